@@ -1,0 +1,66 @@
+"""Clustering: no target, so models are compared by internal scores on one fit each."""
+
+from __future__ import annotations
+
+import time
+import warnings
+from typing import Any
+
+import numpy as np
+from sklearn import metrics as skm
+
+from pipeline_core.compile import compile_pipeline
+from pipeline_core.errors import CancelledError, StudioError
+from pipeline_core.prepare import Prepared
+from pipeline_core.provenance import provenance
+from pipeline_core.registry import MODELS, default_models
+from pipeline_core.spec import ModelSpec, PipelineSpec
+
+SCORE_SAMPLE = 5_000
+
+
+def train_clustering(spec: PipelineSpec, data: Prepared, progress: Any, cancel: Any) -> Any:
+    """Fit each clusterer once and rank by silhouette; the best pipeline is returned fitted."""
+    from pipeline_core.train import ModelScore, TrainResult, _limit_rows, _rank_key
+
+    candidates = spec.models or [ModelSpec(kind=k) for k in default_models("clustering")]
+    board, fitted = [], {}
+    for i, model in enumerate(candidates):
+        if cancel():
+            raise CancelledError(f"cancelled after {i} of {len(candidates)} models")
+        entry = MODELS[model.kind]
+        row = ModelScore(model=model.kind, label=entry.label, params=dict(model.params))
+        try:
+            X, _ = _limit_rows(entry.max_rows, data.X, data.X.index.to_series(), spec.evaluation.seed, row)
+            pipeline = compile_pipeline(spec, data.schema, task="clustering", model=model)
+            row.metrics = _fit_and_score(pipeline, X, row, spec.evaluation.seed)
+            fitted[model.kind] = pipeline
+        except Exception as e:  # noqa: BLE001 - one failing model must not lose the others
+            row.error = str(e) if isinstance(e, StudioError) else f"{type(e).__name__}: {e}"
+        board.append(row)
+        progress((i + 1) / len(candidates), f"{row.label} done")
+    board.sort(key=lambda r: _rank_key(r, "silhouette"))
+    if board[0].error:
+        raise StudioError(f"every clustering model failed; first error: {board[0].error}")
+    return TrainResult(spec, "clustering", data.task_reason, "silhouette", board, fitted[board[0].model],
+                       dict(board[0].metrics), data.schema, data.report, None, None, provenance(spec, data.X))
+
+
+def _fit_and_score(pipeline: Any, X: Any, row: Any, seed: int) -> dict[str, float]:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        start = time.perf_counter()
+        labels = pipeline.fit_predict(X)
+        row.fit_seconds = time.perf_counter() - start
+        features = pipeline[:-1].transform(X)
+    features = features.toarray() if hasattr(features, "toarray") else np.asarray(features)
+    n_clusters = len(set(labels) - {-1})
+    row.notes.append(f"{n_clusters} clusters found")
+    if n_clusters < 2:
+        raise StudioError(f"found {n_clusters} cluster(s); silhouette needs two or more — adjust the parameters")
+    kw = {"sample_size": min(SCORE_SAMPLE, len(labels)), "random_state": seed}
+    return {
+        "silhouette": float(skm.silhouette_score(features, labels, **kw)),
+        "davies_bouldin": float(skm.davies_bouldin_score(features, labels)),
+        "calinski_harabasz": float(skm.calinski_harabasz_score(features, labels)),
+    }

@@ -1,0 +1,119 @@
+"""Column types and the automatic defaults built on them.
+
+A user who only picks a target should get a strong pipeline, so every column gets a
+semantic type (numeric, categorical, datetime, text, id, constant) with the reason it
+was chosen; ID-like and constant columns are dropped with that reason.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+
+from pipeline_core import steps as st
+from pipeline_core.spec import PipelineSpec
+
+TEXT_MIN_MEAN_WORDS = 4
+CATEGORICAL_MAX_LEVELS = 50
+ID_UNIQUE_RATIO = 0.95
+
+
+@dataclass(frozen=True)
+class ColumnInfo:
+    name: str
+    type: str
+    reason: str
+
+
+def infer_column(values: pd.Series) -> ColumnInfo:
+    """Guess a column's semantic type from its values and say why."""
+    name = str(values.name)
+    present = values.dropna()
+    n_unique = present.nunique()
+    if n_unique <= 1:
+        return ColumnInfo(name, "constant", f"has {n_unique} distinct value(s): carries no information")
+    if pd.api.types.is_bool_dtype(values):
+        return ColumnInfo(name, "categorical", "true/false values")
+    if pd.api.types.is_datetime64_any_dtype(values):
+        return ColumnInfo(name, "datetime", "date/time values")
+    ratio = n_unique / max(len(present), 1)
+    if pd.api.types.is_numeric_dtype(values):
+        is_int = pd.api.types.is_integer_dtype(values) or bool((present % 1 == 0).all())
+        if is_int and ratio >= ID_UNIQUE_RATIO and len(present) >= 50 and _is_sequence_like(present, name):
+            return ColumnInfo(name, "id", f"{ratio:.0%} unique integers that look like row identifiers")
+        return ColumnInfo(name, "numeric", "numbers")
+    return _infer_strings(name, present.astype(str), n_unique, ratio)
+
+
+def _is_sequence_like(present: pd.Series, name: str) -> bool:
+    lowered = name.lower()
+    named_like_id = lowered == "id" or lowered.endswith(("_id", "id", "_key", "uuid"))
+    span = float(present.max() - present.min() + 1)
+    return named_like_id or span <= 1.1 * len(present)
+
+
+def _infer_strings(name: str, present: pd.Series, n_unique: int, ratio: float) -> ColumnInfo:
+    sample = present.iloc[:2000]
+    mean_words = sample.str.split().str.len().mean() if len(sample) else 0
+    if mean_words >= TEXT_MIN_MEAN_WORDS:
+        return ColumnInfo(name, "text", f"free text ({mean_words:.0f} words per value on average)")
+    parsed = pd.to_datetime(sample, errors="coerce", format="mixed")
+    if parsed.notna().mean() > 0.9 and sample.str.contains(r"\d{1,4}[-/.]\d{1,2}", regex=True).mean() > 0.9:
+        return ColumnInfo(name, "datetime", "strings that parse as dates")
+    if ratio >= ID_UNIQUE_RATIO and len(present) >= 50:
+        return ColumnInfo(name, "id", f"{ratio:.0%} unique short strings: looks like an identifier")
+    if n_unique > CATEGORICAL_MAX_LEVELS:
+        return ColumnInfo(name, "categorical", f"{n_unique:,} levels: rare ones are grouped when encoding")
+    return ColumnInfo(name, "categorical", f"{n_unique} distinct labels")
+
+
+def infer_schema(
+    frame: pd.DataFrame, spec: PipelineSpec | None = None, *, sliced: bool = False
+) -> dict[str, ColumnInfo]:
+    """Semantic types for the feature columns after the definition's slicing and overrides."""
+    spec = spec or PipelineSpec()
+    frame = frame if sliced else apply_column_spec(frame, spec)
+    schema = {}
+    for col in frame.columns:
+        if col == spec.target:
+            continue
+        forced = spec.columns.types.get(col)
+        schema[col] = ColumnInfo(col, forced, "set by you") if forced else infer_column(frame[col])
+    return schema
+
+
+def apply_column_spec(frame: pd.DataFrame, spec: PipelineSpec) -> pd.DataFrame:
+    """Rename then select, as the definition's ``columns`` section says."""
+    from pipeline_core.errors import DataError
+
+    renamed = frame.rename(columns=spec.columns.rename)
+    if spec.columns.select is None:
+        return renamed
+    keep = list(spec.columns.select)
+    if spec.target and spec.target not in keep and spec.target in renamed:
+        keep.append(spec.target)
+    missing = [c for c in keep if c not in renamed.columns]
+    if missing:
+        raise DataError(f"selected column(s) not in the data: {', '.join(missing)}")
+    return renamed[keep]
+
+
+def default_steps(schema: dict[str, ColumnInfo]) -> list[st.Step]:
+    """A strong, general pipeline for the column types present."""
+    types = {info.type for info in schema.values()}
+    dropped = [info for info in schema.values() if info.type in ("id", "constant")]
+    steps: list[st.Step] = [st.DropMissingTarget()]
+    for info in dropped:
+        steps.append(st.DropColumns(columns=[info.name], reason=f"{info.type}: {info.reason}"))
+    if "numeric" in types:
+        steps += [st.Impute(columns="numeric", strategy="median", add_indicator=True),
+                  st.Scale(columns="numeric", method="standard")]
+    if "categorical" in types:
+        steps += [st.Impute(columns="categorical", strategy="constant", fill_value="missing"),
+                  st.OneHot(columns="categorical")]
+    if "datetime" in types:
+        steps += [st.DateParts(columns="datetime"), st.Impute(columns="datetime", strategy="median")]
+    if "text" in types:
+        steps.append(st.Tfidf(columns="text"))
+    return steps

@@ -1,0 +1,106 @@
+"""Compile a definition into one scikit-learn ``Pipeline``.
+
+The result is ``prepare → columns (ColumnTransformer) → global steps → model``. Because
+every learned step sits inside it, cross-validation refits them in each fold (no
+leakage) and the exported model carries them. Step names are unique and readable, so
+``get_params``/``set_params(model__C=...)`` and search CV work unchanged.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from sklearn.compose import ColumnTransformer
+from sklearn.pipeline import Pipeline
+
+from pipeline_core import steps as st
+from pipeline_core.columns import ColumnInfo
+from pipeline_core.errors import SpecError
+from pipeline_core.registry import MODELS
+from pipeline_core.spec import ModelSpec, PipelineSpec
+from pipeline_core.transformers import Densify, FramePreparer
+
+NEVER_FEATURES = ("id", "constant")
+
+
+def compile_pipeline(
+    spec: PipelineSpec, schema: dict[str, ColumnInfo], *, task: str, model: ModelSpec | None = None
+) -> Pipeline:
+    """Build the unfitted pipeline for ``model`` (or preprocessing only when ``model`` is None)."""
+    types = {c: schema[c].type for c in feature_columns(spec, schema)}
+    if not types:
+        raise SpecError("columns: no feature columns are left after dropping; keep at least one")
+    seed = spec.evaluation.seed
+    column_steps = [(i, s) for i, s in enumerate(spec.steps) if s.stage == "column"]
+    named: list[tuple[str, object]] = [
+        ("prepare", FramePreparer(rename=dict(spec.columns.rename), types=types)),
+        ("columns", _column_transformer(column_steps, types, task, seed)),
+    ]
+    for i, step in enumerate(spec.steps):
+        if step.stage == "global":
+            named.append((f"{step.kind}_{i}", step.build(task, seed)))
+    if model is not None:
+        entry = MODELS[model.kind]
+        if task not in entry.estimators:
+            raise SpecError(f"models: '{model.kind}' cannot do {task}; choose one of the {task} models")
+        if entry.dense_only and any(isinstance(s, st.Tfidf) for _, s in column_steps):
+            named.append(("densify", Densify()))
+        try:
+            named.append(("model", entry.build(task, model.params, seed)))
+        except TypeError as e:
+            raise SpecError(f"models[{model.kind}].params: {e}") from e
+    return Pipeline(named)
+
+
+def feature_columns(spec: PipelineSpec, schema: dict[str, ColumnInfo]) -> list[str]:
+    """Columns that reach the model: not the target, not dropped, not ID-like or constant."""
+    dropped = {c for s in spec.steps if isinstance(s, st.DropColumns) for c in s.columns}
+    return [
+        c for c, info in schema.items()
+        if c != spec.target and c not in dropped and info.type not in NEVER_FEATURES
+    ]
+
+
+def _column_transformer(
+    column_steps: list[tuple[int, st.Step]], types: dict[str, str], task: str, seed: int
+) -> ColumnTransformer:
+    """One branch per distinct chain of steps; columns with the same chain share a branch."""
+    resolved = [_resolve(s.columns, types, i) for i, s in column_steps]
+    chains: dict[tuple[int, ...], list[str]] = defaultdict(list)
+    for col in types:
+        chains[tuple(k for k, cols in enumerate(resolved) if col in cols)].append(col)
+    branches = []
+    for chain, cols in chains.items():
+        branches.extend(_branches([column_steps[k][1] for k in chain], cols, types, task, seed))
+    return ColumnTransformer(branches, remainder="drop", sparse_threshold=0.3, verbose_feature_names_out=True)
+
+
+def _branches(
+    steps: list[st.Step], cols: list[str], types: dict[str, str], task: str, seed: int
+) -> list[tuple[str, object, object]]:
+    if not steps:
+        unencoded = [c for c in cols if types[c] != "numeric"]
+        if unencoded:
+            raise SpecError(
+                f"steps: column(s) {', '.join(unencoded)} are not numeric and no step encodes them; "
+                "add an encoding step (one-hot, ordinal, target, TF-IDF, date parts) or drop them"
+            )
+        return [("passthrough", "passthrough", cols)]
+    name = "+".join(s.kind for s in steps)
+    if any(s.per_column for s in steps):
+        return [(f"{name}[{c}]", _chain(steps, task, seed), c) for c in cols]
+    label = f"{cols[0]}…" if len(cols) > 1 else cols[0]
+    return [(f"{name}[{label}]", _chain(steps, task, seed), cols)]
+
+
+def _chain(steps: list[st.Step], task: str, seed: int) -> object:
+    built = [(f"{s.kind}_{i}", s.build(task, seed)) for i, s in enumerate(steps)]
+    return built[0][1] if len(built) == 1 else Pipeline(built)
+
+
+def _resolve(selector: st.Selector, types: dict[str, str], index: int) -> list[str]:
+    if isinstance(selector, list):
+        return [c for c in selector if c in types]
+    if selector == "all":
+        return list(types)
+    return [c for c, t in types.items() if t == selector]

@@ -1,0 +1,76 @@
+"""From a raw frame to model inputs: column slicing, row steps, target checks, schema.
+
+Row steps run here, before any split, because they remove training rows; they never run
+at predict time. Everything that learns from data runs later, inside the pipeline.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from pipeline_core import steps as st
+from pipeline_core.columns import ColumnInfo, apply_column_spec, infer_schema
+from pipeline_core.errors import DataError
+from pipeline_core.spec import PipelineSpec
+from pipeline_core.task import check_target, detect_task
+
+
+@dataclass
+class Prepared:
+    """Model inputs: ``X`` keeps the raw column names, so the fitted pipeline scores raw files."""
+
+    X: pd.DataFrame
+    y: pd.Series | None
+    task: str
+    task_reason: str
+    schema: dict[str, ColumnInfo]
+    report: list[str] = field(default_factory=list)
+
+
+def prepare(spec: PipelineSpec, frame: pd.DataFrame) -> Prepared:
+    """Apply the definition's slicing and row steps, pick the task, and check the target."""
+    if frame.empty:
+        raise DataError("the data has no rows")
+    frame = frame.reset_index(drop=True)
+    sliced = apply_column_spec(frame, spec)
+    if spec.target is not None and spec.target not in sliced:
+        raise DataError(f"target '{spec.target}' is not a column; columns are: {', '.join(map(str, sliced.columns))}")
+    report = []
+    for step in spec.steps:
+        if isinstance(step, st.RowStep):
+            sliced, message = step.apply(sliced, spec.target)
+            report.append(message)
+    if spec.target is not None:
+        sliced, message = _drop_unusable_target(sliced, spec.target)
+        if message:
+            report.append(message)
+    y = sliced[spec.target] if spec.target else None
+    choice = detect_task(y)
+    task = choice.task if spec.task == "auto" else spec.task
+    reason = choice.reason if spec.task == "auto" else "chosen by you"
+    if y is not None:
+        report += check_target(y, task, spec.evaluation.cv_folds)
+    schema = infer_schema(sliced, spec, sliced=True)
+    raw_target = _raw_name(spec, spec.target)
+    X = frame.loc[sliced.index].drop(columns=[raw_target] if raw_target in frame else [])
+    return Prepared(X, y, task, reason, schema, report)
+
+
+def _drop_unusable_target(frame: pd.DataFrame, target: str) -> tuple[pd.DataFrame, str]:
+    values = frame[target]
+    bad = values.isna()
+    if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
+        bad |= ~np.isfinite(values.astype(float).fillna(0))
+    if not bad.any():
+        return frame, ""
+    return frame[~bad], f"dropped {int(bad.sum()):,} rows whose target '{target}' is missing or infinite"
+
+
+def _raw_name(spec: PipelineSpec, name: str | None) -> str | None:
+    for raw, new in spec.columns.rename.items():
+        if new == name:
+            return raw
+    return name

@@ -1,0 +1,189 @@
+"""The pipeline definition: plain, versioned data.
+
+A definition names the data, the column handling, the target and task, the ordered
+steps, the candidate models and the evaluation plan. It is JSON in and out and is
+validated at the edge (:func:`load_spec`), so everything after it can trust it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Annotated, Any, Literal, Union
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from pipeline_core.errors import SpecError
+from pipeline_core.steps import STEP_TYPES, ColumnType
+
+SCHEMA_VERSION = 1
+MAX_SPEC_BYTES = 1_000_000
+MAX_SPEC_DEPTH = 12
+
+Task = Literal["auto", "classification", "regression", "clustering"]
+StepSpec = Annotated[Union[STEP_TYPES], Field(discriminator="kind")]  # noqa: UP007
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class DataSource(Strict):
+    """Where the data came from: the file name is shown, the hash identifies it."""
+
+    file_name: str = ""
+    sha256: str = ""
+    format: str = ""
+
+
+class ColumnsSpec(Strict):
+    """Column slicing before any step: keep, rename, and force semantic types."""
+
+    select: list[str] | None = None
+    rename: dict[str, str] = Field(default_factory=dict)
+    types: dict[str, ColumnType] = Field(default_factory=dict)
+
+
+class SearchDim(Strict):
+    """One hyperparameter's search space (int/float ranges or a list of choices)."""
+
+    type: Literal["int", "float", "choice"]
+    low: float | None = None
+    high: float | None = None
+    log: bool = False
+    values: list[Any] | None = None
+
+
+class ModelSpec(Strict):
+    """A candidate model: a registry key, fixed hyperparameters, optional search space."""
+
+    kind: str
+    params: dict[str, Any] = Field(default_factory=dict)
+    search: dict[str, SearchDim] = Field(default_factory=dict)
+
+    @field_validator("kind")
+    @classmethod
+    def _known_model(cls, kind: str) -> str:
+        from pipeline_core.registry import MODELS
+
+        if kind not in MODELS:
+            raise ValueError(f"'{kind}' is not a known model; choose one of {', '.join(MODELS)}")
+        return kind
+
+
+class EvaluationPlan(Strict):
+    """How models are compared: a hold-out split, K-fold CV on the rest, a metric, a seed."""
+
+    holdout: float = Field(0.2, ge=0.0, lt=0.9)
+    cv_folds: int = Field(5, ge=2, le=20)
+    stratify: bool = True
+    metric: str = "auto"
+    seed: int = 42
+
+
+class TuningPlan(Strict):
+    """Hyperparameter search: method, trial budget, time budget (seconds) per model."""
+
+    method: Literal["none", "grid", "random", "halving", "optuna"] = "none"
+    n_trials: int = Field(20, ge=1, le=10_000)
+    timeout_seconds: float | None = Field(None, gt=0)
+
+
+class PipelineSpec(Strict):
+    """A whole pipeline definition; ``schema_version`` selects migrations on load."""
+
+    schema_version: Literal[1] = SCHEMA_VERSION
+    name: str = "untitled pipeline"
+    data: DataSource = Field(default_factory=DataSource)
+    columns: ColumnsSpec = Field(default_factory=ColumnsSpec)
+    target: str | None = None
+    task: Task = "auto"
+    steps: list[StepSpec] = Field(default_factory=list)
+    models: list[ModelSpec] = Field(default_factory=list)
+    evaluation: EvaluationPlan = Field(default_factory=EvaluationPlan)
+    tuning: TuningPlan = Field(default_factory=TuningPlan)
+
+    def to_json(self) -> str:
+        return self.model_dump_json(indent=2)
+
+    def to_dict(self) -> dict[str, Any]:
+        return self.model_dump(mode="json")
+
+    def content_hash(self) -> str:
+        """sha256 of the canonical JSON: equal definitions hash equally, whatever the key order."""
+        canonical = json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def load_spec(source: str | bytes | dict[str, Any]) -> PipelineSpec:
+    """Parse, migrate and validate a definition; raise :class:`SpecError` naming the field."""
+    from pipeline_core.migrations import migrate
+
+    data = _parse(source)
+    data = migrate(data)
+    try:
+        return PipelineSpec.model_validate(data)
+    except ValidationError as e:
+        raise SpecError(format_validation_error(e)) from e
+
+
+def _parse(source: str | bytes | dict[str, Any]) -> dict[str, Any]:
+    if isinstance(source, dict):
+        data = source
+    else:
+        if len(source) > MAX_SPEC_BYTES:
+            raise SpecError(f"pipeline definition is {len(source):,} bytes; the limit is {MAX_SPEC_BYTES:,}")
+        try:
+            data = json.loads(source)
+        except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as e:
+            raise SpecError(f"pipeline definition is not valid JSON: {e}") from e
+    if not isinstance(data, dict):
+        raise SpecError("pipeline definition must be a JSON object")
+    if _depth(data) > MAX_SPEC_DEPTH:
+        raise SpecError(f"pipeline definition is nested deeper than {MAX_SPEC_DEPTH} levels")
+    return data
+
+
+def _depth(value: Any, level: int = 0) -> int:
+    if level > MAX_SPEC_DEPTH:
+        return level
+    if isinstance(value, dict):
+        return max((_depth(v, level + 1) for v in value.values()), default=level + 1)
+    if isinstance(value, list):
+        return max((_depth(v, level + 1) for v in value), default=level + 1)
+    return level
+
+
+def format_validation_error(error: ValidationError) -> str:
+    """Render pydantic errors as ``steps[2].strategy: ...`` lines a user can act on."""
+    lines = []
+    for err in error.errors():
+        where = _format_loc(err["loc"])
+        message = err["msg"].removeprefix("Value error, ")
+        got = err.get("input")
+        suffix = f" (got {got!r})" if err["type"] not in {"missing", "value_error"} and _short(got) else ""
+        lines.append(f"{where}: {message}{suffix}" if where else f"{message}{suffix}")
+    return "; ".join(lines)
+
+
+def _format_loc(loc: tuple[Any, ...]) -> str:
+    out = ""
+    previous_was_index = False
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+            previous_was_index = True
+            continue
+        if previous_was_index and part in _STEP_KINDS:  # discriminator tag, not a field
+            previous_was_index = False
+            continue
+        out += f".{part}" if out else str(part)
+        previous_was_index = False
+    return out
+
+
+def _short(value: Any) -> bool:
+    return isinstance(value, (str, int, float, bool)) and len(repr(value)) < 60
+
+
+_STEP_KINDS = {t.model_fields["kind"].default for t in STEP_TYPES}

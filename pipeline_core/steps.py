@@ -1,0 +1,361 @@
+"""Cleaning and feature steps: each is a small pydantic model with a ``kind`` tag.
+
+A step says which columns it applies to and how to build its scikit-learn
+transformer. ``stage`` tells the compiler where it goes:
+
+- ``rows``: filters rows before training (never at predict time), and reports what it removed;
+- ``drop``: removes columns from the feature set;
+- ``column``: a transformer applied to a group of columns inside the ``ColumnTransformer``;
+- ``global``: a transformer applied to the whole feature matrix after it (selection, PCA).
+
+To add a step, write its class here and list it in ``STEP_TYPES`` at the bottom.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar, Literal
+
+import numpy as np
+import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field
+from sklearn.base import BaseEstimator
+
+from pipeline_core import transformers as tr
+
+ColumnType = Literal["numeric", "categorical", "datetime", "text", "id", "constant"]
+Selector = list[str] | Literal["numeric", "categorical", "datetime", "text", "all"]
+Stage = Literal["rows", "drop", "column", "global"]
+
+
+class Step(BaseModel):
+    """Base of all steps: parameters are fields; nothing is learned here."""
+
+    model_config = ConfigDict(extra="forbid")
+    stage: ClassVar[Stage] = "column"
+    label: ClassVar[str] = ""
+    help: ClassVar[str] = ""
+    per_column: ClassVar[bool] = False  # transformer takes one 1-D column (e.g. TF-IDF)
+
+    def build(self, task: str, seed: int) -> BaseEstimator:
+        raise NotImplementedError
+
+    def describe(self) -> str:
+        params = self.model_dump(exclude={"kind"})
+        shown = ", ".join(f"{k}={v}" for k, v in params.items() if v not in (None, [], {}))
+        return f"{self.label} ({shown})" if shown else self.label
+
+
+# ---- rows -----------------------------------------------------------------------------
+
+
+class RowStep(Step):
+    stage: ClassVar[Stage] = "rows"
+
+    def apply(self, frame: pd.DataFrame, target: str | None) -> tuple[pd.DataFrame, str]:
+        """Return the kept rows and a sentence saying what was removed."""
+        raise NotImplementedError
+
+
+class DropDuplicates(RowStep):
+    kind: Literal["drop_duplicates"] = "drop_duplicates"
+    label: ClassVar[str] = "Drop duplicate rows"
+    subset: list[str] | None = None
+
+    def apply(self, frame: pd.DataFrame, target: str | None) -> tuple[pd.DataFrame, str]:
+        kept = frame.drop_duplicates(subset=self.subset or None)
+        return kept, f"dropped {len(frame) - len(kept):,} duplicate rows"
+
+
+class DropMissingTarget(RowStep):
+    kind: Literal["drop_missing_target"] = "drop_missing_target"
+    label: ClassVar[str] = "Drop rows with a missing target"
+
+    def apply(self, frame: pd.DataFrame, target: str | None) -> tuple[pd.DataFrame, str]:
+        if not target or target not in frame:
+            return frame, "no target chosen: nothing to drop"
+        values = frame[target]
+        bad = values.isna()
+        if pd.api.types.is_numeric_dtype(values):
+            bad |= ~np.isfinite(values.astype(float).fillna(0))
+        return frame[~bad], f"dropped {int(bad.sum()):,} rows whose target '{target}' is missing or infinite"
+
+
+FilterOp = Literal["==", "!=", ">", ">=", "<", "<=", "in", "not in", "is missing", "is not missing", "contains"]
+
+
+class FilterRows(RowStep):
+    """Keep rows matching ``column op value``; built from parts, never ``eval`` of user text."""
+
+    kind: Literal["filter_rows"] = "filter_rows"
+    label: ClassVar[str] = "Keep rows where"
+    column: str
+    op: FilterOp
+    value: Any = None
+
+    def apply(self, frame: pd.DataFrame, target: str | None) -> tuple[pd.DataFrame, str]:
+        from pipeline_core.errors import DataError
+
+        if self.column not in frame:
+            raise DataError(f"filter_rows: column '{self.column}' is not in the data")
+        mask = tr.row_mask(frame[self.column], self.op, self.value)
+        condition = f"{self.column} {self.op} {self.value!r}"
+        return frame[mask], f"kept {int(mask.sum()):,} of {len(frame):,} rows where {condition}"
+
+
+# ---- columns ----------------------------------------------------------------------------
+
+
+class DropColumns(Step):
+    kind: Literal["drop_columns"] = "drop_columns"
+    stage: ClassVar[Stage] = "drop"
+    label: ClassVar[str] = "Drop columns"
+    columns: list[str]
+    reason: str = ""
+
+
+class Impute(Step):
+    kind: Literal["impute"] = "impute"
+    label: ClassVar[str] = "Fill missing values"
+    columns: Selector = "numeric"
+    strategy: Literal["mean", "median", "most_frequent", "constant", "knn", "iterative"] = "median"
+    fill_value: str | float | None = None
+    add_indicator: bool = False
+
+    def build(self, task: str, seed: int) -> BaseEstimator:
+        from sklearn.impute import KNNImputer, SimpleImputer
+
+        if self.strategy == "knn":
+            return KNNImputer(add_indicator=self.add_indicator)
+        if self.strategy == "iterative":
+            from sklearn.experimental import enable_iterative_imputer  # noqa: F401
+            from sklearn.impute import IterativeImputer
+
+            return IterativeImputer(add_indicator=self.add_indicator, random_state=seed, max_iter=10)
+        return SimpleImputer(
+            strategy=self.strategy, fill_value=self.fill_value, add_indicator=self.add_indicator,
+            keep_empty_features=True,
+        )
+
+
+class ClipOutliers(Step):
+    kind: Literal["clip_outliers"] = "clip_outliers"
+    label: ClassVar[str] = "Clip outliers"
+    columns: Selector = "numeric"
+    method: Literal["iqr", "zscore"] = "iqr"
+    factor: float = Field(1.5, gt=0)
+
+    def build(self, task: str, seed: int) -> BaseEstimator:
+        return tr.OutlierClipper(method=self.method, factor=self.factor)
+
+
+class OneHot(Step):
+    kind: Literal["onehot"] = "onehot"
+    label: ClassVar[str] = "One-hot encode"
+    columns: Selector = "categorical"
+    min_frequency: float = Field(0.01, ge=0, lt=1)
+    max_categories: int | None = Field(30, ge=2)
+
+    def build(self, task: str, seed: int) -> BaseEstimator:
+        from sklearn.preprocessing import OneHotEncoder
+
+        return OneHotEncoder(
+            handle_unknown="infrequent_if_exist", min_frequency=self.min_frequency or None,
+            max_categories=self.max_categories, sparse_output=False, dtype=np.float64,
+        )
+
+
+class Ordinal(Step):
+    kind: Literal["ordinal"] = "ordinal"
+    label: ClassVar[str] = "Ordinal encode"
+    columns: Selector = "categorical"
+
+    def build(self, task: str, seed: int) -> BaseEstimator:
+        from sklearn.preprocessing import OrdinalEncoder
+
+        return OrdinalEncoder(handle_unknown="use_encoded_value", unknown_value=-1, encoded_missing_value=-1)
+
+
+class TargetEncode(Step):
+    kind: Literal["target_encode"] = "target_encode"
+    label: ClassVar[str] = "Target encode"
+    columns: Selector = "categorical"
+    smooth: float | Literal["auto"] = "auto"
+
+    def build(self, task: str, seed: int) -> BaseEstimator:
+        from sklearn.preprocessing import TargetEncoder
+
+        target_type = "continuous" if task == "regression" else "auto"
+        return TargetEncoder(smooth=self.smooth, target_type=target_type, random_state=seed)
+
+
+class Scale(Step):
+    kind: Literal["scale"] = "scale"
+    label: ClassVar[str] = "Scale"
+    columns: Selector = "numeric"
+    method: Literal["standard", "minmax", "robust"] = "standard"
+
+    def build(self, task: str, seed: int) -> BaseEstimator:
+        from sklearn.preprocessing import MinMaxScaler, RobustScaler, StandardScaler
+
+        return {"standard": StandardScaler, "minmax": MinMaxScaler, "robust": RobustScaler}[self.method]()
+
+
+class Power(Step):
+    kind: Literal["power"] = "power"
+    label: ClassVar[str] = "Power transform (Yeo-Johnson)"
+    columns: Selector = "numeric"
+    standardize: bool = True
+
+    def build(self, task: str, seed: int) -> BaseEstimator:
+        from sklearn.preprocessing import PowerTransformer
+
+        return PowerTransformer(method="yeo-johnson", standardize=self.standardize)
+
+
+class Log(Step):
+    kind: Literal["log"] = "log"
+    label: ClassVar[str] = "Log transform"
+    columns: Selector = "numeric"
+
+    def build(self, task: str, seed: int) -> BaseEstimator:
+        return tr.LogTransformer()
+
+
+class DateParts(Step):
+    kind: Literal["date_parts"] = "date_parts"
+    label: ClassVar[str] = "Date/time parts"
+    columns: Selector = "datetime"
+    parts: list[Literal["year", "month", "day", "dayofweek", "dayofyear", "hour", "minute"]] = Field(
+        default_factory=lambda: ["year", "month", "day", "dayofweek", "hour"]
+    )
+
+    def build(self, task: str, seed: int) -> BaseEstimator:
+        return tr.DateParts(parts=tuple(self.parts))
+
+
+class Tfidf(Step):
+    kind: Literal["tfidf"] = "tfidf"
+    label: ClassVar[str] = "TF-IDF on text"
+    columns: Selector = "text"
+    per_column: ClassVar[bool] = True
+    max_features: int = Field(500, ge=1, le=100_000)
+    ngram_max: int = Field(2, ge=1, le=3)
+    min_df: int = Field(2, ge=1)
+
+    def build(self, task: str, seed: int) -> BaseEstimator:
+        from sklearn.feature_extraction.text import TfidfVectorizer
+
+        return TfidfVectorizer(
+            max_features=self.max_features, ngram_range=(1, self.ngram_max), min_df=self.min_df,
+            sublinear_tf=True, dtype=np.float64,
+        )
+
+
+class Polynomial(Step):
+    kind: Literal["polynomial"] = "polynomial"
+    label: ClassVar[str] = "Polynomial / interaction features"
+    columns: Selector = "numeric"
+    degree: int = Field(2, ge=2, le=4)
+    interaction_only: bool = False
+
+    def build(self, task: str, seed: int) -> BaseEstimator:
+        from sklearn.preprocessing import PolynomialFeatures
+
+        return PolynomialFeatures(degree=self.degree, interaction_only=self.interaction_only, include_bias=False)
+
+
+class Bin(Step):
+    kind: Literal["bin"] = "bin"
+    label: ClassVar[str] = "Bin into intervals"
+    columns: Selector = "numeric"
+    n_bins: int = Field(5, ge=2, le=100)
+    strategy: Literal["quantile", "uniform", "kmeans"] = "quantile"
+    encode: Literal["ordinal", "onehot"] = "ordinal"
+
+    def build(self, task: str, seed: int) -> BaseEstimator:
+        from sklearn.preprocessing import KBinsDiscretizer
+
+        encode = "onehot-dense" if self.encode == "onehot" else "ordinal"
+        extra = {"quantile_method": "averaged_inverted_cdf"} if self.strategy == "quantile" else {}
+        return KBinsDiscretizer(n_bins=self.n_bins, strategy=self.strategy, encode=encode, subsample=200_000,
+                                random_state=seed, **extra)
+
+
+# ---- global (whole feature matrix) ------------------------------------------------------------
+
+
+class GlobalStep(Step):
+    stage: ClassVar[Stage] = "global"
+
+
+class IsolationForestFlag(GlobalStep):
+    kind: Literal["isolation_forest_flag"] = "isolation_forest_flag"
+    label: ClassVar[str] = "Flag outlier rows (IsolationForest)"
+    contamination: float | Literal["auto"] = "auto"
+
+    def build(self, task: str, seed: int) -> BaseEstimator:
+        return tr.IsolationForestFlag(contamination=self.contamination, random_state=seed)
+
+
+class VarianceThreshold(GlobalStep):
+    kind: Literal["variance_threshold"] = "variance_threshold"
+    label: ClassVar[str] = "Drop near-constant features"
+    threshold: float = Field(0.0, ge=0)
+
+    def build(self, task: str, seed: int) -> BaseEstimator:
+        from sklearn.feature_selection import VarianceThreshold as VT
+
+        return VT(threshold=self.threshold)
+
+
+class SelectKBest(GlobalStep):
+    kind: Literal["select_kbest"] = "select_kbest"
+    label: ClassVar[str] = "Keep the k best features (univariate)"
+    k: int = Field(20, ge=1)
+
+    def build(self, task: str, seed: int) -> BaseEstimator:
+        from sklearn.feature_selection import SelectKBest as SKB
+        from sklearn.feature_selection import f_classif, f_regression
+
+        return SKB(f_regression if task == "regression" else f_classif, k=self.k)
+
+
+class SelectFromModel(GlobalStep):
+    kind: Literal["select_from_model"] = "select_from_model"
+    label: ClassVar[str] = "Keep features a model finds important"
+    method: Literal["l1", "tree"] = "tree"
+    max_features: int | None = Field(None, ge=1)
+
+    def build(self, task: str, seed: int) -> BaseEstimator:
+        from sklearn.ensemble import ExtraTreesClassifier, ExtraTreesRegressor
+        from sklearn.feature_selection import SelectFromModel as SFM
+        from sklearn.linear_model import Lasso, LogisticRegression
+
+        regression = task == "regression"
+        if self.method == "l1":
+            est = Lasso(alpha=0.01, random_state=seed) if regression else LogisticRegression(
+                l1_ratio=1.0, solver="saga", C=0.5, max_iter=2000, random_state=seed)
+        else:
+            cls = ExtraTreesRegressor if regression else ExtraTreesClassifier
+            est = cls(n_estimators=50, random_state=seed, n_jobs=1)
+        threshold = -np.inf if self.max_features else None
+        return SFM(est, max_features=self.max_features, threshold=threshold)
+
+
+class PCA(GlobalStep):
+    kind: Literal["pca"] = "pca"
+    label: ClassVar[str] = "PCA"
+    n_components: float = Field(0.95, gt=0)
+
+    def build(self, task: str, seed: int) -> BaseEstimator:
+        n = int(self.n_components) if self.n_components >= 1 else self.n_components
+        return tr.CappedPCA(n_components=n, random_state=seed)
+
+
+STEP_TYPES = (
+    DropDuplicates, DropMissingTarget, FilterRows, DropColumns,
+    Impute, ClipOutliers, OneHot, Ordinal, TargetEncode, Scale, Power, Log,
+    DateParts, Tfidf, Polynomial, Bin,
+    IsolationForestFlag, VarianceThreshold, SelectKBest, SelectFromModel, PCA,
+)
+STEPS: dict[str, type[Step]] = {t.model_fields["kind"].default: t for t in STEP_TYPES}

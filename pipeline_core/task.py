@@ -1,0 +1,70 @@
+"""Task detection and the target checks that must pass before any model is trained."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from pipeline_core.errors import DataError
+
+FEW_DISTINCT = 10
+
+
+@dataclass(frozen=True)
+class TaskChoice:
+    task: str
+    reason: str
+    ambiguous: bool = False  # a numeric target with few values: the user should confirm
+
+
+def detect_task(target: pd.Series | None) -> TaskChoice:
+    """Pick classification, regression or clustering from the target, and say why."""
+    if target is None:
+        return TaskChoice("clustering", "no target column was chosen, so rows are grouped instead")
+    values = target.dropna()
+    n_unique = values.nunique()
+    if not pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values):
+        return TaskChoice("classification", f"the target holds {n_unique} labels, not numbers")
+    integral = bool(np.all(np.mod(values.to_numpy(dtype=float), 1) == 0))
+    if integral and n_unique <= 2:
+        return TaskChoice("classification", f"the target has only {n_unique} distinct values")
+    if integral and n_unique <= FEW_DISTINCT:
+        return TaskChoice(
+            "classification",
+            f"the target has {n_unique} distinct whole numbers; choose regression if they are amounts",
+            ambiguous=True,
+        )
+    return TaskChoice("regression", f"the target is numeric with {n_unique:,} distinct values")
+
+
+def check_target(y: pd.Series, task: str, cv_folds: int) -> list[str]:
+    """Refuse targets no model can learn from; return warnings for ones that need care."""
+    name = y.name
+    if len(y) == 0:
+        raise DataError("no rows are left to train on after the row steps; loosen the filters")
+    if task == "regression":
+        if not pd.api.types.is_numeric_dtype(y):
+            raise DataError(f"target '{name}' is not numeric, so regression is impossible; choose classification")
+        if y.nunique() < 2:
+            raise DataError(f"target '{name}' has a single value; there is nothing to predict")
+        return []
+    counts = y.value_counts()
+    if len(counts) < 2:
+        raise DataError(f"target '{name}' has a single class ({counts.index[0]!r}); a classifier needs two or more")
+    rare = counts[counts < cv_folds]
+    if len(rare):
+        listed = ", ".join(f"{k!r} ({v})" for k, v in rare.items())
+        raise DataError(
+            f"target '{name}': class(es) {listed} have fewer rows than the {cv_folds} CV folds; "
+            "merge them into another class, drop them with a row filter, or use fewer folds"
+        )
+    warnings = []
+    share = counts.min() / counts.sum()
+    if share < 0.05:
+        warnings.append(
+            f"target '{name}' is imbalanced (smallest class {share:.1%}): folds are stratified and "
+            "balanced accuracy is the default metric"
+        )
+    return warnings

@@ -1,0 +1,230 @@
+"""Train and compare models for a definition: K-fold CV, refit of the best, hold-out score.
+
+``train`` is the one entry point the UI, the CLI and background jobs call. It never
+mutates the definition; it reports progress through a callback and stops between
+folds when ``cancel()`` turns true.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from joblib import Parallel, delayed
+from sklearn.base import clone
+from sklearn.metrics import check_scoring
+from sklearn.model_selection import KFold, StratifiedKFold, train_test_split
+
+from pipeline_core import metrics as mt
+from pipeline_core.columns import ColumnInfo
+from pipeline_core.compile import compile_pipeline
+from pipeline_core.errors import CancelledError, StudioError
+from pipeline_core.prepare import Prepared, prepare
+from pipeline_core.provenance import provenance
+from pipeline_core.registry import MODELS, default_models
+from pipeline_core.spec import ModelSpec, PipelineSpec
+
+Progress = Callable[[float, str], None]
+Cancel = Callable[[], bool]
+
+
+@dataclass
+class ModelScore:
+    """One leaderboard row: per-metric mean/std across folds, timings, and any failure."""
+
+    model: str
+    label: str
+    metrics: dict[str, float] = field(default_factory=dict)
+    metrics_std: dict[str, float] = field(default_factory=dict)
+    folds: dict[str, list[float]] = field(default_factory=dict)
+    fit_seconds: float = 0.0
+    predict_seconds: float = 0.0
+    params: dict[str, Any] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    error: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "model": self.model, "label": self.label, "metrics": self.metrics, "metrics_std": self.metrics_std,
+            "folds": self.folds, "fit_seconds": self.fit_seconds, "predict_seconds": self.predict_seconds,
+            "params": _jsonable(self.params), "notes": self.notes, "error": self.error,
+        }
+
+
+@dataclass
+class TrainResult:
+    """Everything a run produced; ``pipeline`` is the best model refitted on all training rows."""
+
+    spec: PipelineSpec
+    task: str
+    task_reason: str
+    metric: str
+    leaderboard: list[ModelScore]
+    pipeline: Any
+    holdout: dict[str, float]
+    schema: dict[str, ColumnInfo]
+    report: list[str]
+    X_test: pd.DataFrame | None
+    y_test: pd.Series | None
+    provenance: dict[str, Any]
+
+    @property
+    def best(self) -> ModelScore:
+        return self.leaderboard[0]
+
+    def leaderboard_records(self) -> list[dict[str, Any]]:
+        return [row.to_dict() for row in self.leaderboard]
+
+
+def train(
+    spec: PipelineSpec, frame: pd.DataFrame, progress: Progress | None = None, cancel: Cancel | None = None,
+    *, n_jobs: int | None = None,
+) -> TrainResult:
+    """Compare the definition's models by CV, refit the best, score it once on the hold-out rows."""
+    progress = progress or (lambda fraction, message: None)
+    cancel = cancel or (lambda: False)
+    data = prepare(spec, frame)
+    if data.task == "clustering":
+        from pipeline_core.cluster import train_clustering
+
+        return train_clustering(spec, data, progress, cancel)
+    X_train, X_test, y_train, y_test = _holdout(spec, data)
+    metric = mt.primary_metric(data.task, spec.evaluation.metric, data.y)
+    candidates = spec.models or [ModelSpec(kind=k) for k in default_models(data.task)]
+    board = []
+    for i, model in enumerate(candidates):
+        step = _Slice(progress, i, len(candidates), model.kind)
+        board.append(_score_model(spec, data, model, X_train, y_train, step, cancel, n_jobs))
+    board.sort(key=lambda row: _rank_key(row, metric))
+    if board[0].error:
+        raise StudioError(f"every model failed; first error: {board[0].model}: {board[0].error}")
+    progress(0.97, f"refitting {board[0].label} on all training rows")
+    best = _refit(spec, data, board[0], X_train, y_train)
+    holdout = _score_holdout(best, data.task, X_test, y_test)
+    progress(1.0, "done")
+    return TrainResult(spec, data.task, data.task_reason, metric, board, best, holdout, data.schema,
+                       data.report, X_test, y_test, provenance(spec, frame))
+
+
+def _holdout(spec: PipelineSpec, data: Prepared) -> tuple[Any, Any, Any, Any]:
+    plan = spec.evaluation
+    if plan.holdout <= 0:
+        return data.X, None, data.y, None
+    stratify = data.y if data.task == "classification" and plan.stratify else None
+    return train_test_split(data.X, data.y, test_size=plan.holdout, random_state=plan.seed, stratify=stratify)
+
+
+def _score_model(
+    spec: PipelineSpec, data: Prepared, model: ModelSpec, X: pd.DataFrame, y: pd.Series,
+    progress: Progress, cancel: Cancel, n_jobs: int | None,
+) -> ModelScore:
+    entry = MODELS[model.kind]
+    row = ModelScore(model=model.kind, label=entry.label, params=dict(model.params))
+    try:
+        pipeline = compile_pipeline(spec, data.schema, task=data.task, model=model)
+        X, y = _limit_rows(entry.max_rows, X, y, spec.evaluation.seed, row)
+        if spec.tuning.method != "none" and (model.search or entry.search):
+            from pipeline_core.tuning import tune
+
+            best_params = tune(pipeline, model, entry, X, y, data.task, spec, progress, cancel)
+            pipeline.set_params(**{f"model__{k}": v for k, v in best_params.items()})
+            row.params.update(best_params)
+        _cross_validate(pipeline, X, y, data.task, spec, row, progress, cancel, n_jobs)
+    except CancelledError:
+        raise
+    except Exception as e:  # noqa: BLE001 - one failing model must not lose the others
+        row.error = f"{type(e).__name__}: {e}" if not isinstance(e, StudioError) else str(e)
+    return row
+
+
+def _limit_rows(max_rows: int | None, X: pd.DataFrame, y: pd.Series, seed: int, row: ModelScore) -> tuple:
+    if max_rows is None or len(X) <= max_rows:
+        return X, y
+    row.notes.append(f"trained on a random {max_rows:,} of {len(X):,} rows: this model scales badly")
+    idx = np.random.default_rng(seed).choice(len(X), size=max_rows, replace=False)
+    return X.iloc[idx], y.iloc[idx]
+
+
+def cv_splitter(task: str, spec: PipelineSpec) -> KFold | StratifiedKFold:
+    plan = spec.evaluation
+    cls = StratifiedKFold if task == "classification" and plan.stratify else KFold
+    return cls(n_splits=plan.cv_folds, shuffle=True, random_state=plan.seed)
+
+
+def _cross_validate(
+    pipeline: Any, X: pd.DataFrame, y: pd.Series, task: str, spec: PipelineSpec, row: ModelScore,
+    progress: Progress, cancel: Cancel, n_jobs: int | None,
+) -> None:
+    """K-fold CV, each fold a joblib task, so folds run in parallel and report as they finish."""
+    names = mt.usable_metrics(task, pipeline)
+    splits = list(cv_splitter(task, spec).split(X, y))
+    jobs = (delayed(_fit_and_score)(clone(pipeline), X, y, tr, te, names) for tr, te in splits)
+    results = []
+    for result in Parallel(n_jobs=n_jobs, return_as="generator_unordered")(jobs):
+        results.append(result)
+        progress(len(results) / len(splits), f"{row.label}: fold {len(results)} of {len(splits)} done")
+        if cancel():
+            raise CancelledError(f"cancelled while cross-validating {row.label}")
+    for name in names:
+        values = [r[0][name] for r in results]
+        row.folds[name] = values
+        row.metrics[name] = float(np.mean(values))
+        row.metrics_std[name] = float(np.std(values))
+    row.fit_seconds = float(np.mean([r[1] for r in results]))
+    row.predict_seconds = float(np.mean([r[2] for r in results]))
+
+
+def _fit_and_score(pipeline: Any, X: Any, y: Any, train_idx: Any, test_idx: Any, names: list[str]) -> tuple:
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        start = time.perf_counter()
+        pipeline.fit(X.iloc[train_idx], y.iloc[train_idx])
+        fitted = time.perf_counter()
+        scores = check_scoring(pipeline, scoring=names)(pipeline, X.iloc[test_idx], y.iloc[test_idx])
+    return {k: float(v) for k, v in scores.items()}, fitted - start, time.perf_counter() - fitted
+
+
+def _rank_key(row: ModelScore, metric: str) -> tuple:
+    value = row.metrics.get(metric, np.nan)
+    if row.error or np.isnan(value):
+        return (1, 0.0)
+    return (0, value if metric in mt.LOWER_IS_BETTER else -value)
+
+
+def _refit(spec: PipelineSpec, data: Prepared, row: ModelScore, X: pd.DataFrame, y: pd.Series) -> Any:
+    import warnings
+
+    model = ModelSpec(kind=row.model, params={**row.params})
+    pipeline = compile_pipeline(spec, data.schema, task=data.task, model=model)
+    X, y = _limit_rows(MODELS[row.model].max_rows, X, y, spec.evaluation.seed, ModelScore("", ""))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return pipeline.fit(X, y)
+
+
+def _score_holdout(pipeline: Any, task: str, X: pd.DataFrame | None, y: pd.Series | None) -> dict[str, float]:
+    if X is None or len(X) == 0:
+        return {}
+    names = mt.usable_metrics(task, pipeline)
+    scores = check_scoring(pipeline, scoring=names)(pipeline, X, y)
+    return {k: float(v) for k, v in scores.items()}
+
+
+class _Slice:
+    """Maps one model's 0..1 progress into its share of the whole run."""
+
+    def __init__(self, progress: Progress, index: int, total: int, name: str):
+        self.progress, self.index, self.total, self.name = progress, index, total, name
+
+    def __call__(self, fraction: float, message: str) -> None:
+        self.progress(min(0.96, (self.index + fraction) / self.total * 0.96), message)
+
+
+def _jsonable(params: dict[str, Any]) -> dict[str, Any]:
+    return {k: (v.item() if isinstance(v, np.generic) else v) for k, v in params.items()}
