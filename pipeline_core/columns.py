@@ -113,7 +113,8 @@ def default_steps(schema: dict[str, ColumnInfo]) -> list[st.Step]:
         steps += [st.Impute(columns="categorical", strategy="constant", fill_value="missing"),
                   st.OneHot(columns="categorical")]
     if "datetime" in types:
-        steps += [st.DateParts(columns="datetime"), st.Impute(columns="datetime", strategy="median")]
+        steps += [st.DateParts(columns="datetime"), st.Impute(columns="datetime", strategy="median"),
+                  st.Scale(columns="datetime", method="standard")]
     if "text" in types:
         steps.append(st.Tfidf(columns="text"))
     return steps

@@ -82,7 +82,8 @@ MODELS: dict[str, ModelEntry] = {
         max_rows=10_000, help="Strong on small, scaled data; training time grows quadratically."),
     "decision_tree": ModelEntry(
         "Decision tree", {C: tree.DecisionTreeClassifier, R: tree.DecisionTreeRegressor},
-        {C: {"max_depth": 8}, R: {"max_depth": 8}}, TREE_SPACE, class_weight=True),
+        {C: {"max_depth": 8, "min_samples_leaf": 2}, R: {"max_depth": 6, "min_samples_leaf": 10}},
+        TREE_SPACE, class_weight=True),
     "random_forest": ModelEntry(
         "Random forest", {C: ensemble.RandomForestClassifier, R: ensemble.RandomForestRegressor},
         {C: {"n_estimators": 200}, R: {"n_estimators": 200}}, FOREST_SPACE,
@@ -107,7 +108,8 @@ MODELS: dict[str, ModelEntry] = {
                               search={"var_smoothing": _float(1e-12, 1e-3, log=True)}, dense_only=True),
     "mlp": ModelEntry(
         "Neural network (MLP)", {C: neural_network.MLPClassifier, R: neural_network.MLPRegressor},
-        {C: {"max_iter": 300, "early_stopping": True}, R: {"max_iter": 300, "early_stopping": True}},
+        {C: {"max_iter": 500, "early_stopping": True, "learning_rate_init": 0.01, "n_iter_no_change": 20},
+         R: {"max_iter": 500, "early_stopping": True, "learning_rate_init": 0.01, "n_iter_no_change": 20}},
         {"alpha": _float(1e-6, 1e-1, log=True), "hidden_layer_sizes": _choice([64], [128], [64, 32])}),
     "kmeans": ModelEntry("k-means", {K: cluster.KMeans}, {K: {"n_clusters": 3, "n_init": "auto"}},
                          {"n_clusters": _int(2, 12)}, preselected=(K,)),

@@ -91,7 +91,23 @@ def _cast(column: pd.Series, kind: str) -> pd.Series:
     return strings.where(column.notna(), np.nan)
 
 
-class OutlierClipper(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
+class _AllowNaN:
+    """Missing values pass through unchanged; imputation is a separate, explicit step."""
+
+    def __sklearn_tags__(self) -> Any:
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True
+        return tags
+
+
+class _AcceptSparse:
+    def __sklearn_tags__(self) -> Any:
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        return tags
+
+
+class OutlierClipper(_AllowNaN, OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
     """Clips each column to bounds learned on the training fold (IQR fences or z-score)."""
 
     def __init__(self, method: str = "iqr", factor: float = 1.5):
@@ -115,7 +131,7 @@ class OutlierClipper(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         return np.clip(X, self.lower_, self.upper_)
 
 
-class LogTransformer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
+class LogTransformer(_AllowNaN, OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
     """``log1p`` after shifting by the training minimum, so zero and negative values are safe."""
 
     def fit(self, X: Any, y: Any = None) -> LogTransformer:
@@ -161,7 +177,7 @@ def _to_datetime(values: pd.Series) -> pd.Series:
     return pd.to_datetime(values, errors="coerce", format="mixed")
 
 
-class IsolationForestFlag(TransformerMixin, BaseEstimator):
+class IsolationForestFlag(_AcceptSparse, TransformerMixin, BaseEstimator):
     """Appends a 0/1 column that flags rows IsolationForest finds anomalous."""
 
     def __init__(self, contamination: float | str = "auto", random_state: int | None = None):
@@ -189,7 +205,7 @@ class IsolationForestFlag(TransformerMixin, BaseEstimator):
         return np.asarray([*names, "isolation_forest_outlier"], dtype=object)
 
 
-class CappedPCA(TransformerMixin, BaseEstimator):
+class CappedPCA(_AcceptSparse, TransformerMixin, BaseEstimator):
     """PCA whose integer ``n_components`` is capped at what the fold allows, instead of failing."""
 
     def __init__(self, n_components: int | float = 0.95, random_state: int | None = None):

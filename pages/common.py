@@ -1,0 +1,113 @@
+"""Shared page furniture: session-state defaults, cached loaders, the sidebar, error display.
+
+Session state holds only small things (ids, the definition being edited as JSON-able
+data). Frames and fitted models are cached by content hash, so a widget click never
+reloads or recomputes them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+import storage
+from pipeline_core.errors import StudioError
+from pipeline_core.spec import PipelineSpec, load_spec
+
+DEFAULTS: dict[str, Any] = {
+    "dataset_id": None,  # storage id of the active dataset
+    "spec": None,  # the definition being edited, as a dict
+    "saved_hash": None,  # content hash of the last saved version (for the unsaved-changes flag)
+    "pipeline_id": None,
+    "pipeline_version": None,
+    "run_id": None,  # last run started or opened in this session
+    "result": None,  # last in-memory TrainResult of this session
+}
+
+
+def init_state() -> None:
+    for key, value in DEFAULTS.items():
+        st.session_state.setdefault(key, value)
+
+
+# ---- the definition being edited -----------------------------------------------------------
+
+
+def current_spec() -> PipelineSpec:
+    raw = st.session_state.get("spec")
+    return load_spec(raw) if raw else PipelineSpec()
+
+
+def set_spec(spec: PipelineSpec) -> None:
+    st.session_state["spec"] = spec.to_dict()
+
+
+def unsaved_changes() -> bool:
+    raw = st.session_state.get("spec")
+    return bool(raw) and current_spec().content_hash() != st.session_state.get("saved_hash")
+
+
+# ---- data ---------------------------------------------------------------------------------------
+
+
+@st.cache_resource(max_entries=4, show_spinner="Loading the dataset…")
+def _frame_by_hash(dataset_id: int, sha256: str) -> pd.DataFrame:
+    """Stored datasets are shared and immutable, so one copy per content hash serves every session.
+
+    Callers must not mutate the returned frame (copy before editing).
+    """
+    return storage.load_frame(storage.get_dataset(dataset_id))
+
+
+def active_dataset() -> Any | None:
+    dataset_id = st.session_state.get("dataset_id")
+    return storage.get_dataset(dataset_id) if dataset_id is not None else None
+
+
+def active_frame() -> pd.DataFrame | None:
+    dataset = active_dataset()
+    return _frame_by_hash(dataset.id, dataset.sha256) if dataset is not None else None
+
+
+def require_frame() -> pd.DataFrame:
+    """The active frame, or a pointer to the Data page and a stop."""
+    frame = active_frame()
+    if frame is None:
+        st.info("No dataset yet. Load a file or a sample on the **Data** page first.")
+        st.page_link("pages/data.py", label="Go to Data", icon=":material/upload_file:")
+        st.stop()
+    return frame
+
+
+# ---- display ----------------------------------------------------------------------------------
+
+
+def show_error(error: StudioError | Exception) -> None:
+    """Show an expected failure plainly, where the user is looking."""
+    st.error(str(error), icon=":material/error:")
+
+
+def sidebar() -> None:
+    """Always shows the active dataset, the pipeline being built and the last run."""
+    with st.sidebar:
+        dataset = active_dataset()
+        st.caption("DATASET")
+        st.markdown(f"**{dataset.name}** · {dataset.n_rows:,} × {dataset.n_columns}" if dataset else "_none loaded_")
+        spec = current_spec()
+        st.caption("PIPELINE")
+        flag = " · :orange[unsaved changes]" if unsaved_changes() else ""
+        version = st.session_state.get("pipeline_version")
+        st.markdown(f"**{spec.name}**" + (f" v{version}" if version else "") + flag)
+        st.markdown(f"Target: `{spec.target}` · task: {spec.task}" if spec.target else "Target: _not chosen_")
+        if spec.steps:
+            st.markdown("\n".join(f"{i + 1}. {step.describe()}" for i, step in enumerate(spec.steps)))
+        else:
+            st.caption("No steps yet: defaults are added when you choose a target.")
+        run_id = st.session_state.get("run_id")
+        if run_id is not None:
+            run = storage.get_run(run_id)
+            if run is not None:
+                st.caption("LAST RUN")
+                st.markdown(f"Run #{run.id}: **{run.status}**")

@@ -1,0 +1,80 @@
+"""Compiling a definition gives one ordinary scikit-learn Pipeline."""
+
+import pytest
+from sklearn.base import clone
+from sklearn.model_selection import GridSearchCV
+
+from pipeline_core import steps as st
+from pipeline_core.columns import default_steps, infer_schema
+from pipeline_core.compile import compile_pipeline
+from pipeline_core.errors import DataError, SpecError
+from pipeline_core.spec import ModelSpec, PipelineSpec
+from tests.pipeline_core.frames import messy_frame
+
+
+def compiled(spec: PipelineSpec, frame=None, model="logistic_regression"):
+    frame = messy_frame() if frame is None else frame
+    schema = infer_schema(frame, spec)
+    spec = spec.model_copy(update={"steps": spec.steps or default_steps(schema)})
+    return compile_pipeline(spec, schema, task="classification", model=ModelSpec(kind=model)), frame
+
+
+def test_id_like_and_constant_columns_are_typed_with_a_reason():
+    schema = infer_schema(messy_frame(), PipelineSpec(target="churned"))
+    assert schema["customer_id"].type == "id" and "identifiers" in schema["customer_id"].reason
+    assert schema["constant"].type == "constant"
+    assert (schema["signup"].type, schema["review"].type, schema["city"].type) == ("datetime", "text", "categorical")
+    steps = default_steps(schema)
+    reasons = {s.columns[0]: s.reason for s in steps if isinstance(s, st.DropColumns)}
+    assert set(reasons) == {"customer_id", "constant"}
+
+
+def test_compiled_pipeline_clones_and_exposes_model_params_for_search():
+    pipeline, frame = compiled(PipelineSpec(target="churned"))
+    assert clone(pipeline).get_params()["model__C"] == 1.0
+    search = GridSearchCV(pipeline, {"model__C": [0.1, 1.0]}, cv=3).fit(frame.drop(columns="churned"), frame.churned)
+    assert search.best_params_["model__C"] in (0.1, 1.0)
+
+
+def test_branch_names_are_unique_and_readable():
+    pipeline, _ = compiled(PipelineSpec(target="churned"))
+    names = [name for name, _, _ in pipeline.named_steps["columns"].transformers]
+    assert len(names) == len(set(names))
+    assert any(name.startswith("impute+scale[") for name in names)
+    assert "tfidf[review]" in names
+
+
+def test_unencoded_text_column_is_refused_with_advice():
+    spec = PipelineSpec(target="churned", steps=[st.Impute(columns="numeric")])
+    with pytest.raises(SpecError, match="no step encodes them"):
+        compiled(spec)
+
+
+def test_model_for_the_wrong_task_is_refused():
+    with pytest.raises(SpecError, match="cannot do classification"):
+        compiled(PipelineSpec(target="churned"), model="ridge")
+
+
+def test_renamed_columns_are_applied_inside_the_pipeline_so_raw_files_score():
+    frame = messy_frame().rename(columns={"age": "Age (years)"})
+    spec = PipelineSpec(target="churned", columns={"rename": {"Age (years)": "age"}})
+    pipeline, _ = compiled(spec, frame)
+    X = frame.drop(columns="churned")
+    pipeline.fit(X, frame.churned)
+    assert len(pipeline.predict(X)) == len(X)
+
+
+def test_missing_input_column_at_predict_time_names_it():
+    pipeline, frame = compiled(PipelineSpec(target="churned"))
+    X = frame.drop(columns="churned")
+    pipeline.fit(X, frame.churned)
+    with pytest.raises(DataError, match="lacks column.*income"):
+        pipeline.predict(X.drop(columns="income"))
+
+
+def test_unseen_categories_at_predict_time_do_not_crash():
+    pipeline, frame = compiled(PipelineSpec(target="churned"))
+    X = frame.drop(columns="churned")
+    pipeline.fit(X, frame.churned)
+    new = X.head(3).assign(city="atlantis")
+    assert len(pipeline.predict(new)) == 3
