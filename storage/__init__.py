@@ -1,0 +1,104 @@
+"""Pipeline Studio storage: datasets, versioned pipelines, runs and model files.
+
+Everything a page or the CLI needs is importable from here. Each function opens and
+closes its own short transaction and returns detached rows; the one error to catch is
+:class:`StorageError`. Pipeline definitions are plain dicts here (this layer does not
+import ``pipeline_core``). See ``docs/storage.md``.
+"""
+
+from storage.db import create_db_and_tables, database_url, get_engine, reset_engines, use_database
+from storage.diff import diff_versions, summarize_changes
+from storage.errors import StorageError
+from storage.exchange import export_pipeline, import_pipeline
+from storage.files import studio_home
+from storage.maintenance import cleanup_orphans, init_db
+from storage.models import (
+    Dataset,
+    ModelArtifact,
+    Pipeline,
+    PipelineVersion,
+    Run,
+    RunStatus,
+)
+from storage.repository import (
+    best_run,
+    canonical_json,
+    create_run,
+    definition_sha256,
+    delete_dataset,
+    delete_pipeline,
+    delete_run,
+    finish_run,
+    get_dataset,
+    get_dataset_by_sha256,
+    get_model_artifact,
+    get_pipeline,
+    get_run,
+    get_version,
+    get_version_by_id,
+    list_datasets,
+    list_model_artifacts,
+    list_pipelines,
+    list_runs,
+    list_versions,
+    load_frame,
+    load_model_bytes,
+    mark_interrupted_runs,
+    run_score,
+    save_dataset,
+    save_model_artifact,
+    save_pipeline_version,
+    start_run,
+    update_run_progress,
+)
+
+__all__ = [
+    "Dataset",
+    "ModelArtifact",
+    "Pipeline",
+    "PipelineVersion",
+    "Run",
+    "RunStatus",
+    "StorageError",
+    "best_run",
+    "canonical_json",
+    "cleanup_orphans",
+    "create_db_and_tables",
+    "create_run",
+    "database_url",
+    "definition_sha256",
+    "delete_dataset",
+    "delete_pipeline",
+    "delete_run",
+    "diff_versions",
+    "export_pipeline",
+    "finish_run",
+    "get_dataset",
+    "get_dataset_by_sha256",
+    "get_engine",
+    "get_model_artifact",
+    "get_pipeline",
+    "get_run",
+    "get_version",
+    "get_version_by_id",
+    "import_pipeline",
+    "init_db",
+    "list_datasets",
+    "list_model_artifacts",
+    "list_pipelines",
+    "list_runs",
+    "list_versions",
+    "load_frame",
+    "load_model_bytes",
+    "mark_interrupted_runs",
+    "reset_engines",
+    "run_score",
+    "save_dataset",
+    "save_model_artifact",
+    "save_pipeline_version",
+    "start_run",
+    "studio_home",
+    "summarize_changes",
+    "update_run_progress",
+    "use_database",
+]

@@ -1,0 +1,11 @@
+"""The one error type a user of the storage layer is meant to read.
+
+Pages and the CLI catch :class:`StorageError` and show ``str(error)``. Messages name
+the dataset, pipeline, run or file at fault and say what to do next; the lower-level
+cause (SQLAlchemy, the file system, pyarrow) stays attached via ``raise ... from e``
+so developers still get the full traceback.
+"""
+
+
+class StorageError(Exception):
+    """Something saved or about to be saved cannot be read, written or trusted."""

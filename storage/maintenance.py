@@ -1,0 +1,64 @@
+"""Start-up duties: bring the schema to head and tidy files left by a crash.
+
+Call :func:`init_db` once when the app (or CLI) starts. Repository calls also migrate on
+first use, so forgetting it loses only the file clean-up, never data.
+"""
+
+from __future__ import annotations
+
+import os
+
+from sqlmodel import Session, select
+
+from storage import files
+from storage.db import create_db_and_tables, read, use_database
+from storage.models import Dataset, ModelArtifact
+
+
+def _referenced_files() -> dict[str, str]:
+    """Relative path → sha256 of every file a row points at."""
+
+    def work(session: Session) -> dict[str, str]:
+        found = dict(session.exec(select(Dataset.parquet_path, Dataset.parquet_sha256)).all())
+        found.update(session.exec(select(ModelArtifact.path, ModelArtifact.sha256)).all())
+        return found
+
+    return read(work)
+
+
+def cleanup_orphans() -> int:
+    """Finish or undo file operations cut short by a crash; returns how many files were fixed.
+
+    * a temp or trash file whose row committed but which never reached its final name (the
+      process died between commit and rename) is moved into place when its hash matches;
+    * any other abandoned temp or trash file is deleted (its row never committed);
+    * a final-name file no row refers to is deleted (a delete died after its commit).
+
+    Files being written by live processes are left alone (see :func:`storage.files.stale_temp_files`).
+    """
+    stored = files.stored_files()
+    referenced = _referenced_files()
+    fixed = 0
+    for temp in files.stale_temp_files():
+        expected = referenced.get(temp.relpath)
+        if not temp.final.exists() and expected and files.sha256_file(temp.path) == expected:
+            os.replace(temp.path, temp.final)
+        else:
+            temp.path.unlink(missing_ok=True)
+        fixed += 1
+    for relpath in stored:
+        if relpath not in referenced:
+            files.resolve(relpath).unlink(missing_ok=True)
+            fixed += 1
+    return fixed
+
+
+def init_db(url: str | None = None) -> int:
+    """Use ``url`` (default: ``DATABASE_URL`` or ``<home>/studio.db``), migrate it to head, clean up files.
+
+    Returns the number of files :func:`cleanup_orphans` fixed, which a start-up log may report.
+    """
+    if url is not None:
+        use_database(url)
+    create_db_and_tables(url)
+    return cleanup_orphans()

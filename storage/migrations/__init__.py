@@ -1,0 +1,1 @@
+"""Alembic migrations, run programmatically by :func:`storage.db.upgrade` (no alembic.ini needed)."""

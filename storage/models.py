@@ -1,0 +1,169 @@
+"""Table models, one ``XBase`` (the data) and one ``X(table=True)`` (id and timestamps) per entity.
+
+JSON columns hold plain data (definitions, leaderboards, schemas) so this layer never
+needs ``pipeline_core``. Timestamps are stored as UTC and always come back timezone-aware.
+The schema itself is owned by the Alembic revisions in ``storage/migrations/versions``;
+a test checks that these models and the migrations agree.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, DateTime, Dialect, UniqueConstraint, event
+from sqlalchemy.types import TypeDecorator
+from sqlmodel import Field, SQLModel
+
+from storage.errors import StorageError
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A datetime column that is UTC on the way in and timezone-aware on the way out, on every database."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def __init__(self) -> None:
+        super().__init__(timezone=True)
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        value = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class RunStatus(StrEnum):
+    """Stored as plain text, so adding a status later needs no database enum migration."""
+
+    QUEUED = "queued"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+    INTERRUPTED = "interrupted"
+
+
+ACTIVE_STATUSES = frozenset({RunStatus.QUEUED, RunStatus.RUNNING})
+FINISHED_STATUSES = frozenset({RunStatus.DONE, RunStatus.FAILED, RunStatus.CANCELLED, RunStatus.INTERRUPTED})
+
+
+class DatasetBase(SQLModel):
+    name: str
+    file_name: str
+    format: str
+    n_rows: int = Field(sa_type=BigInteger)
+    n_columns: int
+    columns: list[dict[str, str]] = Field(default_factory=list, sa_type=JSON)
+    sha256: str = Field(index=True, unique=True)
+    parquet_path: str
+    parquet_sha256: str
+    parquet_size: int = Field(sa_type=BigInteger)
+
+
+class Dataset(DatasetBase, table=True):
+    """An uploaded table, stored once as Parquet and identified by the sha256 of the uploaded bytes."""
+
+    __tablename__ = "datasets"
+
+    id: int | None = Field(default=None, primary_key=True)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class PipelineBase(SQLModel):
+    name: str = Field(index=True, unique=True)
+
+
+class Pipeline(PipelineBase, table=True):
+    """A named pipeline; its content lives in immutable :class:`PipelineVersion` rows."""
+
+    __tablename__ = "pipelines"
+
+    id: int | None = Field(default=None, primary_key=True)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class PipelineVersionBase(SQLModel):
+    pipeline_id: int = Field(foreign_key="pipelines.id", ondelete="CASCADE", index=True)
+    version: int
+    definition: dict[str, Any] = Field(sa_type=JSON)
+    definition_sha256: str = Field(index=True)
+    note: str = ""
+
+
+class PipelineVersion(PipelineVersionBase, table=True):
+    """Version N of a pipeline: written once, never updated (see :func:`_refuse_update`)."""
+
+    __tablename__ = "pipeline_versions"
+    __table_args__ = (UniqueConstraint("pipeline_id", "version", name="uq_pipeline_versions_pipeline_id_version"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class RunBase(SQLModel):
+    pipeline_version_id: int | None = Field(
+        default=None, foreign_key="pipeline_versions.id", ondelete="SET NULL", index=True
+    )
+    dataset_id: int | None = Field(default=None, foreign_key="datasets.id", ondelete="SET NULL", index=True)
+    status: str = Field(default=RunStatus.QUEUED.value, index=True)
+    error: str | None = None
+    failed_model: str | None = None
+    leaderboard: list[dict[str, Any]] = Field(default_factory=list, sa_type=JSON)
+    timings: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+    seed: int | None = None
+    library_versions: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+    progress: float = Field(default=0.0, sa_column_kwargs={"server_default": "0"})
+    progress_message: str = Field(default="", sa_column_kwargs={"server_default": ""})
+    progress_updated_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    started_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    finished_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class Run(RunBase, table=True):
+    """One training run: what ran on which data, how far it got, and its leaderboard."""
+
+    __tablename__ = "runs"
+
+    id: int | None = Field(default=None, primary_key=True)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class ModelArtifactBase(SQLModel):
+    run_id: int = Field(foreign_key="runs.id", ondelete="CASCADE", index=True)
+    model_name: str = ""
+    format: str
+    path: str
+    size: int = Field(sa_type=BigInteger)
+    sha256: str = Field(index=True)
+
+
+class ModelArtifact(ModelArtifactBase, table=True):
+    """A fitted model file of a run, stored by content hash under ``<home>/models``."""
+
+    __tablename__ = "model_artifacts"
+
+    id: int | None = Field(default=None, primary_key=True)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+TABLES = ("datasets", "pipelines", "pipeline_versions", "runs", "model_artifacts")
+
+
+@event.listens_for(PipelineVersion, "before_update")
+def _refuse_update(_mapper: Any, _connection: Any, target: PipelineVersion) -> None:
+    """Runs and exports refer to a version by number, so its content must never change."""
+    raise StorageError(
+        f"Version {target.version} of a pipeline is read-only; save the change as a new version instead."
+    )

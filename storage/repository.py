@@ -1,0 +1,568 @@
+"""Repository functions: one short transaction per user action, detached rows out.
+
+Conventions every function here follows, so callers can rely on them:
+
+* The subject (an id or a row) is the only positional argument; everything else is keyword-only.
+* ``get_*`` returns ``None`` when nothing matches; actions on something missing raise :class:`StorageError`.
+* Returned rows are detached copies: read any attribute after the call, mutate them freely,
+  nothing is written back. Writes go through these functions only.
+* Files are written under a temporary name, the row is committed, then the file is renamed
+  into place; a crash at any point leaves no row without its file once :func:`init_db` has run.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+import re
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, TypeVar
+
+import pandas as pd
+from sqlalchemy import update
+from sqlmodel import Session, col, select
+
+from storage import files
+from storage.db import lock_key, read, write
+from storage.errors import StorageError
+from storage.models import (
+    ACTIVE_STATUSES,
+    FINISHED_STATUSES,
+    Dataset,
+    ModelArtifact,
+    Pipeline,
+    PipelineVersion,
+    Run,
+    RunStatus,
+    utcnow,
+)
+
+_SHA256 = re.compile(r"^[0-9a-f]{64}$")
+_MODEL_FORMAT = re.compile(r"^[a-z0-9]{1,16}$")
+MAX_NAME_LENGTH = 200
+MAX_MESSAGE_LENGTH = 2000
+T = TypeVar("T")
+
+
+# ----------------------------------------------------------------------------- helpers
+
+
+def canonical_json(definition: Mapping[str, Any]) -> str:
+    """The canonical text of a definition; its sha256 is the definition hash (same as pipeline_core's)."""
+    if not isinstance(definition, Mapping):
+        raise StorageError(f"A pipeline definition must be a JSON object (a dict), not {type(definition).__name__}.")
+    try:
+        return json.dumps(definition, sort_keys=True, separators=(",", ":"), allow_nan=False)
+    except (TypeError, ValueError) as e:
+        raise StorageError(
+            f"The pipeline definition is not plain JSON data ({e}); use only dicts, lists, text, numbers, "
+            "true/false and null, and no NaN or infinity."
+        ) from e
+
+
+def definition_sha256(definition: Mapping[str, Any]) -> str:
+    """sha256 of :func:`canonical_json`: equal definitions hash equally whatever their key order."""
+    return files.sha256_bytes(canonical_json(definition).encode())
+
+
+def to_json_data(value: Any) -> Any:
+    """Plain JSON data from results that may hold numpy scalars or NaN (stored as null)."""
+    if isinstance(value, Mapping):
+        return {str(k): to_json_data(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [to_json_data(v) for v in value]
+    if hasattr(value, "item") and callable(value.item):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    raise StorageError(f"Cannot store a {type(value).__name__} in run results; convert it to a number or text.")
+
+
+def clean_name(name: str, what: str) -> str:
+    """Trimmed, non-empty, bounded: names are looked up exactly, so stray spaces would make near-duplicates."""
+    cleaned = name.strip() if isinstance(name, str) else ""
+    if not cleaned:
+        raise StorageError(f"The {what} name is empty; give it a name.")
+    if len(cleaned) > MAX_NAME_LENGTH:
+        raise StorageError(f"The {what} name is {len(cleaned)} characters long; keep it under {MAX_NAME_LENGTH}.")
+    return cleaned
+
+
+def _require(session: Session, model: type[Any], row_id: int, what: str) -> Any:
+    row = session.get(model, row_id)
+    if row is None:
+        raise StorageError(f"{what} {row_id} does not exist (it may have been deleted).")
+    return row
+
+
+def _delete_files(relpaths: Sequence[str], work: Callable[[Session, dict[str, files.PendingTrash]], T]) -> T:
+    """Run the write ``work(session, trash)``; files are moved aside before commit, removed after."""
+    trash = {path: files.pending_trash(path) for path in relpaths}
+    try:
+        result = write(lambda session: work(session, trash))
+    except BaseException:
+        for item in trash.values():
+            item.restore()
+        raise
+    for item in trash.values():
+        item.purge()
+    return result
+
+
+# ----------------------------------------------------------------------------- datasets
+
+
+def _write_parquet(frame: pd.DataFrame, path: Any, name: str) -> None:
+    try:
+        frame.to_parquet(path, index=None)
+    except (ValueError, TypeError) as e:
+        raise StorageError(
+            f"Dataset '{name}' could not be stored as Parquet: {e}. Give every column a unique text name "
+            "and make each column hold one kind of value (numbers, text or dates)."
+        ) from e
+
+
+def _find_dataset(session: Session, sha256: str) -> Dataset | None:
+    return session.exec(select(Dataset).where(Dataset.sha256 == sha256)).first()
+
+
+def _store_dataset(session: Session, staged: files.StagedFile, fields: dict[str, Any]) -> Dataset:
+    """Insert the row, or repair an existing row whose file went missing; return the row to keep."""
+    lock_key(session, staged.relpath)
+    row = _find_dataset(session, fields["sha256"])
+    if row is not None and files.matches(row.parquet_path, row.parquet_sha256):
+        return row
+    row = row or Dataset(**fields)
+    row.parquet_path, row.parquet_sha256, row.parquet_size = staged.relpath, staged.sha256, staged.size
+    session.add(row)
+    session.flush()
+    return row
+
+
+def save_dataset(*, name: str, file_name: str, fmt: str, frame: pd.DataFrame, sha256: str) -> Dataset:
+    """Store an uploaded table once, keyed by the sha256 of the uploaded bytes.
+
+    Uploading the same bytes again returns the existing row (whatever name it was given)
+    without writing anything.
+    """
+    name = clean_name(name, "dataset")
+    if not _SHA256.match(sha256 or ""):
+        raise StorageError("The dataset's sha256 must be the 64-character hex digest of the uploaded file.")
+    existing = read(lambda session: _find_dataset(session, sha256))
+    if existing is not None and files.matches(existing.parquet_path, existing.parquet_sha256):
+        return existing
+    staged = files.stage(files.DATASETS, f"{sha256}.parquet", lambda path: _write_parquet(frame, path, name))
+    fields = {
+        "name": name, "file_name": file_name, "format": fmt, "sha256": sha256,
+        "n_rows": int(frame.shape[0]), "n_columns": int(frame.shape[1]),
+        "columns": [{"name": str(c), "dtype": str(t)} for c, t in frame.dtypes.items()],
+    }  # fmt: skip
+    try:
+        row = write(lambda session: _store_dataset(session, staged, fields), retry_conflicts=True)
+    except BaseException:
+        files.discard(staged)
+        raise
+    if row.parquet_sha256 == staged.sha256:
+        files.publish(staged)
+    else:
+        files.discard(staged)
+    return row
+
+
+def get_dataset(dataset_id: int) -> Dataset | None:
+    return read(lambda session: session.get(Dataset, dataset_id))
+
+
+def get_dataset_by_sha256(sha256: str) -> Dataset | None:
+    """Lets an upload page skip parsing a file that is already stored."""
+    return read(lambda session: _find_dataset(session, sha256))
+
+
+def list_datasets() -> list[Dataset]:
+    """Newest first."""
+    return read(
+        lambda s: list(s.exec(select(Dataset).order_by(col(Dataset.created_at).desc(), col(Dataset.id).desc())))
+    )
+
+
+def load_frame(dataset: Dataset | int) -> pd.DataFrame:
+    """The stored table, after checking the Parquet file still has the hash recorded at save time."""
+    dataset_id = dataset.id if isinstance(dataset, Dataset) else dataset
+    row = get_dataset(dataset_id)  # re-read: the recorded file hash may have been repaired since
+    if row is None:
+        raise StorageError(f"Dataset {dataset_id} does not exist (it may have been deleted).")
+    data = files.read_verified(row.parquet_path, row.parquet_sha256, f"dataset '{row.name}'")
+    return pd.read_parquet(io.BytesIO(data))
+
+
+def delete_dataset(dataset_id: int) -> None:
+    """Delete the row and its Parquet file; runs on it are kept, with ``dataset_id`` set to ``None``."""
+    row = get_dataset(dataset_id)
+    if row is None:
+        raise StorageError(f"Dataset {dataset_id} does not exist (it may have been deleted).")
+
+    def work(session: Session, trash: dict[str, files.PendingTrash]) -> None:
+        lock_key(session, row.parquet_path)
+        current = _require(session, Dataset, dataset_id, "Dataset")
+        session.execute(update(Run).where(col(Run.dataset_id) == dataset_id).values(dataset_id=None))
+        session.delete(current)
+        session.flush()
+        trash[row.parquet_path].move_aside()
+
+    _delete_files([row.parquet_path], work)
+
+
+# ----------------------------------------------------------------------------- pipelines
+
+
+def _latest(session: Session, pipeline_id: int) -> PipelineVersion | None:
+    query = select(PipelineVersion).where(PipelineVersion.pipeline_id == pipeline_id)
+    return session.exec(query.order_by(col(PipelineVersion.version).desc()).limit(1)).first()
+
+
+def _append_version(session: Session, name: str, definition: dict[str, Any], digest: str, note: str) -> PipelineVersion:
+    query = select(Pipeline).where(Pipeline.name == name).with_for_update()
+    pipeline = session.exec(query).first()
+    if pipeline is None:
+        pipeline = Pipeline(name=name)
+        session.add(pipeline)
+        session.flush()
+    latest = _latest(session, pipeline.id)
+    if latest is not None and latest.definition_sha256 == digest:
+        return latest
+    number = latest.version + 1 if latest else 1
+    version = PipelineVersion(
+        pipeline_id=pipeline.id, version=number, definition=definition, definition_sha256=digest, note=note
+    )
+    session.add(version)
+    session.flush()
+    return version
+
+
+def save_pipeline_version(*, name: str, definition: Mapping[str, Any], note: str = "") -> PipelineVersion:
+    """Save ``definition`` as the next version of pipeline ``name``, creating the pipeline if new.
+
+    Saving a definition identical to the *latest* version returns that version instead of
+    adding a duplicate (so a "Save" click without edits is harmless). Going back to an older
+    definition does create a new version, because that return is itself part of the history.
+    """
+    name = clean_name(name, "pipeline")
+    canonical = canonical_json(definition)
+    digest = files.sha256_bytes(canonical.encode())
+    stored = json.loads(canonical)
+    return write(lambda session: _append_version(session, name, stored, digest, note), retry_conflicts=True)
+
+
+def get_pipeline(key: int | str) -> Pipeline | None:
+    """Look a pipeline up by id (int) or by name (str)."""
+    if isinstance(key, str):
+        return read(lambda session: session.exec(select(Pipeline).where(Pipeline.name == key.strip())).first())
+    return read(lambda session: session.get(Pipeline, key))
+
+
+def list_pipelines() -> list[Pipeline]:
+    """Alphabetical by name."""
+    return read(lambda session: list(session.exec(select(Pipeline).order_by(col(Pipeline.name)))))
+
+
+def list_versions(pipeline_id: int) -> list[PipelineVersion]:
+    """Oldest (version 1) first; empty for an unknown pipeline."""
+    query = select(PipelineVersion).where(PipelineVersion.pipeline_id == pipeline_id)
+    return read(lambda session: list(session.exec(query.order_by(col(PipelineVersion.version)))))
+
+
+def get_version(pipeline_id: int, *, version: int | None = None) -> PipelineVersion | None:
+    """Version ``version`` of a pipeline, or its latest version when ``version`` is ``None``."""
+    if version is None:
+        return read(lambda session: _latest(session, pipeline_id))
+    query = select(PipelineVersion).where(
+        PipelineVersion.pipeline_id == pipeline_id, PipelineVersion.version == version
+    )
+    return read(lambda session: session.exec(query).first())
+
+
+def get_version_by_id(version_id: int) -> PipelineVersion | None:
+    """The version a run points at (``Run.pipeline_version_id``)."""
+    return read(lambda session: session.get(PipelineVersion, version_id))
+
+
+def delete_pipeline(pipeline_id: int) -> None:
+    """Delete a pipeline and all its versions.
+
+    Its runs, their leaderboards and model files are kept as history: they are detached
+    (``pipeline_version_id`` set to ``None``) rather than deleted, so a result that was
+    exported or deployed can still be traced to its run.
+    """
+
+    def work(session: Session) -> None:
+        pipeline = _require(session, Pipeline, pipeline_id, "Pipeline")
+        version_ids = select(PipelineVersion.id).where(PipelineVersion.pipeline_id == pipeline_id)
+        session.execute(
+            update(Run).where(col(Run.pipeline_version_id).in_(version_ids)).values(pipeline_version_id=None)
+        )
+        for version in session.exec(select(PipelineVersion).where(PipelineVersion.pipeline_id == pipeline_id)):
+            session.delete(version)
+        session.flush()
+        session.delete(pipeline)
+
+    write(work)
+
+
+# ----------------------------------------------------------------------------- runs
+
+
+def create_run(
+    *,
+    dataset_id: int | None,
+    pipeline_version_id: int | None = None,
+    seed: int | None = None,
+    library_versions: Mapping[str, str] | None = None,
+) -> Run:
+    """Record a queued run; ``pipeline_version_id`` is ``None`` for ad-hoc (CLI) runs."""
+
+    def work(session: Session) -> Run:
+        if dataset_id is not None:
+            _require(session, Dataset, dataset_id, "Dataset")
+        if pipeline_version_id is not None:
+            _require(session, PipelineVersion, pipeline_version_id, "Pipeline version")
+        run = Run(
+            dataset_id=dataset_id,
+            pipeline_version_id=pipeline_version_id,
+            seed=seed,
+            library_versions=to_json_data(dict(library_versions or {})),
+        )
+        session.add(run)
+        session.flush()
+        return run
+
+    return write(work)
+
+
+def _mark_running(run: Run) -> None:
+    if run.status == RunStatus.QUEUED:
+        run.status = RunStatus.RUNNING.value
+        run.started_at = run.started_at or utcnow()
+
+
+def start_run(run_id: int) -> Run:
+    """Mark a queued run as running; a no-op for a run already running."""
+
+    def work(session: Session) -> Run:
+        run = _require(session, Run, run_id, "Run")
+        if run.status in FINISHED_STATUSES:
+            raise StorageError(f"Run {run_id} already finished ({run.status}); start a new run instead.")
+        _mark_running(run)
+        return run
+
+    return write(work)
+
+
+def update_run_progress(run_id: int, *, fraction: float, message: str = "") -> Run:
+    """Record how far a run got; a queued run becomes running.
+
+    A run that has already finished (for example cancelled from the UI) is returned
+    unchanged, so a background job can check ``status`` after reporting to learn it should stop.
+    """
+    if isinstance(fraction, bool) or not isinstance(fraction, int | float) or not 0.0 <= fraction <= 1.0:
+        raise StorageError(f"Run progress must be a fraction between 0 and 1, got {fraction!r}.")
+
+    def work(session: Session) -> Run:
+        run = _require(session, Run, run_id, "Run")
+        if run.status in FINISHED_STATUSES:
+            return run
+        _mark_running(run)
+        run.progress, run.progress_message = float(fraction), str(message)[:MAX_MESSAGE_LENGTH]
+        run.progress_updated_at = utcnow()
+        return run
+
+    return write(work)
+
+
+def _check_leaderboard(leaderboard: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    rows = to_json_data(list(leaderboard))
+    for index, row in enumerate(rows):
+        if not isinstance(row, dict) or not isinstance(row.get("model"), str):
+            raise StorageError(f"Leaderboard row {index} must be a dict with a 'model' name.")
+        if not isinstance(row.get("metrics", {}), dict):
+            raise StorageError(f"Leaderboard row {index} ('{row['model']}'): 'metrics' must be a dict.")
+    return rows
+
+
+def finish_run(
+    run_id: int,
+    *,
+    status: str,
+    leaderboard: Sequence[Mapping[str, Any]] | None = None,
+    error: str | None = None,
+    failed_model: str | None = None,
+    timings: Mapping[str, Any] | None = None,
+) -> Run:
+    """Close a run as done, failed, cancelled or interrupted, with its results.
+
+    A run can be finished once; finishing it again raises, so a late "done" from a
+    background job cannot overwrite a user's "cancelled".
+    """
+    if status not in FINISHED_STATUSES:
+        allowed = ", ".join(sorted(FINISHED_STATUSES))
+        raise StorageError(f"A run can only finish as one of {allowed}; got {status!r}.")
+    rows = _check_leaderboard(leaderboard or [])
+    timing_data = to_json_data(dict(timings or {}))
+
+    def work(session: Session) -> Run:
+        run = _require(session, Run, run_id, "Run")
+        if run.status in FINISHED_STATUSES:
+            raise StorageError(f"Run {run_id} already finished ({run.status}); it cannot be finished again.")
+        run.status, run.error, run.failed_model = str(status), error, failed_model
+        run.leaderboard, run.timings, run.finished_at = rows, timing_data, utcnow()
+        if status == RunStatus.DONE:
+            run.progress, run.progress_updated_at = 1.0, run.finished_at
+        return run
+
+    return write(work)
+
+
+def get_run(run_id: int) -> Run | None:
+    return read(lambda session: session.get(Run, run_id))
+
+
+def list_runs(*, pipeline_id: int | None = None, dataset_id: int | None = None, status: str | None = None) -> list[Run]:
+    """Runs, newest first, optionally only those of one pipeline (any version), dataset or status."""
+    query = select(Run)
+    if pipeline_id is not None:
+        query = query.join(PipelineVersion, col(Run.pipeline_version_id) == PipelineVersion.id)
+        query = query.where(PipelineVersion.pipeline_id == pipeline_id)
+    if dataset_id is not None:
+        query = query.where(Run.dataset_id == dataset_id)
+    if status is not None:
+        query = query.where(Run.status == status)
+    query = query.order_by(col(Run.created_at).desc(), col(Run.id).desc())
+    return read(lambda session: list(session.exec(query)))
+
+
+def _metric_value(row: Mapping[str, Any], metric: str) -> float | None:
+    """A leaderboard row's value for ``metric``: ``{"mean": x, "std": s}`` or a bare number."""
+    value = row.get("metrics", {}).get(metric)
+    if isinstance(value, Mapping):
+        value = value.get("mean")
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        return None
+    return float(value)
+
+
+def run_score(run: Run, *, metric: str, greater_is_better: bool = True) -> float | None:
+    """The best value of ``metric`` across a run's leaderboard (``None`` if no model reported it)."""
+    values = [v for row in run.leaderboard if (v := _metric_value(row, metric)) is not None]
+    if not values:
+        return None
+    return max(values) if greater_is_better else min(values)
+
+
+def best_run(pipeline_id: int, *, metric: str, greater_is_better: bool = True) -> Run | None:
+    """The finished (``done``) run of any version of the pipeline with the best ``metric``.
+
+    The metric direction is the caller's knowledge (e.g. from the metric registry); for
+    losses such as RMSE pass ``greater_is_better=False``. Ties go to the newest run.
+    """
+    scored = []
+    for run in list_runs(pipeline_id=pipeline_id, status=RunStatus.DONE.value):
+        score = run_score(run, metric=metric, greater_is_better=greater_is_better)
+        if score is not None:
+            scored.append((score if greater_is_better else -score, run))
+    if not scored:
+        return None
+    return max(scored, key=lambda pair: pair[0])[1]
+
+
+def mark_interrupted_runs() -> int:
+    """At server start, mark runs left queued or running by a previous process as interrupted."""
+    message = "The server stopped while this run was in progress; start it again."
+
+    def work(session: Session) -> int:
+        statement = (
+            update(Run)
+            .where(col(Run.status).in_([s.value for s in ACTIVE_STATUSES]))
+            .values(status=RunStatus.INTERRUPTED.value, error=message, finished_at=utcnow())
+        )
+        return int(session.execute(statement).rowcount or 0)
+
+    return write(work)
+
+
+def delete_run(run_id: int) -> None:
+    """Delete a run, its artifact rows and any model file no other artifact uses."""
+    artifacts = list_model_artifacts(run_id=run_id)
+    paths = sorted({a.path for a in artifacts})
+
+    def work(session: Session, trash: dict[str, files.PendingTrash]) -> None:
+        for path in paths:
+            lock_key(session, path)
+        run = _require(session, Run, run_id, "Run")
+        for artifact in session.exec(select(ModelArtifact).where(ModelArtifact.run_id == run_id)):
+            session.delete(artifact)
+        session.delete(run)
+        session.flush()
+        for path in paths:
+            if session.exec(select(ModelArtifact.id).where(ModelArtifact.path == path)).first() is None:
+                trash[path].move_aside()
+
+    _delete_files(paths, work)
+
+
+# ----------------------------------------------------------------------------- model artifacts
+
+
+def save_model_artifact(*, run_id: int, data: bytes, fmt: str, model_name: str = "") -> ModelArtifact:
+    """Store a fitted model's bytes as ``<home>/models/<sha256>.<fmt>`` and record it for ``run_id``.
+
+    Identical bytes share one file. ``fmt`` is the file extension (``skops``, ``onnx``, ``joblib``...).
+    """
+    if not _MODEL_FORMAT.match(fmt or ""):
+        raise StorageError(f"Model format {fmt!r} is not a simple file extension such as 'skops' or 'onnx'.")
+    if not isinstance(data, bytes | bytearray) or not data:
+        raise StorageError("A model artifact needs the model's file content as non-empty bytes.")
+    staged = files.stage_bytes(files.MODELS, f"{files.sha256_bytes(bytes(data))}.{fmt}", bytes(data))
+
+    def work(session: Session) -> ModelArtifact:
+        lock_key(session, staged.relpath)
+        _require(session, Run, run_id, "Run")
+        artifact = ModelArtifact(
+            run_id=run_id,
+            model_name=model_name,
+            format=fmt,
+            path=staged.relpath,
+            size=staged.size,
+            sha256=staged.sha256,
+        )
+        session.add(artifact)
+        session.flush()
+        return artifact
+
+    try:
+        artifact = write(work)
+    except BaseException:
+        files.discard(staged)
+        raise
+    files.publish(staged)
+    return artifact
+
+
+def get_model_artifact(artifact_id: int) -> ModelArtifact | None:
+    return read(lambda session: session.get(ModelArtifact, artifact_id))
+
+
+def list_model_artifacts(*, run_id: int) -> list[ModelArtifact]:
+    """A run's artifacts in the order they were saved."""
+    query = select(ModelArtifact).where(ModelArtifact.run_id == run_id).order_by(col(ModelArtifact.id))
+    return read(lambda session: list(session.exec(query)))
+
+
+def load_model_bytes(artifact: ModelArtifact | int) -> bytes:
+    """The model file's bytes, only if they still match the recorded sha256 (else :class:`StorageError`)."""
+    row = artifact if isinstance(artifact, ModelArtifact) else get_model_artifact(artifact)
+    if row is None:
+        raise StorageError(f"Model artifact {artifact} does not exist (it may have been deleted).")
+    label = f"model '{row.model_name or row.id}' of run {row.run_id}"
+    return files.read_verified(row.path, row.sha256, label)

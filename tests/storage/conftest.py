@@ -1,0 +1,61 @@
+"""Fixtures: a fresh studio home (and database) per test, on SQLite and optionally PostgreSQL.
+
+``studio`` runs a test on a SQLite file under ``tmp_path`` and, when ``TEST_DATABASE_URL``
+is set (``postgresql+psycopg://user@host:port/db``), again on that PostgreSQL database, whose
+storage tables are dropped before each test. Without the variable the PostgreSQL runs are
+not generated; ``test_db.py::test_postgres_runs_are_enabled`` is skipped with the reason,
+so the summary says so once instead of once per test.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine
+
+from storage.db import reset_engines
+from tests.storage.helpers import PG_ENV, REPO_ROOT
+
+STORAGE_TABLES = "model_artifacts, runs, pipeline_versions, pipelines, datasets, alembic_version"
+
+
+def _wipe_postgres(url: str) -> None:
+    engine = create_engine(url)
+    try:
+        with engine.begin() as connection:
+            connection.exec_driver_sql(f"DROP TABLE IF EXISTS {STORAGE_TABLES} CASCADE")
+    finally:
+        engine.dispose()
+
+
+def _open_studio(backend: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    home = tmp_path / "home"
+    monkeypatch.setenv("PIPELINE_STUDIO_HOME", str(home))
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH")])))
+    if backend == "postgres":
+        url = os.environ[PG_ENV]
+        _wipe_postgres(url)
+        monkeypatch.setenv("DATABASE_URL", url)
+    reset_engines()
+    return home
+
+
+BACKENDS = ["sqlite", "postgres"] if os.environ.get(PG_ENV) else ["sqlite"]
+
+
+@pytest.fixture(params=BACKENDS)
+def studio(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """The studio home directory, with the database of this parametrisation in force."""
+    yield _open_studio(request.param, tmp_path, monkeypatch)
+    reset_engines()
+
+
+@pytest.fixture
+def sqlite_studio(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """For behaviour that only SQLite has (PRAGMAs, the default database file)."""
+    yield _open_studio("sqlite", tmp_path, monkeypatch)
+    reset_engines()

@@ -1,0 +1,75 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import inspect, text
+from sqlmodel import SQLModel
+
+import storage
+from storage.db import current_revision, database_url, get_engine, make_engine, upgrade
+from storage.models import TABLES
+
+OLD_DEFINITION = '{"steps": [{"kind": "impute", "strategy": "mean"}]}'
+OLD_COLUMNS = '[{"name": "a", "dtype": "int64"}]'
+OLD_ROWS = [
+    "INSERT INTO datasets (name, file_name, format, n_rows, n_columns, columns, sha256, parquet_path, parquet_sha256,"
+    f" parquet_size, created_at) VALUES ('old data', 'old.csv', 'csv', 10, 2, '{OLD_COLUMNS}',"
+    " 'aa', 'datasets/aa.parquet', 'bb', 123, '2024-01-02 03:04:05')",
+    "INSERT INTO pipelines (name, created_at) VALUES ('legacy', '2024-01-02 03:04:05')",
+    "INSERT INTO pipeline_versions (pipeline_id, version, definition, definition_sha256, note, created_at)"
+    f" SELECT id, 1, '{OLD_DEFINITION}', 'cafe', 'from 2024', '2024-01-02 03:04:06' FROM pipelines",
+    "INSERT INTO runs (pipeline_version_id, dataset_id, status, error, failed_model, leaderboard, timings, seed,"
+    " library_versions, started_at, finished_at, created_at)"
+    " SELECT pipeline_versions.id, datasets.id, 'done', NULL, NULL, '[{\"model\": \"lr\", \"metrics\": {}}]', '{}', 7,"
+    " '{\"sklearn\": \"1.5\"}', '2024-01-02 03:05:00', '2024-01-02 03:06:00', '2024-01-02 03:04:59'"
+    " FROM pipeline_versions, datasets",
+]
+
+
+def test_a_database_at_revision_0001_opens_with_current_code_and_keeps_its_rows(studio: Path) -> None:
+    old = make_engine(database_url())
+    upgrade(old, "0001")
+    assert current_revision(old) == "0001"
+    with old.begin() as connection:
+        assert "progress" not in {c["name"] for c in inspect(connection).get_columns("runs")}
+        for statement in OLD_ROWS:
+            connection.execute(text(statement))
+    old.dispose()
+
+    pipeline = storage.get_pipeline("legacy")
+    [run] = storage.list_runs(pipeline_id=pipeline.id)
+    assert current_revision(get_engine()) == "0002"
+    assert (run.status, run.seed, run.leaderboard, run.library_versions) == (
+        "done", 7, [{"model": "lr", "metrics": {}}], {"sklearn": "1.5"}
+    )  # fmt: skip
+    assert (run.progress, run.progress_message, run.progress_updated_at) == (0.0, "", None)
+    assert run.finished_at.isoformat() == "2024-01-02T03:06:00+00:00"
+    [version] = storage.list_versions(pipeline.id)
+    assert (version.version, version.note, version.definition["steps"][0]["strategy"]) == (1, "from 2024", "mean")
+    dataset = storage.get_dataset(run.dataset_id)
+    assert (dataset.name, dataset.n_rows, dataset.columns) == ("old data", 10, [{"name": "a", "dtype": "int64"}])
+
+    assert storage.save_pipeline_version(name="legacy", definition={"steps": []}).version == 2
+    assert storage.update_run_progress(storage.create_run(dataset_id=dataset.id).id, fraction=0.5).progress == 0.5
+
+
+def test_models_and_migrations_describe_the_same_schema(studio: Path) -> None:
+    with get_engine().connect() as connection:
+        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        differences = [d for d in compare_metadata(context, SQLModel.metadata) if _ours(d)]
+    assert differences == []
+
+
+def _ours(difference: object) -> bool:
+    text_form = repr(difference)
+    return any(table in text_form for table in TABLES)
+
+
+def test_upgrading_an_up_to_date_database_is_a_no_op(studio: Path) -> None:
+    storage.save_pipeline_version(name="p", definition={})
+    storage.reset_engines()
+    storage.create_db_and_tables()
+    assert current_revision(get_engine()) == "0002"
+    assert [p.name for p in storage.list_pipelines()] == ["p"]

@@ -1,0 +1,152 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import storage
+from storage import RunStatus, StorageError
+from tests.storage.helpers import sha256, small_frame
+
+
+def _board(*scores: tuple[str, float]) -> list[dict[str, object]]:
+    return [{"model": m, "metrics": {"r2": {"mean": s, "std": 0.01}}, "fit_seconds": 0.2} for m, s in scores]
+
+
+@pytest.fixture
+def version_id(studio: Path) -> int:
+    return storage.save_pipeline_version(name="houses", definition={"steps": []}).id
+
+
+@pytest.fixture
+def dataset_id(studio: Path) -> int:
+    frame = small_frame()
+    return storage.save_dataset(name="h", file_name="h.csv", fmt="csv", frame=frame, sha256=sha256(b"h")).id
+
+
+def test_run_lifecycle_queued_running_done(version_id: int, dataset_id: int) -> None:
+    run = storage.create_run(
+        dataset_id=dataset_id, pipeline_version_id=version_id, seed=42, library_versions={"sklearn": "1.9.1"}
+    )
+    assert (run.status, run.progress, run.seed) == ("queued", 0.0, 42)
+    assert run.library_versions == {"sklearn": "1.9.1"} and run.started_at is None
+
+    running = storage.update_run_progress(run.id, fraction=0.25, message="fitting ridge (1/4)")
+    assert (running.status, running.progress, running.progress_message) == ("running", 0.25, "fitting ridge (1/4)")
+    assert running.started_at is not None and running.progress_updated_at is not None
+
+    done = storage.finish_run(
+        run.id, status=RunStatus.DONE, leaderboard=_board(("ridge", 0.8)), timings={"total_seconds": 1.5}
+    )
+    assert (done.status, done.progress, done.timings) == ("done", 1.0, {"total_seconds": 1.5})
+    assert storage.get_run(run.id).leaderboard == _board(("ridge", 0.8))
+    assert done.finished_at >= done.started_at >= done.created_at
+
+
+def test_failed_run_keeps_error_and_failing_model(studio: Path) -> None:
+    run = storage.start_run(storage.create_run(dataset_id=None).id)
+    failed = storage.finish_run(run.id, status="failed", error="SVC ran out of memory", failed_model="svc")
+    assert (failed.status, failed.error, failed.failed_model) == ("failed", "SVC ran out of memory", "svc")
+
+
+def test_a_finished_run_cannot_be_finished_again_and_ignores_late_progress(studio: Path) -> None:
+    run = storage.create_run(dataset_id=None)
+    storage.finish_run(run.id, status="cancelled")
+
+    late = storage.update_run_progress(run.id, fraction=0.9, message="still going")
+    assert (late.status, late.progress) == ("cancelled", 0.0)
+    with pytest.raises(StorageError, match="already finished \\(cancelled\\)"):
+        storage.finish_run(run.id, status="done")
+    with pytest.raises(StorageError, match="already finished"):
+        storage.start_run(run.id)
+
+
+@pytest.mark.parametrize("fraction", [-0.1, 1.5, float("nan"), "half", True])
+def test_progress_must_be_a_fraction(studio: Path, fraction: object) -> None:
+    run = storage.create_run(dataset_id=None)
+    with pytest.raises(StorageError, match="between 0 and 1"):
+        storage.update_run_progress(run.id, fraction=fraction)  # type: ignore[arg-type]
+
+
+def test_finish_run_validates_status_and_leaderboard(studio: Path) -> None:
+    run = storage.create_run(dataset_id=None)
+    with pytest.raises(StorageError, match="can only finish as one of"):
+        storage.finish_run(run.id, status="running")
+    with pytest.raises(StorageError, match="row 0 must be a dict with a 'model'"):
+        storage.finish_run(run.id, status="done", leaderboard=[{"metrics": {}}])
+    assert storage.get_run(run.id).status == "queued"
+
+
+def test_numpy_values_and_nan_in_results_are_stored_as_plain_json(studio: Path) -> None:
+    run = storage.create_run(dataset_id=None)
+    board = [{"model": "lr", "metrics": {"r2": {"mean": np.float32(0.5), "std": np.nan}}, "folds": np.int64(5)}]
+    done = storage.finish_run(run.id, status="done", leaderboard=board)
+    assert storage.get_run(done.id).leaderboard == [
+        {"model": "lr", "metrics": {"r2": {"mean": 0.5, "std": None}}, "folds": 5}
+    ]
+
+
+def test_runs_refer_to_existing_rows(studio: Path) -> None:
+    with pytest.raises(StorageError, match="Dataset 77 does not exist"):
+        storage.create_run(dataset_id=77)
+    with pytest.raises(StorageError, match="Pipeline version 5 does not exist"):
+        storage.create_run(dataset_id=None, pipeline_version_id=5)
+    with pytest.raises(StorageError, match="Run 3 does not exist"):
+        storage.update_run_progress(3, fraction=0.5)
+
+
+def test_list_runs_filters_by_pipeline_dataset_and_status(version_id: int, dataset_id: int) -> None:
+    other = storage.save_pipeline_version(name="other", definition={"steps": [1]}).id
+    mine = storage.create_run(dataset_id=dataset_id, pipeline_version_id=version_id)
+    v2 = storage.save_pipeline_version(name="houses", definition={"steps": [2]}).id
+    mine_v2 = storage.create_run(dataset_id=None, pipeline_version_id=v2)
+    theirs = storage.create_run(dataset_id=dataset_id, pipeline_version_id=other)
+    adhoc = storage.create_run(dataset_id=None)
+    pipeline_id = storage.get_pipeline("houses").id
+
+    assert [r.id for r in storage.list_runs(pipeline_id=pipeline_id)] == [mine_v2.id, mine.id]
+    assert [r.id for r in storage.list_runs(dataset_id=dataset_id)] == [theirs.id, mine.id]
+    assert [r.id for r in storage.list_runs()] == [adhoc.id, theirs.id, mine_v2.id, mine.id]
+    storage.finish_run(adhoc.id, status="done")
+    assert [r.id for r in storage.list_runs(status="done")] == [adhoc.id]
+
+
+def test_best_run_picks_the_top_model_score_in_the_metrics_direction(version_id: int) -> None:
+    pipeline_id = storage.get_pipeline("houses").id
+    scores = [(0.70, 0.20), (0.91, 0.30), (0.85, 0.10)]
+    runs = [storage.create_run(dataset_id=None, pipeline_version_id=version_id) for _ in scores]
+    for run, (r2, rmse) in zip(runs, scores, strict=True):
+        board = [
+            {"model": "ridge", "metrics": {"r2": {"mean": r2, "std": 0.0}, "rmse": {"mean": rmse, "std": 0.0}}},
+            {"model": "dummy", "metrics": {"r2": {"mean": 0.1, "std": 0.0}, "rmse": {"mean": 0.9, "std": 0.0}}},
+        ]
+        storage.finish_run(run.id, status="done", leaderboard=board)
+    failed = storage.create_run(dataset_id=None, pipeline_version_id=version_id)
+    storage.finish_run(failed.id, status="failed", leaderboard=_board(("x", 0.99)))
+
+    assert storage.best_run(pipeline_id, metric="r2").id == runs[1].id
+    assert storage.best_run(pipeline_id, metric="rmse", greater_is_better=False).id == runs[2].id
+    assert storage.best_run(pipeline_id, metric="mae") is None
+    assert storage.run_score(storage.get_run(runs[1].id), metric="r2") == 0.91
+
+
+def test_best_run_also_reads_bare_metric_numbers(version_id: int) -> None:
+    run = storage.create_run(dataset_id=None, pipeline_version_id=version_id)
+    storage.finish_run(run.id, status="done", leaderboard=[{"model": "lr", "metrics": {"accuracy": 0.8}}])
+    assert storage.best_run(storage.get_pipeline("houses").id, metric="accuracy").id == run.id
+
+
+def test_mark_interrupted_runs_closes_queued_and_running_runs_only(studio: Path) -> None:
+    queued = storage.create_run(dataset_id=None)
+    running = storage.start_run(storage.create_run(dataset_id=None).id)
+    done = storage.create_run(dataset_id=None)
+    storage.finish_run(done.id, status="done")
+
+    assert storage.mark_interrupted_runs() == 2
+
+    for run_id in (queued.id, running.id):
+        run = storage.get_run(run_id)
+        assert run.status == "interrupted" and "server stopped" in run.error and run.finished_at is not None
+    assert storage.get_run(done.id).status == "done"
+    assert storage.mark_interrupted_runs() == 0
