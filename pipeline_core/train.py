@@ -46,12 +46,14 @@ class ModelScore:
     params: dict[str, Any] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     error: str | None = None
+    tuning_history: list[dict[str, Any]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "model": self.model, "label": self.label, "metrics": self.metrics, "metrics_std": self.metrics_std,
             "folds": self.folds, "fit_seconds": self.fit_seconds, "predict_seconds": self.predict_seconds,
             "params": _jsonable(self.params), "notes": self.notes, "error": self.error,
+            "tuning_history": self.tuning_history,
         }
 
 
@@ -128,17 +130,32 @@ def _score_model(
         pipeline = compile_pipeline(spec, data.schema, task=data.task, model=model)
         X, y = _limit_rows(entry.max_rows, X, y, spec.evaluation.seed, row)
         if spec.tuning.method != "none" and (model.search or entry.search):
-            from pipeline_core.tuning import tune
-
-            best_params = tune(pipeline, model, entry, X, y, data.task, spec, progress, cancel)
-            pipeline.set_params(**{f"model__{k}": v for k, v in best_params.items()})
-            row.params.update(best_params)
+            _tune(pipeline, model, X, y, data.task, spec, row, _Within(progress, 0.0, TUNING_SHARE), cancel)
+            progress = _Within(progress, TUNING_SHARE, 1.0)
         _cross_validate(pipeline, X, y, data.task, spec, row, progress, cancel, n_jobs)
     except CancelledError:
         raise
     except Exception as e:  # noqa: BLE001 - one failing model must not lose the others
         row.error = f"{type(e).__name__}: {e}" if not isinstance(e, StudioError) else str(e)
     return row
+
+
+TUNING_SHARE = 0.8  # of a tuned model's progress; the final CV takes the rest
+
+
+def _tune(pipeline: Any, model: ModelSpec, X: pd.DataFrame, y: pd.Series, task: str, spec: PipelineSpec,
+          row: ModelScore, progress: Progress, cancel: Cancel) -> None:
+    """Search the model's space, fix the best params on ``pipeline`` and record the trials."""
+    from pipeline_core.tuning import tune_with_history
+
+    best, history = tune_with_history(pipeline, model, MODELS[model.kind], X, y, task, spec, progress, cancel)
+    pipeline.set_params(**{f"model__{k}": v for k, v in best.items()})
+    row.params.update(best)
+    row.tuning_history = history.to_dict(orient="records")
+    row.notes.append(
+        f"tuned by {spec.tuning.method} search over {len(history)} trials; its CV scores reuse the folds that "
+        "chose the parameters, so only the hold-out score is unbiased"
+    )
 
 
 def _limit_rows(max_rows: int | None, X: pd.DataFrame, y: pd.Series, seed: int, row: ModelScore) -> tuple:
@@ -214,6 +231,16 @@ def _score_holdout(pipeline: Any, task: str, X: pd.DataFrame | None, y: pd.Serie
     names = mt.usable_metrics(task, pipeline)
     scores = check_scoring(pipeline, scoring=names)(pipeline, X, y)
     return {k: float(v) for k, v in scores.items()}
+
+
+class _Within:
+    """Maps 0..1 progress of a sub-task into ``[low, high]`` of its parent's progress."""
+
+    def __init__(self, progress: Progress, low: float, high: float):
+        self.progress, self.low, self.high = progress, low, high
+
+    def __call__(self, fraction: float, message: str) -> None:
+        self.progress(self.low + (self.high - self.low) * fraction, message)
 
 
 class _Slice:

@@ -1,0 +1,335 @@
+"""Hyperparameter search for one model inside its compiled pipeline.
+
+The search runs on the whole pipeline (preparation, column steps and model), scored by the
+same K-fold splitter and primary metric as the leaderboard, so preprocessing is refitted in
+every fold and nothing leaks. Grid, random and Optuna search score one candidate at a time:
+the user sees each trial, can cancel between trials, and a time budget stops the search
+with the best candidate so far. Halving is scikit-learn's successive halving in one call;
+it honours cancel only before it starts and reports once at the end.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from pydantic import BaseModel
+from scipy.stats import loguniform, randint, uniform
+from sklearn.base import clone
+from sklearn.model_selection import ParameterGrid, ParameterSampler, cross_val_score
+
+from pipeline_core import metrics as mt
+from pipeline_core.errors import CancelledError, SpecError
+from pipeline_core.registry import ModelEntry
+from pipeline_core.spec import ModelSpec, PipelineSpec, TuningPlan
+
+Progress = Callable[[float, str], None]
+Cancel = Callable[[], bool]
+
+HISTORY_COLUMNS = ["trial", "params", "score", "seconds"]
+GRID_POINTS = (3, 5)  # points per int/float range in a grid: fewer is too coarse, more explodes the grid
+
+
+@dataclass(frozen=True)
+class Dim:
+    """One search dimension; the registry's dicts and the definition's ``SearchDim`` both become this."""
+
+    type: str
+    low: float | None = None
+    high: float | None = None
+    log: bool = False
+    values: tuple[Any, ...] = ()
+
+
+def search_space(model: ModelSpec, entry: ModelEntry) -> dict[str, Dim]:
+    """The space to search: the definition's own if it has one, else the registry default, checked."""
+    raw = model.search or entry.search
+    space = {}
+    for name, dim in raw.items():
+        fields = dim.model_dump() if isinstance(dim, BaseModel) else dict(dim)
+        space[name] = _checked(fields, f"models[{model.kind}].search.{name}")
+    return space
+
+
+def _checked(fields: dict[str, Any], where: str) -> Dim:
+    """Refuse spaces no sampler can draw from, naming the field; a one-point range becomes a choice."""
+    kind, low, high, log = fields.get("type"), fields.get("low"), fields.get("high"), bool(fields.get("log"))
+    if kind == "choice":
+        if not fields.get("values"):
+            raise SpecError(f"{where}: a choice needs at least one value in 'values'")
+        return Dim("choice", values=tuple(fields["values"]))
+    if kind not in ("int", "float"):
+        raise SpecError(f"{where}: type must be 'int', 'float' or 'choice', not {kind!r}")
+    if low is None or high is None or low > high:
+        raise SpecError(f"{where}: give 'low' and 'high' with low <= high")
+    if log and low <= 0:
+        raise SpecError(f"{where}: a log-scaled range needs low > 0")
+    if low == high:
+        return Dim("choice", values=(int(low) if kind == "int" else float(low),))
+    return Dim(kind, float(low), float(high), log)
+
+
+def tune(
+    pipeline: Any, model: ModelSpec, entry: ModelEntry, X: pd.DataFrame, y: pd.Series, task: str,
+    spec: PipelineSpec, progress: Progress, cancel: Cancel,
+) -> dict[str, Any]:
+    """Best model parameters (keys without ``model__``); ``{}`` keeps the defaults when no trial succeeds."""
+    return tune_with_history(pipeline, model, entry, X, y, task, spec, progress, cancel)[0]
+
+
+def tune_with_history(
+    pipeline: Any, model: ModelSpec, entry: ModelEntry, X: pd.DataFrame, y: pd.Series, task: str,
+    spec: PipelineSpec, progress: Progress, cancel: Cancel,
+) -> tuple[dict[str, Any], pd.DataFrame]:
+    """Search ``spec.tuning.method``; return the best params and one history row per trial.
+
+    History columns: ``trial`` (1-based), ``params`` (JSON text), ``score`` (mean CV score of the
+    primary metric, NaN when the candidate failed) and ``seconds``. Raises ``CancelledError``.
+    """
+    from pipeline_core.train import cv_splitter  # train imports this module lazily too
+
+    space = search_space(model, entry)
+    method = spec.tuning.method
+    if not space or method == "none":
+        return {}, _history_frame([])
+    _check_names(space, pipeline, model)
+    metric = mt.primary_metric(task, spec.evaluation.metric, y)
+    search = _Search(pipeline, X, y, cv_splitter(task, spec), metric, entry.label, spec.tuning, progress, cancel)
+    RUNNERS[method](search, space, spec.evaluation.seed)
+    search.finish()
+    return search.best_params(), search.history()
+
+
+def _check_names(space: dict[str, Dim], pipeline: Any, model: ModelSpec) -> None:
+    """A misspelt parameter fails every trial; say so once, by name, instead of scoring NaN N times."""
+    known = pipeline.named_steps["model"].get_params(deep=False)
+    unknown = [name for name in space if name not in known]
+    if unknown:
+        raise SpecError(f"models[{model.kind}].search: {', '.join(unknown)} is not a parameter of this model; "
+                        f"use one of {', '.join(sorted(known))}")
+
+
+class _Search:
+    """Scores candidates one by one, keeps the history and the best, and enforces budget and cancel."""
+
+    def __init__(
+        self, pipeline: Any, X: pd.DataFrame, y: pd.Series, cv: Any, metric: str, label: str,
+        plan: TuningPlan, progress: Progress, cancel: Cancel,
+    ):
+        self.pipeline, self.X, self.y, self.cv, self.metric, self.label = pipeline, X, y, cv, metric, label
+        self.progress, self.cancel, self.total = progress, cancel, plan.n_trials
+        self.timeout = plan.timeout_seconds
+        self.deadline = time.monotonic() + plan.timeout_seconds if plan.timeout_seconds else math.inf
+        self.trials: list[dict[str, Any]] = []
+        self.best: dict[str, Any] | None = None
+        self.best_score = math.nan
+
+    def score(self, params: dict[str, Any]) -> float:
+        """Mean CV score of one candidate; NaN when any fold fails, so the candidate is skipped."""
+        params = {k: _plain(v) for k, v in params.items()}
+        start = time.perf_counter()
+        candidate = clone(self.pipeline).set_params(**{f"model__{k}": v for k, v in params.items()})
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                folds = cross_val_score(candidate, self.X, self.y, cv=self.cv, scoring=self.metric, error_score="raise")
+            value = float(np.mean(folds))
+        except Exception:  # noqa: BLE001 - a candidate the model rejects is a failed trial, not a failed run
+            value = math.nan
+        self.record(params, value, time.perf_counter() - start)
+        done = len(self.trials)
+        self.progress(min(1.0, done / self.total), f"{self.label}: trial {done} of {self.total}, best {self._best()}")
+        return value
+
+    def record(self, params: dict[str, Any], value: float, seconds: float) -> None:
+        self.trials.append({"trial": len(self.trials) + 1, "params": json.dumps(params, default=str),
+                            "score": value, "seconds": seconds})
+        if mt.better(self.metric, value, self.best_score):
+            self.best, self.best_score = params, value
+
+    def keep_going(self) -> bool:
+        """Called between trials: raise if the user cancelled; False once the trial or time budget is spent."""
+        if self.cancel():
+            raise CancelledError(f"cancelled while tuning {self.label} after {len(self.trials)} trial(s)")
+        return len(self.trials) < self.total and time.monotonic() < self.deadline
+
+    def finish(self) -> None:
+        """Close the progress bar when the time budget (or a small grid) ended the search early."""
+        done = len(self.trials)
+        if done < self.total:
+            why = "time budget reached" if time.monotonic() >= self.deadline else "search space exhausted"
+            self.progress(1.0, f"{self.label}: stopped after {done} trial(s) ({why}), best {self._best()}")
+
+    def best_params(self) -> dict[str, Any]:
+        return dict(self.best or {})
+
+    def history(self) -> pd.DataFrame:
+        return _history_frame(self.trials)
+
+    def _best(self) -> str:
+        return "n/a" if math.isnan(self.best_score) else f"{self.best_score:.3f}"
+
+
+def _history_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
+    frame = pd.DataFrame(rows, columns=HISTORY_COLUMNS)
+    return frame.astype({"trial": int, "params": str, "score": float, "seconds": float})
+
+
+def _plain(value: Any) -> Any:
+    """numpy scalars from samplers become Python values, so params are JSON-able and compare equal."""
+    return value.item() if isinstance(value, np.generic) else value
+
+
+# ---- methods ----------------------------------------------------------------------------------
+
+
+def _run_candidates(search: _Search, candidates: Any) -> None:
+    for params in candidates:
+        search.score(params)
+        if not search.keep_going():
+            return
+
+
+def _run_grid(search: _Search, space: dict[str, Dim], seed: int) -> None:
+    candidates = grid_candidates(space, search.total, seed)
+    search.total = len(candidates)
+    _run_candidates(search, candidates)
+
+
+def _run_random(search: _Search, space: dict[str, Dim], seed: int) -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # a choices-only space smaller than n_trials is simply exhausted
+        candidates = list(ParameterSampler(distributions(space), n_iter=search.total, random_state=seed))
+    search.total = len(candidates)
+    _run_candidates(search, candidates)
+
+
+def _run_optuna(search: _Search, space: dict[str, Dim], seed: int) -> None:
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.ERROR)
+    direction = "minimize" if search.metric in mt.LOWER_IS_BETTER else "maximize"
+    study = optuna.create_study(direction=direction, sampler=optuna.samplers.TPESampler(seed=seed))
+
+    def between_trials(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
+        if not search.keep_going():
+            study.stop()
+
+    study.optimize(lambda trial: search.score(_suggest(trial, space)), n_trials=search.total,
+                   timeout=search.timeout, callbacks=[between_trials])
+
+
+def _suggest(trial: Any, space: dict[str, Dim]) -> dict[str, Any]:
+    params = {}
+    for name, dim in space.items():
+        if dim.type == "int":
+            params[name] = trial.suggest_int(name, int(dim.low), int(dim.high), log=dim.log)
+        elif dim.type == "float":
+            params[name] = trial.suggest_float(name, dim.low, dim.high, log=dim.log)
+        else:  # optuna stores only primitive choices; an index also covers lists such as hidden_layer_sizes
+            params[name] = dim.values[trial.suggest_categorical(name, list(range(len(dim.values))))]
+    return params
+
+
+def _run_halving(search: _Search, space: dict[str, Dim], seed: int) -> None:
+    from sklearn.experimental import enable_halving_search_cv  # noqa: F401
+    from sklearn.model_selection import HalvingRandomSearchCV
+
+    if search.cancel():
+        raise CancelledError(f"cancelled before tuning {search.label}")
+    # "exhaust" sizes the first round so the last one uses every row; the default ("smallest")
+    # can end on a few dozen rows and crown a candidate that only wins on tiny samples.
+    halving = HalvingRandomSearchCV(
+        search.pipeline, {f"model__{k}": v for k, v in distributions(space).items()}, n_candidates=search.total,
+        min_resources="exhaust", cv=search.cv, scoring=search.metric, refit=False, random_state=seed,
+        error_score=np.nan, return_train_score=False,
+    )
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            halving.fit(search.X, search.y)
+    except ValueError as e:
+        if "fits failed" not in str(e):
+            raise
+        search.progress(1.0, f"{search.label}: every halving candidate failed; keeping the defaults")
+        return
+    _adopt_halving(search, halving)
+
+
+def _adopt_halving(search: _Search, halving: Any) -> None:
+    """Copy halving's candidates into the history; the best is chosen among the last, largest round."""
+    results, n_splits = halving.cv_results_, halving.n_splits_
+    unprefixed = [{k.removeprefix("model__"): _plain(v) for k, v in p.items()} for p in results["params"]]
+    for i, params in enumerate(unprefixed):
+        seconds = (results["mean_fit_time"][i] + results["mean_score_time"][i]) * n_splits
+        search.record(params, float(results["mean_test_score"][i]), float(seconds))
+    search.best_score = float(halving.best_score_)
+    search.best = None if math.isnan(search.best_score) else unprefixed[halving.best_index_]
+    search.total = len(search.trials)
+    search.progress(1.0, f"{search.label}: successive halving over {search.total} fits, best {search._best()}")
+
+
+RUNNERS: dict[str, Callable[[_Search, dict[str, Dim], int], None]] = {
+    "grid": _run_grid, "random": _run_random, "optuna": _run_optuna, "halving": _run_halving,
+}
+
+
+# ---- spaces -----------------------------------------------------------------------------------
+
+
+def grid_candidates(space: dict[str, Dim], limit: int, seed: int) -> list[dict[str, Any]]:
+    """Discretise ranges into 3-5 points (geometric when log) and keep at most ``limit`` candidates.
+
+    When the full grid is larger than the budget, a seeded random subset is kept rather than its
+    first rows, which would vary only the last parameter.
+    """
+    choices = math.prod(len(d.values) for d in space.values() if d.type == "choice")
+    n_ranges = sum(d.type != "choice" for d in space.values())
+    per_range = (limit / choices) ** (1 / n_ranges) if n_ranges else 0
+    points = int(min(max(per_range, GRID_POINTS[0]), GRID_POINTS[1]))
+    grid = ParameterGrid({name: _grid_values(dim, points) for name, dim in space.items()})
+    if len(grid) <= limit:
+        return list(grid)
+    picks = np.sort(np.random.default_rng(seed).choice(len(grid), size=limit, replace=False))
+    return [grid[int(i)] for i in picks]
+
+
+def _grid_values(dim: Dim, points: int) -> list[Any]:
+    if dim.type == "choice":
+        return list(dim.values)
+    spaced = (np.geomspace if dim.log else np.linspace)(dim.low, dim.high, points)
+    if dim.type == "int":
+        return sorted({int(round(v)) for v in spaced})
+    return [float(v) for v in spaced]
+
+
+def distributions(space: dict[str, Dim]) -> dict[str, Any]:
+    """scipy distributions (or choice lists) for ``ParameterSampler`` and halving search."""
+    out: dict[str, Any] = {}
+    for name, dim in space.items():
+        if dim.type == "choice":
+            out[name] = list(dim.values)
+        elif dim.type == "int":
+            out[name] = _LogInt(int(dim.low), int(dim.high)) if dim.log else randint(int(dim.low), int(dim.high) + 1)
+        else:
+            out[name] = loguniform(dim.low, dim.high) if dim.log else uniform(dim.low, dim.high - dim.low)
+    return out
+
+
+class _LogInt:
+    """Integers spread evenly on a log scale (scipy's ``randint`` has no log option)."""
+
+    def __init__(self, low: int, high: int):
+        self.low, self.high = low, high
+        self._dist = loguniform(low, high + 1)
+
+    def rvs(self, size: Any = None, random_state: Any = None) -> Any:
+        drawn = np.minimum(np.floor(self._dist.rvs(size=size, random_state=random_state)), self.high)
+        return drawn.astype(int) if size is not None else int(drawn)
