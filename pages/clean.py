@@ -1,0 +1,193 @@
+"""Clean: data-quality rules with a violations report, and the cleaning steps of the pipeline."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+import storage
+from pages import common, step_editor
+from pipeline_core import quality
+from pipeline_core.columns import default_steps, infer_schema
+from pipeline_core.errors import DataError, StudioError
+
+RULES_KEY = "quality_rules"
+RULE_HELP = {
+    "not_null": "Every row has a value.",
+    "range": "Numbers between a minimum and a maximum (inclusive); text that is not a number also breaks it.",
+    "allowed_values": "Only the listed values (compared as text).",
+    "unique": "No value appears twice (e.g. a customer id).",
+    "regex": "The whole value matches a Python regular expression, e.g. [A-Z]{2}\\d{4}.",
+}
+
+
+@st.cache_data(max_entries=32, show_spinner="Checking the rules…")
+def _report(sha256: str, rules_json: str, _frame: pd.DataFrame) -> pd.DataFrame:
+    return quality.check(_frame, quality.parse_rules(json.loads(rules_json)))
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def _violations(sha256: str, rule_json: str, _frame: pd.DataFrame) -> pd.DataFrame:
+    return quality.violating_rows(_frame, quality.parse_rules([json.loads(rule_json)])[0], limit=100)
+
+
+def main() -> None:
+    st.header("Clean")
+    frame = _frame_or_stop()
+    dataset = common.active_dataset()
+    rules_tab, steps_tab = st.tabs(["Data quality rules", "Cleaning steps"])
+    with rules_tab:
+        _rules_section(frame, dataset.sha256)
+    with steps_tab:
+        st.caption(
+            "Each step is part of the pipeline: it is fitted on the training rows of every fold and applied "
+            "the same way at prediction time. The preview fits it on a sample of rows."
+        )
+        _defaults_offer()
+        step_editor.render(frame, dataset.sha256, kinds=step_editor.CLEAN_KINDS, prefix="clean")
+
+
+def _defaults_offer() -> None:
+    """On an empty pipeline, offer the studio's defaults for the column types instead of a blank list."""
+    if message := st.session_state.pop("clean_defaults_error", None):
+        common.show_error(DataError(message))
+    if common.current_spec().steps:
+        return
+    st.button("Add the default steps for my column types", icon=":material/auto_fix_high:",
+              key="clean_add_defaults", on_click=_add_defaults)
+
+
+def _add_defaults() -> None:
+    spec = common.current_spec()
+    try:
+        steps = default_steps(infer_schema(common.active_frame(), spec))
+    except (StudioError, storage.StorageError) as e:
+        st.session_state["clean_defaults_error"] = str(e)
+        return
+    common.set_spec(spec.model_copy(update={"steps": steps}))
+
+
+# ---- quality rules ------------------------------------------------------------------------------------
+
+
+def _rules_section(frame: pd.DataFrame, sha256: str) -> None:
+    st.caption("Rules check the dataset as loaded; they report problems and change nothing.")
+    _add_rule_form(list(map(str, frame.columns)))
+    rules = st.session_state.get(RULES_KEY) or []
+    if not rules:
+        st.info("No rules yet. Add one above to count the rows that break it.")
+        return
+    try:
+        report = _report(sha256, json.dumps(rules), frame)
+    except StudioError as e:
+        common.show_error(e)
+        _remove_rule_control(rules)
+        return
+    _show_report(report)
+    _rule_details(rules, report, frame, sha256)
+
+
+def _add_rule_form(columns: list[str]) -> None:
+    left, right = st.columns(2)
+    kind = left.selectbox(
+        "Rule", list(quality.RULES), format_func=lambda k: quality.RULES[k].label, key="clean_rule_kind",
+        help="What every row of the column must satisfy.",
+    )
+    column = right.selectbox("Column", columns, key="clean_rule_column")
+    st.caption(RULE_HELP.get(kind, ""))
+    with st.form("clean_rule_form", border=False):
+        params = _rule_params(kind)
+        added = st.form_submit_button("Add rule", icon=":material/rule:", key="clean_add_rule")
+    if added:
+        _add_rule({"kind": kind, "column": column, **params})
+
+
+def _rule_params(kind: str) -> dict[str, Any]:
+    if kind == "range":
+        low, high = st.columns(2)
+        minimum = low.number_input("Minimum", value=None, placeholder="no minimum", format="%g", key="clean_rule_min")
+        maximum = high.number_input("Maximum", value=None, placeholder="no maximum", format="%g",
+                                    key="clean_rule_max")
+        return {"min": minimum, "max": maximum}
+    if kind == "allowed_values":
+        text = st.text_input("Allowed values", placeholder="yes, no", key="clean_rule_values",
+                             help="Separate values with commas.")
+        return {"values": [v.strip() for v in text.split(",") if v.strip()]}
+    if kind == "regex":
+        pattern = st.text_input("Pattern", placeholder=r"[A-Z]{2}\d{4}", key="clean_rule_pattern",
+                                help="Matched against the whole value; values over 1,000 characters count as "
+                                     "violations. Nested repetition like (a+)+ is refused (it can hang).")
+        return {"pattern": pattern}
+    return {}
+
+
+def _add_rule(raw: dict[str, Any]) -> None:
+    try:
+        rule = quality.parse_rules([raw])[0]
+    except StudioError as e:
+        detail = str(e).replace("rules[0].", "").replace("rules[0]: ", "")
+        common.show_error(DataError(f"The rule was not added: {detail}"))
+        return
+    rules = list(st.session_state.get(RULES_KEY) or [])
+    rules.append(rule.model_dump(mode="json"))
+    st.session_state[RULES_KEY] = rules
+    st.toast(f"Rule added: {rule.describe()} on '{rule.column}'", icon=":material/rule:")
+
+
+def _show_report(report: pd.DataFrame) -> None:
+    failing = int((report["violations"] > 0).sum())
+    st.markdown(f"**{failing} of {len(report)} rule(s) broken**")
+    st.dataframe(
+        report, hide_index=True, width="stretch",
+        column_config={
+            "rule": st.column_config.TextColumn("rule", width="medium"),
+            "violations": st.column_config.NumberColumn("violations", format="%d"),
+            "share": st.column_config.ProgressColumn("share of rows", format="percent", min_value=0.0, max_value=1.0),
+            "example_rows": st.column_config.TextColumn("example row indices"),
+            "example_values": st.column_config.TextColumn("example values"),
+        },
+    )
+
+
+def _rule_details(rules: list[dict], report: pd.DataFrame, frame: pd.DataFrame, sha256: str) -> None:
+    labels = [f"{i + 1}. {r} on '{c}'" for i, (r, c) in enumerate(zip(report["rule"], report["column"], strict=True))]
+    index = st.selectbox("Look at a rule", range(len(rules)), format_func=lambda i: labels[i], key="clean_rule_pick")
+    bad = _violations(sha256, json.dumps(rules[index]), frame)
+    if len(bad):
+        st.caption(f"First {len(bad):,} rows breaking it (row index of the dataset on the left):")
+        st.dataframe(bad, height=240)
+    else:
+        st.success("No row breaks this rule.", icon=":material/check_circle:")
+    st.button("Remove this rule", icon=":material/delete:", key="clean_remove_rule", on_click=_drop_rule,
+              args=(index,))
+
+
+def _remove_rule_control(rules: list[dict]) -> None:
+    index = st.selectbox("Rule to remove", range(len(rules)), key="clean_rule_pick",
+                         format_func=lambda i: f"{i + 1}. {rules[i]['kind']} on '{rules[i]['column']}'")
+    st.button("Remove this rule", icon=":material/delete:", key="clean_remove_rule", on_click=_drop_rule,
+              args=(index,))
+
+
+def _drop_rule(index: int) -> None:
+    rules = list(st.session_state.get(RULES_KEY) or [])
+    if 0 <= index < len(rules):
+        rules.pop(index)
+    st.session_state[RULES_KEY] = rules
+    st.session_state.pop("clean_rule_pick", None)
+
+
+
+def _frame_or_stop() -> pd.DataFrame:
+    """The active frame; a stored file that went missing or changed is explained, not raised."""
+    try:
+        return common.require_frame()
+    except storage.StorageError as e:
+        common.show_error(e)
+        st.stop()
+
+
+main()

@@ -1,0 +1,136 @@
+"""Clean page: quality rules with a violations report, and the editable list of cleaning steps."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from tests.pages.conftest import open_page, store_frame, texts
+
+PAGE = "pages/clean.py"
+
+
+@pytest.fixture
+def people_id() -> int:
+    frame = pd.DataFrame({
+        "age": [25, np.nan, 140, 31, -2, np.nan, 44, 52],
+        "city": ["paris", "lyon", None, "nice", "paris", "lyon", "paris", "nice"],
+        "income": [10.0, 20.0, np.nan, 40.0, 50.0, 60.0, 70.0, 80.0],
+    })
+    return store_frame(frame, "people")
+
+
+def kinds(at) -> list[str]:
+    return [step["kind"] for step in at.session_state["spec"]["steps"]]
+
+
+def field(widgets, name: str):
+    """The widget of the step form that edits field ``name`` (keys are ``clean_<digest>_<field>``)."""
+    return next(w for w in widgets if re.fullmatch(rf"clean_[0-9a-f]{{10}}_{name}", w.key or ""))
+
+
+def add_step(at, kind: str) -> None:
+    at.selectbox(key="clean_add_kind").set_value(kind)
+    at.button(key="clean_add_step").click().run()
+
+
+def test_smoke_without_a_dataset():
+    at = open_page(PAGE)
+    assert not at.exception
+    assert "No dataset yet" in texts(at, "info")
+
+
+def test_smoke_with_a_dataset(iris_id):
+    at = open_page(PAGE, dataset_id=iris_id)
+    assert not at.exception
+    assert "No rules yet" in texts(at, "info")
+
+
+def test_a_not_null_rule_reports_the_missing_values(people_id):
+    at = open_page(PAGE, dataset_id=people_id)
+    at.selectbox(key="clean_rule_kind").set_value("not_null")
+    at.selectbox(key="clean_rule_column").set_value("age")
+    at.button(key="clean_add_rule").click().run()
+    assert not at.exception
+    report = at.dataframe[0].value
+    assert report.loc[0, "violations"] == 2
+    assert report.loc[0, "example_rows"] == "1, 5"
+    assert at.session_state["quality_rules"] == [{"kind": "not_null", "column": "age"}]
+
+
+def test_a_range_rule_counts_values_outside_the_bounds(people_id):
+    at = open_page(PAGE, dataset_id=people_id)
+    at.selectbox(key="clean_rule_kind").set_value("range").run()
+    at.selectbox(key="clean_rule_column").set_value("age")
+    at.number_input(key="clean_rule_min").set_value(0)
+    at.number_input(key="clean_rule_max").set_value(120)
+    at.button(key="clean_add_rule").click().run()
+    report = at.dataframe[0].value
+    assert report.loc[0, "violations"] == 2
+    assert report.loc[0, "example_values"] == "140.0, -2.0"
+
+
+def test_a_bad_rule_shows_an_error_and_is_not_kept(people_id):
+    at = open_page(PAGE, dataset_id=people_id)
+    at.selectbox(key="clean_rule_kind").set_value("regex").run()
+    at.text_input(key="clean_rule_pattern").input("(a+)+$")
+    at.button(key="clean_add_rule").click().run()
+    assert not at.exception
+    assert "nested repetition" in texts(at, "error")
+    assert "quality_rules" not in at.session_state
+
+
+def test_removing_a_rule(people_id):
+    at = open_page(PAGE, dataset_id=people_id)
+    at.session_state["quality_rules"] = [{"kind": "unique", "column": "city"}]
+    at.run()
+    at.button(key="clean_remove_rule").click().run()
+    assert at.session_state["quality_rules"] == []
+
+
+def test_adding_moving_and_removing_steps_changes_the_spec(people_id):
+    at = open_page(PAGE, dataset_id=people_id)
+    add_step(at, "impute")
+    add_step(at, "scale")
+    assert kinds(at) == ["impute", "scale"]
+    at.button(key="clean_up_1").click().run()
+    assert kinds(at) == ["scale", "impute"]
+    at.button(key="clean_down_0").click().run()
+    assert kinds(at) == ["impute", "scale"]
+    at.button(key="clean_remove_0").click().run()
+    assert kinds(at) == ["scale"]
+    assert not at.exception
+
+
+def test_editing_a_step_through_its_form_and_previewing_it(people_id):
+    at = open_page(PAGE, dataset_id=people_id)
+    add_step(at, "impute")
+    field(at.selectbox, "strategy").set_value("mean")
+    field(at.checkbox, "add_indicator").check()
+    at.button(key="clean_apply").click().run()
+    assert not at.exception
+    assert at.session_state["spec"]["steps"][0] | {} == {
+        "kind": "impute", "columns": "numeric", "strategy": "mean", "fill_value": None, "add_indicator": True,
+    }
+    assert any("missing values 3 → 0" in m.value for m in at.markdown)
+
+
+def test_a_row_step_preview_counts_rows(people_id):
+    at = open_page(PAGE, dataset_id=people_id)
+    add_step(at, "filter_rows")
+    field(at.selectbox, "column").set_value("city")
+    field(at.selectbox, "op").set_value("==")
+    field(at.text_input, "value").input("paris")
+    at.button(key="clean_apply").click().run()
+    assert at.session_state["spec"]["steps"][0]["value"] == "paris"
+    assert any("kept 3 of 8 rows" in m.value for m in at.markdown)
+
+
+def test_default_steps_can_be_added_on_an_empty_pipeline(people_id):
+    at = open_page(PAGE, dataset_id=people_id)
+    at.button(key="clean_add_defaults").click().run()
+    assert not at.exception
+    assert "impute" in kinds(at) and "onehot" in kinds(at)

@@ -1,0 +1,101 @@
+"""Features page: target and task, default steps, target checks, leakage warnings, feature steps."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from tests.pages.conftest import open_page, store_frame, texts
+
+PAGE = "pages/features.py"
+
+
+@pytest.fixture
+def leaky_id() -> int:
+    rng = np.random.default_rng(0)
+    n = 200
+    x = rng.normal(size=n)
+    label = np.where(x + rng.normal(size=n) > 0, "yes", "no")
+    frame = pd.DataFrame({"x": x, "plan": rng.choice(["a", "b"], n), "label": label,
+                          "label_code": np.where(label == "yes", 1, 0), "constant_target": "same",
+                          "empty": np.nan})
+    return store_frame(frame, "leaky")
+
+
+def choose_target(at, target: str):
+    at.selectbox(key="features_target").set_value(target).run()
+    return at
+
+
+def test_smoke_without_a_dataset():
+    at = open_page(PAGE)
+    assert not at.exception
+    assert "No dataset yet" in texts(at, "info")
+
+
+def test_smoke_with_a_dataset(iris_id):
+    at = open_page(PAGE, dataset_id=iris_id)
+    assert not at.exception
+    assert "rows are grouped instead" in texts(at, "info")  # no target yet: clustering, and why
+
+
+def test_choosing_a_target_fills_default_steps_and_shows_the_detected_task(iris_id):
+    at = choose_target(open_page(PAGE, dataset_id=iris_id), "target")
+    assert not at.exception
+    spec = at.session_state["spec"]
+    assert spec["target"] == "target"
+    assert [s["kind"] for s in spec["steps"]] == ["drop_missing_target", "impute", "scale"]
+    assert "Added 3 default steps for your column types; edit them on the Clean page." in texts(at, "success")
+    assert "Detected task: **classification** — the target holds 3 labels, not numbers." in texts(at, "info")
+    assert len(at.get("plotly_chart")) == 1  # the class balance
+
+
+def test_a_second_target_keeps_the_steps_the_user_has(iris_id):
+    at = choose_target(open_page(PAGE, dataset_id=iris_id), "target")
+    at = choose_target(at, "petal length (cm)")
+    assert len(at.session_state["spec"]["steps"]) == 3
+    assert "Added" not in texts(at, "success")
+    assert "regression" in texts(at, "info")
+
+
+def test_overriding_the_task_writes_it_to_the_spec(iris_id):
+    at = choose_target(open_page(PAGE, dataset_id=iris_id), "target")
+    at.radio(key="features_task").set_value("clustering").run()
+    assert at.session_state["spec"]["task"] == "clustering"
+    assert "Clustering ignores the target" in texts(at, "warning")
+
+
+def test_a_relabelled_copy_of_the_target_is_flagged(leaky_id):
+    at = choose_target(open_page(PAGE, dataset_id=leaky_id), "label")
+    assert not at.exception
+    assert "'label_code' maps one-to-one onto the target 'label'" in texts(at, "warning")
+
+
+def test_a_target_with_one_class_is_refused_plainly(leaky_id):
+    at = choose_target(open_page(PAGE, dataset_id=leaky_id), "constant_target")
+    assert not at.exception
+    assert "has a single class ('same')" in texts(at, "error")
+
+
+def test_an_all_missing_target_is_refused_plainly(leaky_id):
+    at = choose_target(open_page(PAGE, dataset_id=leaky_id), "empty")
+    assert not at.exception
+    assert "target 'empty' has no values" in texts(at, "error")
+
+
+def test_feature_steps_are_added_from_the_feature_list(iris_id):
+    at = choose_target(open_page(PAGE, dataset_id=iris_id), "target")
+    at.selectbox(key="features_add_kind").set_value("pca")
+    at.button(key="features_add_step").click().run()
+    assert not at.exception
+    assert at.session_state["spec"]["steps"][-1] == {"kind": "pca", "n_components": 0.95}
+    assert any("features 4 → 2" in m.value for m in at.markdown)
+
+
+def test_a_column_dropped_by_a_step_is_not_flagged(leaky_id):
+    spec = {"steps": [{"kind": "drop_columns", "columns": ["label_code"]}]}
+    at = choose_target(open_page(PAGE, dataset_id=leaky_id, spec=spec), "label")
+    assert not at.exception
+    assert "label_code" not in texts(at, "warning")
+    assert len(at.session_state["spec"]["steps"]) == 1  # the user's steps are kept, no defaults added

@@ -1,0 +1,79 @@
+"""Profile page: the instant overview with Plotly charts, and the sandboxed full report on demand."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.pages.conftest import open_page, texts
+
+PAGE = "pages/profile.py"
+
+
+def metrics(at) -> dict[str, str]:
+    return {m.label: m.value for m in at.metric}
+
+
+def test_smoke_without_a_dataset():
+    at = open_page(PAGE)
+    assert not at.exception
+    assert "No dataset yet" in texts(at, "info")
+
+
+def test_overview_shows_shape_stats_and_charts(iris_id):
+    at = open_page(PAGE, dataset_id=iris_id)
+    assert not at.exception
+    shown = metrics(at)
+    assert (shown["Rows"], shown["Columns"], shown["Duplicate rows"]) == ("150", "5", "1")
+    stats = at.dataframe[0].value
+    assert list(stats["column"]) == ["sepal length (cm)", "sepal width (cm)", "petal length (cm)",
+                                     "petal width (cm)", "target"]
+    assert len(at.get("plotly_chart")) == 2  # distribution and correlation heatmap (nothing missing)
+    assert "No missing values." in texts(at, "success")
+
+
+def test_the_pipeline_target_is_preselected_and_adds_a_relation_chart(iris_id):
+    at = open_page(PAGE, dataset_id=iris_id, spec={"target": "target"})
+    assert at.selectbox(key="profile_target").value == "target"
+    assert len(at.get("plotly_chart")) == 3
+    at.selectbox(key="profile_relation_feature").set_value("petal width (cm)").run()
+    assert not at.exception
+
+
+def test_choosing_another_column_redraws_its_distribution(iris_id):
+    at = open_page(PAGE, dataset_id=iris_id)
+    at.selectbox(key="profile_column").set_value("target").run()
+    assert not at.exception
+
+
+def test_the_report_sample_size_defaults_to_the_whole_small_dataset(iris_id):
+    at = open_page(PAGE, dataset_id=iris_id)
+    assert at.number_input(key="profile_sample_rows").value == 150
+    assert "ydata-profiling on all rows" in " ".join(at.caption.values)
+
+
+@pytest.mark.slow
+def test_the_full_report_is_built_on_demand_and_offered_for_download(iris_id):
+    at = open_page(PAGE, dataset_id=iris_id)
+    at.toggle(key="profile_minimal").set_value(True)
+    at.button(key="profile_full_report").click().run(timeout=180)
+    assert not at.exception
+    assert not at.error
+    assert len(at.get("download_button")) == 1
+    (iframe,) = at.get("iframe")
+    outer = iframe.proto.srcdoc
+    assert '<iframe sandbox="allow-scripts"' in outer  # the report runs in an opaque origin
+    assert "allow-same-origin" not in outer
+    assert "ydata" in outer.lower()
+
+
+def test_an_all_missing_column_and_a_constant_column_do_not_break_the_overview():
+    import numpy as np
+    import pandas as pd
+
+    from tests.pages.conftest import store_frame
+
+    frame = pd.DataFrame({"x": [1.0, 2.0, 3.0, 4.0], "empty": [np.nan] * 4, "same": ["a"] * 4})
+    at = open_page(PAGE, dataset_id=store_frame(frame, "odd"))
+    assert not at.exception
+    at.selectbox(key="profile_target").set_value("empty").run()
+    assert not at.exception
