@@ -61,6 +61,11 @@ def _frame_by_hash(dataset_id: int, sha256: str) -> pd.DataFrame:
     return storage.load_frame(storage.get_dataset(dataset_id))
 
 
+def frame_of(dataset: Any) -> pd.DataFrame:
+    """The stored frame of ``dataset``, shared by content hash; do not mutate it."""
+    return _frame_by_hash(dataset.id, dataset.sha256)
+
+
 def active_dataset() -> Any | None:
     dataset_id = st.session_state.get("dataset_id")
     return storage.get_dataset(dataset_id) if dataset_id is not None else None
@@ -68,12 +73,16 @@ def active_dataset() -> Any | None:
 
 def active_frame() -> pd.DataFrame | None:
     dataset = active_dataset()
-    return _frame_by_hash(dataset.id, dataset.sha256) if dataset is not None else None
+    return frame_of(dataset) if dataset is not None else None
 
 
 def require_frame() -> pd.DataFrame:
     """The active frame, or a pointer to the Data page and a stop."""
-    frame = active_frame()
+    try:
+        frame = active_frame()
+    except (StudioError, storage.StorageError) as e:
+        show_error(e)
+        st.stop()
     if frame is None:
         st.info("No dataset yet. Load a file or a sample on the **Data** page first.")
         st.page_link("pages/data.py", label="Go to Data", icon=":material/upload_file:")

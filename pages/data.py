@@ -294,7 +294,7 @@ def _column_names(dataset: Any) -> list[str]:
 
 def _frame_of(dataset: Any) -> pd.DataFrame:
     """A stored dataset's frame through the shared per-hash cache of ``pages.common``."""
-    return common._frame_by_hash(dataset.id, dataset.sha256)
+    return common.frame_of(dataset)
 
 
 # ---- the active dataset -------------------------------------------------------------------------------
