@@ -87,6 +87,8 @@ def _cast(column: pd.Series, kind: str) -> pd.Series:
         return column.astype("object").where(column.notna(), "").astype(str)
     if kind == "datetime":
         return column
+    if column.dtype == object and pd.api.types.infer_dtype(column, skipna=True) in ("string", "empty"):
+        return column if not column.isna().any() else column.where(column.notna(), np.nan)
     strings = column.astype("object").where(column.isna(), column.astype(str))
     return strings.where(column.notna(), np.nan)
 

@@ -1,0 +1,345 @@
+"""Command-line interface: profile, train, re-run, predict and export without the app.
+
+It calls the same core functions as the UI. Every failure a user can cause (a missing or
+unreadable file, an unknown model or column, a bad definition, an untrusted model file)
+ends as one line ``error: <reason>`` on stderr and exit status 2, never a traceback;
+progress goes to stderr so stdout stays clean for results.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from contextlib import AbstractContextManager, nullcontext
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, NoReturn
+
+from pipeline_core import __version__
+from pipeline_core.errors import DataError, ModelError, SpecError, StudioError
+
+if TYPE_CHECKING:  # the heavy imports wait for the command that needs them, so --help and usage errors are instant
+    import pandas as pd
+
+    from pipeline_core.spec import PipelineSpec
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+DEFAULT_OUT = "studio_out"
+SYNOPSIS = """usage of each command (COMMAND --help for details):
+  profile DATA --out report.html [--minimal] [--sample N]
+  train   DATA --target COL [--task auto] [--models a,b,...] [--cv K] [--seed N] [--holdout F]
+               [--tuning none|grid|random|halving|optuna --trials N] [--out DIR]
+  run     PIPELINE.json [--data DATA] [--out DIR]
+  predict MODEL DATA --out preds.csv
+  export  MODEL --format skops|joblib|onnx|python --out PATH [--data DATA]
+
+errors print one line 'error: <reason>' on stderr; exit status 2 for bad input or usage,
+1 when training itself fails."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one ``error:`` line like every other failure."""
+
+    def error(self, message: str) -> NoReturn:
+        print(f"error: {message} (see --help)", file=sys.stderr)
+        raise SystemExit(EXIT_USAGE)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command; return the exit status (0 ok, 1 training failed, 2 bad input, 130 interrupted)."""
+    args = build_parser().parse_args(argv)
+    try:
+        return args.handler(args)
+    except (SpecError, DataError, ModelError) as e:
+        return _fail(str(e), EXIT_USAGE)
+    except StudioError as e:
+        return _fail(str(e), EXIT_FAILED)
+    except OSError as e:
+        where = f"'{e.filename}': " if e.filename else ""
+        return _fail(f"{where}{e.strerror or e}", EXIT_USAGE)
+    except KeyboardInterrupt:
+        return _fail("interrupted", EXIT_INTERRUPTED)
+
+
+def _fail(message: str, status: int) -> int:
+    print("error: " + " ".join(message.split()), file=sys.stderr)
+    return status
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="python -m pipeline_core", description="Pipeline Studio from the command line.",
+                     epilog=SYNOPSIS, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action="version", version=f"pipeline-studio {__version__}")
+    commands = parser.add_subparsers(title="commands", metavar="COMMAND", required=True)
+    _add_profile(commands)
+    _add_train(commands)
+    _add_run(commands)
+    _add_predict(commands)
+    _add_export(commands)
+    return parser
+
+
+def _add_profile(commands: Any) -> None:
+    cmd = commands.add_parser("profile", help="write an HTML data-profile report",
+                              description="Profile a data file into a self-contained HTML report.")
+    cmd.add_argument("data", metavar="DATA", help="CSV/TSV, Excel, Parquet or JSON file")
+    cmd.add_argument("--out", required=True, help="HTML file to write, e.g. report.html")
+    cmd.add_argument("--minimal", action="store_true", help="faster report without correlations and interactions")
+    cmd.add_argument("--sample", type=_positive_int, default=100_000, metavar="N",
+                     help="profile a seeded random sample of N rows when the file is larger (default 100000)")
+    cmd.set_defaults(handler=cmd_profile)
+
+
+def _add_train(commands: Any) -> None:
+    cmd = commands.add_parser("train", help="compare models by cross-validation and save the best",
+                              description="Train on DATA with the default steps for its columns; writes "
+                                          "leaderboard.json, pipeline.json and model.skops to --out.")
+    cmd.add_argument("data", metavar="DATA", help="CSV/TSV, Excel, Parquet or JSON file")
+    cmd.add_argument("--target", metavar="COL", help="column to predict (omit for clustering)")
+    cmd.add_argument("--task", choices=["auto", "classification", "regression", "clustering"], default="auto")
+    cmd.add_argument("--models", metavar="A,B,...", help="registry keys, e.g. logistic_regression,random_forest "
+                                                          "(default: the preselected models for the task)")
+    cmd.add_argument("--cv", type=int, default=5, metavar="K", help="cross-validation folds (default 5)")
+    cmd.add_argument("--seed", type=int, default=42, metavar="N", help="random seed (default 42)")
+    cmd.add_argument("--holdout", type=float, default=0.2, metavar="F",
+                     help="share of rows kept aside for a final score (default 0.2; 0 for none)")
+    cmd.add_argument("--tuning", choices=["none", "grid", "random", "halving", "optuna"], default="none")
+    cmd.add_argument("--trials", type=_positive_int, default=20, metavar="N", help="tuning trials per model")
+    cmd.add_argument("--out", default=DEFAULT_OUT, metavar="DIR", help=f"output folder (default {DEFAULT_OUT})")
+    _add_scheduler(cmd)
+    cmd.set_defaults(handler=cmd_train)
+
+
+def _add_run(commands: Any) -> None:
+    cmd = commands.add_parser("run", help="re-run a saved pipeline definition",
+                              description="Re-run PIPELINE.json; same data and seed give the same metrics.")
+    cmd.add_argument("pipeline", metavar="PIPELINE.json")
+    cmd.add_argument("--data", metavar="DATA", help="data file (default: the file the definition names, "
+                                                    "looked up next to the definition)")
+    cmd.add_argument("--out", default=DEFAULT_OUT, metavar="DIR", help=f"output folder (default {DEFAULT_OUT})")
+    _add_scheduler(cmd)
+    cmd.set_defaults(handler=cmd_run)
+
+
+def _add_predict(commands: Any) -> None:
+    cmd = commands.add_parser("predict", help="add predictions to a data file",
+                              description="Score DATA with a .skops model; writes the rows plus prediction "
+                                          "(and probability_<class>) columns as CSV.")
+    cmd.add_argument("model", metavar="MODEL", help="a .skops model file")
+    cmd.add_argument("data", metavar="DATA")
+    cmd.add_argument("--out", required=True, metavar="PREDS.csv")
+    cmd.set_defaults(handler=cmd_predict)
+
+
+def _add_export(commands: Any) -> None:
+    cmd = commands.add_parser("export", help="convert a model to skops, joblib, ONNX or a Python script",
+                              description="joblib files are pickles: load them only if you made them. ONNX "
+                                          "graphs take the prepared columns as inputs.")
+    cmd.add_argument("model", metavar="MODEL", help="a .skops model file")
+    cmd.add_argument("--format", required=True, choices=["skops", "joblib", "onnx", "python"])
+    cmd.add_argument("--out", required=True, metavar="PATH")
+    cmd.add_argument("--data", metavar="DATA", help="ONNX only: rows to check the graph's predictions against")
+    cmd.set_defaults(handler=cmd_export)
+
+
+# ---- Dask (--scheduler on train and run) ----------------------------------------------------------------
+
+
+def _add_scheduler(cmd: argparse.ArgumentParser) -> None:
+    cmd.add_argument("--scheduler", metavar="ADDRESS",
+                     help="run the CV folds on this Dask scheduler, e.g. tcp://host:8786 (default: in this process)")
+
+
+def _folds_on(address: str | None) -> AbstractContextManager[None]:
+    """Dask is imported only when --scheduler asks for it, so the CLI starts as fast as before."""
+    if not address:
+        return nullcontext()
+    from pipeline_core.dask_cluster import folds_on as on_cluster
+
+    return on_cluster(address)
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a number of at least 1, got {value}")
+    return value
+
+
+# ---- commands ------------------------------------------------------------------------------------------
+
+
+def cmd_profile(args: argparse.Namespace) -> int:
+    from pipeline_core.profile import full_report_html
+
+    data = _read(args.data)
+    html = full_report_html(data.frame, title=Path(args.data).name, minimal=args.minimal, sample_rows=args.sample)
+    out = _writable(args.out)
+    out.write_text(html, encoding="utf-8")
+    print(f"wrote {out}")
+    return EXIT_OK
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    data = _read(args.data)
+    spec = train_spec(args, data)
+    if spec.target is not None and spec.target not in data.frame.columns:
+        columns = ", ".join(map(str, data.frame.columns))
+        raise DataError(f"target '{spec.target}' is not a column of '{Path(args.data).name}'; columns are: {columns}")
+    with _folds_on(args.scheduler):
+        return _train_and_write(with_default_steps(spec, data.frame), data.frame, Path(args.out))
+
+
+def train_spec(args: argparse.Namespace, data: Any) -> PipelineSpec:
+    """The definition the ``train`` options describe, validated like any other definition."""
+    from pipeline_core.spec import load_spec
+
+    models = [{"kind": k.strip()} for k in (args.models or "").split(",") if k.strip()]
+    return load_spec({
+        "name": Path(args.data).stem,
+        "data": {"file_name": Path(args.data).name, "sha256": data.sha256, "format": data.format},
+        "target": args.target, "task": args.task, "models": models,
+        "evaluation": {"cv_folds": args.cv, "seed": args.seed, "holdout": args.holdout},
+        "tuning": {"method": args.tuning, "n_trials": args.trials},
+    })
+
+
+def with_default_steps(spec: PipelineSpec, frame: pd.DataFrame) -> PipelineSpec:
+    """The definition with the automatic steps for its columns, when it has none of its own."""
+    from pipeline_core.columns import default_steps, infer_schema
+
+    if spec.steps:
+        return spec
+    return spec.model_copy(update={"steps": default_steps(infer_schema(frame, spec))})
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from pipeline_core.spec import DataSource, load_spec
+
+    definition = Path(args.pipeline)
+    spec = load_spec(definition.read_bytes())
+    path = Path(args.data) if args.data else _named_data(spec, definition)
+    data = _read(path)
+    if spec.data.sha256 and spec.data.sha256 != data.sha256:
+        _note(f"'{path.name}' differs from the data this definition was saved with; results will differ too")
+        source = DataSource(file_name=path.name, sha256=data.sha256, format=data.format)
+        spec = spec.model_copy(update={"data": source})
+    with _folds_on(args.scheduler):
+        return _train_and_write(with_default_steps(spec, data.frame), data.frame, Path(args.out))
+
+
+def _named_data(spec: PipelineSpec, definition: Path) -> Path:
+    name = spec.data.file_name
+    if not name:
+        raise DataError(f"'{definition.name}' names no data file; pass one with --data")
+    beside = definition.parent / Path(name).name
+    return beside if beside.exists() else Path(name)
+
+
+def cmd_predict(args: argparse.Namespace) -> int:
+    from pipeline_core.export import load_model
+    from pipeline_core.predict import predict_frame
+    from pipeline_core.readers import write_csv_safe
+
+    loaded = load_model(args.model)
+    data = _read(args.data)
+    result = predict_frame(loaded.pipeline, data.frame, loaded.metadata)
+    for notice in result.notices:
+        _note(notice)
+    out = _writable(args.out)
+    out.write_bytes(write_csv_safe(result.frame))
+    print(f"wrote {len(result.frame):,} predictions to {out}")
+    return EXIT_OK
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from pipeline_core import export
+
+    loaded = export.load_model(args.model)
+    out = _writable(args.out)
+    if args.format in ("skops", "joblib"):
+        export.save_model(loaded.pipeline, out, args.format, loaded.metadata)
+    elif args.format == "onnx":
+        sample = _read(args.data).frame if args.data else None
+        out.write_bytes(export.to_onnx(loaded.pipeline, sample))
+        if sample is None:
+            _note("the ONNX graph was not checked against data; pass --data to compare its predictions")
+    else:
+        from pipeline_core.codegen import script_from_metadata
+
+        out.write_text(script_from_metadata(loaded.metadata), encoding="utf-8")
+    print(f"wrote {out}")
+    return EXIT_OK
+
+
+# ---- shared --------------------------------------------------------------------------------------------
+
+
+def _train_and_write(spec: PipelineSpec, frame: pd.DataFrame, out: Path) -> int:
+    """Train, then write leaderboard.json, pipeline.json and model.skops into ``out``."""
+    from pipeline_core.export import build_metadata, save_model
+    from pipeline_core.train import train
+
+    result = train(spec, frame, progress=_Progress())
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "leaderboard.json").write_text(json.dumps(leaderboard(result), indent=2), encoding="utf-8")
+    (out / "pipeline.json").write_text(spec.to_json(), encoding="utf-8")
+    save_model(result.pipeline, out / "model.skops", "skops", build_metadata(result, frame))
+    for line in result.report:
+        _note(line)
+    score = result.best.metrics[result.metric]
+    if result.task == "clustering":
+        print(f"best: {result.best.model} ({result.metric} {score:.4f})")
+    else:
+        holdout = result.holdout.get(result.metric)
+        suffix = f", hold-out {holdout:.4f}" if holdout is not None else ""
+        print(f"best: {result.best.model} ({result.metric} {score:.4f} in CV{suffix})")
+    print(f"wrote {out / 'leaderboard.json'}, {out / 'pipeline.json'}, {out / 'model.skops'}")
+    return EXIT_OK
+
+
+def leaderboard(result: Any) -> list[dict[str, Any]]:
+    """The leaderboard as written to ``leaderboard.json``: best first, failures last with their error."""
+    rows = []
+    for row in result.leaderboard:
+        record = {"model": row.model, "metrics": row.metrics, "metrics_std": row.metrics_std,
+                  "fit_seconds": row.fit_seconds}
+        if row.error:
+            record["error"] = row.error
+        rows.append(record)
+    return rows
+
+
+def _read(path: str | Path) -> Any:
+    from pipeline_core.readers import read_path
+
+    result = read_path(path)
+    for notice in result.notices:
+        _note(notice)
+    return result
+
+
+def _writable(path: str | Path) -> Path:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def _note(message: str) -> None:
+    print(f"note: {message}", file=sys.stderr)
+
+
+class _Progress:
+    """Progress lines on stderr (each new message once), so a long run shows it is alive."""
+
+    def __init__(self) -> None:
+        self.message = ""
+
+    def __call__(self, fraction: float, message: str) -> None:
+        if message != self.message:
+            self.message = message
+            print(f"[{fraction:4.0%}] {message}", file=sys.stderr, flush=True)

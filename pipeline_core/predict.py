@@ -1,0 +1,133 @@
+"""Apply a trained pipeline to new rows, after checking they look like the training data.
+
+A file that lacks a column, or whose numeric column now holds text, would otherwise give
+silent nonsense or a scikit-learn traceback; here it gives a :class:`DataError` that names
+the columns. Extra columns and unseen categories are fine and come back as notices.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from pipeline_core.errors import DataError, ModelError
+
+PREDICTION = "prediction"
+PROBABILITY_PREFIX = "probability_"
+
+
+@dataclass
+class PredictResult:
+    """The input rows plus prediction columns, and what the user should know about them."""
+
+    frame: pd.DataFrame
+    notices: list[str] = field(default_factory=list)
+
+
+def predict_frame(pipeline: Any, frame: pd.DataFrame, metadata: dict[str, Any] | None = None) -> PredictResult:
+    """Add ``prediction`` (and ``probability_<class>`` for classifiers) to a copy of ``frame``.
+
+    ``metadata`` is what :func:`pipeline_core.export.build_metadata` recorded; without it the
+    required columns come from the pipeline's ``prepare`` step and types are not compared.
+    """
+    if len(frame) == 0:
+        raise DataError("the data has no rows to predict")
+    if not hasattr(pipeline, "predict"):
+        raise ModelError("this model cannot label new rows (e.g. DBSCAN or agglomerative clustering); "
+                         "retrain with a model that can, such as k-means")
+    metadata = metadata or {}
+    notices = check_columns(frame, required_features(pipeline, metadata))
+    out = frame.copy()
+    overwritten = [c for c in out.columns if c == PREDICTION or str(c).startswith(PROBABILITY_PREFIX)]
+    if overwritten:
+        notices.append(f"column(s) {_names(overwritten)} in the data were replaced by the model's output")
+    try:
+        out[PREDICTION] = pipeline.predict(frame)
+        if hasattr(pipeline, "predict_proba") and hasattr(pipeline, "classes_"):  # classifiers, not mixtures
+            for label, column in zip(pipeline.classes_, pipeline.predict_proba(frame).T, strict=True):
+                out[f"{PROBABILITY_PREFIX}{label}"] = column
+    except (ValueError, TypeError) as e:
+        raise DataError(f"the model could not score these rows: {e}") from e
+    return PredictResult(out, notices)
+
+
+def required_features(pipeline: Any, metadata: dict[str, Any]) -> list[dict[str, Any]]:
+    """The training feature records (raw name, type, dtype, levels), from metadata or the pipeline."""
+    if metadata.get("features"):
+        return list(metadata["features"])
+    prepare = pipeline[0] if hasattr(pipeline, "steps") else None
+    types = getattr(prepare, "types", None)
+    if not types:
+        raise ModelError("this model does not record which columns it needs; it was not trained by Pipeline Studio")
+    raw_of = {new: raw for raw, new in (prepare.rename or {}).items()}
+    return [{"name": raw_of.get(c, c), "column": c, "type": t, "dtype": None} for c, t in types.items()]
+
+
+def check_columns(frame: pd.DataFrame, features: list[dict[str, Any]]) -> list[str]:
+    """Refuse missing or retyped columns (naming them); return notices for the rest."""
+    names = [f["name"] for f in features]
+    missing = [n for n in names if n not in frame.columns]
+    if missing:
+        raise DataError(f"the data lacks column(s) the model needs: {_names(missing)}; "
+                        f"the model reads: {_names(names)}")
+    changed = [message for f in features if (message := _type_change(frame[f["name"]], f))]
+    if changed:
+        raise DataError("column type changed since training: " + "; ".join(changed)
+                        + ". Fix these columns in the file, or retrain the model on data like this")
+    notices = []
+    extra = [str(c) for c in frame.columns if c not in set(names)]
+    if extra:
+        notices.append(f"{len(extra)} column(s) the model does not use were ignored: {_names(extra, limit=10)}")
+    notices += [n for f in features if (n := _unseen_levels(frame[f["name"]], f))]
+    return notices
+
+
+def _type_change(values: pd.Series, feature: dict[str, Any]) -> str:
+    """A sentence if the column's kind of values differs from training; '' if it is compatible."""
+    trained, now = _family(feature.get("dtype")), _family(str(values.dtype))
+    present = values.dropna()
+    if trained is None or trained == now or present.empty or {trained, now} <= {"text", "datetime"}:
+        return ""
+    name = feature["name"]
+    if trained == "number" and now == "text":
+        bad = present[pd.to_numeric(present, errors="coerce").isna()]
+        if bad.empty:
+            return ""
+        return f"'{name}' held numbers in training but now holds text (e.g. {str(bad.iloc[0])[:40]!r})"
+    return f"'{name}' held {_FAMILY_WORDS[trained]} in training but now holds {_FAMILY_WORDS[now]}"
+
+
+_FAMILY_WORDS = {"number": "numbers", "bool": "true/false values", "datetime": "dates", "text": "text"}
+
+
+def _family(dtype: str | None) -> str | None:
+    if not dtype or dtype == "unknown":
+        return None
+    if dtype.startswith(("int", "uint", "float", "Int", "UInt", "Float")):
+        return "number"
+    if dtype in ("bool", "boolean"):
+        return "bool"
+    if dtype.startswith("datetime"):
+        return "datetime"
+    return "text"
+
+
+def _unseen_levels(values: pd.Series, feature: dict[str, Any]) -> str:
+    levels = feature.get("levels")
+    if feature.get("type") != "categorical" or not levels:
+        return ""
+    present = values.dropna().astype(str)
+    unseen = present[~present.isin(set(levels))]
+    if unseen.empty:
+        return ""
+    examples = _names(sorted(unseen.unique())[:5])
+    return (f"'{feature['name']}': {len(unseen):,} row(s) have values not seen in training ({examples}); "
+            "the model treats them as unknown")
+
+
+def _names(items: list[Any], limit: int = 20) -> str:
+    shown = ", ".join(f"'{i}'" for i in items[:limit])
+    return shown + (f" and {len(items) - limit} more" if len(items) > limit else "")
+

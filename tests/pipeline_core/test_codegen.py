@@ -1,0 +1,115 @@
+"""The exported Python script reproduces the app's cross-validation scores on the raw file."""
+
+import json
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from pipeline_core import steps as st
+from pipeline_core.codegen import python_script, script_from_metadata
+from pipeline_core.columns import default_steps, infer_schema
+from pipeline_core.errors import ModelError, SpecError
+from pipeline_core.export import build_metadata
+from pipeline_core.readers import read_path
+from pipeline_core.spec import EvaluationPlan, ModelSpec, PipelineSpec
+from pipeline_core.train import train
+from tests.pipeline_core.frames import messy_frame
+
+ROOT = Path(__file__).resolve().parents[2]
+# Runs several scripts in one interpreter (imports cost seconds), each as ``python script.py DATA``.
+RUNNER = """
+import runpy, sys
+for script, data in zip(sys.argv[1::2], sys.argv[2::2]):
+    sys.argv = [script, data]
+    runpy.run_path(script, run_name="__main__")
+"""
+
+
+def custom_steps() -> list[st.Step]:
+    """Row steps and every custom transformer, so their inline equivalents are exercised too."""
+    return [
+        st.DropDuplicates(), st.FilterRows(column="age_years", op=">", value="20"), st.DropMissingTarget(),
+        st.Impute(columns="numeric", strategy="median", add_indicator=True), st.ClipOutliers(),
+        st.Log(columns=["age_years"]), st.Scale(), st.Impute(columns="categorical", strategy="constant",
+                                                             fill_value="missing"),
+        st.OneHot(), st.DateParts(), st.Impute(columns="datetime"), st.Tfidf(columns="text", min_df=1),
+        st.IsolationForestFlag(), st.VarianceThreshold(), st.PCA(n_components=6),
+    ]
+
+
+def cases(csv: Path) -> list[tuple[PipelineSpec, str]]:
+    frame = read_path(csv).frame
+    default = PipelineSpec(target="churned", models=[ModelSpec(kind="random_forest", params={"n_estimators": 50})],
+                           evaluation=EvaluationPlan(cv_folds=4, seed=7), data={"file_name": csv.name})
+    default = default.model_copy(update={"steps": default_steps(infer_schema(frame, default))})
+    custom = PipelineSpec(
+        name="custom", target="income", task="regression", models=[ModelSpec(kind="ridge", params={"alpha": 3.0})],
+        columns={"rename": {"age": "age_years"}, "select": ["age_years", "income", "city", "signup", "review"]},
+        steps=custom_steps(), evaluation=EvaluationPlan(cv_folds=3, holdout=0.25), data={"file_name": csv.name})
+    clusters = PipelineSpec(name="groups", models=[ModelSpec(kind="kmeans")], columns={"select": ["age", "income"]},
+                            steps=[st.Impute(columns="numeric"), st.Scale()])
+    return [(default, "random_forest"), (custom, "ridge"), (clusters, "kmeans")]
+
+
+def test_scripts_reproduce_the_apps_scores(tmp_path):
+    csv = tmp_path / "customers.csv"
+    messy_frame(300).to_csv(csv, index=False)
+    frame = read_path(csv).frame
+    expected, scripts = [], []
+    for i, (spec, model) in enumerate(cases(csv)):
+        result = train(spec, frame)
+        expected.append(result)
+        script = tmp_path / f"pipeline_{i}.py"
+        script.write_text(python_script(spec, result.schema, result.task, model, result.best.params))
+        scripts += [str(script), str(csv)]
+    run = subprocess.run([sys.executable, "-c", RUNNER, *scripts], capture_output=True, text=True, timeout=120,
+                         cwd=tmp_path)
+    assert run.returncode == 0, run.stderr[-2000:]
+    reports = [json.loads(line) for line in run.stdout.splitlines() if line.startswith("{")]
+    for result, report in zip(expected[:2], reports[:2], strict=True):
+        assert report["metric"] == result.metric
+        assert set(report["cv"]) == set(result.best.metrics)
+        for name, value in result.best.metrics.items():
+            assert math.isclose(report["cv"][name], value, rel_tol=1e-9, abs_tol=1e-9), name
+        for name, value in result.holdout.items():
+            assert math.isclose(report["holdout"][name], value, rel_tol=1e-9, abs_tol=1e-9), name
+    assert math.isclose(reports[2]["silhouette"], expected[2].best.metrics["silhouette"], rel_tol=1e-9)
+
+
+def test_script_is_plain_python_with_only_pandas_numpy_and_sklearn(tmp_path):
+    csv = tmp_path / "customers.csv"
+    messy_frame().to_csv(csv, index=False)
+    spec, model = cases(csv)[1]
+    source = python_script(spec, infer_schema(read_path(csv).frame, spec), "regression", model, {"alpha": 3.0})
+    compile(source, "pipeline.py", "exec")
+    imported = {line.split()[1].split(".")[0] for line in source.splitlines() if line.startswith(("import ", "from "))}
+    assert imported <= {"json", "sys", "warnings", "pathlib", "numpy", "pandas", "scipy", "sklearn"}
+    assert "pipeline_core" not in source
+    assert "class LogTransformer" in source and "def date_parts" in source and "class CappedPCA" in source
+    assert "data = data[data['age_years'] > 20.0]" in source
+    assert "Ridge(alpha=3.0, random_state=42)" in source
+
+
+def test_a_saved_model_regenerates_its_script_from_metadata():
+    frame = messy_frame()
+    spec = PipelineSpec(target="churned", models=[ModelSpec(kind="decision_tree", params={"max_depth": 3})],
+                        evaluation=EvaluationPlan(cv_folds=2))
+    spec = spec.model_copy(update={"steps": default_steps(infer_schema(frame, spec))})
+    result = train(spec, frame)
+    script = script_from_metadata(build_metadata(result, frame))
+    assert script == python_script(spec, result.schema, "classification", "decision_tree", {"max_depth": 3})
+    with pytest.raises(ModelError, match="does not record its definition"):
+        script_from_metadata({"task": "classification"})
+
+
+def test_values_a_script_cannot_spell_are_refused():
+    frame = pd.DataFrame({"x": np.arange(30.0), "y": np.arange(30.0) % 2})
+    spec = PipelineSpec(target="y", steps=[st.Scale()], models=[ModelSpec(kind="logistic_regression")])
+    schema = infer_schema(frame, spec)
+    with pytest.raises(SpecError, match="cannot write"):
+        python_script(spec, schema, "classification", "logistic_regression", {"C": object()})

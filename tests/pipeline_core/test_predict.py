@@ -1,0 +1,105 @@
+"""Prediction checks the new rows against training first, then adds prediction columns."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from pipeline_core.columns import default_steps, infer_schema
+from pipeline_core.errors import DataError, ModelError
+from pipeline_core.export import build_metadata
+from pipeline_core.predict import predict_frame
+from pipeline_core.spec import EvaluationPlan, ModelSpec, PipelineSpec
+from pipeline_core.train import train
+from tests.pipeline_core.frames import diabetes, messy_frame
+
+
+def trained(frame: pd.DataFrame, target: str | None, model: str):
+    spec = PipelineSpec(target=target, models=[ModelSpec(kind=model)], evaluation=EvaluationPlan(cv_folds=2))
+    spec = spec.model_copy(update={"steps": default_steps(infer_schema(frame, spec))})
+    result = train(spec, frame)
+    return result.pipeline, build_metadata(result, frame)
+
+
+@pytest.fixture(scope="module")
+def churn():
+    frame = messy_frame()
+    pipeline, metadata = trained(frame, "churned", "logistic_regression")
+    return pipeline, metadata, frame.drop(columns=["churned"])
+
+
+def test_classifier_adds_prediction_and_one_probability_column_per_class(churn):
+    pipeline, metadata, rows = churn
+    result = predict_frame(pipeline, rows, metadata)
+    assert list(result.frame.columns) == [*rows.columns, "prediction", "probability_no", "probability_yes"]
+    np.testing.assert_array_equal(result.frame["prediction"], pipeline.predict(rows))
+    np.testing.assert_allclose(result.frame[["probability_no", "probability_yes"]].sum(axis=1), 1.0)
+    assert "prediction" not in rows  # the input frame is not modified
+
+
+def test_missing_columns_are_refused_and_listed(churn):
+    pipeline, metadata, rows = churn
+    with pytest.raises(DataError, match=r"lacks column\(s\) the model needs: 'age', 'city'"):
+        predict_frame(pipeline, rows.drop(columns=["age", "city"]), metadata)
+
+
+def test_extra_columns_are_ignored_with_a_notice(churn):
+    pipeline, metadata, rows = churn
+    result = predict_frame(pipeline, rows.assign(note="hello"), metadata)
+    assert any("'note'" in notice and "ignored" in notice for notice in result.notices)
+
+
+def test_numeric_column_now_holding_text_is_refused_by_name(churn):
+    pipeline, metadata, rows = churn
+    rows = rows.assign(age=rows["age"].astype(object))
+    rows.loc[3, "age"] = "forty"
+    with pytest.raises(DataError, match=r"'age' held numbers in training but now holds text \(e\.g\. 'forty'\)"):
+        predict_frame(pipeline, rows, metadata)
+
+
+def test_numbers_read_as_text_are_accepted(churn):
+    pipeline, metadata, rows = churn
+    as_text = rows.assign(income=rows["income"].map(repr))
+    result = predict_frame(pipeline, as_text, metadata)
+    np.testing.assert_array_equal(result.frame["prediction"], pipeline.predict(rows))
+
+
+def test_text_column_now_holding_numbers_is_refused(churn):
+    pipeline, metadata, rows = churn
+    with pytest.raises(DataError, match=r"'city' held text in training but now holds numbers"):
+        predict_frame(pipeline, rows.assign(city=np.arange(len(rows))), metadata)
+
+
+def test_unseen_categories_do_not_crash_and_are_reported(churn):
+    pipeline, metadata, rows = churn
+    rows = rows.copy()
+    rows.loc[:4, "city"] = "atlantis"
+    result = predict_frame(pipeline, rows, metadata)
+    assert result.frame["prediction"].notna().all()
+    assert any("'city': 5 row(s)" in notice and "'atlantis'" in notice for notice in result.notices)
+
+
+def test_regressor_adds_only_a_prediction():
+    frame = diabetes()
+    pipeline, metadata = trained(frame, "target", "ridge")
+    result = predict_frame(pipeline, frame.drop(columns=["target"]), metadata)
+    assert [c for c in result.frame.columns if c not in frame.columns] == ["prediction"]
+
+
+def test_without_metadata_the_pipeline_says_which_columns_it_needs(churn):
+    pipeline, _, rows = churn
+    assert len(predict_frame(pipeline, rows).frame) == len(rows)
+    with pytest.raises(DataError, match="'income'"):
+        predict_frame(pipeline, rows.drop(columns=["income"]))
+
+
+def test_clusterer_that_cannot_label_new_rows_says_so():
+    frame = diabetes().drop(columns=["target"]).head(120)
+    pipeline, metadata = trained(frame, None, "agglomerative")
+    with pytest.raises(ModelError, match="cannot label new rows"):
+        predict_frame(pipeline, frame, metadata)
+
+
+def test_empty_data_is_refused(churn):
+    pipeline, metadata, rows = churn
+    with pytest.raises(DataError, match="no rows"):
+        predict_frame(pipeline, rows.head(0), metadata)
