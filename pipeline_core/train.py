@@ -94,7 +94,7 @@ def train(
         from pipeline_core.cluster import train_clustering
 
         return train_clustering(spec, data, progress, cancel)
-    X_train, X_test, y_train, y_test = _holdout(spec, data)
+    X_train, X_test, y_train, y_test = split_holdout(spec, data)
     metric = mt.primary_metric(data.task, spec.evaluation.metric, data.y)
     candidates = spec.models or [ModelSpec(kind=k) for k in default_models(data.task)]
     board = []
@@ -112,7 +112,8 @@ def train(
                        data.report, X_test, y_test, provenance(spec, frame))
 
 
-def _holdout(spec: PipelineSpec, data: Prepared) -> tuple[Any, Any, Any, Any]:
+def split_holdout(spec: PipelineSpec, data: Prepared) -> tuple[Any, Any, Any, Any]:
+    """The seeded (stratified) hold-out split; re-running it on the same data gives the same rows."""
     plan = spec.evaluation
     if plan.holdout <= 0:
         return data.X, None, data.y, None

@@ -1,0 +1,389 @@
+"""Pipelines: save the definition as a version, browse and diff versions, re-train, export, import, delete.
+
+Versions are immutable: saving an edited definition adds version N+1, so every run and
+exported model can point at exactly what produced it.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import streamlit as st
+
+import storage
+from pages import charts, common, jobs
+from pipeline_core import codegen, export, registry
+from pipeline_core.columns import ColumnInfo
+from pipeline_core.errors import ModelError, StudioError
+from pipeline_core.readers import safe_download_name
+from pipeline_core.spec import PipelineSpec, load_spec
+
+NOTICE_KEY = "pipelines_notice"
+PICK_NEXT_KEY = "pipelines_pick_next"  # the pipeline to show after the rerun an action triggers
+EXPORT_FORMATS = {
+    "skops": "skops — safe to load, recommended",
+    "joblib": "joblib — a pickle: load only files you made yourself",
+    "onnx": "ONNX — run without Python or scikit-learn",
+    "python": "Python script — retrains this pipeline with plain scikit-learn",
+}
+EXTENSIONS = {"skops": "skops", "joblib": "joblib", "onnx": "onnx", "python": "py"}
+MIME = {"python": "text/x-python"}
+MAX_IMPORT_BYTES = 5 * 2**20
+
+
+def main() -> None:
+    st.header("Pipelines")
+    st.caption("A pipeline is a named history of definitions. Saving adds a version; versions never change.")
+    _flash()
+    _save_section(common.current_spec())
+    pipelines = storage.list_pipelines()
+    if not pipelines:
+        st.info("No saved pipelines yet. Save the definition above, or import a pipeline file below.",
+                icon=":material/account_tree:")
+        _import_section()
+        return
+    pipeline = _pick_pipeline(pipelines)
+    versions = storage.list_versions(pipeline.id)
+    sections = {
+        "Versions": lambda: _versions_section(pipeline, versions),
+        "Compare versions": lambda: _diff_section(versions),
+        "Export": lambda: _export_section(pipeline, versions),
+        "Import": _import_section,
+        "Delete": lambda: _delete_section(pipeline, versions),
+    }
+    for tab, render in zip(st.tabs(list(sections), key="pipelines_tab", on_change="rerun"), sections.values(),
+                           strict=True):
+        if tab.open:  # only the open tab runs: exports are prepared when someone looks at them
+            with tab:
+                render()
+
+
+def _flash() -> None:
+    """A message left by the action that triggered the last rerun (in a slot that is always there)."""
+    slot = st.container()
+    if notice := st.session_state.pop(NOTICE_KEY, None):
+        slot.success(notice, icon=":material/check_circle:")
+
+
+def _notify_and_rerun(message: str, *, show_pipeline: int | None = None) -> None:
+    st.session_state[NOTICE_KEY] = message
+    if show_pipeline is not None:
+        st.session_state[PICK_NEXT_KEY] = show_pipeline
+    st.rerun()
+
+
+def _valid_choice(key: str, options: list[Any], default: Any) -> None:
+    """Reset a selection whose option disappeared (a deleted pipeline, another pipeline's versions)."""
+    if st.session_state.get(key) not in options:
+        st.session_state[key] = default
+
+
+# ---- save -----------------------------------------------------------------------------------------
+
+
+def _save_section(spec: PipelineSpec) -> None:
+    state = "unsaved changes" if common.unsaved_changes() else "saved"
+    version = st.session_state.get("pipeline_version")
+    where = f" as version {version}" if version and state == "saved" else ""
+    if st.session_state.get("pipelines_name_of") != spec.name:  # another pipeline was opened or loaded
+        st.session_state["pipelines_name_of"] = spec.name
+        st.session_state["pipelines_name"] = spec.name
+    with st.form("pipelines_save_form"):
+        st.markdown(f"**Current definition** · {len(spec.steps)} step(s), {len(spec.models)} model(s) · "
+                    f"{state}{where}")
+        name_col, note_col = st.columns([1, 2])
+        name = name_col.text_input("Pipeline name", max_chars=200, key="pipelines_name")
+        note = note_col.text_input("Note for this version", placeholder="what changed and why",
+                                   max_chars=500, key="pipelines_note")
+        submitted = st.form_submit_button("Save version", type="primary", icon=":material/save:",
+                                          key="pipelines_save")
+    if submitted:
+        _save(spec, name, note)
+
+
+def _save(spec: PipelineSpec, name: str, note: str) -> None:
+    if not name.strip():
+        st.error("Give the pipeline a name before saving.", icon=":material/error:")
+        return
+    named = spec.model_copy(update={"name": name.strip()})
+    try:
+        version = storage.save_pipeline_version(name=named.name, definition=named.to_dict(), note=note.strip())
+    except storage.StorageError as e:
+        common.show_error(e)
+        return
+    _open_in_editor(named, version)
+    st.session_state.pop("pipelines_note", None)  # the note belonged to this version
+    _notify_and_rerun(f"Saved '{named.name}' version {version.version}.", show_pipeline=version.pipeline_id)
+
+
+def _open_in_editor(spec: PipelineSpec, version: Any) -> None:
+    common.set_spec(spec)
+    st.session_state["saved_hash"] = spec.content_hash()
+    st.session_state["pipeline_id"] = version.pipeline_id
+    st.session_state["pipeline_version"] = version.version
+
+
+# ---- browse -----------------------------------------------------------------------------------------
+
+
+def _pick_pipeline(pipelines: list[Any]) -> Any:
+    """Browsing a pipeline does not change the one being edited; saving or opening one shows it."""
+    ids = [p.id for p in pipelines]
+    pending = st.session_state.pop(PICK_NEXT_KEY, None)
+    editing = st.session_state.get("pipeline_id")
+    if pending in ids:
+        st.session_state["pipelines_pick"] = pending
+    _valid_choice("pipelines_pick", ids, editing if editing in ids else ids[0])
+    names = {p.id: p.name for p in pipelines}
+    chosen = st.selectbox("Saved pipeline", ids, format_func=names.get, key="pipelines_pick")
+    return next(p for p in pipelines if p.id == chosen)
+
+
+def _versions_table(versions: list[Any]) -> list[dict[str, Any]]:
+    return [{"Version": v.version, "Saved": v.created_at.strftime("%Y-%m-%d %H:%M"), "Note": v.note,
+             "Models": ", ".join(_model_label(m.get("kind")) for m in v.definition.get("models", [])) or "defaults",
+             "Steps": len(v.definition.get("steps", [])), "Definition sha256": v.definition_sha256[:12]}
+            for v in reversed(versions)]
+
+
+def _model_label(kind: str | None) -> str:
+    entry = registry.MODELS.get(kind or "")
+    return entry.label if entry else str(kind)
+
+
+def _versions_section(pipeline: Any, versions: list[Any]) -> None:
+    with st.container(key="pipelines_versions"):
+        st.dataframe(_versions_table(versions), hide_index=True, width="stretch")
+    numbers = [v.version for v in versions][::-1]
+    _valid_choice("pipelines_version", numbers, numbers[0])
+    number = st.selectbox("Version", numbers, format_func=lambda n: f"version {n}", key="pipelines_version")
+    version = next(v for v in versions if v.version == number)
+    if common.unsaved_changes():
+        st.caption(":orange[The definition being edited has unsaved changes; opening a version replaces it.]")
+    open_col, train_col = st.columns(2)
+    if open_col.button("Open in editor", icon=":material/edit:", key="pipelines_open", width="stretch"):
+        _open_version(pipeline, version)
+    if train_col.button("Train this version", icon=":material/play_arrow:", key="pipelines_rerun", width="stretch"):
+        _train_version(pipeline, version)
+
+
+def _spec_of(pipeline: Any, version: Any) -> PipelineSpec | None:
+    """The version's definition, named after its pipeline so that saving it again adds to that pipeline."""
+    try:
+        spec = load_spec(version.definition)
+    except StudioError as e:
+        common.show_error(e)
+        return None
+    return spec.model_copy(update={"name": pipeline.name})
+
+
+def _open_version(pipeline: Any, version: Any) -> None:
+    spec = _spec_of(pipeline, version)
+    if spec is not None:
+        _open_in_editor(spec, version)
+        _notify_and_rerun(f"Opened '{pipeline.name}' version {version.version} in the editor.",
+                          show_pipeline=pipeline.id)
+
+
+def _train_version(pipeline: Any, version: Any) -> None:
+    dataset_id = st.session_state.get("dataset_id")
+    spec = _spec_of(pipeline, version)
+    if spec is None:
+        return
+    if dataset_id is None:
+        st.error("Load the data to train on first (Data page).", icon=":material/error:")
+        return
+    try:
+        run_id = jobs.submit_training(spec, dataset_id, pipeline_version_id=version.id)
+    except (StudioError, storage.StorageError) as e:
+        common.show_error(e)
+        return
+    _open_in_editor(spec, version)
+    st.session_state["run_id"] = run_id
+    _notify_and_rerun(f"Training '{pipeline.name}' version {version.version} as run #{run_id}; "
+                      "follow it on the Train page.")
+
+
+# ---- diff -------------------------------------------------------------------------------------------
+
+
+def _diff_section(versions: list[Any]) -> None:
+    if len(versions) < 2:
+        st.info("Save a second version to compare versions.")
+        return
+    numbers = [v.version for v in versions]
+    old_col, new_col = st.columns(2)
+    _valid_choice("pipelines_diff_a", numbers, numbers[-2])
+    _valid_choice("pipelines_diff_b", numbers, numbers[-1])
+    old = old_col.selectbox("From", numbers, key="pipelines_diff_a", format_func=lambda n: f"version {n}")
+    new = new_col.selectbox("To", numbers, key="pipelines_diff_b", format_func=lambda n: f"version {n}")
+    by_number = {v.version: v for v in versions}
+    lines = storage.diff_versions(by_number[old], by_number[new])
+    if not lines:
+        st.success("These versions are identical.")
+        return
+    blank = lines.index("") if "" in lines else len(lines)
+    st.markdown("\n".join(f"- `{line}`" for line in lines[:blank]))
+    with st.expander("Full JSON diff"):
+        st.code("\n".join(lines[blank + 1:]), language="diff")
+
+
+# ---- export -----------------------------------------------------------------------------------------
+
+
+def _export_section(pipeline: Any, versions: list[Any]) -> None:
+    st.markdown("**Trained model**")
+    _model_export(pipeline)
+    st.markdown("**Definition**")
+    latest = versions[-1]
+    base = safe_download_name(pipeline.name, "pipeline")
+    left, right = st.columns(2)
+    left.download_button("Latest version (definition JSON)", json.dumps(latest.definition, indent=2),
+                         file_name=f"{base}_v{latest.version}.json", mime="application/json",
+                         icon=":material/download:", key="pipelines_download_definition")
+    right.download_button("All versions (pipeline export JSON)", _history_json(pipeline.id),
+                          file_name=f"{base}_history.json", mime="application/json",
+                          icon=":material/download:", key="pipelines_download_history")
+
+
+def _history_json(pipeline_id: int) -> str:
+    try:
+        return json.dumps(storage.export_pipeline(pipeline_id), indent=2)
+    except storage.StorageError as e:
+        common.show_error(e)
+        return ""
+
+
+def _model_runs(pipeline: Any) -> list[Any]:
+    """Finished runs of this pipeline, plus this session's last run (trained before saving, perhaps)."""
+    runs = storage.list_runs(pipeline_id=pipeline.id, status="done")
+    session_run = st.session_state.get("run_id")
+    if session_run is not None and session_run not in {r.id for r in runs}:
+        run = storage.get_run(session_run)
+        if run is not None and run.status == "done":
+            runs.append(run)
+    return [r for r in runs if charts.run_artifact(r.id) is not None]
+
+
+def _model_export(pipeline: Any) -> None:
+    runs = _model_runs(pipeline)
+    if not runs:
+        st.info("No trained model yet: train this pipeline (Versions tab or the Train page), then export it here.")
+        return
+    labels = {r.id: charts.run_label(r) for r in runs}
+    _valid_choice("pipelines_export_run", list(labels), next(iter(labels)))
+    run_col, format_col = st.columns(2)
+    run_id = run_col.selectbox("Run", list(labels), format_func=labels.get, key="pipelines_export_run")
+    fmt = format_col.selectbox("Format", list(EXPORT_FORMATS), format_func=EXPORT_FORMATS.get,
+                               key="pipelines_export_format")
+    artifact = charts.run_artifact(run_id)
+    data, error = _export_bytes(artifact.id, artifact.sha256, fmt)
+    if error:
+        st.error(error, icon=":material/error:")
+        return
+    name = safe_download_name(f"{pipeline.name}_run{run_id}.{EXTENSIONS[fmt]}", "model")
+    st.download_button(f"Download {fmt} file ({len(data) / 1024:,.0f} KB)", data, file_name=name,
+                       mime=MIME.get(fmt, "application/octet-stream"), icon=":material/download:",
+                       type="primary", key="pipelines_download_model")
+    if fmt == "joblib":
+        st.caption("Opening a joblib file can run code hidden in it. Pipeline Studio never loads uploaded joblib "
+                   "files; prefer skops to share a model.")
+
+
+@st.cache_data(max_entries=16, show_spinner="Preparing the export…")
+def _export_bytes(artifact_id: int, sha256: str, fmt: str) -> tuple[bytes, str]:
+    """The export's bytes, or an error message (cached too, so a refused ONNX export is not retried)."""
+    try:
+        artifact = storage.get_model_artifact(artifact_id)
+        if fmt == artifact.format:
+            return storage.load_model_bytes(artifact), ""
+        loaded = charts.loaded_model(artifact_id, sha256)
+        if fmt == "onnx":
+            return export.to_onnx(loaded.pipeline, _sample_rows(artifact.run_id)), ""
+        if fmt == "python":
+            return _python_script(loaded).encode(), ""
+        return export.dump_model(loaded.pipeline, fmt, loaded.metadata), ""
+    except (StudioError, storage.StorageError) as e:
+        return b"", str(e)
+
+
+def _sample_rows(run_id: int) -> Any:
+    """A few training rows so the ONNX graph is checked against the model before it is offered."""
+    run = storage.get_run(run_id)
+    dataset = storage.get_dataset(run.dataset_id) if run and run.dataset_id else None
+    return storage.load_frame(dataset).head(200) if dataset is not None else None
+
+
+def _python_script(loaded: Any) -> str:
+    """The script that retrains the model's winning configuration (definition, column types, model, params)."""
+    meta = loaded.metadata
+    if not all(meta.get(k) for k in ("definition", "schema", "task", "model")):
+        raise ModelError("this model file does not record its definition and column types, so no script can be "
+                         "generated; export it as skops instead")
+    schema = {c: ColumnInfo(c, info["type"], info.get("reason", "")) for c, info in meta["schema"].items()}
+    return codegen.python_script(load_spec(meta["definition"]), schema, meta["task"], meta["model"],
+                                 meta.get("params") or {})
+
+
+# ---- import and delete ---------------------------------------------------------------------------------
+
+
+def _import_section() -> None:
+    st.subheader("Import")
+    upload = st.file_uploader("Pipeline file (a pipeline export or a single definition, JSON)", type=["json"],
+                              key="pipelines_import")
+    if upload is None or not st.button("Import", icon=":material/upload:", key="pipelines_import_button"):
+        return
+    try:
+        pipeline = _import(upload.getvalue(), upload.name)
+    except (StudioError, storage.StorageError) as e:
+        common.show_error(e)
+        return
+    _notify_and_rerun(f"Imported '{upload.name}' as pipeline '{pipeline.name}'.", show_pipeline=pipeline.id)
+
+
+def _import(data: bytes, file_name: str) -> Any:
+    if len(data) > MAX_IMPORT_BYTES:
+        raise storage.StorageError(f"'{file_name}' is {len(data):,} bytes; a pipeline file is at most "
+                                   f"{MAX_IMPORT_BYTES:,} bytes.")
+    try:
+        document = json.loads(data)
+    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise storage.StorageError(f"'{file_name}' is not valid JSON: {e}") from e
+    if isinstance(document, dict) and "format" in document:
+        for version in document.get("versions") or []:
+            if isinstance(version, dict):
+                load_spec(version.get("definition") or {})  # refuse definitions this app cannot open
+        return storage.import_pipeline(document)
+    spec = load_spec(document)
+    version = storage.save_pipeline_version(name=_free_name(spec.name), definition=spec.to_dict(),
+                                            note=f"imported from {file_name}")
+    return storage.get_pipeline(version.pipeline_id)
+
+
+def _free_name(name: str) -> str:
+    """A single definition never merges into an existing pipeline's history."""
+    taken = {p.name for p in storage.list_pipelines()}
+    candidates = [name] + [f"{name} ({n})" for n in range(2, 1000)]
+    return next(c for c in candidates if c not in taken)
+
+
+def _delete_section(pipeline: Any, versions: list[Any]) -> None:
+    st.markdown(f"Delete **{pipeline.name}** and its {len(versions)} version(s). Runs and trained models are "
+                "kept in the run history, detached from the pipeline.")
+    confirmed = st.checkbox(f"Yes, delete '{pipeline.name}'", key="pipelines_delete_confirm")
+    if st.button("Delete pipeline", icon=":material/delete:", disabled=not confirmed, key="pipelines_delete"):
+        try:
+            storage.delete_pipeline(pipeline.id)
+        except storage.StorageError as e:
+            common.show_error(e)
+            return
+        if st.session_state.get("pipeline_id") == pipeline.id:
+            st.session_state.update(pipeline_id=None, pipeline_version=None, saved_hash=None)
+        st.session_state.pop("pipelines_delete_confirm", None)
+        _notify_and_rerun(f"Deleted pipeline '{pipeline.name}'.")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,202 @@
+"""Predict: score new rows with a stored model, download the predictions, check the new data for drift.
+
+The model's own record of its training columns (names, types, levels) checks the upload
+before scoring; the drift check compares each column with the data the model was trained on.
+"""
+
+from __future__ import annotations
+
+from pathlib import PurePath
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+import storage
+from pages import charts, common
+from pipeline_core import drift
+from pipeline_core.errors import StudioError
+from pipeline_core.predict import PREDICTION, PROBABILITY_PREFIX, PredictResult, predict_frame
+from pipeline_core.readers import ReadResult, read_table, safe_download_name, write_csv_safe
+
+UPLOAD_TYPES = ["csv", "tsv", "txt", "xlsx", "xlsm", "parquet", "json", "jsonl"]
+PREVIEW_ROWS = 200
+
+
+def main() -> None:
+    st.header("Predict")
+    st.caption("Score a new file with a trained model. Columns are checked against what the model was trained on.")
+    choices = _model_choices()
+    if not choices:
+        st.info("No trained model yet. Train one first; its best model is saved automatically.",
+                icon=":material/online_prediction:")
+        st.page_link("pages/train.py", label="Go to Train", icon=":material/model_training:")
+        return
+    run, artifact = _pick_model(choices)
+    try:
+        loaded = charts.loaded_model(artifact.id, artifact.sha256)
+    except (StudioError, storage.StorageError) as e:
+        common.show_error(e)
+        return
+    _model_card(loaded.metadata)
+    upload = st.file_uploader("New data to score", type=UPLOAD_TYPES, key="predict_upload",
+                              help="The same columns as the training data; the target column may be absent.")
+    if upload is None:
+        return
+    read = _read_upload(upload.getvalue(), upload.name)
+    if read is None:
+        return
+    _predictions(loaded, artifact, read, upload.name)
+    _drift_section(run, loaded.metadata, read)
+
+
+# ---- the model -----------------------------------------------------------------------------------
+
+
+def _model_choices() -> dict[int, tuple[Any, Any]]:
+    """Artifact id → (run, artifact) for every finished run with a saved model, newest first."""
+    choices = {}
+    for run in storage.list_runs(status="done"):
+        for artifact in storage.list_model_artifacts(run_id=run.id):
+            choices[artifact.id] = (run, artifact)
+    return choices
+
+
+def _pick_model(choices: dict[int, tuple[Any, Any]]) -> tuple[Any, Any]:
+    """Offers this session's latest model when it changes; otherwise keeps the user's choice."""
+    ids = list(choices)
+    session_run = st.session_state.get("run_id")
+    latest = next((a for a, (run, _) in choices.items() if run.id == session_run), None)
+    if latest is not None and st.session_state.get("predict_followed_run") != session_run:
+        st.session_state["predict_followed_run"] = session_run
+        st.session_state["predict_model"] = latest
+    if st.session_state.get("predict_model") not in ids:
+        st.session_state["predict_model"] = ids[0]
+    labels = {a: _model_label(run, artifact) for a, (run, artifact) in choices.items()}
+    chosen = st.selectbox("Model", ids, format_func=labels.get, key="predict_model")
+    return choices[chosen]
+
+
+def _model_label(run: Any, artifact: Any) -> str:
+    label = next((r.get("label") for r in run.leaderboard if r.get("model") == artifact.model_name), None)
+    when = artifact.created_at.strftime("%d %b %H:%M")
+    return f"{label or artifact.model_name or 'model'} · run #{run.id} · {when} · {artifact.format}"
+
+
+def _model_card(metadata: dict[str, Any]) -> None:
+    features = metadata.get("features") or []
+    target = metadata.get("target")
+    task = metadata.get("task", "?")
+    summary = f"**{task.capitalize()}** model" + (f" predicting **{target}**" if target else "")
+    st.markdown(f"{summary} from {len(features)} column(s).")
+    if not features:
+        return
+    with st.expander("Columns the model reads"):
+        table = pd.DataFrame([{"Column": f["name"], "Type": f.get("type"), "Training dtype": f.get("dtype"),
+                               "Known levels": len(f["levels"]) if f.get("levels") else None} for f in features])
+        st.dataframe(table, hide_index=True, width="stretch")
+
+
+# ---- the upload ------------------------------------------------------------------------------------
+
+
+@st.cache_data(max_entries=4, show_spinner="Reading the file…")
+def _read(data: bytes, file_name: str) -> ReadResult:
+    return read_table(data, file_name)
+
+
+def _read_upload(data: bytes, file_name: str) -> ReadResult | None:
+    try:
+        read = _read(data, file_name)
+    except StudioError as e:
+        common.show_error(e)
+        return None
+    st.caption(f"Read **{file_name}** as {read.format}: {len(read.frame):,} rows × {read.frame.shape[1]} columns.")
+    for notice in read.notices:
+        st.caption(f"• {notice}")
+    return read
+
+
+@st.cache_data(max_entries=4, show_spinner="Scoring…")
+def _predict(artifact_id: int, artifact_sha: str, upload_sha: str, _frame: pd.DataFrame) -> PredictResult:
+    """Predictions keyed by model hash and file hash, so widget clicks never rescore."""
+    loaded = charts.loaded_model(artifact_id, artifact_sha)
+    return predict_frame(loaded.pipeline, _frame, loaded.metadata)
+
+
+def _predictions(loaded: Any, artifact: Any, read: ReadResult, file_name: str) -> None:
+    st.subheader("Predictions")
+    try:
+        result = _predict(artifact.id, artifact.sha256, read.sha256, read.frame)
+    except StudioError as e:
+        common.show_error(e)
+        return
+    for notice in result.notices:
+        st.info(notice, icon=":material/info:")
+    output = [c for c in result.frame.columns if c == PREDICTION or str(c).startswith(PROBABILITY_PREFIX)]
+    shown = result.frame[output + [c for c in result.frame.columns if c not in output]].head(PREVIEW_ROWS)
+    left, right = st.columns([3, 2])
+    left.dataframe(shown, hide_index=True, width="stretch", height=360)
+    left.caption(f"First {len(shown):,} of {len(result.frame):,} rows; the download holds them all.")
+    right.plotly_chart(charts.prediction_figure(result.frame[PREDICTION], loaded.metadata.get("task")),
+                       key="predict_distribution")
+    name = safe_download_name(f"{PurePath(file_name).stem}_predictions.csv", "predictions.csv")
+    st.download_button("Download predictions (CSV)", write_csv_safe(result.frame), file_name=name, mime="text/csv",
+                       icon=":material/download:", type="primary", key="predict_download")
+
+
+# ---- drift -----------------------------------------------------------------------------------------
+
+
+@st.cache_data(max_entries=4, show_spinner="Comparing with the training data…")
+def _drift(dataset_sha: str, upload_sha: str, columns: tuple[str, ...], _train: pd.DataFrame,
+           _new: pd.DataFrame) -> pd.DataFrame:
+    present = [c for c in columns if c in _new.columns]
+    return drift.drift_report(_train[list(columns)], _new[present])
+
+
+def _drift_section(run: Any, metadata: dict[str, Any], read: ReadResult) -> None:
+    st.subheader("Drift against the training data")
+    dataset = storage.get_dataset(run.dataset_id) if run.dataset_id is not None else None
+    if dataset is None:
+        st.info("The model's training data was deleted, so drift cannot be checked.")
+        return
+    train = common.frame_of(dataset)
+    names = [f["name"] for f in metadata.get("features") or []] or [c for c in train.columns
+                                                                     if c != metadata.get("target")]
+    columns = tuple(c for c in names if c in train.columns)
+    try:
+        report = _drift(dataset.sha256, read.sha256, columns, train, read.frame)
+    except StudioError as e:
+        common.show_error(e)
+        return
+    _drift_summary(report, dataset.name)
+    st.plotly_chart(charts.drift_figure(report, drift.PSI_MODERATE, drift.PSI_DRIFT), key="predict_drift_chart")
+    with st.container(key="predict_drift_table"):
+        st.dataframe(_drift_table(report), hide_index=True, width="stretch",
+                     column_config={"KS p-value": st.column_config.NumberColumn(format="%.2e")})
+
+
+def _drift_summary(report: pd.DataFrame, dataset_name: str) -> None:
+    drifted = drift.drifted_columns(report)
+    if drifted:
+        listed = ", ".join(f"**{c}**" for c in drifted[:8]) + (" …" if len(drifted) > 8 else "")
+        st.warning(f"{len(drifted)} of {len(report)} columns differ from the training data ({dataset_name}): "
+                   f"{listed}. Predictions on these rows may be less reliable than the hold-out scores suggest.",
+                   icon=":material/warning:")
+    else:
+        st.success(f"No column differs markedly from the training data ({dataset_name}).",
+                   icon=":material/check_circle:")
+    st.caption(f"A column is flagged by PSI ≥ {drift.PSI_DRIFT} (when sampling noise cannot explain it) or by a "
+               f"Kolmogorov–Smirnov test (Bonferroni-corrected, statistic ≥ {drift.KS_MIN_STATISTIC}); PSI "
+               f"{drift.PSI_MODERATE}–{drift.PSI_DRIFT} is a moderate shift. KS applies to numbers and dates only.")
+
+
+def _drift_table(report: pd.DataFrame) -> pd.DataFrame:
+    table = report.rename(columns={"column": "Column", "type": "Type", "psi": "PSI", "ks_statistic": "KS statistic",
+                                   "ks_pvalue": "KS p-value", "drifted": "Drifted", "note": "Note"})
+    return table.round({"PSI": 4, "KS statistic": 4})
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,283 @@
+"""Train: choose candidate models and how to compare them, then train in the background and watch.
+
+Training runs as a job outside the page (``pages.jobs``): the page records the choices in
+the definition, submits, and polls the run row once a second. Changing page, closing the
+tab or refreshing loses nothing; coming back shows the same run.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+import storage
+from pages import charts, common, jobs
+from pipeline_core import metrics, registry
+from pipeline_core.errors import StudioError
+from pipeline_core.prepare import prepare
+from pipeline_core.spec import PipelineSpec, load_spec
+
+TUNING_METHODS = {
+    "none": "None: registry defaults",
+    "grid": "Grid search",
+    "random": "Random search",
+    "halving": "Successive halving",
+    "optuna": "Optuna (TPE)",
+}
+ACTIVE = ("queued", "running")
+POLL_SECONDS = 1
+
+
+def main() -> None:
+    st.header("Train")
+    st.caption("Candidate models are compared by K-fold cross-validation on the training rows; the best is "
+               "refitted and scored once on the hold-out rows it never saw.")
+    frame = common.require_frame()
+    spec = common.current_spec()
+    if not _has_target(spec):
+        return
+    task = _task(spec, frame)
+    if task is None:
+        return
+    run = _session_run()
+    if run is not None:
+        _run_panel(run, task)
+    label = "Models and evaluation" if run is None else "Change models or settings and train again"
+    with st.expander(label, expanded=run is None, icon=":material/tune:"):
+        _settings_form(spec, task, busy=run is not None and run.status in ACTIVE)
+
+
+def _has_target(spec: PipelineSpec) -> bool:
+    if spec.target is not None or spec.task == "clustering":
+        return True
+    st.info("Choose the column to predict (the target) on the **Features** page first. "
+            "To group rows without a target, set the task to clustering there.", icon=":material/target:")
+    st.page_link("pages/features.py", label="Go to Features", icon=":material/tune:")
+    return False
+
+
+@st.cache_data(max_entries=32, show_spinner="Checking the target…")
+def _task_check(dataset_sha: str, spec_json: str, _frame: pd.DataFrame) -> tuple[str, str, list[str]]:
+    """The task training will run and the data warnings, cached per (data, definition)."""
+    data = prepare(load_spec(spec_json), _frame)
+    return data.task, data.task_reason, data.report
+
+
+def _task(spec: PipelineSpec, frame: pd.DataFrame) -> str | None:
+    dataset = common.active_dataset()
+    try:
+        task, reason, report = _task_check(dataset.sha256, spec.to_json(), frame)
+    except StudioError as e:
+        common.show_error(e)
+        st.page_link("pages/features.py", label="Fix it on Features", icon=":material/tune:")
+        return None
+    target = f" of **{spec.target}**" if spec.target else ""
+    st.markdown(f"Task{target}: **{task}** — {reason}.")
+    for line in report:
+        if not line.startswith("dropped 0 "):  # a step that removed nothing has nothing to say
+            st.caption(line)
+    return task
+
+
+def _session_run() -> Any | None:
+    run_id = st.session_state.get("run_id")
+    return storage.get_run(run_id) if run_id is not None else None
+
+
+# ---- settings ---------------------------------------------------------------------------------------
+
+
+def _settings_form(spec: PipelineSpec, task: str, *, busy: bool) -> None:
+    options = registry.models_for(task)
+    chosen = [m.kind for m in spec.models if m.kind in options] or registry.default_models(task)
+    with st.form("train_settings"):
+        kinds = st.multiselect("Candidate models", options, default=chosen, format_func=_model_label,
+                               key="train_models", help=_models_help(options))
+        evaluation = _evaluation_inputs(spec, task)
+        tuning = _tuning_inputs(spec, task)
+        label = "Training is running…" if busy else "Start training"
+        submitted = st.form_submit_button(label, type="primary", icon=":material/play_arrow:", key="train_start",
+                                          disabled=busy)
+    if submitted:
+        _start(spec, kinds, evaluation, tuning)
+
+
+def _model_label(kind: str) -> str:
+    return registry.MODELS[kind].label
+
+
+def _models_help(options: list[str]) -> str:
+    lines = []
+    for kind in options:
+        entry = registry.MODELS[kind]
+        limit = f" Above {entry.max_rows:,} rows it trains on a sample." if entry.max_rows else ""
+        lines.append(f"- **{entry.label}**: {entry.help or 'no notes.'}{limit}")
+    return "\n".join(lines)
+
+
+def _metric_label(name: str) -> str:
+    return "Auto" if name == "auto" else metrics.LABELS.get(name, name)
+
+
+def _evaluation_inputs(spec: PipelineSpec, task: str) -> dict[str, Any]:
+    plan = spec.evaluation.model_dump()
+    if task == "clustering":
+        st.caption("Clustering fits each model once on all rows and ranks them by silhouette.")
+        plan["seed"] = st.number_input("Random seed", 0, 2**31 - 1, plan["seed"], key="train_seed")
+        return plan
+    folds, holdout, metric, seed = st.columns(4)
+    plan["cv_folds"] = folds.number_input("CV folds", 2, 20, plan["cv_folds"], key="train_folds")
+    plan["holdout"] = holdout.slider("Hold-out share", 0.0, 0.5, float(plan["holdout"]), 0.05, key="train_holdout",
+                                     help="Rows set aside before cross-validation and scored once at the end.")
+    names = ["auto", *metrics.metrics_for(task)]
+    current = plan["metric"] if plan["metric"] in names else "auto"
+    plan["metric"] = metric.selectbox("Ranking metric", names, index=names.index(current),
+                                      format_func=_metric_label, key="train_metric",
+                                      help="Auto: accuracy, or balanced accuracy when a class is under 20%; "
+                                           "R² for regression.")
+    plan["seed"] = seed.number_input("Random seed", 0, 2**31 - 1, plan["seed"], key="train_seed")
+    if task == "classification":
+        plan["stratify"] = st.checkbox("Stratify folds and hold-out by class", plan["stratify"], key="train_stratify")
+    return plan
+
+
+def _tuning_inputs(spec: PipelineSpec, task: str) -> dict[str, Any]:
+    plan = spec.tuning.model_dump()
+    if task == "clustering":
+        return plan
+    method, trials, limit = st.columns(3)
+    names = list(TUNING_METHODS)
+    plan["method"] = method.selectbox("Hyperparameter tuning", names, index=names.index(plan["method"]),
+                                      format_func=TUNING_METHODS.get, key="train_tuning",
+                                      help="Searches each model's space from the registry, scored by the same "
+                                           "folds and metric as the leaderboard.")
+    plan["n_trials"] = trials.number_input("Trials per model", 1, 10_000, plan["n_trials"], key="train_trials")
+    seconds = limit.number_input("Time limit per model (s, 0 = none)", 0, 86_400,
+                                 int(plan["timeout_seconds"] or 0), key="train_timeout")
+    plan["timeout_seconds"] = float(seconds) or None
+    return plan
+
+
+def _with_choices(spec: PipelineSpec, kinds: list[str], evaluation: dict, tuning: dict) -> PipelineSpec:
+    """The definition with these models and plans; models already configured keep their parameters."""
+    existing = {m.kind: m.model_dump(mode="json") for m in spec.models}
+    data = spec.to_dict()
+    data["models"] = [existing.get(kind, {"kind": kind}) for kind in kinds]
+    data["evaluation"], data["tuning"] = evaluation, tuning
+    return load_spec(data)
+
+
+def _start(spec: PipelineSpec, kinds: list[str], evaluation: dict, tuning: dict) -> None:
+    if not kinds:
+        st.error("Pick at least one candidate model.", icon=":material/error:")
+        return
+    try:
+        updated = _with_choices(spec, kinds, evaluation, tuning)
+        common.set_spec(updated)
+        run_id = jobs.submit_training(updated, st.session_state["dataset_id"],
+                                      pipeline_version_id=_saved_version_id(updated))
+    except (StudioError, storage.StorageError) as e:
+        common.show_error(e)
+        return
+    st.session_state["run_id"] = run_id
+    st.session_state["result"] = None
+    st.rerun()
+
+
+def _saved_version_id(spec: PipelineSpec) -> int | None:
+    """The stored version this exact definition was saved as, so the run is linked to it."""
+    pipeline_id, number = st.session_state.get("pipeline_id"), st.session_state.get("pipeline_version")
+    if pipeline_id is None or number is None or spec.content_hash() != st.session_state.get("saved_hash"):
+        return None
+    version = storage.get_version(pipeline_id, version=number)
+    return version.id if version is not None else None
+
+
+# ---- the run ------------------------------------------------------------------------------------------
+
+
+def _run_panel(run: Any, task: str) -> None:
+    if run.status in ACTIVE:
+        _live_progress(run.id, task)
+    else:
+        _finished(run)
+
+
+@st.fragment(run_every=POLL_SECONDS)
+def _live_progress(run_id: int, task: str) -> None:
+    """Polls the run row; when the job ends, reruns the whole page to show the summary."""
+    run = storage.get_run(run_id)
+    if run is None or run.status not in ACTIVE:
+        st.rerun()
+    with st.container(key="train_progress", border=True):
+        waiting = jobs.queue_position(run_id) if run.status == "queued" else 0
+        text = f"waiting for {waiting} earlier run(s)" if waiting else (run.progress_message or "starting…")
+        st.markdown(f"**Run #{run.id}** · {run.status}")
+        st.progress(float(run.progress), text=text)
+        st.dataframe(_model_states(run, task), hide_index=True, width="stretch")
+        st.caption("Training runs on the server: you can change page or close the tab and come back.")
+        if st.button("Cancel run", key="train_cancel", icon=":material/cancel:"):
+            _cancel(run_id)
+
+
+def _cancel(run_id: int) -> None:
+    try:
+        jobs.cancel(run_id)
+    except storage.StorageError as e:
+        common.show_error(e)
+        return
+    st.rerun()
+
+
+def _model_states(run: Any, task: str) -> pd.DataFrame:
+    """One row per candidate: done, training or waiting.
+
+    Training scores candidates in order and names the current one at the start of each progress
+    message ("Random forest: fold 2 of 5 done"), so earlier candidates are done.
+    """
+    kinds = [m.kind for m in common.current_spec().models] or registry.default_models(task)
+    labels = [registry.MODELS[kind].label for kind in kinds]
+    message = run.progress_message or ""
+    current = next((i for i, label in enumerate(labels) if message.startswith((f"{label}:", f"{label} "))), None)
+    if message.startswith("refitting"):
+        current = len(labels)
+    rows = []
+    for i, label in enumerate(labels):
+        state = "waiting" if current is None or i > current else "training" if i == current else "done"
+        rows.append({"Model": label, "Status": state})
+    return pd.DataFrame(rows, columns=["Model", "Status"])
+
+
+def _finished(run: Any) -> None:
+    if run.status == "done":
+        _summary(run)
+    elif run.status == "cancelled":
+        st.warning(f"Run #{run.id} was cancelled. Start it again when ready.", icon=":material/cancel:")
+    else:
+        where = f" (model: {run.failed_model})" if run.failed_model else ""
+        st.error(f"Run #{run.id} {run.status}{where}: {run.error}", icon=":material/error:")
+
+
+def _summary(run: Any) -> None:
+    board = charts.leaderboard_frame(run.leaderboard, run.timings.get("metric"))
+    if board.empty:
+        st.warning(f"Run #{run.id} finished without any model scores.")
+        return
+    best = board.iloc[0]
+    metric = run.timings.get("metric")
+    score = charts.metric_text(best, metric) if metric else ""
+    st.success(f"Run #{run.id} finished in {run.timings.get('total_seconds', 0):.0f} s. Best model: "
+               f"**{best['Model']}**" + (f" — {charts.metric_label(metric)} {score} across folds" if score else ""),
+               icon=":material/emoji_events:")
+    holdout = run.timings.get("holdout") or {}
+    if metric in holdout:
+        st.markdown(f"Hold-out {charts.metric_label(metric)}: **{charts.display_value(metric, holdout[metric]):.4f}**"
+                    " (rows never seen in training or model selection).")
+    st.dataframe(charts.leaderboard_table(board, metric), hide_index=True, width="stretch")
+    st.page_link("pages/compare.py", label="Compare the models in detail", icon=":material/leaderboard:")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,190 @@
+"""Training as a job that runs outside the page.
+
+A Streamlit page reruns on every click and a browser refresh starts a new session, so
+training must not live inside a page run. A job gets the definition as JSON, the data as
+a path to content-addressed Parquet (data reaches workers by reference), and a *reporter*
+that records progress and results wherever the caller keeps them (the app passes
+``storage.reporter.RunReporter``). The core stays free of UI and database code.
+
+Two runners execute jobs, both behind :class:`JobRunner`: :class:`DaskJobRunner
+<pipeline_core.dask_cluster.DaskJobRunner>` (the default: jobs run on a Dask cluster and
+their CV folds fan out over its workers) and :class:`ThreadJobRunner` (a thread pool in
+the server process, the fallback; folds then run one after another).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any, Protocol
+
+import pandas as pd
+
+from pipeline_core.errors import CancelledError, StudioError
+from pipeline_core.spec import PipelineSpec, load_spec
+
+RUNNERS = ("dask", "threads")
+# train() spends the first 96% of its progress comparing models, then refits the best one.
+COMPARE_SHARE = 0.96
+
+
+class Reporter(Protocol):
+    """Where a job reports; every method must be safe to call from another thread or process.
+
+    ``cancelled()`` is asked after every progress report (at least once per CV fold); once it
+    is true the job stops at that point and says so through ``fail(..., status="cancelled")``.
+    """
+
+    def start(self) -> None: ...
+    def progress(self, fraction: float, message: str) -> None: ...
+    def cancelled(self) -> bool: ...
+    def finish(self, leaderboard: list[dict[str, Any]], model: bytes, model_name: str,
+               timings: dict[str, Any]) -> None: ...
+    def fail(self, error: str, *, status: str = "failed", failed_model: str | None = None) -> None: ...
+
+
+class JobRunner(Protocol):
+    """Runs training jobs away from the page; one per server, shared by every session."""
+
+    max_jobs: int
+
+    def submit(self, job_id: int, spec_json: str, data_path: str, reporter: Reporter) -> None:
+        """Queue the job and return at once; ``job_id`` is the caller's id for it (the run id)."""
+        ...
+
+    def live_jobs(self) -> set[int]:
+        """Ids of the jobs this runner's workers still hold, queued or running."""
+        ...
+
+    def healthy(self) -> bool:
+        """False once the runner can no longer run jobs (its cluster died): the app then makes a new one."""
+        ...
+
+    def close(self) -> None: ...
+
+
+def run_training(spec_json: str, data_path: str, reporter: Reporter) -> str:
+    """Train, save the best model through the reporter, and return the final status.
+
+    Whatever happens, the reporter hears exactly one ending (``finish`` or ``fail``), unless
+    the run was already closed elsewhere (cancelled while queued).
+    """
+    spec: PipelineSpec | None = None
+    try:
+        reporter.start()
+        if reporter.cancelled():
+            return "cancelled"
+        spec = load_spec(spec_json)
+        progress = ProgressNote(reporter.progress, n_models=len(spec.models))
+        frame = pd.read_parquet(data_path)
+        result = _train(spec, frame, progress, reporter)
+    except CancelledError as e:
+        reporter.fail(str(e), status="cancelled")
+        return "cancelled"
+    except StudioError as e:
+        reporter.fail(str(e), failed_model=_named_model(str(e), spec))
+        return "failed"
+    except Exception as e:  # noqa: BLE001 - a job must always end with a recorded status
+        reporter.fail(f"unexpected error: {type(e).__name__}: {e}")
+        return "failed"
+    return _finish(result, progress, reporter)
+
+
+def _train(spec: PipelineSpec, frame: pd.DataFrame, progress: ProgressNote, reporter: Reporter) -> tuple:
+    """Train and serialise the best model; serialising is part of the job so its failure is recorded too."""
+    from pipeline_core.export import build_metadata, dump_model
+    from pipeline_core.train import train
+
+    result = train(spec, frame, progress=progress, cancel=reporter.cancelled)
+    return result, dump_model(result.pipeline, "skops", build_metadata(result, frame))
+
+
+def _finish(trained: tuple, progress: ProgressNote, reporter: Reporter) -> str:
+    result, model = trained
+    timings = {"total_seconds": progress.elapsed(), "holdout": result.holdout, "metric": result.metric,
+               "task": result.task, "report": result.report, "provenance": result.provenance}
+    reporter.finish(result.leaderboard_records(), model, result.best.model, timings)
+    return "done"
+
+
+def _named_model(message: str, spec: PipelineSpec | None) -> str | None:
+    """The candidate a training error names (train says ``<model>: <error>`` when every model failed)."""
+    if spec is None:
+        return None
+    return next((m.kind for m in spec.models if f"{m.kind}:" in message), None)
+
+
+class ProgressNote:
+    """Adds models done, time elapsed and an estimate of the time left to each progress message.
+
+    The job's own messages name the model and the fold ("Random forest: fold 3 of 5 done"),
+    so together the user sees how far the run got and when it should end.
+    """
+
+    def __init__(self, report: Callable[[float, str], None], n_models: int = 0):
+        self.report, self.n_models = report, n_models
+        self.started = time.monotonic()
+
+    def elapsed(self) -> float:
+        return time.monotonic() - self.started
+
+    def __call__(self, fraction: float, message: str) -> None:
+        self.report(fraction, " · ".join([message, *self._notes(fraction)]))
+
+    def _notes(self, fraction: float) -> list[str]:
+        elapsed = self.elapsed()
+        notes = []
+        if self.n_models:
+            done = min(self.n_models, int(fraction / COMPARE_SHARE * self.n_models + 1e-9))
+            notes.append(f"{done} of {self.n_models} models done")
+        notes.append(f"{_duration(elapsed)} elapsed")
+        if 0.02 <= fraction < 1.0:
+            notes.append(f"about {_duration(elapsed * (1 - fraction) / fraction)} left")
+        return notes
+
+
+def _duration(seconds: float) -> str:
+    minutes, secs = divmod(int(round(seconds)), 60)
+    return f"{minutes} min {secs:02d} s" if minutes else f"{secs} s"
+
+
+class ThreadJobRunner:
+    """The fallback runner: a small thread pool in the server process.
+
+    Jobs end with the server and their folds run one after another, but nothing else has
+    to start: useful for page tests and machines where a Dask cluster cannot run.
+    ``max_jobs`` caps concurrent trainings; later submissions wait in the pool's queue.
+    """
+
+    def __init__(self, max_jobs: int = 1):
+        self.max_jobs = max_jobs
+        self._pool = ThreadPoolExecutor(max_workers=max_jobs, thread_name_prefix="studio-job")
+        self._futures: dict[int, Future] = {}
+
+    def submit(self, job_id: int, spec_json: str, data_path: str, reporter: Reporter) -> None:
+        self._futures = {k: f for k, f in self._futures.items() if not f.done()}
+        self._futures[job_id] = self._pool.submit(run_training, spec_json, data_path, reporter)
+
+    def live_jobs(self) -> set[int]:
+        return {job_id for job_id, future in self._futures.items() if not future.done()}
+
+    def healthy(self) -> bool:
+        return True
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+
+def create_runner(kind: str = "dask", *, max_jobs: int = 1, scheduler: str | None = None) -> JobRunner:
+    """The runner ``kind`` names: ``dask`` (an existing cluster at ``scheduler``, else a local
+    cluster started in its own process and sized to the machine) or ``threads``."""
+    if kind not in RUNNERS:
+        raise StudioError(f"unknown job runner '{kind}'; choose one of {', '.join(RUNNERS)}")
+    if max_jobs < 1:
+        raise StudioError(f"at least one job must be able to run at a time; got a limit of {max_jobs}")
+    if kind == "threads":
+        return ThreadJobRunner(max_jobs)
+    from pipeline_core.dask_cluster import DaskJobRunner
+
+    return DaskJobRunner.connect(scheduler, max_jobs=max_jobs) if scheduler else DaskJobRunner.start_local(max_jobs)

@@ -1,0 +1,111 @@
+"""Train page: guidance without data or target, model choices from the registry, a background run to the end."""
+
+from __future__ import annotations
+
+import time
+
+import pandas as pd
+
+import storage
+from pipeline_core.registry import MODELS, default_models
+from pipeline_core.spec import PipelineSpec
+from tests.pages.conftest import store_frame, texts
+
+JOB_TIMEOUT_S = 180
+
+
+def wait_for_run(run_id: int, timeout: float = JOB_TIMEOUT_S) -> storage.Run:
+    """Poll the run row until the background job ends (the page itself polls the same row)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        run = storage.get_run(run_id)
+        if run is not None and run.status not in ("queued", "running"):
+            return run
+        time.sleep(0.25)
+    raise AssertionError(f"run {run_id} did not finish within {timeout} s: {storage.get_run(run_id)}")
+
+
+def iris_spec(**changes) -> dict:
+    return PipelineSpec(target="target", **changes).to_dict()
+
+
+def test_without_data_points_to_the_data_page(app):
+    at = app("pages/train.py")
+    assert not at.exception
+    assert "Data" in texts(at, "info")
+    assert not at.button
+
+
+def test_without_target_points_to_the_features_page(app, iris_id):
+    at = app("pages/train.py", dataset_id=iris_id)
+    assert not at.exception
+    assert "target" in texts(at, "info")
+    assert [link.proto.page for link in at.get("page_link")][-1].endswith("features")
+
+
+def test_models_come_from_the_registry_with_defaults_preselected(app, iris_id):
+    at = app("pages/train.py", dataset_id=iris_id, spec=iris_spec())
+    assert not at.exception
+    picker = at.multiselect(key="train_models")
+    assert picker.value == default_models("classification")
+    assert "Random forest" in picker.options
+    assert "k-means" not in picker.options  # clustering models are not offered for classification
+    assert "classification" in " ".join(m.value for m in at.markdown)
+
+
+def test_a_target_no_model_can_learn_from_is_refused_before_training(app):
+    frame = pd.DataFrame({"x": range(40), "label": ["a"] * 38 + ["b"] * 2})
+    at = app("pages/train.py", dataset_id=store_frame(frame, "rare"), spec=PipelineSpec(target="label").to_dict())
+    assert not at.exception
+    assert "fewer rows than the 5 CV folds" in texts(at, "error")
+    assert not at.button
+
+
+def test_no_model_chosen_is_a_plain_error(app, iris_id):
+    at = app("pages/train.py", dataset_id=iris_id, spec=iris_spec())
+    at.multiselect(key="train_models").set_value([])
+    at.button(key="train_start").click().run()
+    assert not at.exception
+    assert "at least one" in texts(at, "error")
+    assert at.session_state["run_id"] is None
+
+
+def test_training_runs_in_the_background_and_ends_with_a_summary(app, iris_id):
+    at = app("pages/train.py", dataset_id=iris_id, spec=iris_spec())
+    at.multiselect(key="train_models").set_value(["logistic_regression", "decision_tree"])
+    at.number_input(key="train_folds").set_value(3)
+    at.selectbox(key="train_metric").set_value("f1_macro")
+    at.button(key="train_start").click().run()
+    assert not at.exception
+    spec = at.session_state["spec"]
+    assert [m["kind"] for m in spec["models"]] == ["logistic_regression", "decision_tree"]
+    assert spec["evaluation"]["cv_folds"] == 3
+    assert spec["evaluation"]["metric"] == "f1_macro"
+    run = wait_for_run(at.session_state["run_id"])
+    assert run.status == "done", run.error
+    at.run()
+    assert not at.exception
+    summary = texts(at, "success")
+    assert "Best model" in summary and "F1 (macro)" in summary
+    assert any(link.proto.page.endswith("compare") for link in at.get("page_link"))
+    assert at.button(key="train_start").disabled is False
+
+
+def test_an_active_run_shows_progress_and_can_be_cancelled(app, iris_id):
+    models = [{"kind": "logistic_regression"}, {"kind": "knn"}, {"kind": "decision_tree"}]
+    spec = PipelineSpec.model_validate(iris_spec(models=models))
+    run = storage.create_run(dataset_id=iris_id)  # queued, as a job waiting for a worker leaves it
+    storage.update_run_progress(run.id, fraction=0.25, message=f"{MODELS['knn'].label}: fold 1 of 5 done")
+    at = app("pages/train.py", dataset_id=iris_id, spec=spec.to_dict())
+    at.session_state["run_id"] = run.id
+    at.run()
+    assert not at.exception
+    assert at.button(key="train_start").disabled
+    states = at.dataframe[0].value.set_index("Model")["Status"]
+    assert states[MODELS["logistic_regression"].label] == "done"
+    assert states[MODELS["knn"].label] == "training"
+    assert states[MODELS["decision_tree"].label] == "waiting"
+    at.button(key="train_cancel").click().run()
+    assert not at.exception
+    assert storage.get_run(run.id).status == "cancelled"
+    assert "cancelled" in texts(at, "warning")
