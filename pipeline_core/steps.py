@@ -40,9 +40,20 @@ class Step(BaseModel):
         raise NotImplementedError
 
     def describe(self) -> str:
-        params = self.model_dump(exclude={"kind"})
-        shown = ", ".join(f"{k}={v}" for k, v in params.items() if v not in (None, [], {}))
-        return f"{self.label} ({shown})" if shown else self.label
+        """One readable line for step lists: label · columns · the parameters that are set."""
+        params = self.model_dump(exclude={"kind", "columns", "reason"})
+        shown = [k.replace("_", " ") if v is True else f"{k.replace('_', ' ')} {_short(v)}"
+                 for k, v in params.items() if v not in (None, [], {}, False)]
+        columns = getattr(self, "columns", None)
+        where = [] if columns is None else [f"{columns} columns" if isinstance(columns, str) else _short(columns)]
+        return " · ".join([self.label, *where, *shown])
+
+
+def _short(value: Any) -> str:
+    if isinstance(value, list):
+        text = ", ".join(map(str, value[:4])) + (f" +{len(value) - 4} more" if len(value) > 4 else "")
+        return text
+    return str(value)
 
 
 # ---- rows -----------------------------------------------------------------------------
@@ -91,6 +102,10 @@ class FilterRows(RowStep):
     column: str
     op: FilterOp
     value: Any = None
+
+    def describe(self) -> str:
+        value = "" if self.op in ("is missing", "is not missing") else f" {self.value!r}"
+        return f"{self.label} {self.column} {self.op}{value}"
 
     def apply(self, frame: pd.DataFrame, target: str | None) -> tuple[pd.DataFrame, str]:
         from pipeline_core.errors import DataError
