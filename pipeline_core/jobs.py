@@ -77,8 +77,7 @@ def run_training(spec_json: str, data_path: str, reporter: Reporter) -> str:
             return "cancelled"
         spec = load_spec(spec_json)
         progress = ProgressNote(reporter.progress, n_models=len(spec.models))
-        frame = pd.read_parquet(data_path)
-        result = _train(spec, frame, progress, reporter)
+        result, model = _train(spec, pd.read_parquet(data_path), progress, reporter.cancelled)
     except CancelledError as e:
         reporter.fail(str(e), status="cancelled")
         return "cancelled"
@@ -88,24 +87,20 @@ def run_training(spec_json: str, data_path: str, reporter: Reporter) -> str:
     except Exception as e:  # noqa: BLE001 - a job must always end with a recorded status
         reporter.fail(f"unexpected error: {type(e).__name__}: {e}")
         return "failed"
-    return _finish(result, progress, reporter)
-
-
-def _train(spec: PipelineSpec, frame: pd.DataFrame, progress: ProgressNote, reporter: Reporter) -> tuple:
-    """Train and serialise the best model; serialising is part of the job so its failure is recorded too."""
-    from pipeline_core.export import build_metadata, dump_model
-    from pipeline_core.train import train
-
-    result = train(spec, frame, progress=progress, cancel=reporter.cancelled)
-    return result, dump_model(result.pipeline, "skops", build_metadata(result, frame))
-
-
-def _finish(trained: tuple, progress: ProgressNote, reporter: Reporter) -> str:
-    result, model = trained
     timings = {"total_seconds": progress.elapsed(), "holdout": result.holdout, "metric": result.metric,
                "task": result.task, "report": result.report, "provenance": result.provenance}
     reporter.finish(result.leaderboard_records(), model, result.best.model, timings)
     return "done"
+
+
+def _train(spec: PipelineSpec, frame: pd.DataFrame, progress: ProgressNote,
+           cancel: Callable[[], bool]) -> tuple[Any, bytes]:
+    """The result and the best model's file; serialising is part of the job so its failure is recorded too."""
+    from pipeline_core.export import build_metadata, dump_model
+    from pipeline_core.train import train
+
+    result = train(spec, frame, progress=progress, cancel=cancel)
+    return result, dump_model(result.pipeline, "skops", build_metadata(result, frame))
 
 
 def _named_model(message: str, spec: PipelineSpec | None) -> str | None:

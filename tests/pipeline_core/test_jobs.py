@@ -1,0 +1,162 @@
+"""Training jobs record their whole life in storage: progress, results, failures, cancel, restarts.
+
+These use the in-process thread runner (the fallback); ``test_dask_jobs.py`` runs the same
+jobs on a real Dask cluster. Helpers here are shared with it.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+import storage
+from pipeline_core.columns import default_steps, infer_schema
+from pipeline_core.errors import StudioError
+from pipeline_core.export import load_model
+from pipeline_core.frames import frame_sha256
+from pipeline_core.jobs import JobRunner, ProgressNote, ThreadJobRunner, create_runner
+from pipeline_core.spec import EvaluationPlan, ModelSpec, PipelineSpec
+from storage.files import resolve
+from storage.reporter import RunReporter, cancel_run, mark_lost_runs
+from tests.pipeline_core.frames import breast_cancer, iris
+
+BROKEN_KNN = ModelSpec(kind="knn", params={"n_neighbors": 10_000})  # more neighbours than rows: fails at fit
+SLOW_MODELS = [ModelSpec(kind=k) for k in ("random_forest", "extra_trees", "gradient_boosting", "random_forest")]
+ACTIVE = {"queued", "running"}
+
+
+@pytest.fixture
+def studio(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    home = tmp_path / "home"
+    monkeypatch.setenv("PIPELINE_STUDIO_HOME", str(home))
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    storage.reset_engines()
+    yield home
+    storage.reset_engines()
+
+
+def store(frame: pd.DataFrame, name: str = "table") -> storage.Dataset:
+    return storage.save_dataset(name=name, file_name=f"{name}.csv", fmt="csv", frame=frame,
+                                sha256=frame_sha256(frame))
+
+
+def spec_for(frame: pd.DataFrame, models: list[ModelSpec], folds: int = 3) -> PipelineSpec:
+    spec = PipelineSpec(target="target", models=models, evaluation=EvaluationPlan(cv_folds=folds))
+    return spec.model_copy(update={"steps": default_steps(infer_schema(frame, spec))})
+
+
+def submit(runner: JobRunner, frame: pd.DataFrame, models: list[ModelSpec], folds: int = 3) -> int:
+    """What the Train page does through ``pages.jobs.submit_training``: a queued run, then the job."""
+    dataset = store(frame)
+    run = storage.create_run(dataset_id=dataset.id)
+    spec = spec_for(frame, models, folds)
+    runner.submit(run.id, spec.to_json(), str(resolve(dataset.parquet_path)), RunReporter(run.id))
+    return run.id
+
+
+def wait_for(run_id: int, statuses: set[str], timeout: float = 60) -> storage.Run:
+    """Poll the run row, as the Train page does, until its status is one of ``statuses``."""
+    deadline = time.monotonic() + timeout
+    while (run := storage.get_run(run_id)).status not in statuses:
+        assert time.monotonic() < deadline, f"run {run_id} still {run.status} after {timeout} s"
+        time.sleep(0.1)
+    return run
+
+
+def wait_until_gone(runner: JobRunner, run_id: int, timeout: float) -> float:
+    """Seconds until the runner no longer holds the job (it really stopped, not just its row)."""
+    started = time.monotonic()
+    while run_id in runner.live_jobs():
+        assert time.monotonic() - started < timeout, f"job {run_id} still running after {timeout} s"
+        time.sleep(0.1)
+    return time.monotonic() - started
+
+
+def assert_done_with_model(run_id: int) -> storage.Run:
+    run = wait_for(run_id, {"done", "failed", "cancelled", "interrupted"})
+    assert run.status == "done", run.error
+    assert run.leaderboard and run.leaderboard[0]["metrics"]
+    (artifact,) = storage.list_model_artifacts(run_id=run_id)
+    loaded = load_model(storage.load_model_bytes(artifact))
+    assert loaded.metadata["model"] == artifact.model_name == run.leaderboard[0]["model"]
+    return run
+
+
+@pytest.fixture
+def threads() -> Iterator[ThreadJobRunner]:
+    runner = ThreadJobRunner(max_jobs=1)
+    yield runner
+    runner.close()
+
+
+def test_a_job_trains_and_stores_leaderboard_model_and_timings(studio, threads):
+    run_id = submit(threads, iris(), [ModelSpec(kind="logistic_regression"), ModelSpec(kind="decision_tree")])
+    run = assert_done_with_model(run_id)
+    assert {row["model"] for row in run.leaderboard} == {"logistic_regression", "decision_tree"}
+    assert run.timings["total_seconds"] > 0 and run.timings["task"] == "classification"
+    assert run.progress == 1.0 and "2 of 2 models done" in run.progress_message
+    assert run.failed_model is None
+
+
+def test_progress_names_models_done_folds_elapsed_and_time_left():
+    messages = []
+    note = ProgressNote(lambda fraction, message: messages.append(message), n_models=2)
+    note.started -= 30
+    note(0.48, "Random forest: fold 3 of 3 done")
+    assert messages == ["Random forest: fold 3 of 3 done · 1 of 2 models done · 30 s elapsed · about 33 s left"]
+
+
+def test_a_failing_model_keeps_the_others_results(studio, threads):
+    run = assert_done_with_model(submit(threads, iris(), [BROKEN_KNN, ModelSpec(kind="logistic_regression")]))
+    rows = {row["model"]: row for row in run.leaderboard}
+    assert "n_neighbors" in rows["knn"]["error"] and rows["logistic_regression"]["error"] is None
+    assert run.failed_model == "knn" and run.leaderboard[0]["model"] == "logistic_regression"
+
+
+def test_when_every_model_fails_the_run_records_the_error_and_the_model(studio, threads):
+    run = wait_for(submit(threads, iris(), [BROKEN_KNN]), {"done", "failed"})
+    assert run.status == "failed" and run.failed_model == "knn"
+    assert "every model failed" in run.error and "n_neighbors" in run.error
+    assert storage.list_model_artifacts(run_id=run.id) == []
+
+
+def test_cancel_stops_a_running_job_within_seconds(studio, threads):
+    run_id = submit(threads, breast_cancer(), SLOW_MODELS, folds=10)
+    wait_for(run_id, {"running"})
+    cancel_run(run_id)
+    assert wait_until_gone(threads, run_id, timeout=10) < 5
+    run = storage.get_run(run_id)
+    assert run.status == "cancelled" and run.leaderboard == [] and storage.list_model_artifacts(run_id=run_id) == []
+
+
+def test_jobs_over_the_limit_wait_queued_and_a_cancelled_one_never_starts(studio, threads):
+    first = submit(threads, breast_cancer(), SLOW_MODELS[:1])
+    second = submit(threads, iris(), [ModelSpec(kind="logistic_regression")])
+    wait_for(first, {"running"})
+    assert storage.get_run(second).status == "queued"
+    cancel_run(second)
+    assert_done_with_model(first)
+    wait_until_gone(threads, second, timeout=10)
+    run = storage.get_run(second)
+    assert run.status == "cancelled" and run.started_at is None
+
+
+def test_a_restart_closes_active_runs_except_those_the_workers_still_hold(studio):
+    dataset = store(iris())
+    held, lost, finished = (storage.create_run(dataset_id=dataset.id).id for _ in range(3))
+    storage.start_run(held)
+    storage.finish_run(finished, status="done")
+    assert mark_lost_runs(live={held}) == [lost]
+    assert storage.get_run(lost).status == "interrupted" and "start it again" in storage.get_run(lost).error
+    assert storage.get_run(held).status == "running" and storage.get_run(finished).status == "done"
+
+
+def test_an_unknown_runner_or_limit_is_refused():
+    with pytest.raises(StudioError, match="unknown job runner 'celery'"):
+        create_runner("celery")
+    with pytest.raises(StudioError, match="at least one job"):
+        create_runner("threads", max_jobs=0)
