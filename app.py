@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from pages import common
+import storage
+from pages import common, jobs
 
 PAGES = [
     ("pages/data.py", "Data", ":material/upload_file:"),
@@ -18,9 +19,22 @@ PAGES = [
 ]
 
 
+@st.cache_resource(show_spinner=False)
+def _storage_ready(database: str, home: str) -> int:
+    """Once per server process and store: migrate the schema and finish or undo file writes cut short
+    by a crash (a killed save leaves no row without its file). Holds no user data."""
+    return storage.init_db()
+
+
 def main() -> None:
     st.set_page_config(page_title="Pipeline Studio", page_icon=":material/hub:", layout="wide")
+    try:
+        _storage_ready(storage.database_url(), str(storage.studio_home()))
+    except storage.StorageError as e:
+        common.show_error(e)
+        st.stop()
     common.init_state()
+    jobs.job_runner()  # once per server: starts the training workers and closes runs a restart interrupted
     pages = [st.Page(path, title=title, icon=icon, url_path=title.lower()) for path, title, icon in PAGES]
     navigation = st.navigation(pages)
     common.sidebar()
