@@ -36,7 +36,7 @@ def _violations(sha256: str, rule_json: str, _frame: pd.DataFrame) -> pd.DataFra
 
 def main() -> None:
     st.header("Clean")
-    frame = _frame_or_stop()
+    frame = common.require_frame()
     dataset = common.active_dataset()
     rules_tab, steps_tab = st.tabs(["Data quality rules", "Cleaning steps"])
     with rules_tab:
@@ -179,15 +179,6 @@ def _drop_rule(index: int) -> None:
     st.session_state[RULES_KEY] = rules
     st.session_state.pop("clean_rule_pick", None)
 
-
-
-def _frame_or_stop() -> pd.DataFrame:
-    """The active frame; a stored file that went missing or changed is explained, not raised."""
-    try:
-        return common.require_frame()
-    except storage.StorageError as e:
-        common.show_error(e)
-        st.stop()
 
 
 main()

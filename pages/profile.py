@@ -8,7 +8,6 @@ import pandas as pd
 import plotly.express as px
 import streamlit as st
 
-import storage
 from pages import common
 from pipeline_core.errors import StudioError
 from pipeline_core.profile import Overview, full_report_html, overview, sandboxed_report_html
@@ -34,7 +33,7 @@ def _report(sha256: str, sample_rows: int, minimal: bool, title: str, _frame: pd
 
 def main() -> None:
     st.header("Profile")
-    frame = _frame_or_stop()
+    frame = common.require_frame()
     dataset = common.active_dataset()
     target = _target_picker(list(map(str, frame.columns)))
     try:
@@ -238,15 +237,6 @@ def _size(n: float) -> str:
         n /= 1024
     return f"{n:,.0f} GB"
 
-
-
-def _frame_or_stop() -> pd.DataFrame:
-    """The active frame; a stored file that went missing or changed is explained, not raised."""
-    try:
-        return common.require_frame()
-    except storage.StorageError as e:
-        common.show_error(e)
-        st.stop()
 
 
 main()
