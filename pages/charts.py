@@ -323,12 +323,13 @@ def loaded_model(artifact_id: int, sha256: str) -> Any:
     """A stored model, loaded once per content hash; raises ``StorageError``/``ModelError`` plainly.
 
     The skops loader checks the archive and the scikit-learn version before building anything.
-    Callers must not mutate the returned pipeline.
+    Stored models are always loaded as skops, whatever format their row claims: a pickle or
+    joblib file is refused before a byte of it is unpickled. Callers must not mutate the returned pipeline.
     """
     artifact = storage.get_model_artifact(artifact_id)
     if artifact is None:
         raise storage.StorageError(f"Model artifact {artifact_id} no longer exists.")
-    return export.load_model(storage.load_model_bytes(artifact), artifact.format)
+    return export.load_model(storage.load_model_bytes(artifact), "skops")
 
 
 def run_artifact(run_id: int) -> Any | None:

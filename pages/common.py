@@ -7,6 +7,7 @@ reloads or recomputes them.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pandas as pd
@@ -92,6 +93,17 @@ def require_frame() -> pd.DataFrame:
 
 # ---- display ----------------------------------------------------------------------------------
 
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]<>#+!|~$:])")
+
+
+def escape_markdown(text: object) -> str:
+    """User-chosen text (file, dataset and pipeline names) as literal markdown, on one line.
+
+    Streamlit already shows raw HTML as text; this also stops a name from forming a link,
+    an image fetched from elsewhere, emphasis, a code span, a formula or a colour directive.
+    """
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", " ".join(str(text).split()))
+
 
 def show_error(error: StudioError | Exception) -> None:
     """Show an expected failure plainly, where the user is looking."""
@@ -103,12 +115,13 @@ def sidebar() -> None:
     with st.sidebar:
         dataset = active_dataset()
         st.caption("DATASET")
-        st.markdown(f"**{dataset.name}** · {dataset.n_rows:,} × {dataset.n_columns}" if dataset else "_none loaded_")
+        shown = f"**{escape_markdown(dataset.name)}** · {dataset.n_rows:,} × {dataset.n_columns}" if dataset else None
+        st.markdown(shown or "_none loaded_")
         spec = current_spec()
         st.caption("PIPELINE")
         flag = " · :orange[unsaved changes]" if unsaved_changes() else ""
         version = st.session_state.get("pipeline_version")
-        st.markdown(f"**{spec.name}**" + (f" v{version}" if version else "") + flag)
+        st.markdown(f"**{escape_markdown(spec.name)}**" + (f" v{version}" if version else "") + flag)
         st.markdown(f"Target: `{spec.target}` · task: {spec.task}" if spec.target else "Target: _not chosen_")
         if spec.steps:
             st.markdown("\n".join(f"{i + 1}. {step.describe()}" for i, step in enumerate(spec.steps)))

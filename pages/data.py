@@ -133,7 +133,7 @@ def _show_ingest_result(outcome: dict[str, Any]) -> None:
     if outcome["error"]:
         common.show_error(DataError(outcome["error"]))
     else:
-        st.success(f"Loaded **{outcome['name']}**.", icon=":material/check_circle:")
+        st.success(f"Loaded **{common.escape_markdown(outcome['name'])}**.", icon=":material/check_circle:")
 
 
 def _sample_section() -> None:

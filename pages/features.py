@@ -54,7 +54,7 @@ def _sliced(frame: pd.DataFrame, columns_json: str, target: str) -> pd.DataFrame
 
 def main() -> None:
     st.header("Features")
-    frame = _frame_or_stop()
+    frame = common.require_frame()
     dataset = common.active_dataset()
     spec = common.current_spec()
     columns = spec_columns(list(frame.columns), spec.columns.select, spec.columns.rename)
@@ -79,7 +79,7 @@ def _target_sections(spec: PipelineSpec, frame: pd.DataFrame, sha256: str, colum
         return
     y = _target_values(sha256, columns_json, spec.target, frame)
     task = choice.task if spec.task == "auto" else spec.task
-    _target_checks(y, task, spec.evaluation.cv_folds)
+    _target_checks(y, task, spec.evaluation.cv_folds, spec.evaluation.holdout)
     dropped = tuple(sorted({c for s in spec.steps if isinstance(s, DropColumns) for c in s.columns}))
     _leakage_section(sha256, columns_json, spec.target, dropped, frame)
     if task == "classification":
@@ -139,7 +139,7 @@ def _on_task() -> None:
     common.set_spec(common.current_spec().model_copy(update={"task": st.session_state["features_task"]}))
 
 
-def _target_checks(y: pd.Series, task: str, cv_folds: int) -> None:
+def _target_checks(y: pd.Series, task: str, cv_folds: int, holdout: float) -> None:
     if task == "clustering":
         st.warning("Clustering ignores the target column; choose 'auto' or a supervised task to use it.")
         return
@@ -148,7 +148,7 @@ def _target_checks(y: pd.Series, task: str, cv_folds: int) -> None:
         common.show_error(DataError(f"target '{y.name}' has no values: every row is missing; choose another column"))
         return
     try:
-        for message in check_target(present, task, cv_folds):
+        for message in check_target(present, task, cv_folds, holdout=holdout):
             st.warning(message)
     except StudioError as e:
         common.show_error(e)
@@ -174,15 +174,6 @@ def _class_balance(counts: pd.Series) -> None:
     figure.update_layout(height=320, margin={"t": 40, "b": 10, "l": 10, "r": 10}, xaxis_type="category")
     st.plotly_chart(figure, key="features_balance")
 
-
-
-def _frame_or_stop() -> pd.DataFrame:
-    """The active frame; a stored file that went missing or changed is explained, not raised."""
-    try:
-        return common.require_frame()
-    except storage.StorageError as e:
-        common.show_error(e)
-        st.stop()
 
 
 main()

@@ -340,7 +340,8 @@ def _import_section() -> None:
     except (StudioError, storage.StorageError) as e:
         common.show_error(e)
         return
-    _notify_and_rerun(f"Imported '{upload.name}' as pipeline '{pipeline.name}'.", show_pipeline=pipeline.id)
+    _notify_and_rerun(f"Imported '{common.escape_markdown(upload.name)}' as pipeline "
+                      f"'{common.escape_markdown(pipeline.name)}'.", show_pipeline=pipeline.id)
 
 
 def _import(data: bytes, file_name: str) -> Any:
@@ -351,6 +352,9 @@ def _import(data: bytes, file_name: str) -> Any:
         document = json.loads(data)
     except (UnicodeDecodeError, json.JSONDecodeError) as e:
         raise storage.StorageError(f"'{file_name}' is not valid JSON: {e}") from e
+    except RecursionError as e:  # json gives up on absurd nesting with this, not with a JSONDecodeError
+        raise storage.StorageError(f"'{file_name}' is nested far deeper than a pipeline file can be; "
+                                   "it is not a Pipeline Studio export.") from e
     if isinstance(document, dict) and "format" in document:
         for version in document.get("versions") or []:
             if isinstance(version, dict):
@@ -370,8 +374,8 @@ def _free_name(name: str) -> str:
 
 
 def _delete_section(pipeline: Any, versions: list[Any]) -> None:
-    st.markdown(f"Delete **{pipeline.name}** and its {len(versions)} version(s). Runs and trained models are "
-                "kept in the run history, detached from the pipeline.")
+    st.markdown(f"Delete **{common.escape_markdown(pipeline.name)}** and its {len(versions)} version(s). Runs and "
+                "trained models are kept in the run history, detached from the pipeline.")
     confirmed = st.checkbox(f"Yes, delete '{pipeline.name}'", key="pipelines_delete_confirm")
     if st.button("Delete pipeline", icon=":material/delete:", disabled=not confirmed, key="pipelines_delete"):
         try:

@@ -1,4 +1,4 @@
-"""Predict: score new rows with a stored model, download the predictions, check the new data for drift.
+"""Predict: score new rows with a stored or imported model, download the predictions, check for drift.
 
 The model's own record of its training columns (names, types, levels) checks the upload
 before scoring; the drift check compares each column with the data the model was trained on.
@@ -6,6 +6,7 @@ before scoring; the drift check compares each column with the data the model was
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import PurePath
 from typing import Any
 
@@ -14,22 +15,33 @@ import streamlit as st
 
 import storage
 from pages import charts, common
-from pipeline_core import drift
+from pipeline_core import drift, export
 from pipeline_core.errors import StudioError
-from pipeline_core.predict import PREDICTION, PROBABILITY_PREFIX, PredictResult, predict_frame
-from pipeline_core.readers import ReadResult, read_table, safe_download_name, write_csv_safe
+from pipeline_core.predict import PREDICTION, PROBABILITY_PREFIX, PredictResult, predict_frame, required_features
+from pipeline_core.readers import (
+    EXCEL_MAX_ROWS,
+    ReadResult,
+    read_table,
+    safe_download_name,
+    write_csv_safe,
+    write_excel_safe,
+)
 
 UPLOAD_TYPES = ["csv", "tsv", "txt", "xlsx", "xlsm", "parquet", "json", "jsonl"]
 PREVIEW_ROWS = 200
+EXCEL_EAGER_ROWS = 50_000
+XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+IMPORTED_KEY = "predict_imported"  # uploaded model file id -> {"artifact_id", "name", "error"}
 
 
 def main() -> None:
     st.header("Predict")
     st.caption("Score a new file with a trained model. Columns are checked against what the model was trained on.")
+    _import_section()
     choices = _model_choices()
     if not choices:
-        st.info("No trained model yet. Train one first; its best model is saved automatically.",
-                icon=":material/online_prediction:")
+        st.info("No trained model yet. Train one first (its best model is saved automatically), or import a "
+                ".skops model above.", icon=":material/online_prediction:")
         st.page_link("pages/train.py", label="Go to Train", icon=":material/model_training:")
         return
     run, artifact = _pick_model(choices)
@@ -51,6 +63,39 @@ def main() -> None:
 
 
 # ---- the model -----------------------------------------------------------------------------------
+
+
+def _import_section() -> None:
+    with st.expander("Import a model (.skops)", icon=":material/upload:"):
+        st.caption("A model saved by Pipeline Studio in skops format. It is checked before anything is built from "
+                   "it; pickle and joblib files are refused, because opening them can run any code they contain.")
+        upload = st.file_uploader("Model file", type=["skops"], key="predict_import_model")
+        if upload is None:
+            return
+        imported = st.session_state.setdefault(IMPORTED_KEY, {})
+        if upload.file_id not in imported:  # reruns keep the outcome instead of importing again
+            imported[upload.file_id] = _import_model(upload.getvalue(), upload.name)
+            if imported[upload.file_id]["artifact_id"] is not None:
+                st.session_state["predict_model"] = imported[upload.file_id]["artifact_id"]
+                st.session_state["predict_followed_run"] = st.session_state.get("run_id")
+        outcome = imported[upload.file_id]
+        if outcome["error"]:
+            st.error(outcome["error"], icon=":material/error:")
+        else:
+            st.success(f"Imported **{common.escape_markdown(outcome['name'])}**; it is chosen below.",
+                       icon=":material/check_circle:")
+
+
+def _import_model(data: bytes, file_name: str) -> dict[str, Any]:
+    """Validate an uploaded model (skops only, trusted types only, same scikit-learn) and store it."""
+    try:
+        loaded = export.load_model(data, "skops", name=file_name)
+        required_features(loaded.pipeline, loaded.metadata)  # it must say which columns it reads
+        name = str(loaded.metadata.get("model") or PurePath(file_name).stem or "imported model")
+        artifact = storage.save_imported_model(data=data, fmt="skops", model_name=name, source_name=file_name)
+    except (StudioError, storage.StorageError) as e:
+        return {"artifact_id": None, "name": file_name, "error": str(e)}
+    return {"artifact_id": artifact.id, "name": file_name, "error": None}
 
 
 def _model_choices() -> dict[int, tuple[Any, Any]]:
@@ -111,7 +156,8 @@ def _read_upload(data: bytes, file_name: str) -> ReadResult | None:
     except StudioError as e:
         common.show_error(e)
         return None
-    st.caption(f"Read **{file_name}** as {read.format}: {len(read.frame):,} rows × {read.frame.shape[1]} columns.")
+    st.caption(f"Read **{common.escape_markdown(file_name)}** as {read.format}: "
+               f"{len(read.frame):,} rows × {read.frame.shape[1]} columns.")
     for notice in read.notices:
         st.caption(f"• {notice}")
     return read
@@ -140,9 +186,31 @@ def _predictions(loaded: Any, artifact: Any, read: ReadResult, file_name: str) -
     left.caption(f"First {len(shown):,} of {len(result.frame):,} rows; the download holds them all.")
     right.plotly_chart(charts.prediction_figure(result.frame[PREDICTION], loaded.metadata.get("task")),
                        key="predict_distribution")
-    name = safe_download_name(f"{PurePath(file_name).stem}_predictions.csv", "predictions.csv")
-    st.download_button("Download predictions (CSV)", write_csv_safe(result.frame), file_name=name, mime="text/csv",
-                       icon=":material/download:", type="primary", key="predict_download")
+    stem = PurePath(file_name).stem
+    csv_cell, excel_cell, _ = st.columns([1, 1, 2])
+    csv_cell.download_button("Download predictions (CSV)", write_csv_safe(result.frame), mime="text/csv",
+                             file_name=safe_download_name(f"{stem}_predictions.csv", "predictions.csv"),
+                             icon=":material/download:", type="primary", key="predict_download")
+    _excel_download(excel_cell, artifact, read, result.frame, stem)
+
+
+@st.cache_data(max_entries=4, show_spinner="Preparing the Excel file…")
+def _excel(artifact_sha: str, upload_sha: str, _frame: pd.DataFrame) -> bytes:
+    return write_excel_safe(_frame, sheet_name="predictions")
+
+
+def _excel_download(cell: Any, artifact: Any, read: ReadResult, frame: pd.DataFrame, stem: str) -> None:
+    """Small results are written at once; large ones only when the button is clicked (openpyxl is slow)."""
+    if len(frame) > EXCEL_MAX_ROWS:
+        cell.caption(f"Excel holds at most {EXCEL_MAX_ROWS:,} rows: download the CSV.")
+        return
+    if len(frame) > EXCEL_EAGER_ROWS:
+        data: Any = partial(write_excel_safe, frame, sheet_name="predictions")
+    else:
+        data = _excel(artifact.sha256, read.sha256, frame)
+    cell.download_button("Download predictions (Excel)", data, mime=XLSX_MIME, icon=":material/table_view:",
+                         file_name=safe_download_name(f"{stem}_predictions.xlsx", "predictions.xlsx"),
+                         key="predict_download_xlsx")
 
 
 # ---- drift -----------------------------------------------------------------------------------------
@@ -159,7 +227,8 @@ def _drift_section(run: Any, metadata: dict[str, Any], read: ReadResult) -> None
     st.subheader("Drift against the training data")
     dataset = storage.get_dataset(run.dataset_id) if run.dataset_id is not None else None
     if dataset is None:
-        st.info("The model's training data was deleted, so drift cannot be checked.")
+        st.info("No training data is stored with this model (it was imported, or its dataset was deleted), "
+                "so drift cannot be checked.")
         return
     train = common.frame_of(dataset)
     names = [f["name"] for f in metadata.get("features") or []] or [c for c in train.columns

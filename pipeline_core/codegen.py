@@ -180,9 +180,9 @@ def prepare_columns(frame):
 
 
 def cast(column, kind):
-    if kind == "numeric":  # text that is not a number, and infinities, become missing
+    if kind == "numeric":  # text that is not a number, infinities and values beyond float32 become missing
         values = pd.to_numeric(column, errors="coerce").astype("float64")
-        return values.where(np.isfinite(values))
+        return values.where(np.isfinite(values) & (values.abs() <= np.finfo(np.float32).max))
     if kind == "text":
         return column.astype("object").where(column.notna(), "").astype(str)
     if kind == "datetime":

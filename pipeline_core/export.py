@@ -169,9 +169,13 @@ def save_model(pipeline: Any, path: str | Path, fmt: Format = "skops", metadata:
     return path
 
 
-def load_model(source: str | Path | bytes, fmt: Format = "skops") -> LoadedModel:
-    """Load a model file safely (skops) or, for files you produced yourself only, with joblib."""
-    data, name = _read_source(source)
+def load_model(source: str | Path | bytes, fmt: Format = "skops", *, name: str | None = None) -> LoadedModel:
+    """Load a model file safely (skops) or, for files you produced yourself only, with joblib.
+
+    ``name`` is how messages call the file (default: its file name, or 'model' for bytes).
+    """
+    data, default_name = _read_source(source)
+    name = name or default_name
     if fmt == "joblib":
         return _load_joblib(data, name)
     if fmt != "skops":

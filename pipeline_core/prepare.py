@@ -16,6 +16,7 @@ from pipeline_core.columns import ColumnInfo, apply_column_spec, infer_schema
 from pipeline_core.errors import DataError
 from pipeline_core.spec import PipelineSpec
 from pipeline_core.task import check_target, detect_task
+from pipeline_core.transformers import MAX_MAGNITUDE
 
 
 @dataclass
@@ -52,8 +53,9 @@ def prepare(spec: PipelineSpec, frame: pd.DataFrame) -> Prepared:
     task = choice.task if spec.task == "auto" else spec.task
     reason = choice.reason if spec.task == "auto" else "chosen by you"
     if y is not None:
-        report += check_target(y, task, spec.evaluation.cv_folds)
+        report += check_target(y, task, spec.evaluation.cv_folds, holdout=spec.evaluation.holdout)
     schema = infer_schema(sliced, spec, sliced=True)
+    report += _extreme_values_notice(sliced, schema)
     raw_target = _raw_name(spec, spec.target)
     X = frame.loc[sliced.index].drop(columns=[raw_target] if raw_target in frame else [])
     return Prepared(X, y, task, reason, schema, report)
@@ -67,6 +69,25 @@ def _drop_unusable_target(frame: pd.DataFrame, target: str) -> tuple[pd.DataFram
     if not bad.any():
         return frame, ""
     return frame[~bad], f"dropped {int(bad.sum()):,} rows whose target '{target}' is missing or infinite"
+
+
+def _extreme_values_notice(frame: pd.DataFrame, schema: dict[str, ColumnInfo]) -> list[str]:
+    """Name the numeric columns holding infinities or magnitudes no model can compute with.
+
+    The pipeline's first step treats those values as missing (see ``FramePreparer``); this says so.
+    """
+    columns = [c for c, info in schema.items() if info.type == "numeric" and pd.api.types.is_numeric_dtype(frame[c])
+               and not pd.api.types.is_bool_dtype(frame[c])]
+    if not columns:
+        return []
+    with np.errstate(invalid="ignore"):
+        counts = (np.abs(frame[columns].to_numpy(dtype="float64")) > MAX_MAGNITUDE).sum(axis=0)
+    found = [(c, int(n)) for c, n in zip(columns, counts, strict=True) if n]
+    if not found:
+        return []
+    listed = ", ".join(f"'{c}' ({n:,})" for c, n in found)
+    return [f"values that are infinite or too large to compute with (beyond ±{MAX_MAGNITUDE:.1e}) are treated "
+            f"as missing: {listed}; fix them in the data if they are real measurements"]
 
 
 def _raw_name(spec: PipelineSpec, name: str | None) -> str | None:

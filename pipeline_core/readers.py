@@ -54,6 +54,10 @@ _DOT_DECIMAL = re.compile(r"^[+-]?\d+\.\d+$")
 _DOT_THOUSANDS = re.compile(r"^[+-]?\d{1,3}(?:\.\d{3})+,\d+$")
 _PLAIN_NUMBER = re.compile(r"^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$")
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+EXCEL_MAX_ROWS = 1_048_575  # data rows under the header
+EXCEL_MAX_COLUMNS = 16_384
+EXCEL_MAX_CELL_CHARS = 32_767
+_XML_ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
 # Known non-table formats: (magic bytes, what it is, what to do). Checked before any parser sees the data.
 _NOT_TABLES: tuple[tuple[bytes, str, str], ...] = (
@@ -231,6 +235,27 @@ def write_csv_safe(frame: pd.DataFrame, *, bom: bool = False) -> bytes:
             safe[col] = _neutralise_series(safe[col].astype(object))
     text = safe.to_csv(index=False, lineterminator="\r\n")  # RFC 4180: quotes any value holding CR or LF
     return text.encode("utf-8-sig" if bom else "utf-8")
+
+
+def write_excel_safe(frame: pd.DataFrame, *, sheet_name: str = "data") -> bytes:
+    """An .xlsx workbook of ``frame`` that is safe to open: values only, no cell can be a formula.
+
+    Text cells and column names get the same leading ``'`` as :func:`write_csv_safe` (a
+    workbook writer would otherwise store ``=...`` as a live formula); numbers stay numbers.
+    Characters XML cannot hold are removed, text is cut at Excel's 32,767-character cell
+    limit, and dates lose their time zone (Excel has none). Raises :class:`DataError` when the
+    table is larger than a sheet can hold.
+    """
+    if len(frame) > EXCEL_MAX_ROWS or frame.shape[1] > EXCEL_MAX_COLUMNS:
+        raise DataError(f"The table has {len(frame):,} rows × {frame.shape[1]:,} columns; an Excel sheet holds at "
+                        f"most {EXCEL_MAX_ROWS:,} rows (plus the header) and {EXCEL_MAX_COLUMNS:,} columns. "
+                        "Download it as CSV instead.")
+    safe = pd.DataFrame({i: _excel_column(frame.iloc[:, i]) for i in range(frame.shape[1])}, index=frame.index)
+    safe.columns = _unique([_excel_text(_neutralise(str(c))) for c in frame.columns])
+    buffer = io.BytesIO()
+    with pd.ExcelWriter(buffer, engine="openpyxl") as writer:
+        safe.to_excel(writer, index=False, sheet_name=sheet_name)
+    return buffer.getvalue()
 
 
 def safe_download_name(name: str, default: str = "download") -> str:
@@ -1000,6 +1025,28 @@ def _to_text(value: Any) -> Any:
 
 
 # ---------------------------------------------------------------- small helpers
+
+
+def _excel_column(series: pd.Series) -> pd.Series:
+    if isinstance(series.dtype, pd.DatetimeTZDtype):
+        return series.dt.tz_localize(None)  # the wall-clock time as shown, without the zone
+    if series.dtype == object or isinstance(series.dtype, (pd.CategoricalDtype, pd.StringDtype)):
+        values = _neutralise_series(series.astype(object))
+        return values.map(lambda v: _excel_text(v) if isinstance(v, str) else v)
+    return series
+
+
+def _excel_text(text: str) -> str:
+    return _XML_ILLEGAL.sub("", text)[:EXCEL_MAX_CELL_CHARS]
+
+
+def _unique(names: list[str]) -> list[str]:
+    seen: Counter[str] = Counter()
+    out = []
+    for name in names:
+        seen[name] += 1
+        out.append(name if seen[name] == 1 else f"{name}_{seen[name]}")
+    return out
 
 
 def _neutralise(text: str) -> str:

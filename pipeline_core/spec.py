@@ -7,11 +7,12 @@ validated at the edge (:func:`load_spec`), so everything after it can trust it.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from typing import Annotated, Any, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 
 from pipeline_core.errors import SpecError
 from pipeline_core.steps import STEP_TYPES, ColumnType
@@ -69,6 +70,21 @@ class ModelSpec(Strict):
         if kind not in MODELS:
             raise ValueError(f"'{kind}' is not a known model; choose one of {', '.join(MODELS)}")
         return kind
+
+    @field_validator("params")
+    @classmethod
+    def _known_params(cls, value: dict[str, Any], info: ValidationInfo) -> dict[str, Any]:
+        """Only the registry estimator's own constructor parameters may be set (search names are checked
+        against the fitted pipeline when tuning starts)."""
+        kind = info.data.get("kind")
+        if kind is None:  # an unknown model is reported by its own validator
+            return value
+        known = _model_parameters(kind)
+        unknown = [name for name in value if name not in known]
+        if unknown:
+            raise ValueError(f"'{unknown[0]}' is not a parameter of '{kind}'; its parameters are "
+                             f"{', '.join(sorted(known))}")
+        return value
 
 
 class EvaluationPlan(Strict):
@@ -152,6 +168,15 @@ def _depth(value: Any, level: int = 0) -> int:
     if isinstance(value, list):
         return max((_depth(v, level + 1) for v in value), default=level + 1)
     return level
+
+
+@functools.cache
+def _model_parameters(kind: str) -> frozenset[str]:
+    """Constructor parameters of a registry model, for any task it supports."""
+    from pipeline_core.registry import MODELS
+
+    return frozenset(name for estimator in MODELS[kind].estimators.values()
+                     for name in estimator().get_params(deep=False))
 
 
 def format_validation_error(error: ValidationError) -> str:

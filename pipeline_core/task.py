@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -39,8 +40,20 @@ def detect_task(target: pd.Series | None) -> TaskChoice:
     return TaskChoice("regression", f"the target is numeric with {n_unique:,} distinct values")
 
 
-def check_target(y: pd.Series, task: str, cv_folds: int) -> list[str]:
-    """Refuse targets no model can learn from; return warnings for ones that need care."""
+def rows_needed(cv_folds: int, holdout: float = 0.0) -> int:
+    """Rows a class needs so that ``cv_folds`` of them remain after the (stratified) hold-out split."""
+    rows = cv_folds
+    while rows - math.ceil(rows * holdout - 1e-9) < cv_folds:
+        rows += 1
+    return rows
+
+
+def check_target(y: pd.Series, task: str, cv_folds: int, *, holdout: float = 0.0) -> list[str]:
+    """Refuse targets no model can learn from; return warnings for ones that need care.
+
+    ``holdout`` is the share of rows set aside before cross-validation: a class must keep a
+    row for every fold after it is taken, or a fold would have no example of the class.
+    """
     name = y.name
     if len(y) == 0:
         raise DataError("no rows are left to train on after the row steps; loosen the filters")
@@ -53,12 +66,15 @@ def check_target(y: pd.Series, task: str, cv_folds: int) -> list[str]:
     counts = y.value_counts()
     if len(counts) < 2:
         raise DataError(f"target '{name}' has a single class ({counts.index[0]!r}); a classifier needs two or more")
-    rare = counts[counts < cv_folds]
+    needed = rows_needed(cv_folds, holdout)
+    rare = counts[counts < needed]
     if len(rare):
         listed = ", ".join(f"{k!r} ({v})" for k, v in rare.items())
+        after = f" (at least {needed} rows, as the {holdout:.0%} hold-out is set aside first)" if holdout else ""
         raise DataError(
-            f"target '{name}': class(es) {listed} have fewer rows than the {cv_folds} CV folds; "
+            f"target '{name}': class(es) {listed} have fewer rows than the {cv_folds} CV folds need{after}; "
             "merge them into another class, drop them with a row filter, or use fewer folds"
+            + (" or a smaller hold-out" if holdout else "")
         )
     warnings = []
     share = counts.min() / counts.sum()

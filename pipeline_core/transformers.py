@@ -17,6 +17,10 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from pipeline_core.errors import DataError
 
+# Beyond float32's range tree models overflow, and squares (scaling, variance) overflow long before
+# float64's; such values are sentinels or corruption, never measurements, so they count as missing.
+MAX_MAGNITUDE = float(np.finfo(np.float32).max)
+
 
 def row_mask(values: pd.Series, op: str, value: Any) -> pd.Series:
     """Boolean mask for ``values op value``; only a fixed set of operators, no ``eval``."""
@@ -82,7 +86,7 @@ class FramePreparer(TransformerMixin, BaseEstimator):
 def _cast(column: pd.Series, kind: str) -> pd.Series:
     if kind == "numeric":
         values = pd.to_numeric(column, errors="coerce").astype("float64")
-        return values.where(np.isfinite(values))
+        return values.where(np.isfinite(values) & (values.abs() <= MAX_MAGNITUDE))
     if kind == "text":
         return column.astype("object").where(column.notna(), "").astype(str)
     if kind == "datetime":

@@ -173,12 +173,26 @@ def write(work: Callable[[Session], T], *, retry_conflicts: bool = False) -> T:
                 return result
         except OperationalError as e:
             if not _is_locked(e) or last:
-                raise StorageError(f"Could not write to the database {safe_url(str(engine.url))}: {e.orig}") from e
+                raise StorageError(f"Could not write to the database {safe_url(str(engine.url))}: {e.orig}."
+                                   f"{_write_advice(str(e.orig))}") from e
         except IntegrityError as e:
             if not retry_conflicts or last:
                 raise StorageError(f"The change conflicts with data already saved: {e.orig}") from e
         _backoff(attempt)
     raise AssertionError("unreachable")
+
+
+def _write_advice(reason: str) -> str:
+    """What to do about a failed write, for the causes a user can fix (disk full, read-only store)."""
+    lowered = reason.lower()
+    if "full" in lowered or "no space" in lowered or "too large" in lowered:
+        advice = "The disk holding the studio data is full: free some space, then try again."
+    elif "read-only" in lowered or "readonly" in lowered or "permission denied" in lowered:
+        advice = ("The studio data is read-only here: make the data directory and database writable for the "
+                  "server, then try again.")
+    else:
+        return ""
+    return f" {advice} Nothing was saved; everything saved before is intact."
 
 
 def read(work: Callable[[Session], T]) -> T:

@@ -13,6 +13,7 @@ still in progress. Deletions work the same way in reverse (``.trash`` files).
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 import re
@@ -89,29 +90,46 @@ def temp_path(final: Path, kind: str = "part", token: str | None = None) -> Path
     return final.with_name(f".{final.name}.{host_tag()}.{os.getpid()}.{token}.{kind}")
 
 
-def stage(kind: str, final_name: str, write: Callable[[Path], None]) -> StagedFile:
+def stage(kind: str, final_name: str, write: Callable[[Path], None], label: str = "") -> StagedFile:
     """Let ``write`` create the file under a temporary name, fsync and hash it.
 
-    On any failure the temporary file is removed, so a failed write leaves nothing behind.
+    On any failure the temporary file is removed, so a failed write leaves nothing behind; a
+    full or read-only disk becomes a :class:`StorageError` that says so (``label`` names the file).
     """
     folder = studio_home() / kind
-    folder.mkdir(parents=True, exist_ok=True)
     final = folder / final_name
     temp = temp_path(final)
     try:
+        folder.mkdir(parents=True, exist_ok=True)
         write(temp)
         with temp.open("rb+") as handle:
             os.fsync(handle.fileno())
         staged = StagedFile(temp, final, f"{kind}/{final_name}", sha256_file(temp), temp.stat().st_size)
+    except OSError as e:
+        temp.unlink(missing_ok=True)
+        reason = e.strerror or str(e)
+        raise StorageError(f"Could not write the file for {label or final_name} in {folder}: {reason}."
+                           f"{_disk_advice(e)}") from e
     except BaseException:
         temp.unlink(missing_ok=True)
         raise
     return staged
 
 
-def stage_bytes(kind: str, final_name: str, data: bytes) -> StagedFile:
+def _disk_advice(error: OSError) -> str:
+    if error.errno in (errno.ENOSPC, errno.EFBIG, errno.EDQUOT):
+        advice = "The disk holding the studio data is full: free some space, then try again."
+    elif error.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
+        advice = ("The studio data directory is read-only here: make it writable for the server, "
+                  "then try again.")
+    else:
+        advice = "Check the disk and the permissions of the studio data directory, then try again."
+    return f" {advice} Nothing was saved; everything saved before is intact."
+
+
+def stage_bytes(kind: str, final_name: str, data: bytes, label: str = "") -> StagedFile:
     """:func:`stage` for bytes already in memory (model artifacts)."""
-    return stage(kind, final_name, lambda path: path.write_bytes(data))
+    return stage(kind, final_name, lambda path: path.write_bytes(data), label)
 
 
 def publish(staged: StagedFile) -> None:

@@ -154,7 +154,8 @@ def save_dataset(*, name: str, file_name: str, fmt: str, frame: pd.DataFrame, sh
     existing = read(lambda session: _find_dataset(session, sha256))
     if existing is not None and files.matches(existing.parquet_path, existing.parquet_sha256):
         return existing
-    staged = files.stage(files.DATASETS, f"{sha256}.parquet", lambda path: _write_parquet(frame, path, name))
+    staged = files.stage(files.DATASETS, f"{sha256}.parquet", lambda path: _write_parquet(frame, path, name),
+                         f"dataset '{name}'")
     fields = {
         "name": name, "file_name": file_name, "format": fmt, "sha256": sha256,
         "n_rows": int(frame.shape[0]), "n_columns": int(frame.shape[1]),
@@ -523,7 +524,8 @@ def save_model_artifact(*, run_id: int, data: bytes, fmt: str, model_name: str =
         raise StorageError(f"Model format {fmt!r} is not a simple file extension such as 'skops' or 'onnx'.")
     if not isinstance(data, bytes | bytearray) or not data:
         raise StorageError("A model artifact needs the model's file content as non-empty bytes.")
-    staged = files.stage_bytes(files.MODELS, f"{files.sha256_bytes(bytes(data))}.{fmt}", bytes(data))
+    staged = files.stage_bytes(files.MODELS, f"{files.sha256_bytes(bytes(data))}.{fmt}", bytes(data),
+                               f"a model of run {run_id}")
 
     def work(session: Session) -> ModelArtifact:
         lock_key(session, staged.relpath)
@@ -546,6 +548,51 @@ def save_model_artifact(*, run_id: int, data: bytes, fmt: str, model_name: str =
         files.discard(staged)
         raise
     files.publish(staged)
+    return artifact
+
+
+def save_imported_model(*, data: bytes, fmt: str, model_name: str, source_name: str) -> ModelArtifact:
+    """Store a model file made elsewhere, under a finished run of its own; the caller has validated it.
+
+    The run has no dataset and one leaderboard row labelled with ``source_name`` (no metrics),
+    so the pages that list runs and models show it. Run, artifact row and file appear together
+    or not at all. Importing bytes that are already stored returns the artifact that holds them.
+    """
+    if not _MODEL_FORMAT.match(fmt or ""):
+        raise StorageError(f"Model format {fmt!r} is not a simple file extension such as 'skops' or 'onnx'.")
+    if not isinstance(data, bytes | bytearray) or not data:
+        raise StorageError("An imported model needs the file's content as non-empty bytes.")
+    staged = files.stage_bytes(files.MODELS, f"{files.sha256_bytes(bytes(data))}.{fmt}", bytes(data),
+                               f"the imported model '{source_name}'")
+    name = str(model_name)[:MAX_NAME_LENGTH]
+    label = f"Imported: {' '.join(str(source_name).split())}"[:MAX_NAME_LENGTH]
+
+    def work(session: Session) -> ModelArtifact:
+        lock_key(session, staged.relpath)
+        query = select(ModelArtifact).where(ModelArtifact.sha256 == staged.sha256, ModelArtifact.format == fmt)
+        existing = session.exec(query.order_by(col(ModelArtifact.id))).first()
+        if existing is not None and files.matches(existing.path, existing.sha256):
+            return existing
+        now = utcnow()
+        run = Run(status=RunStatus.DONE.value, leaderboard=[{"model": name, "label": label, "metrics": {}}],
+                  progress=1.0, progress_updated_at=now, started_at=now, finished_at=now)
+        session.add(run)
+        session.flush()
+        artifact = ModelArtifact(run_id=run.id, model_name=name, format=fmt, path=staged.relpath,
+                                 size=staged.size, sha256=staged.sha256)
+        session.add(artifact)
+        session.flush()
+        return artifact
+
+    try:
+        artifact = write(work)
+    except BaseException:
+        files.discard(staged)
+        raise
+    if artifact.path == staged.relpath and not files.matches(artifact.path, artifact.sha256):
+        files.publish(staged)
+    else:
+        files.discard(staged)
     return artifact
 
 

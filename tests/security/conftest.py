@@ -1,0 +1,90 @@
+"""Fixtures for the hostile-input tests: a fresh studio per test, real files, a stored trained model.
+
+``studio`` points ``PIPELINE_STUDIO_HOME`` at ``tmp_path`` (so a fresh SQLite database and file
+store) and resets the storage engines around the test. ``trained`` stores a small iris model the
+way a finished training run leaves it (a run, its skops artifact, its leaderboard), trained in
+this process so the tests depend on neither the job runner nor a cluster.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from streamlit.testing.v1 import AppTest
+
+import storage
+from pipeline_core.columns import default_steps, infer_schema
+from pipeline_core.export import build_metadata, dump_model
+from pipeline_core.frames import frame_sha256
+from pipeline_core.samples import load_sample
+from pipeline_core.spec import PipelineSpec
+from pipeline_core.train import train
+
+REPO = Path(__file__).resolve().parents[2]
+TIMEOUT = 30
+HOSTILE = "<img src=x onerror=alert(1)>"
+SCRIPT = "</script><script>alert(2)</script>"
+
+
+@pytest.fixture
+def studio(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    home = tmp_path / "home"
+    monkeypatch.setenv("PIPELINE_STUDIO_HOME", str(home))
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    monkeypatch.delenv("PIPELINE_STUDIO_MEMORY_BUDGET_MB", raising=False)
+    storage.reset_engines()
+    yield home
+    storage.reset_engines()
+
+
+def open_page(page: str, *, dataset_id: int | None = None, **state: object) -> AppTest:
+    """Run ``app.py`` once (a new browser session), then switch to ``page`` with the given session state."""
+    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=TIMEOUT)
+    at.run()
+    at.session_state["dataset_id"] = dataset_id
+    for key, value in state.items():
+        at.session_state[key] = value
+    at.switch_page(page).run()
+    return at
+
+
+def texts(at: AppTest, kind: str) -> str:
+    return " | ".join(str(e.value) for e in getattr(at, kind))
+
+
+def store_frame(frame: pd.DataFrame, name: str = "table") -> int:
+    return storage.save_dataset(name=name, file_name=f"{name}.csv", fmt="csv", frame=frame,
+                                sha256=frame_sha256(frame)).id
+
+
+def iris_rows(n: int = 30) -> pd.DataFrame:
+    return load_sample("iris").drop(columns="target").sample(n, random_state=1).reset_index(drop=True)
+
+
+@dataclass
+class Trained:
+    run: storage.Run
+    artifact: storage.ModelArtifact
+    skops: bytes
+
+
+def train_and_store(frame: pd.DataFrame, target: str, dataset_id: int | None) -> Trained:
+    spec = PipelineSpec(target=target, models=[{"kind": "logistic_regression"}],
+                        evaluation={"cv_folds": 3, "holdout": 0.25})
+    spec = spec.model_copy(update={"steps": default_steps(infer_schema(frame, spec))})
+    result = train(spec, frame, n_jobs=1)
+    data = dump_model(result.pipeline, "skops", build_metadata(result, frame))
+    run = storage.create_run(dataset_id=dataset_id)
+    artifact = storage.save_model_artifact(run_id=run.id, data=data, fmt="skops", model_name=result.best.model)
+    storage.finish_run(run.id, status="done", leaderboard=result.leaderboard_records())
+    return Trained(storage.get_run(run.id), artifact, data)
+
+
+@pytest.fixture
+def trained(studio: Path) -> Trained:
+    frame = load_sample("iris")
+    return train_and_store(frame, "target", store_frame(frame, "iris"))

@@ -1,0 +1,78 @@
+"""Two browser sessions on one server: each sees only its own uploads, predictions and reports.
+
+What is shared is what was saved to the shared store (datasets, pipelines, runs, models),
+and process-wide caches hold only shared, content-addressed things.
+"""
+
+from __future__ import annotations
+
+import ast
+
+import storage
+from tests.security.conftest import REPO, iris_rows, open_page, texts
+
+# Every st.cache_resource in the app, and why sharing it between sessions is safe.
+SHARED_RESOURCES = {
+    ("app.py", "_storage_ready"): "migrations and file clean-up of the shared store",
+    ("pages/common.py", "_frame_by_hash"): "a stored dataset, immutable and addressed by its hash",
+    ("pages/charts.py", "loaded_model"): "a stored model, immutable and addressed by its hash",
+    ("pages/jobs.py", "job_runner"): "the training workers, which hold no user data",
+}
+SHARED_KEYS = {"dataset_id", "sha256", "artifact_id", "database", "home"}
+
+
+def cached_resources() -> dict[tuple[str, str], ast.FunctionDef]:
+    found = {}
+    for path in [REPO / "app.py", *sorted((REPO / "pages").glob("*.py"))]:
+        tree = ast.parse(path.read_text(), filename=str(path))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.FunctionDef) and any("cache_resource" in ast.unparse(d)
+                                                         for d in node.decorator_list):
+                found[(path.relative_to(REPO).as_posix(), node.name)] = node
+    return found
+
+
+def test_nothing_user_specific_is_held_in_cache_resource():
+    found = cached_resources()
+    assert set(found) == set(SHARED_RESOURCES), "justify a new cache_resource in SHARED_RESOURCES"
+    for where, function in found.items():
+        arguments = {a.arg for a in function.args.args + function.args.kwonlyargs}
+        assert arguments <= SHARED_KEYS, (where, arguments - SHARED_KEYS)
+        assert "session_state" not in ast.unparse(function), where
+
+
+def test_two_sessions_see_only_their_own_predictions(trained):
+    first = open_page("pages/predict.py", dataset_id=trained.run.dataset_id, run_id=trained.run.id)
+    second = open_page("pages/predict.py", dataset_id=trained.run.dataset_id, run_id=trained.run.id)
+    first.file_uploader(key="predict_upload").upload("private.csv", iris_rows().to_csv(index=False).encode(),
+                                                     "text/csv")
+    first.run()
+    assert first.get("download_button") and "private.csv" in " ".join(c.value for c in first.caption)
+    second.run()
+    assert not second.exception
+    assert not second.get("download_button")
+    assert "private.csv" not in " ".join(c.value for c in second.caption)
+    assert second.file_uploader(key="predict_upload").value is None
+
+
+def test_two_sessions_keep_their_own_active_dataset_and_notices(studio):
+    first, second = open_page("pages/data.py"), open_page("pages/data.py")
+    first.file_uploader(key="data_upload").upload("mine.csv", b"a;b\n1;2\n3;4\n", "text/csv")
+    first.run()
+    assert "Detected semicolon" in texts(first, "info")
+    [dataset] = storage.list_datasets()  # saved to the shared store: listed for everyone...
+    second.run()
+    assert second.session_state["dataset_id"] is None  # ...but active only where it was loaded
+    assert "Detected semicolon" not in texts(second, "info")
+    assert second.selectbox(key="data_active").options == [f"mine · 2 × 2 · csv · #{dataset.id}"]
+
+
+def test_a_profile_report_is_shown_only_to_the_session_that_asked(trained):
+    dataset_id = trained.run.dataset_id
+    first = open_page("pages/profile.py", dataset_id=dataset_id)
+    first.toggle(key="profile_minimal").set_value(True)
+    first.button(key="profile_full_report").click().run(timeout=180)
+    assert not first.exception and len(first.get("iframe")) == 1
+    second = open_page("pages/profile.py", dataset_id=dataset_id)
+    assert not second.exception
+    assert not second.get("iframe") and not second.get("download_button")
