@@ -86,7 +86,7 @@ MODELS: dict[str, ModelEntry] = {
         TREE_SPACE, class_weight=True),
     "random_forest": ModelEntry(
         "Random forest", {C: ensemble.RandomForestClassifier, R: ensemble.RandomForestRegressor},
-        {C: {"n_estimators": 200}, R: {"n_estimators": 200}}, FOREST_SPACE,
+        {C: {"n_estimators": 100}, R: {"n_estimators": 100}}, FOREST_SPACE,
         class_weight=True, preselected=(C, R)),
     "extra_trees": ModelEntry(
         "Extra trees", {C: ensemble.ExtraTreesClassifier, R: ensemble.ExtraTreesRegressor},
