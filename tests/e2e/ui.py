@@ -1,0 +1,78 @@
+"""Ways to drive a Streamlit page the way a user does, and to wait for it without fixed sleeps.
+
+Streamlit marks its root ``[data-testid="stApp"]`` with ``data-test-script-state`` (``running``,
+``notRunning``, ...) and ``data-test-connection-state``; :func:`wait_for_app` waits on those.
+"""
+
+from __future__ import annotations
+
+from contextlib import suppress
+
+from playwright.sync_api import Page
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
+
+RERUN_TIMEOUT_MS = 30_000
+
+APP = '[data-testid="stApp"]'
+IDLE = f'{APP}[data-test-script-state="notRunning"][data-test-connection-state="CONNECTED"]'
+RUNNING = f'{APP}[data-test-script-state="running"], {APP}[data-test-script-state="rerunRequested"]'
+ALERT = '[data-testid="stAlert"]'
+ERROR = '[data-testid="stAlertContentError"]'
+EXCEPTION = '[data-testid="stException"]'
+TABLE = '[data-testid="stDataFrame"], [data-testid="stTable"]'
+PLOT = '[data-testid="stPlotlyChart"], .js-plotly-plot'
+
+
+def key(name: str) -> str:
+    """The container Streamlit renders for a widget created with ``key=name``."""
+    return f".st-key-{name}"
+
+
+def wait_for_app(page: Page, timeout_ms: int = RERUN_TIMEOUT_MS) -> None:
+    """Wait until Streamlit has finished the script run a click or upload started.
+
+    A rerun may start a moment after the event, so first give it a short chance to begin, then
+    wait for the app to be connected and idle. Fragments that refresh on a timer make the state
+    flicker; callers waiting for such a region wait for its content instead.
+    """
+    with suppress(PlaywrightTimeoutError):  # the run may already be over, which is what we want
+        page.wait_for_selector(RUNNING, state="attached", timeout=1_000)
+    page.wait_for_selector(IDLE, state="attached", timeout=timeout_ms)
+
+
+def goto_page(page: Page, title: str) -> None:
+    """Open a page through its link in the sidebar navigation, as a user does."""
+    nav = page.locator('[data-testid="stSidebarNav"]')
+    nav.get_by_role("link", name=title, exact=True).click()
+    page.wait_for_url(f"**/{title.lower()}")
+    wait_for_app(page)
+
+
+def no_exception(page: Page) -> None:
+    """Fail with the traceback text if the page shows an uncaught exception."""
+    exceptions = page.locator(EXCEPTION)
+    assert exceptions.count() == 0, "page shows an exception:\n" + "\n".join(exceptions.all_inner_texts())
+
+
+def alerts_text(page: Page) -> str:
+    """All alert texts on the page, for assertion messages."""
+    return " | ".join(page.locator(ALERT).all_inner_texts())
+
+
+def click_button(page: Page, widget_key: str) -> None:
+    """Click the button inside the container of ``widget_key`` and wait for the rerun."""
+    page.locator(key(widget_key)).locator("button").first.click()
+    wait_for_app(page)
+
+
+def upload(page: Page, widget_key: str, path) -> None:
+    """Give a file to the uploader ``widget_key`` and wait for the rerun it triggers."""
+    page.locator(key(widget_key)).locator('input[type="file"]').set_input_files(str(path))
+    wait_for_app(page)
+
+
+def select_option(page: Page, widget_key: str, option: str) -> None:
+    """Choose ``option`` in the selectbox ``widget_key`` (open its combobox, click the option)."""
+    page.locator(key(widget_key)).get_by_role("combobox").click()
+    page.get_by_role("listbox").get_by_role("option", name=option, exact=True).click()
+    wait_for_app(page)
