@@ -27,7 +27,7 @@ def _storage_ready(database: str, home: str) -> int:
 
 
 def main() -> None:
-    st.set_page_config(page_title="Pipeline Studio", page_icon=":material/hub:", layout="wide")
+    st.set_page_config(page_title="Pipeline Studio", page_icon="🧪", layout="wide")
     try:
         _storage_ready(storage.database_url(), str(storage.studio_home()))
     except storage.StorageError as e:

@@ -83,7 +83,10 @@ def _valid_choice(key: str, options: list[Any], default: Any) -> None:
 
 
 def _save_section(spec: PipelineSpec) -> None:
-    state = "unsaved changes" if common.unsaved_changes() else "saved"
+    if common.unsaved_changes():
+        state = "unsaved changes"
+    else:
+        state = "saved" if st.session_state.get("saved_hash") else "not saved yet"
     version = st.session_state.get("pipeline_version")
     where = f" as version {version}" if version and state == "saved" else ""
     if st.session_state.get("pipelines_name_of") != spec.name:  # another pipeline was opened or loaded

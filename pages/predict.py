@@ -187,7 +187,7 @@ def _predictions(loaded: Any, artifact: Any, read: ReadResult, file_name: str) -
     right.plotly_chart(charts.prediction_figure(result.frame[PREDICTION], loaded.metadata.get("task")),
                        key="predict_distribution")
     stem = PurePath(file_name).stem
-    csv_cell, excel_cell, _ = st.columns([1, 1, 2])
+    csv_cell, excel_cell = st.columns(2)
     csv_cell.download_button("Download predictions (CSV)", write_csv_safe(result.frame), mime="text/csv",
                              file_name=safe_download_name(f"{stem}_predictions.csv", "predictions.csv"),
                              icon=":material/download:", type="primary", key="predict_download")

@@ -294,10 +294,14 @@ class OutlierClipper(TransformerMixin, BaseEstimator):
         X = np.asarray(X, dtype=np.float64)
         if self.method == "iqr":
             q1, q3 = np.nanpercentile(X, [25, 75], axis=0)
-            self.lower_, self.upper_ = q1 - self.factor * (q3 - q1), q3 + self.factor * (q3 - q1)
+            spread = q3 - q1
+            self.lower_, self.upper_ = q1 - self.factor * spread, q3 + self.factor * spread
         else:
-            mean, std = np.nanmean(X, axis=0), np.nanstd(X, axis=0)
-            self.lower_, self.upper_ = mean - self.factor * std, mean + self.factor * std
+            mean, spread = np.nanmean(X, axis=0), np.nanstd(X, axis=0)
+            self.lower_, self.upper_ = mean - self.factor * spread, mean + self.factor * spread
+        flat = ~(spread > 0)  # no spread (e.g. a missing indicator): nothing to clip
+        self.lower_ = np.where(flat, -np.inf, self.lower_)
+        self.upper_ = np.where(flat, np.inf, self.upper_)
         return self
 
     def transform(self, X):

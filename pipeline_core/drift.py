@@ -108,7 +108,7 @@ def _row(column: str, kind: str, psi: float, ks: float, pvalue: float, drifted: 
 def _psi_verdict(shares: tuple[np.ndarray, np.ndarray], n_ref: int, n_new: int, alpha: float) -> tuple[float, str]:
     """PSI, and a note when a PSI of at least :data:`PSI_DRIFT` is within sampling noise for these row counts."""
     expected, actual = shares
-    psi = population_stability_index(expected, actual)
+    psi = population_stability_index(expected, actual, n_expected=n_ref, n_actual=n_new)
     if psi < PSI_DRIFT:
         return psi, ""
     bins = int(np.count_nonzero((expected > 0) | (actual > 0)))
@@ -118,12 +118,25 @@ def _psi_verdict(shares: tuple[np.ndarray, np.ndarray], n_ref: int, n_new: int, 
     return psi, f"PSI this large is within sampling noise for {n_new:,} new rows (p = {pvalue:.2g})"
 
 
-def population_stability_index(expected: np.ndarray, actual: np.ndarray) -> float:
-    """PSI = Σ (actual − expected) · ln(actual / expected) over bins; shares are clipped away from 0."""
-    expected = np.clip(np.asarray(expected, dtype=float), EPSILON, None)
-    actual = np.clip(np.asarray(actual, dtype=float), EPSILON, None)
+def population_stability_index(
+    expected: np.ndarray, actual: np.ndarray, *, n_expected: int | None = None, n_actual: int | None = None
+) -> float:
+    """PSI = Σ (actual − expected) · ln(actual / expected) over bins.
+
+    With row counts, shares get half a row of smoothing per bin, so an empty bin in a small
+    sample costs what one more row could change, not ln(1e-4); without counts they are
+    clipped away from 0.
+    """
+    expected = _smoothed(np.asarray(expected, dtype=float), n_expected)
+    actual = _smoothed(np.asarray(actual, dtype=float), n_actual)
     expected, actual = expected / expected.sum(), actual / actual.sum()
     return float(np.sum((actual - expected) * np.log(actual / expected)))
+
+
+def _smoothed(shares: np.ndarray, n_rows: int | None) -> np.ndarray:
+    if not n_rows:
+        return np.clip(shares, EPSILON, None)
+    return (shares * n_rows + 0.5) / (n_rows + 0.5 * len(shares))
 
 
 def _numeric_shares(reference: pd.Series, current: pd.Series) -> tuple[np.ndarray, np.ndarray]:

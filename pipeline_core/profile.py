@@ -455,9 +455,19 @@ def _report_sample(frame: pd.DataFrame, sample_rows: int, seed: int) -> tuple[pd
         described = f"random sample of {sample_rows:,} of {len(frame):,} rows, seed {seed}"
     else:
         data, described = frame, f"all {len(frame):,} rows"
-    data = data.copy()
-    data.columns = [str(c) for c in data.columns]
-    return data, described
+    return _escaped(data), described
+
+
+def _escaped(frame: pd.DataFrame) -> pd.DataFrame:
+    """ydata-profiling writes names and text values into its HTML unescaped: escape them first,
+    so a column called ``<img onerror=…>`` reads as text in the report instead of running."""
+    data = frame.copy()
+    data.columns = [html.escape(str(c)) for c in data.columns]
+    for col in data.columns:
+        values = data[col]
+        if values.dtype == object:
+            data[col] = values.where(values.isna(), values.astype(str).map(html.escape))
+    return data
 
 
 def _profile_report_class() -> Callable[..., Any]:

@@ -128,7 +128,11 @@ class OutlierClipper(_AllowNaN, OneToOneFeatureMixin, TransformerMixin, BaseEsti
             self.lower_, self.upper_ = q1 - self.factor * spread, q3 + self.factor * spread
         else:
             mean, std = np.nanmean(X, axis=0), np.nanstd(X, axis=0)
+            spread = std
             self.lower_, self.upper_ = mean - self.factor * std, mean + self.factor * std
+        # a column without spread (a 0/1 missing indicator that is mostly 0) has no outliers to clip
+        flat = ~(spread > 0)
+        self.lower_, self.upper_ = np.where(flat, -np.inf, self.lower_), np.where(flat, np.inf, self.upper_)
         return self
 
     def transform(self, X: Any) -> np.ndarray:

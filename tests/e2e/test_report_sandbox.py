@@ -43,12 +43,6 @@ def test_full_report_of_hostile_names_runs_nothing_in_the_app(page: Page, shot, 
     no_exception(page)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="pipeline_core/profile.py hands column names and values to ydata-profiling unescaped: the report "
-    "renders them as HTML (payload <img>/<script> run inside the sandboxed frame) instead of text",
-)
 def test_full_report_shows_hostile_names_as_text(page: Page, tmp_path: Path):
     _, inner = _build_report(page, write_xss_csv(tmp_path / "xss.csv"))
 

@@ -120,3 +120,10 @@ def test_date_parts_handles_strings_and_unparsable_values():
 def test_outlier_clipper_learns_bounds_on_training_data_only():
     clip = tr.OutlierClipper(method="iqr", factor=1.5).fit(np.array([[1.0], [2.0], [3.0], [4.0]]))
     assert clip.transform(np.array([[100.0]]))[0, 0] == pytest.approx(3.25 + 1.5 * 1.5)
+
+
+def test_outlier_clipper_leaves_columns_without_spread_alone():
+    """A mostly-zero missing indicator has IQR 0: clipping it would erase the rare 1s."""
+    X = np.array([[0.0, 1.0], [0.0, 2.0], [0.0, 3.0], [0.0, 4.0], [1.0, 100.0]])
+    out = tr.OutlierClipper(method="iqr").fit_transform(X)
+    assert out[4, 0] == 1.0 and out[4, 1] < 100.0
