@@ -115,9 +115,20 @@ def _save(spec: PipelineSpec, name: str, note: str) -> None:
     except storage.StorageError as e:
         common.show_error(e)
         return
+    _link_session_run(spec, version.id)
     _open_in_editor(named, version)
     st.session_state.pop("pipelines_note", None)  # the note belonged to this version
     _notify_and_rerun(f"Saved '{named.name}' version {version.version}.", show_pipeline=version.pipeline_id)
+
+
+def _link_session_run(trained: PipelineSpec, version_id: int) -> None:
+    """A model trained before saving belongs to the saved version when it came from this very definition,
+    so it can still be exported after a reload."""
+    run = storage.get_run(st.session_state["run_id"]) if st.session_state.get("run_id") is not None else None
+    if run is None or run.pipeline_version_id is not None or run.status != "done":
+        return
+    if (run.timings or {}).get("provenance", {}).get("definition_sha256") == trained.content_hash():
+        storage.link_run_to_version(run.id, pipeline_version_id=version_id)
 
 
 def _open_in_editor(spec: PipelineSpec, version: Any) -> None:

@@ -492,6 +492,22 @@ def mark_interrupted_runs() -> int:
     return write(work)
 
 
+def link_run_to_version(run_id: int, *, pipeline_version_id: int) -> Run:
+    """Attach a run made before its pipeline was saved to the version saved from the same definition.
+
+    Only an unlinked run is changed, so a run never moves from one version to another.
+    """
+
+    def work(session: Session) -> Run:
+        run = _require(session, Run, run_id, "Run")
+        _require(session, PipelineVersion, pipeline_version_id, "Pipeline version")
+        if run.pipeline_version_id is None:
+            run.pipeline_version_id = pipeline_version_id
+        return run
+
+    return write(work)
+
+
 def delete_run(run_id: int) -> None:
     """Delete a run, its artifact rows and any model file no other artifact uses."""
     artifacts = list_model_artifacts(run_id=run_id)

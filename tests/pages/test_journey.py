@@ -55,6 +55,9 @@ def test_sample_to_exported_model(monkeypatch):
     at.text_input(key="pipelines_name").set_value("cancer screen")
     at.button(key="pipelines_save").click().run()
     assert not at.exception
+    # the model trained before saving now belongs to the saved version, so a reload still finds it
+    pipeline_id = at.session_state["pipeline_id"]
+    assert run.id in [r.id for r in storage.list_runs(pipeline_id=pipeline_id, status="done")]
     saved = dict(at.session_state["spec"])
     at.session_state["spec"] = {**saved, "evaluation": {**saved["evaluation"], "cv_folds": 7}}
     at.run()

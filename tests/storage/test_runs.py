@@ -150,3 +150,14 @@ def test_mark_interrupted_runs_closes_queued_and_running_runs_only(studio: Path)
         assert run.status == "interrupted" and "server stopped" in run.error and run.finished_at is not None
     assert storage.get_run(done.id).status == "done"
     assert storage.mark_interrupted_runs() == 0
+
+
+def test_a_run_made_before_saving_can_be_linked_to_its_version_once(version_id: int, dataset_id: int) -> None:
+    run = storage.create_run(dataset_id=dataset_id)
+    linked = storage.link_run_to_version(run.id, pipeline_version_id=version_id)
+    assert linked.pipeline_version_id == version_id
+    other = storage.save_pipeline_version(name="other", definition={"steps": [1]})
+    again = storage.link_run_to_version(run.id, pipeline_version_id=other.id)
+    assert again.pipeline_version_id == version_id  # never moves to another version
+    pipeline_id = storage.get_version_by_id(version_id).pipeline_id
+    assert [r.id for r in storage.list_runs(pipeline_id=pipeline_id)] == [run.id]
