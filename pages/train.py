@@ -15,7 +15,8 @@ import streamlit as st
 import storage
 from pages import charts, common, jobs
 from pipeline_core import metrics, registry
-from pipeline_core.errors import StudioError
+from pipeline_core.compile import compile_pipeline
+from pipeline_core.errors import SpecError, StudioError
 from pipeline_core.prepare import prepare
 from pipeline_core.spec import PipelineSpec, load_spec
 
@@ -60,8 +61,13 @@ def _has_target(spec: PipelineSpec) -> bool:
 
 @st.cache_data(max_entries=32, show_spinner="Checking the target…")
 def _task_check(dataset_sha: str, spec_json: str, _frame: pd.DataFrame) -> tuple[str, str, list[str]]:
-    """The task training will run and the data warnings, cached per (data, definition)."""
-    data = prepare(load_spec(spec_json), _frame)
+    """The task training will run and the data warnings, cached per (data, definition).
+
+    The preprocessing is compiled here too, so a definition no model could train on (a text
+    column nothing encodes, say) is refused before Start, not by a failed run."""
+    spec = load_spec(spec_json)
+    data = prepare(spec, _frame)
+    compile_pipeline(spec, data.schema, task=data.task)
     return data.task, data.task_reason, data.report
 
 
@@ -69,6 +75,10 @@ def _task(spec: PipelineSpec, frame: pd.DataFrame) -> str | None:
     dataset = common.active_dataset()
     try:
         task, reason, report = _task_check(dataset.sha256, spec.to_json(), frame)
+    except SpecError as e:  # the steps cannot build a model input
+        common.show_error(e)
+        st.page_link("pages/clean.py", label="Fix the steps on Clean", icon=":material/cleaning_services:")
+        return None
     except StudioError as e:
         common.show_error(e)
         st.page_link("pages/features.py", label="Fix it on Features", icon=":material/tune:")

@@ -9,6 +9,7 @@ import pandas as pd
 import storage
 from pipeline_core.registry import MODELS, default_models
 from pipeline_core.spec import PipelineSpec
+from pipeline_core.steps import Impute
 from tests.pages.conftest import store_frame, texts
 
 JOB_TIMEOUT_S = 180
@@ -59,6 +60,16 @@ def test_a_target_no_model_can_learn_from_is_refused_before_training(app):
     assert not at.exception
     assert "fewer rows than the 5 CV folds" in texts(at, "error")
     assert not at.button
+
+
+def test_steps_that_leave_a_column_unencoded_are_refused_before_start(app, churn_id):
+    """One cleaning step added before the target means no defaults: say so before a run fails."""
+    spec = PipelineSpec(target="churned", steps=[Impute(columns="numeric")]).to_dict()
+    at = app("pages/train.py", dataset_id=churn_id, spec=spec)
+    assert not at.exception
+    assert "no step encodes them" in texts(at, "error")
+    assert not at.button
+    assert [link.proto.page for link in at.get("page_link")][-1].endswith("clean")
 
 
 def test_no_model_chosen_is_a_plain_error(app, iris_id):
