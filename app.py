@@ -38,7 +38,10 @@ def main() -> None:
     pages = [st.Page(path, title=title, icon=icon, url_path=title.lower()) for path, title, icon in PAGES]
     navigation = st.navigation(pages)
     common.sidebar()
-    navigation.run()
+    try:
+        navigation.run()
+    finally:  # also after a page stopped early
+        common.sync_url()
 
 
 if __name__ == "__main__":

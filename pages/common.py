@@ -28,9 +28,29 @@ DEFAULTS: dict[str, Any] = {
 }
 
 
+# kept in the address bar, so a browser refresh (a new session) reopens the same dataset and run
+URL_KEYS = {"dataset_id": "dataset", "run_id": "run"}
+
+
 def init_state() -> None:
+    fresh = "dataset_id" not in st.session_state
     for key, value in DEFAULTS.items():
         st.session_state.setdefault(key, value)
+    if fresh:
+        for key, param in URL_KEYS.items():
+            value = st.query_params.get(param)
+            if value is not None and value.isdigit():
+                st.session_state[key] = int(value)
+
+
+def sync_url() -> None:
+    """Mirror the ids that identify this session's work into the URL (ids only, no data)."""
+    for key, param in URL_KEYS.items():
+        value = st.session_state.get(key)
+        if value is None:
+            st.query_params.pop(param, None)
+        elif st.query_params.get(param) != str(value):
+            st.query_params[param] = str(value)
 
 
 # ---- the definition being edited -----------------------------------------------------------

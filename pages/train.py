@@ -92,7 +92,13 @@ def _task(spec: PipelineSpec, frame: pd.DataFrame) -> str | None:
 
 
 def _session_run() -> Any | None:
+    """This session's run; a new session (a refresh, another tab) picks up a run still going on its dataset."""
     run_id = st.session_state.get("run_id")
+    if run_id is None and st.session_state.get("dataset_id") is not None:
+        active = [run for status in ACTIVE
+                  for run in storage.list_runs(dataset_id=st.session_state["dataset_id"], status=status)]
+        if active:
+            run_id = st.session_state["run_id"] = max(run.id for run in active)
     return storage.get_run(run_id) if run_id is not None else None
 
 
