@@ -28,6 +28,8 @@ TUNING_METHODS = {
     "optuna": "Optuna (TPE)",
 }
 ACTIVE = ("queued", "running")
+RERUNNABLE = ("interrupted", "failed", "cancelled")
+RERUN_ERROR_KEY = "train_rerun_error"
 POLL_SECONDS = 1
 
 
@@ -267,6 +269,8 @@ def _model_states(run: Any, task: str) -> pd.DataFrame:
 
 
 def _finished(run: Any) -> None:
+    if message := st.session_state.pop(RERUN_ERROR_KEY, None):
+        st.error(message, icon=":material/error:")
     if run.status == "done":
         _summary(run)
     elif run.status == "cancelled":
@@ -274,6 +278,21 @@ def _finished(run: Any) -> None:
     else:
         where = f" (model: {run.failed_model})" if run.failed_model else ""
         st.error(f"Run #{run.id} {run.status}{where}: {run.error}", icon=":material/error:")
+    if run.status in RERUNNABLE and run.dataset_id is not None:
+        st.button("Run it again", key="train_rerun", icon=":material/replay:", on_click=_rerun, args=(run,),
+                  help="Trains the same definition on the same dataset as a new run.")
+
+
+def _rerun(run: Any) -> None:
+    """A run cut short (a server restart, a failure, a cancel) starts again from its saved version,
+    or from the definition being edited when the run was never saved."""
+    version = storage.get_version_by_id(run.pipeline_version_id) if run.pipeline_version_id else None
+    try:
+        spec = load_spec(version.definition) if version else common.current_spec()
+        st.session_state["run_id"] = jobs.submit_training(spec, run.dataset_id,
+                                                          pipeline_version_id=run.pipeline_version_id)
+    except (StudioError, storage.StorageError) as e:
+        st.session_state[RERUN_ERROR_KEY] = str(e)
 
 
 def _summary(run: Any) -> None:

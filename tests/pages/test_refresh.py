@@ -6,6 +6,7 @@ from streamlit.testing.v1 import AppTest
 
 import storage
 from tests.pages.conftest import REPO, TIMEOUT
+from tests.pages.test_train_page import wait_for_run
 
 
 def test_a_refreshed_session_reopens_the_dataset_named_in_the_url(iris_id):
@@ -25,3 +26,17 @@ def test_a_new_session_on_the_train_page_shows_a_run_still_going(app, iris_id):
     assert at.session_state["run_id"] == run.id
     assert f"Run #{run.id}** · running" in " ".join(m.value for m in at.markdown)
     storage.finish_run(run.id, status="cancelled", error="test over")
+
+
+def test_a_run_interrupted_by_a_restart_can_be_run_again(app, iris_id):
+    run = storage.create_run(dataset_id=iris_id)
+    storage.finish_run(run.id, status="interrupted", error="the server restarted while this run was going")
+    at = app("pages/train.py", dataset_id=iris_id, spec={"target": "target", "evaluation": {"cv_folds": 3}})
+    at.session_state["run_id"] = run.id
+    at.run()
+    assert "interrupted" in " ".join(str(e.value) for e in at.error)
+    at.button(key="train_rerun").click().run()
+    assert not at.exception
+    new_run = at.session_state["run_id"]
+    assert new_run != run.id and storage.get_run(new_run).dataset_id == iris_id
+    assert wait_for_run(new_run).status == "done"
