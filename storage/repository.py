@@ -536,12 +536,7 @@ def save_model_artifact(*, run_id: int, data: bytes, fmt: str, model_name: str =
 
     Identical bytes share one file. ``fmt`` is the file extension (``skops``, ``onnx``, ``joblib``...).
     """
-    if not _MODEL_FORMAT.match(fmt or ""):
-        raise StorageError(f"Model format {fmt!r} is not a simple file extension such as 'skops' or 'onnx'.")
-    if not isinstance(data, bytes | bytearray) or not data:
-        raise StorageError("A model artifact needs the model's file content as non-empty bytes.")
-    staged = files.stage_bytes(files.MODELS, f"{files.sha256_bytes(bytes(data))}.{fmt}", bytes(data),
-                               f"a model of run {run_id}")
+    staged = _stage_model(data, fmt, f"a model of run {run_id}")
 
     def work(session: Session) -> ModelArtifact:
         lock_key(session, staged.relpath)
@@ -558,13 +553,27 @@ def save_model_artifact(*, run_id: int, data: bytes, fmt: str, model_name: str =
         session.flush()
         return artifact
 
+    artifact = _write_staged(staged, work)
+    files.publish(staged)
+    return artifact
+
+
+def _stage_model(data: bytes, fmt: str, what: str) -> files.StagedFile:
+    """Check a model file's format and bytes, and write it to a temporary name under ``models/``."""
+    if not _MODEL_FORMAT.match(fmt or ""):
+        raise StorageError(f"Model format {fmt!r} is not a simple file extension such as 'skops' or 'onnx'.")
+    if not isinstance(data, bytes | bytearray) or not data:
+        raise StorageError(f"Storing {what} needs the file's content as non-empty bytes.")
+    return files.stage_bytes(files.MODELS, f"{files.sha256_bytes(bytes(data))}.{fmt}", bytes(data), what)
+
+
+def _write_staged(staged: files.StagedFile, work: Callable[[Session], ModelArtifact]) -> ModelArtifact:
+    """Commit the rows; on any failure the staged file goes too, so no orphan file is left."""
     try:
-        artifact = write(work)
+        return write(work)
     except BaseException:
         files.discard(staged)
         raise
-    files.publish(staged)
-    return artifact
 
 
 def save_imported_model(*, data: bytes, fmt: str, model_name: str, source_name: str) -> ModelArtifact:
@@ -574,12 +583,7 @@ def save_imported_model(*, data: bytes, fmt: str, model_name: str, source_name: 
     so the pages that list runs and models show it. Run, artifact row and file appear together
     or not at all. Importing bytes that are already stored returns the artifact that holds them.
     """
-    if not _MODEL_FORMAT.match(fmt or ""):
-        raise StorageError(f"Model format {fmt!r} is not a simple file extension such as 'skops' or 'onnx'.")
-    if not isinstance(data, bytes | bytearray) or not data:
-        raise StorageError("An imported model needs the file's content as non-empty bytes.")
-    staged = files.stage_bytes(files.MODELS, f"{files.sha256_bytes(bytes(data))}.{fmt}", bytes(data),
-                               f"the imported model '{source_name}'")
+    staged = _stage_model(data, fmt, f"the imported model '{source_name}'")
     name = str(model_name)[:MAX_NAME_LENGTH]
     label = f"Imported: {' '.join(str(source_name).split())}"[:MAX_NAME_LENGTH]
 
@@ -600,11 +604,7 @@ def save_imported_model(*, data: bytes, fmt: str, model_name: str, source_name: 
         session.flush()
         return artifact
 
-    try:
-        artifact = write(work)
-    except BaseException:
-        files.discard(staged)
-        raise
+    artifact = _write_staged(staged, work)
     if artifact.path == staged.relpath and not files.matches(artifact.path, artifact.sha256):
         files.publish(staged)
     else:
