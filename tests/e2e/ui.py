@@ -6,6 +6,7 @@ Streamlit marks its root ``[data-testid="stApp"]`` with ``data-test-script-state
 
 from __future__ import annotations
 
+import re
 from contextlib import suppress
 
 from playwright.sync_api import Page
@@ -44,7 +45,7 @@ def goto_page(page: Page, title: str) -> None:
     """Open a page through its link in the sidebar navigation, as a user does."""
     nav = page.locator('[data-testid="stSidebarNav"]')
     nav.get_by_role("link", name=title, exact=True).click()
-    page.wait_for_url(f"**/{title.lower()}")
+    page.wait_for_url(re.compile(rf"/{title.lower()}(\?.*)?$"))  # the app keeps ids in the query string
     wait_for_app(page)
 
 
