@@ -37,12 +37,6 @@ def add_step(at, kind: str) -> None:
     at.button(key="clean_add_step").click().run()
 
 
-def test_smoke_without_a_dataset():
-    at = open_page(PAGE)
-    assert not at.exception
-    assert "No dataset yet" in texts(at, "info")
-
-
 def test_smoke_with_a_dataset(iris_id):
     at = open_page(PAGE, dataset_id=iris_id)
     assert not at.exception

@@ -16,12 +16,6 @@ PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 CSV = b"name,age,city\nann,31,paris\nbob,45,lyon\ncid,27,nice\n"
 
 
-def test_smoke_without_a_dataset():
-    at = open_page(PAGE)
-    assert not at.exception
-    assert "No dataset yet" in texts(at, "info")
-
-
 def test_smoke_with_a_dataset(iris_id):
     at = open_page(PAGE, dataset_id=iris_id)
     assert not at.exception

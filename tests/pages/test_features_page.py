@@ -28,12 +28,6 @@ def choose_target(at, target: str):
     return at
 
 
-def test_smoke_without_a_dataset():
-    at = open_page(PAGE)
-    assert not at.exception
-    assert "No dataset yet" in texts(at, "info")
-
-
 def test_smoke_with_a_dataset(iris_id):
     at = open_page(PAGE, dataset_id=iris_id)
     assert not at.exception

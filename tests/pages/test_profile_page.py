@@ -13,12 +13,6 @@ def metrics(at) -> dict[str, str]:
     return {m.label: m.value for m in at.metric}
 
 
-def test_smoke_without_a_dataset():
-    at = open_page(PAGE)
-    assert not at.exception
-    assert "No dataset yet" in texts(at, "info")
-
-
 def test_overview_shows_shape_stats_and_charts(iris_id):
     at = open_page(PAGE, dataset_id=iris_id)
     assert not at.exception
