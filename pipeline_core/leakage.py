@@ -4,13 +4,23 @@ A column leaks when it carries the answer: an identifier the model can memorise,
 near copy of the target (a numeric column almost perfectly correlated with it, or a
 label column that maps one-to-one onto it). Models look brilliant in cross-validation
 and fail on new data, so the Features page shows these before anything is trained.
+
+The work is split in two so that choosing another target stays cheap on a long frame:
+:func:`leakage_basis` does what does not depend on the target (a seeded sample of rows,
+each column's type, each column's values as integer codes) once per dataset, and
+:func:`target_warnings` checks the columns against one target with a few integer
+operations on those codes. :func:`leakage_warnings` does both, for one-off callers.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+import numpy as np
 import pandas as pd
 
-from pipeline_core.columns import infer_column
+from pipeline_core.columns import ColumnInfo, infer_column
 from pipeline_core.errors import DataError
 
 CORRELATION_LIMIT = 0.98
@@ -19,25 +29,59 @@ MIN_ROWS_PER_LEVEL = 5  # a column that fixes the target needs this many rows pe
 SAMPLE_ROWS = 200_000
 
 
+@dataclass(frozen=True)
+class LeakageBasis:
+    """The target-independent part of the checks, for one dataset (treat as read-only).
+
+    ``sample`` holds the sampled rows under the pipeline's column names; ``infos`` each
+    column's inferred type on that sample; ``codes`` each column's values in text form as
+    integer codes (-1 where missing), so "value a always goes with target value b" is a
+    question about pairs of integers instead of a string group-by per target.
+    """
+
+    sample: pd.DataFrame
+    infos: dict[str, ColumnInfo]
+    codes: dict[str, np.ndarray]
+
+
 def leakage_warnings(frame: pd.DataFrame, target: str) -> list[str]:
     """One sentence per suspicious column, naming it and saying why; empty when nothing looks wrong."""
     if target not in frame.columns:
         raise DataError(f"target '{target}' is not a column of the data")
+    return target_warnings(leakage_basis(frame), target)
+
+
+def leakage_basis(frame: pd.DataFrame, rename: Mapping[str, str] | None = None) -> LeakageBasis:
+    """Sample the rows (seeded), then type and encode every column; ``rename`` is applied to the sample.
+
+    Sampling first means a long frame is never copied whole. The rows drawn depend only on
+    the frame's length, so they are the rows ``frame.sample(SAMPLE_ROWS, random_state=0)``
+    of any column selection of it would give.
+    """
     if len(frame) > SAMPLE_ROWS:
         frame = frame.sample(SAMPLE_ROWS, random_state=0)
-    y = frame[target]
+    sample = frame.rename(columns=dict(rename)) if rename else frame
+    infos = {col: infer_column(sample[col]) for col in sample.columns}
+    codes = {col: _text_codes(sample[col]) for col in sample.columns}
+    return LeakageBasis(sample, infos, codes)
+
+
+def target_warnings(basis: LeakageBasis, target: str, columns: Iterable[str] | None = None) -> list[str]:
+    """The warnings for ``target``: one per suspicious column of ``columns`` (default: all), in their order."""
+    if target not in basis.infos:
+        raise DataError(f"target '{target}' is not a column of the data")
     warnings = []
-    for col in frame.columns:
+    for col in basis.sample.columns if columns is None else columns:
         if col == target:
             continue
-        message = _column_warning(frame[col], y)
+        message = _column_warning(basis, col, target)
         if message:
             warnings.append(message)
     return warnings
 
 
-def _column_warning(values: pd.Series, y: pd.Series) -> str | None:
-    info = infer_column(values)
+def _column_warning(basis: LeakageBasis, col: str, target: str) -> str | None:
+    info, values, y = basis.infos[col], basis.sample[col], basis.sample[target]
     if info.type == "constant":
         return None
     if info.type == "id":
@@ -52,7 +96,7 @@ def _column_warning(values: pd.Series, y: pd.Series) -> str | None:
             f"'{values.name}' correlates {correlation:+.3f} with the target '{y.name}': it is almost a copy of it. "
             "Keep it only if it is known before the target is."
         )
-    return _mapping_warning(values, y)
+    return _mapping_warning(str(values.name), str(y.name), basis.codes[col], basis.codes[target])
 
 
 def _numeric_correlation(values: pd.Series, y: pd.Series) -> float | None:
@@ -64,25 +108,55 @@ def _numeric_correlation(values: pd.Series, y: pd.Series) -> float | None:
     return float(both["x"].astype(float).corr(both["y"].astype(float)))
 
 
-def _mapping_warning(values: pd.Series, y: pd.Series) -> str | None:
-    both = pd.DataFrame({"x": values.astype(str), "y": y.astype(str)})[values.notna() & y.notna()]
-    levels = both["x"].nunique()
-    if levels < 2 or levels > MAX_LEVELS or len(both) < 2 * levels:
+def _mapping_warning(name: str, target: str, x_codes: np.ndarray, y_codes: np.ndarray) -> str | None:
+    """Does each (text) value of the column go with a single target value, and the other way round?
+
+    On the rows where both are present: the column fixes the target exactly when the number of
+    distinct (value, target) pairs equals the number of distinct values; it is a relabelled
+    copy when that number also equals the number of distinct target values.
+    """
+    both = (x_codes >= 0) & (y_codes >= 0)
+    x, y = x_codes[both].astype(np.int64), y_codes[both].astype(np.int64)
+    levels = _distinct(x)
+    if levels < 2 or levels > MAX_LEVELS or x.size < 2 * levels:
         return None
-    fixes_target = both.groupby("x")["y"].nunique().max() == 1
-    if not fixes_target:
+    pairs = _distinct(x * (int(y.max()) + 1) + y)
+    if pairs != levels:
         return None
-    if both.groupby("y")["x"].nunique().max() == 1:
+    if pairs == _distinct(y):
         return (
-            f"'{values.name}' maps one-to-one onto the target '{y.name}' (each value goes with exactly one "
+            f"'{name}' maps one-to-one onto the target '{target}' (each value goes with exactly one "
             "target value and back): it is a relabelled copy of the target. Drop it."
         )
-    if len(both) >= MIN_ROWS_PER_LEVEL * levels:
+    if x.size >= MIN_ROWS_PER_LEVEL * levels:
         return (
-            f"every value of '{values.name}' goes with a single target value: it determines '{y.name}' exactly. "
+            f"every value of '{name}' goes with a single target value: it determines '{target}' exactly. "
             "Check it is not recorded after the outcome."
         )
     return None
+
+
+def _text_codes(values: pd.Series) -> np.ndarray:
+    """Codes of ``values.astype(str)``, -1 where missing: equal codes exactly when the texts are equal.
+
+    Converting a numeric column to text is slow, and needless: integers and booleans have one
+    text per value, and so do floats read by their bits (repr round-trips, and -0.0 and 0.0,
+    which compare equal, print differently: their bits differ too).
+    """
+    dtype = values.dtype
+    if isinstance(dtype, np.dtype) and dtype.kind == "f" and dtype.itemsize in (4, 8):
+        keys = values.to_numpy().view(f"i{dtype.itemsize}")
+    elif isinstance(dtype, np.dtype) and dtype.kind in "iub":
+        keys = values.to_numpy()
+    else:
+        keys = values.astype(str).to_numpy()
+    codes = pd.factorize(keys)[0].astype(np.int32)
+    codes[values.isna().to_numpy()] = -1
+    return codes
+
+
+def _distinct(codes: np.ndarray) -> int:
+    return len(pd.unique(codes))
 
 
 def _is_number(values: pd.Series) -> bool:

@@ -6,8 +6,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from pipeline_core import leakage
+from pipeline_core.columns import infer_column
 from pipeline_core.errors import DataError
-from pipeline_core.leakage import leakage_warnings
+from pipeline_core.leakage import leakage_basis, leakage_warnings, target_warnings
 
 
 @pytest.fixture
@@ -57,3 +59,99 @@ def test_a_column_that_fixes_the_target_is_named(honest):
 def test_an_unknown_target_is_refused(honest):
     with pytest.raises(DataError, match="'nope'"):
         leakage_warnings(honest, "nope")
+
+
+# ---- the split into a per-dataset basis and a per-target check gives the same warnings -------------
+
+
+def _reference_warnings(frame: pd.DataFrame, target: str) -> list[str]:
+    """The checks as they were before the split (a string group-by per column and target), as an oracle."""
+    if len(frame) > leakage.SAMPLE_ROWS:
+        frame = frame.sample(leakage.SAMPLE_ROWS, random_state=0)
+    y, warnings = frame[target], []
+    for col in (c for c in frame.columns if c != target):
+        values, info = frame[col], infer_column(frame[col])
+        if info.type == "constant":
+            continue
+        if info.type == "id":
+            warnings.append(f"'{col}' looks like a row identifier ({info.reason.split(':')[0]}): a model could "
+                            "memorise rows through it. ID-like columns are left out of the features; keep it that "
+                            "way unless the ID carries meaning.")
+            continue
+        r = leakage._numeric_correlation(values, y)
+        if r is not None and abs(r) > leakage.CORRELATION_LIMIT:
+            warnings.append(f"'{col}' correlates {r:+.3f} with the target '{target}': it is almost a copy of it. "
+                            "Keep it only if it is known before the target is.")
+            continue
+        both = pd.DataFrame({"x": values.astype(str), "y": y.astype(str)})[values.notna() & y.notna()]
+        levels = both["x"].nunique()
+        if levels < 2 or levels > leakage.MAX_LEVELS or len(both) < 2 * levels:
+            continue
+        if both.groupby("x")["y"].nunique().max() != 1:
+            continue
+        if both.groupby("y")["x"].nunique().max() == 1:
+            warnings.append(f"'{col}' maps one-to-one onto the target '{target}' (each value goes with exactly "
+                            "one target value and back): it is a relabelled copy of the target. Drop it.")
+        elif len(both) >= leakage.MIN_ROWS_PER_LEVEL * levels:
+            warnings.append(f"every value of '{col}' goes with a single target value: it determines "
+                            f"'{target}' exactly. Check it is not recorded after the outcome.")
+    return warnings
+
+
+def _awkward_frame(n: int, seed: int) -> pd.DataFrame:
+    """Columns whose text forms are easy to get wrong: -0.0 next to 0.0, 1 next to '1', missing values, dates."""
+    rng = np.random.default_rng(seed)
+    label = rng.choice(["yes", "no", "maybe"], n).astype(object)
+    label[rng.random(n) < 0.05] = None
+    frame = pd.DataFrame({
+        "label": label,
+        "code": pd.Series(label).map({"yes": 1.0, "no": -0.0, "maybe": 0.0}),  # -0.0 and 0.0: two texts
+        "mixed": pd.Series(label).map({"yes": 1, "no": "1", "maybe": 2.5}).astype(object),  # 1 and '1': one text
+        "grade": pd.Series(label).map({"yes": "a", "no": "b", "maybe": "c"}).astype("category"),
+        "stage": np.where(label == "yes", rng.choice(["won-a", "won-b"], n), np.where(label == "no", "lost", "open")),
+        "small_int": rng.integers(0, 3, n),
+        "nullable": pd.array(rng.integers(0, 40, n), dtype="Int64"),
+        "flag": rng.random(n) < 0.5,
+        "when": pd.Timestamp("2024-01-01") + pd.to_timedelta(rng.integers(0, 5, n), unit="D"),
+        "x": rng.normal(size=n),
+        "x32": rng.normal(size=n).astype("float32"),
+        "row_id": rng.permutation(n) + 10,
+        "ticket": [f"T{i:06d}" for i in rng.permutation(n)],
+        "constant": 7,
+    })
+    frame["price"] = 3 * frame["x"] + 0.0001 * rng.normal(size=n)
+    frame["count"] = rng.integers(0, 60, n)
+    frame.loc[rng.random(n) < 0.1, "x"] = np.nan
+    return frame
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_the_warnings_are_those_of_the_unsplit_checks(seed, monkeypatch):
+    monkeypatch.setattr(leakage, "SAMPLE_ROWS", 500)  # so the sampling path runs too
+    frame = _awkward_frame(700, seed)
+    for target in ["label", "code", "mixed", "grade", "small_int", "nullable", "flag", "x", "price", "count"]:
+        assert leakage_warnings(frame, target) == _reference_warnings(frame, target), target
+
+
+def test_the_awkward_frame_does_warn(monkeypatch):
+    """The oracle comparison above is only worth something if the frame triggers every kind of warning."""
+    warnings = " | ".join(leakage_warnings(_awkward_frame(700, 0), "label"))
+    assert "'row_id' looks like a row identifier" in warnings
+    assert "'ticket' looks like a row identifier" in warnings
+    assert "'code' maps one-to-one onto the target 'label'" in warnings
+    assert "'grade' maps one-to-one onto the target 'label'" in warnings
+    assert "every value of 'stage' goes with a single target value" in warnings
+    assert "'mixed'" not in warnings  # 1 and '1' read the same as text: two labels share a value
+    assert "'price' correlates" in " | ".join(leakage_warnings(_awkward_frame(700, 0), "x"))
+
+
+def test_one_basis_serves_every_target_and_a_rename():
+    frame = _awkward_frame(300, 4)
+    basis = leakage_basis(frame, rename={"code": "label_code"})
+    renamed = frame.rename(columns={"code": "label_code"})
+    for target in ["label", "grade", "x"]:
+        assert target_warnings(basis, target) == leakage_warnings(renamed, target)
+    kept = ["x", "label_code", "ticket"]
+    assert target_warnings(basis, "label", kept) == leakage_warnings(renamed[kept + ["label"]], "label")
+    with pytest.raises(DataError, match="'code'"):
+        target_warnings(basis, "code")
