@@ -7,6 +7,7 @@ was chosen; ID-like and constant columns are dropped with that reason.
 
 from __future__ import annotations
 
+from collections.abc import Hashable, Mapping
 from dataclasses import dataclass
 
 import pandas as pd
@@ -80,6 +81,33 @@ def infer_schema(
             continue
         forced = spec.columns.types.get(col)
         schema[col] = ColumnInfo(col, forced, "set by you") if forced else infer_column(frame[col])
+    return schema
+
+
+def infer_schema_reusing(
+    raw: Mapping[Hashable, ColumnInfo], frame: pd.DataFrame, spec: PipelineSpec
+) -> dict[str, ColumnInfo]:
+    """``infer_schema(frame, spec)``, taking each column's type from ``raw`` where the answer cannot differ.
+
+    ``raw`` is ``infer_schema(frame)`` (no definition), which a caller can keep per dataset:
+    inferring a long frame's types reads every value, so this is what makes choosing a target
+    cheap. A renamed column is looked at again only when it is numeric (the name is part of
+    the evidence for an integer ID, e.g. ``*_id``); any other type does not depend on the name.
+    """
+    pairs = [(label, spec.columns.rename.get(label, label)) for label in frame.columns]
+    names = list(apply_column_spec(frame.iloc[:0], spec).columns)  # the order and the select checks, without data
+    raw_of = {new: old for old, new in pairs}
+    if frame.columns.has_duplicates or len(raw_of) < len(pairs) or not all(old in raw for old, _ in pairs):
+        return infer_schema(frame, spec)
+    schema = {}
+    for col in (c for c in names if c != spec.target):
+        forced, known = spec.columns.types.get(col), raw[raw_of[col]]
+        if forced:
+            schema[col] = ColumnInfo(col, forced, "set by you")
+        elif raw_of[col] == col or known.type not in ("numeric", "id"):
+            schema[col] = ColumnInfo(str(col), known.type, known.reason)
+        else:
+            schema[col] = infer_column(frame[raw_of[col]].rename(col))
     return schema
 
 

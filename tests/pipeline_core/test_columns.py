@@ -1,0 +1,73 @@
+"""Column types: reusing a dataset's raw-column types must give what inferring under the definition gives."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from pipeline_core.columns import default_steps, infer_schema, infer_schema_reusing
+from pipeline_core.errors import DataError
+from pipeline_core.spec import ColumnsSpec, PipelineSpec
+
+
+@pytest.fixture
+def frame() -> pd.DataFrame:
+    rng = np.random.default_rng(0)
+    n = 300
+    return pd.DataFrame({
+        "ref": rng.permutation(n) * 1000 + 7,  # unique integers, not a sequence: an ID only by its name
+        "row": np.arange(n),  # a sequence: an ID whatever its name
+        "age": rng.integers(18, 90, n),
+        "income": rng.normal(50_000, 9_000, n),
+        "city": rng.choice(["paris", "lyon", "nice"], n),
+        "note": [f"a rather long free text note number {i}" for i in range(n)],
+        "day": pd.Timestamp("2024-01-01") + pd.to_timedelta(rng.integers(0, 30, n), unit="D"),
+        "same": 1,
+        "label": rng.choice(["yes", "no"], n),
+    })
+
+
+SPECS = [
+    PipelineSpec(),
+    PipelineSpec(target="label"),
+    PipelineSpec(target="age", columns=ColumnsSpec(rename={"ref": "customer_id"})),  # becomes an ID by name
+    PipelineSpec(target="label", columns=ColumnsSpec(rename={"row": "position", "city": "town", "income": "pay"})),
+    PipelineSpec(target="label", columns=ColumnsSpec(rename={"age": "city", "city": "age"})),  # a swap
+    PipelineSpec(target="label", columns=ColumnsSpec(select=["note", "ref_id", "day"], rename={"ref": "ref_id"})),
+    PipelineSpec(target="label", columns=ColumnsSpec(types={"age": "categorical", "ref": "numeric"})),
+]
+
+
+@pytest.mark.parametrize("spec", SPECS, ids=range(len(SPECS)))
+def test_reusing_raw_types_gives_the_schema_and_steps_of_a_fresh_inference(frame, spec):
+    expected = infer_schema(frame, spec)
+    got = infer_schema_reusing(infer_schema(frame), frame, spec)
+    assert got == expected
+    assert list(got) == list(expected)  # same order, so the same default steps in the same order
+    assert default_steps(got) == default_steps(expected)
+
+
+def test_a_rename_to_an_id_like_name_is_looked_at_again(frame):
+    spec = PipelineSpec(columns=ColumnsSpec(rename={"ref": "customer_id"}))
+    raw = infer_schema(frame)
+    assert raw["ref"].type == "numeric"
+    assert infer_schema_reusing(raw, frame, spec)["customer_id"].type == "id"
+
+
+def test_only_renamed_numeric_columns_are_inferred_again(frame, monkeypatch):
+    from pipeline_core import columns
+
+    raw = infer_schema(frame)
+    seen: list[str] = []
+    real = columns.infer_column
+    monkeypatch.setattr(columns, "infer_column", lambda values: seen.append(values.name) or real(values))
+    spec = PipelineSpec(target="label", columns=ColumnsSpec(rename={"income": "pay", "city": "town"}))
+    infer_schema_reusing(raw, frame, spec)
+    assert seen == ["pay"]
+
+
+def test_a_missing_selected_column_is_refused_as_before(frame):
+    spec = PipelineSpec(columns=ColumnsSpec(select=["nope"]))
+    with pytest.raises(DataError, match="nope"):
+        infer_schema_reusing(infer_schema(frame), frame, spec)
