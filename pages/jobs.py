@@ -38,8 +38,9 @@ SCHEDULER_ENV = "DASK_SCHEDULER_ADDRESS"
 def job_runner() -> JobRunner:
     """Shared by every session of this server: it holds no user data, only workers or a cluster client.
 
-    Runs left active by a previous server are closed as interrupted unless the runner's
-    workers still hold them (an external cluster keeps running jobs across app restarts).
+    Runs left active by a previous server are closed as failed, saying the app stopped while they
+    were in progress, unless the runner's workers still hold them (an external cluster keeps running
+    jobs across app restarts).
     A runner whose cluster died is replaced, and the runs it held are closed the same way.
     """
     runner = create_runner(os.environ.get(JOBS_ENV) or "dask", max_jobs=int(os.environ.get(MAX_JOBS_ENV) or 1),

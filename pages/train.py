@@ -28,7 +28,7 @@ TUNING_METHODS = {
     "optuna": "Optuna (TPE)",
 }
 ACTIVE = ("queued", "running")
-RERUNNABLE = ("interrupted", "failed", "cancelled")
+RERUNNABLE = ("interrupted", "failed", "cancelled")  # "interrupted": a run an older version closed after a restart
 RERUN_ERROR_KEY = "train_rerun_error"
 POLL_SECONDS = 1
 

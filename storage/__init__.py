@@ -13,6 +13,7 @@ from storage.exchange import export_pipeline, import_pipeline
 from storage.files import studio_home
 from storage.maintenance import cleanup_orphans, init_db
 from storage.models import (
+    STOPPED_RUN_MESSAGE,
     Dataset,
     ModelArtifact,
     Pipeline,
@@ -61,6 +62,7 @@ __all__ = [
     "PipelineVersion",
     "Run",
     "RunStatus",
+    "STOPPED_RUN_MESSAGE",
     "StorageError",
     "best_run",
     "canonical_json",

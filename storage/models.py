@@ -45,7 +45,11 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 
 class RunStatus(StrEnum):
-    """Stored as plain text, so adding a status later needs no database enum migration."""
+    """Stored as plain text, so adding a status later needs no database enum migration.
+
+    ``INTERRUPTED`` is only read: older versions closed a run a stopped server left behind with it;
+    such a run is now closed as ``FAILED`` with :data:`STOPPED_RUN_MESSAGE`.
+    """
 
     QUEUED = "queued"
     RUNNING = "running"
@@ -56,7 +60,16 @@ class RunStatus(StrEnum):
 
 
 ACTIVE_STATUSES = frozenset({RunStatus.QUEUED, RunStatus.RUNNING})
-FINISHED_STATUSES = frozenset({RunStatus.DONE, RunStatus.FAILED, RunStatus.CANCELLED, RunStatus.INTERRUPTED})
+CLOSING_STATUSES = frozenset({RunStatus.DONE, RunStatus.FAILED, RunStatus.CANCELLED})
+"""What a run can be finished as now."""
+FINISHED_STATUSES = CLOSING_STATUSES | {RunStatus.INTERRUPTED}
+"""What a finished run may hold, rows written by older versions included."""
+STOPPED_RUN_MESSAGE = (
+    "Pipeline Studio stopped while this run was in progress (the app was restarted or its training workers "
+    "were shut down), so the run did not finish. You can start it again: 'Run it again' on the Train page "
+    "trains the same pipeline on the same data."
+)
+"""The error of a run left queued or running by a process that is gone, written for the person who started it."""
 
 
 class DatasetBase(SQLModel):

@@ -20,11 +20,11 @@ from storage import repository as repo
 from storage.db import database_url, use_database
 from storage.errors import StorageError
 from storage.files import HOME_ENV, studio_home
-from storage.models import FINISHED_STATUSES, RunStatus
+from storage.models import FINISHED_STATUSES, STOPPED_RUN_MESSAGE, RunStatus
 
 REPORT_EVERY_SECONDS = 0.5
 CHECK_EVERY_SECONDS = 1.0
-LOST_MESSAGE = "The server or its workers stopped while this run was in progress; start it again."
+LOST_MESSAGE = STOPPED_RUN_MESSAGE  # the error of a run closed by mark_lost_runs
 
 
 class RunReporter:
@@ -57,7 +57,7 @@ class RunReporter:
         self._connect()
         try:
             self._seen(repo.start_run(self.run_id).status)
-        except StorageError:  # closed (cancelled, interrupted, deleted) while it waited in the queue
+        except StorageError:  # closed (cancelled, failed by a restart, deleted) while it waited in the queue
             run = repo.get_run(self.run_id)
             self._seen(run.status if run else RunStatus.CANCELLED.value)
 
@@ -71,7 +71,7 @@ class RunReporter:
         self._seen(run.status)
 
     def cancelled(self) -> bool:
-        """True once the run was closed elsewhere (cancelled by the user, marked interrupted, deleted)."""
+        """True once the run was closed elsewhere (cancelled by the user, failed by a restart, deleted)."""
         if time.monotonic() - self._last_check >= CHECK_EVERY_SECONDS:
             self._connect()
             run = repo.get_run(self.run_id)
@@ -100,7 +100,7 @@ class RunReporter:
                 raise
 
     def _finished_elsewhere(self) -> bool:
-        """True when the run was closed outside the job (cancelled, interrupted): the job's late word is dropped."""
+        """True when the run was closed outside the job (cancelled, failed by a restart): its late word is dropped."""
         run = repo.get_run(self.run_id)
         return run is None or run.status in FINISHED_STATUSES
 
@@ -113,7 +113,10 @@ def cancel_run(run_id: int) -> None:
 
 
 def mark_lost_runs(live: Iterable[int] = ()) -> list[int]:
-    """At server start, close as interrupted the active runs whose job no longer exists; return their ids.
+    """At server start, close as failed the active runs whose job no longer exists; return their ids.
+
+    Their error, :data:`~storage.models.STOPPED_RUN_MESSAGE`, tells the user the app stopped while the
+    run was in progress, so it did not finish, and that they can start it again.
 
     ``live`` are the runs the job runner still holds. A local runner starts empty, so every
     run left queued or running by the previous server is closed; an external Dask cluster
@@ -125,7 +128,7 @@ def mark_lost_runs(live: Iterable[int] = ()) -> list[int]:
             for run in repo.list_runs(status=status.value) if run.id not in keep]
     for run_id in lost:
         try:
-            repo.finish_run(run_id, status=RunStatus.INTERRUPTED.value, error=LOST_MESSAGE)
+            repo.finish_run(run_id, status=RunStatus.FAILED.value, error=LOST_MESSAGE)
         except StorageError:  # it finished in the meantime
             continue
     return lost

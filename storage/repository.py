@@ -28,7 +28,9 @@ from storage.db import lock_key, read, write
 from storage.errors import StorageError
 from storage.models import (
     ACTIVE_STATUSES,
+    CLOSING_STATUSES,
     FINISHED_STATUSES,
+    STOPPED_RUN_MESSAGE,
     Dataset,
     ModelArtifact,
     Pipeline,
@@ -401,13 +403,13 @@ def finish_run(
     failed_model: str | None = None,
     timings: Mapping[str, Any] | None = None,
 ) -> Run:
-    """Close a run as done, failed, cancelled or interrupted, with its results.
+    """Close a run as done, failed or cancelled, with its results.
 
     A run can be finished once; finishing it again raises, so a late "done" from a
     background job cannot overwrite a user's "cancelled".
     """
-    if status not in FINISHED_STATUSES:
-        allowed = ", ".join(sorted(FINISHED_STATUSES))
+    if status not in CLOSING_STATUSES:
+        allowed = ", ".join(sorted(CLOSING_STATUSES))
         raise StorageError(f"A run can only finish as one of {allowed}; got {status!r}.")
     rows = _check_leaderboard(leaderboard or [])
     timing_data = to_json_data(dict(timings or {}))
@@ -478,14 +480,16 @@ def best_run(pipeline_id: int, *, metric: str, greater_is_better: bool = True) -
 
 
 def mark_interrupted_runs() -> int:
-    """At server start, mark runs left queued or running by a previous process as interrupted."""
-    message = "The server stopped while this run was in progress; start it again."
+    """At server start, close as failed the runs a previous process left queued or running; return how many.
+
+    Their error is :data:`STOPPED_RUN_MESSAGE`: the app stopped, the run did not finish, start it again.
+    """
 
     def work(session: Session) -> int:
         statement = (
             update(Run)
             .where(col(Run.status).in_([s.value for s in ACTIVE_STATUSES]))
-            .values(status=RunStatus.INTERRUPTED.value, error=message, finished_at=utcnow())
+            .values(status=RunStatus.FAILED.value, error=STOPPED_RUN_MESSAGE, finished_at=utcnow())
         )
         return int(session.execute(statement).rowcount or 0)
 

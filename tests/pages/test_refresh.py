@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from sqlalchemy import update
 from streamlit.testing.v1 import AppTest
 
 import storage
+from storage.reporter import mark_lost_runs
 from tests.pages.conftest import REPO, TIMEOUT
 from tests.pages.test_train_page import wait_for_run
 
@@ -28,15 +30,28 @@ def test_a_new_session_on_the_train_page_shows_a_run_still_going(app, iris_id):
     storage.finish_run(run.id, status="cancelled", error="test over")
 
 
-def test_a_run_interrupted_by_a_restart_can_be_run_again(app, iris_id):
+def test_a_run_a_restart_cut_short_is_shown_failed_and_can_be_run_again(app, iris_id):
     run = storage.create_run(dataset_id=iris_id)
-    storage.finish_run(run.id, status="interrupted", error="the server restarted while this run was going")
+    storage.start_run(run.id)
+    assert mark_lost_runs() == [run.id]  # the next server start: its job runner holds no jobs yet
     at = app("pages/train.py", dataset_id=iris_id, spec={"target": "target", "evaluation": {"cv_folds": 3}})
     at.session_state["run_id"] = run.id
     at.run()
-    assert "interrupted" in " ".join(str(e.value) for e in at.error)
+    errors = " ".join(str(e.value) for e in at.error)
+    assert f"Run #{run.id} failed: {storage.STOPPED_RUN_MESSAGE}" in errors
     at.button(key="train_rerun").click().run()
     assert not at.exception
     new_run = at.session_state["run_id"]
     assert new_run != run.id and storage.get_run(new_run).dataset_id == iris_id
     assert wait_for_run(new_run).status == "done"
+
+
+def test_a_run_an_older_version_marked_interrupted_can_still_be_run_again(app, iris_id):
+    run = storage.create_run(dataset_id=iris_id)
+    storage.db.write(lambda session: session.execute(
+        update(storage.Run).where(storage.Run.id == run.id).values(status="interrupted", error="server stopped")))
+    at = app("pages/train.py", dataset_id=iris_id, spec={"target": "target", "evaluation": {"cv_folds": 3}})
+    at.session_state["run_id"] = run.id
+    at.run()
+    assert f"Run #{run.id} interrupted: server stopped" in " ".join(str(e.value) for e in at.error)
+    assert at.button(key="train_rerun").label == "Run it again"

@@ -11,8 +11,9 @@ import pytest
 from sqlalchemy import event
 
 import storage
+from storage import STOPPED_RUN_MESSAGE
 from storage.db import database_url
-from storage.reporter import LOST_MESSAGE, mark_lost_runs
+from storage.reporter import mark_lost_runs
 from tests.security.conftest import REPO, open_page, texts
 
 
@@ -106,7 +107,7 @@ print("survived")
 """
 
 
-def test_a_process_killed_while_saving_a_run_leaves_an_intact_store_closed_at_the_next_start(studio):
+def test_a_process_killed_while_saving_a_run_leaves_an_intact_store_and_the_run_failed_at_the_next_start(studio):
     earlier_data()
     child = subprocess.run([sys.executable, "-c", KILLED_MID_RUN], capture_output=True, text=True, timeout=60,
                            cwd=REPO)
@@ -123,7 +124,8 @@ def test_a_process_killed_while_saving_a_run_leaves_an_intact_store_closed_at_th
     assert list((studio / "models").iterdir()) == []
     mark_lost_runs()  # what the app's job runner does when it starts (already done if it started just now)
     run = storage.get_run(run_id)
-    assert (run.status, run.error) == ("interrupted", LOST_MESSAGE)
+    assert (run.status, run.error) == ("failed", STOPPED_RUN_MESSAGE)
+    assert "stopped while this run was in progress" in run.error and "start it again" in run.error
     assert storage.list_model_artifacts(run_id=run_id) == []
     assert_earlier_data_intact()
 

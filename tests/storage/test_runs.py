@@ -4,6 +4,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from sqlalchemy import update
 
 import storage
 from storage import RunStatus, StorageError
@@ -137,7 +138,7 @@ def test_best_run_also_reads_bare_metric_numbers(version_id: int) -> None:
     assert storage.best_run(storage.get_pipeline("houses").id, metric="accuracy").id == run.id
 
 
-def test_mark_interrupted_runs_closes_queued_and_running_runs_only(studio: Path) -> None:
+def test_runs_a_stopped_server_left_active_are_marked_failed_and_say_to_start_again(studio: Path) -> None:
     queued = storage.create_run(dataset_id=None)
     running = storage.start_run(storage.create_run(dataset_id=None).id)
     done = storage.create_run(dataset_id=None)
@@ -147,9 +148,29 @@ def test_mark_interrupted_runs_closes_queued_and_running_runs_only(studio: Path)
 
     for run_id in (queued.id, running.id):
         run = storage.get_run(run_id)
-        assert run.status == "interrupted" and "server stopped" in run.error and run.finished_at is not None
+        assert run.status == "failed" and run.error == storage.STOPPED_RUN_MESSAGE and run.finished_at is not None
+    assert "stopped while this run was in progress" in storage.STOPPED_RUN_MESSAGE
+    assert "did not finish" in storage.STOPPED_RUN_MESSAGE and "start it again" in storage.STOPPED_RUN_MESSAGE
     assert storage.get_run(done.id).status == "done"
     assert storage.mark_interrupted_runs() == 0
+
+
+def _mark_interrupted_as_an_older_version_did(run_id: int) -> None:
+    storage.db.write(lambda session: session.execute(
+        update(storage.Run).where(storage.Run.id == run_id).values(status="interrupted", error="server stopped")))
+
+
+def test_runs_an_older_version_marked_interrupted_still_read_as_finished(studio: Path) -> None:
+    run = storage.create_run(dataset_id=None)
+    _mark_interrupted_as_an_older_version_did(run.id)
+    assert storage.get_run(run.id).status == RunStatus.INTERRUPTED == "interrupted"
+    assert storage.mark_interrupted_runs() == 0
+    with pytest.raises(StorageError, match="already finished"):
+        storage.start_run(run.id)
+    with pytest.raises(StorageError, match="already finished"):
+        storage.finish_run(run.id, status="done")
+    with pytest.raises(StorageError, match="can only finish as one of cancelled, done, failed;"):
+        storage.finish_run(storage.create_run(dataset_id=None).id, status="interrupted")
 
 
 def test_a_run_made_before_saving_can_be_linked_to_its_version_once(version_id: int, dataset_id: int) -> None:
