@@ -26,6 +26,11 @@ from pathlib import Path
 
 from storage.errors import StorageError
 
+try:
+    import pwd
+except ImportError:  # not on Windows
+    pwd = None  # type: ignore[assignment]
+
 HOME_ENV = "PIPELINE_STUDIO_HOME"
 DEFAULT_HOME = "studio_data"
 DATASETS = "datasets"
@@ -107,24 +112,41 @@ def stage(kind: str, final_name: str, write: Callable[[Path], None], label: str 
         staged = StagedFile(temp, final, f"{kind}/{final_name}", sha256_file(temp), temp.stat().st_size)
     except OSError as e:
         temp.unlink(missing_ok=True)
-        reason = e.strerror or str(e)
-        raise StorageError(f"Could not write the file for {label or final_name} in {folder}: {reason}."
-                           f"{_disk_advice(e)}") from e
+        where = folder if folder.is_dir() else folder.parent  # a read-only home refuses to make the folder
+        raise disk_error(e, where, f"save {label or final_name}") from e
     except BaseException:
         temp.unlink(missing_ok=True)
         raise
     return staged
 
 
-def _disk_advice(error: OSError) -> str:
+def _server_user() -> str:
+    if pwd is None:
+        return os.environ.get("USERNAME") or "?"
+    try:
+        return pwd.getpwuid(os.geteuid()).pw_name
+    except KeyError:
+        return str(os.geteuid())
+
+
+def disk_error(error: OSError, folder: Path, action: str, undone: str = "saved") -> StorageError:
+    """One line for a file operation the disk refused: what failed, which folder, what to do about it.
+
+    ``action`` is what the user asked for ("save dataset 'sales'"); nothing of it happened (``undone``).
+    """
+    reason = error.strerror or str(error)
     if error.errno in (errno.ENOSPC, errno.EFBIG, errno.EDQUOT):
-        advice = "The disk holding the studio data is full: free some space, then try again."
-    elif error.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
-        advice = ("The studio data directory is read-only here: make it writable for the server, "
-                  "then try again.")
+        problem = f"The disk holding {folder} is full ({reason}): free some space, then try again."
+    elif error.errno == errno.EROFS:
+        problem = (f"The folder {folder} is on a read-only file system: store the studio data on a writable "
+                   "disk, then try again.")
+    elif error.errno in (errno.EACCES, errno.EPERM):
+        problem = (f"The folder {folder} is read-only for this server (it runs as user {_server_user()}): "
+                   "make it writable for that user, then try again.")
     else:
-        advice = "Check the disk and the permissions of the studio data directory, then try again."
-    return f" {advice} Nothing was saved; everything saved before is intact."
+        problem = (f"{reason} in {folder}. Check the disk and the permissions of the studio data directory, "
+                   "then try again.")
+    return StorageError(f"Could not {action}: {problem} Nothing was {undone}; everything saved before is intact.")
 
 
 def stage_bytes(kind: str, final_name: str, data: bytes, label: str = "") -> StagedFile:
@@ -184,11 +206,15 @@ class PendingTrash:
 
     final: Path
     trash: Path
+    label: str = ""
 
     def move_aside(self) -> None:
-        """Idempotent, so a retried transaction may call it again."""
+        """Idempotent, so a retried transaction may call it again; a refusing disk is a :class:`StorageError`."""
         if self.final.exists():
-            os.replace(self.final, self.trash)
+            try:
+                os.replace(self.final, self.trash)
+            except OSError as e:
+                raise disk_error(e, self.final.parent, f"delete {self.label or self.final.name}", "deleted") from e
 
     def purge(self) -> None:
         self.trash.unlink(missing_ok=True)
@@ -199,10 +225,10 @@ class PendingTrash:
             os.replace(self.trash, self.final)
 
 
-def pending_trash(relpath: str) -> PendingTrash:
-    """Prepare the deletion of a stored file; nothing happens on disk yet."""
+def pending_trash(relpath: str, label: str = "") -> PendingTrash:
+    """Prepare the deletion of a stored file (of ``label``, for messages); nothing happens on disk yet."""
     final = resolve(relpath)
-    return PendingTrash(final, temp_path(final, kind="trash"))
+    return PendingTrash(final, temp_path(final, kind="trash"), label)
 
 
 @dataclass(frozen=True)

@@ -6,13 +6,18 @@ first use, so forgetting it loses only the file clean-up, never data.
 
 from __future__ import annotations
 
+import logging
 import os
+from collections.abc import Callable
+from pathlib import Path
 
 from sqlmodel import Session, select
 
 from storage import files
 from storage.db import create_db_and_tables, read, use_database
 from storage.models import Dataset, ModelArtifact
+
+_log = logging.getLogger(__name__)
 
 
 def _referenced_files() -> dict[str, str]:
@@ -34,7 +39,9 @@ def cleanup_orphans() -> int:
     * any other abandoned temp or trash file is deleted (its row never committed);
     * a final-name file no row refers to is deleted (a delete died after its commit).
 
-    Files being written by live processes are left alone (see :func:`storage.files.stale_temp_files`).
+    Files being written by live processes are left alone (see :func:`storage.files.stale_temp_files`),
+    and so is what the disk refuses to change (a read-only store): the app still starts and reads,
+    and the next start with a writable store finishes the job.
     """
     stored = files.stored_files()
     referenced = _referenced_files()
@@ -42,15 +49,24 @@ def cleanup_orphans() -> int:
     for temp in files.stale_temp_files():
         expected = referenced.get(temp.relpath)
         if not temp.final.exists() and expected and files.sha256_file(temp.path) == expected:
-            os.replace(temp.path, temp.final)
+            fixed += _tidy(temp.path, lambda path=temp.path, final=temp.final: os.replace(path, final))
         else:
-            temp.path.unlink(missing_ok=True)
-        fixed += 1
+            fixed += _tidy(temp.path, lambda path=temp.path: path.unlink(missing_ok=True))
     for relpath in stored:
         if relpath not in referenced:
-            files.resolve(relpath).unlink(missing_ok=True)
-            fixed += 1
+            path = files.resolve(relpath)
+            fixed += _tidy(path, lambda path=path: path.unlink(missing_ok=True))
     return fixed
+
+
+def _tidy(path: Path, change: Callable[[], object]) -> int:
+    """1 when ``change`` to ``path`` worked, 0 (and a log line) when the disk refused it."""
+    try:
+        change()
+    except OSError as e:
+        _log.warning("Left %s as it is: %s", path, e.strerror or e)
+        return 0
+    return 1
 
 
 def init_db(url: str | None = None) -> int:

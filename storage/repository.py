@@ -100,9 +100,10 @@ def _require(session: Session, model: type[Any], row_id: int, what: str) -> Any:
     return row
 
 
-def _delete_files(relpaths: Sequence[str], work: Callable[[Session, dict[str, files.PendingTrash]], T]) -> T:
-    """Run the write ``work(session, trash)``; files are moved aside before commit, removed after."""
-    trash = {path: files.pending_trash(path) for path in relpaths}
+def _delete_files(relpaths: Sequence[str], work: Callable[[Session, dict[str, files.PendingTrash]], T],
+                  label: str) -> T:
+    """Run the write ``work(session, trash)``; files (of ``label``) are moved aside before commit, removed after."""
+    trash = {path: files.pending_trash(path, label) for path in relpaths}
     try:
         result = write(lambda session: work(session, trash))
     except BaseException:
@@ -215,7 +216,7 @@ def delete_dataset(dataset_id: int) -> None:
         session.flush()
         trash[row.parquet_path].move_aside()
 
-    _delete_files([row.parquet_path], work)
+    _delete_files([row.parquet_path], work, f"dataset '{row.name}'")
 
 
 # ----------------------------------------------------------------------------- pipelines
@@ -529,7 +530,7 @@ def delete_run(run_id: int) -> None:
             if session.exec(select(ModelArtifact.id).where(ModelArtifact.path == path)).first() is None:
                 trash[path].move_aside()
 
-    _delete_files(paths, work)
+    _delete_files(paths, work, f"run {run_id}")
 
 
 # ----------------------------------------------------------------------------- model artifacts

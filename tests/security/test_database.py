@@ -84,7 +84,7 @@ def test_a_full_disk_while_storing_a_file_is_a_clear_error_that_leaves_nothing(s
     earlier_data()
     child = subprocess.run([sys.executable, "-c", FULL_DISK], capture_output=True, text=True, timeout=60, cwd=REPO)
     assert child.returncode == 0, child.stderr
-    assert child.stdout.startswith("StorageError: Could not write the file for dataset 'big'"), child.stdout
+    assert child.stdout.startswith("StorageError: Could not save dataset 'big': The disk holding "), child.stdout
     assert "File too large" in child.stdout and "Nothing was saved" in child.stdout
     assert_earlier_data_intact()
     leftovers = [p.name for p in (studio / "datasets").iterdir() if p.name.startswith(".")]
