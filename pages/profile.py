@@ -10,7 +10,7 @@ import streamlit as st
 
 from pages import common
 from pipeline_core.errors import StudioError
-from pipeline_core.profile import Overview, full_report_html, overview, sandboxed_report_html
+from pipeline_core.profile import Overview, Summary, full_report_html, sandboxed_report_html, summarise, with_target
 from pipeline_core.readers import safe_download_name
 
 DEFAULT_REPORT_ROWS = 100_000
@@ -19,9 +19,16 @@ REPORT_KEY = "profile_report_shown"  # (sha256, sample rows, minimal) of the rep
 CHART_LAYOUT = {"height": 360, "margin": {"t": 40, "b": 10, "l": 10, "r": 10}}
 
 
-@st.cache_data(max_entries=16, show_spinner="Summarising the data…")
+@st.cache_resource(max_entries=4, show_spinner="Summarising the data…")
+def _summary(sha256: str, _frame: pd.DataFrame) -> Summary:
+    """Shared by content hash like the frame (not copied per rerun): it holds per-row codes for the target relations."""
+    return summarise(_frame)
+
+
+@st.cache_data(max_entries=16, show_spinner="Relating the features to the target…")
 def _overview(sha256: str, target: str | None, _frame: pd.DataFrame) -> Overview:
-    return overview(_frame, target)
+    """A new target only costs the relations: the summary is computed once per dataset."""
+    return with_target(_summary(sha256, _frame), target)
 
 
 @st.cache_data(max_entries=8, show_spinner=False)

@@ -18,7 +18,7 @@ import os
 import warnings
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -77,7 +77,7 @@ class _Column:
     top_freq: int
     stats: dict[str, float]
     histogram: list[dict[str, Any]]
-    row_hash: np.ndarray
+    row_hash: np.ndarray | None  # dropped once the duplicate rows are counted
     values: np.ndarray | None = None  # float64 with NaN, numeric columns only
     codes: np.ndarray | None = None  # int64, -1 for missing, non-numeric columns only
     levels: list[str] | None = None
@@ -86,15 +86,32 @@ class _Column:
 # ---------------------------------------------------------------- overview
 
 
+@dataclass
+class Summary:
+    """The target-independent part of an overview, for one dataset (treat as read-only).
+
+    Summarising reads every value (seconds on a million rows), while relating the features
+    to a target only needs each column's float values or level codes: keeping them here
+    makes choosing another target a handful of ``bincount`` calls instead of a new summary.
+    """
+
+    overview: Overview  # without a target
+    columns: list[_Column]
+
+
 def overview(frame: pd.DataFrame, target: str | None = None) -> Overview:
     """Summarise ``frame`` for display; ``target`` adds how each feature relates to it."""
     if target is not None and target not in frame.columns:
         raise DataError(f"Target column '{target}' is not in the data. Pick one of its columns as the target.")
+    return with_target(summarise(frame), target)
+
+
+def summarise(frame: pd.DataFrame) -> Summary:
+    """Everything :func:`overview` computes that does not depend on the target."""
     columns = _summarise_all(frame)
     n_rows = len(frame)
     numeric = [c for c in columns if c.values is not None and c.type != "boolean"]
-    correlation = _correlation(numeric)
-    overview_ = Overview(
+    base = Overview(
         shape=(n_rows, frame.shape[1]),
         memory_bytes=memory_bytes(frame),
         dtypes={str(c): str(t) for c, t in frame.dtypes.items()},
@@ -102,14 +119,29 @@ def overview(frame: pd.DataFrame, target: str | None = None) -> Overview:
         duplicate_rows=_duplicate_rows(columns, n_rows),
         stats=_stats_table(columns, n_rows),
         histograms=_histogram_table(columns),
-        correlation=correlation,
+        correlation=_correlation(numeric),
     )
-    if target is not None:
-        by_name = {c.name: c for c in columns}
-        overview_.target = str(target)
-        overview_.target_kind, overview_.target_relations = _target_relations(
-            by_name[str(target)], [c for c in columns if c.name != str(target)], correlation, n_rows)
-    return overview_
+    return Summary(base, [_kept(c) for c in columns])
+
+
+def with_target(summary: Summary, target: str | None) -> Overview:
+    """The overview of ``summary`` with how each feature relates to ``target`` (none: as summarised)."""
+    if target is None:
+        return replace(summary.overview)
+    by_name = {c.name: c for c in summary.columns}
+    if str(target) not in by_name:
+        raise DataError(f"Target column '{target}' is not in the data. Pick one of its columns as the target.")
+    kind, relations = _target_relations(by_name[str(target)], [c for c in summary.columns if c.name != str(target)],
+                                        summary.overview.correlation, summary.overview.shape[0])
+    return replace(summary.overview, target=str(target), target_kind=kind, target_relations=relations)
+
+
+def _kept(column: _Column) -> _Column:
+    """What the target relations need of a column, smaller: no row hashes, level codes as int32."""
+    codes = column.codes
+    if codes is not None and len(column.levels or []) < np.iinfo(np.int32).max:
+        codes = codes.astype(np.int32)
+    return replace(column, row_hash=None, codes=codes)
 
 
 def memory_bytes(frame: pd.DataFrame, *, exact_rows: int = MEMORY_EXACT_ROWS, seed: int = 0) -> int:
@@ -365,12 +397,14 @@ def _eta(codes: np.ndarray, y: np.ndarray) -> float:
 
 def _categorical_target(target: _Column, features: list[_Column], n_rows: int) -> pd.DataFrame:
     classes, labels = _target_classes(target)
+    slots = classes + 1  # 0: the target is missing
+    class_rows = np.bincount(slots, minlength=len(labels) + 1)[1:]
     rows: list[dict[str, Any]] = []
     for f in _informative(features):
         if f.values is not None and f.type != "boolean":
-            rows += _class_means(f, classes, labels)
+            rows += _class_means(f, slots, class_rows, labels)
         elif f.codes is not None and _usable_levels(f, n_rows):
-            rows += _class_counts(f, classes, labels)
+            rows += _class_counts(f, slots, labels)
     return pd.DataFrame(rows, columns=["feature", "target_class", "level", "count", "mean"])
 
 
@@ -390,25 +424,36 @@ def _target_classes(target: _Column) -> tuple[np.ndarray, list[str]]:
     return remap[codes], labels
 
 
-def _class_means(f: _Column, classes: np.ndarray, labels: list[str]) -> list[dict[str, Any]]:
-    ok = (classes >= 0) & np.isfinite(f.values)
-    counts = np.bincount(classes[ok], minlength=len(labels))
-    sums = np.bincount(classes[ok], weights=f.values[ok], minlength=len(labels))
+def _class_means(f: _Column, slots: np.ndarray, class_rows: np.ndarray, labels: list[str]) -> list[dict[str, Any]]:
+    """Per-class mean of a numeric feature over rows where both are present.
+
+    ``slots`` is the class index plus one (0 where the target is missing), ``class_rows`` the
+    rows per class. Rows are not filtered (that copies the long arrays twice per feature): a
+    missing value adds 0.0 to its class's sum, which leaves the sum exactly as it was, and
+    the few missing values are taken off the class's row count.
+    """
+    finite = np.isfinite(f.values)
+    counts = class_rows - np.bincount(slots[~finite], minlength=class_rows.size + 1)[1:]
+    sums = np.bincount(slots, weights=np.where(finite, f.values, 0.0), minlength=class_rows.size + 1)[1:]
     with np.errstate(invalid="ignore", divide="ignore"):
         means = sums / counts
     return [{"feature": f.name, "target_class": labels[i], "level": None, "count": int(counts[i]),
              "mean": float(means[i])} for i in range(len(labels))]
 
 
-def _class_counts(f: _Column, classes: np.ndarray, labels: list[str]) -> list[dict[str, Any]]:
-    level_counts = np.bincount(f.codes[f.codes >= 0], minlength=len(f.levels or []))
+def _class_counts(f: _Column, slots: np.ndarray, labels: list[str]) -> list[dict[str, Any]]:
+    """Rows per (top level of the feature, class), as one ``bincount`` over a combined index.
+
+    Levels outside the top ones, missing values and a missing target land in slots of their
+    own that are cut off at the end, so no row needs filtering.
+    """
+    level_counts = np.bincount(f.codes + 1, minlength=len(f.levels or []) + 1)[1:]
     top = np.argsort(-level_counts, kind="stable")[:RELATION_LEVELS]
-    slot = np.full(level_counts.size + 1, -1, dtype=np.int64)
+    slot = np.full(level_counts.size + 1, top.size, dtype=np.int64)  # the last entry: code -1 (missing)
     slot[top] = np.arange(top.size)
-    level_slot = slot[f.codes]  # code -1 indexes the trailing -1
-    ok = (classes >= 0) & (level_slot >= 0)
-    table = np.bincount(level_slot[ok] * len(labels) + classes[ok], minlength=top.size * len(labels))
-    table = table.reshape(top.size, len(labels))
+    width = len(labels) + 1
+    table = np.bincount(slot[f.codes] * width + slots, minlength=(top.size + 1) * width)
+    table = table.reshape(top.size + 1, width)[:top.size, 1:]
     levels = f.levels or []
     return [{"feature": f.name, "target_class": labels[j], "level": levels[top[i]], "count": int(table[i, j]),
              "mean": np.nan} for i in range(top.size) for j in range(len(labels))]

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import numpy as np
+import pandas as pd
 import pytest
 
-from tests.pages.conftest import open_page, texts
+from pipeline_core import profile
+from tests.pages.conftest import open_page, store_frame, texts
 
 PAGE = "pages/profile.py"
 
@@ -71,3 +74,19 @@ def test_an_all_missing_column_and_a_constant_column_do_not_break_the_overview()
     assert not at.exception
     at.selectbox(key="profile_target").set_value("empty").run()
     assert not at.exception
+
+
+def test_a_new_target_relates_the_features_without_summarising_the_data_again(monkeypatch):
+    """The per-dataset summary is computed once; each target choice only adds its relations."""
+    calls = []
+    real = profile.summarise
+    monkeypatch.setattr(profile, "summarise", lambda frame: calls.append(len(frame)) or real(frame))
+    rng = np.random.default_rng(11)  # a frame of its own: no other test has summarised it
+    frame = pd.DataFrame({"x": rng.normal(size=120), "size": rng.choice(["s", "m", "l"], 120),
+                          "label": rng.choice(["yes", "no"], 120)})
+    at = open_page(PAGE, dataset_id=store_frame(frame, "summarised once"))
+    for target in ["label", "size", "x"]:
+        at.selectbox(key="profile_target").set_value(target).run()
+        assert not at.exception
+    assert calls == [120]
+    assert [c.key for c in at.get("plotly_chart")] == ["profile_distribution_chart", "profile_target_chart"]

@@ -12,7 +12,14 @@ import pandas as pd
 import pytest
 
 from pipeline_core.errors import DataError
-from pipeline_core.profile import full_report_html, memory_bytes, overview, sandboxed_report_html
+from pipeline_core.profile import (
+    full_report_html,
+    memory_bytes,
+    overview,
+    sandboxed_report_html,
+    summarise,
+    with_target,
+)
 
 NASTY = "</script><script>alert(1)</script>"
 
@@ -107,6 +114,38 @@ def test_numeric_target_relations(frame):
     assert rel.loc["z", "value"] == pytest.approx(frame[["x", "z"]].corr().loc["x", "z"])
     assert rel.loc["city", "measure"] == "correlation_ratio" and 0 <= rel.loc["city", "value"] <= 1
     assert rel["value"].abs().is_monotonic_decreasing
+
+
+def test_relations_skip_missing_targets_and_values_and_lump_rare_levels():
+    rng = np.random.default_rng(5)
+    n = 3000
+    data = pd.DataFrame({"x": rng.normal(size=n), "shop": rng.choice([f"s{i:02d}" for i in range(14)], n),
+                         "label": rng.choice(["a", "b", "c"], n).astype(object)})
+    data.loc[rng.random(n) < 0.1, "x"] = np.nan
+    data.loc[rng.random(n) < 0.1, "shop"] = None
+    data.loc[rng.random(n) < 0.1, "label"] = None
+    rel = overview(data, target="label").target_relations
+    x = rel[rel["feature"] == "x"].set_index("target_class")
+    grouped = data.dropna(subset=["label", "x"]).groupby("label")["x"]
+    assert x["count"].to_dict() == grouped.count().to_dict()
+    assert x["mean"].to_dict() == pytest.approx(grouped.mean().to_dict(), rel=1e-12)
+    shops = rel[rel["feature"] == "shop"].set_index(["level", "target_class"])["count"]
+    top = data["shop"].value_counts().index[:10]  # the ten most frequent levels only
+    expected = pd.crosstab(data["shop"], data["label"]).loc[top].stack()
+    assert shops.sort_index().to_dict() == expected.sort_index().to_dict()
+
+
+def test_one_summary_serves_every_target_unchanged(frame):
+    summary = summarise(frame)
+    assert all(c.row_hash is None for c in summary.columns)  # only needed to count duplicates: not kept
+    for target in ["label", "x", None, "city", "y", "label"]:
+        ours, fresh = with_target(summary, target), overview(frame, target)
+        assert (ours.target, ours.target_kind) == (fresh.target, fresh.target_kind)
+        pd.testing.assert_frame_equal(ours.target_relations, fresh.target_relations, check_exact=True)
+        pd.testing.assert_frame_equal(ours.stats, fresh.stats)
+        assert ours.duplicate_rows == fresh.duplicate_rows
+    with pytest.raises(DataError, match="Target column 'nope'"):
+        with_target(summary, "nope")
 
 
 def test_unknown_target_is_a_data_error(frame):
