@@ -1,14 +1,14 @@
 """Fixtures for the page tests: a fresh studio home per test and an app driver.
 
-Each test gets its own ``PIPELINE_STUDIO_HOME`` (so a fresh SQLite database and file store)
-and the storage engines are reset around it. ``app`` opens ``app.py`` in Streamlit's
+Each test gets its own ``PIPELINE_STUDIO_HOME`` (``tests/conftest.py::studio_home``: a fresh
+SQLite database and file store, storage engines reset around it). ``app`` opens ``app.py`` in Streamlit's
 ``AppTest`` on a given page; ``loaded_app`` does the same with a sample dataset already stored
 and active, the way the Data page leaves it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
@@ -25,13 +25,9 @@ CHURN = "customer_churn (generated, messy)"
 
 
 @pytest.fixture(autouse=True)
-def studio_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    home = tmp_path / "home"
-    monkeypatch.setenv("PIPELINE_STUDIO_HOME", str(home))
-    monkeypatch.delenv("DATABASE_URL", raising=False)
-    storage.reset_engines()
-    yield home
-    storage.reset_engines()
+def _fresh_studio_home(studio_home: Path) -> Path:
+    """Every page test gets ``tests/conftest.py::studio_home`` without asking for it."""
+    return studio_home
 
 
 def open_page(page: str, *, dataset_id: int | None = None, spec: dict | None = None) -> AppTest:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -27,16 +26,6 @@ from tests.pipeline_core.frames import breast_cancer, iris
 BROKEN_KNN = ModelSpec(kind="knn", params={"n_neighbors": 10_000})  # more neighbours than rows: fails at fit
 SLOW_MODELS = [ModelSpec(kind=k) for k in ("random_forest", "extra_trees", "gradient_boosting", "random_forest")]
 ACTIVE = {"queued", "running"}
-
-
-@pytest.fixture
-def studio(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    home = tmp_path / "home"
-    monkeypatch.setenv("PIPELINE_STUDIO_HOME", str(home))
-    monkeypatch.delenv("DATABASE_URL", raising=False)
-    storage.reset_engines()
-    yield home
-    storage.reset_engines()
 
 
 def store(frame: pd.DataFrame, name: str = "table") -> storage.Dataset:

@@ -1,14 +1,13 @@
 """Fixtures for the hostile-input tests: a fresh studio per test, real files, a stored trained model.
 
-``studio`` points ``PIPELINE_STUDIO_HOME`` at ``tmp_path`` (so a fresh SQLite database and file
-store) and resets the storage engines around the test. ``trained`` stores a small iris model the
+``studio`` (``tests/conftest.py``) points ``PIPELINE_STUDIO_HOME`` at ``tmp_path`` (so a fresh SQLite
+database and file store) and resets the storage engines around the test. ``trained`` stores a small iris model the
 way a finished training run leaves it (a run, its skops artifact, its leaderboard), trained in
 this process so the tests depend on neither the job runner nor a cluster.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,17 +27,6 @@ REPO = Path(__file__).resolve().parents[2]
 TIMEOUT = 30
 HOSTILE = "<img src=x onerror=alert(1)>"
 SCRIPT = "</script><script>alert(2)</script>"
-
-
-@pytest.fixture
-def studio(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    home = tmp_path / "home"
-    monkeypatch.setenv("PIPELINE_STUDIO_HOME", str(home))
-    monkeypatch.delenv("DATABASE_URL", raising=False)
-    monkeypatch.delenv("PIPELINE_STUDIO_MEMORY_BUDGET_MB", raising=False)
-    storage.reset_engines()
-    yield home
-    storage.reset_engines()
 
 
 def open_page(page: str, *, dataset_id: int | None = None, **state: object) -> AppTest:

@@ -1,8 +1,8 @@
 """Fixtures: a fresh studio home (and database) per test, on SQLite and optionally PostgreSQL.
 
-``studio`` runs a test on a SQLite file under ``tmp_path`` and, when ``TEST_DATABASE_URL``
-is set (``postgresql+psycopg://user@host:port/db``), again on that PostgreSQL database, whose
-storage tables are dropped before each test. Without the variable the PostgreSQL runs are
+``studio`` runs a test on a SQLite file in the fresh home of ``tests/conftest.py::studio_home``
+and, when ``TEST_DATABASE_URL`` is set (``postgresql+psycopg://user@host:port/db``), again on that
+PostgreSQL database, whose storage tables are dropped before each test. Without the variable the PostgreSQL runs are
 not generated; ``test_db.py::test_postgres_runs_are_enabled`` is skipped with the reason,
 so the summary says so once instead of once per test.
 """
@@ -10,7 +10,6 @@ so the summary says so once instead of once per test.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -31,16 +30,14 @@ def _wipe_postgres(url: str) -> None:
         engine.dispose()
 
 
-def _open_studio(backend: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    home = tmp_path / "home"
-    monkeypatch.setenv("PIPELINE_STUDIO_HOME", str(home))
-    monkeypatch.delenv("DATABASE_URL", raising=False)
+def _open_studio(backend: str, home: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """``home`` (``tests/conftest.py::studio_home``) with the database of ``backend`` in force."""
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join(filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH")])))
     if backend == "postgres":
         url = os.environ[PG_ENV]
         _wipe_postgres(url)
         monkeypatch.setenv("DATABASE_URL", url)
-    reset_engines()
+        reset_engines()
     return home
 
 
@@ -48,14 +45,12 @@ BACKENDS = ["sqlite", "postgres"] if os.environ.get(PG_ENV) else ["sqlite"]
 
 
 @pytest.fixture(params=BACKENDS)
-def studio(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+def studio(request: pytest.FixtureRequest, studio_home: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """The studio home directory, with the database of this parametrisation in force."""
-    yield _open_studio(request.param, tmp_path, monkeypatch)
-    reset_engines()
+    return _open_studio(request.param, studio_home, monkeypatch)
 
 
 @pytest.fixture
-def sqlite_studio(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+def sqlite_studio(studio_home: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """For behaviour that only SQLite has (PRAGMAs, the default database file)."""
-    yield _open_studio("sqlite", tmp_path, monkeypatch)
-    reset_engines()
+    return _open_studio("sqlite", studio_home, monkeypatch)
