@@ -9,6 +9,7 @@ attempt raised; the parent, as the user who owns the test, checks the database a
 
 from __future__ import annotations
 
+import logging.handlers
 import multiprocessing
 import os
 import shutil
@@ -209,15 +210,19 @@ def test_an_upload_to_a_read_only_store_is_refused_on_the_data_page_and_the_earl
     def work() -> dict[str, Any]:
         if reason := make_read_only(home):
             return {"skip": reason}
+        logged = logging.handlers.BufferingHandler(capacity=1000)
+        logging.getLogger("streamlit").addHandler(logged)  # the app's tracebacks, which the page redacts
         at = open_page("pages/data.py", dataset_id=kept)
         at.file_uploader(key="data_upload").upload("people.csv", b"name,age\nAda,36\nAlan,41\n", "text/csv")
         at.run()
-        return {"exception": [str(e.value) for e in at.exception], "errors": texts(at, "error"),
+        return {"exception": [str(e.value) for e in at.exception] + [
+                    logging.Formatter().format(r) for r in logged.buffer if r.levelno >= logging.ERROR],
+                "errors": texts(at, "error"),
                 "active": at.session_state["dataset_id"], "datasets": [d.name for d in storage.list_datasets()]}
 
     report = as_unprivileged_user(work)
 
-    assert report["exception"] == []
+    assert report["exception"] == [], "\n".join(report["exception"])
     assert f"Could not save dataset 'people': The folder {home / files.DATASETS} is read-only" in report["errors"]
     assert report["active"] == kept and report["datasets"] == ["kept"]
     storage.reset_engines()
