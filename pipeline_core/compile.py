@@ -4,6 +4,10 @@ The result is ``prepare → columns (ColumnTransformer) → global steps → mod
 every learned step sits inside it, cross-validation refits them in each fold (no
 leakage) and the exported model carries them. Step names are unique and readable, so
 ``get_params``/``set_params(model__C=...)`` and search CV work unchanged.
+
+A model that splits on categories itself (histogram gradient boosting) gets the one-hot
+encoded columns as one code column each instead, first in its input and named in its
+``categorical_features``: the same information in a third of the memory, fitted faster.
 """
 
 from __future__ import annotations
@@ -32,9 +36,11 @@ def compile_pipeline(
         raise SpecError("columns: no feature columns are left after dropping; keep at least one")
     seed = spec.evaluation.seed
     column_steps = [(i, s) for i, s in enumerate(spec.steps) if s.stage == "column"]
+    native = model is not None and _native_categories(spec, model)
+    columns, n_codes = _column_transformer(column_steps, types, task, seed, native=native)
     named: list[tuple[str, object]] = [
         ("prepare", FramePreparer(rename=dict(spec.columns.rename), types=types)),
-        ("columns", _column_transformer(column_steps, types, task, seed)),
+        ("columns", columns),
     ]
     for i, step in enumerate(spec.steps):
         if step.stage == "global":
@@ -46,7 +52,8 @@ def compile_pipeline(
         if entry.dense_only and any(isinstance(s, st.Tfidf) for _, s in column_steps):
             named.append(("densify", Densify()))
         try:
-            named.append(("model", entry.build(task, model.params, seed)))
+            params = {**model.params, "categorical_features": list(range(n_codes))} if n_codes else model.params
+            named.append(("model", entry.build(task, params, seed)))
         except TypeError as e:
             raise SpecError(f"models[{model.kind}].params: {e}") from e
     return Pipeline(named)
@@ -61,22 +68,46 @@ def feature_columns(spec: PipelineSpec, schema: dict[str, ColumnInfo]) -> list[s
     ]
 
 
+def _native_categories(spec: PipelineSpec, model: ModelSpec) -> bool:
+    """Code columns are only safe where nothing after the ``ColumnTransformer`` moves columns."""
+    return (MODELS[model.kind].native_categorical and "categorical_features" not in model.params
+            and not any(s.stage == "global" for s in spec.steps))
+
+
 def _column_transformer(
-    column_steps: list[tuple[int, st.Step]], types: dict[str, str], task: str, seed: int
-) -> ColumnTransformer:
-    """One branch per distinct chain of steps; columns with the same chain share a branch."""
+    column_steps: list[tuple[int, st.Step]], types: dict[str, str], task: str, seed: int, *, native: bool = False
+) -> tuple[ColumnTransformer, int]:
+    """One branch per distinct chain of steps; columns with the same chain share a branch.
+
+    With ``native``, chains that end in one-hot encoding emit codes instead and come first;
+    the second value is how many code columns lead the output (0 without ``native``).
+    """
     resolved = [_resolve(s.columns, types, i) for i, s in column_steps]
     chains: dict[tuple[int, ...], list[str]] = defaultdict(list)
     for col in types:
         chains[tuple(k for k, cols in enumerate(resolved) if col in cols)].append(col)
-    branches = []
+    coded, branches, n_codes = [], [], 0
     for chain, cols in chains.items():
-        branches.extend(_branches([column_steps[k][1] for k in chain], cols, types, task, seed))
-    return ColumnTransformer(branches, remainder="drop", sparse_threshold=0.3, verbose_feature_names_out=True)
+        steps = [column_steps[k][1] for k in chain]
+        if native and _codable(steps):
+            coded.extend(_branches(steps, cols, types, task, seed, codes=True))
+            n_codes += len(cols)
+        else:
+            branches.extend(_branches(steps, cols, types, task, seed))
+    transformer = ColumnTransformer(coded + branches, remainder="drop", sparse_threshold=0.3,
+                                    verbose_feature_names_out=True)
+    return transformer, n_codes
+
+
+def _codable(steps: list[st.Step]) -> bool:
+    """A chain whose output is one column per input: fills without indicators, then one-hot."""
+    return (bool(steps) and isinstance(steps[-1], st.OneHot)
+            and all(isinstance(s, st.Impute) and not s.add_indicator and s.strategy in ("constant", "most_frequent")
+                    for s in steps[:-1]))
 
 
 def _branches(
-    steps: list[st.Step], cols: list[str], types: dict[str, str], task: str, seed: int
+    steps: list[st.Step], cols: list[str], types: dict[str, str], task: str, seed: int, codes: bool = False
 ) -> list[tuple[str, object, object]]:
     if not steps:
         unencoded = [c for c in cols if types[c] != "numeric"]
@@ -86,15 +117,17 @@ def _branches(
                 "add an encoding step (one-hot, ordinal, target, TF-IDF, date parts) or drop them"
             )
         return [("passthrough", "passthrough", cols)]
-    name = "+".join(s.kind for s in steps)
+    name = "+".join([s.kind for s in steps[:-1]] + ["codes" if codes else steps[-1].kind])
     if any(s.per_column for s in steps):
-        return [(f"{name}[{c}]", _chain(steps, task, seed), c) for c in cols]
+        return [(f"{name}[{c}]", _chain(steps, task, seed, codes), c) for c in cols]
     label = f"{cols[0]}…" if len(cols) > 1 else cols[0]
-    return [(f"{name}[{label}]", _chain(steps, task, seed), cols)]
+    return [(f"{name}[{label}]", _chain(steps, task, seed, codes), cols)]
 
 
-def _chain(steps: list[st.Step], task: str, seed: int) -> object:
+def _chain(steps: list[st.Step], task: str, seed: int, codes: bool = False) -> object:
     built = [(f"{s.kind}_{i}", s.build(task, seed)) for i, s in enumerate(steps)]
+    if codes:  # the chain ends in one-hot (see ``_codable``)
+        built[-1] = (built[-1][0], steps[-1].build_codes())
     return built[0][1] if len(built) == 1 else Pipeline(built)
 
 

@@ -47,6 +47,9 @@ MAX_METADATA_BYTES = 20 * 2**20
 # suite builds every registry model and every step, asks skops which types it finds
 # untrusted, and checks that this list covers them; extend it only the same way.
 TRUSTED_TYPES: tuple[str, ...] = (
+    # histogram gradient boosting with categories keeps ``partial(check_array, ...)``; skops checks
+    # the partial's function and arguments against this list too, so only ``check_array`` can be wrapped
+    "functools.partial",
     "numpy.dtype",
     "pipeline_core.transformers.CappedPCA",
     "pipeline_core.transformers.DateParts",
@@ -68,6 +71,7 @@ TRUSTED_TYPES: tuple[str, ...] = (
     "sklearn.neural_network._stochastic_optimizers.AdamOptimizer",
     "sklearn.neural_network._stochastic_optimizers.SGDOptimizer",
     "sklearn.tree._tree.Tree",
+    "sklearn.utils.validation.check_array",
 )
 
 

@@ -29,6 +29,7 @@ class ModelEntry:
     class_weight: bool = False  # supports class_weight="balanced"
     dense_only: bool = False  # cannot take sparse input
     max_rows: int | None = None  # scales badly: subsample or skip above this many rows
+    native_categorical: bool = False  # splits on category codes itself (``categorical_features``)
     preselected: tuple[str, ...] = ()  # tasks for which it is in the default set
     help: str = ""
 
@@ -103,7 +104,8 @@ MODELS: dict[str, ModelEntry] = {
         {C: {"early_stopping": "auto"}, R: {"early_stopping": "auto"}},
         {"learning_rate": _float(0.02, 0.3, log=True), "max_leaf_nodes": _int(8, 128, log=True),
          "l2_regularization": _float(1e-6, 10, log=True)}, class_weight=True, dense_only=True,
-        preselected=(C, R), help="Fast, strong default for tabular data."),
+        native_categorical=True, preselected=(C, R),
+        help="Fast, strong default for tabular data; splits on categories directly, without one-hot columns."),
     "naive_bayes": ModelEntry("Gaussian naive Bayes", {C: naive_bayes.GaussianNB}, seeded=False,
                               search={"var_smoothing": _float(1e-12, 1e-3, log=True)}, dense_only=True),
     "mlp": ModelEntry(

@@ -178,6 +178,20 @@ class OneHot(Step):
             max_categories=self.max_categories, sparse_output=False, dtype=np.float64,
         )
 
+    def build_codes(self) -> BaseEstimator:
+        """The same categories, as one code column each, for a model that splits on categories itself.
+
+        Rare categories are grouped exactly as for the one-hot columns; unseen and missing ones
+        become NaN, which histogram gradient boosting sends down its learned missing-value branch.
+        Codes stay below 255 because that is the most categories such a model can bin.
+        """
+        from sklearn.preprocessing import OrdinalEncoder
+
+        return OrdinalEncoder(
+            handle_unknown="use_encoded_value", unknown_value=np.nan, encoded_missing_value=np.nan,
+            min_frequency=self.min_frequency or None, max_categories=min(self.max_categories or 255, 255),
+        )
+
 
 class Ordinal(Step):
     kind: Literal["ordinal"] = "ordinal"

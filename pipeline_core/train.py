@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -96,6 +96,8 @@ def train(
         return train_clustering(spec, data, progress, cancel)
     X_train, X_test, y_train, y_test = split_holdout(spec, data)
     metric = mt.primary_metric(data.task, spec.evaluation.metric, data.y)
+    if X_test is not None:  # the split holds copies of every row now: free the full copy before fitting
+        data = replace(data, X=data.X.iloc[:0])
     candidates = spec.models or [ModelSpec(kind=k) for k in default_models(data.task)]
     board = []
     for i, model in enumerate(candidates):

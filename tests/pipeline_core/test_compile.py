@@ -1,5 +1,7 @@
 """Compiling a definition gives one ordinary scikit-learn Pipeline."""
 
+import numpy as np
+import pandas as pd
 import pytest
 from sklearn.base import clone
 from sklearn.model_selection import GridSearchCV
@@ -78,3 +80,51 @@ def test_unseen_categories_at_predict_time_do_not_crash():
     pipeline.fit(X, frame.churned)
     new = X.head(3).assign(city="atlantis")
     assert len(pipeline.predict(new)) == 3
+
+
+def test_histogram_boosting_gets_one_code_column_per_category_instead_of_one_hot():
+    """Native categories: a third of the columns for the model (memory), first and named categorical."""
+    spec = PipelineSpec(target="churned")
+    boosting, frame = compiled(spec, model="hist_gradient_boosting")
+    linear, _ = compiled(spec, frame, model="logistic_regression")
+    X, y = frame.drop(columns="churned"), frame.churned
+    boosting.fit(X, y)
+    names = list(boosting[:-1].get_feature_names_out())
+    assert names[0] == "impute+codes[city]__city"  # the one categorical column, first
+    assert boosting[-1].categorical_features == [0]
+    assert list(boosting[-1].is_categorical_).count(True) == 1
+    assert len(names) < linear[:-1].fit(X, y).transform(X).shape[1]  # the one-hot model sees more columns
+
+
+def test_categories_unseen_in_training_reach_histogram_boosting_as_missing():
+    pipeline, frame = compiled(PipelineSpec(target="churned"), model="hist_gradient_boosting")
+    X = frame.drop(columns="churned")
+    pipeline.fit(X, frame.churned)
+    new = X.head(5).assign(city=["Atlantis", None, "Atlantis", "El Dorado", "Mu"])
+    codes = pipeline[:-1].transform(new)
+    assert pipeline.predict(new).shape == (5,)
+    assert (codes[:, 0] != codes[:, 0]).sum() >= 4  # NaN codes: unseen cities; None became the "missing" category
+
+
+@pytest.mark.parametrize("why", ["params", "global step"])
+def test_one_hot_stays_when_the_user_sets_categories_or_a_global_step_moves_columns(why):
+    frame = messy_frame()
+    spec = PipelineSpec(target="churned")
+    schema = infer_schema(frame, spec)
+    steps = default_steps(schema) + ([st.PCA(n_components=3)] if why == "global step" else [])
+    params = {"categorical_features": None} if why == "params" else {}
+    pipeline = compile_pipeline(spec.model_copy(update={"steps": steps}), schema, task="classification",
+                                model=ModelSpec(kind="hist_gradient_boosting", params=params))
+    names = [name for name, _, _ in pipeline.named_steps["columns"].transformers]
+    assert not any("codes" in name for name in names) and any("onehot" in name for name in names)
+    assert pipeline[-1].categorical_features in (None, "from_dtype")
+
+
+def test_code_columns_group_rare_categories_as_one_hot_does_and_stay_below_255():
+    from pipeline_core.steps import OneHot
+
+    encoder = OneHot(min_frequency=0.1, max_categories=None).build_codes()
+    assert encoder.max_categories == 255 and encoder.min_frequency == 0.1
+    wide = pd.DataFrame({"level": [f"l{i % 400}" for i in range(4000)]})
+    codes = OneHot(min_frequency=0, max_categories=None).build_codes().fit_transform(wide)
+    assert np.nanmax(codes) <= 254

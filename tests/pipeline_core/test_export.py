@@ -1,5 +1,6 @@
 """Model files: skops loads safely and exactly, joblib round-trips, ONNX agrees with scikit-learn."""
 
+import functools
 import io
 import os
 import pickle
@@ -86,7 +87,8 @@ def test_trusted_types_cover_every_model_and_step_we_can_save():
         for pipeline in every_saved_pipeline():
             found |= set(sio.get_untrusted_types(data=sio.dumps(pipeline)))
     assert found - set(TRUSTED_TYPES) == set()
-    assert all(t.startswith(("sklearn.", "numpy.", "pipeline_core.transformers.")) for t in TRUSTED_TYPES)
+    assert all(t.startswith(("sklearn.", "numpy.", "pipeline_core.transformers.")) for t in TRUSTED_TYPES
+               if t != "functools.partial")
 
 
 @pytest.fixture(scope="module")
@@ -180,6 +182,29 @@ def test_skops_loader_refuses_types_outside_the_allow_list():
     dangerous = Pipeline([("run", FunctionTransformer(func=os.system))]).fit(np.zeros((2, 1)))
     with pytest.raises(ModelError, match=r"does not trust: .*system"):
         load_model(dump_model(dangerous))
+
+
+def test_a_trusted_partial_cannot_smuggle_an_untrusted_function():
+    """``functools.partial`` is on the allow-list for boosting's category check; what it wraps is checked too."""
+    dangerous = Pipeline([("run", FunctionTransformer(func=functools.partial(os.system, "true")))])
+    with pytest.raises(ModelError, match=r"does not trust: .*system"):
+        load_model(dump_model(dangerous.fit(np.zeros((2, 1)))))
+
+
+def test_boosting_with_native_categories_round_trips_through_skops():
+    pipeline, frame = compiled_boosting()
+    loaded = load_model(dump_model(pipeline))
+    X = frame.drop(columns="churned")
+    np.testing.assert_array_equal(loaded.pipeline.predict_proba(X), pipeline.predict_proba(X))
+
+
+def compiled_boosting():
+    frame = messy_frame()
+    spec = PipelineSpec(target="churned")
+    spec = spec.model_copy(update={"steps": default_steps(infer_schema(frame, spec))})
+    pipeline = compile_pipeline(spec, infer_schema(frame, spec), task="classification",
+                                model=ModelSpec(kind="hist_gradient_boosting"))
+    return pipeline.fit(frame.drop(columns="churned"), frame.churned), frame
 
 
 def test_missing_model_file_is_a_model_error(tmp_path):
