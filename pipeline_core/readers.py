@@ -17,6 +17,7 @@ import csv
 import hashlib
 import io
 import json
+import mmap
 import os
 import re
 import warnings
@@ -42,6 +43,7 @@ MAX_ZIP_RATIO = 100
 ZIP_RATIO_MIN_BYTES = 2**20  # small archives cannot hurt, whatever their ratio
 MAX_ZIP_ENTRIES = 10_000
 SAMPLE_BYTES = 256 * 1024
+MAP_FROM_BYTES = 8 * 2**20  # read_path memory-maps files at least this large
 DELIMITERS = (",", ";", "\t", "|")
 # The same strings pandas treats as missing, so the fast and slow CSV paths agree.
 NULL_STRINGS = ["", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND", "1.#QNAN",
@@ -158,13 +160,25 @@ def read_table(
 
 
 def read_path(path: str | os.PathLike[str], **options: Any) -> ReadResult:
-    """Read a file from disk with :func:`read_table` (same options), naming it by its file name."""
+    """Read a file from disk with :func:`read_table` (same options), naming it by its file name.
+
+    A large file is memory-mapped rather than copied into memory first: the parser then starts
+    at once and reads pages as it goes, as ``pandas.read_csv`` does with a path.
+    """
     path = Path(path)
     try:
-        data = path.read_bytes()
+        data = _map_file(path)
     except OSError as e:
         raise DataError(f"Cannot open '{path.name}': {e.strerror or e}. Check the path and permissions.") from e
-    return read_table(data, path.name, **options)
+    return read_table(data, path.name, **options)  # type: ignore[arg-type]  # mmap is bytes-like
+
+
+def _map_file(path: Path) -> bytes | mmap.mmap:
+    with path.open("rb") as handle:
+        size = os.fstat(handle.fileno()).st_size
+        if size == 0 or size < MAP_FROM_BYTES:
+            return handle.read()
+        return mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
 
 
 def default_memory_budget() -> int:
@@ -299,14 +313,16 @@ def check_zip_safety(
 
 
 def _read(data: bytes, opts: _Options) -> ReadResult:
-    if not data or (len(data) < SAMPLE_BYTES and not data.strip()):
+    """Dispatch on content. ``data`` may be a read-only ``mmap`` (see ``read_path``): the text path only
+    slices, searches and views it; the binary formats get a copy as ``bytes``."""
+    if not data or (len(data) < SAMPLE_BYTES and not data[:SAMPLE_BYTES].strip()):
         raise DataError(f"'{opts.name}' is empty: no rows to read. Upload a file with a header row and data rows.")
     kind = _sniff_binary(data, opts.name)
     notices: list[str] = []
     if kind == "parquet":
-        frame, fmt, enc, delim = _read_parquet(data, opts, notices), "parquet", None, None
+        frame, fmt, enc, delim = _read_parquet(_as_bytes(data), opts, notices), "parquet", None, None
     elif kind == "excel":
-        frame, fmt, enc, delim = _read_excel(data, opts, notices), "excel", None, None
+        frame, fmt, enc, delim = _read_excel(_as_bytes(data), opts, notices), "excel", None, None
     else:
         frame, fmt, enc, delim = _read_text(data, opts, notices)
     _note_name_mismatch(opts.name, fmt, notices)
@@ -318,17 +334,17 @@ def _sniff_binary(data: bytes, name: str) -> str | None:
     if data[:4] == b"PAR1":
         return "parquet"
     if data[:4] in (b"PK\x03\x04", b"PK\x05\x06"):
-        return _zip_kind(data, name)
-    if data.startswith(_OLE):
+        return _zip_kind(_as_bytes(data), name)
+    if data[:len(_OLE)] == _OLE:
         raise DataError(f"'{name}' is a legacy Excel 97-2003 workbook (.xls) or another old Office file, which "
                         "cannot be read safely. Open it in Excel or LibreOffice, save it as .xlsx (or CSV) and "
                         "upload that.")
     for magic, what, todo in _NOT_TABLES:
-        if data.startswith(magic):
+        if data[:len(magic)] == magic:
             raise DataError(f"'{name}' is {what}, not a table. {todo}")
     if data[:1] == b"\x80" and data[1:2] in (b"\x02", b"\x03", b"\x04", b"\x05"):
         raise DataError(f"'{name}' is {_PICKLE[0]}, not a table. {_PICKLE[1]}")
-    if data.startswith(b"BZh") and data[4:10] == b"1AY&SY":
+    if data[:3] == b"BZh" and data[4:10] == b"1AY&SY":
         raise DataError(f"'{name}' is a bzip2-compressed file, not a table. Decompress it and upload the table inside.")
     return None
 
@@ -371,19 +387,20 @@ def _read_text(data: bytes, opts: _Options, notices: list[str]) -> tuple[pd.Data
             text = _decode_strict(payload)
         except _NotUtf8:
             enc = _fallback_encoding(data, opts)
-            text = data.decode(enc)
+            text = _as_bytes(data).decode(enc)
         frame, fmt = _read_json(text, opts, notices)
         _note_encoding(enc, opts, notices)
         return frame, fmt, enc, None
     dialect = _sniff_dialect(head, opts, notices)
     try:
-        frame = _parse_csv(payload[dialect.skip_bytes:], dialect, opts, len(data))
+        frame, strings = _parse_csv(payload[dialect.skip_bytes:], dialect, opts, len(data))
     except _NotUtf8:
         enc = _fallback_encoding(data, opts)
-        frame = _parse_csv(_utf8_payload(data, enc, 0, opts.name)[dialect.skip_bytes:], dialect, opts, len(data))
+        payload = _utf8_payload(data, enc, 0, opts.name)
+        frame, strings = _parse_csv(payload[dialect.skip_bytes:], dialect, opts, len(data))
     _note_encoding(enc, opts, notices)
     first = dialect.skip_lines + 2
-    frame = _finish(frame, opts.name, "csv", notices, lambda i: f"line {i + first}")
+    frame = _finish(frame, opts.name, "csv", notices, lambda i: f"line {i + first}", strings=strings)
     fmt = "tsv" if dialect.delimiter == "\t" else "csv"
     return frame, fmt, enc, dialect.delimiter
 
@@ -393,7 +410,7 @@ def _fallback_encoding(data: bytes, opts: _Options) -> str:
     if opts.encoding:
         raise DataError(f"'{opts.name}' is not valid {opts.encoding} text. Choose another encoding "
                         "(for example cp1252 or latin-1), or save the file as UTF-8.")
-    return _guess_legacy_encoding(data, opts.name)
+    return _guess_legacy_encoding(_as_bytes(data), opts.name)
 
 
 def _detect_encoding(data: bytes, opts: _Options) -> tuple[str, int]:
@@ -406,7 +423,7 @@ def _detect_encoding(data: bytes, opts: _Options) -> tuple[str, int]:
                             "Try utf-8, cp1252 or latin-1.") from e
     for bom, enc in ((codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"), (codecs.BOM_UTF8, "utf-8-sig"),
                      (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16")):
-        if data.startswith(bom):
+        if data[:len(bom)] == bom:
             return enc, (len(bom) if enc == "utf-8-sig" else 0)
     head = data[:4096]
     even, odd = head[0::2].count(0), head[1::2].count(0)
@@ -423,7 +440,7 @@ def _detect_encoding(data: bytes, opts: _Options) -> tuple[str, int]:
         sample[: cut if cut > 0 else len(sample)].decode("utf-8")
         return "utf-8", 0
     except UnicodeDecodeError:
-        return _guess_legacy_encoding(data, opts.name), 0
+        return _guess_legacy_encoding(_as_bytes(data), opts.name), 0
 
 
 def _guess_legacy_encoding(data: bytes, name: str) -> str:
@@ -483,7 +500,7 @@ def _utf8_payload(data: bytes, enc: str, bom: int, name: str) -> memoryview | by
     if enc in ("utf-8", "utf-8-sig"):
         return memoryview(data)[bom:]
     try:
-        return data.decode(enc).encode("utf-8")
+        return _as_bytes(data).decode(enc).encode("utf-8")
     except UnicodeDecodeError as e:
         raise DataError(f"'{name}' is not valid {enc} text (byte {e.start:,}). Choose another encoding "
                         "or save the file as UTF-8.") from e
@@ -564,7 +581,10 @@ def _note_renames(renamed: list[tuple[str, str]], notices: list[str]) -> None:
 # ---------------------------------------------------------------- text: parsing
 
 
-def _parse_csv(payload: memoryview | bytes, dialect: _Dialect, opts: _Options, file_bytes: int) -> pd.DataFrame:
+def _parse_csv(
+    payload: memoryview | bytes, dialect: _Dialect, opts: _Options, file_bytes: int
+) -> tuple[pd.DataFrame, set[str]]:
+    """The frame, and the columns known to hold only text (typed as strings by Arrow)."""
     _check_csv_budget(payload, dialect, opts, file_bytes)
     if opts.max_rows is None and dialect.thousands is None:
         try:
@@ -578,12 +598,12 @@ def _parse_csv(payload: memoryview | bytes, dialect: _Dialect, opts: _Options, f
                 problem = _find_structure_problem(_decode_strict(payload), dialect, opts)
                 if problem:
                     raise DataError(problem)
-            return frame
+            return frame, set(frame.attrs.pop("strings", ()))
     text = _decode_strict(payload)
     problem = _find_structure_problem(text, dialect, opts)
     if problem:
         raise DataError(problem)
-    return _parse_c(text, dialect, opts)
+    return _parse_c(text, dialect, opts), set()
 
 
 def _parse_pyarrow(payload: memoryview | bytes, dialect: _Dialect) -> pd.DataFrame:
@@ -606,15 +626,18 @@ def _parse_pyarrow(payload: memoryview | bytes, dialect: _Dialect) -> pd.DataFra
         if pa.types.is_time(fld.type):
             table = table.set_column(i, fld.name, table.column(i).cast(pa.string()))
     try:
-        return table.to_pandas(date_as_object=False, coerce_temporal_nanoseconds=True)
+        frame = table.to_pandas(date_as_object=False, coerce_temporal_nanoseconds=True)
     except (pa.ArrowInvalid, OverflowError):
-        return table.to_pandas(date_as_object=False)
+        frame = table.to_pandas(date_as_object=False)
+    text = (pa.types.is_string, pa.types.is_large_string)
+    frame.attrs["strings"] = [f.name for f in table.schema if any(is_text(f.type) for is_text in text)]
+    return frame
 
 
 def _has_quote(payload: memoryview | bytes) -> bool:
     """Whether any '"' occurs (a memchr-speed scan; the view's base object holds at most a BOM more)."""
     base = payload.obj if isinstance(payload, memoryview) else payload
-    return bytes.find(base, b'"') >= 0 if isinstance(base, bytes) else b'"' in bytes(payload)
+    return base.find(b'"') >= 0 if isinstance(base, (bytes, mmap.mmap)) else b'"' in bytes(payload)
 
 
 def _maybe_unclosed_quote(payload: memoryview | bytes, frame: pd.DataFrame) -> bool:
@@ -939,8 +962,14 @@ def _refuse_ratio(name: str, unpacked: int, packed: int, max_ratio: float) -> No
 # ---------------------------------------------------------------- after parsing: one stable type per column
 
 
-def _finish(frame: pd.DataFrame, name: str, fmt: str, notices: list[str], where: Callable[[int], str]) -> pd.DataFrame:
-    """Refuse empty tables, then give every column one stable dtype, reporting what changed."""
+def _finish(
+    frame: pd.DataFrame, name: str, fmt: str, notices: list[str], where: Callable[[int], str],
+    strings: set[str] = frozenset(),  # type: ignore[assignment]
+) -> pd.DataFrame:
+    """Refuse empty tables, then give every column one stable dtype, reporting what changed.
+
+    ``strings`` names columns the parser already typed as text: they skip the full type scan.
+    """
     if frame.shape[0] == 0:
         raise DataError(f"'{name}' has no rows, only a header. Upload a file with data rows.")
     converted_dates = []
@@ -949,7 +978,7 @@ def _finish(frame: pd.DataFrame, name: str, fmt: str, notices: list[str], where:
         if isinstance(series.dtype, pd.CategoricalDtype):
             frame[col] = series = series.astype(object)
         if series.dtype == object:
-            stable, date = _stabilise(series, notices, where)
+            stable, date = _stabilise(series, notices, where, known_text=col in strings)
             if stable is not series:
                 frame[col] = stable
             converted_dates += [col] if date else []
@@ -960,8 +989,10 @@ def _finish(frame: pd.DataFrame, name: str, fmt: str, notices: list[str], where:
     return frame
 
 
-def _stabilise(series: pd.Series, notices: list[str], where: Callable[[int], str]) -> tuple[pd.Series, bool]:
-    kind = pd.api.types.infer_dtype(series, skipna=True)
+def _stabilise(
+    series: pd.Series, notices: list[str], where: Callable[[int], str], known_text: bool = False
+) -> tuple[pd.Series, bool]:
+    kind = "string" if known_text else pd.api.types.infer_dtype(series, skipna=True)
     if kind in ("integer", "floating", "mixed-integer-float", "decimal"):
         return pd.to_numeric(series), False
     if kind in ("datetime", "datetime64", "date"):
@@ -1025,6 +1056,10 @@ def _to_text(value: Any) -> Any:
 
 
 # ---------------------------------------------------------------- small helpers
+
+
+def _as_bytes(data: bytes | mmap.mmap) -> bytes:
+    return data if isinstance(data, bytes) else bytes(data)
 
 
 def _excel_column(series: pd.Series) -> pd.Series:
