@@ -36,12 +36,14 @@ class LeakageBasis:
     ``sample`` holds the sampled rows under the pipeline's column names; ``infos`` each
     column's inferred type on that sample; ``codes`` each column's values in text form as
     integer codes (-1 where missing), so "value a always goes with target value b" is a
-    question about pairs of integers instead of a string group-by per target.
+    question about pairs of integers instead of a string group-by per target; ``numbers``
+    the numeric (not boolean) columns as float64 with NaN where missing.
     """
 
     sample: pd.DataFrame
     infos: dict[str, ColumnInfo]
     codes: dict[str, np.ndarray]
+    numbers: dict[str, np.ndarray]
 
 
 def leakage_warnings(frame: pd.DataFrame, target: str) -> list[str]:
@@ -63,7 +65,9 @@ def leakage_basis(frame: pd.DataFrame, rename: Mapping[str, str] | None = None) 
     sample = frame.rename(columns=dict(rename)) if rename else frame
     infos = {col: infer_column(sample[col]) for col in sample.columns}
     codes = {col: _text_codes(sample[col]) for col in sample.columns}
-    return LeakageBasis(sample, infos, codes)
+    numbers = {col: sample[col].to_numpy(dtype="float64", na_value=np.nan) for col in sample.columns
+               if _is_number(sample[col])}
+    return LeakageBasis(sample, infos, codes, numbers)
 
 
 def target_warnings(basis: LeakageBasis, target: str, columns: Iterable[str] | None = None) -> list[str]:
@@ -90,7 +94,7 @@ def _column_warning(basis: LeakageBasis, col: str, target: str) -> str | None:
             f"'{values.name}' looks like a row identifier ({evidence}): a model could memorise rows through it. "
             "ID-like columns are left out of the features; keep it that way unless the ID carries meaning."
         )
-    correlation = _numeric_correlation(values, y)
+    correlation = _numeric_correlation(basis.numbers.get(col), basis.numbers.get(target))
     if correlation is not None and abs(correlation) > CORRELATION_LIMIT:
         return (
             f"'{values.name}' correlates {correlation:+.3f} with the target '{y.name}': it is almost a copy of it. "
@@ -99,13 +103,19 @@ def _column_warning(basis: LeakageBasis, col: str, target: str) -> str | None:
     return _mapping_warning(str(values.name), str(y.name), basis.codes[col], basis.codes[target])
 
 
-def _numeric_correlation(values: pd.Series, y: pd.Series) -> float | None:
-    if not (_is_number(values) and _is_number(y)):
+def _numeric_correlation(x: np.ndarray | None, y: np.ndarray | None) -> float | None:
+    """Pearson r over the rows where both are present, as ``Series.corr`` computes it (``np.corrcoef``).
+
+    None when either is not numeric, or fewer than three rows or a single value remain.
+    """
+    if x is None or y is None:
         return None
-    both = pd.DataFrame({"x": values, "y": y}).dropna()
-    if len(both) < 3 or both["x"].nunique() < 2 or both["y"].nunique() < 2:
+    both = ~(np.isnan(x) | np.isnan(y))
+    if not both.all():
+        x, y = x[both], y[both]
+    if x.size < 3 or x.min() == x.max() or y.min() == y.max():
         return None
-    return float(both["x"].astype(float).corr(both["y"].astype(float)))
+    return float(np.corrcoef(x, y)[0, 1])
 
 
 def _mapping_warning(name: str, target: str, x_codes: np.ndarray, y_codes: np.ndarray) -> str | None:
@@ -117,10 +127,10 @@ def _mapping_warning(name: str, target: str, x_codes: np.ndarray, y_codes: np.nd
     """
     both = (x_codes >= 0) & (y_codes >= 0)
     x, y = x_codes[both].astype(np.int64), y_codes[both].astype(np.int64)
-    levels = _distinct(x)
+    levels = int(np.count_nonzero(np.bincount(x))) if x.size else 0
     if levels < 2 or levels > MAX_LEVELS or x.size < 2 * levels:
         return None
-    pairs = _distinct(x * (int(y.max()) + 1) + y)
+    pairs = _distinct(x * (int(y.max()) + 1) + y)  # a hash count: the pair space can be large, the pairs few
     if pairs != levels:
         return None
     if pairs == _distinct(y):

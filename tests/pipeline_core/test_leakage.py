@@ -78,7 +78,7 @@ def _reference_warnings(frame: pd.DataFrame, target: str) -> list[str]:
                             "memorise rows through it. ID-like columns are left out of the features; keep it that "
                             "way unless the ID carries meaning.")
             continue
-        r = leakage._numeric_correlation(values, y)
+        r = _reference_correlation(values, y)
         if r is not None and abs(r) > leakage.CORRELATION_LIMIT:
             warnings.append(f"'{col}' correlates {r:+.3f} with the target '{target}': it is almost a copy of it. "
                             "Keep it only if it is known before the target is.")
@@ -96,6 +96,18 @@ def _reference_warnings(frame: pd.DataFrame, target: str) -> list[str]:
             warnings.append(f"every value of '{col}' goes with a single target value: it determines "
                             f"'{target}' exactly. Check it is not recorded after the outcome.")
     return warnings
+
+
+def _reference_correlation(values: pd.Series, y: pd.Series) -> float | None:
+    def number(s: pd.Series) -> bool:
+        return pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s)
+
+    if not (number(values) and number(y)):
+        return None
+    both = pd.DataFrame({"x": values, "y": y}).dropna()
+    if len(both) < 3 or both["x"].nunique() < 2 or both["y"].nunique() < 2:
+        return None
+    return float(both["x"].astype(float).corr(both["y"].astype(float)))
 
 
 def _awkward_frame(n: int, seed: int) -> pd.DataFrame:
@@ -155,3 +167,13 @@ def test_one_basis_serves_every_target_and_a_rename():
     assert target_warnings(basis, "label", kept) == leakage_warnings(renamed[kept + ["label"]], "label")
     with pytest.raises(DataError, match="'code'"):
         target_warnings(basis, "code")
+
+
+def test_correlations_are_those_pandas_computes():
+    frame = _awkward_frame(400, 3)
+    basis = leakage_basis(frame)
+    for x in basis.numbers:
+        for y in basis.numbers:
+            ours = leakage._numeric_correlation(basis.numbers[x], basis.numbers[y])
+            theirs = _reference_correlation(frame[x], frame[y])
+            assert ours == theirs or (ours is None and theirs is not None and np.isnan(theirs)), (x, y)
