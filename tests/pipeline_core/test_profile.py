@@ -13,6 +13,8 @@ import pytest
 
 from pipeline_core.errors import DataError
 from pipeline_core.profile import (
+    class_counts,
+    distinct_values,
     full_report_html,
     memory_bytes,
     overview,
@@ -20,6 +22,7 @@ from pipeline_core.profile import (
     summarise,
     with_target,
 )
+from pipeline_core.task import detect_task
 
 NASTY = "</script><script>alert(1)</script>"
 
@@ -225,3 +228,38 @@ def test_full_report_small_frame_says_all_rows():
 
     data, described = _report_sample(pd.DataFrame({1: [1, 2, 3]}), sample_rows=10, seed=0)
     assert described == "all 3 rows" and list(data.columns) == ["1"]
+
+
+# ---- one column: the target summaries of the Features page ------------------------------------------
+
+_RNG = np.random.default_rng(0)
+COLUMNS = {
+    "strings": pd.Series(_RNG.choice(["a", "b", None, "(missing)"], 50), name="t"),
+    "mixed": pd.Series([1, "1", 1.0, None, np.nan, "x", True, 2], dtype=object, name="m"),
+    "floats": pd.Series(np.where(_RNG.random(40) < .2, np.nan, _RNG.integers(0, 4, 40)), name="f"),
+    "signed zeros": pd.Series([0.0, -0.0, np.nan, 1.5, -0.0, 0.1 + 0.2], name="z"),
+    "ints": pd.Series(_RNG.integers(0, 5, 100), name="i"),
+    "bools": pd.Series(_RNG.random(30) < .5, name="b"),
+    "category": pd.Series(pd.Categorical(_RNG.choice(["x", "y", None], 30)), name="c"),
+    "dates": pd.Series(pd.to_datetime(_RNG.choice(["2024-01-01", None, "2024-02-01"], 30)), name="d"),
+    "nullable ints": pd.Series(pd.array(_RNG.choice([1, 2, None], 30), dtype="Int64"), name="I"),
+    "ties": pd.Series(list("abcdabcdxyxy") + [None, None], name="ties"),
+    "missing first": pd.Series([None, "b", "a", "b"], name="mf"),
+    "NaN first": pd.Series([np.nan, 2.0, 1.0, 2.0, np.nan], name="nf"),
+    "empty": pd.Series([], dtype=object, name="e"),
+    "all NaN": pd.Series([np.nan] * 4, name="n"),
+}
+
+
+@pytest.mark.parametrize("name", list(COLUMNS))
+def test_class_counts_are_the_row_by_row_text_counts(name):
+    values = COLUMNS[name]
+    expected = values.astype("object").where(values.notna(), "(missing)").astype(str).value_counts()
+    got = class_counts(values)
+    pd.testing.assert_series_equal(got, expected, check_index_type=True)
+    assert list(got.index) == list(expected.index)  # ties keep the same order (the bar chart's order)
+
+
+@pytest.mark.parametrize("name", [n for n in COLUMNS if len(COLUMNS[n])])
+def test_task_detection_on_the_distinct_values_matches_all_rows(name):
+    assert detect_task(distinct_values(COLUMNS[name])) == detect_task(COLUMNS[name])
