@@ -14,7 +14,8 @@ import pandas as pd
 import streamlit as st
 
 import storage
-from pipeline_core.errors import StudioError
+from pipeline_core.columns import ColumnInfo, infer_schema, infer_schema_reusing
+from pipeline_core.errors import DataError, StudioError
 from pipeline_core.spec import PipelineSpec, load_spec
 
 DEFAULTS: dict[str, Any] = {
@@ -95,6 +96,25 @@ def active_dataset() -> Any | None:
 def active_frame() -> pd.DataFrame | None:
     dataset = active_dataset()
     return frame_of(dataset) if dataset is not None else None
+
+
+@st.cache_data(max_entries=32, show_spinner="Inferring column types…")
+def raw_schema(sha256: str, _frame: pd.DataFrame) -> dict[str, ColumnInfo]:
+    """Detected types of the stored columns, by content hash (renames and overrides ignored).
+
+    Inferring reads every value (seconds on a million rows), so it is done once per dataset:
+    the Data page shows these, and default steps are built from them via :func:`pipeline_schema`.
+    """
+    return infer_schema(_frame, PipelineSpec())
+
+
+def pipeline_schema(spec: PipelineSpec) -> dict[str, ColumnInfo]:
+    """The active dataset's column types under ``spec``, as ``infer_schema`` gives them, from the cached raw types."""
+    dataset = active_dataset()
+    if dataset is None:
+        raise DataError("no dataset is loaded; load one on the Data page first")
+    frame = frame_of(dataset)
+    return infer_schema_reusing(raw_schema(dataset.sha256, frame), frame, spec)
 
 
 def require_frame() -> pd.DataFrame:

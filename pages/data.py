@@ -12,7 +12,7 @@ import storage
 from pages import common
 from pages.step_editor import filter_value
 from pipeline_core import frames
-from pipeline_core.columns import ColumnInfo, infer_schema
+from pipeline_core.columns import ColumnInfo
 from pipeline_core.errors import DataError, StudioError
 from pipeline_core.readers import clean_column_names, read_table
 from pipeline_core.samples import SAMPLE_INFO, load_sample, sample_names
@@ -330,16 +330,10 @@ def _preview(frame: pd.DataFrame) -> None:
     st.caption(f"Rows {start + 1:,}–{start + len(shown):,} of {len(frame):,} · {frame.shape[1]} columns")
 
 
-@st.cache_data(max_entries=32, show_spinner="Inferring column types…")
-def _schema(sha256: str, _frame: pd.DataFrame) -> dict[str, ColumnInfo]:
-    """Detected types of the raw columns (renames and overrides ignored, so 'detected' stays detected)."""
-    return infer_schema(_frame, PipelineSpec())
-
-
 def _columns_section(frame: pd.DataFrame, sha256: str) -> None:
     spec = common.current_spec()
     columns = list(map(str, frame.columns))
-    schema = _schema(sha256, frame)
+    schema = common.raw_schema(sha256, frame)  # renames and overrides ignored: 'detected' stays detected
     base = _column_table(columns, spec.columns, schema)
     st.caption("Rename columns and override a detected type in the table; choose and order the kept columns below.")
     st.data_editor(

@@ -1,6 +1,14 @@
-"""Features: the target and task, leakage warnings, class balance, selection and engineering steps."""
+"""Features: the target and task, leakage warnings, class balance, selection and engineering steps.
+
+Every summary of the target is cached by (dataset hash, columns section, target, ...) and
+small, so a rerun never touches the frame's million values. What does not depend on the
+target (column types, the leakage sample) is cached per dataset and warmed on the visit,
+so choosing a target only pays for that target.
+"""
 
 from __future__ import annotations
+
+import json
 
 import pandas as pd
 import plotly.express as px
@@ -8,10 +16,11 @@ import streamlit as st
 
 import storage
 from pages import common, step_editor
-from pipeline_core.columns import apply_column_spec, default_steps, infer_schema
-from pipeline_core.errors import DataError, StudioError
+from pipeline_core.columns import apply_column_spec, column_as_seen, default_steps
+from pipeline_core.errors import StudioError
 from pipeline_core.frames import spec_columns
-from pipeline_core.leakage import leakage_warnings
+from pipeline_core.leakage import LeakageBasis, leakage_basis, target_warnings
+from pipeline_core.profile import class_counts, distinct_values
 from pipeline_core.spec import ColumnsSpec, PipelineSpec
 from pipeline_core.steps import DropColumns
 from pipeline_core.task import TaskChoice, check_target, detect_task
@@ -23,33 +32,61 @@ ERROR_KEY = "features_error"
 MAX_CLASSES_SHOWN = 30
 
 
-@st.cache_data(max_entries=32, show_spinner=False)
-def _target_values(sha256: str, columns_json: str, target: str, _frame: pd.DataFrame) -> pd.Series:
-    """The target column after renaming (a copy; small compared with the frame)."""
-    return _sliced(_frame, columns_json, target)[target]
+def _target_values(frame: pd.DataFrame, columns_json: str, target: str) -> pd.Series:
+    """The target column under its pipeline name: the frame's own column, not a copy of the frame."""
+    return column_as_seen(frame, _spec(columns_json, target), target)
+
+
+def _spec(columns_json: str, target: str | None) -> PipelineSpec:
+    return PipelineSpec(columns=ColumnsSpec.model_validate_json(columns_json), target=target)
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
 def _task_choice(sha256: str, columns_json: str, target: str | None, _frame: pd.DataFrame) -> TaskChoice:
-    return detect_task(None if target is None else _target_values(sha256, columns_json, target, _frame))
+    """Text targets are detected on their distinct values (same answer, one pass of string hashing, not three)."""
+    if target is None:
+        return detect_task(None)
+    y = _target_values(_frame, columns_json, target)
+    return detect_task(distinct_values(y) if y.dtype == object else y)
 
 
-@st.cache_data(max_entries=16, show_spinner="Looking for leakage-prone columns…")
+@st.cache_data(max_entries=64, show_spinner=False)
+def _target_messages(
+    sha256: str, columns_json: str, target: str, task: str, cv_folds: int, holdout: float, _frame: pd.DataFrame
+) -> list[tuple[str, str]]:
+    """What to say about the target for this task, as ("error" | "warning", text): counted once, not per rerun."""
+    y = _target_values(_frame, columns_json, target)
+    present = y.dropna()
+    if present.empty:
+        return [("error", f"target '{y.name}' has no values: every row is missing; choose another column")]
+    try:
+        return [("warning", message) for message in check_target(present, task, cv_folds, holdout=holdout)]
+    except StudioError as e:
+        return [("error", str(e))]
+
+
+@st.cache_resource(max_entries=4, show_spinner="Looking for leakage-prone columns…")
+def _leakage_basis(sha256: str, rename_json: str, _frame: pd.DataFrame) -> LeakageBasis:
+    """The target-independent part of the leakage checks, shared like the frame (read-only, not copied)."""
+    return leakage_basis(_frame, json.loads(rename_json))
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
 def _leakage(sha256: str, columns_json: str, target: str, dropped: tuple[str, ...], _frame: pd.DataFrame) -> list[str]:
     """Warnings for the columns that can reach the model (those dropped by a step are skipped)."""
-    sliced = _sliced(_frame, columns_json, target)
-    return leakage_warnings(sliced.drop(columns=[c for c in dropped if c in sliced and c != target]), target)
+    spec = _spec(columns_json, target)
+    seen = apply_column_spec(_frame.iloc[:0], spec).columns  # names and order as the steps see them
+    checked = [c for c in seen if c not in dropped or c == target]
+    return target_warnings(_basis(sha256, spec.columns, _frame), target, checked)
+
+
+def _basis(sha256: str, columns: ColumnsSpec, frame: pd.DataFrame) -> LeakageBasis:
+    return _leakage_basis(sha256, json.dumps(columns.rename, sort_keys=True), frame)
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
 def _class_counts(sha256: str, columns_json: str, target: str, _frame: pd.DataFrame) -> pd.Series:
-    y = _target_values(sha256, columns_json, target, _frame)
-    return y.astype("object").where(y.notna(), "(missing)").astype(str).value_counts()
-
-
-def _sliced(frame: pd.DataFrame, columns_json: str, target: str) -> pd.DataFrame:
-    """The frame as the steps see it (renamed and selected); the key is the columns section as JSON."""
-    return apply_column_spec(frame, PipelineSpec(columns=ColumnsSpec.model_validate_json(columns_json), target=target))
+    return class_counts(_target_values(_frame, columns_json, target))
 
 
 def main() -> None:
@@ -59,6 +96,7 @@ def main() -> None:
     spec = common.current_spec()
     columns = spec_columns(list(frame.columns), spec.columns.select, spec.columns.rename)
     columns_json = spec.columns.model_dump_json()
+    _warm(spec, frame, dataset.sha256)
     _target_controls(spec.target, columns)
     spec = common.current_spec()
     if spec.target is not None and spec.target not in columns:
@@ -72,14 +110,20 @@ def main() -> None:
     step_editor.render(frame, dataset.sha256, kinds=step_editor.FEATURE_KINDS, prefix="features")
 
 
+def _warm(spec: PipelineSpec, frame: pd.DataFrame, sha256: str) -> None:
+    """Compute on the visit what any target choice needs (once per dataset), so the click itself is quick."""
+    if not spec.steps:  # choosing a target will add default steps for the column types
+        common.raw_schema(sha256, frame)
+    _basis(sha256, spec.columns, frame)
+
+
 def _target_sections(spec: PipelineSpec, frame: pd.DataFrame, sha256: str, columns_json: str) -> None:
     choice = _task_choice(sha256, columns_json, spec.target, frame)
     _task_controls(spec.task, choice)
     if spec.target is None:
         return
-    y = _target_values(sha256, columns_json, spec.target, frame)
     task = choice.task if spec.task == "auto" else spec.task
-    _target_checks(y, task, spec.evaluation.cv_folds, spec.evaluation.holdout)
+    _target_checks(sha256, columns_json, spec, task, frame)
     dropped = tuple(sorted({c for s in spec.steps if isinstance(s, DropColumns) for c in s.columns}))
     _leakage_section(sha256, columns_json, spec.target, dropped, frame)
     if task == "classification":
@@ -111,7 +155,7 @@ def _on_target() -> None:
     spec = common.current_spec().model_copy(update={"target": target})
     if target is not None and not spec.steps:
         try:
-            steps = default_steps(infer_schema(common.active_frame(), spec))
+            steps = default_steps(common.pipeline_schema(spec))
         except (StudioError, storage.StorageError) as e:
             st.session_state[ERROR_KEY] = str(e)
         else:
@@ -139,19 +183,17 @@ def _on_task() -> None:
     common.set_spec(common.current_spec().model_copy(update={"task": st.session_state["features_task"]}))
 
 
-def _target_checks(y: pd.Series, task: str, cv_folds: int, holdout: float) -> None:
+def _target_checks(sha256: str, columns_json: str, spec: PipelineSpec, task: str, frame: pd.DataFrame) -> None:
     if task == "clustering":
         st.warning("Clustering ignores the target column; choose 'auto' or a supervised task to use it.")
         return
-    present = y.dropna()
-    if present.empty:
-        common.show_error(DataError(f"target '{y.name}' has no values: every row is missing; choose another column"))
-        return
-    try:
-        for message in check_target(present, task, cv_folds, holdout=holdout):
+    evaluation = spec.evaluation
+    for kind, message in _target_messages(sha256, columns_json, spec.target, task, evaluation.cv_folds,
+                                          evaluation.holdout, frame):
+        if kind == "error":
+            st.error(message, icon=":material/error:")
+        else:
             st.warning(message)
-    except StudioError as e:
-        common.show_error(e)
 
 
 def _leakage_section(

@@ -127,6 +127,16 @@ def apply_column_spec(frame: pd.DataFrame, spec: PipelineSpec) -> pd.DataFrame:
     return renamed[keep]
 
 
+def column_as_seen(frame: pd.DataFrame, spec: PipelineSpec, name: str) -> pd.Series:
+    """``apply_column_spec(frame, spec)[name]`` without copying the frame: renaming a frame copies every column."""
+    seen = apply_column_spec(frame.iloc[:0], spec).columns  # refuses what apply_column_spec refuses
+    labels = [label for label in frame.columns if spec.columns.rename.get(label, label) == name]
+    if name not in seen or len(labels) != 1:  # not kept, or several columns named alike: fail or answer alike
+        return apply_column_spec(frame, spec)[name]
+    column = frame[labels[0]]
+    return column if column.name == name else column.rename(name)
+
+
 def default_steps(schema: dict[str, ColumnInfo]) -> list[st.Step]:
     """A strong, general pipeline for the column types present."""
     types = {info.type for info in schema.values()}

@@ -6,6 +6,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from pipeline_core.columns import apply_column_spec, default_steps, infer_schema
+from pipeline_core.leakage import leakage_warnings
+from pipeline_core.spec import PipelineSpec, load_spec
+from pipeline_core.steps import DropColumns
 from tests.pages.conftest import open_page, store_frame, texts
 
 PAGE = "pages/features.py"
@@ -93,3 +97,77 @@ def test_a_column_dropped_by_a_step_is_not_flagged(leaky_id):
     assert not at.exception
     assert "label_code" not in texts(at, "warning")
     assert len(at.session_state["spec"]["steps"]) == 1  # the user's steps are kept, no defaults added
+
+
+# ---- per-dataset work is done once; a target choice only pays for that target -----------------------
+
+
+@pytest.fixture
+def copied_target() -> pd.DataFrame:
+    """An ID column, a relabelled copy of the target, and honest features; unique to these tests (cold caches)."""
+    rng = np.random.default_rng(42)
+    n = 240
+    x = rng.normal(size=n)
+    label = np.where(x + rng.normal(size=n) > 0, "won", "lost")
+    return pd.DataFrame({"order_id": np.arange(5000, 5000 + n), "x": x, "plan": rng.choice(["a", "b", "c"], n),
+                         "label": label, "label_copy": np.where(label == "won", "W", "L"),
+                         "amount": rng.gamma(2.0, 10.0, n)})
+
+
+@pytest.fixture
+def calls(monkeypatch: pytest.MonkeyPatch) -> dict[str, int]:
+    """Counts of the per-dataset computations: the raw-column types and the leakage basis."""
+    from pages import common
+    from pipeline_core import leakage
+
+    counts = {"types": 0, "leakage basis": 0}
+
+    def counted(name: str, real):
+        def wrapper(*args, **kwargs):
+            counts[name] += 1
+            return real(*args, **kwargs)
+        return wrapper
+
+    monkeypatch.setattr(common, "infer_schema", counted("types", common.infer_schema))
+    monkeypatch.setattr(leakage, "leakage_basis", counted("leakage basis", leakage.leakage_basis))
+    return counts
+
+
+def _expected(frame: pd.DataFrame, spec: PipelineSpec) -> tuple[list, list[str]]:
+    """Default steps, and leakage warnings on the columns they keep, computed directly on the frame (unsplit)."""
+    steps = default_steps(infer_schema(frame, spec))
+    dropped = {c for s in steps if isinstance(s, DropColumns) for c in s.columns} - {spec.target}
+    sliced = apply_column_spec(frame, spec)
+    return steps, leakage_warnings(sliced.drop(columns=[c for c in dropped if c in sliced]), spec.target)
+
+
+def test_target_choices_give_the_direct_steps_and_warnings_and_reuse_the_per_dataset_work(copied_target, calls):
+    targets = ["label", "plan", "amount"]
+    expected = {t: _expected(copied_target, PipelineSpec(target=t)) for t in targets}
+    everything = " ".join(leakage_warnings(copied_target, "label"))  # before the ID column's drop step
+    assert "'order_id' looks like a row identifier" in everything
+    assert "'label_copy' maps one-to-one onto the target 'label'" in everything
+    calls.update({"types": 0, "leakage basis": 0})  # count only what the page computes
+    at = open_page(PAGE, dataset_id=store_frame(copied_target, "copied target"))
+    assert calls == {"types": 1, "leakage basis": 1}  # on the visit, before any target is chosen
+    for target in targets:
+        at.session_state["spec"] = {}  # a definition without steps: each choice adds the defaults again
+        at.run()
+        choose_target(at, target)
+        assert not at.exception
+        assert load_spec(at.session_state["spec"]).steps == expected[target][0]
+        assert [w.value for w in at.warning if w.icon == ":material/warning:"] == expected[target][1], target
+    assert calls == {"types": 1, "leakage basis": 1}  # nothing per-dataset was computed again
+
+
+def test_renamed_columns_are_checked_under_their_new_names(copied_target, calls):
+    spec = {"columns": {"rename": {"label_copy": "result_code", "order_id": "ref"}}}
+    frame = copied_target.iloc[:200]
+    steps, warnings = _expected(frame, PipelineSpec.model_validate({**spec, "target": "label"}))
+    assert "'result_code' maps one-to-one onto the target 'label'" in " ".join(warnings)
+    calls.update({"types": 0, "leakage basis": 0})
+    at = choose_target(open_page(PAGE, dataset_id=store_frame(frame, "renamed"), spec=spec), "label")
+    assert not at.exception
+    assert [w.value for w in at.warning if w.icon == ":material/warning:"] == warnings
+    assert load_spec(at.session_state["spec"]).steps == steps
+    assert calls == {"types": 1, "leakage basis": 1}
