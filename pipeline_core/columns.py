@@ -18,6 +18,7 @@ from pipeline_core.spec import PipelineSpec
 TEXT_MIN_MEAN_WORDS = 4
 CATEGORICAL_MAX_LEVELS = 50
 ID_UNIQUE_RATIO = 0.95
+STRING_SAMPLE = 2000  # the first present values that decide between text, dates and labels
 
 
 @dataclass(frozen=True)
@@ -44,7 +45,7 @@ def infer_column(values: pd.Series) -> ColumnInfo:
         if is_int and ratio >= ID_UNIQUE_RATIO and len(present) >= 50 and _is_sequence_like(present, name):
             return ColumnInfo(name, "id", f"{ratio:.0%} unique integers that look like row identifiers")
         return ColumnInfo(name, "numeric", "numbers")
-    return _infer_strings(name, present.astype(str), n_unique, ratio)
+    return _infer_strings(name, present.iloc[:STRING_SAMPLE].astype(str), n_unique, len(present))
 
 
 def _is_sequence_like(present: pd.Series, name: str) -> bool:
@@ -54,15 +55,16 @@ def _is_sequence_like(present: pd.Series, name: str) -> bool:
     return named_like_id or span <= 1.1 * len(present)
 
 
-def _infer_strings(name: str, present: pd.Series, n_unique: int, ratio: float) -> ColumnInfo:
-    sample = present.iloc[:2000]
+def _infer_strings(name: str, sample: pd.Series, n_unique: int, n_present: int) -> ColumnInfo:
+    """``sample``: the first present values as text (only they are read: converting all is slow)."""
+    ratio = n_unique / max(n_present, 1)
     mean_words = sample.str.split().str.len().mean() if len(sample) else 0
     if mean_words >= TEXT_MIN_MEAN_WORDS:
         return ColumnInfo(name, "text", f"free text ({mean_words:.0f} words per value on average)")
     parsed = pd.to_datetime(sample, errors="coerce", format="mixed")
     if parsed.notna().mean() > 0.9 and sample.str.contains(r"\d{1,4}[-/.]\d{1,2}", regex=True).mean() > 0.9:
         return ColumnInfo(name, "datetime", "strings that parse as dates")
-    if ratio >= ID_UNIQUE_RATIO and len(present) >= 50:
+    if ratio >= ID_UNIQUE_RATIO and n_present >= 50:
         return ColumnInfo(name, "id", f"{ratio:.0%} unique short strings: looks like an identifier")
     if n_unique > CATEGORICAL_MAX_LEVELS:
         return ColumnInfo(name, "categorical", f"{n_unique:,} levels: rare ones are grouped when encoding")

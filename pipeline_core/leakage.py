@@ -149,20 +149,21 @@ def _mapping_warning(name: str, target: str, x_codes: np.ndarray, y_codes: np.nd
 def _text_codes(values: pd.Series) -> np.ndarray:
     """Codes of ``values.astype(str)``, -1 where missing: equal codes exactly when the texts are equal.
 
-    Converting a numeric column to text is slow, and needless: integers and booleans have one
-    text per value, and so do floats read by their bits (repr round-trips, and -0.0 and 0.0,
-    which compare equal, print differently: their bits differ too).
+    Converting a column to text is slow, and needless where equal values have equal texts and
+    different values different texts: strings, integers, booleans, and floats read by their
+    bits (repr round-trips, and -0.0 and 0.0, which compare equal, print differently).
     """
-    dtype = values.dtype
+    dtype, array = values.dtype, values.to_numpy()
     if isinstance(dtype, np.dtype) and dtype.kind == "f" and dtype.itemsize in (4, 8):
-        keys = values.to_numpy().view(f"i{dtype.itemsize}")
-    elif isinstance(dtype, np.dtype) and dtype.kind in "iub":
-        keys = values.to_numpy()
-    else:
-        keys = values.astype(str).to_numpy()
-    codes = pd.factorize(keys)[0].astype(np.int32)
-    codes[values.isna().to_numpy()] = -1
-    return codes
+        codes = pd.factorize(array.view(f"i{dtype.itemsize}"))[0]
+        codes[np.isnan(array)] = -1
+    elif isinstance(dtype, np.dtype) and (dtype.kind in "iub" or (
+            dtype.kind == "O" and pd.api.types.infer_dtype(array, skipna=True) in ("string", "empty"))):
+        codes = pd.factorize(array, use_na_sentinel=True)[0]  # -1 for exactly what isna() calls missing
+    else:  # mixed objects (1 and 1.0 are one value but two texts), categories, dates, nullable numbers
+        codes = pd.factorize(values.astype(str).to_numpy())[0]
+        codes[values.isna().to_numpy()] = -1
+    return codes.astype(np.int32)
 
 
 def _distinct(codes: np.ndarray) -> int:
