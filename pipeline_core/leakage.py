@@ -127,10 +127,10 @@ def _mapping_warning(name: str, target: str, x_codes: np.ndarray, y_codes: np.nd
     """
     both = (x_codes >= 0) & (y_codes >= 0)
     x, y = x_codes[both].astype(np.int64), y_codes[both].astype(np.int64)
-    levels = int(np.count_nonzero(np.bincount(x))) if x.size else 0
+    levels = _distinct(x)
     if levels < 2 or levels > MAX_LEVELS or x.size < 2 * levels:
         return None
-    pairs = _distinct(x * (int(y.max()) + 1) + y)  # a hash count: the pair space can be large, the pairs few
+    pairs = _distinct(x * (int(y.max()) + 1) + y)
     if pairs != levels:
         return None
     if pairs == _distinct(y):
@@ -167,6 +167,9 @@ def _text_codes(values: pd.Series) -> np.ndarray:
 
 
 def _distinct(codes: np.ndarray) -> int:
+    """How many different non-negative integers: by counting when their range is small, else by hashing."""
+    if codes.size and int(codes.max()) < 4 * codes.size:
+        return int(np.count_nonzero(np.bincount(codes)))
     return len(pd.unique(codes))
 
 
