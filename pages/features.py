@@ -111,10 +111,17 @@ def main() -> None:
 
 
 def _warm(spec: PipelineSpec, frame: pd.DataFrame, sha256: str) -> None:
-    """Compute on the visit what any target choice needs (once per dataset), so the click itself is quick."""
-    if not spec.steps:  # choosing a target will add default steps for the column types
-        common.raw_schema(sha256, frame)
-    _basis(sha256, spec.columns, frame)
+    """Compute on the visit what any target choice needs (once per dataset), so the click itself is quick.
+
+    Only a head start: if it fails (say, cells a type check cannot read), nothing is shown
+    here, and the same computation fails where the page needs it, with the usual handling.
+    """
+    try:
+        if not spec.steps:  # choosing a target will add default steps for the column types
+            common.raw_schema(sha256, frame)
+        _basis(sha256, spec.columns, frame)
+    except Exception:  # noqa: BLE001 - see the docstring: the real call reports it
+        return
 
 
 def _target_sections(spec: PipelineSpec, frame: pd.DataFrame, sha256: str, columns_json: str) -> None:

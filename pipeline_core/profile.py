@@ -79,7 +79,7 @@ class _Column:
     histogram: list[dict[str, Any]]
     row_hash: np.ndarray | None  # dropped once the duplicate rows are counted
     values: np.ndarray | None = None  # float64 with NaN, numeric columns only
-    codes: np.ndarray | None = None  # int64, -1 for missing, non-numeric columns only
+    codes: np.ndarray | None = None  # int64 (int32 in a Summary), -1 for missing, non-numeric columns only
     levels: list[str] | None = None
 
 

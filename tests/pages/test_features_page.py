@@ -171,3 +171,17 @@ def test_renamed_columns_are_checked_under_their_new_names(copied_target, calls)
     assert [w.value for w in at.warning if w.icon == ":material/warning:"] == warnings
     assert load_spec(at.session_state["spec"]).steps == steps
     assert calls == {"types": 1, "leakage basis": 1}
+
+
+def test_a_head_start_that_fails_does_not_break_the_visit(monkeypatch):
+    """Types and the leakage sample are computed on the visit only as a head start: a failure there shows nothing."""
+    from pipeline_core import leakage
+
+    def unreadable(*args, **kwargs):
+        raise TypeError("unhashable type: 'list'")
+
+    monkeypatch.setattr(leakage, "leakage_basis", unreadable)
+    frame = pd.DataFrame({"a": [1.5, 2.5, 3.5, 4.5], "b": ["x", "y", "x", "y"], "c": [9, 8, 7, 6]})
+    at = open_page(PAGE, dataset_id=store_frame(frame, "head start"))
+    assert not at.exception
+    assert "rows are grouped instead" in texts(at, "info")
