@@ -48,7 +48,7 @@ def prepare(spec: PipelineSpec, frame: pd.DataFrame) -> Prepared:
         sliced, message = _drop_unusable_target(sliced, spec.target)
         if message:
             report.append(message)
-    y = sliced[spec.target] if spec.target else None
+    y = sliced[spec.target].copy() if spec.target else None  # a column alone: a view would keep its whole block
     choice = detect_task(y)
     task = choice.task if spec.task == "auto" else spec.task
     reason = choice.reason if spec.task == "auto" else "chosen by you"

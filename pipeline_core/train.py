@@ -97,7 +97,7 @@ def train(
     X_train, X_test, y_train, y_test = split_holdout(spec, data)
     metric = mt.primary_metric(data.task, spec.evaluation.metric, data.y)
     if X_test is not None:  # the split holds copies of every row now: free the full copy before fitting
-        data = replace(data, X=data.X.iloc[:0])
+        data = replace(data, X=data.X.iloc[:0].copy())  # a copy: an empty slice is a view that keeps every row
     candidates = spec.models or [ModelSpec(kind=k) for k in default_models(data.task)]
     board = []
     for i, model in enumerate(candidates):
