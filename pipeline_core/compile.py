@@ -14,8 +14,10 @@ from __future__ import annotations
 
 from collections import defaultdict
 
+import numpy as np
 from sklearn.compose import ColumnTransformer
 from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import FunctionTransformer
 
 from pipeline_core import steps as st
 from pipeline_core.columns import ColumnInfo
@@ -128,7 +130,18 @@ def _chain(steps: list[st.Step], task: str, seed: int, codes: bool = False) -> o
     built = [(f"{s.kind}_{i}", s.build(task, seed)) for i, s in enumerate(steps)]
     if codes:  # the chain ends in one-hot (see ``_codable``)
         built[-1] = (built[-1][0], steps[-1].build_codes())
+    elif not any(isinstance(s, st.Tfidf) for s in steps):  # dense output: hand it on in float32
+        built.append(("float32", _float32()))
     return built[0][1] if len(built) == 1 else Pipeline(built)
+
+
+def _float32() -> FunctionTransformer:
+    """Each branch's output in float32, so the matrix the model gets (the largest block) is half the size.
+
+    It runs after the branch's fills and scaling, which compute in float64; the values lose
+    nothing a model can use (7 significant digits), and tree models work in float32 anyway.
+    """
+    return FunctionTransformer(np.asarray, kw_args={"dtype": "float32"}, feature_names_out="one-to-one")
 
 
 def _resolve(selector: st.Selector, types: dict[str, str], index: int) -> list[str]:

@@ -50,6 +50,7 @@ TRUSTED_TYPES: tuple[str, ...] = (
     # histogram gradient boosting with categories keeps ``partial(check_array, ...)``; skops checks
     # the partial's function and arguments against this list too, so only ``check_array`` can be wrapped
     "functools.partial",
+    "numpy.asarray",  # each column branch hands on float32 (``compile._float32``)
     "numpy.dtype",
     "pipeline_core.transformers.CappedPCA",
     "pipeline_core.transformers.DateParts",
@@ -476,7 +477,7 @@ def _swap(estimator: Any) -> Any:
     from sklearn.compose import ColumnTransformer
     from sklearn.impute import SimpleImputer
     from sklearn.pipeline import Pipeline
-    from sklearn.preprocessing import OneHotEncoder
+    from sklearn.preprocessing import FunctionTransformer, OneHotEncoder
 
     if isinstance(estimator, Pipeline):
         estimator.steps = [(name, _swap(step)) for name, step in estimator.steps]
@@ -486,6 +487,10 @@ def _swap(estimator: Any) -> Any:
         return _OnnxImputer.from_fitted(estimator) or estimator
     elif isinstance(estimator, OneHotEncoder) and estimator.drop is None:
         return _OnnxOneHot.from_fitted(estimator)
+    elif isinstance(estimator, FunctionTransformer) and estimator.func is np.asarray:  # the float32 hand-on
+        identity = copy.copy(estimator)  # the graph computes in float64 throughout instead
+        identity.func, identity.kw_args = None, None
+        return identity
     return estimator
 
 

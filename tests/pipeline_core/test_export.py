@@ -225,9 +225,10 @@ def test_onnx_matches_the_pipeline_on_breast_cancer(model):
 
 
 def test_onnx_matches_ridge_on_diabetes():
+    """The model trains on the float32 matrix the columns hand on; the graph computes in float64: ~1e-7 relative."""
     pipeline, X = fitted(diabetes(), "target", "ridge")
     np.testing.assert_allclose(predict_onnx(to_onnx(pipeline, X), X, pipeline[0]), pipeline.predict(X),
-                               rtol=0, atol=1e-6)
+                               rtol=1e-6, atol=1e-6)
 
 
 def test_onnx_tree_regressor_agrees_to_float32_precision():
