@@ -17,8 +17,11 @@ SHARED_RESOURCES = {
     ("pages/common.py", "_frame_by_hash"): "a stored dataset, immutable and addressed by its hash",
     ("pages/charts.py", "loaded_model"): "a stored model, immutable and addressed by its hash",
     ("pages/jobs.py", "job_runner"): "the training workers, which hold no user data",
+    ("pages/profile.py", "_summary"): "a summary of a stored dataset, keyed by its hash, read-only",
+    ("pages/features.py", "_leakage_basis"): "a sample of a stored dataset under given renames, keyed by its hash",
 }
-SHARED_KEYS = {"dataset_id", "sha256", "artifact_id", "database", "home"}
+# ``_frame`` is not hashed by Streamlit: it is the stored dataset the ``sha256`` beside it names.
+SHARED_KEYS = {"dataset_id", "sha256", "artifact_id", "database", "home", "_frame", "rename_json"}
 
 
 def cached_resources() -> dict[tuple[str, str], ast.FunctionDef]:
