@@ -94,8 +94,8 @@ def _column_transformer(
         if native and _codable(steps):
             coded.extend(_branches(steps, cols, types, task, seed, codes=True))
             n_codes += len(cols)
-        else:
-            branches.extend(_branches(steps, cols, types, task, seed))
+        else:  # histogram boosting works in float64 itself: float32 branches would only add a copy
+            branches.extend(_branches(steps, cols, types, task, seed, float32=not native))
     transformer = ColumnTransformer(coded + branches, remainder="drop", sparse_threshold=0.3,
                                     verbose_feature_names_out=True)
     return transformer, n_codes
@@ -109,7 +109,8 @@ def _codable(steps: list[st.Step]) -> bool:
 
 
 def _branches(
-    steps: list[st.Step], cols: list[str], types: dict[str, str], task: str, seed: int, codes: bool = False
+    steps: list[st.Step], cols: list[str], types: dict[str, str], task: str, seed: int, codes: bool = False,
+    float32: bool = True,
 ) -> list[tuple[str, object, object]]:
     if not steps:
         unencoded = [c for c in cols if types[c] != "numeric"]
@@ -121,16 +122,16 @@ def _branches(
         return [("passthrough", "passthrough", cols)]
     name = "+".join([s.kind for s in steps[:-1]] + ["codes" if codes else steps[-1].kind])
     if any(s.per_column for s in steps):
-        return [(f"{name}[{c}]", _chain(steps, task, seed, codes), c) for c in cols]
+        return [(f"{name}[{c}]", _chain(steps, task, seed, codes, float32), c) for c in cols]
     label = f"{cols[0]}…" if len(cols) > 1 else cols[0]
-    return [(f"{name}[{label}]", _chain(steps, task, seed, codes), cols)]
+    return [(f"{name}[{label}]", _chain(steps, task, seed, codes, float32), cols)]
 
 
-def _chain(steps: list[st.Step], task: str, seed: int, codes: bool = False) -> object:
+def _chain(steps: list[st.Step], task: str, seed: int, codes: bool = False, float32: bool = True) -> object:
     built = [(f"{s.kind}_{i}", s.build(task, seed)) for i, s in enumerate(steps)]
     if codes:  # the chain ends in one-hot (see ``_codable``)
         built[-1] = (built[-1][0], steps[-1].build_codes())
-    elif not any(isinstance(s, st.Tfidf) for s in steps):  # dense output: hand it on in float32
+    elif float32 and not any(isinstance(s, st.Tfidf) for s in steps):  # dense output: hand it on in float32
         built.append(("float32", _float32()))
     return built[0][1] if len(built) == 1 else Pipeline(built)
 
