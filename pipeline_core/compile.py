@@ -5,9 +5,10 @@ every learned step sits inside it, cross-validation refits them in each fold (no
 leakage) and the exported model carries them. Step names are unique and readable, so
 ``get_params``/``set_params(model__C=...)`` and search CV work unchanged.
 
-A model that splits on categories itself (histogram gradient boosting) gets the one-hot
-encoded columns as one code column each instead, first in its input and named in its
-``categorical_features``: the same information in a third of the memory, fitted faster.
+When a one-hot step asks for it (``boosting="codes"``), a model that splits on categories
+itself (histogram gradient boosting) gets those columns as one code column each instead,
+first in its input and named in its ``categorical_features``: the same information in a
+third of the memory, fitted faster, though on some data a little less accurate.
 """
 
 from __future__ import annotations
@@ -102,8 +103,8 @@ def _column_transformer(
 
 
 def _codable(steps: list[st.Step]) -> bool:
-    """A chain whose output is one column per input: fills without indicators, then one-hot."""
-    return (bool(steps) and isinstance(steps[-1], st.OneHot)
+    """A chain whose output is one column per input: fills without indicators, then one-hot asking for codes."""
+    return (bool(steps) and isinstance(steps[-1], st.OneHot) and steps[-1].boosting == "codes"
             and all(isinstance(s, st.Impute) and not s.add_indicator and s.strategy in ("constant", "most_frequent")
                     for s in steps[:-1]))
 

@@ -105,7 +105,7 @@ MODELS: dict[str, ModelEntry] = {
         {"learning_rate": _float(0.02, 0.3, log=True), "max_leaf_nodes": _int(8, 128, log=True),
          "l2_regularization": _float(1e-6, 10, log=True)}, class_weight=True, dense_only=True,
         native_categorical=True, preselected=(C, R),
-        help="Fast, strong default for tabular data; splits on categories directly, without one-hot columns."),
+        help="Fast, strong default for tabular data."),
     "naive_bayes": ModelEntry("Gaussian naive Bayes", {C: naive_bayes.GaussianNB}, seeded=False,
                               search={"var_smoothing": _float(1e-12, 1e-3, log=True)}, dense_only=True),
     "mlp": ModelEntry(

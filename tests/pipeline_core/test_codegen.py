@@ -53,7 +53,8 @@ def cases(csv: Path) -> list[tuple[PipelineSpec, str]]:
         steps=custom_steps(), evaluation=EvaluationPlan(cv_folds=3, holdout=0.25), data={"file_name": csv.name})
     clusters = PipelineSpec(name="groups", models=[ModelSpec(kind="kmeans")], columns={"select": ["age", "income"]},
                             steps=[st.Impute(columns="numeric"), st.Scale()])
-    boosting = default.model_copy(update={"models": [ModelSpec(kind="hist_gradient_boosting")]})  # category codes
+    coded = [s.model_copy(update={"boosting": "codes"}) if isinstance(s, st.OneHot) else s for s in default.steps]
+    boosting = default.model_copy(update={"models": [ModelSpec(kind="hist_gradient_boosting")], "steps": coded})
     return [(default, "random_forest"), (custom, "ridge"), (boosting, "hist_gradient_boosting"), (clusters, "kmeans")]
 
 

@@ -21,6 +21,16 @@ def compiled(spec: PipelineSpec, frame=None, model="logistic_regression"):
     return compile_pipeline(spec, schema, task="classification", model=ModelSpec(kind=model)), frame
 
 
+def with_codes(steps: list[st.Step]) -> list[st.Step]:
+    """The default steps, with the one-hot step asking to give boosting category codes."""
+    return [s.model_copy(update={"boosting": "codes"}) if isinstance(s, st.OneHot) else s for s in steps]
+
+
+def codes_spec() -> PipelineSpec:
+    spec = PipelineSpec(target="churned")
+    return spec.model_copy(update={"steps": with_codes(default_steps(infer_schema(messy_frame(), spec)))})
+
+
 def test_id_like_and_constant_columns_are_typed_with_a_reason():
     schema = infer_schema(messy_frame(), PipelineSpec(target="churned"))
     assert schema["customer_id"].type == "id" and "identifiers" in schema["customer_id"].reason
@@ -83,8 +93,8 @@ def test_unseen_categories_at_predict_time_do_not_crash():
 
 
 def test_histogram_boosting_gets_one_code_column_per_category_instead_of_one_hot():
-    """Native categories: a third of the columns for the model (memory), first and named categorical."""
-    spec = PipelineSpec(target="churned")
+    """Asked for, native categories: a third of the columns for the model (memory), first and named categorical."""
+    spec = codes_spec()
     boosting, frame = compiled(spec, model="hist_gradient_boosting")
     linear, _ = compiled(spec, frame, model="logistic_regression")
     X, y = frame.drop(columns="churned"), frame.churned
@@ -97,7 +107,7 @@ def test_histogram_boosting_gets_one_code_column_per_category_instead_of_one_hot
 
 
 def test_categories_unseen_in_training_reach_histogram_boosting_as_missing():
-    pipeline, frame = compiled(PipelineSpec(target="churned"), model="hist_gradient_boosting")
+    pipeline, frame = compiled(codes_spec(), model="hist_gradient_boosting")
     X = frame.drop(columns="churned")
     pipeline.fit(X, frame.churned)
     new = X.head(5).assign(city=["Atlantis", None, "Atlantis", "El Dorado", "Mu"])
@@ -106,12 +116,13 @@ def test_categories_unseen_in_training_reach_histogram_boosting_as_missing():
     assert (codes[:, 0] != codes[:, 0]).sum() >= 4  # NaN codes: unseen cities; None became the "missing" category
 
 
-@pytest.mark.parametrize("why", ["params", "global step"])
-def test_one_hot_stays_when_the_user_sets_categories_or_a_global_step_moves_columns(why):
+@pytest.mark.parametrize("why", ["default", "params", "global step"])
+def test_one_hot_stays_by_default_and_when_the_user_sets_categories_or_a_global_step_moves_columns(why):
     frame = messy_frame()
     spec = PipelineSpec(target="churned")
     schema = infer_schema(frame, spec)
-    steps = default_steps(schema) + ([st.PCA(n_components=3)] if why == "global step" else [])
+    steps = default_steps(schema) if why == "default" else with_codes(default_steps(schema))
+    steps += [st.PCA(n_components=3)] if why == "global step" else []
     params = {"categorical_features": None} if why == "params" else {}
     pipeline = compile_pipeline(spec.model_copy(update={"steps": steps}), schema, task="classification",
                                 model=ModelSpec(kind="hist_gradient_boosting", params=params))

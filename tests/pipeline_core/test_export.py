@@ -201,7 +201,9 @@ def test_boosting_with_native_categories_round_trips_through_skops():
 def compiled_boosting():
     frame = messy_frame()
     spec = PipelineSpec(target="churned")
-    spec = spec.model_copy(update={"steps": default_steps(infer_schema(frame, spec))})
+    steps = [s.model_copy(update={"boosting": "codes"}) if isinstance(s, st.OneHot) else s
+             for s in default_steps(infer_schema(frame, spec))]
+    spec = spec.model_copy(update={"steps": steps})
     pipeline = compile_pipeline(spec, infer_schema(frame, spec), task="classification",
                                 model=ModelSpec(kind="hist_gradient_boosting"))
     return pipeline.fit(frame.drop(columns="churned"), frame.churned), frame
