@@ -28,6 +28,9 @@ def _storage_ready(database: str, home: str) -> int:
 
 def main() -> None:
     st.set_page_config(page_title="Pipeline Studio", page_icon="🧪", layout="wide")
+    # first, so the menu is right at once, even while the first run of a server starts the workers
+    pages = [st.Page(path, title=title, icon=icon, url_path=title.lower()) for path, title, icon in PAGES]
+    navigation = st.navigation(pages)
     try:
         _storage_ready(storage.database_url(), str(storage.studio_home()))
     except storage.StorageError as e:
@@ -35,11 +38,10 @@ def main() -> None:
         st.stop()
     common.init_state()
     jobs.job_runner()  # once per server: starts the training workers and closes runs a restart interrupted
-    pages = [st.Page(path, title=title, icon=icon, url_path=title.lower()) for path, title, icon in PAGES]
-    navigation = st.navigation(pages)
     common.sidebar()
     try:
-        navigation.run()
+        with common.inside_app():
+            navigation.run()
     finally:  # also after a page stopped early
         common.sync_url()
 

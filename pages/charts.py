@@ -344,3 +344,9 @@ def run_label(run: Any) -> str:
     best = run.leaderboard[0].get("label") or run.leaderboard[0]["model"] if run.leaderboard else ""
     parts = [f"Run #{run.id}", run.status, when] + ([f"best: {best}"] if best else [])
     return " · ".join(p for p in parts if p)
+
+
+if __name__ == "__main__":  # opened by its address as the first run of a server: not a page
+    from pages import common
+
+    common.run_inside_app()

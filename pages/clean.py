@@ -35,6 +35,7 @@ def _violations(sha256: str, rule_json: str, _frame: pd.DataFrame) -> pd.DataFra
 
 
 def main() -> None:
+    common.run_inside_app()
     st.header("Clean")
     frame = common.require_frame()
     dataset = common.active_dataset()

@@ -8,6 +8,10 @@ reloads or recomputes them.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -31,6 +35,38 @@ DEFAULTS: dict[str, Any] = {
 
 # kept in the address bar, so a browser refresh (a new session) reopens the same dataset and run
 URL_KEYS = {"dataset_id": "dataset", "run_id": "run"}
+
+
+APP_SCRIPT = Path(__file__).resolve().parents[1] / "app.py"
+_inside_app: ContextVar[bool] = ContextVar("inside_app", default=False)
+
+
+@contextmanager
+def inside_app() -> Iterator[None]:
+    """app.py runs the chosen page inside this, so the page knows it has its frame."""
+    token = _inside_app.set(True)
+    try:
+        yield
+    finally:
+        _inside_app.reset(token)
+
+
+def run_inside_app() -> None:
+    """Every page calls this first: it makes sure the page runs inside app.py (page config, storage,
+    session-state defaults, the sidebar and the ``st.navigation`` menu).
+
+    Until ``st.navigation`` has been called once in a server process, Streamlit treats the ``pages/``
+    folder beside app.py as a legacy multipage app. So the first script run of a fresh server, opened
+    at ``/profile``, runs ``pages/profile.py`` on its own, under a menu made of every file in ``pages/``
+    (helpers included). Streamlit has no setting against that short of renaming the folder; such a
+    lone run runs app.py in its place (as Streamlit does for the entrypoint), which shows the same page
+    inside its frame, and stops. Every later run of the process goes through app.py directly.
+    """
+    if _inside_app.get():
+        return
+    code = compile(APP_SCRIPT.read_bytes(), str(APP_SCRIPT), "exec")
+    exec(code, {"__name__": "__main__", "__file__": str(APP_SCRIPT)})  # as Streamlit runs an entrypoint
+    st.stop()
 
 
 def init_state() -> None:
@@ -173,3 +209,7 @@ def sidebar() -> None:
             if run is not None:
                 st.caption("LAST RUN")
                 st.markdown(f"Run #{run.id}: **{run.status}**")
+
+
+if __name__ == "__main__":  # opened by its address as the first run of a server: not a page
+    run_inside_app()

@@ -22,6 +22,7 @@ TABS = ["Leaderboard", "A/B test", "Hold-out charts"]
 
 
 def main() -> None:
+    common.run_inside_app()
     st.header("Compare")
     runs = storage.list_runs()
     if not runs:

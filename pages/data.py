@@ -31,6 +31,7 @@ FAILURES = (StudioError, storage.StorageError)
 
 
 def main() -> None:
+    common.run_inside_app()
     st.header("Data")
     upload_tab, sample_tab, sql_tab = st.tabs(["Upload files", "Sample datasets", "SQL query"])
     with upload_tab:

@@ -90,6 +90,7 @@ def _class_counts(sha256: str, columns_json: str, target: str, _frame: pd.DataFr
 
 
 def main() -> None:
+    common.run_inside_app()
     st.header("Features")
     frame = common.require_frame()
     dataset = common.active_dataset()

@@ -74,3 +74,9 @@ def queue_position(run_id: int) -> int:
     """How many queued runs were submitted before this one (0 when it is next or running)."""
     queued = storage.list_runs(status="queued")
     return sum(1 for run in queued if run.id < run_id)
+
+
+if __name__ == "__main__":  # opened by its address as the first run of a server: not a page
+    from pages import common
+
+    common.run_inside_app()

@@ -33,6 +33,7 @@ MAX_IMPORT_BYTES = 5 * 2**20
 
 
 def main() -> None:
+    common.run_inside_app()
     st.header("Pipelines")
     st.caption("A pipeline is a named history of definitions. Saving adds a version; versions never change.")
     _flash()

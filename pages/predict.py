@@ -35,6 +35,7 @@ IMPORTED_KEY = "predict_imported"  # uploaded model file id -> {"artifact_id", "
 
 
 def main() -> None:
+    common.run_inside_app()
     st.header("Predict")
     st.caption("Score a new file with a trained model. Columns are checked against what the model was trained on.")
     _import_section()

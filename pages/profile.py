@@ -39,6 +39,7 @@ def _report(sha256: str, sample_rows: int, minimal: bool, title: str, _frame: pd
 
 
 def main() -> None:
+    common.run_inside_app()
     st.header("Profile")
     frame = common.require_frame()
     dataset = common.active_dataset()

@@ -396,3 +396,7 @@ def show_preview(spec: PipelineSpec, index: int, frame: pd.DataFrame, sha256: st
     if preview.removed is not None and len(preview.removed):
         with st.expander(f"Examples of removed rows ({len(preview.removed):,} shown)"):
             st.dataframe(preview.removed, height=240)
+
+
+if __name__ == "__main__":  # opened by its address as the first run of a server: not a page
+    common.run_inside_app()

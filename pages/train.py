@@ -34,6 +34,7 @@ POLL_SECONDS = 1
 
 
 def main() -> None:
+    common.run_inside_app()
     st.header("Train")
     st.caption("Candidate models are compared by K-fold cross-validation on the training rows; the best is "
                "refitted and scored once on the hold-out rows it never saw.")
