@@ -160,14 +160,20 @@ def _target_relations(summary: Overview) -> None:
     if relations.empty:
         st.info(f"No feature has a measurable relation to '{summary.target}'.")
         return
-    if summary.target_kind == "numeric":
+    if summary.target_kind in ("numeric", "datetime"):
         table = relations.dropna(subset=["value"]).head(30)
         figure = px.bar(table, x="value", y="feature", color="measure", orientation="h",
                         title=f"Strength of relation to {summary.target}")
         figure.update_layout(yaxis={"autorange": "reversed"}, **CHART_LAYOUT)
         st.plotly_chart(figure, key="profile_target_chart")
-        st.caption("pearson: linear correlation (−1…1); correlation_ratio: share of the target's spread a "
-                   "categorical feature explains (0…1).")
+        if summary.target_kind == "datetime":
+            name = common.escape_markdown(summary.target)
+            st.caption(f"'{name}' holds dates, so each is taken as a point in time. pearson: linear correlation "
+                       "with time (−1…1; positive: the feature grows over time); correlation_ratio: share of the "
+                       "spread in dates a categorical feature explains (0…1).")
+        else:
+            st.caption("pearson: linear correlation (−1…1); correlation_ratio: share of the target's spread a "
+                       "categorical feature explains (0…1).")
         return
     _categorical_relation(relations, str(summary.target))
 

@@ -34,6 +34,7 @@ NUMERIC_TARGET_MIN_UNIQUE = 20
 TEXT_MIN_MEAN_WORDS = 4
 CORRELATION_CHUNK_ROWS = 131_072
 MEMORY_EXACT_ROWS = 200_000
+NAT_INT = np.iinfo(np.int64).min  # how numpy stores NaT in an int64 view
 NO_ANALYTICS_ENV = "YDATA_PROFILING_NO_ANALYTICS"  # otherwise every report phones home
 STAT_COLUMNS = ["column", "type", "non_null", "missing_pct", "unique", "mean", "std", "min", "p25", "median", "p75",
                 "max", "top_value", "top_freq"]
@@ -49,7 +50,9 @@ class Overview:
     chart can filter by ``column``. ``target_relations`` is per feature: for a numeric target
     (feature, measure, value) with Pearson r or the correlation ratio; for a categorical
     target (feature, target_class, level, count, mean): per-class means of numeric features
-    and per-class counts of each feature's top levels.
+    and per-class counts of each feature's top levels. ``target_kind`` says which: "numeric",
+    "categorical" (also a numeric or date target with few distinct values, each one a class) or
+    "datetime": a date target related as a point in time, in the numeric target's columns.
     """
 
     shape: tuple[int, int]
@@ -81,6 +84,7 @@ class _Column:
     values: np.ndarray | None = None  # float64 with NaN, numeric columns only
     codes: np.ndarray | None = None  # int64 (int32 in a Summary), -1 for missing, non-numeric columns only
     levels: list[str] | None = None
+    times: np.ndarray | None = None  # int64 nanoseconds (UTC), NAT_INT for missing, datetime columns only
 
 
 # ---------------------------------------------------------------- overview
@@ -203,12 +207,12 @@ def _numeric(name: str, values: np.ndarray) -> _Column:
 def _datetime(name: str, series: pd.Series) -> _Column:
     naive = series.dt.tz_convert("UTC").dt.tz_localize(None) if series.dt.tz is not None else series
     ints = naive.to_numpy(dtype="datetime64[ns]").view("int64")
-    nat = ints == np.iinfo(np.int64).min
+    nat = ints == NAT_INT
     ordered = np.sort(ints[~nat])
     unique, top, freq = _sorted_uniques(ordered)
     top_label = None if top is None else str(pd.Timestamp(top))
     return _Column(name, _value_type("datetime", unique, int((~nat).sum())), int(nat.sum()), unique, top_label, freq,
-                   {}, [], pd.util.hash_array(ints))
+                   {}, [], pd.util.hash_array(ints), times=ints)
 
 
 def _categorical(name: str, series: pd.Series, kind: str | None) -> _Column:
@@ -362,22 +366,46 @@ def _correlation(numeric: list[_Column]) -> pd.DataFrame:
 
 def _target_relations(target: _Column, features: list[_Column], correlation: pd.DataFrame,
                       n_rows: int) -> tuple[str, pd.DataFrame]:
-    if target.values is not None and target.type != "boolean" and target.unique > NUMERIC_TARGET_MIN_UNIQUE:
-        return "numeric", _numeric_target(target, features, correlation, n_rows)
+    many = target.unique > NUMERIC_TARGET_MIN_UNIQUE
+    if target.times is not None and many:  # a date is ordered: which features move with time
+        seconds = _seconds(target.times)
+        return "datetime", _numeric_target(seconds, features, lambda f: _pearson(f.values, seconds), n_rows)
+    if target.values is not None and target.type != "boolean" and many:
+        return "numeric", _numeric_target(target.values, features,
+                                          lambda f: correlation.at[f.name, target.name], n_rows)
     return "categorical", _categorical_target(target, features, n_rows)
 
 
-def _numeric_target(target: _Column, features: list[_Column], correlation: pd.DataFrame,
+def _numeric_target(y: np.ndarray, features: list[_Column], pearson: Callable[[_Column], float],
                     n_rows: int) -> pd.DataFrame:
+    """Pearson r of the numeric features (``pearson``), correlation ratio of the categorical ones, strongest first."""
     rows = []
     for f in _informative(features):
-        if f.values is not None and f.type != "boolean" and f.name in correlation.index:
-            rows.append({"feature": f.name, "measure": "pearson", "value": correlation.at[f.name, target.name]})
+        if f.values is not None and f.type != "boolean":
+            rows.append({"feature": f.name, "measure": "pearson", "value": pearson(f)})
         elif f.codes is not None and _usable_levels(f, n_rows):
-            rows.append({"feature": f.name, "measure": "correlation_ratio", "value": _eta(f.codes, target.values)})
+            rows.append({"feature": f.name, "measure": "correlation_ratio", "value": _eta(f.codes, y)})
     table = pd.DataFrame(rows, columns=["feature", "measure", "value"])
     order = table["value"].abs().sort_values(ascending=False, na_position="last").index
     return table.loc[order].reset_index(drop=True)
+
+
+def _seconds(times: np.ndarray) -> np.ndarray:
+    """Timestamps as float seconds after the earliest (exact differences, whatever the epoch), NaN when missing."""
+    present = times != NAT_INT
+    if not present.any():
+        return np.full(times.size, np.nan)
+    return np.where(present, (times - times[present].min()) / 1e9, np.nan)
+
+
+def _pearson(x: np.ndarray, y: np.ndarray) -> float:
+    """Pearson r over the rows where both are present, like ``Series.corr``."""
+    ok = np.isfinite(x) & np.isfinite(y)
+    if ok.sum() < 2:
+        return np.nan
+    a, b = x[ok] - x[ok].mean(), y[ok] - y[ok].mean()
+    scale = float(np.sqrt((a * a).sum() * (b * b).sum()))
+    return float(np.clip((a * b).sum() / scale, -1.0, 1.0)) if scale > 0 else np.nan
 
 
 def _eta(codes: np.ndarray, y: np.ndarray) -> float:
@@ -412,6 +440,12 @@ def _target_classes(target: _Column) -> tuple[np.ndarray, list[str]]:
     """Class index per row (-1 when the target is missing), the most frequent classes kept and the rest lumped."""
     if target.codes is not None:
         codes, levels = target.codes, list(target.levels or [])
+    elif target.times is not None:
+        present = target.times != NAT_INT
+        dates, inverse = np.unique(target.times[present], return_inverse=True)
+        codes = np.full(target.times.size, -1, dtype=np.int64)
+        codes[present] = inverse
+        levels = [str(pd.Timestamp(d)) for d in dates]
     else:
         raw, uniques = pd.factorize(target.values, use_na_sentinel=True)
         codes, levels = np.asarray(raw, dtype=np.int64), [_label(u) for u in uniques]

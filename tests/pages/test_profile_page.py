@@ -90,3 +90,16 @@ def test_a_new_target_relates_the_features_without_summarising_the_data_again(mo
         assert not at.exception
     assert calls == [120]
     assert [c.key for c in at.get("plotly_chart")] == ["profile_distribution_chart", "profile_target_chart"]
+
+
+def test_a_date_column_as_the_target_shows_how_the_features_move_with_time():
+    rng = np.random.default_rng(4)
+    days = pd.Timestamp("2024-01-01") + pd.to_timedelta(np.arange(200), unit="D")
+    frame = pd.DataFrame({"signed_up": days, "spend": np.arange(200) * 2.0 + rng.normal(size=200),
+                          "plan": rng.choice(["free", "pro"], 200)})
+    at = open_page(PAGE, dataset_id=store_frame(frame, "dated"))
+    at.selectbox(key="profile_target").set_value("signed_up").run()
+    assert not at.exception
+    assert not at.error
+    assert [c.key for c in at.get("plotly_chart")][-1] == "profile_target_chart"
+    assert "point in time" in " ".join(at.caption.values)

@@ -141,7 +141,7 @@ def test_relations_skip_missing_targets_and_values_and_lump_rare_levels():
 def test_one_summary_serves_every_target_unchanged(frame):
     summary = summarise(frame)
     assert all(c.row_hash is None for c in summary.columns)  # only needed to count duplicates: not kept
-    for target in ["label", "x", None, "city", "y", "label"]:
+    for target in ["label", "x", None, "city", "y", "when", "label"]:
         ours, fresh = with_target(summary, target), overview(frame, target)
         assert (ours.target, ours.target_kind) == (fresh.target, fresh.target_kind)
         pd.testing.assert_frame_equal(ours.target_relations, fresh.target_relations, check_exact=True)
@@ -263,3 +263,35 @@ def test_class_counts_are_the_row_by_row_text_counts(name):
 @pytest.mark.parametrize("name", [n for n in COLUMNS if len(COLUMNS[n])])
 def test_task_detection_on_the_distinct_values_matches_all_rows(name):
     assert detect_task(distinct_values(COLUMNS[name])) == detect_task(COLUMNS[name])
+
+
+def test_a_date_target_is_related_as_a_point_in_time(frame):
+    """Which features move with time: Pearson r against the timestamps, and the correlation ratio."""
+    result = overview(frame, target="when")
+    assert (result.target, result.target_kind) == ("when", "datetime")
+    rel = result.target_relations.set_index("feature")
+    seconds = frame["when"].astype("int64") / 1e9
+    assert rel.loc["x", "measure"] == "pearson"
+    assert rel.loc["x", "value"] == pytest.approx(frame["x"].corr(seconds))
+    assert rel.loc["z", "value"] == pytest.approx(frame["z"].corr(seconds))
+    assert rel.loc["city", "measure"] == "correlation_ratio" and 0 <= rel.loc["city", "value"] <= 1
+    assert "when" not in rel.index and "const" not in rel.index
+    assert rel["value"].abs().is_monotonic_decreasing
+
+
+def test_a_date_target_with_few_dates_is_related_per_date_like_classes():
+    days = pd.to_datetime(["2024-01-01", "2024-02-01", "2024-03-01"])
+    data = pd.DataFrame({"x": [1.0, 2.0, 3.0, 4.0, 5.0, 6.0], "day": days.repeat(2),
+                         "shop": ["a", "b", "a", "a", "b", "b"]})
+    data.loc[5, "day"] = pd.NaT
+    result = overview(data, target="day")
+    assert result.target_kind == "categorical"
+    means = result.target_relations.query("feature == 'x'").set_index("target_class")["mean"]
+    assert means.to_dict() == {"2024-01-01 00:00:00": 1.5, "2024-02-01 00:00:00": 3.5, "2024-03-01 00:00:00": 5.0}
+
+
+def test_a_time_zone_aware_date_target_is_related_in_utc():
+    when = pd.date_range("2024-01-01", periods=50, freq="h", tz="Europe/Paris")
+    data = pd.DataFrame({"when": when, "x": np.arange(50.0) ** 2})
+    rel = overview(data, target="when").target_relations.set_index("feature")
+    assert rel.loc["x", "value"] == pytest.approx(data["x"].corr(pd.Series(np.arange(50.0))))
