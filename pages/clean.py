@@ -11,7 +11,7 @@ import streamlit as st
 import storage
 from pages import common, step_editor
 from pipeline_core import quality
-from pipeline_core.columns import default_steps, infer_schema
+from pipeline_core.columns import default_steps
 from pipeline_core.errors import DataError, StudioError
 
 RULES_KEY = "quality_rules"
@@ -64,7 +64,7 @@ def _defaults_offer() -> None:
 def _add_defaults() -> None:
     spec = common.current_spec()
     try:
-        steps = default_steps(infer_schema(common.active_frame(), spec))
+        steps = default_steps(common.pipeline_schema(spec))  # the types kept per dataset: no pass over the frame
     except (StudioError, storage.StorageError) as e:
         st.session_state["clean_defaults_error"] = str(e)
         return

@@ -8,6 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from pipeline_core.columns import default_steps, infer_schema
+from pipeline_core.spec import PipelineSpec, load_spec
 from tests.pages.conftest import open_page, store_frame, texts
 
 PAGE = "pages/clean.py"
@@ -128,3 +130,42 @@ def test_default_steps_can_be_added_on_an_empty_pipeline(people_id):
     at.button(key="clean_add_defaults").click().run()
     assert not at.exception
     assert "impute" in kinds(at) and "onehot" in kinds(at)
+
+
+@pytest.fixture
+def inferred_columns(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The name of every column whose type is inferred from its values (each one reads the whole column)."""
+    from pipeline_core import columns
+
+    names: list[str] = []
+    real = columns.infer_column
+
+    def counted(series, *args, **kwargs):
+        names.append(str(series.name))
+        return real(series, *args, **kwargs)
+
+    monkeypatch.setattr(columns, "infer_column", counted)
+    return names
+
+
+@pytest.mark.parametrize(("spec", "seed"), [({}, 17), ({"columns": {"rename": {"n": "count_id", "city": "town"}}}, 18)],
+                         ids=["plain", "renamed"])
+def test_default_steps_come_from_the_types_kept_per_dataset_not_a_new_pass_over_the_frame(spec, seed,
+                                                                                           inferred_columns):
+    """The defaults equal those inferred directly from the frame, and each column is read once per dataset."""
+    rng = np.random.default_rng(seed)  # a frame of its own: no other test has inferred its types
+    n = 300
+    frame = pd.DataFrame({"n": np.arange(n), "x": rng.normal(size=n), "city": rng.choice(["a", "b", "c"], n),
+                          "flag": rng.random(n) < 0.5, "note": [f"free text number {i}" for i in range(n)]})
+    frame.loc[rng.random(n) < 0.1, "x"] = np.nan
+    expected = default_steps(infer_schema(frame, PipelineSpec.model_validate(spec)))
+    inferred_columns.clear()
+    at = open_page(PAGE, dataset_id=store_frame(frame, "typed once"), spec=spec)
+    for _ in range(3):
+        at.session_state["spec"] = {**spec, "steps": []}  # an empty pipeline again: the offer comes back
+        at.run()
+        at.button(key="clean_add_defaults").click().run()
+        assert not at.exception
+        assert load_spec(at.session_state["spec"]).steps == expected
+    renamed_numbers = ["count_id"] if spec else []  # a new name can make a number column look like an ID
+    assert sorted(inferred_columns) == sorted(["n", "x", "city", "flag", "note"] + renamed_numbers * 3)
