@@ -1,7 +1,8 @@
 """Training jobs on a real Dask cluster: results in storage, folds on every worker, cancel, limits.
 
 One ``LocalCluster`` (2 single-thread worker processes, as on a 2-core machine) serves the
-module; the last tests start clusters through the launcher, as the app does.
+module; the last tests start clusters through the launcher, as the app does. Each test that stores
+runs gets a fresh studio home from ``tests/conftest.py::studio``.
 """
 
 from __future__ import annotations
@@ -49,15 +50,6 @@ def client() -> Iterator[Client]:
 def dask(client: Client) -> DaskJobRunner:
     """A runner as one server holds it: its own job limit and queue on the shared cluster."""
     return DaskJobRunner(client, max_jobs=1)
-
-
-@pytest.fixture
-def studio(tmp_path, monkeypatch) -> Iterator[None]:
-    monkeypatch.setenv("PIPELINE_STUDIO_HOME", str(tmp_path / "home"))
-    monkeypatch.delenv("DATABASE_URL", raising=False)
-    storage.reset_engines()
-    yield
-    storage.reset_engines()
 
 
 def test_a_dask_job_runs_to_completion_with_its_results_in_storage(studio, dask):
