@@ -338,7 +338,7 @@ def _python_script(loaded: Any) -> str:
                          "generated; export it as skops instead")
     schema = {c: ColumnInfo(c, info["type"], info.get("reason", "")) for c, info in meta["schema"].items()}
     return codegen.python_script(load_spec(meta["definition"]), schema, meta["task"], meta["model"],
-                                 meta.get("params") or {})
+                                 meta.get("params") or {}, n_rows=meta.get("training_rows"))
 
 
 # ---- import and delete ---------------------------------------------------------------------------------

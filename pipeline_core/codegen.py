@@ -38,12 +38,17 @@ from pipeline_core.transformers import (
 
 
 def python_script(
-    spec: PipelineSpec, schema: dict[str, ColumnInfo], task: str, model_kind: str, params: dict[str, Any]
+    spec: PipelineSpec, schema: dict[str, ColumnInfo], task: str, model_kind: str, params: dict[str, Any],
+    n_rows: int | None = None,
 ) -> str:
-    """The script's source; running it prints one JSON line with the CV scores (and hold-out scores)."""
+    """The script's source; running it prints one JSON line with the CV scores (and hold-out scores).
+
+    ``n_rows`` is the model's training rows: it settles choices the definition leaves to the data's size.
+    """
     if task not in ("classification", "regression", "clustering"):
         raise SpecError(f"task: cannot generate a script for task '{task}'")
-    pipeline = compile_pipeline(spec, schema, task=task, model=ModelSpec(kind=model_kind, params=params))
+    pipeline = compile_pipeline(spec, schema, task=task, model=ModelSpec(kind=model_kind, params=params),
+                                n_rows=n_rows)
     renderer = _Renderer()
     body = renderer.render(pipeline, 1)
     main = _main(spec, task, renderer)
@@ -68,7 +73,7 @@ def script_from_metadata(metadata: dict[str, Any]) -> str:
                          "generated; it was not saved by Pipeline Studio")
     schema = {c: ColumnInfo(c, info["type"], info.get("reason", "")) for c, info in metadata["schema"].items()}
     return python_script(load_spec(metadata["definition"]), schema, metadata["task"], metadata["model"],
-                         metadata.get("params") or {})
+                         metadata.get("params") or {}, n_rows=metadata.get("training_rows"))
 
 
 # ---- what the script says and defines ----------------------------------------------------------------

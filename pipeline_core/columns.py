@@ -117,7 +117,8 @@ def apply_column_spec(frame: pd.DataFrame, spec: PipelineSpec) -> pd.DataFrame:
     """Rename then select, as the definition's ``columns`` section says."""
     from pipeline_core.errors import DataError
 
-    renamed = frame.rename(columns=spec.columns.rename)
+    renamed = frame.copy(deep=False)  # new labels on the same columns: ``rename`` would copy every one
+    renamed.columns = [spec.columns.rename.get(c, c) for c in frame.columns]
     if spec.columns.select is None:
         return renamed
     keep = list(spec.columns.select)
@@ -130,7 +131,7 @@ def apply_column_spec(frame: pd.DataFrame, spec: PipelineSpec) -> pd.DataFrame:
 
 
 def column_as_seen(frame: pd.DataFrame, spec: PipelineSpec, name: str) -> pd.Series:
-    """``apply_column_spec(frame, spec)[name]`` without copying the frame: renaming a frame copies every column."""
+    """``apply_column_spec(frame, spec)[name]`` without building the renamed frame's column index."""
     seen = apply_column_spec(frame.iloc[:0], spec).columns  # refuses what apply_column_spec refuses
     labels = [label for label in frame.columns if spec.columns.rename.get(label, label) == name]
     if name not in seen or len(labels) != 1:  # not kept, or several columns named alike: fail or answer alike

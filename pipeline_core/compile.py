@@ -5,10 +5,11 @@ every learned step sits inside it, cross-validation refits them in each fold (no
 leakage) and the exported model carries them. Step names are unique and readable, so
 ``get_params``/``set_params(model__C=...)`` and search CV work unchanged.
 
-When a one-hot step asks for it (``boosting="codes"``), a model that splits on categories
-itself (histogram gradient boosting) gets those columns as one code column each instead,
-first in its input and named in its ``categorical_features``: the same information in a
-third of the memory, fitted faster, though on some data a little less accurate.
+When a one-hot step asks for it (``boosting="codes"``, or ``"auto"`` on large data), a model
+that splits on categories itself (histogram gradient boosting) gets those columns as one code
+column each instead, first in its input and named in its ``categorical_features``: the same
+information in a third of the memory, fitted faster, though on some data less accurate. So
+the pipeline can depend on the number of training rows, ``n_rows``; a saved model records it.
 """
 
 from __future__ import annotations
@@ -31,16 +32,20 @@ NEVER_FEATURES = ("id", "constant")
 
 
 def compile_pipeline(
-    spec: PipelineSpec, schema: dict[str, ColumnInfo], *, task: str, model: ModelSpec | None = None
+    spec: PipelineSpec, schema: dict[str, ColumnInfo], *, task: str, model: ModelSpec | None = None,
+    n_rows: int | None = None,
 ) -> Pipeline:
-    """Build the unfitted pipeline for ``model`` (or preprocessing only when ``model`` is None)."""
+    """Build the unfitted pipeline for ``model`` (or preprocessing only when ``model`` is None).
+
+    ``n_rows``, the number of training rows, settles one-hot steps' ``boosting="auto"``.
+    """
     types = {c: schema[c].type for c in feature_columns(spec, schema)}
     if not types:
         raise SpecError("columns: no feature columns are left after dropping; keep at least one")
     seed = spec.evaluation.seed
     column_steps = [(i, s) for i, s in enumerate(spec.steps) if s.stage == "column"]
     native = model is not None and _native_categories(spec, model)
-    columns, n_codes = _column_transformer(column_steps, types, task, seed, native=native)
+    columns, n_codes = _column_transformer(column_steps, types, task, seed, native=native, n_rows=n_rows)
     named: list[tuple[str, object]] = [
         ("prepare", FramePreparer(rename=dict(spec.columns.rename), types=types)),
         ("columns", columns),
@@ -62,6 +67,12 @@ def compile_pipeline(
     return Pipeline(named)
 
 
+def gives_codes(pipeline: Pipeline, model: ModelSpec) -> bool:
+    """Whether the compiled model splits on category codes that the definition's one-hot steps chose for it."""
+    return "categorical_features" not in model.params and bool(
+        getattr(pipeline[-1], "categorical_features", None))
+
+
 def feature_columns(spec: PipelineSpec, schema: dict[str, ColumnInfo]) -> list[str]:
     """Columns that reach the model: not the target, not dropped, not ID-like or constant."""
     dropped = {c for s in spec.steps if isinstance(s, st.DropColumns) for c in s.columns}
@@ -78,7 +89,8 @@ def _native_categories(spec: PipelineSpec, model: ModelSpec) -> bool:
 
 
 def _column_transformer(
-    column_steps: list[tuple[int, st.Step]], types: dict[str, str], task: str, seed: int, *, native: bool = False
+    column_steps: list[tuple[int, st.Step]], types: dict[str, str], task: str, seed: int, *, native: bool = False,
+    n_rows: int | None = None,
 ) -> tuple[ColumnTransformer, int]:
     """One branch per distinct chain of steps; columns with the same chain share a branch.
 
@@ -89,22 +101,27 @@ def _column_transformer(
     chains: dict[tuple[int, ...], list[str]] = defaultdict(list)
     for col in types:
         chains[tuple(k for k, cols in enumerate(resolved) if col in cols)].append(col)
+    chain_steps = {chain: [column_steps[k][1] for k in chain] for chain in chains}
+    codes = native and any(_codable(steps, n_rows) for steps in chain_steps.values())
+    # Histogram boosting takes float64 one-hot input as it is, so float32 would only add a copy; given
+    # codes, it re-encodes all its input into a new float64 matrix anyway, and float32 halves what we hold.
+    float32 = codes or not native
     coded, branches, n_codes = [], [], 0
     for chain, cols in chains.items():
-        steps = [column_steps[k][1] for k in chain]
-        if native and _codable(steps):
+        steps = chain_steps[chain]
+        if codes and _codable(steps, n_rows):
             coded.extend(_branches(steps, cols, types, task, seed, codes=True))
             n_codes += len(cols)
-        else:  # histogram boosting works in float64 itself: float32 branches would only add a copy
-            branches.extend(_branches(steps, cols, types, task, seed, float32=not native))
+        else:
+            branches.extend(_branches(steps, cols, types, task, seed, float32=float32))
     transformer = ColumnTransformer(coded + branches, remainder="drop", sparse_threshold=0.3,
                                     verbose_feature_names_out=True)
     return transformer, n_codes
 
 
-def _codable(steps: list[st.Step]) -> bool:
+def _codable(steps: list[st.Step], n_rows: int | None) -> bool:
     """A chain whose output is one column per input: fills without indicators, then one-hot asking for codes."""
-    return (bool(steps) and isinstance(steps[-1], st.OneHot) and steps[-1].boosting == "codes"
+    return (bool(steps) and isinstance(steps[-1], st.OneHot) and steps[-1].codes_for(n_rows)
             and all(isinstance(s, st.Impute) and not s.add_indicator and s.strategy in ("constant", "most_frequent")
                     for s in steps[:-1]))
 

@@ -199,7 +199,7 @@ def _learning_setup(
 
     spec = estimator
     model = spec.models[0] if spec.models else ModelSpec(kind=default_models(task)[0])
-    pipeline = compile_pipeline(spec, infer_schema(X, spec), task=task, model=model)
+    pipeline = compile_pipeline(spec, infer_schema(X, spec), task=task, model=model, n_rows=len(X))
     return (pipeline, cv if cv is not None else cv_splitter(task, spec),
             scoring or mt.primary_metric(task, spec.evaluation.metric, y),
             spec.evaluation.seed if seed is None else seed)

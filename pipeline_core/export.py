@@ -112,6 +112,7 @@ def build_metadata(result: Any, frame: pd.DataFrame) -> dict[str, Any]:
         "leaderboard": [{"model": r.model, "metrics": r.metrics, "error": r.error} for r in result.leaderboard],
         "holdout": dict(result.holdout),
         "provenance": _jsonable(result.provenance),
+        "training_rows": result.training_rows,
     }
 
 

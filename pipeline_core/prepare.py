@@ -35,7 +35,7 @@ def prepare(spec: PipelineSpec, frame: pd.DataFrame) -> Prepared:
     """Apply the definition's slicing and row steps, pick the task, and check the target."""
     if frame.empty:
         raise DataError("the data has no rows")
-    frame = frame.reset_index(drop=True)
+    frame = _numbered(frame)
     sliced = apply_column_spec(frame, spec)
     if spec.target is not None and spec.target not in sliced:
         raise DataError(f"target '{spec.target}' is not a column; columns are: {', '.join(map(str, sliced.columns))}")
@@ -56,9 +56,29 @@ def prepare(spec: PipelineSpec, frame: pd.DataFrame) -> Prepared:
         report += check_target(y, task, spec.evaluation.cv_folds, holdout=spec.evaluation.holdout)
     schema = infer_schema(sliced, spec, sliced=True)
     report += _extreme_values_notice(sliced, schema)
-    raw_target = _raw_name(spec, spec.target)
-    X = frame.loc[sliced.index].drop(columns=[raw_target] if raw_target in frame else [])
+    X = _features(frame, sliced.index, _raw_name(spec, spec.target))
     return Prepared(X, y, task, reason, schema, report)
+
+
+def _numbered(frame: pd.DataFrame) -> pd.DataFrame:
+    """The same columns, not copied, with rows numbered 0..n-1: row steps' index then picks raw rows back."""
+    numbered = frame.copy(deep=False)
+    numbered.index = pd.RangeIndex(len(frame))
+    return numbered
+
+
+def _features(frame: pd.DataFrame, rows: pd.Index, target: str | None) -> pd.DataFrame:
+    """The raw columns but the target, for the kept rows: one copy when rows were dropped, none otherwise.
+
+    A million-row frame is the largest thing training holds; every copy here adds its whole size
+    to the peak, and the hold-out split copies the rows once more anyway.
+    """
+    if len(rows) < len(frame):
+        return frame.loc[rows, [c for c in frame.columns if c != target]]
+    features = frame.copy(deep=False)
+    if target in features:
+        del features[target]  # drops the column from the shallow copy's blocks, as views
+    return features
 
 
 def _drop_unusable_target(frame: pd.DataFrame, target: str) -> tuple[pd.DataFrame, str]:
@@ -80,9 +100,9 @@ def _extreme_values_notice(frame: pd.DataFrame, schema: dict[str, ColumnInfo]) -
                and not pd.api.types.is_bool_dtype(frame[c])]
     if not columns:
         return []
-    with np.errstate(invalid="ignore"):
-        counts = (np.abs(frame[columns].to_numpy(dtype="float64")) > MAX_MAGNITUDE).sum(axis=0)
-    found = [(c, int(n)) for c, n in zip(columns, counts, strict=True) if n]
+    with np.errstate(invalid="ignore"):  # a column at a time: one column's copy, not the whole block's
+        counts = [int((np.abs(frame[c].to_numpy(dtype="float64")) > MAX_MAGNITUDE).sum()) for c in columns]
+    found = [(c, n) for c, n in zip(columns, counts, strict=True) if n]
     if not found:
         return []
     listed = ", ".join(f"'{c}' ({n:,})" for c, n in found)

@@ -21,7 +21,7 @@ from sklearn.model_selection import KFold, StratifiedKFold, train_test_split
 
 from pipeline_core import metrics as mt
 from pipeline_core.columns import ColumnInfo
-from pipeline_core.compile import compile_pipeline
+from pipeline_core.compile import compile_pipeline, gives_codes
 from pipeline_core.errors import CancelledError, StudioError
 from pipeline_core.prepare import Prepared, prepare
 from pipeline_core.provenance import provenance
@@ -73,6 +73,7 @@ class TrainResult:
     X_test: pd.DataFrame | None
     y_test: pd.Series | None
     provenance: dict[str, Any]
+    training_rows: int | None = None  # the refit's rows: they settle ``boosting="auto"`` (see ``compile``)
 
     @property
     def best(self) -> ModelScore:
@@ -111,7 +112,7 @@ def train(
     holdout = _score_holdout(best, data.task, X_test, y_test)
     progress(1.0, "done")
     return TrainResult(spec, data.task, data.task_reason, metric, board, best, holdout, data.schema,
-                       data.report, X_test, y_test, provenance(spec, frame))
+                       data.report, X_test, y_test, provenance(spec, frame), training_rows=len(X_train))
 
 
 def split_holdout(spec: PipelineSpec, data: Prepared) -> tuple[Any, Any, Any, Any]:
@@ -130,7 +131,11 @@ def _score_model(
     entry = MODELS[model.kind]
     row = ModelScore(model=model.kind, label=entry.label, params=dict(model.params))
     try:
-        pipeline = compile_pipeline(spec, data.schema, task=data.task, model=model)
+        pipeline = compile_pipeline(spec, data.schema, task=data.task, model=model, n_rows=len(X))
+        if gives_codes(pipeline, model):
+            row.notes.append(f"categories reach {entry.label.lower()} as one code column each, not one-hot "
+                             f"columns: with {len(X):,} training rows, one-hot columns would take several "
+                             "times the data's memory (the one-hot step's 'boosting' option)")
         X, y = _limit_rows(entry.max_rows, X, y, spec.evaluation.seed, row)
         if spec.tuning.method != "none" and (model.search or entry.search):
             _tune(pipeline, model, X, y, data.task, spec, row, _Within(progress, 0.0, TUNING_SHARE), cancel)
@@ -221,7 +226,7 @@ def _refit(spec: PipelineSpec, data: Prepared, row: ModelScore, X: pd.DataFrame,
     import warnings
 
     model = ModelSpec(kind=row.model, params={**row.params})
-    pipeline = compile_pipeline(spec, data.schema, task=data.task, model=model)
+    pipeline = compile_pipeline(spec, data.schema, task=data.task, model=model, n_rows=len(X))
     X, y = _limit_rows(MODELS[row.model].max_rows, X, y, spec.evaluation.seed, ModelScore("", ""))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

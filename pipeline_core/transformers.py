@@ -66,13 +66,14 @@ class FramePreparer(TransformerMixin, BaseEstimator):
     def transform(self, X: pd.DataFrame) -> pd.DataFrame:
         check_is_fitted(self)
         self._check_frame(X)
-        frame = X.rename(columns=self.rename or {})
+        frame = X.copy(deep=False)  # new labels on the same columns: ``rename`` would copy every one
+        frame.columns = [(self.rename or {}).get(c, c) for c in X.columns]
         types = self.types or {}
         missing = [c for c in types if c not in frame.columns]
         if missing:
             raise DataError(f"the data lacks column(s) the model needs: {', '.join(missing)}")
         out = {col: _cast(frame[col], kind) for col, kind in types.items()}
-        return pd.DataFrame(out, index=frame.index)
+        return pd.DataFrame(out, index=frame.index, copy=False)  # the casts made any copies needed
 
     def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
         return np.asarray(list(self.types or {}), dtype=object)
@@ -85,8 +86,10 @@ class FramePreparer(TransformerMixin, BaseEstimator):
 
 def _cast(column: pd.Series, kind: str) -> pd.Series:
     if kind == "numeric":
-        values = pd.to_numeric(column, errors="coerce").astype("float64")
-        return values.where(np.isfinite(values) & (values.abs() <= MAX_MAGNITUDE))
+        values = pd.to_numeric(column, errors="coerce").astype("float64", copy=False)
+        with np.errstate(invalid="ignore"):
+            unusable = np.abs(values.to_numpy()) > MAX_MAGNITUDE  # infinities too; NaN compares False
+        return values.mask(unusable) if unusable.any() else values
     if kind == "text":
         return column.astype("object").where(column.notna(), "").astype(str)
     if kind == "datetime":

@@ -115,3 +115,20 @@ def test_values_a_script_cannot_spell_are_refused():
     schema = infer_schema(frame, spec)
     with pytest.raises(SpecError, match="cannot write"):
         python_script(spec, schema, "classification", "logistic_regression", {"C": object()})
+
+
+def test_a_model_whose_size_chose_category_codes_regenerates_them(monkeypatch):
+    """``boosting="auto"`` depends on the training rows: the metadata records them, so the script matches."""
+    monkeypatch.setattr(st.OneHot, "codes_from_rows", 100)  # a real fit; only the size at which codes start
+    frame = messy_frame(300)
+    spec = PipelineSpec(target="churned", models=[ModelSpec(kind="hist_gradient_boosting")],
+                        evaluation=EvaluationPlan(cv_folds=2))
+    spec = spec.model_copy(update={"steps": default_steps(infer_schema(frame, spec))})
+    result = train(spec, frame)
+    metadata = build_metadata(result, frame)
+    assert metadata["training_rows"] == result.training_rows == 240  # 300 rows less the 20% hold-out
+    assert any("one code column each" in note and "240 training rows" in note for note in result.best.notes)
+    script = script_from_metadata(metadata)
+    assert "OrdinalEncoder" in script and "categorical_features=[0" in script
+    assert script == python_script(spec, result.schema, "classification", "hist_gradient_boosting", {}, n_rows=240)
+    assert "OrdinalEncoder" not in python_script(spec, result.schema, "classification", "hist_gradient_boosting", {})

@@ -139,3 +139,23 @@ def test_code_columns_group_rare_categories_as_one_hot_does_and_stay_below_255()
     wide = pd.DataFrame({"level": [f"l{i % 400}" for i in range(4000)]})
     codes = OneHot(min_frequency=0, max_categories=None).build_codes().fit_transform(wide)
     assert np.nanmax(codes) <= 254
+
+
+def test_auto_gives_boosting_codes_from_the_row_count_where_one_hot_would_not_fit_memory():
+    """``boosting="auto"`` (the default): one-hot below ``codes_from_rows`` training rows, codes from there."""
+    frame = messy_frame()
+    spec = PipelineSpec(target="churned")
+    schema = infer_schema(frame, spec)
+    spec = spec.model_copy(update={"steps": default_steps(schema)})
+    assert next(s for s in spec.steps if isinstance(s, st.OneHot)).boosting == "auto"
+    threshold = st.OneHot.codes_from_rows
+    model = ModelSpec(kind="hist_gradient_boosting")
+
+    def coded(n_rows):
+        pipeline = compile_pipeline(spec, schema, task="classification", model=model, n_rows=n_rows)
+        return any("codes" in name for name, _, _ in pipeline.named_steps["columns"].transformers)
+
+    assert (coded(None), coded(threshold - 1), coded(threshold)) == (False, False, True)
+    linear = compile_pipeline(spec, schema, task="classification", model=ModelSpec(kind="logistic_regression"),
+                              n_rows=threshold)
+    assert not any("codes" in name for name, _, _ in linear.named_steps["columns"].transformers)
