@@ -14,8 +14,7 @@ import streamlit as st
 import storage
 from pages import charts, common, jobs
 from pipeline_core import codegen, export, registry
-from pipeline_core.columns import ColumnInfo
-from pipeline_core.errors import ModelError, StudioError
+from pipeline_core.errors import StudioError
 from pipeline_core.readers import safe_download_name
 from pipeline_core.spec import PipelineSpec, load_spec
 
@@ -332,13 +331,7 @@ def _sample_rows(run_id: int) -> Any:
 
 def _python_script(loaded: Any) -> str:
     """The script that retrains the model's winning configuration (definition, column types, model, params)."""
-    meta = loaded.metadata
-    if not all(meta.get(k) for k in ("definition", "schema", "task", "model")):
-        raise ModelError("this model file does not record its definition and column types, so no script can be "
-                         "generated; export it as skops instead")
-    schema = {c: ColumnInfo(c, info["type"], info.get("reason", "")) for c, info in meta["schema"].items()}
-    return codegen.python_script(load_spec(meta["definition"]), schema, meta["task"], meta["model"],
-                                 meta.get("params") or {}, n_rows=meta.get("training_rows"))
+    return codegen.script_from_metadata(loaded.metadata)
 
 
 # ---- import and delete ---------------------------------------------------------------------------------

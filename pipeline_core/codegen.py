@@ -70,7 +70,7 @@ def script_from_metadata(metadata: dict[str, Any]) -> str:
 
     if not all(metadata.get(key) for key in ("definition", "schema", "task", "model")):
         raise ModelError("this model file does not record its definition and column types, so no script can be "
-                         "generated; it was not saved by Pipeline Studio")
+                         "generated (it was not saved by Pipeline Studio); export it as skops instead")
     schema = {c: ColumnInfo(c, info["type"], info.get("reason", "")) for c, info in metadata["schema"].items()}
     return python_script(load_spec(metadata["definition"]), schema, metadata["task"], metadata["model"],
                          metadata.get("params") or {}, n_rows=metadata.get("training_rows"))
