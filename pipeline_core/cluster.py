@@ -31,7 +31,7 @@ def train_clustering(spec: PipelineSpec, data: Prepared, progress: Any, cancel: 
         entry = MODELS[model.kind]
         row = ModelScore(model=model.kind, label=entry.label, params=dict(model.params))
         try:
-            X, _ = _limit_rows(entry.max_rows, data.X, data.X.index.to_series(), spec.evaluation.seed, row)
+            X, _ = _limit_rows(entry, data.X, data.X.index.to_series(), spec.evaluation.seed, row)
             pipeline = compile_pipeline(spec, data.schema, task="clustering", model=model)
             row.metrics = _fit_and_score(pipeline, X, row, spec.evaluation.seed)
             fitted[model.kind] = pipeline

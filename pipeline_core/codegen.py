@@ -109,7 +109,7 @@ def _constants(spec: PipelineSpec, pipeline: Pipeline, task: str, model_kind: st
         f"FOLDS = {plan.cv_folds}",
         f"HOLDOUT = {plan.holdout}",
         f"STRATIFY = {plan.stratify}",
-        f"MAX_ROWS = {MODELS[model_kind].max_rows}  # this model scales badly: train on a sample above this",
+        f"MAX_ROWS = {MODELS[model_kind].max_rows}  # above this, train on a sample: {MODELS[model_kind].limit_reason}",
         f"METRICS = {_literal(mt.usable_metrics(task, pipeline)) if task != 'clustering' else []}",
         f"METRIC = {spec.evaluation.metric!r}" + ("  # chosen from the target, as the app does" if
                                                   spec.evaluation.metric == "auto" else ""),

@@ -25,7 +25,7 @@ from pipeline_core.compile import compile_pipeline, gives_codes
 from pipeline_core.errors import CancelledError, StudioError
 from pipeline_core.prepare import Prepared, prepare
 from pipeline_core.provenance import provenance
-from pipeline_core.registry import MODELS, default_models
+from pipeline_core.registry import MODELS, ModelEntry, default_models
 from pipeline_core.spec import ModelSpec, PipelineSpec
 
 Progress = Callable[[float, str], None]
@@ -136,7 +136,7 @@ def _score_model(
             row.notes.append(f"categories reach {entry.label.lower()} as one code column each, not one-hot "
                              f"columns: with {len(X):,} training rows, one-hot columns would take several "
                              "times the data's memory (the one-hot step's 'boosting' option)")
-        X, y = _limit_rows(entry.max_rows, X, y, spec.evaluation.seed, row)
+        X, y = _limit_rows(entry, X, y, spec.evaluation.seed, row)
         if spec.tuning.method != "none" and (model.search or entry.search):
             _tune(pipeline, model, X, y, data.task, spec, row, _Within(progress, 0.0, TUNING_SHARE), cancel)
             progress = _Within(progress, TUNING_SHARE, 1.0)
@@ -166,10 +166,11 @@ def _tune(pipeline: Any, model: ModelSpec, X: pd.DataFrame, y: pd.Series, task: 
     )
 
 
-def _limit_rows(max_rows: int | None, X: pd.DataFrame, y: pd.Series, seed: int, row: ModelScore) -> tuple:
+def _limit_rows(entry: ModelEntry, X: pd.DataFrame, y: pd.Series, seed: int, row: ModelScore) -> tuple:
+    max_rows = entry.max_rows
     if max_rows is None or len(X) <= max_rows:
         return X, y
-    row.notes.append(f"trained on a random {max_rows:,} of {len(X):,} rows: this model scales badly")
+    row.notes.append(f"trained on a random {max_rows:,} of {len(X):,} rows: {entry.limit_reason}")
     idx = np.random.default_rng(seed).choice(len(X), size=max_rows, replace=False)
     return X.iloc[idx], y.iloc[idx]
 
@@ -227,7 +228,7 @@ def _refit(spec: PipelineSpec, data: Prepared, row: ModelScore, X: pd.DataFrame,
 
     model = ModelSpec(kind=row.model, params={**row.params})
     pipeline = compile_pipeline(spec, data.schema, task=data.task, model=model, n_rows=len(X))
-    X, y = _limit_rows(MODELS[row.model].max_rows, X, y, spec.evaluation.seed, ModelScore("", ""))
+    X, y = _limit_rows(MODELS[row.model], X, y, spec.evaluation.seed, ModelScore("", ""))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         return pipeline.fit(X, y)

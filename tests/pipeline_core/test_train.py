@@ -1,5 +1,7 @@
 """Training compares models by CV, refits the best, and scores it once on the hold-out rows."""
 
+import dataclasses
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -143,6 +145,22 @@ def test_scales_badly_models_are_subsampled_with_a_visible_reason():
     result = train(with_defaults(frame, "target", ["svm"], holdout=0.0), frame)
     assert any("scales badly" in note for note in result.best.notes)
     assert MODELS["svm"].max_rows == 10_000
+
+
+def test_forests_train_on_a_sample_above_their_row_limit_saying_their_size_is_why(monkeypatch):
+    """Fully grown trees grow with the rows: 100 of them on 1,000,000 rows would take several GB."""
+    from pipeline_core import registry
+
+    assert MODELS["random_forest"].max_rows == MODELS["extra_trees"].max_rows == registry.FOREST_ROWS == 200_000
+    small = dataclasses.replace(MODELS["random_forest"], max_rows=300)  # the same rule at a size a test can fit
+    monkeypatch.setitem(MODELS, "random_forest", small)
+    frame = breast_cancer()  # 569 rows: 455 after the hold-out
+    spec = with_defaults(frame, "target", ["random_forest"])
+    spec = spec.model_copy(update={"models": [ModelSpec(kind="random_forest", params={"n_estimators": 10})]})
+    result = train(spec, frame)
+    assert result.best.notes == ["trained on a random 300 of 455 rows: a forest's trees grow with the rows "
+                                 "(about 470 MB at 200,000 rows)"]
+    assert result.pipeline[-1].estimators_[0].tree_.weighted_n_node_samples[0] == 300  # the refit: the sample too
 
 
 def test_unknown_target_lists_the_columns():
