@@ -67,7 +67,8 @@ def hand_written_models() -> dict[str, Any]:
     return {
         "logistic_regression": LogisticRegression(max_iter=2000, random_state=SEED),
         "random_forest": RandomForestClassifier(n_estimators=100, random_state=SEED),
-        "hist_gradient_boosting": HistGradientBoostingClassifier(early_stopping="auto", random_state=SEED),
+        "hist_gradient_boosting": HistGradientBoostingClassifier(early_stopping="auto", max_iter=300,
+                                                                 random_state=SEED),
     }
 
 
