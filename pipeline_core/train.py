@@ -23,6 +23,7 @@ from pipeline_core import metrics as mt
 from pipeline_core.columns import ColumnInfo
 from pipeline_core.compile import compile_pipeline, gives_codes
 from pipeline_core.errors import CancelledError, StudioError
+from pipeline_core.memory import map_large_blocks
 from pipeline_core.prepare import Prepared, prepare
 from pipeline_core.provenance import provenance
 from pipeline_core.registry import MODELS, ModelEntry, default_models
@@ -90,6 +91,7 @@ def train(
     """Compare the definition's models by CV, refit the best, score it once on the hold-out rows."""
     progress = progress or (lambda fraction, message: None)
     cancel = cancel or (lambda: False)
+    map_large_blocks()
     data = prepare(spec, frame)
     if data.task == "clustering":
         from pipeline_core.cluster import train_clustering
