@@ -151,7 +151,7 @@ def test_forests_train_on_a_sample_above_their_row_limit_saying_their_size_is_wh
     """Fully grown trees grow with the rows: 100 of them on 1,000,000 rows would take several GB."""
     from pipeline_core import registry
 
-    assert MODELS["random_forest"].max_rows == MODELS["extra_trees"].max_rows == registry.FOREST_ROWS == 200_000
+    assert MODELS["random_forest"].max_rows == MODELS["extra_trees"].max_rows == registry.FOREST_ROWS == 100_000
     small = dataclasses.replace(MODELS["random_forest"], max_rows=300)  # the same rule at a size a test can fit
     monkeypatch.setitem(MODELS, "random_forest", small)
     frame = breast_cancer()  # 569 rows: 455 after the hold-out
