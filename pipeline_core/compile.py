@@ -69,8 +69,8 @@ def compile_pipeline(
 
 def gives_codes(pipeline: Pipeline, model: ModelSpec) -> bool:
     """Whether the compiled model splits on category codes that the definition's one-hot steps chose for it."""
-    return "categorical_features" not in model.params and bool(
-        getattr(pipeline[-1], "categorical_features", None))
+    chosen = getattr(pipeline[-1], "categorical_features", None)  # scikit-learn's own default is "from_dtype"
+    return "categorical_features" not in model.params and isinstance(chosen, list) and bool(chosen)
 
 
 def feature_columns(spec: PipelineSpec, schema: dict[str, ColumnInfo]) -> list[str]:

@@ -8,7 +8,7 @@ from sklearn.model_selection import GridSearchCV
 
 from pipeline_core import steps as st
 from pipeline_core.columns import default_steps, infer_schema
-from pipeline_core.compile import compile_pipeline
+from pipeline_core.compile import compile_pipeline, gives_codes
 from pipeline_core.errors import DataError, SpecError
 from pipeline_core.spec import ModelSpec, PipelineSpec
 from tests.pipeline_core.frames import messy_frame
@@ -153,7 +153,9 @@ def test_auto_gives_boosting_codes_from_the_row_count_where_one_hot_would_not_fi
 
     def coded(n_rows):
         pipeline = compile_pipeline(spec, schema, task="classification", model=model, n_rows=n_rows)
-        return any("codes" in name for name, _, _ in pipeline.named_steps["columns"].transformers)
+        codes = any("codes" in name for name, _, _ in pipeline.named_steps["columns"].transformers)
+        assert gives_codes(pipeline, model) is codes  # what the leaderboard note says
+        return codes
 
     assert (coded(None), coded(threshold - 1), coded(threshold)) == (False, False, True)
     linear = compile_pipeline(spec, schema, task="classification", model=ModelSpec(kind="logistic_regression"),
