@@ -13,7 +13,8 @@ Python string. The readers share repeated strings (pyarrow deduplicates them), s
 loaded frame really holds is smaller; it is shown too, as the resident growth once loading is done.
 
     python -m benchmarks.bench_memory                # 1,000,000 rows; target: peak <= 3x the frame
-    python -m benchmarks.bench_memory --quick        # 100,000 rows
+    python -m benchmarks.bench_memory --quick        # 50,000 rows (small sizes overstate the ratio)
+    python -m benchmarks.bench_memory --models hist_gradient_boosting,logistic_regression,random_forest
 """
 
 from __future__ import annotations
