@@ -21,6 +21,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -83,13 +84,13 @@ def studio_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("studio_home")
 
 
-@pytest.fixture(scope="session")
-def app_url(studio_home: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+@contextmanager
+def running_app(home: Path, log_path: Path, **env: str) -> Iterator[str]:
+    """``streamlit run app.py`` on a free port with its store under ``home``; yields its URL once healthy."""
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
-    env = {**os.environ, "PIPELINE_STUDIO_HOME": str(studio_home), "PYTHONUNBUFFERED": "1"}
-    env.pop("DATABASE_URL", None)  # the fresh SQLite file under the tmp home, never a shared database
-    log_path = tmp_path_factory.mktemp("server") / "streamlit.log"
+    environ = {**os.environ, "PIPELINE_STUDIO_HOME": str(home), "PYTHONUNBUFFERED": "1", **env}
+    environ.pop("DATABASE_URL", None)  # the fresh SQLite file under the tmp home, never a shared database
     command = [
         sys.executable, "-m", "streamlit", "run", "app.py",
         "--server.port", str(port),
@@ -99,7 +100,7 @@ def app_url(studio_home: Path, tmp_path_factory: pytest.TempPathFactory) -> Iter
     ]  # fmt: skip
     with log_path.open("wb") as log:
         process = subprocess.Popen(
-            command, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            command, cwd=REPO, env=environ, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
         )
     try:
         deadline = time.monotonic() + HEALTH_TIMEOUT_S
@@ -113,6 +114,12 @@ def app_url(studio_home: Path, tmp_path_factory: pytest.TempPathFactory) -> Iter
         _stop(process)
         if os.environ.get("E2E_SHOW_SERVER_LOG"):
             sys.stderr.write(log_path.read_text())
+
+
+@pytest.fixture(scope="session")
+def app_url(studio_home: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    with running_app(studio_home, tmp_path_factory.mktemp("server") / "streamlit.log") as url:
+        yield url
 
 
 # ---- the browser -------------------------------------------------------------------------------

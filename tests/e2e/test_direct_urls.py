@@ -9,16 +9,12 @@ and the page without app.py's frame.
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.e2e.conftest import HEALTH_TIMEOUT_S, REPO, VIEWPORT, _free_port, _healthy, _stop
+from tests.e2e.conftest import VIEWPORT, running_app
 from tests.e2e.ui import no_exception, wait_for_app
 
 pytestmark = pytest.mark.e2e
@@ -31,27 +27,10 @@ NAV_LABELS = '[data-testid="stSidebarNav"] [data-testid="stSidebarNavLink"] span
 @pytest.fixture
 def fresh_app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A server of its own per test, so its first script run is the one the test makes."""
-    port = _free_port()
-    url = f"http://127.0.0.1:{port}"
     home = tmp_path_factory.mktemp("direct_urls_home")
-    env = {**os.environ, "PIPELINE_STUDIO_HOME": str(home), "PIPELINE_STUDIO_JOBS": "threads"}
-    env.pop("DATABASE_URL", None)
     log_path = tmp_path_factory.mktemp("direct_urls_server") / "streamlit.log"
-    command = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
-               "--server.address", "127.0.0.1", "--server.headless", "true"]  # fmt: skip
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            command, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-        )
-    try:
-        deadline = time.monotonic() + HEALTH_TIMEOUT_S
-        while not _healthy(url):
-            if process.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"streamlit did not start on {url}; log:\n{log_path.read_text()}")
-            time.sleep(0.3)
+    with running_app(home, log_path, PIPELINE_STUDIO_JOBS="threads") as url:
         yield url
-    finally:
-        _stop(process)
 
 
 def open_directly(browser, url: str) -> Page:
