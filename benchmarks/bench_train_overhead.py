@@ -7,7 +7,7 @@ boosting), 5-fold stratified CV with the same seven scorers, then a refit of the
 model on all rows (``train`` always refits the winner). Hold-out is off. The script checks
 that both sides got identical CV scores, so the timing compares like with like.
 
-    python -m benchmarks.bench_train_overhead --rows 20000   # target: ratio <= 1.15
+    python -m benchmarks.bench_train_overhead --rows 20000   # target: ratio <= 1.10 (issue 8; issue 2 asked 1.15)
 """
 
 from __future__ import annotations
@@ -47,7 +47,7 @@ SEED = 0
 FOLDS = 5
 SCORERS = ["accuracy", "balanced_accuracy", "precision_macro", "recall_macro", "f1_macro", "roc_auc_ovr",
            "neg_log_loss"]
-TARGET_RATIO = 1.15
+TARGET_RATIO = 1.10
 
 
 def core_spec(frame: pd.DataFrame) -> PipelineSpec:
