@@ -1,12 +1,9 @@
 """Model files: skops loads safely and exactly, joblib round-trips, ONNX agrees with scikit-learn."""
 
 import functools
-import io
 import os
 import pickle
-import zipfile
 
-import joblib
 import numpy as np
 import pandas as pd
 import pytest
@@ -25,6 +22,7 @@ from pipeline_core.export import TRUSTED_TYPES, dump_model, load_model, predict_
 from pipeline_core.registry import models_for
 from pipeline_core.spec import EvaluationPlan, ModelSpec, PipelineSpec
 from pipeline_core.train import train
+from tests.archives import joblib_bytes, with_entry
 from tests.pipeline_core.frames import breast_cancer, diabetes, messy_frame
 
 
@@ -127,24 +125,13 @@ def test_joblib_round_trip_for_files_we_made(trained):
 
 
 @pytest.mark.parametrize("make", [
-    lambda p: dump_model(p, "joblib"), lambda p: pickle.dumps(p), lambda p: joblib_compressed(p),
+    lambda p: dump_model(p, "joblib"), lambda p: pickle.dumps(p), lambda p: joblib_bytes(p, compress=3),
 ], ids=["joblib", "pickle", "joblib-compressed"])
 def test_skops_loader_refuses_pickles(trained, make):
     with pytest.raises(ModelError, match="pickle"):
         load_model(make(trained[0].pipeline))
 
 
-def joblib_compressed(pipeline) -> bytes:
-    buffer = io.BytesIO()
-    joblib.dump(pipeline, buffer, compress=3)
-    return buffer.getvalue()
-
-
-def with_entry(data: bytes, name: str, payload: bytes) -> bytes:
-    buffer = io.BytesIO(data)
-    with zipfile.ZipFile(buffer, "a", compression=zipfile.ZIP_DEFLATED) as archive:
-        archive.writestr(name, payload)
-    return buffer.getvalue()
 
 
 @pytest.mark.parametrize("entry", ["../evil.npy", "/etc/evil.npy", "a/../../evil.npy", "C:/evil.npy"])

@@ -10,7 +10,6 @@ import re
 import zipfile
 from pathlib import Path
 
-import joblib
 import numpy as np
 import pytest
 import sklearn
@@ -22,6 +21,7 @@ from pipeline_core.errors import DataError, ModelError, SpecError
 from pipeline_core.export import dump_model, load_model, read_metadata
 from pipeline_core.predict import predict_frame
 from pipeline_core.spec import load_spec
+from tests.archives import joblib_bytes, with_entry
 from tests.security.conftest import iris_rows, open_page, texts
 
 
@@ -35,17 +35,6 @@ class Payload:
         return (os.mkdir, (self.marker,))
 
 
-def joblib_bytes(value: object, compress: int = 0) -> bytes:
-    buffer = io.BytesIO()
-    joblib.dump(value, buffer, compress=compress)
-    return buffer.getvalue()
-
-
-def with_entry(data: bytes, name: str, payload: bytes) -> bytes:
-    buffer = io.BytesIO(data)
-    with zipfile.ZipFile(buffer, "a", compression=zipfile.ZIP_DEFLATED) as archive:
-        archive.writestr(name, payload)
-    return buffer.getvalue()
 
 
 def pickles(marker: Path) -> dict[str, bytes]:
