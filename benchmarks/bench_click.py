@@ -50,7 +50,7 @@ from streamlit.testing.v1 import AppTest
 import storage
 from benchmarks.bench_train_overhead import machine
 from benchmarks.data import mixed_frame
-from pipeline_core.frames import frame_sha256
+from pipeline_core.io.frames import frame_sha256
 
 REPO = Path(__file__).resolve().parents[1]
 TARGET_SECONDS = 0.3

@@ -1,6 +1,6 @@
 """How much faster does a training job finish on every worker of a Dask LocalCluster than on one?
 
-The job is exactly what the app runs (``pipeline_core.dask_cluster.run_on_cluster``): five
+The job is exactly what the app runs (``pipeline_core.jobs.dask_cluster.run_on_cluster``): five
 models (logistic regression, decision tree, random forest and extra trees with 100 trees,
 histogram gradient boosting) compared by 5-fold CV on ``benchmarks.data.mixed_frame``, then
 the best refitted and scored on the hold-out rows. The data reaches the workers as a Parquet
@@ -35,9 +35,9 @@ import sklearn
 from distributed import Client, LocalCluster
 
 from benchmarks.data import mixed_frame
-from pipeline_core.columns import default_steps, infer_schema
-from pipeline_core.dask_cluster import import_training_stack, machine_workers, run_on_cluster
-from pipeline_core.spec import EvaluationPlan, ModelSpec, PipelineSpec
+from pipeline_core.compiler.columns import default_steps, infer_schema
+from pipeline_core.definition.spec import EvaluationPlan, ModelSpec, PipelineSpec
+from pipeline_core.jobs.dask_cluster import import_training_stack, machine_workers, run_on_cluster
 
 MODELS = [ModelSpec(kind="logistic_regression"), ModelSpec(kind="decision_tree"),
           ModelSpec(kind="random_forest", params={"n_estimators": 100}),

@@ -1,4 +1,4 @@
-"""How much does ``pipeline_core.readers`` cost over plain ``pandas.read_csv(engine="pyarrow")``?
+"""How much does ``pipeline_core.io.readers`` cost over plain ``pandas.read_csv(engine="pyarrow")``?
 
 Both sides read the same mixed-type CSV from disk: ``benchmarks.data.mixed_frame`` (14 numeric
 columns with missing values, 6 categorical, a yes/no target), written once to a temporary
@@ -31,7 +31,7 @@ import pandas as pd
 
 from benchmarks.bench_train_overhead import machine
 from benchmarks.data import mixed_frame
-from pipeline_core.readers import read_path, read_table
+from pipeline_core.io.readers import read_path, read_table
 
 TARGET_RATIO = 1.2
 FULL_ROWS, QUICK_ROWS = 1_000_000, 100_000

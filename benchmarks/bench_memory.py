@@ -5,7 +5,7 @@ Each phase runs in a fresh subprocess, which reports its peak resident memory
 
 - load: ``read_path`` on the CSV of ``bench_load_csv`` (1,000,000 rows x 20 features + target);
 - train: the frame read back from Parquet (as stored datasets and training jobs read it), then
-  ``pipeline_core.train.train`` with the default steps for its columns, 20% hold-out and K-fold
+  ``pipeline_core.training.train.train`` with the default steps for its columns, 20% hold-out and K-fold
   CV, folds in this one process (``n_jobs=1``) so a single peak covers the whole run.
 
 The frame's size is pandas' deep ``memory_usage``, which counts every text cell as its own
@@ -58,7 +58,7 @@ def peak_bytes() -> int:
 
 
 def phase_load(csv: Path) -> dict[str, Any]:
-    from pipeline_core.readers import read_path
+    from pipeline_core.io.readers import read_path
 
     baseline = rss_bytes()
     start = time.perf_counter()
@@ -72,9 +72,9 @@ def phase_load(csv: Path) -> dict[str, Any]:
 def phase_train(parquet: Path, models: list[str], folds: int, codes: bool = False) -> dict[str, Any]:
     import pandas as pd
 
-    from pipeline_core.columns import default_steps, infer_schema
-    from pipeline_core.spec import EvaluationPlan, ModelSpec, PipelineSpec
-    from pipeline_core.train import train
+    from pipeline_core.compiler.columns import default_steps, infer_schema
+    from pipeline_core.definition.spec import EvaluationPlan, ModelSpec, PipelineSpec
+    from pipeline_core.training.train import train
 
     baseline = rss_bytes()
     frame = pd.read_parquet(parquet)

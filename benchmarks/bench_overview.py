@@ -1,4 +1,4 @@
-"""How long does the Profile page's instant overview (``pipeline_core.profile.overview``) take on a large frame?
+"""How long does the Profile page's instant overview (``analysis.profile.overview``) take on a large frame?
 
 The frame is ``benchmarks.data.mixed_frame`` (1,000,000 rows x 20 features + a yes/no target:
 float64 numbers with missing values and text categories, the dtypes ``read_table`` gives for
@@ -24,7 +24,7 @@ if __package__ in (None, ""):  # run as a file: make the repository importable
 from benchmarks.bench_load_csv import timed
 from benchmarks.bench_train_overhead import machine
 from benchmarks.data import mixed_frame
-from pipeline_core.profile import overview
+from pipeline_core.analysis.profile import overview
 
 TARGET_SECONDS = 3.0
 FULL_ROWS, QUICK_ROWS = 1_000_000, 100_000

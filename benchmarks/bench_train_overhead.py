@@ -1,4 +1,4 @@
-"""How much does ``pipeline_core.train.train`` cost over the same work written by hand in scikit-learn?
+"""How much does ``pipeline_core.training.train.train`` cost over the same work written by hand in scikit-learn?
 
 Both sides do the same work on the same data in the same process: the default preprocessing
 (median impute + indicator + scale for numbers; constant impute + one-hot for categories),
@@ -38,9 +38,9 @@ from sklearn.preprocessing import OneHotEncoder, StandardScaler
 from threadpoolctl import threadpool_limits
 
 from benchmarks.data import bayes_accuracy, mixed_frame
-from pipeline_core.columns import default_steps, infer_schema
-from pipeline_core.spec import EvaluationPlan, ModelSpec, PipelineSpec
-from pipeline_core.train import train
+from pipeline_core.compiler.columns import default_steps, infer_schema
+from pipeline_core.definition.spec import EvaluationPlan, ModelSpec, PipelineSpec
+from pipeline_core.training.train import train
 
 TARGET = "target"
 SEED = 0
@@ -155,7 +155,7 @@ def report(core: list[tuple], hand: list[tuple]) -> int:
     same = all(abs(core_scores[m] - hand_scores[m]) < 1e-12 for m in hand_scores)
     for model, accuracy in hand_scores.items():
         print(f"  {model:<24} CV accuracy {accuracy:.4f} (core {core_scores[model]:.4f})")
-    for label, runs in (("pipeline_core.train", core), ("hand-written sklearn", hand)):
+    for label, runs in (("pipeline_core.training.train", core), ("hand-written sklearn", hand)):
         walls, cpus = ", ".join(f"{r[0]:.1f}" for r in runs), ", ".join(f"{r[1]:.1f}" for r in runs)
         print(f"{label:<21} best wall {min(r[0] for r in runs):6.2f} s, best CPU {min(r[1] for r in runs):6.2f} s"
               f"   (wall runs: {walls}; CPU runs: {cpus})")

@@ -3,7 +3,7 @@
 Data: ``benchmarks.data.mixed_frame(50_000)`` (14 numeric columns with missing values, 6
 categorical, a yes/no target; the best any model can do is printed as the Bayes accuracy).
 
-- Ours: ``pipeline_core.train.train`` as a user who only picks the target gets it: the default
+- Ours: ``pipeline_core.training.train.train`` as a user who only picks the target gets it: the default
   steps for the column types, the default model set for classification, 20% hold-out, 5-fold
   stratified CV with the folds on every core (``n_jobs=-1``), then the best model refitted.
 - PyCaret 3: ``setup(data, target="target", session_id=0)`` + ``compare_models()`` with their
@@ -44,10 +44,10 @@ import pandas as pd
 
 from benchmarks.bench_train_overhead import machine
 from benchmarks.data import bayes_accuracy, mixed_frame
-from pipeline_core.columns import default_steps, infer_schema
-from pipeline_core.registry import default_models
-from pipeline_core.spec import EvaluationPlan, PipelineSpec
-from pipeline_core.train import train
+from pipeline_core.compiler.columns import default_steps, infer_schema
+from pipeline_core.definition.registry import default_models
+from pipeline_core.definition.spec import EvaluationPlan, PipelineSpec
+from pipeline_core.training.train import train
 
 TARGET = "target"
 FOLDS = 5

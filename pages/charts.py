@@ -20,7 +20,8 @@ import plotly.graph_objects as go
 import streamlit as st
 
 import storage
-from pipeline_core import export, metrics
+from pipeline_core.artifacts import export
+from pipeline_core.definition import metrics
 
 BEST_FILL = "#e6f4ea"
 PALETTE = ["#3b5bdb", "#f08c00", "#2f9e44", "#c2255c", "#7048e8", "#1098ad", "#e8590c", "#5c940d"]

@@ -10,8 +10,8 @@ import streamlit as st
 
 import storage
 from pages import common, step_editor
-from pipeline_core import quality
-from pipeline_core.columns import default_steps
+from pipeline_core.analysis import quality
+from pipeline_core.compiler.columns import default_steps
 from pipeline_core.errors import DataError, StudioError
 
 RULES_KEY = "quality_rules"

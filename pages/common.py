@@ -18,9 +18,9 @@ import pandas as pd
 import streamlit as st
 
 import storage
-from pipeline_core.columns import ColumnInfo, infer_schema, infer_schema_reusing
+from pipeline_core.compiler.columns import ColumnInfo, infer_schema, infer_schema_reusing
+from pipeline_core.definition.spec import PipelineSpec, load_spec
 from pipeline_core.errors import DataError, StudioError
-from pipeline_core.spec import PipelineSpec, load_spec
 
 DEFAULTS: dict[str, Any] = {
     "dataset_id": None,  # storage id of the active dataset

@@ -13,10 +13,10 @@ import streamlit as st
 
 import storage
 from pages import charts, common
-from pipeline_core import evaluate
+from pipeline_core.definition.spec import load_spec
 from pipeline_core.errors import StudioError
-from pipeline_core.holdout import holdout_frames, holdout_split, learning_curve, training_split
-from pipeline_core.spec import load_spec
+from pipeline_core.training import evaluate
+from pipeline_core.training.holdout import holdout_frames, holdout_split, learning_curve, training_split
 
 TABS = ["Leaderboard", "A/B test", "Hold-out charts"]
 

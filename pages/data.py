@@ -11,13 +11,13 @@ import streamlit as st
 import storage
 from pages import common
 from pages.step_editor import filter_value
-from pipeline_core import frames
-from pipeline_core.columns import ColumnInfo
+from pipeline_core.compiler.columns import ColumnInfo
+from pipeline_core.definition.spec import ColumnsSpec, DataSource, PipelineSpec
+from pipeline_core.definition.steps import ColumnType, FilterOp, FilterRows
 from pipeline_core.errors import DataError, StudioError
-from pipeline_core.readers import clean_column_names, read_table
-from pipeline_core.samples import SAMPLE_INFO, load_sample, sample_names
-from pipeline_core.spec import ColumnsSpec, DataSource, PipelineSpec
-from pipeline_core.steps import ColumnType, FilterOp, FilterRows
+from pipeline_core.io import frames
+from pipeline_core.io.readers import clean_column_names, read_table
+from pipeline_core.io.samples import SAMPLE_INFO, load_sample, sample_names
 from storage.sql_source import read_sql_query
 
 UPLOAD_TYPES = ["csv", "tsv", "txt", "xlsx", "xlsm", "parquet", "json", "jsonl"]
@@ -450,7 +450,7 @@ def _filter_list(frame: pd.DataFrame, sha256: str) -> None:
 
 @st.cache_data(max_entries=32, show_spinner=False)
 def _rows_after_filters(sha256: str, spec_json: str, _frame: pd.DataFrame) -> int:
-    from pipeline_core.columns import apply_column_spec
+    from pipeline_core.compiler.columns import apply_column_spec
 
     spec = PipelineSpec.model_validate_json(spec_json)
     rows = apply_column_spec(_frame, spec)

@@ -16,14 +16,14 @@ import streamlit as st
 
 import storage
 from pages import common, step_editor
-from pipeline_core.columns import apply_column_spec, column_as_seen, default_steps
+from pipeline_core.analysis.leakage import LeakageBasis, leakage_basis, target_warnings
+from pipeline_core.analysis.profile import class_counts, distinct_values
+from pipeline_core.compiler.columns import apply_column_spec, column_as_seen, default_steps
+from pipeline_core.definition.spec import ColumnsSpec, PipelineSpec
+from pipeline_core.definition.steps import DropColumns
+from pipeline_core.definition.task import TaskChoice, check_target, detect_task
 from pipeline_core.errors import StudioError
-from pipeline_core.frames import spec_columns
-from pipeline_core.leakage import LeakageBasis, leakage_basis, target_warnings
-from pipeline_core.profile import class_counts, distinct_values
-from pipeline_core.spec import ColumnsSpec, PipelineSpec
-from pipeline_core.steps import DropColumns
-from pipeline_core.task import TaskChoice, check_target, detect_task
+from pipeline_core.io.frames import spec_columns
 
 NO_TARGET = ""  # the selectbox option for "no target" (a None value would read as "nothing selected")
 TASKS = ["auto", "classification", "regression", "clustering"]

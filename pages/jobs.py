@@ -22,9 +22,9 @@ import os
 import streamlit as st
 
 import storage
-from pipeline_core.jobs import JobRunner, create_runner
-from pipeline_core.provenance import library_versions
-from pipeline_core.spec import PipelineSpec
+from pipeline_core.definition.spec import PipelineSpec
+from pipeline_core.jobs.runners import JobRunner, create_runner
+from pipeline_core.training.provenance import library_versions
 from storage.files import resolve
 from storage.reporter import RunReporter, cancel_run, mark_lost_runs
 

@@ -15,10 +15,17 @@ import streamlit as st
 
 import storage
 from pages import charts, common
-from pipeline_core import drift, export
+from pipeline_core.analysis import drift
+from pipeline_core.artifacts import export
+from pipeline_core.artifacts.predict import (
+    PREDICTION,
+    PROBABILITY_PREFIX,
+    PredictResult,
+    predict_frame,
+    required_features,
+)
 from pipeline_core.errors import StudioError
-from pipeline_core.predict import PREDICTION, PROBABILITY_PREFIX, PredictResult, predict_frame, required_features
-from pipeline_core.readers import (
+from pipeline_core.io.readers import (
     EXCEL_MAX_ROWS,
     ReadResult,
     read_table,

@@ -20,11 +20,11 @@ from pydantic import ValidationError
 from pydantic.fields import FieldInfo
 
 from pages import common
+from pipeline_core.compiler.preview import StepPreview, preview_step
+from pipeline_core.definition.spec import PipelineSpec, format_validation_error
+from pipeline_core.definition.steps import STEPS, Step
 from pipeline_core.errors import SpecError, StudioError
-from pipeline_core.frames import spec_columns
-from pipeline_core.preview import StepPreview, preview_step
-from pipeline_core.spec import PipelineSpec, format_validation_error
-from pipeline_core.steps import STEPS, Step
+from pipeline_core.io.frames import spec_columns
 
 CLEAN_KINDS = (
     "drop_missing_target", "drop_duplicates", "filter_rows", "drop_columns", "impute", "clip_outliers",
@@ -367,7 +367,7 @@ def _selector_widget(label: str, value: Any, columns: list[str], key: str, help_
 
 @st.cache_data(max_entries=64, show_spinner="Previewing the step on a sample…")
 def _cached_preview(sha256: str, spec_json: str, index: int, _frame: pd.DataFrame) -> StepPreview:
-    from pipeline_core.spec import load_spec
+    from pipeline_core.definition.spec import load_spec
 
     return preview_step(load_spec(spec_json), index, _frame)
 

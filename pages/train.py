@@ -14,11 +14,11 @@ import streamlit as st
 
 import storage
 from pages import charts, common, jobs
-from pipeline_core import metrics, registry
-from pipeline_core.compile import compile_pipeline
+from pipeline_core.compiler.compile import compile_pipeline
+from pipeline_core.compiler.prepare import prepare
+from pipeline_core.definition import metrics, registry
+from pipeline_core.definition.spec import PipelineSpec, load_spec
 from pipeline_core.errors import SpecError, StudioError
-from pipeline_core.prepare import prepare
-from pipeline_core.spec import PipelineSpec, load_spec
 
 TUNING_METHODS = {
     "none": "None: registry defaults",

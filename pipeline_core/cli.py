@@ -22,7 +22,7 @@ from pipeline_core.errors import DataError, ModelError, SpecError, StudioError
 if TYPE_CHECKING:  # the heavy imports wait for the command that needs them, so --help and usage errors are instant
     import pandas as pd
 
-    from pipeline_core.spec import PipelineSpec
+    from pipeline_core.definition.spec import PipelineSpec
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 DEFAULT_OUT = "studio_out"
@@ -155,7 +155,7 @@ def _folds_on(address: str | None) -> AbstractContextManager[None]:
     """Dask is imported only when --scheduler asks for it, so the CLI starts as fast as before."""
     if not address:
         return nullcontext()
-    from pipeline_core.dask_cluster import folds_on as on_cluster
+    from pipeline_core.jobs.dask_cluster import folds_on as on_cluster
 
     return on_cluster(address)
 
@@ -174,7 +174,7 @@ def _positive_int(text: str) -> int:
 
 
 def cmd_profile(args: argparse.Namespace) -> int:
-    from pipeline_core.profile import full_report_html
+    from pipeline_core.analysis.profile import full_report_html
 
     data = _read(args.data)
     html = full_report_html(data.frame, title=Path(args.data).name, minimal=args.minimal, sample_rows=args.sample)
@@ -196,7 +196,7 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 def train_spec(args: argparse.Namespace, data: Any) -> PipelineSpec:
     """The definition the ``train`` options describe, validated like any other definition."""
-    from pipeline_core.spec import load_spec
+    from pipeline_core.definition.spec import load_spec
 
     models = [{"kind": k.strip()} for k in (args.models or "").split(",") if k.strip()]
     return load_spec({
@@ -210,7 +210,7 @@ def train_spec(args: argparse.Namespace, data: Any) -> PipelineSpec:
 
 def with_default_steps(spec: PipelineSpec, frame: pd.DataFrame) -> PipelineSpec:
     """The definition with the automatic steps for its columns, when it has none of its own."""
-    from pipeline_core.columns import default_steps, infer_schema
+    from pipeline_core.compiler.columns import default_steps, infer_schema
 
     if spec.steps:
         return spec
@@ -218,7 +218,7 @@ def with_default_steps(spec: PipelineSpec, frame: pd.DataFrame) -> PipelineSpec:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from pipeline_core.spec import DataSource, load_spec
+    from pipeline_core.definition.spec import DataSource, load_spec
 
     definition = Path(args.pipeline)
     spec = load_spec(definition.read_bytes())
@@ -241,9 +241,9 @@ def _named_data(spec: PipelineSpec, definition: Path) -> Path:
 
 
 def cmd_predict(args: argparse.Namespace) -> int:
-    from pipeline_core.export import load_model
-    from pipeline_core.predict import predict_frame
-    from pipeline_core.readers import write_csv_safe
+    from pipeline_core.artifacts.export import load_model
+    from pipeline_core.artifacts.predict import predict_frame
+    from pipeline_core.io.readers import write_csv_safe
 
     loaded = load_model(args.model)
     data = _read(args.data)
@@ -257,7 +257,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from pipeline_core import export
+    from pipeline_core.artifacts import export
 
     loaded = export.load_model(args.model)
     out = _writable(args.out)
@@ -269,7 +269,7 @@ def cmd_export(args: argparse.Namespace) -> int:
         if sample is None:
             _note("the ONNX graph was not checked against data; pass --data to compare its predictions")
     else:
-        from pipeline_core.codegen import script_from_metadata
+        from pipeline_core.artifacts.codegen import script_from_metadata
 
         out.write_text(script_from_metadata(loaded.metadata), encoding="utf-8")
     print(f"wrote {out}")
@@ -281,8 +281,8 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 def _train_and_write(spec: PipelineSpec, frame: pd.DataFrame, out: Path) -> int:
     """Train, then write leaderboard.json, pipeline.json and model.skops into ``out``."""
-    from pipeline_core.export import build_metadata, save_model
-    from pipeline_core.train import train
+    from pipeline_core.artifacts.export import build_metadata, save_model
+    from pipeline_core.training.train import train
 
     result = train(spec, frame, progress=_Progress())
     out.mkdir(parents=True, exist_ok=True)
@@ -315,7 +315,7 @@ def leaderboard(result: Any) -> list[dict[str, Any]]:
 
 
 def _read(path: str | Path) -> Any:
-    from pipeline_core.readers import read_path
+    from pipeline_core.io.readers import read_path
 
     result = read_path(path)
     for notice in result.notices:

@@ -16,8 +16,8 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 import storage
-from pipeline_core.frames import frame_sha256
-from pipeline_core.samples import load_sample
+from pipeline_core.io.frames import frame_sha256
+from pipeline_core.io.samples import load_sample
 
 REPO = Path(__file__).resolve().parents[2]
 TIMEOUT = 30

@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pipeline_core.columns import default_steps, infer_schema
-from pipeline_core.spec import PipelineSpec, load_spec
+from pipeline_core.compiler.columns import default_steps, infer_schema
+from pipeline_core.definition.spec import PipelineSpec, load_spec
 from tests.pages.conftest import open_page, store_frame, texts
 
 PAGE = "pages/clean.py"
@@ -135,7 +135,7 @@ def test_default_steps_can_be_added_on_an_empty_pipeline(people_id):
 @pytest.fixture
 def inferred_columns(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """The name of every column whose type is inferred from its values (each one reads the whole column)."""
-    from pipeline_core import columns
+    from pipeline_core.compiler import columns
 
     names: list[str] = []
     real = columns.infer_column

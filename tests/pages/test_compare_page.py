@@ -8,11 +8,11 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 import storage
-from pipeline_core.holdout import holdout_split, training_split
-from pipeline_core.jobs import run_training
-from pipeline_core.samples import load_sample
-from pipeline_core.spec import PipelineSpec
-from pipeline_core.train import train
+from pipeline_core.definition.spec import PipelineSpec
+from pipeline_core.io.samples import load_sample
+from pipeline_core.jobs.runners import run_training
+from pipeline_core.training.holdout import holdout_split, training_split
+from pipeline_core.training.train import train
 from storage.files import resolve
 from storage.reporter import RunReporter
 from tests.pages.conftest import store_frame, texts

@@ -6,10 +6,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pipeline_core.columns import apply_column_spec, default_steps, infer_schema
-from pipeline_core.leakage import leakage_warnings
-from pipeline_core.spec import PipelineSpec, load_spec
-from pipeline_core.steps import DropColumns
+from pipeline_core.analysis.leakage import leakage_warnings
+from pipeline_core.compiler.columns import apply_column_spec, default_steps, infer_schema
+from pipeline_core.definition.spec import PipelineSpec, load_spec
+from pipeline_core.definition.steps import DropColumns
 from tests.pages.conftest import open_page, store_frame, texts
 
 PAGE = "pages/features.py"
@@ -118,7 +118,7 @@ def copied_target() -> pd.DataFrame:
 def calls(monkeypatch: pytest.MonkeyPatch) -> dict[str, int]:
     """Counts of the per-dataset computations: the raw-column types and the leakage basis."""
     from pages import common
-    from pipeline_core import leakage
+    from pipeline_core.analysis import leakage
 
     counts = {"types": 0, "leakage basis": 0}
 
@@ -175,7 +175,7 @@ def test_renamed_columns_are_checked_under_their_new_names(copied_target, calls)
 
 def test_a_head_start_that_fails_does_not_break_the_visit(monkeypatch):
     """Types and the leakage sample are computed on the visit only as a head start: a failure there shows nothing."""
-    from pipeline_core import leakage
+    from pipeline_core.analysis import leakage
 
     def unreadable(*args, **kwargs):
         raise TypeError("unhashable type: 'list'")

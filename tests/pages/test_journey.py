@@ -6,7 +6,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 import storage
-from pipeline_core.export import load_model
+from pipeline_core.artifacts.export import load_model
 from tests.pages.conftest import REPO, TIMEOUT, texts
 from tests.pages.test_compare_page import by_key
 from tests.pages.test_predict_page import by_id_suffix, capture_downloads, download_bytes

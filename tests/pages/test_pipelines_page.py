@@ -7,8 +7,8 @@ import json
 import pytest
 
 import storage
-from pipeline_core.export import load_model
-from pipeline_core.spec import PipelineSpec
+from pipeline_core.artifacts.export import load_model
+from pipeline_core.definition.spec import PipelineSpec
 from tests.pages.conftest import texts
 from tests.pages.test_compare_page import fast_spec, train_now
 from tests.pages.test_predict_page import by_id_suffix, capture_downloads, download_bytes, download_name

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
 
-from pipeline_core.samples import load_sample
+from pipeline_core.io.samples import load_sample
 from tests.pages.conftest import texts
 from tests.pages.test_compare_page import by_key, fast_spec, train_now
 

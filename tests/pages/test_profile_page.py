@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pipeline_core import profile
+from pipeline_core.analysis import profile
 from tests.pages.conftest import open_page, store_frame, texts
 
 PAGE = "pages/profile.py"

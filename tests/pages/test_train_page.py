@@ -7,9 +7,9 @@ import time
 import pandas as pd
 
 import storage
-from pipeline_core.registry import MODELS, default_models
-from pipeline_core.spec import PipelineSpec
-from pipeline_core.steps import Impute
+from pipeline_core.definition.registry import MODELS, default_models
+from pipeline_core.definition.spec import PipelineSpec
+from pipeline_core.definition.steps import Impute
 from tests.pages.conftest import store_frame, texts
 
 JOB_TIMEOUT_S = 180

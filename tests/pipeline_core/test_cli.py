@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pipeline_core.export import load_model, predict_onnx
+from pipeline_core.artifacts.export import load_model, predict_onnx
 from tests.pipeline_core.frames import breast_cancer, diabetes, messy_frame
 
 ROOT = Path(__file__).resolve().parents[2]

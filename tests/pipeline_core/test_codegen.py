@@ -10,14 +10,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pipeline_core import steps as st
-from pipeline_core.codegen import python_script, script_from_metadata
-from pipeline_core.columns import default_steps, infer_schema
+from pipeline_core.artifacts.codegen import python_script, script_from_metadata
+from pipeline_core.artifacts.export import build_metadata
+from pipeline_core.compiler.columns import default_steps, infer_schema
+from pipeline_core.definition import steps as st
+from pipeline_core.definition.spec import EvaluationPlan, ModelSpec, PipelineSpec
 from pipeline_core.errors import ModelError, SpecError
-from pipeline_core.export import build_metadata
-from pipeline_core.readers import read_path
-from pipeline_core.spec import EvaluationPlan, ModelSpec, PipelineSpec
-from pipeline_core.train import train
+from pipeline_core.io.readers import read_path
+from pipeline_core.training.train import train
 from tests.pipeline_core.frames import messy_frame
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -6,9 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pipeline_core.columns import default_steps, infer_schema, infer_schema_reusing
+from pipeline_core.compiler.columns import default_steps, infer_schema, infer_schema_reusing
+from pipeline_core.definition.spec import ColumnsSpec, PipelineSpec
 from pipeline_core.errors import DataError
-from pipeline_core.spec import ColumnsSpec, PipelineSpec
 
 
 @pytest.fixture
@@ -56,7 +56,7 @@ def test_a_rename_to_an_id_like_name_is_looked_at_again(frame):
 
 
 def test_only_renamed_numeric_columns_are_inferred_again(frame, monkeypatch):
-    from pipeline_core import columns
+    from pipeline_core.compiler import columns
 
     raw = infer_schema(frame)
     seen: list[str] = []

@@ -6,11 +6,11 @@ import pytest
 from sklearn.base import clone
 from sklearn.model_selection import GridSearchCV
 
-from pipeline_core import steps as st
-from pipeline_core.columns import default_steps, infer_schema
-from pipeline_core.compile import compile_pipeline, gives_codes
+from pipeline_core.compiler.columns import default_steps, infer_schema
+from pipeline_core.compiler.compile import compile_pipeline, gives_codes
+from pipeline_core.definition import steps as st
+from pipeline_core.definition.spec import ModelSpec, PipelineSpec
 from pipeline_core.errors import DataError, SpecError
-from pipeline_core.spec import ModelSpec, PipelineSpec
 from tests.pipeline_core.frames import messy_frame
 
 
@@ -132,7 +132,7 @@ def test_one_hot_stays_by_default_and_when_the_user_sets_categories_or_a_global_
 
 
 def test_code_columns_group_rare_categories_as_one_hot_does_and_stay_below_255():
-    from pipeline_core.steps import OneHot
+    from pipeline_core.definition.steps import OneHot
 
     encoder = OneHot(min_frequency=0.1, max_categories=None).build_codes()
     assert encoder.max_categories == 255 and encoder.min_frequency == 0.1

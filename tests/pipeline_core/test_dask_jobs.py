@@ -20,8 +20,8 @@ from distributed import Client, LocalCluster, get_task_stream
 from streamlit.testing.v1 import AppTest
 
 import storage
-from pipeline_core.dask_cluster import DaskJobRunner
-from pipeline_core.spec import ModelSpec
+from pipeline_core.definition.spec import ModelSpec
+from pipeline_core.jobs.dask_cluster import DaskJobRunner
 from storage.reporter import cancel_run
 from tests.pipeline_core.frames import breast_cancer, iris
 from tests.pipeline_core.test_jobs import (
@@ -103,7 +103,7 @@ def test_jobs_over_the_limit_wait_queued_until_a_slot_frees(studio, dask):
 SUBMIT_SCRIPT = """
 import streamlit as st
 from pages import jobs
-from pipeline_core.spec import load_spec
+from pipeline_core.definition.spec import load_spec
 
 run_id = jobs.submit_training(load_spec(st.session_state["spec"]), st.session_state["dataset_id"])
 st.markdown(f"run {run_id}")
@@ -143,7 +143,7 @@ def test_a_job_outlives_the_session_that_submitted_it_on_the_default_cluster(stu
 
 PARENT_SCRIPT = """
 import time
-from pipeline_core.dask_cluster import start_cluster_process
+from pipeline_core.jobs.dask_cluster import start_cluster_process
 cluster = start_cluster_process(workers=1)
 print(cluster.process.pid, flush=True)
 time.sleep(300)

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pipeline_core.drift import COLUMNS, drift_report, drifted_columns, population_stability_index
+from pipeline_core.analysis.drift import COLUMNS, drift_report, drifted_columns, population_stability_index
 from pipeline_core.errors import DataError
 
 

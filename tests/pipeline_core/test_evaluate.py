@@ -11,8 +11,10 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.svm import LinearSVC
 
-from pipeline_core.columns import default_steps, infer_schema
-from pipeline_core.evaluate import (
+from pipeline_core.compiler.columns import default_steps, infer_schema
+from pipeline_core.compiler.prepare import prepare
+from pipeline_core.definition.spec import EvaluationPlan, ModelSpec, PipelineSpec
+from pipeline_core.training.evaluate import (
     calibration_frame,
     confusion_matrix_frame,
     evaluation_frames,
@@ -23,9 +25,7 @@ from pipeline_core.evaluate import (
     residuals_frame,
     roc_curve_frame,
 )
-from pipeline_core.prepare import prepare
-from pipeline_core.spec import EvaluationPlan, ModelSpec, PipelineSpec
-from pipeline_core.train import TrainResult, train
+from pipeline_core.training.train import TrainResult, train
 
 NUMERIC = ["mean_radius", "mean_texture", "mean_perimeter", "mean_area", "mean_smoothness", "mean_compactness"]
 

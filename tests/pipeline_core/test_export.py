@@ -13,15 +13,15 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer
 from threadpoolctl import threadpool_limits
 
-from pipeline_core import export
-from pipeline_core import steps as st
-from pipeline_core.columns import default_steps, infer_schema
-from pipeline_core.compile import compile_pipeline
+from pipeline_core.artifacts import export
+from pipeline_core.artifacts.export import TRUSTED_TYPES, dump_model, load_model, predict_onnx, read_metadata, to_onnx
+from pipeline_core.compiler.columns import default_steps, infer_schema
+from pipeline_core.compiler.compile import compile_pipeline
+from pipeline_core.definition import steps as st
+from pipeline_core.definition.registry import models_for
+from pipeline_core.definition.spec import EvaluationPlan, ModelSpec, PipelineSpec
 from pipeline_core.errors import ModelError
-from pipeline_core.export import TRUSTED_TYPES, dump_model, load_model, predict_onnx, read_metadata, to_onnx
-from pipeline_core.registry import models_for
-from pipeline_core.spec import EvaluationPlan, ModelSpec, PipelineSpec
-from pipeline_core.train import train
+from pipeline_core.training.train import train
 from tests.archives import joblib_bytes, with_entry
 from tests.pipeline_core.frames import breast_cancer, diabetes, messy_frame
 

@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pipeline_core import frames
 from pipeline_core.errors import DataError, SpecError
+from pipeline_core.io import frames
 
 
 def test_pages_cover_every_row_and_clamp_out_of_range_pages():

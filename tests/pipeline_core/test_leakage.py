@@ -6,10 +6,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pipeline_core import leakage
-from pipeline_core.columns import infer_column
+from pipeline_core.analysis import leakage
+from pipeline_core.analysis.leakage import leakage_basis, leakage_warnings, target_warnings
+from pipeline_core.compiler.columns import infer_column
 from pipeline_core.errors import DataError
-from pipeline_core.leakage import leakage_basis, leakage_warnings, target_warnings
 
 
 @pytest.fixture

@@ -18,7 +18,7 @@ SCRIPT = textwrap.dedent("""
         return int([line for line in open("/proc/self/status") if line.startswith("VmRSS")][0].split()[1]) // 1024
 
     if sys.argv[1] == "mapped":
-        from pipeline_core.memory import map_large_blocks
+        from pipeline_core.training.memory import map_large_blocks
         assert map_large_blocks()
     big = np.ones(2 << 20)
     del big
@@ -43,9 +43,9 @@ def test_freed_column_sized_arrays_leave_the_process_once_large_blocks_are_mappe
 
 
 def test_training_fixes_the_limit_and_a_users_own_setting_wins(monkeypatch):
-    from pipeline_core import memory
-    from pipeline_core.spec import ModelSpec, PipelineSpec
-    from pipeline_core.train import train
+    from pipeline_core.definition.spec import ModelSpec, PipelineSpec
+    from pipeline_core.training import memory
+    from pipeline_core.training.train import train
     from tests.pipeline_core.frames import iris
 
     memory.map_large_blocks.cache_clear()

@@ -4,12 +4,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pipeline_core.columns import default_steps, infer_schema
+from pipeline_core.artifacts.export import build_metadata
+from pipeline_core.artifacts.predict import predict_frame
+from pipeline_core.compiler.columns import default_steps, infer_schema
+from pipeline_core.definition.spec import EvaluationPlan, ModelSpec, PipelineSpec
 from pipeline_core.errors import DataError, ModelError
-from pipeline_core.export import build_metadata
-from pipeline_core.predict import predict_frame
-from pipeline_core.spec import EvaluationPlan, ModelSpec, PipelineSpec
-from pipeline_core.train import train
+from pipeline_core.training.train import train
 from tests.pipeline_core.frames import diabetes, messy_frame
 
 

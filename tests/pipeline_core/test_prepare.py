@@ -7,9 +7,9 @@ in peak memory (issue 8: at most 3x the frame).
 import numpy as np
 import pandas as pd
 
-from pipeline_core.columns import default_steps, infer_schema
-from pipeline_core.prepare import prepare
-from pipeline_core.spec import PipelineSpec
+from pipeline_core.compiler.columns import default_steps, infer_schema
+from pipeline_core.compiler.prepare import prepare
+from pipeline_core.definition.spec import PipelineSpec
 from pipeline_core.transformers import FramePreparer
 from tests.pipeline_core.frames import messy_frame
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from pipeline_core import steps as st
+from pipeline_core.compiler.preview import preview_step
+from pipeline_core.definition import steps as st
+from pipeline_core.definition.spec import PipelineSpec
 from pipeline_core.errors import DataError, SpecError
-from pipeline_core.preview import preview_step
-from pipeline_core.spec import PipelineSpec
 from tests.pipeline_core.frames import messy_frame
 
 

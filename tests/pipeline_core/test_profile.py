@@ -11,8 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pipeline_core.errors import DataError
-from pipeline_core.profile import (
+from pipeline_core.analysis.profile import (
     class_counts,
     distinct_values,
     full_report_html,
@@ -22,7 +21,8 @@ from pipeline_core.profile import (
     summarise,
     with_target,
 )
-from pipeline_core.task import detect_task
+from pipeline_core.definition.task import detect_task
+from pipeline_core.errors import DataError
 
 NASTY = "</script><script>alert(1)</script>"
 
@@ -224,7 +224,7 @@ def test_full_report_is_offline_sampled_and_embeddable(monkeypatch, capfd):
 
 
 def test_full_report_small_frame_says_all_rows():
-    from pipeline_core.profile import _report_sample
+    from pipeline_core.analysis.profile import _report_sample
 
     data, described = _report_sample(pd.DataFrame({1: [1, 2, 3]}), sample_rows=10, seed=0)
     assert described == "all 3 rows" and list(data.columns) == ["1"]

@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from pipeline_core.analysis.quality import MAX_VALUE_LENGTH, check, parse_rules, violating_rows
 from pipeline_core.errors import DataError, SpecError
-from pipeline_core.quality import MAX_VALUE_LENGTH, check, parse_rules, violating_rows
 
 
 @pytest.fixture

@@ -12,9 +12,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pipeline_core import readers
 from pipeline_core.errors import DataError
-from pipeline_core.readers import (
+from pipeline_core.io import readers
+from pipeline_core.io.readers import (
     check_zip_safety,
     clean_column_names,
     default_memory_budget,

@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from pipeline_core.errors import DataError
-from pipeline_core.samples import CHURN, HOUSES, SAMPLE_INFO, SAMPLES, load_sample, sample_names
+from pipeline_core.io.samples import CHURN, HOUSES, SAMPLE_INFO, SAMPLES, load_sample, sample_names
 
 
 @pytest.mark.parametrize("name", sample_names())

@@ -5,9 +5,9 @@ from pathlib import Path
 
 import pytest
 
+from pipeline_core.definition.spec import SCHEMA_VERSION, ModelSpec, PipelineSpec, load_spec
+from pipeline_core.definition.steps import STEPS, Impute, OneHot
 from pipeline_core.errors import SpecError
-from pipeline_core.spec import SCHEMA_VERSION, ModelSpec, PipelineSpec, load_spec
-from pipeline_core.steps import STEPS, Impute, OneHot
 
 FIXTURES = Path(__file__).parent / "fixtures"
 

@@ -6,11 +6,11 @@ import pytest
 from sklearn.model_selection import cross_val_score
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from pipeline_core import steps as st
 from pipeline_core import transformers as tr
-from pipeline_core.columns import default_steps, infer_schema
-from pipeline_core.compile import compile_pipeline
-from pipeline_core.spec import ModelSpec, PipelineSpec
+from pipeline_core.compiler.columns import default_steps, infer_schema
+from pipeline_core.compiler.compile import compile_pipeline
+from pipeline_core.definition import steps as st
+from pipeline_core.definition.spec import ModelSpec, PipelineSpec
 from tests.pipeline_core.frames import messy_frame
 
 COLUMN_AND_GLOBAL_STEPS = {

@@ -6,12 +6,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pipeline_core.columns import default_steps, infer_schema
+from pipeline_core.compiler.columns import default_steps, infer_schema
+from pipeline_core.definition.registry import MODELS, models_for
+from pipeline_core.definition.spec import EvaluationPlan, ModelSpec, PipelineSpec
+from pipeline_core.definition.steps import SelectKBest
 from pipeline_core.errors import CancelledError, DataError
-from pipeline_core.registry import MODELS, models_for
-from pipeline_core.spec import EvaluationPlan, ModelSpec, PipelineSpec
-from pipeline_core.steps import SelectKBest
-from pipeline_core.train import train
+from pipeline_core.training.train import train
 from tests.pipeline_core.frames import breast_cancer, diabetes, iris, messy_frame
 
 
@@ -149,7 +149,7 @@ def test_scales_badly_models_are_subsampled_with_a_visible_reason():
 
 def test_forests_train_on_a_sample_above_their_row_limit_saying_their_size_is_why(monkeypatch):
     """Fully grown trees grow with the rows: 100 of them on 1,000,000 rows would take several GB."""
-    from pipeline_core import registry
+    from pipeline_core.definition import registry
 
     assert MODELS["random_forest"].max_rows == MODELS["extra_trees"].max_rows == registry.FOREST_ROWS == 100_000
     small = dataclasses.replace(MODELS["random_forest"], max_rows=300)  # the same rule at a size a test can fit

@@ -9,15 +9,15 @@ import pandas as pd
 import pytest
 from sklearn.model_selection import cross_val_score
 
-from pipeline_core import metrics as mt
-from pipeline_core.columns import default_steps, infer_schema
-from pipeline_core.compile import compile_pipeline
+from pipeline_core.compiler.columns import default_steps, infer_schema
+from pipeline_core.compiler.compile import compile_pipeline
+from pipeline_core.compiler.prepare import prepare
+from pipeline_core.definition import metrics as mt
+from pipeline_core.definition.registry import MODELS
+from pipeline_core.definition.spec import ColumnsSpec, EvaluationPlan, ModelSpec, PipelineSpec, SearchDim, TuningPlan
 from pipeline_core.errors import CancelledError, SpecError
-from pipeline_core.prepare import prepare
-from pipeline_core.registry import MODELS
-from pipeline_core.spec import ColumnsSpec, EvaluationPlan, ModelSpec, PipelineSpec, SearchDim, TuningPlan
-from pipeline_core.train import cv_splitter, train
-from pipeline_core.tuning import (
+from pipeline_core.training.train import cv_splitter, train
+from pipeline_core.training.tuning import (
     HISTORY_COLUMNS,
     distributions,
     grid_candidates,

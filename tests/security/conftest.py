@@ -16,12 +16,12 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 import storage
-from pipeline_core.columns import default_steps, infer_schema
-from pipeline_core.export import build_metadata, dump_model
-from pipeline_core.frames import frame_sha256
-from pipeline_core.samples import load_sample
-from pipeline_core.spec import PipelineSpec
-from pipeline_core.train import train
+from pipeline_core.artifacts.export import build_metadata, dump_model
+from pipeline_core.compiler.columns import default_steps, infer_schema
+from pipeline_core.definition.spec import PipelineSpec
+from pipeline_core.io.frames import frame_sha256
+from pipeline_core.io.samples import load_sample
+from pipeline_core.training.train import train
 
 REPO = Path(__file__).resolve().parents[2]
 TIMEOUT = 30

@@ -6,14 +6,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pipeline_core.columns import default_steps, infer_schema
+from pipeline_core.analysis.leakage import leakage_warnings
+from pipeline_core.artifacts.predict import predict_frame
+from pipeline_core.compiler.columns import default_steps, infer_schema
+from pipeline_core.compiler.prepare import prepare
+from pipeline_core.definition.spec import EvaluationPlan, ModelSpec, PipelineSpec
+from pipeline_core.definition.task import check_target, detect_task
 from pipeline_core.errors import DataError
-from pipeline_core.leakage import leakage_warnings
-from pipeline_core.predict import predict_frame
-from pipeline_core.prepare import prepare
-from pipeline_core.spec import EvaluationPlan, ModelSpec, PipelineSpec
-from pipeline_core.task import check_target, detect_task
-from pipeline_core.train import cv_splitter, split_holdout, train
+from pipeline_core.training.train import cv_splitter, split_holdout, train
 from tests.security.conftest import open_page, store_frame, texts
 
 

@@ -17,10 +17,10 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer
 
 import storage
+from pipeline_core.artifacts.export import dump_model, load_model, read_metadata
+from pipeline_core.artifacts.predict import predict_frame
+from pipeline_core.definition.spec import load_spec
 from pipeline_core.errors import DataError, ModelError, SpecError
-from pipeline_core.export import dump_model, load_model, read_metadata
-from pipeline_core.predict import predict_frame
-from pipeline_core.spec import load_spec
 from tests.archives import joblib_bytes, with_entry
 from tests.security.conftest import iris_rows, open_page, texts
 

@@ -15,7 +15,7 @@ import pytest
 
 import storage
 from pipeline_core.errors import DataError
-from pipeline_core.readers import check_zip_safety, read_table
+from pipeline_core.io.readers import check_zip_safety, read_table
 from tests.security.conftest import HOSTILE, REPO, open_page, texts
 
 PAGE = "pages/data.py"

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from pipeline_core.columns import ColumnInfo, infer_column
+from pipeline_core.compiler.columns import ColumnInfo, infer_column
 from pipeline_core.errors import DataError
 
 CORRELATION_LIMIT = 0.98

@@ -21,11 +21,11 @@ from sklearn.compose import ColumnTransformer
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer
 
-from pipeline_core import steps as st
-from pipeline_core.columns import ColumnInfo
+from pipeline_core.compiler.columns import ColumnInfo
+from pipeline_core.definition import steps as st
+from pipeline_core.definition.registry import MODELS
+from pipeline_core.definition.spec import ModelSpec, PipelineSpec
 from pipeline_core.errors import SpecError
-from pipeline_core.registry import MODELS
-from pipeline_core.spec import ModelSpec, PipelineSpec
 from pipeline_core.transformers import Densify, FramePreparer
 
 NEVER_FEATURES = ("id", "constant")

@@ -9,19 +9,19 @@ from typing import Any
 import numpy as np
 from sklearn import metrics as skm
 
-from pipeline_core.compile import compile_pipeline
+from pipeline_core.compiler.compile import compile_pipeline
+from pipeline_core.compiler.prepare import Prepared
+from pipeline_core.definition.registry import MODELS, default_models
+from pipeline_core.definition.spec import ModelSpec, PipelineSpec
 from pipeline_core.errors import CancelledError, StudioError
-from pipeline_core.prepare import Prepared
-from pipeline_core.provenance import provenance
-from pipeline_core.registry import MODELS, default_models
-from pipeline_core.spec import ModelSpec, PipelineSpec
+from pipeline_core.training.provenance import provenance
 
 SCORE_SAMPLE = 5_000
 
 
 def train_clustering(spec: PipelineSpec, data: Prepared, progress: Any, cancel: Any) -> Any:
     """Fit each clusterer once and rank by silhouette; the best pipeline is returned fitted."""
-    from pipeline_core.train import ModelScore, TrainResult, _limit_rows, _rank_key
+    from pipeline_core.training.train import ModelScore, TrainResult, _limit_rows, _rank_key
 
     candidates = spec.models or [ModelSpec(kind=k) for k in default_models("clustering")]
     board, fitted = [], {}

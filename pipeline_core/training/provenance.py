@@ -9,7 +9,7 @@ from typing import Any
 
 import pandas as pd
 
-from pipeline_core.spec import PipelineSpec
+from pipeline_core.definition.spec import PipelineSpec
 
 LIBRARIES = ("scikit-learn", "pandas", "numpy", "scipy", "pipeline-studio")
 

@@ -1,8 +1,8 @@
 """Rebuild a run's train/hold-out split from its definition and data, without retraining.
 
 A stored run keeps its fitted model but not the rows it was scored on. Because the split
-is a pure function of (definition, data) — the same :func:`~pipeline_core.prepare.prepare`
-and the same seeded ``train_test_split`` that :func:`~pipeline_core.train.train` uses — a
+is a pure function of (definition, data) — the same :func:`~pipeline_core.compiler.prepare.prepare`
+and the same seeded ``train_test_split`` that :func:`~pipeline_core.training.train.train` uses — a
 stored model can be evaluated on exactly the rows it never saw in training.
 """
 
@@ -13,11 +13,11 @@ from typing import Any
 
 import pandas as pd
 
+from pipeline_core.compiler.prepare import prepare
+from pipeline_core.definition.spec import PipelineSpec
 from pipeline_core.errors import DataError
-from pipeline_core.evaluate import evaluation_frames, learning_curve_frame
-from pipeline_core.prepare import prepare
-from pipeline_core.spec import PipelineSpec
-from pipeline_core.train import TrainResult, cv_splitter, split_holdout
+from pipeline_core.training.evaluate import evaluation_frames, learning_curve_frame
+from pipeline_core.training.train import TrainResult, cv_splitter, split_holdout
 
 
 @dataclass
@@ -64,7 +64,7 @@ def holdout_data(spec: PipelineSpec, frame: pd.DataFrame) -> tuple[pd.DataFrame,
 
 
 def holdout_frames(pipeline: Any, spec: PipelineSpec, split: Split, metric: str) -> dict[str, pd.DataFrame]:
-    """:func:`~pipeline_core.evaluate.evaluation_frames` for a stored model and its rebuilt split."""
+    """:func:`~pipeline_core.training.evaluate.evaluation_frames` for a stored model and its rebuilt split."""
     result = TrainResult(spec, split.task, "", metric, [], pipeline, {}, {}, [], split.X_test, split.y_test, {})
     return evaluation_frames(result)
 

@@ -19,15 +19,15 @@ from sklearn.base import clone
 from sklearn.metrics import check_scoring
 from sklearn.model_selection import KFold, StratifiedKFold, train_test_split
 
-from pipeline_core import metrics as mt
-from pipeline_core.columns import ColumnInfo
-from pipeline_core.compile import compile_pipeline, gives_codes
+from pipeline_core.compiler.columns import ColumnInfo
+from pipeline_core.compiler.compile import compile_pipeline, gives_codes
+from pipeline_core.compiler.prepare import Prepared, prepare
+from pipeline_core.definition import metrics as mt
+from pipeline_core.definition.registry import MODELS, ModelEntry, default_models
+from pipeline_core.definition.spec import ModelSpec, PipelineSpec
 from pipeline_core.errors import CancelledError, StudioError
-from pipeline_core.memory import map_large_blocks
-from pipeline_core.prepare import Prepared, prepare
-from pipeline_core.provenance import provenance
-from pipeline_core.registry import MODELS, ModelEntry, default_models
-from pipeline_core.spec import ModelSpec, PipelineSpec
+from pipeline_core.training.memory import map_large_blocks
+from pipeline_core.training.provenance import provenance
 
 Progress = Callable[[float, str], None]
 Cancel = Callable[[], bool]
@@ -94,7 +94,7 @@ def train(
     map_large_blocks()
     data = prepare(spec, frame)
     if data.task == "clustering":
-        from pipeline_core.cluster import train_clustering
+        from pipeline_core.training.cluster import train_clustering
 
         return train_clustering(spec, data, progress, cancel)
     X_train, X_test, y_train, y_test = split_holdout(spec, data)
@@ -156,7 +156,7 @@ TUNING_SHARE = 0.8  # of a tuned model's progress; the final CV takes the rest
 def _tune(pipeline: Any, model: ModelSpec, X: pd.DataFrame, y: pd.Series, task: str, spec: PipelineSpec,
           row: ModelScore, progress: Progress, cancel: Cancel) -> None:
     """Search the model's space, fix the best params on ``pipeline`` and record the trials."""
-    from pipeline_core.tuning import tune_with_history
+    from pipeline_core.training.tuning import tune_with_history
 
     best, history = tune_with_history(pipeline, model, MODELS[model.kind], X, y, task, spec, progress, cancel)
     pipeline.set_params(**{f"model__{k}": v for k, v in best.items()})

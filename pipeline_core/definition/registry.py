@@ -12,7 +12,7 @@ from typing import Any
 
 from sklearn import cluster, ensemble, linear_model, mixture, naive_bayes, neighbors, neural_network, svm, tree
 
-from pipeline_core.steps import STEPS  # noqa: F401  (re-exported: the step registry)
+from pipeline_core.definition.steps import STEPS  # noqa: F401  (re-exported: the step registry)
 
 Space = dict[str, dict[str, Any]]
 

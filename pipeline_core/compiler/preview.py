@@ -17,12 +17,12 @@ import pandas as pd
 import scipy.sparse as sp
 from sklearn.pipeline import Pipeline
 
-from pipeline_core import steps as st
-from pipeline_core.columns import apply_column_spec, infer_schema
-from pipeline_core.compile import compile_pipeline, feature_columns
+from pipeline_core.compiler.columns import apply_column_spec, infer_schema
+from pipeline_core.compiler.compile import compile_pipeline, feature_columns
+from pipeline_core.definition import steps as st
+from pipeline_core.definition.spec import PipelineSpec
+from pipeline_core.definition.task import detect_task
 from pipeline_core.errors import DataError, SpecError
-from pipeline_core.spec import PipelineSpec
-from pipeline_core.task import detect_task
 from pipeline_core.transformers import FramePreparer
 
 MAX_COLUMNS = 30  # widest before/after table a preview returns

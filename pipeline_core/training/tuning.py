@@ -25,10 +25,10 @@ from scipy.stats import loguniform, randint, uniform
 from sklearn.base import clone
 from sklearn.model_selection import ParameterGrid, ParameterSampler, cross_val_score
 
-from pipeline_core import metrics as mt
+from pipeline_core.definition import metrics as mt
+from pipeline_core.definition.registry import ModelEntry
+from pipeline_core.definition.spec import ModelSpec, PipelineSpec, TuningPlan
 from pipeline_core.errors import CancelledError, SpecError
-from pipeline_core.registry import ModelEntry
-from pipeline_core.spec import ModelSpec, PipelineSpec, TuningPlan
 
 Progress = Callable[[float, str], None]
 Cancel = Callable[[], bool]
@@ -93,7 +93,7 @@ def tune_with_history(
     History columns: ``trial`` (1-based), ``params`` (JSON text), ``score`` (mean CV score of the
     primary metric, NaN when the candidate failed) and ``seconds``. Raises ``CancelledError``.
     """
-    from pipeline_core.train import cv_splitter  # train imports this module lazily too
+    from pipeline_core.training.train import cv_splitter  # train imports this module lazily too
 
     space = search_space(model, entry)
     method = spec.tuning.method

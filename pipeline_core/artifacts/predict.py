@@ -29,7 +29,7 @@ class PredictResult:
 def predict_frame(pipeline: Any, frame: pd.DataFrame, metadata: dict[str, Any] | None = None) -> PredictResult:
     """Add ``prediction`` (and ``probability_<class>`` for classifiers) to a copy of ``frame``.
 
-    ``metadata`` is what :func:`pipeline_core.export.build_metadata` recorded; without it the
+    ``metadata`` is what :func:`pipeline_core.artifacts.export.build_metadata` recorded; without it the
     required columns come from the pipeline's ``prepare`` step and types are not compared.
     """
     if len(frame) == 0:

@@ -11,11 +11,11 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from pipeline_core import steps as st
-from pipeline_core.columns import ColumnInfo, apply_column_spec, infer_schema
+from pipeline_core.compiler.columns import ColumnInfo, apply_column_spec, infer_schema
+from pipeline_core.definition import steps as st
+from pipeline_core.definition.spec import PipelineSpec
+from pipeline_core.definition.task import check_target, detect_task
 from pipeline_core.errors import DataError
-from pipeline_core.spec import PipelineSpec
-from pipeline_core.task import check_target, detect_task
 from pipeline_core.transformers import MAX_MAGNITUDE
 
 

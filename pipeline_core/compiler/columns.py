@@ -12,8 +12,8 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from pipeline_core import steps as st
-from pipeline_core.spec import PipelineSpec
+from pipeline_core.definition import steps as st
+from pipeline_core.definition.spec import PipelineSpec
 
 TEXT_MIN_MEAN_WORDS = 4
 CATEGORICAL_MAX_LEVELS = 50

@@ -19,13 +19,13 @@ from sklearn.base import BaseEstimator
 from sklearn.compose import ColumnTransformer
 from sklearn.pipeline import Pipeline
 
-from pipeline_core import metrics as mt
-from pipeline_core import steps as st
-from pipeline_core.columns import ColumnInfo
-from pipeline_core.compile import compile_pipeline
+from pipeline_core.definition import metrics as mt
+from pipeline_core.definition import steps as st
+from pipeline_core.compiler.columns import ColumnInfo
+from pipeline_core.compiler.compile import compile_pipeline
 from pipeline_core.errors import SpecError
-from pipeline_core.registry import MODELS
-from pipeline_core.spec import ModelSpec, PipelineSpec
+from pipeline_core.definition.registry import MODELS
+from pipeline_core.definition.spec import ModelSpec, PipelineSpec
 from pipeline_core.transformers import (
     CappedPCA,
     DateParts,
@@ -66,7 +66,7 @@ def python_script(
 def script_from_metadata(metadata: dict[str, Any]) -> str:
     """The script for a saved model, from the definition, column types, model and params it records."""
     from pipeline_core.errors import ModelError
-    from pipeline_core.spec import load_spec
+    from pipeline_core.definition.spec import load_spec
 
     if not all(metadata.get(key) for key in ("definition", "schema", "task", "model")):
         raise ModelError("this model file does not record its definition and column types, so no script can be "

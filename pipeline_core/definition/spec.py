@@ -14,8 +14,8 @@ from typing import Annotated, Any, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 
+from pipeline_core.definition.steps import STEP_TYPES, ColumnType
 from pipeline_core.errors import SpecError
-from pipeline_core.steps import STEP_TYPES, ColumnType
 
 SCHEMA_VERSION = 1
 MAX_SPEC_BYTES = 1_000_000
@@ -65,7 +65,7 @@ class ModelSpec(Strict):
     @field_validator("kind")
     @classmethod
     def _known_model(cls, kind: str) -> str:
-        from pipeline_core.registry import MODELS
+        from pipeline_core.definition.registry import MODELS
 
         if kind not in MODELS:
             raise ValueError(f"'{kind}' is not a known model; choose one of {', '.join(MODELS)}")
@@ -133,7 +133,7 @@ class PipelineSpec(Strict):
 
 def load_spec(source: str | bytes | dict[str, Any]) -> PipelineSpec:
     """Parse, migrate and validate a definition; raise :class:`SpecError` naming the field."""
-    from pipeline_core.migrations import migrate
+    from pipeline_core.definition.migrations import migrate
 
     data = _parse(source)
     data = migrate(data)
@@ -173,7 +173,7 @@ def _depth(value: Any, level: int = 0) -> int:
 @functools.cache
 def _model_parameters(kind: str) -> frozenset[str]:
     """Constructor parameters of a registry model, for any task it supports."""
-    from pipeline_core.registry import MODELS
+    from pipeline_core.definition.registry import MODELS
 
     return frozenset(name for estimator in MODELS[kind].estimators.values()
                      for name in estimator().get_params(deep=False))

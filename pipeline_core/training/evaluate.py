@@ -21,11 +21,11 @@ from sklearn.inspection import permutation_importance
 from sklearn.metrics import auc, average_precision_score, confusion_matrix, precision_recall_curve, roc_curve
 from sklearn.model_selection import KFold, StratifiedKFold, learning_curve
 
-from pipeline_core import metrics as mt
-from pipeline_core.spec import ModelSpec, PipelineSpec
+from pipeline_core.definition import metrics as mt
+from pipeline_core.definition.spec import ModelSpec, PipelineSpec
 
 if TYPE_CHECKING:
-    from pipeline_core.train import TrainResult
+    from pipeline_core.training.train import TrainResult
 
 TRAIN_SIZES = (0.1, 0.325, 0.55, 0.775, 1.0)
 SIGNIFICANCE = 0.05
@@ -192,10 +192,10 @@ def _learning_setup(
         cls = StratifiedKFold if task == "classification" else KFold
         return (clone(estimator), cv if cv is not None else cls(5, shuffle=True, random_state=seed),
                 scoring or mt.primary_metric(task, "auto", y), seed)
-    from pipeline_core.columns import infer_schema
-    from pipeline_core.compile import compile_pipeline
-    from pipeline_core.registry import default_models
-    from pipeline_core.train import cv_splitter
+    from pipeline_core.compiler.columns import infer_schema
+    from pipeline_core.compiler.compile import compile_pipeline
+    from pipeline_core.definition.registry import default_models
+    from pipeline_core.training.train import cv_splitter
 
     spec = estimator
     model = spec.models[0] if spec.models else ModelSpec(kind=default_models(task)[0])

@@ -3,7 +3,7 @@
 Why its own process: inside ``streamlit run`` the app script is not an importable
 ``__main__``, so a process-based ``LocalCluster`` cannot spawn its workers there (the
 "bootstrapping phase" error, with spawn and forkserver alike). The launcher is this module
-run as ``python -m pipeline_core.dask_cluster --workers N --threads 1 --address-file PATH``:
+run as ``python -m pipeline_core.jobs.dask_cluster --workers N --threads 1 --address-file PATH``:
 it spawns workers normally, writes the scheduler address to the file, and exits when its
 parent process is gone; the parent also terminates it at exit. The app connects by address,
 exactly as it does to an external cluster (``DASK_SCHEDULER_ADDRESS``).
@@ -42,9 +42,9 @@ from joblib._dask import DaskDistributedBackend  # joblib exports the class unde
 from pipeline_core.errors import StudioError
 
 if TYPE_CHECKING:  # the launcher and its workers start without the training stack
-    from pipeline_core.jobs import Reporter
+    from pipeline_core.jobs.runners import Reporter
 
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
 START_TIMEOUT_SECONDS = 60
 PARENT_POLL_SECONDS = 1.0
 JOB_KEY_PREFIX = "pipeline-studio-job-"
@@ -61,7 +61,7 @@ def machine_workers() -> int:
 
 def main(argv: list[str] | None = None) -> int:
     """Start a LocalCluster, publish its address, and keep it up while the parent process lives."""
-    parser = argparse.ArgumentParser(prog="python -m pipeline_core.dask_cluster", description=main.__doc__)
+    parser = argparse.ArgumentParser(prog="python -m pipeline_core.jobs.dask_cluster", description=main.__doc__)
     parser.add_argument("--workers", type=int, default=machine_workers())
     parser.add_argument("--threads", type=int, default=1, help="threads per worker process")
     parser.add_argument("--address-file", type=Path, required=True, help="where to write the scheduler address")
@@ -87,8 +87,8 @@ def _warm_up(cluster: LocalCluster) -> None:
 
 def import_training_stack() -> None:
     """What a worker needs before its first fold; importing it takes seconds, so workers do it up front."""
-    import pipeline_core.export  # noqa: F401
-    import pipeline_core.train  # noqa: F401
+    import pipeline_core.artifacts.export  # noqa: F401
+    import pipeline_core.training.train  # noqa: F401
 
 
 def _write_atomically(path: Path, text: str) -> None:
@@ -126,7 +126,7 @@ def start_cluster_process(workers: int | None = None, threads: int = 1,
     mid-task; it still ends with the app (``atexit`` here, the parent watch there).
     """
     address_file = Path(tempfile.mkdtemp(prefix="studio-dask-")) / "scheduler-address"
-    command = [sys.executable, "-m", "pipeline_core.dask_cluster", "--workers", str(workers or machine_workers()),
+    command = [sys.executable, "-m", "pipeline_core.jobs.dask_cluster", "--workers", str(workers or machine_workers()),
                "--threads", str(threads), "--address-file", str(address_file)]
     path = os.pathsep.join(filter(None, [str(PROJECT_ROOT), os.environ.get("PYTHONPATH")]))
     env = {"DASK_LOGGING__DISTRIBUTED": "warning", **os.environ, "PYTHONPATH": path}
@@ -170,7 +170,7 @@ def run_on_cluster(spec_json: str, data_path: str, reporter: Reporter) -> str:
 
 
 def _train_with_folds_on(client: Client, spec_json: str, data_path: str, reporter: Reporter) -> str:
-    from pipeline_core.jobs import run_training
+    from pipeline_core.jobs.runners import run_training
 
     with _on_cluster(client):
         return run_training(spec_json, data_path, reporter)

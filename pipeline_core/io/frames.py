@@ -191,7 +191,7 @@ def spec_columns(
 ) -> list[str]:
     """Column names the steps see after the definition's rename and select, without touching the data.
 
-    Mirrors :func:`pipeline_core.columns.apply_column_spec` (the target is always kept), but
+    Mirrors :func:`pipeline_core.compiler.columns.apply_column_spec` (the target is always kept), but
     silently skips selected names that are not in the data instead of raising.
     """
     renamed = [rename.get(c, c) for c in columns]

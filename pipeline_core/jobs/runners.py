@@ -7,7 +7,7 @@ that records progress and results wherever the caller keeps them (the app passes
 ``storage.reporter.RunReporter``). The core stays free of UI and database code.
 
 Two runners execute jobs, both behind :class:`JobRunner`: :class:`DaskJobRunner
-<pipeline_core.dask_cluster.DaskJobRunner>` (the default: jobs run on a Dask cluster and
+<pipeline_core.jobs.dask_cluster.DaskJobRunner>` (the default: jobs run on a Dask cluster and
 their CV folds fan out over its workers) and :class:`ThreadJobRunner` (a thread pool in
 the server process, the fallback; folds then run one after another).
 """
@@ -21,8 +21,8 @@ from typing import Any, Protocol
 
 import pandas as pd
 
+from pipeline_core.definition.spec import PipelineSpec, load_spec
 from pipeline_core.errors import CancelledError, StudioError
-from pipeline_core.spec import PipelineSpec, load_spec
 
 RUNNERS = ("dask", "threads")
 # train() spends the first 96% of its progress comparing models, then refits the best one.
@@ -96,8 +96,8 @@ def run_training(spec_json: str, data_path: str, reporter: Reporter) -> str:
 def _train(spec: PipelineSpec, frame: pd.DataFrame, progress: ProgressNote,
            cancel: Callable[[], bool]) -> tuple[Any, bytes]:
     """The result and the best model's file; serialising is part of the job so its failure is recorded too."""
-    from pipeline_core.export import build_metadata, dump_model
-    from pipeline_core.train import train
+    from pipeline_core.artifacts.export import build_metadata, dump_model
+    from pipeline_core.training.train import train
 
     result = train(spec, frame, progress=progress, cancel=cancel)
     return result, dump_model(result.pipeline, "skops", build_metadata(result, frame))
@@ -180,6 +180,6 @@ def create_runner(kind: str = "dask", *, max_jobs: int = 1, scheduler: str | Non
         raise StudioError(f"at least one job must be able to run at a time; got a limit of {max_jobs}")
     if kind == "threads":
         return ThreadJobRunner(max_jobs)
-    from pipeline_core.dask_cluster import DaskJobRunner
+    from pipeline_core.jobs.dask_cluster import DaskJobRunner
 
     return DaskJobRunner.connect(scheduler, max_jobs=max_jobs) if scheduler else DaskJobRunner.start_local(max_jobs)

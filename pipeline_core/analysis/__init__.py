@@ -1,0 +1,1 @@
+"""Looking at data without training: profiles, quality rules, target leakage and drift."""
