@@ -21,8 +21,12 @@ from sklearn.inspection import permutation_importance
 from sklearn.metrics import auc, average_precision_score, confusion_matrix, precision_recall_curve, roc_curve
 from sklearn.model_selection import KFold, StratifiedKFold, learning_curve
 
+from pipeline_core.compiler.columns import infer_schema
+from pipeline_core.compiler.compile import compile_pipeline
 from pipeline_core.definition import metrics as mt
+from pipeline_core.definition.registry import default_models
 from pipeline_core.definition.spec import ModelSpec, PipelineSpec
+from pipeline_core.training.splits import cv_splitter
 
 if TYPE_CHECKING:
     from pipeline_core.training.train import TrainResult
@@ -192,10 +196,6 @@ def _learning_setup(
         cls = StratifiedKFold if task == "classification" else KFold
         return (clone(estimator), cv if cv is not None else cls(5, shuffle=True, random_state=seed),
                 scoring or mt.primary_metric(task, "auto", y), seed)
-    from pipeline_core.compiler.columns import infer_schema
-    from pipeline_core.compiler.compile import compile_pipeline
-    from pipeline_core.definition.registry import default_models
-    from pipeline_core.training.train import cv_splitter
 
     spec = estimator
     model = spec.models[0] if spec.models else ModelSpec(kind=default_models(task)[0])

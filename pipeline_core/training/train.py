@@ -17,7 +17,6 @@ import pandas as pd
 from joblib import Parallel, delayed
 from sklearn.base import clone
 from sklearn.metrics import check_scoring
-from sklearn.model_selection import KFold, StratifiedKFold, train_test_split
 
 from pipeline_core.compiler.columns import ColumnInfo
 from pipeline_core.compiler.compile import compile_pipeline, gives_codes
@@ -28,6 +27,7 @@ from pipeline_core.definition.spec import ModelSpec, PipelineSpec
 from pipeline_core.errors import CancelledError, StudioError
 from pipeline_core.training.memory import map_large_blocks
 from pipeline_core.training.provenance import provenance
+from pipeline_core.training.splits import cv_splitter, split_holdout
 
 Progress = Callable[[float, str], None]
 Cancel = Callable[[], bool]
@@ -117,15 +117,6 @@ def train(
                        data.report, X_test, y_test, provenance(spec, frame), training_rows=len(X_train))
 
 
-def split_holdout(spec: PipelineSpec, data: Prepared) -> tuple[Any, Any, Any, Any]:
-    """The seeded (stratified) hold-out split; re-running it on the same data gives the same rows."""
-    plan = spec.evaluation
-    if plan.holdout <= 0:
-        return data.X, None, data.y, None
-    stratify = data.y if data.task == "classification" and plan.stratify else None
-    return train_test_split(data.X, data.y, test_size=plan.holdout, random_state=plan.seed, stratify=stratify)
-
-
 def _score_model(
     spec: PipelineSpec, data: Prepared, model: ModelSpec, X: pd.DataFrame, y: pd.Series,
     progress: Progress, cancel: Cancel, n_jobs: int | None,
@@ -175,12 +166,6 @@ def _limit_rows(entry: ModelEntry, X: pd.DataFrame, y: pd.Series, seed: int, row
     row.notes.append(f"trained on a random {max_rows:,} of {len(X):,} rows: {entry.limit_reason}")
     idx = np.random.default_rng(seed).choice(len(X), size=max_rows, replace=False)
     return X.iloc[idx], y.iloc[idx]
-
-
-def cv_splitter(task: str, spec: PipelineSpec) -> KFold | StratifiedKFold:
-    plan = spec.evaluation
-    cls = StratifiedKFold if task == "classification" and plan.stratify else KFold
-    return cls(n_splits=plan.cv_folds, shuffle=True, random_state=plan.seed)
 
 
 def _cross_validate(

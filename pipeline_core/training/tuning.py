@@ -29,6 +29,7 @@ from pipeline_core.definition import metrics as mt
 from pipeline_core.definition.registry import ModelEntry
 from pipeline_core.definition.spec import ModelSpec, PipelineSpec, TuningPlan
 from pipeline_core.errors import CancelledError, SpecError
+from pipeline_core.training.splits import cv_splitter
 
 Progress = Callable[[float, str], None]
 Cancel = Callable[[], bool]
@@ -93,7 +94,6 @@ def tune_with_history(
     History columns: ``trial`` (1-based), ``params`` (JSON text), ``score`` (mean CV score of the
     primary metric, NaN when the candidate failed) and ``seconds``. Raises ``CancelledError``.
     """
-    from pipeline_core.training.train import cv_splitter  # train imports this module lazily too
 
     space = search_space(model, entry)
     method = spec.tuning.method

@@ -16,7 +16,8 @@ from pipeline_core.definition import metrics as mt
 from pipeline_core.definition.registry import MODELS
 from pipeline_core.definition.spec import ColumnsSpec, EvaluationPlan, ModelSpec, PipelineSpec, SearchDim, TuningPlan
 from pipeline_core.errors import CancelledError, SpecError
-from pipeline_core.training.train import cv_splitter, train
+from pipeline_core.training.splits import cv_splitter
+from pipeline_core.training.train import train
 from pipeline_core.training.tuning import (
     HISTORY_COLUMNS,
     distributions,

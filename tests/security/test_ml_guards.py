@@ -13,7 +13,8 @@ from pipeline_core.compiler.prepare import prepare
 from pipeline_core.definition.spec import EvaluationPlan, ModelSpec, PipelineSpec
 from pipeline_core.definition.task import check_target, detect_task
 from pipeline_core.errors import DataError
-from pipeline_core.training.train import cv_splitter, split_holdout, train
+from pipeline_core.training.splits import cv_splitter, split_holdout
+from pipeline_core.training.train import train
 from tests.security.conftest import open_page, store_frame, texts
 
 
