@@ -46,6 +46,9 @@ class _Parser(argparse.ArgumentParser):
         raise SystemExit(EXIT_USAGE)
 
 
+CONSOLE_COMMAND = "pipeline-studio"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one command; return the exit status (0 ok, 1 training failed, 2 bad input, 130 interrupted)."""
     args = build_parser().parse_args(argv)
@@ -67,8 +70,13 @@ def _fail(message: str, status: int) -> int:
     return status
 
 
+def _prog() -> str:
+    """How the user called us, for usage lines: the installed ``pipeline-studio`` command or the module."""
+    return CONSOLE_COMMAND if Path(sys.argv[0]).name == CONSOLE_COMMAND else "python -m pipeline_core"
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="python -m pipeline_core", description="Pipeline Studio from the command line.",
+    parser = _Parser(prog=_prog(), description="Pipeline Studio from the command line.",
                      epilog=SYNOPSIS, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--version", action="version", version=f"pipeline-studio {__version__}")
     commands = parser.add_subparsers(title="commands", metavar="COMMAND", required=True)
