@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import streamlit as st
 
-import storage
 from pages import common, jobs
+from studio.errors import FAILURES
+from studio.settings import load_settings
+from studio.workspace import Workspace, current_workspace, prepare_workspace
 
 PAGES = [
     ("pages/data.py", "Data", ":material/upload_file:"),
@@ -20,10 +22,9 @@ PAGES = [
 
 
 @st.cache_resource(show_spinner=False)
-def _storage_ready(database: str, home: str) -> int:
-    """Once per server process and store: migrate the schema and finish or undo file writes cut short
-    by a crash (a killed save leaves no row without its file). Holds no user data."""
-    return storage.init_db()
+def _storage_ready(workspace: Workspace) -> int:
+    """Once per server process and store (holds no user data)."""
+    return prepare_workspace(workspace)
 
 
 def main() -> None:
@@ -32,8 +33,9 @@ def main() -> None:
     pages = [st.Page(path, title=title, icon=icon, url_path=title.lower()) for path, title, icon in PAGES]
     navigation = st.navigation(pages)
     try:
-        _storage_ready(storage.database_url(), str(storage.studio_home()))
-    except storage.StorageError as e:
+        load_settings()  # a bad environment variable is named here, before anything uses it
+        _storage_ready(current_workspace())
+    except FAILURES as e:
         common.show_error(e)
         st.stop()
     common.init_state()

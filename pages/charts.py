@@ -19,9 +19,8 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-import storage
-from pipeline_core.artifacts import export
 from pipeline_core.definition import metrics
+from studio import models
 
 BEST_FILL = "#e6f4ea"
 PALETTE = ["#3b5bdb", "#f08c00", "#2f9e44", "#c2255c", "#7048e8", "#1098ad", "#e8590c", "#5c940d"]
@@ -308,35 +307,18 @@ def drift_figure(report: pd.DataFrame, psi_moderate: float, psi_drift: float) ->
     return figure
 
 
-def empty_note(figure_title: str, message: str) -> go.Figure:
-    """A blank figure that says why there is nothing to draw (keeps the layout steady)."""
-    figure = _figure(figure_title, height=220, xaxis_visible=False, yaxis_visible=False)
-    figure.add_annotation(text=message, showarrow=False, font={"size": 14, "color": "#868e96"})
-    return figure
-
-
-
 # ---- stored runs and their models (one shared cache for Compare, Predict and Pipelines) ---------------
 
 
 @st.cache_resource(max_entries=8, show_spinner="Loading the model…")
 def loaded_model(artifact_id: int, sha256: str) -> Any:
-    """A stored model, loaded once per content hash; raises ``StorageError``/``ModelError`` plainly.
-
-    The skops loader checks the archive and the scikit-learn version before building anything.
-    Stored models are always loaded as skops, whatever format their row claims: a pickle or
-    joblib file is refused before a byte of it is unpickled. Callers must not mutate the returned pipeline.
-    """
-    artifact = storage.get_model_artifact(artifact_id)
-    if artifact is None:
-        raise storage.StorageError(f"Model artifact {artifact_id} no longer exists.")
-    return export.load_model(storage.load_model_bytes(artifact), "skops")
+    """A stored model, loaded (and checked) once per content hash; callers must not mutate it."""
+    return models.load_stored_model(artifact_id)
 
 
 def run_artifact(run_id: int) -> Any | None:
     """The run's saved model (the best one, saved when the run finished), if any."""
-    artifacts = storage.list_model_artifacts(run_id=run_id)
-    return artifacts[0] if artifacts else None
+    return models.run_artifact(run_id)
 
 
 def run_label(run: Any) -> str:

@@ -8,11 +8,11 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-import storage
 from pages import common, step_editor
 from pipeline_core.analysis import quality
 from pipeline_core.compiler.columns import default_steps
 from pipeline_core.errors import DataError, StudioError
+from studio.errors import FAILURES
 
 RULES_KEY = "quality_rules"
 RULE_HELP = {
@@ -65,7 +65,7 @@ def _add_defaults() -> None:
     spec = common.current_spec()
     try:
         steps = default_steps(common.pipeline_schema(spec))  # the types kept per dataset: no pass over the frame
-    except (StudioError, storage.StorageError) as e:
+    except FAILURES as e:
         st.session_state["clean_defaults_error"] = str(e)
         return
     common.set_spec(spec.model_copy(update={"steps": steps}))

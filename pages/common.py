@@ -17,10 +17,11 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-import storage
 from pipeline_core.compiler.columns import ColumnInfo, infer_schema, infer_schema_reusing
 from pipeline_core.definition.spec import PipelineSpec, load_spec
 from pipeline_core.errors import DataError, StudioError
+from studio import datasets, runs
+from studio.errors import FAILURES
 
 DEFAULTS: dict[str, Any] = {
     "dataset_id": None,  # storage id of the active dataset
@@ -29,7 +30,6 @@ DEFAULTS: dict[str, Any] = {
     "pipeline_id": None,
     "pipeline_version": None,
     "run_id": None,  # last run started or opened in this session
-    "result": None,  # last in-memory TrainResult of this session
 }
 
 
@@ -116,7 +116,7 @@ def _frame_by_hash(dataset_id: int, sha256: str) -> pd.DataFrame:
 
     Callers must not mutate the returned frame (copy before editing).
     """
-    return storage.load_frame(storage.get_dataset(dataset_id))
+    return datasets.load_table(dataset_id)
 
 
 def frame_of(dataset: Any) -> pd.DataFrame:
@@ -126,7 +126,7 @@ def frame_of(dataset: Any) -> pd.DataFrame:
 
 def active_dataset() -> Any | None:
     dataset_id = st.session_state.get("dataset_id")
-    return storage.get_dataset(dataset_id) if dataset_id is not None else None
+    return datasets.get_dataset(dataset_id) if dataset_id is not None else None
 
 
 def active_frame() -> pd.DataFrame | None:
@@ -157,7 +157,7 @@ def require_frame() -> pd.DataFrame:
     """The active frame, or a pointer to the Data page and a stop."""
     try:
         frame = active_frame()
-    except (StudioError, storage.StorageError) as e:
+    except FAILURES as e:
         show_error(e)
         st.stop()
     if frame is None:
@@ -205,7 +205,7 @@ def sidebar() -> None:
             st.caption("No steps yet: defaults are added when you choose a target.")
         run_id = st.session_state.get("run_id")
         if run_id is not None:
-            run = storage.get_run(run_id)
+            run = runs.get_run(run_id)
             if run is not None:
                 st.caption("LAST RUN")
                 st.markdown(f"Run #{run.id}: **{run.status}**")

@@ -11,12 +11,12 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-import storage
 from pages import charts, common
-from pipeline_core.definition.spec import load_spec
-from pipeline_core.errors import StudioError
 from pipeline_core.training import evaluate
 from pipeline_core.training.holdout import holdout_frames, holdout_split, learning_curve, training_split
+from studio.datasets import list_datasets
+from studio.errors import FAILURES, StorageError
+from studio.runs import get_run, list_runs, run_inputs
 
 TABS = ["Leaderboard", "A/B test", "Hold-out charts"]
 
@@ -24,7 +24,7 @@ TABS = ["Leaderboard", "A/B test", "Hold-out charts"]
 def main() -> None:
     common.run_inside_app()
     st.header("Compare")
-    runs = storage.list_runs()
+    runs = list_runs()
     if not runs:
         st.info("No runs yet. Train some models first.", icon=":material/leaderboard:")
         st.page_link("pages/train.py", label="Go to Train", icon=":material/model_training:")
@@ -116,7 +116,7 @@ def _holdout_scores(run: Any) -> None:
 
 
 def _runs_table(runs: list[Any]) -> pd.DataFrame:
-    datasets = {d.id: d.name for d in storage.list_datasets()}
+    datasets = {d.id: d.name for d in list_datasets()}
     rows = []
     for run in runs:
         metric = run.timings.get("metric")
@@ -187,7 +187,7 @@ def _paired_test(run: Any, folds: pd.DataFrame, label_a: str, label_b: str, metr
 def _fold_sizes(run: Any) -> tuple[int | None, int | None]:
     try:
         return _split_sizes(run.id, _artifact_sha(run.id))
-    except (StudioError, storage.StorageError):
+    except FAILURES:
         return None, None
 
 
@@ -204,22 +204,15 @@ def _split_sizes(run_id: int, artifact_sha: str) -> tuple[int, int]:
 def _artifact_sha(run_id: int) -> str:
     artifact = charts.run_artifact(run_id)
     if artifact is None:
-        raise storage.StorageError(f"Run #{run_id} has no saved model, so its hold-out charts cannot be drawn.")
+        raise StorageError(f"Run #{run_id} has no saved model, so its hold-out charts cannot be drawn.")
     return artifact.sha256
 
 
 def _run_inputs(run_id: int) -> tuple[Any, Any, pd.DataFrame]:
-    """The run's loaded model, definition and training data; plain errors if any is gone."""
-    run = storage.get_run(run_id)
-    artifact = charts.run_artifact(run_id)
-    loaded = charts.loaded_model(artifact.id, artifact.sha256)
-    definition = loaded.metadata.get("definition")
-    if not definition:
-        raise storage.StorageError(f"Run #{run_id}'s model does not record its definition; retrain to get charts.")
-    dataset = storage.get_dataset(run.dataset_id) if run.dataset_id is not None else None
-    if dataset is None:
-        raise storage.StorageError(f"Run #{run_id}'s dataset was deleted, so its hold-out rows cannot be rebuilt.")
-    return loaded, load_spec(definition), common.frame_of(dataset)
+    """The run's loaded model, definition and training data, through the pages' shared caches."""
+    inputs = run_inputs(run_id, load_model=lambda artifact: charts.loaded_model(artifact.id, artifact.sha256),
+                             load_frame=common.frame_of)
+    return inputs.model, inputs.spec, inputs.frame
 
 
 @st.cache_data(max_entries=8, show_spinner="Scoring the best model on its hold-out rows…")
@@ -227,7 +220,7 @@ def _evaluation(run_id: int, artifact_sha: str) -> dict[str, Any]:
     """Hold-out chart frames of a stored run, keyed by run id and model hash."""
     loaded, spec, frame = _run_inputs(run_id)
     split = holdout_split(spec, frame)
-    metric = loaded.metadata.get("metric") or storage.get_run(run_id).timings.get("metric")
+    metric = loaded.metadata.get("metric") or get_run(run_id).timings.get("metric")
     frames = holdout_frames(loaded.pipeline, spec, split, metric)
     return {"frames": frames, "metric": metric, "task": split.task, "n_holdout": len(split.X_test)}
 
@@ -235,7 +228,7 @@ def _evaluation(run_id: int, artifact_sha: str) -> dict[str, Any]:
 @st.cache_data(max_entries=8, show_spinner="Refitting on growing training sets…")
 def _learning_curve(run_id: int, artifact_sha: str) -> pd.DataFrame:
     loaded, spec, frame = _run_inputs(run_id)
-    metric = loaded.metadata.get("metric") or storage.get_run(run_id).timings.get("metric")
+    metric = loaded.metadata.get("metric") or get_run(run_id).timings.get("metric")
     return learning_curve(loaded.pipeline, spec, training_split(spec, frame), metric)
 
 
@@ -246,7 +239,7 @@ def _holdout_charts(run: Any) -> None:
         return
     try:
         evaluation = _evaluation(run.id, _artifact_sha(run.id))
-    except (StudioError, storage.StorageError) as e:
+    except FAILURES as e:
         common.show_error(e)
         return
     frames, metric = evaluation["frames"], evaluation["metric"]
@@ -285,7 +278,7 @@ def _learning_curve_section(run: Any, metric: str) -> None:
         return
     try:
         frame = _learning_curve(run.id, _artifact_sha(run.id))
-    except (StudioError, storage.StorageError) as e:
+    except FAILURES as e:
         common.show_error(e)
         return
     st.plotly_chart(charts.learning_curve_figure(frame, metric), key="compare_learning_chart")

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import hashlib
 from typing import Any, get_args
 
 import pandas as pd
 import streamlit as st
 
-import storage
 from pages import common
 from pages.step_editor import filter_value
 from pipeline_core.compiler.columns import ColumnInfo
@@ -16,9 +14,17 @@ from pipeline_core.definition.spec import ColumnsSpec, DataSource, PipelineSpec
 from pipeline_core.definition.steps import ColumnType, FilterOp, FilterRows
 from pipeline_core.errors import DataError, StudioError
 from pipeline_core.io import frames
-from pipeline_core.io.readers import clean_column_names, read_table
-from pipeline_core.io.samples import SAMPLE_INFO, load_sample, sample_names
-from storage.sql_source import read_sql_query
+from pipeline_core.io.samples import SAMPLE_INFO, sample_names
+from studio.datasets import (
+    ReadOptions,
+    get_dataset,
+    import_query,
+    ingest_upload,
+    list_datasets,
+    load_sample_dataset,
+    merge_datasets,
+)
+from studio.errors import FAILURES
 
 UPLOAD_TYPES = ["csv", "tsv", "txt", "xlsx", "xlsm", "parquet", "json", "jsonl"]
 PAGE_SIZES = [25, 50, 100, 500]
@@ -27,7 +33,6 @@ INGESTED_KEY = "data_ingested"  # upload key -> {"dataset_id", "name", "notices"
 NOTICES_KEY = "data_notices"  # dataset id -> reader notices of its last load in this session
 EDITOR_KEY = "data_columns_editor"
 ORDER_KEY = "data_columns_order"
-FAILURES = (StudioError, storage.StorageError)
 
 
 def main() -> None:
@@ -48,7 +53,7 @@ def main() -> None:
     _dataset_switcher(datasets)
     try:
         dataset, frame = common.active_dataset(), common.active_frame()
-    except storage.StorageError as e:
+    except FAILURES as e:
         common.show_error(e)
         return
     if dataset is None or frame is None:
@@ -83,10 +88,6 @@ def _activate(dataset: Any, notices: list[str] | None = None) -> None:
     common.set_spec(common.current_spec().model_copy(update={"data": source}))
 
 
-def _save(frame: pd.DataFrame, *, name: str, file_name: str, fmt: str, sha256: str) -> Any:
-    return storage.save_dataset(name=name, file_name=file_name, fmt=fmt, frame=frame, sha256=sha256)
-
-
 def _upload_section() -> None:
     files = st.file_uploader(
         "Tables to load", type=UPLOAD_TYPES, accept_multiple_files=True, key="data_upload",
@@ -98,11 +99,8 @@ def _upload_section() -> None:
         delimiter = left.selectbox("Delimiter", ["auto", ",", ";", "\\t", "|"], key="data_delimiter")
         encoding = middle.selectbox("Encoding", ["auto", "utf-8", "cp1252", "latin-1", "utf-16"], key="data_encoding")
         sheet = right.text_input("Excel sheet", placeholder="first sheet", key="data_sheet")
-    options = {
-        "delimiter": None if delimiter == "auto" else delimiter.replace("\\t", "\t"),
-        "encoding": None if encoding == "auto" else encoding,
-        "sheet": sheet.strip() or None,
-    }
+    options = ReadOptions(delimiter=None if delimiter == "auto" else delimiter.replace("\\t", "\t"),
+                          encoding=None if encoding == "auto" else encoding, sheet=sheet.strip() or None)
     ingested = st.session_state.setdefault(INGESTED_KEY, {})
     newest = None
     for upload in files or []:
@@ -112,22 +110,17 @@ def _upload_section() -> None:
             newest = ingested[key]
         _show_ingest_result(ingested[key])
     if newest and newest["dataset_id"] is not None:
-        _activate(storage.get_dataset(newest["dataset_id"]), newest["notices"])
+        _activate(get_dataset(newest["dataset_id"]), newest["notices"])
         st.rerun()  # the sidebar was drawn before this page: show the new dataset there too
 
 
-def _ingest(data: bytes, file_name: str, options: dict[str, Any]) -> dict[str, Any]:
+def _ingest(data: bytes, file_name: str, options: ReadOptions) -> dict[str, Any]:
     """Read and store one uploaded file; failures become a message, never an exception."""
     try:
-        result = read_table(data, file_name, **options)
-        sha256 = result.sha256
-        if any(options.values()):  # other reading options give another table from the same bytes
-            sha256 = hashlib.sha256(f"{sha256}|{sorted(options.items())}".encode()).hexdigest()
-        stem = file_name.rsplit(".", 1)[0] or file_name
-        dataset = _save(result.frame, name=stem, file_name=file_name, fmt=result.format, sha256=sha256)
+        loaded = ingest_upload(data, file_name, options)
     except FAILURES as e:
         return {"dataset_id": None, "name": file_name, "notices": [], "error": str(e)}
-    return {"dataset_id": dataset.id, "name": file_name, "notices": result.notices, "error": None}
+    return {"dataset_id": loaded.dataset.id, "name": file_name, "notices": loaded.notices, "error": None}
 
 
 def _show_ingest_result(outcome: dict[str, Any]) -> None:
@@ -152,9 +145,7 @@ def _sample_section() -> None:
 
 def _load_sample(name: str) -> None:
     try:
-        frame = load_sample(name)
-        dataset = _save(frame, name=name, file_name=f"{name} (sample)", fmt="sample",
-                        sha256=frames.frame_sha256(frame))
+        dataset = load_sample_dataset(name)
     except FAILURES as e:
         common.show_error(e)
         return
@@ -178,13 +169,7 @@ def _sql_section() -> None:
 def _load_sql(url: str, query: str, name: str) -> None:
     try:
         with st.spinner("Running the query…"):
-            frame = read_sql_query(url, query)
-        if frame.empty:
-            common.show_error(DataError("The query returned no rows; nothing was stored."))
-            return
-        frame.columns, _ = clean_column_names(list(frame.columns))
-        dataset = _save(frame, name=name or "query result", file_name="SQL query", fmt="sql",
-                        sha256=frames.frame_sha256(frame))
+            dataset = import_query(url, query, name)
     except FAILURES as e:
         common.show_error(e)
         return
@@ -197,8 +182,8 @@ def _load_sql(url: str, query: str, name: str) -> None:
 
 def _stored_datasets() -> list[Any]:
     try:
-        return storage.list_datasets()
-    except storage.StorageError as e:
+        return list_datasets()
+    except FAILURES as e:
         common.show_error(e)
         return []
 
@@ -273,29 +258,18 @@ def _mapping_editor(left: list[str], right: list[str]) -> dict[str, str]:
 def _merge(keys: list[str], mapping: dict[str, str], how: Any, name: str, sources: tuple[Any, Any]) -> None:
     try:
         with st.spinner("Merging…"):
-            left, right = _frame_of(sources[0]), _frame_of(sources[1])
-            merged = frames.merge_frames(left, right, on=keys, mapping=mapping, how=how)
-        if merged.empty:
-            common.show_error(DataError("The merge has no rows: no key value is in both tables; check the keys."))
-            return
-        file_name = f"{sources[0].file_name} ⋈ {sources[1].file_name}"
-        dataset = _save(merged, name=name or "merged", file_name=file_name, fmt="merge",
-                        sha256=frames.frame_sha256(merged))
+            loaded = merge_datasets(*sources, keys=keys, mapping=mapping, how=how, name=name,
+                                             load=common.frame_of)
     except FAILURES as e:
         common.show_error(e)
         return
-    _activate(dataset, [f"Merged on {', '.join(keys)} ({how} join): {len(merged):,} rows × {merged.shape[1]}."])
+    _activate(loaded.dataset, loaded.notices)
     st.rerun()
 
 
 def _column_names(dataset: Any) -> list[str]:
     """Column names from the stored metadata, so the merge form never loads a frame until asked."""
     return [str(c["name"]) for c in dataset.columns or []]
-
-
-def _frame_of(dataset: Any) -> pd.DataFrame:
-    """A stored dataset's frame through the shared per-hash cache of ``pages.common``."""
-    return common.frame_of(dataset)
 
 
 # ---- the active dataset -------------------------------------------------------------------------------

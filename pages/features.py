@@ -14,7 +14,6 @@ import pandas as pd
 import plotly.express as px
 import streamlit as st
 
-import storage
 from pages import common, step_editor
 from pipeline_core.analysis.leakage import LeakageBasis, leakage_basis, target_warnings
 from pipeline_core.analysis.profile import class_counts, distinct_values
@@ -24,6 +23,7 @@ from pipeline_core.definition.steps import DropColumns
 from pipeline_core.definition.task import TaskChoice, check_target, detect_task
 from pipeline_core.errors import StudioError
 from pipeline_core.io.frames import spec_columns
+from studio.errors import FAILURES
 
 NO_TARGET = ""  # the selectbox option for "no target" (a None value would read as "nothing selected")
 TASKS = ["auto", "classification", "regression", "clustering"]
@@ -164,7 +164,7 @@ def _on_target() -> None:
     if target is not None and not spec.steps:
         try:
             steps = default_steps(common.pipeline_schema(spec))
-        except (StudioError, storage.StorageError) as e:
+        except FAILURES as e:
             st.session_state[ERROR_KEY] = str(e)
         else:
             spec = spec.model_copy(update={"steps": steps})

@@ -11,13 +11,15 @@ from typing import Any
 
 import streamlit as st
 
-import storage
 from pages import charts, common, jobs
-from pipeline_core.artifacts import codegen, export
 from pipeline_core.definition import registry
 from pipeline_core.definition.spec import PipelineSpec, load_spec
 from pipeline_core.errors import StudioError
 from pipeline_core.io.readers import safe_download_name
+from studio import models
+from studio import pipelines as library
+from studio.errors import FAILURES
+from studio.runs import get_run, list_runs
 
 NOTICE_KEY = "pipelines_notice"
 PICK_NEXT_KEY = "pipelines_pick_next"  # the pipeline to show after the rerun an action triggers
@@ -27,9 +29,7 @@ EXPORT_FORMATS = {
     "onnx": "ONNX — run without Python or scikit-learn",
     "python": "Python script — retrains this pipeline with plain scikit-learn",
 }
-EXTENSIONS = {"skops": "skops", "joblib": "joblib", "onnx": "onnx", "python": "py"}
 MIME = {"python": "text/x-python"}
-MAX_IMPORT_BYTES = 5 * 2**20
 
 
 def main() -> None:
@@ -38,14 +38,14 @@ def main() -> None:
     st.caption("A pipeline is a named history of definitions. Saving adds a version; versions never change.")
     _flash()
     _save_section(common.current_spec())
-    pipelines = storage.list_pipelines()
+    pipelines = library.list_pipelines()
     if not pipelines:
         st.info("No saved pipelines yet. Save the definition above, or import a pipeline file below.",
                 icon=":material/account_tree:")
         _import_section()
         return
     pipeline = _pick_pipeline(pipelines)
-    versions = storage.list_versions(pipeline.id)
+    versions = library.list_versions(pipeline.id)
     sections = {
         "Versions": lambda: _versions_section(pipeline, versions),
         "Compare versions": lambda: _diff_section(versions),
@@ -107,29 +107,15 @@ def _save_section(spec: PipelineSpec) -> None:
 
 
 def _save(spec: PipelineSpec, name: str, note: str) -> None:
-    if not name.strip():
-        st.error("Give the pipeline a name before saving.", icon=":material/error:")
-        return
-    named = spec.model_copy(update={"name": name.strip()})
     try:
-        version = storage.save_pipeline_version(name=named.name, definition=named.to_dict(), note=note.strip())
-    except storage.StorageError as e:
+        version = library.save_version(spec, name=name, note=note, trained_run_id=st.session_state.get("run_id"))
+    except FAILURES as e:
         common.show_error(e)
         return
-    _link_session_run(spec, version.id)
+    named = spec.model_copy(update={"name": name.strip()})
     _open_in_editor(named, version)
     st.session_state.pop("pipelines_note", None)  # the note belonged to this version
     _notify_and_rerun(f"Saved '{named.name}' version {version.version}.", show_pipeline=version.pipeline_id)
-
-
-def _link_session_run(trained: PipelineSpec, version_id: int) -> None:
-    """A model trained before saving belongs to the saved version when it came from this very definition,
-    so it can still be exported after a reload."""
-    run = storage.get_run(st.session_state["run_id"]) if st.session_state.get("run_id") is not None else None
-    if run is None or run.pipeline_version_id is not None or run.status != "done":
-        return
-    if (run.timings or {}).get("provenance", {}).get("definition_sha256") == trained.content_hash():
-        storage.link_run_to_version(run.id, pipeline_version_id=version_id)
 
 
 def _open_in_editor(spec: PipelineSpec, version: Any) -> None:
@@ -211,7 +197,7 @@ def _train_version(pipeline: Any, version: Any) -> None:
         return
     try:
         run_id = jobs.submit_training(spec, dataset_id, pipeline_version_id=version.id)
-    except (StudioError, storage.StorageError) as e:
+    except FAILURES as e:
         common.show_error(e)
         return
     _open_in_editor(spec, version)
@@ -234,7 +220,7 @@ def _diff_section(versions: list[Any]) -> None:
     old = old_col.selectbox("From", numbers, key="pipelines_diff_a", format_func=lambda n: f"version {n}")
     new = new_col.selectbox("To", numbers, key="pipelines_diff_b", format_func=lambda n: f"version {n}")
     by_number = {v.version: v for v in versions}
-    lines = storage.diff_versions(by_number[old], by_number[new])
+    lines = library.diff(by_number[old], by_number[new])
     if not lines:
         st.success("These versions are identical.")
         return
@@ -264,18 +250,18 @@ def _export_section(pipeline: Any, versions: list[Any]) -> None:
 
 def _history_json(pipeline_id: int) -> str:
     try:
-        return json.dumps(storage.export_pipeline(pipeline_id), indent=2)
-    except storage.StorageError as e:
+        return library.export_history(pipeline_id)
+    except FAILURES as e:
         common.show_error(e)
         return ""
 
 
 def _model_runs(pipeline: Any) -> list[Any]:
     """Finished runs of this pipeline, plus this session's last run (trained before saving, perhaps)."""
-    runs = storage.list_runs(pipeline_id=pipeline.id, status="done")
+    runs = list_runs(pipeline_id=pipeline.id, status="done")
     session_run = st.session_state.get("run_id")
     if session_run is not None and session_run not in {r.id for r in runs}:
-        run = storage.get_run(session_run)
+        run = get_run(session_run)
         if run is not None and run.status == "done":
             runs.append(run)
     return [r for r in runs if charts.run_artifact(r.id) is not None]
@@ -297,7 +283,7 @@ def _model_export(pipeline: Any) -> None:
     if error:
         st.error(error, icon=":material/error:")
         return
-    name = safe_download_name(f"{pipeline.name}_run{run_id}.{EXTENSIONS[fmt]}", "model")
+    name = safe_download_name(f"{pipeline.name}_run{run_id}.{models.EXPORT_EXTENSIONS[fmt]}", "model")
     st.download_button(f"Download {fmt} file ({len(data) / 1024:,.0f} KB)", data, file_name=name,
                        mime=MIME.get(fmt, "application/octet-stream"), icon=":material/download:",
                        type="primary", key="pipelines_download_model")
@@ -310,29 +296,10 @@ def _model_export(pipeline: Any) -> None:
 def _export_bytes(artifact_id: int, sha256: str, fmt: str) -> tuple[bytes, str]:
     """The export's bytes, or an error message (cached too, so a refused ONNX export is not retried)."""
     try:
-        artifact = storage.get_model_artifact(artifact_id)
-        if fmt == artifact.format:
-            return storage.load_model_bytes(artifact), ""
-        loaded = charts.loaded_model(artifact_id, sha256)
-        if fmt == "onnx":
-            return export.to_onnx(loaded.pipeline, _sample_rows(artifact.run_id)), ""
-        if fmt == "python":
-            return _python_script(loaded).encode(), ""
-        return export.dump_model(loaded.pipeline, fmt, loaded.metadata), ""
-    except (StudioError, storage.StorageError) as e:
+        artifact = models.get_artifact(artifact_id)
+        return models.export_model(artifact, fmt, load=lambda row: charts.loaded_model(row.id, sha256)), ""
+    except FAILURES as e:
         return b"", str(e)
-
-
-def _sample_rows(run_id: int) -> Any:
-    """A few training rows so the ONNX graph is checked against the model before it is offered."""
-    run = storage.get_run(run_id)
-    dataset = storage.get_dataset(run.dataset_id) if run and run.dataset_id else None
-    return storage.load_frame(dataset).head(200) if dataset is not None else None
-
-
-def _python_script(loaded: Any) -> str:
-    """The script that retrains the model's winning configuration (definition, column types, model, params)."""
-    return codegen.script_from_metadata(loaded.metadata)
 
 
 # ---- import and delete ---------------------------------------------------------------------------------
@@ -345,41 +312,12 @@ def _import_section() -> None:
     if upload is None or not st.button("Import", icon=":material/upload:", key="pipelines_import_button"):
         return
     try:
-        pipeline = _import(upload.getvalue(), upload.name)
-    except (StudioError, storage.StorageError) as e:
+        pipeline = library.import_file(upload.getvalue(), upload.name)
+    except FAILURES as e:
         common.show_error(e)
         return
     _notify_and_rerun(f"Imported '{common.escape_markdown(upload.name)}' as pipeline "
                       f"'{common.escape_markdown(pipeline.name)}'.", show_pipeline=pipeline.id)
-
-
-def _import(data: bytes, file_name: str) -> Any:
-    if len(data) > MAX_IMPORT_BYTES:
-        raise storage.StorageError(f"'{file_name}' is {len(data):,} bytes; a pipeline file is at most "
-                                   f"{MAX_IMPORT_BYTES:,} bytes.")
-    try:
-        document = json.loads(data)
-    except (UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise storage.StorageError(f"'{file_name}' is not valid JSON: {e}") from e
-    except RecursionError as e:  # json gives up on absurd nesting with this, not with a JSONDecodeError
-        raise storage.StorageError(f"'{file_name}' is nested far deeper than a pipeline file can be; "
-                                   "it is not a Pipeline Studio export.") from e
-    if isinstance(document, dict) and "format" in document:
-        for version in document.get("versions") or []:
-            if isinstance(version, dict):
-                load_spec(version.get("definition") or {})  # refuse definitions this app cannot open
-        return storage.import_pipeline(document)
-    spec = load_spec(document)
-    version = storage.save_pipeline_version(name=_free_name(spec.name), definition=spec.to_dict(),
-                                            note=f"imported from {file_name}")
-    return storage.get_pipeline(version.pipeline_id)
-
-
-def _free_name(name: str) -> str:
-    """A single definition never merges into an existing pipeline's history."""
-    taken = {p.name for p in storage.list_pipelines()}
-    candidates = [name] + [f"{name} ({n})" for n in range(2, 1000)]
-    return next(c for c in candidates if c not in taken)
 
 
 def _delete_section(pipeline: Any, versions: list[Any]) -> None:
@@ -388,8 +326,8 @@ def _delete_section(pipeline: Any, versions: list[Any]) -> None:
     confirmed = st.checkbox(f"Yes, delete '{pipeline.name}'", key="pipelines_delete_confirm")
     if st.button("Delete pipeline", icon=":material/delete:", disabled=not confirmed, key="pipelines_delete"):
         try:
-            storage.delete_pipeline(pipeline.id)
-        except storage.StorageError as e:
+            library.delete_pipeline(pipeline.id)
+        except FAILURES as e:
             common.show_error(e)
             return
         if st.session_state.get("pipeline_id") == pipeline.id:

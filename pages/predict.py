@@ -13,16 +13,13 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-import storage
 from pages import charts, common
 from pipeline_core.analysis import drift
-from pipeline_core.artifacts import export
 from pipeline_core.artifacts.predict import (
     PREDICTION,
     PROBABILITY_PREFIX,
     PredictResult,
     predict_frame,
-    required_features,
 )
 from pipeline_core.errors import StudioError
 from pipeline_core.io.readers import (
@@ -33,6 +30,9 @@ from pipeline_core.io.readers import (
     write_csv_safe,
     write_excel_safe,
 )
+from studio import models
+from studio.datasets import get_dataset
+from studio.errors import FAILURES
 
 UPLOAD_TYPES = ["csv", "tsv", "txt", "xlsx", "xlsm", "parquet", "json", "jsonl"]
 PREVIEW_ROWS = 200
@@ -55,7 +55,7 @@ def main() -> None:
     run, artifact = _pick_model(choices)
     try:
         loaded = charts.loaded_model(artifact.id, artifact.sha256)
-    except (StudioError, storage.StorageError) as e:
+    except FAILURES as e:
         common.show_error(e)
         return
     _model_card(loaded.metadata)
@@ -97,22 +97,15 @@ def _import_section() -> None:
 def _import_model(data: bytes, file_name: str) -> dict[str, Any]:
     """Validate an uploaded model (skops only, trusted types only, same scikit-learn) and store it."""
     try:
-        loaded = export.load_model(data, "skops", name=file_name)
-        required_features(loaded.pipeline, loaded.metadata)  # it must say which columns it reads
-        name = str(loaded.metadata.get("model") or PurePath(file_name).stem or "imported model")
-        artifact = storage.save_imported_model(data=data, fmt="skops", model_name=name, source_name=file_name)
-    except (StudioError, storage.StorageError) as e:
+        artifact = models.import_model_file(data, file_name)
+    except FAILURES as e:
         return {"artifact_id": None, "name": file_name, "error": str(e)}
     return {"artifact_id": artifact.id, "name": file_name, "error": None}
 
 
 def _model_choices() -> dict[int, tuple[Any, Any]]:
     """Artifact id → (run, artifact) for every finished run with a saved model, newest first."""
-    choices = {}
-    for run in storage.list_runs(status="done"):
-        for artifact in storage.list_model_artifacts(run_id=run.id):
-            choices[artifact.id] = (run, artifact)
-    return choices
+    return models.model_choices()
 
 
 def _pick_model(choices: dict[int, tuple[Any, Any]]) -> tuple[Any, Any]:
@@ -233,7 +226,7 @@ def _drift(dataset_sha: str, upload_sha: str, columns: tuple[str, ...], _train: 
 
 def _drift_section(run: Any, metadata: dict[str, Any], read: ReadResult) -> None:
     st.subheader("Drift against the training data")
-    dataset = storage.get_dataset(run.dataset_id) if run.dataset_id is not None else None
+    dataset = get_dataset(run.dataset_id) if run.dataset_id is not None else None
     if dataset is None:
         st.info("No training data is stored with this model (it was imported, or its dataset was deleted), "
                 "so drift cannot be checked.")

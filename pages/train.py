@@ -12,13 +12,16 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-import storage
 from pages import charts, common, jobs
 from pipeline_core.compiler.compile import compile_pipeline
 from pipeline_core.compiler.prepare import prepare
 from pipeline_core.definition import metrics, registry
 from pipeline_core.definition.spec import PipelineSpec, load_spec
 from pipeline_core.errors import SpecError, StudioError
+from studio import training
+from studio.errors import FAILURES
+from studio.pipelines import saved_version_id
+from studio.runs import get_run
 
 TUNING_METHODS = {
     "none": "None: registry defaults",
@@ -27,7 +30,7 @@ TUNING_METHODS = {
     "halving": "Successive halving",
     "optuna": "Optuna (TPE)",
 }
-ACTIVE = ("queued", "running")
+ACTIVE = training.ACTIVE
 RERUNNABLE = ("interrupted", "failed", "cancelled")  # "interrupted": a run an older version closed after a restart
 RERUN_ERROR_KEY = "train_rerun_error"
 POLL_SECONDS = 1
@@ -98,11 +101,10 @@ def _session_run() -> Any | None:
     """This session's run; a new session (a refresh, another tab) picks up a run still going on its dataset."""
     run_id = st.session_state.get("run_id")
     if run_id is None and st.session_state.get("dataset_id") is not None:
-        active = [run for status in ACTIVE
-                  for run in storage.list_runs(dataset_id=st.session_state["dataset_id"], status=status)]
-        if active:
-            run_id = st.session_state["run_id"] = max(run.id for run in active)
-    return storage.get_run(run_id) if run_id is not None else None
+        active = training.active_run_on(st.session_state["dataset_id"])
+        if active is not None:
+            run_id = st.session_state["run_id"] = active.id
+    return get_run(run_id) if run_id is not None else None
 
 
 # ---- settings ---------------------------------------------------------------------------------------
@@ -197,21 +199,16 @@ def _start(spec: PipelineSpec, kinds: list[str], evaluation: dict, tuning: dict)
         common.set_spec(updated)
         run_id = jobs.submit_training(updated, st.session_state["dataset_id"],
                                       pipeline_version_id=_saved_version_id(updated))
-    except (StudioError, storage.StorageError) as e:
+    except FAILURES as e:
         common.show_error(e)
         return
     st.session_state["run_id"] = run_id
-    st.session_state["result"] = None
     st.rerun()
 
 
 def _saved_version_id(spec: PipelineSpec) -> int | None:
     """The stored version this exact definition was saved as, so the run is linked to it."""
-    pipeline_id, number = st.session_state.get("pipeline_id"), st.session_state.get("pipeline_version")
-    if pipeline_id is None or number is None or spec.content_hash() != st.session_state.get("saved_hash"):
-        return None
-    version = storage.get_version(pipeline_id, version=number)
-    return version.id if version is not None else None
+    return saved_version_id(spec, st.session_state.get("pipeline_id"), st.session_state.get("pipeline_version"))
 
 
 # ---- the run ------------------------------------------------------------------------------------------
@@ -227,11 +224,11 @@ def _run_panel(run: Any, task: str) -> None:
 @st.fragment(run_every=POLL_SECONDS)
 def _live_progress(run_id: int, task: str) -> None:
     """Polls the run row; when the job ends, reruns the whole page to show the summary."""
-    run = storage.get_run(run_id)
+    run = get_run(run_id)
     if run is None or run.status not in ACTIVE:
         st.rerun()
     with st.container(key="train_progress", border=True):
-        waiting = jobs.queue_position(run_id) if run.status == "queued" else 0
+        waiting = training.queue_position(run_id) if run.status == "queued" else 0
         text = f"waiting for {waiting} earlier run(s)" if waiting else (run.progress_message or "starting…")
         st.markdown(f"**Run #{run.id}** · {run.status}")
         st.progress(float(run.progress), text=text)
@@ -243,8 +240,8 @@ def _live_progress(run_id: int, task: str) -> None:
 
 def _cancel(run_id: int) -> None:
     try:
-        jobs.cancel(run_id)
-    except storage.StorageError as e:
+        training.cancel(run_id)
+    except FAILURES as e:
         common.show_error(e)
         return
     st.rerun()
@@ -287,12 +284,9 @@ def _finished(run: Any) -> None:
 def _rerun(run: Any) -> None:
     """A run cut short (a server restart, a failure, a cancel) starts again from its saved version,
     or from the definition being edited when the run was never saved."""
-    version = storage.get_version_by_id(run.pipeline_version_id) if run.pipeline_version_id else None
     try:
-        spec = load_spec(version.definition) if version else common.current_spec()
-        st.session_state["run_id"] = jobs.submit_training(spec, run.dataset_id,
-                                                          pipeline_version_id=run.pipeline_version_id)
-    except (StudioError, storage.StorageError) as e:
+        st.session_state["run_id"] = training.rerun(jobs.job_runner(), run, common.current_spec())
+    except FAILURES as e:
         st.session_state[RERUN_ERROR_KEY] = str(e)
 
 

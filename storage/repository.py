@@ -20,6 +20,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
 import pandas as pd
+import pyarrow.parquet as pq
 from sqlalchemy import update
 from sqlmodel import Session, col, select
 
@@ -200,6 +201,20 @@ def load_frame(dataset: Dataset | int) -> pd.DataFrame:
         raise StorageError(f"Dataset {dataset_id} does not exist (it may have been deleted).")
     data = files.read_verified(row.parquet_path, row.parquet_sha256, f"dataset '{row.name}'")
     return pd.read_parquet(io.BytesIO(data))
+
+
+def load_rows(dataset: Dataset | int, limit: int) -> pd.DataFrame:
+    """The first ``limit`` rows of the stored table (verified like :func:`load_frame`), parsing only those."""
+    dataset_id = dataset.id if isinstance(dataset, Dataset) else dataset
+    row = get_dataset(dataset_id)
+    if row is None:
+        raise StorageError(f"Dataset {dataset_id} does not exist (it may have been deleted).")
+    data = files.read_verified(row.parquet_path, row.parquet_sha256, f"dataset '{row.name}'")
+    table = pq.ParquetFile(io.BytesIO(data))
+    batch = next(table.iter_batches(batch_size=max(limit, 1)), None)
+    if batch is None:
+        return table.schema_arrow.empty_table().to_pandas()
+    return batch.to_pandas().head(limit)
 
 
 def delete_dataset(dataset_id: int) -> None:

@@ -115,7 +115,7 @@ def fresh_job_runner(monkeypatch) -> Iterator[None]:
     """The app's cached runner, created under the default settings and closed afterwards."""
     from pages import jobs
 
-    for name in (jobs.JOBS_ENV, jobs.SCHEDULER_ENV, jobs.MAX_JOBS_ENV):
+    for name in ("PIPELINE_STUDIO_JOBS", "DASK_SCHEDULER_ADDRESS", "PIPELINE_STUDIO_MAX_JOBS"):
         monkeypatch.delenv(name, raising=False)
     jobs.job_runner.clear()
     yield

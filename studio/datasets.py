@@ -1,0 +1,112 @@
+"""Datasets: store a table read from an upload, a sample, a merge or a SQL query; list, load and preview them."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+import storage
+from pipeline_core.errors import DataError
+from pipeline_core.io.frames import JoinHow, frame_sha256, merge_frames
+from pipeline_core.io.readers import clean_column_names, read_table
+from pipeline_core.io.samples import load_sample
+from storage import Dataset
+from storage.sql_source import read_sql_query
+from studio.settings import settings
+
+PREVIEW_ROWS = 200
+
+
+@dataclass(frozen=True)
+class ReadOptions:
+    """How to read an uploaded file; ``None`` means detect it from the content."""
+
+    delimiter: str | None = None
+    encoding: str | None = None
+    sheet: str | None = None
+
+    def chosen(self) -> list[tuple[str, str | None]]:
+        """The options as sorted pairs, when any is set (they are part of the stored table's identity)."""
+        pairs = sorted({"delimiter": self.delimiter, "encoding": self.encoding, "sheet": self.sheet}.items())
+        return pairs if any(value for _, value in pairs) else []
+
+
+@dataclass(frozen=True)
+class Loaded:
+    """A stored dataset and what happened on the way (repaired names, dropped blank rows, the join made…)."""
+
+    dataset: Dataset
+    notices: list[str] = field(default_factory=list)
+
+
+def save_table(frame: pd.DataFrame, *, name: str, file_name: str, fmt: str, sha256: str) -> Dataset:
+    """Store a parsed table once per source hash (the same file uploaded twice is one dataset)."""
+    return storage.save_dataset(name=name, file_name=file_name, fmt=fmt, frame=frame, sha256=sha256)
+
+
+def ingest_upload(data: bytes, file_name: str, options: ReadOptions | None = None) -> Loaded:
+    """Parse an uploaded file (format from its content, within the memory budget) and store it.
+
+    Other reading options give another table from the same bytes, so they change its identity.
+    """
+    options = options or ReadOptions()
+    result = read_table(data, file_name, delimiter=options.delimiter, encoding=options.encoding,
+                        sheet=options.sheet, memory_budget_bytes=settings().memory_budget_bytes)
+    sha256 = result.sha256
+    if options.chosen():
+        sha256 = hashlib.sha256(f"{sha256}|{options.chosen()}".encode()).hexdigest()
+    stem = file_name.rsplit(".", 1)[0] or file_name
+    dataset = save_table(result.frame, name=stem, file_name=file_name, fmt=result.format, sha256=sha256)
+    return Loaded(dataset, list(result.notices))
+
+
+def load_sample_dataset(name: str) -> Dataset:
+    """Store one of the bundled sample tables (generated here: no download)."""
+    frame = load_sample(name)
+    return save_table(frame, name=name, file_name=f"{name} (sample)", fmt="sample", sha256=frame_sha256(frame))
+
+
+def merge_datasets(left: Dataset, right: Dataset, *, keys: list[str], mapping: dict[str, str], how: JoinHow,
+                   name: str, load: Callable[[Dataset], pd.DataFrame] | None = None) -> Loaded:
+    """Join two stored tables on ``keys`` (``mapping`` renames the second table's columns first) and store it.
+
+    ``load`` reads a stored table (default: from the store; a page passes its cache).
+    """
+    load = load or load_table
+    merged = merge_frames(load(left), load(right), on=keys, mapping=mapping, how=how)
+    if merged.empty:
+        raise DataError("The merge has no rows: no key value is in both tables; check the keys.")
+    dataset = save_table(merged, name=name or "merged", file_name=f"{left.file_name} ⋈ {right.file_name}",
+                         fmt="merge", sha256=frame_sha256(merged))
+    return Loaded(dataset, [f"Merged on {', '.join(keys)} ({how} join): {len(merged):,} rows × {merged.shape[1]}."])
+
+
+def import_query(url: str, query: str, name: str) -> Dataset:
+    """Run a read-only query on a SQL database and store the result as a dataset."""
+    frame = read_sql_query(url, query)
+    if frame.empty:
+        raise DataError("The query returned no rows; nothing was stored.")
+    frame.columns, _ = clean_column_names(list(frame.columns))
+    return save_table(frame, name=name or "query result", file_name="SQL query", fmt="sql",
+                      sha256=frame_sha256(frame))
+
+
+def get_dataset(dataset_id: int) -> Dataset | None:
+    return storage.get_dataset(dataset_id)
+
+
+def list_datasets() -> list[Dataset]:
+    return storage.list_datasets()
+
+
+def load_table(dataset: Dataset | int) -> pd.DataFrame:
+    """The whole stored table, checked against the hash recorded when it was saved."""
+    return storage.load_frame(dataset)
+
+
+def preview_rows(dataset: Dataset | int, rows: int = PREVIEW_ROWS) -> pd.DataFrame:
+    """The first ``rows`` rows, without building the whole table in memory."""
+    return storage.load_rows(dataset, rows)

@@ -1,0 +1,81 @@
+"""Model files: load a stored model, export it in another format, import a model file made elsewhere.
+
+Stored models are always loaded as skops, whatever format their row claims: a pickle or joblib file
+is refused before a byte of it is unpickled, and an uploaded model must hold only trusted types.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import PurePath
+from typing import Literal
+
+import pandas as pd
+
+import storage
+from pipeline_core.artifacts import codegen, export
+from pipeline_core.artifacts.export import LoadedModel
+from pipeline_core.artifacts.predict import required_features
+from storage import ModelArtifact, Run, RunStatus, StorageError
+from studio.datasets import preview_rows
+
+ExportFormat = Literal["skops", "joblib", "onnx", "python"]
+EXPORT_EXTENSIONS: dict[ExportFormat, str] = {"skops": "skops", "joblib": "joblib", "onnx": "onnx", "python": "py"}
+ONNX_CHECK_ROWS = 200
+
+Loader = Callable[[ModelArtifact], LoadedModel]
+
+
+def load_stored_model(artifact: ModelArtifact | int) -> LoadedModel:
+    """A stored model, checked (archive, trusted types, scikit-learn version) before anything is built."""
+    row = get_artifact(artifact) if isinstance(artifact, int) else artifact
+    return export.load_model(storage.load_model_bytes(row), "skops")
+
+
+def get_artifact(artifact_id: int) -> ModelArtifact:
+    """A stored model's row; a plain error when it was deleted."""
+    row = storage.get_model_artifact(artifact_id)
+    if row is None:
+        raise StorageError(f"Model artifact {artifact_id} no longer exists.")
+    return row
+
+
+def run_artifact(run_id: int) -> ModelArtifact | None:
+    """The run's saved model (the best one, saved when the run finished), if any."""
+    artifacts = storage.list_model_artifacts(run_id=run_id)
+    return artifacts[0] if artifacts else None
+
+
+def model_choices() -> dict[int, tuple[Run, ModelArtifact]]:
+    """Artifact id -> (run, artifact) for every finished run with a saved model, newest first."""
+    return {artifact.id: (run, artifact) for run in storage.list_runs(status=RunStatus.DONE.value)
+            for artifact in storage.list_model_artifacts(run_id=run.id)}
+
+
+def export_model(artifact: ModelArtifact, fmt: ExportFormat, load: Loader = load_stored_model) -> bytes:
+    """The model as a file in ``fmt``. An ONNX graph is first checked against the model's own predictions on
+    a few of its training rows; a Python script retrains the winning configuration with plain scikit-learn."""
+    if fmt == artifact.format:
+        return storage.load_model_bytes(artifact)
+    loaded = load(artifact)
+    if fmt == "onnx":
+        return export.to_onnx(loaded.pipeline, _training_rows(artifact.run_id))
+    if fmt == "python":
+        return codegen.script_from_metadata(loaded.metadata).encode()
+    return export.dump_model(loaded.pipeline, fmt, loaded.metadata)
+
+
+def _training_rows(run_id: int | None) -> pd.DataFrame | None:
+    run = storage.get_run(run_id) if run_id is not None else None
+    if run is None or run.dataset_id is None or storage.get_dataset(run.dataset_id) is None:
+        return None
+    return preview_rows(run.dataset_id, ONNX_CHECK_ROWS)
+
+
+def import_model_file(data: bytes, file_name: str) -> ModelArtifact:
+    """Check an uploaded model (skops only, trusted types only, same scikit-learn, says which columns it
+    reads) and store it under the name training gave it, else the file's name."""
+    loaded = export.load_model(data, "skops", name=file_name)
+    required_features(loaded.pipeline, loaded.metadata)
+    name = str(loaded.metadata.get("model") or PurePath(file_name).stem or "imported model")
+    return storage.save_imported_model(data=data, fmt="skops", model_name=name, source_name=file_name)

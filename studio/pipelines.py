@@ -1,0 +1,114 @@
+"""Pipelines: save a definition as a version, open, diff, export and import pipeline histories."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import storage
+from pipeline_core.definition.spec import PipelineSpec, load_spec
+from storage import Pipeline, PipelineVersion, StorageError
+
+MAX_IMPORT_BYTES = 5 * 2**20
+
+
+def save_version(spec: PipelineSpec, *, name: str, note: str = "",
+                 trained_run_id: int | None = None) -> PipelineVersion:
+    """Save ``spec`` under ``name`` as the pipeline's next version (or its first).
+
+    ``trained_run_id`` is the run trained in this session before saving: when it came from this very
+    definition, the run (and its model) is linked to the version, so it can still be exported later.
+    """
+    if not name.strip():
+        raise StorageError("Give the pipeline a name before saving.")
+    named = spec.model_copy(update={"name": name.strip()})
+    version = storage.save_pipeline_version(name=named.name, definition=named.to_dict(), note=note.strip())
+    if trained_run_id is not None:
+        _link_trained_run(trained_run_id, spec, version.id)
+    return version
+
+
+def _link_trained_run(run_id: int, trained: PipelineSpec, version_id: int) -> None:
+    run = storage.get_run(run_id)
+    if run is None or run.pipeline_version_id is not None or run.status != storage.RunStatus.DONE:
+        return
+    if (run.timings or {}).get("provenance", {}).get("definition_sha256") == trained.content_hash():
+        storage.link_run_to_version(run.id, pipeline_version_id=version_id)
+
+
+def version_spec(version: PipelineVersion) -> PipelineSpec:
+    """The definition a version holds, migrated to the current format (``SpecError`` if it cannot be)."""
+    return load_spec(version.definition)
+
+
+def saved_version_id(spec: PipelineSpec, pipeline_id: int | None, number: int | None) -> int | None:
+    """The id of version ``number`` of the pipeline when it holds exactly ``spec`` (so a run links to it)."""
+    if pipeline_id is None or number is None:
+        return None
+    version = storage.get_version(pipeline_id, version=number)
+    if version is None or version_spec(version).content_hash() != spec.content_hash():
+        return None
+    return version.id
+
+
+def export_history(pipeline_id: int) -> str:
+    """Every version of a pipeline as one JSON document another studio can import."""
+    return json.dumps(storage.export_pipeline(pipeline_id), indent=2)
+
+
+def import_file(data: bytes, file_name: str) -> Pipeline:
+    """Import a pipeline export (all its versions) or a single definition, checking every definition first.
+
+    A single definition becomes a new pipeline under a free name: it never merges into an existing history.
+    """
+    document = _parse_json(data, file_name)
+    if isinstance(document, dict) and "format" in document:
+        for version in document.get("versions") or []:
+            if isinstance(version, dict):
+                load_spec(version.get("definition") or {})  # refuse definitions this app cannot open
+        return storage.import_pipeline(document)
+    spec = load_spec(document)
+    version = storage.save_pipeline_version(name=_free_name(spec.name), definition=spec.to_dict(),
+                                            note=f"imported from {file_name}")
+    return storage.get_pipeline(version.pipeline_id)
+
+
+def _parse_json(data: bytes, file_name: str) -> Any:
+    if len(data) > MAX_IMPORT_BYTES:
+        raise StorageError(f"'{file_name}' is {len(data):,} bytes; a pipeline file is at most "
+                           f"{MAX_IMPORT_BYTES:,} bytes.")
+    try:
+        return json.loads(data)
+    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise StorageError(f"'{file_name}' is not valid JSON: {e}") from e
+    except RecursionError as e:  # json gives up on absurd nesting with this, not with a JSONDecodeError
+        raise StorageError(f"'{file_name}' is nested far deeper than a pipeline file can be; "
+                           "it is not a Pipeline Studio export.") from e
+
+
+def _free_name(name: str) -> str:
+    taken = {p.name for p in storage.list_pipelines()}
+    candidates = [name] + [f"{name} ({n})" for n in range(2, 1000)]
+    return next(c for c in candidates if c not in taken)
+
+
+def list_pipelines() -> list[Pipeline]:
+    return storage.list_pipelines()
+
+
+def list_versions(pipeline_id: int) -> list[PipelineVersion]:
+    return storage.list_versions(pipeline_id)
+
+
+def get_version(version_id: int) -> PipelineVersion | None:
+    return storage.get_version_by_id(version_id)
+
+
+def diff(old: PipelineVersion, new: PipelineVersion) -> list[str]:
+    """What changed between two versions, one plain line per change."""
+    return storage.diff_versions(old, new)
+
+
+def delete_pipeline(pipeline_id: int) -> None:
+    """Delete a pipeline and its versions; runs and models stay in the run history, detached."""
+    storage.delete_pipeline(pipeline_id)

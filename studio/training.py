@@ -1,0 +1,77 @@
+"""Training as jobs: start the runner a server shares, submit, cancel and re-run training, follow the queue.
+
+The page returns at once; the job writes progress and results to the run row, so a page change, a
+closed tab or a refresh loses nothing: any session can reopen the run. The runner comes from the
+settings: a Dask ``LocalCluster`` in its own process (default), an existing cluster
+(``DASK_SCHEDULER_ADDRESS``; its workers must run this project's code and reach the same database and
+studio home), or a thread pool in the server process (``PIPELINE_STUDIO_JOBS=threads``).
+"""
+
+from __future__ import annotations
+
+import storage
+from pipeline_core.definition.spec import PipelineSpec, load_spec
+from pipeline_core.jobs.runners import JobRunner, create_runner
+from pipeline_core.training.provenance import library_versions
+from storage import Run, RunStatus, StorageError
+from storage.files import resolve
+from storage.reporter import RunReporter, cancel_run, mark_lost_runs
+from studio.settings import Settings
+
+ACTIVE = (RunStatus.QUEUED, RunStatus.RUNNING)
+
+
+def start_runner(settings: Settings) -> JobRunner:
+    """The job runner the settings ask for, after closing as failed the runs a previous server left active.
+
+    Runs the runner's workers still hold are left alone: an external cluster keeps running jobs across
+    app restarts and records their results itself.
+    """
+    runner = create_runner(settings.jobs, max_jobs=settings.max_jobs, scheduler=settings.scheduler_address)
+    mark_lost_runs(runner.live_jobs())
+    return runner
+
+
+def submit_training(runner: JobRunner, spec: PipelineSpec, dataset_id: int, *,
+                    pipeline_version_id: int | None = None) -> int:
+    """Record a queued run and hand it to the runner; returns the run id at once."""
+    dataset = storage.get_dataset(dataset_id)
+    if dataset is None:
+        raise StorageError(f"Dataset {dataset_id} no longer exists; load it again on the Data page.")
+    run = storage.create_run(dataset_id=dataset_id, pipeline_version_id=pipeline_version_id,
+                             seed=spec.evaluation.seed, library_versions=library_versions())
+    data_path = str(resolve(dataset.parquet_path))
+    try:
+        runner.submit(run.id, spec.to_json(), data_path, RunReporter(run.id, storage.database_url()))
+    except Exception as e:
+        storage.finish_run(run.id, status=RunStatus.FAILED.value,
+                           error=f"the job could not be handed to the workers: {e}")
+        raise
+    return run.id
+
+
+def rerun(runner: JobRunner, run: Run, fallback: PipelineSpec) -> int:
+    """Start a run cut short (a restart, a failure, a cancel) again from its saved version, or from
+    ``fallback`` (the definition being edited) when the run was never saved."""
+    version = storage.get_version_by_id(run.pipeline_version_id) if run.pipeline_version_id else None
+    spec = load_spec(version.definition) if version else fallback
+    if run.dataset_id is None:
+        raise StorageError(f"Run #{run.id}'s dataset was deleted; load the data again and train from the Train page.")
+    return submit_training(runner, spec, run.dataset_id, pipeline_version_id=run.pipeline_version_id)
+
+
+def cancel(run_id: int) -> None:
+    """Ask a queued or running run to stop; its job stops at its next check."""
+    cancel_run(run_id)
+
+
+def queue_position(run_id: int) -> int:
+    """How many queued runs were submitted before this one (0 when it is next or running)."""
+    queued = storage.list_runs(status=RunStatus.QUEUED.value)
+    return sum(1 for run in queued if run.id < run_id)
+
+
+def active_run_on(dataset_id: int) -> Run | None:
+    """The newest queued or running run on a dataset: a new session (a refresh, another tab) picks it up."""
+    active = [run for status in ACTIVE for run in storage.list_runs(dataset_id=dataset_id, status=status.value)]
+    return max(active, key=lambda run: run.id) if active else None

@@ -1,0 +1,224 @@
+"""The application layer's use cases, called as the pages, the CLI and the service call them.
+
+Real SQLite files, real Parquet and model files, real fits on the in-process thread runner.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+import storage
+from pipeline_core.artifacts.export import dump_model, load_model
+from pipeline_core.compiler.columns import default_steps, infer_schema
+from pipeline_core.definition.spec import PipelineSpec
+from pipeline_core.errors import DataError, ModelError
+from pipeline_core.io.samples import load_sample
+from pipeline_core.jobs.runners import ThreadJobRunner
+from studio import datasets, models, pipelines, runs, training
+from studio.errors import StorageError
+from studio.settings import Settings, SettingsError, load_settings
+from tests.pipeline_core.test_jobs import assert_done_with_model
+
+
+@pytest.fixture
+def runner(studio) -> Iterator[ThreadJobRunner]:
+    threads = training.start_runner(Settings(PIPELINE_STUDIO_JOBS="threads"))
+    yield threads
+    threads.close()
+
+
+def iris_spec(frame: pd.DataFrame) -> PipelineSpec:
+    spec = PipelineSpec(name="iris", target="target", models=[{"kind": "logistic_regression"}],
+                        evaluation={"cv_folds": 3, "holdout": 0.2})
+    return spec.model_copy(update={"steps": default_steps(infer_schema(frame, spec))})
+
+
+@pytest.fixture
+def iris() -> datasets.Dataset:
+    return datasets.load_sample_dataset("iris")
+
+
+@pytest.fixture
+def finished(runner, iris) -> int:
+    spec = iris_spec(datasets.load_table(iris))
+    run_id = training.submit_training(runner, spec, iris.id)
+    assert_done_with_model(run_id)
+    return run_id
+
+
+# ---- settings ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("variable", "value", "reason"), [
+    ("PIPELINE_STUDIO_MAX_JOBS", "two", "valid integer"),
+    ("PIPELINE_STUDIO_MAX_JOBS", "0", "greater than 0"),
+    ("PIPELINE_STUDIO_JOBS", "gpu", "'dask' or 'threads'"),
+    ("PIPELINE_STUDIO_MEMORY_BUDGET_MB", "-1", "greater than 0"),
+])
+def test_a_bad_environment_value_is_refused_in_one_line_naming_the_variable(monkeypatch, variable, value, reason):
+    monkeypatch.setenv(variable, value)
+    with pytest.raises(SettingsError) as refused:
+        load_settings()
+    message = str(refused.value)
+    assert message.startswith(f"{variable}='{value}'") and reason in message and "\n" not in message
+
+
+def test_an_empty_variable_means_the_default(monkeypatch):
+    monkeypatch.setenv("PIPELINE_STUDIO_MAX_JOBS", "")
+    monkeypatch.setenv("DASK_SCHEDULER_ADDRESS", "")
+    loaded = load_settings()
+    assert loaded.max_jobs == 1 and loaded.scheduler_address is None and loaded.jobs == "dask"
+
+
+def test_the_app_names_a_bad_setting_instead_of_failing(studio, monkeypatch):
+    from streamlit.testing.v1 import AppTest
+
+    monkeypatch.setenv("PIPELINE_STUDIO_JOBS", "gpu")
+    at = AppTest.from_file(str(Path(__file__).parents[2] / "app.py"), default_timeout=60).run()
+    assert not at.exception
+    assert [e.value for e in at.error] == [
+        "PIPELINE_STUDIO_JOBS='gpu' is not usable: Input should be 'dask' or 'threads'."]
+
+
+# ---- datasets ---------------------------------------------------------------------------------------------
+
+
+def test_an_upload_is_stored_once_and_other_reading_options_make_another_table(studio):
+    data = b"id;city\n1;Oslo\n2;Bergen\n"
+    first = datasets.ingest_upload(data, "cities.csv")
+    again = datasets.ingest_upload(data, "cities.csv")
+    semicolon = datasets.ingest_upload(data, "cities.csv", datasets.ReadOptions(delimiter=";"))
+    assert first.dataset.id == again.dataset.id != semicolon.dataset.id
+    assert list(datasets.load_table(semicolon.dataset).columns) == ["id", "city"]
+
+
+def test_the_memory_budget_comes_from_the_settings(studio, monkeypatch):
+    monkeypatch.setenv("PIPELINE_STUDIO_MEMORY_BUDGET_MB", "0.01")
+    with pytest.raises(DataError, match="budget"):
+        datasets.ingest_upload(("x,y\n" + "1,abc\n" * 20_000).encode(), "big.csv")
+    assert datasets.list_datasets() == []
+
+
+def test_a_preview_is_the_head_of_the_stored_table(studio):
+    frame = pd.DataFrame({"n": range(5_000), "text": [f"row {i}" for i in range(5_000)]})
+    dataset = datasets.save_table(frame, name="t", file_name="t.csv", fmt="csv", sha256="1" * 64)
+    pd.testing.assert_frame_equal(datasets.preview_rows(dataset), frame.head(datasets.PREVIEW_ROWS))
+    assert len(datasets.preview_rows(dataset, 7)) == 7
+
+
+def test_a_merge_without_matching_keys_stores_nothing(studio):
+    left = datasets.save_table(pd.DataFrame({"k": [1, 2], "a": [3, 4]}), name="l", file_name="l", fmt="csv",
+                               sha256="2" * 64)
+    right = datasets.save_table(pd.DataFrame({"k": [8, 9], "b": [5, 6]}), name="r", file_name="r", fmt="csv",
+                                sha256="3" * 64)
+    with pytest.raises(DataError, match="no key value is in both"):
+        datasets.merge_datasets(left, right, keys=["k"], mapping={}, how="inner", name="m")
+    assert len(datasets.list_datasets()) == 2
+
+
+# ---- pipelines ---------------------------------------------------------------------------------------------
+
+
+def test_saving_links_the_run_trained_from_that_very_definition(finished):
+    run = runs.get_run(finished)
+    frame = datasets.load_table(run.dataset_id)
+    edited = iris_spec(frame).model_copy(update={"evaluation": {"cv_folds": 4, "holdout": 0.2}})
+    unrelated = pipelines.save_version(edited, name="edited", trained_run_id=finished)
+    assert runs.get_run(finished).pipeline_version_id is None
+    version = pipelines.save_version(iris_spec(frame), name="  iris  ", trained_run_id=finished)
+    assert runs.get_run(finished).pipeline_version_id == version.id != unrelated.id
+    assert pipelines.saved_version_id(iris_spec(frame), version.pipeline_id, version.version) == version.id
+    assert pipelines.saved_version_id(edited, version.pipeline_id, version.version) is None
+
+
+def test_a_pipeline_needs_a_name(studio):
+    with pytest.raises(StorageError, match="name"):
+        pipelines.save_version(PipelineSpec(), name="   ")
+
+
+def test_an_export_imports_back_and_a_single_definition_never_merges_into_a_history(studio):
+    spec = PipelineSpec(name="churn", target="y")
+    saved = pipelines.save_version(spec, name="churn")
+    history = pipelines.export_history(saved.pipeline_id)
+    imported = pipelines.import_file(history.encode(), "churn_history.json")
+    assert imported.name != "churn" and len(pipelines.list_versions(imported.id)) == 1
+    single = pipelines.import_file(spec.to_json().encode(), "churn.json")
+    assert single.name not in {"churn", imported.name}
+
+
+@pytest.mark.parametrize(("data", "reason"), [
+    (b"{not json", "not valid JSON"),
+    (b"[" * 100_000 + b"]" * 100_000, "nested far deeper"),
+    (b" " * (pipelines.MAX_IMPORT_BYTES + 1), "a pipeline file is at most"),
+    (json.dumps({"format": "pipeline-studio/pipeline", "versions": [{"definition": {"models": 7}}]}).encode(),
+     "models"),
+])
+def test_a_bad_pipeline_file_is_refused_and_nothing_is_stored(studio, data, reason):
+    with pytest.raises((StorageError, DataError, Exception), match=reason):
+        pipelines.import_file(data, "bad.json")
+    assert pipelines.list_pipelines() == []
+
+
+# ---- training and runs -------------------------------------------------------------------------------------
+
+
+def test_a_rerun_trains_the_saved_version_again_as_a_new_run(runner, finished):
+    run = runs.get_run(finished)
+    spec = iris_spec(datasets.load_table(run.dataset_id))
+    version = pipelines.save_version(spec, name="iris", trained_run_id=finished)
+    again = training.rerun(runner, runs.get_run(finished), fallback=PipelineSpec())  # the saved version wins
+    assert again != finished
+    rerun = assert_done_with_model(again)
+    assert (rerun.dataset_id, rerun.pipeline_version_id) == (run.dataset_id, version.id)
+
+
+def test_training_on_a_deleted_dataset_says_so(runner, iris):
+    spec = iris_spec(datasets.load_table(iris))
+    storage.delete_dataset(iris.id)
+    with pytest.raises(StorageError, match="no longer exists"):
+        training.submit_training(runner, spec, iris.id)
+    assert runs.list_runs() == []
+
+
+def test_run_inputs_rebuild_what_a_run_trained_on_or_say_what_is_gone(finished):
+    inputs = runs.run_inputs(finished)
+    assert inputs.spec.target == "target" and len(inputs.frame) == 150
+    assert inputs.model.metadata["model"] == "logistic_regression"
+    storage.delete_dataset(runs.get_run(finished).dataset_id)
+    with pytest.raises(StorageError, match="dataset was deleted"):
+        runs.run_inputs(finished)
+
+
+# ---- models --------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("fmt", ["skops", "joblib", "onnx", "python"])
+def test_a_model_exports_in_every_format(finished, fmt):
+    artifact = models.run_artifact(finished)
+    data = models.export_model(artifact, fmt)
+    if fmt == "skops":
+        assert load_model(data, "skops").metadata["model"] == "logistic_regression"
+    elif fmt == "python":
+        script = data.decode()
+        assert "LogisticRegression" in script and "pipeline_core" not in script
+    else:
+        assert len(data) > 1000
+
+
+def test_an_imported_model_is_checked_then_offered(finished):
+    stored = models.run_artifact(finished)
+    loaded = models.load_stored_model(stored)
+    data = dump_model(loaded.pipeline, "skops", {**loaded.metadata, "model": "shared by a colleague"})
+    artifact = models.import_model_file(data, "my model.skops")
+    assert artifact.id != stored.id and artifact.model_name == "shared by a colleague"
+    assert set(models.model_choices()) == {stored.id, artifact.id}
+    assert models.import_model_file(data, "again.skops").id == artifact.id  # the same bytes are stored once
+    with pytest.raises(ModelError):
+        models.import_model_file(b"PK\x03\x04 not a model", "x.skops")
+    frame = load_sample("iris")
+    assert models.load_stored_model(artifact.id).pipeline.predict(frame.drop(columns="target")).shape == (150,)
