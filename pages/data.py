@@ -16,8 +16,9 @@ from pipeline_core.definition.spec import ColumnsSpec, DataSource, PipelineSpec
 from pipeline_core.definition.steps import ColumnType, FilterOp, FilterRows
 from pipeline_core.errors import DataError, StudioError
 from pipeline_core.io import frames
-from pipeline_core.io.readers import clean_column_names, read_table
+from pipeline_core.io.readers import read_table
 from pipeline_core.io.samples import SAMPLE_INFO, load_sample, sample_names
+from pipeline_core.io.stabilise import clean_column_names
 from storage.sql_source import read_sql_query
 
 UPLOAD_TYPES = ["csv", "tsv", "txt", "xlsx", "xlsm", "parquet", "json", "jsonl"]

@@ -17,7 +17,7 @@ from pipeline_core.artifacts import codegen, export
 from pipeline_core.definition import registry
 from pipeline_core.definition.spec import PipelineSpec, load_spec
 from pipeline_core.errors import StudioError
-from pipeline_core.io.readers import safe_download_name
+from pipeline_core.io.writers import safe_download_name
 
 NOTICE_KEY = "pipelines_notice"
 PICK_NEXT_KEY = "pipelines_pick_next"  # the pipeline to show after the rerun an action triggers

@@ -25,14 +25,8 @@ from pipeline_core.artifacts.predict import (
     required_features,
 )
 from pipeline_core.errors import StudioError
-from pipeline_core.io.readers import (
-    EXCEL_MAX_ROWS,
-    ReadResult,
-    read_table,
-    safe_download_name,
-    write_csv_safe,
-    write_excel_safe,
-)
+from pipeline_core.io.readers import ReadResult, read_table
+from pipeline_core.io.writers import EXCEL_MAX_ROWS, safe_download_name, write_csv_safe, write_excel_safe
 
 UPLOAD_TYPES = ["csv", "tsv", "txt", "xlsx", "xlsm", "parquet", "json", "jsonl"]
 PREVIEW_ROWS = 200

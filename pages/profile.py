@@ -18,7 +18,7 @@ from pipeline_core.analysis.profile import (
     with_target,
 )
 from pipeline_core.errors import StudioError
-from pipeline_core.io.readers import safe_download_name
+from pipeline_core.io.writers import safe_download_name
 
 DEFAULT_REPORT_ROWS = 100_000
 MAX_HEATMAP_COLUMNS = 30

@@ -243,7 +243,7 @@ def _named_data(spec: PipelineSpec, definition: Path) -> Path:
 def cmd_predict(args: argparse.Namespace) -> int:
     from pipeline_core.artifacts.export import load_model
     from pipeline_core.artifacts.predict import predict_frame
-    from pipeline_core.io.readers import write_csv_safe
+    from pipeline_core.io.writers import write_csv_safe
 
     loaded = load_model(args.model)
     data = _read(args.data)
