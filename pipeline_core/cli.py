@@ -174,7 +174,7 @@ def _positive_int(text: str) -> int:
 
 
 def cmd_profile(args: argparse.Namespace) -> int:
-    from pipeline_core.analysis.profile import full_report_html
+    from pipeline_core.analysis.report import full_report_html
 
     data = _read(args.data)
     html = full_report_html(data.frame, title=Path(args.data).name, minimal=args.minimal, sample_rows=args.sample)
