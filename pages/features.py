@@ -16,7 +16,7 @@ import streamlit as st
 
 from pages import common, step_editor
 from pipeline_core.analysis.leakage import LeakageBasis, leakage_basis, target_warnings
-from pipeline_core.analysis.profile import class_counts, distinct_values
+from pipeline_core.analysis.value_counts import class_counts, distinct_values
 from pipeline_core.compiler.columns import apply_column_spec, column_as_seen, default_steps
 from pipeline_core.definition.spec import ColumnsSpec, PipelineSpec
 from pipeline_core.definition.steps import DropColumns

@@ -15,7 +15,7 @@ from pages import charts, common, jobs
 from pipeline_core.definition import registry
 from pipeline_core.definition.spec import PipelineSpec, load_spec
 from pipeline_core.errors import StudioError
-from pipeline_core.io.readers import safe_download_name
+from pipeline_core.io.writers import safe_download_name
 from studio import models
 from studio import pipelines as library
 from studio.errors import FAILURES

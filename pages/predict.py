@@ -22,14 +22,8 @@ from pipeline_core.artifacts.predict import (
     predict_frame,
 )
 from pipeline_core.errors import StudioError
-from pipeline_core.io.readers import (
-    EXCEL_MAX_ROWS,
-    ReadResult,
-    read_table,
-    safe_download_name,
-    write_csv_safe,
-    write_excel_safe,
-)
+from pipeline_core.io.readers import ReadResult, read_table
+from pipeline_core.io.writers import EXCEL_MAX_ROWS, safe_download_name, write_csv_safe, write_excel_safe
 from studio import models
 from studio.datasets import get_dataset
 from studio.errors import FAILURES

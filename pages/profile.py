@@ -9,16 +9,10 @@ import plotly.express as px
 import streamlit as st
 
 from pages import common
-from pipeline_core.analysis.profile import (
-    Overview,
-    Summary,
-    full_report_html,
-    sandboxed_report_html,
-    summarise,
-    with_target,
-)
+from pipeline_core.analysis.profile import Overview, Summary, summarise, with_target
+from pipeline_core.analysis.report import full_report_html, sandboxed_report_html
 from pipeline_core.errors import StudioError
-from pipeline_core.io.readers import safe_download_name
+from pipeline_core.io.writers import safe_download_name
 
 DEFAULT_REPORT_ROWS = 100_000
 MAX_HEATMAP_COLUMNS = 30

@@ -182,7 +182,7 @@ def _positive_int(text: str) -> int:
 
 
 def cmd_profile(args: argparse.Namespace) -> int:
-    from pipeline_core.analysis.profile import full_report_html
+    from pipeline_core.analysis.report import full_report_html
 
     data = _read(args.data)
     html = full_report_html(data.frame, title=Path(args.data).name, minimal=args.minimal, sample_rows=args.sample)
@@ -251,7 +251,7 @@ def _named_data(spec: PipelineSpec, definition: Path) -> Path:
 def cmd_predict(args: argparse.Namespace) -> int:
     from pipeline_core.artifacts.export import load_model
     from pipeline_core.artifacts.predict import predict_frame
-    from pipeline_core.io.readers import write_csv_safe
+    from pipeline_core.io.writers import write_csv_safe
 
     loaded = load_model(args.model)
     data = _read(args.data)

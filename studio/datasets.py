@@ -11,8 +11,9 @@ import pandas as pd
 import storage
 from pipeline_core.errors import DataError
 from pipeline_core.io.frames import JoinHow, frame_sha256, merge_frames
-from pipeline_core.io.readers import clean_column_names, read_table
+from pipeline_core.io.readers import read_table
 from pipeline_core.io.samples import load_sample
+from pipeline_core.io.stabilise import clean_column_names
 from storage import Dataset
 from storage.sql_source import read_sql_query
 from studio.settings import settings

@@ -11,16 +11,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pipeline_core.analysis.profile import (
-    class_counts,
-    distinct_values,
-    full_report_html,
-    memory_bytes,
-    overview,
-    sandboxed_report_html,
-    summarise,
-    with_target,
-)
+from pipeline_core.analysis.profile import memory_bytes, overview, summarise, with_target
+from pipeline_core.analysis.report import full_report_html, sandboxed_report_html
+from pipeline_core.analysis.value_counts import class_counts, distinct_values
 from pipeline_core.definition.task import detect_task
 from pipeline_core.errors import DataError
 
@@ -224,7 +217,7 @@ def test_full_report_is_offline_sampled_and_embeddable(monkeypatch, capfd):
 
 
 def test_full_report_small_frame_says_all_rows():
-    from pipeline_core.analysis.profile import _report_sample
+    from pipeline_core.analysis.report import _report_sample
 
     data, described = _report_sample(pd.DataFrame({1: [1, 2, 3]}), sample_rows=10, seed=0)
     assert described == "all 3 rows" and list(data.columns) == ["1"]

@@ -14,15 +14,10 @@ import pytest
 
 from pipeline_core.errors import DataError
 from pipeline_core.io import readers
-from pipeline_core.io.readers import (
-    check_zip_safety,
-    clean_column_names,
-    default_memory_budget,
-    estimate_memory,
-    read_path,
-    safe_download_name,
-    write_csv_safe,
-)
+from pipeline_core.io.readers import read_path
+from pipeline_core.io.safety import check_zip_safety, default_memory_budget, estimate_memory
+from pipeline_core.io.stabilise import clean_column_names
+from pipeline_core.io.writers import safe_download_name, write_csv_safe
 
 SMALL = pd.DataFrame({"id": [1, 2, 3], "city": ["Paris", "Zürich", None], "score": [1.5, -2.0, 3.25]})
 

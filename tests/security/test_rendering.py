@@ -12,7 +12,7 @@ from openpyxl import load_workbook
 from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
 
 from pipeline_core.errors import DataError
-from pipeline_core.io.readers import write_excel_safe
+from pipeline_core.io.writers import write_excel_safe
 from tests.security.conftest import HOSTILE, SCRIPT, iris_rows, open_page, store_frame, texts, train_and_store
 
 PAGES = ["pages/data.py", "pages/profile.py", "pages/clean.py", "pages/features.py", "pages/train.py",

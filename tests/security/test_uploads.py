@@ -15,7 +15,8 @@ import pytest
 
 import storage
 from pipeline_core.errors import DataError
-from pipeline_core.io.readers import check_zip_safety, read_table
+from pipeline_core.io.readers import read_table
+from pipeline_core.io.safety import check_zip_safety
 from tests.security.conftest import HOSTILE, REPO, open_page, texts
 
 PAGE = "pages/data.py"
