@@ -15,14 +15,13 @@ from pipeline_core.definition.registry import MODELS, default_models
 from pipeline_core.definition.spec import ModelSpec, PipelineSpec
 from pipeline_core.errors import CancelledError, StudioError
 from pipeline_core.training.provenance import provenance
+from pipeline_core.training.results import ModelScore, TrainResult, limit_rows, rank_key
 
 SCORE_SAMPLE = 5_000
 
 
-def train_clustering(spec: PipelineSpec, data: Prepared, progress: Any, cancel: Any) -> Any:
+def train_clustering(spec: PipelineSpec, data: Prepared, progress: Any, cancel: Any) -> TrainResult:
     """Fit each clusterer once and rank by silhouette; the best pipeline is returned fitted."""
-    from pipeline_core.training.train import ModelScore, TrainResult, _limit_rows, _rank_key
-
     candidates = spec.models or [ModelSpec(kind=k) for k in default_models("clustering")]
     board, fitted = [], {}
     for i, model in enumerate(candidates):
@@ -31,7 +30,7 @@ def train_clustering(spec: PipelineSpec, data: Prepared, progress: Any, cancel: 
         entry = MODELS[model.kind]
         row = ModelScore(model=model.kind, label=entry.label, params=dict(model.params))
         try:
-            X, _ = _limit_rows(entry, data.X, data.X.index.to_series(), spec.evaluation.seed, row)
+            X, _ = limit_rows(entry, data.X, data.X.index.to_series(), spec.evaluation.seed, row)
             pipeline = compile_pipeline(spec, data.schema, task="clustering", model=model)
             row.metrics = _fit_and_score(pipeline, X, row, spec.evaluation.seed)
             fitted[model.kind] = pipeline
@@ -39,7 +38,7 @@ def train_clustering(spec: PipelineSpec, data: Prepared, progress: Any, cancel: 
             row.error = str(e) if isinstance(e, StudioError) else f"{type(e).__name__}: {e}"
         board.append(row)
         progress((i + 1) / len(candidates), f"{row.label} done")
-    board.sort(key=lambda r: _rank_key(r, "silhouette"))
+    board.sort(key=lambda r: rank_key(r, "silhouette"))
     if board[0].error:
         raise StudioError(f"every clustering model failed; first error: {board[0].error}")
     return TrainResult(spec, "clustering", data.task_reason, "silhouette", board, fitted[board[0].model],

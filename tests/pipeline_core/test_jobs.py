@@ -18,7 +18,8 @@ from pipeline_core.compiler.columns import default_steps, infer_schema
 from pipeline_core.definition.spec import EvaluationPlan, ModelSpec, PipelineSpec
 from pipeline_core.errors import StudioError
 from pipeline_core.io.frames import frame_sha256
-from pipeline_core.jobs.runners import JobRunner, ProgressNote, ThreadJobRunner, create_runner
+from pipeline_core.jobs.job import ProgressNote
+from pipeline_core.jobs.runners import JobRunner, ThreadJobRunner, create_runner
 from storage.files import resolve
 from storage.reporter import RunReporter, cancel_run, mark_lost_runs
 from tests.pipeline_core.frames import breast_cancer, iris
