@@ -18,6 +18,7 @@ from pipeline_core.definition import registry
 from pipeline_core.definition.spec import PipelineSpec, load_spec
 from pipeline_core.errors import StudioError
 from pipeline_core.io.readers import safe_download_name
+from pipeline_core.training.results import run_summary
 
 NOTICE_KEY = "pipelines_notice"
 PICK_NEXT_KEY = "pipelines_pick_next"  # the pipeline to show after the rerun an action triggers
@@ -128,7 +129,7 @@ def _link_session_run(trained: PipelineSpec, version_id: int) -> None:
     run = storage.get_run(st.session_state["run_id"]) if st.session_state.get("run_id") is not None else None
     if run is None or run.pipeline_version_id is not None or run.status != "done":
         return
-    if (run.timings or {}).get("provenance", {}).get("definition_sha256") == trained.content_hash():
+    if run_summary(run).provenance.definition_sha256 == trained.content_hash():
         storage.link_run_to_version(run.id, pipeline_version_id=version_id)
 
 

@@ -19,6 +19,7 @@ from pipeline_core.compiler.prepare import prepare
 from pipeline_core.definition import metrics, registry
 from pipeline_core.definition.spec import PipelineSpec, load_spec
 from pipeline_core.errors import SpecError, StudioError
+from pipeline_core.training.results import run_summary
 
 TUNING_METHODS = {
     "none": "None: registry defaults",
@@ -297,17 +298,17 @@ def _rerun(run: Any) -> None:
 
 
 def _summary(run: Any) -> None:
-    board = charts.leaderboard_frame(run.leaderboard, run.timings.get("metric"))
+    board = charts.leaderboard_frame(run.leaderboard, run_summary(run).metric)
     if board.empty:
         st.warning(f"Run #{run.id} finished without any model scores.")
         return
     best = board.iloc[0]
-    metric = run.timings.get("metric")
+    metric = run_summary(run).metric
     score = charts.metric_text(best, metric) if metric else ""
-    st.success(f"Run #{run.id} finished in {run.timings.get('total_seconds', 0):.0f} s. Best model: "
+    st.success(f"Run #{run.id} finished in {run_summary(run).total_seconds:.0f} s. Best model: "
                f"**{best['Model']}**" + (f" — {charts.metric_label(metric)} {score} across folds" if score else ""),
                icon=":material/emoji_events:")
-    holdout = run.timings.get("holdout") or {}
+    holdout = run_summary(run).holdout
     if metric in holdout:
         st.markdown(f"Hold-out {charts.metric_label(metric)}: **{charts.display_value(metric, holdout[metric]):.4f}**"
                     " (rows never seen in training or model selection).")

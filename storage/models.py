@@ -134,7 +134,7 @@ class RunBase(SQLModel):
     error: str | None = None
     failed_model: str | None = None
     leaderboard: list[dict[str, Any]] = Field(default_factory=list, sa_type=JSON)
-    timings: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+    summary: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)  # the core's RunSummary, as JSON
     seed: int | None = None
     library_versions: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
     progress: float = Field(default=0.0, sa_column_kwargs={"server_default": "0"})

@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Iterable, Sequence
+
+from pydantic import BaseModel
 
 from storage import repository as repo
 from storage.db import database_url, use_database
@@ -78,14 +79,18 @@ class RunReporter:
             self._seen(run.status if run else RunStatus.CANCELLED.value)
         return self._status in FINISHED_STATUSES
 
-    def finish(self, leaderboard: list[dict[str, Any]], model: bytes, model_name: str,
-               timings: dict[str, Any]) -> None:
-        """Store the model and close the run as done; models that failed are named in ``failed_model``."""
+    def finish(self, leaderboard: Sequence[BaseModel], model: bytes, model_name: str, summary: BaseModel) -> None:
+        """Store the model and close the run as done; models that failed are named in ``failed_model``.
+
+        ``leaderboard`` and ``summary`` are the core's ``LeaderboardRow`` and ``RunSummary``, typed as plain
+        pydantic models because this layer does not import the core; the repository stores them as JSON.
+        """
         self._connect()
-        failed = ", ".join(row["model"] for row in leaderboard if row.get("error")) or None
+        rows = [row.model_dump(mode="json") for row in leaderboard]
+        failed = ", ".join(row["model"] for row in rows if row.get("error")) or None
         try:
             repo.save_model_artifact(run_id=self.run_id, data=model, fmt="skops", model_name=model_name)
-            repo.finish_run(self.run_id, status=RunStatus.DONE.value, leaderboard=leaderboard, timings=timings,
+            repo.finish_run(self.run_id, status=RunStatus.DONE.value, leaderboard=rows, summary=summary,
                             failed_model=failed)
         except StorageError:
             if not self._finished_elsewhere():

@@ -20,6 +20,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
 import pandas as pd
+from pydantic import BaseModel
 from sqlalchemy import update
 from sqlmodel import Session, col, select
 
@@ -385,8 +386,13 @@ def update_run_progress(run_id: int, *, fraction: float, message: str = "") -> R
     return write(work)
 
 
-def _check_leaderboard(leaderboard: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
-    rows = to_json_data(list(leaderboard))
+def _plain(value: Mapping[str, Any] | BaseModel) -> Any:
+    """JSON data from a dict or a pydantic model (the core's typed results; this layer does not import them)."""
+    return to_json_data(value.model_dump(mode="json") if isinstance(value, BaseModel) else value)
+
+
+def _check_leaderboard(leaderboard: Sequence[Mapping[str, Any] | BaseModel]) -> list[dict[str, Any]]:
+    rows = [_plain(row) for row in leaderboard]
     for index, row in enumerate(rows):
         if not isinstance(row, dict) or not isinstance(row.get("model"), str):
             raise StorageError(f"Leaderboard row {index} must be a dict with a 'model' name.")
@@ -399,12 +405,15 @@ def finish_run(
     run_id: int,
     *,
     status: str,
-    leaderboard: Sequence[Mapping[str, Any]] | None = None,
+    leaderboard: Sequence[Mapping[str, Any] | BaseModel] | None = None,
     error: str | None = None,
     failed_model: str | None = None,
-    timings: Mapping[str, Any] | None = None,
+    summary: Mapping[str, Any] | BaseModel | None = None,
 ) -> Run:
     """Close a run as done, failed or cancelled, with its results.
+
+    ``leaderboard`` rows and ``summary`` come as the core's pydantic models (validated when they were
+    made) or as plain dicts; either way they are stored as plain JSON.
 
     A run can be finished once; finishing it again raises, so a late "done" from a
     background job cannot overwrite a user's "cancelled".
@@ -413,14 +422,16 @@ def finish_run(
         allowed = ", ".join(sorted(CLOSING_STATUSES))
         raise StorageError(f"A run can only finish as one of {allowed}; got {status!r}.")
     rows = _check_leaderboard(leaderboard or [])
-    timing_data = to_json_data(dict(timings or {}))
+    summary_data = _plain(summary if summary is not None else {})
+    if not isinstance(summary_data, dict):
+        raise StorageError(f"A run summary must be a JSON object; got {type(summary_data).__name__}.")
 
     def work(session: Session) -> Run:
         run = _require(session, Run, run_id, "Run")
         if run.status in FINISHED_STATUSES:
             raise StorageError(f"Run {run_id} already finished ({run.status}); it cannot be finished again.")
         run.status, run.error, run.failed_model = str(status), error, failed_model
-        run.leaderboard, run.timings, run.finished_at = rows, timing_data, utcnow()
+        run.leaderboard, run.summary, run.finished_at = rows, summary_data, utcnow()
         if status == RunStatus.DONE:
             run.progress, run.progress_updated_at = 1.0, run.finished_at
         return run

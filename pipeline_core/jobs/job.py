@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import Any, Protocol
+from typing import Protocol
 
 import pandas as pd
 
 from pipeline_core.definition.spec import PipelineSpec, load_spec
 from pipeline_core.errors import CancelledError, StudioError
+from pipeline_core.training.results import LeaderboardRow, RunSummary, TrainResult
 
 # train() spends the first 96% of its progress comparing models, then refits the best one.
 COMPARE_SHARE = 0.96
@@ -30,10 +31,9 @@ class Reporter(Protocol):
     def start(self) -> None: ...
     def progress(self, fraction: float, message: str) -> None: ...
     def cancelled(self) -> bool: ...
-    def finish(self, leaderboard: list[dict[str, Any]], model: bytes, model_name: str,
-               timings: dict[str, Any]) -> None: ...
+    def finish(self, leaderboard: list[LeaderboardRow], model: bytes, model_name: str,
+               summary: RunSummary) -> None: ...
     def fail(self, error: str, *, status: str = "failed", failed_model: str | None = None) -> None: ...
-
 
 
 def run_training(spec_json: str, data_path: str, reporter: Reporter) -> str:
@@ -50,6 +50,7 @@ def run_training(spec_json: str, data_path: str, reporter: Reporter) -> str:
         spec = load_spec(spec_json)
         progress = ProgressNote(reporter.progress, n_models=len(spec.models))
         result, model = _train(spec, pd.read_parquet(data_path), progress, reporter.cancelled)
+        rows, summary = result.leaderboard_rows(), result.summary(total_seconds=progress.elapsed())
     except CancelledError as e:
         reporter.fail(str(e), status="cancelled")
         return "cancelled"
@@ -59,14 +60,12 @@ def run_training(spec_json: str, data_path: str, reporter: Reporter) -> str:
     except Exception as e:  # noqa: BLE001 - a job must always end with a recorded status
         reporter.fail(f"unexpected error: {type(e).__name__}: {e}")
         return "failed"
-    timings = {"total_seconds": progress.elapsed(), "holdout": result.holdout, "metric": result.metric,
-               "task": result.task, "report": result.report, "provenance": result.provenance}
-    reporter.finish(result.leaderboard_records(), model, result.best.model, timings)
+    reporter.finish(rows, model, result.best.model, summary)
     return "done"
 
 
 def _train(spec: PipelineSpec, frame: pd.DataFrame, progress: ProgressNote,
-           cancel: Callable[[], bool]) -> tuple[Any, bytes]:
+           cancel: Callable[[], bool]) -> tuple[TrainResult, bytes]:
     """The result and the best model's file; serialising is part of the job so its failure is recorded too."""
     from pipeline_core.artifacts.export import build_metadata, dump_model
     from pipeline_core.training.train import train

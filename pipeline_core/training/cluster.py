@@ -42,7 +42,8 @@ def train_clustering(spec: PipelineSpec, data: Prepared, progress: Any, cancel: 
     if board[0].error:
         raise StudioError(f"every clustering model failed; first error: {board[0].error}")
     return TrainResult(spec, "clustering", data.task_reason, "silhouette", board, fitted[board[0].model],
-                       dict(board[0].metrics), data.schema, data.report, None, None, provenance(spec, data.X))
+                       dict(board[0].metrics), data.schema, data.report, None, None, provenance(spec, data.X),
+                       model_seconds={row.model: row.fit_seconds for row in board})
 
 
 def _fit_and_score(pipeline: Any, X: Any, row: Any, seed: int) -> dict[str, float]:

@@ -51,10 +51,12 @@ def train(
     if X_test is not None:  # the split holds copies of every row now: free the full copy before fitting
         data = replace(data, X=data.X.iloc[:0].copy())  # a copy: an empty slice is a view that keeps every row
     candidates = spec.models or [ModelSpec(kind=k) for k in default_models(data.task)]
-    board = []
+    board, seconds = [], {}
     for i, model in enumerate(candidates):
         step = _Slice(progress, i, len(candidates), model.kind)
+        started = time.perf_counter()
         board.append(_score_model(spec, data, model, X_train, y_train, step, cancel, n_jobs))
+        seconds[model.kind] = time.perf_counter() - started
     board.sort(key=lambda row: rank_key(row, metric))
     if board[0].error:
         raise StudioError(f"every model failed; first error: {board[0].model}: {board[0].error}")
@@ -63,7 +65,8 @@ def train(
     holdout = _score_holdout(best, data.task, X_test, y_test)
     progress(1.0, "done")
     return TrainResult(spec, data.task, data.task_reason, metric, board, best, holdout, data.schema,
-                       data.report, X_test, y_test, provenance(spec, frame), training_rows=len(X_train))
+                       data.report, X_test, y_test, provenance(spec, frame), training_rows=len(X_train),
+                       model_seconds=seconds)
 
 
 def _score_model(

@@ -20,6 +20,7 @@ from pipeline_core.errors import StudioError
 from pipeline_core.io.frames import frame_sha256
 from pipeline_core.jobs.job import ProgressNote
 from pipeline_core.jobs.runners import JobRunner, ThreadJobRunner, create_runner
+from pipeline_core.training.results import leaderboard_rows, run_summary
 from storage.files import resolve
 from storage.reporter import RunReporter, cancel_run, mark_lost_runs
 from tests.pipeline_core.frames import breast_cancer, iris
@@ -83,11 +84,15 @@ def threads() -> Iterator[ThreadJobRunner]:
     runner.close()
 
 
-def test_a_job_trains_and_stores_leaderboard_model_and_timings(studio, threads):
+def test_a_job_trains_and_stores_leaderboard_model_and_a_typed_summary(studio, threads):
     run_id = submit(threads, iris(), [ModelSpec(kind="logistic_regression"), ModelSpec(kind="decision_tree")])
     run = assert_done_with_model(run_id)
     assert {row["model"] for row in run.leaderboard} == {"logistic_regression", "decision_tree"}
-    assert run.timings["total_seconds"] > 0 and run.timings["task"] == "classification"
+    summary = run_summary(run)
+    assert summary.total_seconds > 0 and summary.task == "classification"
+    assert summary.metric in run.leaderboard[0]["metrics"]
+    assert set(summary.model_seconds) == {"logistic_regression", "decision_tree"}
+    assert [row.model for row in leaderboard_rows(run)] == [row["model"] for row in run.leaderboard]
     assert run.progress == 1.0 and "2 of 2 models done" in run.progress_message
     assert run.failed_model is None
 

@@ -38,9 +38,9 @@ def test_run_lifecycle_queued_running_done(version_id: int, dataset_id: int) -> 
     assert running.started_at is not None and running.progress_updated_at is not None
 
     done = storage.finish_run(
-        run.id, status=RunStatus.DONE, leaderboard=_board(("ridge", 0.8)), timings={"total_seconds": 1.5}
+        run.id, status=RunStatus.DONE, leaderboard=_board(("ridge", 0.8)), summary={"total_seconds": 1.5}
     )
-    assert (done.status, done.progress, done.timings) == ("done", 1.0, {"total_seconds": 1.5})
+    assert (done.status, done.progress, done.summary) == ("done", 1.0, {"total_seconds": 1.5})
     assert storage.get_run(run.id).leaderboard == _board(("ridge", 0.8))
     assert done.finished_at >= done.started_at >= done.created_at
 
