@@ -38,6 +38,7 @@ from benchmarks.data import mixed_frame
 from pipeline_core.compiler.columns import default_steps, infer_schema
 from pipeline_core.definition.spec import EvaluationPlan, ModelSpec, PipelineSpec
 from pipeline_core.jobs.dask_cluster import import_training_stack, machine_workers, run_on_cluster
+from pipeline_core.training.progress import ProgressEvent
 from pipeline_core.training.results import LeaderboardRow, RunSummary
 
 MODELS = [ModelSpec(kind="logistic_regression"), ModelSpec(kind="decision_tree"),
@@ -56,7 +57,7 @@ class FileReporter:
     def start(self) -> None:
         pass
 
-    def progress(self, fraction: float, message: str) -> None:
+    def progress(self, event: ProgressEvent) -> None:
         pass
 
     def cancelled(self) -> bool:

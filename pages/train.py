@@ -19,6 +19,7 @@ from pipeline_core.compiler.prepare import prepare
 from pipeline_core.definition import metrics, registry
 from pipeline_core.definition.spec import PipelineSpec, load_spec
 from pipeline_core.errors import SpecError, StudioError
+from pipeline_core.training.progress import progress_event
 from pipeline_core.training.results import run_summary
 
 TUNING_METHODS = {
@@ -254,15 +255,13 @@ def _cancel(run_id: int) -> None:
 def _model_states(run: Any, task: str) -> pd.DataFrame:
     """One row per candidate: done, training or waiting.
 
-    Training scores candidates in order and names the current one at the start of each progress
-    message ("Random forest: fold 2 of 5 done"), so earlier candidates are done.
+    Training scores candidates in order and its progress events say which one it is on, so
+    earlier candidates are done; once it refits the best, every candidate is.
     """
     kinds = [m.kind for m in common.current_spec().models] or registry.default_models(task)
     labels = [registry.MODELS[kind].label for kind in kinds]
-    message = run.progress_message or ""
-    current = next((i for i, label in enumerate(labels) if message.startswith((f"{label}:", f"{label} "))), None)
-    if message.startswith("refitting"):
-        current = len(labels)
+    event = progress_event(run)
+    current = None if event is None else event.model_index if event.phase == "comparing" else len(labels)
     rows = []
     for i, label in enumerate(labels):
         state = "waiting" if current is None or i > current else "training" if i == current else "done"

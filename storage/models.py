@@ -140,6 +140,7 @@ class RunBase(SQLModel):
     progress: float = Field(default=0.0, sa_column_kwargs={"server_default": "0"})
     progress_message: str = Field(default="", sa_column_kwargs={"server_default": ""})
     progress_updated_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    progress_event: dict[str, Any] | None = Field(default=None, sa_type=JSON)  # the core's last ProgressEvent
     started_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     finished_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Iterable, Sequence
+from typing import Any
 
 from pydantic import BaseModel
 
@@ -36,6 +37,7 @@ class RunReporter:
         self._origin_pid = os.getpid()
         self._last_report = 0.0
         self._last_check = 0.0
+        self._last_step: tuple[Any, Any] = (None, None)
         self._status = RunStatus.QUEUED.value
 
     def _connect(self) -> None:
@@ -62,13 +64,21 @@ class RunReporter:
             run = repo.get_run(self.run_id)
             self._seen(run.status if run else RunStatus.CANCELLED.value)
 
-    def progress(self, fraction: float, message: str) -> None:
+    def progress(self, event: BaseModel) -> None:
+        """Store the core's ``ProgressEvent`` (typed as a plain pydantic model: this layer does not import the core).
+
+        Reports come at most every :data:`REPORT_EVERY_SECONDS`, except the ones that move the run to
+        another model or phase, so the page never misses which model is training.
+        """
+        data = event.model_dump(mode="json")
+        fraction, step = float(data["fraction"]), (data.get("phase"), data.get("model_index"))
         now = time.monotonic()
-        if now - self._last_report < REPORT_EVERY_SECONDS and fraction < 1.0:
+        if now - self._last_report < REPORT_EVERY_SECONDS and fraction < 1.0 and step == self._last_step:
             return
         self._connect()
-        self._last_report = now
-        run = repo.update_run_progress(self.run_id, fraction=max(0.0, min(1.0, fraction)), message=message)
+        self._last_report, self._last_step = now, step
+        run = repo.update_run_progress(self.run_id, fraction=max(0.0, min(1.0, fraction)),
+                                       message=str(data.get("message", "")), event=data)
         self._seen(run.status)
 
     def cancelled(self) -> bool:

@@ -365,14 +365,26 @@ def start_run(run_id: int) -> Run:
     return write(work)
 
 
-def update_run_progress(run_id: int, *, fraction: float, message: str = "") -> Run:
+def _plain(value: Mapping[str, Any] | BaseModel) -> Any:
+    """JSON data from a dict or a pydantic model (the core's typed results; this layer does not import them)."""
+    return to_json_data(value.model_dump(mode="json") if isinstance(value, BaseModel) else value)
+
+
+def update_run_progress(
+    run_id: int, *, fraction: float, message: str = "", event: Mapping[str, Any] | BaseModel | None = None
+) -> Run:
     """Record how far a run got; a queued run becomes running.
 
-    A run that has already finished (for example cancelled from the UI) is returned
-    unchanged, so a background job can check ``status`` after reporting to learn it should stop.
+    ``event`` is the core's ``ProgressEvent`` (which model, which phase), kept whole so the page reads
+    the running model from it rather than from ``message``. A run that has already finished (for
+    example cancelled from the UI) is returned unchanged, so a background job can check ``status``
+    after reporting to learn it should stop.
     """
     if isinstance(fraction, bool) or not isinstance(fraction, int | float) or not 0.0 <= fraction <= 1.0:
         raise StorageError(f"Run progress must be a fraction between 0 and 1, got {fraction!r}.")
+    event_data = _plain(event) if event is not None else None
+    if event_data is not None and not isinstance(event_data, dict):
+        raise StorageError(f"A progress event must be a JSON object; got {type(event_data).__name__}.")
 
     def work(session: Session) -> Run:
         run = _require(session, Run, run_id, "Run")
@@ -380,15 +392,10 @@ def update_run_progress(run_id: int, *, fraction: float, message: str = "") -> R
             return run
         _mark_running(run)
         run.progress, run.progress_message = float(fraction), str(message)[:MAX_MESSAGE_LENGTH]
-        run.progress_updated_at = utcnow()
+        run.progress_event, run.progress_updated_at = event_data, utcnow()
         return run
 
     return write(work)
-
-
-def _plain(value: Mapping[str, Any] | BaseModel) -> Any:
-    """JSON data from a dict or a pydantic model (the core's typed results; this layer does not import them)."""
-    return to_json_data(value.model_dump(mode="json") if isinstance(value, BaseModel) else value)
 
 
 def _check_leaderboard(leaderboard: Sequence[Mapping[str, Any] | BaseModel]) -> list[dict[str, Any]]:

@@ -15,10 +15,8 @@ import pandas as pd
 
 from pipeline_core.definition.spec import PipelineSpec, load_spec
 from pipeline_core.errors import CancelledError, StudioError
+from pipeline_core.training.progress import ProgressEvent
 from pipeline_core.training.results import LeaderboardRow, RunSummary, TrainResult
-
-# train() spends the first 96% of its progress comparing models, then refits the best one.
-COMPARE_SHARE = 0.96
 
 
 class Reporter(Protocol):
@@ -29,7 +27,7 @@ class Reporter(Protocol):
     """
 
     def start(self) -> None: ...
-    def progress(self, fraction: float, message: str) -> None: ...
+    def progress(self, event: ProgressEvent) -> None: ...
     def cancelled(self) -> bool: ...
     def finish(self, leaderboard: list[LeaderboardRow], model: bytes, model_name: str,
                summary: RunSummary) -> None: ...
@@ -48,7 +46,7 @@ def run_training(spec_json: str, data_path: str, reporter: Reporter) -> str:
         if reporter.cancelled():
             return "cancelled"
         spec = load_spec(spec_json)
-        progress = ProgressNote(reporter.progress, n_models=len(spec.models))
+        progress = ProgressNote(reporter.progress)
         result, model = _train(spec, pd.read_parquet(data_path), progress, reporter.cancelled)
         rows, summary = result.leaderboard_rows(), result.summary(total_seconds=progress.elapsed())
     except CancelledError as e:
@@ -82,28 +80,29 @@ def _named_model(message: str, spec: PipelineSpec | None) -> str | None:
 
 
 class ProgressNote:
-    """Adds models done, time elapsed and an estimate of the time left to each progress message.
+    """Adds models done, time elapsed and an estimate of the time left to each progress event's message.
 
-    The job's own messages name the model and the fold ("Random forest: fold 3 of 5 done"),
-    so together the user sees how far the run got and when it should end.
+    Training's own messages name the model and the fold ("Random forest: fold 3 of 5 done"),
+    so together the user sees how far the run got and when it should end. The count of models
+    done comes from the event, not from the fraction: how the bar is split is training's business.
     """
 
-    def __init__(self, report: Callable[[float, str], None], n_models: int = 0):
-        self.report, self.n_models = report, n_models
+    def __init__(self, report: Callable[[ProgressEvent], None]):
+        self.report = report
         self.started = time.monotonic()
 
     def elapsed(self) -> float:
         return time.monotonic() - self.started
 
-    def __call__(self, fraction: float, message: str) -> None:
-        self.report(fraction, " · ".join([message, *self._notes(fraction)]))
+    def __call__(self, event: ProgressEvent) -> None:
+        message = " · ".join([event.message, *self._notes(event)])
+        self.report(event.model_copy(update={"message": message}))
 
-    def _notes(self, fraction: float) -> list[str]:
-        elapsed = self.elapsed()
+    def _notes(self, event: ProgressEvent) -> list[str]:
+        elapsed, fraction = self.elapsed(), event.fraction
         notes = []
-        if self.n_models:
-            done = min(self.n_models, int(fraction / COMPARE_SHARE * self.n_models + 1e-9))
-            notes.append(f"{done} of {self.n_models} models done")
+        if event.n_models:
+            notes.append(f"{min(event.models_done, event.n_models)} of {event.n_models} models done")
         notes.append(f"{_duration(elapsed)} elapsed")
         if 0.02 <= fraction < 1.0:
             notes.append(f"about {_duration(elapsed * (1 - fraction) / fraction)} left")

@@ -25,20 +25,21 @@ from pipeline_core.definition.registry import MODELS, default_models
 from pipeline_core.definition.spec import ModelSpec, PipelineSpec
 from pipeline_core.errors import CancelledError, StudioError
 from pipeline_core.training.memory import map_large_blocks
+from pipeline_core.training.progress import ModelSlice, ProgressCallback, finished, refitting
 from pipeline_core.training.provenance import provenance
 from pipeline_core.training.results import ModelScore, TrainResult, limit_rows, rank_key
 from pipeline_core.training.splits import cv_splitter, split_holdout
 
-Progress = Callable[[float, str], None]
+Progress = Callable[[float, str], None]  # a step's own 0..1 progress; ModelSlice turns it into run events
 Cancel = Callable[[], bool]
 
 
 def train(
-    spec: PipelineSpec, frame: pd.DataFrame, progress: Progress | None = None, cancel: Cancel | None = None,
+    spec: PipelineSpec, frame: pd.DataFrame, progress: ProgressCallback | None = None, cancel: Cancel | None = None,
     *, n_jobs: int | None = None,
 ) -> TrainResult:
     """Compare the definition's models by CV, refit the best, score it once on the hold-out rows."""
-    progress = progress or (lambda fraction, message: None)
+    progress = progress or (lambda event: None)
     cancel = cancel or (lambda: False)
     map_large_blocks()
     data = prepare(spec, frame)
@@ -53,17 +54,17 @@ def train(
     candidates = spec.models or [ModelSpec(kind=k) for k in default_models(data.task)]
     board, seconds = [], {}
     for i, model in enumerate(candidates):
-        step = _Slice(progress, i, len(candidates), model.kind)
+        step = ModelSlice(progress, i, len(candidates), model.kind)
         started = time.perf_counter()
         board.append(_score_model(spec, data, model, X_train, y_train, step, cancel, n_jobs))
         seconds[model.kind] = time.perf_counter() - started
     board.sort(key=lambda row: rank_key(row, metric))
     if board[0].error:
         raise StudioError(f"every model failed; first error: {board[0].model}: {board[0].error}")
-    progress(0.97, f"refitting {board[0].label} on all training rows")
+    progress(refitting(len(candidates), board[0].model, f"refitting {board[0].label} on all training rows"))
     best = _refit(spec, data, board[0], X_train, y_train)
     holdout = _score_holdout(best, data.task, X_test, y_test)
-    progress(1.0, "done")
+    progress(finished(len(candidates)))
     return TrainResult(spec, data.task, data.task_reason, metric, board, best, holdout, data.schema,
                        data.report, X_test, y_test, provenance(spec, frame), training_rows=len(X_train),
                        model_seconds=seconds)
@@ -173,13 +174,3 @@ class _Within:
 
     def __call__(self, fraction: float, message: str) -> None:
         self.progress(self.low + (self.high - self.low) * fraction, message)
-
-
-class _Slice:
-    """Maps one model's 0..1 progress into its share of the whole run."""
-
-    def __init__(self, progress: Progress, index: int, total: int, name: str):
-        self.progress, self.index, self.total, self.name = progress, index, total, name
-
-    def __call__(self, fraction: float, message: str) -> None:
-        self.progress(min(0.96, (self.index + fraction) / self.total * 0.96), message)

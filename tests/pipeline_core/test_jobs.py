@@ -20,6 +20,7 @@ from pipeline_core.errors import StudioError
 from pipeline_core.io.frames import frame_sha256
 from pipeline_core.jobs.job import ProgressNote
 from pipeline_core.jobs.runners import JobRunner, ThreadJobRunner, create_runner
+from pipeline_core.training.progress import ProgressEvent
 from pipeline_core.training.results import leaderboard_rows, run_summary
 from storage.files import resolve
 from storage.reporter import RunReporter, cancel_run, mark_lost_runs
@@ -99,9 +100,10 @@ def test_a_job_trains_and_stores_leaderboard_model_and_a_typed_summary(studio, t
 
 def test_progress_names_models_done_folds_elapsed_and_time_left():
     messages = []
-    note = ProgressNote(lambda fraction, message: messages.append(message), n_models=2)
+    note = ProgressNote(lambda event: messages.append(event.message))
     note.started -= 30
-    note(0.48, "Random forest: fold 3 of 3 done")
+    note(ProgressEvent(phase="comparing", fraction=0.48, message="Random forest: fold 3 of 3 done", n_models=2,
+                       models_done=1, model_index=0, model_name="random_forest"))
     assert messages == ["Random forest: fold 3 of 3 done · 1 of 2 models done · 30 s elapsed · about 33 s left"]
 
 

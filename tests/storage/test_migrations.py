@@ -14,7 +14,7 @@ import storage
 from storage.db import MIGRATIONS_DIR, current_revision, database_url, get_engine, make_engine, upgrade
 from storage.models import TABLES
 
-HEAD = "0003"
+HEAD = "0004"
 
 OLD_DEFINITION = '{"steps": [{"kind": "impute", "strategy": "mean"}]}'
 OLD_COLUMNS = '[{"name": "a", "dtype": "int64"}]'
@@ -49,7 +49,7 @@ def test_a_database_at_revision_0001_opens_with_current_code_and_keeps_its_rows(
     assert (run.status, run.seed, run.leaderboard, run.library_versions) == (
         "done", 7, [{"model": "lr", "metrics": {}}], {"sklearn": "1.5"}
     )  # fmt: skip
-    assert (run.progress, run.progress_message, run.progress_updated_at) == (0.0, "", None)
+    assert (run.progress, run.progress_message, run.progress_updated_at, run.progress_event) == (0.0, "", None, None)
     assert run.finished_at.isoformat() == "2024-01-02T03:06:00+00:00"
     [version] = storage.list_versions(pipeline.id)
     assert (version.version, version.note, version.definition["steps"][0]["strategy"]) == (1, "from 2024", "mean")

@@ -182,3 +182,12 @@ def test_a_run_made_before_saving_can_be_linked_to_its_version_once(version_id: 
     assert again.pipeline_version_id == version_id  # never moves to another version
     pipeline_id = storage.get_version_by_id(version_id).pipeline_id
     assert [r.id for r in storage.list_runs(pipeline_id=pipeline_id)] == [run.id]
+
+
+def test_progress_keeps_the_last_event_whole_and_refuses_one_that_is_not_an_object(studio: Path) -> None:
+    run = storage.create_run(dataset_id=None)
+    event = {"phase": "comparing", "fraction": 0.5, "model_index": 1, "model_name": "knn"}
+    assert storage.update_run_progress(run.id, fraction=0.5, message="knn", event=event).progress_event == event
+    assert storage.get_run(run.id).progress_event == event
+    with pytest.raises(StorageError, match="JSON object"):
+        storage.update_run_progress(run.id, fraction=0.6, event=[1, 2])  # type: ignore[arg-type]
