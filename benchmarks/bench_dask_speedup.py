@@ -38,6 +38,8 @@ from benchmarks.data import mixed_frame
 from pipeline_core.compiler.columns import default_steps, infer_schema
 from pipeline_core.definition.spec import EvaluationPlan, ModelSpec, PipelineSpec
 from pipeline_core.jobs.dask_cluster import import_training_stack, machine_workers, run_on_cluster
+from pipeline_core.training.progress import ProgressEvent
+from pipeline_core.training.results import LeaderboardRow, RunSummary
 
 MODELS = [ModelSpec(kind="logistic_regression"), ModelSpec(kind="decision_tree"),
           ModelSpec(kind="random_forest", params={"n_estimators": 100}),
@@ -55,17 +57,16 @@ class FileReporter:
     def start(self) -> None:
         pass
 
-    def progress(self, fraction: float, message: str) -> None:
+    def progress(self, event: ProgressEvent) -> None:
         pass
 
     def cancelled(self) -> bool:
         return False
 
-    def finish(self, leaderboard: list[dict[str, Any]], model: bytes, model_name: str,
-               timings: dict[str, Any]) -> None:
+    def finish(self, leaderboard: list[LeaderboardRow], model: bytes, model_name: str, summary: RunSummary) -> None:
         # folds finish in any order, so the mean may differ in the last bit: compare rounded
-        scores = {row["model"]: round(row["metrics"].get(timings["metric"]), 9) for row in leaderboard}
-        self.path.write_text(json.dumps({"best": model_name, "metric": timings["metric"], "scores": scores}))
+        scores = {row.model: round(row.metrics.get(summary.metric), 9) for row in leaderboard}
+        self.path.write_text(json.dumps({"best": model_name, "metric": summary.metric, "scores": scores}))
 
     def fail(self, error: str, *, status: str = "failed", failed_model: str | None = None) -> None:
         self.path.write_text(json.dumps({"error": error}))

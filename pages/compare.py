@@ -14,6 +14,7 @@ import streamlit as st
 from pages import charts, common
 from pipeline_core.training import evaluate
 from pipeline_core.training.holdout import holdout_frames, holdout_split, learning_curve, training_split
+from pipeline_core.training.results import run_summary
 from studio.datasets import list_datasets
 from studio.errors import FAILURES, StorageError
 from studio.runs import get_run, list_runs, run_inputs
@@ -41,7 +42,7 @@ def main() -> None:
 
 def _run_tabs(run: Any) -> None:
     """Only the open tab runs, so hold-out charts are computed when someone looks at them."""
-    board = charts.leaderboard_frame(run.leaderboard, run.timings.get("metric"))
+    board = charts.leaderboard_frame(run.leaderboard, run_summary(run).metric)
     leaderboard, ab_test, holdout = st.tabs(TABS, key="compare_tab", on_change="rerun")
     if leaderboard.open:
         with leaderboard:
@@ -83,7 +84,7 @@ def _not_done(run: Any) -> None:
 
 
 def _leaderboard(run: Any, board: pd.DataFrame) -> None:
-    metric = run.timings.get("metric")
+    metric = run_summary(run).metric
     if board.empty:
         st.warning("This run recorded no model scores.")
         return
@@ -105,7 +106,7 @@ def _leaderboard(run: Any, board: pd.DataFrame) -> None:
 
 
 def _holdout_scores(run: Any) -> None:
-    holdout = run.timings.get("holdout") or {}
+    holdout = run_summary(run).holdout
     if not holdout:
         return
     best = run.leaderboard[0].get("label") or run.leaderboard[0]["model"]
@@ -119,7 +120,7 @@ def _runs_table(runs: list[Any]) -> pd.DataFrame:
     datasets = {d.id: d.name for d in list_datasets()}
     rows = []
     for run in runs:
-        metric = run.timings.get("metric")
+        metric = run_summary(run).metric
         board = charts.leaderboard_frame(run.leaderboard, metric) if run.leaderboard else pd.DataFrame()
         best = board.iloc[0] if not board.empty else None
         rows.append({
@@ -128,7 +129,7 @@ def _runs_table(runs: list[Any]) -> pd.DataFrame:
             "Models": len(run.leaderboard), "Best model": best["Model"] if best is not None else "",
             "Metric": charts.metric_label(metric) if metric else "",
             "CV score": charts.metric_text(best, metric) if best is not None and metric else "",
-            "Duration (s)": round(run.timings.get("total_seconds", 0) or 0, 1) or None,
+            "Duration (s)": round(run_summary(run).total_seconds, 1) or None,
         })
     return pd.DataFrame(rows)
 
@@ -137,7 +138,7 @@ def _runs_table(runs: list[Any]) -> pd.DataFrame:
 
 
 def _ab_test(run: Any, board: pd.DataFrame) -> None:
-    metric = run.timings.get("metric")
+    metric = run_summary(run).metric
     scored = board[(board["Error"] == "") & board[metric].notna()] if metric in board else board.iloc[0:0]
     if len(scored) < 2:
         st.info("An A/B comparison needs two models that finished cross-validation in this run.")
@@ -220,7 +221,7 @@ def _evaluation(run_id: int, artifact_sha: str) -> dict[str, Any]:
     """Hold-out chart frames of a stored run, keyed by run id and model hash."""
     loaded, spec, frame = _run_inputs(run_id)
     split = holdout_split(spec, frame)
-    metric = loaded.metadata.get("metric") or get_run(run_id).timings.get("metric")
+    metric = loaded.metadata.get("metric") or run_summary(get_run(run_id)).metric
     frames = holdout_frames(loaded.pipeline, spec, split, metric)
     return {"frames": frames, "metric": metric, "task": split.task, "n_holdout": len(split.X_test)}
 
@@ -228,12 +229,12 @@ def _evaluation(run_id: int, artifact_sha: str) -> dict[str, Any]:
 @st.cache_data(max_entries=8, show_spinner="Refitting on growing training sets…")
 def _learning_curve(run_id: int, artifact_sha: str) -> pd.DataFrame:
     loaded, spec, frame = _run_inputs(run_id)
-    metric = loaded.metadata.get("metric") or get_run(run_id).timings.get("metric")
+    metric = loaded.metadata.get("metric") or run_summary(get_run(run_id)).metric
     return learning_curve(loaded.pipeline, spec, training_split(spec, frame), metric)
 
 
 def _holdout_charts(run: Any) -> None:
-    if run.timings.get("task") == "clustering":
+    if run_summary(run).task == "clustering":
         st.info("Clustering has no target, so there are no hold-out rows to chart; the leaderboard's silhouette, "
                 "Davies-Bouldin and Calinski-Harabasz scores describe the clusters.")
         return

@@ -18,6 +18,8 @@ from pipeline_core.compiler.prepare import prepare
 from pipeline_core.definition import metrics, registry
 from pipeline_core.definition.spec import PipelineSpec, load_spec
 from pipeline_core.errors import SpecError, StudioError
+from pipeline_core.training.progress import progress_event
+from pipeline_core.training.results import run_summary
 from studio import training
 from studio.errors import FAILURES
 from studio.pipelines import saved_version_id
@@ -250,15 +252,13 @@ def _cancel(run_id: int) -> None:
 def _model_states(run: Any, task: str) -> pd.DataFrame:
     """One row per candidate: done, training or waiting.
 
-    Training scores candidates in order and names the current one at the start of each progress
-    message ("Random forest: fold 2 of 5 done"), so earlier candidates are done.
+    Training scores candidates in order and its progress events say which one it is on, so
+    earlier candidates are done; once it refits the best, every candidate is.
     """
     kinds = [m.kind for m in common.current_spec().models] or registry.default_models(task)
     labels = [registry.MODELS[kind].label for kind in kinds]
-    message = run.progress_message or ""
-    current = next((i for i, label in enumerate(labels) if message.startswith((f"{label}:", f"{label} "))), None)
-    if message.startswith("refitting"):
-        current = len(labels)
+    event = progress_event(run)
+    current = None if event is None else event.model_index if event.phase == "comparing" else len(labels)
     rows = []
     for i, label in enumerate(labels):
         state = "waiting" if current is None or i > current else "training" if i == current else "done"
@@ -291,17 +291,17 @@ def _rerun(run: Any) -> None:
 
 
 def _summary(run: Any) -> None:
-    board = charts.leaderboard_frame(run.leaderboard, run.timings.get("metric"))
+    board = charts.leaderboard_frame(run.leaderboard, run_summary(run).metric)
     if board.empty:
         st.warning(f"Run #{run.id} finished without any model scores.")
         return
     best = board.iloc[0]
-    metric = run.timings.get("metric")
+    metric = run_summary(run).metric
     score = charts.metric_text(best, metric) if metric else ""
-    st.success(f"Run #{run.id} finished in {run.timings.get('total_seconds', 0):.0f} s. Best model: "
+    st.success(f"Run #{run.id} finished in {run_summary(run).total_seconds:.0f} s. Best model: "
                f"**{best['Model']}**" + (f" — {charts.metric_label(metric)} {score} across folds" if score else ""),
                icon=":material/emoji_events:")
-    holdout = run.timings.get("holdout") or {}
+    holdout = run_summary(run).holdout
     if metric in holdout:
         st.markdown(f"Hold-out {charts.metric_label(metric)}: **{charts.display_value(metric, holdout[metric]):.4f}**"
                     " (rows never seen in training or model selection).")

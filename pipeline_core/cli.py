@@ -23,6 +23,7 @@ if TYPE_CHECKING:  # the heavy imports wait for the command that needs them, so 
     import pandas as pd
 
     from pipeline_core.definition.spec import PipelineSpec
+    from pipeline_core.training.progress import ProgressEvent
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 DEFAULT_OUT = "studio_out"
@@ -347,7 +348,7 @@ class _Progress:
     def __init__(self) -> None:
         self.message = ""
 
-    def __call__(self, fraction: float, message: str) -> None:
-        if message != self.message:
-            self.message = message
-            print(f"[{fraction:4.0%}] {message}", file=sys.stderr, flush=True)
+    def __call__(self, event: ProgressEvent) -> None:
+        if event.message != self.message:
+            self.message = event.message
+            print(f"[{event.fraction:4.0%}] {event.message}", file=sys.stderr, flush=True)

@@ -134,12 +134,13 @@ class RunBase(SQLModel):
     error: str | None = None
     failed_model: str | None = None
     leaderboard: list[dict[str, Any]] = Field(default_factory=list, sa_type=JSON)
-    timings: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+    summary: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)  # the core's RunSummary, as JSON
     seed: int | None = None
     library_versions: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
     progress: float = Field(default=0.0, sa_column_kwargs={"server_default": "0"})
     progress_message: str = Field(default="", sa_column_kwargs={"server_default": ""})
     progress_updated_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    progress_event: dict[str, Any] | None = Field(default=None, sa_type=JSON)  # the core's last ProgressEvent
     started_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     finished_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 

@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
+
+from pydantic import BaseModel
 
 from storage import repository as repo
 from storage.db import database_url, use_database
@@ -35,6 +37,7 @@ class RunReporter:
         self._origin_pid = os.getpid()
         self._last_report = 0.0
         self._last_check = 0.0
+        self._last_step: tuple[Any, Any] = (None, None)
         self._status = RunStatus.QUEUED.value
 
     def _connect(self) -> None:
@@ -61,13 +64,21 @@ class RunReporter:
             run = repo.get_run(self.run_id)
             self._seen(run.status if run else RunStatus.CANCELLED.value)
 
-    def progress(self, fraction: float, message: str) -> None:
+    def progress(self, event: BaseModel) -> None:
+        """Store the core's ``ProgressEvent`` (typed as a plain pydantic model: this layer does not import the core).
+
+        Reports come at most every :data:`REPORT_EVERY_SECONDS`, except the ones that move the run to
+        another model or phase, so the page never misses which model is training.
+        """
+        data = event.model_dump(mode="json")
+        fraction, step = float(data["fraction"]), (data.get("phase"), data.get("model_index"))
         now = time.monotonic()
-        if now - self._last_report < REPORT_EVERY_SECONDS and fraction < 1.0:
+        if now - self._last_report < REPORT_EVERY_SECONDS and fraction < 1.0 and step == self._last_step:
             return
         self._connect()
-        self._last_report = now
-        run = repo.update_run_progress(self.run_id, fraction=max(0.0, min(1.0, fraction)), message=message)
+        self._last_report, self._last_step = now, step
+        run = repo.update_run_progress(self.run_id, fraction=max(0.0, min(1.0, fraction)),
+                                       message=str(data.get("message", "")), event=data)
         self._seen(run.status)
 
     def cancelled(self) -> bool:
@@ -78,14 +89,18 @@ class RunReporter:
             self._seen(run.status if run else RunStatus.CANCELLED.value)
         return self._status in FINISHED_STATUSES
 
-    def finish(self, leaderboard: list[dict[str, Any]], model: bytes, model_name: str,
-               timings: dict[str, Any]) -> None:
-        """Store the model and close the run as done; models that failed are named in ``failed_model``."""
+    def finish(self, leaderboard: Sequence[BaseModel], model: bytes, model_name: str, summary: BaseModel) -> None:
+        """Store the model and close the run as done; models that failed are named in ``failed_model``.
+
+        ``leaderboard`` and ``summary`` are the core's ``LeaderboardRow`` and ``RunSummary``, typed as plain
+        pydantic models because this layer does not import the core; the repository stores them as JSON.
+        """
         self._connect()
-        failed = ", ".join(row["model"] for row in leaderboard if row.get("error")) or None
+        rows = [row.model_dump(mode="json") for row in leaderboard]
+        failed = ", ".join(row["model"] for row in rows if row.get("error")) or None
         try:
             repo.save_model_artifact(run_id=self.run_id, data=model, fmt="skops", model_name=model_name)
-            repo.finish_run(self.run_id, status=RunStatus.DONE.value, leaderboard=leaderboard, timings=timings,
+            repo.finish_run(self.run_id, status=RunStatus.DONE.value, leaderboard=rows, summary=summary,
                             failed_model=failed)
         except StorageError:
             if not self._finished_elsewhere():

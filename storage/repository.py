@@ -21,6 +21,7 @@ from typing import Any, TypeVar
 
 import pandas as pd
 import pyarrow.parquet as pq
+from pydantic import BaseModel
 from sqlalchemy import update
 from sqlmodel import Session, col, select
 
@@ -379,14 +380,26 @@ def start_run(run_id: int) -> Run:
     return write(work)
 
 
-def update_run_progress(run_id: int, *, fraction: float, message: str = "") -> Run:
+def _plain(value: Mapping[str, Any] | BaseModel) -> Any:
+    """JSON data from a dict or a pydantic model (the core's typed results; this layer does not import them)."""
+    return to_json_data(value.model_dump(mode="json") if isinstance(value, BaseModel) else value)
+
+
+def update_run_progress(
+    run_id: int, *, fraction: float, message: str = "", event: Mapping[str, Any] | BaseModel | None = None
+) -> Run:
     """Record how far a run got; a queued run becomes running.
 
-    A run that has already finished (for example cancelled from the UI) is returned
-    unchanged, so a background job can check ``status`` after reporting to learn it should stop.
+    ``event`` is the core's ``ProgressEvent`` (which model, which phase), kept whole so the page reads
+    the running model from it rather than from ``message``. A run that has already finished (for
+    example cancelled from the UI) is returned unchanged, so a background job can check ``status``
+    after reporting to learn it should stop.
     """
     if isinstance(fraction, bool) or not isinstance(fraction, int | float) or not 0.0 <= fraction <= 1.0:
         raise StorageError(f"Run progress must be a fraction between 0 and 1, got {fraction!r}.")
+    event_data = _plain(event) if event is not None else None
+    if event_data is not None and not isinstance(event_data, dict):
+        raise StorageError(f"A progress event must be a JSON object; got {type(event_data).__name__}.")
 
     def work(session: Session) -> Run:
         run = _require(session, Run, run_id, "Run")
@@ -394,14 +407,14 @@ def update_run_progress(run_id: int, *, fraction: float, message: str = "") -> R
             return run
         _mark_running(run)
         run.progress, run.progress_message = float(fraction), str(message)[:MAX_MESSAGE_LENGTH]
-        run.progress_updated_at = utcnow()
+        run.progress_event, run.progress_updated_at = event_data, utcnow()
         return run
 
     return write(work)
 
 
-def _check_leaderboard(leaderboard: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
-    rows = to_json_data(list(leaderboard))
+def _check_leaderboard(leaderboard: Sequence[Mapping[str, Any] | BaseModel]) -> list[dict[str, Any]]:
+    rows = [_plain(row) for row in leaderboard]
     for index, row in enumerate(rows):
         if not isinstance(row, dict) or not isinstance(row.get("model"), str):
             raise StorageError(f"Leaderboard row {index} must be a dict with a 'model' name.")
@@ -414,12 +427,15 @@ def finish_run(
     run_id: int,
     *,
     status: str,
-    leaderboard: Sequence[Mapping[str, Any]] | None = None,
+    leaderboard: Sequence[Mapping[str, Any] | BaseModel] | None = None,
     error: str | None = None,
     failed_model: str | None = None,
-    timings: Mapping[str, Any] | None = None,
+    summary: Mapping[str, Any] | BaseModel | None = None,
 ) -> Run:
     """Close a run as done, failed or cancelled, with its results.
+
+    ``leaderboard`` rows and ``summary`` come as the core's pydantic models (validated when they were
+    made) or as plain dicts; either way they are stored as plain JSON.
 
     A run can be finished once; finishing it again raises, so a late "done" from a
     background job cannot overwrite a user's "cancelled".
@@ -428,14 +444,16 @@ def finish_run(
         allowed = ", ".join(sorted(CLOSING_STATUSES))
         raise StorageError(f"A run can only finish as one of {allowed}; got {status!r}.")
     rows = _check_leaderboard(leaderboard or [])
-    timing_data = to_json_data(dict(timings or {}))
+    summary_data = _plain(summary if summary is not None else {})
+    if not isinstance(summary_data, dict):
+        raise StorageError(f"A run summary must be a JSON object; got {type(summary_data).__name__}.")
 
     def work(session: Session) -> Run:
         run = _require(session, Run, run_id, "Run")
         if run.status in FINISHED_STATUSES:
             raise StorageError(f"Run {run_id} already finished ({run.status}); it cannot be finished again.")
         run.status, run.error, run.failed_model = str(status), error, failed_model
-        run.leaderboard, run.timings, run.finished_at = rows, timing_data, utcnow()
+        run.leaderboard, run.summary, run.finished_at = rows, summary_data, utcnow()
         if status == RunStatus.DONE:
             run.progress, run.progress_updated_at = 1.0, run.finished_at
         return run

@@ -7,6 +7,7 @@ from typing import Any
 
 import storage
 from pipeline_core.definition.spec import PipelineSpec, load_spec
+from pipeline_core.training.results import run_summary
 from storage import Pipeline, PipelineVersion, StorageError
 
 MAX_IMPORT_BYTES = 5 * 2**20
@@ -32,7 +33,7 @@ def _link_trained_run(run_id: int, trained: PipelineSpec, version_id: int) -> No
     run = storage.get_run(run_id)
     if run is None or run.pipeline_version_id is not None or run.status != storage.RunStatus.DONE:
         return
-    if (run.timings or {}).get("provenance", {}).get("definition_sha256") == trained.content_hash():
+    if run_summary(run).provenance.definition_sha256 == trained.content_hash():
         storage.link_run_to_version(run.id, pipeline_version_id=version_id)
 
 

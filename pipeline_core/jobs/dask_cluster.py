@@ -42,7 +42,7 @@ from joblib._dask import DaskDistributedBackend  # joblib exports the class unde
 from pipeline_core.errors import StudioError
 
 if TYPE_CHECKING:  # the launcher and its workers start without the training stack
-    from pipeline_core.jobs.runners import Reporter
+    from pipeline_core.jobs.job import Reporter
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 START_TIMEOUT_SECONDS = 60
@@ -170,7 +170,7 @@ def run_on_cluster(spec_json: str, data_path: str, reporter: Reporter) -> str:
 
 
 def _train_with_folds_on(client: Client, spec_json: str, data_path: str, reporter: Reporter) -> str:
-    from pipeline_core.jobs.runners import run_training
+    from pipeline_core.jobs.job import run_training
 
     with _on_cluster(client):
         return run_training(spec_json, data_path, reporter)

@@ -9,39 +9,19 @@ that records progress and results wherever the caller keeps them (the app passes
 Two runners execute jobs, both behind :class:`JobRunner`: :class:`DaskJobRunner
 <pipeline_core.jobs.dask_cluster.DaskJobRunner>` (the default: jobs run on a Dask cluster and
 their CV folds fan out over its workers) and :class:`ThreadJobRunner` (a thread pool in
-the server process, the fallback; folds then run one after another).
+the server process, the fallback; folds then run one after another). Both run
+:func:`pipeline_core.jobs.job.run_training`.
 """
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Any, Protocol
+from typing import Protocol
 
-import pandas as pd
-
-from pipeline_core.definition.spec import PipelineSpec, load_spec
-from pipeline_core.errors import CancelledError, StudioError
+from pipeline_core.errors import StudioError
+from pipeline_core.jobs.job import Reporter, run_training
 
 RUNNERS = ("dask", "threads")
-# train() spends the first 96% of its progress comparing models, then refits the best one.
-COMPARE_SHARE = 0.96
-
-
-class Reporter(Protocol):
-    """Where a job reports; every method must be safe to call from another thread or process.
-
-    ``cancelled()`` is asked after every progress report (at least once per CV fold); once it
-    is true the job stops at that point and says so through ``fail(..., status="cancelled")``.
-    """
-
-    def start(self) -> None: ...
-    def progress(self, fraction: float, message: str) -> None: ...
-    def cancelled(self) -> bool: ...
-    def finish(self, leaderboard: list[dict[str, Any]], model: bytes, model_name: str,
-               timings: dict[str, Any]) -> None: ...
-    def fail(self, error: str, *, status: str = "failed", failed_model: str | None = None) -> None: ...
 
 
 class JobRunner(Protocol):
@@ -62,86 +42,6 @@ class JobRunner(Protocol):
         ...
 
     def close(self) -> None: ...
-
-
-def run_training(spec_json: str, data_path: str, reporter: Reporter) -> str:
-    """Train, save the best model through the reporter, and return the final status.
-
-    Whatever happens, the reporter hears exactly one ending (``finish`` or ``fail``), unless
-    the run was already closed elsewhere (cancelled while queued).
-    """
-    spec: PipelineSpec | None = None
-    try:
-        reporter.start()
-        if reporter.cancelled():
-            return "cancelled"
-        spec = load_spec(spec_json)
-        progress = ProgressNote(reporter.progress, n_models=len(spec.models))
-        result, model = _train(spec, pd.read_parquet(data_path), progress, reporter.cancelled)
-    except CancelledError as e:
-        reporter.fail(str(e), status="cancelled")
-        return "cancelled"
-    except StudioError as e:
-        reporter.fail(str(e), failed_model=_named_model(str(e), spec))
-        return "failed"
-    except Exception as e:  # noqa: BLE001 - a job must always end with a recorded status
-        reporter.fail(f"unexpected error: {type(e).__name__}: {e}")
-        return "failed"
-    timings = {"total_seconds": progress.elapsed(), "holdout": result.holdout, "metric": result.metric,
-               "task": result.task, "report": result.report, "provenance": result.provenance}
-    reporter.finish(result.leaderboard_records(), model, result.best.model, timings)
-    return "done"
-
-
-def _train(spec: PipelineSpec, frame: pd.DataFrame, progress: ProgressNote,
-           cancel: Callable[[], bool]) -> tuple[Any, bytes]:
-    """The result and the best model's file; serialising is part of the job so its failure is recorded too."""
-    from pipeline_core.artifacts.export import build_metadata, dump_model
-    from pipeline_core.training.train import train
-
-    result = train(spec, frame, progress=progress, cancel=cancel)
-    return result, dump_model(result.pipeline, "skops", build_metadata(result, frame))
-
-
-def _named_model(message: str, spec: PipelineSpec | None) -> str | None:
-    """The candidate a training error names (train says ``<model>: <error>`` when every model failed)."""
-    if spec is None:
-        return None
-    return next((m.kind for m in spec.models if f"{m.kind}:" in message), None)
-
-
-class ProgressNote:
-    """Adds models done, time elapsed and an estimate of the time left to each progress message.
-
-    The job's own messages name the model and the fold ("Random forest: fold 3 of 5 done"),
-    so together the user sees how far the run got and when it should end.
-    """
-
-    def __init__(self, report: Callable[[float, str], None], n_models: int = 0):
-        self.report, self.n_models = report, n_models
-        self.started = time.monotonic()
-
-    def elapsed(self) -> float:
-        return time.monotonic() - self.started
-
-    def __call__(self, fraction: float, message: str) -> None:
-        self.report(fraction, " · ".join([message, *self._notes(fraction)]))
-
-    def _notes(self, fraction: float) -> list[str]:
-        elapsed = self.elapsed()
-        notes = []
-        if self.n_models:
-            done = min(self.n_models, int(fraction / COMPARE_SHARE * self.n_models + 1e-9))
-            notes.append(f"{done} of {self.n_models} models done")
-        notes.append(f"{_duration(elapsed)} elapsed")
-        if 0.02 <= fraction < 1.0:
-            notes.append(f"about {_duration(elapsed * (1 - fraction) / fraction)} left")
-        return notes
-
-
-def _duration(seconds: float) -> str:
-    minutes, secs = divmod(int(round(seconds)), 60)
-    return f"{minutes} min {secs:02d} s" if minutes else f"{secs} s"
 
 
 class ThreadJobRunner:

@@ -29,7 +29,7 @@ from pipeline_core.definition.spec import ModelSpec, PipelineSpec
 from pipeline_core.training.splits import cv_splitter
 
 if TYPE_CHECKING:
-    from pipeline_core.training.train import TrainResult
+    from pipeline_core.training.results import TrainResult
 
 TRAIN_SIZES = (0.1, 0.325, 0.55, 0.775, 1.0)
 SIGNIFICANCE = 0.05

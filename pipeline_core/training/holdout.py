@@ -17,8 +17,8 @@ from pipeline_core.compiler.prepare import prepare
 from pipeline_core.definition.spec import PipelineSpec
 from pipeline_core.errors import DataError
 from pipeline_core.training.evaluate import evaluation_frames, learning_curve_frame
+from pipeline_core.training.results import TrainResult
 from pipeline_core.training.splits import cv_splitter, split_holdout
-from pipeline_core.training.train import TrainResult
 
 
 @dataclass

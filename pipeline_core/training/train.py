@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -18,78 +18,28 @@ from joblib import Parallel, delayed
 from sklearn.base import clone
 from sklearn.metrics import check_scoring
 
-from pipeline_core.compiler.columns import ColumnInfo
 from pipeline_core.compiler.compile import compile_pipeline, gives_codes
 from pipeline_core.compiler.prepare import Prepared, prepare
 from pipeline_core.definition import metrics as mt
-from pipeline_core.definition.registry import MODELS, ModelEntry, default_models
+from pipeline_core.definition.registry import MODELS, default_models
 from pipeline_core.definition.spec import ModelSpec, PipelineSpec
 from pipeline_core.errors import CancelledError, StudioError
 from pipeline_core.training.memory import map_large_blocks
+from pipeline_core.training.progress import ModelSlice, ProgressCallback, finished, refitting
 from pipeline_core.training.provenance import provenance
+from pipeline_core.training.results import ModelScore, TrainResult, limit_rows, rank_key
 from pipeline_core.training.splits import cv_splitter, split_holdout
 
-Progress = Callable[[float, str], None]
+Progress = Callable[[float, str], None]  # a step's own 0..1 progress; ModelSlice turns it into run events
 Cancel = Callable[[], bool]
 
 
-@dataclass
-class ModelScore:
-    """One leaderboard row: per-metric mean/std across folds, timings, and any failure."""
-
-    model: str
-    label: str
-    metrics: dict[str, float] = field(default_factory=dict)
-    metrics_std: dict[str, float] = field(default_factory=dict)
-    folds: dict[str, list[float]] = field(default_factory=dict)
-    fit_seconds: float = 0.0
-    predict_seconds: float = 0.0
-    params: dict[str, Any] = field(default_factory=dict)
-    notes: list[str] = field(default_factory=list)
-    error: str | None = None
-    tuning_history: list[dict[str, Any]] = field(default_factory=list)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "model": self.model, "label": self.label, "metrics": self.metrics, "metrics_std": self.metrics_std,
-            "folds": self.folds, "fit_seconds": self.fit_seconds, "predict_seconds": self.predict_seconds,
-            "params": _jsonable(self.params), "notes": self.notes, "error": self.error,
-            "tuning_history": self.tuning_history,
-        }
-
-
-@dataclass
-class TrainResult:
-    """Everything a run produced; ``pipeline`` is the best model refitted on all training rows."""
-
-    spec: PipelineSpec
-    task: str
-    task_reason: str
-    metric: str
-    leaderboard: list[ModelScore]
-    pipeline: Any
-    holdout: dict[str, float]
-    schema: dict[str, ColumnInfo]
-    report: list[str]
-    X_test: pd.DataFrame | None
-    y_test: pd.Series | None
-    provenance: dict[str, Any]
-    training_rows: int | None = None  # the refit's rows: they settle ``boosting="auto"`` (see ``compile``)
-
-    @property
-    def best(self) -> ModelScore:
-        return self.leaderboard[0]
-
-    def leaderboard_records(self) -> list[dict[str, Any]]:
-        return [row.to_dict() for row in self.leaderboard]
-
-
 def train(
-    spec: PipelineSpec, frame: pd.DataFrame, progress: Progress | None = None, cancel: Cancel | None = None,
+    spec: PipelineSpec, frame: pd.DataFrame, progress: ProgressCallback | None = None, cancel: Cancel | None = None,
     *, n_jobs: int | None = None,
 ) -> TrainResult:
     """Compare the definition's models by CV, refit the best, score it once on the hold-out rows."""
-    progress = progress or (lambda fraction, message: None)
+    progress = progress or (lambda event: None)
     cancel = cancel or (lambda: False)
     map_large_blocks()
     data = prepare(spec, frame)
@@ -102,19 +52,22 @@ def train(
     if X_test is not None:  # the split holds copies of every row now: free the full copy before fitting
         data = replace(data, X=data.X.iloc[:0].copy())  # a copy: an empty slice is a view that keeps every row
     candidates = spec.models or [ModelSpec(kind=k) for k in default_models(data.task)]
-    board = []
+    board, seconds = [], {}
     for i, model in enumerate(candidates):
-        step = _Slice(progress, i, len(candidates), model.kind)
+        step = ModelSlice(progress, i, len(candidates), model.kind)
+        started = time.perf_counter()
         board.append(_score_model(spec, data, model, X_train, y_train, step, cancel, n_jobs))
-    board.sort(key=lambda row: _rank_key(row, metric))
+        seconds[model.kind] = time.perf_counter() - started
+    board.sort(key=lambda row: rank_key(row, metric))
     if board[0].error:
         raise StudioError(f"every model failed; first error: {board[0].model}: {board[0].error}")
-    progress(0.97, f"refitting {board[0].label} on all training rows")
+    progress(refitting(len(candidates), board[0].model, f"refitting {board[0].label} on all training rows"))
     best = _refit(spec, data, board[0], X_train, y_train)
     holdout = _score_holdout(best, data.task, X_test, y_test)
-    progress(1.0, "done")
+    progress(finished(len(candidates)))
     return TrainResult(spec, data.task, data.task_reason, metric, board, best, holdout, data.schema,
-                       data.report, X_test, y_test, provenance(spec, frame), training_rows=len(X_train))
+                       data.report, X_test, y_test, provenance(spec, frame), training_rows=len(X_train),
+                       model_seconds=seconds)
 
 
 def _score_model(
@@ -129,7 +82,7 @@ def _score_model(
             row.notes.append(f"categories reach {entry.label.lower()} as one code column each, not one-hot "
                              f"columns: with {len(X):,} training rows, one-hot columns would take several "
                              "times the data's memory (the one-hot step's 'boosting' option)")
-        X, y = _limit_rows(entry, X, y, spec.evaluation.seed, row)
+        X, y = limit_rows(entry, X, y, spec.evaluation.seed, row)
         if spec.tuning.method != "none" and (model.search or entry.search):
             _tune(pipeline, model, X, y, data.task, spec, row, _Within(progress, 0.0, TUNING_SHARE), cancel)
             progress = _Within(progress, TUNING_SHARE, 1.0)
@@ -157,15 +110,6 @@ def _tune(pipeline: Any, model: ModelSpec, X: pd.DataFrame, y: pd.Series, task: 
         f"tuned by {spec.tuning.method} search over {len(history)} trials; its CV scores reuse the folds that "
         "chose the parameters, so only the hold-out score is unbiased"
     )
-
-
-def _limit_rows(entry: ModelEntry, X: pd.DataFrame, y: pd.Series, seed: int, row: ModelScore) -> tuple:
-    max_rows = entry.max_rows
-    if max_rows is None or len(X) <= max_rows:
-        return X, y
-    row.notes.append(f"trained on a random {max_rows:,} of {len(X):,} rows: {entry.limit_reason}")
-    idx = np.random.default_rng(seed).choice(len(X), size=max_rows, replace=False)
-    return X.iloc[idx], y.iloc[idx]
 
 
 def _cross_validate(
@@ -203,19 +147,12 @@ def _fit_and_score(pipeline: Any, X: Any, y: Any, train_idx: Any, test_idx: Any,
     return {k: float(v) for k, v in scores.items()}, fitted - start, time.perf_counter() - fitted
 
 
-def _rank_key(row: ModelScore, metric: str) -> tuple:
-    value = row.metrics.get(metric, np.nan)
-    if row.error or np.isnan(value):
-        return (1, 0.0)
-    return (0, value if metric in mt.LOWER_IS_BETTER else -value)
-
-
 def _refit(spec: PipelineSpec, data: Prepared, row: ModelScore, X: pd.DataFrame, y: pd.Series) -> Any:
     import warnings
 
     model = ModelSpec(kind=row.model, params={**row.params})
     pipeline = compile_pipeline(spec, data.schema, task=data.task, model=model, n_rows=len(X))
-    X, y = _limit_rows(MODELS[row.model], X, y, spec.evaluation.seed, ModelScore("", ""))
+    X, y = limit_rows(MODELS[row.model], X, y, spec.evaluation.seed, ModelScore("", ""))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         return pipeline.fit(X, y)
@@ -237,17 +174,3 @@ class _Within:
 
     def __call__(self, fraction: float, message: str) -> None:
         self.progress(self.low + (self.high - self.low) * fraction, message)
-
-
-class _Slice:
-    """Maps one model's 0..1 progress into its share of the whole run."""
-
-    def __init__(self, progress: Progress, index: int, total: int, name: str):
-        self.progress, self.index, self.total, self.name = progress, index, total, name
-
-    def __call__(self, fraction: float, message: str) -> None:
-        self.progress(min(0.96, (self.index + fraction) / self.total * 0.96), message)
-
-
-def _jsonable(params: dict[str, Any]) -> dict[str, Any]:
-    return {k: (v.item() if isinstance(v, np.generic) else v) for k, v in params.items()}

@@ -10,7 +10,7 @@ from streamlit.testing.v1 import AppTest
 import storage
 from pipeline_core.definition.spec import PipelineSpec
 from pipeline_core.io.samples import load_sample
-from pipeline_core.jobs.runners import run_training
+from pipeline_core.jobs.job import run_training
 from pipeline_core.training.holdout import holdout_split, training_split
 from pipeline_core.training.train import train
 from storage.files import resolve

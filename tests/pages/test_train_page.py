@@ -10,6 +10,7 @@ import storage
 from pipeline_core.definition.registry import MODELS, default_models
 from pipeline_core.definition.spec import PipelineSpec
 from pipeline_core.definition.steps import Impute
+from pipeline_core.training.progress import ProgressEvent
 from tests.pages.conftest import store_frame, texts
 
 JOB_TIMEOUT_S = 180
@@ -106,7 +107,9 @@ def test_an_active_run_shows_progress_and_can_be_cancelled(app, iris_id):
     models = [{"kind": "logistic_regression"}, {"kind": "knn"}, {"kind": "decision_tree"}]
     spec = PipelineSpec.model_validate(iris_spec(models=models))
     run = storage.create_run(dataset_id=iris_id)  # queued, as a job waiting for a worker leaves it
-    storage.update_run_progress(run.id, fraction=0.25, message=f"{MODELS['knn'].label}: fold 1 of 5 done")
+    event = ProgressEvent(phase="comparing", fraction=0.25, message="fold 1 of 5 done", n_models=3, models_done=1,
+                          model_index=1, model_name="knn")  # the message no longer needs to name the model
+    storage.update_run_progress(run.id, fraction=event.fraction, message=event.message, event=event)
     at = app("pages/train.py", dataset_id=iris_id, spec=spec.to_dict())
     at.session_state["run_id"] = run.id
     at.run()

@@ -22,6 +22,7 @@ from streamlit.testing.v1 import AppTest
 import storage
 from pipeline_core.definition.spec import ModelSpec
 from pipeline_core.jobs.dask_cluster import DaskJobRunner
+from pipeline_core.training.results import run_summary
 from storage.reporter import cancel_run
 from tests.pipeline_core.frames import breast_cancer, iris
 from tests.pipeline_core.test_jobs import (
@@ -55,7 +56,7 @@ def dask(client: Client) -> DaskJobRunner:
 def test_a_dask_job_runs_to_completion_with_its_results_in_storage(studio, dask):
     run = assert_done_with_model(submit(dask, iris(), QUICK))
     assert {row["model"] for row in run.leaderboard} == {"logistic_regression", "decision_tree"}
-    assert "2 of 2 models done" in run.progress_message and run.timings["metric"]
+    assert "2 of 2 models done" in run.progress_message and run_summary(run).metric
 
 
 def test_folds_fan_out_over_every_worker(studio, dask, client):

@@ -18,7 +18,10 @@ from pipeline_core.compiler.columns import default_steps, infer_schema
 from pipeline_core.definition.spec import EvaluationPlan, ModelSpec, PipelineSpec
 from pipeline_core.errors import StudioError
 from pipeline_core.io.frames import frame_sha256
-from pipeline_core.jobs.runners import JobRunner, ProgressNote, ThreadJobRunner, create_runner
+from pipeline_core.jobs.job import ProgressNote
+from pipeline_core.jobs.runners import JobRunner, ThreadJobRunner, create_runner
+from pipeline_core.training.progress import ProgressEvent
+from pipeline_core.training.results import leaderboard_rows, run_summary
 from storage.files import resolve
 from storage.reporter import RunReporter, cancel_run, mark_lost_runs
 from tests.pipeline_core.frames import breast_cancer, iris
@@ -82,20 +85,25 @@ def threads() -> Iterator[ThreadJobRunner]:
     runner.close()
 
 
-def test_a_job_trains_and_stores_leaderboard_model_and_timings(studio, threads):
+def test_a_job_trains_and_stores_leaderboard_model_and_a_typed_summary(studio, threads):
     run_id = submit(threads, iris(), [ModelSpec(kind="logistic_regression"), ModelSpec(kind="decision_tree")])
     run = assert_done_with_model(run_id)
     assert {row["model"] for row in run.leaderboard} == {"logistic_regression", "decision_tree"}
-    assert run.timings["total_seconds"] > 0 and run.timings["task"] == "classification"
+    summary = run_summary(run)
+    assert summary.total_seconds > 0 and summary.task == "classification"
+    assert summary.metric in run.leaderboard[0]["metrics"]
+    assert set(summary.model_seconds) == {"logistic_regression", "decision_tree"}
+    assert [row.model for row in leaderboard_rows(run)] == [row["model"] for row in run.leaderboard]
     assert run.progress == 1.0 and "2 of 2 models done" in run.progress_message
     assert run.failed_model is None
 
 
 def test_progress_names_models_done_folds_elapsed_and_time_left():
     messages = []
-    note = ProgressNote(lambda fraction, message: messages.append(message), n_models=2)
+    note = ProgressNote(lambda event: messages.append(event.message))
     note.started -= 30
-    note(0.48, "Random forest: fold 3 of 3 done")
+    note(ProgressEvent(phase="comparing", fraction=0.48, message="Random forest: fold 3 of 3 done", n_models=2,
+                       models_done=1, model_index=0, model_name="random_forest"))
     assert messages == ["Random forest: fold 3 of 3 done · 1 of 2 models done · 30 s elapsed · about 33 s left"]
 
 

@@ -11,6 +11,7 @@ from pipeline_core.definition.registry import MODELS, models_for
 from pipeline_core.definition.spec import EvaluationPlan, ModelSpec, PipelineSpec
 from pipeline_core.definition.steps import SelectKBest
 from pipeline_core.errors import CancelledError, DataError
+from pipeline_core.training.progress import COMPARE_SHARE
 from pipeline_core.training.train import train
 from tests.pipeline_core.frames import breast_cancer, diabetes, iris, messy_frame
 
@@ -96,7 +97,7 @@ def test_cancel_stops_between_folds():
     calls = []
     with pytest.raises(CancelledError):
         train(with_defaults(frame, "target", ["logistic_regression", "random_forest"]), frame,
-              progress=lambda f, m: calls.append(f), cancel=lambda: len(calls) >= 1, n_jobs=1)
+              progress=lambda e: calls.append(e.fraction), cancel=lambda: len(calls) >= 1, n_jobs=1)
     assert len(calls) == 1
 
 
@@ -104,8 +105,21 @@ def test_progress_reaches_one_and_never_goes_back():
     frame = breast_cancer()
     seen = []
     train(with_defaults(frame, "target", ["logistic_regression", "naive_bayes"]), frame,
-          progress=lambda f, m: seen.append(f), n_jobs=1)
-    assert seen[-1] == 1.0 and seen == sorted(seen)
+          progress=seen.append, n_jobs=1)
+    fractions = [event.fraction for event in seen]
+    assert fractions[-1] == 1.0 and fractions == sorted(fractions)
+
+
+def test_progress_events_name_the_model_and_phase_in_order():
+    frame = breast_cancer()
+    seen = []
+    train(with_defaults(frame, "target", ["logistic_regression", "naive_bayes"]), frame,
+          progress=seen.append, n_jobs=1)
+    comparing = [(e.model_index, e.model_name) for e in seen if e.phase == "comparing"]
+    assert comparing == sorted(comparing) and {name for _, name in comparing} == {"logistic_regression", "naive_bayes"}
+    assert [e.phase for e in seen[-2:]] == ["refitting", "done"]
+    assert all(e.fraction <= COMPARE_SHARE for e in seen if e.phase == "comparing")
+    assert [e.models_done for e in seen if e.phase == "comparing"][-1] == 2 and seen[-1].models_done == 2
 
 
 def test_feature_selection_inside_folds_keeps_random_labels_at_chance():

@@ -1,15 +1,20 @@
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
+from alembic import command
 from alembic.autogenerate import compare_metadata
+from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect, text
 from sqlmodel import SQLModel
 
 import storage
-from storage.db import current_revision, database_url, get_engine, make_engine, upgrade
+from storage.db import MIGRATIONS_DIR, current_revision, database_url, get_engine, make_engine, upgrade
 from storage.models import TABLES
+
+HEAD = "0004"
 
 OLD_DEFINITION = '{"steps": [{"kind": "impute", "strategy": "mean"}]}'
 OLD_COLUMNS = '[{"name": "a", "dtype": "int64"}]'
@@ -40,11 +45,11 @@ def test_a_database_at_revision_0001_opens_with_current_code_and_keeps_its_rows(
 
     pipeline = storage.get_pipeline("legacy")
     [run] = storage.list_runs(pipeline_id=pipeline.id)
-    assert current_revision(get_engine()) == "0002"
+    assert current_revision(get_engine()) == HEAD
     assert (run.status, run.seed, run.leaderboard, run.library_versions) == (
         "done", 7, [{"model": "lr", "metrics": {}}], {"sklearn": "1.5"}
     )  # fmt: skip
-    assert (run.progress, run.progress_message, run.progress_updated_at) == (0.0, "", None)
+    assert (run.progress, run.progress_message, run.progress_updated_at, run.progress_event) == (0.0, "", None, None)
     assert run.finished_at.isoformat() == "2024-01-02T03:06:00+00:00"
     [version] = storage.list_versions(pipeline.id)
     assert (version.version, version.note, version.definition["steps"][0]["strategy"]) == (1, "from 2024", "mean")
@@ -71,5 +76,49 @@ def test_upgrading_an_up_to_date_database_is_a_no_op(studio: Path) -> None:
     storage.save_pipeline_version(name="p", definition={})
     storage.reset_engines()
     storage.create_db_and_tables()
-    assert current_revision(get_engine()) == "0002"
+    assert current_revision(get_engine()) == HEAD
     assert [p.name for p in storage.list_pipelines()] == ["p"]
+
+
+OLD_SUMMARY = {"total_seconds": 2.5, "metric": "r2", "task": "regression", "holdout": {"r2": 0.81},
+               "report": ["dropped 1 constant column"], "provenance": {"definition_sha256": "cafe", "seed": 7}}
+
+
+def _runs_columns(engine) -> set[str]:
+    with engine.connect() as connection:
+        return {c["name"] for c in inspect(connection).get_columns("runs")}
+
+
+def _downgrade(engine, revision: str) -> None:
+    """No code path downgrades a studio database, so the test drives Alembic itself, as storage.db.upgrade does."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR).replace("%", "%%"))
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, revision)
+
+
+def test_0003_renames_timings_to_summary_in_a_sqlite_file_and_back_keeping_the_data(sqlite_studio: Path) -> None:
+    old = make_engine(database_url())
+    assert old.url.database and not Path(old.url.database).exists()  # a real file, made here at 0002
+    upgrade(old, "0002")
+    with old.begin() as connection:
+        for statement in OLD_ROWS:
+            connection.execute(text(statement.replace("'{}', 7,", f"'{json.dumps(OLD_SUMMARY)}', 7,")))
+    old.dispose()
+    assert Path(old.url.database).is_file()
+
+    [run] = storage.list_runs()  # opening the studio upgrades the file to head
+    assert current_revision(get_engine()) == HEAD
+    assert (run.summary, run.seed, run.leaderboard) == (OLD_SUMMARY, 7, [{"model": "lr", "metrics": {}}])
+    assert "timings" not in _runs_columns(get_engine())
+
+    storage.reset_engines()
+    engine = make_engine(database_url())
+    _downgrade(engine, "0002")
+    assert current_revision(engine) == "0002"
+    assert {"timings"} <= _runs_columns(engine) and "summary" not in _runs_columns(engine)
+    with engine.connect() as connection:
+        stored = connection.execute(text("SELECT timings, seed FROM runs")).one()
+    assert (json.loads(stored[0]), stored[1]) == (OLD_SUMMARY, 7)
+    engine.dispose()

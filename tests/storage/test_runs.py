@@ -38,9 +38,9 @@ def test_run_lifecycle_queued_running_done(version_id: int, dataset_id: int) -> 
     assert running.started_at is not None and running.progress_updated_at is not None
 
     done = storage.finish_run(
-        run.id, status=RunStatus.DONE, leaderboard=_board(("ridge", 0.8)), timings={"total_seconds": 1.5}
+        run.id, status=RunStatus.DONE, leaderboard=_board(("ridge", 0.8)), summary={"total_seconds": 1.5}
     )
-    assert (done.status, done.progress, done.timings) == ("done", 1.0, {"total_seconds": 1.5})
+    assert (done.status, done.progress, done.summary) == ("done", 1.0, {"total_seconds": 1.5})
     assert storage.get_run(run.id).leaderboard == _board(("ridge", 0.8))
     assert done.finished_at >= done.started_at >= done.created_at
 
@@ -182,3 +182,12 @@ def test_a_run_made_before_saving_can_be_linked_to_its_version_once(version_id: 
     assert again.pipeline_version_id == version_id  # never moves to another version
     pipeline_id = storage.get_version_by_id(version_id).pipeline_id
     assert [r.id for r in storage.list_runs(pipeline_id=pipeline_id)] == [run.id]
+
+
+def test_progress_keeps_the_last_event_whole_and_refuses_one_that_is_not_an_object(studio: Path) -> None:
+    run = storage.create_run(dataset_id=None)
+    event = {"phase": "comparing", "fraction": 0.5, "model_index": 1, "model_name": "knn"}
+    assert storage.update_run_progress(run.id, fraction=0.5, message="knn", event=event).progress_event == event
+    assert storage.get_run(run.id).progress_event == event
+    with pytest.raises(StorageError, match="JSON object"):
+        storage.update_run_progress(run.id, fraction=0.6, event=[1, 2])  # type: ignore[arg-type]

@@ -1,0 +1,180 @@
+"""What training produces: leaderboard rows, the in-memory result, the stored run summary, and the row helpers.
+
+Supervised training (``train``) and clustering (``cluster``) build the same rows and rank them the
+same way; these live here, below both, so neither trainer has to import the other.
+
+A finished run is stored as JSON (storage knows nothing of this package), so the stored shapes are
+pydantic models here: :class:`RunSummary` and :class:`LeaderboardRow` are validated when a job writes
+them and again when a page reads them back (:func:`run_summary`), so a misspelt key fails loudly at
+either end instead of reading as a silent ``None``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import numpy as np
+import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field
+
+from pipeline_core.compiler.columns import ColumnInfo
+from pipeline_core.definition import metrics as mt
+from pipeline_core.definition.registry import ModelEntry
+from pipeline_core.definition.spec import PipelineSpec
+
+
+@dataclass
+class ModelScore:
+    """One leaderboard row: per-metric mean/std across folds, timings, and any failure."""
+
+    model: str
+    label: str
+    metrics: dict[str, float] = field(default_factory=dict)
+    metrics_std: dict[str, float] = field(default_factory=dict)
+    folds: dict[str, list[float]] = field(default_factory=dict)
+    fit_seconds: float = 0.0
+    predict_seconds: float = 0.0
+    params: dict[str, Any] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    error: str | None = None
+    tuning_history: list[dict[str, Any]] = field(default_factory=list)
+
+    def to_row(self) -> LeaderboardRow:
+        return LeaderboardRow(
+            model=self.model, label=self.label, metrics=self.metrics, metrics_std=self.metrics_std,
+            folds=self.folds, fit_seconds=self.fit_seconds, predict_seconds=self.predict_seconds,
+            params=_jsonable(self.params), notes=self.notes, error=self.error,
+            tuning_history=_jsonable_records(self.tuning_history),
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return self.to_row().model_dump(mode="json")
+
+
+@dataclass
+class TrainResult:
+    """Everything a run produced; ``pipeline`` is the best model refitted on all training rows."""
+
+    spec: PipelineSpec
+    task: str
+    task_reason: str
+    metric: str
+    leaderboard: list[ModelScore]
+    pipeline: Any
+    holdout: dict[str, float]
+    schema: dict[str, ColumnInfo]
+    report: list[str]
+    X_test: pd.DataFrame | None
+    y_test: pd.Series | None
+    provenance: dict[str, Any]
+    training_rows: int | None = None  # the refit's rows: they settle ``boosting="auto"`` (see ``compile``)
+    model_seconds: dict[str, float] = field(default_factory=dict)  # wall clock per candidate, tuning included
+
+    @property
+    def best(self) -> ModelScore:
+        return self.leaderboard[0]
+
+    def leaderboard_records(self) -> list[dict[str, Any]]:
+        return [row.to_dict() for row in self.leaderboard]
+
+    def leaderboard_rows(self) -> list[LeaderboardRow]:
+        return [row.to_row() for row in self.leaderboard]
+
+    def summary(self, total_seconds: float) -> RunSummary:
+        """What a run stores besides its leaderboard; ``total_seconds`` is the job's, serialising included."""
+        return RunSummary(total_seconds=total_seconds, metric=self.metric, task=self.task, holdout=self.holdout,
+                          report=self.report, provenance=Provenance.model_validate(self.provenance),
+                          model_seconds=self.model_seconds)
+
+
+class _Stored(BaseModel):
+    """Strict about names (a misspelt key is an error, not a silent default), lenient about absent keys:
+    failed and cancelled runs, and runs stored by older versions, hold an empty summary."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class LeaderboardRow(_Stored):
+    """One model's stored leaderboard entry (``ModelScore`` as JSON); scores that were NaN are stored as null."""
+
+    model: str
+    label: str = ""
+    metrics: dict[str, float | None] = Field(default_factory=dict)
+    metrics_std: dict[str, float | None] = Field(default_factory=dict)
+    folds: dict[str, list[float | None]] = Field(default_factory=dict)
+    fit_seconds: float = 0.0
+    predict_seconds: float = 0.0
+    params: dict[str, Any] = Field(default_factory=dict)
+    notes: list[str] = Field(default_factory=list)
+    error: str | None = None
+    tuning_history: list[dict[str, Any]] = Field(default_factory=list)
+
+
+class Provenance(_Stored):
+    """What makes a result reproducible (see ``training.provenance``)."""
+
+    data_sha256: str | None = None
+    frame_sha256: str | None = None
+    definition_sha256: str | None = None
+    seed: int | None = None
+    versions: dict[str, str] = Field(default_factory=dict)
+
+
+class RunSummary(_Stored):
+    """A finished run's results besides its leaderboard: stored in ``runs.summary``.
+
+    ``metric`` and ``task`` are ``None`` for runs that did not finish: they never produced a summary.
+    """
+
+    total_seconds: float = 0.0
+    metric: str | None = None
+    task: str | None = None
+    holdout: dict[str, float | None] = Field(default_factory=dict)
+    report: list[str] = Field(default_factory=list)
+    provenance: Provenance = Field(default_factory=Provenance)
+    model_seconds: dict[str, float] = Field(default_factory=dict)
+
+
+class StoredRun(Protocol):
+    """A stored run as far as reading its results goes (``storage.Run`` is one; this layer does not import it)."""
+
+    summary: Mapping[str, Any]
+    leaderboard: list[dict[str, Any]]
+
+
+def run_summary(run: StoredRun) -> RunSummary:
+    """The run's summary, validated: the one way pages and the CLI read ``runs.summary``."""
+    return RunSummary.model_validate(run.summary or {})
+
+
+def leaderboard_rows(run: StoredRun) -> list[LeaderboardRow]:
+    """The run's leaderboard, validated, best first."""
+    return [LeaderboardRow.model_validate(row) for row in run.leaderboard or []]
+
+
+def limit_rows(entry: ModelEntry, X: pd.DataFrame, y: pd.Series, seed: int, row: ModelScore) -> tuple:
+    """A seeded random sample of ``entry.max_rows`` rows for models that cannot take more; noted on ``row``."""
+    max_rows = entry.max_rows
+    if max_rows is None or len(X) <= max_rows:
+        return X, y
+    row.notes.append(f"trained on a random {max_rows:,} of {len(X):,} rows: {entry.limit_reason}")
+    idx = np.random.default_rng(seed).choice(len(X), size=max_rows, replace=False)
+    return X.iloc[idx], y.iloc[idx]
+
+
+def rank_key(row: ModelScore, metric: str) -> tuple:
+    """Sort key putting the best score first and failed or unscored models last."""
+    value = row.metrics.get(metric, np.nan)
+    if row.error or np.isnan(value):
+        return (1, 0.0)
+    return (0, value if metric in mt.LOWER_IS_BETTER else -value)
+
+
+def _jsonable(params: dict[str, Any]) -> dict[str, Any]:
+    return {k: (v.item() if isinstance(v, np.generic) else v) for k, v in params.items()}
+
+
+def _jsonable_records(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [_jsonable(record) for record in records]
