@@ -27,9 +27,10 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 import sklearn
-from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.base import BaseEstimator, TransformerMixin, is_classifier
 
 from pipeline_core import __version__
+from pipeline_core.definition.registry import onnx_refusals, trusted_types
 from pipeline_core.errors import ModelError
 
 Format = Literal["skops", "joblib"]
@@ -43,37 +44,10 @@ RATIO_MIN_BYTES = 2**20  # small entries cannot hurt, whatever their ratio
 MAX_ZIP_ENTRIES = 500_000
 MAX_METADATA_BYTES = 20 * 2**20
 
-# Types skops does not trust by default that our compiled pipelines contain. The test
-# suite builds every registry model and every step, asks skops which types it finds
-# untrusted, and checks that this list covers them; extend it only the same way.
-TRUSTED_TYPES: tuple[str, ...] = (
-    # histogram gradient boosting with categories keeps ``partial(check_array, ...)``; skops checks
-    # the partial's function and arguments against this list too, so only ``check_array`` can be wrapped
-    "functools.partial",
-    "numpy.asarray",  # each column branch hands on float32 (``compile._float32``)
-    "numpy.dtype",
-    "pipeline_core.transformers.CappedPCA",
-    "pipeline_core.transformers.DateParts",
-    "pipeline_core.transformers.Densify",
-    "pipeline_core.transformers.FramePreparer",
-    "pipeline_core.transformers.IsolationForestFlag",
-    "pipeline_core.transformers.LogTransformer",
-    "pipeline_core.transformers.OutlierClipper",
-    "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",
-    "sklearn.feature_selection._univariate_selection.f_classif",
-    "sklearn.feature_selection._univariate_selection.f_regression",
-    "sklearn.impute._iterative.IterativeImputer",
-    "sklearn.metrics._dist_metrics.EuclideanDistance64",
-    "sklearn.metrics._dist_metrics.ManhattanDistance64",
-    "sklearn.metrics._dist_metrics.MinkowskiDistance64",
-    "sklearn.metrics._dist_metrics.ChebyshevDistance64",
-    "sklearn.neighbors._ball_tree.BallTree",
-    "sklearn.neighbors._kd_tree.KDTree",
-    "sklearn.neural_network._stochastic_optimizers.AdamOptimizer",
-    "sklearn.neural_network._stochastic_optimizers.SGDOptimizer",
-    "sklearn.tree._tree.Tree",
-    "sklearn.utils.validation.check_array",
-)
+# Types skops does not trust by default that our compiled pipelines contain: the union of what the
+# registry entries declare (steps, models, and what the compiler adds). Tests fit every registered
+# step and model and check that its entry covers what skops finds; extend an entry only the same way.
+TRUSTED_TYPES: tuple[str, ...] = trusted_types()
 
 
 @dataclass
@@ -309,13 +283,6 @@ def _read_source(source: str | Path | bytes) -> tuple[bytes, str]:
 
 ONNX_OPSET = {"": 19, "ai.onnx.ml": 3}
 ONNX_RTOL = 1e-5  # float32 trees (see _FLOAT32_MODELS) agree to ~1e-7 relative; anything worse is a bug
-_CUSTOM = "a Pipeline Studio transformer with no ONNX converter"
-_NOT_CONVERTIBLE = {
-    "OutlierClipper": _CUSTOM, "LogTransformer": _CUSTOM, "DateParts": _CUSTOM, "IsolationForestFlag": _CUSTOM,
-    "CappedPCA": _CUSTOM, "Densify": _CUSTOM,
-    "TfidfVectorizer": "its tokenizer (regular expressions) cannot be reproduced exactly in ONNX",
-    "IterativeImputer": "no ONNX converter exists for it",
-}
 # ORT runs tree ensembles in float32 only; scikit-learn trees also compare float32 features,
 # so casting right before the tree gives the same decisions.
 _FLOAT32_MODELS = ("DecisionTree", "RandomForest", "ExtraTrees", "GradientBoosting")
@@ -350,9 +317,9 @@ def to_onnx(pipeline: Any, sample_frame: pd.DataFrame | None = None) -> bytes:
 
 def unconvertible_steps(pipeline: Any) -> list[tuple[str, str, str]]:
     """``(step path, class, reason)`` for every step after ``prepare`` that ONNX cannot express."""
-    found = []
+    found, refusals = [], onnx_refusals()
     for path, estimator in _walk(pipeline[1:], ""):
-        reason = _NOT_CONVERTIBLE.get(type(estimator).__name__)
+        reason = refusals.get(type(estimator).__name__)
         if reason:
             found.append((path, type(estimator).__name__, reason))
     return found
@@ -385,13 +352,18 @@ def _convert(model: Any, inputs: list[tuple[str, Any]], pipeline: Any) -> Any:
     from skl2onnx import convert_sklearn
 
     _register_converters()
-    options = {id(model.steps[-1][1]): {"zipmap": False}} if hasattr(pipeline, "predict_proba") else None
+    options = {id(model.steps[-1][1]): {"zipmap": False}} if _gives_probabilities(pipeline) else None
     try:
         return convert_sklearn(model, initial_types=inputs, target_opset=ONNX_OPSET, options=options)
     except Exception as e:  # noqa: BLE001 - skl2onnx raises many types; name the model and the cause
         kinds = ", ".join(sorted({type(est).__name__ for _, est in _walk(pipeline[1:], "")}))
         raise ModelError(f"cannot export to ONNX: skl2onnx failed on this pipeline ({kinds}): "
                          f"{type(e).__name__}: {str(e).splitlines()[0][:300]}") from e
+
+
+def _gives_probabilities(pipeline: Any) -> bool:
+    """A classifier with class probabilities (a mixture model's are cluster memberships: no ``zipmap`` there)."""
+    return is_classifier(pipeline) and hasattr(pipeline, "predict_proba")
 
 
 def _session(data: bytes) -> Any:
@@ -452,7 +424,7 @@ def verify_onnx(pipeline: Any, session: Any, sample_frame: pd.DataFrame) -> None
         same = np.allclose(got, expected, rtol=ONNX_RTOL, atol=ONNX_RTOL)
     else:
         same = np.array_equal(got.astype(expected.dtype), expected)
-    if same and hasattr(pipeline, "predict_proba"):
+    if same and _gives_probabilities(pipeline):
         same = np.allclose(_run_onnx(session, rows, pipeline[0], proba=True), pipeline.predict_proba(rows),
                            rtol=ONNX_RTOL, atol=ONNX_RTOL)
     if not same:

@@ -181,7 +181,8 @@ MODELS: dict[str, ModelEntry] = {
                                 max_rows=20_000, help="Cannot assign clusters to new rows after training.",
                                 onnx=refused(NO_NEW_ROWS, "AgglomerativeClustering")),
     "gaussian_mixture": ModelEntry("Gaussian mixture", {K: mixture.GaussianMixture}, {K: {"n_components": 3}},
-                                   {"n_components": _int(2, 12)}, dense_only=True, preselected=(K,)),
+                                   {"n_components": _int(2, 12)}, dense_only=True, preselected=(K,),
+                                   onnx=refused("skl2onnx's converter fails on it", "GaussianMixture")),
 }
 
 
@@ -223,7 +224,8 @@ _ENTRIES = (
     StepEntry(STEPS["filter_rows"], CLEAN, sa.RowCode(sa.filter_rows_code), (), _rows),
     StepEntry(STEPS["drop_columns"], CLEAN, sa.InTemplate("FEATURES lists only the columns the model reads"),
               (), _rows),
-    StepEntry(STEPS["impute"], CLEAN, sa.Constructed(), ("sklearn.impute._iterative.IterativeImputer",),
+    StepEntry(STEPS["impute"], CLEAN, sa.Constructed(),  # a fitted iterative imputer keeps one triplet per round
+              ("sklearn.impute._iterative.IterativeImputer", "sklearn.impute._iterative._ImputerTriplet"),
               converts(IterativeImputer="no ONNX converter exists for it")),
     StepEntry(STEPS["clip_outliers"], CLEAN, sa.Constructed((sa.OUTLIER_CLIPPER,)), (_ours + "OutlierClipper",),
               refused(OURS, "OutlierClipper")),

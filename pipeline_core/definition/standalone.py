@@ -204,11 +204,16 @@ class CappedPCA(TransformerMixin, BaseEstimator):
         self.random_state = random_state
 
     def fit(self, X, y=None):
-        X = to_dense(X).astype(np.float64)
+        X = self._floats(X)
         n = min(self.n_components, *X.shape) if isinstance(self.n_components, int) else self.n_components
         self.pca_ = PCA(n_components=n, random_state=self.random_state).fit(X)
         return self
 
     def transform(self, X):
-        return self.pca_.transform(to_dense(X).astype(np.float64))
+        return self.pca_.transform(self._floats(X))
+
+    @staticmethod
+    def _floats(X):
+        X = to_dense(X)  # float32 stays float32, as in the app: the components depend on it
+        return X if X.dtype.kind == "f" else X.astype(np.float64)
 ''', (ESTIMATOR_BASES, "from sklearn.decomposition import PCA"), needs=(TO_DENSE,))
