@@ -28,7 +28,6 @@ from pipeline_core.errors import ModelError, SpecError
 from pipeline_core.transformers import FramePreparer
 
 
-
 def python_script(
     spec: PipelineSpec, schema: dict[str, ColumnInfo], task: str, model_kind: str, params: dict[str, Any],
     n_rows: int | None = None,
