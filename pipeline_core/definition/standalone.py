@@ -11,7 +11,8 @@ so script generation never has to guess and never skips a step in silence:
   this project.
 
 The forms live here, beside the step definitions, rather than in the code generator: adding a
-step means adding its form, and the generator (``pipeline_core.artifacts.script``) reads them.
+step means adding its form, and the generator (``pipeline_core.artifacts.codegen`` and
+``constructors``) reads them; it refuses a transformer of ours that has no form.
 """
 
 from __future__ import annotations
