@@ -48,7 +48,7 @@ def main() -> None:
             "the same way at prediction time. The preview fits it on a sample of rows."
         )
         _defaults_offer()
-        step_editor.render(frame, dataset.sha256, kinds=step_editor.CLEAN_KINDS, prefix="clean")
+        step_editor.render(frame, dataset.sha256, group="clean", prefix="clean")
 
 
 def _defaults_offer() -> None:

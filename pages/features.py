@@ -108,7 +108,7 @@ def main() -> None:
     except StudioError as e:
         common.show_error(e)
     st.subheader("Feature selection and engineering")
-    step_editor.render(frame, dataset.sha256, kinds=step_editor.FEATURE_KINDS, prefix="features")
+    step_editor.render(frame, dataset.sha256, group="features", prefix="features")
 
 
 def _warm(spec: PipelineSpec, frame: pd.DataFrame, sha256: str) -> None:

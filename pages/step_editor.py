@@ -3,8 +3,10 @@
 Steps are added, moved, edited and removed here; each step's form is drawn from its
 pydantic fields (Literal → selectbox, bool → checkbox, numbers → number inputs with the
 field's bounds, column lists → multiselects of the data's columns, selectors → a column
-type or a chosen list). The selected step gets a before/after preview computed by the
-core and cached by data hash and definition, so a click elsewhere never recomputes it.
+type or a chosen list), with each field's description as its help. Which steps a page
+offers comes from the step registry (``registry.steps_in``). The selected step gets a
+before/after preview computed by the core and cached by data hash and definition, so a
+click elsewhere never recomputes it.
 """
 
 from __future__ import annotations
@@ -21,44 +23,22 @@ from pydantic.fields import FieldInfo
 
 from pages import common
 from pipeline_core.compiler.preview import StepPreview, preview_step
+from pipeline_core.definition.registry import UiGroup, steps_in
 from pipeline_core.definition.spec import PipelineSpec, format_validation_error
 from pipeline_core.definition.steps import STEPS, Step
 from pipeline_core.errors import SpecError, StudioError
 from pipeline_core.io.frames import spec_columns
 
-CLEAN_KINDS = (
-    "drop_missing_target", "drop_duplicates", "filter_rows", "drop_columns", "impute", "clip_outliers",
-    "scale", "power", "log", "onehot", "ordinal", "bin", "isolation_forest_flag",
-)
-FEATURE_KINDS = (
-    "select_kbest", "select_from_model", "variance_threshold", "pca", "polynomial", "bin", "date_parts",
-    "tfidf", "target_encode",
-)
 TYPE_SELECTORS = ("numeric", "categorical", "datetime", "text", "all")
 CHOSEN = "columns chosen below"
-FIELD_HELP = {
-    "columns": "Which columns the step transforms: every column of a type, or the columns you choose.",
-    "strategy": "How the value is computed from the training rows of each fold.",
-    "fill_value": "Used by the 'constant' strategy; a number for numeric columns, a word for labels.",
-    "add_indicator": "Also add a 0/1 column saying where a value was missing (often predictive).",
-    "factor": "IQR: fences at Q1 − f·IQR and Q3 + f·IQR. z-score: mean ± f standard deviations.",
-    "min_frequency": "Categories rarer than this share of rows are grouped into one 'infrequent' column.",
-    "max_categories": "At most this many columns per feature (the rest are grouped); empty for no limit.",
-    "smooth": "Shrinks rare categories towards the global mean; 'auto' estimates it from the data.",
-    "n_components": "Below 1: the share of variance to keep. 1 or more: the number of components.",
-    "k": "How many features to keep, ranked by a univariate test against the target.",
-    "max_features": "Upper bound on the kept features; empty lets the method decide.",
-    "threshold": "Features whose variance is at or below this are dropped (0 drops constant ones).",
-    "subset": "Rows count as duplicates when these columns agree; empty compares every column.",
-    "value": "For 'in'/'not in' give values separated by commas; ignored for 'is (not) missing'.",
-}
 
 
 # ---- page entry point ----------------------------------------------------------------------------
 
 
-def render(frame: pd.DataFrame, sha256: str, *, kinds: tuple[str, ...], prefix: str) -> None:
-    """Add/order/edit/remove the steps whose kind is in ``kinds``; preview the selected one."""
+def render(frame: pd.DataFrame, sha256: str, *, group: UiGroup, prefix: str) -> None:
+    """Add/order/edit/remove the steps the registry puts in ``group``; preview the selected one."""
+    kinds = steps_in(group)
     spec = common.current_spec()
     columns = spec_columns(list(frame.columns), spec.columns.select, spec.columns.rename, spec.target)
     _add_controls(kinds, columns, prefix)
@@ -286,10 +266,15 @@ def _shape(annotation: Any) -> tuple[str, tuple]:
     return "scalar_text", ()
 
 
+def field_help(info: FieldInfo) -> str | None:
+    """A parameter's help is its ``Field(description=...)`` on the step class, so it travels with the step."""
+    return info.description
+
+
 def _field_widget(name: str, info: FieldInfo, value: Any, columns: list[str], key: str) -> Any:
     shape, options = _shape(info.annotation)
     label = name.replace("_", " ").capitalize()
-    help_text = info.description or FIELD_HELP.get(name)
+    help_text = field_help(info)
     if shape == "bool":
         return st.checkbox(label, value=bool(value), key=key, help=help_text)
     if shape in ("int", "float", "optional_int", "optional_float"):

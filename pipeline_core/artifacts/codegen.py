@@ -5,36 +5,27 @@ steps and column handling, builds the same ``ColumnTransformer`` and model with 
 parameters and seed, cross-validates on the same folds and fits. It is generated from the
 compiled pipeline itself, so it cannot drift from what the app trains; our custom
 transformers are written out as short, readable equivalents that compute the same numbers.
+
+How each step appears is its registry entry's script form (``registry.STEP_ENTRIES``); a step
+whose form is missing or does not fit its stage is refused, never left out of the script.
 """
 
 from __future__ import annotations
 
-import importlib
-import inspect
-import math
 from typing import Any
 
-import numpy as np
-from sklearn.base import BaseEstimator
-from sklearn.compose import ColumnTransformer
 from sklearn.pipeline import Pipeline
 
-from pipeline_core.definition import metrics as mt
-from pipeline_core.definition import steps as st
+from pipeline_core.artifacts.constructors import Renderer
 from pipeline_core.compiler.columns import ColumnInfo
 from pipeline_core.compiler.compile import compile_pipeline
-from pipeline_core.errors import SpecError
-from pipeline_core.definition.registry import MODELS
-from pipeline_core.definition.spec import ModelSpec, PipelineSpec
-from pipeline_core.transformers import (
-    CappedPCA,
-    DateParts,
-    Densify,
-    FramePreparer,
-    IsolationForestFlag,
-    LogTransformer,
-    OutlierClipper,
-)
+from pipeline_core.definition import metrics as mt
+from pipeline_core.definition import standalone as sa
+from pipeline_core.definition import steps as st
+from pipeline_core.definition.registry import MODELS, STEP_ENTRIES
+from pipeline_core.definition.spec import ModelSpec, PipelineSpec, load_spec
+from pipeline_core.errors import ModelError, SpecError
+from pipeline_core.transformers import FramePreparer
 
 
 def python_script(
@@ -49,7 +40,7 @@ def python_script(
         raise SpecError(f"task: cannot generate a script for task '{task}'")
     pipeline = compile_pipeline(spec, schema, task=task, model=ModelSpec(kind=model_kind, params=params),
                                 n_rows=n_rows)
-    renderer = _Renderer()
+    renderer = Renderer()
     body = renderer.render(pipeline, 1)
     main = _main(spec, task, renderer)
     parts = [
@@ -65,9 +56,6 @@ def python_script(
 
 def script_from_metadata(metadata: dict[str, Any]) -> str:
     """The script for a saved model, from the definition, column types, model and params it records."""
-    from pipeline_core.errors import ModelError
-    from pipeline_core.definition.spec import load_spec
-
     if not all(metadata.get(key) for key in ("definition", "schema", "task", "model")):
         raise ModelError("this model file does not record its definition and column types, so no script can be "
                          "generated (it was not saved by Pipeline Studio); export it as skops instead")
@@ -101,16 +89,16 @@ def _constants(spec: PipelineSpec, pipeline: Pipeline, task: str, model_kind: st
         f"DATA_FILE = {spec.data.file_name or 'data.csv'!r}",
         f"TARGET = {spec.target!r}",
         f"RAW_TARGET = {raw_target!r}  # the target's name in the file",
-        f"RENAME = {_literal(dict(spec.columns.rename))}",
-        f"SELECT = {_literal(spec.columns.select)}  # None keeps every column",
-        f"FEATURES = {_literal(dict(prepare.types or {}))}  # column -> how it is read",
+        f"RENAME = {sa.literal(dict(spec.columns.rename))}",
+        f"SELECT = {sa.literal(spec.columns.select)}  # None keeps every column",
+        f"FEATURES = {sa.literal(dict(prepare.types or {}))}  # column -> how it is read",
         f"MODEL = {model_kind!r}",
         f"SEED = {plan.seed}",
         f"FOLDS = {plan.cv_folds}",
         f"HOLDOUT = {plan.holdout}",
         f"STRATIFY = {plan.stratify}",
         f"MAX_ROWS = {MODELS[model_kind].max_rows}  # above this, train on a sample: {MODELS[model_kind].limit_reason}",
-        f"METRICS = {_literal(mt.usable_metrics(task, pipeline)) if task != 'clustering' else []}",
+        f"METRICS = {sa.literal(mt.usable_metrics(task, pipeline)) if task != 'clustering' else []}",
         f"METRIC = {spec.evaluation.metric!r}" + ("  # chosen from the target, as the app does" if
                                                   spec.evaluation.metric == "auto" else ""),
     ]
@@ -118,31 +106,19 @@ def _constants(spec: PipelineSpec, pipeline: Pipeline, task: str, model_kind: st
 
 
 def _row_steps(spec: PipelineSpec, schema: dict[str, ColumnInfo]) -> str:
+    """The row steps as statements on ``data``, each from its registry entry's script form."""
+    types = {column: info.type for column, info in schema.items()}
     lines = []
     for step in spec.steps:
-        if isinstance(step, st.DropDuplicates):
-            subset = _literal(step.subset) if step.subset else "None"
-            lines.append(f"data = data.drop_duplicates(subset={subset})")
-        elif isinstance(step, st.FilterRows):
-            numeric = schema.get(step.column, ColumnInfo("", "", "")).type == "numeric"
-            lines.append(f"data = data[{_filter(step, numeric)}]")
+        entry = STEP_ENTRIES.get(step.kind)
+        if entry is None:
+            raise SpecError(f"steps: '{step.kind}' has no registry entry, so no script form")
+        form = entry.script
+        if isinstance(form, sa.RowCode):
+            lines.append(form.write(step, types))
+        elif isinstance(step, st.RowStep) and not isinstance(form, sa.InTemplate):
+            raise SpecError(f"steps: row step '{step.kind}' needs a RowCode or InTemplate script form")
     return "\n    ".join(lines) if lines else "pass  # no row steps"
-
-
-def _filter(step: st.FilterRows, numeric: bool) -> str:
-    column, op, value = f"data[{step.column!r}]", step.op, step.value
-    if op == "is missing":
-        return f"{column}.isna()"
-    if op == "is not missing":
-        return f"{column}.notna()"
-    if op in ("in", "not in"):
-        options = value if isinstance(value, list) else [value]
-        return f"{'~' if op == 'not in' else ''}{column}.isin({_literal(options)})"
-    if op == "contains":
-        return f"{column}.astype('string').str.contains({str(value)!r}, regex=False, na=False)"
-    if numeric and not isinstance(value, (int, float)):
-        value = float(value)
-    return f"{column} {op} {_literal(value)}"
 
 
 _TRAINING_ROWS = '''
@@ -205,7 +181,7 @@ def limit_rows(X, y):
 '''
 
 
-def _main(spec: PipelineSpec, task: str, renderer: _Renderer) -> str:
+def _main(spec: PipelineSpec, task: str, renderer: Renderer) -> str:
     if task == "clustering":
         renderer.imports.add("from sklearn.metrics import silhouette_score")
         return _MAIN_HEAD + _CLUSTERING_MAIN + _MAIN_TAIL
@@ -266,274 +242,3 @@ _MAIN_TAIL = '''
 if __name__ == "__main__":
     main(sys.argv[1] if len(sys.argv) > 1 else DATA_FILE)
 '''
-
-
-# ---- readable equivalents of our custom transformers ---------------------------------------------------
-
-_HELPERS = {
-    "to_dense": '''
-def to_dense(X):
-    return X.toarray() if sparse.issparse(X) else np.asarray(X)
-''',
-    "date_parts": '''
-def date_parts(X, parts):
-    """Numeric parts (year, month, ...) of each date column; text that is not a date becomes NaN."""
-    frame = pd.DataFrame(X)
-    blocks = []
-    for column in frame.columns:
-        values = frame[column]
-        if not pd.api.types.is_datetime64_any_dtype(values):
-            values = pd.to_datetime(values, errors="coerce", format="mixed")
-        blocks.extend(getattr(values.dt, part).astype("float64").to_numpy() for part in parts)
-    return np.column_stack(blocks)
-''',
-    "OutlierClipper": '''
-class OutlierClipper(TransformerMixin, BaseEstimator):
-    """Clips each column to bounds learned on the training rows: IQR fences or mean ± factor·std."""
-
-    def __init__(self, method="iqr", factor=1.5):
-        self.method = method
-        self.factor = factor
-
-    def fit(self, X, y=None):
-        X = np.asarray(X, dtype=np.float64)
-        if self.method == "iqr":
-            q1, q3 = np.nanpercentile(X, [25, 75], axis=0)
-            spread = q3 - q1
-            self.lower_, self.upper_ = q1 - self.factor * spread, q3 + self.factor * spread
-        else:
-            mean, spread = np.nanmean(X, axis=0), np.nanstd(X, axis=0)
-            self.lower_, self.upper_ = mean - self.factor * spread, mean + self.factor * spread
-        flat = ~(spread > 0)  # no spread (e.g. a missing indicator): nothing to clip
-        self.lower_ = np.where(flat, -np.inf, self.lower_)
-        self.upper_ = np.where(flat, np.inf, self.upper_)
-        return self
-
-    def transform(self, X):
-        return np.clip(np.asarray(X, dtype=np.float64), self.lower_, self.upper_)
-''',
-    "LogTransformer": '''
-class LogTransformer(TransformerMixin, BaseEstimator):
-    """log1p after shifting by the training minimum (when negative), so no value is below zero."""
-
-    def fit(self, X, y=None):
-        X = np.asarray(X, dtype=np.float64)
-        self.shift_ = np.minimum(np.nan_to_num(np.nanmin(X, axis=0), nan=0.0), 0.0) if len(X) else 0.0
-        return self
-
-    def transform(self, X):
-        return np.log1p(np.clip(np.asarray(X, dtype=np.float64) - self.shift_, 0, None))
-''',
-    "IsolationForestFlag": '''
-class IsolationForestFlag(TransformerMixin, BaseEstimator):
-    """Appends a 0/1 column flagging rows an IsolationForest (fitted on the training rows) finds anomalous."""
-
-    def __init__(self, contamination="auto", random_state=None):
-        self.contamination = contamination
-        self.random_state = random_state
-
-    def fit(self, X, y=None):
-        X = X if sparse.issparse(X) else np.asarray(X, dtype=np.float64)
-        self.forest_ = IsolationForest(contamination=self.contamination, random_state=self.random_state,
-                                       n_estimators=100).fit(X)
-        return self
-
-    def transform(self, X):
-        X = X if sparse.issparse(X) else np.asarray(X, dtype=np.float64)
-        flag = (self.forest_.predict(X) == -1).astype(np.float64).reshape(-1, 1)
-        return sparse.hstack([X, flag], format="csr") if sparse.issparse(X) else np.hstack([X, flag])
-''',
-    "CappedPCA": '''
-class CappedPCA(TransformerMixin, BaseEstimator):
-    """PCA whose whole-number n_components is capped at what the data allows."""
-
-    def __init__(self, n_components=0.95, random_state=None):
-        self.n_components = n_components
-        self.random_state = random_state
-
-    def fit(self, X, y=None):
-        X = to_dense(X).astype(np.float64)
-        n = min(self.n_components, *X.shape) if isinstance(self.n_components, int) else self.n_components
-        self.pca_ = PCA(n_components=n, random_state=self.random_state).fit(X)
-        return self
-
-    def transform(self, X):
-        return self.pca_.transform(to_dense(X).astype(np.float64))
-''',
-}
-_HELPER_NEEDS = {  # helper -> (other helpers, import lines)
-    "to_dense": ((), ("from scipy import sparse",)),
-    "date_parts": ((), ()),
-    "OutlierClipper": ((), ("from sklearn.base import BaseEstimator, TransformerMixin",)),
-    "LogTransformer": ((), ("from sklearn.base import BaseEstimator, TransformerMixin",)),
-    "IsolationForestFlag": ((), ("from scipy import sparse", "from sklearn.base import BaseEstimator, TransformerMixin",
-                                 "from sklearn.ensemble import IsolationForest")),
-    "CappedPCA": (("to_dense",), ("from sklearn.base import BaseEstimator, TransformerMixin",
-                                  "from sklearn.decomposition import PCA")),
-}
-_BASE_IMPORTS = (
-    "import json", "import sys", "import warnings", "from pathlib import Path", "", "import numpy as np",
-    "import pandas as pd",
-)
-
-
-class _Renderer:
-    """Writes estimators as constructor calls and remembers the imports and helpers they need."""
-
-    def __init__(self) -> None:
-        self.imports: set[str] = set()
-        self.needed: list[str] = []
-
-    def render(self, obj: Any, depth: int) -> str:
-        if isinstance(obj, Pipeline):
-            self._import(Pipeline)
-            items = [f"({name!r}, {self.render(step, depth + 1)})" for name, step in obj.steps]
-            return "Pipeline(" + _block(items, depth) + ")"
-        if isinstance(obj, ColumnTransformer):
-            return self._column_transformer(obj, depth)
-        custom = self._custom(obj)
-        if custom is not None:
-            return custom
-        if isinstance(obj, BaseEstimator):
-            self._import(type(obj))
-            args = [f"{k}={self.value(v, depth)}" for k, v in _changed_params(obj).items()]
-            return f"{type(obj).__name__}({', '.join(args)})"
-        return self.value(obj, depth)
-
-    def _column_transformer(self, obj: ColumnTransformer, depth: int) -> str:
-        self._import(ColumnTransformer)
-        items = [f"({name!r}, {self.render(t, depth + 1)}, {_literal(cols)})"
-                 for name, t, cols in obj.transformers]
-        options = {k: v for k, v in _changed_params(obj).items() if k != "transformers"}
-        rest = "".join(f", {k}={self.value(v, depth)}" for k, v in options.items())
-        return "ColumnTransformer(" + _block(items, depth) + rest + ")"
-
-    def _custom(self, obj: Any) -> str | None:
-        if isinstance(obj, FramePreparer):
-            self._import_line("from sklearn.preprocessing import FunctionTransformer")
-            return "FunctionTransformer(prepare_columns)"
-        if isinstance(obj, Densify):
-            self._need("to_dense")
-            self._import_line("from sklearn.preprocessing import FunctionTransformer")
-            return "FunctionTransformer(to_dense, accept_sparse=True)"
-        if isinstance(obj, DateParts):
-            self._need("date_parts")
-            self._import_line("from sklearn.preprocessing import FunctionTransformer")
-            return f"FunctionTransformer(date_parts, kw_args={{'parts': {_literal(list(obj.parts))}}})"
-        if isinstance(obj, (OutlierClipper, LogTransformer, IsolationForestFlag, CappedPCA)):
-            self._need(type(obj).__name__)
-            args = [f"{k}={self.value(v, 0)}" for k, v in _changed_params(obj).items()]
-            return f"{type(obj).__name__}({', '.join(args)})"
-        return None
-
-    def value(self, value: Any, depth: int) -> str:
-        if isinstance(value, BaseEstimator):
-            return self.render(value, depth + 1)
-        if inspect.isfunction(value) or inspect.isbuiltin(value):
-            self._import(value)
-            return value.__name__
-        if isinstance(value, type):
-            if value.__module__ == "numpy":
-                return f"np.{value.__name__}"
-            self._import(value)
-            return value.__name__
-        return _literal(value)
-
-    def _need(self, helper: str) -> None:
-        others, lines = _HELPER_NEEDS[helper]
-        for other in others:
-            self._need(other)
-        for line in lines:
-            self._import_line(line)
-        if helper not in self.needed:
-            self.needed.append(helper)
-
-    def _import(self, obj: Any) -> None:
-        if obj.__name__ == "IterativeImputer":
-            self._import_line("from sklearn.experimental import enable_iterative_imputer  # noqa: F401")
-        self._import_line(f"from {_public_module(obj)} import {obj.__name__}")
-
-    def _import_line(self, line: str) -> None:
-        self.imports.add(line)
-
-    def import_block(self) -> str:
-        grouped: dict[str, list[str]] = {}
-        plain = []
-        for line in self.imports:
-            if line.startswith("from ") and "#" not in line:
-                module, names = line[5:].split(" import ")
-                grouped.setdefault(module, []).extend(n.strip() for n in names.split(","))
-            else:
-                plain.append(line)
-        merged = [f"from {m} import {', '.join(sorted(set(n)))}" for m, n in grouped.items()]
-        experimental = sorted(line for line in plain if "experimental" in line)
-        third_party = sorted(line for line in merged if not line.startswith("from sklearn"))
-        sklearn_lines = sorted(line for line in merged if line.startswith("from sklearn"))
-        return "\n".join([*_BASE_IMPORTS, *third_party, *experimental, *sklearn_lines])
-
-    def helpers(self) -> list[str]:
-        order = [name for name in _HELPERS if name in self.needed]
-        return [_HELPERS[name] for name in order]
-
-
-def _block(items: list[str], depth: int) -> str:
-    pad = "    " * (depth + 1)
-    return "[\n" + "".join(f"{pad}{item},\n" for item in items) + "    " * depth + "]"
-
-
-def _changed_params(estimator: BaseEstimator) -> dict[str, Any]:
-    """Constructor arguments that differ from the class defaults (what a person would write)."""
-    signature = inspect.signature(type(estimator).__init__)
-    out = {}
-    for name, value in estimator.get_params(deep=False).items():
-        parameter = signature.parameters.get(name)
-        if parameter is None or parameter.default is inspect.Parameter.empty or not _same(value, parameter.default):
-            out[name] = value
-    return out
-
-
-def _same(a: Any, b: Any) -> bool:
-    if a is b:
-        return True
-    if isinstance(a, float) and isinstance(b, float) and math.isnan(a) and math.isnan(b):
-        return True
-    if type(a) is not type(b) and not (isinstance(a, (int, float)) and isinstance(b, (int, float))):
-        return False
-    try:
-        return bool(a == b)
-    except (TypeError, ValueError):
-        return False
-
-
-def _literal(value: Any) -> str:
-    """Python source for a plain value (numbers, strings, lists, dicts, None, NaN, infinities)."""
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float):
-        if math.isnan(value):
-            return "np.nan"
-        if math.isinf(value):
-            return "np.inf" if value > 0 else "-np.inf"
-        return repr(value)
-    if isinstance(value, (list, tuple)):
-        inner = ", ".join(_literal(v) for v in value)
-        return f"({inner},)" if isinstance(value, tuple) and len(value) == 1 else (
-            f"({inner})" if isinstance(value, tuple) else f"[{inner}]")
-    if isinstance(value, dict):
-        return "{" + ", ".join(f"{_literal(k)}: {_literal(v)}" for k, v in value.items()) + "}"
-    if isinstance(value, (str, int, bool)) or value is None:
-        return repr(value)
-    raise SpecError(f"cannot write {type(value).__name__} value {value!r} into a Python script")
-
-
-def _public_module(obj: Any) -> str:
-    """The shortest public module that exports ``obj`` (``sklearn.linear_model``, not ``..._logistic``)."""
-    parts = obj.__module__.split(".")
-    for end in range(1, len(parts) + 1):
-        if parts[end - 1].startswith("_"):
-            break
-        module = ".".join(parts[:end])
-        if getattr(importlib.import_module(module), obj.__name__, None) is obj:
-            return module
-    return obj.__module__
-

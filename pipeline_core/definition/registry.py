@@ -1,18 +1,48 @@
-"""The model registry: one table, one entry per model.
+"""The registries: one entry per model and one per step, each holding the whole extension.
 
-Each entry maps a key (used in definitions, the CLI and the UI) to the estimator class
-per task, the defaults we believe in, a search space for tuning, and UI hints. Pages
-draw their model pickers from this table; adding a model is one entry here.
+A model entry maps a key (used in definitions, the CLI and the UI) to the estimator class
+per task, the defaults we believe in, a search space for tuning, UI hints, the skops types
+its fitted form needs and how it becomes ONNX. A step entry gives a step class its UI group,
+its form in the standalone script, the skops types its fitted objects need and how it becomes
+ONNX (its field help is on the class, as ``Field(description=...)``).
+
+Pages, script generation and export read these tables, so adding a model or a step is an
+entry here, and a step without an entry fails at import, not silently in one corner.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from sklearn import cluster, ensemble, linear_model, mixture, naive_bayes, neighbors, neural_network, svm, tree
 
-from pipeline_core.definition.steps import STEPS  # noqa: F401  (re-exported: the step registry)
+from pipeline_core.definition import standalone as sa
+from pipeline_core.definition.steps import STEPS, Step
+
+UiGroup = Literal["clean", "features"]
+
+
+@dataclass(frozen=True)
+class Onnx:
+    """How what a step or model builds becomes ONNX.
+
+    Every estimator class it builds converts (with skl2onnx's converter or our float64 stand-in)
+    except those named in ``refused``, each with the reason export gives the user. Build one with
+    :func:`converts` or :func:`refused`.
+    """
+
+    refused: dict[str, str] = field(default_factory=dict)  # estimator class name -> why it cannot convert
+
+
+def converts(**unless: str) -> Onnx:
+    """Converts, except parameter choices that build a class named in ``unless`` (class name -> reason)."""
+    return Onnx(dict(unless))
+
+
+def refused(reason: str, *classes: str) -> Onnx:
+    """Never converts: each class it builds is refused for ``reason``."""
+    return Onnx(dict.fromkeys(classes, reason))
 
 Space = dict[str, dict[str, Any]]
 
@@ -33,6 +63,9 @@ class ModelEntry:
     native_categorical: bool = False  # splits on category codes itself (``categorical_features``)
     preselected: tuple[str, ...] = ()  # tasks for which it is in the default set
     help: str = ""
+    # skops types its fitted form holds that skops does not trust by default (see ``artifacts.skops_io``)
+    trusted: tuple[str, ...] = ()
+    onnx: Onnx = field(default_factory=Onnx)  # the script form is its constructor call, as for any sklearn class
 
     def build(self, task: str, params: dict[str, Any], seed: int) -> Any:
         """Instantiate with defaults, then the user's params; seed only if the model takes one."""
@@ -64,6 +97,11 @@ def _choice(*values: Any) -> dict[str, Any]:
 
 C, R, K = "classification", "regression", "clustering"
 TREE_SPACE = {"max_depth": _choice(None, 4, 8, 16), "min_samples_leaf": _int(1, 20, log=True)}
+TREE = ("sklearn.tree._tree.Tree",)  # every fitted tree keeps its nodes in this Cython class
+NEIGHBOURS = ("sklearn.neighbors._ball_tree.BallTree", "sklearn.neighbors._kd_tree.KDTree",
+              "sklearn.metrics._dist_metrics.EuclideanDistance64", "sklearn.metrics._dist_metrics.ManhattanDistance64",
+              "sklearn.metrics._dist_metrics.MinkowskiDistance64", "sklearn.metrics._dist_metrics.ChebyshevDistance64")
+NO_NEW_ROWS = "it cannot assign clusters to new rows, so a graph would have nothing to compute"
 FOREST_SPACE = {"n_estimators": _int(50, 400, log=True), "max_features": _choice("sqrt", 0.5, 1.0),
                 "min_samples_leaf": _int(1, 10)}
 
@@ -84,27 +122,28 @@ MODELS: dict[str, ModelEntry] = {
     "knn": ModelEntry(
         "k-nearest neighbours", {C: neighbors.KNeighborsClassifier, R: neighbors.KNeighborsRegressor},
         search={"n_neighbors": _int(1, 50), "weights": _choice("uniform", "distance")}, max_rows=20_000,
-        help="Predicts from the closest training rows; slow on large data."),
+        help="Predicts from the closest training rows; slow on large data.", trusted=NEIGHBOURS),
     "svm": ModelEntry(
         "Support vector machine", {C: svm.SVC, R: svm.SVR}, {C: {"probability": False}},
         {"C": _float(1e-2, 1e3, log=True), "gamma": _choice("scale", "auto")}, class_weight=True,
-        max_rows=10_000, help="Strong on small, scaled data; training time grows quadratically."),
+        max_rows=10_000, help="Strong on small, scaled data; training time grows quadratically.",
+        onnx=converts(SVR="onnxruntime has no float64 implementation of the SVM regressor")),
     "decision_tree": ModelEntry(
         "Decision tree", {C: tree.DecisionTreeClassifier, R: tree.DecisionTreeRegressor},
         {C: {"max_depth": 8, "min_samples_leaf": 2}, R: {"max_depth": 6, "min_samples_leaf": 10}},
-        TREE_SPACE, class_weight=True),
+        TREE_SPACE, class_weight=True, trusted=TREE),
     "random_forest": ModelEntry(
         "Random forest", {C: ensemble.RandomForestClassifier, R: ensemble.RandomForestRegressor},
         {C: {"n_estimators": 100}, R: {"n_estimators": 100}}, FOREST_SPACE,
-        class_weight=True, preselected=(C, R), max_rows=FOREST_ROWS, limit_reason=FOREST_REASON),
+        class_weight=True, preselected=(C, R), max_rows=FOREST_ROWS, limit_reason=FOREST_REASON, trusted=TREE),
     "extra_trees": ModelEntry(
         "Extra trees", {C: ensemble.ExtraTreesClassifier, R: ensemble.ExtraTreesRegressor},
         {C: {"n_estimators": 200}, R: {"n_estimators": 200}}, FOREST_SPACE,
-        class_weight=True, max_rows=FOREST_ROWS, limit_reason=FOREST_REASON),
+        class_weight=True, max_rows=FOREST_ROWS, limit_reason=FOREST_REASON, trusted=TREE),
     "gradient_boosting": ModelEntry(
         "Gradient boosting", {C: ensemble.GradientBoostingClassifier, R: ensemble.GradientBoostingRegressor},
         search={"n_estimators": _int(50, 400, log=True), "learning_rate": _float(0.01, 0.3, log=True),
-                "max_depth": _int(2, 6)}, dense_only=True,
+                "max_depth": _int(2, 6)}, dense_only=True, trusted=TREE,
         help="Classic boosting; histogram gradient boosting is much faster on large data."),
     "hist_gradient_boosting": ModelEntry(
         "Histogram gradient boosting",
@@ -116,23 +155,34 @@ MODELS: dict[str, ModelEntry] = {
         {"learning_rate": _float(0.02, 0.3, log=True), "max_leaf_nodes": _int(8, 128, log=True),
          "l2_regularization": _float(1e-6, 10, log=True)}, class_weight=True, dense_only=True,
         native_categorical=True, preselected=(C, R),
-        help="Fast, strong default for tabular data."),
+        help="Fast, strong default for tabular data.",
+        # with category codes it keeps ``partial(check_array, ...)``: skops checks the partial's function
+        # and arguments against the allow-list too, so only ``check_array`` can be wrapped
+        trusted=("sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor", "functools.partial",
+                 "sklearn.utils.validation.check_array"),
+        onnx=refused("skl2onnx's tree-ensemble converter fails on its fitted trees",
+                     "HistGradientBoostingClassifier", "HistGradientBoostingRegressor")),
     "naive_bayes": ModelEntry("Gaussian naive Bayes", {C: naive_bayes.GaussianNB}, seeded=False,
                               search={"var_smoothing": _float(1e-12, 1e-3, log=True)}, dense_only=True),
     "mlp": ModelEntry(
         "Neural network (MLP)", {C: neural_network.MLPClassifier, R: neural_network.MLPRegressor},
         {C: {"max_iter": 500, "early_stopping": True, "learning_rate_init": 0.01, "n_iter_no_change": 20},
          R: {"max_iter": 500, "early_stopping": True, "learning_rate_init": 0.01, "n_iter_no_change": 20}},
-        {"alpha": _float(1e-6, 1e-1, log=True), "hidden_layer_sizes": _choice([64], [128], [64, 32])}),
+        {"alpha": _float(1e-6, 1e-1, log=True), "hidden_layer_sizes": _choice([64], [128], [64, 32])},
+        trusted=("sklearn.neural_network._stochastic_optimizers.AdamOptimizer",
+                 "sklearn.neural_network._stochastic_optimizers.SGDOptimizer")),
     "kmeans": ModelEntry("k-means", {K: cluster.KMeans}, {K: {"n_clusters": 3, "n_init": "auto"}},
                          {"n_clusters": _int(2, 12)}, preselected=(K,)),
     "dbscan": ModelEntry("DBSCAN", {K: cluster.DBSCAN}, seeded=False,
-                         search={"eps": _float(0.05, 5, log=True), "min_samples": _int(2, 20)}, max_rows=50_000),
+                         search={"eps": _float(0.05, 5, log=True), "min_samples": _int(2, 20)}, max_rows=50_000,
+                         onnx=refused(NO_NEW_ROWS, "DBSCAN")),
     "agglomerative": ModelEntry("Agglomerative clustering", {K: cluster.AgglomerativeClustering},
                                 {K: {"n_clusters": 3}}, {"n_clusters": _int(2, 12)}, seeded=False,
-                                max_rows=20_000, help="Cannot assign clusters to new rows after training."),
+                                max_rows=20_000, help="Cannot assign clusters to new rows after training.",
+                                onnx=refused(NO_NEW_ROWS, "AgglomerativeClustering")),
     "gaussian_mixture": ModelEntry("Gaussian mixture", {K: mixture.GaussianMixture}, {K: {"n_components": 3}},
-                                   {"n_components": _int(2, 12)}, dense_only=True, preselected=(K,)),
+                                   {"n_components": _int(2, 12)}, dense_only=True, preselected=(K,),
+                                   onnx=refused("skl2onnx's converter fails on it", "GaussianMixture")),
 }
 
 
@@ -144,3 +194,100 @@ def models_for(task: str) -> list[str]:
 def default_models(task: str) -> list[str]:
     """The preselected set a user gets when they pick nothing."""
     return [key for key, entry in MODELS.items() if task in entry.preselected]
+
+
+# ---- steps -----------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StepEntry:
+    """Everything beyond the step class that a step needs to work everywhere (its field help is on the class)."""
+
+    step: type[Step]
+    groups: tuple[UiGroup, ...]  # the pages that offer it
+    script: sa.ScriptForm  # how the standalone script performs it
+    trusted: tuple[str, ...]  # skops types its fitted objects hold that skops does not trust by default
+    onnx: Onnx
+
+
+OURS = "a Pipeline Studio transformer with no ONNX converter"
+MIXED_FLOATS = "skl2onnx's converter mixes float32 and float64, which onnxruntime rejects"
+CLEAN: tuple[UiGroup, ...] = ("clean",)
+FEATURES: tuple[UiGroup, ...] = ("features",)
+_ours = "pipeline_core.transformers."
+_rows = converts()  # row steps run before the pipeline: nothing of theirs is in the fitted model
+
+_ENTRIES = (
+    StepEntry(STEPS["drop_missing_target"], CLEAN, sa.InTemplate("training_rows drops rows with an unusable target"),
+              (), _rows),
+    StepEntry(STEPS["drop_duplicates"], CLEAN, sa.RowCode(sa.drop_duplicates_code), (), _rows),
+    StepEntry(STEPS["filter_rows"], CLEAN, sa.RowCode(sa.filter_rows_code), (), _rows),
+    StepEntry(STEPS["drop_columns"], CLEAN, sa.InTemplate("FEATURES lists only the columns the model reads"),
+              (), _rows),
+    StepEntry(STEPS["impute"], CLEAN, sa.Constructed(),  # a fitted iterative imputer keeps one triplet per round
+              ("sklearn.impute._iterative.IterativeImputer", "sklearn.impute._iterative._ImputerTriplet"),
+              converts(IterativeImputer="no ONNX converter exists for it")),
+    StepEntry(STEPS["clip_outliers"], CLEAN, sa.Constructed((sa.OUTLIER_CLIPPER,)), (_ours + "OutlierClipper",),
+              refused(OURS, "OutlierClipper")),
+    StepEntry(STEPS["scale"], CLEAN, sa.Constructed(), (), converts()),
+    StepEntry(STEPS["power"], CLEAN, sa.Constructed(), (), refused(MIXED_FLOATS, "PowerTransformer")),
+    StepEntry(STEPS["log"], CLEAN, sa.Constructed((sa.LOG,)), (_ours + "LogTransformer",),
+              refused(OURS, "LogTransformer")),
+    StepEntry(STEPS["onehot"], CLEAN, sa.Constructed(), (), converts()),
+    StepEntry(STEPS["ordinal"], CLEAN, sa.Constructed(), (), converts()),
+    StepEntry(STEPS["isolation_forest_flag"], CLEAN, sa.Constructed((sa.ISOLATION_FOREST_FLAG,)),
+              (_ours + "IsolationForestFlag", *TREE), refused(OURS, "IsolationForestFlag")),
+    StepEntry(STEPS["select_kbest"], FEATURES, sa.Constructed(),
+              ("sklearn.feature_selection._univariate_selection.f_classif",
+               "sklearn.feature_selection._univariate_selection.f_regression"), converts()),
+    StepEntry(STEPS["select_from_model"], FEATURES, sa.Constructed(), TREE, converts()),
+    StepEntry(STEPS["variance_threshold"], FEATURES, sa.Constructed(), (), converts()),
+    StepEntry(STEPS["pca"], FEATURES, sa.Constructed((sa.CAPPED_PCA,)), (_ours + "CappedPCA",),
+              refused(OURS, "CappedPCA")),
+    StepEntry(STEPS["polynomial"], FEATURES, sa.Constructed(), (), converts()),
+    StepEntry(STEPS["bin"], ("clean", "features"), sa.Constructed(), (), refused(MIXED_FLOATS, "KBinsDiscretizer")),
+    StepEntry(STEPS["date_parts"], FEATURES, sa.Constructed((sa.DATE_PARTS,)), (_ours + "DateParts",),
+              refused(OURS, "DateParts")),
+    StepEntry(STEPS["tfidf"], FEATURES, sa.Constructed(), (),
+              refused("its tokenizer (regular expressions) cannot be reproduced exactly in ONNX", "TfidfVectorizer")),
+    StepEntry(STEPS["target_encode"], FEATURES, sa.Constructed(), (),
+              refused("skl2onnx has no converter for it", "TargetEncoder")),
+)
+STEP_ENTRIES: dict[str, StepEntry] = {e.step.model_fields["kind"].default: e for e in _ENTRIES}
+if set(STEP_ENTRIES) != set(STEPS):  # a step class without an entry would never appear in the UI
+    raise TypeError(f"steps without a registry entry: {sorted(set(STEPS) - set(STEP_ENTRIES))}")
+
+# What the compiler adds around the steps (``compile.py``): the first step that renames, selects and
+# casts raw columns, the float32 hand-on after each dense branch, and densifying before dense-only models.
+SCAFFOLDING_SCRIPT = (sa.PREPARE, sa.TO_DENSE)
+SCAFFOLDING_TRUSTED = ("numpy.asarray", "numpy.dtype", _ours + "FramePreparer", _ours + "Densify")
+SCAFFOLDING_ONNX = refused(OURS, "Densify")  # ``prepare`` runs before the graph; float32 becomes an identity
+
+
+def steps_in(group: UiGroup) -> tuple[str, ...]:
+    """The step kinds a page offers, in registry order."""
+    return tuple(kind for kind, entry in STEP_ENTRIES.items() if group in entry.groups)
+
+
+def trusted_types() -> tuple[str, ...]:
+    """Every type our saved models may hold beyond skops's defaults: the union of what the entries declare."""
+    declared = {*SCAFFOLDING_TRUSTED, *(t for e in STEP_ENTRIES.values() for t in e.trusted),
+                *(t for e in MODELS.values() for t in e.trusted)}
+    return tuple(sorted(declared))
+
+
+def onnx_refusals() -> dict[str, str]:
+    """Estimator class name -> why ONNX cannot express it, from every entry."""
+    found = dict(SCAFFOLDING_ONNX.refused)
+    for onnx in [*(e.onnx for e in STEP_ENTRIES.values()), *(e.onnx for e in MODELS.values())]:
+        found.update(onnx.refused)
+    return found
+
+
+def script_helpers() -> dict[type, sa.Helper]:
+    """Our transformer classes -> their equivalents in the standalone script (steps' and the compiler's)."""
+    helpers = {h.cls: h for h in SCAFFOLDING_SCRIPT}
+    for entry in STEP_ENTRIES.values():
+        if isinstance(entry.script, sa.Constructed):
+            helpers.update({h.cls: h for h in entry.script.helpers})
+    return helpers

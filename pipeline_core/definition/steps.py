@@ -8,12 +8,14 @@ transformer. ``stage`` tells the compiler where it goes:
 - ``column``: a transformer applied to a group of columns inside the ``ColumnTransformer``;
 - ``global``: a transformer applied to the whole feature matrix after it (selection, PCA).
 
-To add a step, write its class here and list it in ``STEP_TYPES`` at the bottom.
+To add a step, write its class here (every parameter a ``Field`` with a ``description``: the step
+editor shows it as help), list it in ``STEP_TYPES`` at the bottom, and give it an entry in
+:data:`pipeline_core.definition.registry.STEP_ENTRIES` (UI group, script form, skops types, ONNX).
 """
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 import numpy as np
 import pandas as pd
@@ -25,6 +27,10 @@ from pipeline_core import transformers as tr
 ColumnType = Literal["numeric", "categorical", "datetime", "text", "id", "constant"]
 Selector = list[str] | Literal["numeric", "categorical", "datetime", "text", "all"]
 Stage = Literal["rows", "drop", "column", "global"]
+# Field help lives on the fields (``description``): the step editor shows it next to each widget,
+# so a new parameter brings its own explanation and a missing one is caught by the registry tests.
+Columns = Annotated[Selector, Field(
+    description="Which columns the step transforms: every column of a type, or the columns you choose.")]
 
 
 class Step(BaseModel):
@@ -70,7 +76,8 @@ class RowStep(Step):
 class DropDuplicates(RowStep):
     kind: Literal["drop_duplicates"] = "drop_duplicates"
     label: ClassVar[str] = "Drop duplicate rows"
-    subset: list[str] | None = None
+    subset: list[str] | None = Field(
+        None, description="Rows count as duplicates when these columns agree; empty compares every column.")
 
     def apply(self, frame: pd.DataFrame, target: str | None) -> tuple[pd.DataFrame, str]:
         kept = frame.drop_duplicates(subset=self.subset or None)
@@ -100,9 +107,10 @@ class FilterRows(RowStep):
 
     kind: Literal["filter_rows"] = "filter_rows"
     label: ClassVar[str] = "Keep rows where"
-    column: str
-    op: FilterOp
-    value: Any = None
+    column: str = Field(description="The column the condition reads.")
+    op: FilterOp = Field(description="How the column is compared with the value.")
+    value: Any = Field(
+        None, description="For 'in'/'not in' give values separated by commas; ignored for 'is (not) missing'.")
 
     def describe(self) -> str:
         value = "" if self.op in ("is missing", "is not missing") else f" {self.value!r}"
@@ -126,17 +134,20 @@ class DropColumns(Step):
     kind: Literal["drop_columns"] = "drop_columns"
     stage: ClassVar[Stage] = "drop"
     label: ClassVar[str] = "Drop columns"
-    columns: list[str]
-    reason: str = ""
+    columns: list[str] = Field(description="The columns the model never sees (the target is never dropped).")
+    reason: str = Field("", description="Why they are dropped, for whoever reads the definition later.")
 
 
 class Impute(Step):
     kind: Literal["impute"] = "impute"
     label: ClassVar[str] = "Fill missing values"
-    columns: Selector = "numeric"
-    strategy: Literal["mean", "median", "most_frequent", "constant", "knn", "iterative"] = "median"
-    fill_value: str | float | None = None
-    add_indicator: bool = False
+    columns: Columns = "numeric"
+    strategy: Literal["mean", "median", "most_frequent", "constant", "knn", "iterative"] = Field(
+        "median", description="How the value is computed from the training rows of each fold.")
+    fill_value: str | float | None = Field(
+        None, description="Used by the 'constant' strategy; a number for numeric columns, a word for labels.")
+    add_indicator: bool = Field(
+        False, description="Also add a 0/1 column saying where a value was missing (often predictive).")
 
     def build(self, task: str, seed: int) -> BaseEstimator:
         from sklearn.impute import KNNImputer, SimpleImputer
@@ -157,9 +168,10 @@ class Impute(Step):
 class ClipOutliers(Step):
     kind: Literal["clip_outliers"] = "clip_outliers"
     label: ClassVar[str] = "Clip outliers"
-    columns: Selector = "numeric"
-    method: Literal["iqr", "zscore"] = "iqr"
-    factor: float = Field(1.5, gt=0)
+    columns: Columns = "numeric"
+    method: Literal["iqr", "zscore"] = Field("iqr", description="IQR fences, or mean ± factor standard deviations.")
+    factor: float = Field(
+        1.5, gt=0, description="IQR: fences at Q1 − f·IQR and Q3 + f·IQR. z-score: mean ± f standard deviations.")
 
     def build(self, task: str, seed: int) -> BaseEstimator:
         return tr.OutlierClipper(method=self.method, factor=self.factor)
@@ -168,9 +180,11 @@ class ClipOutliers(Step):
 class OneHot(Step):
     kind: Literal["onehot"] = "onehot"
     label: ClassVar[str] = "One-hot encode"
-    columns: Selector = "categorical"
-    min_frequency: float = Field(0.01, ge=0, lt=1)
-    max_categories: int | None = Field(30, ge=2)
+    columns: Columns = "categorical"
+    min_frequency: float = Field(0.01, ge=0, lt=1, description=(
+        "Categories rarer than this share of rows are grouped into one 'infrequent' column."))
+    max_categories: int | None = Field(
+        30, ge=2, description="At most this many columns per feature (the rest are grouped); empty for no limit.")
     boosting: Literal["auto", "one_hot", "codes"] = Field(
         "auto", description="For histogram gradient boosting: 'codes' gives it one code column per category to "
         "split on itself instead of one-hot columns: a third of the memory and faster fits on large data, but "
@@ -212,7 +226,7 @@ class OneHot(Step):
 class Ordinal(Step):
     kind: Literal["ordinal"] = "ordinal"
     label: ClassVar[str] = "Ordinal encode"
-    columns: Selector = "categorical"
+    columns: Columns = "categorical"
 
     def build(self, task: str, seed: int) -> BaseEstimator:
         from sklearn.preprocessing import OrdinalEncoder
@@ -223,8 +237,9 @@ class Ordinal(Step):
 class TargetEncode(Step):
     kind: Literal["target_encode"] = "target_encode"
     label: ClassVar[str] = "Target encode"
-    columns: Selector = "categorical"
-    smooth: float | Literal["auto"] = "auto"
+    columns: Columns = "categorical"
+    smooth: float | Literal["auto"] = Field(
+        "auto", description="Shrinks rare categories towards the global mean; 'auto' estimates it from the data.")
 
     def build(self, task: str, seed: int) -> BaseEstimator:
         from sklearn.preprocessing import TargetEncoder
@@ -236,8 +251,9 @@ class TargetEncode(Step):
 class Scale(Step):
     kind: Literal["scale"] = "scale"
     label: ClassVar[str] = "Scale"
-    columns: Selector = "numeric"
-    method: Literal["standard", "minmax", "robust"] = "standard"
+    columns: Columns = "numeric"
+    method: Literal["standard", "minmax", "robust"] = Field(
+        "standard", description="standard: mean 0 and variance 1; minmax: into [0, 1]; robust: median and IQR.")
 
     def build(self, task: str, seed: int) -> BaseEstimator:
         from sklearn.preprocessing import MinMaxScaler, RobustScaler, StandardScaler
@@ -248,8 +264,8 @@ class Scale(Step):
 class Power(Step):
     kind: Literal["power"] = "power"
     label: ClassVar[str] = "Power transform (Yeo-Johnson)"
-    columns: Selector = "numeric"
-    standardize: bool = True
+    columns: Columns = "numeric"
+    standardize: bool = Field(True, description="Also scale the result to mean 0 and variance 1.")
 
     def build(self, task: str, seed: int) -> BaseEstimator:
         from sklearn.preprocessing import PowerTransformer
@@ -260,7 +276,7 @@ class Power(Step):
 class Log(Step):
     kind: Literal["log"] = "log"
     label: ClassVar[str] = "Log transform"
-    columns: Selector = "numeric"
+    columns: Columns = "numeric"
 
     def build(self, task: str, seed: int) -> BaseEstimator:
         return tr.LogTransformer()
@@ -269,10 +285,10 @@ class Log(Step):
 class DateParts(Step):
     kind: Literal["date_parts"] = "date_parts"
     label: ClassVar[str] = "Date/time parts"
-    columns: Selector = "datetime"
+    columns: Columns = "datetime"
     parts: list[Literal["year", "month", "day", "dayofweek", "dayofyear", "hour", "minute"]] = Field(
-        default_factory=lambda: ["year", "month", "day", "dayofweek", "hour"]
-    )
+        default_factory=lambda: ["year", "month", "day", "dayofweek", "hour"],
+        description="The numeric parts each date column becomes, one column per part.")
 
     def build(self, task: str, seed: int) -> BaseEstimator:
         return tr.DateParts(parts=tuple(self.parts))
@@ -281,11 +297,12 @@ class DateParts(Step):
 class Tfidf(Step):
     kind: Literal["tfidf"] = "tfidf"
     label: ClassVar[str] = "TF-IDF on text"
-    columns: Selector = "text"
+    columns: Columns = "text"
     per_column: ClassVar[bool] = True
-    max_features: int = Field(500, ge=1, le=100_000)
-    ngram_max: int = Field(2, ge=1, le=3)
-    min_df: int = Field(2, ge=1)
+    max_features: int = Field(
+        500, ge=1, le=100_000, description="Keep the most frequent words and phrases, at most this many per column.")
+    ngram_max: int = Field(2, ge=1, le=3, description="Longest phrase counted, in words (1: single words only).")
+    min_df: int = Field(2, ge=1, description="Ignore words found in fewer rows than this.")
 
     def build(self, task: str, seed: int) -> BaseEstimator:
         from sklearn.feature_extraction.text import TfidfVectorizer
@@ -299,9 +316,9 @@ class Tfidf(Step):
 class Polynomial(Step):
     kind: Literal["polynomial"] = "polynomial"
     label: ClassVar[str] = "Polynomial / interaction features"
-    columns: Selector = "numeric"
-    degree: int = Field(2, ge=2, le=4)
-    interaction_only: bool = False
+    columns: Columns = "numeric"
+    degree: int = Field(2, ge=2, le=4, description="Highest power (or number of columns multiplied together).")
+    interaction_only: bool = Field(False, description="Only products of different columns, no powers of one column.")
 
     def build(self, task: str, seed: int) -> BaseEstimator:
         from sklearn.preprocessing import PolynomialFeatures
@@ -312,10 +329,12 @@ class Polynomial(Step):
 class Bin(Step):
     kind: Literal["bin"] = "bin"
     label: ClassVar[str] = "Bin into intervals"
-    columns: Selector = "numeric"
-    n_bins: int = Field(5, ge=2, le=100)
-    strategy: Literal["quantile", "uniform", "kmeans"] = "quantile"
-    encode: Literal["ordinal", "onehot"] = "ordinal"
+    columns: Columns = "numeric"
+    n_bins: int = Field(5, ge=2, le=100, description="How many intervals each column is cut into.")
+    strategy: Literal["quantile", "uniform", "kmeans"] = Field(
+        "quantile", description="quantile: equally full bins; uniform: equally wide; kmeans: around clusters.")
+    encode: Literal["ordinal", "onehot"] = Field(
+        "ordinal", description="One column of bin numbers, or one 0/1 column per bin.")
 
     def build(self, task: str, seed: int) -> BaseEstimator:
         from sklearn.preprocessing import KBinsDiscretizer
@@ -336,7 +355,8 @@ class GlobalStep(Step):
 class IsolationForestFlag(GlobalStep):
     kind: Literal["isolation_forest_flag"] = "isolation_forest_flag"
     label: ClassVar[str] = "Flag outlier rows (IsolationForest)"
-    contamination: float | Literal["auto"] = "auto"
+    contamination: float | Literal["auto"] = Field(
+        "auto", description="The share of rows expected to be outliers; 'auto' lets the forest decide.")
 
     def build(self, task: str, seed: int) -> BaseEstimator:
         return tr.IsolationForestFlag(contamination=self.contamination, random_state=seed)
@@ -345,7 +365,8 @@ class IsolationForestFlag(GlobalStep):
 class VarianceThreshold(GlobalStep):
     kind: Literal["variance_threshold"] = "variance_threshold"
     label: ClassVar[str] = "Drop near-constant features"
-    threshold: float = Field(0.0, ge=0)
+    threshold: float = Field(
+        0.0, ge=0, description="Features whose variance is at or below this are dropped (0 drops constant ones).")
 
     def build(self, task: str, seed: int) -> BaseEstimator:
         from sklearn.feature_selection import VarianceThreshold as VT
@@ -356,7 +377,7 @@ class VarianceThreshold(GlobalStep):
 class SelectKBest(GlobalStep):
     kind: Literal["select_kbest"] = "select_kbest"
     label: ClassVar[str] = "Keep the k best features (univariate)"
-    k: int = Field(20, ge=1)
+    k: int = Field(20, ge=1, description="How many features to keep, ranked by a univariate test against the target.")
 
     def build(self, task: str, seed: int) -> BaseEstimator:
         from sklearn.feature_selection import SelectKBest as SKB
@@ -368,8 +389,10 @@ class SelectKBest(GlobalStep):
 class SelectFromModel(GlobalStep):
     kind: Literal["select_from_model"] = "select_from_model"
     label: ClassVar[str] = "Keep features a model finds important"
-    method: Literal["l1", "tree"] = "tree"
-    max_features: int | None = Field(None, ge=1)
+    method: Literal["l1", "tree"] = Field(
+        "tree", description="tree: importances of extra trees; l1: the features an L1-penalised model keeps.")
+    max_features: int | None = Field(
+        None, ge=1, description="Upper bound on the kept features; empty lets the method decide.")
 
     def build(self, task: str, seed: int) -> BaseEstimator:
         from sklearn.ensemble import ExtraTreesClassifier, ExtraTreesRegressor
@@ -390,7 +413,8 @@ class SelectFromModel(GlobalStep):
 class PCA(GlobalStep):
     kind: Literal["pca"] = "pca"
     label: ClassVar[str] = "PCA"
-    n_components: float = Field(0.95, gt=0)
+    n_components: float = Field(
+        0.95, gt=0, description="Below 1: the share of variance to keep. 1 or more: the number of components.")
 
     def build(self, task: str, seed: int) -> BaseEstimator:
         n = int(self.n_components) if self.n_components >= 1 else self.n_components

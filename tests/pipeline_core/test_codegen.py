@@ -132,3 +132,18 @@ def test_a_model_whose_size_chose_category_codes_regenerates_them(monkeypatch):
     assert "OrdinalEncoder" in script and "categorical_features=[0" in script
     assert script == python_script(spec, result.schema, "classification", "hist_gradient_boosting", {}, n_rows=240)
     assert "OrdinalEncoder" not in python_script(spec, result.schema, "classification", "hist_gradient_boosting", {})
+
+
+@pytest.mark.parametrize("kind, step", [("clip_outliers", st.ClipOutliers()),
+                                        ("filter_rows", st.FilterRows(column="x", op=">", value=1))])
+def test_a_step_whose_script_form_is_missing_is_refused_not_skipped(monkeypatch, kind, step):
+    from dataclasses import replace
+
+    from pipeline_core.definition import registry, standalone
+
+    bare = replace(registry.STEP_ENTRIES[kind], script=standalone.Constructed())
+    monkeypatch.setitem(registry.STEP_ENTRIES, kind, bare)
+    frame = pd.DataFrame({"x": np.arange(30.0), "y": np.arange(30.0) % 2})
+    spec = PipelineSpec(target="y", steps=[step], models=[ModelSpec(kind="logistic_regression")])
+    with pytest.raises(SpecError, match="script form"):
+        python_script(spec, infer_schema(frame, spec), "classification", "logistic_regression", {})

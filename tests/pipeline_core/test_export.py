@@ -13,7 +13,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer
 from threadpoolctl import threadpool_limits
 
-from pipeline_core.artifacts import export
+from pipeline_core.artifacts import export, skops_io
 from pipeline_core.artifacts.export import TRUSTED_TYPES, dump_model, load_model, predict_onnx, read_metadata, to_onnx
 from pipeline_core.compiler.columns import default_steps, infer_schema
 from pipeline_core.compiler.compile import compile_pipeline
@@ -148,7 +148,7 @@ def test_skops_loader_refuses_zip_bombs(trained):
 
 
 def test_skops_loader_refuses_archives_over_the_size_cap(trained, monkeypatch):
-    monkeypatch.setattr(export, "MAX_UNCOMPRESSED_BYTES", 1000)
+    monkeypatch.setattr(skops_io, "MAX_UNCOMPRESSED_BYTES", 1000)
     with pytest.raises(ModelError, match="over the 1,000 limit"):
         load_model(dump_model(trained[0].pipeline))
 
@@ -242,4 +242,16 @@ def test_onnx_handles_missing_rare_and_unseen_categories():
 def test_onnx_refuses_steps_it_cannot_convert_and_names_them():
     pipeline, X = fitted(messy_frame(), "churned", "logistic_regression")
     with pytest.raises(ModelError, match=r"date_parts_0 \(DateParts.*tfidf\[review\] \(TfidfVectorizer"):
+        to_onnx(pipeline, X)
+
+
+def test_onnx_refuses_a_transformer_of_ours_whose_entry_declares_no_onnx_form(monkeypatch):
+    from dataclasses import replace
+
+    from pipeline_core.definition import registry
+
+    monkeypatch.setitem(registry.STEP_ENTRIES, "clip_outliers",
+                        replace(registry.STEP_ENTRIES["clip_outliers"], onnx=registry.converts()))
+    pipeline, X = fitted(diabetes(), "target", "ridge", steps=[st.Impute(), st.ClipOutliers()])
+    with pytest.raises(ModelError, match=r"OutlierClipper: no ONNX form is registered for it"):
         to_onnx(pipeline, X)
