@@ -22,10 +22,10 @@ from pipeline_core.artifacts.predict import (
     predict_frame,
 )
 from pipeline_core.errors import StudioError
-from pipeline_core.io.readers import ReadResult, read_table
+from pipeline_core.io.readers import ReadResult
 from pipeline_core.io.writers import EXCEL_MAX_ROWS, safe_download_name, write_csv_safe, write_excel_safe
 from studio import models
-from studio.datasets import get_dataset
+from studio.datasets import get_dataset, read_upload
 from studio.errors import FAILURES
 
 UPLOAD_TYPES = ["csv", "tsv", "txt", "xlsx", "xlsm", "parquet", "json", "jsonl"]
@@ -142,7 +142,7 @@ def _model_card(metadata: dict[str, Any]) -> None:
 
 @st.cache_data(max_entries=4, show_spinner="Reading the file…")
 def _read(data: bytes, file_name: str) -> ReadResult:
-    return read_table(data, file_name)
+    return read_upload(data, file_name)
 
 
 def _read_upload(data: bytes, file_name: str) -> ReadResult | None:

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 from pipeline_core import __version__
 from pipeline_core.errors import DataError, ModelError, SpecError, StudioError
+from pipeline_core.io.limits import DEFAULT_MEMORY_BUDGET_MB
 
 if TYPE_CHECKING:  # the heavy imports wait for the command that needs them, so --help and usage errors are instant
     import pandas as pd
@@ -98,6 +99,7 @@ def _add_profile(commands: Any) -> None:
     cmd.add_argument("--sample", type=_positive_int, default=100_000, metavar="N",
                      help="profile a seeded random sample of N rows when the file is larger (default 100000)")
     cmd.set_defaults(handler=cmd_profile)
+    _add_budget(cmd)
 
 
 def _add_train(commands: Any) -> None:
@@ -118,6 +120,7 @@ def _add_train(commands: Any) -> None:
     cmd.add_argument("--out", default=DEFAULT_OUT, metavar="DIR", help=f"output folder (default {DEFAULT_OUT})")
     _add_scheduler(cmd)
     cmd.set_defaults(handler=cmd_train)
+    _add_budget(cmd)
 
 
 def _add_run(commands: Any) -> None:
@@ -129,6 +132,7 @@ def _add_run(commands: Any) -> None:
     cmd.add_argument("--out", default=DEFAULT_OUT, metavar="DIR", help=f"output folder (default {DEFAULT_OUT})")
     _add_scheduler(cmd)
     cmd.set_defaults(handler=cmd_run)
+    _add_budget(cmd)
 
 
 def _add_predict(commands: Any) -> None:
@@ -139,6 +143,7 @@ def _add_predict(commands: Any) -> None:
     cmd.add_argument("data", metavar="DATA")
     cmd.add_argument("--out", required=True, metavar="PREDS.csv")
     cmd.set_defaults(handler=cmd_predict)
+    _add_budget(cmd)
 
 
 def _add_export(commands: Any) -> None:
@@ -153,6 +158,13 @@ def _add_export(commands: Any) -> None:
 
 
 # ---- Dask (--scheduler on train and run) ----------------------------------------------------------------
+    _add_budget(cmd)
+
+
+def _add_budget(cmd: argparse.ArgumentParser) -> None:
+    cmd.add_argument("--memory-budget-mb", type=_positive_float, default=DEFAULT_MEMORY_BUDGET_MB, metavar="MB",
+                     help="refuse a data file whose parsed table would take more memory than this "
+                          f"(default {DEFAULT_MEMORY_BUDGET_MB})")
 
 
 def _add_scheduler(cmd: argparse.ArgumentParser) -> None:
@@ -167,6 +179,16 @@ def _folds_on(address: str | None) -> AbstractContextManager[None]:
     from pipeline_core.jobs.dask_cluster import folds_on as on_cluster
 
     return on_cluster(address)
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a number above 0, got {text}")
+    return value
 
 
 def _positive_int(text: str) -> int:
@@ -185,7 +207,7 @@ def _positive_int(text: str) -> int:
 def cmd_profile(args: argparse.Namespace) -> int:
     from pipeline_core.analysis.report import full_report_html
 
-    data = _read(args.data)
+    data = _read(args.data, args)
     html = full_report_html(data.frame, title=Path(args.data).name, minimal=args.minimal, sample_rows=args.sample)
     out = _writable(args.out)
     out.write_text(html, encoding="utf-8")
@@ -194,7 +216,7 @@ def cmd_profile(args: argparse.Namespace) -> int:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    data = _read(args.data)
+    data = _read(args.data, args)
     spec = train_spec(args, data)
     if spec.target is not None and spec.target not in data.frame.columns:
         columns = ", ".join(map(str, data.frame.columns))
@@ -232,7 +254,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     definition = Path(args.pipeline)
     spec = load_spec(definition.read_bytes())
     path = Path(args.data) if args.data else _named_data(spec, definition)
-    data = _read(path)
+    data = _read(path, args)
     if spec.data.sha256 and spec.data.sha256 != data.sha256:
         _note(f"'{path.name}' differs from the data this definition was saved with; results will differ too")
         source = DataSource(file_name=path.name, sha256=data.sha256, format=data.format)
@@ -255,7 +277,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
     from pipeline_core.io.writers import write_csv_safe
 
     loaded = load_model(args.model)
-    data = _read(args.data)
+    data = _read(args.data, args)
     result = predict_frame(loaded.pipeline, data.frame, loaded.metadata)
     for notice in result.notices:
         _note(notice)
@@ -273,7 +295,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     if args.format in ("skops", "joblib"):
         export.save_model(loaded.pipeline, out, args.format, loaded.metadata)
     elif args.format == "onnx":
-        sample = _read(args.data).frame if args.data else None
+        sample = _read(args.data, args).frame if args.data else None
         out.write_bytes(export.to_onnx(loaded.pipeline, sample))
         if sample is None:
             _note("the ONNX graph was not checked against data; pass --data to compare its predictions")
@@ -323,10 +345,10 @@ def leaderboard(result: Any) -> list[dict[str, Any]]:
     return rows
 
 
-def _read(path: str | Path) -> Any:
+def _read(path: str | Path, args: argparse.Namespace) -> Any:
     from pipeline_core.io.readers import read_path
 
-    result = read_path(path)
+    result = read_path(path, memory_budget_bytes=int(args.memory_budget_mb * 2**20))
     for notice in result.notices:
         _note(notice)
     return result

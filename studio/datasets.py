@@ -11,7 +11,7 @@ import pandas as pd
 import storage
 from pipeline_core.errors import DataError
 from pipeline_core.io.frames import JoinHow, frame_sha256, merge_frames
-from pipeline_core.io.readers import read_table
+from pipeline_core.io.readers import ReadResult, read_table
 from pipeline_core.io.samples import load_sample
 from pipeline_core.io.stabilise import clean_column_names
 from storage import Dataset
@@ -48,14 +48,20 @@ def save_table(frame: pd.DataFrame, *, name: str, file_name: str, fmt: str, sha2
     return storage.save_dataset(name=name, file_name=file_name, fmt=fmt, frame=frame, sha256=sha256)
 
 
+def read_upload(data: bytes, file_name: str, options: ReadOptions | None = None) -> ReadResult:
+    """Parse an uploaded file, its format told by its content, within the server's memory budget."""
+    options = options or ReadOptions()
+    return read_table(data, file_name, delimiter=options.delimiter, encoding=options.encoding, sheet=options.sheet,
+                      memory_budget_bytes=settings().memory_budget_bytes)
+
+
 def ingest_upload(data: bytes, file_name: str, options: ReadOptions | None = None) -> Loaded:
-    """Parse an uploaded file (format from its content, within the memory budget) and store it.
+    """Parse an uploaded file (as :func:`read_upload`) and store it.
 
     Other reading options give another table from the same bytes, so they change its identity.
     """
     options = options or ReadOptions()
-    result = read_table(data, file_name, delimiter=options.delimiter, encoding=options.encoding,
-                        sheet=options.sheet, memory_budget_bytes=settings().memory_budget_bytes)
+    result = read_upload(data, file_name, options)
     sha256 = result.sha256
     if options.chosen():
         sha256 = hashlib.sha256(f"{sha256}|{options.chosen()}".encode()).hexdigest()

@@ -27,9 +27,10 @@ import pandas as pd
 
 from pipeline_core.errors import DataError
 from pipeline_core.io.excel import read_excel
+from pipeline_core.io.limits import DEFAULT_MEMORY_BUDGET_BYTES
 from pipeline_core.io.options import ReadOptions
 from pipeline_core.io.parquet_files import read_parquet
-from pipeline_core.io.safety import default_memory_budget, zip_infos
+from pipeline_core.io.safety import zip_infos
 from pipeline_core.io.text import SAMPLE_BYTES, as_bytes, read_text
 
 FORMATS = ("csv", "tsv", "excel", "parquet", "json", "jsonl")
@@ -92,7 +93,7 @@ def read_table(
     name = _display_name(file_name)
     if max_rows is not None and max_rows < 1:
         raise DataError(f"max_rows must be at least 1 to read '{name}' (got {max_rows}).")
-    budget = memory_budget_bytes if memory_budget_bytes is not None else default_memory_budget()
+    budget = memory_budget_bytes if memory_budget_bytes is not None else DEFAULT_MEMORY_BUDGET_BYTES
     opts = ReadOptions(name, sheet, delimiter, encoding, max_rows, budget)
     with ThreadPoolExecutor(max_workers=1) as pool:
         digest = pool.submit(lambda: hashlib.sha256(data).hexdigest())  # hashlib releases the GIL

@@ -8,7 +8,6 @@ table too large for memory is refused with the numbers instead of exhausting the
 from __future__ import annotations
 
 import io
-import os
 import re
 import zipfile
 
@@ -16,22 +15,10 @@ import pandas as pd
 
 from pipeline_core.errors import DataError
 
-MEMORY_BUDGET_ENV = "PIPELINE_STUDIO_MEMORY_BUDGET_MB"
-DEFAULT_MEMORY_BUDGET_MB = 4096
 MAX_ZIP_UNCOMPRESSED_BYTES = 500 * 2**20
 MAX_ZIP_RATIO = 100
 ZIP_RATIO_MIN_BYTES = 2**20  # small archives cannot hurt, whatever their ratio
 MAX_ZIP_ENTRIES = 10_000
-
-
-def default_memory_budget() -> int:
-    """Bytes a parsed table may take: env ``PIPELINE_STUDIO_MEMORY_BUDGET_MB`` or 4096 MB."""
-    raw = os.environ.get(MEMORY_BUDGET_ENV, "").strip()
-    try:
-        mb = float(raw) if raw else DEFAULT_MEMORY_BUDGET_MB
-    except ValueError:
-        mb = DEFAULT_MEMORY_BUDGET_MB
-    return int(mb * 2**20) if mb > 0 else DEFAULT_MEMORY_BUDGET_MB * 2**20
 
 
 def estimate_memory(sample: pd.DataFrame, sample_bytes: int, total_bytes: int) -> int:
@@ -52,7 +39,7 @@ def check_memory_budget(estimate: int, file_name: str, file_bytes: int, budget: 
         raise DataError(
             f"'{file_name}' ({_size(file_bytes)} on disk) would take about {_size(estimate)} in memory, "
             f"more than the {_size(budget)} budget. Upload a smaller extract (fewer rows or columns), "
-            f"or ask the administrator to raise {MEMORY_BUDGET_ENV}."
+            "or ask the administrator to raise the memory budget."
         )
 
 

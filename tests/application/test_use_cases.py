@@ -99,8 +99,11 @@ def test_an_upload_is_stored_once_and_other_reading_options_make_another_table(s
 
 def test_the_memory_budget_comes_from_the_settings(studio, monkeypatch):
     monkeypatch.setenv("PIPELINE_STUDIO_MEMORY_BUDGET_MB", "0.01")
+    big = ("x,y\n" + "1,abc\n" * 20_000).encode()
     with pytest.raises(DataError, match="budget"):
-        datasets.ingest_upload(("x,y\n" + "1,abc\n" * 20_000).encode(), "big.csv")
+        datasets.ingest_upload(big, "big.csv")
+    with pytest.raises(DataError, match="budget"):
+        datasets.read_upload(big, "big.csv")  # a file to score on the Predict page
     assert datasets.list_datasets() == []
 
 

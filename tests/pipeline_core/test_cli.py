@@ -154,6 +154,8 @@ def test_bad_inputs_end_with_one_error_line_and_status_2(workdir):
         "cannot read model file 'absent.skops'": ["export", "absent.skops", "--format", "onnx", "--out", "m.onnx"],
         "lacks column(s) the model needs: 'mean radius', 'mean area'": ["predict", "cancer/model.skops",
                                                                         "partial.csv", "--out", "p.csv"],
+        "more than the 10.2 KB budget": ["profile", "cancer.csv", "--out", "r.html", "--memory-budget-mb", "0.01"],
+        "expected a number above 0": ["train", "cancer.csv", "--target", "target", "--memory-budget-mb", "-5"],
     }
     results = run_all([*cases.values(), ["profile", "partial.csv", "--out", "report.html", "--minimal",
                                          "--sample", "50"]], workdir)

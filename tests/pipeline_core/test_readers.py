@@ -14,8 +14,9 @@ import pytest
 
 from pipeline_core.errors import DataError
 from pipeline_core.io import readers
+from pipeline_core.io.limits import DEFAULT_MEMORY_BUDGET_BYTES
 from pipeline_core.io.readers import read_path
-from pipeline_core.io.safety import check_zip_safety, default_memory_budget, estimate_memory
+from pipeline_core.io.safety import check_zip_safety, estimate_memory
 from pipeline_core.io.stabilise import clean_column_names
 from pipeline_core.io.writers import safe_download_name, write_csv_safe
 
@@ -371,11 +372,10 @@ def test_memory_budget_refuses_before_parsing(tmp_path):
     assert read_path(tmp_path / "big.csv", memory_budget_bytes=50 * 2**20).frame.shape == (20_000, 3)
 
 
-def test_memory_budget_from_environment(monkeypatch):
-    monkeypatch.setenv("PIPELINE_STUDIO_MEMORY_BUDGET_MB", "2")
-    assert default_memory_budget() == 2 * 2**20
-    monkeypatch.delenv("PIPELINE_STUDIO_MEMORY_BUDGET_MB")
-    assert default_memory_budget() == 4096 * 2**20
+def test_the_default_memory_budget_is_the_documented_one(tmp_path):
+    data = b"a,b\n" + b"1,2\n" * 10
+    assert read_path(write(tmp_path, "small.csv", data)).frame.shape == (10, 2)
+    assert DEFAULT_MEMORY_BUDGET_BYTES == 4096 * 2**20
 
 
 def test_estimate_memory_extrapolates_linearly():
