@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from pages import common, jobs
+from pages import common, jobs, session
 from studio.errors import FAILURES
 from studio.settings import load_settings
 from studio.workspace import Workspace, current_workspace, prepare_workspace
@@ -38,14 +38,14 @@ def main() -> None:
     except FAILURES as e:
         common.show_error(e)
         st.stop()
-    common.init_state()
+    session.init_state()
     jobs.job_runner()  # once per server: starts the training workers and closes runs a restart interrupted
     common.sidebar()
     try:
         with common.inside_app():
             navigation.run()
     finally:  # also after a page stopped early
-        common.sync_url()
+        session.sync_url()
 
 
 if __name__ == "__main__":

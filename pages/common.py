@@ -17,25 +17,12 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
+from pages import session
 from pipeline_core.compiler.columns import ColumnInfo, infer_schema, infer_schema_reusing
 from pipeline_core.definition.spec import PipelineSpec, load_spec
 from pipeline_core.errors import DataError, StudioError
 from studio import datasets, runs
 from studio.errors import FAILURES
-
-DEFAULTS: dict[str, Any] = {
-    "dataset_id": None,  # storage id of the active dataset
-    "spec": None,  # the definition being edited, as a dict
-    "saved_hash": None,  # content hash of the last saved version (for the unsaved-changes flag)
-    "pipeline_id": None,
-    "pipeline_version": None,
-    "run_id": None,  # last run started or opened in this session
-}
-
-
-# kept in the address bar, so a browser refresh (a new session) reopens the same dataset and run
-URL_KEYS = {"dataset_id": "dataset", "run_id": "run"}
-
 
 APP_SCRIPT = Path(__file__).resolve().parents[1] / "app.py"
 _inside_app: ContextVar[bool] = ContextVar("inside_app", default=False)
@@ -69,42 +56,21 @@ def run_inside_app() -> None:
     st.stop()
 
 
-def init_state() -> None:
-    fresh = "dataset_id" not in st.session_state
-    for key, value in DEFAULTS.items():
-        st.session_state.setdefault(key, value)
-    if fresh:
-        for key, param in URL_KEYS.items():
-            value = st.query_params.get(param)
-            if value is not None and value.isdigit():
-                st.session_state[key] = int(value)
-
-
-def sync_url() -> None:
-    """Mirror the ids that identify this session's work into the URL (ids only, no data)."""
-    for key, param in URL_KEYS.items():
-        value = st.session_state.get(key)
-        if value is None:
-            st.query_params.pop(param, None)
-        elif st.query_params.get(param) != str(value):
-            st.query_params[param] = str(value)
-
-
 # ---- the definition being edited -----------------------------------------------------------
 
 
 def current_spec() -> PipelineSpec:
-    raw = st.session_state.get("spec")
+    raw = st.session_state.get(session.SPEC)
     return load_spec(raw) if raw else PipelineSpec()
 
 
 def set_spec(spec: PipelineSpec) -> None:
-    st.session_state["spec"] = spec.to_dict()
+    st.session_state[session.SPEC] = spec.to_dict()
 
 
 def unsaved_changes() -> bool:
-    raw = st.session_state.get("spec")
-    return bool(raw) and current_spec().content_hash() != st.session_state.get("saved_hash")
+    raw = st.session_state.get(session.SPEC)
+    return bool(raw) and current_spec().content_hash() != session.editing().saved_hash
 
 
 # ---- data ---------------------------------------------------------------------------------------
@@ -125,7 +91,7 @@ def frame_of(dataset: Any) -> pd.DataFrame:
 
 
 def active_dataset() -> Any | None:
-    dataset_id = st.session_state.get("dataset_id")
+    dataset_id = session.dataset_id()
     return datasets.get_dataset(dataset_id) if dataset_id is not None else None
 
 
@@ -196,14 +162,14 @@ def sidebar() -> None:
         spec = current_spec()
         st.caption("PIPELINE")
         flag = " · :orange[unsaved changes]" if unsaved_changes() else ""
-        version = st.session_state.get("pipeline_version")
+        version = session.editing().version
         st.markdown(f"**{escape_markdown(spec.name)}**" + (f" v{version}" if version else "") + flag)
         st.markdown(f"Target: `{spec.target}` · task: {spec.task}" if spec.target else "Target: _not chosen_")
         if spec.steps:
             st.markdown("\n".join(f"{i + 1}. {step.describe()}" for i, step in enumerate(spec.steps)))
         else:
             st.caption("No steps yet: defaults are added when you choose a target.")
-        run_id = st.session_state.get("run_id")
+        run_id = session.run_id()
         if run_id is not None:
             run = runs.get_run(run_id)
             if run is not None:

@@ -11,7 +11,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from pages import charts, common
+from pages import charts, common, session
 from pipeline_core.training import evaluate
 from pipeline_core.training.holdout import holdout_frames, holdout_split, learning_curve, training_split
 from pipeline_core.training.results import run_summary
@@ -58,7 +58,7 @@ def _run_tabs(run: Any) -> None:
 def _pick_run(runs: list[Any]) -> Any:
     """Shows this session's latest run when it changes; otherwise keeps the user's choice."""
     ids = [r.id for r in runs]
-    session_run = st.session_state.get("run_id")
+    session_run = session.run_id()
     if session_run in ids and st.session_state.get("compare_followed_run") != session_run:
         st.session_state["compare_followed_run"] = session_run
         st.session_state["compare_run"] = session_run

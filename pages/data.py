@@ -7,7 +7,7 @@ from typing import Any, get_args
 import pandas as pd
 import streamlit as st
 
-from pages import common
+from pages import common, session
 from pages.step_editor import filter_value
 from pipeline_core.compiler.columns import ColumnInfo
 from pipeline_core.definition.spec import ColumnsSpec, DataSource, PipelineSpec
@@ -81,7 +81,7 @@ def _active_dataset_sections(dataset: Any, frame: pd.DataFrame, datasets: list[A
 
 def _activate(dataset: Any, notices: list[str] | None = None) -> None:
     """Make ``dataset`` the one every page works on, and record where the pipeline's data comes from."""
-    st.session_state["dataset_id"] = dataset.id  # the switcher below follows it on the next run
+    session.set_dataset_id(dataset.id)  # the switcher below follows it on the next run
     if notices is not None:
         st.session_state.setdefault(NOTICES_KEY, {})[dataset.id] = list(notices)
     source = DataSource(file_name=dataset.file_name, sha256=dataset.sha256, format=dataset.format)
@@ -194,7 +194,7 @@ def _label(dataset: Any) -> str:
 
 def _dataset_switcher(datasets: list[Any]) -> None:
     by_id = {d.id: d for d in datasets}
-    active = st.session_state.get("dataset_id")
+    active = session.dataset_id()
     if active not in by_id:
         active = None
     if st.session_state.get("data_active") != active:
@@ -209,7 +209,7 @@ def _dataset_switcher(datasets: list[Any]) -> None:
 def _on_switch(by_id: dict[int, Any]) -> None:
     chosen = st.session_state.get("data_active")
     if chosen is None:
-        st.session_state["dataset_id"] = None
+        session.set_dataset_id(None)
     else:
         _activate(by_id[chosen])
 

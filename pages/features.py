@@ -14,7 +14,7 @@ import pandas as pd
 import plotly.express as px
 import streamlit as st
 
-from pages import common, step_editor
+from pages import common, session, step_editor
 from pipeline_core.analysis.leakage import LeakageBasis, leakage_basis, target_warnings
 from pipeline_core.analysis.value_counts import class_counts, distinct_values
 from pipeline_core.compiler.columns import apply_column_spec, column_as_seen, default_steps
@@ -27,8 +27,8 @@ from studio.errors import FAILURES
 
 NO_TARGET = ""  # the selectbox option for "no target" (a None value would read as "nothing selected")
 TASKS = ["auto", "classification", "regression", "clustering"]
-NOTICE_KEY = "features_notice"
-ERROR_KEY = "features_error"
+PAGE = "features"
+
 MAX_CLASSES_SHOWN = 30
 
 
@@ -151,10 +151,7 @@ def _target_controls(target: str | None, columns: list[str]) -> None:
         format_func=lambda c: "— none: group rows (clustering) —" if c == NO_TARGET else c,
         help="The column the model learns to predict. Without one, the studio clusters rows.",
     )
-    if message := st.session_state.pop(NOTICE_KEY, None):
-        st.success(message, icon=":material/auto_fix_high:")
-    if message := st.session_state.pop(ERROR_KEY, None):
-        st.error(message, icon=":material/error:")
+    session.show_messages(PAGE)
 
 
 def _on_target() -> None:
@@ -165,12 +162,11 @@ def _on_target() -> None:
         try:
             steps = default_steps(common.pipeline_schema(spec))
         except FAILURES as e:
-            st.session_state[ERROR_KEY] = str(e)
+            session.leave_message(PAGE, str(e), "error")
         else:
             spec = spec.model_copy(update={"steps": steps})
-            st.session_state[NOTICE_KEY] = (
-                f"Added {len(steps)} default steps for your column types; edit them on the Clean page."
-            )
+            session.leave_message(PAGE, f"Added {len(steps)} default steps for your column types; edit them on the "
+                                        "Clean page.")
     common.set_spec(spec)
 
 

@@ -11,7 +11,7 @@ from typing import Any
 
 import streamlit as st
 
-from pages import charts, common, jobs
+from pages import charts, common, jobs, session
 from pipeline_core.definition import registry
 from pipeline_core.definition.spec import PipelineSpec, load_spec
 from pipeline_core.errors import StudioError
@@ -21,7 +21,7 @@ from studio import pipelines as library
 from studio.errors import FAILURES
 from studio.runs import get_run, list_runs
 
-NOTICE_KEY = "pipelines_notice"
+PAGE = "pipelines"
 PICK_NEXT_KEY = "pipelines_pick_next"  # the pipeline to show after the rerun an action triggers
 EXPORT_FORMATS = {
     "skops": "skops — safe to load, recommended",
@@ -36,7 +36,7 @@ def main() -> None:
     common.run_inside_app()
     st.header("Pipelines")
     st.caption("A pipeline is a named history of definitions. Saving adds a version; versions never change.")
-    _flash()
+    session.show_messages(PAGE)
     _save_section(common.current_spec())
     pipelines = library.list_pipelines()
     if not pipelines:
@@ -60,15 +60,8 @@ def main() -> None:
                 render()
 
 
-def _flash() -> None:
-    """A message left by the action that triggered the last rerun (in a slot that is always there)."""
-    slot = st.container()
-    if notice := st.session_state.pop(NOTICE_KEY, None):
-        slot.success(notice, icon=":material/check_circle:")
-
-
 def _notify_and_rerun(message: str, *, show_pipeline: int | None = None) -> None:
-    st.session_state[NOTICE_KEY] = message
+    session.leave_message(PAGE, message)
     if show_pipeline is not None:
         st.session_state[PICK_NEXT_KEY] = show_pipeline
     st.rerun()
@@ -87,8 +80,8 @@ def _save_section(spec: PipelineSpec) -> None:
     if common.unsaved_changes():
         state = "unsaved changes"
     else:
-        state = "saved" if st.session_state.get("saved_hash") else "not saved yet"
-    version = st.session_state.get("pipeline_version")
+        state = "saved" if session.editing().saved_hash else "not saved yet"
+    version = session.editing().version
     where = f" as version {version}" if version and state == "saved" else ""
     if st.session_state.get("pipelines_name_of") != spec.name:  # another pipeline was opened or loaded
         st.session_state["pipelines_name_of"] = spec.name
@@ -108,7 +101,7 @@ def _save_section(spec: PipelineSpec) -> None:
 
 def _save(spec: PipelineSpec, name: str, note: str) -> None:
     try:
-        version = library.save_version(spec, name=name, note=note, trained_run_id=st.session_state.get("run_id"))
+        version = library.save_version(spec, name=name, note=note, trained_run_id=session.run_id())
     except FAILURES as e:
         common.show_error(e)
         return
@@ -120,9 +113,7 @@ def _save(spec: PipelineSpec, name: str, note: str) -> None:
 
 def _open_in_editor(spec: PipelineSpec, version: Any) -> None:
     common.set_spec(spec)
-    st.session_state["saved_hash"] = spec.content_hash()
-    st.session_state["pipeline_id"] = version.pipeline_id
-    st.session_state["pipeline_version"] = version.version
+    session.set_editing(version.pipeline_id, version.version, spec.content_hash())
 
 
 # ---- browse -----------------------------------------------------------------------------------------
@@ -132,7 +123,7 @@ def _pick_pipeline(pipelines: list[Any]) -> Any:
     """Browsing a pipeline does not change the one being edited; saving or opening one shows it."""
     ids = [p.id for p in pipelines]
     pending = st.session_state.pop(PICK_NEXT_KEY, None)
-    editing = st.session_state.get("pipeline_id")
+    editing = session.editing().pipeline_id
     if pending in ids:
         st.session_state["pipelines_pick"] = pending
     _valid_choice("pipelines_pick", ids, editing if editing in ids else ids[0])
@@ -188,7 +179,7 @@ def _open_version(pipeline: Any, version: Any) -> None:
 
 
 def _train_version(pipeline: Any, version: Any) -> None:
-    dataset_id = st.session_state.get("dataset_id")
+    dataset_id = session.dataset_id()
     spec = _spec_of(pipeline, version)
     if spec is None:
         return
@@ -201,7 +192,7 @@ def _train_version(pipeline: Any, version: Any) -> None:
         common.show_error(e)
         return
     _open_in_editor(spec, version)
-    st.session_state["run_id"] = run_id
+    session.set_run_id(run_id)
     _notify_and_rerun(f"Training '{pipeline.name}' version {version.version} as run #{run_id}; "
                       "follow it on the Train page.")
 
@@ -259,7 +250,7 @@ def _history_json(pipeline_id: int) -> str:
 def _model_runs(pipeline: Any) -> list[Any]:
     """Finished runs of this pipeline, plus this session's last run (trained before saving, perhaps)."""
     runs = list_runs(pipeline_id=pipeline.id, status="done")
-    session_run = st.session_state.get("run_id")
+    session_run = session.run_id()
     if session_run is not None and session_run not in {r.id for r in runs}:
         run = get_run(session_run)
         if run is not None and run.status == "done":
@@ -330,8 +321,8 @@ def _delete_section(pipeline: Any, versions: list[Any]) -> None:
         except FAILURES as e:
             common.show_error(e)
             return
-        if st.session_state.get("pipeline_id") == pipeline.id:
-            st.session_state.update(pipeline_id=None, pipeline_version=None, saved_hash=None)
+        if session.editing().pipeline_id == pipeline.id:
+            session.set_editing(None, None, None)
         st.session_state.pop("pipelines_delete_confirm", None)
         _notify_and_rerun(f"Deleted pipeline '{pipeline.name}'.")
 

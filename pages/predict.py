@@ -13,7 +13,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from pages import charts, common
+from pages import charts, common, session
 from pipeline_core.analysis import drift
 from pipeline_core.artifacts.predict import (
     PREDICTION,
@@ -79,7 +79,7 @@ def _import_section() -> None:
             imported[upload.file_id] = _import_model(upload.getvalue(), upload.name)
             if imported[upload.file_id]["artifact_id"] is not None:
                 st.session_state["predict_model"] = imported[upload.file_id]["artifact_id"]
-                st.session_state["predict_followed_run"] = st.session_state.get("run_id")
+                st.session_state["predict_followed_run"] = session.run_id()
         outcome = imported[upload.file_id]
         if outcome["error"]:
             st.error(outcome["error"], icon=":material/error:")
@@ -105,7 +105,7 @@ def _model_choices() -> dict[int, tuple[Any, Any]]:
 def _pick_model(choices: dict[int, tuple[Any, Any]]) -> tuple[Any, Any]:
     """Offers this session's latest model when it changes; otherwise keeps the user's choice."""
     ids = list(choices)
-    session_run = st.session_state.get("run_id")
+    session_run = session.run_id()
     latest = next((a for a, (run, _) in choices.items() if run.id == session_run), None)
     if latest is not None and st.session_state.get("predict_followed_run") != session_run:
         st.session_state["predict_followed_run"] = session_run

@@ -12,7 +12,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from pages import charts, common, jobs
+from pages import charts, common, jobs, session
 from pipeline_core.compiler.compile import compile_pipeline
 from pipeline_core.compiler.prepare import prepare
 from pipeline_core.definition import metrics, registry
@@ -34,7 +34,7 @@ TUNING_METHODS = {
 }
 ACTIVE = training.ACTIVE
 RERUNNABLE = ("interrupted", "failed", "cancelled")  # "interrupted": a run an older version closed after a restart
-RERUN_ERROR_KEY = "train_rerun_error"
+PAGE = "train"
 POLL_SECONDS = 1
 
 
@@ -101,11 +101,12 @@ def _task(spec: PipelineSpec, frame: pd.DataFrame) -> str | None:
 
 def _session_run() -> Any | None:
     """This session's run; a new session (a refresh, another tab) picks up a run still going on its dataset."""
-    run_id = st.session_state.get("run_id")
-    if run_id is None and st.session_state.get("dataset_id") is not None:
-        active = training.active_run_on(st.session_state["dataset_id"])
+    run_id, dataset_id = session.run_id(), session.dataset_id()
+    if run_id is None and dataset_id is not None:
+        active = training.active_run_on(dataset_id)
         if active is not None:
-            run_id = st.session_state["run_id"] = active.id
+            run_id = active.id
+            session.set_run_id(run_id)
     return get_run(run_id) if run_id is not None else None
 
 
@@ -199,18 +200,19 @@ def _start(spec: PipelineSpec, kinds: list[str], evaluation: dict, tuning: dict)
     try:
         updated = _with_choices(spec, kinds, evaluation, tuning)
         common.set_spec(updated)
-        run_id = jobs.submit_training(updated, st.session_state["dataset_id"],
+        run_id = jobs.submit_training(updated, session.dataset_id(),
                                       pipeline_version_id=_saved_version_id(updated))
     except FAILURES as e:
         common.show_error(e)
         return
-    st.session_state["run_id"] = run_id
+    session.set_run_id(run_id)
     st.rerun()
 
 
 def _saved_version_id(spec: PipelineSpec) -> int | None:
     """The stored version this exact definition was saved as, so the run is linked to it."""
-    return saved_version_id(spec, st.session_state.get("pipeline_id"), st.session_state.get("pipeline_version"))
+    editing = session.editing()
+    return saved_version_id(spec, editing.pipeline_id, editing.version)
 
 
 # ---- the run ------------------------------------------------------------------------------------------
@@ -267,8 +269,7 @@ def _model_states(run: Any, task: str) -> pd.DataFrame:
 
 
 def _finished(run: Any) -> None:
-    if message := st.session_state.pop(RERUN_ERROR_KEY, None):
-        st.error(message, icon=":material/error:")
+    session.show_messages(PAGE)
     if run.status == "done":
         _summary(run)
     elif run.status == "cancelled":
@@ -285,9 +286,9 @@ def _rerun(run: Any) -> None:
     """A run cut short (a server restart, a failure, a cancel) starts again from its saved version,
     or from the definition being edited when the run was never saved."""
     try:
-        st.session_state["run_id"] = training.rerun(jobs.job_runner(), run, common.current_spec())
+        session.set_run_id(training.rerun(jobs.job_runner(), run, common.current_spec()))
     except FAILURES as e:
-        st.session_state[RERUN_ERROR_KEY] = str(e)
+        session.leave_message(PAGE, str(e), "error")
 
 
 def _summary(run: Any) -> None:
