@@ -376,7 +376,8 @@ def _read_server(url: URL, statement: str, policy: SqlPolicy) -> pd.DataFrame:
         detail = getattr(e, "orig", None) or e
         if getattr(detail, "sqlstate", None) == "57014" or "execution time" in str(detail).lower():
             raise _timeout_error(policy) from None
-        raise StorageError(f"The query failed on {shown}: {detail}") from e
+        first_line = (str(detail).strip().splitlines() or [""])[0]  # PostgreSQL adds the LINE/caret lines
+        raise StorageError(f"The query failed on {shown}: {first_line}") from e
     finally:
         engine.dispose()
     return pd.DataFrame.from_records(rows, columns=columns)

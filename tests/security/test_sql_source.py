@@ -224,3 +224,45 @@ def test_the_allow_lists_read_json_or_commas_and_never_echo_a_password(monkeypat
 
 def storage_frame() -> pd.DataFrame:
     return pd.DataFrame({"user": ["ann", "bob"], "password_hash": ["x1", "x2"]})
+
+
+def test_the_server_path_streams_rows_within_the_budgets(tmp_path):
+    """What PostgreSQL and MySQL go through (SQLAlchemy, a rolled-back transaction, streamed batches), run on
+    SQLite through SQLAlchemy so it is exercised without a server."""
+    from sqlalchemy import make_url
+
+    from storage.sql_source import _read_server
+
+    url = make_url(f"sqlite:///{make_db(tmp_path / 'server.db', rows=2_500)}")
+    frame = _read_server(url, "SELECT id, name FROM customers", SqlPolicy(sources=(str(url),)))
+    assert frame.shape == (2_500, 2) and list(frame.columns) == ["id", "name"]
+    with pytest.raises(StorageError, match="more than 1,000 rows"):
+        _read_server(url, "SELECT id FROM customers", SqlPolicy(sources=(str(url),), max_rows=1_000))
+    with pytest.raises(StorageError, match="larger than the"):
+        _read_server(url, "SELECT * FROM customers", SqlPolicy(sources=(str(url),), max_bytes=100_000))
+
+
+@pytest.mark.skipif(not os.environ.get("TEST_DATABASE_URL"), reason="set TEST_DATABASE_URL to a PostgreSQL database")
+def test_postgres_queries_are_stopped_by_the_server_at_the_timeout_and_cannot_write():
+    url = os.environ["TEST_DATABASE_URL"]
+    policy = SqlPolicy(sources=(url,), timeout_seconds=0.5)
+    started = time.monotonic()
+    with pytest.raises(StorageError, match="stopped after 0.5 s"):
+        read_sql_query(url, "SELECT pg_sleep(30) IS NULL AS slept", policy=policy)
+    assert time.monotonic() - started < DEADLINE
+    with pytest.raises(StorageError, match="larger than the"):
+        read_sql_query(url, "SELECT repeat('x', 1000) AS s FROM generate_series(1, 100000)",
+                       policy=SqlPolicy(sources=(url,), max_bytes=1_000_000))
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(url)
+    with engine.begin() as connection:
+        connection.execute(text("CREATE SEQUENCE IF NOT EXISTS sql_source_probe"))
+    try:
+        with pytest.raises(StorageError, match="read-only transaction"):
+            read_sql_query(url, "SELECT nextval('sql_source_probe') AS n", policy=policy)
+    finally:
+        with engine.begin() as connection:
+            connection.execute(text("DROP SEQUENCE sql_source_probe"))
+        engine.dispose()
+    assert read_sql_query(url, "SELECT 1 AS one", policy=policy)["one"].tolist() == [1]
