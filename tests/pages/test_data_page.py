@@ -115,6 +115,20 @@ def test_the_sql_tab_says_sources_are_off_until_the_administrator_allows_some():
     assert not [w for w in at.text_input if w.key == "data_sql_url"]
 
 
+def test_the_sql_tab_lists_allowed_sources_without_passwords_and_refuses_the_apps_own_database(
+        tmp_path, monkeypatch):
+    monkeypatch.setenv("PIPELINE_STUDIO_SQL_SOURCES", "postgresql+psycopg://reader:hunter2@db.internal/shop")
+    monkeypatch.setenv("PIPELINE_STUDIO_SQL_DIRS", str(tmp_path))  # holds the app's home, which stays private
+    at = open_page(PAGE)
+    captions = texts(at, "caption")
+    assert "db.internal" in captions and "hunter2" not in captions
+    at.text_input(key="data_sql_url").input(f"sqlite:///{tmp_path / 'home' / 'studio.db'}")
+    at.text_area(key="data_sql_query").input("SELECT * FROM dataset")
+    at.button(key="data_sql_run").click().run()
+    assert not at.exception
+    assert "not available for SQL queries" in texts(at, "error")
+
+
 def test_a_sql_query_loads_a_table_and_a_write_is_refused(tmp_path, monkeypatch):
     monkeypatch.setenv("PIPELINE_STUDIO_SQL_DIRS", str(tmp_path / "shared"))
     path = tmp_path / "shared" / "shop.db"
