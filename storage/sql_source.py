@@ -392,10 +392,13 @@ def _fetch(connection: Connection, statement: str, policy: SqlPolicy,
         if dialect == "postgresql":
             connection.exec_driver_sql("SET TRANSACTION READ ONLY")
             connection.exec_driver_sql(f"SET LOCAL statement_timeout = {milliseconds}")
-        elif dialect == "mysql" and getattr(connection.dialect, "is_mariadb", False):
-            connection.exec_driver_sql(f"SET SESSION max_statement_time = {milliseconds / 1000:.3f}")
         elif dialect == "mysql":
-            connection.exec_driver_sql(f"SET SESSION MAX_EXECUTION_TIME = {milliseconds}")
+            # SET does not open a transaction in MySQL, so READ ONLY applies to the one the query opens.
+            connection.exec_driver_sql("SET TRANSACTION READ ONLY")
+            if getattr(connection.dialect, "is_mariadb", False):
+                connection.exec_driver_sql(f"SET SESSION max_statement_time = {milliseconds / 1000:.3f}")
+            else:
+                connection.exec_driver_sql(f"SET SESSION MAX_EXECUTION_TIME = {milliseconds}")
         # stream_results: rows arrive in batches (a server-side cursor where the driver has one), so the
         # budgets stop a huge result before it is all in memory. Raw SQL: no ':name' bind parsing of user text.
         result = connection.execution_options(stream_results=True, max_row_buffer=FETCH_BATCH).exec_driver_sql(
