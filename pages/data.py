@@ -25,6 +25,7 @@ from studio.datasets import (
     merge_datasets,
 )
 from studio.errors import FAILURES
+from studio.settings import settings
 
 UPLOAD_TYPES = ["csv", "tsv", "txt", "xlsx", "xlsm", "parquet", "json", "jsonl"]
 PAGE_SIZES = [25, 50, 100, 500]
@@ -154,11 +155,23 @@ def _load_sample(name: str) -> None:
 
 
 def _sql_section() -> None:
-    st.caption("Runs one read-only query (SELECT or WITH) and stores the result as a dataset.")
+    """The form, only when the administrator allowed some database: otherwise say so and offer nothing."""
+    policy = settings().sql_policy()
+    if not policy.enabled:
+        st.info("The administrator has not enabled SQL sources on this server: set PIPELINE_STUDIO_SQL_SOURCES "
+                "(database URLs) or PIPELINE_STUDIO_SQL_DIRS (folders of SQLite files) to allow some.",
+                icon=":material/block:")
+        return
+    st.caption("Runs one read-only query (SELECT or WITH) on a database the administrator allows and stores the "
+               "result as a dataset.")
+    allowed = [common.escape_markdown(source) for source in policy.shown_sources()]
+    allowed += [f"SQLite files in {common.escape_markdown(folder)}" for folder in policy.sqlite_dirs]
+    st.caption("Allowed: " + "; ".join(allowed))
     with st.form("data_sql_form", border=False):
         url = st.text_input("Database URL", key="data_sql_url",
-                            placeholder="postgresql+psycopg://user:password@host/db  or  sqlite:////path/file.db",
-                            help="Any SQLAlchemy URL; the password is never shown in messages.")
+                            placeholder="postgresql+psycopg://user@host/db  or  sqlite:////path/file.db",
+                            help="One of the allowed URLs (the password, if any, is the administrator's and is "
+                                 "never shown), or sqlite:////absolute/path for a file in an allowed folder.")
         query = st.text_area("Query", key="data_sql_query", placeholder="SELECT * FROM customers", height=100)
         name = st.text_input("Dataset name", value="query result", key="data_sql_name")
         run = st.form_submit_button("Run query", icon=":material/database:", key="data_sql_run")

@@ -92,8 +92,12 @@ def merge_datasets(left: Dataset, right: Dataset, *, keys: list[str], mapping: d
 
 
 def import_query(url: str, query: str, name: str) -> Dataset:
-    """Run a read-only query on a SQL database and store the result as a dataset."""
-    frame = read_sql_query(url, query)
+    """Run a read-only query on a SQL database and store the result as a dataset.
+
+    Only databases the administrator allows (settings), never the app's own store, within the time limit and
+    the memory budget: storage cannot read the settings itself, so the policy is passed down here.
+    """
+    frame = read_sql_query(url, query, policy=settings().sql_policy())
     if frame.empty:
         raise DataError("The query returned no rows; nothing was stored.")
     frame.columns, _ = clean_column_names(list(frame.columns))

@@ -8,15 +8,20 @@ value with a message naming the variable, and pass what they need down explicitl
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, PositiveFloat, PositiveInt, ValidationError
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, PositiveFloat, PositiveInt, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 from pipeline_core.errors import StudioError
+from storage.sql_source import SqlPolicy
 
 JobBackend = Literal["dask", "threads"]
+SECRET_VARIABLES = frozenset({"PIPELINE_STUDIO_SQL_SOURCES", "DATABASE_URL"})  # never echoed in an error
 
 
 class SettingsError(StudioError):
@@ -40,6 +45,45 @@ class Settings(BaseSettings):
                                           description="an existing Dask cluster to train on, e.g. tcp://host:8786")
     memory_budget_mb: PositiveFloat = Field(4096, alias="PIPELINE_STUDIO_MEMORY_BUDGET_MB",
                                             description="files whose parsed size would exceed this are refused")
+    sql_sources: Annotated[tuple[str, ...], NoDecode] = Field(
+        (), alias="PIPELINE_STUDIO_SQL_SOURCES", repr=False,
+        description="database URLs the SQL query tab may read (JSON list or comma-separated); default none")
+    sql_dirs: Annotated[tuple[Path, ...], NoDecode] = Field(
+        (), alias="PIPELINE_STUDIO_SQL_DIRS",
+        description="folders whose SQLite files the SQL query tab may read (JSON list or comma-separated)")
+    sql_timeout_s: PositiveFloat = Field(30, alias="PIPELINE_STUDIO_SQL_TIMEOUT_S",
+                                         description="a SQL query running longer than this is stopped")
+    sql_max_rows: PositiveInt = Field(1_000_000, alias="PIPELINE_STUDIO_SQL_MAX_ROWS",
+                                      description="a SQL query returning more rows than this is refused")
+
+    @field_validator("sql_sources", "sql_dirs", mode="before")
+    @classmethod
+    def _split_list(cls, value: Any) -> Any:
+        """A JSON list, or comma-separated (use JSON when a password or a path holds a comma)."""
+        if not isinstance(value, str):
+            return value
+        text = value.strip()
+        if text.startswith("["):
+            try:
+                items = json.loads(text)
+            except json.JSONDecodeError:
+                raise ValueError("not a valid JSON list") from None
+            if not isinstance(items, list) or not all(isinstance(item, str) for item in items):
+                raise ValueError("give a JSON list of strings")
+        else:
+            items = text.split(",")
+        return tuple(item.strip() for item in items if item.strip())
+
+    @field_validator("sql_sources")
+    @classmethod
+    def _urls_parse(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        """A typo in the allow-list is reported at start-up, by position: the URL may hold a password."""
+        for position, url in enumerate(value, start=1):
+            try:
+                make_url(url)
+            except ArgumentError:
+                raise ValueError(f"entry {position} is not a database URL (dialect+driver://user@host/db)") from None
+        return value
 
     @property
     def memory_budget_bytes(self) -> int:
@@ -53,6 +97,27 @@ class Settings(BaseSettings):
     def resolved_database_url(self) -> str:
         return self.database_url or f"sqlite:///{self.resolved_home / 'studio.db'}"
 
+    def sql_policy(self) -> SqlPolicy:
+        """What the SQL query tab may read: the allow-lists, minus the app's own store, within the budgets.
+
+        The home folder (datasets, models, the default ``studio.db``) and the database the app itself uses
+        are protected even if an administrator lists them or a folder that holds them.
+        """
+        protected_paths = [self.resolved_home]
+        protected_urls: list[str] = []
+        try:
+            own = make_url(self.resolved_database_url)
+        except ArgumentError:
+            own = None
+        if own is not None and own.get_backend_name() == "sqlite" and own.database:
+            protected_paths.append(Path(own.database))
+        elif own is not None:
+            protected_urls.append(self.resolved_database_url)
+        return SqlPolicy(sources=self.sql_sources, sqlite_dirs=self.sql_dirs,
+                         protected_paths=tuple(protected_paths), protected_urls=tuple(protected_urls),
+                         timeout_seconds=self.sql_timeout_s, max_rows=self.sql_max_rows,
+                         max_bytes=self.memory_budget_bytes)
+
 
 def load_settings() -> Settings:
     """Read the environment now; a bad value raises :class:`SettingsError` naming the variable."""
@@ -63,7 +128,8 @@ def load_settings() -> Settings:
         variable = str(first["loc"][0]) if first["loc"] else "a setting"
         field = Settings.model_fields.get(variable)
         alias = field.alias if field is not None and field.alias else variable
-        raise SettingsError(f"{alias}={first.get('input')!r} is not usable: {first['msg']}.") from None
+        shown = "(value hidden)" if alias in SECRET_VARIABLES else repr(first.get("input"))
+        raise SettingsError(f"{alias}={shown} is not usable: {first['msg']}.") from None
 
 
 def settings() -> Settings:

@@ -109,8 +109,30 @@ def test_merging_two_datasets_maps_key_names_and_saves_the_result():
     assert (merged.format, merged.n_rows, merged.n_columns) == ("merge", 3, 3)
 
 
-def test_a_sql_query_loads_a_table_and_a_write_is_refused(tmp_path):
-    path = tmp_path / "shop.db"
+def test_the_sql_tab_says_sources_are_off_until_the_administrator_allows_some():
+    at = open_page(PAGE)
+    assert "has not enabled SQL sources" in texts(at, "info")
+    assert not [w for w in at.text_input if w.key == "data_sql_url"]
+
+
+def test_the_sql_tab_lists_allowed_sources_without_passwords_and_refuses_the_apps_own_database(
+        tmp_path, monkeypatch):
+    monkeypatch.setenv("PIPELINE_STUDIO_SQL_SOURCES", "postgresql+psycopg://reader:hunter2@db.internal/shop")
+    monkeypatch.setenv("PIPELINE_STUDIO_SQL_DIRS", str(tmp_path))  # holds the app's home, which stays private
+    at = open_page(PAGE)
+    captions = texts(at, "caption")
+    assert "db.internal" in captions and "hunter2" not in captions
+    at.text_input(key="data_sql_url").input(f"sqlite:///{tmp_path / 'home' / 'studio.db'}")
+    at.text_area(key="data_sql_query").input("SELECT * FROM dataset")
+    at.button(key="data_sql_run").click().run()
+    assert not at.exception
+    assert "not available for SQL queries" in texts(at, "error")
+
+
+def test_a_sql_query_loads_a_table_and_a_write_is_refused(tmp_path, monkeypatch):
+    monkeypatch.setenv("PIPELINE_STUDIO_SQL_DIRS", str(tmp_path / "shared"))
+    path = tmp_path / "shared" / "shop.db"
+    path.parent.mkdir()
     with sqlite3.connect(path) as connection:
         connection.execute("CREATE TABLE sales (region TEXT, amount REAL)")
         connection.executemany("INSERT INTO sales VALUES (?, ?)", [("north", 1.5), ("south", 2.5)])
