@@ -19,12 +19,11 @@ from pipeline_core.artifacts.predict import (
     PREDICTION,
     PROBABILITY_PREFIX,
     PredictResult,
-    predict_frame,
 )
 from pipeline_core.errors import StudioError
 from pipeline_core.io.readers import ReadResult
 from pipeline_core.io.writers import EXCEL_MAX_ROWS, safe_download_name, write_csv_safe, write_excel_safe
-from studio import models
+from studio import models, scoring
 from studio.datasets import get_dataset, read_upload
 from studio.errors import FAILURES
 
@@ -161,8 +160,7 @@ def _read_upload(data: bytes, file_name: str) -> ReadResult | None:
 @st.cache_data(max_entries=4, show_spinner="Scoring…")
 def _predict(artifact_id: int, artifact_sha: str, upload_sha: str, _frame: pd.DataFrame) -> PredictResult:
     """Predictions keyed by model hash and file hash, so widget clicks never rescore."""
-    loaded = charts.loaded_model(artifact_id, artifact_sha)
-    return predict_frame(loaded.pipeline, _frame, loaded.metadata)
+    return scoring.score_frame(charts.loaded_model(artifact_id, artifact_sha), _frame)
 
 
 def _predictions(loaded: Any, artifact: Any, read: ReadResult, file_name: str) -> None:
@@ -214,8 +212,7 @@ def _excel_download(cell: Any, artifact: Any, read: ReadResult, frame: pd.DataFr
 @st.cache_data(max_entries=4, show_spinner="Comparing with the training data…")
 def _drift(dataset_sha: str, upload_sha: str, columns: tuple[str, ...], _train: pd.DataFrame,
            _new: pd.DataFrame) -> pd.DataFrame:
-    present = [c for c in columns if c in _new.columns]
-    return drift.drift_report(_train[list(columns)], _new[present])
+    return scoring.drift_from_training(_train, _new, columns)
 
 
 def _drift_section(run: Any, metadata: dict[str, Any], read: ReadResult) -> None:
@@ -226,9 +223,7 @@ def _drift_section(run: Any, metadata: dict[str, Any], read: ReadResult) -> None
                 "so drift cannot be checked.")
         return
     train = common.frame_of(dataset)
-    names = [f["name"] for f in metadata.get("features") or []] or [c for c in train.columns
-                                                                     if c != metadata.get("target")]
-    columns = tuple(c for c in names if c in train.columns)
+    columns = scoring.drift_columns(metadata, train)
     try:
         report = _drift(dataset.sha256, read.sha256, columns, train, read.frame)
     except StudioError as e:

@@ -19,7 +19,7 @@ from pipeline_core.definition.spec import PipelineSpec
 from pipeline_core.errors import DataError, ModelError
 from pipeline_core.io.samples import load_sample
 from pipeline_core.jobs.runners import ThreadJobRunner
-from studio import datasets, models, pipelines, runs, training
+from studio import datasets, models, pipelines, runs, scoring, training
 from studio.errors import StorageError
 from studio.settings import Settings, SettingsError, load_settings
 from tests.pipeline_core.test_jobs import assert_done_with_model
@@ -225,3 +225,19 @@ def test_an_imported_model_is_checked_then_offered(finished):
         models.import_model_file(b"PK\x03\x04 not a model", "x.skops")
     frame = load_sample("iris")
     assert models.load_stored_model(artifact.id).pipeline.predict(frame.drop(columns="target")).shape == (150,)
+
+
+# ---- scoring -------------------------------------------------------------------------------------------------
+
+
+def test_scoring_a_new_table_and_its_drift_from_the_training_data(finished):
+    model = models.load_stored_model(models.run_artifact(finished))
+    training_rows = datasets.load_table(runs.get_run(finished).dataset_id)
+    new = training_rows.drop(columns="target").sample(40, random_state=3).reset_index(drop=True)
+    scored = scoring.score_frame(model, new)
+    assert len(scored.frame) == 40 and set(scored.frame["prediction"]) <= set(training_rows["target"])
+    columns = scoring.drift_columns(model.metadata, training_rows)
+    assert "target" not in columns and len(columns) == 4
+    shifted = new.assign(**{columns[0]: new[columns[0]] * 10})
+    report = scoring.drift_from_training(training_rows, shifted, columns)
+    assert list(report.loc[report["drifted"], "column"]) == [columns[0]]
