@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import os
+import pickle
 from pathlib import Path
 
 import numpy as np
@@ -8,6 +10,7 @@ from sqlalchemy import update
 
 import storage
 from storage import RunStatus, StorageError
+from storage.reporter import RunReporter
 from tests.storage.helpers import sha256, small_frame
 
 
@@ -191,3 +194,19 @@ def test_progress_keeps_the_last_event_whole_and_refuses_one_that_is_not_an_obje
     assert storage.get_run(store, run.id).progress_event == event
     with pytest.raises(StorageError, match="JSON object"):
         storage.update_run_progress(store, run.id, fraction=0.6, event=[1, 2])  # type: ignore[arg-type]
+
+
+def test_a_reporter_carries_its_store_and_leaves_the_environment_alone(
+    store: storage.Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A worker process may have another environment (or serve another studio): the pickled store decides."""
+    run = storage.create_run(store, dataset_id=None)
+    reporter = pickle.loads(pickle.dumps(RunReporter(store, run.id)))  # as it reaches a Dask worker
+    monkeypatch.setenv("PIPELINE_STUDIO_HOME", str(tmp_path / "elsewhere"))
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'elsewhere.db'}")
+    reporter.start()
+    reporter.fail("stopped on purpose")
+    run = storage.get_run(store, run.id)
+    assert (run.status, run.error) == ("failed", "stopped on purpose")
+    assert not (tmp_path / "elsewhere.db").exists() and not (tmp_path / "elsewhere").exists()
+    assert os.environ["PIPELINE_STUDIO_HOME"] == str(tmp_path / "elsewhere")
