@@ -51,6 +51,7 @@ import storage
 from benchmarks.bench_train_overhead import machine
 from benchmarks.data import mixed_frame
 from pipeline_core.io.frames import frame_sha256
+from studio.workspace import current_store
 
 REPO = Path(__file__).resolve().parents[1]
 TARGET_SECONDS = 0.3
@@ -58,9 +59,9 @@ FULL_ROWS, QUICK_ROWS = 1_000_000, 100_000
 WARM_TIMEOUT = 600  # the first visit loads the frame and computes the page's summaries
 
 
-def store(frame: Any) -> int:
-    """Save ``frame`` as a dataset of the studio home named by the environment; its id."""
-    dataset = storage.save_dataset(name="mixed", file_name="mixed.csv", fmt="csv", frame=frame,
+def save_frame(frame: Any) -> int:
+    """Save ``frame`` as a dataset of the studio home named by the environment (the store the app opens); its id."""
+    dataset = storage.save_dataset(current_store(), name="mixed", file_name="mixed.csv", fmt="csv", frame=frame,
                                    sha256=frame_sha256(frame))
     return dataset.id
 
@@ -248,7 +249,7 @@ def main(argv: list[str] | None = None) -> int:
         frame = mixed_frame(rows)
         print(f"data: {rows:,} rows x {frame.shape[1]} columns, {frame.memory_usage(deep=True).sum() / 2**20:.0f} MB "
               f"in memory, stored in a temporary PIPELINE_STUDIO_HOME")
-        dataset_id = store(frame)
+        dataset_id = save_frame(frame)
         del frame
         pages = args.pages.split(",")
         medians = {name: time_clicks(name, dataset_id, clicks, args.explain) for name in pages}

@@ -1,16 +1,16 @@
 """Pipeline Studio storage: datasets, versioned pipelines, runs and model files.
 
-Everything a page or the CLI needs is importable from here. Each function opens and
+Everything the application layer needs is importable from here. Each function takes the
+:class:`Store` to work on (a database URL and a home directory) as its first argument, opens and
 closes its own short transaction and returns detached rows; the one error to catch is
 :class:`StorageError`. Pipeline definitions are plain dicts here (this layer does not
 import ``pipeline_core``). See ``docs/storage.md``.
 """
 
-from storage.db import create_db_and_tables, database_url, get_engine, reset_engines, use_database
+from storage.db import create_db_and_tables, get_engine, reset_engines
 from storage.diff import diff_versions, summarize_changes
 from storage.errors import StorageError
 from storage.exchange import export_pipeline, import_pipeline
-from storage.files import studio_home
 from storage.maintenance import cleanup_orphans, init_db
 from storage.models import (
     STOPPED_RUN_MESSAGE,
@@ -55,6 +55,7 @@ from storage.repository import (
     start_run,
     update_run_progress,
 )
+from storage.store import Store
 
 __all__ = [
     "Dataset",
@@ -65,12 +66,12 @@ __all__ = [
     "RunStatus",
     "STOPPED_RUN_MESSAGE",
     "StorageError",
+    "Store",
     "best_run",
     "canonical_json",
     "cleanup_orphans",
     "create_db_and_tables",
     "create_run",
-    "database_url",
     "definition_sha256",
     "delete_dataset",
     "delete_pipeline",
@@ -105,8 +106,6 @@ __all__ = [
     "save_model_artifact",
     "save_pipeline_version",
     "start_run",
-    "studio_home",
     "summarize_changes",
     "update_run_progress",
-    "use_database",
 ]

@@ -1,19 +1,19 @@
 """The one engine factory, schema migrations, and short read/write transactions.
 
-The database is ``DATABASE_URL`` when set, else the SQLite file ``<home>/studio.db``.
+The database is the one of the :class:`~storage.store.Store` a call is given; engines are cached
+per URL, so every store on one database shares one pool.
 SQLite is tuned for a web app with a background trainer writing at the same time:
 WAL (readers never block the writer), a 30 s busy timeout, foreign keys on, and
 ``BEGIN IMMEDIATE`` for every write transaction so two writers queue up at the start
 instead of failing half-way with "database is locked" when one upgrades its read lock.
 Reads use a plain deferred ``BEGIN``. A write that still meets a lock is retried.
 
-Callers never hold a session: :func:`read` and :func:`write` open one, run a small
-function in it and close it, returning detached objects (``expire_on_commit=False``).
+Callers never hold a session: :func:`read` and :func:`write` open one on the store's database, run a
+small function in it and close it, returning detached objects (``expire_on_commit=False``).
 """
 
 from __future__ import annotations
 
-import os
 import random
 import threading
 import time
@@ -29,9 +29,8 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlmodel import Session
 
 from storage.errors import StorageError
-from storage.files import studio_home
+from storage.store import Store
 
-URL_ENV = "DATABASE_URL"
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 WRITE_ATTEMPTS = 5
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
@@ -41,21 +40,6 @@ T = TypeVar("T")
 
 _engines: dict[str, Engine] = {}
 _lock = threading.RLock()
-_url_override: str | None = None
-
-
-def database_url() -> str:
-    """The URL in force: :func:`use_database`, else ``DATABASE_URL``, else ``<home>/studio.db``."""
-    url = _url_override or os.environ.get(URL_ENV)
-    if url:
-        return url
-    return f"sqlite:///{studio_home() / 'studio.db'}"
-
-
-def use_database(url: str | None) -> None:
-    """Make ``url`` the database of every repository call in this process (``None`` restores the default)."""
-    global _url_override
-    _url_override = url
 
 
 def safe_url(url: str) -> str:
@@ -117,9 +101,9 @@ def current_revision(engine: Engine) -> str | None:
         return MigrationContext.configure(connection).get_current_revision()
 
 
-def get_engine(url: str | None = None) -> Engine:
-    """The cached engine for ``url`` (default :func:`database_url`), migrated to head on first use."""
-    key = url or database_url()
+def get_engine(url: str) -> Engine:
+    """The cached engine for ``url``, migrated to head on first use (one pool per database, not per store)."""
+    key = url
     with _lock:
         engine = _engines.get(key)
         if engine is None:
@@ -133,18 +117,17 @@ def get_engine(url: str | None = None) -> Engine:
         return engine
 
 
-def create_db_and_tables(url: str | None = None) -> Engine:
-    """Create or upgrade the schema (Alembic ``upgrade head``) and return the engine."""
-    return get_engine(url)
+def create_db_and_tables(store: Store) -> Engine:
+    """Create or upgrade the schema of ``store``'s database (Alembic ``upgrade head``) and return the engine."""
+    return get_engine(store.url)
 
 
 def reset_engines() -> None:
-    """Dispose cached engines and forget :func:`use_database`; tests call this between databases."""
+    """Dispose cached engines, so the next call migrates afresh; tests call this between databases."""
     with _lock:
         for engine in _engines.values():
             engine.dispose()
         _engines.clear()
-        use_database(None)
 
 
 def _is_locked(error: OperationalError) -> bool:
@@ -156,14 +139,14 @@ def _backoff(attempt: int) -> None:
     time.sleep(0.05 * 2**attempt * (1 + random.random()))
 
 
-def write(work: Callable[[Session], T], *, retry_conflicts: bool = False) -> T:
-    """Run ``work`` in one write transaction and commit; retried when the database is locked.
+def write(store: Store, work: Callable[[Session], T], *, retry_conflicts: bool = False) -> T:
+    """Run ``work`` in one write transaction on ``store``'s database and commit; retried when the database is locked.
 
     ``work`` must be safe to run again: it re-reads what it needs inside the session. With
     ``retry_conflicts`` a unique-key clash (two processes creating the same row at once) is
     retried too, so ``work`` finds the other writer's row the second time.
     """
-    engine = get_engine()
+    engine = get_engine(store.url)
     for attempt in range(WRITE_ATTEMPTS):
         last = attempt == WRITE_ATTEMPTS - 1
         try:
@@ -195,9 +178,9 @@ def _write_advice(reason: str) -> str:
     return f" {advice} Nothing was saved; everything saved before is intact."
 
 
-def read(work: Callable[[Session], T]) -> T:
-    """Run ``work`` in a read-only (deferred) transaction; returned rows stay readable after it closes."""
-    engine = get_engine().execution_options(**{_BEGIN_OPTION: "DEFERRED"})
+def read(store: Store, work: Callable[[Session], T]) -> T:
+    """Run ``work`` in a read-only (deferred) transaction on ``store``'s database; returned rows stay readable."""
+    engine = get_engine(store.url).execution_options(**{_BEGIN_OPTION: "DEFERRED"})
     for attempt in range(WRITE_ATTEMPTS):
         try:
             with Session(engine, expire_on_commit=False) as session:

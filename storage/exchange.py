@@ -17,6 +17,7 @@ from storage.db import write
 from storage.errors import StorageError
 from storage.models import Pipeline, PipelineVersion, utcnow
 from storage.repository import canonical_json, clean_name, definition_sha256, get_pipeline, list_versions
+from storage.store import Store
 
 EXPORT_FORMAT = "pipeline-studio/pipeline"
 EXPORT_FORMAT_VERSION = 1
@@ -42,9 +43,9 @@ class ExportedPipeline(BaseModel):
     versions: list[ExportedVersion] = Field(min_length=1)
 
 
-def export_pipeline(pipeline_id: int) -> dict[str, Any]:
+def export_pipeline(store: Store, pipeline_id: int) -> dict[str, Any]:
     """The pipeline and all its versions as JSON-ready data (``json.dump`` it to a file)."""
-    pipeline = get_pipeline(pipeline_id)
+    pipeline = get_pipeline(store, pipeline_id)
     if pipeline is None:
         raise StorageError(f"Pipeline {pipeline_id} does not exist (it may have been deleted).")
     versions = [
@@ -55,7 +56,7 @@ def export_pipeline(pipeline_id: int) -> dict[str, Any]:
             "note": v.note,
             "created_at": v.created_at.isoformat(),
         }
-        for v in list_versions(pipeline_id)
+        for v in list_versions(store, pipeline_id)
     ]
     return {
         "format": EXPORT_FORMAT,
@@ -115,7 +116,7 @@ def _free_name(session: Session, wanted: str) -> str:
     raise StorageError(f"Too many pipelines are named like '{wanted}'; import it under another name.")
 
 
-def import_pipeline(data: dict[str, Any], *, name: str | None = None) -> Pipeline:
+def import_pipeline(store: Store, data: dict[str, Any], *, name: str | None = None) -> Pipeline:
     """Create a new pipeline from an export, keeping version numbers, notes and dates.
 
     The pipeline is named ``name`` or the exported name; if that is taken, a suffix such as
@@ -142,4 +143,4 @@ def import_pipeline(data: dict[str, Any], *, name: str | None = None) -> Pipelin
         session.flush()
         return pipeline
 
-    return write(work, retry_conflicts=True)
+    return write(store, work, retry_conflicts=True)

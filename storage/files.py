@@ -1,5 +1,8 @@
 """Content-addressed file store under the studio home directory.
 
+Every function that touches a stored file takes that home (``Store.home``, an absolute path) as its
+first argument: the directory is the caller's choice, never this process's environment.
+
 Datasets live at ``<home>/datasets/<source sha256>.parquet`` and models at
 ``<home>/models/<sha256>.<ext>``; rows in the database hold the relative path, size
 and sha256, so the home directory can be moved as a whole.
@@ -31,8 +34,6 @@ try:
 except ImportError:  # not on Windows
     pwd = None  # type: ignore[assignment]
 
-HOME_ENV = "PIPELINE_STUDIO_HOME"
-DEFAULT_HOME = "studio_data"
 DATASETS = "datasets"
 MODELS = "models"
 KINDS = (DATASETS, MODELS)
@@ -41,13 +42,6 @@ _CHUNK = 1 << 20
 _TEMP_NAME = re.compile(
     r"^\.(?P<final>.+)\.(?P<host>[A-Za-z0-9_-]+)\.(?P<pid>\d+)\.(?P<token>[0-9a-f]+)\.(?P<kind>part|trash)$"
 )
-
-
-def studio_home() -> Path:
-    """The data directory (env ``PIPELINE_STUDIO_HOME``, else ``./studio_data``), created on first use."""
-    home = Path(os.environ.get(HOME_ENV) or DEFAULT_HOME).expanduser().resolve()
-    home.mkdir(parents=True, exist_ok=True)
-    return home
 
 
 def sha256_bytes(data: bytes) -> str:
@@ -64,9 +58,8 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
-def resolve(relpath: str) -> Path:
-    """Absolute path of a stored file; refuses paths that would escape the home directory."""
-    home = studio_home()
+def resolve(home: Path, relpath: str) -> Path:
+    """Absolute path of a stored file under ``home``; refuses paths that would escape it."""
     path = (home / relpath).resolve()
     if not path.is_relative_to(home):
         raise StorageError(f"The stored file path '{relpath}' points outside the studio data directory {home}.")
@@ -95,13 +88,13 @@ def temp_path(final: Path, kind: str = "part", token: str | None = None) -> Path
     return final.with_name(f".{final.name}.{host_tag()}.{os.getpid()}.{token}.{kind}")
 
 
-def stage(kind: str, final_name: str, write: Callable[[Path], None], label: str = "") -> StagedFile:
+def stage(home: Path, kind: str, final_name: str, write: Callable[[Path], None], label: str = "") -> StagedFile:
     """Let ``write`` create the file under a temporary name, fsync and hash it.
 
     On any failure the temporary file is removed, so a failed write leaves nothing behind; a
     full or read-only disk becomes a :class:`StorageError` that says so (``label`` names the file).
     """
-    folder = studio_home() / kind
+    folder = home / kind
     final = folder / final_name
     temp = temp_path(final)
     try:
@@ -121,8 +114,11 @@ def stage(kind: str, final_name: str, write: Callable[[Path], None], label: str 
 
 
 def _server_user() -> str:
-    if pwd is None:
-        return os.environ.get("USERNAME") or "?"
+    if pwd is None:  # Windows: the login name, without reading the environment here
+        try:
+            return os.getlogin()
+        except OSError:
+            return "?"
     try:
         return pwd.getpwuid(os.geteuid()).pw_name
     except KeyError:
@@ -149,9 +145,9 @@ def disk_error(error: OSError, folder: Path, action: str, undone: str = "saved")
     return StorageError(f"Could not {action}: {problem} Nothing was {undone}; everything saved before is intact.")
 
 
-def stage_bytes(kind: str, final_name: str, data: bytes, label: str = "") -> StagedFile:
+def stage_bytes(home: Path, kind: str, final_name: str, data: bytes, label: str = "") -> StagedFile:
     """:func:`stage` for bytes already in memory (model artifacts)."""
-    return stage(kind, final_name, lambda path: path.write_bytes(data), label)
+    return stage(home, kind, final_name, lambda path: path.write_bytes(data), label)
 
 
 def publish(staged: StagedFile) -> None:
@@ -176,9 +172,9 @@ def _fsync_dir(folder: Path) -> None:
         os.close(fd)
 
 
-def read_verified(relpath: str, sha256: str, label: str) -> bytes:
+def read_verified(home: Path, relpath: str, sha256: str, label: str) -> bytes:
     """Read a stored file and check it against the hash recorded when it was saved."""
-    path = resolve(relpath)
+    path = resolve(home, relpath)
     try:
         data = path.read_bytes()
     except FileNotFoundError as e:
@@ -194,9 +190,9 @@ def read_verified(relpath: str, sha256: str, label: str) -> bytes:
     return data
 
 
-def matches(relpath: str, sha256: str) -> bool:
+def matches(home: Path, relpath: str, sha256: str) -> bool:
     """True when the stored file exists and still has the recorded hash."""
-    path = resolve(relpath)
+    path = resolve(home, relpath)
     return path.is_file() and sha256_file(path) == sha256
 
 
@@ -225,9 +221,9 @@ class PendingTrash:
             os.replace(self.trash, self.final)
 
 
-def pending_trash(relpath: str, label: str = "") -> PendingTrash:
+def pending_trash(home: Path, relpath: str, label: str = "") -> PendingTrash:
     """Prepare the deletion of a stored file (of ``label``, for messages); nothing happens on disk yet."""
-    final = resolve(relpath)
+    final = resolve(home, relpath)
     return PendingTrash(final, temp_path(final, kind="trash"), label)
 
 
@@ -255,11 +251,11 @@ def _owner_gone(host: str, pid: int, path: Path) -> bool:
     return time.time() - path.stat().st_mtime > STALE_AFTER_SECONDS
 
 
-def stale_temp_files() -> list[TempFile]:
+def stale_temp_files(home: Path) -> list[TempFile]:
     """Temporary files left behind by processes that crashed or were killed."""
     found = []
     for kind in KINDS:
-        folder = studio_home() / kind
+        folder = home / kind
         for path in sorted(folder.glob(".*")) if folder.is_dir() else []:
             match = _TEMP_NAME.match(path.name)
             if match and _owner_gone(match["host"], int(match["pid"]), path):
@@ -268,11 +264,11 @@ def stale_temp_files() -> list[TempFile]:
     return found
 
 
-def stored_files() -> list[str]:
+def stored_files(home: Path) -> list[str]:
     """Relative paths of all published (final-name) files in the store."""
     found = []
     for kind in KINDS:
-        folder = studio_home() / kind
+        folder = home / kind
         if folder.is_dir():
             found += [
                 f"{kind}/{p.name}" for p in sorted(folder.iterdir()) if p.is_file() and not p.name.startswith(".")

@@ -14,13 +14,14 @@ from pathlib import Path
 from sqlmodel import Session, select
 
 from storage import files
-from storage.db import create_db_and_tables, read, use_database
+from storage.db import create_db_and_tables, read
 from storage.models import Dataset, ModelArtifact
+from storage.store import Store
 
 _log = logging.getLogger(__name__)
 
 
-def _referenced_files() -> dict[str, str]:
+def _referenced_files(store: Store) -> dict[str, str]:
     """Relative path → sha256 of every file a row points at."""
 
     def work(session: Session) -> dict[str, str]:
@@ -28,10 +29,10 @@ def _referenced_files() -> dict[str, str]:
         found.update(session.exec(select(ModelArtifact.path, ModelArtifact.sha256)).all())
         return found
 
-    return read(work)
+    return read(store, work)
 
 
-def cleanup_orphans() -> int:
+def cleanup_orphans(store: Store) -> int:
     """Finish or undo file operations cut short by a crash; returns how many files were fixed.
 
     * a temp or trash file whose row committed but which never reached its final name (the
@@ -43,10 +44,10 @@ def cleanup_orphans() -> int:
     and so is what the disk refuses to change (a read-only store): the app still starts and reads,
     and the next start with a writable store finishes the job.
     """
-    stored = files.stored_files()
-    referenced = _referenced_files()
+    stored = files.stored_files(store.home)
+    referenced = _referenced_files(store)
     fixed = 0
-    for temp in files.stale_temp_files():
+    for temp in files.stale_temp_files(store.home):
         expected = referenced.get(temp.relpath)
         if not temp.final.exists() and expected and files.sha256_file(temp.path) == expected:
             fixed += _tidy(temp.path, lambda path=temp.path, final=temp.final: os.replace(path, final))
@@ -54,7 +55,7 @@ def cleanup_orphans() -> int:
             fixed += _tidy(temp.path, lambda path=temp.path: path.unlink(missing_ok=True))
     for relpath in stored:
         if relpath not in referenced:
-            path = files.resolve(relpath)
+            path = files.resolve(store.home, relpath)
             fixed += _tidy(path, lambda path=path: path.unlink(missing_ok=True))
     return fixed
 
@@ -69,12 +70,10 @@ def _tidy(path: Path, change: Callable[[], object]) -> int:
     return 1
 
 
-def init_db(url: str | None = None) -> int:
-    """Use ``url`` (default: ``DATABASE_URL`` or ``<home>/studio.db``), migrate it to head, clean up files.
+def init_db(store: Store) -> int:
+    """Migrate ``store``'s database to head and clean up its files.
 
     Returns the number of files :func:`cleanup_orphans` fixed, which a start-up log may report.
     """
-    if url is not None:
-        use_database(url)
-    create_db_and_tables(url)
-    return cleanup_orphans()
+    create_db_and_tables(store)
+    return cleanup_orphans(store)

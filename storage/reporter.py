@@ -1,17 +1,14 @@
 """A job reporter that writes a run's progress and results to storage.
 
-It is a small picklable object (a run id, the database URL and the studio home), so a job
-can carry it to another thread or to a Dask worker process, which it points at the same
-database and file store. Cancel is a finished status set by the UI: the job sees it at its
-next check (after each progress report, at most once a second) and stops.
-
-A worker process serves one studio at a time: the URL and home it is pointed at are
-process-wide, as :func:`storage.use_database` is.
+It is a small picklable object (the :class:`~storage.store.Store` and a run id), so a job can
+carry it to another thread or to a Dask worker process, and every call it makes names that store:
+a worker reaches the run's database and file store without touching its environment, and one
+worker can serve several studios. Cancel is a finished status set by the UI: the job sees it at
+its next check (after each progress report, at most once a second) and stops.
 """
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -19,10 +16,9 @@ from typing import Any
 from pydantic import BaseModel
 
 from storage import repository as repo
-from storage.db import database_url, use_database
 from storage.errors import StorageError
-from storage.files import HOME_ENV, studio_home
 from storage.models import FINISHED_STATUSES, STOPPED_RUN_MESSAGE, RunStatus
+from storage.store import Store
 
 REPORT_EVERY_SECONDS = 0.5
 CHECK_EVERY_SECONDS = 1.0
@@ -30,38 +26,24 @@ LOST_MESSAGE = STOPPED_RUN_MESSAGE  # the error of a run closed by mark_lost_run
 
 
 class RunReporter:
-    def __init__(self, run_id: int, url: str | None = None, home: str | None = None):
+    """Reports one run's progress and results to ``store``, from whichever process runs the job."""
+
+    def __init__(self, store: Store, run_id: int):
+        self.store = store
         self.run_id = run_id
-        self.url = url or database_url()
-        self.home = home or str(studio_home())
-        self._origin_pid = os.getpid()
         self._last_report = 0.0
         self._last_check = 0.0
         self._last_step: tuple[Any, Any] = (None, None)
         self._status = RunStatus.QUEUED.value
 
-    def _connect(self) -> None:
-        """In a worker process, point its storage at the run's database and files.
-
-        Not in the process that made the reporter (the app, with the thread runner): its storage
-        is already set up, and changing process-wide settings under its pages would be wrong.
-        """
-        if os.getpid() == self._origin_pid:
-            return
-        if os.environ.get(HOME_ENV) != self.home:
-            os.environ[HOME_ENV] = self.home
-        if database_url() != self.url:
-            use_database(self.url)
-
     def _seen(self, status: str) -> None:
         self._status, self._last_check = status, time.monotonic()
 
     def start(self) -> None:
-        self._connect()
         try:
-            self._seen(repo.start_run(self.run_id).status)
+            self._seen(repo.start_run(self.store, self.run_id).status)
         except StorageError:  # closed (cancelled, failed by a restart, deleted) while it waited in the queue
-            run = repo.get_run(self.run_id)
+            run = repo.get_run(self.store, self.run_id)
             self._seen(run.status if run else RunStatus.CANCELLED.value)
 
     def progress(self, event: BaseModel) -> None:
@@ -75,17 +57,15 @@ class RunReporter:
         now = time.monotonic()
         if now - self._last_report < REPORT_EVERY_SECONDS and fraction < 1.0 and step == self._last_step:
             return
-        self._connect()
         self._last_report, self._last_step = now, step
-        run = repo.update_run_progress(self.run_id, fraction=max(0.0, min(1.0, fraction)),
+        run = repo.update_run_progress(self.store, self.run_id, fraction=max(0.0, min(1.0, fraction)),
                                        message=str(data.get("message", "")), event=data)
         self._seen(run.status)
 
     def cancelled(self) -> bool:
         """True once the run was closed elsewhere (cancelled by the user, failed by a restart, deleted)."""
         if time.monotonic() - self._last_check >= CHECK_EVERY_SECONDS:
-            self._connect()
-            run = repo.get_run(self.run_id)
+            run = repo.get_run(self.store, self.run_id)
             self._seen(run.status if run else RunStatus.CANCELLED.value)
         return self._status in FINISHED_STATUSES
 
@@ -95,39 +75,38 @@ class RunReporter:
         ``leaderboard`` and ``summary`` are the core's ``LeaderboardRow`` and ``RunSummary``, typed as plain
         pydantic models because this layer does not import the core; the repository stores them as JSON.
         """
-        self._connect()
         rows = [row.model_dump(mode="json") for row in leaderboard]
         failed = ", ".join(row["model"] for row in rows if row.get("error")) or None
         try:
-            repo.save_model_artifact(run_id=self.run_id, data=model, fmt="skops", model_name=model_name)
-            repo.finish_run(self.run_id, status=RunStatus.DONE.value, leaderboard=rows, summary=summary,
-                            failed_model=failed)
+            repo.save_model_artifact(self.store, run_id=self.run_id, data=model, fmt="skops",
+                                     model_name=model_name)
+            repo.finish_run(self.store, self.run_id, status=RunStatus.DONE.value, leaderboard=rows,
+                            summary=summary, failed_model=failed)
         except StorageError:
             if not self._finished_elsewhere():
                 raise
 
     def fail(self, error: str, *, status: str = "failed", failed_model: str | None = None) -> None:
-        self._connect()
         try:
-            repo.finish_run(self.run_id, status=status, error=error, failed_model=failed_model)
+            repo.finish_run(self.store, self.run_id, status=status, error=error, failed_model=failed_model)
         except StorageError:
             if not self._finished_elsewhere():
                 raise
 
     def _finished_elsewhere(self) -> bool:
         """True when the run was closed outside the job (cancelled, failed by a restart): its late word is dropped."""
-        run = repo.get_run(self.run_id)
+        run = repo.get_run(self.store, self.run_id)
         return run is None or run.status in FINISHED_STATUSES
 
 
-def cancel_run(run_id: int) -> None:
+def cancel_run(store: Store, run_id: int) -> None:
     """Mark a run cancelled; its job stops at its next check (a queued one as soon as it gets a slot)."""
-    run = repo.get_run(run_id)
+    run = repo.get_run(store, run_id)
     if run is not None and run.status in (RunStatus.QUEUED.value, RunStatus.RUNNING.value):
-        repo.finish_run(run_id, status=RunStatus.CANCELLED.value, error="cancelled by the user")
+        repo.finish_run(store, run_id, status=RunStatus.CANCELLED.value, error="cancelled by the user")
 
 
-def mark_lost_runs(live: Iterable[int] = ()) -> list[int]:
+def mark_lost_runs(store: Store, live: Iterable[int] = ()) -> list[int]:
     """At server start, close as failed the active runs whose job no longer exists; return their ids.
 
     Their error, :data:`~storage.models.STOPPED_RUN_MESSAGE`, tells the user the app stopped while the
@@ -140,10 +119,10 @@ def mark_lost_runs(live: Iterable[int] = ()) -> list[int]:
     """
     keep = set(live)
     lost = [run.id for status in (RunStatus.QUEUED, RunStatus.RUNNING)
-            for run in repo.list_runs(status=status.value) if run.id not in keep]
+            for run in repo.list_runs(store, status=status.value) if run.id not in keep]
     for run_id in lost:
         try:
-            repo.finish_run(run_id, status=RunStatus.FAILED.value, error=LOST_MESSAGE)
+            repo.finish_run(store, run_id, status=RunStatus.FAILED.value, error=LOST_MESSAGE)
         except StorageError:  # it finished in the meantime
             continue
     return lost

@@ -2,7 +2,9 @@
 
 Conventions every function here follows, so callers can rely on them:
 
-* The subject (an id or a row) is the only positional argument; everything else is keyword-only.
+* The :class:`~storage.store.Store` comes first, then the subject (an id or a row); everything else is
+  keyword-only. The store is an argument rather than a process-wide setting so a worker, a test or a
+  tool can reach any studio without changing its environment.
 * ``get_*`` returns ``None`` when nothing matches; actions on something missing raise :class:`StorageError`.
 * Returned rows are detached copies: read any attribute after the call, mutate them freely,
   nothing is written back. Writes go through these functions only.
@@ -41,6 +43,7 @@ from storage.models import (
     RunStatus,
     utcnow,
 )
+from storage.store import Store
 
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 _MODEL_FORMAT = re.compile(r"^[a-z0-9]{1,16}$")
@@ -102,12 +105,12 @@ def _require(session: Session, model: type[Any], row_id: int, what: str) -> Any:
     return row
 
 
-def _delete_files(relpaths: Sequence[str], work: Callable[[Session, dict[str, files.PendingTrash]], T],
+def _delete_files(store: Store, relpaths: Sequence[str], work: Callable[[Session, dict[str, files.PendingTrash]], T],
                   label: str) -> T:
     """Run the write ``work(session, trash)``; files (of ``label``) are moved aside before commit, removed after."""
-    trash = {path: files.pending_trash(path, label) for path in relpaths}
+    trash = {path: files.pending_trash(store.home, path, label) for path in relpaths}
     try:
-        result = write(lambda session: work(session, trash))
+        result = write(store, lambda session: work(session, trash))
     except BaseException:
         for item in trash.values():
             item.restore()
@@ -134,11 +137,11 @@ def _find_dataset(session: Session, sha256: str) -> Dataset | None:
     return session.exec(select(Dataset).where(Dataset.sha256 == sha256)).first()
 
 
-def _store_dataset(session: Session, staged: files.StagedFile, fields: dict[str, Any]) -> Dataset:
+def _store_dataset(store: Store, session: Session, staged: files.StagedFile, fields: dict[str, Any]) -> Dataset:
     """Insert the row, or repair an existing row whose file went missing; return the row to keep."""
     lock_key(session, staged.relpath)
     row = _find_dataset(session, fields["sha256"])
-    if row is not None and files.matches(row.parquet_path, row.parquet_sha256):
+    if row is not None and files.matches(store.home, row.parquet_path, row.parquet_sha256):
         return row
     row = row or Dataset(**fields)
     row.parquet_path, row.parquet_sha256, row.parquet_size = staged.relpath, staged.sha256, staged.size
@@ -147,7 +150,7 @@ def _store_dataset(session: Session, staged: files.StagedFile, fields: dict[str,
     return row
 
 
-def save_dataset(*, name: str, file_name: str, fmt: str, frame: pd.DataFrame, sha256: str) -> Dataset:
+def save_dataset(store: Store, *, name: str, file_name: str, fmt: str, frame: pd.DataFrame, sha256: str) -> Dataset:
     """Store an uploaded table once, keyed by the sha256 of the uploaded bytes.
 
     Uploading the same bytes again returns the existing row (whatever name it was given)
@@ -156,18 +159,18 @@ def save_dataset(*, name: str, file_name: str, fmt: str, frame: pd.DataFrame, sh
     name = clean_name(name, "dataset")
     if not _SHA256.match(sha256 or ""):
         raise StorageError("The dataset's sha256 must be the 64-character hex digest of the uploaded file.")
-    existing = read(lambda session: _find_dataset(session, sha256))
-    if existing is not None and files.matches(existing.parquet_path, existing.parquet_sha256):
+    existing = read(store, lambda session: _find_dataset(session, sha256))
+    if existing is not None and files.matches(store.home, existing.parquet_path, existing.parquet_sha256):
         return existing
-    staged = files.stage(files.DATASETS, f"{sha256}.parquet", lambda path: _write_parquet(frame, path, name),
-                         f"dataset '{name}'")
+    staged = files.stage(store.home, files.DATASETS, f"{sha256}.parquet",
+                         lambda path: _write_parquet(frame, path, name), f"dataset '{name}'")
     fields = {
         "name": name, "file_name": file_name, "format": fmt, "sha256": sha256,
         "n_rows": int(frame.shape[0]), "n_columns": int(frame.shape[1]),
         "columns": [{"name": str(c), "dtype": str(t)} for c, t in frame.dtypes.items()],
     }  # fmt: skip
     try:
-        row = write(lambda session: _store_dataset(session, staged, fields), retry_conflicts=True)
+        row = write(store, lambda session: _store_dataset(store, session, staged, fields), retry_conflicts=True)
     except BaseException:
         files.discard(staged)
         raise
@@ -178,39 +181,40 @@ def save_dataset(*, name: str, file_name: str, fmt: str, frame: pd.DataFrame, sh
     return row
 
 
-def get_dataset(dataset_id: int) -> Dataset | None:
-    return read(lambda session: session.get(Dataset, dataset_id))
+def get_dataset(store: Store, dataset_id: int) -> Dataset | None:
+    return read(store, lambda session: session.get(Dataset, dataset_id))
 
 
-def get_dataset_by_sha256(sha256: str) -> Dataset | None:
+def get_dataset_by_sha256(store: Store, sha256: str) -> Dataset | None:
     """Lets an upload page skip parsing a file that is already stored."""
-    return read(lambda session: _find_dataset(session, sha256))
+    return read(store, lambda session: _find_dataset(session, sha256))
 
 
-def list_datasets() -> list[Dataset]:
+def list_datasets(store: Store) -> list[Dataset]:
     """Newest first."""
     return read(
+        store,
         lambda s: list(s.exec(select(Dataset).order_by(col(Dataset.created_at).desc(), col(Dataset.id).desc())))
     )
 
 
-def load_frame(dataset: Dataset | int) -> pd.DataFrame:
+def load_frame(store: Store, dataset: Dataset | int) -> pd.DataFrame:
     """The stored table, after checking the Parquet file still has the hash recorded at save time."""
     dataset_id = dataset.id if isinstance(dataset, Dataset) else dataset
-    row = get_dataset(dataset_id)  # re-read: the recorded file hash may have been repaired since
+    row = get_dataset(store, dataset_id)  # re-read: the recorded file hash may have been repaired since
     if row is None:
         raise StorageError(f"Dataset {dataset_id} does not exist (it may have been deleted).")
-    data = files.read_verified(row.parquet_path, row.parquet_sha256, f"dataset '{row.name}'")
+    data = files.read_verified(store.home, row.parquet_path, row.parquet_sha256, f"dataset '{row.name}'")
     return pd.read_parquet(io.BytesIO(data))
 
 
-def load_rows(dataset: Dataset | int, limit: int) -> pd.DataFrame:
+def load_rows(store: Store, dataset: Dataset | int, limit: int) -> pd.DataFrame:
     """The first ``limit`` rows of the stored table (verified like :func:`load_frame`), parsing only those."""
     dataset_id = dataset.id if isinstance(dataset, Dataset) else dataset
-    row = get_dataset(dataset_id)
+    row = get_dataset(store, dataset_id)
     if row is None:
         raise StorageError(f"Dataset {dataset_id} does not exist (it may have been deleted).")
-    data = files.read_verified(row.parquet_path, row.parquet_sha256, f"dataset '{row.name}'")
+    data = files.read_verified(store.home, row.parquet_path, row.parquet_sha256, f"dataset '{row.name}'")
     table = pq.ParquetFile(io.BytesIO(data))
     batch = next(table.iter_batches(batch_size=max(limit, 1)), None)
     if batch is None:
@@ -218,9 +222,9 @@ def load_rows(dataset: Dataset | int, limit: int) -> pd.DataFrame:
     return batch.to_pandas().head(limit)
 
 
-def delete_dataset(dataset_id: int) -> None:
+def delete_dataset(store: Store, dataset_id: int) -> None:
     """Delete the row and its Parquet file; runs on it are kept, with ``dataset_id`` set to ``None``."""
-    row = get_dataset(dataset_id)
+    row = get_dataset(store, dataset_id)
     if row is None:
         raise StorageError(f"Dataset {dataset_id} does not exist (it may have been deleted).")
 
@@ -232,7 +236,7 @@ def delete_dataset(dataset_id: int) -> None:
         session.flush()
         trash[row.parquet_path].move_aside()
 
-    _delete_files([row.parquet_path], work, f"dataset '{row.name}'")
+    _delete_files(store, [row.parquet_path], work, f"dataset '{row.name}'")
 
 
 # ----------------------------------------------------------------------------- pipelines
@@ -262,7 +266,7 @@ def _append_version(session: Session, name: str, definition: dict[str, Any], dig
     return version
 
 
-def save_pipeline_version(*, name: str, definition: Mapping[str, Any], note: str = "") -> PipelineVersion:
+def save_pipeline_version(store: Store, *, name: str, definition: Mapping[str, Any], note: str = "") -> PipelineVersion:
     """Save ``definition`` as the next version of pipeline ``name``, creating the pipeline if new.
 
     Saving a definition identical to the *latest* version returns that version instead of
@@ -273,43 +277,43 @@ def save_pipeline_version(*, name: str, definition: Mapping[str, Any], note: str
     canonical = canonical_json(definition)
     digest = files.sha256_bytes(canonical.encode())
     stored = json.loads(canonical)
-    return write(lambda session: _append_version(session, name, stored, digest, note), retry_conflicts=True)
+    return write(store, lambda session: _append_version(session, name, stored, digest, note), retry_conflicts=True)
 
 
-def get_pipeline(key: int | str) -> Pipeline | None:
+def get_pipeline(store: Store, key: int | str) -> Pipeline | None:
     """Look a pipeline up by id (int) or by name (str)."""
     if isinstance(key, str):
-        return read(lambda session: session.exec(select(Pipeline).where(Pipeline.name == key.strip())).first())
-    return read(lambda session: session.get(Pipeline, key))
+        return read(store, lambda session: session.exec(select(Pipeline).where(Pipeline.name == key.strip())).first())
+    return read(store, lambda session: session.get(Pipeline, key))
 
 
-def list_pipelines() -> list[Pipeline]:
+def list_pipelines(store: Store) -> list[Pipeline]:
     """Alphabetical by name."""
-    return read(lambda session: list(session.exec(select(Pipeline).order_by(col(Pipeline.name)))))
+    return read(store, lambda session: list(session.exec(select(Pipeline).order_by(col(Pipeline.name)))))
 
 
-def list_versions(pipeline_id: int) -> list[PipelineVersion]:
+def list_versions(store: Store, pipeline_id: int) -> list[PipelineVersion]:
     """Oldest (version 1) first; empty for an unknown pipeline."""
     query = select(PipelineVersion).where(PipelineVersion.pipeline_id == pipeline_id)
-    return read(lambda session: list(session.exec(query.order_by(col(PipelineVersion.version)))))
+    return read(store, lambda session: list(session.exec(query.order_by(col(PipelineVersion.version)))))
 
 
-def get_version(pipeline_id: int, *, version: int | None = None) -> PipelineVersion | None:
+def get_version(store: Store, pipeline_id: int, *, version: int | None = None) -> PipelineVersion | None:
     """Version ``version`` of a pipeline, or its latest version when ``version`` is ``None``."""
     if version is None:
-        return read(lambda session: _latest(session, pipeline_id))
+        return read(store, lambda session: _latest(session, pipeline_id))
     query = select(PipelineVersion).where(
         PipelineVersion.pipeline_id == pipeline_id, PipelineVersion.version == version
     )
-    return read(lambda session: session.exec(query).first())
+    return read(store, lambda session: session.exec(query).first())
 
 
-def get_version_by_id(version_id: int) -> PipelineVersion | None:
+def get_version_by_id(store: Store, version_id: int) -> PipelineVersion | None:
     """The version a run points at (``Run.pipeline_version_id``)."""
-    return read(lambda session: session.get(PipelineVersion, version_id))
+    return read(store, lambda session: session.get(PipelineVersion, version_id))
 
 
-def delete_pipeline(pipeline_id: int) -> None:
+def delete_pipeline(store: Store, pipeline_id: int) -> None:
     """Delete a pipeline and all its versions.
 
     Its runs, their leaderboards and model files are kept as history: they are detached
@@ -328,13 +332,14 @@ def delete_pipeline(pipeline_id: int) -> None:
         session.flush()
         session.delete(pipeline)
 
-    write(work)
+    write(store, work)
 
 
 # ----------------------------------------------------------------------------- runs
 
 
 def create_run(
+    store: Store,
     *,
     dataset_id: int | None,
     pipeline_version_id: int | None = None,
@@ -358,7 +363,7 @@ def create_run(
         session.flush()
         return run
 
-    return write(work)
+    return write(store, work)
 
 
 def _mark_running(run: Run) -> None:
@@ -367,7 +372,7 @@ def _mark_running(run: Run) -> None:
         run.started_at = run.started_at or utcnow()
 
 
-def start_run(run_id: int) -> Run:
+def start_run(store: Store, run_id: int) -> Run:
     """Mark a queued run as running; a no-op for a run already running."""
 
     def work(session: Session) -> Run:
@@ -377,7 +382,7 @@ def start_run(run_id: int) -> Run:
         _mark_running(run)
         return run
 
-    return write(work)
+    return write(store, work)
 
 
 def _plain(value: Mapping[str, Any] | BaseModel) -> Any:
@@ -386,7 +391,7 @@ def _plain(value: Mapping[str, Any] | BaseModel) -> Any:
 
 
 def update_run_progress(
-    run_id: int, *, fraction: float, message: str = "", event: Mapping[str, Any] | BaseModel | None = None
+    store: Store, run_id: int, *, fraction: float, message: str = "", event: Mapping[str, Any] | BaseModel | None = None
 ) -> Run:
     """Record how far a run got; a queued run becomes running.
 
@@ -410,7 +415,7 @@ def update_run_progress(
         run.progress_event, run.progress_updated_at = event_data, utcnow()
         return run
 
-    return write(work)
+    return write(store, work)
 
 
 def _check_leaderboard(leaderboard: Sequence[Mapping[str, Any] | BaseModel]) -> list[dict[str, Any]]:
@@ -424,6 +429,7 @@ def _check_leaderboard(leaderboard: Sequence[Mapping[str, Any] | BaseModel]) -> 
 
 
 def finish_run(
+    store: Store,
     run_id: int,
     *,
     status: str,
@@ -458,14 +464,16 @@ def finish_run(
             run.progress, run.progress_updated_at = 1.0, run.finished_at
         return run
 
-    return write(work)
+    return write(store, work)
 
 
-def get_run(run_id: int) -> Run | None:
-    return read(lambda session: session.get(Run, run_id))
+def get_run(store: Store, run_id: int) -> Run | None:
+    return read(store, lambda session: session.get(Run, run_id))
 
 
-def list_runs(*, pipeline_id: int | None = None, dataset_id: int | None = None, status: str | None = None) -> list[Run]:
+def list_runs(
+    store: Store, *, pipeline_id: int | None = None, dataset_id: int | None = None, status: str | None = None
+) -> list[Run]:
     """Runs, newest first, optionally only those of one pipeline (any version), dataset or status."""
     query = select(Run)
     if pipeline_id is not None:
@@ -476,7 +484,7 @@ def list_runs(*, pipeline_id: int | None = None, dataset_id: int | None = None, 
     if status is not None:
         query = query.where(Run.status == status)
     query = query.order_by(col(Run.created_at).desc(), col(Run.id).desc())
-    return read(lambda session: list(session.exec(query)))
+    return read(store, lambda session: list(session.exec(query)))
 
 
 def _metric_value(row: Mapping[str, Any], metric: str) -> float | None:
@@ -497,14 +505,14 @@ def run_score(run: Run, *, metric: str, greater_is_better: bool = True) -> float
     return max(values) if greater_is_better else min(values)
 
 
-def best_run(pipeline_id: int, *, metric: str, greater_is_better: bool = True) -> Run | None:
+def best_run(store: Store, pipeline_id: int, *, metric: str, greater_is_better: bool = True) -> Run | None:
     """The finished (``done``) run of any version of the pipeline with the best ``metric``.
 
     The metric direction is the caller's knowledge (e.g. from the metric registry); for
     losses such as RMSE pass ``greater_is_better=False``. Ties go to the newest run.
     """
     scored = []
-    for run in list_runs(pipeline_id=pipeline_id, status=RunStatus.DONE.value):
+    for run in list_runs(store, pipeline_id=pipeline_id, status=RunStatus.DONE.value):
         score = run_score(run, metric=metric, greater_is_better=greater_is_better)
         if score is not None:
             scored.append((score if greater_is_better else -score, run))
@@ -513,7 +521,7 @@ def best_run(pipeline_id: int, *, metric: str, greater_is_better: bool = True) -
     return max(scored, key=lambda pair: pair[0])[1]
 
 
-def mark_interrupted_runs() -> int:
+def mark_interrupted_runs(store: Store) -> int:
     """At server start, close as failed the runs a previous process left queued or running; return how many.
 
     Their error is :data:`STOPPED_RUN_MESSAGE`: the app stopped, the run did not finish, start it again.
@@ -527,10 +535,10 @@ def mark_interrupted_runs() -> int:
         )
         return int(session.execute(statement).rowcount or 0)
 
-    return write(work)
+    return write(store, work)
 
 
-def link_run_to_version(run_id: int, *, pipeline_version_id: int) -> Run:
+def link_run_to_version(store: Store, run_id: int, *, pipeline_version_id: int) -> Run:
     """Attach a run made before its pipeline was saved to the version saved from the same definition.
 
     Only an unlinked run is changed, so a run never moves from one version to another.
@@ -543,12 +551,12 @@ def link_run_to_version(run_id: int, *, pipeline_version_id: int) -> Run:
             run.pipeline_version_id = pipeline_version_id
         return run
 
-    return write(work)
+    return write(store, work)
 
 
-def delete_run(run_id: int) -> None:
+def delete_run(store: Store, run_id: int) -> None:
     """Delete a run, its artifact rows and any model file no other artifact uses."""
-    artifacts = list_model_artifacts(run_id=run_id)
+    artifacts = list_model_artifacts(store, run_id=run_id)
     paths = sorted({a.path for a in artifacts})
 
     def work(session: Session, trash: dict[str, files.PendingTrash]) -> None:
@@ -563,18 +571,18 @@ def delete_run(run_id: int) -> None:
             if session.exec(select(ModelArtifact.id).where(ModelArtifact.path == path)).first() is None:
                 trash[path].move_aside()
 
-    _delete_files(paths, work, f"run {run_id}")
+    _delete_files(store, paths, work, f"run {run_id}")
 
 
 # ----------------------------------------------------------------------------- model artifacts
 
 
-def save_model_artifact(*, run_id: int, data: bytes, fmt: str, model_name: str = "") -> ModelArtifact:
+def save_model_artifact(store: Store, *, run_id: int, data: bytes, fmt: str, model_name: str = "") -> ModelArtifact:
     """Store a fitted model's bytes as ``<home>/models/<sha256>.<fmt>`` and record it for ``run_id``.
 
     Identical bytes share one file. ``fmt`` is the file extension (``skops``, ``onnx``, ``joblib``...).
     """
-    staged = _stage_model(data, fmt, f"a model of run {run_id}")
+    staged = _stage_model(store, data, fmt, f"a model of run {run_id}")
 
     def work(session: Session) -> ModelArtifact:
         lock_key(session, staged.relpath)
@@ -591,37 +599,37 @@ def save_model_artifact(*, run_id: int, data: bytes, fmt: str, model_name: str =
         session.flush()
         return artifact
 
-    artifact = _write_staged(staged, work)
+    artifact = _write_staged(store, staged, work)
     files.publish(staged)
     return artifact
 
 
-def _stage_model(data: bytes, fmt: str, what: str) -> files.StagedFile:
+def _stage_model(store: Store, data: bytes, fmt: str, what: str) -> files.StagedFile:
     """Check a model file's format and bytes, and write it to a temporary name under ``models/``."""
     if not _MODEL_FORMAT.match(fmt or ""):
         raise StorageError(f"Model format {fmt!r} is not a simple file extension such as 'skops' or 'onnx'.")
     if not isinstance(data, bytes | bytearray) or not data:
         raise StorageError(f"Storing {what} needs the file's content as non-empty bytes.")
-    return files.stage_bytes(files.MODELS, f"{files.sha256_bytes(bytes(data))}.{fmt}", bytes(data), what)
+    return files.stage_bytes(store.home, files.MODELS, f"{files.sha256_bytes(bytes(data))}.{fmt}", bytes(data), what)
 
 
-def _write_staged(staged: files.StagedFile, work: Callable[[Session], ModelArtifact]) -> ModelArtifact:
+def _write_staged(store: Store, staged: files.StagedFile, work: Callable[[Session], ModelArtifact]) -> ModelArtifact:
     """Commit the rows; on any failure the staged file goes too, so no orphan file is left."""
     try:
-        return write(work)
+        return write(store, work)
     except BaseException:
         files.discard(staged)
         raise
 
 
-def save_imported_model(*, data: bytes, fmt: str, model_name: str, source_name: str) -> ModelArtifact:
+def save_imported_model(store: Store, *, data: bytes, fmt: str, model_name: str, source_name: str) -> ModelArtifact:
     """Store a model file made elsewhere, under a finished run of its own; the caller has validated it.
 
     The run has no dataset and one leaderboard row labelled with ``source_name`` (no metrics),
     so the pages that list runs and models show it. Run, artifact row and file appear together
     or not at all. Importing bytes that are already stored returns the artifact that holds them.
     """
-    staged = _stage_model(data, fmt, f"the imported model '{source_name}'")
+    staged = _stage_model(store, data, fmt, f"the imported model '{source_name}'")
     name = str(model_name)[:MAX_NAME_LENGTH]
     label = f"Imported: {' '.join(str(source_name).split())}"[:MAX_NAME_LENGTH]
 
@@ -629,7 +637,7 @@ def save_imported_model(*, data: bytes, fmt: str, model_name: str, source_name: 
         lock_key(session, staged.relpath)
         query = select(ModelArtifact).where(ModelArtifact.sha256 == staged.sha256, ModelArtifact.format == fmt)
         existing = session.exec(query.order_by(col(ModelArtifact.id))).first()
-        if existing is not None and files.matches(existing.path, existing.sha256):
+        if existing is not None and files.matches(store.home, existing.path, existing.sha256):
             return existing
         now = utcnow()
         run = Run(status=RunStatus.DONE.value, leaderboard=[{"model": name, "label": label, "metrics": {}}],
@@ -642,28 +650,28 @@ def save_imported_model(*, data: bytes, fmt: str, model_name: str, source_name: 
         session.flush()
         return artifact
 
-    artifact = _write_staged(staged, work)
-    if artifact.path == staged.relpath and not files.matches(artifact.path, artifact.sha256):
+    artifact = _write_staged(store, staged, work)
+    if artifact.path == staged.relpath and not files.matches(store.home, artifact.path, artifact.sha256):
         files.publish(staged)
     else:
         files.discard(staged)
     return artifact
 
 
-def get_model_artifact(artifact_id: int) -> ModelArtifact | None:
-    return read(lambda session: session.get(ModelArtifact, artifact_id))
+def get_model_artifact(store: Store, artifact_id: int) -> ModelArtifact | None:
+    return read(store, lambda session: session.get(ModelArtifact, artifact_id))
 
 
-def list_model_artifacts(*, run_id: int) -> list[ModelArtifact]:
+def list_model_artifacts(store: Store, *, run_id: int) -> list[ModelArtifact]:
     """A run's artifacts in the order they were saved."""
     query = select(ModelArtifact).where(ModelArtifact.run_id == run_id).order_by(col(ModelArtifact.id))
-    return read(lambda session: list(session.exec(query)))
+    return read(store, lambda session: list(session.exec(query)))
 
 
-def load_model_bytes(artifact: ModelArtifact | int) -> bytes:
+def load_model_bytes(store: Store, artifact: ModelArtifact | int) -> bytes:
     """The model file's bytes, only if they still match the recorded sha256 (else :class:`StorageError`)."""
-    row = artifact if isinstance(artifact, ModelArtifact) else get_model_artifact(artifact)
+    row = artifact if isinstance(artifact, ModelArtifact) else get_model_artifact(store, artifact)
     if row is None:
         raise StorageError(f"Model artifact {artifact} does not exist (it may have been deleted).")
     label = f"model '{row.model_name or row.id}' of run {row.run_id}"
-    return files.read_verified(row.path, row.sha256, label)
+    return files.read_verified(store.home, row.path, row.sha256, label)

@@ -17,6 +17,7 @@ from pipeline_core.io.stabilise import clean_column_names
 from storage import Dataset
 from storage.sql_source import read_sql_query
 from studio.settings import settings
+from studio.workspace import current_store
 
 PREVIEW_ROWS = 200
 
@@ -45,7 +46,7 @@ class Loaded:
 
 def save_table(frame: pd.DataFrame, *, name: str, file_name: str, fmt: str, sha256: str) -> Dataset:
     """Store a parsed table once per source hash (the same file uploaded twice is one dataset)."""
-    return storage.save_dataset(name=name, file_name=file_name, fmt=fmt, frame=frame, sha256=sha256)
+    return storage.save_dataset(current_store(), name=name, file_name=file_name, fmt=fmt, frame=frame, sha256=sha256)
 
 
 def read_upload(data: bytes, file_name: str, options: ReadOptions | None = None) -> ReadResult:
@@ -106,18 +107,18 @@ def import_query(url: str, query: str, name: str) -> Dataset:
 
 
 def get_dataset(dataset_id: int) -> Dataset | None:
-    return storage.get_dataset(dataset_id)
+    return storage.get_dataset(current_store(), dataset_id)
 
 
 def list_datasets() -> list[Dataset]:
-    return storage.list_datasets()
+    return storage.list_datasets(current_store())
 
 
 def load_table(dataset: Dataset | int) -> pd.DataFrame:
     """The whole stored table, checked against the hash recorded when it was saved."""
-    return storage.load_frame(dataset)
+    return storage.load_frame(current_store(), dataset)
 
 
 def preview_rows(dataset: Dataset | int, rows: int = PREVIEW_ROWS) -> pd.DataFrame:
     """The first ``rows`` rows, without building the whole table in memory."""
-    return storage.load_rows(dataset, rows)
+    return storage.load_rows(current_store(), dataset, rows)

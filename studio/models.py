@@ -18,6 +18,7 @@ from pipeline_core.artifacts.export import LoadedModel
 from pipeline_core.artifacts.predict import required_features
 from storage import ModelArtifact, Run, RunStatus, StorageError
 from studio.datasets import preview_rows
+from studio.workspace import current_store
 
 ExportFormat = Literal["skops", "joblib", "onnx", "python"]
 EXPORT_EXTENSIONS: dict[ExportFormat, str] = {"skops": "skops", "joblib": "joblib", "onnx": "onnx", "python": "py"}
@@ -29,12 +30,12 @@ Loader = Callable[[ModelArtifact], LoadedModel]
 def load_stored_model(artifact: ModelArtifact | int) -> LoadedModel:
     """A stored model, checked (archive, trusted types, scikit-learn version) before anything is built."""
     row = get_artifact(artifact) if isinstance(artifact, int) else artifact
-    return export.load_model(storage.load_model_bytes(row), "skops")
+    return export.load_model(storage.load_model_bytes(current_store(), row), "skops")
 
 
 def get_artifact(artifact_id: int) -> ModelArtifact:
     """A stored model's row; a plain error when it was deleted."""
-    row = storage.get_model_artifact(artifact_id)
+    row = storage.get_model_artifact(current_store(), artifact_id)
     if row is None:
         raise StorageError(f"Model artifact {artifact_id} no longer exists.")
     return row
@@ -42,21 +43,22 @@ def get_artifact(artifact_id: int) -> ModelArtifact:
 
 def run_artifact(run_id: int) -> ModelArtifact | None:
     """The run's saved model (the best one, saved when the run finished), if any."""
-    artifacts = storage.list_model_artifacts(run_id=run_id)
+    artifacts = storage.list_model_artifacts(current_store(), run_id=run_id)
     return artifacts[0] if artifacts else None
 
 
 def model_choices() -> dict[int, tuple[Run, ModelArtifact]]:
     """Artifact id -> (run, artifact) for every finished run with a saved model, newest first."""
-    return {artifact.id: (run, artifact) for run in storage.list_runs(status=RunStatus.DONE.value)
-            for artifact in storage.list_model_artifacts(run_id=run.id)}
+    store = current_store()
+    return {artifact.id: (run, artifact) for run in storage.list_runs(store, status=RunStatus.DONE.value)
+            for artifact in storage.list_model_artifacts(store, run_id=run.id)}
 
 
 def export_model(artifact: ModelArtifact, fmt: ExportFormat, load: Loader = load_stored_model) -> bytes:
     """The model as a file in ``fmt``. An ONNX graph is first checked against the model's own predictions on
     a few of its training rows; a Python script retrains the winning configuration with plain scikit-learn."""
     if fmt == artifact.format:
-        return storage.load_model_bytes(artifact)
+        return storage.load_model_bytes(current_store(), artifact)
     loaded = load(artifact)
     if fmt == "onnx":
         return export.to_onnx(loaded.pipeline, _training_rows(artifact.run_id))
@@ -66,8 +68,8 @@ def export_model(artifact: ModelArtifact, fmt: ExportFormat, load: Loader = load
 
 
 def _training_rows(run_id: int | None) -> pd.DataFrame | None:
-    run = storage.get_run(run_id) if run_id is not None else None
-    if run is None or run.dataset_id is None or storage.get_dataset(run.dataset_id) is None:
+    run = storage.get_run(current_store(), run_id) if run_id is not None else None
+    if run is None or run.dataset_id is None or storage.get_dataset(current_store(), run.dataset_id) is None:
         return None
     return preview_rows(run.dataset_id, ONNX_CHECK_ROWS)
 
@@ -78,4 +80,4 @@ def import_model_file(data: bytes, file_name: str) -> ModelArtifact:
     loaded = export.load_model(data, "skops", name=file_name)
     required_features(loaded.pipeline, loaded.metadata)
     name = str(loaded.metadata.get("model") or PurePath(file_name).stem or "imported model")
-    return storage.save_imported_model(data=data, fmt="skops", model_name=name, source_name=file_name)
+    return storage.save_imported_model(current_store(), data=data, fmt="skops", model_name=name, source_name=file_name)

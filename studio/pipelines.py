@@ -9,6 +9,7 @@ import storage
 from pipeline_core.definition.spec import PipelineSpec, load_spec
 from pipeline_core.training.results import run_summary
 from storage import Pipeline, PipelineVersion, StorageError
+from studio.workspace import current_store
 
 MAX_IMPORT_BYTES = 5 * 2**20
 
@@ -23,18 +24,19 @@ def save_version(spec: PipelineSpec, *, name: str, note: str = "",
     if not name.strip():
         raise StorageError("Give the pipeline a name before saving.")
     named = spec.model_copy(update={"name": name.strip()})
-    version = storage.save_pipeline_version(name=named.name, definition=named.to_dict(), note=note.strip())
+    version = storage.save_pipeline_version(current_store(), name=named.name, definition=named.to_dict(),
+                                            note=note.strip())
     if trained_run_id is not None:
         _link_trained_run(trained_run_id, spec, version.id)
     return version
 
 
 def _link_trained_run(run_id: int, trained: PipelineSpec, version_id: int) -> None:
-    run = storage.get_run(run_id)
+    run = storage.get_run(current_store(), run_id)
     if run is None or run.pipeline_version_id is not None or run.status != storage.RunStatus.DONE:
         return
     if run_summary(run).provenance.definition_sha256 == trained.content_hash():
-        storage.link_run_to_version(run.id, pipeline_version_id=version_id)
+        storage.link_run_to_version(current_store(), run.id, pipeline_version_id=version_id)
 
 
 def version_spec(version: PipelineVersion) -> PipelineSpec:
@@ -46,7 +48,7 @@ def saved_version_id(spec: PipelineSpec, pipeline_id: int | None, number: int | 
     """The id of version ``number`` of the pipeline when it holds exactly ``spec`` (so a run links to it)."""
     if pipeline_id is None or number is None:
         return None
-    version = storage.get_version(pipeline_id, version=number)
+    version = storage.get_version(current_store(), pipeline_id, version=number)
     if version is None or version_spec(version).content_hash() != spec.content_hash():
         return None
     return version.id
@@ -54,7 +56,7 @@ def saved_version_id(spec: PipelineSpec, pipeline_id: int | None, number: int | 
 
 def export_history(pipeline_id: int) -> str:
     """Every version of a pipeline as one JSON document another studio can import."""
-    return json.dumps(storage.export_pipeline(pipeline_id), indent=2)
+    return json.dumps(storage.export_pipeline(current_store(), pipeline_id), indent=2)
 
 
 def import_file(data: bytes, file_name: str) -> Pipeline:
@@ -67,11 +69,11 @@ def import_file(data: bytes, file_name: str) -> Pipeline:
         for version in document.get("versions") or []:
             if isinstance(version, dict):
                 load_spec(version.get("definition") or {})  # refuse definitions this app cannot open
-        return storage.import_pipeline(document)
+        return storage.import_pipeline(current_store(), document)
     spec = load_spec(document)
-    version = storage.save_pipeline_version(name=_free_name(spec.name), definition=spec.to_dict(),
+    version = storage.save_pipeline_version(current_store(), name=_free_name(spec.name), definition=spec.to_dict(),
                                             note=f"imported from {file_name}")
-    return storage.get_pipeline(version.pipeline_id)
+    return storage.get_pipeline(current_store(), version.pipeline_id)
 
 
 def _parse_json(data: bytes, file_name: str) -> Any:
@@ -88,21 +90,21 @@ def _parse_json(data: bytes, file_name: str) -> Any:
 
 
 def _free_name(name: str) -> str:
-    taken = {p.name for p in storage.list_pipelines()}
+    taken = {p.name for p in storage.list_pipelines(current_store())}
     candidates = [name] + [f"{name} ({n})" for n in range(2, 1000)]
     return next(c for c in candidates if c not in taken)
 
 
 def list_pipelines() -> list[Pipeline]:
-    return storage.list_pipelines()
+    return storage.list_pipelines(current_store())
 
 
 def list_versions(pipeline_id: int) -> list[PipelineVersion]:
-    return storage.list_versions(pipeline_id)
+    return storage.list_versions(current_store(), pipeline_id)
 
 
 def get_version(version_id: int) -> PipelineVersion | None:
-    return storage.get_version_by_id(version_id)
+    return storage.get_version_by_id(current_store(), version_id)
 
 
 def diff(old: PipelineVersion, new: PipelineVersion) -> list[str]:
@@ -112,4 +114,4 @@ def diff(old: PipelineVersion, new: PipelineVersion) -> list[str]:
 
 def delete_pipeline(pipeline_id: int) -> None:
     """Delete a pipeline and its versions; runs and models stay in the run history, detached."""
-    storage.delete_pipeline(pipeline_id)
+    storage.delete_pipeline(current_store(), pipeline_id)

@@ -13,6 +13,7 @@ from pipeline_core.definition.spec import PipelineSpec, load_spec
 from storage import Dataset, ModelArtifact, Run, StorageError
 from studio.datasets import load_table
 from studio.models import load_stored_model, run_artifact
+from studio.workspace import current_store
 
 
 @dataclass(frozen=True)
@@ -25,12 +26,12 @@ class RunInputs:
 
 
 def get_run(run_id: int) -> Run | None:
-    return storage.get_run(run_id)
+    return storage.get_run(current_store(), run_id)
 
 
 def list_runs(*, pipeline_id: int | None = None, dataset_id: int | None = None,
               status: str | None = None) -> list[Run]:
-    return storage.list_runs(pipeline_id=pipeline_id, dataset_id=dataset_id, status=status)
+    return storage.list_runs(current_store(), pipeline_id=pipeline_id, dataset_id=dataset_id, status=status)
 
 
 def run_inputs(run_id: int, *, load_model: Callable[[ModelArtifact], LoadedModel] = load_stored_model,
@@ -39,7 +40,7 @@ def run_inputs(run_id: int, *, load_model: Callable[[ModelArtifact], LoadedModel
 
     The loaders default to reading the store; a page passes its cached ones.
     """
-    run = storage.get_run(run_id)
+    run = storage.get_run(current_store(), run_id)
     if run is None:
         raise StorageError(f"Run #{run_id} no longer exists.")
     artifact = run_artifact(run_id)
@@ -49,7 +50,7 @@ def run_inputs(run_id: int, *, load_model: Callable[[ModelArtifact], LoadedModel
     definition = loaded.metadata.get("definition")
     if not definition:
         raise StorageError(f"Run #{run_id}'s model does not record its definition; retrain to get charts.")
-    dataset = storage.get_dataset(run.dataset_id) if run.dataset_id is not None else None
+    dataset = storage.get_dataset(current_store(), run.dataset_id) if run.dataset_id is not None else None
     if dataset is None:
         raise StorageError(f"Run #{run_id}'s dataset was deleted, so its hold-out rows cannot be rebuilt.")
     return RunInputs(loaded, load_spec(definition), load_frame(dataset))

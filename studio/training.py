@@ -17,6 +17,7 @@ from storage import Run, RunStatus, StorageError
 from storage.files import resolve
 from storage.reporter import RunReporter, cancel_run, mark_lost_runs
 from studio.settings import Settings
+from studio.workspace import current_store, open_store
 
 ACTIVE = (RunStatus.QUEUED, RunStatus.RUNNING)
 
@@ -28,23 +29,28 @@ def start_runner(settings: Settings) -> JobRunner:
     app restarts and records their results itself.
     """
     runner = create_runner(settings.jobs, max_jobs=settings.max_jobs, scheduler=settings.scheduler_address)
-    mark_lost_runs(runner.live_jobs())
+    mark_lost_runs(open_store(settings), runner.live_jobs())
     return runner
 
 
 def submit_training(runner: JobRunner, spec: PipelineSpec, dataset_id: int, *,
                     pipeline_version_id: int | None = None) -> int:
-    """Record a queued run and hand it to the runner; returns the run id at once."""
-    dataset = storage.get_dataset(dataset_id)
+    """Record a queued run and hand it to the runner; returns the run id at once.
+
+    The job gets the store itself (inside its reporter), so a worker process writes to this studio's
+    database and files whatever its own environment says.
+    """
+    store = current_store()
+    dataset = storage.get_dataset(store, dataset_id)
     if dataset is None:
         raise StorageError(f"Dataset {dataset_id} no longer exists; load it again on the Data page.")
-    run = storage.create_run(dataset_id=dataset_id, pipeline_version_id=pipeline_version_id,
+    run = storage.create_run(store, dataset_id=dataset_id, pipeline_version_id=pipeline_version_id,
                              seed=spec.evaluation.seed, library_versions=library_versions())
-    data_path = str(resolve(dataset.parquet_path))
+    data_path = str(resolve(store.home, dataset.parquet_path))
     try:
-        runner.submit(run.id, spec.to_json(), data_path, RunReporter(run.id, storage.database_url()))
+        runner.submit(run.id, spec.to_json(), data_path, RunReporter(store, run.id))
     except Exception as e:
-        storage.finish_run(run.id, status=RunStatus.FAILED.value,
+        storage.finish_run(store, run.id, status=RunStatus.FAILED.value,
                            error=f"the job could not be handed to the workers: {e}")
         raise
     return run.id
@@ -53,7 +59,7 @@ def submit_training(runner: JobRunner, spec: PipelineSpec, dataset_id: int, *,
 def rerun(runner: JobRunner, run: Run, fallback: PipelineSpec) -> int:
     """Start a run cut short (a restart, a failure, a cancel) again from its saved version, or from
     ``fallback`` (the definition being edited) when the run was never saved."""
-    version = storage.get_version_by_id(run.pipeline_version_id) if run.pipeline_version_id else None
+    version = storage.get_version_by_id(current_store(), run.pipeline_version_id) if run.pipeline_version_id else None
     spec = load_spec(version.definition) if version else fallback
     if run.dataset_id is None:
         raise StorageError(f"Run #{run.id}'s dataset was deleted; load the data again and train from the Train page.")
@@ -62,16 +68,17 @@ def rerun(runner: JobRunner, run: Run, fallback: PipelineSpec) -> int:
 
 def cancel(run_id: int) -> None:
     """Ask a queued or running run to stop; its job stops at its next check."""
-    cancel_run(run_id)
+    cancel_run(current_store(), run_id)
 
 
 def queue_position(run_id: int) -> int:
     """How many queued runs were submitted before this one (0 when it is next or running)."""
-    queued = storage.list_runs(status=RunStatus.QUEUED.value)
+    queued = storage.list_runs(current_store(), status=RunStatus.QUEUED.value)
     return sum(1 for run in queued if run.id < run_id)
 
 
 def active_run_on(dataset_id: int) -> Run | None:
     """The newest queued or running run on a dataset: a new session (a refresh, another tab) picks it up."""
-    active = [run for status in ACTIVE for run in storage.list_runs(dataset_id=dataset_id, status=status.value)]
+    store = current_store()
+    active = [run for status in ACTIVE for run in storage.list_runs(store, dataset_id=dataset_id, status=status.value)]
     return max(active, key=lambda run: run.id) if active else None

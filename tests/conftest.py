@@ -4,17 +4,21 @@
 ``PIPELINE_STUDIO_MEMORY_BUDGET_MB`` and the SQL source settings (so no SQL source is allowed unless a test
 allows one) from the environment, and resets the storage engines around the test. ``studio`` is the same
 home under the name the storage, security and job tests use; ``tests/storage/conftest.py`` narrows it to
-run each test on every configured database.
+run each test on every configured database. ``store`` is the :class:`storage.Store` on that home and
+database, the one the app would open (``studio.workspace.current_store``): tests pass it to storage calls,
+as the application layer does.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 import storage
+from storage import Store
 
 
 @pytest.fixture
@@ -33,3 +37,9 @@ def studio_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Pat
 @pytest.fixture
 def studio(studio_home: Path) -> Path:
     return studio_home
+
+
+@pytest.fixture
+def store(studio: Path) -> Store:
+    """The store of ``studio``: its home, and ``DATABASE_URL`` when a parametrisation set one (else its SQLite file)."""
+    return Store.at(studio, os.environ.get("DATABASE_URL"))

@@ -19,7 +19,7 @@ from pipeline_core.definition.spec import PipelineSpec
 from pipeline_core.errors import DataError, ModelError
 from pipeline_core.io.samples import load_sample
 from pipeline_core.jobs.runners import ThreadJobRunner
-from studio import datasets, models, pipelines, runs, scoring, training
+from studio import datasets, models, pipelines, runs, scoring, training, workspace
 from studio.errors import StorageError
 from studio.settings import Settings, SettingsError, load_settings
 from tests.pipeline_core.test_jobs import assert_done_with_model
@@ -44,10 +44,10 @@ def iris() -> datasets.Dataset:
 
 
 @pytest.fixture
-def finished(runner, iris) -> int:
+def finished(store, runner, iris) -> int:
     spec = iris_spec(datasets.load_table(iris))
     run_id = training.submit_training(runner, spec, iris.id)
-    assert_done_with_model(run_id)
+    assert_done_with_model(store, run_id)
     return run_id
 
 
@@ -170,29 +170,29 @@ def test_a_bad_pipeline_file_is_refused_and_nothing_is_stored(studio, data, reas
 # ---- training and runs -------------------------------------------------------------------------------------
 
 
-def test_a_rerun_trains_the_saved_version_again_as_a_new_run(runner, finished):
+def test_a_rerun_trains_the_saved_version_again_as_a_new_run(store, runner, finished):
     run = runs.get_run(finished)
     spec = iris_spec(datasets.load_table(run.dataset_id))
     version = pipelines.save_version(spec, name="iris", trained_run_id=finished)
     again = training.rerun(runner, runs.get_run(finished), fallback=PipelineSpec())  # the saved version wins
     assert again != finished
-    rerun = assert_done_with_model(again)
+    rerun = assert_done_with_model(store, again)
     assert (rerun.dataset_id, rerun.pipeline_version_id) == (run.dataset_id, version.id)
 
 
-def test_training_on_a_deleted_dataset_says_so(runner, iris):
+def test_training_on_a_deleted_dataset_says_so(store, runner, iris):
     spec = iris_spec(datasets.load_table(iris))
-    storage.delete_dataset(iris.id)
+    storage.delete_dataset(store, iris.id)
     with pytest.raises(StorageError, match="no longer exists"):
         training.submit_training(runner, spec, iris.id)
     assert runs.list_runs() == []
 
 
-def test_run_inputs_rebuild_what_a_run_trained_on_or_say_what_is_gone(finished):
+def test_run_inputs_rebuild_what_a_run_trained_on_or_say_what_is_gone(store, finished):
     inputs = runs.run_inputs(finished)
     assert inputs.spec.target == "target" and len(inputs.frame) == 150
     assert inputs.model.metadata["model"] == "logistic_regression"
-    storage.delete_dataset(runs.get_run(finished).dataset_id)
+    storage.delete_dataset(store, runs.get_run(finished).dataset_id)
     with pytest.raises(StorageError, match="dataset was deleted"):
         runs.run_inputs(finished)
 
@@ -241,3 +241,16 @@ def test_scoring_a_new_table_and_its_drift_from_the_training_data(finished):
     shifted = new.assign(**{columns[0]: new[columns[0]] * 10})
     report = scoring.drift_from_training(training_rows, shifted, columns)
     assert list(report.loc[report["drifted"], "column"]) == [columns[0]]
+
+
+def test_the_store_comes_from_the_settings_and_is_reused(studio: Path, tmp_path: Path, monkeypatch) -> None:
+    """Storage reads no environment: the application opens the store the settings name, once per URL and home."""
+    assert workspace.current_store() == storage.Store.at(studio)
+    assert workspace.current_store() is workspace.current_store()
+    other = tmp_path / "elsewhere" / "team.db"
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{other}")
+    store = workspace.current_store()
+    assert (store.url, store.home) == (f"sqlite:///{other}", studio)
+    dataset = datasets.load_sample_dataset("iris")
+    assert other.is_file() and not (studio / "studio.db").exists()
+    assert storage.get_dataset(store, dataset.id) == dataset

@@ -18,6 +18,7 @@ from streamlit.testing.v1 import AppTest
 import storage
 from pipeline_core.io.frames import frame_sha256
 from pipeline_core.io.samples import load_sample
+from storage import Store
 
 REPO = Path(__file__).resolve().parents[2]
 TIMEOUT = 30
@@ -41,8 +42,8 @@ def open_page(page: str, *, dataset_id: int | None = None, spec: dict | None = N
     return at
 
 
-def store_frame(frame: pd.DataFrame, name: str = "table") -> int:
-    dataset = storage.save_dataset(name=name, file_name=f"{name}.csv", fmt="csv", frame=frame,
+def store_frame(store: Store, frame: pd.DataFrame, name: str = "table") -> int:
+    dataset = storage.save_dataset(store, name=name, file_name=f"{name}.csv", fmt="csv", frame=frame,
                                    sha256=frame_sha256(frame))
     return dataset.id
 
@@ -53,13 +54,13 @@ def app() -> Callable[..., AppTest]:
 
 
 @pytest.fixture
-def iris_id() -> int:
-    return store_frame(load_sample("iris"), "iris")
+def iris_id(store) -> int:
+    return store_frame(store, load_sample("iris"), "iris")
 
 
 @pytest.fixture
-def churn_id() -> int:
-    return store_frame(load_sample(CHURN), "churn")
+def churn_id(store) -> int:
+    return store_frame(store, load_sample(CHURN), "churn")
 
 
 def texts(at: AppTest, kind: str) -> str:

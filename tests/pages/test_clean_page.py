@@ -16,13 +16,13 @@ PAGE = "pages/clean.py"
 
 
 @pytest.fixture
-def people_id() -> int:
+def people_id(store) -> int:
     frame = pd.DataFrame({
         "age": [25, np.nan, 140, 31, -2, np.nan, 44, 52],
         "city": ["paris", "lyon", None, "nice", "paris", "lyon", "paris", "nice"],
         "income": [10.0, 20.0, np.nan, 40.0, 50.0, 60.0, 70.0, 80.0],
     })
-    return store_frame(frame, "people")
+    return store_frame(store, frame, "people")
 
 
 def kinds(at) -> list[str]:
@@ -150,7 +150,7 @@ def inferred_columns(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 
 @pytest.mark.parametrize(("spec", "seed"), [({}, 17), ({"columns": {"rename": {"n": "count_id", "city": "town"}}}, 18)],
                          ids=["plain", "renamed"])
-def test_default_steps_come_from_the_types_kept_per_dataset_not_a_new_pass_over_the_frame(spec, seed,
+def test_default_steps_come_from_the_types_kept_per_dataset_not_a_new_pass_over_the_frame(store, spec, seed,
                                                                                            inferred_columns):
     """The defaults equal those inferred directly from the frame, and each column is read once per dataset."""
     rng = np.random.default_rng(seed)  # a frame of its own: no other test has inferred its types
@@ -160,7 +160,7 @@ def test_default_steps_come_from_the_types_kept_per_dataset_not_a_new_pass_over_
     frame.loc[rng.random(n) < 0.1, "x"] = np.nan
     expected = default_steps(infer_schema(frame, PipelineSpec.model_validate(spec)))
     inferred_columns.clear()
-    at = open_page(PAGE, dataset_id=store_frame(frame, "typed once"), spec=spec)
+    at = open_page(PAGE, dataset_id=store_frame(store, frame, "typed once"), spec=spec)
     for _ in range(3):
         at.session_state["spec"] = {**spec, "steps": []}  # an empty pipeline again: the offer comes back
         at.run()

@@ -13,6 +13,7 @@ from pipeline_core.io.samples import load_sample
 from pipeline_core.jobs.job import run_training
 from pipeline_core.training.holdout import holdout_split, training_split
 from pipeline_core.training.train import train
+from storage import Store
 from storage.files import resolve
 from storage.reporter import RunReporter
 from tests.pages.conftest import store_frame, texts
@@ -25,13 +26,13 @@ def fast_spec(target: str = "target", models: list[dict] | None = None, **evalua
     return PipelineSpec(target=target, models=models or FAST_MODELS, evaluation=plan)
 
 
-def train_now(dataset_id: int, spec: PipelineSpec, pipeline_version_id: int | None = None) -> storage.Run:
+def train_now(store: Store, dataset_id: int, spec: PipelineSpec, pipeline_version_id: int | None = None) -> storage.Run:
     """A finished run, trained in this process by the same job function the workers run."""
-    run = storage.create_run(dataset_id=dataset_id, pipeline_version_id=pipeline_version_id)
-    data_path = str(resolve(storage.get_dataset(dataset_id).parquet_path))
-    status = run_training(spec.to_json(), data_path, RunReporter(run.id))
-    assert status == "done", storage.get_run(run.id).error
-    return storage.get_run(run.id)
+    run = storage.create_run(store, dataset_id=dataset_id, pipeline_version_id=pipeline_version_id)
+    data_path = str(resolve(store.home, storage.get_dataset(store, dataset_id).parquet_path))
+    status = run_training(spec.to_json(), data_path, RunReporter(store, run.id))
+    assert status == "done", storage.get_run(store, run.id).error
+    return storage.get_run(store, run.id)
 
 
 def by_key(elements, key: str):
@@ -60,8 +61,8 @@ def test_without_runs_points_to_training(app):
     assert "No runs yet" in texts(at, "info")
 
 
-def test_leaderboard_ranks_models_with_mean_and_std(app, iris_id):
-    run = train_now(iris_id, fast_spec())
+def test_leaderboard_ranks_models_with_mean_and_std(store, app, iris_id):
+    run = train_now(store, iris_id, fast_spec())
     at = open_run(app, run)
     assert not at.exception
     board = by_key(at.container, "compare_leaderboard").dataframe[0].value
@@ -75,8 +76,8 @@ def test_leaderboard_ranks_models_with_mean_and_std(app, iris_id):
     assert "heatmap" not in chart_types(at)  # hold-out charts wait until their tab is opened
 
 
-def test_ab_test_says_whether_the_difference_is_significant(app, iris_id):
-    run = train_now(iris_id, fast_spec())
+def test_ab_test_says_whether_the_difference_is_significant(store, app, iris_id):
+    run = train_now(store, iris_id, fast_spec())
     at = open_run(app, run, "A/B test")
     assert at.selectbox(key="compare_model_a").value != at.selectbox(key="compare_model_b").value
     verdict = texts(at, "info") + texts(at, "success")
@@ -86,8 +87,8 @@ def test_ab_test_says_whether_the_difference_is_significant(app, iris_id):
     assert "two different models" in texts(at, "info")
 
 
-def test_classification_holdout_charts(app, iris_id):
-    run = train_now(iris_id, fast_spec())
+def test_classification_holdout_charts(store, app, iris_id):
+    run = train_now(store, iris_id, fast_spec())
     at = open_run(app, run, "Hold-out charts")
     assert not at.exception
     assert not at.error
@@ -99,9 +100,9 @@ def test_classification_holdout_charts(app, iris_id):
     assert "compare_learning_chart" in {chart.key for chart in at.get("plotly_chart")}
 
 
-def test_regression_holdout_charts(app):
-    dataset_id = store_frame(load_sample("diabetes"), "diabetes")
-    run = train_now(dataset_id, fast_spec(models=[{"kind": "linear_regression"}, {"kind": "ridge"}]))
+def test_regression_holdout_charts(store, app):
+    dataset_id = store_frame(store, load_sample("diabetes"), "diabetes")
+    run = train_now(store, dataset_id, fast_spec(models=[{"kind": "linear_regression"}, {"kind": "ridge"}]))
     at = open_run(app, run)
     assert "RMSE" in by_key(at.container, "compare_leaderboard").dataframe[0].value.columns  # shown un-negated
     at.session_state["compare_tab"] = "Hold-out charts"
@@ -111,9 +112,9 @@ def test_regression_holdout_charts(app):
     assert {"compare_parity", "compare_residuals", "compare_importance"} <= keys
 
 
-def test_deleted_data_is_explained_and_the_leaderboard_stays(app, iris_id):
-    run = train_now(iris_id, fast_spec())
-    storage.delete_dataset(iris_id)
+def test_deleted_data_is_explained_and_the_leaderboard_stays(store, app, iris_id):
+    run = train_now(store, iris_id, fast_spec())
+    storage.delete_dataset(store, iris_id)
     at = open_run(app, run)
     assert len(by_key(at.container, "compare_leaderboard").dataframe[0].value) == 2
     at.session_state["compare_tab"] = "Hold-out charts"
@@ -122,10 +123,10 @@ def test_deleted_data_is_explained_and_the_leaderboard_stays(app, iris_id):
     assert "dataset was deleted" in texts(at, "error")
 
 
-def test_failed_run_shows_its_error_and_all_runs_are_listed(app, iris_id):
-    good = train_now(iris_id, fast_spec())
-    bad = storage.create_run(dataset_id=iris_id)
-    storage.finish_run(bad.id, status="failed", error="every model failed; first error: boom")
+def test_failed_run_shows_its_error_and_all_runs_are_listed(store, app, iris_id):
+    good = train_now(store, iris_id, fast_spec())
+    bad = storage.create_run(store, dataset_id=iris_id)
+    storage.finish_run(store, bad.id, status="failed", error="every model failed; first error: boom")
     at = open_run(app, bad)
     assert not at.exception
     assert "boom" in texts(at, "error")

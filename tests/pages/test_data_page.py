@@ -22,36 +22,36 @@ def test_smoke_with_a_dataset(iris_id):
     assert at.selectbox(key="data_active").value == iris_id
 
 
-def test_loading_a_sample_stores_it_and_makes_it_active():
+def test_loading_a_sample_stores_it_and_makes_it_active(store):
     at = open_page(PAGE)
     at.selectbox(key="data_sample").set_value("iris")
     at.button(key="data_load_sample").click().run()
     assert not at.exception
-    dataset = storage.get_dataset(at.session_state["dataset_id"])
+    dataset = storage.get_dataset(store, at.session_state["dataset_id"])
     assert (dataset.name, dataset.n_rows, dataset.n_columns) == ("iris", 150, 5)
     assert at.session_state["spec"]["data"]["sha256"] == dataset.sha256
 
 
-def test_uploading_a_csv_stores_it_and_makes_it_active():
+def test_uploading_a_csv_stores_it_and_makes_it_active(store):
     at = open_page(PAGE)
     at.file_uploader(key="data_upload").upload("people.csv", CSV, "text/csv")
     at.run()
     assert not at.exception
-    dataset = storage.get_dataset(at.session_state["dataset_id"])
+    dataset = storage.get_dataset(store, at.session_state["dataset_id"])
     assert (dataset.name, dataset.format, dataset.n_rows) == ("people", "csv", 3)
     assert "Loaded **people.csv**" in texts(at, "success")
     at.run()  # a rerun with the same upload does not store it again
-    assert len(storage.list_datasets()) == 1
+    assert len(storage.list_datasets(store)) == 1
 
 
-def test_a_png_named_csv_shows_an_error_and_stores_nothing():
+def test_a_png_named_csv_shows_an_error_and_stores_nothing(store):
     at = open_page(PAGE)
     at.file_uploader(key="data_upload").upload("data.csv", PNG, "text/csv")
     at.run()
     assert not at.exception
     assert "PNG image" in texts(at, "error")
     assert at.session_state["dataset_id"] is None
-    assert storage.list_datasets() == []
+    assert storage.list_datasets(store) == []
 
 
 def test_the_preview_sends_one_page_of_rows(churn_id):
@@ -96,16 +96,16 @@ def test_a_row_filter_adds_a_step_and_counts_the_rows_left(iris_id):
     assert any("**84 of 150 rows** pass the filters." in m.value for m in at.markdown)
 
 
-def test_merging_two_datasets_maps_key_names_and_saves_the_result():
-    customers = store_frame(pd.DataFrame({"customer_id": [1, 2, 3], "city": ["a", "b", "c"]}), "customers")
-    store_frame(pd.DataFrame({"Customer ID": [1, 1, 3], "amount": [5.0, 6.0, 7.0]}), "orders")
+def test_merging_two_datasets_maps_key_names_and_saves_the_result(store):
+    customers = store_frame(store, pd.DataFrame({"customer_id": [1, 2, 3], "city": ["a", "b", "c"]}), "customers")
+    store_frame(store, pd.DataFrame({"Customer ID": [1, 1, 3], "amount": [5.0, 6.0, 7.0]}), "orders")
     at = open_page(PAGE, dataset_id=customers)
     suggested = at.data_editor(key="data_merge_mapping").value
     assert suggested.set_index("second table column").loc["Customer ID"].iloc[0] == "customer_id"
     at.multiselect(key="data_merge_keys").set_value(["customer_id"])
     at.button(key="data_merge_run").click().run()
     assert not at.exception, at.exception
-    merged = storage.get_dataset(at.session_state["dataset_id"])
+    merged = storage.get_dataset(store, at.session_state["dataset_id"])
     assert (merged.format, merged.n_rows, merged.n_columns) == ("merge", 3, 3)
 
 
@@ -129,7 +129,7 @@ def test_the_sql_tab_lists_allowed_sources_without_passwords_and_refuses_the_app
     assert "not available for SQL queries" in texts(at, "error")
 
 
-def test_a_sql_query_loads_a_table_and_a_write_is_refused(tmp_path, monkeypatch):
+def test_a_sql_query_loads_a_table_and_a_write_is_refused(store, tmp_path, monkeypatch):
     monkeypatch.setenv("PIPELINE_STUDIO_SQL_DIRS", str(tmp_path / "shared"))
     path = tmp_path / "shared" / "shop.db"
     path.parent.mkdir()
@@ -144,11 +144,11 @@ def test_a_sql_query_loads_a_table_and_a_write_is_refused(tmp_path, monkeypatch)
     at.text_area(key="data_sql_query").input("SELECT * FROM sales")
     at.button(key="data_sql_run").click().run()
     assert not at.exception
-    dataset = storage.get_dataset(at.session_state["dataset_id"])
+    dataset = storage.get_dataset(store, at.session_state["dataset_id"])
     assert (dataset.format, dataset.n_rows, dataset.n_columns) == ("sql", 2, 2)
 
 
-def test_excel_sheets_read_with_other_options_are_stored_separately():
+def test_excel_sheets_read_with_other_options_are_stored_separately(store):
     buffer = io.BytesIO()
     with pd.ExcelWriter(buffer) as writer:
         pd.DataFrame({"a": [1, 2]}).to_excel(writer, sheet_name="first", index=False)
@@ -156,9 +156,9 @@ def test_excel_sheets_read_with_other_options_are_stored_separately():
     at = open_page(PAGE)
     at.file_uploader(key="data_upload").upload("book.xlsx", buffer.getvalue())
     at.run()
-    first = storage.get_dataset(at.session_state["dataset_id"])
+    first = storage.get_dataset(store, at.session_state["dataset_id"])
     at.text_input(key="data_sheet").input("second").run()
-    second = storage.get_dataset(at.session_state["dataset_id"])
+    second = storage.get_dataset(store, at.session_state["dataset_id"])
     assert not at.exception
     assert (first.n_rows, second.n_rows) == (2, 3)
 
@@ -192,12 +192,12 @@ def test_a_stored_file_that_went_missing_is_explained_on_every_page(iris_id, stu
         assert "missing" in texts(at, "error"), page
 
 
-def test_several_files_in_one_upload_are_each_stored_and_the_last_is_active():
+def test_several_files_in_one_upload_are_each_stored_and_the_last_is_active(store):
     at = open_page(PAGE)
     uploader = at.file_uploader(key="data_upload")
     uploader.upload("people.csv", CSV, "text/csv")
     uploader.upload("scores.tsv", b"id\tscore\n1\t0.5\n2\t0.7\n", "text/tab-separated-values")
     at.run()
     assert not at.exception
-    assert sorted(d.name for d in storage.list_datasets()) == ["people", "scores"]
-    assert storage.get_dataset(at.session_state["dataset_id"]).name == "scores"
+    assert sorted(d.name for d in storage.list_datasets(store)) == ["people", "scores"]
+    assert storage.get_dataset(store, at.session_state["dataset_id"]).name == "scores"

@@ -16,7 +16,7 @@ PAGE = "pages/features.py"
 
 
 @pytest.fixture
-def leaky_id() -> int:
+def leaky_id(store) -> int:
     rng = np.random.default_rng(0)
     n = 200
     x = rng.normal(size=n)
@@ -24,7 +24,7 @@ def leaky_id() -> int:
     frame = pd.DataFrame({"x": x, "plan": rng.choice(["a", "b"], n), "label": label,
                           "label_code": np.where(label == "yes", 1, 0), "constant_target": "same",
                           "empty": np.nan})
-    return store_frame(frame, "leaky")
+    return store_frame(store, frame, "leaky")
 
 
 def choose_target(at, target: str):
@@ -141,14 +141,14 @@ def _expected(frame: pd.DataFrame, spec: PipelineSpec) -> tuple[list, list[str]]
     return steps, leakage_warnings(sliced.drop(columns=[c for c in dropped if c in sliced]), spec.target)
 
 
-def test_target_choices_give_the_direct_steps_and_warnings_and_reuse_the_per_dataset_work(copied_target, calls):
+def test_target_choices_give_the_direct_steps_and_warnings_and_reuse_the_per_dataset_work(store, copied_target, calls):
     targets = ["label", "plan", "amount"]
     expected = {t: _expected(copied_target, PipelineSpec(target=t)) for t in targets}
     everything = " ".join(leakage_warnings(copied_target, "label"))  # before the ID column's drop step
     assert "'order_id' looks like a row identifier" in everything
     assert "'label_copy' maps one-to-one onto the target 'label'" in everything
     calls.update({"types": 0, "leakage basis": 0})  # count only what the page computes
-    at = open_page(PAGE, dataset_id=store_frame(copied_target, "copied target"))
+    at = open_page(PAGE, dataset_id=store_frame(store, copied_target, "copied target"))
     assert calls == {"types": 1, "leakage basis": 1}  # on the visit, before any target is chosen
     for target in targets:
         at.session_state["spec"] = {}  # a definition without steps: each choice adds the defaults again
@@ -160,20 +160,20 @@ def test_target_choices_give_the_direct_steps_and_warnings_and_reuse_the_per_dat
     assert calls == {"types": 1, "leakage basis": 1}  # nothing per-dataset was computed again
 
 
-def test_renamed_columns_are_checked_under_their_new_names(copied_target, calls):
+def test_renamed_columns_are_checked_under_their_new_names(store, copied_target, calls):
     spec = {"columns": {"rename": {"label_copy": "result_code", "order_id": "ref"}}}
     frame = copied_target.iloc[:200]
     steps, warnings = _expected(frame, PipelineSpec.model_validate({**spec, "target": "label"}))
     assert "'result_code' maps one-to-one onto the target 'label'" in " ".join(warnings)
     calls.update({"types": 0, "leakage basis": 0})
-    at = choose_target(open_page(PAGE, dataset_id=store_frame(frame, "renamed"), spec=spec), "label")
+    at = choose_target(open_page(PAGE, dataset_id=store_frame(store, frame, "renamed"), spec=spec), "label")
     assert not at.exception
     assert [w.value for w in at.warning if w.icon == ":material/warning:"] == warnings
     assert load_spec(at.session_state["spec"]).steps == steps
     assert calls == {"types": 1, "leakage basis": 1}
 
 
-def test_a_head_start_that_fails_does_not_break_the_visit(monkeypatch):
+def test_a_head_start_that_fails_does_not_break_the_visit(store, monkeypatch):
     """Types and the leakage sample are computed on the visit only as a head start: a failure there shows nothing."""
     from pipeline_core.analysis import leakage
 
@@ -182,6 +182,6 @@ def test_a_head_start_that_fails_does_not_break_the_visit(monkeypatch):
 
     monkeypatch.setattr(leakage, "leakage_basis", unreadable)
     frame = pd.DataFrame({"a": [1.5, 2.5, 3.5, 4.5], "b": ["x", "y", "x", "y"], "c": [9, 8, 7, 6]})
-    at = open_page(PAGE, dataset_id=store_frame(frame, "head start"))
+    at = open_page(PAGE, dataset_id=store_frame(store, frame, "head start"))
     assert not at.exception
     assert "rows are grouped instead" in texts(at, "info")

@@ -15,7 +15,7 @@ from tests.pages.test_train_page import wait_for_run
 pytestmark = pytest.mark.slow
 
 
-def test_sample_to_exported_model(monkeypatch):
+def test_sample_to_exported_model(store, monkeypatch):
     downloads = capture_downloads(monkeypatch)
     at = AppTest.from_file(str(REPO / "app.py"), default_timeout=TIMEOUT).run()
 
@@ -39,7 +39,7 @@ def test_sample_to_exported_model(monkeypatch):
     at.number_input(key="train_folds").set_value(3)
     at.button(key="train_start").click().run()
     assert not at.exception
-    run = wait_for_run(at.session_state["run_id"])
+    run = wait_for_run(store, at.session_state["run_id"])
     assert run.status == "done", run.error
     at.run()
     assert "Best model" in texts(at, "success")
@@ -57,7 +57,7 @@ def test_sample_to_exported_model(monkeypatch):
     assert not at.exception
     # the model trained before saving now belongs to the saved version, so a reload still finds it
     pipeline_id = at.session_state["pipeline_id"]
-    assert run.id in [r.id for r in storage.list_runs(pipeline_id=pipeline_id, status="done")]
+    assert run.id in [r.id for r in storage.list_runs(store, pipeline_id=pipeline_id, status="done")]
     saved = dict(at.session_state["spec"])
     at.session_state["spec"] = {**saved, "evaluation": {**saved["evaluation"], "cv_folds": 7}}
     at.run()
@@ -75,6 +75,6 @@ def test_sample_to_exported_model(monkeypatch):
     data = download_bytes(downloads, by_id_suffix(at.get("download_button"), "pipelines_download_model"))
     assert data
     loaded = load_model(data, "skops")
-    frame = storage.load_frame(at.session_state["dataset_id"]).drop(columns="target").head(5)
+    frame = storage.load_frame(store, at.session_state["dataset_id"]).drop(columns="target").head(5)
     assert len(loaded.pipeline.predict(frame)) == 5
     assert loaded.metadata["model"] == run.leaderboard[0]["model"]

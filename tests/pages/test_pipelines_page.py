@@ -9,6 +9,7 @@ import pytest
 import storage
 from pipeline_core.artifacts.export import load_model
 from pipeline_core.definition.spec import PipelineSpec
+from storage import Store
 from tests.pages.conftest import texts
 from tests.pages.test_compare_page import fast_spec, train_now
 from tests.pages.test_predict_page import by_id_suffix, capture_downloads, download_bytes, download_name
@@ -34,8 +35,8 @@ def open_tab(app, tab: str, **state):
     return at.run()
 
 
-def saved_version(name: str, spec: PipelineSpec, note: str = "") -> storage.PipelineVersion:
-    return storage.save_pipeline_version(name=name, definition=spec.to_dict(), note=note)
+def saved_version(store: Store, name: str, spec: PipelineSpec, note: str = "") -> storage.PipelineVersion:
+    return storage.save_pipeline_version(store, name=name, definition=spec.to_dict(), note=note)
 
 
 def test_empty_page_offers_save_and_import(app):
@@ -46,13 +47,13 @@ def test_empty_page_offers_save_and_import(app):
     assert at.file_uploader(key="pipelines_import")
 
 
-def test_saving_records_a_version_and_clears_the_unsaved_flag(app):
+def test_saving_records_a_version_and_clears_the_unsaved_flag(store, app):
     at = app("pages/pipelines.py", spec=fast_spec().to_dict())
     assert "unsaved changes" in " ".join(m.value for m in at.markdown)
     at = save(at, "iris baseline", "first try")
     assert not at.exception
     assert "Saved 'iris baseline' version 1" in texts(at, "success")
-    version = storage.get_version(at.session_state["pipeline_id"])
+    version = storage.get_version(store, at.session_state["pipeline_id"])
     assert (version.version, version.note) == (1, "first try")
     assert at.session_state["pipeline_version"] == 1
     assert at.session_state["saved_hash"] == PipelineSpec.model_validate(at.session_state["spec"]).content_hash()
@@ -61,9 +62,9 @@ def test_saving_records_a_version_and_clears_the_unsaved_flag(app):
     assert at.text_input(key="pipelines_note").value == ""  # the note belonged to version 1
 
 
-def test_versions_diff_and_open_in_editor(app):
-    saved_version("iris", fast_spec(), "v1")
-    saved_version("iris", fast_spec(cv_folds=5), "more folds")
+def test_versions_diff_and_open_in_editor(store, app):
+    saved_version(store, "iris", fast_spec(), "v1")
+    saved_version(store, "iris", fast_spec(cv_folds=5), "more folds")
     at = open_tab(app, "Compare versions")
     assert not at.exception
     summary = " ".join(m.value for m in at.markdown)
@@ -80,21 +81,21 @@ def test_versions_diff_and_open_in_editor(app):
     assert at.text_input(key="pipelines_name").value == "iris"  # saving again goes to the opened pipeline
 
 
-def test_training_a_version_links_the_run_to_it(app, iris_id):
-    version = saved_version("iris", fast_spec())
+def test_training_a_version_links_the_run_to_it(store, app, iris_id):
+    version = saved_version(store, "iris", fast_spec())
     at = app("pages/pipelines.py", dataset_id=iris_id)
     at.button(key="pipelines_rerun").click().run()
     assert not at.exception
     assert "follow it on the Train page" in texts(at, "success")
-    run = wait_for_run(at.session_state["run_id"])
+    run = wait_for_run(store, at.session_state["run_id"])
     assert run.status == "done", run.error
     assert run.pipeline_version_id == version.id
 
 
 @pytest.mark.parametrize("fmt", ["skops", "joblib", "python"])
-def test_model_export_formats(app, iris_id, downloads, fmt):
-    version = saved_version("iris", fast_spec())
-    run = train_now(iris_id, fast_spec(), pipeline_version_id=version.id)
+def test_model_export_formats(store, app, iris_id, downloads, fmt):
+    version = saved_version(store, "iris", fast_spec())
+    run = train_now(store, iris_id, fast_spec(), pipeline_version_id=version.id)
     at = open_tab(app, "Export", dataset_id=iris_id)
     at.selectbox(key="pipelines_export_format").set_value(fmt).run()
     assert not at.exception
@@ -109,12 +110,12 @@ def test_model_export_formats(app, iris_id, downloads, fmt):
         assert hasattr(loaded.pipeline, "predict")
 
 
-def test_onnx_export_and_its_refusal_named_plainly(app, iris_id, downloads):
-    convertible = saved_version("plain", fast_spec())
-    train_now(iris_id, fast_spec(), pipeline_version_id=convertible.id)
+def test_onnx_export_and_its_refusal_named_plainly(store, app, iris_id, downloads):
+    convertible = saved_version(store, "plain", fast_spec())
+    train_now(store, iris_id, fast_spec(), pipeline_version_id=convertible.id)
     clipped = PipelineSpec.model_validate({**fast_spec().to_dict(), "steps": [{"kind": "clip_outliers"}]})
-    blocked = saved_version("clipped", clipped)
-    train_now(iris_id, clipped, pipeline_version_id=blocked.id)
+    blocked = saved_version(store, "clipped", clipped)
+    train_now(store, iris_id, clipped, pipeline_version_id=blocked.id)
     at = open_tab(app, "Export", dataset_id=iris_id)
     at.selectbox(key="pipelines_pick").set_value(convertible.pipeline_id).run()
     at.selectbox(key="pipelines_export_format").set_value("onnx").run()
@@ -126,9 +127,9 @@ def test_onnx_export_and_its_refusal_named_plainly(app, iris_id, downloads):
     assert "OutlierClipper" in texts(at, "error")
 
 
-def test_definition_export_imports_back_as_a_new_pipeline(app, downloads):
-    saved_version("iris", fast_spec(), "v1")
-    saved_version("iris", fast_spec(cv_folds=4), "v2")
+def test_definition_export_imports_back_as_a_new_pipeline(store, app, downloads):
+    saved_version(store, "iris", fast_spec(), "v1")
+    saved_version(store, "iris", fast_spec(cv_folds=4), "v2")
     at = open_tab(app, "Export")
     history = download_bytes(downloads, by_id_suffix(at.get("download_button"), "pipelines_download_history"))
     latest = json.loads(download_bytes(downloads, by_id_suffix(at.get("download_button"),
@@ -141,8 +142,8 @@ def test_definition_export_imports_back_as_a_new_pipeline(app, downloads):
     at.button(key="pipelines_import_button").click().run()
     assert not at.exception
     assert "as pipeline 'iris (2)'" in texts(at, "success")
-    imported = storage.get_pipeline("iris (2)")
-    assert [v.note for v in storage.list_versions(imported.id)] == ["v1", "v2"]
+    imported = storage.get_pipeline(store, "iris (2)")
+    assert [v.note for v in storage.list_versions(store, imported.id)] == ["v1", "v2"]
     assert at.selectbox(key="pipelines_pick").value == imported.id
 
 
@@ -152,23 +153,23 @@ def test_definition_export_imports_back_as_a_new_pipeline(app, downloads):
     (json.dumps({"format": "pipeline-studio/pipeline", "format_version": 9, "name": "x", "versions": []}).encode(),
      "format version 9"),
 ])
-def test_bad_import_files_get_a_specific_error(app, data, message):
+def test_bad_import_files_get_a_specific_error(store, app, data, message):
     at = app("pages/pipelines.py")
     at.file_uploader(key="pipelines_import").upload("bad.json", data, "application/json")
     at.run()
     at.button(key="pipelines_import_button").click().run()
     assert not at.exception
     assert message in texts(at, "error")
-    assert storage.list_pipelines() == []
+    assert storage.list_pipelines(store) == []
 
 
-def test_delete_needs_confirmation(app):
-    version = saved_version("doomed", fast_spec())
+def test_delete_needs_confirmation(store, app):
+    version = saved_version(store, "doomed", fast_spec())
     at = open_tab(app, "Delete")
     assert at.button(key="pipelines_delete").disabled
     at.checkbox(key="pipelines_delete_confirm").check().run()
     at.button(key="pipelines_delete").click().run()
     assert not at.exception
     assert "Deleted pipeline 'doomed'" in texts(at, "success")
-    assert storage.get_pipeline(version.pipeline_id) is None
+    assert storage.get_pipeline(store, version.pipeline_id) is None
     assert "No saved pipelines yet" in texts(at, "info")

@@ -50,8 +50,8 @@ def downloads(monkeypatch: pytest.MonkeyPatch) -> Downloads:
 
 
 @pytest.fixture
-def trained(iris_id):
-    return train_now(iris_id, fast_spec())
+def trained(store, iris_id):
+    return train_now(store, iris_id, fast_spec())
 
 
 def new_rows(n: int = 30) -> pd.DataFrame:

@@ -63,20 +63,20 @@ def test_the_full_report_is_built_on_demand_and_offered_for_download(iris_id):
     assert "ydata" in outer.lower()
 
 
-def test_an_all_missing_column_and_a_constant_column_do_not_break_the_overview():
+def test_an_all_missing_column_and_a_constant_column_do_not_break_the_overview(store):
     import numpy as np
     import pandas as pd
 
     from tests.pages.conftest import store_frame
 
     frame = pd.DataFrame({"x": [1.0, 2.0, 3.0, 4.0], "empty": [np.nan] * 4, "same": ["a"] * 4})
-    at = open_page(PAGE, dataset_id=store_frame(frame, "odd"))
+    at = open_page(PAGE, dataset_id=store_frame(store, frame, "odd"))
     assert not at.exception
     at.selectbox(key="profile_target").set_value("empty").run()
     assert not at.exception
 
 
-def test_a_new_target_relates_the_features_without_summarising_the_data_again(monkeypatch):
+def test_a_new_target_relates_the_features_without_summarising_the_data_again(store, monkeypatch):
     """The per-dataset summary is computed once; each target choice only adds its relations."""
     calls = []
     real = profile.summarise
@@ -84,7 +84,7 @@ def test_a_new_target_relates_the_features_without_summarising_the_data_again(mo
     rng = np.random.default_rng(11)  # a frame of its own: no other test has summarised it
     frame = pd.DataFrame({"x": rng.normal(size=120), "size": rng.choice(["s", "m", "l"], 120),
                           "label": rng.choice(["yes", "no"], 120)})
-    at = open_page(PAGE, dataset_id=store_frame(frame, "summarised once"))
+    at = open_page(PAGE, dataset_id=store_frame(store, frame, "summarised once"))
     for target in ["label", "size", "x"]:
         at.selectbox(key="profile_target").set_value(target).run()
         assert not at.exception
@@ -92,12 +92,12 @@ def test_a_new_target_relates_the_features_without_summarising_the_data_again(mo
     assert [c.key for c in at.get("plotly_chart")] == ["profile_distribution_chart", "profile_target_chart"]
 
 
-def test_a_date_column_as_the_target_shows_how_the_features_move_with_time():
+def test_a_date_column_as_the_target_shows_how_the_features_move_with_time(store):
     rng = np.random.default_rng(4)
     days = pd.Timestamp("2024-01-01") + pd.to_timedelta(np.arange(200), unit="D")
     frame = pd.DataFrame({"signed_up": days, "spend": np.arange(200) * 2.0 + rng.normal(size=200),
                           "plan": rng.choice(["free", "pro"], 200)})
-    at = open_page(PAGE, dataset_id=store_frame(frame, "dated"))
+    at = open_page(PAGE, dataset_id=store_frame(store, frame, "dated"))
     at.selectbox(key="profile_target").set_value("signed_up").run()
     assert not at.exception
     assert not at.error

@@ -20,20 +20,20 @@ def test_a_refreshed_session_reopens_the_dataset_named_in_the_url(iris_id):
     assert "iris" in " ".join(m.value for m in refreshed.sidebar.markdown)
 
 
-def test_a_new_session_on_the_train_page_shows_a_run_still_going(app, iris_id):
-    run = storage.create_run(dataset_id=iris_id)
-    storage.update_run_progress(run.id, fraction=0.4, message="Random forest: fold 2 of 5 done")
+def test_a_new_session_on_the_train_page_shows_a_run_still_going(store, app, iris_id):
+    run = storage.create_run(store, dataset_id=iris_id)
+    storage.update_run_progress(store, run.id, fraction=0.4, message="Random forest: fold 2 of 5 done")
     at = app("pages/train.py", dataset_id=iris_id, spec={"target": "target"})
     assert not at.exception
     assert at.session_state["run_id"] == run.id
     assert f"Run #{run.id}** · running" in " ".join(m.value for m in at.markdown)
-    storage.finish_run(run.id, status="cancelled", error="test over")
+    storage.finish_run(store, run.id, status="cancelled", error="test over")
 
 
-def test_a_run_a_restart_cut_short_is_shown_failed_and_can_be_run_again(app, iris_id):
-    run = storage.create_run(dataset_id=iris_id)
-    storage.start_run(run.id)
-    assert mark_lost_runs() == [run.id]  # the next server start: its job runner holds no jobs yet
+def test_a_run_a_restart_cut_short_is_shown_failed_and_can_be_run_again(store, app, iris_id):
+    run = storage.create_run(store, dataset_id=iris_id)
+    storage.start_run(store, run.id)
+    assert mark_lost_runs(store) == [run.id]  # the next server start: its job runner holds no jobs yet
     at = app("pages/train.py", dataset_id=iris_id, spec={"target": "target", "evaluation": {"cv_folds": 3}})
     at.session_state["run_id"] = run.id
     at.run()
@@ -42,13 +42,13 @@ def test_a_run_a_restart_cut_short_is_shown_failed_and_can_be_run_again(app, iri
     at.button(key="train_rerun").click().run()
     assert not at.exception
     new_run = at.session_state["run_id"]
-    assert new_run != run.id and storage.get_run(new_run).dataset_id == iris_id
-    assert wait_for_run(new_run).status == "done"
+    assert new_run != run.id and storage.get_run(store, new_run).dataset_id == iris_id
+    assert wait_for_run(store, new_run).status == "done"
 
 
-def test_a_run_an_older_version_marked_interrupted_can_still_be_run_again(app, iris_id):
-    run = storage.create_run(dataset_id=iris_id)
-    storage.db.write(lambda session: session.execute(
+def test_a_run_an_older_version_marked_interrupted_can_still_be_run_again(store, app, iris_id):
+    run = storage.create_run(store, dataset_id=iris_id)
+    storage.db.write(store, lambda session: session.execute(
         update(storage.Run).where(storage.Run.id == run.id).values(status="interrupted", error="server stopped")))
     at = app("pages/train.py", dataset_id=iris_id, spec={"target": "target", "evaluation": {"cv_folds": 3}})
     at.session_state["run_id"] = run.id

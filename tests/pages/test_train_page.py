@@ -11,20 +11,21 @@ from pipeline_core.definition.registry import MODELS, default_models
 from pipeline_core.definition.spec import PipelineSpec
 from pipeline_core.definition.steps import Impute
 from pipeline_core.training.progress import ProgressEvent
+from storage import Store
 from tests.pages.conftest import store_frame, texts
 
 JOB_TIMEOUT_S = 180
 
 
-def wait_for_run(run_id: int, timeout: float = JOB_TIMEOUT_S) -> storage.Run:
+def wait_for_run(store: Store, run_id: int, timeout: float = JOB_TIMEOUT_S) -> storage.Run:
     """Poll the run row until the background job ends (the page itself polls the same row)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        run = storage.get_run(run_id)
+        run = storage.get_run(store, run_id)
         if run is not None and run.status not in ("queued", "running"):
             return run
         time.sleep(0.25)
-    raise AssertionError(f"run {run_id} did not finish within {timeout} s: {storage.get_run(run_id)}")
+    raise AssertionError(f"run {run_id} did not finish within {timeout} s: {storage.get_run(store, run_id)}")
 
 
 def iris_spec(**changes) -> dict:
@@ -55,9 +56,10 @@ def test_models_come_from_the_registry_with_defaults_preselected(app, iris_id):
     assert "classification" in " ".join(m.value for m in at.markdown)
 
 
-def test_a_target_no_model_can_learn_from_is_refused_before_training(app):
+def test_a_target_no_model_can_learn_from_is_refused_before_training(store, app):
     frame = pd.DataFrame({"x": range(40), "label": ["a"] * 38 + ["b"] * 2})
-    at = app("pages/train.py", dataset_id=store_frame(frame, "rare"), spec=PipelineSpec(target="label").to_dict())
+    at = app("pages/train.py", dataset_id=store_frame(store, frame, "rare"),
+             spec=PipelineSpec(target="label").to_dict())
     assert not at.exception
     assert "fewer rows than the 5 CV folds" in texts(at, "error")
     assert not at.button
@@ -82,7 +84,7 @@ def test_no_model_chosen_is_a_plain_error(app, iris_id):
     assert at.session_state["run_id"] is None
 
 
-def test_training_runs_in_the_background_and_ends_with_a_summary(app, iris_id):
+def test_training_runs_in_the_background_and_ends_with_a_summary(store, app, iris_id):
     at = app("pages/train.py", dataset_id=iris_id, spec=iris_spec())
     at.multiselect(key="train_models").set_value(["logistic_regression", "decision_tree"])
     at.number_input(key="train_folds").set_value(3)
@@ -93,7 +95,7 @@ def test_training_runs_in_the_background_and_ends_with_a_summary(app, iris_id):
     assert [m["kind"] for m in spec["models"]] == ["logistic_regression", "decision_tree"]
     assert spec["evaluation"]["cv_folds"] == 3
     assert spec["evaluation"]["metric"] == "f1_macro"
-    run = wait_for_run(at.session_state["run_id"])
+    run = wait_for_run(store, at.session_state["run_id"])
     assert run.status == "done", run.error
     at.run()
     assert not at.exception
@@ -103,13 +105,13 @@ def test_training_runs_in_the_background_and_ends_with_a_summary(app, iris_id):
     assert at.button(key="train_start").disabled is False
 
 
-def test_an_active_run_shows_progress_and_can_be_cancelled(app, iris_id):
+def test_an_active_run_shows_progress_and_can_be_cancelled(store, app, iris_id):
     models = [{"kind": "logistic_regression"}, {"kind": "knn"}, {"kind": "decision_tree"}]
     spec = PipelineSpec.model_validate(iris_spec(models=models))
-    run = storage.create_run(dataset_id=iris_id)  # queued, as a job waiting for a worker leaves it
+    run = storage.create_run(store, dataset_id=iris_id)  # queued, as a job waiting for a worker leaves it
     event = ProgressEvent(phase="comparing", fraction=0.25, message="fold 1 of 5 done", n_models=3, models_done=1,
                           model_index=1, model_name="knn")  # the message no longer needs to name the model
-    storage.update_run_progress(run.id, fraction=event.fraction, message=event.message, event=event)
+    storage.update_run_progress(store, run.id, fraction=event.fraction, message=event.message, event=event)
     at = app("pages/train.py", dataset_id=iris_id, spec=spec.to_dict())
     at.session_state["run_id"] = run.id
     at.run()
@@ -121,5 +123,5 @@ def test_an_active_run_shows_progress_and_can_be_cancelled(app, iris_id):
     assert states[MODELS["decision_tree"].label] == "waiting"
     at.button(key="train_cancel").click().run()
     assert not at.exception
-    assert storage.get_run(run.id).status == "cancelled"
+    assert storage.get_run(store, run.id).status == "cancelled"
     assert "cancelled" in texts(at, "warning")

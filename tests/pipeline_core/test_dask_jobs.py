@@ -30,7 +30,7 @@ from tests.pipeline_core.test_jobs import (
     SLOW_MODELS,
     assert_done_with_model,
     spec_for,
-    store,
+    store_frame,
     submit,
     wait_for,
     wait_until_gone,
@@ -53,15 +53,15 @@ def dask(client: Client) -> DaskJobRunner:
     return DaskJobRunner(client, max_jobs=1)
 
 
-def test_a_dask_job_runs_to_completion_with_its_results_in_storage(studio, dask):
-    run = assert_done_with_model(submit(dask, iris(), QUICK))
+def test_a_dask_job_runs_to_completion_with_its_results_in_storage(store, studio, dask):
+    run = assert_done_with_model(store, submit(store, dask, iris(), QUICK))
     assert {row["model"] for row in run.leaderboard} == {"logistic_regression", "decision_tree"}
     assert "2 of 2 models done" in run.progress_message and run_summary(run).metric
 
 
-def test_folds_fan_out_over_every_worker(studio, dask, client):
+def test_folds_fan_out_over_every_worker(store, studio, dask, client):
     with get_task_stream(client) as stream:
-        assert_done_with_model(submit(dask, breast_cancer(), [SMALL_FOREST], folds=4))
+        assert_done_with_model(store, submit(store, dask, breast_cancer(), [SMALL_FOREST], folds=4))
     keys = [str(task["key"]) for task in stream.data]
     fold_workers = {task["worker"] for task in stream.data if "_fit_and_score" in str(task["key"])}
     assert fold_workers == set(client.scheduler_info()["workers"])
@@ -69,35 +69,36 @@ def test_folds_fan_out_over_every_worker(studio, dask, client):
     assert sum("_fit_transform_one" in key for key in keys) <= 2
 
 
-def test_a_failing_model_keeps_the_others_results(studio, dask):
-    run = assert_done_with_model(submit(dask, iris(), [BROKEN_KNN, *QUICK]))
+def test_a_failing_model_keeps_the_others_results(store, studio, dask):
+    run = assert_done_with_model(store, submit(store, dask, iris(), [BROKEN_KNN, *QUICK]))
     rows = {row["model"]: row for row in run.leaderboard}
     assert "n_neighbors" in rows["knn"]["error"] and run.failed_model == "knn"
     assert rows["logistic_regression"]["metrics"] and rows["decision_tree"]["metrics"]
 
 
-def test_cancel_stops_a_running_job_within_seconds(studio, dask):
-    run_id = submit(dask, breast_cancer(), SLOW_MODELS, folds=10)
-    wait_for(run_id, {"running"})
-    cancel_run(run_id)
+def test_cancel_stops_a_running_job_within_seconds(store, studio, dask):
+    run_id = submit(store, dask, breast_cancer(), SLOW_MODELS, folds=10)
+    wait_for(store, run_id, {"running"})
+    cancel_run(store, run_id)
     assert wait_until_gone(dask, run_id, timeout=15) < 5
-    run = storage.get_run(run_id)
-    assert run.status == "cancelled" and run.leaderboard == [] and storage.list_model_artifacts(run_id=run_id) == []
+    run = storage.get_run(store, run_id)
+    assert run.status == "cancelled" and run.leaderboard == []
+    assert storage.list_model_artifacts(store, run_id=run_id) == []
 
 
-def test_two_jobs_run_in_parallel_and_both_finish(studio, client):
+def test_two_jobs_run_in_parallel_and_both_finish(store, studio, client):
     runner = DaskJobRunner(client, max_jobs=2)
-    first, second = (submit(runner, iris(), QUICK) for _ in range(2))
-    one, two = assert_done_with_model(first), assert_done_with_model(second)
+    first, second = (submit(store, runner, iris(), QUICK) for _ in range(2))
+    one, two = assert_done_with_model(store, first), assert_done_with_model(store, second)
     assert two.started_at < one.finished_at and one.started_at < two.finished_at
 
 
-def test_jobs_over_the_limit_wait_queued_until_a_slot_frees(studio, dask):
-    first = submit(dask, breast_cancer(), [SMALL_FOREST])
-    second = submit(dask, iris(), QUICK)
-    wait_for(first, {"running"})
-    assert storage.get_run(second).status == "queued" and dask.live_jobs() == {first, second}
-    one, two = assert_done_with_model(first), assert_done_with_model(second)
+def test_jobs_over_the_limit_wait_queued_until_a_slot_frees(store, studio, dask):
+    first = submit(store, dask, breast_cancer(), [SMALL_FOREST])
+    second = submit(store, dask, iris(), QUICK)
+    wait_for(store, first, {"running"})
+    assert storage.get_run(store, second).status == "queued" and dask.live_jobs() == {first, second}
+    one, two = assert_done_with_model(store, first), assert_done_with_model(store, second)
     assert two.started_at >= one.finished_at
 
 
@@ -123,12 +124,13 @@ def fresh_job_runner(monkeypatch) -> Iterator[None]:
     jobs.job_runner.clear()
 
 
-def test_a_job_outlives_the_session_that_submitted_it_on_the_default_cluster(studio, fresh_job_runner):
+def test_a_job_outlives_the_session_that_submitted_it_on_the_default_cluster(store, studio, fresh_job_runner):
     from pages import jobs
 
     frame = iris()
     at = AppTest.from_string(SUBMIT_SCRIPT, default_timeout=60)
-    at.session_state["spec"], at.session_state["dataset_id"] = spec_for(frame, QUICK).to_dict(), store(frame).id
+    at.session_state["spec"] = spec_for(frame, QUICK).to_dict()
+    at.session_state["dataset_id"] = store_frame(store, frame).id
     at.run()
     assert not at.exception
     run_id = int(at.markdown[0].value.split()[1])
@@ -136,7 +138,7 @@ def test_a_job_outlives_the_session_that_submitted_it_on_the_default_cluster(stu
     assert isinstance(runner, DaskJobRunner) and runner.cluster is not None
     del at
     gc.collect()
-    assert_done_with_model(run_id)
+    assert_done_with_model(store, run_id)
     launcher = runner.cluster.process
     jobs.job_runner.clear()
     assert launcher.wait(timeout=20) is not None

@@ -31,8 +31,8 @@ SLOW_MODELS = [ModelSpec(kind=k) for k in ("random_forest", "extra_trees", "grad
 ACTIVE = {"queued", "running"}
 
 
-def store(frame: pd.DataFrame, name: str = "table") -> storage.Dataset:
-    return storage.save_dataset(name=name, file_name=f"{name}.csv", fmt="csv", frame=frame,
+def store_frame(store: storage.Store, frame: pd.DataFrame, name: str = "table") -> storage.Dataset:
+    return storage.save_dataset(store, name=name, file_name=f"{name}.csv", fmt="csv", frame=frame,
                                 sha256=frame_sha256(frame))
 
 
@@ -41,19 +41,20 @@ def spec_for(frame: pd.DataFrame, models: list[ModelSpec], folds: int = 3) -> Pi
     return spec.model_copy(update={"steps": default_steps(infer_schema(frame, spec))})
 
 
-def submit(runner: JobRunner, frame: pd.DataFrame, models: list[ModelSpec], folds: int = 3) -> int:
+def submit(store: storage.Store, runner: JobRunner, frame: pd.DataFrame, models: list[ModelSpec],
+           folds: int = 3) -> int:
     """What the Train page does through ``pages.jobs.submit_training``: a queued run, then the job."""
-    dataset = store(frame)
-    run = storage.create_run(dataset_id=dataset.id)
+    dataset = store_frame(store, frame)
+    run = storage.create_run(store, dataset_id=dataset.id)
     spec = spec_for(frame, models, folds)
-    runner.submit(run.id, spec.to_json(), str(resolve(dataset.parquet_path)), RunReporter(run.id))
+    runner.submit(run.id, spec.to_json(), str(resolve(store.home, dataset.parquet_path)), RunReporter(store, run.id))
     return run.id
 
 
-def wait_for(run_id: int, statuses: set[str], timeout: float = 60) -> storage.Run:
+def wait_for(store: storage.Store, run_id: int, statuses: set[str], timeout: float = 60) -> storage.Run:
     """Poll the run row, as the Train page does, until its status is one of ``statuses``."""
     deadline = time.monotonic() + timeout
-    while (run := storage.get_run(run_id)).status not in statuses:
+    while (run := storage.get_run(store, run_id)).status not in statuses:
         assert time.monotonic() < deadline, f"run {run_id} still {run.status} after {timeout} s"
         time.sleep(0.1)
     return run
@@ -68,12 +69,12 @@ def wait_until_gone(runner: JobRunner, run_id: int, timeout: float) -> float:
     return time.monotonic() - started
 
 
-def assert_done_with_model(run_id: int) -> storage.Run:
-    run = wait_for(run_id, {"done", "failed", "cancelled"})
+def assert_done_with_model(store: storage.Store, run_id: int) -> storage.Run:
+    run = wait_for(store, run_id, {"done", "failed", "cancelled"})
     assert run.status == "done", run.error
     assert run.leaderboard and run.leaderboard[0]["metrics"]
-    (artifact,) = storage.list_model_artifacts(run_id=run_id)
-    loaded = load_model(storage.load_model_bytes(artifact))
+    (artifact,) = storage.list_model_artifacts(store, run_id=run_id)
+    loaded = load_model(storage.load_model_bytes(store, artifact))
     assert loaded.metadata["model"] == artifact.model_name == run.leaderboard[0]["model"]
     return run
 
@@ -85,9 +86,9 @@ def threads() -> Iterator[ThreadJobRunner]:
     runner.close()
 
 
-def test_a_job_trains_and_stores_leaderboard_model_and_a_typed_summary(studio, threads):
-    run_id = submit(threads, iris(), [ModelSpec(kind="logistic_regression"), ModelSpec(kind="decision_tree")])
-    run = assert_done_with_model(run_id)
+def test_a_job_trains_and_stores_leaderboard_model_and_a_typed_summary(store, studio, threads):
+    run_id = submit(store, threads, iris(), [ModelSpec(kind="logistic_regression"), ModelSpec(kind="decision_tree")])
+    run = assert_done_with_model(store, run_id)
     assert {row["model"] for row in run.leaderboard} == {"logistic_regression", "decision_tree"}
     summary = run_summary(run)
     assert summary.total_seconds > 0 and summary.task == "classification"
@@ -107,49 +108,52 @@ def test_progress_names_models_done_folds_elapsed_and_time_left():
     assert messages == ["Random forest: fold 3 of 3 done · 1 of 2 models done · 30 s elapsed · about 33 s left"]
 
 
-def test_a_failing_model_keeps_the_others_results(studio, threads):
-    run = assert_done_with_model(submit(threads, iris(), [BROKEN_KNN, ModelSpec(kind="logistic_regression")]))
+def test_a_failing_model_keeps_the_others_results(store, studio, threads):
+    run_id = submit(store, threads, iris(), [BROKEN_KNN, ModelSpec(kind="logistic_regression")])
+    run = assert_done_with_model(store, run_id)
     rows = {row["model"]: row for row in run.leaderboard}
     assert "n_neighbors" in rows["knn"]["error"] and rows["logistic_regression"]["error"] is None
     assert run.failed_model == "knn" and run.leaderboard[0]["model"] == "logistic_regression"
 
 
-def test_when_every_model_fails_the_run_records_the_error_and_the_model(studio, threads):
-    run = wait_for(submit(threads, iris(), [BROKEN_KNN]), {"done", "failed"})
+def test_when_every_model_fails_the_run_records_the_error_and_the_model(store, studio, threads):
+    run = wait_for(store, submit(store, threads, iris(), [BROKEN_KNN]), {"done", "failed"})
     assert run.status == "failed" and run.failed_model == "knn"
     assert "every model failed" in run.error and "n_neighbors" in run.error
-    assert storage.list_model_artifacts(run_id=run.id) == []
+    assert storage.list_model_artifacts(store, run_id=run.id) == []
 
 
-def test_cancel_stops_a_running_job_within_seconds(studio, threads):
-    run_id = submit(threads, breast_cancer(), SLOW_MODELS, folds=10)
-    wait_for(run_id, {"running"})
-    cancel_run(run_id)
+def test_cancel_stops_a_running_job_within_seconds(store, studio, threads):
+    run_id = submit(store, threads, breast_cancer(), SLOW_MODELS, folds=10)
+    wait_for(store, run_id, {"running"})
+    cancel_run(store, run_id)
     assert wait_until_gone(threads, run_id, timeout=10) < 5
-    run = storage.get_run(run_id)
-    assert run.status == "cancelled" and run.leaderboard == [] and storage.list_model_artifacts(run_id=run_id) == []
+    run = storage.get_run(store, run_id)
+    assert run.status == "cancelled" and run.leaderboard == []
+    assert storage.list_model_artifacts(store, run_id=run_id) == []
 
 
-def test_jobs_over_the_limit_wait_queued_and_a_cancelled_one_never_starts(studio, threads):
-    first = submit(threads, breast_cancer(), SLOW_MODELS[:1])
-    second = submit(threads, iris(), [ModelSpec(kind="logistic_regression")])
-    wait_for(first, {"running"})
-    assert storage.get_run(second).status == "queued"
-    cancel_run(second)
-    assert_done_with_model(first)
+def test_jobs_over_the_limit_wait_queued_and_a_cancelled_one_never_starts(store, studio, threads):
+    first = submit(store, threads, breast_cancer(), SLOW_MODELS[:1])
+    second = submit(store, threads, iris(), [ModelSpec(kind="logistic_regression")])
+    wait_for(store, first, {"running"})
+    assert storage.get_run(store, second).status == "queued"
+    cancel_run(store, second)
+    assert_done_with_model(store, first)
     wait_until_gone(threads, second, timeout=10)
-    run = storage.get_run(second)
+    run = storage.get_run(store, second)
     assert run.status == "cancelled" and run.started_at is None
 
 
-def test_a_restart_closes_active_runs_except_those_the_workers_still_hold(studio):
-    dataset = store(iris())
-    held, lost, finished = (storage.create_run(dataset_id=dataset.id).id for _ in range(3))
-    storage.start_run(held)
-    storage.finish_run(finished, status="done")
-    assert mark_lost_runs(live={held}) == [lost]
-    assert (storage.get_run(lost).status, storage.get_run(lost).error) == ("failed", storage.STOPPED_RUN_MESSAGE)
-    assert storage.get_run(held).status == "running" and storage.get_run(finished).status == "done"
+def test_a_restart_closes_active_runs_except_those_the_workers_still_hold(store, studio):
+    dataset = store_frame(store, iris())
+    held, lost, finished = (storage.create_run(store, dataset_id=dataset.id).id for _ in range(3))
+    storage.start_run(store, held)
+    storage.finish_run(store, finished, status="done")
+    assert mark_lost_runs(store, live={held}) == [lost]
+    lost_run = storage.get_run(store, lost)
+    assert (lost_run.status, lost_run.error) == ("failed", storage.STOPPED_RUN_MESSAGE)
+    assert storage.get_run(store, held).status == "running" and storage.get_run(store, finished).status == "done"
 
 
 def test_an_unknown_runner_or_limit_is_refused():

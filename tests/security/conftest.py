@@ -22,6 +22,7 @@ from pipeline_core.definition.spec import PipelineSpec
 from pipeline_core.io.frames import frame_sha256
 from pipeline_core.io.samples import load_sample
 from pipeline_core.training.train import train
+from storage import Store
 
 REPO = Path(__file__).resolve().parents[2]
 TIMEOUT = 30
@@ -44,8 +45,8 @@ def texts(at: AppTest, kind: str) -> str:
     return " | ".join(str(e.value) for e in getattr(at, kind))
 
 
-def store_frame(frame: pd.DataFrame, name: str = "table") -> int:
-    return storage.save_dataset(name=name, file_name=f"{name}.csv", fmt="csv", frame=frame,
+def store_frame(store: Store, frame: pd.DataFrame, name: str = "table") -> int:
+    return storage.save_dataset(store, name=name, file_name=f"{name}.csv", fmt="csv", frame=frame,
                                 sha256=frame_sha256(frame)).id
 
 
@@ -60,19 +61,19 @@ class Trained:
     skops: bytes
 
 
-def train_and_store(frame: pd.DataFrame, target: str, dataset_id: int | None) -> Trained:
+def train_and_store(store: Store, frame: pd.DataFrame, target: str, dataset_id: int | None) -> Trained:
     spec = PipelineSpec(target=target, models=[{"kind": "logistic_regression"}],
                         evaluation={"cv_folds": 3, "holdout": 0.25})
     spec = spec.model_copy(update={"steps": default_steps(infer_schema(frame, spec))})
     result = train(spec, frame, n_jobs=1)
     data = dump_model(result.pipeline, "skops", build_metadata(result, frame))
-    run = storage.create_run(dataset_id=dataset_id)
-    artifact = storage.save_model_artifact(run_id=run.id, data=data, fmt="skops", model_name=result.best.model)
-    storage.finish_run(run.id, status="done", leaderboard=result.leaderboard_records())
-    return Trained(storage.get_run(run.id), artifact, data)
+    run = storage.create_run(store, dataset_id=dataset_id)
+    artifact = storage.save_model_artifact(store, run_id=run.id, data=data, fmt="skops", model_name=result.best.model)
+    storage.finish_run(store, run.id, status="done", leaderboard=result.leaderboard_records())
+    return Trained(storage.get_run(store, run.id), artifact, data)
 
 
 @pytest.fixture
-def trained(studio: Path) -> Trained:
+def trained(store, studio: Path) -> Trained:
     frame = load_sample("iris")
-    return train_and_store(frame, "target", store_frame(frame, "iris"))
+    return train_and_store(store, frame, "target", store_frame(store, frame, "iris"))

@@ -50,10 +50,10 @@ def test_infinite_and_missing_targets_are_dropped_with_the_count():
     assert result.best.error is None
 
 
-def test_the_train_page_shows_the_dropped_target_count_before_training(studio):
+def test_the_train_page_shows_the_dropped_target_count_before_training(store, studio):
     frame = signal_frame()
     frame.loc[:3, "y"] = None
-    dataset_id = store_frame(frame, "gaps")
+    dataset_id = store_frame(store, frame, "gaps")
     spec = spec_for(frame, "y", ["logistic_regression"]).to_dict()
     at = open_page("pages/train.py", dataset_id=dataset_id, spec=spec)
     assert not at.exception
@@ -96,12 +96,12 @@ def test_a_single_class_target_is_refused():
         check_target(pd.Series(["a"] * 20, name="y"), "classification", 5)
 
 
-def test_a_numeric_target_with_few_values_asks_classification_or_regression(studio):
+def test_a_numeric_target_with_few_values_asks_classification_or_regression(store, studio):
     rng = np.random.default_rng(0)
     frame = pd.DataFrame({"x": rng.normal(size=200), "stars": rng.integers(1, 6, size=200)})
     choice = detect_task(frame["stars"])
     assert choice.ambiguous and choice.task == "classification"
-    at = open_page("pages/features.py", dataset_id=store_frame(frame, "stars"))
+    at = open_page("pages/features.py", dataset_id=store_frame(store, frame, "stars"))
     at.selectbox(key="features_target").set_value("stars").run()
     assert not at.exception
     assert "confirm classification or regression" in texts(at, "warning")

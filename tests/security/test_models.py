@@ -21,6 +21,7 @@ from pipeline_core.artifacts.export import dump_model, load_model, read_metadata
 from pipeline_core.artifacts.predict import predict_frame
 from pipeline_core.definition.spec import load_spec
 from pipeline_core.errors import DataError, ModelError, SpecError
+from storage import Store
 from tests.archives import joblib_bytes, with_entry
 from tests.security.conftest import iris_rows, open_page, texts
 
@@ -75,8 +76,8 @@ def import_model(data: bytes, name: str = "model.skops", **state):
     return at.run()
 
 
-def stored_artifacts() -> list:
-    return [a for run in storage.list_runs() for a in storage.list_model_artifacts(run_id=run.id)]
+def stored_artifacts(store: Store) -> list:
+    return [a for run in storage.list_runs(store) for a in storage.list_model_artifacts(store, run_id=run.id)]
 
 
 def made_elsewhere(skops: bytes) -> bytes:
@@ -85,18 +86,18 @@ def made_elsewhere(skops: bytes) -> bytes:
     return dump_model(loaded.pipeline, "skops", {**loaded.metadata, "created": "2020-01-01T00:00:00+00:00"})
 
 
-def test_importing_a_skops_model_stores_it_and_it_scores_new_rows(trained):
-    before = len(stored_artifacts())
+def test_importing_a_skops_model_stores_it_and_it_scores_new_rows(store, trained):
+    before = len(stored_artifacts(store))
     data = made_elsewhere(trained.skops)
     at = import_model(data, "iris model.skops")
     assert not at.exception and not at.error
     assert "Imported **iris model.skops**" in texts(at, "success")
-    assert len(stored_artifacts()) == before + 1
-    imported = stored_artifacts()[0]
+    assert len(stored_artifacts(store)) == before + 1
+    imported = stored_artifacts(store)[0]
     assert at.selectbox(key="predict_model").value == imported.id
-    assert storage.load_model_bytes(imported) == data
+    assert storage.load_model_bytes(store, imported) == data
     at.run()  # a rerun does not import it again
-    assert len(stored_artifacts()) == before + 1
+    assert len(stored_artifacts(store)) == before + 1
     at.file_uploader(key="predict_upload").upload("new.csv", iris_rows().to_csv(index=False).encode(), "text/csv")
     at.run()
     assert not at.exception and not at.error
@@ -106,15 +107,15 @@ def test_importing_a_skops_model_stores_it_and_it_scores_new_rows(trained):
     assert not compare.exception
 
 
-def test_a_model_can_be_imported_before_any_training_and_only_once(studio, trained):
-    for run in storage.list_runs():
-        storage.delete_run(run.id)
+def test_a_model_can_be_imported_before_any_training_and_only_once(store, studio, trained):
+    for run in storage.list_runs(store):
+        storage.delete_run(store, run.id)
     assert "import a .skops model above" in texts(open_page("pages/predict.py"), "info")
     at = import_model(trained.skops)
     assert not at.exception and not at.error
     again = import_model(trained.skops, "same bytes, another name.skops")  # another session, same file
     assert not again.exception and not again.error
-    [artifact] = stored_artifacts()
+    [artifact] = stored_artifacts(store)
     assert again.selectbox(key="predict_model").value == artifact.id
 
 
@@ -142,24 +143,24 @@ def refused_files(trained_skops: bytes, marker: Path) -> dict[str, tuple[bytes, 
 
 @pytest.mark.parametrize("kind", ["pickle-protocol-0", "pickle-protocol-2", "pickle-protocol-5", "joblib",
                                   "joblib-zlib", "zip-slip", "zip-bomb", "untrusted-type", "other-sklearn", "csv"])
-def test_the_import_refuses_unsafe_model_files_plainly(trained, tmp_path, kind):
+def test_the_import_refuses_unsafe_model_files_plainly(store, trained, tmp_path, kind):
     marker = tmp_path / "code-ran"
     data, message = refused_files(trained.skops, marker)[kind]
-    before = len(stored_artifacts())
+    before = len(stored_artifacts(store))
     at = import_model(data, "model.skops")
     assert not at.exception
     assert re.search(message, texts(at, "error")), texts(at, "error")
     assert "'model.skops'" in texts(at, "error")  # the message names the uploaded file
-    assert len(stored_artifacts()) == before
+    assert len(stored_artifacts(store)) == before
     assert not marker.exists()
 
 
-def test_a_stored_model_is_only_ever_loaded_as_skops(trained, tmp_path):
+def test_a_stored_model_is_only_ever_loaded_as_skops(store, trained, tmp_path):
     """Even a row claiming another format (a tampered database, another tool) never reaches an unpickler."""
     marker = tmp_path / "code-ran"
-    run = storage.create_run(dataset_id=None)
-    artifact = storage.save_model_artifact(run_id=run.id, data=joblib_bytes(Payload(marker)), fmt="joblib")
-    storage.finish_run(run.id, status="done", leaderboard=[{"model": "x", "metrics": {}}])
+    run = storage.create_run(store, dataset_id=None)
+    artifact = storage.save_model_artifact(store, run_id=run.id, data=joblib_bytes(Payload(marker)), fmt="joblib")
+    storage.finish_run(store, run.id, status="done", leaderboard=[{"model": "x", "metrics": {}}])
     at = open_page("pages/predict.py", predict_model=artifact.id)
     assert at.selectbox(key="predict_model").value == artifact.id
     assert not at.exception
@@ -196,17 +197,17 @@ def test_model_parameters_outside_the_registry_are_refused_by_validation():
     json.dumps({"name": "deep", "data": {"file_name": "x"}, "columns": {"rename": {}}})[:-1]
     + ', "models": ' + "[" * 5000 + "]" * 5000 + "}",
 ], ids=["deep-array", "deep-inside-a-definition"])
-def test_an_absurdly_deep_pipeline_file_is_refused_on_the_pipelines_page(studio, document):
+def test_an_absurdly_deep_pipeline_file_is_refused_on_the_pipelines_page(store, studio, document):
     at = open_page("pages/pipelines.py")
     at.file_uploader(key="pipelines_import").upload("deep.json", document.encode(), "application/json")
     at.run()
     at.button(key="pipelines_import_button").click().run()
     assert not at.exception
     assert "nested" in texts(at, "error")
-    assert storage.list_pipelines() == []
+    assert storage.list_pipelines(store) == []
 
 
-def test_an_absurdly_large_pipeline_file_is_refused(studio):
+def test_an_absurdly_large_pipeline_file_is_refused(store, studio):
     big = json.dumps({"name": "big", "columns": {"select": [f"c{i}" for i in range(600_000)]}}).encode()
     at = open_page("pages/pipelines.py")
     at.file_uploader(key="pipelines_import").upload("big.json", big, "application/json")
@@ -214,6 +215,6 @@ def test_an_absurdly_large_pipeline_file_is_refused(studio):
     at.button(key="pipelines_import_button").click().run()
     assert not at.exception
     assert "bytes" in texts(at, "error")
-    assert storage.list_pipelines() == []
+    assert storage.list_pipelines(store) == []
     with pytest.raises(SpecError, match="limit"):
         load_spec(big)

@@ -25,8 +25,7 @@ import pytest
 
 import storage
 from pages import jobs
-from storage import files
-from storage.db import database_url
+from storage import Store, files
 from tests.security.conftest import open_page, texts
 
 NOBODY = 65534
@@ -48,6 +47,12 @@ def home(studio: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     yield home
     storage.reset_engines()
     shutil.rmtree(base)
+
+
+@pytest.fixture
+def store(home: Path) -> Store:
+    """The store on :func:`home` (not on the ``studio`` home it replaces)."""
+    return Store.at(home)
 
 
 def drop_root() -> str | None:
@@ -118,12 +123,13 @@ def outcome(call: Callable[[], object]) -> tuple[str, str]:
     return "saved", "no error"
 
 
-def earlier_data() -> tuple[storage.Dataset, storage.ModelArtifact]:
-    kept = storage.save_dataset(name="kept", file_name="kept.csv", fmt="csv", frame=pd.DataFrame({"a": [1, 2, 3]}),
+def earlier_data(store: Store) -> tuple[storage.Dataset, storage.ModelArtifact]:
+    kept = storage.save_dataset(store, name="kept", file_name="kept.csv", fmt="csv",
+                                frame=pd.DataFrame({"a": [1, 2, 3]}),
                                 sha256="ab" * 32)
-    run = storage.start_run(storage.create_run(dataset_id=kept.id).id)
-    model = storage.save_model_artifact(run_id=run.id, data=MODEL, fmt="skops", model_name="forest")
-    storage.finish_run(run.id, status="done", leaderboard=[{"model": "forest", "metrics": {}}])
+    run = storage.start_run(store, storage.create_run(store, dataset_id=kept.id).id)
+    model = storage.save_model_artifact(store, run_id=run.id, data=MODEL, fmt="skops", model_name="forest")
+    storage.finish_run(store, run.id, status="done", leaderboard=[{"model": "forest", "metrics": {}}])
     return kept, model
 
 
@@ -135,27 +141,28 @@ def stale_temp_file(home: Path) -> Path:
     return path
 
 
-def test_saving_to_a_read_only_store_names_the_folder_and_keeps_everything_saved_before(home):
+def test_saving_to_a_read_only_store_names_the_folder_and_keeps_everything_saved_before(store, home):
     def work() -> dict[str, Any]:
-        kept, model = earlier_data()
+        kept, model = earlier_data(store)
         left_behind = stale_temp_file(home)
         if reason := make_read_only(home):
             return {"skip": reason}
-        new_run = storage.create_run(dataset_id=kept.id).id
+        new_run = storage.create_run(store, dataset_id=kept.id).id
         attempts = {
-            "dataset": lambda: storage.save_dataset(name="new", file_name="new.csv", fmt="csv",
+            "dataset": lambda: storage.save_dataset(store, name="new", file_name="new.csv", fmt="csv",
                                                     frame=pd.DataFrame({"b": [4.5, 6.5]}), sha256="cd" * 32),
-            "model": lambda: storage.save_model_artifact(run_id=new_run, data=b"v2" * 999, fmt="skops",
+            "model": lambda: storage.save_model_artifact(store, run_id=new_run, data=b"v2" * 999, fmt="skops",
                                                          model_name="boost"),
-            "imported model": lambda: storage.save_imported_model(data=b"v3" * 999, fmt="skops", model_name="x",
+            "imported model": lambda: storage.save_imported_model(store, data=b"v3" * 999, fmt="skops", model_name="x",
                                                                   source_name="x.skops"),
-            "deleted dataset": lambda: storage.delete_dataset(kept.id),
-            "app start": storage.init_db,  # tidies files a crash left: it cannot here, and must still start
+            "deleted dataset": lambda: storage.delete_dataset(store, kept.id),
+            "app start": lambda: storage.init_db(store),  # tidies what a crash left: it cannot here, must still start
         }
         report = {name: outcome(call) for name, call in attempts.items()}
-        report["still readable"] = (storage.load_frame(storage.get_dataset(kept.id))["a"].tolist(),
-                                    storage.load_model_bytes(model) == MODEL)
-        report["database still writable"] = outcome(lambda: storage.save_pipeline_version(name="p", definition={}))
+        report["still readable"] = (storage.load_frame(store, storage.get_dataset(store, kept.id))["a"].tolist(),
+                                    storage.load_model_bytes(store, model) == MODEL)
+        report["database still writable"] = outcome(
+            lambda: storage.save_pipeline_version(store, name="p", definition={}))
         report["left behind"] = left_behind.exists()
         report["kept id"], report["model id"] = kept.id, model.id
         return report
@@ -177,16 +184,16 @@ def test_saving_to_a_read_only_store_names_the_folder_and_keeps_everything_saved
     assert report["database still writable"] == ("saved", "no error")
 
     storage.reset_engines()  # as root again: look at what the child left
-    with sqlite3.connect(database_url().removeprefix("sqlite:///")) as connection:
+    with sqlite3.connect(store.url.removeprefix("sqlite:///")) as connection:
         assert connection.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
-    assert [d.id for d in storage.list_datasets()] == [report["kept id"]]
-    artifacts = [a for run in storage.list_runs() for a in storage.list_model_artifacts(run_id=run.id)]
+    assert [d.id for d in storage.list_datasets(store)] == [report["kept id"]]
+    artifacts = [a for run in storage.list_runs(store) for a in storage.list_model_artifacts(store, run_id=run.id)]
     assert [a.id for a in artifacts] == [report["model id"]]
-    assert storage.list_runs(status="done")[0].leaderboard[0]["model"] == "forest"
-    for dataset in storage.list_datasets():
-        assert files.matches(dataset.parquet_path, dataset.parquet_sha256)
+    assert storage.list_runs(store, status="done")[0].leaderboard[0]["model"] == "forest"
+    for dataset in storage.list_datasets(store):
+        assert files.matches(store.home, dataset.parquet_path, dataset.parquet_sha256)
     for artifact in artifacts:
-        assert files.matches(artifact.path, artifact.sha256)
+        assert files.matches(store.home, artifact.path, artifact.sha256)
     assert sorted(p.name for p in (home / files.MODELS).iterdir()) == [f"{files.sha256_bytes(MODEL)}.skops"]
     assert sorted(p.name for p in (home / files.DATASETS).iterdir() if not p.name.endswith(".part")) == [
         "ab" * 32 + ".parquet"]
@@ -198,7 +205,9 @@ def give_to_the_unprivileged_user(home: Path) -> None:
             os.chown(path, NOBODY, NOBODY)
 
 
-def test_an_upload_to_a_read_only_store_is_refused_on_the_data_page_and_the_earlier_dataset_stays(home, monkeypatch):
+def test_an_upload_to_a_read_only_store_is_refused_on_the_data_page_and_the_earlier_dataset_stays(
+    store, home, monkeypatch
+):
     monkeypatch.setattr(jobs, "job_runner", lambda: None)  # no training here, and no workers to fork
     at = open_page("pages/data.py")  # as the test's own user: also imports all an upload needs before the fork
     at.file_uploader(key="data_upload").upload("kept.csv", b"a\n1\n2\n3\n", "text/csv")
@@ -218,7 +227,7 @@ def test_an_upload_to_a_read_only_store_is_refused_on_the_data_page_and_the_earl
         return {"exception": [str(e.value) for e in at.exception] + [
                     logging.Formatter().format(r) for r in logged.buffer if r.levelno >= logging.ERROR],
                 "errors": texts(at, "error"),
-                "active": at.session_state["dataset_id"], "datasets": [d.name for d in storage.list_datasets()]}
+                "active": at.session_state["dataset_id"], "datasets": [d.name for d in storage.list_datasets(store)]}
 
     report = as_unprivileged_user(work)
 
@@ -226,4 +235,4 @@ def test_an_upload_to_a_read_only_store_is_refused_on_the_data_page_and_the_earl
     assert f"Could not save dataset 'people': The folder {home / files.DATASETS} is read-only" in report["errors"]
     assert report["active"] == kept and report["datasets"] == ["kept"]
     storage.reset_engines()
-    assert storage.load_frame(storage.get_dataset(kept))["a"].tolist() == [1, 2, 3]
+    assert storage.load_frame(store, storage.get_dataset(store, kept))["a"].tolist() == [1, 2, 3]

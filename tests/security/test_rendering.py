@@ -46,10 +46,10 @@ def assert_shown_as_text(at, page: str) -> None:
             assert "allow-same-origin" not in proto.srcdoc and "<script" not in proto.srcdoc.split("srcdoc=")[0]
 
 
-def test_hostile_column_names_and_values_are_text_on_every_page(studio):
+def test_hostile_column_names_and_values_are_text_on_every_page(store, studio):
     frame = hostile_frame()
-    dataset_id = store_frame(frame, "hostile")
-    trained = train_and_store(frame, "label", dataset_id)
+    dataset_id = store_frame(store, frame, "hostile")
+    trained = train_and_store(store, frame, "label", dataset_id)
     for page in PAGES:
         at = open_page(page, dataset_id=dataset_id, run_id=trained.run.id,
                        spec={"target": "label", "name": HOSTILE, "steps": [{"kind": "drop_missing_target"}]})

@@ -59,12 +59,12 @@ def test_two_sessions_see_only_their_own_predictions(trained):
     assert second.file_uploader(key="predict_upload").value is None
 
 
-def test_two_sessions_keep_their_own_active_dataset_and_notices(studio):
+def test_two_sessions_keep_their_own_active_dataset_and_notices(store, studio):
     first, second = open_page("pages/data.py"), open_page("pages/data.py")
     first.file_uploader(key="data_upload").upload("mine.csv", b"a;b\n1;2\n3;4\n", "text/csv")
     first.run()
     assert "Detected semicolon" in texts(first, "info")
-    [dataset] = storage.list_datasets()  # saved to the shared store: listed for everyone...
+    [dataset] = storage.list_datasets(store)  # saved to the shared store: listed for everyone...
     second.run()
     assert second.session_state["dataset_id"] is None  # ...but active only where it was loaded
     assert "Detected semicolon" not in texts(second, "info")

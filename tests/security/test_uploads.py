@@ -96,7 +96,7 @@ def test_the_budget_refuses_a_large_csv_before_parsing_it():
     assert peak < len(data) / 4, f"{peak:,} bytes allocated to refuse a {len(data):,}-byte file"
 
 
-def test_the_data_page_refuses_a_file_over_the_configured_budget(studio, monkeypatch):
+def test_the_data_page_refuses_a_file_over_the_configured_budget(store, studio, monkeypatch):
     monkeypatch.setenv("PIPELINE_STUDIO_MEMORY_BUDGET_MB", "0.1")
     at = open_page(PAGE)
     at.file_uploader(key="data_upload").upload("big.csv", as_csv(wide_rows(20_000)), "text/csv")
@@ -104,7 +104,7 @@ def test_the_data_page_refuses_a_file_over_the_configured_budget(studio, monkeyp
     assert not at.exception
     assert re.search(BUDGET_MESSAGE, texts(at, "error"))
     assert "PIPELINE_STUDIO_MEMORY_BUDGET_MB" in texts(at, "error")
-    assert storage.list_datasets() == []
+    assert storage.list_datasets(store) == []
 
 
 # ---------------------------------------------------------------- Excel carries values only
@@ -178,38 +178,38 @@ def test_utf16_without_a_bom_is_detected(codec):
     assert result.frame["city"].tolist() == ["Zürich", "Köln"]
 
 
-def test_the_detected_delimiter_is_shown_and_can_be_changed(studio):
+def test_the_detected_delimiter_is_shown_and_can_be_changed(store, studio):
     at = open_page(PAGE)
     at.file_uploader(key="data_upload").upload("semi.csv", b"a;b;c\n1;2;x\n3;4;y\n", "text/csv")
     at.run()
     assert not at.exception
     assert "Detected semicolon ';' as the column delimiter" in texts(at, "info")
-    assert storage.get_dataset(at.session_state["dataset_id"]).n_columns == 3
+    assert storage.get_dataset(store, at.session_state["dataset_id"]).n_columns == 3
     at.selectbox(key="data_delimiter").set_value(",").run()
     assert not at.exception
-    reread = storage.get_dataset(at.session_state["dataset_id"])
+    reread = storage.get_dataset(store, at.session_state["dataset_id"])
     assert [c["name"] for c in reread.columns] == ["a;b;c"]  # the user's choice wins over detection
 
 
-def test_renamed_columns_are_shown_on_the_page(studio):
+def test_renamed_columns_are_shown_on_the_page(store, studio):
     at = open_page(PAGE)
     at.file_uploader(key="data_upload").upload("dup.csv", b"Unnamed: 0,x,x,\n0,1,2,3\n", "text/csv")
     at.run()
     assert not at.exception
     assert "Renamed 3 column(s)" in texts(at, "info")
-    dataset = storage.get_dataset(at.session_state["dataset_id"])
+    dataset = storage.get_dataset(store, at.session_state["dataset_id"])
     assert [c["name"] for c in dataset.columns] == ["column_1", "x", "x_2", "column_4"]
 
 
 # ---------------------------------------------------------------- stored names
 
 
-def test_stored_file_names_are_generated_from_the_content_not_the_upload(studio, tmp_path):
+def test_stored_file_names_are_generated_from_the_content_not_the_upload(store, studio, tmp_path):
     at = open_page(PAGE)
     at.file_uploader(key="data_upload").upload("../../../escape.csv", b"a,b\n1,2\n", "text/csv")
     at.run()
     assert not at.exception
-    dataset = storage.get_dataset(at.session_state["dataset_id"])
+    dataset = storage.get_dataset(store, at.session_state["dataset_id"])
     assert re.fullmatch(r"datasets/[0-9a-f]{64}\.parquet", dataset.parquet_path)
     stored = sorted(p.relative_to(studio).as_posix() for p in studio.rglob("*") if p.is_file())
     assert set(stored) - {"studio.db", "studio.db-wal", "studio.db-shm"} == {dataset.parquet_path}
@@ -222,7 +222,7 @@ def markdown_bodies(at) -> list[str]:
     return bodies
 
 
-def test_the_uploaded_file_name_is_displayed_escaped(studio):
+def test_the_uploaded_file_name_is_displayed_escaped(store, studio):
     name = f"![x](https://attacker.invalid/p.png) [click](https://attacker.invalid) {HOSTILE}.csv"
     at = open_page(PAGE)
     at.file_uploader(key="data_upload").upload(name, b"a,b\n1,2\n", "text/csv")
@@ -234,4 +234,4 @@ def test_the_uploaded_file_name_is_displayed_escaped(studio):
         assert "](https://attacker" not in body and "![x]" not in body, body  # no image or link can form
         assert not re.search(r"(?<!\\)<img", body), body  # shown as text, never as a tag
     assert all(not m.proto.allow_html for m in at.markdown)
-    assert json.dumps(storage.list_datasets()[0].file_name) == json.dumps(name)
+    assert json.dumps(storage.list_datasets(store)[0].file_name) == json.dumps(name)

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine
 
+from storage import Store
 from storage.db import reset_engines
 from tests.storage.helpers import PG_ENV, REPO_ROOT
 
@@ -54,3 +55,9 @@ def studio(request: pytest.FixtureRequest, studio_home: Path, monkeypatch: pytes
 def sqlite_studio(studio_home: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """For behaviour that only SQLite has (PRAGMAs, the default database file)."""
     return _open_studio("sqlite", studio_home, monkeypatch)
+
+
+@pytest.fixture
+def sqlite_store(sqlite_studio: Path) -> Store:
+    """The store on ``sqlite_studio``'s default SQLite file."""
+    return Store.at(sqlite_studio)

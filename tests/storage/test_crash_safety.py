@@ -19,7 +19,7 @@ import pandas as pd
 import pytest
 
 import storage
-from storage.db import database_url
+from storage import Store
 from tests.storage.helpers import REPO_ROOT, run_python
 
 CRASH = """
@@ -28,19 +28,21 @@ import pandas as pd
 from sqlalchemy import event
 from sqlmodel import Session
 import storage
+from studio.workspace import current_store
 from storage import files
+store = current_store()  # the studio of the test's environment, as the app opens it
 
 what, when = sys.argv[1], sys.argv[2]
-run = storage.create_run(dataset_id=None)
+run = storage.create_run(store, dataset_id=None)
 if when == "before_commit":
     event.listen(Session, "after_flush", lambda *args: os._exit(9))
 else:
     files.publish = lambda staged: os._exit(9)
 if what == "model":
-    storage.save_model_artifact(run_id=run.id, data=b"model bytes" * 100, fmt="skops")
+    storage.save_model_artifact(store, run_id=run.id, data=b"model bytes" * 100, fmt="skops")
 else:
     frame = pd.DataFrame({"a": [1, 2], "b": ["x", "y"]})
-    storage.save_dataset(name="d", file_name="d.csv", fmt="csv", frame=frame, sha256="ab" * 32)
+    storage.save_dataset(store, name="d", file_name="d.csv", fmt="csv", frame=frame, sha256="ab" * 32)
 print("survived")
 """
 
@@ -48,71 +50,73 @@ LOOP = """
 import os
 import pandas as pd
 import storage
+from studio.workspace import current_store
+store = current_store()  # the studio of the test's environment, as the app opens it
 
-run = storage.create_run(dataset_id=None)
+run = storage.create_run(store, dataset_id=None)
 for i in range(10_000):
-    storage.save_model_artifact(run_id=run.id, data=os.urandom(1 << 20), fmt="bin")
+    storage.save_model_artifact(store, run_id=run.id, data=os.urandom(1 << 20), fmt="bin")
     frame = pd.DataFrame({"i": range(20_000), "x": [float(i)] * 20_000})
-    storage.save_dataset(name=f"d{i}", file_name="d.csv", fmt="csv", frame=frame, sha256=f"{i:064x}")
+    storage.save_dataset(store, name=f"d{i}", file_name="d.csv", fmt="csv", frame=frame, sha256=f"{i:064x}")
     print(i, flush=True)
 """
 
 
-def _rows() -> tuple[list[storage.Dataset], list[storage.ModelArtifact]]:
-    artifacts = [a for run in storage.list_runs() for a in storage.list_model_artifacts(run_id=run.id)]
-    return storage.list_datasets(), artifacts
+def _rows(store: Store) -> tuple[list[storage.Dataset], list[storage.ModelArtifact]]:
+    artifacts = [a for run in storage.list_runs(store) for a in storage.list_model_artifacts(store, run_id=run.id)]
+    return storage.list_datasets(store), artifacts
 
 
 def _files(home: Path) -> list[str]:
     return sorted(str(p.relative_to(home)) for kind in ("datasets", "models") for p in (home / kind).glob("*"))
 
 
-def _assert_database_intact() -> None:
-    url = database_url()
+def _assert_database_intact(store: Store) -> None:
+    url = store.url
     if url.startswith("sqlite:///"):
         with sqlite3.connect(url.removeprefix("sqlite:///")) as connection:
             assert connection.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
 
 
-def _assert_consistent(home: Path) -> None:
+def _assert_consistent(store: Store, home: Path) -> None:
     """Every row's file is present and intact, and every file belongs to a row."""
-    datasets, artifacts = _rows()
+    datasets, artifacts = _rows(store)
     for dataset in datasets:
-        storage.load_frame(dataset)
+        storage.load_frame(store, dataset)
     for artifact in artifacts:
-        storage.load_model_bytes(artifact)
+        storage.load_model_bytes(store, artifact)
     expected = {d.parquet_path for d in datasets} | {a.path for a in artifacts}
     assert _files(home) == sorted(expected)
 
 
 @pytest.mark.parametrize("what", ["model", "dataset"])
-def test_crash_before_commit_leaves_no_row_and_no_file(studio: Path, what: str) -> None:
+def test_crash_before_commit_leaves_no_row_and_no_file(store, studio: Path, what: str) -> None:
     child = run_python(CRASH, what, "before_commit")
     assert child.returncode == 9, child.stderr
 
-    _assert_database_intact()
+    _assert_database_intact(store)
     storage.reset_engines()
-    assert _rows() == ([], [])
+    assert _rows(store) == ([], [])
     assert any(name.endswith(".part") for name in _files(studio)), "the child should have died mid-save"
-    assert storage.init_db() == 1
+    assert storage.init_db(store) == 1
     assert _files(studio) == []
 
 
 @pytest.mark.parametrize("what", ["model", "dataset"])
-def test_crash_after_commit_is_completed_at_the_next_start(studio: Path, what: str) -> None:
+def test_crash_after_commit_is_completed_at_the_next_start(store, studio: Path, what: str) -> None:
     child = run_python(CRASH, what, "before_rename")
     assert child.returncode == 9, child.stderr
 
-    _assert_database_intact()
-    assert storage.init_db() == 1
-    datasets, artifacts = _rows()
+    _assert_database_intact(store)
+    assert storage.init_db(store) == 1
+    datasets, artifacts = _rows(store)
     assert len(datasets if what == "dataset" else artifacts) == 1
-    _assert_consistent(studio)
+    _assert_consistent(store, studio)
     if what == "dataset":
-        assert storage.load_frame(datasets[0]).equals(pd.DataFrame({"a": [1, 2], "b": ["x", "y"]}))
+        assert storage.load_frame(store, datasets[0]).equals(pd.DataFrame({"a": [1, 2], "b": ["x", "y"]}))
 
 
-def test_sigkill_at_any_moment_leaves_a_consistent_store(studio: Path) -> None:
+def test_sigkill_at_any_moment_leaves_a_consistent_store(store, studio: Path) -> None:
     rng = random.Random(1234)
     for _ in range(2):
         child = subprocess.Popen(
@@ -124,7 +128,7 @@ def test_sigkill_at_any_moment_leaves_a_consistent_store(studio: Path) -> None:
         child.communicate(timeout=30)
         assert child.returncode == -signal.SIGKILL
 
-        _assert_database_intact()
-        storage.init_db()
-        _assert_consistent(studio)
+        _assert_database_intact(store)
+        storage.init_db(store)
+        _assert_consistent(store, studio)
         assert not [name for name in _files(studio) if "/." in name]

@@ -15,10 +15,10 @@ V2 = {"steps": [{"kind": "impute", "strategy": "median"}], "models": [{"kind": "
 
 
 @pytest.fixture
-def exported(studio: Path) -> dict[str, Any]:
-    storage.save_pipeline_version(name="houses", definition=V1, note="baseline")
-    version = storage.save_pipeline_version(name="houses", definition=V2, note="median is robust")
-    return storage.export_pipeline(version.pipeline_id)
+def exported(store, studio: Path) -> dict[str, Any]:
+    storage.save_pipeline_version(store, name="houses", definition=V1, note="baseline")
+    version = storage.save_pipeline_version(store, name="houses", definition=V2, note="median is robust")
+    return storage.export_pipeline(store, version.pipeline_id)
 
 
 def test_export_holds_every_version_and_survives_json(exported: dict[str, Any]) -> None:
@@ -30,21 +30,21 @@ def test_export_holds_every_version_and_survives_json(exported: dict[str, Any]) 
     assert json.loads(json.dumps(exported)) == exported
 
 
-def test_import_round_trip_recreates_all_versions_under_a_suffixed_name(exported: dict[str, Any]) -> None:
-    original = storage.get_pipeline("houses")
-    imported = storage.import_pipeline(json.loads(json.dumps(exported)))
+def test_import_round_trip_recreates_all_versions_under_a_suffixed_name(store, exported: dict[str, Any]) -> None:
+    original = storage.get_pipeline(store, "houses")
+    imported = storage.import_pipeline(store, json.loads(json.dumps(exported)))
 
     assert imported.name == "houses (2)" and imported.id != original.id
-    old, new = storage.list_versions(original.id), storage.list_versions(imported.id)
+    old, new = storage.list_versions(store, original.id), storage.list_versions(store, imported.id)
     assert [(v.version, v.definition, v.note, v.definition_sha256, v.created_at) for v in new] == [
         (v.version, v.definition, v.note, v.definition_sha256, v.created_at) for v in old
     ]
-    assert storage.import_pipeline(exported).name == "houses (3)"
-    assert storage.export_pipeline(imported.id)["versions"] == exported["versions"]
+    assert storage.import_pipeline(store, exported).name == "houses (3)"
+    assert storage.export_pipeline(store, imported.id)["versions"] == exported["versions"]
 
 
-def test_import_under_a_new_name(exported: dict[str, Any]) -> None:
-    assert storage.import_pipeline(exported, name="houses from Ana").name == "houses from Ana"
+def test_import_under_a_new_name(store, exported: dict[str, Any]) -> None:
+    assert storage.import_pipeline(store, exported, name="houses from Ana").name == "houses from Ana"
 
 
 def _broken(exported: dict[str, Any], change: str) -> Any:
@@ -78,19 +78,21 @@ def _broken(exported: dict[str, Any], change: str) -> Any:
         ("edited definition", "Version 1 in the export does not match its recorded hash"),
     ],
 )
-def test_import_explains_what_is_wrong_with_a_bad_file(exported: dict[str, Any], change: str, message: str) -> None:
+def test_import_explains_what_is_wrong_with_a_bad_file(
+    store, exported: dict[str, Any], change: str, message: str
+) -> None:
     with pytest.raises(StorageError, match=message):
-        storage.import_pipeline(_broken(exported, change))
-    assert [p.name for p in storage.list_pipelines()] == ["houses"]
+        storage.import_pipeline(store, _broken(exported, change))
+    assert [p.name for p in storage.list_pipelines(store)] == ["houses"]
 
 
-def test_import_accepts_a_deliberate_edit_without_its_hash(exported: dict[str, Any]) -> None:
+def test_import_accepts_a_deliberate_edit_without_its_hash(store, exported: dict[str, Any]) -> None:
     data = _broken(exported, "edited definition")
     del data["versions"][0]["definition_sha256"]
-    imported = storage.import_pipeline(data)
-    assert storage.get_version(imported.id, version=1).definition["steps"][0]["strategy"] == "constant"
+    imported = storage.import_pipeline(store, data)
+    assert storage.get_version(store, imported.id, version=1).definition["steps"][0]["strategy"] == "constant"
 
 
-def test_export_of_a_missing_pipeline_is_an_error(studio: Path) -> None:
+def test_export_of_a_missing_pipeline_is_an_error(store, studio: Path) -> None:
     with pytest.raises(StorageError, match="Pipeline 12 does not exist"):
-        storage.export_pipeline(12)
+        storage.export_pipeline(store, 12)

@@ -11,7 +11,8 @@ from sqlalchemy import inspect, text
 from sqlmodel import SQLModel
 
 import storage
-from storage.db import MIGRATIONS_DIR, current_revision, database_url, get_engine, make_engine, upgrade
+from storage import Store
+from storage.db import MIGRATIONS_DIR, current_revision, make_engine, upgrade
 from storage.models import TABLES
 
 HEAD = "0004"
@@ -33,8 +34,8 @@ OLD_ROWS = [
 ]
 
 
-def test_a_database_at_revision_0001_opens_with_current_code_and_keeps_its_rows(studio: Path) -> None:
-    old = make_engine(database_url())
+def test_a_database_at_revision_0001_opens_with_current_code_and_keeps_its_rows(store: Store) -> None:
+    old = make_engine(store.url)
     upgrade(old, "0001")
     assert current_revision(old) == "0001"
     with old.begin() as connection:
@@ -43,25 +44,26 @@ def test_a_database_at_revision_0001_opens_with_current_code_and_keeps_its_rows(
             connection.execute(text(statement))
     old.dispose()
 
-    pipeline = storage.get_pipeline("legacy")
-    [run] = storage.list_runs(pipeline_id=pipeline.id)
-    assert current_revision(get_engine()) == HEAD
+    pipeline = storage.get_pipeline(store, "legacy")
+    [run] = storage.list_runs(store, pipeline_id=pipeline.id)
+    assert current_revision(storage.get_engine(store.url)) == HEAD
     assert (run.status, run.seed, run.leaderboard, run.library_versions) == (
         "done", 7, [{"model": "lr", "metrics": {}}], {"sklearn": "1.5"}
     )  # fmt: skip
     assert (run.progress, run.progress_message, run.progress_updated_at, run.progress_event) == (0.0, "", None, None)
     assert run.finished_at.isoformat() == "2024-01-02T03:06:00+00:00"
-    [version] = storage.list_versions(pipeline.id)
+    [version] = storage.list_versions(store, pipeline.id)
     assert (version.version, version.note, version.definition["steps"][0]["strategy"]) == (1, "from 2024", "mean")
-    dataset = storage.get_dataset(run.dataset_id)
+    dataset = storage.get_dataset(store, run.dataset_id)
     assert (dataset.name, dataset.n_rows, dataset.columns) == ("old data", 10, [{"name": "a", "dtype": "int64"}])
 
-    assert storage.save_pipeline_version(name="legacy", definition={"steps": []}).version == 2
-    assert storage.update_run_progress(storage.create_run(dataset_id=dataset.id).id, fraction=0.5).progress == 0.5
+    assert storage.save_pipeline_version(store, name="legacy", definition={"steps": []}).version == 2
+    run_id = storage.create_run(store, dataset_id=dataset.id).id
+    assert storage.update_run_progress(store, run_id, fraction=0.5).progress == 0.5
 
 
-def test_models_and_migrations_describe_the_same_schema(studio: Path) -> None:
-    with get_engine().connect() as connection:
+def test_models_and_migrations_describe_the_same_schema(store: Store) -> None:
+    with storage.get_engine(store.url).connect() as connection:
         context = MigrationContext.configure(connection, opts={"compare_type": True})
         differences = [d for d in compare_metadata(context, SQLModel.metadata) if _ours(d)]
     assert differences == []
@@ -72,12 +74,12 @@ def _ours(difference: object) -> bool:
     return any(table in text_form for table in TABLES)
 
 
-def test_upgrading_an_up_to_date_database_is_a_no_op(studio: Path) -> None:
-    storage.save_pipeline_version(name="p", definition={})
+def test_upgrading_an_up_to_date_database_is_a_no_op(store: Store) -> None:
+    storage.save_pipeline_version(store, name="p", definition={})
     storage.reset_engines()
-    storage.create_db_and_tables()
-    assert current_revision(get_engine()) == HEAD
-    assert [p.name for p in storage.list_pipelines()] == ["p"]
+    storage.create_db_and_tables(store)
+    assert current_revision(storage.get_engine(store.url)) == HEAD
+    assert [p.name for p in storage.list_pipelines(store)] == ["p"]
 
 
 OLD_SUMMARY = {"total_seconds": 2.5, "metric": "r2", "task": "regression", "holdout": {"r2": 0.81},
@@ -98,8 +100,9 @@ def _downgrade(engine, revision: str) -> None:
         command.downgrade(config, revision)
 
 
-def test_0003_renames_timings_to_summary_in_a_sqlite_file_and_back_keeping_the_data(sqlite_studio: Path) -> None:
-    old = make_engine(database_url())
+def test_0003_renames_timings_to_summary_in_a_sqlite_file_and_back_keeping_the_data(sqlite_store: Store) -> None:
+    store = sqlite_store
+    old = make_engine(store.url)
     assert old.url.database and not Path(old.url.database).exists()  # a real file, made here at 0002
     upgrade(old, "0002")
     with old.begin() as connection:
@@ -108,13 +111,13 @@ def test_0003_renames_timings_to_summary_in_a_sqlite_file_and_back_keeping_the_d
     old.dispose()
     assert Path(old.url.database).is_file()
 
-    [run] = storage.list_runs()  # opening the studio upgrades the file to head
-    assert current_revision(get_engine()) == HEAD
+    [run] = storage.list_runs(store)  # opening the studio upgrades the file to head
+    assert current_revision(storage.get_engine(store.url)) == HEAD
     assert (run.summary, run.seed, run.leaderboard) == (OLD_SUMMARY, 7, [{"model": "lr", "metrics": {}}])
-    assert "timings" not in _runs_columns(get_engine())
+    assert "timings" not in _runs_columns(storage.get_engine(store.url))
 
     storage.reset_engines()
-    engine = make_engine(database_url())
+    engine = make_engine(store.url)
     _downgrade(engine, "0002")
     assert current_revision(engine) == "0002"
     assert {"timings"} <= _runs_columns(engine) and "summary" not in _runs_columns(engine)

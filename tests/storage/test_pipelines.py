@@ -9,63 +9,62 @@ from sqlmodel import Session
 
 import storage
 from storage import PipelineVersion, StorageError
-from storage.db import get_engine
 
 MEAN = {"schema_version": 1, "steps": [{"kind": "drop", "columns": ["id"]}, {"kind": "impute", "strategy": "mean"}]}
 MEDIAN = {"schema_version": 1, "steps": [{"kind": "drop", "columns": ["id"]}, {"kind": "impute", "strategy": "median"}]}
 
 
-def test_first_save_creates_the_pipeline_at_version_1(studio: Path) -> None:
-    version = storage.save_pipeline_version(name="churn", definition=MEAN, note="first try")
+def test_first_save_creates_the_pipeline_at_version_1(store, studio: Path) -> None:
+    version = storage.save_pipeline_version(store, name="churn", definition=MEAN, note="first try")
 
-    pipeline = storage.get_pipeline("churn")
-    assert pipeline is not None and storage.get_pipeline(pipeline.id).name == "churn"
+    pipeline = storage.get_pipeline(store, "churn")
+    assert pipeline is not None and storage.get_pipeline(store, pipeline.id).name == "churn"
     assert (version.pipeline_id, version.version, version.note) == (pipeline.id, 1, "first try")
     assert version.definition == MEAN
     canonical = json.dumps(MEAN, sort_keys=True, separators=(",", ":"))
     assert version.definition_sha256 == hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def test_each_changed_save_adds_version_n_plus_1(studio: Path) -> None:
-    v1 = storage.save_pipeline_version(name="churn", definition=MEAN)
-    v2 = storage.save_pipeline_version(name="churn", definition=MEDIAN)
-    v3 = storage.save_pipeline_version(name="churn", definition=MEAN, note="back to mean")
+def test_each_changed_save_adds_version_n_plus_1(store, studio: Path) -> None:
+    v1 = storage.save_pipeline_version(store, name="churn", definition=MEAN)
+    v2 = storage.save_pipeline_version(store, name="churn", definition=MEDIAN)
+    v3 = storage.save_pipeline_version(store, name="churn", definition=MEAN, note="back to mean")
 
-    assert [v.version for v in storage.list_versions(v1.pipeline_id)] == [1, 2, 3]
+    assert [v.version for v in storage.list_versions(store, v1.pipeline_id)] == [1, 2, 3]
     assert v2.pipeline_id == v1.pipeline_id and v3.version == 3
-    assert storage.get_version(v1.pipeline_id, version=2).definition == MEDIAN
-    assert storage.get_version(v1.pipeline_id).id == v3.id
-    assert storage.get_version_by_id(v2.id).version == 2
-    assert storage.get_version(v1.pipeline_id, version=9) is None
+    assert storage.get_version(store, v1.pipeline_id, version=2).definition == MEDIAN
+    assert storage.get_version(store, v1.pipeline_id).id == v3.id
+    assert storage.get_version_by_id(store, v2.id).version == 2
+    assert storage.get_version(store, v1.pipeline_id, version=9) is None
 
 
-def test_saving_the_latest_definition_again_returns_the_latest_version(studio: Path) -> None:
-    v1 = storage.save_pipeline_version(name="churn", definition=MEAN)
+def test_saving_the_latest_definition_again_returns_the_latest_version(store, studio: Path) -> None:
+    v1 = storage.save_pipeline_version(store, name="churn", definition=MEAN)
     reordered = json.loads(json.dumps(MEAN, sort_keys=True))
-    same = storage.save_pipeline_version(name="churn", definition=reordered, note="ignored")
+    same = storage.save_pipeline_version(store, name="churn", definition=reordered, note="ignored")
 
     assert same.id == v1.id
-    assert len(storage.list_versions(v1.pipeline_id)) == 1
+    assert len(storage.list_versions(store, v1.pipeline_id)) == 1
 
 
-def test_saved_versions_are_immutable(studio: Path) -> None:
+def test_saved_versions_are_immutable(store, studio: Path) -> None:
     definition = json.loads(json.dumps(MEAN))
-    v1 = storage.save_pipeline_version(name="churn", definition=definition)
+    v1 = storage.save_pipeline_version(store, name="churn", definition=definition)
     definition["steps"][1]["strategy"] = "most_frequent"
     v1.definition["steps"][1]["strategy"] = "constant"
-    storage.save_pipeline_version(name="churn", definition=MEDIAN)
+    storage.save_pipeline_version(store, name="churn", definition=MEDIAN)
 
-    assert storage.get_version(v1.pipeline_id, version=1).definition == MEAN
-    with Session(get_engine()) as session:
+    assert storage.get_version(store, v1.pipeline_id, version=1).definition == MEAN
+    with Session(storage.get_engine(store.url)) as session:
         row = session.get(PipelineVersion, v1.id)
         row.note = "rewritten"
         with pytest.raises(StorageError, match="read-only; save the change as a new version"):
             session.commit()
 
 
-def test_diff_versions_summarises_paths_then_shows_a_unified_diff(studio: Path) -> None:
-    v1 = storage.save_pipeline_version(name="churn", definition=MEAN)
-    v2 = storage.save_pipeline_version(name="churn", definition=MEDIAN)
+def test_diff_versions_summarises_paths_then_shows_a_unified_diff(store, studio: Path) -> None:
+    v1 = storage.save_pipeline_version(store, name="churn", definition=MEAN)
+    v2 = storage.save_pipeline_version(store, name="churn", definition=MEDIAN)
 
     lines = storage.diff_versions(v1, v2)
 
@@ -87,26 +86,26 @@ def test_diff_reports_an_inserted_step_as_one_addition() -> None:
     ]
 
 
-def test_list_pipelines_is_alphabetical(studio: Path) -> None:
+def test_list_pipelines_is_alphabetical(store, studio: Path) -> None:
     for name in ("zeta", "alpha", "mid"):
-        storage.save_pipeline_version(name=name, definition=MEAN)
-    assert [p.name for p in storage.list_pipelines()] == ["alpha", "mid", "zeta"]
-    assert storage.get_pipeline("nope") is None
+        storage.save_pipeline_version(store, name=name, definition=MEAN)
+    assert [p.name for p in storage.list_pipelines(store)] == ["alpha", "mid", "zeta"]
+    assert storage.get_pipeline(store, "nope") is None
 
 
-def test_delete_pipeline_removes_versions_and_detaches_runs(studio: Path) -> None:
-    v1 = storage.save_pipeline_version(name="churn", definition=MEAN)
-    run = storage.create_run(dataset_id=None, pipeline_version_id=v1.id)
-    storage.finish_run(run.id, status="done", leaderboard=[{"model": "lr", "metrics": {"f1": {"mean": 0.5}}}])
+def test_delete_pipeline_removes_versions_and_detaches_runs(store, studio: Path) -> None:
+    v1 = storage.save_pipeline_version(store, name="churn", definition=MEAN)
+    run = storage.create_run(store, dataset_id=None, pipeline_version_id=v1.id)
+    storage.finish_run(store, run.id, status="done", leaderboard=[{"model": "lr", "metrics": {"f1": {"mean": 0.5}}}])
 
-    storage.delete_pipeline(v1.pipeline_id)
+    storage.delete_pipeline(store, v1.pipeline_id)
 
-    assert storage.get_pipeline(v1.pipeline_id) is None
-    assert storage.list_versions(v1.pipeline_id) == []
-    kept = storage.get_run(run.id)
+    assert storage.get_pipeline(store, v1.pipeline_id) is None
+    assert storage.list_versions(store, v1.pipeline_id) == []
+    kept = storage.get_run(store, run.id)
     assert kept.pipeline_version_id is None and kept.leaderboard[0]["model"] == "lr"
     with pytest.raises(StorageError, match="Pipeline .* does not exist"):
-        storage.delete_pipeline(v1.pipeline_id)
+        storage.delete_pipeline(store, v1.pipeline_id)
 
 
 @pytest.mark.parametrize(
@@ -117,7 +116,7 @@ def test_delete_pipeline_removes_versions_and_detaches_runs(studio: Path) -> Non
         ({"threshold": float("nan")}, "no NaN"),
     ],
 )
-def test_definitions_that_are_not_json_are_refused(studio: Path, definition: object, message: str) -> None:
+def test_definitions_that_are_not_json_are_refused(store, studio: Path, definition: object, message: str) -> None:
     with pytest.raises(StorageError, match=message):
-        storage.save_pipeline_version(name="bad", definition=definition)  # type: ignore[arg-type]
-    assert storage.list_pipelines() == []
+        storage.save_pipeline_version(store, name="bad", definition=definition)  # type: ignore[arg-type]
+    assert storage.list_pipelines(store) == []
