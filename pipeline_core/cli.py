@@ -348,7 +348,8 @@ def leaderboard(result: Any) -> list[dict[str, Any]]:
 def _read(path: str | Path, args: argparse.Namespace) -> Any:
     from pipeline_core.io.readers import read_path
 
-    result = read_path(path, memory_budget_bytes=int(args.memory_budget_mb * 2**20))
+    budget = int(args.memory_budget_mb * 2**20)
+    result = read_path(path, memory_budget_bytes=budget, budget_setting="--memory-budget-mb")
     for notice in result.notices:
         _note(notice)
     return result

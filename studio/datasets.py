@@ -53,7 +53,8 @@ def read_upload(data: bytes, file_name: str, options: ReadOptions | None = None)
     """Parse an uploaded file, its format told by its content, within the server's memory budget."""
     options = options or ReadOptions()
     return read_table(data, file_name, delimiter=options.delimiter, encoding=options.encoding, sheet=options.sheet,
-                      memory_budget_bytes=settings().memory_budget_bytes)
+                      memory_budget_bytes=settings().memory_budget_bytes,
+                      budget_setting="PIPELINE_STUDIO_MEMORY_BUDGET_MB")
 
 
 def ingest_upload(data: bytes, file_name: str, options: ReadOptions | None = None) -> Loaded:

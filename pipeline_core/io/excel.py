@@ -23,7 +23,7 @@ EXCEL_ERRORS = frozenset({"#NULL!", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#N
 def read_excel(data: bytes, opts: ReadOptions, notices: list[str]) -> pd.DataFrame:
     """The workbook's chosen sheet as a frame, after the archive and memory checks; notices say which sheet."""
     check_zip_safety(data, opts.name)
-    check_memory_budget(sum(i.file_size for i in zip_infos(data, opts.name)), opts.name, len(data), opts.budget)
+    check_memory_budget(sum(i.file_size for i in zip_infos(data, opts.name)), len(data), opts)
     rows, numbers = _excel_rows(data, opts, notices)
     if len(rows) < 2:
         raise DataError(f"'{opts.name}' has no rows: the sheet is empty or has only a header. Add data rows.")

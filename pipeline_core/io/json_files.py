@@ -52,7 +52,7 @@ def _check_json_budget(text: str, opts: ReadOptions) -> None:
         pass  # the full parse reports the error with its line number
     if records:
         sample = pd.json_normalize(records)
-        check_memory_budget(estimate_memory(sample, pos, len(text)), opts.name, len(text), opts.budget)
+        check_memory_budget(estimate_memory(sample, pos, len(text)), len(text), opts)
 
 
 def _json_array(text: str, opts: ReadOptions) -> list[dict[str, Any]]:

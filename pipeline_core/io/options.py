@@ -19,3 +19,4 @@ class ReadOptions:
     encoding: str | None
     max_rows: int | None
     budget: int
+    budget_setting: str = "the memory budget"  # what the administrator or user changes to raise it

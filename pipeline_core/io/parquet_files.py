@@ -28,7 +28,7 @@ def read_parquet(data: bytes, opts: ReadOptions, notices: list[str]) -> pd.DataF
             raise DataError(f"'{opts.name}' has no rows. Upload a Parquet file with data.")
         rows = pfile.metadata.num_rows if opts.max_rows is None else min(opts.max_rows, pfile.metadata.num_rows)
         sample = first.to_pandas(date_as_object=False)
-        check_memory_budget(estimate_memory(sample, len(sample), rows), opts.name, len(data), opts.budget)
+        check_memory_budget(estimate_memory(sample, len(sample), rows), len(data), opts)
         table = pfile.read() if opts.max_rows is None else _first_rows(pfile, opts.max_rows)
         frame = table.to_pandas(date_as_object=False)
     except (pa.ArrowException, OSError) as e:

@@ -83,6 +83,7 @@ def read_table(
     encoding: str | None = None,
     max_rows: int | None = None,
     memory_budget_bytes: int | None = None,
+    budget_setting: str = "the memory budget",
 ) -> ReadResult:
     """Parse an uploaded file into a DataFrame, deciding the format from its content.
 
@@ -94,7 +95,7 @@ def read_table(
     if max_rows is not None and max_rows < 1:
         raise DataError(f"max_rows must be at least 1 to read '{name}' (got {max_rows}).")
     budget = memory_budget_bytes if memory_budget_bytes is not None else DEFAULT_MEMORY_BUDGET_BYTES
-    opts = ReadOptions(name, sheet, delimiter, encoding, max_rows, budget)
+    opts = ReadOptions(name, sheet, delimiter, encoding, max_rows, budget, budget_setting)
     with ThreadPoolExecutor(max_workers=1) as pool:
         digest = pool.submit(lambda: hashlib.sha256(data).hexdigest())  # hashlib releases the GIL
         result = _read(data, opts)

@@ -14,6 +14,7 @@ import zipfile
 import pandas as pd
 
 from pipeline_core.errors import DataError
+from pipeline_core.io.options import ReadOptions
 
 MAX_ZIP_UNCOMPRESSED_BYTES = 500 * 2**20
 MAX_ZIP_RATIO = 100
@@ -33,13 +34,14 @@ def estimate_memory(sample: pd.DataFrame, sample_bytes: int, total_bytes: int) -
     return int(used * total_bytes / sample_bytes)
 
 
-def check_memory_budget(estimate: int, file_name: str, file_bytes: int, budget: int) -> None:
-    """Refuse a table whose estimated parsed size exceeds the budget, with the numbers."""
+def check_memory_budget(estimate: int, file_bytes: int, opts: ReadOptions) -> None:
+    """Refuse a table whose estimated parsed size exceeds the budget, with the numbers and the setting to raise."""
+    file_name, budget, setting = opts.name, opts.budget, opts.budget_setting
     if estimate > budget:
         raise DataError(
             f"'{file_name}' ({_size(file_bytes)} on disk) would take about {_size(estimate)} in memory, "
             f"more than the {_size(budget)} budget. Upload a smaller extract (fewer rows or columns), "
-            "or ask the administrator to raise the memory budget."
+            f"or ask the administrator to raise {setting}."
         )
 
 

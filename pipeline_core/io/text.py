@@ -388,7 +388,7 @@ def _check_csv_budget(payload: memoryview | bytes, dialect: _Dialect, opts: Read
         estimate = estimate_memory(sample, len(head), len(payload))
         if opts.max_rows is not None and len(sample):
             estimate = min(estimate, int(estimate * opts.max_rows * len(head) / (len(sample) * len(payload))))
-    check_memory_budget(estimate, opts.name, file_bytes, opts.budget)
+    check_memory_budget(estimate, file_bytes, opts)
 
 
 def as_bytes(data: bytes | mmap.mmap) -> bytes:

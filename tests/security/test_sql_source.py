@@ -62,8 +62,8 @@ def test_an_allowed_sqlite_file_is_read_and_stored(allowed):
     assert (dataset.format, dataset.n_rows, dataset.n_columns) == ("sql", 3, 2)
 
 
-def test_the_apps_own_database_is_refused_even_inside_an_allowed_folder(studio, tmp_path, monkeypatch):
-    store_frame(storage_frame(), "private")
+def test_the_apps_own_database_is_refused_even_inside_an_allowed_folder(studio, store, tmp_path, monkeypatch):
+    store_frame(store, storage_frame(), "private")
     own = studio / "studio.db"
     assert own.is_file()
     monkeypatch.setenv("PIPELINE_STUDIO_SQL_DIRS", str(tmp_path))  # a folder that holds the home
@@ -72,8 +72,8 @@ def test_the_apps_own_database_is_refused_even_inside_an_allowed_folder(studio, 
     assert refusal(f"sqlite:///{own}", "SELECT * FROM dataset") == REFUSED
 
 
-def test_a_link_to_the_apps_database_from_an_allowed_folder_is_refused(studio, allowed):
-    store_frame(storage_frame(), "private")
+def test_a_link_to_the_apps_database_from_an_allowed_folder_is_refused(studio, store, allowed):
+    store_frame(store, storage_frame(), "private")
     (allowed / "symlink.db").symlink_to(studio / "studio.db")
     os.link(studio / "studio.db", allowed / "hardlink.db")
     assert refusal(f"sqlite:///{allowed / 'symlink.db'}", "SELECT * FROM dataset") == REFUSED
