@@ -20,6 +20,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from pipeline_core.definition import metrics
+from pipeline_core.io.writers import neutralise_frame
 from studio import models
 
 BEST_FILL = "#e6f4ea"
@@ -104,6 +105,7 @@ def leaderboard_table(board: pd.DataFrame, metric: str | None) -> Any:
         if column in board and board[column].astype(bool).any():
             table[column] = board[column].round(3) if column == "Fit time (s)" else board[column]
     best = 0 if len(board) and not board.get("Error", pd.Series([""])).iloc[0] else None
+    table = neutralise_frame(table)  # as ``common.safe_table``: the toolbar's CSV download writes cells raw
     return table.style.apply(lambda row: [f"background-color: {BEST_FILL}" if row.name == best else ""] * len(row),
                              axis=1).format(precision=4)
 

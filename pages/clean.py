@@ -142,7 +142,7 @@ def _show_report(report: pd.DataFrame) -> None:
     failing = int((report["violations"] > 0).sum())
     st.markdown(f"**{failing} of {len(report)} rule(s) broken**")
     st.dataframe(
-        report, hide_index=True, width="stretch",
+        common.safe_table(report), hide_index=True, width="stretch",
         column_config={
             "rule": st.column_config.TextColumn("rule", width="medium"),
             "violations": st.column_config.NumberColumn("violations", format="%d"),
@@ -159,7 +159,7 @@ def _rule_details(rules: list[dict], report: pd.DataFrame, frame: pd.DataFrame, 
     bad = _violations(sha256, json.dumps(rules[index]), frame)
     if len(bad):
         st.caption(f"First {len(bad):,} rows breaking it (row index of the dataset on the left):")
-        st.dataframe(bad, height=240)
+        st.dataframe(common.safe_table(bad), height=240)
     else:
         st.success("No row breaks this rule.", icon=":material/check_circle:")
     st.button("Remove this rule", icon=":material/delete:", key="clean_remove_rule", on_click=_drop_rule,

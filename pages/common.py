@@ -16,11 +16,13 @@ from typing import Any
 
 import pandas as pd
 import streamlit as st
+from pandas.io.formats.style import Styler
 
 from pages import session
 from pipeline_core.compiler.columns import ColumnInfo, infer_schema, infer_schema_reusing
 from pipeline_core.definition.spec import PipelineSpec, load_spec
 from pipeline_core.errors import DataError, StudioError
+from pipeline_core.io.writers import neutralise_frame
 from studio import datasets, runs
 from studio.errors import FAILURES
 
@@ -179,3 +181,20 @@ def sidebar() -> None:
 
 if __name__ == "__main__":  # opened by its address as the first run of a server: not a page
     run_inside_app()
+
+
+def safe_table(frame: Any) -> pd.DataFrame:
+    """What a table of user data shows: formulas neutralised, as in the app's own CSV and Excel downloads.
+
+    Streamlit's table toolbar offers every ``st.dataframe`` and ``st.data_editor`` as "Download as CSV" and
+    writes the cells raw, so a value or column name such as ``=cmd|' /C calc'!A0`` or ``@SUM(A1)`` would run
+    when the file is opened in a spreadsheet. There is no per-table switch for that download in Streamlit
+    1.67 (only the app-wide ``client.disableDataExport``, which also takes copying away), so every table in
+    ``pages/`` shows its data through this: text starting with ``= + - @``, tab or CR gets a leading ``'``,
+    numbers stay numbers (:func:`pipeline_core.io.writers.neutralise_frame`). Takes what ``st.dataframe`` takes
+    (a frame, or records a frame is built from).
+    """
+    if isinstance(frame, Styler):  # its formats and styles are keyed to the data it was built on
+        raise TypeError("safe_table needs the data, not a Styler: neutralise it before styling "
+                        "(as charts.leaderboard_table does)")
+    return neutralise_frame(frame if isinstance(frame, pd.DataFrame) else pd.DataFrame(frame))

@@ -37,7 +37,7 @@ def main() -> None:
         _run_tabs(run)
     st.subheader("All runs")
     with st.container(key="compare_runs"):
-        st.dataframe(_runs_table(runs), hide_index=True, width="stretch")
+        st.dataframe(common.safe_table(_runs_table(runs)), hide_index=True, width="stretch")
 
 
 def _run_tabs(run: Any) -> None:
@@ -162,7 +162,7 @@ def _side_by_side(board: pd.DataFrame, a: str, b: str, columns: tuple[Any, Any])
         row = board[board["model"] == key].iloc[0]
         table = pd.DataFrame({"Metric": [charts.metric_label(n) for n in names],
                               "Mean ± std": [charts.metric_text(row, n) for n in names]})
-        column.dataframe(table, hide_index=True, width="stretch")
+        column.dataframe(common.safe_table(table), hide_index=True, width="stretch")
         column.caption(f"Mean fit time per fold: {row['Fit time (s)']:.2f} s" if row["Fit time (s)"] else "")
 
 

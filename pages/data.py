@@ -256,16 +256,18 @@ def _merge_section(datasets: list[Any], active_id: int) -> None:
 def _mapping_editor(left: list[str], right: list[str]) -> dict[str, str]:
     """An editable table: each second-table column and the first-table column it means (blank: none)."""
     suggested = frames.suggest_mapping(left, right)
+    shown = list(common.safe_table(pd.DataFrame(columns=left)).columns)  # formulas neutralised, still distinct
+    back, as_shown = dict(zip(shown, left, strict=True)), dict(zip(left, shown, strict=True))
     table = pd.DataFrame(
-        {"second table column": right, "same as first-table column": [suggested.get(c) for c in right]}
+        {"second table column": right, "same as first-table column": [as_shown.get(suggested.get(c)) for c in right]}
     )
     st.caption("Schema mapping: when a column has a different name in the second table, say which one it is.")
-    edited = st.data_editor(
-        table, hide_index=True, key="data_merge_mapping", disabled=["second table column"], width="stretch",
-        column_config={"same as first-table column": st.column_config.SelectboxColumn(options=left)},
+    edited = st.data_editor(  # shows names as safe_table does; the answer is mapped back to the real names
+        common.safe_table(table), hide_index=True, key="data_merge_mapping", disabled=["second table column"],
+        width="stretch", column_config={"same as first-table column": st.column_config.SelectboxColumn(options=shown)},
     )
-    pairs = zip(edited["second table column"], edited["same as first-table column"], strict=True)
-    return {r: str(m) for r, m in pairs if isinstance(m, str) and m and m != r}
+    pairs = zip(right, (back.get(m) for m in edited["same as first-table column"]), strict=True)
+    return {r: m for r, m in pairs if isinstance(m, str) and m and m != r}
 
 
 def _merge(keys: list[str], mapping: dict[str, str], how: Any, name: str, sources: tuple[Any, Any]) -> None:
@@ -314,7 +316,7 @@ def _preview(frame: pd.DataFrame) -> None:
     page = right.number_input(f"Page (of {pages:,})", min_value=1, max_value=pages, step=1, key="data_page")
     shown = frames.page_of(frame, int(page), size)
     start = (min(int(page), pages) - 1) * size
-    st.dataframe(shown, height=min(38 + 35 * len(shown), 420), width="stretch")
+    st.dataframe(common.safe_table(shown), height=min(38 + 35 * len(shown), 420), width="stretch")
     st.caption(f"Rows {start + 1:,}–{start + len(shown):,} of {len(frame):,} · {frame.shape[1]} columns")
 
 
@@ -324,9 +326,9 @@ def _columns_section(frame: pd.DataFrame, sha256: str) -> None:
     schema = common.raw_schema(sha256, frame)  # renames and overrides ignored: 'detected' stays detected
     base = _column_table(columns, spec.columns, schema)
     st.caption("Rename columns and override a detected type in the table; choose and order the kept columns below.")
-    st.data_editor(
-        base, hide_index=True, key=EDITOR_KEY, width="stretch", disabled=["column", "detected", "why"],
-        height=min(38 + 35 * len(base), 560),
+    st.data_editor(  # shown neutralised; ``_apply_columns`` reads the real names from ``base`` plus the edits
+        common.safe_table(base), hide_index=True, key=EDITOR_KEY, width="stretch",
+        disabled=["column", "detected", "why"], height=min(38 + 35 * len(base), 560),
         column_config={
             "column": st.column_config.TextColumn("column", width="medium"),
             "detected": st.column_config.TextColumn("detected", width="small"),

@@ -146,7 +146,7 @@ def _model_label(kind: str | None) -> str:
 
 def _versions_section(pipeline: Any, versions: list[Any]) -> None:
     with st.container(key="pipelines_versions"):
-        st.dataframe(_versions_table(versions), hide_index=True, width="stretch")
+        st.dataframe(common.safe_table(_versions_table(versions)), hide_index=True, width="stretch")
     numbers = [v.version for v in versions][::-1]
     _valid_choice("pipelines_version", numbers, numbers[0])
     number = st.selectbox("Version", numbers, format_func=lambda n: f"version {n}", key="pipelines_version")

@@ -133,7 +133,7 @@ def _model_card(metadata: dict[str, Any]) -> None:
     with st.expander("Columns the model reads"):
         table = pd.DataFrame([{"Column": f["name"], "Type": f.get("type"), "Training dtype": f.get("dtype"),
                                "Known levels": len(f["levels"]) if f.get("levels") else None} for f in features])
-        st.dataframe(table, hide_index=True, width="stretch")
+        st.dataframe(common.safe_table(table), hide_index=True, width="stretch")
 
 
 # ---- the upload ------------------------------------------------------------------------------------
@@ -175,7 +175,7 @@ def _predictions(loaded: Any, artifact: Any, read: ReadResult, file_name: str) -
     output = [c for c in result.frame.columns if c == PREDICTION or str(c).startswith(PROBABILITY_PREFIX)]
     shown = result.frame[output + [c for c in result.frame.columns if c not in output]].head(PREVIEW_ROWS)
     left, right = st.columns([3, 2])
-    left.dataframe(shown, hide_index=True, width="stretch", height=360)
+    left.dataframe(common.safe_table(shown), hide_index=True, width="stretch", height=360)
     left.caption(f"First {len(shown):,} of {len(result.frame):,} rows; the download holds them all.")
     right.plotly_chart(charts.prediction_figure(result.frame[PREDICTION], loaded.metadata.get("task")),
                        key="predict_distribution")
@@ -232,7 +232,7 @@ def _drift_section(run: Any, metadata: dict[str, Any], read: ReadResult) -> None
     _drift_summary(report, dataset.name)
     st.plotly_chart(charts.drift_figure(report, drift.PSI_MODERATE, drift.PSI_DRIFT), key="predict_drift_chart")
     with st.container(key="predict_drift_table"):
-        st.dataframe(_drift_table(report), hide_index=True, width="stretch",
+        st.dataframe(common.safe_table(_drift_table(report)), hide_index=True, width="stretch",
                      column_config={"KS p-value": st.column_config.NumberColumn(format="%.2e")})
 
 

@@ -99,7 +99,8 @@ def _headline(summary: Overview) -> None:
 
 def _stats_table(summary: Overview) -> None:
     st.dataframe(
-        summary.stats, hide_index=True, width="stretch", height=min(38 + 35 * len(summary.stats), 460),
+        common.safe_table(summary.stats), hide_index=True, width="stretch",
+        height=min(38 + 35 * len(summary.stats), 460),
         column_config={
             "missing_pct": st.column_config.NumberColumn("missing %", format="%.1f"),
             **{k: st.column_config.NumberColumn(k, format="%.4g") for k in

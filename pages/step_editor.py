@@ -366,7 +366,7 @@ def show_preview(spec: PipelineSpec, index: int, frame: pd.DataFrame, sha256: st
         return
     st.markdown(f"**Preview** · {preview.summary}")
     if not preview.counts.empty:
-        st.dataframe(preview.counts, hide_index=True, width=420, column_config={
+        st.dataframe(common.safe_table(preview.counts), hide_index=True, width=420, column_config={
             "metric": st.column_config.TextColumn("", width="medium"),
         })
     if preview.before.empty and preview.after.empty:
@@ -374,13 +374,13 @@ def show_preview(spec: PipelineSpec, index: int, frame: pd.DataFrame, sha256: st
     left, right = st.columns(2)
     with left:
         st.caption(f"Before · {preview.before.shape[1]} column(s)")
-        st.dataframe(preview.before.head(50), height=280)
+        st.dataframe(common.safe_table(preview.before.head(50)), height=280)
     with right:
         st.caption(f"After · {preview.after.shape[1]} column(s)")
-        st.dataframe(preview.after.head(50), height=280)
+        st.dataframe(common.safe_table(preview.after.head(50)), height=280)
     if preview.removed is not None and len(preview.removed):
         with st.expander(f"Examples of removed rows ({len(preview.removed):,} shown)"):
-            st.dataframe(preview.removed, height=240)
+            st.dataframe(common.safe_table(preview.removed), height=240)
 
 
 if __name__ == "__main__":  # opened by its address as the first run of a server: not a page

@@ -236,7 +236,7 @@ def _live_progress(run_id: int, task: str) -> None:
         text = f"waiting for {waiting} earlier run(s)" if waiting else (run.progress_message or "starting…")
         st.markdown(f"**Run #{run.id}** · {run.status}")
         st.progress(float(run.progress), text=text)
-        st.dataframe(_model_states(run, task), hide_index=True, width="stretch")
+        st.dataframe(common.safe_table(_model_states(run, task)), hide_index=True, width="stretch")
         st.caption("Training runs on the server: you can change page or close the tab and come back.")
         if st.button("Cancel run", key="train_cancel", icon=":material/cancel:"):
             _cancel(run_id)

@@ -13,7 +13,7 @@ import json
 import sys
 from collections.abc import Sequence
 from contextlib import AbstractContextManager, nullcontext
-from pathlib import Path
+from pathlib import Path, PureWindowsPath
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from pipeline_core import __version__
@@ -128,7 +128,7 @@ def _add_run(commands: Any) -> None:
                               description="Re-run PIPELINE.json; same data and seed give the same metrics.")
     cmd.add_argument("pipeline", metavar="PIPELINE.json")
     cmd.add_argument("--data", metavar="DATA", help="data file (default: the file the definition names, "
-                                                    "looked up next to the definition)")
+                                                    "read only from the definition's folder)")
     cmd.add_argument("--out", default=DEFAULT_OUT, metavar="DIR", help=f"output folder (default {DEFAULT_OUT})")
     _add_scheduler(cmd)
     cmd.set_defaults(handler=cmd_run)
@@ -264,11 +264,26 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def _named_data(spec: PipelineSpec, definition: Path) -> Path:
+    """The data file a definition names, read only from the definition's own folder.
+
+    A definition may come from someone else (shared, downloaded, imported), and ``data.file_name`` is
+    whatever it says: ``../../../../etc/passwd`` or ``/etc/shadow`` must not make ``run`` read (and then
+    echo column names and rows of) a file outside the folder the user handed over. Absolute names and
+    ``..`` are refused, and the path is resolved with symlinks followed, so a link in the folder cannot
+    point out of it either. Anything else needs an explicit ``--data``.
+    """
     name = spec.data.file_name
     if not name:
         raise DataError(f"'{definition.name}' names no data file; pass one with --data")
-    beside = definition.parent / Path(name).name
-    return beside if beside.exists() else Path(name)
+    folder = definition.absolute().parent.resolve()
+    relative = Path(name)
+    escapes = relative.is_absolute() or PureWindowsPath(name).anchor or ".." in relative.parts
+    path = (folder / relative).resolve()
+    if escapes or not path.is_relative_to(folder):
+        raise DataError(f"'{definition.name}' names data file {name!r}, which is not inside the definition's "
+                        f"folder {str(folder)!r}; only files there are read from a definition: pass the data "
+                        "with --data")
+    return path
 
 
 def cmd_predict(args: argparse.Namespace) -> int:

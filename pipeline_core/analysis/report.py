@@ -32,16 +32,29 @@ def full_report_html(frame: pd.DataFrame, *, title: str, minimal: bool = False, 
         raise DataError(f"sample_rows must be at least 1 for the report '{title}' (got {sample_rows}).")
     data, described = _report_sample(frame, sample_rows, seed)
     profile_report = _profile_report_class()
+    safe_title = report_title(f"{title} ({described})")
     os.environ[NO_ANALYTICS_ENV] = "1"  # read on every report, so set it every time
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:
-            report = profile_report(data, title=f"{title} ({described})", minimal=minimal, progress_bar=False,
+            report = profile_report(data, title=safe_title, minimal=minimal, progress_bar=False,
                                     html={"inline": True, "use_local_assets": True, "navbar_show": True})
             return report.to_html()
         except Exception as e:  # noqa: BLE001 - a third-party failure must reach the user as a DataError
             raise DataError(f"The full report for '{title}' could not be built ({type(e).__name__}: {e}). "
                             "Try the minimal report or a smaller sample.") from e
+
+
+def report_title(title: str) -> str:
+    """The title as ydata-profiling must be given it: it writes the title into the navbar unescaped.
+
+    The title comes from the data file's name, so ``<img src=x onerror=alert(1)>.csv`` would run its script in
+    the CLI's report (the app shows the report sandboxed, but there it would still run in the frame). Escaping is
+    not enough on its own: the page's ``<title>`` is ``{{ title | striptags }}``, and Jinja's ``striptags``
+    unescapes entities again, so ``&lt;/title&gt;&lt;script&gt;`` would come back as markup there. Angle brackets
+    therefore become the look-alike single guillemets first; the rest (``&``, quotes) is escaped for the navbar.
+    """
+    return html.escape(title.replace("<", "\u2039").replace(">", "\u203a"), quote=True)
 
 
 def _report_sample(frame: pd.DataFrame, sample_rows: int, seed: int) -> tuple[pd.DataFrame, str]:

@@ -68,11 +68,17 @@ def script_from_metadata(metadata: dict[str, Any]) -> str:
 
 
 def _header(spec: PipelineSpec, model_kind: str, task: str) -> str:
-    source = spec.data.file_name or "your data file"
-    digest = f" (sha256 {spec.data.sha256[:16]}…)" if spec.data.sha256 else ""
-    return f'''"""{spec.name}: {MODELS[model_kind].label} ({task}), exported from Pipeline Studio.
+    """The docstring: only our own words, never the user's.
 
-Trained on {source}{digest}. Run:  python this_script.py DATA_FILE
+    The pipeline name, the data file name and its hash are user text (typed in the UI, read from an
+    imported pipeline.json, a file name on the CLI): inside a docstring a triple quote would end it and
+    run the rest as code, and a backslash would be an escape. They are constants in :func:`_constants`,
+    written with ``repr()``, which no string can break out of.
+    """
+    return f'''"""{MODELS[model_kind].label} ({task}), exported from Pipeline Studio.
+
+PIPELINE_NAME and TRAINED_ON below name the pipeline and the file it was trained on.
+Run:  python this_script.py DATA_FILE
 
 It reads the file with pandas, applies the same column handling and row steps, builds the
 same preprocessing and model (same parameters and seed), cross-validates on the same folds
@@ -84,22 +90,25 @@ numpy and scikit-learn (the version the model was trained with gives identical s
 def _constants(spec: PipelineSpec, pipeline: Pipeline, task: str, model_kind: str) -> str:
     prepare: FramePreparer = pipeline[0]
     raw_target = next((raw for raw, new in spec.columns.rename.items() if new == spec.target), spec.target)
-    plan = spec.evaluation
-    lines = [
-        f"DATA_FILE = {spec.data.file_name or 'data.csv'!r}",
+    plan, entry = spec.evaluation, MODELS[model_kind]
+    lines = [  # every user string and number as a literal (repr), never raw: see ``_header``
+        f"PIPELINE_NAME = {sa.literal(spec.name)}",
+        f"TRAINED_ON = {sa.literal(spec.data.file_name or None)}",
+        f"TRAINED_ON_SHA256 = {sa.literal(spec.data.sha256 or None)}",
+        f"DATA_FILE = {sa.literal(spec.data.file_name or 'data.csv')}",
         f"TARGET = {spec.target!r}",
         f"RAW_TARGET = {raw_target!r}  # the target's name in the file",
         f"RENAME = {sa.literal(dict(spec.columns.rename))}",
         f"SELECT = {sa.literal(spec.columns.select)}  # None keeps every column",
         f"FEATURES = {sa.literal(dict(prepare.types or {}))}  # column -> how it is read",
         f"MODEL = {model_kind!r}",
-        f"SEED = {plan.seed}",
-        f"FOLDS = {plan.cv_folds}",
-        f"HOLDOUT = {plan.holdout}",
-        f"STRATIFY = {plan.stratify}",
-        f"MAX_ROWS = {MODELS[model_kind].max_rows}  # above this, train on a sample: {MODELS[model_kind].limit_reason}",
+        f"SEED = {sa.literal(plan.seed)}",
+        f"FOLDS = {sa.literal(plan.cv_folds)}",
+        f"HOLDOUT = {sa.literal(plan.holdout)}",
+        f"STRATIFY = {sa.literal(plan.stratify)}",
+        f"MAX_ROWS = {sa.literal(entry.max_rows)}  # above this, train on a sample: {entry.limit_reason}",
         f"METRICS = {sa.literal(mt.usable_metrics(task, pipeline)) if task != 'clustering' else []}",
-        f"METRIC = {spec.evaluation.metric!r}" + ("  # chosen from the target, as the app does" if
+        f"METRIC = {sa.literal(spec.evaluation.metric)}" + ("  # chosen from the target, as the app does" if
                                                   spec.evaluation.metric == "auto" else ""),
     ]
     return "\n".join(lines) + "\n"

@@ -100,7 +100,7 @@ def drop_duplicates_code(step: Any, types: dict[str, str]) -> str:
 
 def filter_rows_code(step: Any, types: dict[str, str]) -> str:
     """The same mask as ``transformers.row_mask``, spelled in pandas; numbers compare as numbers."""
-    column, op, value = f"data[{step.column!r}]", step.op, step.value
+    column, op, value = f"data[{literal(step.column)}]", step.op, step.value
     if op == "is missing":
         return f"data = data[{column}.isna()]"
     if op == "is not missing":

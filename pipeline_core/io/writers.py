@@ -32,13 +32,29 @@ def write_csv_safe(frame: pd.DataFrame, *, bom: bool = False) -> bytes:
     Excel/Sheets show them as text instead of running them. Numbers, negative ones included,
     and text that is just a number are left untouched. ``bom=True`` helps Excel detect UTF-8.
     """
-    safe = frame.copy()
-    safe.columns = [_neutralise(str(c)) for c in safe.columns]
-    for col in safe.columns:
-        if safe[col].dtype == object or isinstance(safe[col].dtype, (pd.CategoricalDtype, pd.StringDtype)):
-            safe[col] = _neutralise_series(safe[col].astype(object))
+    safe = neutralise_frame(frame, unique=False)
     text = safe.to_csv(index=False, lineterminator="\r\n")  # RFC 4180: quotes any value holding CR or LF
     return text.encode("utf-8-sig" if bom else "utf-8")
+
+
+def neutralise_frame(frame: pd.DataFrame, *, unique: bool = True) -> pd.DataFrame:
+    """A copy whose text cells, column names and text index labels cannot run as spreadsheet formulas.
+
+    The rule of :func:`write_csv_safe` (a leading ``'`` before ``= + - @``, tab or CR; numbers untouched),
+    for tables that leave the app by other routes too: Streamlit's table toolbar downloads what a table
+    shows as CSV, raw. ``unique`` keeps column names distinct (``=a`` and ``'=a`` would both read ``'=a``),
+    which a displayed table needs.
+    """
+    safe = frame.copy()
+    names = [_neutralise(str(c)) for c in safe.columns]
+    safe.columns = _unique(names) if unique else names
+    for i in range(safe.shape[1]):
+        column = safe.iloc[:, i]
+        if column.dtype == object or isinstance(column.dtype, (pd.CategoricalDtype, pd.StringDtype)):
+            safe.isetitem(i, _neutralise_series(column.astype(object)))
+    if safe.index.dtype == object:
+        safe.index = pd.Index(_neutralise_series(safe.index.to_series()).to_numpy(), name=safe.index.name)
+    return safe
 
 
 def write_excel_safe(frame: pd.DataFrame, *, sheet_name: str = "data") -> bytes:

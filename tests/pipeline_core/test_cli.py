@@ -91,7 +91,7 @@ def test_train_writes_leaderboard_definition_and_model(workdir):
 
 
 def test_run_reproduces_the_metrics_of_a_saved_definition(workdir):
-    ok(cli("run", "cancer/pipeline.json", "--out", "rerun", cwd=workdir))
+    ok(cli("run", "cancer/pipeline.json", "--data", "cancer.csv", "--out", "rerun", cwd=workdir))
     first = json.loads((workdir / "cancer" / "leaderboard.json").read_text())
     again = json.loads((workdir / "rerun" / "leaderboard.json").read_text())
     assert [(r["model"], r["metrics"]) for r in again] == [(r["model"], r["metrics"]) for r in first]
