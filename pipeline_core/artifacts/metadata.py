@@ -1,0 +1,76 @@
+"""What a saved model records about itself: the metadata embedded in every model file.
+
+Plain JSON types only, so skops stores it without trusting anything new, the UI can show it
+without loading the model, and a script can be regenerated from it (``codegen.script_from_metadata``).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import sklearn
+
+from pipeline_core import __version__
+
+METADATA_ATTRIBUTE = "studio_metadata_"
+METADATA_ENTRY = "pipeline_studio_metadata.json"
+METADATA_FORMAT = 1
+
+
+def build_metadata(result: Any, frame: pd.DataFrame) -> dict[str, Any]:
+    """What prediction and export need later, from a ``TrainResult`` and its raw training frame.
+
+    Plain JSON types only, so skops stores it without trusting anything new and the UI can
+    show it without loading the model.
+    """
+    spec, pipeline = result.spec, result.pipeline
+    classes = getattr(pipeline, "classes_", None) if result.task == "classification" else None
+    return {
+        "format": METADATA_FORMAT,
+        "studio_version": __version__,
+        "sklearn_version": sklearn.__version__,
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
+        "task": result.task,
+        "target": spec.target,
+        "metric": result.metric,
+        "model": result.best.model,
+        "params": jsonable(result.best.params),
+        "features": feature_records(pipeline, frame, spec.columns.rename),
+        "classes": jsonable(list(classes)) if classes is not None else None,
+        "schema": {c: {"type": i.type, "reason": i.reason} for c, i in result.schema.items()},
+        "definition": spec.to_dict(),
+        "leaderboard": [{"model": r.model, "metrics": r.metrics, "error": r.error} for r in result.leaderboard],
+        "holdout": dict(result.holdout),
+        "provenance": jsonable(result.provenance),
+        "training_rows": result.training_rows,
+    }
+
+
+def feature_records(pipeline: Any, frame: pd.DataFrame, rename: dict[str, str]) -> list[dict[str, Any]]:
+    """One record per raw column the model reads: raw name, prepared name, semantic type, dtype, levels."""
+    prepare = pipeline[0]
+    raw_of = {new: raw for raw, new in rename.items()}
+    records = []
+    for column, kind in (prepare.types or {}).items():
+        raw = raw_of.get(column, column)
+        record = {"name": raw, "column": column, "type": kind,
+                  "dtype": str(frame[raw].dtype) if raw in frame else "unknown"}
+        if kind == "categorical" and raw in frame:
+            levels = frame[raw].dropna().astype(str).unique()
+            record["levels"] = sorted(levels.tolist()) if len(levels) <= 200 else None
+        records.append(record)
+    return records
+
+
+def jsonable(value: Any) -> Any:
+    """Turn numpy scalars/arrays and tuples into JSON types; leave everything else as is."""
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, np.ndarray)):
+        return [jsonable(v) for v in value]
+    if isinstance(value, np.generic):
+        return value.item()
+    return value

@@ -1,0 +1,139 @@
+"""Float64 stand-ins for fitted scikit-learn objects whose own ONNX conversion falls short.
+
+onnxruntime's ``Imputer`` runs only in float32, and skl2onnx refuses one-hot encoders with
+infrequent categories; these stand-ins carry what the fitted objects learned and are written
+with plain ONNX ops, so the graph agrees with scikit-learn in float64.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, TransformerMixin
+
+
+def infrequent_slots(encoder: Any) -> tuple[list[Any], list[int]]:
+    """Per column, the output slot of each category (or None: one slot each), and each column's width.
+
+    The one use of scikit-learn private attributes in this package (``_default_to_infrequent_mappings``,
+    ``_n_features_outs``): scikit-learn has no public way to read how infrequent categories share a
+    column. Kept here alone so a scikit-learn upgrade that renames them breaks one function.
+    """
+    mappings = getattr(encoder, "_default_to_infrequent_mappings", None) or [None] * len(encoder.categories_)
+    return list(mappings), [int(w) for w in encoder._n_features_outs]
+
+
+class OnnxImputer(TransformerMixin, BaseEstimator):
+    """Stand-in for a fitted ``SimpleImputer`` built from plain ONNX ops.
+
+    onnxruntime's ``Imputer`` runs only in float32, which would break float64 agreement.
+    Missing numbers are NaN; missing strings are '' (how :func:`predict_onnx` feeds them).
+    """
+
+    def __init__(self, fill: np.ndarray, indicator: list[int], strings: bool):
+        self.fill, self.indicator, self.strings = fill, indicator, strings
+
+    @classmethod
+    def from_fitted(cls, imputer: Any) -> OnnxImputer | None:
+        stats = np.asarray(imputer.statistics_)
+        indicator = list(imputer.indicator_.features_) if imputer.add_indicator else []
+        strings = stats.dtype.kind in "OUS"
+        if strings and indicator:
+            return None
+        fill = stats.astype(str) if strings else stats.astype(np.float64)
+        return cls(fill, [int(i) for i in indicator], strings)
+
+    @property
+    def n_out(self) -> int:
+        return len(self.fill) + len(self.indicator)
+
+
+class OnnxOneHot(TransformerMixin, BaseEstimator):
+    """Stand-in for a fitted ``OneHotEncoder`` that also handles infrequent and unknown levels.
+
+    skl2onnx refuses encoders with infrequent categories; here each column maps its known
+    levels to output slots (infrequent ones share a slot) with an ONNX ``LabelEncoder``.
+    """
+
+    def __init__(self, keys: list[list[str]], slots: list[list[int]], widths: list[int], unknown: list[int]):
+        self.keys, self.slots, self.widths, self.unknown = keys, slots, widths, unknown
+
+    @classmethod
+    def from_fitted(cls, encoder: Any) -> OnnxOneHot:
+        keys, slots, widths, unknown = [], [], [], []
+        mappings, widths_out = infrequent_slots(encoder)
+        for cats, mapping, width in zip(encoder.categories_, mappings, widths_out, strict=True):
+            keys.append(["" if pd.isna(c) else str(c) for c in cats])
+            slots.append([int(s) for s in (mapping if mapping is not None else range(len(cats)))])
+            widths.append(int(width))
+            infrequent = mapping is not None and encoder.handle_unknown == "infrequent_if_exist"
+            unknown.append(width - 1 if infrequent else -1)
+        return cls(keys, slots, widths, unknown)
+
+    @property
+    def n_out(self) -> int:
+        return sum(self.widths)
+
+
+def register_converters() -> None:
+    """Register the stand-ins with skl2onnx (idempotent; they are private classes, nothing is overridden)."""
+    from skl2onnx import update_registered_converter
+
+    update_registered_converter(OnnxImputer, "PipelineStudioImputer", _shape, _convert_imputer)
+    update_registered_converter(OnnxOneHot, "PipelineStudioOneHot", _shape, _convert_onehot)
+
+
+def _shape(operator: Any) -> None:
+    from skl2onnx.common.data_types import DoubleTensorType, StringTensorType
+
+    op = operator.raw_operator
+    rows = operator.inputs[0].get_first_dimension()
+    strings = isinstance(op, OnnxImputer) and op.strings
+    operator.outputs[0].type = (StringTensorType if strings else DoubleTensorType)([rows, op.n_out])
+
+
+def _convert_imputer(scope: Any, operator: Any, container: Any) -> None:
+    from onnx import TensorProto
+
+    op, source = operator.raw_operator, operator.inputs[0].full_name
+    name = scope.get_unique_variable_name
+    missing, fill, filled = name("missing"), name("fill"), name("filled")
+    if op.strings:
+        empty = name("empty")
+        container.add_initializer(empty, TensorProto.STRING, [1], [b""])
+        container.add_node("Equal", [source, empty], [missing], op_version=19)
+        container.add_initializer(fill, TensorProto.STRING, [1, len(op.fill)], [s.encode() for s in op.fill])
+    else:
+        container.add_node("IsNaN", [source], [missing], op_version=13)
+        container.add_initializer(fill, TensorProto.DOUBLE, [1, len(op.fill)], op.fill.tolist())
+    if not op.indicator:
+        container.add_node("Where", [missing, fill, source], [operator.outputs[0].full_name], op_version=16)
+        return
+    container.add_node("Where", [missing, fill, source], [filled], op_version=16)
+    index, picked, flags = name("indicator_index"), name("picked"), name("flags")
+    container.add_initializer(index, TensorProto.INT64, [len(op.indicator)], op.indicator)
+    container.add_node("Gather", [missing, index], [picked], axis=1, op_version=13)
+    container.add_node("Cast", [picked], [flags], to=TensorProto.DOUBLE, op_version=13)
+    container.add_node("Concat", [filled, flags], [operator.outputs[0].full_name], axis=1, op_version=13)
+
+
+def _convert_onehot(scope: Any, operator: Any, container: Any) -> None:
+    from onnx import TensorProto
+
+    op, source = operator.raw_operator, operator.inputs[0].full_name
+    name = scope.get_unique_variable_name
+    blocks = []
+    for j, (keys, slots, width, unknown) in enumerate(zip(op.keys, op.slots, op.widths, op.unknown, strict=True)):
+        index, column, slot, positions, hits = (name(s) for s in ("col", "column", "slot", "positions", "hits"))
+        container.add_initializer(index, TensorProto.INT64, [1], [j])
+        container.add_node("Gather", [source, index], [column], axis=1, op_version=13)
+        container.add_node("LabelEncoder", [column], [slot], op_domain="ai.onnx.ml", op_version=2,
+                           keys_strings=keys, values_int64s=slots, default_int64=unknown)
+        container.add_initializer(positions, TensorProto.INT64, [1, width], list(range(width)))
+        container.add_node("Equal", [slot, positions], [hits], op_version=13)
+        blocks.append(hits)
+    joined = name("joined")
+    container.add_node("Concat", blocks, [joined], axis=1, op_version=13)
+    container.add_node("Cast", [joined], [operator.outputs[0].full_name], to=TensorProto.DOUBLE, op_version=13)
