@@ -19,6 +19,7 @@ from sklearn.pipeline import Pipeline
 
 from pipeline_core.compiler.columns import apply_column_spec, infer_schema
 from pipeline_core.compiler.compile import compile_pipeline, feature_columns
+from pipeline_core.compiler.prepare import apply_row_steps, training_rows
 from pipeline_core.definition import steps as st
 from pipeline_core.definition.spec import PipelineSpec
 from pipeline_core.definition.task import detect_task
@@ -71,10 +72,9 @@ def preview_step(spec: PipelineSpec, step_index: int, frame: pd.DataFrame, n_row
 
 def _row_preview(spec: PipelineSpec, index: int, sliced: pd.DataFrame, n_rows: int) -> StepPreview:
     step = spec.steps[index]
-    rows = sliced
-    for earlier in spec.steps[:index]:
-        if isinstance(earlier, st.RowStep):
-            rows, _ = earlier.apply(rows, spec.target)
+    # Training drops unusable targets after every other row step, so that step is shown there.
+    earlier = spec.steps if isinstance(step, st.DropMissingTarget) else spec.steps[:index]
+    rows, _ = apply_row_steps(earlier, sliced, spec.target)
     kept, message = step.apply(rows, spec.target)
     columns = _row_step_columns(step, rows, spec.target)
     removed = rows.loc[rows.index.difference(kept.index), columns]
@@ -93,12 +93,8 @@ def _row_step_columns(step: st.Step, rows: pd.DataFrame, target: str | None) -> 
 
 
 def _rows_for_training(spec: PipelineSpec, sliced: pd.DataFrame) -> pd.DataFrame:
-    rows = sliced
-    for step in spec.steps:
-        if isinstance(step, st.RowStep):
-            rows, _ = step.apply(rows, spec.target)
-    if spec.target in rows:
-        rows = rows[rows[spec.target].notna()]
+    """The rows training would use (``prepare`` owns the rule), so previews fit on what the model sees."""
+    rows, _ = training_rows(spec, sliced)
     if rows.empty:
         raise DataError("no rows are left after the row steps; loosen the filters to see a preview")
     return rows
