@@ -50,7 +50,7 @@ from streamlit.testing.v1 import AppTest
 import storage
 from benchmarks.bench_train_overhead import machine
 from benchmarks.data import mixed_frame
-from pipeline_core.io.frames import frame_sha256
+from pipeline_core.io.frames import stored_table_sha256
 
 REPO = Path(__file__).resolve().parents[1]
 TARGET_SECONDS = 0.3
@@ -61,7 +61,7 @@ WARM_TIMEOUT = 600  # the first visit loads the frame and computes the page's su
 def store(frame: Any) -> int:
     """Save ``frame`` as a dataset of the studio home named by the environment; its id."""
     dataset = storage.save_dataset(name="mixed", file_name="mixed.csv", fmt="csv", frame=frame,
-                                   sha256=frame_sha256(frame))
+                                   sha256=stored_table_sha256(frame))
     return dataset.id
 
 

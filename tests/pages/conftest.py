@@ -16,7 +16,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 import storage
-from pipeline_core.io.frames import frame_sha256
+from pipeline_core.io.frames import stored_table_sha256
 from pipeline_core.io.samples import load_sample
 
 REPO = Path(__file__).resolve().parents[2]
@@ -43,7 +43,7 @@ def open_page(page: str, *, dataset_id: int | None = None, spec: dict | None = N
 
 def store_frame(frame: pd.DataFrame, name: str = "table") -> int:
     dataset = storage.save_dataset(name=name, file_name=f"{name}.csv", fmt="csv", frame=frame,
-                                   sha256=frame_sha256(frame))
+                                   sha256=stored_table_sha256(frame))
     return dataset.id
 
 
