@@ -71,7 +71,12 @@ def definition_sha256(definition: Mapping[str, Any]) -> str:
 
 
 def to_json_data(value: Any) -> Any:
-    """Plain JSON data from results that may hold numpy scalars or NaN (stored as null)."""
+    """Plain JSON data from results that may hold numpy scalars or NaN (stored as null).
+
+    Not ``pipeline_core.json_data.jsonable``: storage must not import the core (the layers test checks
+    it), and the store needs more than the core does: the database's JSON columns refuse NaN, so it
+    becomes null here, and a value no JSON type can hold is refused with a message, not stored as text.
+    """
     if isinstance(value, Mapping):
         return {str(k): to_json_data(v) for k, v in value.items()}
     if isinstance(value, list | tuple):

@@ -22,10 +22,11 @@ from typing import Any, Literal
 
 import sklearn
 
-from pipeline_core.artifacts.metadata import METADATA_ATTRIBUTE, METADATA_ENTRY, jsonable
+from pipeline_core.artifacts.metadata import METADATA_ATTRIBUTE, METADATA_ENTRY
 from pipeline_core.definition.registry import trusted_types
 from pipeline_core.errors import ModelError
 from pipeline_core.io.safety import MODEL_ZIP_LIMITS, ZipLimits, zip_problem
+from pipeline_core.json_data import jsonable
 
 Format = Literal["skops", "joblib"]
 MAX_FILE_BYTES = 2 * 2**30
