@@ -12,6 +12,7 @@ import pandas as pd
 import streamlit as st
 
 from pages import charts, common
+from pipeline_core.definition import metrics
 from pipeline_core.training import evaluate
 from pipeline_core.training.holdout import holdout_frames, holdout_split, learning_curve, training_split
 from pipeline_core.training.results import run_summary
@@ -89,7 +90,7 @@ def _leaderboard(run: Any, board: pd.DataFrame) -> None:
         st.warning("This run recorded no model scores.")
         return
     if metric:
-        direction = "higher" if charts.higher_is_better(metric) else "lower"
+        direction = "higher" if metrics.shown_greater_is_better(metric) else "lower"
         st.caption(f"Ranked by cross-validated **{charts.metric_label(metric)}** ({direction} is better); "
                    "mean ± standard deviation across folds. Click a column header to sort.")
     with st.container(key="compare_leaderboard"):

@@ -505,8 +505,9 @@ def run_score(run: Run, *, metric: str, greater_is_better: bool = True) -> float
 def best_run(pipeline_id: int, *, metric: str, greater_is_better: bool = True) -> Run | None:
     """The finished (``done``) run of any version of the pipeline with the best ``metric``.
 
-    The metric direction is the caller's knowledge (e.g. from the metric registry); for
-    losses such as RMSE pass ``greater_is_better=False``. Ties go to the newest run.
+    The metric direction is the caller's knowledge: storage may not import the core, whose
+    ``pipeline_core.definition.metrics.greater_is_better`` owns it (``studio.runs.best_run`` passes it);
+    for losses such as RMSE pass ``greater_is_better=False``. Ties go to the newest run.
     """
     scored = []
     for run in list_runs(pipeline_id=pipeline_id, status=RunStatus.DONE.value):

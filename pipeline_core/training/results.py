@@ -170,4 +170,4 @@ def rank_key(row: ModelScore, metric: str) -> tuple:
     value = row.metrics.get(metric, np.nan)
     if row.error or np.isnan(value):
         return (1, 0.0)
-    return (0, value if metric in mt.LOWER_IS_BETTER else -value)
+    return (0, -value if mt.greater_is_better(metric) else value)

@@ -211,7 +211,7 @@ def _run_optuna(search: _Search, space: dict[str, Dim], seed: int) -> None:
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.ERROR)
-    direction = "minimize" if search.metric in mt.LOWER_IS_BETTER else "maximize"
+    direction = "maximize" if mt.greater_is_better(search.metric) else "minimize"
     study = optuna.create_study(direction=direction, sampler=optuna.samplers.TPESampler(seed=seed))
 
     def between_trials(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
