@@ -12,6 +12,7 @@ from pipeline_core.artifacts.export import LoadedModel
 from pipeline_core.definition import metrics
 from pipeline_core.definition.spec import PipelineSpec, load_spec
 from storage import Dataset, ModelArtifact, Run, StorageError
+from storage import RunStatus as RunStatus  # re-exported: pages take run statuses from here, never from storage
 from studio.datasets import load_table
 from studio.models import load_stored_model, run_artifact
 
