@@ -50,7 +50,7 @@ from streamlit.testing.v1 import AppTest
 import storage
 from benchmarks.bench_train_overhead import machine
 from benchmarks.data import mixed_frame
-from pipeline_core.io.frames import frame_sha256
+from pipeline_core.io.frames import stored_table_sha256
 from studio.workspace import current_store
 
 REPO = Path(__file__).resolve().parents[1]
@@ -62,7 +62,7 @@ WARM_TIMEOUT = 600  # the first visit loads the frame and computes the page's su
 def save_frame(frame: Any) -> int:
     """Save ``frame`` as a dataset of the studio home named by the environment (the store the app opens); its id."""
     dataset = storage.save_dataset(current_store(), name="mixed", file_name="mixed.csv", fmt="csv", frame=frame,
-                                   sha256=frame_sha256(frame))
+                                   sha256=stored_table_sha256(frame))
     return dataset.id
 
 

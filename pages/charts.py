@@ -41,11 +41,6 @@ def display_value(name: str, value: float) -> float:
     return -value if name.startswith("neg_") else value
 
 
-def higher_is_better(name: str) -> bool:
-    """For the displayed value (losses are positive, so lower is better)."""
-    return not name.startswith("neg_") and name not in metrics.LOWER_IS_BETTER
-
-
 def metric_text(row: Mapping[str, Any], metric: str) -> str:
     """``0.9512 ± 0.0123`` (mean ± std across folds) from a leaderboard frame row."""
     mean, std = row.get(metric), row.get(f"{metric}__std")
@@ -88,7 +83,7 @@ def leaderboard_frame(records: Sequence[Mapping[str, Any]], metric: str | None) 
     if board.empty or not metric or metric not in board:
         return board
     board["_failed"] = board["Error"] != ""
-    board = board.sort_values(["_failed", metric], ascending=[True, not higher_is_better(metric)],
+    board = board.sort_values(["_failed", metric], ascending=[True, not metrics.shown_greater_is_better(metric)],
                               na_position="last", kind="stable")
     return board.drop(columns="_failed").reset_index(drop=True)
 
@@ -136,7 +131,7 @@ def _figure(title: str, **layout: Any) -> go.Figure:
 def fold_spread_figure(board: pd.DataFrame, folds: pd.DataFrame, metric: str) -> go.Figure:
     """Every fold's score as a dot, the mean as a diamond with ±1 std; the axis zooms to the scores."""
     label = metric_label(metric)
-    arrow = "higher is better" if higher_is_better(metric) else "lower is better"
+    arrow = "higher is better" if metrics.shown_greater_is_better(metric) else "lower is better"
     scored = board.dropna(subset=[metric]) if metric in board else board.iloc[0:0]
     order = list(scored["Model"])[::-1]
     figure = _figure(f"{label} across CV folds ({arrow})", height=max(240, 56 * len(order) + 130),
@@ -159,7 +154,7 @@ def paired_folds_figure(folds: pd.DataFrame, model_a: str, model_b: str, metric:
     a = folds[folds["Model"] == model_a].set_index("fold")["value"]
     b = folds[folds["Model"] == model_b].set_index("fold")["value"]
     for fold in a.index.intersection(b.index):
-        better = (b[fold] > a[fold]) == higher_is_better(metric)
+        better = (b[fold] > a[fold]) == metrics.shown_greater_is_better(metric)
         figure.add_scatter(x=[model_a, model_b], y=[a[fold], b[fold]], mode="lines+markers",
                            line={"color": PALETTE[1] if better else PALETTE[0]},
                            hovertemplate=f"fold {fold}: %{{y:.4f}}<extra></extra>")

@@ -12,12 +12,13 @@ import pandas as pd
 import streamlit as st
 
 from pages import charts, common, session
+from pipeline_core.definition import metrics
 from pipeline_core.training import evaluate
 from pipeline_core.training.holdout import holdout_frames, holdout_split, learning_curve, training_split
 from pipeline_core.training.results import run_summary
 from studio.datasets import list_datasets
 from studio.errors import FAILURES, StorageError
-from studio.runs import get_run, list_runs, run_inputs
+from studio.runs import RunStatus, get_run, list_runs, run_inputs
 
 TABS = ["Leaderboard", "A/B test", "Hold-out charts"]
 
@@ -31,7 +32,7 @@ def main() -> None:
         st.page_link("pages/train.py", label="Go to Train", icon=":material/model_training:")
         return
     run = _pick_run(runs)
-    if run.status != "done":
+    if run.status != RunStatus.DONE:
         _not_done(run)
     else:
         _run_tabs(run)
@@ -63,18 +64,18 @@ def _pick_run(runs: list[Any]) -> Any:
         st.session_state["compare_followed_run"] = session_run
         st.session_state["compare_run"] = session_run
     if st.session_state.get("compare_run") not in ids:
-        st.session_state["compare_run"] = next((r.id for r in runs if r.status == "done"), ids[0])
+        st.session_state["compare_run"] = next((r.id for r in runs if r.status == RunStatus.DONE), ids[0])
     labels = {r.id: charts.run_label(r) for r in runs}
     chosen = st.selectbox("Run", ids, format_func=labels.get, key="compare_run")
     return next(r for r in runs if r.id == chosen)
 
 
 def _not_done(run: Any) -> None:
-    if run.status in ("queued", "running"):
+    if run.status in (RunStatus.QUEUED, RunStatus.RUNNING):
         st.info(f"Run #{run.id} is {run.status} ({run.progress:.0%}). Its leaderboard appears here when it ends.",
                 icon=":material/hourglass_top:")
         st.page_link("pages/train.py", label="Follow it on Train", icon=":material/model_training:")
-    elif run.status == "cancelled":
+    elif run.status == RunStatus.CANCELLED:
         st.warning(f"Run #{run.id} was cancelled before it finished; it has no leaderboard.")
     else:
         st.error(f"Run #{run.id} {run.status}: {run.error}", icon=":material/error:")
@@ -89,7 +90,7 @@ def _leaderboard(run: Any, board: pd.DataFrame) -> None:
         st.warning("This run recorded no model scores.")
         return
     if metric:
-        direction = "higher" if charts.higher_is_better(metric) else "lower"
+        direction = "higher" if metrics.shown_greater_is_better(metric) else "lower"
         st.caption(f"Ranked by cross-validated **{charts.metric_label(metric)}** ({direction} is better); "
                    "mean ± standard deviation across folds. Click a column header to sort.")
     with st.container(key="compare_leaderboard"):

@@ -9,6 +9,7 @@ so choosing a target only pays for that target.
 from __future__ import annotations
 
 import json
+from typing import get_args
 
 import pandas as pd
 import plotly.express as px
@@ -18,6 +19,7 @@ from pages import common, session, step_editor
 from pipeline_core.analysis.leakage import LeakageBasis, leakage_basis, target_warnings
 from pipeline_core.analysis.value_counts import class_counts, distinct_values
 from pipeline_core.compiler.columns import apply_column_spec, column_as_seen, default_steps
+from pipeline_core.definition.choices import Task
 from pipeline_core.definition.spec import ColumnsSpec, PipelineSpec
 from pipeline_core.definition.steps import DropColumns
 from pipeline_core.definition.task import TaskChoice, check_target, detect_task
@@ -26,9 +28,8 @@ from pipeline_core.io.frames import spec_columns
 from studio.errors import FAILURES
 
 NO_TARGET = ""  # the selectbox option for "no target" (a None value would read as "nothing selected")
-TASKS = ["auto", "classification", "regression", "clustering"]
+TASKS = list(get_args(Task))  # the definition's choices
 PAGE = "features"
-
 MAX_CLASSES_SHOWN = 30
 
 
@@ -222,4 +223,5 @@ def _class_balance(counts: pd.Series) -> None:
 
 
 
-main()
+if __name__ == "__main__":  # Streamlit runs a page as __main__; tests import it for its constants
+    main()

@@ -19,7 +19,7 @@ from pipeline_core.io.writers import safe_download_name
 from studio import models
 from studio import pipelines as library
 from studio.errors import FAILURES
-from studio.runs import get_run, list_runs
+from studio.runs import RunStatus, get_run, list_runs
 
 PAGE = "pipelines"
 PICK_NEXT_KEY = "pipelines_pick_next"  # the pipeline to show after the rerun an action triggers
@@ -249,11 +249,11 @@ def _history_json(pipeline_id: int) -> str:
 
 def _model_runs(pipeline: Any) -> list[Any]:
     """Finished runs of this pipeline, plus this session's last run (trained before saving, perhaps)."""
-    runs = list_runs(pipeline_id=pipeline.id, status="done")
+    runs = list_runs(pipeline_id=pipeline.id, status=RunStatus.DONE.value)
     session_run = session.run_id()
     if session_run is not None and session_run not in {r.id for r in runs}:
         run = get_run(session_run)
-        if run is not None and run.status == "done":
+        if run is not None and run.status == RunStatus.DONE:
             runs.append(run)
     return [r for r in runs if charts.run_artifact(r.id) is not None]
 

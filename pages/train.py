@@ -7,7 +7,7 @@ tab or refreshing loses nothing; coming back shows the same run.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, get_args
 
 import pandas as pd
 import streamlit as st
@@ -16,6 +16,7 @@ from pages import charts, common, jobs, session
 from pipeline_core.compiler.compile import compile_pipeline
 from pipeline_core.compiler.prepare import prepare
 from pipeline_core.definition import metrics, registry
+from pipeline_core.definition.choices import TuningMethod
 from pipeline_core.definition.spec import PipelineSpec, load_spec
 from pipeline_core.errors import SpecError, StudioError
 from pipeline_core.training.progress import progress_event
@@ -23,9 +24,9 @@ from pipeline_core.training.results import run_summary
 from studio import training
 from studio.errors import FAILURES
 from studio.pipelines import saved_version_id
-from studio.runs import get_run
+from studio.runs import RunStatus, get_run
 
-TUNING_METHODS = {
+TUNING_LABELS: dict[TuningMethod, str] = {  # one per TuningMethod; a test keeps them in step
     "none": "None: registry defaults",
     "grid": "Grid search",
     "random": "Random search",
@@ -33,7 +34,7 @@ TUNING_METHODS = {
     "optuna": "Optuna (TPE)",
 }
 ACTIVE = training.ACTIVE
-RERUNNABLE = ("interrupted", "failed", "cancelled")  # "interrupted": a run an older version closed after a restart
+RERUNNABLE = (RunStatus.INTERRUPTED, RunStatus.FAILED, RunStatus.CANCELLED)  # interrupted: closed by an older version
 PAGE = "train"
 POLL_SECONDS = 1
 
@@ -172,9 +173,9 @@ def _tuning_inputs(spec: PipelineSpec, task: str) -> dict[str, Any]:
     if task == "clustering":
         return plan
     method, trials, limit = st.columns(3)
-    names = list(TUNING_METHODS)
+    names = list(get_args(TuningMethod))
     plan["method"] = method.selectbox("Hyperparameter tuning", names, index=names.index(plan["method"]),
-                                      format_func=TUNING_METHODS.get, key="train_tuning",
+                                      format_func=TUNING_LABELS.get, key="train_tuning",
                                       help="Searches each model's space from the registry, scored by the same "
                                            "folds and metric as the leaderboard.")
     plan["n_trials"] = trials.number_input("Trials per model", 1, 10_000, plan["n_trials"], key="train_trials")
@@ -232,7 +233,7 @@ def _live_progress(run_id: int, task: str) -> None:
     if run is None or run.status not in ACTIVE:
         st.rerun()
     with st.container(key="train_progress", border=True):
-        waiting = training.queue_position(run_id) if run.status == "queued" else 0
+        waiting = training.queue_position(run_id) if run.status == RunStatus.QUEUED else 0
         text = f"waiting for {waiting} earlier run(s)" if waiting else (run.progress_message or "starting…")
         st.markdown(f"**Run #{run.id}** · {run.status}")
         st.progress(float(run.progress), text=text)
@@ -270,9 +271,9 @@ def _model_states(run: Any, task: str) -> pd.DataFrame:
 
 def _finished(run: Any) -> None:
     session.show_messages(PAGE)
-    if run.status == "done":
+    if run.status == RunStatus.DONE:
         _summary(run)
-    elif run.status == "cancelled":
+    elif run.status == RunStatus.CANCELLED:
         st.warning(f"Run #{run.id} was cancelled. Start it again when ready.", icon=":material/cancel:")
     else:
         where = f" (model: {run.failed_model})" if run.failed_model else ""

@@ -14,9 +14,10 @@ import sys
 from collections.abc import Sequence
 from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path, PureWindowsPath
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn, get_args
 
 from pipeline_core import __version__
+from pipeline_core.definition.choices import Task, TuningMethod
 from pipeline_core.errors import DataError, ModelError, SpecError, StudioError
 from pipeline_core.io.limits import DEFAULT_MEMORY_BUDGET_MB
 
@@ -108,15 +109,18 @@ def _add_train(commands: Any) -> None:
                                           "leaderboard.json, pipeline.json and model.skops to --out.")
     cmd.add_argument("data", metavar="DATA", help="CSV/TSV, Excel, Parquet or JSON file")
     cmd.add_argument("--target", metavar="COL", help="column to predict (omit for clustering)")
-    cmd.add_argument("--task", choices=["auto", "classification", "regression", "clustering"], default="auto")
+    # Choices are the definition's Literal types; options left out keep the definition's own defaults
+    # (see ``train_spec``), so the CLI never restates a default that could drift from EvaluationPlan/TuningPlan.
+    cmd.add_argument("--task", choices=get_args(Task), help="default: auto-detect from the target")
     cmd.add_argument("--models", metavar="A,B,...", help="registry keys, e.g. logistic_regression,random_forest "
                                                           "(default: the preselected models for the task)")
-    cmd.add_argument("--cv", type=int, default=5, metavar="K", help="cross-validation folds (default 5)")
-    cmd.add_argument("--seed", type=int, default=42, metavar="N", help="random seed (default 42)")
-    cmd.add_argument("--holdout", type=float, default=0.2, metavar="F",
-                     help="share of rows kept aside for a final score (default 0.2; 0 for none)")
-    cmd.add_argument("--tuning", choices=["none", "grid", "random", "halving", "optuna"], default="none")
-    cmd.add_argument("--trials", type=_positive_int, default=20, metavar="N", help="tuning trials per model")
+    cmd.add_argument("--cv", type=int, metavar="K", help="cross-validation folds (default: the definition's)")
+    cmd.add_argument("--seed", type=int, metavar="N", help="random seed (default: the definition's)")
+    cmd.add_argument("--holdout", type=float, metavar="F",
+                     help="share of rows kept aside for a final score (default: the definition's; 0 for none)")
+    cmd.add_argument("--tuning", choices=get_args(TuningMethod), help="default: none")
+    cmd.add_argument("--trials", type=_positive_int, metavar="N",
+                     help="tuning trials per model (default: the definition's)")
     cmd.add_argument("--out", default=DEFAULT_OUT, metavar="DIR", help=f"output folder (default {DEFAULT_OUT})")
     _add_scheduler(cmd)
     cmd.set_defaults(handler=cmd_train)
@@ -233,10 +237,15 @@ def train_spec(args: argparse.Namespace, data: Any) -> PipelineSpec:
     return load_spec({
         "name": Path(args.data).stem,
         "data": {"file_name": Path(args.data).name, "sha256": data.sha256, "format": data.format},
-        "target": args.target, "task": args.task, "models": models,
-        "evaluation": {"cv_folds": args.cv, "seed": args.seed, "holdout": args.holdout},
-        "tuning": {"method": args.tuning, "n_trials": args.trials},
+        "target": args.target, "models": models, **_given({"task": args.task}),
+        "evaluation": _given({"cv_folds": args.cv, "seed": args.seed, "holdout": args.holdout}),
+        "tuning": _given({"method": args.tuning, "n_trials": args.trials}),
     })
+
+
+def _given(options: dict[str, Any]) -> dict[str, Any]:
+    """The options the user gave; the others stay out so the definition's field defaults apply."""
+    return {key: value for key, value in options.items() if value is not None}
 
 
 def with_default_steps(spec: PipelineSpec, frame: pd.DataFrame) -> PipelineSpec:

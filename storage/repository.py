@@ -74,7 +74,12 @@ def definition_sha256(definition: Mapping[str, Any]) -> str:
 
 
 def to_json_data(value: Any) -> Any:
-    """Plain JSON data from results that may hold numpy scalars or NaN (stored as null)."""
+    """Plain JSON data from results that may hold numpy scalars or NaN (stored as null).
+
+    Not ``pipeline_core.json_data.jsonable``: storage must not import the core (the layers test checks
+    it), and the store needs more than the core does: the database's JSON columns refuse NaN, so it
+    becomes null here, and a value no JSON type can hold is refused with a message, not stored as text.
+    """
     if isinstance(value, Mapping):
         return {str(k): to_json_data(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
@@ -508,8 +513,9 @@ def run_score(run: Run, *, metric: str, greater_is_better: bool = True) -> float
 def best_run(store: Store, pipeline_id: int, *, metric: str, greater_is_better: bool = True) -> Run | None:
     """The finished (``done``) run of any version of the pipeline with the best ``metric``.
 
-    The metric direction is the caller's knowledge (e.g. from the metric registry); for
-    losses such as RMSE pass ``greater_is_better=False``. Ties go to the newest run.
+    The metric direction is the caller's knowledge: storage may not import the core, whose
+    ``pipeline_core.definition.metrics.greater_is_better`` owns it (``studio.runs.best_run`` passes it);
+    for losses such as RMSE pass ``greater_is_better=False``. Ties go to the newest run.
     """
     scored = []
     for run in list_runs(store, pipeline_id=pipeline_id, status=RunStatus.DONE.value):

@@ -10,7 +10,7 @@ import pandas as pd
 
 import storage
 from pipeline_core.errors import DataError
-from pipeline_core.io.frames import JoinHow, frame_sha256, merge_frames
+from pipeline_core.io.frames import JoinHow, merge_frames, stored_table_sha256
 from pipeline_core.io.readers import ReadResult, read_table
 from pipeline_core.io.samples import load_sample
 from pipeline_core.io.stabilise import clean_column_names
@@ -75,7 +75,7 @@ def ingest_upload(data: bytes, file_name: str, options: ReadOptions | None = Non
 def load_sample_dataset(name: str) -> Dataset:
     """Store one of the bundled sample tables (generated here: no download)."""
     frame = load_sample(name)
-    return save_table(frame, name=name, file_name=f"{name} (sample)", fmt="sample", sha256=frame_sha256(frame))
+    return save_table(frame, name=name, file_name=f"{name} (sample)", fmt="sample", sha256=stored_table_sha256(frame))
 
 
 def merge_datasets(left: Dataset, right: Dataset, *, keys: list[str], mapping: dict[str, str], how: JoinHow,
@@ -89,7 +89,7 @@ def merge_datasets(left: Dataset, right: Dataset, *, keys: list[str], mapping: d
     if merged.empty:
         raise DataError("The merge has no rows: no key value is in both tables; check the keys.")
     dataset = save_table(merged, name=name or "merged", file_name=f"{left.file_name} ⋈ {right.file_name}",
-                         fmt="merge", sha256=frame_sha256(merged))
+                         fmt="merge", sha256=stored_table_sha256(merged))
     return Loaded(dataset, [f"Merged on {', '.join(keys)} ({how} join): {len(merged):,} rows × {merged.shape[1]}."])
 
 
@@ -104,7 +104,7 @@ def import_query(url: str, query: str, name: str) -> Dataset:
         raise DataError("The query returned no rows; nothing was stored.")
     frame.columns, _ = clean_column_names(list(frame.columns))
     return save_table(frame, name=name or "query result", file_name="SQL query", fmt="sql",
-                      sha256=frame_sha256(frame))
+                      sha256=stored_table_sha256(frame))
 
 
 def get_dataset(dataset_id: int) -> Dataset | None:

@@ -9,11 +9,11 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-import numpy as np
 import pandas as pd
 import sklearn
 
 from pipeline_core import __version__
+from pipeline_core.json_data import jsonable
 
 METADATA_ATTRIBUTE = "studio_metadata_"
 METADATA_ENTRY = "pipeline_studio_metadata.json"
@@ -63,14 +63,3 @@ def feature_records(pipeline: Any, frame: pd.DataFrame, rename: dict[str, str]) 
             record["levels"] = sorted(levels.tolist()) if len(levels) <= 200 else None
         records.append(record)
     return records
-
-
-def jsonable(value: Any) -> Any:
-    """Turn numpy scalars/arrays and tuples into JSON types; leave everything else as is."""
-    if isinstance(value, dict):
-        return {str(k): jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple, np.ndarray)):
-        return [jsonable(v) for v in value]
-    if isinstance(value, np.generic):
-        return value.item()
-    return value

@@ -22,16 +22,14 @@ from typing import Any, Literal
 
 import sklearn
 
-from pipeline_core.artifacts.metadata import METADATA_ATTRIBUTE, METADATA_ENTRY, jsonable
+from pipeline_core.artifacts.metadata import METADATA_ATTRIBUTE, METADATA_ENTRY
 from pipeline_core.definition.registry import trusted_types
 from pipeline_core.errors import ModelError
+from pipeline_core.io.safety import MODEL_ZIP_LIMITS, ZipLimits, zip_problem
+from pipeline_core.json_data import jsonable
 
 Format = Literal["skops", "joblib"]
 MAX_FILE_BYTES = 2 * 2**30
-MAX_UNCOMPRESSED_BYTES = 4 * 2**30
-MAX_COMPRESSION_RATIO = 200
-RATIO_MIN_BYTES = 2**20  # small entries cannot hurt, whatever their ratio
-MAX_ZIP_ENTRIES = 500_000
 MAX_METADATA_BYTES = 20 * 2**20
 
 # Types skops does not trust by default that our compiled pipelines contain: the union of what the
@@ -137,32 +135,31 @@ def check_archive(data: bytes, name: str) -> list[zipfile.ZipInfo]:
             infos = archive.infolist()
     except (zipfile.BadZipFile, ValueError) as e:
         raise ModelError(f"'{name}' is not a readable skops model file: {e}") from e
-    if len(infos) > MAX_ZIP_ENTRIES:
-        raise ModelError(f"'{name}' holds {len(infos):,} entries; refusing to open it")
-    for info in infos:
-        _check_entry(info, name)
-    total = sum(i.file_size for i in infos)
-    if total > MAX_UNCOMPRESSED_BYTES:
-        raise ModelError(f"'{name}' would unpack to {total:,} bytes, over the {MAX_UNCOMPRESSED_BYTES:,} limit")
+    _refuse_zip_problem(infos, name, MODEL_ZIP_LIMITS)
     return infos
+
+
+def _refuse_zip_problem(infos: list[zipfile.ZipInfo], name: str, limits: ZipLimits) -> None:
+    """The ZIP rules are :func:`pipeline_core.io.safety.zip_problem`'s; this only words them for a model file."""
+    problem = zip_problem(infos, limits)
+    if problem is None:
+        return
+    if problem.kind == "entries":
+        raise ModelError(f"'{name}' holds {problem.count:,} entries; refusing to open it")
+    if problem.kind == "path":
+        raise ModelError(f"'{name}' contains an entry with an unsafe path ('{problem.entry}'); refusing to open it")
+    if problem.kind == "size":
+        raise ModelError(f"'{name}' would unpack to {problem.unpacked:,} bytes, over the "
+                         f"{limits.max_unpacked_bytes:,} limit")
+    where = f"entry '{problem.entry}'" if problem.entry else "the archive"
+    raise ModelError(f"'{name}': {where} expands {problem.unpacked / max(problem.packed, 1):,.0f}-fold "
+                     f"(limit {limits.max_ratio:,.0f}); this looks like a zip bomb, refusing to open it")
 
 
 def _looks_like_pickle(data: bytes) -> bool:
     """Pickle protocol 2+ starts with 0x80; joblib's compressed pickles start with a zlib/gzip/xz/lz4 header."""
     zlib_header = len(data) > 1 and data[0] == 0x78 and (data[0] * 256 + data[1]) % 31 == 0
     return data[:1] == b"\x80" or zlib_header or data.startswith((b"\x1f\x8b", b"\xfd7zXZ", b"\x04\x22\x4d\x18"))
-
-
-def _check_entry(info: zipfile.ZipInfo, name: str) -> None:
-    entry = info.filename
-    parts = entry.replace("\\", "/").split("/")
-    if entry.startswith(("/", "\\")) or ".." in parts or (len(entry) > 1 and entry[1] == ":"):
-        raise ModelError(f"'{name}' contains an entry with an unsafe path ('{entry}'); refusing to open it")
-    if info.file_size > RATIO_MIN_BYTES and info.file_size > MAX_COMPRESSION_RATIO * max(info.compress_size, 1):
-        raise ModelError(
-            f"'{name}': entry '{entry}' expands {info.file_size / max(info.compress_size, 1):,.0f}-fold "
-            f"(limit {MAX_COMPRESSION_RATIO}); this looks like a zip bomb, refusing to open it"
-        )
 
 
 def _load_skops(data: bytes, name: str) -> Any:

@@ -43,9 +43,9 @@ def compile_pipeline(
     if not types:
         raise SpecError("columns: no feature columns are left after dropping; keep at least one")
     seed = spec.evaluation.seed
-    column_steps = [(i, s) for i, s in enumerate(spec.steps) if s.stage == "column"]
+    column_steps = [s for s in spec.steps if s.stage == "column"]
     native = model is not None and _native_categories(spec, model)
-    columns, n_codes = _column_transformer(column_steps, types, task, seed, native=native, n_rows=n_rows)
+    columns, n_codes = _column_transformer(spec.steps, types, task, seed, native=native, n_rows=n_rows)
     named: list[tuple[str, object]] = [
         ("prepare", FramePreparer(rename=dict(spec.columns.rename), types=types)),
         ("columns", columns),
@@ -57,7 +57,7 @@ def compile_pipeline(
         entry = MODELS[model.kind]
         if task not in entry.estimators:
             raise SpecError(f"models: '{model.kind}' cannot do {task}; choose one of the {task} models")
-        if entry.dense_only and any(isinstance(s, st.Tfidf) for _, s in column_steps):
+        if entry.dense_only and any(isinstance(s, st.Tfidf) for s in column_steps):
             named.append(("densify", Densify()))
         try:
             params = {**model.params, "categorical_features": list(range(n_codes))} if n_codes else model.params
@@ -82,6 +82,28 @@ def feature_columns(spec: PipelineSpec, schema: dict[str, ColumnInfo]) -> list[s
     ]
 
 
+def column_chains(steps: list[st.Step], types: dict[str, str]) -> dict[tuple[int, ...], list[str]]:
+    """Columns of ``types`` grouped by their chain: the indices (in ``steps``) of the column steps that pick them.
+
+    The one place that decides which column steps transform a column, in which order; the compiler
+    builds one ``ColumnTransformer`` branch per chain and the step preview refits the same chains.
+    """
+    resolved = [(i, resolve_columns(s.columns, types)) for i, s in enumerate(steps) if s.stage == "column"]
+    chains: dict[tuple[int, ...], list[str]] = defaultdict(list)
+    for col in types:
+        chains[tuple(i for i, cols in resolved if col in cols)].append(col)
+    return dict(chains)
+
+
+def resolve_columns(selector: st.Selector, types: dict[str, str]) -> list[str]:
+    """The columns of ``types`` a step's selector picks: the listed ones present, or all of a type."""
+    if isinstance(selector, list):
+        return [c for c in selector if c in types]
+    if selector == "all":
+        return list(types)
+    return [c for c, t in types.items() if t == selector]
+
+
 def _native_categories(spec: PipelineSpec, model: ModelSpec) -> bool:
     """Code columns are only safe where nothing after the ``ColumnTransformer`` moves columns."""
     return (MODELS[model.kind].native_categorical and "categorical_features" not in model.params
@@ -89,7 +111,7 @@ def _native_categories(spec: PipelineSpec, model: ModelSpec) -> bool:
 
 
 def _column_transformer(
-    column_steps: list[tuple[int, st.Step]], types: dict[str, str], task: str, seed: int, *, native: bool = False,
+    steps: list[st.Step], types: dict[str, str], task: str, seed: int, *, native: bool = False,
     n_rows: int | None = None,
 ) -> tuple[ColumnTransformer, int]:
     """One branch per distinct chain of steps; columns with the same chain share a branch.
@@ -97,11 +119,8 @@ def _column_transformer(
     With ``native``, chains that end in one-hot encoding emit codes instead and come first;
     the second value is how many code columns lead the output (0 without ``native``).
     """
-    resolved = [_resolve(s.columns, types, i) for i, s in column_steps]
-    chains: dict[tuple[int, ...], list[str]] = defaultdict(list)
-    for col in types:
-        chains[tuple(k for k, cols in enumerate(resolved) if col in cols)].append(col)
-    chain_steps = {chain: [column_steps[k][1] for k in chain] for chain in chains}
+    chains = column_chains(steps, types)
+    chain_steps = {chain: [steps[i] for i in chain] for chain in chains}
     codes = native and any(_codable(steps, n_rows) for steps in chain_steps.values())
     # Histogram boosting takes float64 one-hot input as it is, so float32 would only add a copy; given
     # codes, it re-encodes all its input into a new float64 matrix anyway, and float32 halves what we hold.
@@ -162,10 +181,3 @@ def _float32() -> FunctionTransformer:
     """
     return FunctionTransformer(np.asarray, kw_args={"dtype": "float32"}, feature_names_out="one-to-one")
 
-
-def _resolve(selector: st.Selector, types: dict[str, str], index: int) -> list[str]:
-    if isinstance(selector, list):
-        return [c for c in selector if c in types]
-    if selector == "all":
-        return list(types)
-    return [c for c, t in types.items() if t == selector]

@@ -14,7 +14,7 @@ import pandas as pd
 from pipeline_core.compiler.columns import ColumnInfo, apply_column_spec, infer_schema
 from pipeline_core.definition import steps as st
 from pipeline_core.definition.spec import PipelineSpec
-from pipeline_core.definition.task import check_target, detect_task
+from pipeline_core.definition.task import check_target, detect_task, drop_unusable_target
 from pipeline_core.errors import DataError
 from pipeline_core.transformers import MAX_MAGNITUDE
 
@@ -39,15 +39,7 @@ def prepare(spec: PipelineSpec, frame: pd.DataFrame) -> Prepared:
     sliced = apply_column_spec(frame, spec)
     if spec.target is not None and spec.target not in sliced:
         raise DataError(f"target '{spec.target}' is not a column; columns are: {', '.join(map(str, sliced.columns))}")
-    report = []
-    for step in spec.steps:
-        if isinstance(step, st.RowStep):
-            sliced, message = step.apply(sliced, spec.target)
-            report.append(message)
-    if spec.target is not None:
-        sliced, message = _drop_unusable_target(sliced, spec.target)
-        if message:
-            report.append(message)
+    sliced, report = training_rows(spec, sliced)
     y = sliced[spec.target].copy() if spec.target else None  # a column alone: a view would keep its whole block
     choice = detect_task(y)
     task = choice.task if spec.task == "auto" else spec.task
@@ -58,6 +50,31 @@ def prepare(spec: PipelineSpec, frame: pd.DataFrame) -> Prepared:
     report += _extreme_values_notice(sliced, schema)
     X = _features(frame, sliced.index, _raw_name(spec, spec.target))
     return Prepared(X, y, task, reason, schema, report)
+
+
+def training_rows(spec: PipelineSpec, sliced: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
+    """The rows a model trains on, from the sliced frame, and one sentence per rule saying what went.
+
+    The one owner of which rows train: the row steps in order, then the rows whose target is
+    missing or infinite (:func:`~pipeline_core.definition.task.drop_unusable_target`), always and
+    last, so a ``drop_missing_target`` step's position cannot change the result. The step preview
+    calls this, and the exported script's ``training_rows`` follows the same order.
+    """
+    rows, report = apply_row_steps(spec.steps, sliced, spec.target)
+    kept, message = drop_unusable_target(rows, spec.target)
+    if len(kept) < len(rows) or any(isinstance(s, st.DropMissingTarget) for s in spec.steps):
+        report.append(message)
+    return kept, report
+
+
+def apply_row_steps(steps: list[st.Step], frame: pd.DataFrame, target: str | None) -> tuple[pd.DataFrame, list[str]]:
+    """Run the row steps among ``steps`` in order, except ``drop_missing_target`` (see :func:`training_rows`)."""
+    report = []
+    for step in steps:
+        if isinstance(step, st.RowStep) and not isinstance(step, st.DropMissingTarget):
+            frame, message = step.apply(frame, target)
+            report.append(message)
+    return frame, report
 
 
 def _numbered(frame: pd.DataFrame) -> pd.DataFrame:
@@ -79,16 +96,6 @@ def _features(frame: pd.DataFrame, rows: pd.Index, target: str | None) -> pd.Dat
     if target in features:
         del features[target]  # drops the column from the shallow copy's blocks, as views
     return features
-
-
-def _drop_unusable_target(frame: pd.DataFrame, target: str) -> tuple[pd.DataFrame, str]:
-    values = frame[target]
-    bad = values.isna()
-    if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
-        bad |= ~np.isfinite(values.astype(float).fillna(0))
-    if not bad.any():
-        return frame, ""
-    return frame[~bad], f"dropped {int(bad.sum()):,} rows whose target '{target}' is missing or infinite"
 
 
 def _extreme_values_notice(frame: pd.DataFrame, schema: dict[str, ColumnInfo]) -> list[str]:

@@ -18,7 +18,8 @@ import scipy.sparse as sp
 from sklearn.pipeline import Pipeline
 
 from pipeline_core.compiler.columns import apply_column_spec, infer_schema
-from pipeline_core.compiler.compile import compile_pipeline, feature_columns
+from pipeline_core.compiler.compile import column_chains, compile_pipeline, feature_columns, resolve_columns
+from pipeline_core.compiler.prepare import apply_row_steps, training_rows
 from pipeline_core.definition import steps as st
 from pipeline_core.definition.spec import PipelineSpec
 from pipeline_core.definition.task import detect_task
@@ -71,10 +72,9 @@ def preview_step(spec: PipelineSpec, step_index: int, frame: pd.DataFrame, n_row
 
 def _row_preview(spec: PipelineSpec, index: int, sliced: pd.DataFrame, n_rows: int) -> StepPreview:
     step = spec.steps[index]
-    rows = sliced
-    for earlier in spec.steps[:index]:
-        if isinstance(earlier, st.RowStep):
-            rows, _ = earlier.apply(rows, spec.target)
+    # Training drops unusable targets after every other row step, so that step is shown there.
+    earlier = spec.steps if isinstance(step, st.DropMissingTarget) else spec.steps[:index]
+    rows, _ = apply_row_steps(earlier, sliced, spec.target)
     kept, message = step.apply(rows, spec.target)
     columns = _row_step_columns(step, rows, spec.target)
     removed = rows.loc[rows.index.difference(kept.index), columns]
@@ -93,12 +93,8 @@ def _row_step_columns(step: st.Step, rows: pd.DataFrame, target: str | None) -> 
 
 
 def _rows_for_training(spec: PipelineSpec, sliced: pd.DataFrame) -> pd.DataFrame:
-    rows = sliced
-    for step in spec.steps:
-        if isinstance(step, st.RowStep):
-            rows, _ = step.apply(rows, spec.target)
-    if spec.target in rows:
-        rows = rows[rows[spec.target].notna()]
+    """The rows training would use (``prepare`` owns the rule), so previews fit on what the model sees."""
+    rows, _ = training_rows(spec, sliced)
     if rows.empty:
         raise DataError("no rows are left after the row steps; loosen the filters to see a preview")
     return rows
@@ -122,13 +118,14 @@ def _column_preview(
 ) -> StepPreview:
     step = spec.steps[index]
     types = {c: schema[c].type for c in feature_columns(spec, schema)}
-    affected = _resolve(step.columns, types)
+    affected = resolve_columns(step.columns, types)
     if not affected:
         summary = f"matches no feature column (columns: {_selector_text(step.columns)}), so it changes nothing"
         return StepPreview(pd.DataFrame(), pd.DataFrame(), summary)
     X = FramePreparer(types=types).fit_transform(sample)
     befores, afters = [], []
-    for chain, cols in _chains(spec, index, affected, types).items():
+    # the compiler's chains, restricted to the affected columns and to the steps up to this one
+    for chain, cols in column_chains(spec.steps[: index + 1], {c: types[c] for c in affected}).items():
         earlier = [spec.steps[k] for k in chain if k < index]
         per_column = any(s.per_column for s in [*earlier, step])
         inputs = [([c], X[c]) for c in cols] if per_column else [(cols, X[cols])]
@@ -137,18 +134,6 @@ def _column_preview(
             afters.append(_run([*earlier, step], data, names, y, task, spec.evaluation.seed, per_column))
     before, after = pd.concat(befores, axis=1), pd.concat(afters, axis=1)
     return _feature_preview(step, affected, before, after)
-
-
-def _chains(spec: PipelineSpec, index: int, affected: list[str], types: dict[str, str]) -> dict[tuple, list[str]]:
-    """Affected columns grouped by the column steps (up to ``index``) that transform them, as compile does."""
-    chains: dict[tuple, list[str]] = {}
-    for col in affected:
-        chain = tuple(
-            k for k, s in enumerate(spec.steps[: index + 1])
-            if s.stage == "column" and col in _resolve(s.columns, types)
-        )
-        chains.setdefault(chain, []).append(col)
-    return chains
 
 
 def _run(
@@ -224,15 +209,6 @@ def _through(
 
 
 # ---- small helpers ------------------------------------------------------------------------------------
-
-
-def _resolve(selector: st.Selector, types: dict[str, str]) -> list[str]:
-    """Columns a step's selector picks, exactly as the compiler resolves it."""
-    if isinstance(selector, list):
-        return [c for c in selector if c in types]
-    if selector == "all":
-        return list(types)
-    return [c for c, t in types.items() if t == selector]
 
 
 def _selector_text(selector: st.Selector) -> str:

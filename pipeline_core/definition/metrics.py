@@ -1,4 +1,9 @@
-"""Which metrics each task reports, named as scikit-learn scorers."""
+"""Which metrics each task reports, named as scikit-learn scorers, and which way each one is better.
+
+This module owns metric direction: :func:`greater_is_better` for values as scorers report them (losses
+negated, ``neg_*``), :func:`shown_greater_is_better` for values as the pages show them (losses positive).
+Ranking, tuning, the paired test's verdict, the charts and the store's best run all ask these.
+"""
 
 from __future__ import annotations
 
@@ -14,7 +19,7 @@ REGRESSION = ["r2", "neg_root_mean_squared_error", "neg_mean_absolute_error",
 CLUSTERING = ["silhouette", "davies_bouldin", "calinski_harabasz"]
 NEEDS_PROBA = {"neg_log_loss", "roc_auc_ovr"}
 NEEDS_SCORES = {"roc_auc_ovr"}
-LOWER_IS_BETTER = {"davies_bouldin"}
+LOWER_IS_BETTER = {"davies_bouldin"}  # scorers whose reported value is a loss that is not negated
 
 LABELS = {
     "accuracy": "Accuracy", "balanced_accuracy": "Balanced accuracy", "precision_macro": "Precision (macro)",
@@ -52,10 +57,20 @@ def primary_metric(task: str, requested: str, y: pd.Series | None) -> str:
     return {"regression": "r2", "clustering": "silhouette"}[task]
 
 
+def greater_is_better(metric: str) -> bool:
+    """Whether a larger reported value of ``metric`` is better (scikit-learn negates its losses, so mostly yes)."""
+    return metric not in LOWER_IS_BETTER
+
+
+def shown_greater_is_better(metric: str) -> bool:
+    """Whether a larger *shown* value is better: pages show ``neg_*`` losses positive, where lower is better."""
+    return greater_is_better(metric) != metric.startswith("neg_")
+
+
 def better(metric: str, a: float, b: float) -> bool:
     """True when score ``a`` beats ``b`` for ``metric`` (NaN never wins)."""
     if np.isnan(a):
         return False
     if np.isnan(b):
         return True
-    return a < b if metric in LOWER_IS_BETTER else a > b
+    return a > b if greater_is_better(metric) else a < b

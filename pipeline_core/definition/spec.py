@@ -14,6 +14,7 @@ from typing import Annotated, Any, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 
+from pipeline_core.definition.choices import Task, TuningMethod
 from pipeline_core.definition.steps import STEP_TYPES, ColumnType
 from pipeline_core.errors import SpecError
 
@@ -21,7 +22,6 @@ SCHEMA_VERSION = 1
 MAX_SPEC_BYTES = 1_000_000
 MAX_SPEC_DEPTH = 12
 
-Task = Literal["auto", "classification", "regression", "clustering"]
 StepSpec = Annotated[Union[STEP_TYPES], Field(discriminator="kind")]  # noqa: UP007
 
 
@@ -100,7 +100,7 @@ class EvaluationPlan(Strict):
 class TuningPlan(Strict):
     """Hyperparameter search: method, trial budget, time budget (seconds) per model."""
 
-    method: Literal["none", "grid", "random", "halving", "optuna"] = "none"
+    method: TuningMethod = "none"
     n_trials: int = Field(20, ge=1, le=10_000)
     timeout_seconds: float | None = Field(None, gt=0)
 

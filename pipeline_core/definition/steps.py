@@ -23,6 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sklearn.base import BaseEstimator
 
 from pipeline_core import transformers as tr
+from pipeline_core.definition.task import drop_unusable_target
 
 ColumnType = Literal["numeric", "categorical", "datetime", "text", "id", "constant"]
 Selector = list[str] | Literal["numeric", "categorical", "datetime", "text", "all"]
@@ -85,18 +86,19 @@ class DropDuplicates(RowStep):
 
 
 class DropMissingTarget(RowStep):
+    """A visible marker of a rule training always applies: rows with a missing or infinite target never train.
+
+    ``prepare`` owns that rule (:func:`pipeline_core.compiler.prepare.training_rows`) and applies it
+    once, after every other row step, whether or not this step is in the list; so where the step
+    sits changes nothing. It stays because saved definitions and the default pipeline hold it and
+    it shows the rule, with the count, in the step list and its preview.
+    """
+
     kind: Literal["drop_missing_target"] = "drop_missing_target"
     label: ClassVar[str] = "Drop rows with a missing target"
 
     def apply(self, frame: pd.DataFrame, target: str | None) -> tuple[pd.DataFrame, str]:
-        if not target or target not in frame:
-            return frame, "no target chosen: nothing to drop"
-        values = frame[target]
-        bad = values.isna()
-        if pd.api.types.is_numeric_dtype(values):
-            bad |= ~np.isfinite(values.astype(float).fillna(0))
-        kept = frame[~bad] if bad.any() else frame  # a boolean mask copies every column, even keeping all
-        return kept, f"dropped {int(bad.sum()):,} rows whose target '{target}' is missing or infinite"
+        return drop_unusable_target(frame, target)
 
 
 FilterOp = Literal["==", "!=", ">", ">=", "<", "<=", "in", "not in", "is missing", "is not missing", "contains"]

@@ -40,6 +40,23 @@ def detect_task(target: pd.Series | None) -> TaskChoice:
     return TaskChoice("regression", f"the target is numeric with {n_unique:,} distinct values")
 
 
+def drop_unusable_target(frame: pd.DataFrame, target: str | None) -> tuple[pd.DataFrame, str]:
+    """``frame`` without the rows whose target is missing or infinite, and a sentence saying how many went.
+
+    The one definition of a target no model can learn from. Training applies it once, after the
+    row steps (:func:`pipeline_core.compiler.prepare.training_rows`); the exported script's
+    ``training_rows`` spells the same test in pandas. Booleans are never infinite, so they skip the check.
+    """
+    if not target or target not in frame:
+        return frame, "no target chosen: nothing to drop"
+    values = frame[target]
+    bad = values.isna()
+    if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
+        bad |= ~np.isfinite(values.astype(float).fillna(0))
+    kept = frame[~bad] if bad.any() else frame  # a boolean mask copies every column, even keeping all
+    return kept, f"dropped {int(bad.sum()):,} rows whose target '{target}' is missing or infinite"
+
+
 def rows_needed(cv_folds: int, holdout: float = 0.0) -> int:
     """Rows a class needs so that ``cv_folds`` of them remain after the (stratified) hold-out split."""
     rows = cv_folds

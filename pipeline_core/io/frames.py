@@ -37,11 +37,29 @@ def page_of(frame: pd.DataFrame, page: int, page_size: int) -> pd.DataFrame:
     return frame.iloc[start : start + page_size]
 
 
-def frame_sha256(frame: pd.DataFrame) -> str:
-    """A content hash of a frame (values, index, column names and dtypes) for tables not read from a file."""
+def stored_table_sha256(frame: pd.DataFrame) -> str:
+    """Identity of a table the store keeps without a file to hash (samples, merges, cleaned copies).
+
+    Everything that makes two stored tables different counts: values, row index, column names and
+    dtypes; it stands where a file's sha256 would, so a dataset made twice is recognised.
+    """
     digest = hashlib.sha256()
     digest.update(repr([(str(c), str(t)) for c, t in frame.dtypes.items()]).encode())
     digest.update(pd.util.hash_pandas_object(frame, index=True).to_numpy().tobytes())
+    return digest.hexdigest()
+
+
+
+
+def training_values_sha256(frame: pd.DataFrame) -> str:
+    """What a model learned from, for a run's provenance: the values and column names, in row order.
+
+    Unlike :func:`stored_table_sha256` the row labels do not count (training renumbers rows), so the
+    same data trains to the same hash whether it came from a file, a sample or a merge.
+    """
+    digest = hashlib.sha256()
+    digest.update("\x1f".join(map(str, frame.columns)).encode())
+    digest.update(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes())
     return digest.hexdigest()
 
 

@@ -275,7 +275,7 @@ def _verdict(result: dict[str, Any], metric: str, names: tuple[str, str]) -> str
     label = label.lower() if label == label.capitalize() else label
     if mean == 0:
         return f"{names[0]} and {names[1]} score the same on average over {k} folds; there is no difference to test."
-    a_better = (mean < 0) if metric in mt.LOWER_IS_BETTER else (mean > 0)
+    a_better = (mean > 0) if mt.greater_is_better(metric) else (mean < 0)
     winner = names[0] if a_better else names[1]
     p = result["p_value"]
     p_text = "p < 0.001" if p < 0.001 else f"p = {p:.2g}"

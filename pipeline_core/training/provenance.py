@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import platform
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
@@ -10,16 +9,9 @@ from typing import Any
 import pandas as pd
 
 from pipeline_core.definition.spec import PipelineSpec
+from pipeline_core.io.frames import training_values_sha256
 
 LIBRARIES = ("scikit-learn", "pandas", "numpy", "scipy", "pipeline-studio")
-
-
-def frame_hash(frame: pd.DataFrame) -> str:
-    """sha256 of the frame's values and column names: equal data hashes equally across runs."""
-    digest = hashlib.sha256()
-    digest.update("\x1f".join(map(str, frame.columns)).encode())
-    digest.update(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes())
-    return digest.hexdigest()
 
 
 def library_versions() -> dict[str, str]:
@@ -33,9 +25,10 @@ def library_versions() -> dict[str, str]:
 
 
 def provenance(spec: PipelineSpec, frame: pd.DataFrame) -> dict[str, Any]:
+    """The run's reproducibility record; ``frame_sha256`` keeps its stored name but is the training-values hash."""
     return {
         "data_sha256": spec.data.sha256 or None,
-        "frame_sha256": frame_hash(frame),
+        "frame_sha256": training_values_sha256(frame),
         "definition_sha256": spec.content_hash(),
         "seed": spec.evaluation.seed,
         "versions": library_versions(),

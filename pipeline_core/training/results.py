@@ -23,6 +23,7 @@ from pipeline_core.compiler.columns import ColumnInfo
 from pipeline_core.definition import metrics as mt
 from pipeline_core.definition.registry import ModelEntry
 from pipeline_core.definition.spec import PipelineSpec
+from pipeline_core.json_data import jsonable
 
 
 @dataclass
@@ -45,8 +46,8 @@ class ModelScore:
         return LeaderboardRow(
             model=self.model, label=self.label, metrics=self.metrics, metrics_std=self.metrics_std,
             folds=self.folds, fit_seconds=self.fit_seconds, predict_seconds=self.predict_seconds,
-            params=_jsonable(self.params), notes=self.notes, error=self.error,
-            tuning_history=_jsonable_records(self.tuning_history),
+            params=jsonable(self.params), notes=self.notes, error=self.error,
+            tuning_history=jsonable(self.tuning_history),
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -169,12 +170,4 @@ def rank_key(row: ModelScore, metric: str) -> tuple:
     value = row.metrics.get(metric, np.nan)
     if row.error or np.isnan(value):
         return (1, 0.0)
-    return (0, value if metric in mt.LOWER_IS_BETTER else -value)
-
-
-def _jsonable(params: dict[str, Any]) -> dict[str, Any]:
-    return {k: (v.item() if isinstance(v, np.generic) else v) for k, v in params.items()}
-
-
-def _jsonable_records(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    return [_jsonable(record) for record in records]
+    return (0, -value if mt.greater_is_better(metric) else value)

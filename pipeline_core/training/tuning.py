@@ -29,6 +29,7 @@ from pipeline_core.definition import metrics as mt
 from pipeline_core.definition.registry import ModelEntry
 from pipeline_core.definition.spec import ModelSpec, PipelineSpec, TuningPlan
 from pipeline_core.errors import CancelledError, SpecError
+from pipeline_core.json_data import plain_value
 from pipeline_core.training.splits import cv_splitter
 
 Progress = Callable[[float, str], None]
@@ -133,7 +134,7 @@ class _Search:
 
     def score(self, params: dict[str, Any]) -> float:
         """Mean CV score of one candidate; NaN when any fold fails, so the candidate is skipped."""
-        params = {k: _plain(v) for k, v in params.items()}
+        params = {k: plain_value(v) for k, v in params.items()}
         start = time.perf_counter()
         candidate = clone(self.pipeline).set_params(**{f"model__{k}": v for k, v in params.items()})
         try:
@@ -182,11 +183,6 @@ def _history_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
     return frame.astype({"trial": int, "params": str, "score": float, "seconds": float})
 
 
-def _plain(value: Any) -> Any:
-    """numpy scalars from samplers become Python values, so params are JSON-able and compare equal."""
-    return value.item() if isinstance(value, np.generic) else value
-
-
 # ---- methods ----------------------------------------------------------------------------------
 
 
@@ -215,7 +211,7 @@ def _run_optuna(search: _Search, space: dict[str, Dim], seed: int) -> None:
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.ERROR)
-    direction = "minimize" if search.metric in mt.LOWER_IS_BETTER else "maximize"
+    direction = "maximize" if mt.greater_is_better(search.metric) else "minimize"
     study = optuna.create_study(direction=direction, sampler=optuna.samplers.TPESampler(seed=seed))
 
     def between_trials(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
@@ -266,7 +262,7 @@ def _run_halving(search: _Search, space: dict[str, Dim], seed: int) -> None:
 def _adopt_halving(search: _Search, halving: Any) -> None:
     """Copy halving's candidates into the history; the best is chosen among the last, largest round."""
     results, n_splits = halving.cv_results_, halving.n_splits_
-    unprefixed = [{k.removeprefix("model__"): _plain(v) for k, v in p.items()} for p in results["params"]]
+    unprefixed = [{k.removeprefix("model__"): plain_value(v) for k, v in p.items()} for p in results["params"]]
     for i, params in enumerate(unprefixed):
         seconds = (results["mean_fit_time"][i] + results["mean_score_time"][i]) * n_splits
         search.record(params, float(results["mean_test_score"][i]), float(seconds))

@@ -16,7 +16,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 import storage
-from pipeline_core.io.frames import frame_sha256
+from pipeline_core.io.frames import stored_table_sha256
 from pipeline_core.io.samples import load_sample
 from storage import Store
 
@@ -44,7 +44,7 @@ def open_page(page: str, *, dataset_id: int | None = None, spec: dict | None = N
 
 def store_frame(store: Store, frame: pd.DataFrame, name: str = "table") -> int:
     dataset = storage.save_dataset(store, name=name, file_name=f"{name}.csv", fmt="csv", frame=frame,
-                                   sha256=frame_sha256(frame))
+                                   sha256=stored_table_sha256(frame))
     return dataset.id
 
 

@@ -165,3 +165,23 @@ def test_bad_inputs_end_with_one_error_line_and_status_2(workdir):
         assert len(lines) == 1 and lines[0].startswith("error: ") and reason in lines[0], (result.args, lines)
     ok(results[-1])
     assert "50 of 569 rows" in (workdir / "report.html").read_text()
+
+
+def test_train_options_offer_the_definitions_choices_and_keep_its_defaults():
+    """Choices are the Literal types' args; options left out leave the definition's field defaults."""
+    from types import SimpleNamespace
+    from typing import get_args
+
+    from pipeline_core.cli import build_parser, train_spec
+    from pipeline_core.definition.choices import Task, TuningMethod
+    from pipeline_core.definition.spec import EvaluationPlan, TuningPlan
+
+    train = build_parser()._subparsers._group_actions[0].choices["train"]
+    choices = {a.dest: tuple(a.choices) for a in train._actions if a.choices}
+    assert (choices["task"], choices["tuning"]) == (get_args(Task), get_args(TuningMethod))
+    args = build_parser().parse_args(["train", "data.csv", "--target", "y"])
+    spec = train_spec(args, SimpleNamespace(sha256="", format="csv"))
+    assert (spec.task, spec.evaluation, spec.tuning) == ("auto", EvaluationPlan(), TuningPlan())
+    args = build_parser().parse_args(["train", "data.csv", "--cv", "3", "--tuning", "grid", "--holdout", "0"])
+    spec = train_spec(args, SimpleNamespace(sha256="", format="csv"))
+    assert (spec.evaluation.cv_folds, spec.evaluation.holdout, spec.tuning.method) == (3, 0.0, "grid")

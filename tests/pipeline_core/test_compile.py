@@ -161,3 +161,24 @@ def test_auto_gives_boosting_codes_from_the_row_count_where_one_hot_would_not_fi
     linear = compile_pipeline(spec, schema, task="classification", model=ModelSpec(kind="logistic_regression"),
                               n_rows=threshold)
     assert not any("codes" in name for name, _, _ in linear.named_steps["columns"].transformers)
+
+
+def test_the_column_transformer_has_one_branch_per_column_chain():
+    """compile and the step preview group columns with one function, column_chains."""
+    from pipeline_core.compiler.compile import column_chains, feature_columns
+
+    spec = PipelineSpec(target="churned", steps=[
+        st.Impute(columns="numeric"), st.Log(columns=["age"]), st.Scale(columns="numeric"),
+        st.Impute(columns="categorical", strategy="most_frequent"), st.OneHot(columns="categorical"),
+        st.DateParts(columns="datetime"), st.Impute(columns="datetime"), st.Tfidf(columns="text"),
+    ])
+    pipeline, frame = compiled(spec)
+    schema = infer_schema(frame, spec)
+    types = {c: schema[c].type for c in feature_columns(spec, schema)}
+    chains = column_chains(spec.steps, types)
+    assert chains[(0, 1, 2)] == ["age"]
+    transformers = pipeline.named_steps["columns"].transformers
+    branches = [cols if isinstance(cols, list) else [cols] for _, _, cols in transformers]
+    flattened = sorted(c for cols in branches for c in cols)
+    assert flattened == sorted(types)
+    assert all(any(set(cols) <= set(chain_cols) for chain_cols in chains.values()) for cols in branches)

@@ -1,5 +1,6 @@
 """Model files: skops loads safely and exactly, joblib round-trips, ONNX agrees with scikit-learn."""
 
+import dataclasses
 import functools
 import os
 import pickle
@@ -148,7 +149,8 @@ def test_skops_loader_refuses_zip_bombs(trained):
 
 
 def test_skops_loader_refuses_archives_over_the_size_cap(trained, monkeypatch):
-    monkeypatch.setattr(skops_io, "MAX_UNCOMPRESSED_BYTES", 1000)
+    monkeypatch.setattr(skops_io, "MODEL_ZIP_LIMITS", dataclasses.replace(skops_io.MODEL_ZIP_LIMITS,
+                                                                         max_unpacked_bytes=1000))
     with pytest.raises(ModelError, match="over the 1,000 limit"):
         load_model(dump_model(trained[0].pipeline))
 

@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from pipeline_core.definition.spec import PipelineSpec
 from pipeline_core.errors import DataError, SpecError
 from pipeline_core.io import frames
 
@@ -21,11 +22,23 @@ def test_pages_cover_every_row_and_clamp_out_of_range_pages():
 
 def test_frame_hash_changes_with_values_names_and_types():
     frame = pd.DataFrame({"a": [1, 2], "b": ["x", "y"]})
-    same = frames.frame_sha256(frame.copy())
-    assert frames.frame_sha256(frame) == same
-    assert frames.frame_sha256(frame.assign(a=[1, 3])) != same
-    assert frames.frame_sha256(frame.rename(columns={"a": "c"})) != same
-    assert frames.frame_sha256(frame.astype({"a": "float64"})) != same
+    same = frames.stored_table_sha256(frame.copy())
+    assert frames.stored_table_sha256(frame) == same
+    assert frames.stored_table_sha256(frame.assign(a=[1, 3])) != same
+    assert frames.stored_table_sha256(frame.rename(columns={"a": "c"})) != same
+    assert frames.stored_table_sha256(frame.astype({"a": "float64"})) != same
+
+
+def test_the_two_frame_hashes_differ_exactly_where_their_meanings_do():
+    """A stored table's identity counts row labels; the training-values hash (provenance) does not."""
+    from pipeline_core.training.provenance import provenance
+
+    frame = pd.DataFrame({"a": [1, 2], "b": ["x", "y"]})
+    relabelled = frame.set_axis([10, 11])
+    assert frames.stored_table_sha256(relabelled) != frames.stored_table_sha256(frame)
+    assert frames.training_values_sha256(relabelled) == frames.training_values_sha256(frame)
+    assert frames.training_values_sha256(frame.assign(a=[1, 3])) != frames.training_values_sha256(frame)
+    assert provenance(PipelineSpec(), frame)["frame_sha256"] == frames.training_values_sha256(frame)
 
 
 def test_check_rename_drops_no_op_renames_and_refuses_clashes():

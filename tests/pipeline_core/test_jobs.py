@@ -17,7 +17,7 @@ from pipeline_core.artifacts.export import load_model
 from pipeline_core.compiler.columns import default_steps, infer_schema
 from pipeline_core.definition.spec import EvaluationPlan, ModelSpec, PipelineSpec
 from pipeline_core.errors import StudioError
-from pipeline_core.io.frames import frame_sha256
+from pipeline_core.io.frames import stored_table_sha256
 from pipeline_core.jobs.job import ProgressNote
 from pipeline_core.jobs.runners import JobRunner, ThreadJobRunner, create_runner
 from pipeline_core.training.progress import ProgressEvent
@@ -33,7 +33,7 @@ ACTIVE = {"queued", "running"}
 
 def store_frame(store: storage.Store, frame: pd.DataFrame, name: str = "table") -> storage.Dataset:
     return storage.save_dataset(store, name=name, file_name=f"{name}.csv", fmt="csv", frame=frame,
-                                sha256=frame_sha256(frame))
+                                sha256=stored_table_sha256(frame))
 
 
 def spec_for(frame: pd.DataFrame, models: list[ModelSpec], folds: int = 3) -> PipelineSpec:

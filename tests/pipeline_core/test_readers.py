@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pipeline_core.errors import DataError
+from pipeline_core.errors import DataError, ModelError
 from pipeline_core.io import readers
 from pipeline_core.io.limits import DEFAULT_MEMORY_BUDGET_BYTES
 from pipeline_core.io.readers import read_path
@@ -360,6 +360,22 @@ def test_zip_total_size_cap(tmp_path):
     with pytest.raises(DataError, match="would unpack to"):
         check_zip_safety(data, "book.xlsx", max_total_bytes=1000)
     check_zip_safety(data, "book.xlsx")
+
+
+def test_workbooks_and_model_files_share_the_zip_rules_with_their_own_named_limits():
+    """One rule owner (safety.zip_problem); skops_io only words the refusal and picks MODEL_ZIP_LIMITS."""
+    from pipeline_core.artifacts import skops_io
+    from pipeline_core.io.safety import MODEL_ZIP_LIMITS, WORKBOOK_ZIP_LIMITS, ZipProblem, zip_problem
+
+    assert skops_io.MODEL_ZIP_LIMITS is MODEL_ZIP_LIMITS
+    slip, bomb = zipfile.ZipInfo("a/../../x"), zipfile.ZipInfo("big.bin")
+    bomb.file_size, bomb.compress_size = 150 * 2**20, 2**20
+    assert zip_problem([slip], MODEL_ZIP_LIMITS) == zip_problem([slip], WORKBOOK_ZIP_LIMITS) == ZipProblem(
+        "path", "a/../../x")
+    assert zip_problem([bomb], WORKBOOK_ZIP_LIMITS).kind == "ratio"  # 150-fold: over 100, under 200
+    assert zip_problem([bomb], MODEL_ZIP_LIMITS) is None
+    with pytest.raises(ModelError, match="unsafe path"):
+        skops_io._refuse_zip_problem([slip], "m.skops", MODEL_ZIP_LIMITS)
 
 
 # ---------------------------------------------------------------- memory budget

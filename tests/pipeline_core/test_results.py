@@ -37,3 +37,19 @@ def test_progress_event_reads_back_and_is_none_before_the_first_report():
     assert progress_event(SimpleNamespace(progress_event=None)) is None
     with pytest.raises(ValidationError):
         ProgressEvent(phase="comparing", fraction=1.5)
+
+
+def test_leaderboard_rows_and_model_metadata_use_the_cores_one_json_converter():
+    import json
+
+    import numpy as np
+
+    from pipeline_core.artifacts import metadata, skops_io
+    from pipeline_core.json_data import jsonable
+
+    assert metadata.jsonable is skops_io.jsonable is jsonable
+    score = ModelScore(model="ridge", label="Ridge", params={"alpha": np.float64(0.5), "sizes": (np.int64(3),)},
+                       tuning_history=[{"trial": np.int64(1), "params": {"alpha": np.float32(2.0)}}])
+    row = score.to_row()
+    assert row.params == {"alpha": 0.5, "sizes": [3]}
+    assert json.loads(json.dumps(row.tuning_history)) == [{"trial": 1, "params": {"alpha": 2.0}}]

@@ -19,7 +19,7 @@ import storage
 from pipeline_core.artifacts.export import build_metadata, dump_model
 from pipeline_core.compiler.columns import default_steps, infer_schema
 from pipeline_core.definition.spec import PipelineSpec
-from pipeline_core.io.frames import frame_sha256
+from pipeline_core.io.frames import stored_table_sha256
 from pipeline_core.io.samples import load_sample
 from pipeline_core.training.train import train
 from storage import Store
@@ -47,7 +47,7 @@ def texts(at: AppTest, kind: str) -> str:
 
 def store_frame(store: Store, frame: pd.DataFrame, name: str = "table") -> int:
     return storage.save_dataset(store, name=name, file_name=f"{name}.csv", fmt="csv", frame=frame,
-                                sha256=frame_sha256(frame)).id
+                                sha256=stored_table_sha256(frame)).id
 
 
 def iris_rows(n: int = 30) -> pd.DataFrame:
