@@ -9,7 +9,6 @@ import pandas as pd
 
 import storage
 from pipeline_core.artifacts.export import LoadedModel
-from pipeline_core.definition import metrics
 from pipeline_core.definition.spec import PipelineSpec, load_spec
 from storage import Dataset, ModelArtifact, Run, StorageError
 from storage import RunStatus as RunStatus  # re-exported: pages take run statuses from here, never from storage
@@ -34,11 +33,6 @@ def get_run(run_id: int) -> Run | None:
 def list_runs(*, pipeline_id: int | None = None, dataset_id: int | None = None,
               status: str | None = None) -> list[Run]:
     return storage.list_runs(current_store(), pipeline_id=pipeline_id, dataset_id=dataset_id, status=status)
-
-
-def best_run(pipeline_id: int, metric: str) -> Run | None:
-    """The pipeline's finished run with the best ``metric``, in the direction the metric registry gives it."""
-    return storage.best_run(pipeline_id, metric=metric, greater_is_better=metrics.greater_is_better(metric))
 
 
 def run_inputs(run_id: int, *, load_model: Callable[[ModelArtifact], LoadedModel] = load_stored_model,

@@ -45,11 +45,11 @@ def tables(at) -> list[pd.DataFrame]:
     return [element.value for element in at.dataframe]
 
 
-def test_every_table_on_every_page_shows_formulas_neutralised(studio):
+def test_every_table_on_every_page_shows_formulas_neutralised(studio, store):
     frame = formula_frame()
-    dataset_id = store_frame(frame, "formulas")
-    trained = train_and_store(frame, "label", dataset_id)
-    storage.save_pipeline_version(name=CMD, definition={"name": CMD, "target": "label"}, note="@SUM(A1)")
+    dataset_id = store_frame(store, frame, "formulas")
+    trained = train_and_store(store, frame, "label", dataset_id)
+    storage.save_pipeline_version(store, name=CMD, definition={"name": CMD, "target": "label"}, note="@SUM(A1)")
     seen: dict[str, list[pd.DataFrame]] = {}
     for page in PAGES:
         at = open_page(page, dataset_id=dataset_id, run_id=trained.run.id,
@@ -75,10 +75,10 @@ def test_every_table_on_every_page_shows_formulas_neutralised(studio):
     assert all(pd.api.types.is_float_dtype(column) for column in numbers)  # numbers stay numbers
 
 
-def test_the_merge_mapping_editor_shows_names_neutralised_and_maps_back_to_the_real_ones(studio):
+def test_the_merge_mapping_editor_shows_names_neutralised_and_maps_back_to_the_real_ones(studio, store):
     """The one editor whose answer is read back: what it shows is neutralised, what it returns is the real name."""
-    customers = store_frame(pd.DataFrame({"=customer_id": [1, 2, 3], "city": ["a", "b", "c"]}), "customers")
-    store_frame(pd.DataFrame({"=Customer ID": [1, 1, 3], "@amount": [5.0, 6.0, 7.0]}), "orders")
+    customers = store_frame(store, pd.DataFrame({"=customer_id": [1, 2, 3], "city": ["a", "b", "c"]}), "customers")
+    store_frame(store, pd.DataFrame({"=Customer ID": [1, 1, 3], "@amount": [5.0, 6.0, 7.0]}), "orders")
     at = open_page("pages/data.py", dataset_id=customers)
     shown = at.data_editor(key="data_merge_mapping").value
     assert formulas_in(shown) == []
@@ -86,5 +86,5 @@ def test_the_merge_mapping_editor_shows_names_neutralised_and_maps_back_to_the_r
     at.multiselect(key="data_merge_keys").set_value(["=customer_id"])
     at.button(key="data_merge_run").click().run()
     assert not at.exception, at.exception
-    merged = storage.get_dataset(at.session_state["dataset_id"])
+    merged = storage.get_dataset(store, at.session_state["dataset_id"])
     assert (merged.format, merged.n_rows, merged.n_columns) == ("merge", 3, 3)
