@@ -11,17 +11,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-import storage
-from pipeline_core.io.frames import stored_table_sha256
 from pipeline_core.io.samples import load_sample
-from storage import Store
+from tests.apptest import REPO, TIMEOUT, open_page, store_frame, texts  # noqa: F401 - shared helpers
 
-REPO = Path(__file__).resolve().parents[2]
-TIMEOUT = 30
 CHURN = "customer_churn (generated, messy)"
 
 
@@ -31,21 +26,8 @@ def _fresh_studio_home(studio_home: Path) -> Path:
     return studio_home
 
 
-def open_page(page: str, *, dataset_id: int | None = None, spec: dict | None = None) -> AppTest:
-    """Run ``app.py`` once, then switch to ``page`` (``pages/x.py``) with the given session state."""
-    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=TIMEOUT)
-    at.run()
-    at.session_state["dataset_id"] = dataset_id
-    if spec is not None:
-        at.session_state["spec"] = spec
-    at.switch_page(page).run()
-    return at
 
 
-def store_frame(store: Store, frame: pd.DataFrame, name: str = "table") -> int:
-    dataset = storage.save_dataset(store, name=name, file_name=f"{name}.csv", fmt="csv", frame=frame,
-                                   sha256=stored_table_sha256(frame))
-    return dataset.id
 
 
 @pytest.fixture
@@ -62,7 +44,3 @@ def iris_id(store) -> int:
 def churn_id(store) -> int:
     return store_frame(store, load_sample(CHURN), "churn")
 
-
-def texts(at: AppTest, kind: str) -> str:
-    """All messages of one kind (``error``, ``warning``, ``info``, ``success``) joined, for asserts."""
-    return " | ".join(str(e.value) for e in getattr(at, kind))

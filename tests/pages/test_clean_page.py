@@ -10,7 +10,7 @@ import pytest
 
 from pipeline_core.compiler.columns import default_steps, infer_schema
 from pipeline_core.definition.spec import PipelineSpec, load_spec
-from tests.pages.conftest import open_page, store_frame, texts
+from tests.apptest import open_page, store_frame, texts
 
 PAGE = "pages/clean.py"
 

@@ -16,7 +16,7 @@ from pipeline_core.training.train import train
 from storage import Store
 from storage.files import resolve
 from storage.reporter import RunReporter
-from tests.pages.conftest import store_frame, texts
+from tests.apptest import store_frame, texts
 
 FAST_MODELS = [{"kind": "logistic_regression"}, {"kind": "decision_tree"}]
 

@@ -9,7 +9,7 @@ import pandas as pd
 
 import storage
 from pages import common
-from tests.pages.conftest import open_page, store_frame, texts
+from tests.apptest import open_page, store_frame, texts
 
 PAGE = "pages/data.py"
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64

@@ -10,7 +10,7 @@ from pipeline_core.analysis.leakage import leakage_warnings
 from pipeline_core.compiler.columns import apply_column_spec, default_steps, infer_schema
 from pipeline_core.definition.spec import PipelineSpec, load_spec
 from pipeline_core.definition.steps import DropColumns
-from tests.pages.conftest import open_page, store_frame, texts
+from tests.apptest import open_page, store_frame, texts
 
 PAGE = "pages/features.py"
 

@@ -7,7 +7,7 @@ from streamlit.testing.v1 import AppTest
 
 import storage
 from pipeline_core.artifacts.export import load_model
-from tests.pages.conftest import REPO, TIMEOUT, texts
+from tests.apptest import REPO, TIMEOUT, texts
 from tests.pages.test_compare_page import by_key
 from tests.pages.test_predict_page import by_id_suffix, capture_downloads, download_bytes
 from tests.pages.test_train_page import wait_for_run

@@ -11,7 +11,7 @@ from __future__ import annotations
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from tests.pages.conftest import REPO, TIMEOUT
+from tests.apptest import REPO, TIMEOUT
 
 PAGES = ["pages/data.py", "pages/profile.py", "pages/clean.py", "pages/features.py", "pages/train.py",
          "pages/compare.py", "pages/predict.py", "pages/pipelines.py"]  # fmt: skip

@@ -10,7 +10,7 @@ import storage
 from pipeline_core.artifacts.export import load_model
 from pipeline_core.definition.spec import PipelineSpec
 from storage import Store
-from tests.pages.conftest import texts
+from tests.apptest import texts
 from tests.pages.test_compare_page import fast_spec, train_now
 from tests.pages.test_predict_page import by_id_suffix, capture_downloads, download_bytes, download_name
 from tests.pages.test_train_page import wait_for_run

@@ -10,7 +10,7 @@ import pytest
 from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
 
 from pipeline_core.io.samples import load_sample
-from tests.pages.conftest import texts
+from tests.apptest import texts
 from tests.pages.test_compare_page import by_key, fast_spec, train_now
 
 Downloads = dict[str, tuple[bytes, str | None]]

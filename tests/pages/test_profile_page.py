@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from pipeline_core.analysis import profile
-from tests.pages.conftest import open_page, store_frame, texts
+from tests.apptest import open_page, store_frame, texts
 
 PAGE = "pages/profile.py"
 
@@ -67,7 +67,7 @@ def test_an_all_missing_column_and_a_constant_column_do_not_break_the_overview(s
     import numpy as np
     import pandas as pd
 
-    from tests.pages.conftest import store_frame
+    from tests.apptest import store_frame
 
     frame = pd.DataFrame({"x": [1.0, 2.0, 3.0, 4.0], "empty": [np.nan] * 4, "same": ["a"] * 4})
     at = open_page(PAGE, dataset_id=store_frame(store, frame, "odd"))

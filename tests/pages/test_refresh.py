@@ -7,7 +7,7 @@ from streamlit.testing.v1 import AppTest
 
 import storage
 from storage.reporter import mark_lost_runs
-from tests.pages.conftest import REPO, TIMEOUT
+from tests.apptest import REPO, TIMEOUT
 from tests.pages.test_train_page import wait_for_run
 
 

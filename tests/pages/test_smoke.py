@@ -2,7 +2,7 @@
 
 import pytest
 
-from tests.pages.conftest import open_page, texts
+from tests.apptest import open_page, texts
 
 
 @pytest.mark.parametrize("page", ["pages/data.py", "pages/profile.py", "pages/clean.py", "pages/features.py"])

@@ -12,7 +12,7 @@ from pipeline_core.definition.spec import PipelineSpec
 from pipeline_core.definition.steps import Impute
 from pipeline_core.training.progress import ProgressEvent
 from storage import Store
-from tests.pages.conftest import store_frame, texts
+from tests.apptest import store_frame, texts
 
 JOB_TIMEOUT_S = 180
 

@@ -13,41 +13,24 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from streamlit.testing.v1 import AppTest
 
 import storage
 from pipeline_core.artifacts.export import build_metadata, dump_model
 from pipeline_core.compiler.columns import default_steps, infer_schema
 from pipeline_core.definition.spec import PipelineSpec
-from pipeline_core.io.frames import stored_table_sha256
 from pipeline_core.io.samples import load_sample
 from pipeline_core.training.train import train
 from storage import Store
+from tests.apptest import REPO, TIMEOUT, open_page, store_frame, texts  # noqa: F401 - shared helpers
 
-REPO = Path(__file__).resolve().parents[2]
-TIMEOUT = 30
 HOSTILE = "<img src=x onerror=alert(1)>"
 SCRIPT = "</script><script>alert(2)</script>"
 
 
-def open_page(page: str, *, dataset_id: int | None = None, **state: object) -> AppTest:
-    """Run ``app.py`` once (a new browser session), then switch to ``page`` with the given session state."""
-    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=TIMEOUT)
-    at.run()
-    at.session_state["dataset_id"] = dataset_id
-    for key, value in state.items():
-        at.session_state[key] = value
-    at.switch_page(page).run()
-    return at
 
 
-def texts(at: AppTest, kind: str) -> str:
-    return " | ".join(str(e.value) for e in getattr(at, kind))
 
 
-def store_frame(store: Store, frame: pd.DataFrame, name: str = "table") -> int:
-    return storage.save_dataset(store, name=name, file_name=f"{name}.csv", fmt="csv", frame=frame,
-                                sha256=stored_table_sha256(frame)).id
 
 
 def iris_rows(n: int = 30) -> pd.DataFrame:

@@ -13,7 +13,7 @@ from sqlalchemy import event
 import storage
 from storage import STOPPED_RUN_MESSAGE, Store
 from storage.reporter import mark_lost_runs
-from tests.security.conftest import REPO, open_page, texts
+from tests.apptest import REPO, open_page, texts
 
 
 def integrity(store: Store) -> list[tuple]:

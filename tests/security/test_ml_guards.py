@@ -15,7 +15,7 @@ from pipeline_core.definition.task import check_target, detect_task
 from pipeline_core.errors import DataError
 from pipeline_core.training.splits import cv_splitter, split_holdout
 from pipeline_core.training.train import train
-from tests.security.conftest import open_page, store_frame, texts
+from tests.apptest import open_page, store_frame, texts
 
 
 def spec_for(frame: pd.DataFrame, target: str, models: list[str], **evaluation) -> PipelineSpec:

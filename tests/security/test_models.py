@@ -22,8 +22,9 @@ from pipeline_core.artifacts.predict import predict_frame
 from pipeline_core.definition.spec import load_spec
 from pipeline_core.errors import DataError, ModelError, SpecError
 from storage import Store
+from tests.apptest import open_page, texts
 from tests.archives import joblib_bytes, with_entry
-from tests.security.conftest import iris_rows, open_page, texts
+from tests.security.conftest import iris_rows
 
 
 class Payload:

@@ -26,7 +26,7 @@ import pytest
 import storage
 from pages import jobs
 from storage import Store, files
-from tests.security.conftest import open_page, texts
+from tests.apptest import open_page, texts
 
 NOBODY = 65534
 CHILD_SECONDS = 120

@@ -13,7 +13,8 @@ from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
 
 from pipeline_core.errors import DataError
 from pipeline_core.io.writers import write_excel_safe
-from tests.security.conftest import HOSTILE, SCRIPT, iris_rows, open_page, store_frame, texts, train_and_store
+from tests.apptest import open_page, store_frame, texts
+from tests.security.conftest import HOSTILE, SCRIPT, iris_rows, train_and_store
 
 PAGES = ["pages/data.py", "pages/profile.py", "pages/clean.py", "pages/features.py", "pages/train.py",
          "pages/compare.py", "pages/predict.py", "pages/pipelines.py"]

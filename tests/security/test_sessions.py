@@ -9,7 +9,8 @@ from __future__ import annotations
 import ast
 
 import storage
-from tests.security.conftest import REPO, iris_rows, open_page, texts
+from tests.apptest import REPO, open_page, texts
+from tests.security.conftest import iris_rows
 
 # Every st.cache_resource in the app, and why sharing it between sessions is safe.
 SHARED_RESOURCES = {

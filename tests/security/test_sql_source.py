@@ -21,7 +21,7 @@ from storage.errors import StorageError
 from storage.sql_source import NOT_ENABLED, REFUSED, SqlPolicy, check_read_only, read_sql_query, resolve_source
 from studio.datasets import import_query, load_table
 from studio.settings import SettingsError, load_settings, settings
-from tests.security.conftest import store_frame
+from tests.apptest import store_frame
 
 DEADLINE = 60  # seconds: generous for a loaded machine; the queries are stopped after well under a second
 

@@ -15,7 +15,8 @@ import numpy as np
 import pandas as pd
 
 import storage
-from tests.security.conftest import open_page, store_frame, train_and_store
+from tests.apptest import open_page, store_frame
+from tests.security.conftest import train_and_store
 from tests.security.test_rendering import PAGES
 
 CMD = "=cmd|' /C calc'!A0"

@@ -17,7 +17,8 @@ import storage
 from pipeline_core.errors import DataError
 from pipeline_core.io.readers import read_table
 from pipeline_core.io.safety import check_zip_safety
-from tests.security.conftest import HOSTILE, REPO, open_page, texts
+from tests.apptest import REPO, open_page, texts
+from tests.security.conftest import HOSTILE
 
 PAGE = "pages/data.py"
 BUDGET_MESSAGE = r"would take about [\d.,]+ [KMG]?B in memory, more than the [\d.,]+ [KMG]?B budget"
