@@ -7,7 +7,7 @@ closes its own short transaction and returns detached rows; the one error to cat
 import ``pipeline_core``). See ``docs/storage.md``.
 """
 
-from storage.db import create_db_and_tables, get_engine, reset_engines
+from storage.db import get_engine, reset_engines
 from storage.diff import diff_versions, summarize_changes
 from storage.errors import StorageError
 from storage.exchange import export_pipeline, import_pipeline
@@ -31,7 +31,6 @@ from storage.repository import (
     delete_run,
     finish_run,
     get_dataset,
-    get_dataset_by_sha256,
     get_model_artifact,
     get_pipeline,
     get_run,
@@ -70,7 +69,6 @@ __all__ = [
     "best_run",
     "canonical_json",
     "cleanup_orphans",
-    "create_db_and_tables",
     "create_run",
     "definition_sha256",
     "delete_dataset",
@@ -80,7 +78,6 @@ __all__ = [
     "export_pipeline",
     "finish_run",
     "get_dataset",
-    "get_dataset_by_sha256",
     "get_engine",
     "get_model_artifact",
     "get_pipeline",

@@ -117,9 +117,6 @@ def get_engine(url: str) -> Engine:
         return engine
 
 
-def create_db_and_tables(store: Store) -> Engine:
-    """Create or upgrade the schema of ``store``'s database (Alembic ``upgrade head``) and return the engine."""
-    return get_engine(store.url)
 
 
 def reset_engines() -> None:

@@ -14,7 +14,7 @@ from pathlib import Path
 from sqlmodel import Session, select
 
 from storage import files
-from storage.db import create_db_and_tables, read
+from storage.db import get_engine, read
 from storage.models import Dataset, ModelArtifact
 from storage.store import Store
 
@@ -75,5 +75,5 @@ def init_db(store: Store) -> int:
 
     Returns the number of files :func:`cleanup_orphans` fixed, which a start-up log may report.
     """
-    create_db_and_tables(store)
+    get_engine(store.url)  # migrates the schema to head
     return cleanup_orphans(store)

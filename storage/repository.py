@@ -190,9 +190,6 @@ def get_dataset(store: Store, dataset_id: int) -> Dataset | None:
     return read(store, lambda session: session.get(Dataset, dataset_id))
 
 
-def get_dataset_by_sha256(store: Store, sha256: str) -> Dataset | None:
-    """Lets an upload page skip parsing a file that is already stored."""
-    return read(store, lambda session: _find_dataset(session, sha256))
 
 
 def list_datasets(store: Store) -> list[Dataset]:

@@ -63,7 +63,7 @@ def test_console_command_runs(installed: Path, tmp_path: Path) -> None:
 def test_installed_packages_import_from_site_packages(installed: Path, tmp_path: Path) -> None:
     code = ("import pipeline_core, storage, pathlib; "
             "print(pathlib.Path(pipeline_core.__file__).parent.parent); "
-            "storage.create_db_and_tables(storage.Store.at(pathlib.Path('.'), 'sqlite:///' + "
+            "storage.init_db(storage.Store.at(pathlib.Path('.'), 'sqlite:///' + "
             "str(pathlib.Path('x.db').resolve()))); print('migrated')")
     done = _run([str(installed / "python"), "-c", code], tmp_path)
     where, migrated = done.stdout.split()

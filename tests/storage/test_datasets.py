@@ -57,7 +57,6 @@ def test_different_uploads_are_listed_newest_first(store, studio: Path) -> None:
                                frame=small_frame(2), sha256=sha256(b"2"))
     assert [d.id for d in storage.list_datasets(store)] == [two.id, one.id]
     assert storage.get_dataset(store, one.id).name == "one"
-    assert storage.get_dataset_by_sha256(store, sha256(b"2")).id == two.id
     assert storage.get_dataset(store, 999) is None
 
 
