@@ -58,12 +58,6 @@ def holdout_split(spec: PipelineSpec, frame: pd.DataFrame) -> Split:
     return split
 
 
-def holdout_data(spec: PipelineSpec, frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.Series]:
-    """The ``(X_test, y_test)`` that training held out for ``spec`` on ``frame``."""
-    split = holdout_split(spec, frame)
-    return split.X_test, split.y_test
-
-
 def holdout_frames(pipeline: Any, spec: PipelineSpec, split: Split, metric: str) -> dict[str, pd.DataFrame]:
     """:func:`~pipeline_core.training.evaluate.evaluation_frames` for a stored model and its rebuilt split."""
     result = TrainResult(spec, split.task, "", metric, [], pipeline, {}, {}, [], split.X_test, split.y_test, {})
