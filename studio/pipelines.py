@@ -7,6 +7,7 @@ from typing import Any
 
 import storage
 from pipeline_core.definition.spec import PipelineSpec, load_spec
+from pipeline_core.json_data import parse_json_document
 from pipeline_core.training.results import run_summary
 from storage import Pipeline, PipelineVersion, StorageError
 from studio.workspace import current_store
@@ -77,16 +78,7 @@ def import_file(data: bytes, file_name: str) -> Pipeline:
 
 
 def _parse_json(data: bytes, file_name: str) -> Any:
-    if len(data) > MAX_IMPORT_BYTES:
-        raise StorageError(f"'{file_name}' is {len(data):,} bytes; a pipeline file is at most "
-                           f"{MAX_IMPORT_BYTES:,} bytes.")
-    try:
-        return json.loads(data)
-    except (UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise StorageError(f"'{file_name}' is not valid JSON: {e}") from e
-    except RecursionError as e:  # json gives up on absurd nesting with this, not with a JSONDecodeError
-        raise StorageError(f"'{file_name}' is nested far deeper than a pipeline file can be; "
-                           "it is not a Pipeline Studio export.") from e
+    return parse_json_document(data, what=f"'{file_name}'", max_bytes=MAX_IMPORT_BYTES)
 
 
 def _free_name(name: str) -> str:

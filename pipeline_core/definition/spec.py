@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationIn
 from pipeline_core.definition.choices import Task, TuningMethod
 from pipeline_core.definition.steps import STEP_TYPES, ColumnType
 from pipeline_core.errors import SpecError
+from pipeline_core.json_data import nesting_depth, parse_json_document
 
 SCHEMA_VERSION = 1
 MAX_SPEC_BYTES = 1_000_000
@@ -144,30 +145,13 @@ def load_spec(source: str | bytes | dict[str, Any]) -> PipelineSpec:
 
 
 def _parse(source: str | bytes | dict[str, Any]) -> dict[str, Any]:
-    if isinstance(source, dict):
-        data = source
-    else:
-        if len(source) > MAX_SPEC_BYTES:
-            raise SpecError(f"pipeline definition is {len(source):,} bytes; the limit is {MAX_SPEC_BYTES:,}")
-        try:
-            data = json.loads(source)
-        except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as e:
-            raise SpecError(f"pipeline definition is not valid JSON: {e}") from e
+    data = source if isinstance(source, dict) else parse_json_document(source, what="pipeline definition",
+                                                                       max_bytes=MAX_SPEC_BYTES)
     if not isinstance(data, dict):
         raise SpecError("pipeline definition must be a JSON object")
-    if _depth(data) > MAX_SPEC_DEPTH:
+    if nesting_depth(data, MAX_SPEC_DEPTH) > MAX_SPEC_DEPTH:
         raise SpecError(f"pipeline definition is nested deeper than {MAX_SPEC_DEPTH} levels")
     return data
-
-
-def _depth(value: Any, level: int = 0) -> int:
-    if level > MAX_SPEC_DEPTH:
-        return level
-    if isinstance(value, dict):
-        return max((_depth(v, level + 1) for v in value.values()), default=level + 1)
-    if isinstance(value, list):
-        return max((_depth(v, level + 1) for v in value), default=level + 1)
-    return level
 
 
 @functools.cache

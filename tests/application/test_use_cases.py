@@ -156,8 +156,8 @@ def test_an_export_imports_back_and_a_single_definition_never_merges_into_a_hist
 
 @pytest.mark.parametrize(("data", "reason"), [
     (b"{not json", "not valid JSON"),
-    (b"[" * 100_000 + b"]" * 100_000, "nested far deeper"),
-    (b" " * (pipelines.MAX_IMPORT_BYTES + 1), "a pipeline file is at most"),
+    (b"[" * 100_000 + b"]" * 100_000, "nested far too deeply"),
+    (b" " * (pipelines.MAX_IMPORT_BYTES + 1), "the limit is"),
     (json.dumps({"format": "pipeline-studio/pipeline", "versions": [{"definition": {"models": 7}}]}).encode(),
      "models"),
 ])
