@@ -17,7 +17,7 @@ from pipeline_core.io.frames import stored_table_sha256
 from storage import Store
 
 REPO = Path(__file__).resolve().parents[1]
-TIMEOUT = 30
+TIMEOUT = 120  # a deadline for one script run, generous for a machine whose cores are busy
 
 
 def open_page(page: str, *, dataset_id: int | None = None, spec: dict | None = None, **state: object) -> AppTest:

@@ -12,7 +12,7 @@ from contextlib import suppress
 from playwright.sync_api import Page
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
-RERUN_TIMEOUT_MS = 30_000
+RERUN_TIMEOUT_MS = 120_000
 
 APP = '[data-testid="stApp"]'
 IDLE = f'{APP}[data-test-script-state="notRunning"][data-test-connection-state="CONNECTED"]'

@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import os
 import sqlite3
-import time
 from pathlib import Path
 
 import pytest
@@ -72,9 +71,8 @@ def test_reads_are_not_blocked_by_an_open_write(sqlite_store: Store) -> None:
     with storage.get_engine(store.url).connect() as writer:
         writer.begin()
         writer.execute(text("INSERT INTO pipelines (name, created_at) VALUES ('pending', '2024-01-01 00:00:00')"))
-        started = time.monotonic()
+        # a blocked read would wait out the busy timeout and then fail with "database is locked"
         assert [p.name for p in storage.list_pipelines(store)] == ["p"]
-        assert time.monotonic() - started < 5
         writer.rollback()
 
 
