@@ -69,7 +69,11 @@ def canonical_json(definition: Mapping[str, Any]) -> str:
 
 
 def definition_sha256(definition: Mapping[str, Any]) -> str:
-    """sha256 of :func:`canonical_json`: equal definitions hash equally whatever their key order."""
+    """sha256 of :func:`canonical_json`: equal definitions hash equally whatever their key order.
+
+    The core's ``PipelineSpec.content_hash`` is the same hash (this layer may not import it);
+    ``tests/application/test_contracts.py`` holds the two equal.
+    """
     return files.sha256_bytes(canonical_json(definition).encode())
 
 

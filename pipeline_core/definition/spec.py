@@ -127,7 +127,11 @@ class PipelineSpec(Strict):
         return self.model_dump(mode="json")
 
     def content_hash(self) -> str:
-        """sha256 of the canonical JSON: equal definitions hash equally, whatever the key order."""
+        """sha256 of the canonical JSON: equal definitions hash equally, whatever the key order.
+
+        ``storage.definition_sha256`` computes the same text on the other side of the layers (storage may not
+        import the core); ``tests/application/test_contracts.py`` holds the two equal.
+        """
         canonical = json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(canonical.encode()).hexdigest()
 
