@@ -37,8 +37,8 @@ def metric_label(name: str) -> str:
 
 
 def display_value(name: str, value: float) -> float:
-    """Losses stored negated come back positive."""
-    return -value if name.startswith("neg_") else value
+    """Losses stored negated come back positive (the rule is :func:`metrics.shown_value`'s)."""
+    return metrics.shown_value(name, value)
 
 
 def metric_text(row: Mapping[str, Any], metric: str) -> str:

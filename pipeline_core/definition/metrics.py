@@ -62,6 +62,11 @@ def greater_is_better(metric: str) -> bool:
     return metric not in LOWER_IS_BETTER
 
 
+def shown_value(metric: str, value: float) -> float:
+    """The value as people read it: scikit-learn's negated losses (``neg_*``) come back positive."""
+    return -value if metric.startswith("neg_") else value
+
+
 def shown_greater_is_better(metric: str) -> bool:
     """Whether a larger *shown* value is better: pages show ``neg_*`` losses positive, where lower is better."""
     return greater_is_better(metric) != metric.startswith("neg_")
