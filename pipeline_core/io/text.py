@@ -284,9 +284,11 @@ def _parse_pyarrow(payload: memoryview | bytes, dialect: _Dialect) -> pd.DataFra
 
     buffer = pa.py_buffer(payload)
     quoted = _has_quote(payload)
+    # The header is skipped as a parsed row (skip_rows_after_names), not as a line (skip_rows): a quoted
+    # header name may hold a line break, and skipping one line would turn the rest of the header into data.
     table = pacsv.read_csv(
         buffer,
-        read_options=pacsv.ReadOptions(column_names=dialect.names, skip_rows=1),
+        read_options=pacsv.ReadOptions(column_names=dialect.names, skip_rows_after_names=1),
         # Quoted values may hold line breaks; allowing that slows parsing, so only when a quote exists at all.
         parse_options=pacsv.ParseOptions(delimiter=dialect.delimiter, newlines_in_values=quoted),
         convert_options=pacsv.ConvertOptions(decimal_point=dialect.decimal, null_values=NULL_STRINGS,

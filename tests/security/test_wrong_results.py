@@ -2,11 +2,32 @@
 
 from __future__ import annotations
 
+import io
+
 import numpy as np
 import pandas as pd
+import pytest
 
+from pipeline_core.io.readers import read_table
 from pipeline_core.training.train import train
 from tests.security.test_ml_guards import spec_for
+
+# ---------------------------------------------------------------- reading CSV
+
+
+@pytest.mark.parametrize("data", [
+    b'"first\nsecond",x\n1,2\n3,4\n',
+    b'"first\r\nsecond";"x\ny"\r\n1;2\r\n3;4\r\n',
+    b'id,"first\nsecond",x\n1,2,3\n4,5,6\n',
+], ids=["first-column", "crlf-semicolon", "middle-column"])
+def test_a_header_with_a_quoted_newline_is_read_as_pandas_reads_it(data):
+    delimiter = ";" if b";" in data else ","
+    expected = pd.read_csv(io.BytesIO(data), sep=delimiter)
+    for max_rows in (None, 5):  # the fast path and the pandas path
+        frame = read_table(data, "quoted-header.csv", max_rows=max_rows).frame
+        assert list(frame.columns) == list(expected.columns)
+        assert frame.to_numpy().tolist() == expected.to_numpy().tolist()
+
 
 # ---------------------------------------------------------------- column names
 
