@@ -60,6 +60,7 @@ def read_text(data: bytes, opts: ReadOptions, notices: list[str]) -> tuple[pd.Da
     """(frame, format, encoding, delimiter) of a text upload: delimited text, or JSON handed to ``read_json``."""
     enc, bom = _detect_encoding(data, opts)
     payload = _utf8_payload(data, enc, bom, opts.name)
+    _refuse_nul(payload, opts.name)
     head = _head_text(payload)
     if head.lstrip()[:1] in ("[", "{"):
         try:
@@ -82,6 +83,25 @@ def read_text(data: bytes, opts: ReadOptions, notices: list[str]) -> tuple[pd.Da
     frame = finish_frame(frame, opts.name, "csv", notices, lambda i: f"line {i + first}", strings=strings)
     fmt = "tsv" if dialect.delimiter == "\t" else "csv"
     return frame, fmt, enc, dialect.delimiter
+
+
+def _refuse_nul(payload: memoryview | bytes, name: str) -> None:
+    """Refuse a NUL byte anywhere in the text, as one in the first bytes already is (there, as a binary file).
+
+    Text tables never hold NUL; one means a damaged file or binary data with a text name. The
+    encoding check looks only at the start, so a NUL deeper in was kept inside a value, where it
+    breaks exports and comparisons later. The whole file is searched at memchr speed.
+    """
+    base = payload.obj if isinstance(payload, memoryview) else payload
+    offset = len(base) - len(payload) if isinstance(base, (bytes, mmap.mmap)) else 0
+    if not isinstance(base, (bytes, mmap.mmap)):
+        base = bytes(payload)
+    pos = base.find(b"\x00", offset)
+    if pos < 0:
+        return
+    line = base[offset:pos].count(b"\n") + 1
+    raise DataError(f"'{name}' line {line} holds a NUL byte (a zero byte, never part of text): the file is damaged "
+                    "or is not a text table. Remove that byte, or save the table again as CSV, and upload again.")
 
 
 def _fallback_encoding(data: bytes, opts: ReadOptions) -> str:

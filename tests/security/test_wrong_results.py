@@ -8,7 +8,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from pipeline_core.errors import DataError
 from pipeline_core.io.readers import read_table
+from pipeline_core.io.text import SAMPLE_BYTES
 from pipeline_core.training.train import train
 from tests.security.test_ml_guards import spec_for
 
@@ -27,6 +29,27 @@ def test_a_header_with_a_quoted_newline_is_read_as_pandas_reads_it(data):
         frame = read_table(data, "quoted-header.csv", max_rows=max_rows).frame
         assert list(frame.columns) == list(expected.columns)
         assert frame.to_numpy().tolist() == expected.to_numpy().tolist()
+
+
+def _with_nul_at(rows: int, encoding: str = "utf-8", jsonl: bool = False) -> bytes:
+    lines = [f'{{"a": {i}, "b": "xx"}}' if jsonl else f"{i},xx" for i in range(rows)]
+    lines[-2] = lines[-2].replace("xx", "x\x00x")
+    text = "\n".join(([] if jsonl else ["a,b"]) + lines) + "\n"
+    return text.encode(encoding)
+
+
+@pytest.mark.parametrize(("data", "line"), [
+    (_with_nul_at(60_000), 60_000),
+    (_with_nul_at(60_000, "utf-16"), 60_000),
+    (_with_nul_at(20_000, jsonl=True), 19_999),
+    (_with_nul_at(100), None),
+], ids=["csv-after-256kb", "utf16-after-256kb", "jsonl-after-256kb", "csv-at-the-start"])
+def test_a_nul_byte_anywhere_in_a_text_file_is_refused(data, line):
+    assert len(data) > SAMPLE_BYTES or line is None
+    with pytest.raises(DataError, match="NUL byte|binary file") as refused:
+        read_table(data, "nul.csv")
+    if line is not None:
+        assert f"line {line:,} " in str(refused.value) or f"line {line} " in str(refused.value)
 
 
 # ---------------------------------------------------------------- column names
