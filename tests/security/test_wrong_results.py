@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import io
+import zipfile
 
 import numpy as np
 import pandas as pd
 import pytest
+import sklearn
 
-from pipeline_core.errors import DataError
+from pipeline_core.artifacts.export import load_model
+from pipeline_core.errors import DataError, ModelError
 from pipeline_core.io.readers import read_table
+from pipeline_core.io.samples import load_sample
 from pipeline_core.io.text import SAMPLE_BYTES
 from pipeline_core.training.train import train
 from tests.security.test_ml_guards import spec_for
@@ -66,3 +70,30 @@ def test_columns_named_with_double_underscores_train_every_model():
     scored = result.pipeline.predict(frame.drop(columns="y"))
     assert list(frame.columns) == ["price__eur", "kind__code", "price_.eur", "y"]  # the data keeps its names
     assert len(scored) == len(frame)
+
+
+# ---------------------------------------------------------------- model files
+
+
+def _without_metadata(skops: bytes, sklearn_version: str | None = None) -> bytes:
+    """The model file with our metadata entry deleted and, optionally, another scikit-learn version in its schema."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(skops)) as source, zipfile.ZipFile(out, "w") as target:
+        for info in source.infolist():
+            if info.filename == "pipeline_studio_metadata.json":
+                continue
+            payload = source.read(info)
+            if info.filename == "schema.json" and sklearn_version:
+                old = f'"\\"{sklearn.__version__}\\""'.encode()
+                assert old in payload
+                payload = payload.replace(old, f'"\\"{sklearn_version}\\""'.encode())
+            target.writestr(info, payload)
+    return out.getvalue()
+
+
+def test_a_model_without_its_metadata_still_gets_the_scikit_learn_version_check(trained):
+    with pytest.raises(ModelError, match=f"scikit-learn 1.2.0.*scikit-learn {sklearn.__version__}"):
+        load_model(_without_metadata(trained.skops, "1.2.0"), name="stripped.skops")
+    loaded = load_model(_without_metadata(trained.skops), name="stripped.skops")  # same version: a foreign file
+    assert loaded.metadata == {}
+    assert len(loaded.pipeline.predict(load_sample("iris").drop(columns="target").head(5))) == 5
