@@ -11,6 +11,7 @@ import pytest
 import sklearn
 
 from pipeline_core.artifacts.export import load_model
+from pipeline_core.definition.task import check_target, detect_task
 from pipeline_core.errors import DataError, ModelError
 from pipeline_core.io.readers import read_table
 from pipeline_core.io.samples import load_sample
@@ -54,6 +55,24 @@ def test_a_nul_byte_anywhere_in_a_text_file_is_refused(data, line):
         read_table(data, "nul.csv")
     if line is not None:
         assert f"line {line:,} " in str(refused.value) or f"line {line} " in str(refused.value)
+
+
+# ---------------------------------------------------------------- targets
+
+
+def test_a_date_target_is_refused_with_advice_instead_of_becoming_one_class_per_date():
+    days = pd.date_range("2024-01-01", periods=28).repeat(6)
+    rng = np.random.default_rng(0)
+    text = "x,when\n" + "".join(f"{rng.normal():.3f},{d.date()}\n" for d in days)
+    frame = read_table(text.encode(), "dates.csv").frame
+    assert pd.api.types.is_datetime64_any_dtype(frame["when"])
+    for target in (frame, frame.assign(when=days.strftime("%d/%m/%Y"))):  # parsed dates, and dates kept as text
+        choice = detect_task(target["when"])
+        assert "dates" in choice.reason
+        with pytest.raises(DataError, match="target 'when' holds dates.*year, month, weekday.*date-parts step"):
+            train(spec_for(target, "when", ["logistic_regression"]), target)
+    labels = pd.Series(["1.2.10", "1.2.11", "2.0.10"] * 10, name="version")
+    assert check_target(labels, "classification", 3) == []  # version labels are not dates
 
 
 # ---------------------------------------------------------------- column names
