@@ -17,6 +17,7 @@ from pipeline_core.io.readers import read_table
 from pipeline_core.io.samples import load_sample
 from pipeline_core.io.text import SAMPLE_BYTES
 from pipeline_core.training.train import train
+from tests.pipeline_core.test_cli import run_all
 from tests.security.test_ml_guards import spec_for
 
 # ---------------------------------------------------------------- reading CSV
@@ -73,6 +74,29 @@ def test_a_date_target_is_refused_with_advice_instead_of_becoming_one_class_per_
             train(spec_for(target, "when", ["logistic_regression"]), target)
     labels = pd.Series(["1.2.10", "1.2.11", "2.0.10"] * 10, name="version")
     assert check_target(labels, "classification", 3) == []  # version labels are not dates
+
+
+# ---------------------------------------------------------------- the command line
+
+
+def test_the_cli_names_a_column_copying_the_target_before_training(tmp_path):
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"x": rng.normal(size=200), "z": rng.normal(size=200)})
+    frame["y"] = np.where(frame["x"] + rng.normal(size=200) > 0, "a", "b")
+    frame["answer"] = frame["y"]  # an exact copy of the target
+    frame.to_csv(tmp_path / "leak.csv", index=False)
+    (tmp_path / "leak.json").write_text(spec_for(frame, "y", ["decision_tree"]).model_copy(
+        update={"data": {"file_name": "leak.csv"}}).to_json())
+    train_result, run_result = run_all([
+        ["train", "leak.csv", "--target", "y", "--models", "decision_tree", "--out", "train"],
+        ["run", "leak.json", "--out", "run"],
+    ], tmp_path)
+    for result in (train_result, run_result):
+        assert result.returncode == 0, result.stderr[-2000:]
+        notes = [line for line in result.stderr.splitlines() if line.startswith("note: ") and "'answer'" in line]
+        assert notes and "copy of the target" in notes[0], result.stderr[-2000:]
+        all_notes = [line for line in result.stderr.splitlines() if line.startswith("note: ")]
+        assert not any("'x'" in line or "'z'" in line for line in all_notes)
 
 
 # ---------------------------------------------------------------- column names
