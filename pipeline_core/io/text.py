@@ -34,6 +34,10 @@ NULL_STRINGS = ["", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-
 _COMMA_DECIMAL = re.compile(r"^[+-]?\d+,\d+$")
 _DOT_DECIMAL = re.compile(r"^[+-]?\d+\.\d+$")
 _DOT_THOUSANDS = re.compile(r"^[+-]?\d{1,3}(?:\.\d{3})+,\d+$")
+# Whole-cell patterns for text columns whose numbers were quoted ("1,234", "0,5"), so the parser kept them as text.
+_COMMA_THOUSANDS_CELL = r"[+-]?(?:[1-9]\d{0,2}(?:,\d{3})+|\d+)(?:\.\d+)?"
+_DECIMAL_COMMA_CELL = r"[+-]?(?:[1-9]\d{0,2}(?:\.\d{3})+|\d+)(?:,\d+)?"
+_HAS_COMMA_NUMBER = re.compile(r"^\s*[+-]?\d[\d.]*,\d+\s*$")
 # Latin-script single-byte codecs cannot be told apart reliably from short text; cp1252 is by far the commonest.
 _LATIN_FAMILY = frozenset({"cp1252", "latin_1", "iso8859_15", "cp1250", "iso8859_2", "cp1257", "iso8859_4",
                            "iso8859_13", "cp1254", "iso8859_9", "mac_roman", "mac_latin2", "iso8859_3", "iso8859_10",
@@ -79,6 +83,7 @@ def read_text(data: bytes, opts: ReadOptions, notices: list[str]) -> tuple[pd.Da
         payload = _utf8_payload(data, enc, 0, opts.name)
         frame, strings = _parse_csv(payload[dialect.skip_bytes:], dialect, opts, len(data))
     _note_encoding(enc, opts, notices)
+    _convert_comma_numbers(frame, dialect, notices)
     first = dialect.skip_lines + 2
     frame = finish_frame(frame, opts.name, "csv", notices, lambda i: f"line {i + first}", strings=strings)
     fmt = "tsv" if dialect.delimiter == "\t" else "csv"
@@ -264,6 +269,45 @@ def _detect_decimal_comma(rows: list[list[str]], dialect: _Dialect, notices: lis
             dialect.thousands = "."
         example = next(c for c in cells if _COMMA_DECIMAL.match(c) or _DOT_THOUSANDS.match(c))
         notices.append(f"Numbers use a decimal comma (e.g. '{example}'); they were read as numbers.")
+
+
+def _convert_comma_numbers(frame: pd.DataFrame, dialect: _Dialect, notices: list[str]) -> None:
+    """Read text columns of numbers written with commas ("1,234", "0,5") as numbers, saying how.
+
+    In a comma-delimited file such numbers must be quoted, and a quoted value is text to the
+    parsers: the column silently became text (so no model could use it as a number). Every value of
+    the column must be such a number, or the column stays text with a notice. In a file whose
+    decimal separator is a dot, a comma followed by groups of three digits is a thousands separator
+    (``1,234`` = 1234); any other comma, or a file already read with decimal commas, is a decimal
+    comma (``0,5`` = 0.5, with dots as thousands: ``1.234,5`` = 1234.5).
+    """
+    for col in frame.columns:
+        values = frame[col]
+        if values.dtype != object:
+            continue
+        present = values.dropna()
+        head = present.iloc[:200]
+        if not all(isinstance(v, str) for v in head) or not any(_HAS_COMMA_NUMBER.match(v) for v in head):
+            continue  # a cheap look at the first values, so ordinary text columns cost nothing more
+        cells = present.astype(str).str.strip()
+        commas = cells.str.contains(",", regex=False)
+        if dialect.decimal != "," and cells.str.fullmatch(_COMMA_THOUSANDS_CELL).all():
+            numbers = pd.to_numeric(cells.str.replace(",", "", regex=False))
+            how = "a comma as the thousands separator"
+        elif cells.str.fullmatch(_DECIMAL_COMMA_CELL).all():
+            numbers = pd.to_numeric(cells.str.replace(".", "", regex=False).str.replace(",", ".", regex=False))
+            how = "a decimal comma" + (" and dots between thousands" if cells.str.contains(".", regex=False).any()
+                                       else "")
+        else:
+            if commas.mean() >= 0.5:
+                notices.append(f"'{col}' holds numbers written with commas (e.g. '{cells[commas].iloc[0]}') mixed "
+                               "with other text, so it was kept as text. Make every value a number (or empty) "
+                               "to use it as one.")
+            continue
+        example = cells[commas].iloc[0]
+        frame[col] = numbers.reindex(values.index)
+        notices.append(f"'{col}' holds numbers written with {how} (e.g. '{example}' read as "
+                       f"{numbers[commas].iloc[0]:g}); they were read as numbers.")
 
 
 def _delimiter_label(delimiter: str) -> str:

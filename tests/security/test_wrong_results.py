@@ -37,6 +37,25 @@ def test_a_header_with_a_quoted_newline_is_read_as_pandas_reads_it(data):
         assert frame.to_numpy().tolist() == expected.to_numpy().tolist()
 
 
+def test_quoted_numbers_with_thousands_separators_or_decimal_commas_are_read_as_numbers_with_a_notice():
+    data = (b'id,amount,rate,mixed\n1,"1,234","0,5","1,5"\n2,"12,345","1,25",abc\n'
+            b'3,,2,"2,5"\n4,"1,234,567.5","-3,75","3,5"\n5,999,"10,0",\n')
+    result = read_table(data, "commas.csv")
+    frame = result.frame
+    assert frame["amount"].tolist()[:2] == [1234, 12345] and np.isnan(frame["amount"][2])
+    assert frame["amount"].tolist()[3:] == [1234567.5, 999]
+    assert frame["rate"].tolist() == [0.5, 1.25, 2, -3.75, 10]
+    assert frame["mixed"].dtype == object  # numbers mixed with text stay text, with a notice
+    notices = " | ".join(result.notices)
+    assert "'amount' holds numbers written with a comma as the thousands separator (e.g. '1,234' read as 1234)" \
+        in notices
+    assert "'rate' holds numbers written with a decimal comma (e.g. '0,5' read as 0.5)" in notices
+    assert "'mixed' holds numbers written with commas (e.g. '1,5') mixed with other text" in notices
+    semicolons = read_table(b'id;amount\n1;"1.234,5"\n2;"2,5"\n3;4,5\n', "semicolons.csv").frame
+    assert semicolons["amount"].tolist() == [1234.5, 2.5, 4.5]
+    assert read_table(b'id,name\n1,"Smith, J"\n2,"Lee, K"\n', "names.csv").frame["name"].dtype == object
+
+
 def _with_nul_at(rows: int, encoding: str = "utf-8", jsonl: bool = False) -> bytes:
     lines = [f'{{"a": {i}, "b": "xx"}}' if jsonl else f"{i},xx" for i in range(rows)]
     lines[-2] = lines[-2].replace("xx", "x\x00x")
