@@ -54,6 +54,7 @@ class _Dialect:
     thousands: str | None = None
     skip_bytes: int = 0  # blank lines before the header
     skip_lines: int = 0
+    header_lines: int = 1  # more when a quoted header name holds a line break
 
 
 class _NotUtf8(Exception):
@@ -84,7 +85,7 @@ def read_text(data: bytes, opts: ReadOptions, notices: list[str]) -> tuple[pd.Da
         frame, strings = _parse_csv(payload[dialect.skip_bytes:], dialect, opts, len(data))
     _note_encoding(enc, opts, notices)
     _convert_comma_numbers(frame, dialect, notices)
-    first = dialect.skip_lines + 2
+    first = dialect.skip_lines + dialect.header_lines + 1
     frame = finish_frame(frame, opts.name, "csv", notices, lambda i: f"line {i + first}", strings=strings)
     fmt = "tsv" if dialect.delimiter == "\t" else "csv"
     return frame, fmt, enc, dialect.delimiter
@@ -223,14 +224,19 @@ def _sniff_dialect(head: str, opts: ReadOptions, notices: list[str]) -> _Dialect
     if len(delimiter) != 1 or delimiter in "\"\r\n":
         raise DataError(f"The delimiter for '{opts.name}' must be one character other than a quote or newline.")
     body = head.lstrip("\r\n")  # leading blank lines would be taken for the header
-    rows = [r for r in islice(csv.reader(io.StringIO(body), delimiter=delimiter), 2000) if r]
+    reader = csv.reader(io.StringIO(body), delimiter=delimiter)
+    rows, header_lines = [], 1
+    for row in islice(reader, 2000):
+        if row:
+            rows.append(row)
+            header_lines = reader.line_num if len(rows) == 1 else header_lines
     if not rows:
         raise DataError(f"'{opts.name}' has no rows: it contains no header or data. Upload a table with data.")
     names, renamed = clean_column_names(rows[0])
     note_renames(renamed, notices)
     skipped = head[: len(head) - len(body)]
     dialect = _Dialect(delimiter=delimiter, names=names, skip_bytes=len(skipped),
-                       skip_lines=skipped.count("\n") or skipped.count("\r"))
+                       skip_lines=skipped.count("\n") or skipped.count("\r"), header_lines=header_lines)
     if delimiter != ",":
         _detect_decimal_comma(rows[1:], dialect, notices)
     if not opts.delimiter and delimiter != ",":

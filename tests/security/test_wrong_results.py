@@ -56,6 +56,12 @@ def test_quoted_numbers_with_thousands_separators_or_decimal_commas_are_read_as_
     assert read_table(b'id,name\n1,"Smith, J"\n2,"Lee, K"\n', "names.csv").frame["name"].dtype == object
 
 
+def test_line_numbers_after_a_header_on_two_lines_count_both():
+    data = b'"co\nde",value\n' + b"".join(f"{i},{i}\n".encode() for i in range(2000)) + b"N/A-9,1\n"
+    notice = next(n for n in read_table(data, "two-line-header.csv").notices if "N/A-9" in n)
+    assert "(line 2003)" in notice  # header on lines 1-2, first row on line 3
+
+
 def _with_nul_at(rows: int, encoding: str = "utf-8", jsonl: bool = False) -> bytes:
     lines = [f'{{"a": {i}, "b": "xx"}}' if jsonl else f"{i},xx" for i in range(rows)]
     lines[-2] = lines[-2].replace("xx", "x\x00x")
