@@ -339,6 +339,8 @@ def _train_and_write(spec: PipelineSpec, frame: pd.DataFrame, out: Path) -> int:
     from pipeline_core.artifacts.export import build_metadata, save_model
     from pipeline_core.training.train import train
 
+    for warning in leakage_notes(spec, frame):
+        _note(warning)
     result = train(spec, frame, progress=_Progress())
     out.mkdir(parents=True, exist_ok=True)
     (out / "leaderboard.json").write_text(json.dumps(leaderboard(result), indent=2), encoding="utf-8")
@@ -355,6 +357,27 @@ def _train_and_write(spec: PipelineSpec, frame: pd.DataFrame, out: Path) -> int:
         print(f"best: {result.best.model} ({result.metric} {score:.4f} in CV{suffix})")
     print(f"wrote {out / 'leaderboard.json'}, {out / 'pipeline.json'}, {out / 'model.skops'}")
     return EXIT_OK
+
+
+def leakage_notes(spec: PipelineSpec, frame: pd.DataFrame) -> list[str]:
+    """The Features page's leakage warnings for the columns that reach the model, for the CLI to print.
+
+    The app warns before training when a column copies the target; the CLI trained on such a
+    column to a perfect score without a word, so a script's user never learnt the result was
+    worthless. The same check runs here, on the same columns: renamed, minus those a step drops.
+    """
+    from pipeline_core.analysis.leakage import leakage_basis, target_warnings
+    from pipeline_core.compiler.columns import apply_column_spec
+    from pipeline_core.definition import steps as st
+
+    if spec.target is None:
+        return []
+    seen = apply_column_spec(frame.iloc[:0], spec).columns
+    if spec.target not in seen:
+        return []  # training names the missing target
+    dropped = {c for s in spec.steps if isinstance(s, st.DropColumns) for c in s.columns}
+    checked = [c for c in seen if c not in dropped or c == spec.target]
+    return target_warnings(leakage_basis(frame, spec.columns.rename), spec.target, checked)
 
 
 def leaderboard(result: Any) -> list[dict[str, Any]]:

@@ -88,6 +88,8 @@ def load_model(source: str | Path | bytes, fmt: Format = "skops", *, name: str |
         raise ModelError(f"unknown model format '{fmt}'; use skops or joblib")
     metadata = read_metadata(data, name)
     check_version(metadata, name)
+    for saved in schema_sklearn_versions(data, name):
+        check_version({"sklearn_version": saved}, name)
     return LoadedModel(_load_skops(data, name), metadata)
 
 
@@ -119,6 +121,39 @@ def check_version(metadata: dict[str, Any], name: str) -> None:
             f"'{name}' was saved with scikit-learn {saved}, but this installation has scikit-learn "
             f"{sklearn.__version__}; retrain the model here, or load it where scikit-learn {saved} is installed"
         )
+
+
+def schema_sklearn_versions(data: bytes, name: str) -> set[str]:
+    """The scikit-learn versions the estimators in a skops file record (``_sklearn_version`` in its schema).
+
+    Our metadata entry is only a convenience, and anyone can delete or edit it: without this, a model
+    whose metadata was removed skipped the version check. scikit-learn stores its version in every
+    fitted estimator's state, and skops writes that state into ``schema.json`` as data, so the version
+    is read from there without loading anything. Call after :func:`check_archive` (size limits).
+    """
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            schema = json.loads(archive.read("schema.json"))
+    except KeyError as e:
+        raise ModelError(f"'{name}' is not a skops model file: it has no schema.json") from e
+    except (ValueError, RecursionError, zipfile.BadZipFile) as e:
+        raise ModelError(f"'{name}' is not a readable skops model file: its schema is not valid JSON") from e
+    versions: set[str] = set()
+    stack = [schema]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, list):
+            stack.extend(node)
+        elif isinstance(node, dict):
+            recorded = node.get("_sklearn_version")
+            if isinstance(recorded, dict) and isinstance(recorded.get("content"), str):
+                try:
+                    version = json.loads(recorded["content"])
+                except ValueError:
+                    version = recorded["content"]
+                versions.add(str(version))
+            stack.extend(node.values())
+    return versions
 
 
 def check_archive(data: bytes, name: str) -> list[zipfile.ZipInfo]:

@@ -133,9 +133,31 @@ def _column_transformer(
             n_codes += len(cols)
         else:
             branches.extend(_branches(steps, cols, types, task, seed, float32=float32))
-    transformer = ColumnTransformer(coded + branches, remainder="drop", sparse_threshold=0.3,
+    transformer = ColumnTransformer(_step_names(coded + branches), remainder="drop", sparse_threshold=0.3,
                                     verbose_feature_names_out=True)
     return transformer, n_codes
+
+
+def _step_names(branches: list[tuple[str, object, object]]) -> list[tuple[str, object, object]]:
+    """The branches with names scikit-learn accepts: no ``__``, each unique; the columns they pick are unchanged.
+
+    Branch names quote the column names for readability, but scikit-learn splits parameter names on
+    ``__`` and refuses any step name containing it ("Estimator names must not contain __"), so data
+    with a column such as ``price__eur`` would make every model fail. Only the name is rewritten (``__``
+    becomes ``_.``); the data keeps its columns. Two columns could then give one name, so a repeat
+    gets a number.
+    """
+    seen: set[str] = set()
+    named = []
+    for name, transformer, cols in branches:
+        safe = base = name.replace("__", "_.")
+        n = 1
+        while safe in seen:
+            n += 1
+            safe = f"{base}#{n}"
+        seen.add(safe)
+        named.append((safe, transformer, cols))
+    return named
 
 
 def _codable(steps: list[st.Step], n_rows: int | None) -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -11,6 +12,11 @@ import pandas as pd
 from pipeline_core.errors import DataError
 
 FEW_DISTINCT = 10
+# Dates kept as text (when the reader could not be sure of the format): ISO, or day/month/year with / . or -.
+# Dots only with a four-digit year, so version labels such as 1.2.10 stay labels.
+_DATE_TEXT = re.compile(r"^(\d{4}-\d{1,2}-\d{1,2}([ T]\d{1,2}:\d{2}(:\d{2})?)?"
+                        r"|\d{1,2}[/-]\d{1,2}[/-]\d{2,4}|\d{1,2}\.\d{1,2}\.\d{4})$")
+DATE_SAMPLE = 1000
 
 
 @dataclass(frozen=True)
@@ -26,6 +32,9 @@ def detect_task(target: pd.Series | None) -> TaskChoice:
         return TaskChoice("clustering", "no target column was chosen, so rows are grouped instead")
     values = target.dropna()
     n_unique = values.nunique()
+    if holds_dates(values):
+        return TaskChoice("classification", f"the target holds {n_unique:,} dates, which cannot be predicted as "
+                          "they are: predict a part of the date instead")
     if not pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values):
         return TaskChoice("classification", f"the target holds {n_unique} labels, not numbers")
     integral = bool(np.all(np.mod(values.to_numpy(dtype=float), 1) == 0))
@@ -74,6 +83,8 @@ def check_target(y: pd.Series, task: str, cv_folds: int, *, holdout: float = 0.0
     name = y.name
     if len(y) == 0:
         raise DataError("no rows are left to train on after the row steps; loosen the filters")
+    if holds_dates(y):
+        raise DataError(_date_target_message(y))
     if task == "regression":
         if not pd.api.types.is_numeric_dtype(y):
             raise DataError(f"target '{name}' is not numeric, so regression is impossible; choose classification")
@@ -101,3 +112,29 @@ def check_target(y: pd.Series, task: str, cv_folds: int, *, holdout: float = 0.0
             "balanced accuracy is the default metric"
         )
     return warnings
+
+
+def holds_dates(values: pd.Series) -> bool:
+    """Whether a target holds dates: a datetime column, or text in which every sampled value is a date.
+
+    A date target used to become a classification with one class per date (28 dates, 28 classes),
+    which trains, scores and predicts nonsense without a word; the caller refuses it instead.
+    """
+    if pd.api.types.is_datetime64_any_dtype(values):
+        return True
+    if values.dtype != object and not pd.api.types.is_string_dtype(values):
+        return False
+    present = values.dropna()
+    sample = present.iloc[:DATE_SAMPLE] if len(present) > DATE_SAMPLE else present
+    return len(sample) > 0 and all(isinstance(v, str) and _DATE_TEXT.match(v.strip()) for v in sample)
+
+
+def _date_target_message(y: pd.Series) -> str:
+    present = y.dropna()
+    first, last = (present.min(), present.max()) if pd.api.types.is_datetime64_any_dtype(y) else (
+        present.iloc[0], present.iloc[-1])
+    shown = [str(v.date()) if isinstance(v, pd.Timestamp) and v == v.normalize() else str(v) for v in (first, last)]
+    return (f"target '{y.name}' holds dates ({shown[0]} … {shown[1]}, {present.nunique():,} distinct): as a target "
+            "each date would be its own class, and a date the model never saw could never be predicted. Predict a "
+            "part of the date instead: add a column with its year, month, weekday or days since a start (computed "
+            "before upload) and choose that as the target, or keep the date as a feature with a date-parts step")

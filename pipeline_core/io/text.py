@@ -34,6 +34,10 @@ NULL_STRINGS = ["", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-
 _COMMA_DECIMAL = re.compile(r"^[+-]?\d+,\d+$")
 _DOT_DECIMAL = re.compile(r"^[+-]?\d+\.\d+$")
 _DOT_THOUSANDS = re.compile(r"^[+-]?\d{1,3}(?:\.\d{3})+,\d+$")
+# Whole-cell patterns for text columns whose numbers were quoted ("1,234", "0,5"), so the parser kept them as text.
+_COMMA_THOUSANDS_CELL = r"[+-]?(?:[1-9]\d{0,2}(?:,\d{3})+|\d+)(?:\.\d+)?"
+_DECIMAL_COMMA_CELL = r"[+-]?(?:[1-9]\d{0,2}(?:\.\d{3})+|\d+)(?:,\d+)?"
+_HAS_COMMA_NUMBER = re.compile(r"^\s*[+-]?\d[\d.]*,\d+\s*$")
 # Latin-script single-byte codecs cannot be told apart reliably from short text; cp1252 is by far the commonest.
 _LATIN_FAMILY = frozenset({"cp1252", "latin_1", "iso8859_15", "cp1250", "iso8859_2", "cp1257", "iso8859_4",
                            "iso8859_13", "cp1254", "iso8859_9", "mac_roman", "mac_latin2", "iso8859_3", "iso8859_10",
@@ -50,6 +54,7 @@ class _Dialect:
     thousands: str | None = None
     skip_bytes: int = 0  # blank lines before the header
     skip_lines: int = 0
+    header_lines: int = 1  # more when a quoted header name holds a line break
 
 
 class _NotUtf8(Exception):
@@ -60,6 +65,7 @@ def read_text(data: bytes, opts: ReadOptions, notices: list[str]) -> tuple[pd.Da
     """(frame, format, encoding, delimiter) of a text upload: delimited text, or JSON handed to ``read_json``."""
     enc, bom = _detect_encoding(data, opts)
     payload = _utf8_payload(data, enc, bom, opts.name)
+    _refuse_nul(payload, opts.name)
     head = _head_text(payload)
     if head.lstrip()[:1] in ("[", "{"):
         try:
@@ -78,10 +84,30 @@ def read_text(data: bytes, opts: ReadOptions, notices: list[str]) -> tuple[pd.Da
         payload = _utf8_payload(data, enc, 0, opts.name)
         frame, strings = _parse_csv(payload[dialect.skip_bytes:], dialect, opts, len(data))
     _note_encoding(enc, opts, notices)
-    first = dialect.skip_lines + 2
+    _convert_comma_numbers(frame, dialect, notices)
+    first = dialect.skip_lines + dialect.header_lines + 1
     frame = finish_frame(frame, opts.name, "csv", notices, lambda i: f"line {i + first}", strings=strings)
     fmt = "tsv" if dialect.delimiter == "\t" else "csv"
     return frame, fmt, enc, dialect.delimiter
+
+
+def _refuse_nul(payload: memoryview | bytes, name: str) -> None:
+    """Refuse a NUL byte anywhere in the text, as one in the first bytes already is (there, as a binary file).
+
+    Text tables never hold NUL; one means a damaged file or binary data with a text name. The
+    encoding check looks only at the start, so a NUL deeper in was kept inside a value, where it
+    breaks exports and comparisons later. The whole file is searched at memchr speed.
+    """
+    base = payload.obj if isinstance(payload, memoryview) else payload
+    offset = len(base) - len(payload) if isinstance(base, (bytes, mmap.mmap)) else 0
+    if not isinstance(base, (bytes, mmap.mmap)):
+        base = bytes(payload)
+    pos = base.find(b"\x00", offset)
+    if pos < 0:
+        return
+    line = base[offset:pos].count(b"\n") + 1
+    raise DataError(f"'{name}' line {line} holds a NUL byte (a zero byte, never part of text): the file is damaged "
+                    "or is not a text table. Remove that byte, or save the table again as CSV, and upload again.")
 
 
 def _fallback_encoding(data: bytes, opts: ReadOptions) -> str:
@@ -198,14 +224,19 @@ def _sniff_dialect(head: str, opts: ReadOptions, notices: list[str]) -> _Dialect
     if len(delimiter) != 1 or delimiter in "\"\r\n":
         raise DataError(f"The delimiter for '{opts.name}' must be one character other than a quote or newline.")
     body = head.lstrip("\r\n")  # leading blank lines would be taken for the header
-    rows = [r for r in islice(csv.reader(io.StringIO(body), delimiter=delimiter), 2000) if r]
+    reader = csv.reader(io.StringIO(body), delimiter=delimiter)
+    rows, header_lines = [], 1
+    for row in islice(reader, 2000):
+        if row:
+            rows.append(row)
+            header_lines = reader.line_num if len(rows) == 1 else header_lines
     if not rows:
         raise DataError(f"'{opts.name}' has no rows: it contains no header or data. Upload a table with data.")
     names, renamed = clean_column_names(rows[0])
     note_renames(renamed, notices)
     skipped = head[: len(head) - len(body)]
     dialect = _Dialect(delimiter=delimiter, names=names, skip_bytes=len(skipped),
-                       skip_lines=skipped.count("\n") or skipped.count("\r"))
+                       skip_lines=skipped.count("\n") or skipped.count("\r"), header_lines=header_lines)
     if delimiter != ",":
         _detect_decimal_comma(rows[1:], dialect, notices)
     if not opts.delimiter and delimiter != ",":
@@ -246,6 +277,45 @@ def _detect_decimal_comma(rows: list[list[str]], dialect: _Dialect, notices: lis
         notices.append(f"Numbers use a decimal comma (e.g. '{example}'); they were read as numbers.")
 
 
+def _convert_comma_numbers(frame: pd.DataFrame, dialect: _Dialect, notices: list[str]) -> None:
+    """Read text columns of numbers written with commas ("1,234", "0,5") as numbers, saying how.
+
+    In a comma-delimited file such numbers must be quoted, and a quoted value is text to the
+    parsers: the column silently became text (so no model could use it as a number). Every value of
+    the column must be such a number, or the column stays text with a notice. In a file whose
+    decimal separator is a dot, a comma followed by groups of three digits is a thousands separator
+    (``1,234`` = 1234); any other comma, or a file already read with decimal commas, is a decimal
+    comma (``0,5`` = 0.5, with dots as thousands: ``1.234,5`` = 1234.5).
+    """
+    for col in frame.columns:
+        values = frame[col]
+        if values.dtype != object:
+            continue
+        present = values.dropna()
+        head = present.iloc[:200]
+        if not all(isinstance(v, str) for v in head) or not any(_HAS_COMMA_NUMBER.match(v) for v in head):
+            continue  # a cheap look at the first values, so ordinary text columns cost nothing more
+        cells = present.astype(str).str.strip()
+        commas = cells.str.contains(",", regex=False)
+        if dialect.decimal != "," and cells.str.fullmatch(_COMMA_THOUSANDS_CELL).all():
+            numbers = pd.to_numeric(cells.str.replace(",", "", regex=False))
+            how = "a comma as the thousands separator"
+        elif cells.str.fullmatch(_DECIMAL_COMMA_CELL).all():
+            numbers = pd.to_numeric(cells.str.replace(".", "", regex=False).str.replace(",", ".", regex=False))
+            how = "a decimal comma" + (" and dots between thousands" if cells.str.contains(".", regex=False).any()
+                                       else "")
+        else:
+            if commas.mean() >= 0.5:
+                notices.append(f"'{col}' holds numbers written with commas (e.g. '{cells[commas].iloc[0]}') mixed "
+                               "with other text, so it was kept as text. Make every value a number (or empty) "
+                               "to use it as one.")
+            continue
+        example = cells[commas].iloc[0]
+        frame[col] = numbers.reindex(values.index)
+        notices.append(f"'{col}' holds numbers written with {how} (e.g. '{example}' read as "
+                       f"{numbers[commas].iloc[0]:g}); they were read as numbers.")
+
+
 def _delimiter_label(delimiter: str) -> str:
     return {"\t": "tab", ";": "semicolon ';'", "|": "pipe '|'", ",": "comma ','"}.get(delimiter, f"'{delimiter}'")
 
@@ -284,9 +354,11 @@ def _parse_pyarrow(payload: memoryview | bytes, dialect: _Dialect) -> pd.DataFra
 
     buffer = pa.py_buffer(payload)
     quoted = _has_quote(payload)
+    # The header is skipped as a parsed row (skip_rows_after_names), not as a line (skip_rows): a quoted
+    # header name may hold a line break, and skipping one line would turn the rest of the header into data.
     table = pacsv.read_csv(
         buffer,
-        read_options=pacsv.ReadOptions(column_names=dialect.names, skip_rows=1),
+        read_options=pacsv.ReadOptions(column_names=dialect.names, skip_rows_after_names=1),
         # Quoted values may hold line breaks; allowing that slows parsing, so only when a quote exists at all.
         parse_options=pacsv.ParseOptions(delimiter=dialect.delimiter, newlines_in_values=quoted),
         convert_options=pacsv.ConvertOptions(decimal_point=dialect.decimal, null_values=NULL_STRINGS,
