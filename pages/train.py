@@ -25,6 +25,7 @@ from studio import training
 from studio.errors import FAILURES
 from studio.pipelines import saved_version_id
 from studio.runs import RunStatus, get_run
+from studio.settings import settings
 
 TUNING_LABELS: dict[TuningMethod, str] = {  # one per TuningMethod; a test keeps them in step
     "none": "None: registry defaults",
@@ -37,6 +38,7 @@ ACTIVE = training.ACTIVE
 RERUNNABLE = (RunStatus.INTERRUPTED, RunStatus.FAILED, RunStatus.CANCELLED)  # interrupted: closed by an older version
 PAGE = "train"
 POLL_SECONDS = 1
+MIN_TUNING_MINUTES = 0.5  # a shorter search rarely finishes one trial on real data
 
 
 def main() -> None:
@@ -179,9 +181,15 @@ def _tuning_inputs(spec: PipelineSpec, task: str) -> dict[str, Any]:
                                       help="Searches each model's space from the registry, scored by the same "
                                            "folds and metric as the leaderboard.")
     plan["n_trials"] = trials.number_input("Trials per model", 1, 10_000, plan["n_trials"], key="train_trials")
-    seconds = limit.number_input("Time limit per model (s, 0 = none)", 0, 86_400,
-                                 int(plan["timeout_seconds"] or 0), key="train_timeout")
-    plan["timeout_seconds"] = float(seconds) or None
+    most = settings().max_tuning_minutes
+    current = min(max(plan["timeout_seconds"] / 60, MIN_TUNING_MINUTES), most)
+    minutes = limit.number_input("Time limit per model (min)", MIN_TUNING_MINUTES, most, current, step=1.0,
+                                 key="train_timeout", help=f"A search stops at this limit with the best "
+                                 f"candidate so far; this server allows at most {most:g} min per model.")
+    plan["timeout_seconds"] = float(minutes) * 60
+    if plan["method"] != "none":
+        st.caption(f"Tuning stops after **{minutes:g} min** per model, or after {plan['n_trials']:,} trials, "
+                   f"whichever comes first (server maximum: {most:g} min).")
     return plan
 
 

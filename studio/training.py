@@ -16,7 +16,7 @@ from pipeline_core.training.provenance import library_versions
 from storage import Run, RunStatus, StorageError
 from storage.files import resolve
 from storage.reporter import RunReporter, cancel_run, mark_lost_runs
-from studio.settings import Settings
+from studio.settings import Settings, settings
 from studio.workspace import current_store, open_store
 
 ACTIVE = (RunStatus.QUEUED, RunStatus.RUNNING)
@@ -40,20 +40,40 @@ def submit_training(runner: JobRunner, spec: PipelineSpec, dataset_id: int, *,
     The job gets the store itself (inside its reporter), so a worker process writes to this studio's
     database and files whatever its own environment says.
     """
-    store = current_store()
+    config = settings()
+    store = open_store(config)
     dataset = storage.get_dataset(store, dataset_id)
     if dataset is None:
         raise StorageError(f"Dataset {dataset_id} no longer exists; load it again on the Data page.")
+    job_spec = within_server_limits(spec, config)
     run = storage.create_run(store, dataset_id=dataset_id, pipeline_version_id=pipeline_version_id,
                              seed=spec.evaluation.seed, library_versions=library_versions())
     data_path = str(resolve(store.home, dataset.parquet_path))
     try:
-        runner.submit(run.id, spec.to_json(), data_path, RunReporter(store, run.id))
+        runner.submit(run.id, job_spec.to_json(), data_path, RunReporter(store, run.id))
     except Exception as e:
         storage.finish_run(store, run.id, status=RunStatus.FAILED.value,
                            error=f"the job could not be handed to the workers: {e}")
         raise
     return run.id
+
+
+def tuning_limit_seconds(spec: PipelineSpec, config: Settings) -> float:
+    """The time a search of one model may take on this server: the definition's limit, or the server's
+    maximum (``PIPELINE_STUDIO_MAX_TUNING_MINUTES``) when that is lower."""
+    return min(spec.tuning.timeout_seconds, config.max_tuning_seconds)
+
+
+def within_server_limits(spec: PipelineSpec, config: Settings) -> PipelineSpec:
+    """The definition the job runs: its tuning time limit lowered to the server's maximum.
+
+    The job gets the limit inside the definition, so a worker honours it without reading this server's
+    settings; the saved definition keeps what the user chose (another server may allow it).
+    """
+    limit = tuning_limit_seconds(spec, config)
+    if limit == spec.tuning.timeout_seconds:
+        return spec
+    return spec.model_copy(update={"tuning": spec.tuning.model_copy(update={"timeout_seconds": limit})})
 
 
 def rerun(runner: JobRunner, run: Run, fallback: PipelineSpec) -> int:

@@ -125,3 +125,13 @@ def test_an_active_run_shows_progress_and_can_be_cancelled(store, app, iris_id):
     assert not at.exception
     assert storage.get_run(store, run.id).status == "cancelled"
     assert "cancelled" in texts(at, "warning")
+
+
+def test_the_tuning_time_limit_is_shown_and_held_to_the_servers_maximum(app, iris_id, monkeypatch):
+    """Issue 14 point 8: the user sees how long a search may run; the input cannot exceed the server's maximum."""
+    monkeypatch.setenv("PIPELINE_STUDIO_MAX_TUNING_MINUTES", "5")
+    at = app("pages/train.py", dataset_id=iris_id, spec=iris_spec(tuning={"method": "optuna", "n_trials": 10_000}))
+    assert not at.exception
+    limit = at.number_input(key="train_timeout")
+    assert (limit.value, limit.max) == (5, 5)  # the definition's 10 min default, lowered to the server's 5
+    assert "Tuning stops after **5 min** per model, or after 10,000 trials" in " ".join(c.value for c in at.caption)
