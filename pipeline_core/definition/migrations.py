@@ -14,20 +14,22 @@ from pipeline_core.errors import SpecError
 CURRENT_VERSION = 2
 
 
+V2_TUNING_SECONDS = 600.0  # schema 2's default and maximum tuning time per model, frozen here: a later change
+V2_MAX_TUNING_SECONDS = 7_200.0  # of the spec's defaults must not change what this step produces
+
+
 def _v1_to_v2(data: dict[str, Any]) -> dict[str, Any]:
     """Schema 2 always bounds tuning time: a missing or ``null`` limit (schema 1's "no limit") takes the
     default, and a limit above the new maximum is lowered to it, so no saved definition stops loading."""
-    from pipeline_core.definition.spec import DEFAULT_TUNING_SECONDS, MAX_TUNING_SECONDS
-
     tuning = data.get("tuning")
     if not isinstance(tuning, dict):
         return data
     tuning = dict(tuning)
     limit = tuning.get("timeout_seconds")
     if limit is None:
-        tuning["timeout_seconds"] = DEFAULT_TUNING_SECONDS
-    elif isinstance(limit, int | float) and not isinstance(limit, bool) and limit > MAX_TUNING_SECONDS:
-        tuning["timeout_seconds"] = MAX_TUNING_SECONDS
+        tuning["timeout_seconds"] = V2_TUNING_SECONDS
+    elif isinstance(limit, int | float) and not isinstance(limit, bool) and limit > V2_MAX_TUNING_SECONDS:
+        tuning["timeout_seconds"] = V2_MAX_TUNING_SECONDS
     data["tuning"] = tuning
     return data
 
