@@ -127,8 +127,16 @@ def _settings_form(spec: PipelineSpec, task: str, *, busy: bool) -> None:
         label = "Training is running…" if busy else "Start training"
         submitted = st.form_submit_button(label, type="primary", icon=":material/play_arrow:", key="train_start",
                                           disabled=busy)
+    _jobs_in_use()
     if submitted:
         _start(spec, kinds, evaluation, tuning)
+
+
+def _jobs_in_use() -> None:
+    """Say how many of this session's jobs count against its cap, before a start is refused for it."""
+    active, cap = training.active_jobs(session.owner()), settings().max_jobs_per_user
+    if active:
+        st.caption(f"You have {active} of at most {cap} training jobs queued or running.")
 
 
 def _model_label(kind: str) -> str:
@@ -295,7 +303,7 @@ def _rerun(run: Any) -> None:
     """A run cut short (a server restart, a failure, a cancel) starts again from its saved version,
     or from the definition being edited when the run was never saved."""
     try:
-        session.set_run_id(training.rerun(jobs.job_runner(), run, common.current_spec()))
+        session.set_run_id(training.rerun(jobs.job_runner(), run, common.current_spec(), owner=session.owner()))
     except FAILURES as e:
         session.leave_message(PAGE, str(e), "error")
 

@@ -120,6 +120,21 @@ def test_the_server_maximum_lowers_a_definitions_tuning_time_limit(studio, iris,
     assert long.tuning.timeout_seconds == 7_200  # the caller's definition is left as it was
 
 
+def test_a_submitter_at_the_servers_job_cap_is_refused_in_one_line(studio, iris, monkeypatch):
+    monkeypatch.setenv("PIPELINE_STUDIO_MAX_JOBS_PER_USER", "2")
+    spec, runner = iris_spec(datasets.load_table(iris)), RecordingRunner()
+    for _ in range(2):
+        training.submit_training(runner, spec, iris.id, owner="cli:alice")
+    with pytest.raises(storage.JobLimitError, match=r"^You already have 2 training jobs .* \(2\); wait") as refused:
+        training.submit_training(runner, spec, iris.id, owner="cli:alice")
+    assert "\n" not in str(refused.value) and isinstance(refused.value, StorageError)
+    assert (training.active_jobs("cli:alice"), len(runner.specs)) == (2, 2)  # nothing recorded or handed over
+    training.submit_training(runner, spec, iris.id, owner="cli:bob")
+    training.cancel(runs.list_runs()[-1].id)  # the oldest of alice's
+    again = training.submit_training(runner, spec, iris.id, owner="cli:alice")
+    assert runs.get_run(again).owner == "cli:alice"
+
+
 # ---- datasets ---------------------------------------------------------------------------------------------
 
 
