@@ -190,8 +190,9 @@ def _tuning_inputs(spec: PipelineSpec, task: str) -> dict[str, Any]:
                                            "folds and metric as the leaderboard.")
     plan["n_trials"] = trials.number_input("Trials per model", 1, 10_000, plan["n_trials"], key="train_trials")
     most = settings().max_tuning_minutes
-    current = min(max(plan["timeout_seconds"] / 60, MIN_TUNING_MINUTES), most)
-    minutes = limit.number_input("Time limit per model (min)", MIN_TUNING_MINUTES, most, current, step=1.0,
+    least = min(MIN_TUNING_MINUTES, most)  # an administrator may allow less than the usual floor
+    current = min(max(plan["timeout_seconds"] / 60, least), most)
+    minutes = limit.number_input("Time limit per model (min)", least, most, current, step=1.0,
                                  key="train_timeout", help=f"A search stops at this limit with the best "
                                  f"candidate so far; this server allows at most {most:g} min per model.")
     plan["timeout_seconds"] = float(minutes) * 60
