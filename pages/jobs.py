@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from pages import session
 from pipeline_core.definition.spec import PipelineSpec
 from pipeline_core.jobs.runners import JobRunner
 from studio import training
@@ -22,8 +23,14 @@ def job_runner() -> JobRunner:
 
 
 def submit_training(spec: PipelineSpec, dataset_id: int, *, pipeline_version_id: int | None = None) -> int:
-    """Record a queued run and hand it to this server's runner; returns the run id at once."""
-    return training.submit_training(job_runner(), spec, dataset_id, pipeline_version_id=pipeline_version_id)
+    """Record a queued run and hand it to this server's runner; returns the run id at once.
+
+    The run counts against this browser session's job cap (``PIPELINE_STUDIO_MAX_JOBS_PER_USER``).
+    """
+    owner = session.owner()
+    training.check_job_limit(owner)
+    return training.submit_training(job_runner(), spec, dataset_id, pipeline_version_id=pipeline_version_id,
+                                    owner=owner)
 
 
 if __name__ == "__main__":  # opened by its address as the first run of a server: not a page

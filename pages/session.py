@@ -7,10 +7,12 @@ misspelt key is an ``AttributeError`` at once instead of a silent ``None`` on an
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from typing import Any, Literal
 
 import streamlit as st
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 DATASET_ID = "dataset_id"  # storage id of the active dataset
 SPEC = "spec"  # the definition being edited, as a dict
@@ -18,6 +20,7 @@ SAVED_HASH = "saved_hash"  # content hash of the version it was opened or saved 
 PIPELINE_ID = "pipeline_id"
 PIPELINE_VERSION = "pipeline_version"
 RUN_ID = "run_id"  # the run this session last started or opened
+OWNER = "owner"  # whom this session's training jobs count against (``owner()``); never in the URL
 
 DEFAULTS: dict[str, Any] = {DATASET_ID: None, SPEC: None, SAVED_HASH: None, PIPELINE_ID: None,
                             PIPELINE_VERSION: None, RUN_ID: None}
@@ -53,6 +56,20 @@ def dataset_id() -> int | None:
 
 def set_dataset_id(value: int | None) -> None:
     st.session_state[DATASET_ID] = value
+
+
+def owner() -> str:
+    """The submitter this session's training jobs are counted under for the per-user job cap.
+
+    There are no user accounts yet, so it is the browser session's id (a refresh starts a new session, and
+    with it a new count); the CLI and a service pass their own owner strings to ``studio.training``.
+    """
+    value = st.session_state.get(OWNER)
+    if value is None:
+        context = get_script_run_ctx()
+        value = f"session:{context.session_id if context is not None else uuid.uuid4().hex}"
+        st.session_state[OWNER] = value
+    return value
 
 
 def run_id() -> int | None:

@@ -25,6 +25,7 @@ from studio import training
 from studio.errors import FAILURES
 from studio.pipelines import saved_version_id
 from studio.runs import RunStatus, get_run
+from studio.settings import settings
 
 TUNING_LABELS: dict[TuningMethod, str] = {  # one per TuningMethod; a test keeps them in step
     "none": "None: registry defaults",
@@ -37,6 +38,7 @@ ACTIVE = training.ACTIVE
 RERUNNABLE = (RunStatus.INTERRUPTED, RunStatus.FAILED, RunStatus.CANCELLED)  # interrupted: closed by an older version
 PAGE = "train"
 POLL_SECONDS = 1
+MIN_TUNING_MINUTES = 0.5  # a shorter search rarely finishes one trial on real data
 
 
 def main() -> None:
@@ -125,8 +127,16 @@ def _settings_form(spec: PipelineSpec, task: str, *, busy: bool) -> None:
         label = "Training is running…" if busy else "Start training"
         submitted = st.form_submit_button(label, type="primary", icon=":material/play_arrow:", key="train_start",
                                           disabled=busy)
+    _jobs_in_use()
     if submitted:
         _start(spec, kinds, evaluation, tuning)
+
+
+def _jobs_in_use() -> None:
+    """Say how many of this session's jobs count against its cap, before a start is refused for it."""
+    active, cap = training.active_jobs(session.owner()), settings().max_jobs_per_user
+    if active:
+        st.caption(f"You have {active} of at most {cap} training jobs queued or running.")
 
 
 def _model_label(kind: str) -> str:
@@ -179,9 +189,16 @@ def _tuning_inputs(spec: PipelineSpec, task: str) -> dict[str, Any]:
                                       help="Searches each model's space from the registry, scored by the same "
                                            "folds and metric as the leaderboard.")
     plan["n_trials"] = trials.number_input("Trials per model", 1, 10_000, plan["n_trials"], key="train_trials")
-    seconds = limit.number_input("Time limit per model (s, 0 = none)", 0, 86_400,
-                                 int(plan["timeout_seconds"] or 0), key="train_timeout")
-    plan["timeout_seconds"] = float(seconds) or None
+    most = settings().max_tuning_minutes
+    least = min(MIN_TUNING_MINUTES, most)  # an administrator may allow less than the usual floor
+    current = min(max(plan["timeout_seconds"] / 60, least), most)
+    minutes = limit.number_input("Time limit per model (min)", least, most, current, step=1.0,
+                                 key="train_timeout", help=f"A search stops at this limit with the best "
+                                 f"candidate so far; this server allows at most {most:g} min per model.")
+    plan["timeout_seconds"] = float(minutes) * 60
+    if plan["method"] != "none":
+        st.caption(f"Tuning stops after **{minutes:g} min** per model, or after {plan['n_trials']:,} trials, "
+                   f"whichever comes first (server maximum: {most:g} min).")
     return plan
 
 
@@ -287,7 +304,7 @@ def _rerun(run: Any) -> None:
     """A run cut short (a server restart, a failure, a cancel) starts again from its saved version,
     or from the definition being edited when the run was never saved."""
     try:
-        session.set_run_id(training.rerun(jobs.job_runner(), run, common.current_spec()))
+        session.set_run_id(training.rerun(jobs.job_runner(), run, common.current_spec(), owner=session.owner()))
     except FAILURES as e:
         session.leave_message(PAGE, str(e), "error")
 

@@ -9,7 +9,7 @@ import ``pipeline_core``). See ``docs/storage.md``.
 
 from storage.db import get_engine, reset_engines
 from storage.diff import diff_versions, summarize_changes
-from storage.errors import StorageError
+from storage.errors import JobLimitError, StorageError
 from storage.exchange import export_pipeline, import_pipeline
 from storage.maintenance import cleanup_orphans, init_db
 from storage.models import (
@@ -24,6 +24,8 @@ from storage.models import (
 from storage.repository import (
     best_run,
     canonical_json,
+    check_job_limit,
+    count_active_runs,
     create_run,
     definition_sha256,
     delete_dataset,
@@ -58,6 +60,7 @@ from storage.store import Store
 
 __all__ = [
     "Dataset",
+    "JobLimitError",
     "ModelArtifact",
     "Pipeline",
     "PipelineVersion",
@@ -68,7 +71,9 @@ __all__ = [
     "Store",
     "best_run",
     "canonical_json",
+    "check_job_limit",
     "cleanup_orphans",
+    "count_active_runs",
     "create_run",
     "definition_sha256",
     "delete_dataset",

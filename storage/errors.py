@@ -9,3 +9,7 @@ so developers still get the full traceback.
 
 class StorageError(Exception):
     """Something saved or about to be saved cannot be read, written or trusted."""
+
+
+class JobLimitError(StorageError):
+    """A submitter already has as many queued and running jobs as the server allows each one."""

@@ -131,6 +131,7 @@ class RunBase(SQLModel):
     )
     dataset_id: int | None = Field(default=None, foreign_key="datasets.id", ondelete="SET NULL", index=True)
     status: str = Field(default=RunStatus.QUEUED.value, index=True)
+    owner: str | None = Field(default=None, index=True)  # who submitted it: its active runs are capped per owner
     error: str | None = None
     failed_model: str | None = None
     leaderboard: list[dict[str, Any]] = Field(default_factory=list, sa_type=JSON)

@@ -24,12 +24,12 @@ from typing import Any, TypeVar
 import pandas as pd
 import pyarrow.parquet as pq
 from pydantic import BaseModel
-from sqlalchemy import update
+from sqlalchemy import func, update
 from sqlmodel import Session, col, select
 
 from storage import files
 from storage.db import lock_key, read, write
-from storage.errors import StorageError
+from storage.errors import JobLimitError, StorageError
 from storage.models import (
     ACTIVE_STATUSES,
     CLOSING_STATUSES,
@@ -351,25 +351,62 @@ def create_run(
     pipeline_version_id: int | None = None,
     seed: int | None = None,
     library_versions: Mapping[str, str] | None = None,
+    owner: str | None = None,
+    max_active: int | None = None,
 ) -> Run:
-    """Record a queued run; ``pipeline_version_id`` is ``None`` for ad-hoc (CLI) runs."""
+    """Record a queued run; ``pipeline_version_id`` is ``None`` for ad-hoc (CLI) runs.
+
+    ``owner`` names the submitter (a browser session id, a CLI or service caller). With ``max_active``, a
+    submitter who already has that many queued or running runs is refused with :class:`JobLimitError`:
+    the count and the insert share one write transaction, so on SQLite (writes serialised) two submissions
+    at once cannot both slip under the cap.
+    """
 
     def work(session: Session) -> Run:
         if dataset_id is not None:
             _require(session, Dataset, dataset_id, "Dataset")
         if pipeline_version_id is not None:
             _require(session, PipelineVersion, pipeline_version_id, "Pipeline version")
+        if owner is not None and max_active is not None:
+            _check_job_limit(session, owner, max_active)
         run = Run(
             dataset_id=dataset_id,
             pipeline_version_id=pipeline_version_id,
             seed=seed,
             library_versions=to_json_data(dict(library_versions or {})),
+            owner=owner,
         )
         session.add(run)
         session.flush()
         return run
 
     return write(store, work)
+
+
+def _check_job_limit(session: Session, owner: str, max_active: int) -> None:
+    active = _active_runs_of(session, owner)
+    if active >= max_active:
+        raise JobLimitError(
+            f"You already have {active} training jobs queued or running, the most one user may have "
+            f"({max_active}); wait for one to finish or cancel one, then start this one."
+        )
+
+
+def _active_runs_of(session: Session, owner: str) -> int:
+    statuses = [status.value for status in ACTIVE_STATUSES]
+    query = select(func.count()).select_from(Run).where(Run.owner == owner, col(Run.status).in_(statuses))
+    return int(session.exec(query).one())
+
+
+def check_job_limit(store: Store, owner: str, max_active: int) -> None:
+    """Raise :class:`JobLimitError` when ``owner`` is at the cap now: a cheap early answer, before a caller
+    starts workers; :func:`create_run` checks again when it records the run."""
+    read(store, lambda session: _check_job_limit(session, owner, max_active))
+
+
+def count_active_runs(store: Store, owner: str) -> int:
+    """Queued plus running runs ``owner`` submitted: what the per-user job cap counts."""
+    return read(store, lambda session: _active_runs_of(session, owner))
 
 
 def _mark_running(run: Run) -> None:

@@ -17,6 +17,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from pipeline_core.definition.spec import MAX_TUNING_SECONDS
 from pipeline_core.errors import StudioError
 from storage.sql_source import SqlPolicy
 
@@ -41,6 +42,13 @@ class Settings(BaseSettings):
                              description="dask: a local Dask cluster started with the app; threads: in-process")
     max_jobs: PositiveInt = Field(1, alias="PIPELINE_STUDIO_MAX_JOBS",
                                   description="training jobs that run at once per server; others wait queued")
+    max_tuning_minutes: PositiveFloat = Field(
+        60, le=MAX_TUNING_SECONDS / 60, alias="PIPELINE_STUDIO_MAX_TUNING_MINUTES",
+        description="the longest a hyperparameter search may run per model; longer limits in a definition are "
+                    f"lowered to it (at most {MAX_TUNING_SECONDS / 60:g}, the definition's own bound)")
+    max_jobs_per_user: PositiveInt = Field(3, alias="PIPELINE_STUDIO_MAX_JOBS_PER_USER",
+                                           description="queued plus running trainings one submitter may have; "
+                                                       "a further one is refused until one ends")
     scheduler_address: str | None = Field(None, alias="DASK_SCHEDULER_ADDRESS",
                                           description="an existing Dask cluster to train on, e.g. tcp://host:8786")
     memory_budget_mb: PositiveFloat = Field(4096, alias="PIPELINE_STUDIO_MEMORY_BUDGET_MB",
@@ -88,6 +96,10 @@ class Settings(BaseSettings):
     @property
     def memory_budget_bytes(self) -> int:
         return int(self.memory_budget_mb * 2**20)
+
+    @property
+    def max_tuning_seconds(self) -> float:
+        return self.max_tuning_minutes * 60
 
     @property
     def resolved_home(self) -> Path:

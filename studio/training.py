@@ -16,7 +16,7 @@ from pipeline_core.training.provenance import library_versions
 from storage import Run, RunStatus, StorageError
 from storage.files import resolve
 from storage.reporter import RunReporter, cancel_run, mark_lost_runs
-from studio.settings import Settings
+from studio.settings import Settings, settings
 from studio.workspace import current_store, open_store
 
 ACTIVE = (RunStatus.QUEUED, RunStatus.RUNNING)
@@ -34,21 +34,28 @@ def start_runner(settings: Settings) -> JobRunner:
 
 
 def submit_training(runner: JobRunner, spec: PipelineSpec, dataset_id: int, *,
-                    pipeline_version_id: int | None = None) -> int:
+                    pipeline_version_id: int | None = None, owner: str | None = None) -> int:
     """Record a queued run and hand it to the runner; returns the run id at once.
 
+    ``owner`` names the submitter: there are no user accounts yet, so pages pass their browser session id and
+    the CLI or a service their own string. An owner with ``PIPELINE_STUDIO_MAX_JOBS_PER_USER`` runs already
+    queued or running is refused with :class:`storage.JobLimitError` (one session once queued hours of jobs
+    and everyone else waited behind them); ``None`` is not counted, for trusted in-process callers.
     The job gets the store itself (inside its reporter), so a worker process writes to this studio's
     database and files whatever its own environment says.
     """
-    store = current_store()
+    config = settings()
+    store = open_store(config)
     dataset = storage.get_dataset(store, dataset_id)
     if dataset is None:
         raise StorageError(f"Dataset {dataset_id} no longer exists; load it again on the Data page.")
+    job_spec = within_server_limits(spec, config)
     run = storage.create_run(store, dataset_id=dataset_id, pipeline_version_id=pipeline_version_id,
-                             seed=spec.evaluation.seed, library_versions=library_versions())
+                             seed=spec.evaluation.seed, library_versions=library_versions(),
+                             owner=owner, max_active=config.max_jobs_per_user)
     data_path = str(resolve(store.home, dataset.parquet_path))
     try:
-        runner.submit(run.id, spec.to_json(), data_path, RunReporter(store, run.id))
+        runner.submit(run.id, job_spec.to_json(), data_path, RunReporter(store, run.id))
     except Exception as e:
         storage.finish_run(store, run.id, status=RunStatus.FAILED.value,
                            error=f"the job could not be handed to the workers: {e}")
@@ -56,19 +63,49 @@ def submit_training(runner: JobRunner, spec: PipelineSpec, dataset_id: int, *,
     return run.id
 
 
-def rerun(runner: JobRunner, run: Run, fallback: PipelineSpec) -> int:
+def tuning_limit_seconds(spec: PipelineSpec, config: Settings) -> float:
+    """The time a search of one model may take on this server: the definition's limit, or the server's
+    maximum (``PIPELINE_STUDIO_MAX_TUNING_MINUTES``) when that is lower."""
+    return min(spec.tuning.timeout_seconds, config.max_tuning_seconds)
+
+
+def within_server_limits(spec: PipelineSpec, config: Settings) -> PipelineSpec:
+    """The definition the job runs: its tuning time limit lowered to the server's maximum.
+
+    The job gets the limit inside the definition, so a worker honours it without reading this server's
+    settings; the saved definition keeps what the user chose (another server may allow it).
+    """
+    limit = tuning_limit_seconds(spec, config)
+    if limit == spec.tuning.timeout_seconds:
+        return spec
+    return spec.model_copy(update={"tuning": spec.tuning.model_copy(update={"timeout_seconds": limit})})
+
+
+def rerun(runner: JobRunner, run: Run, fallback: PipelineSpec, *, owner: str | None = None) -> int:
     """Start a run cut short (a restart, a failure, a cancel) again from its saved version, or from
     ``fallback`` (the definition being edited) when the run was never saved."""
     version = storage.get_version_by_id(current_store(), run.pipeline_version_id) if run.pipeline_version_id else None
     spec = load_spec(version.definition) if version else fallback
     if run.dataset_id is None:
         raise StorageError(f"Run #{run.id}'s dataset was deleted; load the data again and train from the Train page.")
-    return submit_training(runner, spec, run.dataset_id, pipeline_version_id=run.pipeline_version_id)
+    return submit_training(runner, spec, run.dataset_id, pipeline_version_id=run.pipeline_version_id, owner=owner)
 
 
 def cancel(run_id: int) -> None:
     """Ask a queued or running run to stop; its job stops at its next check."""
     cancel_run(current_store(), run_id)
+
+
+def check_job_limit(owner: str) -> None:
+    """Refuse now (:class:`storage.JobLimitError`) when ``owner`` is at ``PIPELINE_STUDIO_MAX_JOBS_PER_USER``,
+    so a page need not start the training workers only to be refused."""
+    config = settings()
+    storage.check_job_limit(open_store(config), owner, config.max_jobs_per_user)
+
+
+def active_jobs(owner: str) -> int:
+    """How many of ``owner``'s runs are queued or running now, against ``max_jobs_per_user``."""
+    return storage.count_active_runs(current_store(), owner)
 
 
 def queue_position(run_id: int) -> int:

@@ -1,8 +1,7 @@
 """Migrations of pipeline definitions between schema versions.
 
-Each entry upgrades a definition dict from version N to N+1. Version 1 is the first
-public schema, so the table is empty; the mechanism (and its error for versions from
-the future) is what callers rely on.
+Each entry upgrades a definition dict from version N to N+1; a definition saved by any released
+version keeps loading (``tests/pipeline_core/fixtures/spec_v*.json``).
 """
 
 from __future__ import annotations
@@ -12,8 +11,30 @@ from typing import Any
 
 from pipeline_core.errors import SpecError
 
-CURRENT_VERSION = 1
-MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {}
+CURRENT_VERSION = 2
+
+
+V2_TUNING_SECONDS = 600.0  # schema 2's default and maximum tuning time per model, frozen here: a later change
+V2_MAX_TUNING_SECONDS = 7_200.0  # of the spec's defaults must not change what this step produces
+
+
+def _v1_to_v2(data: dict[str, Any]) -> dict[str, Any]:
+    """Schema 2 always bounds tuning time: a missing or ``null`` limit (schema 1's "no limit") takes the
+    default, and a limit above the new maximum is lowered to it, so no saved definition stops loading."""
+    tuning = data.get("tuning")
+    if not isinstance(tuning, dict):
+        return data
+    tuning = dict(tuning)
+    limit = tuning.get("timeout_seconds")
+    if limit is None:
+        tuning["timeout_seconds"] = V2_TUNING_SECONDS
+    elif isinstance(limit, int | float) and not isinstance(limit, bool) and limit > V2_MAX_TUNING_SECONDS:
+        tuning["timeout_seconds"] = V2_MAX_TUNING_SECONDS
+    data["tuning"] = tuning
+    return data
+
+
+MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {1: _v1_to_v2}
 
 
 def migrate(data: dict[str, Any]) -> dict[str, Any]:

@@ -47,6 +47,28 @@ def refused(reason: str, *classes: str) -> Onnx:
 Space = dict[str, dict[str, Any]]
 
 
+WORKER_N_JOBS = 1
+"""Cores one model fit may use. Training already spreads its CV folds over the cluster, one fold per
+single-threaded Dask worker (the thread runner runs one job per slot), so a model that asks for every core
+(``n_jobs=-1``) multiplies that by the machine's cores and starves the other users' jobs (issue 14 point 8)."""
+
+
+def capped_n_jobs(value: Any) -> int:
+    """The ``n_jobs`` a user's value becomes: kept when it is within the worker's share, else the share.
+
+    ``-1`` (all cores), other negatives, ``None`` (joblib's context default, which a job's fold backend
+    sets to every worker) and anything above the share all become :data:`WORKER_N_JOBS`.
+    """
+    if isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= WORKER_N_JOBS:
+        return value
+    return WORKER_N_JOBS
+
+
+def within_worker_share(params: dict[str, Any]) -> dict[str, Any]:
+    """``params`` with a user-given ``n_jobs`` capped (see :func:`capped_n_jobs`); other parameters unchanged."""
+    return {**params, "n_jobs": capped_n_jobs(params["n_jobs"])} if "n_jobs" in params else params
+
+
 @dataclass(frozen=True)
 class ModelEntry:
     """How to build one model, for each task it supports."""
@@ -68,9 +90,10 @@ class ModelEntry:
     onnx: Onnx = field(default_factory=Onnx)  # the script form is its constructor call, as for any sklearn class
 
     def build(self, task: str, params: dict[str, Any], seed: int) -> Any:
-        """Instantiate with defaults, then the user's params; seed only if the model takes one."""
+        """Instantiate with defaults, then the user's params (``n_jobs`` held to the worker's share); seed only
+        if the model takes one."""
         cls = self.estimators[task]
-        merged = {**self.defaults.get(task, {}), **params}
+        merged = {**self.defaults.get(task, {}), **within_worker_share(params)}
         if self.seeded and "random_state" in cls().get_params():
             merged.setdefault("random_state", seed)
         return cls(**merged)

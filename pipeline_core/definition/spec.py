@@ -19,7 +19,7 @@ from pipeline_core.definition.steps import STEP_TYPES, ColumnType
 from pipeline_core.errors import SpecError
 from pipeline_core.json_data import nesting_depth, parse_json_document
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 MAX_SPEC_BYTES = 1_000_000
 MAX_SPEC_DEPTH = 12
 
@@ -98,18 +98,28 @@ class EvaluationPlan(Strict):
     seed: int = 42
 
 
+DEFAULT_TUNING_SECONDS = 600.0
+MAX_TUNING_SECONDS = 7_200.0
+"""Time budgets for one model's search. Without a budget, 10,000 trials of one model took about 6 h and every
+other user's job waited behind it (issue 14); a server may lower the cap (``PIPELINE_STUDIO_MAX_TUNING_MINUTES``)."""
+
+
 class TuningPlan(Strict):
-    """Hyperparameter search: method, trial budget, time budget (seconds) per model."""
+    """Hyperparameter search: method, trial budget, and a time budget (seconds) per model that always applies.
+
+    Schema 1 allowed ``timeout_seconds: null`` (no limit); schema 2 has no unlimited search, and the
+    migration gives such definitions the default.
+    """
 
     method: TuningMethod = "none"
     n_trials: int = Field(20, ge=1, le=10_000)
-    timeout_seconds: float | None = Field(None, gt=0)
+    timeout_seconds: float = Field(DEFAULT_TUNING_SECONDS, gt=0, le=MAX_TUNING_SECONDS)
 
 
 class PipelineSpec(Strict):
     """A whole pipeline definition; ``schema_version`` selects migrations on load."""
 
-    schema_version: Literal[1] = SCHEMA_VERSION
+    schema_version: Literal[2] = SCHEMA_VERSION
     name: str = "untitled pipeline"
     data: DataSource = Field(default_factory=DataSource)
     columns: ColumnsSpec = Field(default_factory=ColumnsSpec)

@@ -26,7 +26,7 @@ from sklearn.base import clone
 from sklearn.model_selection import ParameterGrid, ParameterSampler, cross_val_score
 
 from pipeline_core.definition import metrics as mt
-from pipeline_core.definition.registry import ModelEntry
+from pipeline_core.definition.registry import WORKER_N_JOBS, ModelEntry
 from pipeline_core.definition.spec import ModelSpec, PipelineSpec, TuningPlan
 from pipeline_core.errors import CancelledError, SpecError
 from pipeline_core.json_data import plain_value
@@ -51,12 +51,18 @@ class Dim:
 
 
 def search_space(model: ModelSpec, entry: ModelEntry) -> dict[str, Dim]:
-    """The space to search: the definition's own if it has one, else the registry default, checked."""
+    """The space to search: the definition's own if it has one, else the registry default, checked.
+
+    ``n_jobs`` only changes how many cores a fit takes, never its score, so a search over it is held to
+    the worker's share like a fixed ``n_jobs`` (issue 14 point 8).
+    """
     raw = model.search or entry.search
     space = {}
     for name, dim in raw.items():
         fields = dim.model_dump() if isinstance(dim, BaseModel) else dict(dim)
         space[name] = _checked(fields, f"models[{model.kind}].search.{name}")
+    if "n_jobs" in space:
+        space["n_jobs"] = Dim("choice", values=(WORKER_N_JOBS,))
     return space
 
 

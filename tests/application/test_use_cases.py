@@ -15,7 +15,7 @@ import pytest
 import storage
 from pipeline_core.artifacts.export import dump_model, load_model
 from pipeline_core.compiler.columns import default_steps, infer_schema
-from pipeline_core.definition.spec import PipelineSpec
+from pipeline_core.definition.spec import PipelineSpec, TuningPlan, load_spec
 from pipeline_core.errors import DataError, ModelError
 from pipeline_core.io.samples import load_sample
 from pipeline_core.jobs.runners import ThreadJobRunner
@@ -59,6 +59,8 @@ def finished(store, runner, iris) -> int:
     ("PIPELINE_STUDIO_MAX_JOBS", "0", "greater than 0"),
     ("PIPELINE_STUDIO_JOBS", "gpu", "'dask' or 'threads'"),
     ("PIPELINE_STUDIO_MEMORY_BUDGET_MB", "-1", "greater than 0"),
+    ("PIPELINE_STUDIO_MAX_TUNING_MINUTES", "600", "less than or equal to 120"),
+    ("PIPELINE_STUDIO_MAX_JOBS_PER_USER", "0", "greater than 0"),
 ])
 def test_a_bad_environment_value_is_refused_in_one_line_naming_the_variable(monkeypatch, variable, value, reason):
     monkeypatch.setenv(variable, value)
@@ -83,6 +85,54 @@ def test_the_app_names_a_bad_setting_instead_of_failing(studio, monkeypatch):
     assert not at.exception
     assert [e.value for e in at.error] == [
         "PIPELINE_STUDIO_JOBS='gpu' is not usable: Input should be 'dask' or 'threads'."]
+
+
+class RecordingRunner:
+    """Keeps what it was handed instead of training: the tests below are about what reaches the job."""
+
+    max_jobs = 1
+
+    def __init__(self) -> None:
+        self.specs: list[PipelineSpec] = []
+
+    def submit(self, job_id: int, spec_json: str, data_path: str, reporter: object) -> None:
+        self.specs.append(load_spec(spec_json))
+
+    def live_jobs(self) -> set[int]:
+        return set()
+
+    def healthy(self) -> bool:
+        return True
+
+    def close(self) -> None:
+        pass
+
+
+def test_the_server_maximum_lowers_a_definitions_tuning_time_limit(studio, iris, monkeypatch):
+    spec = iris_spec(datasets.load_table(iris))
+    long = spec.model_copy(update={"tuning": TuningPlan(method="optuna", n_trials=10_000, timeout_seconds=7_200)})
+    runner = RecordingRunner()
+    training.submit_training(runner, long, iris.id)
+    monkeypatch.setenv("PIPELINE_STUDIO_MAX_TUNING_MINUTES", "2")
+    training.submit_training(runner, long, iris.id)
+    training.submit_training(runner, spec.model_copy(update={"tuning": TuningPlan(timeout_seconds=30)}), iris.id)
+    assert [s.tuning.timeout_seconds for s in runner.specs] == [3_600, 120, 30]  # default maximum: 60 min
+    assert long.tuning.timeout_seconds == 7_200  # the caller's definition is left as it was
+
+
+def test_a_submitter_at_the_servers_job_cap_is_refused_in_one_line(studio, iris, monkeypatch):
+    monkeypatch.setenv("PIPELINE_STUDIO_MAX_JOBS_PER_USER", "2")
+    spec, runner = iris_spec(datasets.load_table(iris)), RecordingRunner()
+    for _ in range(2):
+        training.submit_training(runner, spec, iris.id, owner="cli:alice")
+    with pytest.raises(storage.JobLimitError, match=r"^You already have 2 training jobs .* \(2\); wait") as refused:
+        training.submit_training(runner, spec, iris.id, owner="cli:alice")
+    assert "\n" not in str(refused.value) and isinstance(refused.value, StorageError)
+    assert (training.active_jobs("cli:alice"), len(runner.specs)) == (2, 2)  # nothing recorded or handed over
+    training.submit_training(runner, spec, iris.id, owner="cli:bob")
+    training.cancel(runs.list_runs()[-1].id)  # the oldest of alice's
+    again = training.submit_training(runner, spec, iris.id, owner="cli:alice")
+    assert runs.get_run(again).owner == "cli:alice"
 
 
 # ---- datasets ---------------------------------------------------------------------------------------------

@@ -125,3 +125,30 @@ def test_an_active_run_shows_progress_and_can_be_cancelled(store, app, iris_id):
     assert not at.exception
     assert storage.get_run(store, run.id).status == "cancelled"
     assert "cancelled" in texts(at, "warning")
+
+
+def test_the_tuning_time_limit_is_shown_and_held_to_the_servers_maximum(app, iris_id, monkeypatch):
+    """Issue 14 point 8: the user sees how long a search may run; the input cannot exceed the server's maximum."""
+    monkeypatch.setenv("PIPELINE_STUDIO_MAX_TUNING_MINUTES", "5")
+    at = app("pages/train.py", dataset_id=iris_id, spec=iris_spec(tuning={"method": "optuna", "n_trials": 10_000}))
+    assert not at.exception
+    limit = at.number_input(key="train_timeout")
+    assert (limit.value, limit.max) == (5, 5)  # the definition's 10 min default, lowered to the server's 5
+    assert "Tuning stops after **5 min** per model, or after 10,000 trials" in " ".join(c.value for c in at.caption)
+
+
+def test_a_fourth_queued_job_of_one_session_is_refused_with_the_reason(store, app, iris_id, churn_id, monkeypatch):
+    """Issue 14 point 8: one session queued hours of jobs and everyone else waited; three is the default cap."""
+    monkeypatch.setenv("PIPELINE_STUDIO_JOBS", "threads")  # nothing may start: the refusal comes first
+    at = app("pages/train.py", dataset_id=iris_id, spec=iris_spec())
+    owner = at.session_state["owner"]
+    assert owner.startswith("session:")
+    queued = [storage.create_run(store, dataset_id=churn_id, owner=owner).id for _ in range(3)]  # other tabs' jobs
+    at.run()
+    assert "You have 3 of at most 3 training jobs queued or running." in [c.value for c in at.caption]
+    at.button(key="train_start").click().run()
+    assert not at.exception
+    assert texts(at, "error") == ("You already have 3 training jobs queued or running, the most one user may have "
+                                  "(3); wait for one to finish or cancel one, then start this one.")
+    assert at.session_state["run_id"] is None
+    assert sorted(run.id for run in storage.list_runs(store)) == queued

@@ -5,7 +5,14 @@ from pathlib import Path
 
 import pytest
 
-from pipeline_core.definition.spec import SCHEMA_VERSION, ModelSpec, PipelineSpec, load_spec
+from pipeline_core.definition.spec import (
+    DEFAULT_TUNING_SECONDS,
+    MAX_TUNING_SECONDS,
+    SCHEMA_VERSION,
+    ModelSpec,
+    PipelineSpec,
+    load_spec,
+)
 from pipeline_core.definition.steps import STEPS, Impute, OneHot
 from pipeline_core.errors import SpecError
 
@@ -92,3 +99,26 @@ def test_every_registered_step_round_trips_with_defaults():
         step = cls(**required)
         spec = PipelineSpec(steps=[step])
         assert load_spec(spec.to_json()).steps[0] == step
+
+
+# ---- tuning time limit (issue 14 point 8) ---------------------------------------------------------------
+
+
+def test_tuning_has_a_default_time_limit_and_an_upper_bound():
+    assert PipelineSpec().tuning.timeout_seconds == DEFAULT_TUNING_SECONDS == 600
+    with pytest.raises(SpecError, match=r"tuning\.timeout_seconds: Input should be less than or equal to 7200"):
+        load_spec({"tuning": {"timeout_seconds": MAX_TUNING_SECONDS + 1}})
+    with pytest.raises(SpecError, match=r"tuning\.timeout_seconds"):
+        load_spec({"tuning": {"timeout_seconds": None}})  # schema 2 has no unlimited search
+
+
+@pytest.mark.parametrize(("saved", "loaded"), [
+    ({"method": "optuna", "n_trials": 10_000, "timeout_seconds": None}, DEFAULT_TUNING_SECONDS),
+    ({"method": "optuna", "n_trials": 10_000}, DEFAULT_TUNING_SECONDS),
+    ({"method": "grid", "timeout_seconds": 86_400}, MAX_TUNING_SECONDS),
+    ({"method": "grid", "timeout_seconds": 30}, 30),
+])
+def test_a_schema_1_definition_gets_a_bounded_tuning_time_limit(saved, loaded):
+    spec = load_spec({"schema_version": 1, "tuning": saved})
+    assert (spec.schema_version, spec.tuning.timeout_seconds, spec.tuning.method) == (2, loaded, saved["method"])
+    assert load_spec(spec.to_json()) == spec

@@ -211,3 +211,16 @@ def test_training_with_tuning_records_the_tuned_params(binary_frame: pd.DataFram
     assert result.pipeline.get_params()["model__C"] == row.params["C"]
     assert not math.isnan(row.metrics[result.metric])
     assert spec.models[0].params == {}
+
+
+@pytest.mark.parametrize("method", ["optuna", "random"])
+def test_a_training_run_honours_the_definitions_tuning_time_limit(binary_frame: pd.DataFrame, method: str) -> None:
+    """Issue 14 point 8: 10,000 trials per model would take hours; the time limit ends the search with the best
+    candidate so far (counted in trials, not timed: a loaded machine must not fail the test)."""
+    spec = PipelineSpec(target="diagnosis", models=[LOGISTIC], evaluation=EvaluationPlan(cv_folds=2),
+                        tuning=TuningPlan(method=method, n_trials=10_000, timeout_seconds=0.2))
+    spec = spec.model_copy(update={"steps": default_steps(infer_schema(binary_frame, spec))})
+    row = train(spec, binary_frame, n_jobs=1).best
+    assert row.error is None
+    assert 1 <= len(row.tuning_history) < 10_000
+    assert "C" in row.params

@@ -15,7 +15,7 @@ from storage import Store
 from storage.db import MIGRATIONS_DIR, current_revision, make_engine, upgrade
 from storage.models import TABLES
 
-HEAD = "0004"
+HEAD = "0005"
 
 OLD_DEFINITION = '{"steps": [{"kind": "impute", "strategy": "mean"}]}'
 OLD_COLUMNS = '[{"name": "a", "dtype": "int64"}]'
@@ -124,4 +124,33 @@ def test_0003_renames_timings_to_summary_in_a_sqlite_file_and_back_keeping_the_d
     with engine.connect() as connection:
         stored = connection.execute(text("SELECT timings, seed FROM runs")).one()
     assert (json.loads(stored[0]), stored[1]) == (OLD_SUMMARY, 7)
+    engine.dispose()
+
+
+def test_0005_adds_the_run_owner_to_a_sqlite_file_and_drops_it_again_keeping_the_runs(sqlite_store: Store) -> None:
+    """Runs from before the per-user job cap (issue 14 point 8) have no owner and count against no one."""
+    store = sqlite_store
+    old = make_engine(store.url)
+    upgrade(old, "0004")
+    with old.begin() as connection:
+        for statement in OLD_ROWS:
+            connection.execute(text(statement.replace("timings", "summary").replace("'done'", "'queued'")))
+    old.dispose()
+    assert "owner" not in _runs_columns(make_engine(store.url))
+
+    [run] = storage.list_runs(store)  # opening the studio upgrades the file to head
+    assert current_revision(storage.get_engine(store.url)) == HEAD
+    assert (run.owner, run.status, run.seed) == (None, "queued", 7)
+    assert storage.count_active_runs(store, "session:a") == 0
+    owned = storage.create_run(store, dataset_id=run.dataset_id, owner="session:a", max_active=1)
+    assert storage.get_run(store, owned.id).owner == "session:a"
+
+    storage.reset_engines()
+    engine = make_engine(store.url)
+    _downgrade(engine, "0004")
+    assert current_revision(engine) == "0004"
+    assert "owner" not in _runs_columns(engine)
+    with engine.connect() as connection:
+        assert connection.execute(text("SELECT seed FROM runs ORDER BY id")).scalars().all() == [7, None]
+        assert "ix_runs_owner" not in {i["name"] for i in inspect(connection).get_indexes("runs")}
     engine.dispose()

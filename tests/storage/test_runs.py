@@ -210,3 +210,23 @@ def test_a_reporter_carries_its_store_and_leaves_the_environment_alone(
     assert (run.status, run.error) == ("failed", "stopped on purpose")
     assert not (tmp_path / "elsewhere.db").exists() and not (tmp_path / "elsewhere").exists()
     assert os.environ["PIPELINE_STUDIO_HOME"] == str(tmp_path / "elsewhere")
+
+
+def test_a_submitter_at_the_job_cap_is_refused_and_others_are_not(store, dataset_id: int) -> None:
+    """Issue 14 point 8: queued plus running runs are capped per owner, in the same transaction as the insert."""
+    first, second, third = (storage.create_run(store, dataset_id=dataset_id, owner="session:a", max_active=3)
+                            for _ in range(3))
+    storage.update_run_progress(store, second.id, fraction=0.5)  # running counts as well as queued
+    with pytest.raises(storage.JobLimitError) as refused:
+        storage.create_run(store, dataset_id=dataset_id, owner="session:a", max_active=3)
+    message = str(refused.value)
+    assert "already have 3 training jobs queued or running" in message and "(3)" in message and "\n" not in message
+    assert isinstance(refused.value, StorageError)
+    assert storage.count_active_runs(store, "session:a") == 3 and len(storage.list_runs(store)) == 3
+
+    assert storage.create_run(store, dataset_id=dataset_id, owner="session:b", max_active=3).owner == "session:b"
+    assert storage.create_run(store, dataset_id=dataset_id).owner is None  # no owner: not counted
+    storage.finish_run(store, first.id, status=RunStatus.CANCELLED.value)
+    fourth = storage.create_run(store, dataset_id=dataset_id, owner="session:a", max_active=3)
+    assert (fourth.owner, storage.get_run(store, fourth.id).owner) == ("session:a", "session:a")
+    assert storage.count_active_runs(store, "session:a") == 3 and third.id < fourth.id
