@@ -12,6 +12,7 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import json
 import mmap
 import re
 import sys
@@ -82,10 +83,26 @@ def read_text(data: bytes, opts: ReadOptions, notices: list[str]) -> tuple[pd.Da
         payload = _utf8_payload(data, enc, 0, opts.name)
         frame, strings = _parse_csv(payload[dialect.skip_bytes:], dialect, opts, len(data))
     _note_encoding(enc, opts, notices)
+    if frame.empty:
+        _refuse_json_scalar(payload, opts.name)
     first = dialect.skip_lines + 2
     frame = finish_frame(frame, opts.name, "csv", notices, lambda i: f"line {i + first}", strings=strings)
     fmt = "tsv" if dialect.delimiter == "\t" else "csv"
     return frame, fmt, enc, dialect.delimiter
+
+
+def _refuse_json_scalar(payload: memoryview | bytes, name: str) -> None:
+    """A file with no data rows that is one JSON value (``42``, a long string) is named as that, not as a header:
+    "only a header" sent users looking for a header in a file that never was a table."""
+    try:
+        value = json.loads(bytes(payload))
+    except (ValueError, RecursionError):  # not JSON (UnicodeDecodeError is a ValueError): a real header-only file
+        return
+    if isinstance(value, (dict, list)):
+        return
+    shown = f"a text of {len(value):,} characters" if isinstance(value, str) else json.dumps(value)[:40]
+    raise DataError(f"'{name}' is a single JSON value ({shown}), not a table. Upload an array of records "
+                    "[{\"col\": value}, ...], JSON lines (one object per line) or CSV.")
 
 
 def _fallback_encoding(data: bytes, opts: ReadOptions) -> str:

@@ -40,3 +40,43 @@ def test_a_long_valid_cell_is_read_and_not_blamed_on_quoting(quoted, max_rows):
 def test_a_single_line_longer_than_the_sample_is_a_header_without_rows_not_a_crash():
     with pytest.raises(DataError, match=r"^'one-line.csv' has no rows"):
         read_table(b",".join([b"c" * 1000] * 400), "one-line.csv")
+
+
+# ---------------------------------------------------------------- JSON
+
+
+@pytest.mark.parametrize("document", [
+    "[" * 100_000 + "]" * 100_000,
+    '[{"a": ' + "[" * 5_000 + "]" * 5_000 + "}]",
+    '{"a": ' + "[" * 5_000 + "]" * 5_000 + "}\n{\"a\": 1}",
+    '{"a": ' + '{"b": ' * 5_000 + "1" + "}" * 5_000 + "}",
+], ids=["array", "value-in-a-record", "json-lines", "objects"])
+def test_deeply_nested_json_is_refused_in_one_line(document):
+    with pytest.raises(DataError, match=r"^'deep.json' nests JSON values too deeply to be a table\."):
+        read_table(document.encode(), "deep.json")
+
+
+def test_nesting_within_the_decoders_depth_still_reads_or_is_refused_plainly():
+    document = '[{"a": ' + '{"b": ' * 400 + "1" + "}" * 400 + "}]"
+    try:
+        frame = read_table(document.encode(), "deep.json").frame
+    except DataError as e:
+        assert "\n" not in str(e)
+    else:
+        assert len(frame) == 1
+
+
+@pytest.mark.parametrize(("document", "shown"), [
+    (b"42", "42"), (b"  -1.5e3\n", "-1500.0"), (b"true", "true"), (b"null", "null"),
+    (b'"' + b"x" * 3_000_000 + b'"', "a text of 3,000,000 characters"),  # the 50 MB string, smaller: same path
+])
+def test_a_json_file_that_is_one_value_is_named_as_that_not_as_only_a_header(document, shown):
+    with pytest.raises(DataError) as caught:
+        read_table(document, "value.json")
+    assert str(caught.value).startswith(f"'value.json' is a single JSON value ({shown}), not a table.")
+    assert "header" not in str(caught.value)
+
+
+def test_a_real_header_only_csv_is_still_called_only_a_header():
+    with pytest.raises(DataError, match=r"^'head.csv' has no rows, only a header"):
+        read_table(b"id,name\n", "head.csv")
