@@ -5,8 +5,12 @@ from __future__ import annotations
 
 import pytest
 
+import storage
 from pipeline_core.errors import DataError
 from pipeline_core.io.readers import read_table
+from tests.security.conftest import open_page, texts
+
+PAGE = "pages/data.py"
 
 LONG = 200_000  # longer than the csv module's default 128 KB field limit
 
@@ -80,3 +84,34 @@ def test_a_json_file_that_is_one_value_is_named_as_that_not_as_only_a_header(doc
 def test_a_real_header_only_csv_is_still_called_only_a_header():
     with pytest.raises(DataError, match=r"^'head.csv' has no rows, only a header"):
         read_table(b"id,name\n", "head.csv")
+
+
+# ---------------------------------------------------------------- any reader failure is one line
+
+
+def _broken_parser(*_args, **_kwargs):
+    raise RecursionError("maximum recursion depth exceeded\n  while doing something deep " + "x" * 500)
+
+
+@pytest.mark.parametrize(("module", "reader", "data"), [
+    ("pipeline_core.io.text", "read_json", b'[{"a": 1}]'),
+    ("pipeline_core.io.readers", "read_text", b"a,b\n1,2\n"),
+    ("pipeline_core.io.readers", "read_parquet", b"PAR1" + b"\x00" * 64),
+])
+def test_a_parsers_unexpected_failure_becomes_one_line_naming_the_file(monkeypatch, module, reader, data):
+    monkeypatch.setattr(f"{module}.{reader}", _broken_parser)
+    with pytest.raises(DataError) as caught:
+        read_table(data, "odd.csv")
+    message = str(caught.value)
+    assert message.startswith("'odd.csv' could not be read (RecursionError: maximum recursion depth exceeded while")
+    assert "\n" not in message and len(message) < 400
+
+
+def test_the_data_page_shows_a_parsers_unexpected_failure_as_a_reason(store, studio, monkeypatch):
+    monkeypatch.setattr("pipeline_core.io.readers.read_text", _broken_parser)
+    at = open_page(PAGE)
+    at.file_uploader(key="data_upload").upload("odd.csv", b"a,b\n1,2\n", "text/csv")
+    at.run()
+    assert not at.exception
+    assert "'odd.csv' could not be read (RecursionError" in texts(at, "error")
+    assert storage.list_datasets(store) == []
