@@ -21,6 +21,9 @@ from pipeline_core.errors import SpecError
 SCHEMA_VERSION = 1
 MAX_SPEC_BYTES = 1_000_000
 MAX_SPEC_DEPTH = 12
+# Every seeded library takes this range (scikit-learn and NumPy refuse a negative seed or one from 2**32), and
+# it is the Train page's input range, so a definition that loads can always be shown and run.
+MAX_SEED = 2**31 - 1
 
 StepSpec = Annotated[Union[STEP_TYPES], Field(discriminator="kind")]  # noqa: UP007
 
@@ -95,6 +98,16 @@ class EvaluationPlan(Strict):
     stratify: bool = True
     metric: str = "auto"
     seed: int = 42
+
+    @field_validator("seed", mode="before")
+    @classmethod
+    def _seed_in_range(cls, seed: Any) -> Any:
+        """Checked here, where the definition enters, not by the library that would fail deep inside training
+        (before the integer check, so 1e30 is named as out of range rather than as an unparsable string)."""
+        if isinstance(seed, (int, float)) and not isinstance(seed, bool) and not 0 <= seed <= MAX_SEED:
+            shown = f"{seed:g}" if abs(seed) >= 1e15 else f"{seed}"
+            raise ValueError(f"the seed must be a whole number from 0 to {MAX_SEED:,} (got {shown})")
+        return seed
 
 
 class TuningPlan(Strict):

@@ -3,11 +3,17 @@ and messages that blamed the wrong thing. Each case is built small where the sam
 
 from __future__ import annotations
 
+import json
+import re
+
+import pandas as pd
 import pytest
 
 import storage
-from pipeline_core.errors import DataError
+from pipeline_core.definition.spec import load_spec
+from pipeline_core.errors import DataError, SpecError
 from pipeline_core.io.readers import read_table
+from tests.pipeline_core.test_cli import run_all
 from tests.security.conftest import open_page, texts
 
 PAGE = "pages/data.py"
@@ -115,3 +121,38 @@ def test_the_data_page_shows_a_parsers_unexpected_failure_as_a_reason(store, stu
     assert not at.exception
     assert "'odd.csv' could not be read (RecursionError" in texts(at, "error")
     assert storage.list_datasets(store) == []
+
+
+# ---------------------------------------------------------------- definitions
+
+
+@pytest.mark.parametrize(("seed", "shown"), [(-1, "-1"), (1e30, "1e+30"), (2**31, "2147483648"), (-1e30, "-1e+30")])
+def test_a_seed_out_of_range_is_refused_when_the_definition_loads(seed, shown):
+    with pytest.raises(SpecError, match=re.escape(f"evaluation.seed: the seed must be a whole number from 0 to "
+                                                  f"2,147,483,647 (got {shown})")):
+        load_spec(json.dumps({"target": "y", "evaluation": {"seed": seed}}))
+    assert load_spec({"evaluation": {"seed": 2**31 - 1}}).evaluation.seed == 2**31 - 1
+
+
+def test_the_cli_refuses_an_out_of_range_seed_in_one_line(tmp_path):
+    pd.DataFrame({"x": range(40), "y": [0, 1] * 20}).to_csv(tmp_path / "d.csv", index=False)
+    for name, seed in (("minus.json", -1), ("huge.json", 1e30)):
+        (tmp_path / name).write_text(json.dumps({"target": "y", "models": [{"kind": "logistic_regression"}],
+                                                 "evaluation": {"seed": seed}}))
+    results = run_all([["run", "minus.json", "--data", "d.csv"], ["run", "huge.json", "--data", "d.csv"],
+                       ["train", "d.csv", "--target", "y", "--seed", "-1"]], tmp_path)
+    for result in results:
+        lines = [line for line in result.stderr.splitlines() if not line.startswith("note: ")]
+        assert result.returncode == 2, result.stderr
+        assert len(lines) == 1 and "the seed must be a whole number from 0 to 2,147,483,647" in lines[0], lines
+
+
+def test_the_pipelines_page_refuses_to_import_a_definition_with_a_negative_seed(store, studio):
+    at = open_page("pages/pipelines.py")
+    document = json.dumps({"name": "bad seed", "target": "y", "evaluation": {"seed": -1}}).encode()
+    at.file_uploader(key="pipelines_import").upload("pipeline.json", document, "application/json")
+    at.run()
+    at.button(key="pipelines_import_button").click().run()
+    assert not at.exception
+    assert "the seed must be a whole number from 0 to 2,147,483,647" in texts(at, "error")
+    assert storage.list_pipelines(store) == []
