@@ -47,6 +47,19 @@ class ColumnsSpec(Strict):
     rename: dict[str, str] = Field(default_factory=dict)
     types: dict[str, ColumnType] = Field(default_factory=dict)
 
+    @field_validator("rename")
+    @classmethod
+    def _unique_new_names(cls, rename: dict[str, str]) -> dict[str, str]:
+        """Two columns renamed to one name would clash in any data; a clash with a column the data keeps is
+        refused when the definition meets the data (``compiler.columns.apply_column_spec``)."""
+        by_new: dict[str, str] = {}
+        for old, new in rename.items():
+            if new in by_new:
+                raise ValueError(f"'{by_new[new]}' and '{old}' are both renamed to '{new}'; each new name "
+                                 "must be unique")
+            by_new[new] = old
+        return rename
+
 
 class SearchDim(Strict):
     """One hyperparameter's search space (int/float ranges or a list of choices)."""

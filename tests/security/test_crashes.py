@@ -14,7 +14,7 @@ from pipeline_core.definition.spec import load_spec
 from pipeline_core.errors import DataError, SpecError
 from pipeline_core.io.readers import read_table
 from tests.pipeline_core.test_cli import run_all
-from tests.security.conftest import open_page, texts
+from tests.security.conftest import open_page, store_frame, texts
 
 PAGE = "pages/data.py"
 
@@ -156,3 +156,35 @@ def test_the_pipelines_page_refuses_to_import_a_definition_with_a_negative_seed(
     assert not at.exception
     assert "the seed must be a whole number from 0 to 2,147,483,647" in texts(at, "error")
     assert storage.list_pipelines(store) == []
+
+
+RENAME_CLASH = "columns.rename: renaming 'a' to 'b' gives two columns named 'b' (the data already has a column 'b')"
+
+
+def clash_frame() -> pd.DataFrame:
+    return pd.DataFrame({"a": [float(i) for i in range(40)], "b": [i % 7 for i in range(40)], "y": [0, 1] * 20})
+
+
+def test_two_columns_renamed_to_one_name_are_refused_in_the_definition():
+    with pytest.raises(SpecError, match=r"columns.rename: 'a' and 'c' are both renamed to 'x'"):
+        load_spec({"columns": {"rename": {"a": "x", "c": "x"}}})
+    assert load_spec({"columns": {"rename": {"a": "b", "b": "a"}}}).columns.rename == {"a": "b", "b": "a"}  # a swap
+
+
+def test_the_cli_refuses_a_rename_onto_an_existing_column_in_one_line(tmp_path):
+    clash_frame().to_csv(tmp_path / "d.csv", index=False)
+    (tmp_path / "clash.json").write_text(json.dumps({"target": "y", "columns": {"rename": {"a": "b"}},
+                                                     "models": [{"kind": "logistic_regression"}]}))
+    result = run_all([["run", "clash.json", "--data", "d.csv"]], tmp_path)[0]
+    lines = [line for line in result.stderr.splitlines() if not line.startswith("note: ")]
+    assert result.returncode == 2, result.stderr
+    assert len(lines) == 1 and RENAME_CLASH in lines[0], lines
+
+
+@pytest.mark.parametrize("page", ["pages/train.py", "pages/features.py", "pages/clean.py"])
+def test_a_rename_onto_an_existing_column_is_a_reason_on_every_page(store, studio, page):
+    spec = {"target": "y", "columns": {"rename": {"a": "b"}}, "steps": [{"kind": "impute"}],
+            "models": [{"kind": "logistic_regression"}]}
+    at = open_page(page, dataset_id=store_frame(store, clash_frame(), "clash"), spec=spec)
+    assert not at.exception, at.exception
+    assert RENAME_CLASH in texts(at, "error")
