@@ -188,3 +188,37 @@ def test_a_rename_onto_an_existing_column_is_a_reason_on_every_page(store, studi
     at = open_page(page, dataset_id=store_frame(store, clash_frame(), "clash"), spec=spec)
     assert not at.exception, at.exception
     assert RENAME_CLASH in texts(at, "error")
+
+
+# ---------------------------------------------------------------- many classes
+
+
+def many_classes(rows_per_class: int, classes: int = 1_000) -> pd.DataFrame:
+    labels = [f"class_{i:04d}" for i in range(classes)] * rows_per_class
+    return pd.DataFrame({"x": [float(i % 97) for i in range(len(labels))], "y": labels})
+
+
+def test_a_1000_class_target_with_two_folds_is_refused_with_the_hold_out_it_needs(tmp_path):
+    many_classes(3).to_csv(tmp_path / "classes.csv", index=False)
+    result = run_all([["train", "classes.csv", "--target", "y", "--cv", "2", "--models", "decision_tree"]],
+                     tmp_path)[0]
+    lines = [line for line in result.stderr.splitlines() if not line.startswith("note: ")]
+    assert result.returncode == 2, result.stderr
+    assert len(lines) == 1, lines
+    assert ("target 'y' has 1,000 classes, but the 20% hold-out of 3,000 rows keeps 600 for testing and 2,400 for "
+            "training: a stratified hold-out needs a row of every class on each side. To train, raise the hold-out "
+            "to at least 34%") in lines[0]
+
+
+def test_the_stratified_hold_out_check_allows_what_scikit_learn_allows():
+    from pipeline_core.compiler.prepare import prepare
+    from pipeline_core.training.splits import split_holdout
+
+    frame = many_classes(3, classes=100)
+    spec = load_spec({"target": "y", "evaluation": {"holdout": 100 / 300, "cv_folds": 2}})
+    X_train, X_test, _, y_test = split_holdout(spec, prepare(spec, frame))
+    assert (len(X_train), len(X_test), y_test.nunique()) == (200, 100, 100)
+    with pytest.raises(DataError, match=r"has 100 classes, but the 33% hold-out of 300 rows keeps 99 for testing"):
+        split_holdout(spec.model_copy(update={"evaluation": spec.evaluation.model_copy(update={"holdout": 0.33})}),
+                      prepare(spec, frame))
+
