@@ -11,6 +11,7 @@ import pytest
 
 import storage
 from pipeline_core.definition.spec import load_spec
+from pipeline_core.definition.task import check_target
 from pipeline_core.errors import DataError, SpecError
 from pipeline_core.io.readers import read_table
 from tests.pipeline_core.test_cli import run_all
@@ -222,3 +223,10 @@ def test_the_stratified_hold_out_check_allows_what_scikit_learn_allows():
         split_holdout(spec.model_copy(update={"evaluation": spec.evaluation.model_copy(update={"holdout": 0.33})}),
                       prepare(spec, frame))
 
+
+def test_a_message_about_rare_classes_names_ten_and_counts_the_rest():
+    with pytest.raises(DataError) as caught:
+        check_target(many_classes(1)["y"], "classification", 2)
+    message = str(caught.value)
+    assert "(1) and 990 more have fewer rows than the 2 CV folds need" in message
+    assert message.count("'class_") == 10 and len(message) < 600
