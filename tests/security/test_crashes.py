@@ -230,3 +230,34 @@ def test_a_message_about_rare_classes_names_ten_and_counts_the_rest():
     message = str(caught.value)
     assert "(1) and 990 more have fewer rows than the 2 CV folds need" in message
     assert message.count("'class_") == 10 and len(message) < 600
+
+
+# ---------------------------------------------------------------- no rows left
+
+
+def missing_target() -> pd.DataFrame:
+    return pd.DataFrame({"x": [float(i) for i in range(30)], "y": [None] * 30}).astype({"y": "float64"})
+
+
+def test_an_all_missing_target_is_blamed_on_the_target_not_on_filters_that_do_not_exist():
+    from pipeline_core.compiler.prepare import prepare
+
+    with pytest.raises(DataError) as caught:
+        prepare(load_spec({"target": "y"}), missing_target())
+    assert str(caught.value) == ("target 'y' is missing or infinite in all 30 rows, so there is nothing to learn "
+                                 "from; choose another target, or fill it in the data")
+    spec = load_spec({"target": "y", "steps": [{"kind": "filter_rows", "column": "x", "op": ">", "value": 9}]})
+    with pytest.raises(DataError, match=r"^target 'y' is missing or infinite in all 20 rows that the row steps keep"):
+        prepare(spec, missing_target())
+    frame = missing_target().assign(y=1.0)
+    spec = load_spec({"target": "y", "steps": [{"kind": "filter_rows", "column": "x", "op": ">", "value": 99}]})
+    with pytest.raises(DataError, match=r"^no rows are left to train on after the row steps \(filter_rows\)"):
+        prepare(spec, frame)
+
+
+def test_the_train_page_says_the_target_is_all_missing(store, studio):
+    spec = {"target": "y", "models": [{"kind": "logistic_regression"}]}
+    at = open_page("pages/train.py", dataset_id=store_frame(store, missing_target(), "empty target"), spec=spec)
+    assert not at.exception
+    errors = texts(at, "error")
+    assert "target 'y' is missing or infinite in all 30 rows" in errors and "filters" not in errors
