@@ -261,3 +261,20 @@ def test_the_train_page_says_the_target_is_all_missing(store, studio):
     assert not at.exception
     errors = texts(at, "error")
     assert "target 'y' is missing or infinite in all 30 rows" in errors and "filters" not in errors
+
+
+# ---------------------------------------------------------------- runs a restart cut
+
+
+@pytest.mark.parametrize("close", ["mark_lost_runs", "mark_interrupted_runs"])
+def test_a_queued_run_cut_by_a_restart_is_told_it_never_started(store, studio, close):
+    from storage.reporter import mark_lost_runs
+
+    queued = storage.create_run(store, dataset_id=None).id
+    running = storage.start_run(store, storage.create_run(store, dataset_id=None).id).id
+    (mark_lost_runs if close == "mark_lost_runs" else storage.mark_interrupted_runs)(store)
+    never, stopped = storage.get_run(store, queued), storage.get_run(store, running)
+    assert (never.status, stopped.status) == ("failed", "failed")
+    assert "before this run started" in never.error and "never ran" in never.error
+    assert "in progress" not in never.error and "Run it again" in never.error
+    assert stopped.error == storage.STOPPED_RUN_MESSAGE and "stopped while this run was in progress" in stopped.error
