@@ -278,3 +278,20 @@ def test_a_queued_run_cut_by_a_restart_is_told_it_never_started(store, studio, c
     assert "before this run started" in never.error and "never ran" in never.error
     assert "in progress" not in never.error and "Run it again" in never.error
     assert stopped.error == storage.STOPPED_RUN_MESSAGE and "stopped while this run was in progress" in stopped.error
+
+
+# ---------------------------------------------------------------- the same files in the CLI
+
+
+def test_the_cli_reads_cr_only_files_and_refuses_hostile_json_in_one_line(tmp_path):
+    rows = "".join(f"{i % 7 * 1.5},{'abc'[i % 3]},{i % 3}\r" for i in range(60))
+    (tmp_path / "mac.csv").write_bytes(f"x,group,y\r{rows}".encode())
+    (tmp_path / "deep.json").write_bytes(b"[" * 100_000 + b"]" * 100_000)
+    (tmp_path / "value.json").write_bytes(b'"' + b"x" * 300_000 + b'"')
+    results = run_all([["train", name, "--target", "y", "--models", "decision_tree", "--cv", "2", "--out", f"o{i}"]
+                       for i, name in enumerate(("mac.csv", "deep.json", "value.json"))], tmp_path)
+    assert results[0].returncode == 0, results[0].stderr[-2000:]
+    for result, reason in zip(results[1:], ("nests JSON values too deeply", "is a single JSON value"), strict=True):
+        lines = [line for line in result.stderr.splitlines() if not line.startswith("note: ")]
+        assert result.returncode == 2, result.stderr[-2000:]
+        assert len(lines) == 1 and lines[0].startswith("error: ") and reason in lines[0], lines
