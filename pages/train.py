@@ -17,7 +17,7 @@ from pipeline_core.compiler.compile import compile_pipeline
 from pipeline_core.compiler.prepare import prepare
 from pipeline_core.definition import metrics, registry
 from pipeline_core.definition.choices import TuningMethod
-from pipeline_core.definition.spec import PipelineSpec, load_spec
+from pipeline_core.definition.spec import MAX_SEED, PipelineSpec, load_spec
 from pipeline_core.errors import SpecError, StudioError
 from pipeline_core.training.progress import progress_event
 from pipeline_core.training.results import run_summary
@@ -160,7 +160,7 @@ def _evaluation_inputs(spec: PipelineSpec, task: str) -> dict[str, Any]:
     plan = spec.evaluation.model_dump()
     if task == "clustering":
         st.caption("Clustering fits each model once on all rows and ranks them by silhouette.")
-        plan["seed"] = st.number_input("Random seed", 0, 2**31 - 1, plan["seed"], key="train_seed")
+        plan["seed"] = st.number_input("Random seed", 0, MAX_SEED, plan["seed"], key="train_seed")
         return plan
     folds, holdout, metric, seed = st.columns(4)
     plan["cv_folds"] = folds.number_input("CV folds", 2, 20, plan["cv_folds"], key="train_folds")
@@ -172,7 +172,7 @@ def _evaluation_inputs(spec: PipelineSpec, task: str) -> dict[str, Any]:
                                       format_func=_metric_label, key="train_metric",
                                       help="Auto: accuracy, or balanced accuracy when a class is under 20%; "
                                            "R² for regression.")
-    plan["seed"] = seed.number_input("Random seed", 0, 2**31 - 1, plan["seed"], key="train_seed")
+    plan["seed"] = seed.number_input("Random seed", 0, MAX_SEED, plan["seed"], key="train_seed")
     if task == "classification":
         plan["stratify"] = st.checkbox("Stratify folds and hold-out by class", plan["stratify"], key="train_stratify")
     return plan

@@ -13,6 +13,7 @@ from storage.errors import JobLimitError, StorageError
 from storage.exchange import export_pipeline, import_pipeline
 from storage.maintenance import cleanup_orphans, init_db
 from storage.models import (
+    NEVER_STARTED_RUN_MESSAGE,
     STOPPED_RUN_MESSAGE,
     Dataset,
     ModelArtifact,
@@ -62,6 +63,7 @@ __all__ = [
     "Dataset",
     "JobLimitError",
     "ModelArtifact",
+    "NEVER_STARTED_RUN_MESSAGE",
     "Pipeline",
     "PipelineVersion",
     "Run",

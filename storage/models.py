@@ -48,7 +48,8 @@ class RunStatus(StrEnum):
     """Stored as plain text, so adding a status later needs no database enum migration.
 
     ``INTERRUPTED`` is only read: older versions closed a run a stopped server left behind with it;
-    such a run is now closed as ``FAILED`` with :data:`STOPPED_RUN_MESSAGE`.
+    such a run is now closed as ``FAILED`` with :data:`STOPPED_RUN_MESSAGE` (or, if it was still queued,
+    :data:`NEVER_STARTED_RUN_MESSAGE`).
     """
 
     QUEUED = "queued"
@@ -69,7 +70,19 @@ STOPPED_RUN_MESSAGE = (
     "were shut down), so the run did not finish. You can start it again: 'Run it again' on the Train page "
     "trains the same pipeline on the same data."
 )
-"""The error of a run left queued or running by a process that is gone, written for the person who started it."""
+"""The error of a run left running by a process that is gone, written for the person who started it."""
+NEVER_STARTED_RUN_MESSAGE = (
+    "Pipeline Studio stopped before this run started (the app was restarted or its training workers were shut "
+    "down while it waited in the queue), so it never ran. You can start it now: 'Run it again' on the Train page "
+    "trains the same pipeline on the same data."
+)
+"""The error of a run left queued by a process that is gone: telling it "stopped while in progress" was wrong
+(it never started, so nothing of it ran and no partial result exists)."""
+
+
+def lost_run_message(status: str) -> str:
+    """The error for a run a gone process left in ``status``: it never started if it was still queued."""
+    return NEVER_STARTED_RUN_MESSAGE if status == RunStatus.QUEUED else STOPPED_RUN_MESSAGE
 
 
 class DatasetBase(SQLModel):

@@ -17,12 +17,11 @@ from pydantic import BaseModel
 
 from storage import repository as repo
 from storage.errors import StorageError
-from storage.models import FINISHED_STATUSES, STOPPED_RUN_MESSAGE, RunStatus
+from storage.models import FINISHED_STATUSES, RunStatus, lost_run_message
 from storage.store import Store
 
 REPORT_EVERY_SECONDS = 0.5
 CHECK_EVERY_SECONDS = 1.0
-LOST_MESSAGE = STOPPED_RUN_MESSAGE  # the error of a run closed by mark_lost_runs
 
 
 class RunReporter:
@@ -109,8 +108,9 @@ def cancel_run(store: Store, run_id: int) -> None:
 def mark_lost_runs(store: Store, live: Iterable[int] = ()) -> list[int]:
     """At server start, close as failed the active runs whose job no longer exists; return their ids.
 
-    Their error, :data:`~storage.models.STOPPED_RUN_MESSAGE`, tells the user the app stopped while the
-    run was in progress, so it did not finish, and that they can start it again.
+    Their error (:func:`~storage.models.lost_run_message`) tells the user the app stopped while the run was
+    in progress, so it did not finish, or, for a run still queued, before it started, so it never ran; and
+    that they can start it again.
 
     ``live`` are the runs the job runner still holds. A local runner starts empty, so every
     run left queued or running by the previous server is closed; an external Dask cluster
@@ -118,11 +118,11 @@ def mark_lost_runs(store: Store, live: Iterable[int] = ()) -> list[int]:
     record their own results.
     """
     keep = set(live)
-    lost = [run.id for status in (RunStatus.QUEUED, RunStatus.RUNNING)
+    lost = [(run.id, status) for status in (RunStatus.QUEUED, RunStatus.RUNNING)
             for run in repo.list_runs(store, status=status.value) if run.id not in keep]
-    for run_id in lost:
+    for run_id, status in lost:
         try:
-            repo.finish_run(store, run_id, status=RunStatus.FAILED.value, error=LOST_MESSAGE)
+            repo.finish_run(store, run_id, status=RunStatus.FAILED.value, error=lost_run_message(status))
         except StorageError:  # it finished in the meantime
             continue
-    return lost
+    return [run_id for run_id, _ in lost]

@@ -34,13 +34,13 @@ from storage.models import (
     ACTIVE_STATUSES,
     CLOSING_STATUSES,
     FINISHED_STATUSES,
-    STOPPED_RUN_MESSAGE,
     Dataset,
     ModelArtifact,
     Pipeline,
     PipelineVersion,
     Run,
     RunStatus,
+    lost_run_message,
     utcnow,
 )
 from storage.store import Store
@@ -568,16 +568,20 @@ def best_run(store: Store, pipeline_id: int, *, metric: str, greater_is_better: 
 def mark_interrupted_runs(store: Store) -> int:
     """At server start, close as failed the runs a previous process left queued or running; return how many.
 
-    Their error is :data:`STOPPED_RUN_MESSAGE`: the app stopped, the run did not finish, start it again.
+    Their error is :func:`~storage.models.lost_run_message` of their status: a running run stopped and did not
+    finish, a queued one never started; either can be started again.
     """
 
     def work(session: Session) -> int:
-        statement = (
-            update(Run)
-            .where(col(Run.status).in_([s.value for s in ACTIVE_STATUSES]))
-            .values(status=RunStatus.FAILED.value, error=STOPPED_RUN_MESSAGE, finished_at=utcnow())
-        )
-        return int(session.execute(statement).rowcount or 0)
+        closed = 0
+        for status in ACTIVE_STATUSES:
+            statement = (
+                update(Run)
+                .where(col(Run.status) == status.value)
+                .values(status=RunStatus.FAILED.value, error=lost_run_message(status), finished_at=utcnow())
+            )
+            closed += int(session.execute(statement).rowcount or 0)
+        return closed
 
     return write(store, work)
 

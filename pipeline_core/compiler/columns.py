@@ -117,8 +117,10 @@ def apply_column_spec(frame: pd.DataFrame, spec: PipelineSpec) -> pd.DataFrame:
     """Rename then select, as the definition's ``columns`` section says."""
     from pipeline_core.errors import DataError
 
+    labels = [spec.columns.rename.get(c, c) for c in frame.columns]
+    _refuse_rename_collisions(list(frame.columns), labels, spec.columns.rename)
     renamed = frame.copy(deep=False)  # new labels on the same columns: ``rename`` would copy every one
-    renamed.columns = [spec.columns.rename.get(c, c) for c in frame.columns]
+    renamed.columns = labels
     if spec.columns.select is None:
         return renamed
     keep = list(spec.columns.select)
@@ -128,6 +130,23 @@ def apply_column_spec(frame: pd.DataFrame, spec: PipelineSpec) -> pd.DataFrame:
     if missing:
         raise DataError(f"selected column(s) not in the data: {', '.join(missing)}")
     return renamed[keep]
+
+
+def _refuse_rename_collisions(raw: list, labels: list, rename: dict[str, str]) -> None:
+    """Refuse a rename onto a name another column keeps: two columns of one name made every later step fail
+    ("truth value of a Series is ambiguous") on the Train, Features and Clean pages and in the CLI."""
+    from pipeline_core.errors import DataError
+
+    if len(set(labels)) == len(labels) or len(set(raw)) < len(raw):  # no clash, or the data came with one
+        return
+    seen: dict[object, object] = {}
+    for old, new in zip(raw, labels, strict=True):
+        if new in seen:
+            first, other = (seen[new], old) if seen[new] in rename else (old, seen[new])
+            kept = f"the data already has a column '{new}'" if other == new else f"'{other}' is renamed to it too"
+            raise DataError(f"columns.rename: renaming '{first}' to '{new}' gives two columns named '{new}' "
+                            f"({kept}). Choose another new name, or rename '{other}' as well.")
+        seen[new] = old
 
 
 def column_as_seen(frame: pd.DataFrame, spec: PipelineSpec, name: str) -> pd.Series:

@@ -62,9 +62,23 @@ def training_rows(spec: PipelineSpec, sliced: pd.DataFrame) -> tuple[pd.DataFram
     """
     rows, report = apply_row_steps(spec.steps, sliced, spec.target)
     kept, message = drop_unusable_target(rows, spec.target)
+    if kept.empty and not sliced.empty:
+        raise DataError(_no_rows_reason(spec, rows))
     if len(kept) < len(rows) or any(isinstance(s, st.DropMissingTarget) for s in spec.steps):
         report.append(message)
     return kept, report
+
+
+def _no_rows_reason(spec: PipelineSpec, rows: pd.DataFrame) -> str:
+    """Why no row is left, blaming what removed them: an all-missing target was blamed on "the filters",
+    which sent users looking for row steps that did not exist."""
+    steps = [s.kind for s in spec.steps if isinstance(s, st.RowStep) and not isinstance(s, st.DropMissingTarget)]
+    if rows.empty:
+        return (f"no rows are left to train on after the row steps ({', '.join(dict.fromkeys(steps))}); "
+                "loosen or remove them")
+    kept = " that the row steps keep" if steps else ""
+    return (f"target '{spec.target}' is missing or infinite in all {len(rows):,} rows{kept}, so there is nothing "
+            "to learn from; choose another target, or fill it in the data")
 
 
 def apply_row_steps(steps: list[st.Step], frame: pd.DataFrame, target: str | None) -> tuple[pd.DataFrame, list[str]]:

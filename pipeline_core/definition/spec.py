@@ -22,6 +22,9 @@ from pipeline_core.json_data import nesting_depth, parse_json_document
 SCHEMA_VERSION = 2
 MAX_SPEC_BYTES = 1_000_000
 MAX_SPEC_DEPTH = 12
+# Every seeded library takes this range (scikit-learn and NumPy refuse a negative seed or one from 2**32), and
+# it is the Train page's input range, so a definition that loads can always be shown and run.
+MAX_SEED = 2**31 - 1
 
 StepSpec = Annotated[Union[STEP_TYPES], Field(discriminator="kind")]  # noqa: UP007
 
@@ -44,6 +47,19 @@ class ColumnsSpec(Strict):
     select: list[str] | None = None
     rename: dict[str, str] = Field(default_factory=dict)
     types: dict[str, ColumnType] = Field(default_factory=dict)
+
+    @field_validator("rename")
+    @classmethod
+    def _unique_new_names(cls, rename: dict[str, str]) -> dict[str, str]:
+        """Two columns renamed to one name would clash in any data; a clash with a column the data keeps is
+        refused when the definition meets the data (``compiler.columns.apply_column_spec``)."""
+        by_new: dict[str, str] = {}
+        for old, new in rename.items():
+            if new in by_new:
+                raise ValueError(f"'{by_new[new]}' and '{old}' are both renamed to '{new}'; each new name "
+                                 "must be unique")
+            by_new[new] = old
+        return rename
 
 
 class SearchDim(Strict):
@@ -96,6 +112,16 @@ class EvaluationPlan(Strict):
     stratify: bool = True
     metric: str = "auto"
     seed: int = 42
+
+    @field_validator("seed", mode="before")
+    @classmethod
+    def _seed_in_range(cls, seed: Any) -> Any:
+        """Checked here, where the definition enters, not by the library that would fail deep inside training
+        (before the integer check, so 1e30 is named as out of range rather than as an unparsable string)."""
+        if isinstance(seed, (int, float)) and not isinstance(seed, bool) and not 0 <= seed <= MAX_SEED:
+            shown = f"{seed:g}" if abs(seed) >= 1e15 else f"{seed}"
+            raise ValueError(f"the seed must be a whole number from 0 to {MAX_SEED:,} (got {shown})")
+        return seed
 
 
 DEFAULT_TUNING_SECONDS = 600.0

@@ -17,6 +17,7 @@ FEW_DISTINCT = 10
 _DATE_TEXT = re.compile(r"^(\d{4}-\d{1,2}-\d{1,2}([ T]\d{1,2}:\d{2}(:\d{2})?)?"
                         r"|\d{1,2}[/-]\d{1,2}[/-]\d{2,4}|\d{1,2}\.\d{1,2}\.\d{4})$")
 DATE_SAMPLE = 1000
+LISTED_CLASSES = 10  # a message names this many classes, then says how many more
 
 
 @dataclass(frozen=True)
@@ -97,7 +98,9 @@ def check_target(y: pd.Series, task: str, cv_folds: int, *, holdout: float = 0.0
     needed = rows_needed(cv_folds, holdout)
     rare = counts[counts < needed]
     if len(rare):
-        listed = ", ".join(f"{k!r} ({v})" for k, v in rare.items())
+        listed = ", ".join(f"{k!r} ({v})" for k, v in rare.head(LISTED_CLASSES).items())
+        if len(rare) > LISTED_CLASSES:  # a 1,000-class target listed every class: 12,000 characters
+            listed += f" and {len(rare) - LISTED_CLASSES:,} more"
         after = f" (at least {needed} rows, as the {holdout:.0%} hold-out is set aside first)" if holdout else ""
         raise DataError(
             f"target '{name}': class(es) {listed} have fewer rows than the {cv_folds} CV folds need{after}; "

@@ -21,16 +21,21 @@ from pipeline_core.io.stabilise import clean_column_names, finish_frame, note_re
 def read_json(text: str, opts: ReadOptions, notices: list[str]) -> tuple[pd.DataFrame, str]:
     """The records of a JSON document and its format (``json`` or ``jsonl``), after the memory check."""
     stripped = text.lstrip().lstrip("\ufeff")
-    _check_json_budget(stripped, opts)
-    if stripped.startswith("["):
-        records, fmt = _json_array(stripped, opts), "json"
-    else:
-        records, fmt = _json_lines_or_object(stripped, opts, notices)
-    if opts.max_rows is not None:
-        records = records[: opts.max_rows]
-    if not records:
-        raise DataError(f"'{opts.name}' has no rows: the JSON holds no records. Upload [{{\"col\": value}}, ...].")
-    frame = pd.json_normalize(records)
+    try:
+        _check_json_budget(stripped, opts)
+        if stripped.startswith("["):
+            records, fmt = _json_array(stripped, opts), "json"
+        else:
+            records, fmt = _json_lines_or_object(stripped, opts, notices)
+        if opts.max_rows is not None:
+            records = records[: opts.max_rows]
+        if not records:
+            raise DataError(f"'{opts.name}' has no rows: the JSON holds no records. "
+                            "Upload [{\"col\": value}, ...].")
+        frame = pd.json_normalize(records)
+    except RecursionError as e:  # the decoder and json_normalize recurse once per level of nesting
+        raise DataError(f"'{opts.name}' nests JSON values too deeply to be a table. Upload one flat object "
+                        "per row: [{\"col\": value}, ...].") from e
     names, renamed = clean_column_names(list(frame.columns))
     frame.columns = names
     note_renames(renamed, notices)

@@ -98,9 +98,28 @@ def read_table(
     opts = ReadOptions(name, sheet, delimiter, encoding, max_rows, budget, budget_setting)
     with ThreadPoolExecutor(max_workers=1) as pool:
         digest = pool.submit(lambda: hashlib.sha256(data).hexdigest())  # hashlib releases the GIL
-        result = _read(data, opts)
+        try:
+            result = _read(data, opts)
+        except DataError:
+            raise
+        except Exception as e:  # noqa: BLE001 - a parser's own failure must reach the user as a reason, not a crash
+            raise DataError(_unexpected_failure(name, e)) from e
         result.sha256 = digest.result()
     return result
+
+
+def _unexpected_failure(name: str, error: BaseException) -> str:
+    """One line for a failure the readers did not foresee (a parser bug, a file shape nobody anticipated).
+
+    Every caller (the Data page, the CLI) shows a ``DataError`` as a reason; anything else became the
+    generic error page or a traceback, so the parser's own words are kept, on one line and short.
+    """
+    detail = " ".join(str(error).split())
+    detail = f"{type(error).__name__}: {detail}" if detail else type(error).__name__
+    if len(detail) > 200:
+        detail = detail[:197] + "..."
+    return (f"'{name}' could not be read ({detail}). Check that it is a CSV, TSV, Excel (.xlsx), Parquet or "
+            "JSON table, or save it again from the program that made it.")
 
 
 def read_path(path: str | os.PathLike[str], **options: Any) -> ReadResult:

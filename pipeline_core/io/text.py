@@ -12,8 +12,10 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import json
 import mmap
 import re
+import sys
 from collections import Counter
 from dataclasses import dataclass
 from itertools import islice
@@ -42,6 +44,9 @@ _HAS_COMMA_NUMBER = re.compile(r"^\s*[+-]?\d[\d.]*,\d+\s*$")
 _LATIN_FAMILY = frozenset({"cp1252", "latin_1", "iso8859_15", "cp1250", "iso8859_2", "cp1257", "iso8859_4",
                            "iso8859_13", "cp1254", "iso8859_9", "mac_roman", "mac_latin2", "iso8859_3", "iso8859_10",
                            "iso8859_14", "iso8859_16", "cp850", "cp437", "cp858"})
+# A valid cell may be as long as the memory budget allows: the csv module's 128 KB default refused valid files
+# (a long text cell, a one-line file) as if they were broken. The limit is process-wide; only raising it is safe.
+csv.field_size_limit(max(csv.field_size_limit(), min(sys.maxsize, 2**31 - 1)))
 _WESTERN = frozenset("ÀÁÂÃÄÅÆÇÈÉÊËÌÍÎÏÐÑÒÓÔÕÖØÙÚÛÜÝÞßàáâãäåæçèéêëìíîïðñòóôõöøùúûüýþÿŒœŠšŽžŸ"
                      "‘’“”„–—€…«»°·§£¥©®±²³µ¼½¾¿¡\u00a0×÷")
 
@@ -85,6 +90,8 @@ def read_text(data: bytes, opts: ReadOptions, notices: list[str]) -> tuple[pd.Da
         frame, strings = _parse_csv(payload[dialect.skip_bytes:], dialect, opts, len(data))
     _note_encoding(enc, opts, notices)
     _convert_comma_numbers(frame, dialect, notices)
+    if frame.empty:
+        _refuse_json_scalar(payload, opts.name)
     first = dialect.skip_lines + dialect.header_lines + 1
     frame = finish_frame(frame, opts.name, "csv", notices, lambda i: f"line {i + first}", strings=strings)
     fmt = "tsv" if dialect.delimiter == "\t" else "csv"
@@ -108,6 +115,20 @@ def _refuse_nul(payload: memoryview | bytes, name: str) -> None:
     line = base[offset:pos].count(b"\n") + 1
     raise DataError(f"'{name}' line {line} holds a NUL byte (a zero byte, never part of text): the file is damaged "
                     "or is not a text table. Remove that byte, or save the table again as CSV, and upload again.")
+
+
+def _refuse_json_scalar(payload: memoryview | bytes, name: str) -> None:
+    """A file with no data rows that is one JSON value (``42``, a long string) is named as that, not as a header:
+    "only a header" sent users looking for a header in a file that never was a table."""
+    try:
+        value = json.loads(bytes(payload))
+    except (ValueError, RecursionError):  # not JSON (UnicodeDecodeError is a ValueError): a real header-only file
+        return
+    if isinstance(value, (dict, list)):
+        return
+    shown = f"a text of {len(value):,} characters" if isinstance(value, str) else json.dumps(value)[:40]
+    raise DataError(f"'{name}' is a single JSON value ({shown}), not a table. Upload an array of records "
+                    "[{\"col\": value}, ...], JSON lines (one object per line) or CSV.")
 
 
 def _fallback_encoding(data: bytes, opts: ReadOptions) -> str:
@@ -213,10 +234,15 @@ def _utf8_payload(data: bytes, enc: str, bom: int, name: str) -> memoryview | by
 
 def _head_text(payload: memoryview | bytes) -> str:
     """The first ~256 KB as text, cut at a line end so the last row is whole (unless one row is longer)."""
-    head = bytes(payload[:SAMPLE_BYTES])
-    if len(payload) > SAMPLE_BYTES and head.rfind(b"\n") > 0:
-        head = head[: head.rfind(b"\n") + 1]
+    head = _whole_lines(bytes(payload[:SAMPLE_BYTES]), len(payload))
     return head.decode("utf-8", errors="replace")
+
+
+def _whole_lines(head: bytes, total: int) -> bytes:
+    """The sample cut after its last line end (LF, CRLF or a lone CR: old Mac exports end lines with CR only),
+    unless it is the whole payload or one row is longer than the sample."""
+    end = max(head.rfind(b"\n"), head.rfind(b"\r"))
+    return head[: end + 1] if total > len(head) and end > 0 else head
 
 
 def _sniff_dialect(head: str, opts: ReadOptions, notices: list[str]) -> _Dialect:
@@ -224,7 +250,7 @@ def _sniff_dialect(head: str, opts: ReadOptions, notices: list[str]) -> _Dialect
     if len(delimiter) != 1 or delimiter in "\"\r\n":
         raise DataError(f"The delimiter for '{opts.name}' must be one character other than a quote or newline.")
     body = head.lstrip("\r\n")  # leading blank lines would be taken for the header
-    reader = csv.reader(io.StringIO(body), delimiter=delimiter)
+    reader = csv.reader(io.StringIO(body, newline=""), delimiter=delimiter)
     rows, header_lines = [], 1
     for row in islice(reader, 2000):
         if row:
@@ -248,7 +274,7 @@ def _sniff_delimiter(head: str) -> str:
     """The candidate that splits the sample's rows into the same number (>1) of fields most consistently."""
     scores = {}
     for cand in DELIMITERS:
-        counts = [len(r) for r in islice(csv.reader(io.StringIO(head), delimiter=cand), 200) if r]
+        counts = [len(r) for r in islice(csv.reader(io.StringIO(head, newline=""), delimiter=cand), 200) if r]
         if counts and len(counts) > 2:
             counts = counts[:-1]  # the last row of a sample may be cut short
         mode, freq = Counter(counts).most_common(1)[0] if counts else (1, 0)
@@ -404,7 +430,7 @@ def _decode_strict(payload: memoryview | bytes) -> str:
 
 def _find_structure_problem(text: str, dialect: _Dialect, opts: ReadOptions) -> str | None:
     """First ragged row or unclosed quote, described with its line number (header is line 1)."""
-    reader = csv.reader(io.StringIO(text), delimiter=dialect.delimiter, strict=True)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=dialect.delimiter, strict=True)
     width, line, rows = len(dialect.names), dialect.skip_lines, -1  # line: last line of the last complete row
     try:
         for row in reader:
@@ -448,9 +474,7 @@ def _parse_c(text: str, dialect: _Dialect, opts: ReadOptions) -> pd.DataFrame:
 
 def _check_csv_budget(payload: memoryview | bytes, dialect: _Dialect, opts: ReadOptions, file_bytes: int) -> None:
     """Parse only the first ~256 KB and extrapolate, so oversized files are refused before full parsing."""
-    head = bytes(payload[:SAMPLE_BYTES])
-    if len(payload) > SAMPLE_BYTES and head.rfind(b"\n") > 0:
-        head = head[: head.rfind(b"\n") + 1]
+    head = _whole_lines(bytes(payload[:SAMPLE_BYTES]), len(payload))
     try:
         sample = pd.read_csv(io.BytesIO(head), sep=dialect.delimiter, header=0, names=dialect.names,
                              index_col=False, decimal=dialect.decimal, on_bad_lines="skip", low_memory=False)

@@ -156,7 +156,7 @@ def test_a_restart_closes_active_runs_except_those_the_workers_still_hold(store,
     storage.finish_run(store, finished, status="done")
     assert mark_lost_runs(store, live={held}) == [lost]
     lost_run = storage.get_run(store, lost)
-    assert (lost_run.status, lost_run.error) == ("failed", storage.STOPPED_RUN_MESSAGE)
+    assert (lost_run.status, lost_run.error) == ("failed", storage.NEVER_STARTED_RUN_MESSAGE)  # it was queued
     assert storage.get_run(store, held).status == "running" and storage.get_run(store, finished).status == "done"
 
 

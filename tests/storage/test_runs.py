@@ -149,9 +149,9 @@ def test_runs_a_stopped_server_left_active_are_marked_failed_and_say_to_start_ag
 
     assert storage.mark_interrupted_runs(store) == 2
 
-    for run_id in (queued.id, running.id):
+    for run_id, message in ((queued.id, storage.NEVER_STARTED_RUN_MESSAGE), (running.id, storage.STOPPED_RUN_MESSAGE)):
         run = storage.get_run(store, run_id)
-        assert run.status == "failed" and run.error == storage.STOPPED_RUN_MESSAGE and run.finished_at is not None
+        assert run.status == "failed" and run.error == message and run.finished_at is not None
     assert "stopped while this run was in progress" in storage.STOPPED_RUN_MESSAGE
     assert "did not finish" in storage.STOPPED_RUN_MESSAGE and "start it again" in storage.STOPPED_RUN_MESSAGE
     assert storage.get_run(store, done.id).status == "done"
