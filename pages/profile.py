@@ -9,10 +9,12 @@ import plotly.express as px
 import streamlit as st
 
 from pages import common
+from pipeline_core.analysis.overview_tables import MAX_CORRELATION_COLUMNS
 from pipeline_core.analysis.profile import Overview, Summary, summarise, with_target
 from pipeline_core.analysis.report import full_report_html, sandboxed_report_html
 from pipeline_core.errors import StudioError
 from pipeline_core.io.writers import safe_download_name
+from studio.settings import settings
 
 DEFAULT_REPORT_ROWS = 100_000
 MAX_HEATMAP_COLUMNS = 30
@@ -22,8 +24,13 @@ CHART_LAYOUT = {"height": 360, "margin": {"t": 40, "b": 10, "l": 10, "r": 10}}
 
 @st.cache_resource(max_entries=4, show_spinner="Summarising the data…")
 def _summary(sha256: str, _frame: pd.DataFrame) -> Summary:
-    """Shared by content hash like the frame (not copied per rerun): it holds per-row codes for the target relations."""
-    return summarise(_frame)
+    """Shared by content hash like the frame (not copied per rerun): it holds per-row codes for the target relations.
+
+    Within the server's memory budget: one user's very wide upload is refused here, not summarised until the
+    server runs out of memory.
+    """
+    return summarise(_frame, memory_budget_bytes=settings().memory_budget_bytes,
+                     budget_setting="PIPELINE_STUDIO_MEMORY_BUDGET_MB")
 
 
 @st.cache_data(max_entries=16, show_spinner="Relating the features to the target…")
@@ -145,6 +152,10 @@ def _correlation(summary: Overview) -> None:
     if corr.shape[0] < 2:
         st.info("Fewer than two numeric columns: nothing to correlate.")
         return
+    if summary.numeric_columns > corr.shape[0]:
+        st.caption(f"Correlations are computed for the first {corr.shape[0]:,} of {summary.numeric_columns:,} "
+                   f"numeric columns only (at most {MAX_CORRELATION_COLUMNS:,}, so wide data stays fast and "
+                   "within memory); relations to a target cover every column.")
     if corr.shape[0] > MAX_HEATMAP_COLUMNS:
         st.caption(f"Showing the first {MAX_HEATMAP_COLUMNS} of {corr.shape[0]} numeric columns.")
         corr = corr.iloc[:MAX_HEATMAP_COLUMNS, :MAX_HEATMAP_COLUMNS]
