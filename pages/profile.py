@@ -157,7 +157,7 @@ def _correlation(summary: Overview) -> None:
                    f"numeric columns only (at most {MAX_CORRELATION_COLUMNS:,}, so wide data stays fast and "
                    "within memory); relations to a target cover every column.")
     if corr.shape[0] > MAX_HEATMAP_COLUMNS:
-        st.caption(f"Showing the first {MAX_HEATMAP_COLUMNS} of {corr.shape[0]} numeric columns.")
+        st.caption(f"The heatmap shows the first {MAX_HEATMAP_COLUMNS} of the {corr.shape[0]:,} correlated columns.")
         corr = corr.iloc[:MAX_HEATMAP_COLUMNS, :MAX_HEATMAP_COLUMNS]
     figure = px.imshow(corr, zmin=-1, zmax=1, color_continuous_scale="RdBu_r", aspect="auto",
                        text_auto=".2f" if corr.shape[0] <= 12 else False, title="Pearson correlation")

@@ -88,6 +88,7 @@ def test_the_profile_page_renders_wide_data_and_states_the_correlation_cap(wide_
     assert not at.error, texts(at, "error")
     captions = " ".join(at.caption.values)
     assert f"first {MAX_CORRELATION_COLUMNS:,} of 5,000 numeric columns" in captions
+    assert f"first 30 of the {MAX_CORRELATION_COLUMNS:,} correlated columns" in captions
 
 
 def test_the_profile_page_refuses_wide_data_over_the_budget_plainly(store, monkeypatch):
