@@ -11,7 +11,12 @@ import streamlit as st
 from pages import common
 from pipeline_core.analysis.overview_tables import MAX_CORRELATION_COLUMNS
 from pipeline_core.analysis.profile import Overview, Summary, summarise, with_target
-from pipeline_core.analysis.report import full_report_html, sandboxed_report_html
+from pipeline_core.analysis.report import (
+    MAX_REPORT_COLUMNS,
+    MINIMAL_REPORT_ABOVE_COLUMNS,
+    full_report_html,
+    sandboxed_report_html,
+)
 from pipeline_core.errors import StudioError
 from pipeline_core.io.writers import safe_download_name
 from studio.settings import settings
@@ -211,7 +216,12 @@ def _categorical_relation(relations: pd.DataFrame, target: str) -> None:
 
 def _full_report(frame: pd.DataFrame, dataset: Any) -> None:
     st.subheader("Full profiling report")
-    n_rows = len(frame)
+    n_rows, n_columns = frame.shape
+    if n_columns > MAX_REPORT_COLUMNS:
+        st.info(f"The full report covers at most {MAX_REPORT_COLUMNS:,} columns; this dataset has {n_columns:,}. "
+                "The overview above covers every column.", icon=":material/info:")
+        return
+    wide = n_columns > MINIMAL_REPORT_ABOVE_COLUMNS
     if st.session_state.get("profile_sample_for") != dataset.sha256:  # another dataset: back to its default size
         st.session_state.pop("profile_sample_rows", None)
         st.session_state["profile_sample_for"] = dataset.sha256
@@ -220,10 +230,14 @@ def _full_report(frame: pd.DataFrame, dataset: Any) -> None:
         "Rows to profile", min_value=1, max_value=n_rows, value=min(n_rows, DEFAULT_REPORT_ROWS), step=1000,
         key="profile_sample_rows", help="A seeded random sample when smaller than the dataset; the report says which.",
     )
-    minimal = middle.toggle("Minimal report (faster: no interactions or correlations)", value=n_rows > 50_000,
-                            key="profile_minimal")
+    minimal = middle.toggle("Minimal report (faster: no interactions or correlations)", value=n_rows > 50_000 or wide,
+                            key="profile_minimal", disabled=wide,
+                            help=f"Always minimal above {MINIMAL_REPORT_ABOVE_COLUMNS:,} columns." if wide else None)
+    minimal = minimal or wide
     sample_text = "all rows" if sample_rows >= n_rows else f"a random sample of {int(sample_rows):,} of {n_rows:,} rows"
-    st.caption(f"ydata-profiling on {sample_text}. It can take a minute on wide data.")
+    wide_text = (f" Minimal, since the data has more than {MINIMAL_REPORT_ABOVE_COLUMNS:,} columns (correlations "
+                 "and interactions grow with the square of the columns)." if wide else "")
+    st.caption(f"ydata-profiling on {sample_text}. It can take a minute on wide data.{wide_text}")
     request = (dataset.sha256, int(sample_rows), bool(minimal))
     if st.button("Build full report", icon=":material/summarize:", key="profile_full_report"):
         st.session_state[REPORT_KEY] = request

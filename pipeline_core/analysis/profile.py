@@ -140,7 +140,7 @@ def check_summary_budget(frame: pd.DataFrame, budget_bytes: int, setting: str = 
         raise DataError(
             f"The overview of this table ({n_rows:,} rows x {n_cols:,} columns) would take about "
             f"{estimate / 2**20:,.0f} MB, more than the {budget_bytes / 2**20:,.0f} MB memory budget. "
-            f"Keep fewer columns or rows (Data page), or ask the administrator to raise {setting}."
+            f"Upload a smaller extract (fewer columns or rows), or ask the administrator to raise {setting}."
         )
 
 

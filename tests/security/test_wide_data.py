@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pipeline_core.analysis import profile
+from pipeline_core.analysis import profile, report
 from pipeline_core.analysis.overview_tables import MAX_CORRELATION_COLUMNS
 from pipeline_core.errors import DataError
 from tests.security.conftest import open_page, store_frame, texts
@@ -77,6 +77,28 @@ def test_the_estimate_is_not_below_what_summarising_takes():
     assert profile.estimate_summary_bytes(frame) > peak_bytes(frame)
 
 
+def test_the_full_report_is_minimal_for_wide_data_and_refused_for_very_wide_data(monkeypatch):
+    """ydata's correlations and interactions are pairwise: wide data never gets them, very wide data no report."""
+    asked = {}
+
+    class FakeReport:
+        def __init__(self, data, **options):
+            asked.update(options, columns=data.shape[1])
+
+        def to_html(self):
+            return "<html></html>"
+
+    monkeypatch.setattr(report, "_profile_report_class", lambda: FakeReport)
+    report.full_report_html(wide(report.MINIMAL_REPORT_ABOVE_COLUMNS + 1), title="wide", minimal=False)
+    assert asked["minimal"] is True and asked["columns"] == report.MINIMAL_REPORT_ABOVE_COLUMNS + 1
+    report.full_report_html(wide(20), title="narrow", minimal=False)
+    assert asked["minimal"] is False
+    asked.clear()
+    with pytest.raises(DataError, match="at most 1,000 columns"):
+        report.full_report_html(wide(report.MAX_REPORT_COLUMNS + 1), title="very wide")
+    assert not asked  # refused before ydata was asked for anything
+
+
 @pytest.fixture
 def wide_id(store) -> int:
     return store_frame(store, wide(5_000), "wide")
@@ -89,6 +111,8 @@ def test_the_profile_page_renders_wide_data_and_states_the_correlation_cap(wide_
     captions = " ".join(at.caption.values)
     assert f"first {MAX_CORRELATION_COLUMNS:,} of 5,000 numeric columns" in captions
     assert f"first 30 of the {MAX_CORRELATION_COLUMNS:,} correlated columns" in captions
+    assert "The full report covers at most 1,000 columns; this dataset has 5,000" in texts(at, "info")
+    assert not at.button  # no "Build full report" to click
 
 
 def test_the_profile_page_refuses_wide_data_over_the_budget_plainly(store, monkeypatch):
@@ -104,3 +128,10 @@ def test_the_data_page_renders_wide_data_and_states_the_preview_cap(wide_id):
     assert not at.exception
     assert at.dataframe[0].value.shape[1] == MAX_PREVIEW_COLUMNS
     assert f"the first {MAX_PREVIEW_COLUMNS:,} of 5,000 columns shown" in " ".join(at.caption.values)
+
+
+def test_the_profile_page_says_the_report_of_wide_data_is_minimal(store):
+    at = open_page("pages/profile.py", dataset_id=store_frame(store, wide(150), "150 columns"))
+    assert not at.exception
+    assert at.toggle(key="profile_minimal").value is True and at.toggle(key="profile_minimal").disabled
+    assert "Minimal, since the data has more than 100 columns" in " ".join(at.caption.values)
