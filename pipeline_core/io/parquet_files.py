@@ -31,7 +31,8 @@ def read_parquet(data: bytes, opts: ReadOptions, notices: list[str]) -> pd.DataF
             raise DataError(f"'{opts.name}' has no rows. Upload a Parquet file with data.")
         check_memory_budget(uncompressed_bytes(pfile.metadata, rows), len(data), opts)  # before decoding a row
         schema = pfile.schema_arrow
-        text = [f.name for f in schema if _is_text(f.type)]
+        paged = _with_dictionary_pages(pfile.metadata)
+        text = [f.name for f in schema if _is_text(f.type) and f.name in paged]
         encoded = pq.ParquetFile(pa.BufferReader(data), read_dictionary=text) if text else pfile
         table = encoded.read() if opts.max_rows is None else _first_rows(encoded, opts.max_rows)
         check_memory_budget(decoded_bytes(table, text), len(data), opts)  # before any text is decoded
@@ -67,6 +68,16 @@ def decoded_bytes(table: Any, text: list[str]) -> int:
             lengths = pc.binary_length(chunk.dictionary).take(chunk.indices)
             total += int(pc.sum(lengths).as_py() or 0) + 8 * len(chunk)  # values and offsets
     return total
+
+
+def _with_dictionary_pages(metadata: Any) -> set[str]:
+    """Columns with a dictionary page in some row group: only those can decode to more than the metadata says.
+
+    Reading a column dictionary-encoded costs a hash per value where its pages are plain, so plain columns,
+    whose uncompressed size in the metadata is already their decoded size, are read as they are.
+    """
+    return {group.column(j).path_in_schema for group in map(metadata.row_group, range(metadata.num_row_groups))
+            for j in range(group.num_columns) if group.column(j).has_dictionary_page}
 
 
 def _is_text(kind: Any) -> bool:
