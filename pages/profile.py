@@ -9,10 +9,17 @@ import plotly.express as px
 import streamlit as st
 
 from pages import common
+from pipeline_core.analysis.overview_tables import MAX_CORRELATION_COLUMNS
 from pipeline_core.analysis.profile import Overview, Summary, summarise, with_target
-from pipeline_core.analysis.report import full_report_html, sandboxed_report_html
+from pipeline_core.analysis.report import (
+    MAX_REPORT_COLUMNS,
+    MINIMAL_REPORT_ABOVE_COLUMNS,
+    full_report_html,
+    sandboxed_report_html,
+)
 from pipeline_core.errors import StudioError
 from pipeline_core.io.writers import safe_download_name
+from studio.settings import settings
 
 DEFAULT_REPORT_ROWS = 100_000
 MAX_HEATMAP_COLUMNS = 30
@@ -22,8 +29,13 @@ CHART_LAYOUT = {"height": 360, "margin": {"t": 40, "b": 10, "l": 10, "r": 10}}
 
 @st.cache_resource(max_entries=4, show_spinner="Summarising the data…")
 def _summary(sha256: str, _frame: pd.DataFrame) -> Summary:
-    """Shared by content hash like the frame (not copied per rerun): it holds per-row codes for the target relations."""
-    return summarise(_frame)
+    """Shared by content hash like the frame (not copied per rerun): it holds per-row codes for the target relations.
+
+    Within the server's memory budget: one user's very wide upload is refused here, not summarised until the
+    server runs out of memory.
+    """
+    return summarise(_frame, memory_budget_bytes=settings().memory_budget_bytes,
+                     budget_setting="PIPELINE_STUDIO_MEMORY_BUDGET_MB")
 
 
 @st.cache_data(max_entries=16, show_spinner="Relating the features to the target…")
@@ -145,8 +157,12 @@ def _correlation(summary: Overview) -> None:
     if corr.shape[0] < 2:
         st.info("Fewer than two numeric columns: nothing to correlate.")
         return
+    if summary.numeric_columns > corr.shape[0]:
+        st.caption(f"Correlations are computed for the first {corr.shape[0]:,} of {summary.numeric_columns:,} "
+                   f"numeric columns only (at most {MAX_CORRELATION_COLUMNS:,}, so wide data stays fast and "
+                   "within memory); relations to a target cover every column.")
     if corr.shape[0] > MAX_HEATMAP_COLUMNS:
-        st.caption(f"Showing the first {MAX_HEATMAP_COLUMNS} of {corr.shape[0]} numeric columns.")
+        st.caption(f"The heatmap shows the first {MAX_HEATMAP_COLUMNS} of the {corr.shape[0]:,} correlated columns.")
         corr = corr.iloc[:MAX_HEATMAP_COLUMNS, :MAX_HEATMAP_COLUMNS]
     figure = px.imshow(corr, zmin=-1, zmax=1, color_continuous_scale="RdBu_r", aspect="auto",
                        text_auto=".2f" if corr.shape[0] <= 12 else False, title="Pearson correlation")
@@ -200,7 +216,12 @@ def _categorical_relation(relations: pd.DataFrame, target: str) -> None:
 
 def _full_report(frame: pd.DataFrame, dataset: Any) -> None:
     st.subheader("Full profiling report")
-    n_rows = len(frame)
+    n_rows, n_columns = frame.shape
+    if n_columns > MAX_REPORT_COLUMNS:
+        st.info(f"The full report covers at most {MAX_REPORT_COLUMNS:,} columns; this dataset has {n_columns:,}. "
+                "The overview above covers every column.", icon=":material/info:")
+        return
+    wide = n_columns > MINIMAL_REPORT_ABOVE_COLUMNS
     if st.session_state.get("profile_sample_for") != dataset.sha256:  # another dataset: back to its default size
         st.session_state.pop("profile_sample_rows", None)
         st.session_state["profile_sample_for"] = dataset.sha256
@@ -209,10 +230,14 @@ def _full_report(frame: pd.DataFrame, dataset: Any) -> None:
         "Rows to profile", min_value=1, max_value=n_rows, value=min(n_rows, DEFAULT_REPORT_ROWS), step=1000,
         key="profile_sample_rows", help="A seeded random sample when smaller than the dataset; the report says which.",
     )
-    minimal = middle.toggle("Minimal report (faster: no interactions or correlations)", value=n_rows > 50_000,
-                            key="profile_minimal")
+    minimal = middle.toggle("Minimal report (faster: no interactions or correlations)", value=n_rows > 50_000 or wide,
+                            key="profile_minimal", disabled=wide,
+                            help=f"Always minimal above {MINIMAL_REPORT_ABOVE_COLUMNS:,} columns." if wide else None)
+    minimal = minimal or wide
     sample_text = "all rows" if sample_rows >= n_rows else f"a random sample of {int(sample_rows):,} of {n_rows:,} rows"
-    st.caption(f"ydata-profiling on {sample_text}. It can take a minute on wide data.")
+    wide_text = (f" Minimal, since the data has more than {MINIMAL_REPORT_ABOVE_COLUMNS:,} columns (correlations "
+                 "and interactions grow with the square of the columns)." if wide else "")
+    st.caption(f"ydata-profiling on {sample_text}. It can take a minute on wide data.{wide_text}")
     request = (dataset.sha256, int(sample_rows), bool(minimal))
     if st.button("Build full report", icon=":material/summarize:", key="profile_full_report"):
         st.session_state[REPORT_KEY] = request

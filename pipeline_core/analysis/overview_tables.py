@@ -13,6 +13,10 @@ import pandas as pd
 from pipeline_core.analysis.column_summary import ColumnSummary
 
 CORRELATION_CHUNK_ROWS = 131_072
+# Pairwise work grows with the square of the columns (20,000 columns: 3.2 GB per k x k matrix), so the
+# correlation matrix covers at most this many numeric columns (the first ones, in frame order);
+# callers state the cap wherever they show it. Everything else in the overview is linear in the columns.
+MAX_CORRELATION_COLUMNS = 100
 STAT_COLUMNS = ["column", "type", "non_null", "missing_pct", "unique", "mean", "std", "min", "p25", "median", "p75",
                 "max", "top_value", "top_freq"]
 HISTOGRAM_COLUMNS = ["column", "kind", "bin_left", "bin_right", "value", "count"]
@@ -54,8 +58,20 @@ def count_duplicate_rows(columns: list[ColumnSummary], n_rows: int) -> int:
     return n_rows - int(pd.unique(combined).size)
 
 
+def correlated_columns(numeric: list[ColumnSummary], cap: int = MAX_CORRELATION_COLUMNS) -> list[ColumnSummary]:
+    """The numeric columns the correlation matrix covers: the first ``cap``, in frame order.
+
+    The first ones, not a chosen few, so the subset is easy to state and the same on every run; the
+    cap keeps the k x k matrices (and their memory) bounded however wide the upload is.
+    """
+    return numeric[:cap]
+
+
 def correlation_matrix(numeric: list[ColumnSummary]) -> pd.DataFrame:
-    """Pearson r over pairwise-complete rows (like ``DataFrame.corr``), as a few chunked matrix products."""
+    """Pearson r over pairwise-complete rows (like ``DataFrame.corr``), as a few chunked matrix products.
+
+    Memory is quadratic in ``len(numeric)``: pass :func:`correlated_columns`, never every column of wide data.
+    """
     names = [c.name for c in numeric]
     if not numeric:
         return pd.DataFrame(index=names, columns=names, dtype="float64")

@@ -18,6 +18,8 @@ import pandas as pd
 
 from pipeline_core.analysis.column_summary import ColumnSummary, summarise_columns
 from pipeline_core.analysis.overview_tables import (
+    MAX_CORRELATION_COLUMNS,
+    correlated_columns,
     correlation_matrix,
     count_duplicate_rows,
     histogram_table,
@@ -28,6 +30,11 @@ from pipeline_core.analysis.target_relations import relate_to_target
 from pipeline_core.errors import DataError
 
 MEMORY_EXACT_ROWS = 200_000
+# What summarising holds per column and per cell (float values, row hash, level codes, sort buffers,
+# histogram rows), measured with tracemalloc and rounded up: the estimate is compared with the memory
+# budget before anything is computed, so it errs on the large side.
+SUMMARY_COLUMN_BYTES = 32 * 2**10
+SUMMARY_CELL_BYTES = 64
 
 
 @dataclass
@@ -55,6 +62,7 @@ class Overview:
     target: str | None = None
     target_kind: str | None = None
     target_relations: pd.DataFrame = field(default_factory=pd.DataFrame)
+    numeric_columns: int = 0  # all of them; ``correlation`` covers the first MAX_CORRELATION_COLUMNS only
 
 
 @dataclass
@@ -77,8 +85,17 @@ def overview(frame: pd.DataFrame, target: str | None = None) -> Overview:
     return with_target(summarise(frame), target)
 
 
-def summarise(frame: pd.DataFrame) -> Summary:
-    """Everything :func:`overview` computes that does not depend on the target."""
+def summarise(frame: pd.DataFrame, *, memory_budget_bytes: int | None = None,
+              budget_setting: str = "the memory budget") -> Summary:
+    """Everything :func:`overview` computes that does not depend on the target, linear in rows and columns.
+
+    Pairwise work (correlations) covers the first ``MAX_CORRELATION_COLUMNS`` numeric columns only: a
+    30 x 20,000 upload once took gigabytes here. With ``memory_budget_bytes`` a frame whose summary would
+    not fit is refused before anything is computed (:func:`check_summary_budget`); ``budget_setting`` names
+    what raises the budget (the caller knows: an environment variable in the app, an option in the CLI).
+    """
+    if memory_budget_bytes is not None:
+        check_summary_budget(frame, memory_budget_bytes, budget_setting)
     columns = summarise_columns(frame)
     n_rows = len(frame)
     numeric = [c for c in columns if c.values is not None and c.type != "boolean"]
@@ -90,7 +107,8 @@ def summarise(frame: pd.DataFrame) -> Summary:
         duplicate_rows=count_duplicate_rows(columns, n_rows),
         stats=stats_table(columns, n_rows),
         histograms=histogram_table(columns),
-        correlation=correlation_matrix(numeric),
+        correlation=correlation_matrix(correlated_columns(numeric)),
+        numeric_columns=len(numeric),
     )
     return Summary(base, [_kept(c) for c in columns])
 
@@ -105,6 +123,25 @@ def with_target(summary: Summary, target: str | None) -> Overview:
     kind, relations = relate_to_target(by_name[str(target)], [c for c in summary.columns if c.name != str(target)],
                                        summary.overview.correlation, summary.overview.shape[0])
     return replace(summary.overview, target=str(target), target_kind=kind, target_relations=relations)
+
+
+def estimate_summary_bytes(frame: pd.DataFrame) -> int:
+    """Memory summarising ``frame`` takes at most, from its shape alone: linear in columns and in cells."""
+    n_rows, n_cols = frame.shape
+    pairwise = 5 * 8 * min(n_cols, MAX_CORRELATION_COLUMNS) ** 2  # the correlation's k x k matrices
+    return n_cols * (SUMMARY_COLUMN_BYTES + n_rows * SUMMARY_CELL_BYTES) + pairwise
+
+
+def check_summary_budget(frame: pd.DataFrame, budget_bytes: int, setting: str = "the memory budget") -> None:
+    """Refuse, before computing, an overview the memory budget cannot hold; the message names the budget."""
+    estimate = estimate_summary_bytes(frame)
+    if estimate > budget_bytes:
+        n_rows, n_cols = frame.shape
+        raise DataError(
+            f"The overview of this table ({n_rows:,} rows x {n_cols:,} columns) would take about "
+            f"{estimate / 2**20:,.0f} MB, more than the {budget_bytes / 2**20:,.0f} MB memory budget. "
+            f"Upload a smaller extract (fewer columns or rows), or ask the administrator to raise {setting}."
+        )
 
 
 def _kept(column: ColumnSummary) -> ColumnSummary:

@@ -16,8 +16,14 @@ from typing import Any
 
 import pandas as pd
 
+from pipeline_core.analysis.overview_tables import MAX_CORRELATION_COLUMNS
 from pipeline_core.errors import DataError
 
+# ydata's correlations, interactions and missing-value heatmap are pairwise (quadratic in the columns), so
+# wider data always gets the minimal report; and its HTML grows by tens of KB per column, so beyond
+# MAX_REPORT_COLUMNS no report is built at all (the instant overview still covers every column).
+MINIMAL_REPORT_ABOVE_COLUMNS = MAX_CORRELATION_COLUMNS
+MAX_REPORT_COLUMNS = 1_000
 NO_ANALYTICS_ENV = "YDATA_PROFILING_NO_ANALYTICS"  # otherwise every report phones home
 
 
@@ -26,10 +32,15 @@ def full_report_html(frame: pd.DataFrame, *, title: str, minimal: bool = False, 
     """A ydata-profiling HTML report, on a seeded random sample when the frame is larger than ``sample_rows``.
 
     The title says how many rows were profiled. Assets are inlined and analytics are off, so
-    nothing is fetched from the network. Show it only through :func:`sandboxed_report_html`.
+    nothing is fetched from the network. Show it only through :func:`sandboxed_report_html`. Wide
+    frames get the minimal report, very wide ones none (``MINIMAL_REPORT_ABOVE_COLUMNS``, ``MAX_REPORT_COLUMNS``).
     """
     if sample_rows < 1:
         raise DataError(f"sample_rows must be at least 1 for the report '{title}' (got {sample_rows}).")
+    if frame.shape[1] > MAX_REPORT_COLUMNS:
+        raise DataError(f"The full report covers at most {MAX_REPORT_COLUMNS:,} columns and '{title}' has "
+                        f"{frame.shape[1]:,}. Use the overview, or profile an extract with fewer columns.")
+    minimal = minimal or frame.shape[1] > MINIMAL_REPORT_ABOVE_COLUMNS
     data, described = _report_sample(frame, sample_rows, seed)
     profile_report = _profile_report_class()
     safe_title = report_title(f"{title} ({described})")

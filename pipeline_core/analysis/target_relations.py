@@ -30,7 +30,7 @@ def relate_to_target(target: ColumnSummary, features: list[ColumnSummary], corre
         return "datetime", _numeric_target(seconds, features, lambda f: _pearson(f.values, seconds), n_rows)
     if target.values is not None and target.type != "boolean" and many:
         return "numeric", _numeric_target(target.values, features,
-                                          lambda f: correlation.at[f.name, target.name], n_rows)
+                                          lambda f: _matrix_or_pearson(correlation, f, target), n_rows)
     return "categorical", _categorical_target(target, features, n_rows)
 
 
@@ -46,6 +46,17 @@ def _numeric_target(y: np.ndarray, features: list[ColumnSummary], pearson: Calla
     table = pd.DataFrame(rows, columns=["feature", "measure", "value"])
     order = table["value"].abs().sort_values(ascending=False, na_position="last").index
     return table.loc[order].reset_index(drop=True)
+
+
+def _matrix_or_pearson(correlation: pd.DataFrame, feature: ColumnSummary, target: ColumnSummary) -> float:
+    """The summary's r when the (capped) correlation matrix holds both columns, else computed for this pair.
+
+    The matrix covers only the first numeric columns of wide data; one pair costs one pass over the rows,
+    so relating every feature to the target stays linear in the columns.
+    """
+    if feature.name in correlation.index and target.name in correlation.index:
+        return correlation.at[feature.name, target.name]
+    return _pearson(feature.values, target.values)
 
 
 def _seconds(times: np.ndarray) -> np.ndarray:

@@ -17,14 +17,19 @@ from pipeline_core.io.options import ReadOptions
 from pipeline_core.io.safety import check_memory_budget, check_zip_safety, zip_infos
 from pipeline_core.io.stabilise import clean_column_names, finish_frame, note_renames
 
+# Bytes a cell costs while the frame is built: the row tuple openpyxl yields, our padded row and the frame's
+# own slot (8 bytes each, all alive at once). Charged per cell of the rectangle rows x widest row, which is
+# what the frame will be: a row touching column XFD makes every row 16,384 cells wide.
+EXCEL_CELL_BYTES = 24
 EXCEL_ERRORS = frozenset({"#NULL!", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#N/A", "#GETTING_DATA"})
 
 
 def read_excel(data: bytes, opts: ReadOptions, notices: list[str]) -> pd.DataFrame:
     """The workbook's chosen sheet as a frame, after the archive and memory checks; notices say which sheet."""
     check_zip_safety(data, opts.name)
-    check_memory_budget(sum(i.file_size for i in zip_infos(data, opts.name)), len(data), opts)
-    rows, numbers = _excel_rows(data, opts, notices)
+    unpacked = sum(i.file_size for i in zip_infos(data, opts.name))
+    check_memory_budget(unpacked, len(data), opts)
+    rows, numbers = _excel_rows(data, opts, notices, unpacked)
     if len(rows) < 2:
         raise DataError(f"'{opts.name}' has no rows: the sheet is empty or has only a header. Add data rows.")
     width = max(len(r) for r in rows)
@@ -37,8 +42,17 @@ def read_excel(data: bytes, opts: ReadOptions, notices: list[str]) -> pd.DataFra
     return finish_frame(frame, opts.name, "excel", notices, lambda i: f"row {numbers[i + 1]}")
 
 
-def _excel_rows(data: bytes, opts: ReadOptions, notices: list[str]) -> tuple[list[tuple[Any, ...]], list[int]]:
-    """Non-empty rows with trailing blanks trimmed, and their sheet row numbers; values only, never formulas."""
+def _excel_rows(
+    data: bytes, opts: ReadOptions, notices: list[str], unpacked: int
+) -> tuple[list[tuple[Any, ...]], list[int]]:
+    """Non-empty rows with trailing blanks trimmed, and their sheet row numbers; values only, never formulas.
+
+    The frame is a rectangle as wide as the widest row, so an 84 KB workbook whose rows each touch column
+    XFD becomes 16,384 columns (3.1 GB for 6,000 rows) although its XML is tiny. The sheet's declared
+    dimension is checked against the budget first; it can lie, so while reading, the rectangle read so far
+    (rows x widest row) is checked after every row and the file refused as soon as it would not fit, before
+    the frame is built (``unpacked``, the archive's size, is the least the values take).
+    """
     import defusedxml  # noqa: F401  - openpyxl parses with defusedxml when it is importable
     from openpyxl import load_workbook
 
@@ -50,14 +64,19 @@ def _excel_rows(data: bytes, opts: ReadOptions, notices: list[str]) -> tuple[lis
         raise DataError(f"'{opts.name}' could not be opened as an Excel workbook ({e}). Re-save it in Excel.") from e
     try:
         sheet = _pick_sheet(book, opts, notices)
-        sheet.reset_dimensions()
-        rows, numbers = [], []
         limit = None if opts.max_rows is None else opts.max_rows + 1
+        declared_rows = (sheet.max_row or 0) if limit is None else min(sheet.max_row or 0, limit)
+        check_memory_budget(max(unpacked, declared_rows * (sheet.max_column or 0) * EXCEL_CELL_BYTES), len(data),
+                            opts)
+        sheet.reset_dimensions()  # read every row, whatever the dimension declares
+        rows, numbers, width = [], [], 0
         for number, row in enumerate(sheet.iter_rows(values_only=True), start=1):
             trimmed = _trim_row(row)
             if trimmed:
                 rows.append(trimmed)
                 numbers.append(number)
+                width = max(width, len(trimmed))
+                check_memory_budget(max(unpacked, len(rows) * width * EXCEL_CELL_BYTES), len(data), opts)
                 if limit is not None and len(rows) >= limit:
                     break
         return rows, numbers

@@ -80,7 +80,7 @@ def test_a_new_target_relates_the_features_without_summarising_the_data_again(st
     """The per-dataset summary is computed once; each target choice only adds its relations."""
     calls = []
     real = profile.summarise
-    monkeypatch.setattr(profile, "summarise", lambda frame: calls.append(len(frame)) or real(frame))
+    monkeypatch.setattr(profile, "summarise", lambda frame, **budget: calls.append(len(frame)) or real(frame, **budget))
     rng = np.random.default_rng(11)  # a frame of its own: no other test has summarised it
     frame = pd.DataFrame({"x": rng.normal(size=120), "size": rng.choice(["s", "m", "l"], 120),
                           "label": rng.choice(["yes", "no"], 120)})
