@@ -23,18 +23,16 @@ import storage
 from pipeline_core.definition.spec import ModelSpec
 from pipeline_core.jobs.dask_cluster import DaskJobRunner
 from pipeline_core.training.results import run_summary
-from storage.reporter import cancel_run
 from tests.pipeline_core.frames import breast_cancer, iris
 from tests.pipeline_core.test_jobs import (
     BROKEN_KNN,
     JOB_DEADLINE_S,
-    SLOW_MODELS,
+    assert_cancel_stops_a_running_job_part_way,
     assert_done_with_model,
     spec_for,
     store_frame,
     submit,
     wait_for,
-    wait_until_gone,
 )
 
 QUICK = [ModelSpec(kind="logistic_regression"), ModelSpec(kind="decision_tree")]
@@ -78,13 +76,7 @@ def test_a_failing_model_keeps_the_others_results(store, studio, dask):
 
 
 def test_cancel_stops_a_running_job_part_way(store, studio, dask):
-    run_id = submit(store, dask, breast_cancer(), SLOW_MODELS, folds=10)
-    wait_for(store, run_id, {"running"})
-    cancel_run(store, run_id)
-    wait_until_gone(dask, run_id, timeout=JOB_DEADLINE_S)
-    run = storage.get_run(store, run_id)
-    assert run.status == "cancelled" and run.leaderboard == [] and run.progress < 1  # stopped part-way
-    assert storage.list_model_artifacts(store, run_id=run_id) == []
+    assert_cancel_stops_a_running_job_part_way(store, dask)
 
 
 def test_two_jobs_run_in_parallel_and_both_finish(store, studio, client):
