@@ -22,6 +22,7 @@ import streamlit as st
 from pipeline_core.definition import metrics
 from pipeline_core.io.writers import neutralise_frame
 from studio import models
+from studio.runs import best_model_label
 
 BEST_FILL = "#e6f4ea"
 PALETTE = ["#3b5bdb", "#f08c00", "#2f9e44", "#c2255c", "#7048e8", "#1098ad", "#e8590c", "#5c940d"]
@@ -321,7 +322,7 @@ def run_artifact(run_id: int) -> Any | None:
 def run_label(run: Any) -> str:
     """``Run #7 · done · 21 Nov 14:02 · best: Random forest``."""
     when = run.created_at.strftime("%d %b %H:%M") if run.created_at else ""
-    best = run.leaderboard[0].get("label") or run.leaderboard[0]["model"] if run.leaderboard else ""
+    best = best_model_label(run)
     parts = [f"Run #{run.id}", run.status, when] + ([f"best: {best}"] if best else [])
     return " · ".join(p for p in parts if p)
 

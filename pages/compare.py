@@ -18,7 +18,7 @@ from pipeline_core.training.holdout import holdout_frames, holdout_split, learni
 from pipeline_core.training.results import run_summary
 from studio.datasets import list_datasets
 from studio.errors import FAILURES, StorageError
-from studio.runs import RunStatus, get_run, list_runs, run_inputs
+from studio.runs import RunStatus, best_model_label, get_run, list_runs, run_inputs
 
 TABS = ["Leaderboard", "A/B test", "Hold-out charts"]
 
@@ -110,7 +110,7 @@ def _holdout_scores(run: Any) -> None:
     holdout = run_summary(run).holdout
     if not holdout:
         return
-    best = run.leaderboard[0].get("label") or run.leaderboard[0]["model"]
+    best = best_model_label(run)
     st.markdown(f"**{best}** on the hold-out rows (scored once, after model selection):")
     shown = list(holdout.items())[:6]
     for column, (name, value) in zip(st.columns(len(shown)), shown, strict=True):
@@ -245,7 +245,7 @@ def _holdout_charts(run: Any) -> None:
         common.show_error(e)
         return
     frames, metric = evaluation["frames"], evaluation["metric"]
-    best = run.leaderboard[0].get("label") or run.leaderboard[0]["model"]
+    best = best_model_label(run)
     st.caption(f"**{best}** (the refitted best model) on the {evaluation['n_holdout']:,} hold-out rows.")
     for _, note in frames.get("notes", pd.DataFrame()).iterrows():
         if note["frame"] != "learning_curve":

@@ -26,6 +26,7 @@ from pipeline_core.io.writers import EXCEL_MAX_ROWS, safe_download_name, write_c
 from studio import models, scoring
 from studio.datasets import get_dataset, read_upload
 from studio.errors import FAILURES
+from studio.runs import model_label
 
 UPLOAD_TYPES = ["csv", "tsv", "txt", "xlsx", "xlsm", "parquet", "json", "jsonl"]
 PREVIEW_ROWS = 200
@@ -117,7 +118,7 @@ def _pick_model(choices: dict[int, tuple[Any, Any]]) -> tuple[Any, Any]:
 
 
 def _model_label(run: Any, artifact: Any) -> str:
-    label = next((r.get("label") for r in run.leaderboard if r.get("model") == artifact.model_name), None)
+    label = model_label(run, artifact.model_name)
     when = artifact.created_at.strftime("%d %b %H:%M")
     return f"{label or artifact.model_name or 'model'} · run #{run.id} · {when} · {artifact.format}"
 

@@ -10,6 +10,7 @@ import pandas as pd
 import storage
 from pipeline_core.artifacts.export import LoadedModel
 from pipeline_core.definition.spec import PipelineSpec, load_spec
+from pipeline_core.training.results import leaderboard_rows
 from storage import Dataset, ModelArtifact, Run, StorageError
 from storage import RunStatus as RunStatus  # re-exported: pages take run statuses from here, never from storage
 from studio.datasets import load_table
@@ -33,6 +34,17 @@ def get_run(run_id: int) -> Run | None:
 def list_runs(*, pipeline_id: int | None = None, dataset_id: int | None = None,
               status: str | None = None) -> list[Run]:
     return storage.list_runs(current_store(), pipeline_id=pipeline_id, dataset_id=dataset_id, status=status)
+
+
+def best_model_label(run: Run) -> str:
+    """How people call the run's best model (its label, else its registry name); "" before any model scored."""
+    rows = leaderboard_rows(run)
+    return (rows[0].label or rows[0].model) if rows else ""
+
+
+def model_label(run: Run, model_name: str) -> str | None:
+    """The label the run's leaderboard gives ``model_name``, if it scored that model."""
+    return next((row.label or row.model for row in leaderboard_rows(run) if row.model == model_name), None)
 
 
 def run_inputs(run_id: int, *, load_model: Callable[[ModelArtifact], LoadedModel] = load_stored_model,

@@ -304,3 +304,11 @@ def test_the_store_comes_from_the_settings_and_is_reused(studio: Path, tmp_path:
     dataset = datasets.load_sample_dataset("iris")
     assert other.is_file() and not (studio / "studio.db").exists()
     assert storage.get_dataset(store, dataset.id) == dataset
+
+
+def test_a_runs_models_are_named_as_its_leaderboard_names_them(finished, store):
+    run = runs.get_run(finished)
+    assert runs.best_model_label(run) == "Logistic regression"
+    assert runs.model_label(run, "logistic_regression") == "Logistic regression"
+    assert runs.model_label(run, "random_forest") is None
+    assert runs.best_model_label(storage.create_run(store, dataset_id=None)) == ""
