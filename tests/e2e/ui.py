@@ -2,6 +2,10 @@
 
 Streamlit marks its root ``[data-testid="stApp"]`` with ``data-test-script-state`` (``running``,
 ``notRunning``, ...) and ``data-test-connection-state``; :func:`wait_for_app` waits on those.
+
+An action's rerun may start late on a busy machine, or be over before anyone looks. So the helpers that
+act (click, upload, choose, navigate) first arm an observer in the page that counts every start of a run,
+then wait until one has started (however briefly) and the app is idle again: no window to miss.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from playwright.sync_api import Page
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 RERUN_TIMEOUT_MS = 120_000
+RUN_START_TIMEOUT_MS = 15_000  # an action whose rerun has not started by then is taken as one without a rerun
 
 APP = '[data-testid="stApp"]'
 IDLE = f'{APP}[data-test-script-state="notRunning"][data-test-connection-state="CONNECTED"]'
@@ -29,24 +34,46 @@ def key(name: str) -> str:
     return f".st-key-{name}"
 
 
-def wait_for_app(page: Page, timeout_ms: int = RERUN_TIMEOUT_MS) -> None:
+_ARM = """() => {
+    const app = document.querySelector('[data-testid="stApp"]');
+    window.__studioRunStarts = 0;
+    if (window.__studioObserver) window.__studioObserver.disconnect();
+    if (!app) return;
+    window.__studioObserver = new MutationObserver(() => {
+        const state = app.getAttribute('data-test-script-state');
+        if (state === 'running' || state === 'rerunRequested') window.__studioRunStarts += 1;
+    });
+    window.__studioObserver.observe(app, {attributes: true, attributeFilter: ['data-test-script-state']});
+}"""
+
+
+def arm(page: Page) -> None:
+    """Start counting script runs; call it just before an action, then :func:`wait_for_app` with ``armed``."""
+    page.evaluate(_ARM)
+
+
+def wait_for_app(page: Page, timeout_ms: int = RERUN_TIMEOUT_MS, *, armed: bool = False) -> None:
     """Wait until Streamlit has finished the script run a click or upload started.
 
-    A rerun may start a moment after the event, so first give it a short chance to begin, then
-    wait for the app to be connected and idle. Fragments that refresh on a timer make the state
-    flicker; callers waiting for such a region wait for its content instead.
+    ``armed`` (after :func:`arm`): wait until a run has started since, then until the app is idle. Otherwise
+    give a run a short chance to begin (page loads, where no observer can be armed first). Fragments that
+    refresh on a timer make the state flicker; callers waiting for such a region wait for its content.
     """
-    with suppress(PlaywrightTimeoutError):  # the run may already be over, which is what we want
-        page.wait_for_selector(RUNNING, state="attached", timeout=1_000)
+    with suppress(PlaywrightTimeoutError):  # no run at all is possible too: the app is then already idle
+        if armed:
+            page.wait_for_function("() => (window.__studioRunStarts || 0) > 0", timeout=RUN_START_TIMEOUT_MS)
+        else:
+            page.wait_for_selector(RUNNING, state="attached", timeout=1_000)
     page.wait_for_selector(IDLE, state="attached", timeout=timeout_ms)
 
 
 def goto_page(page: Page, title: str) -> None:
     """Open a page through its link in the sidebar navigation, as a user does."""
     nav = page.locator('[data-testid="stSidebarNav"]')
+    arm(page)
     nav.get_by_role("link", name=title, exact=True).click()
     page.wait_for_url(re.compile(rf"/{title.lower()}(\?.*)?$"))  # the app keeps ids in the query string
-    wait_for_app(page)
+    wait_for_app(page, armed=True)
 
 
 def no_exception(page: Page) -> None:
@@ -62,18 +89,21 @@ def alerts_text(page: Page) -> str:
 
 def click_button(page: Page, widget_key: str) -> None:
     """Click the button inside the container of ``widget_key`` and wait for the rerun."""
+    arm(page)
     page.locator(key(widget_key)).locator("button").first.click()
-    wait_for_app(page)
+    wait_for_app(page, armed=True)
 
 
 def upload(page: Page, widget_key: str, path) -> None:
     """Give a file to the uploader ``widget_key`` and wait for the rerun it triggers."""
+    arm(page)
     page.locator(key(widget_key)).locator('input[type="file"]').set_input_files(str(path))
-    wait_for_app(page)
+    wait_for_app(page, armed=True)
 
 
 def select_option(page: Page, widget_key: str, option: str) -> None:
     """Choose ``option`` in the selectbox ``widget_key`` (open its combobox, click the option)."""
     page.locator(key(widget_key)).get_by_role("combobox").click()
+    arm(page)
     page.get_by_role("listbox").get_by_role("option", name=option, exact=True).click()
-    wait_for_app(page)
+    wait_for_app(page, armed=True)
