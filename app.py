@@ -7,7 +7,7 @@ import streamlit as st
 from pages import common, jobs, session
 from studio.errors import FAILURES
 from studio.settings import load_settings
-from studio.workspace import Workspace, current_workspace, prepare_workspace
+from studio.workspace import Store, current_store, prepare_store
 
 PAGES = [
     ("pages/data.py", "Data", ":material/upload_file:"),
@@ -22,9 +22,9 @@ PAGES = [
 
 
 @st.cache_resource(show_spinner=False)
-def _storage_ready(workspace: Workspace) -> int:
+def _storage_ready(store: Store) -> int:
     """Once per server process and store (holds no user data)."""
-    return prepare_workspace(workspace)
+    return prepare_store(store)
 
 
 def main() -> None:
@@ -34,7 +34,7 @@ def main() -> None:
     navigation = st.navigation(pages)
     try:
         load_settings()  # a bad environment variable is named here, before anything uses it
-        _storage_ready(current_workspace())
+        _storage_ready(current_store())
     except FAILURES as e:
         common.show_error(e)
         st.stop()

@@ -16,7 +16,7 @@ from pipeline_core.errors import DataError, StudioError
 from pipeline_core.io import frames
 from pipeline_core.io.samples import SAMPLE_INFO, sample_names
 from studio.datasets import (
-    ReadOptions,
+    UploadOptions,
     get_dataset,
     import_query,
     ingest_upload,
@@ -103,7 +103,7 @@ def _upload_section() -> None:
         delimiter = left.selectbox("Delimiter", ["auto", ",", ";", "\\t", "|"], key="data_delimiter")
         encoding = middle.selectbox("Encoding", ["auto", "utf-8", "cp1252", "latin-1", "utf-16"], key="data_encoding")
         sheet = right.text_input("Excel sheet", placeholder="first sheet", key="data_sheet")
-    options = ReadOptions(delimiter=None if delimiter == "auto" else delimiter.replace("\\t", "\t"),
+    options = UploadOptions(delimiter=None if delimiter == "auto" else delimiter.replace("\\t", "\t"),
                           encoding=None if encoding == "auto" else encoding, sheet=sheet.strip() or None)
     ingested = st.session_state.setdefault(INGESTED_KEY, {})
     newest = None
@@ -118,7 +118,7 @@ def _upload_section() -> None:
         st.rerun()  # the sidebar was drawn before this page: show the new dataset there too
 
 
-def _ingest(data: bytes, file_name: str, options: ReadOptions) -> dict[str, Any]:
+def _ingest(data: bytes, file_name: str, options: UploadOptions) -> dict[str, Any]:
     """Read and store one uploaded file; failures become a message, never an exception."""
     try:
         loaded = ingest_upload(data, file_name, options)

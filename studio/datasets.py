@@ -23,7 +23,7 @@ PREVIEW_ROWS = 200
 
 
 @dataclass(frozen=True)
-class ReadOptions:
+class UploadOptions:
     """How to read an uploaded file; ``None`` means detect it from the content."""
 
     delimiter: str | None = None
@@ -49,20 +49,20 @@ def save_table(frame: pd.DataFrame, *, name: str, file_name: str, fmt: str, sha2
     return storage.save_dataset(current_store(), name=name, file_name=file_name, fmt=fmt, frame=frame, sha256=sha256)
 
 
-def read_upload(data: bytes, file_name: str, options: ReadOptions | None = None) -> ReadResult:
+def read_upload(data: bytes, file_name: str, options: UploadOptions | None = None) -> ReadResult:
     """Parse an uploaded file, its format told by its content, within the server's memory budget."""
-    options = options or ReadOptions()
+    options = options or UploadOptions()
     return read_table(data, file_name, delimiter=options.delimiter, encoding=options.encoding, sheet=options.sheet,
                       memory_budget_bytes=settings().memory_budget_bytes,
                       budget_setting="PIPELINE_STUDIO_MEMORY_BUDGET_MB")
 
 
-def ingest_upload(data: bytes, file_name: str, options: ReadOptions | None = None) -> Loaded:
+def ingest_upload(data: bytes, file_name: str, options: UploadOptions | None = None) -> Loaded:
     """Parse an uploaded file (as :func:`read_upload`) and store it.
 
     Other reading options give another table from the same bytes, so they change its identity.
     """
-    options = options or ReadOptions()
+    options = options or UploadOptions()
     result = read_upload(data, file_name, options)
     sha256 = result.sha256
     if options.chosen():

@@ -15,11 +15,12 @@ from pipeline_core.jobs.runners import JobRunner, create_runner
 from pipeline_core.training.provenance import library_versions
 from storage import Run, RunStatus, StorageError
 from storage.files import resolve
+from storage.models import ACTIVE_STATUSES
 from storage.reporter import RunReporter, cancel_run, mark_lost_runs
 from studio.settings import Settings, settings
 from studio.workspace import current_store, open_store
 
-ACTIVE = (RunStatus.QUEUED, RunStatus.RUNNING)
+ACTIVE = ACTIVE_STATUSES  # queued or running: the run still has a job
 
 
 def start_runner(settings: Settings) -> JobRunner:

@@ -21,9 +21,9 @@ SHARED_RESOURCES = {
     ("pages/profile.py", "_summary"): "a summary of a stored dataset, keyed by its hash, read-only",
     ("pages/features.py", "_leakage_basis"): "a sample of a stored dataset under given renames, keyed by its hash",
 }
-# ``_frame`` is not hashed by Streamlit: it is the stored dataset the ``sha256`` beside it names. ``workspace``
+# ``_frame`` is not hashed by Streamlit: it is the stored dataset the ``sha256`` beside it names. ``store``
 # names the database and data directory of the server (the same for every session).
-SHARED_KEYS = {"dataset_id", "sha256", "artifact_id", "workspace", "_frame", "rename_json"}
+SHARED_KEYS = {"dataset_id", "sha256", "artifact_id", "store", "_frame", "rename_json"}
 
 
 def cached_resources() -> dict[tuple[str, str], ast.FunctionDef]:
