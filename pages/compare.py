@@ -121,7 +121,8 @@ def _runs_table(runs: list[Any]) -> pd.DataFrame:
     datasets = {d.id: d.name for d in list_datasets()}
     rows = []
     for run in runs:
-        metric = run_summary(run).metric
+        summary = run_summary(run)
+        metric = summary.metric
         board = charts.leaderboard_frame(run.leaderboard, metric) if run.leaderboard else pd.DataFrame()
         best = board.iloc[0] if not board.empty else None
         rows.append({
@@ -130,7 +131,7 @@ def _runs_table(runs: list[Any]) -> pd.DataFrame:
             "Models": len(run.leaderboard), "Best model": best["Model"] if best is not None else "",
             "Metric": charts.metric_label(metric) if metric else "",
             "CV score": charts.metric_text(best, metric) if best is not None and metric else "",
-            "Duration (s)": round(run_summary(run).total_seconds, 1) or None,
+            "Duration (s)": round(summary.total_seconds, 1) or None,
         })
     return pd.DataFrame(rows)
 

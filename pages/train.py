@@ -310,17 +310,18 @@ def _rerun(run: Any) -> None:
 
 
 def _summary(run: Any) -> None:
-    board = charts.leaderboard_frame(run.leaderboard, run_summary(run).metric)
+    summary = run_summary(run)
+    metric = summary.metric
+    board = charts.leaderboard_frame(run.leaderboard, metric)
     if board.empty:
         st.warning(f"Run #{run.id} finished without any model scores.")
         return
     best = board.iloc[0]
-    metric = run_summary(run).metric
     score = charts.metric_text(best, metric) if metric else ""
-    st.success(f"Run #{run.id} finished in {run_summary(run).total_seconds:.0f} s. Best model: "
+    st.success(f"Run #{run.id} finished in {summary.total_seconds:.0f} s. Best model: "
                f"**{best['Model']}**" + (f" — {charts.metric_label(metric)} {score} across folds" if score else ""),
                icon=":material/emoji_events:")
-    holdout = run_summary(run).holdout
+    holdout = summary.holdout
     if metric in holdout:
         st.markdown(f"Hold-out {charts.metric_label(metric)}: **{charts.display_value(metric, holdout[metric]):.4f}**"
                     " (rows never seen in training or model selection).")
