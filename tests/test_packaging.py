@@ -1,4 +1,5 @@
-"""``pip install .`` in a fresh virtual environment gives the packages and the ``pipeline-studio`` command.
+"""``pip install .`` in a fresh virtual environment gives the packages, the ``pipeline-studio`` command, and
+everything a model exported from the app needs to load and predict there.
 
 The build backend comes from the package index, as for a user. The project's dependencies do not: the
 fresh environment sees this test run's installed ones through a ``.pth`` file, so the install itself is
@@ -8,12 +9,18 @@ runs outside the checkout, so Python imports the installed copy, not the source 
 
 from __future__ import annotations
 
+import json
+import re
 import subprocess
 import sysconfig
 import venv
 from pathlib import Path
 
+import pandas as pd
 import pytest
+
+from pipeline_core.artifacts.export import build_metadata, save_model
+from tests.pipeline_core.trained import TARGET, churn_model
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -73,3 +80,37 @@ def test_installed_packages_import_from_site_packages(installed: Path, tmp_path:
 
 def test_declared_dependencies_are_satisfied(installed: Path, tmp_path: Path) -> None:
     _run([str(installed / "python"), "-m", "pip", "check"], tmp_path)
+
+
+def test_declared_dependencies_cover_what_a_model_records(installed: Path, tmp_path: Path) -> None:
+    """The pins a model records are what this installation has, the project included at its version."""
+    result, frame = churn_model()
+    code = ("import json; from pipeline_core.artifacts.metadata import runtime_requirements; "
+            "print(json.dumps(runtime_requirements()))")
+    pins = json.loads(_run([str(installed / "python"), "-c", code], tmp_path).stdout)
+    assert pins == build_metadata(result, frame)["requirements"]
+    assert pins[0] == "pipeline-studio==0.1.0"
+    assert {p.split("==")[0] for p in pins} >= {"scikit-learn", "numpy", "pandas", "scipy", "skops"}
+
+
+def test_readme_snippet_loads_an_exported_model_and_predicts_the_same(installed: Path, tmp_path: Path) -> None:
+    """The README's plain-Python snippet, run as written where only the installed package exists.
+
+    The model holds this project's own transformers (frame preparer, date parts, outlier clipping), which
+    skops refuses unless they are trusted: the snippet must load it all the same and predict what the app does.
+    """
+    result, frame = churn_model()
+    save_model(result.pipeline, tmp_path / "model.skops", "skops", build_metadata(result, frame))
+    rows = frame.drop(columns=[TARGET]).head(40)
+    rows.to_csv(tmp_path / "new.csv", index=False)
+    snippet = readme_python_block("load_model(")
+    script = snippet + "\nimport json\njson.dump([str(p) for p in predictions], open('out.json', 'w'))\n"
+    _run([str(installed / "python"), "-c", script], tmp_path)
+    expected = result.pipeline.predict(pd.read_csv(tmp_path / "new.csv"))
+    assert json.loads((tmp_path / "out.json").read_text()) == [str(p) for p in expected]
+
+
+def readme_python_block(containing: str) -> str:
+    """The first ```python block of the README that contains ``containing``."""
+    blocks = re.findall(r"```python\n(.*?)```", (ROOT / "README.md").read_text(encoding="utf-8"), re.S)
+    return next(b for b in blocks if containing in b)

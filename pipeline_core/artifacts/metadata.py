@@ -7,6 +7,7 @@ without loading the model, and a script can be regenerated from it (``codegen.sc
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from importlib import metadata as distributions
 from typing import Any
 
 import pandas as pd
@@ -18,6 +19,10 @@ from pipeline_core.json_data import jsonable
 METADATA_ATTRIBUTE = "studio_metadata_"
 METADATA_ENTRY = "pipeline_studio_metadata.json"
 METADATA_FORMAT = 1
+PROJECT_DISTRIBUTION = "pipeline-studio"
+# What loading and running a saved pipeline imports: this project (its transformers), scikit-learn and what it
+# computes with, skops to read the file, pydantic for the definition the metadata carries.
+RUNTIME_DISTRIBUTIONS = ("scikit-learn", "numpy", "scipy", "pandas", "skops", "joblib", "threadpoolctl", "pydantic")
 
 
 def build_metadata(result: Any, frame: pd.DataFrame) -> dict[str, Any]:
@@ -32,6 +37,7 @@ def build_metadata(result: Any, frame: pd.DataFrame) -> dict[str, Any]:
         "format": METADATA_FORMAT,
         "studio_version": __version__,
         "sklearn_version": sklearn.__version__,
+        "requirements": runtime_requirements(),
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
         "task": result.task,
         "target": spec.target,
@@ -47,6 +53,25 @@ def build_metadata(result: Any, frame: pd.DataFrame) -> dict[str, Any]:
         "provenance": jsonable(result.provenance),
         "training_rows": result.training_rows,
     }
+
+
+def runtime_requirements() -> list[str]:
+    """Pinned ``name==version`` lines for what loading this model elsewhere needs, as installed right now.
+
+    Read from the installed distributions at export time, so the pins are what the model was really saved
+    with (a model only loads under the scikit-learn that saved it). This project comes first: it holds the
+    custom transformers; when it runs from a source checkout rather than an install, its own version is used.
+    """
+    pins = [f"{PROJECT_DISTRIBUTION}=={_installed_version(PROJECT_DISTRIBUTION) or __version__}"]
+    pins += [f"{name}=={version}" for name in RUNTIME_DISTRIBUTIONS if (version := _installed_version(name))]
+    return pins
+
+
+def _installed_version(name: str) -> str | None:
+    try:
+        return distributions.version(name)
+    except distributions.PackageNotFoundError:
+        return None
 
 
 def feature_records(pipeline: Any, frame: pd.DataFrame, rename: dict[str, str]) -> list[dict[str, Any]]:

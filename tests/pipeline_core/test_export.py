@@ -14,6 +14,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer
 from threadpoolctl import threadpool_limits
 
+import pipeline_core
 from pipeline_core.artifacts import export, skops_io
 from pipeline_core.artifacts.export import TRUSTED_TYPES, dump_model, load_model, predict_onnx, read_metadata, to_onnx
 from pipeline_core.compiler.columns import default_steps, infer_schema
@@ -109,6 +110,8 @@ def test_skops_round_trip_predicts_identically_and_carries_metadata(trained, tmp
     np.testing.assert_array_equal(loaded.pipeline.predict_proba(X), result.pipeline.predict_proba(X))
     assert loaded.metadata == read_metadata(path) == getattr(loaded.pipeline, export.METADATA_ATTRIBUTE)
     assert loaded.metadata["sklearn_version"] == sklearn.__version__
+    assert loaded.metadata["requirements"][0] == f"pipeline-studio=={pipeline_core.__version__}"
+    assert f"scikit-learn=={sklearn.__version__}" in loaded.metadata["requirements"]
     assert loaded.metadata["task"] == "classification" and loaded.metadata["classes"] == [0, 1]
     assert [f["name"] for f in loaded.metadata["features"]] == list(X.columns)
     assert {f["dtype"] for f in loaded.metadata["features"]} == {"float64"}
