@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, DateTime, Dialect, UniqueConstraint, event
+from sqlalchemy import JSON, BigInteger, DateTime, Dialect, Index, UniqueConstraint, event, text
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
 
@@ -186,7 +186,74 @@ class ModelArtifact(ModelArtifactBase, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 
-TABLES = ("datasets", "pipelines", "pipeline_versions", "runs", "model_artifacts")
+class ModelStage(StrEnum):
+    """Where a registered model version stands. Stored as plain text, like :class:`RunStatus`."""
+
+    NONE = "none"
+    STAGING = "staging"
+    PRODUCTION = "production"
+    ARCHIVED = "archived"
+
+
+ONE_PRODUCTION_WHERE = "stage = 'production'"
+"""The partial index condition that lets a pipeline hold at most one production version (SQLite and PostgreSQL)."""
+
+
+class RegisteredModelBase(SQLModel):
+    pipeline_id: int = Field(foreign_key="pipelines.id", ondelete="CASCADE", index=True)
+    version: int
+    artifact_id: int = Field(foreign_key="model_artifacts.id", ondelete="RESTRICT", index=True)
+    run_id: int = Field(foreign_key="runs.id", ondelete="RESTRICT", index=True)
+    pipeline_version_id: int = Field(foreign_key="pipeline_versions.id", ondelete="CASCADE", index=True)
+    data_sha256: str | None = None
+    metrics: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)  # CV means/stds and hold-out scores
+    stage: str = Field(default=ModelStage.NONE.value, index=True)
+    created_by: str = ""
+    note: str = ""
+
+
+class RegisteredModel(RegisteredModelBase, table=True):
+    """Version N of a pipeline's model registry: one run's saved model, with its lineage and stage.
+
+    The partial unique index keeps two production versions of one pipeline out of the database itself, so two
+    promotions racing each other cannot both commit. Runs and model files a version points at cannot be deleted
+    (``RESTRICT``): the registry is the record of what was deployed.
+    """
+
+    __tablename__ = "registered_models"
+    __table_args__ = (
+        UniqueConstraint("pipeline_id", "version", name="uq_registered_models_pipeline_id_version"),
+        UniqueConstraint("pipeline_id", "artifact_id", name="uq_registered_models_pipeline_id_artifact_id"),
+        Index("uq_registered_models_one_production", "pipeline_id", unique=True,
+              sqlite_where=text(ONE_PRODUCTION_WHERE), postgresql_where=text(ONE_PRODUCTION_WHERE)),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class StageChangeBase(SQLModel):
+    pipeline_id: int = Field(foreign_key="pipelines.id", ondelete="CASCADE", index=True)
+    registered_model_id: int = Field(foreign_key="registered_models.id", ondelete="CASCADE", index=True)
+    version: int
+    from_stage: str | None = None  # None: the version was registered by this change
+    to_stage: str
+    changed_by: str = ""
+    reason: str = ""
+    rollback: bool = False
+
+
+class StageChange(StageChangeBase, table=True):
+    """One move of a registered version between stages: who, when, why, from and to. Written once, never changed."""
+
+    __tablename__ = "model_stage_changes"
+
+    id: int | None = Field(default=None, primary_key=True)
+    changed_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+TABLES = ("datasets", "pipelines", "pipeline_versions", "runs", "model_artifacts", "registered_models",
+          "model_stage_changes")
 
 
 @event.listens_for(PipelineVersion, "before_update")

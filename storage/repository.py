@@ -38,6 +38,7 @@ from storage.models import (
     ModelArtifact,
     Pipeline,
     PipelineVersion,
+    RegisteredModel,
     Run,
     RunStatus,
     lost_run_message,
@@ -603,7 +604,14 @@ def link_run_to_version(store: Store, run_id: int, *, pipeline_version_id: int) 
 
 
 def delete_run(store: Store, run_id: int) -> None:
-    """Delete a run, its artifact rows and any model file no other artifact uses."""
+    """Delete a run, its artifact rows and any model file no other artifact uses.
+
+    A run whose model is registered is refused: the registry is the record of what was (or is) deployed.
+    """
+    registered = read(store, lambda s: s.exec(select(RegisteredModel).where(RegisteredModel.run_id == run_id)).first())
+    if registered is not None:
+        raise StorageError(f"Run {run_id}'s model is version {registered.version} in the model registry, so the run "
+                           "is kept as its lineage; archive the version instead of deleting the run.")
     artifacts = list_model_artifacts(store, run_id=run_id)
     paths = sorted({a.path for a in artifacts})
 

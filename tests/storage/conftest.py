@@ -19,7 +19,10 @@ from storage import Store
 from storage.db import reset_engines
 from tests.storage.helpers import PG_ENV, REPO_ROOT
 
-STORAGE_TABLES = "model_artifacts, runs, pipeline_versions, pipelines, datasets, alembic_version"
+STORAGE_TABLES = (
+    "model_stage_changes, registered_models, model_artifacts, runs, pipeline_versions, pipelines, datasets, "
+    "alembic_version"
+)
 
 
 def _wipe_postgres(url: str) -> None:
