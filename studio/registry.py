@@ -1,0 +1,280 @@
+"""The model registry's use cases: register a run's model under its pipeline, move versions between stages,
+roll production back, read the history, and load the model a stage holds for scoring.
+
+The Models page, the Train and Compare pages' "Register this model", the Predict page and ``python -m studio``
+call these, so a rule (what may be registered, which version a stage serves) is written once. ``by`` names who
+acted: a page passes its browser session's owner token (the one its training runs record), the CLI ``"cli"``.
+Stage rules (one production, the old one archived, rollback) are storage's: see :mod:`storage.registry`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict, Field
+
+import storage
+from pipeline_core.artifacts.export import LoadedModel
+from pipeline_core.definition import metrics as mt
+from pipeline_core.definition.spec import load_spec
+from pipeline_core.training.results import leaderboard_rows, run_summary
+from storage import ModelStage, Pipeline, RegisteredModel, Run, StageChange, StorageError
+from storage.registry import check_stage
+from studio import pipelines
+from studio.models import load_stored_model, run_artifact
+from studio.workspace import current_store
+
+STAGES: tuple[str, ...] = storage.STAGES
+PRODUCTION = ModelStage.PRODUCTION.value
+
+
+class RegisteredMetrics(BaseModel):
+    """What a version scored when it was registered: its cross-validated means and spreads and the hold-out."""
+
+    model_config = ConfigDict(frozen=True)
+
+    task: str | None = None
+    metric: str | None = None  # the metric that ranked the run's models
+    cv: dict[str, float | None] = Field(default_factory=dict)
+    cv_std: dict[str, float | None] = Field(default_factory=dict)
+    holdout: dict[str, float | None] = Field(default_factory=dict)
+
+    def main(self) -> tuple[str, float] | None:
+        """The ranking metric as people read it (losses positive), with its label; hold-out when CV is missing."""
+        if self.metric is None:
+            return None
+        value = self.cv.get(self.metric)
+        value = self.holdout.get(self.metric) if value is None else value
+        if value is None:
+            return None
+        return mt.LABELS.get(self.metric, self.metric).replace(" (negated)", ""), mt.shown_value(self.metric, value)
+
+
+@dataclass(frozen=True)
+class ModelVersion:
+    """One registered version with its lineage: which run, dataset, model file and definition version made it."""
+
+    pipeline: str
+    pipeline_id: int
+    version: int
+    stage: str
+    model_name: str
+    model_label: str
+    artifact_id: int
+    artifact_sha256: str
+    run_id: int
+    dataset_id: int | None
+    dataset_name: str | None
+    definition_version: int | None
+    data_sha256: str | None
+    metrics: RegisteredMetrics
+    created_at: datetime
+    created_by: str
+    note: str
+
+
+@dataclass(frozen=True)
+class StageMove:
+    """One entry of a registry's history: version ``version`` went from ``from_stage`` to ``to_stage``.
+
+    ``from_stage`` is ``None`` when the entry is the registration itself.
+    """
+
+    version: int
+    from_stage: str | None
+    to_stage: str
+    by: str
+    why: str
+    at: datetime
+    rollback: bool
+
+
+@dataclass(frozen=True)
+class StageModel:
+    """The model a stage holds, loaded and checked, with the registry entry it came from."""
+
+    model: LoadedModel
+    version: ModelVersion
+
+
+# ---- reading --------------------------------------------------------------------------------------------------
+
+
+def get_pipeline(pipeline: str | int) -> Pipeline:
+    """A pipeline by name or id; a one-line error naming it when there is none."""
+    row = storage.get_pipeline(current_store(), pipeline)
+    if row is None:
+        what = f"named '{pipeline}'" if isinstance(pipeline, str) else str(pipeline)
+        raise StorageError(f"There is no pipeline {what}; save one on the Pipelines page first.")
+    return row
+
+
+def _version(row: RegisteredModel, pipeline: Pipeline) -> ModelVersion:
+    store = current_store()
+    artifact = storage.get_model_artifact(store, row.artifact_id)
+    run = storage.get_run(store, row.run_id)
+    dataset = storage.get_dataset(store, run.dataset_id) if run is not None and run.dataset_id is not None else None
+    definition = storage.get_version_by_id(store, row.pipeline_version_id)
+    label = next((r.label for r in leaderboard_rows(run) if r.model == artifact.model_name and r.label), None)
+    return ModelVersion(
+        pipeline=pipeline.name, pipeline_id=pipeline.id, version=row.version, stage=row.stage,
+        model_name=artifact.model_name, model_label=label or artifact.model_name or "model",
+        artifact_id=artifact.id, artifact_sha256=artifact.sha256, run_id=row.run_id,
+        dataset_id=dataset.id if dataset else None, dataset_name=dataset.name if dataset else None,
+        definition_version=definition.version if definition else None, data_sha256=row.data_sha256,
+        metrics=RegisteredMetrics.model_validate(row.metrics), created_at=row.created_at,
+        created_by=row.created_by, note=row.note,
+    )
+
+
+def list_model_versions(pipeline: str | int) -> list[ModelVersion]:
+    """The pipeline's registered versions, newest first, with metrics, data hash, definition version and lineage."""
+    row = get_pipeline(pipeline)
+    return [_version(model, row) for model in storage.list_model_versions(current_store(), row.id)]
+
+
+def _move(change: StageChange) -> StageMove:
+    return StageMove(version=change.version, from_stage=change.from_stage, to_stage=change.to_stage,
+                     by=change.changed_by, why=change.reason, at=change.changed_at, rollback=change.rollback)
+
+
+def stage_history(pipeline: str | int) -> list[StageMove]:
+    """Every registration and stage change of the pipeline's registry, newest first."""
+    return [_move(change) for change in storage.list_stage_changes(current_store(), get_pipeline(pipeline).id)]
+
+
+def model_in_stage(pipeline: str | int, stage: str = PRODUCTION) -> ModelVersion | None:
+    """The version ``stage`` holds (the one production version; else the newest in that stage), if any."""
+    row = get_pipeline(pipeline)
+    model = storage.model_in_stage(current_store(), row.id, _stage(stage))
+    return _version(model, row) if model is not None else None
+
+
+def production_versions() -> list[ModelVersion]:
+    """Each pipeline's production version, for pipelines that have one (alphabetical by pipeline)."""
+    found = (model_in_stage(p.id) for p in storage.list_pipelines(current_store()))
+    return [version for version in found if version is not None]
+
+
+def production_model(pipeline_name: str, stage: str = PRODUCTION) -> StageModel:
+    """The model pipeline ``pipeline_name``'s ``stage`` holds, loaded (and checked) for scoring."""
+    version = model_in_stage(pipeline_name, stage)
+    if version is None:
+        raise StorageError(f"Pipeline '{pipeline_name}' has no model in {stage}; promote a registered version "
+                           "on the Models page or with 'python -m studio models promote'.")
+    return StageModel(model=load_stored_model(version.artifact_id), version=version)
+
+
+# ---- registering ----------------------------------------------------------------------------------------------
+
+
+def _who(by: str) -> str:
+    cleaned = " ".join(str(by or "").split())
+    if not cleaned:
+        raise StorageError("Say who is acting (a session or 'cli'): the registry records it.")
+    return cleaned
+
+
+def _stage(stage: str) -> str:
+    return check_stage(str(stage).strip().lower())
+
+
+def _finished_run(run_id: int) -> tuple[Run, storage.ModelArtifact]:
+    run = storage.get_run(current_store(), run_id)
+    if run is None:
+        raise StorageError(f"Run #{run_id} does not exist (it may have been deleted).")
+    if run.status != storage.RunStatus.DONE:
+        raise StorageError(f"Run #{run_id} is {run.status}, not done: only a finished run's model can be registered.")
+    artifact = run_artifact(run_id)
+    if artifact is None:
+        raise StorageError(f"Run #{run_id} finished without a saved model, so there is nothing to register.")
+    return run, artifact
+
+
+def _definition_version(run: Run, artifact: storage.ModelArtifact, pipeline_name: str | None) -> int:
+    """The saved definition version the run was trained from; an unlinked run's is saved under ``pipeline_name``."""
+    if run.pipeline_version_id is not None:
+        version = storage.get_version_by_id(current_store(), run.pipeline_version_id)
+        linked = storage.get_pipeline(current_store(), version.pipeline_id)
+        if pipeline_name and pipeline_name.strip() != linked.name:
+            raise StorageError(f"Run #{run.id} was trained from pipeline '{linked.name}' (version {version.version}),"
+                               f" so its model registers under '{linked.name}', not '{pipeline_name.strip()}'.")
+        return version.id
+    if not (pipeline_name or "").strip():
+        raise StorageError(f"Run #{run.id} was not trained from a saved pipeline: name the pipeline to register "
+                           "its model under (its definition is saved there as a new version).")
+    definition = load_stored_model(artifact).metadata.get("definition")
+    if not definition:
+        raise StorageError(f"Run #{run.id}'s model does not record the definition it was trained from, so it "
+                           "cannot be registered under a pipeline; retrain it from the Train page.")
+    saved = pipelines.save_version(load_spec(definition), name=pipeline_name, trained_run_id=run.id,
+                                   note=f"saved to register the model of run #{run.id}")
+    return saved.id
+
+
+def _metrics(run: Run, model_name: str) -> RegisteredMetrics:
+    summary = run_summary(run)
+    row = next((r for r in leaderboard_rows(run) if r.model == model_name), None)
+    return RegisteredMetrics(task=summary.task, metric=summary.metric, holdout=summary.holdout,
+                             cv=row.metrics if row else {}, cv_std=row.metrics_std if row else {})
+
+
+def register_model(run_id: int, *, pipeline_name: str | None = None, by: str, note: str = "") -> ModelVersion:
+    """Register a finished run's saved model as its pipeline's next model version (stage ``none``).
+
+    A run trained from a saved pipeline version registers under that pipeline (``pipeline_name`` may repeat it);
+    a run that was never saved needs ``pipeline_name``, and its definition, read from the model itself, is
+    saved there first as a version, which the run is linked to. A run not done, without a model, or already
+    registered under the pipeline is refused in one line.
+    """
+    who = _who(by)
+    run, artifact = _finished_run(run_id)
+    definition_id = _definition_version(run, artifact, pipeline_name)
+    pipeline_id = storage.get_version_by_id(current_store(), definition_id).pipeline_id
+    summary = run_summary(run)
+    dataset = storage.get_dataset(current_store(), run.dataset_id) if run.dataset_id is not None else None
+    data_sha = dataset.sha256 if dataset else summary.provenance.data_sha256 or summary.provenance.frame_sha256
+    model = storage.register_model_version(
+        current_store(), pipeline_id=pipeline_id, artifact_id=artifact.id, pipeline_version_id=definition_id,
+        data_sha256=data_sha, metrics=_metrics(run, artifact.model_name).model_dump(mode="json"),
+        created_by=who, note=" ".join(note.split()),
+    )
+    return _version(model, get_pipeline(pipeline_id))
+
+
+def registrations_of(run_id: int) -> list[ModelVersion]:
+    """Where a run's model is registered already (a page offers "Register" only when it is not)."""
+    found = storage.registered_versions_of_run(current_store(), run_id)
+    return [_version(model, get_pipeline(model.pipeline_id)) for model in found]
+
+
+def registrable_runs() -> list[Run]:
+    """Finished runs with a saved model, newest first: what the Models page offers to register."""
+    return [run for run in storage.list_runs(current_store(), status=storage.RunStatus.DONE.value)
+            if run_artifact(run.id) is not None]
+
+
+def linked_pipeline(run: Run) -> str | None:
+    """The name of the pipeline a run was trained from, when it was trained from a saved version."""
+    if run.pipeline_version_id is None:
+        return None
+    version = storage.get_version_by_id(current_store(), run.pipeline_version_id)
+    pipeline = storage.get_pipeline(current_store(), version.pipeline_id) if version else None
+    return pipeline.name if pipeline else None
+
+
+# ---- stages ---------------------------------------------------------------------------------------------------
+
+
+def set_stage(pipeline: str | int, version: int, stage: str, *, by: str, why: str) -> list[StageMove]:
+    """Move a version to ``stage`` (into production, the old production version is archived in the same step)."""
+    row = get_pipeline(pipeline)
+    changes = storage.set_model_stage(current_store(), row.id, int(version), _stage(stage), by=_who(by), reason=why)
+    return [_move(change) for change in changes]
+
+
+def rollback(pipeline: str | int, *, by: str, why: str) -> ModelVersion:
+    """Put back in production the version that was production before the current one; returns it."""
+    row = get_pipeline(pipeline)
+    return _version(storage.rollback_production(current_store(), row.id, by=_who(by), reason=why), row)
