@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Sequence
 from contextlib import AbstractContextManager, nullcontext
@@ -36,6 +37,7 @@ SYNOPSIS = """usage of each command (COMMAND --help for details):
   run     PIPELINE.json [--data DATA] [--out DIR]
   predict MODEL DATA --out preds.csv
   export  MODEL --format skops|joblib|onnx|python --out PATH [--data DATA]
+  serve   MODEL [--host 127.0.0.1] [--port 8000] [--token-env VAR] [--max-rows N] [--max-body-mb MB]
 
 errors print one line 'error: <reason>' on stderr; exit status 2 for bad input or usage,
 1 when training itself fails."""
@@ -88,6 +90,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_run(commands)
     _add_predict(commands)
     _add_export(commands)
+    _add_serve(commands)
     return parser
 
 
@@ -159,10 +162,29 @@ def _add_export(commands: Any) -> None:
     cmd.add_argument("--out", required=True, metavar="PATH")
     cmd.add_argument("--data", metavar="DATA", help="ONNX only: rows to check the graph's predictions against")
     cmd.set_defaults(handler=cmd_export)
+    _add_budget(cmd)
+
+
+def _add_serve(commands: Any) -> None:
+    cmd = commands.add_parser("serve", help="serve a model over HTTP: /predict, /schema, /health, /metrics",
+                              description="Score rows sent as JSON or CSV to POST /predict; Prometheus metrics "
+                                          "on /metrics. Listening on an address other than loopback needs a "
+                                          "token. Stop with Ctrl-C.")
+    cmd.add_argument("model", metavar="MODEL", help="a .skops model file")
+    cmd.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    cmd.add_argument("--port", type=_port, default=8000, metavar="N", help="port (default 8000; 0 picks a free one)")
+    cmd.add_argument("--token-env", metavar="VAR",
+                     help="name of an environment variable holding the bearer token clients must send "
+                          "(the token itself is never an argument: arguments are visible to other users)")
+    cmd.add_argument("--max-rows", type=_positive_int, default=10_000, metavar="N",
+                     help="most rows one request may hold (default 10000)")
+    cmd.add_argument("--max-body-mb", type=_positive_float, default=16.0, metavar="MB",
+                     help="largest request body in megabytes (default 16)")
+    cmd.set_defaults(handler=cmd_serve)
+    _add_budget(cmd)
 
 
 # ---- Dask (--scheduler on train and run) ----------------------------------------------------------------
-    _add_budget(cmd)
 
 
 def _add_budget(cmd: argparse.ArgumentParser) -> None:
@@ -192,6 +214,16 @@ def _positive_float(text: str) -> float:
         raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
     if not value > 0 or value == float("inf"):
         raise argparse.ArgumentTypeError(f"expected a number above 0, got {text}")
+    return value
+
+
+def _port(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a port number, got {text!r}") from None
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"expected a port from 0 to 65535, got {value}")
     return value
 
 
@@ -328,6 +360,26 @@ def cmd_export(args: argparse.Namespace) -> int:
 
         out.write_text(script_from_metadata(loaded.metadata), encoding="utf-8")
     print(f"wrote {out}")
+    return EXIT_OK
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from pipeline_core.serving.requests import ServiceLimits
+    from pipeline_core.serving.server import ServeError, serve
+
+    token = None
+    if args.token_env:
+        token = os.environ.get(args.token_env, "").strip()
+        if not token:
+            return _fail(f"--token-env names {args.token_env}, but that environment variable is not set or empty",
+                         EXIT_USAGE)
+    limits = ServiceLimits(max_rows=args.max_rows, max_body_bytes=int(args.max_body_mb * 2**20),
+                           memory_budget_bytes=int(args.memory_budget_mb * 2**20))
+    try:
+        serve(args.model, host=args.host, port=args.port, token=token, limits=limits,
+              announce=lambda line: print(line, flush=True))
+    except ServeError as e:
+        return _fail(str(e), EXIT_USAGE)
     return EXIT_OK
 
 

@@ -44,13 +44,23 @@ def predict_frame(pipeline: Any, frame: pd.DataFrame, metadata: dict[str, Any] |
     if overwritten:
         notices.append(f"column(s) {_names(overwritten)} in the data were replaced by the model's output")
     try:
-        out[PREDICTION] = pipeline.predict(frame)
+        features, final = _prepared(pipeline, frame)
+        out[PREDICTION] = final.predict(features)
         if hasattr(pipeline, "predict_proba") and hasattr(pipeline, "classes_"):  # classifiers, not mixtures
-            for label, column in zip(pipeline.classes_, pipeline.predict_proba(frame).T, strict=True):
+            for label, column in zip(pipeline.classes_, final.predict_proba(features).T, strict=True):
                 out[f"{PROBABILITY_PREFIX}{label}"] = column
     except (ValueError, TypeError) as e:
         raise DataError(f"the model could not score these rows: {e}") from e
     return PredictResult(out, notices)
+
+
+def _prepared(pipeline: Any, frame: pd.DataFrame) -> tuple[Any, Any]:
+    """The rows through every step but the last, and the last step: labels and probabilities then share one
+    pass through the preparation instead of two (``Pipeline.predict`` does exactly this transform first)."""
+    steps = getattr(pipeline, "steps", None)
+    if not steps or len(steps) < 2:
+        return frame, pipeline
+    return pipeline[:-1].transform(frame), pipeline[-1]
 
 
 def required_features(pipeline: Any, metadata: dict[str, Any]) -> list[dict[str, Any]]:

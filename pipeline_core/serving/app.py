@@ -1,0 +1,236 @@
+"""The scoring service's FastAPI app: one loaded model, four endpoints, no database.
+
+``create_app`` does everything that does not depend on the request once (schema, parser, rules, metrics),
+so a request only parses, scores and answers. ``POST /predict`` is a plain ``def``: FastAPI runs it in its
+thread pool, so a slow batch never blocks the event loop that accepts other requests and serves ``/health``.
+
+Every refusal is ``{"detail": "<one line>"}`` with a 4xx status, FastAPI's own validation errors included;
+anything unforeseen is a 500 whose body says only ``internal error`` (the traceback goes to the server log).
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+import time
+from collections.abc import Callable
+from typing import Any, Literal
+
+from fastapi import Depends, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from pipeline_core.artifacts.skops_io import LoadedModel
+from pipeline_core.errors import DataError, ModelError
+from pipeline_core.serving.metrics import CONTENT_TYPE, ServiceMetrics
+from pipeline_core.serving.requests import CSV_TYPE, JSON_TYPE, RequestError, RowParser, ServiceLimits
+from pipeline_core.serving.schema import InputSchema, ModelIdentity, build_schema, model_identity, model_rules
+from pipeline_core.serving.scoring import RowViolation, ScoredBatch, score
+
+log = logging.getLogger("pipeline_core.serving")
+
+ENDPOINTS = ("/health", "/schema", "/predict", "/metrics")
+OnScored = Callable[[ScoredBatch], None]
+
+
+class PredictResponse(BaseModel):
+    """``probabilities`` (one ``{class: p}`` per row) is present for classifiers only."""
+
+    predictions: list[Any]
+    probabilities: list[dict[str, float]] | None = None
+    notices: list[str]
+    violations: list[RowViolation]
+
+
+class Health(BaseModel):
+    status: Literal["ok"] = "ok"
+
+
+class ErrorDetail(BaseModel):
+    detail: str
+
+
+def create_app(model: LoadedModel, *, token: str | None, limits: ServiceLimits | None = None,
+               on_scored: OnScored | None = None, identity: ModelIdentity | None = None) -> FastAPI:
+    """A FastAPI app serving ``model``.
+
+    ``token``: when set, every endpoint but ``/health`` needs ``Authorization: Bearer <token>``.
+    ``on_scored`` is called (in the worker thread) with each scored batch, e.g. to keep rows for drift
+    monitoring; if it fails, the client still gets its predictions and ``scoring_hook_errors_total`` counts it.
+    ``identity`` names the model in ``/schema`` and ``/metrics`` (default: from its metadata).
+    """
+    if not hasattr(model.pipeline, "predict"):
+        raise ModelError("this model cannot label new rows (e.g. DBSCAN or agglomerative clustering), so it "
+                         "cannot be served; retrain with a model that can, such as k-means")
+    limits = limits or ServiceLimits()
+    identity = identity or model_identity(model)
+    schema = build_schema(model, identity, max_rows=limits.max_rows, max_body_bytes=limits.max_body_bytes)
+    rules = model_rules(model)
+    parser = RowParser(schema.features, limits)
+    metrics = ServiceMetrics(identity, classifies=hasattr(model.pipeline, "classes_")
+                             or identity.task in ("classification", "clustering"))
+    authorized = _bearer_check(token)
+    refusals: dict[int | str, dict[str, Any]] = {s: {"model": ErrorDetail} for s in (400, 401, 413, 415, 422)}
+
+    async def read_body(request: Request, _: None = Depends(authorized)) -> tuple[str, bytes]:
+        """The body, after the content type and the size limit (declared and actual) are checked."""
+        media = parser.media_type(request.headers.get("content-type"))
+        declared = request.headers.get("content-length")
+        if declared is not None:
+            if not declared.isdigit():
+                raise RequestError(400, f"Content-Length {declared[:20]!r} is not a number of bytes")
+            if int(declared) > limits.max_body_bytes:
+                raise RequestError(413, _too_large(int(declared), limits))
+        chunks, size = [], 0
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limits.max_body_bytes:
+                raise RequestError(413, _too_large(size, limits, at_least=True))
+            chunks.append(chunk)
+        return media, b"".join(chunks)
+
+    app = FastAPI(title=f"Pipeline Studio scoring service: {identity.name}", version=identity.version or "0",
+                  docs_url=None, redoc_url=None)  # the docs pages load scripts from a CDN; /openapi.json stays
+    app.add_middleware(_Observe, metrics=metrics)
+    _add_error_handlers(app)
+
+    @app.get("/health", response_model=Health)
+    def health() -> Health:
+        """Liveness, without authentication so load balancers and supervisors can probe it."""
+        return Health()
+
+    @app.get("/schema", response_model=InputSchema, dependencies=[Depends(authorized)], responses=refusals)
+    def input_schema() -> InputSchema:
+        return schema
+
+    @app.post("/predict", response_model=PredictResponse, responses=refusals, openapi_extra=_PREDICT_BODY)
+    def predict(payload: tuple[str, bytes] = Depends(read_body)) -> Response:  # closures: no Annotated strings
+        media, body = payload
+        try:
+            batch = score(model, parser.parse(body, media), rules)
+        except DataError as e:
+            raise RequestError(422, str(e)) from None
+        metrics.observe_batch(batch)
+        if on_scored is not None:
+            try:
+                on_scored(batch)
+            except Exception:  # noqa: BLE001 - monitoring must not cost the client its predictions
+                metrics.hook_errors.inc()
+                log.exception("the on_scored hook failed")
+        answer = PredictResponse(predictions=batch.predictions, probabilities=batch.probabilities,
+                                 notices=batch.notices, violations=batch.violations)
+        return Response(answer.model_dump_json(exclude_none=True), media_type=JSON_TYPE)
+
+    @app.get("/metrics", dependencies=[Depends(authorized)], response_class=Response, responses=refusals)
+    def prometheus_metrics() -> Response:
+        """Prometheus text format, from this app's own registry."""
+        return Response(metrics.render(), media_type=CONTENT_TYPE)
+
+    app.state.metrics = metrics
+    app.state.schema = schema
+    return app
+
+
+def _bearer_check(token: str | None) -> Callable[[Request], None]:
+    """A dependency refusing requests without ``Authorization: Bearer <token>`` (constant-time compare)."""
+    expected = token.encode() if token else None
+
+    def authorized(request: Request) -> None:
+        if expected is None:
+            return
+        header = request.headers.get("authorization")
+        if not header:
+            raise RequestError(401, "this service needs a token: send the header 'Authorization: Bearer <token>'")
+        scheme, _, given = header.partition(" ")
+        if scheme.lower() != "bearer" or not given.strip():
+            raise RequestError(401, "the Authorization header must read 'Bearer <token>'")
+        if not hmac.compare_digest(given.strip().encode("utf-8", "surrogateescape"), expected):
+            raise RequestError(401, "the bearer token is not this service's token")
+
+    return authorized
+
+
+def _too_large(size: int, limits: ServiceLimits, *, at_least: bool = False) -> str:
+    amount = f"more than {limits.max_body_bytes:,}" if at_least else f"{size:,}"
+    return (f"the body is {amount} bytes, over the {limits.max_body_bytes:,}-byte limit of a request; "
+            "split the rows over several requests")
+
+
+def _add_error_handlers(app: FastAPI) -> None:
+    """Every error answers ``{"detail": "<one line>"}``; a 500 never shows a traceback."""
+
+    @app.exception_handler(RequestError)
+    async def refused(request: Request, error: RequestError) -> JSONResponse:
+        headers = {"WWW-Authenticate": "Bearer"} if error.status == 401 else None
+        return JSONResponse({"detail": error.detail}, status_code=error.status, headers=headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(request: Request, error: RequestValidationError) -> JSONResponse:
+        first = error.errors()[0] if error.errors() else {"loc": (), "msg": "invalid request"}
+        where = ".".join(str(p) for p in first.get("loc", ()) if p != "body")
+        detail = f"{where}: {first.get('msg', 'invalid')}" if where else str(first.get("msg", "invalid request"))
+        return JSONResponse({"detail": " ".join(detail.split())}, status_code=422)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, error: StarletteHTTPException) -> JSONResponse:
+        detail = str(error.detail)
+        if error.status_code == 404:
+            detail = (f"no endpoint {request.url.path[:80]!r}; the service answers GET /health, GET /schema, "
+                      "POST /predict and GET /metrics")
+        elif error.status_code == 405:
+            detail = f"{request.method} is not allowed on {request.url.path[:80]}"
+        return JSONResponse({"detail": " ".join(detail.split())}, status_code=error.status_code,
+                            headers=getattr(error, "headers", None))
+
+    @app.exception_handler(Exception)
+    async def crashed(request: Request, error: Exception) -> JSONResponse:
+        log.error("internal error on %s %s", request.method, request.url.path, exc_info=error)
+        return JSONResponse({"detail": "internal error"}, status_code=500)
+
+
+class _Observe:
+    """ASGI middleware counting every request by endpoint and status, and timing it.
+
+    The count is taken just before the last byte of the response goes out, so a client that has its
+    answer always finds its request in ``/metrics``. An exception that escapes the app counts as a 500
+    (the outer error handler then answers ``internal error``).
+    """
+
+    def __init__(self, app: ASGIApp, metrics: ServiceMetrics):
+        self.app = app
+        self.metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        endpoint = scope["path"] if scope["path"] in ENDPOINTS else "other"
+        start, status, counted = time.perf_counter(), 500, False
+
+        async def observed(message: Message) -> None:
+            nonlocal status, counted
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            elif message["type"] == "http.response.body" and not message.get("more_body") and not counted:
+                counted = True
+                self.metrics.observe_request(endpoint, status, time.perf_counter() - start)
+            await send(message)
+
+        try:
+            await self.app(scope, receive, observed)
+        except Exception:
+            if not counted:
+                counted = True
+                self.metrics.observe_request(endpoint, 500, time.perf_counter() - start)
+            raise
+
+
+_PREDICT_BODY: dict[str, Any] = {"requestBody": {"required": True, "content": {
+    JSON_TYPE: {"schema": {"type": "object", "required": ["rows"], "additionalProperties": False,
+                           "properties": {"rows": {"type": "array", "minItems": 1,
+                                                   "items": {"type": "object"}}}}},
+    CSV_TYPE: {"schema": {"type": "string"}},
+}}}

@@ -1,0 +1,74 @@
+"""The service's Prometheus metrics, each app with its own registry.
+
+prometheus-client's default registry is process-global: two services (or two test apps) in one process
+would then share, and clash on, the same metric names. Each :class:`ServiceMetrics` owns a
+``CollectorRegistry``, and ``GET /metrics`` renders only that one.
+
+Metric names (all prefixed ``scoring_``):
+
+- ``requests_total{endpoint,status}`` and ``request_seconds{endpoint}`` (histogram): every request, including
+  refused ones; ``endpoint`` is the route (``/predict``...) or ``other`` for unknown paths, so a scan of random
+  URLs cannot grow the label set;
+- ``rows_total``: rows scored; ``predictions_total{prediction}`` (classifiers and clusterers) or
+  ``predicted_value`` (a summary: count and sum, for regressors);
+- ``rule_violations_total{rule,column}``: quality-rule violations found in scored rows;
+- ``model_info{name,version,sha256,task,model,created}``: which model this process serves;
+- ``hook_errors_total``: failures of the ``on_scored`` hook (scoring still answered).
+"""
+
+from __future__ import annotations
+
+from collections import Counter as Tally
+
+from prometheus_client import CollectorRegistry, Counter, Histogram, Info, Summary, generate_latest
+from prometheus_client.exposition import CONTENT_TYPE_LATEST
+
+from pipeline_core.serving.schema import ModelIdentity
+from pipeline_core.serving.scoring import ScoredBatch
+
+PREFIX = "scoring"
+CONTENT_TYPE = CONTENT_TYPE_LATEST
+LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+
+
+class ServiceMetrics:
+    """The counters one service updates; ``render()`` is the body of ``GET /metrics``."""
+
+    def __init__(self, identity: ModelIdentity, *, classifies: bool):
+        self.registry = CollectorRegistry(auto_describe=True)
+        self.classifies = classifies
+        self.requests = Counter(f"{PREFIX}_requests", "HTTP requests by endpoint and status code",
+                                ["endpoint", "status"], registry=self.registry)
+        self.latency = Histogram(f"{PREFIX}_request_seconds", "Time from request to response, by endpoint",
+                                 ["endpoint"], buckets=LATENCY_BUCKETS, registry=self.registry)
+        self.rows = Counter(f"{PREFIX}_rows", "Rows scored", registry=self.registry)
+        self.violations = Counter(f"{PREFIX}_rule_violations", "Quality-rule violations in scored rows",
+                                  ["rule", "column"], registry=self.registry)
+        self.hook_errors = Counter(f"{PREFIX}_hook_errors", "Failures of the on_scored hook",
+                                   registry=self.registry)
+        if classifies:
+            self.predictions = Counter(f"{PREFIX}_predictions", "Predictions by predicted class or cluster",
+                                       ["prediction"], registry=self.registry)
+        else:
+            self.values = Summary(f"{PREFIX}_predicted_value", "Predicted values (count and sum)",
+                                  registry=self.registry)
+        info = Info(f"{PREFIX}_model", "The model this service runs", registry=self.registry)
+        info.info({k: str(v) for k, v in identity.model_dump().items()})
+
+    def observe_request(self, endpoint: str, status: int, seconds: float) -> None:
+        self.requests.labels(endpoint, str(status)).inc()
+        self.latency.labels(endpoint).observe(seconds)
+
+    def observe_batch(self, batch: ScoredBatch) -> None:
+        self.rows.inc(len(batch.predictions))
+        if self.classifies:
+            for label, count in Tally(map(str, batch.predictions)).items():
+                self.predictions.labels(label).inc(count)
+        else:
+            for value in batch.predictions:
+                self.values.observe(float(value))
+        for (rule, column), count in Tally((v.rule, v.column) for v in batch.violations).items():
+            self.violations.labels(rule, column).inc(count)
+
+    def render(self) -> bytes:
+        return generate_latest(self.registry)

@@ -1,0 +1,91 @@
+"""Run a scoring service on uvicorn: load a model file once, bind, say where it listens, serve until stopped.
+
+A service on a non-loopback address without a token would let anyone on the network score rows and read
+the model's schema, so :func:`check_address` refuses it before anything listens. The socket is bound and
+listening before the ``serving ... on http://host:port`` line is printed, so whoever reads that line (a
+test, the registry page) can connect at once; ``--port 0`` picks a free port and the line names it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import ipaddress
+import socket
+from collections.abc import Callable
+from pathlib import Path
+
+from pipeline_core.artifacts.skops_io import LoadedModel, load_model
+from pipeline_core.errors import StudioError
+from pipeline_core.serving.app import create_app
+from pipeline_core.serving.requests import ServiceLimits
+from pipeline_core.serving.schema import ModelIdentity, model_identity
+
+BACKLOG = 2048
+
+
+class ServeError(StudioError):
+    """The service cannot start as asked (an address it must not or cannot listen on)."""
+
+
+def is_loopback(host: str) -> bool:
+    """True for ``localhost`` and loopback IPs (127.0.0.0/8, ::1); a host name is never taken on trust."""
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def check_address(host: str, token: str | None) -> None:
+    if not token and not is_loopback(host):
+        raise ServeError(f"refusing to listen on {host} without a token: anyone who can reach it could use the "
+                         "model; set a token (--token-env VAR) or listen on 127.0.0.1")
+
+
+def open_socket(host: str, port: int) -> socket.socket:
+    """A listening TCP socket on ``host:port`` (``port`` 0: a free one), or a :class:`ServeError` saying why not."""
+    address = host.strip("[]")
+    if address.lower() == "localhost":
+        address = "127.0.0.1"
+    family = socket.AF_INET6 if ":" in address else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((address, port))
+        sock.listen(BACKLOG)
+    except (OSError, OverflowError) as e:
+        sock.close()
+        reason = getattr(e, "strerror", None) or str(e)
+        raise ServeError(f"cannot listen on {host} port {port}: {reason}") from e
+    return sock
+
+
+def load_served_model(path: str | Path) -> tuple[LoadedModel, ModelIdentity]:
+    """The model (skops, trusted types only) and its identity, with the file's sha256 as its version."""
+    path = Path(path)
+    data = path.read_bytes()
+    model = load_model(data, name=path.name)
+    return model, model_identity(model, sha256=hashlib.sha256(data).hexdigest())
+
+
+def serve(path: str | Path, *, host: str, port: int, token: str | None, limits: ServiceLimits | None = None,
+          announce: Callable[[str], None] = print) -> None:
+    """Serve the model file at ``path`` until interrupted (Ctrl-C or SIGTERM end it cleanly)."""
+    import uvicorn
+
+    check_address(host, token)
+    model, identity = load_served_model(path)
+    app = create_app(model, token=token, limits=limits, identity=identity)
+    sock = open_socket(host, port)
+    bound_port = sock.getsockname()[1]
+    shown = f"[{host.strip('[]')}]" if ":" in host else host
+    access = "a bearer token is required (except /health)" if token else "no token"
+    announce(f"serving '{identity.name}' ({identity.task or 'model'}, version {identity.version}) on "
+             f"http://{shown}:{bound_port}; {access}")
+    config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off", server_header=False,
+                            backlog=BACKLOG)
+    try:
+        uvicorn.Server(config).run(sockets=[sock])
+    finally:
+        sock.close()
