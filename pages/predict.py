@@ -23,7 +23,7 @@ from pipeline_core.artifacts.predict import (
 from pipeline_core.errors import StudioError
 from pipeline_core.io.readers import ReadResult
 from pipeline_core.io.writers import EXCEL_MAX_ROWS, safe_download_name, write_csv_safe, write_excel_safe
-from studio import models, scoring
+from studio import models, registry, scoring
 from studio.datasets import get_dataset, read_upload
 from studio.errors import FAILURES
 from studio.runs import model_label
@@ -40,13 +40,14 @@ def main() -> None:
     st.header("Predict")
     st.caption("Score a new file with a trained model. Columns are checked against what the model was trained on.")
     _import_section()
-    choices = _model_choices()
+    serving = _production_names()
+    choices = _model_choices(serving)
     if not choices:
         st.info("No trained model yet. Train one first (its best model is saved automatically), or import a "
                 ".skops model above.", icon=":material/online_prediction:")
         st.page_link("pages/train.py", label="Go to Train", icon=":material/model_training:")
         return
-    run, artifact = _pick_model(choices)
+    run, artifact = _pick_model(choices, serving)
     try:
         loaded = charts.loaded_model(artifact.id, artifact.sha256)
     except FAILURES as e:
@@ -97,30 +98,51 @@ def _import_model(data: bytes, file_name: str) -> dict[str, Any]:
     return {"artifact_id": artifact.id, "name": file_name, "error": None}
 
 
-def _model_choices() -> dict[int, tuple[Any, Any]]:
-    """Artifact id → (run, artifact) for every finished run with a saved model, newest first."""
-    return models.model_choices()
+def _model_choices(serving: dict[int, list[str]]) -> dict[int, tuple[Any, Any]]:
+    """Artifact id → (run, artifact) for every finished run with a saved model: production models (``serving``)
+    first, then the rest newest first."""
+    choices = models.model_choices()
+    return {a: choices[a] for a in sorted(choices, key=lambda a: a not in serving)}
 
 
-def _pick_model(choices: dict[int, tuple[Any, Any]]) -> tuple[Any, Any]:
-    """Offers this session's latest model when it changes; otherwise keeps the user's choice."""
+def _production_names() -> dict[int, list[str]]:
+    """Artifact id → the pipelines (with version) whose production model it is, from the model registry."""
+    try:
+        versions = registry.production_versions()
+    except FAILURES as e:
+        common.show_error(e)
+        return {}
+    found: dict[int, list[str]] = {}
+    for version in versions:
+        found.setdefault(version.artifact_id, []).append(f"{version.pipeline} v{version.version}")
+    return found
+
+
+def _pick_model(choices: dict[int, tuple[Any, Any]], serving: dict[int, list[str]]) -> tuple[Any, Any]:
+    """Defaults to a production model of the registry when there is one; offers this session's latest model
+    when it changes (a run trained after opening the page); otherwise keeps the user's choice."""
     ids = list(choices)
     session_run = session.run_id()
+    if "predict_model" not in st.session_state and serving:  # first visit: the model in production
+        st.session_state["predict_followed_run"] = session_run
+        st.session_state["predict_model"] = next(a for a in ids if a in serving)
     latest = next((a for a, (run, _) in choices.items() if run.id == session_run), None)
     if latest is not None and st.session_state.get("predict_followed_run") != session_run:
         st.session_state["predict_followed_run"] = session_run
         st.session_state["predict_model"] = latest
     if st.session_state.get("predict_model") not in ids:
         st.session_state["predict_model"] = ids[0]
-    labels = {a: _model_label(run, artifact) for a, (run, artifact) in choices.items()}
-    chosen = st.selectbox("Model", ids, format_func=labels.get, key="predict_model")
+    labels = {a: _model_label(run, artifact, serving.get(a)) for a, (run, artifact) in choices.items()}
+    chosen = st.selectbox("Model", ids, format_func=labels.get, key="predict_model",
+                          help="Production models of the registry (Models page) come first.")
     return choices[chosen]
 
 
-def _model_label(run: Any, artifact: Any) -> str:
+def _model_label(run: Any, artifact: Any, production_of: list[str] | None = None) -> str:
     label = model_label(run, artifact.model_name)
     when = artifact.created_at.strftime("%d %b %H:%M")
-    return f"{label or artifact.model_name or 'model'} · run #{run.id} · {when} · {artifact.format}"
+    described = f"{label or artifact.model_name or 'model'} · run #{run.id} · {when} · {artifact.format}"
+    return f"Production model of {', '.join(production_of)} · {described}" if production_of else described
 
 
 def _model_card(metadata: dict[str, Any]) -> None:

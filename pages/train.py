@@ -12,7 +12,7 @@ from typing import Any, get_args
 import pandas as pd
 import streamlit as st
 
-from pages import charts, common, jobs, session
+from pages import charts, common, jobs, registration, session
 from pipeline_core.compiler.compile import compile_pipeline
 from pipeline_core.compiler.prepare import prepare
 from pipeline_core.definition import metrics, registry
@@ -327,6 +327,9 @@ def _summary(run: Any) -> None:
                     " (rows never seen in training or model selection).")
     st.dataframe(charts.leaderboard_table(board, metric), hide_index=True, width="stretch")
     st.page_link("pages/compare.py", label="Compare the models in detail", icon=":material/leaderboard:")
+    if charts.run_artifact(run.id) is not None:
+        with st.expander("Register this model", icon=":material/inventory_2:"):
+            registration.register_form(run, key="train_register", page=PAGE)
 
 
 if __name__ == "__main__":

@@ -34,6 +34,7 @@ from storage.registry import (
     register_model_version,
     registered_versions_of_run,
     rollback_production,
+    rollback_target,
     set_model_stage,
 )
 from storage.repository import (
@@ -74,6 +75,7 @@ from storage.repository import (
 from storage.store import Store
 
 __all__ = [
+    "rollback_target",
     "set_model_stage",
     "rollback_production",
     "registered_versions_of_run",

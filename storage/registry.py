@@ -205,6 +205,16 @@ def _previous_production(session: Session, current: RegisteredModel) -> Register
     return None
 
 
+def rollback_target(store: Store, pipeline_id: int) -> RegisteredModel | None:
+    """The version :func:`rollback_production` would put back now (``None`` when it would refuse)."""
+
+    def work(session: Session) -> RegisteredModel | None:
+        current = next(iter(_in_stage(session, pipeline_id, ModelStage.PRODUCTION.value)), None)
+        return _previous_production(session, current) if current is not None else None
+
+    return read(store, work)
+
+
 def rollback_production(store: Store, pipeline_id: int, *, by: str, reason: str) -> RegisteredModel:
     """Put back into production the version that was production before the current one; returns it.
 

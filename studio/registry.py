@@ -278,3 +278,10 @@ def rollback(pipeline: str | int, *, by: str, why: str) -> ModelVersion:
     """Put back in production the version that was production before the current one; returns it."""
     row = get_pipeline(pipeline)
     return _version(storage.rollback_production(current_store(), row.id, by=_who(by), reason=why), row)
+
+
+def rollback_target(pipeline: str | int) -> ModelVersion | None:
+    """The version :func:`rollback` would put back in production now, so a page can name it before the click."""
+    row = get_pipeline(pipeline)
+    model = storage.rollback_target(current_store(), row.id)
+    return _version(model, row) if model is not None else None
