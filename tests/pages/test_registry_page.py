@@ -98,7 +98,7 @@ def test_the_train_page_registers_the_finished_run_it_shows(store, app, iris_id)
     at.button(key="train_register_submit").click().run()
     assert not at.exception and not at.error
     assert "as version 1 of 'iris'" in texts(at, "success")
-    assert "Run #%d's model is registered: version 1 of **iris** (none)" % run.id in texts(at, "caption")
+    assert f"Run #{run.id}'s model is registered: version 1 of **iris** (none)" in texts(at, "caption")
 
 
 def test_predict_defaults_to_the_production_model_and_keeps_any_model_on_offer(store, app, iris_id):
