@@ -28,8 +28,9 @@ EXPORT_FORMATS = {
     "joblib": "joblib — a pickle: load only files you made yourself",
     "onnx": "ONNX — run without Python or scikit-learn",
     "python": "Python script — retrains this pipeline with plain scikit-learn",
+    "bundle": "Bundle (zip) — model, input schema, rules, drift reference, pinned requirements and a README",
 }
-MIME = {"python": "text/x-python"}
+MIME = {"python": "text/x-python", "bundle": "application/zip"}
 
 
 def main() -> None:
@@ -278,6 +279,9 @@ def _model_export(pipeline: Any) -> None:
     st.download_button(f"Download {fmt} file ({len(data) / 1024:,.0f} KB)", data, file_name=name,
                        mime=MIME.get(fmt, "application/octet-stream"), icon=":material/download:",
                        type="primary", key="pipelines_download_model")
+    if fmt == "bundle":
+        st.caption("For use outside Pipeline Studio: the zip's README says how to install, load and predict, "
+                   "which columns the model reads and which rules the data should meet.")
     if fmt == "joblib":
         st.caption("Opening a joblib file can run code hidden in it. Pipeline Studio never loads uploaded joblib "
                    "files; prefer skops to share a model.")

@@ -36,7 +36,7 @@ SYNOPSIS = """usage of each command (COMMAND --help for details):
                [--tuning none|grid|random|halving|optuna --trials N] [--out DIR]
   run     PIPELINE.json [--data DATA] [--out DIR]
   predict MODEL DATA --out preds.csv
-  export  MODEL --format skops|joblib|onnx|python --out PATH [--data DATA]
+  export  MODEL --format skops|joblib|onnx|python|bundle --out PATH [--data DATA]
   serve   MODEL [--host 127.0.0.1] [--port 8000] [--token-env VAR] [--max-rows N] [--max-body-mb MB]
 
 errors print one line 'error: <reason>' on stderr; exit status 2 for bad input or usage,
@@ -144,9 +144,9 @@ def _add_run(commands: Any) -> None:
 
 def _add_predict(commands: Any) -> None:
     cmd = commands.add_parser("predict", help="add predictions to a data file",
-                              description="Score DATA with a .skops model; writes the rows plus prediction "
-                                          "(and probability_<class>) columns as CSV.")
-    cmd.add_argument("model", metavar="MODEL", help="a .skops model file")
+                              description="Score DATA with a .skops model or a model bundle; writes the rows "
+                                          "plus prediction (and probability_<class>) columns as CSV.")
+    cmd.add_argument("model", metavar="MODEL", help="a .skops model file or a model bundle (.zip)")
     cmd.add_argument("data", metavar="DATA")
     cmd.add_argument("--out", required=True, metavar="PREDS.csv")
     cmd.set_defaults(handler=cmd_predict)
@@ -154,13 +154,17 @@ def _add_predict(commands: Any) -> None:
 
 
 def _add_export(commands: Any) -> None:
-    cmd = commands.add_parser("export", help="convert a model to skops, joblib, ONNX or a Python script",
+    cmd = commands.add_parser("export", help="convert a model to skops, joblib, ONNX, a Python script or a bundle",
                               description="joblib files are pickles: load them only if you made them. ONNX "
                                           "graphs take the prepared columns as inputs.")
     cmd.add_argument("model", metavar="MODEL", help="a .skops model file")
-    cmd.add_argument("--format", required=True, choices=["skops", "joblib", "onnx", "python"])
+    cmd.add_argument("--format", "--to", dest="format", required=True,
+                     choices=["skops", "joblib", "onnx", "python", "bundle"],
+                     help="bundle: one zip with the model, its input schema, quality rules, drift reference, "
+                          "pinned requirements and a README, for use outside Pipeline Studio")
     cmd.add_argument("--out", required=True, metavar="PATH")
-    cmd.add_argument("--data", metavar="DATA", help="ONNX only: rows to check the graph's predictions against")
+    cmd.add_argument("--data", metavar="DATA", help="ONNX: rows to check the graph's predictions against; "
+                                                    "bundle (required): the data the model was trained on")
     cmd.set_defaults(handler=cmd_export)
     _add_budget(cmd)
 
@@ -328,11 +332,11 @@ def _named_data(spec: PipelineSpec, definition: Path) -> Path:
 
 
 def cmd_predict(args: argparse.Namespace) -> int:
-    from pipeline_core.artifacts.export import load_model
+    from pipeline_core.artifacts.export import load_model_or_bundle
     from pipeline_core.artifacts.predict import predict_frame
     from pipeline_core.io.writers import write_csv_safe
 
-    loaded = load_model(args.model)
+    loaded = load_model_or_bundle(args.model)
     data = _read(args.data, args)
     result = predict_frame(loaded.pipeline, data.frame, loaded.metadata)
     for notice in result.notices:
@@ -346,9 +350,13 @@ def cmd_predict(args: argparse.Namespace) -> int:
 def cmd_export(args: argparse.Namespace) -> int:
     from pipeline_core.artifacts import export
 
+    if args.format == "bundle" and not args.data:
+        raise DataError("a bundle needs the training data for its example rows and drift reference: pass --data FILE")
     loaded = export.load_model(args.model)
     out = _writable(args.out)
-    if args.format in ("skops", "joblib"):
+    if args.format == "bundle":
+        out.write_bytes(export.dump_bundle(loaded.pipeline, loaded.metadata, _read(args.data, args).frame))
+    elif args.format in ("skops", "joblib"):
         export.save_model(loaded.pipeline, out, args.format, loaded.metadata)
     elif args.format == "onnx":
         sample = _read(args.data, args).frame if args.data else None

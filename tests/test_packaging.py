@@ -19,7 +19,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from pipeline_core.artifacts.export import build_metadata, save_model
+from pipeline_core.artifacts.export import build_metadata, dump_bundle, save_model
 from tests.pipeline_core.trained import TARGET, churn_model
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -108,6 +108,29 @@ def test_readme_snippet_loads_an_exported_model_and_predicts_the_same(installed:
     _run([str(installed / "python"), "-c", script], tmp_path)
     expected = result.pipeline.predict(pd.read_csv(tmp_path / "new.csv"))
     assert json.loads((tmp_path / "out.json").read_text()) == [str(p) for p in expected]
+
+
+def test_a_bundle_loads_and_predicts_in_a_fresh_install(installed: Path, tmp_path: Path) -> None:
+    """What the bundle's README tells its receiver to run, where only the installed package exists."""
+    result, frame = churn_model()
+    metadata = build_metadata(result, frame)
+    (tmp_path / "bundle.zip").write_bytes(dump_bundle(result.pipeline, metadata, frame))
+    rows = frame.drop(columns=[TARGET])
+    rows.to_parquet(tmp_path / "new.parquet")
+    script = ("import json, pandas as pd\n"
+              "from pipeline_core.artifacts.bundle import load_bundle\n"
+              "bundle = load_bundle('bundle.zip')\n"
+              "rows = pd.read_parquet('new.parquet')\n"
+              "json.dump({'labels': [str(p) for p in bundle.pipeline.predict(rows)],\n"
+              "           'probabilities': bundle.pipeline.predict_proba(rows).tolist(),\n"
+              "           'examples': [str(p) for p in bundle.pipeline.predict(bundle.schema.example_frame())],\n"
+              "           'rules': bundle.rules, 'requirements': bundle.requirements}, open('out.json', 'w'))\n")
+    _run([str(installed / "python"), "-c", script], tmp_path)
+    out = json.loads((tmp_path / "out.json").read_text())
+    assert out["labels"] == [str(p) for p in result.pipeline.predict(rows)]
+    assert out["probabilities"] == result.pipeline.predict_proba(rows).tolist()
+    assert out["examples"] == [str(p) for p in result.pipeline.predict(rows.head(5))]
+    assert out["requirements"] == metadata["requirements"] and out["rules"] == []
 
 
 def readme_python_block(containing: str) -> str:

@@ -28,19 +28,28 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from pipeline_core.analysis.drift_reference import (
+    MAX_LEVELS,
+    MIN_LEVEL_SHARE,
+    N_BINS,
+    ColumnReference,
+    DriftReference,
+    column_kind,
+    column_reference,
+    comparable,
+)
 from pipeline_core.errors import DataError
+
+__all__ = ["ALPHA", "COLUMNS", "KS_MIN_STATISTIC", "MAX_LEVELS", "MIN_LEVEL_SHARE", "N_BINS", "PSI_DRIFT",
+           "PSI_MODERATE", "column_kind", "drift_from_reference", "drift_report", "drifted_columns",
+           "population_stability_index"]
 
 PSI_DRIFT = 0.2
 PSI_MODERATE = 0.1
 ALPHA = 0.05
 KS_MIN_STATISTIC = 0.1
-N_BINS = 10
-MAX_LEVELS = 20
-MIN_LEVEL_SHARE = 0.01
 EPSILON = 1e-4
 COLUMNS = ["column", "type", "psi", "ks_statistic", "ks_pvalue", "drifted", "note"]
-_MISSING = "(missing)"
-_OTHER = "(other)"
 
 
 def drift_report(train_frame: pd.DataFrame, new_frame: pd.DataFrame) -> pd.DataFrame:
@@ -52,52 +61,84 @@ def drift_report(train_frame: pd.DataFrame, new_frame: pd.DataFrame) -> pd.DataF
     if train_frame.empty or new_frame.empty:
         raise DataError("drift needs rows in both the training data and the new data")
     alpha = ALPHA / max(len(train_frame.columns), 1)
-    rows = [_column_drift(str(name), train_frame[name], new_frame, name, alpha) for name in train_frame.columns]
+    rows = [_column_drift(column_reference(str(name), train_frame[name]), new_frame, name, alpha, train_frame[name])
+            for name in train_frame.columns]
+    return _report(rows)
+
+
+def drift_from_reference(reference: DriftReference, new_frame: pd.DataFrame) -> pd.DataFrame:
+    """:func:`drift_report` against a reference instead of the training rows (e.g. one shipped in a bundle).
+
+    The bins and training counts are the reference's, so PSI, its noise verdict and the categorical verdicts
+    equal the report from the raw rows. Without the raw values, the Kolmogorov–Smirnov statistic is measured
+    against the reference's percentiles (within about 0.01 of the exact one) and its p-value is the
+    asymptotic one.
+    """
+    if reference.rows == 0 or new_frame.empty:
+        raise DataError("drift needs rows in both the training data and the new data")
+    alpha = ALPHA / max(len(reference.columns), 1)
+    return _report([_column_drift(column, new_frame, column.name, alpha, None) for column in reference.columns])
+
+
+def _report(rows: list[dict]) -> pd.DataFrame:
     report = pd.DataFrame(rows, columns=COLUMNS)
     return report.sort_values("psi", ascending=False, na_position="first", kind="stable").reset_index(drop=True)
 
 
-def _column_drift(label: str, reference: pd.Series, new_frame: pd.DataFrame, name: object, alpha: float) -> dict:
-    kind = column_kind(reference)
+def _column_drift(reference: ColumnReference, new_frame: pd.DataFrame, name: object, alpha: float,
+                  raw: pd.Series | None) -> dict:
+    """One column's row; ``raw`` (the training values) gives the exact KS test, else the percentiles do."""
+    label, kind = reference.name, reference.kind
     if name not in new_frame.columns:
         return _row(label, kind, np.nan, np.nan, np.nan, True, "missing from the new data")
-    current = new_frame[name]
-    if kind == "datetime":
-        reference, current = _as_epoch(reference), _as_epoch(current)
-    if kind in ("numeric", "datetime"):
-        current_numbers = pd.to_numeric(current, errors="coerce")
-        unparsed = int(current_numbers.isna().sum() - current.isna().sum())
-        note = f"{unparsed:,} new value(s) are not numbers (counted as missing)" if unparsed > 0 else ""
-        return _numeric_drift(label, kind, reference.astype(float), current_numbers.astype(float), note, alpha)
-    psi, note = _psi_verdict(_level_shares(reference, current), len(reference), len(current), alpha)
-    return _row(label, kind, psi, np.nan, np.nan, psi >= PSI_DRIFT and not note, note)
-
-
-def column_kind(values: pd.Series) -> str:
-    """numeric, datetime or categorical: the three ways a column is binned."""
-    if pd.api.types.is_bool_dtype(values):
-        return "categorical"
-    if pd.api.types.is_datetime64_any_dtype(values):
-        return "datetime"
-    if pd.api.types.is_numeric_dtype(values):
-        return "numeric"
-    return "categorical"
-
-
-def _numeric_drift(
-    label: str, kind: str, reference: pd.Series, current: pd.Series, note: str, alpha: float
-) -> dict:
-    ref, cur = reference.dropna().to_numpy(), current.dropna().to_numpy()
-    psi, noise = _psi_verdict(_numeric_shares(reference, current), len(reference), len(current), alpha)
-    if len(ref) == 0 or len(cur) == 0:
-        side = "training" if len(ref) == 0 else "new"
+    current = comparable(new_frame[name], kind)
+    expected = reference.shares
+    actual = reference.bins.counts(current) / max(len(current), 1)
+    psi, noise = _psi_verdict((expected, actual), reference.rows, len(current), alpha)
+    if kind == "categorical":
+        return _row(label, kind, psi, np.nan, np.nan, psi >= PSI_DRIFT and not noise, noise)
+    unparsed = int(current.isna().sum() - new_frame[name].isna().sum())
+    what = "dates" if kind == "datetime" else "numbers"
+    note = f"{unparsed:,} new value(s) are not {what} (counted as missing)" if unparsed > 0 else ""
+    cur = current.dropna().to_numpy()
+    if reference.rows == reference.missing or len(cur) == 0:
+        side = "training" if reference.rows == reference.missing else "new"
         note = "; ".join(filter(None, [note, f"every {side} value is missing"]))
         return _row(label, kind, psi, np.nan, np.nan, psi >= PSI_DRIFT, note)
-    ks = stats.ks_2samp(ref, cur)
-    statistic, pvalue = float(ks.statistic), float(ks.pvalue)
+    if raw is not None:
+        ks = stats.ks_2samp(comparable(raw, kind).dropna().to_numpy(), cur)
+        statistic, pvalue = float(ks.statistic), float(ks.pvalue)
+    else:
+        statistic, pvalue = _ks_from_quantiles(reference, cur)
     by_ks = pvalue < alpha and statistic >= KS_MIN_STATISTIC
     drifted = (psi >= PSI_DRIFT and not noise) or by_ks
     return _row(label, kind, psi, statistic, pvalue, drifted, "; ".join(filter(None, [note, "" if by_ks else noise])))
+
+
+def _ks_from_quantiles(reference: ColumnReference, current: np.ndarray) -> tuple[float, float]:
+    """KS statistic of ``current`` against the training distribution the reference describes, asymptotic p.
+
+    Few distinct training values: their exact counts (a step function, so the statistic is exact). Otherwise
+    the percentiles, linearly interpolated.
+    """
+    current = np.sort(current)
+    if reference.distinct is not None and reference.distinct_counts is not None:
+        values = np.asarray(reference.distinct, dtype=float)
+        points = np.union1d(values, current)
+        counts = np.asarray(reference.distinct_counts, dtype=float)
+        cumulative = np.concatenate([[0.0], np.cumsum(counts)]) / max(counts.sum(), 1.0)
+        expected = cumulative[np.searchsorted(values, points, side="right")]
+        statistic = float(np.max(np.abs(expected - np.searchsorted(current, points, side="right") / len(current))))
+    else:
+        quantiles = np.asarray(reference.quantiles, dtype=float)
+        points = np.union1d(quantiles, current)
+        expected = np.interp(points, quantiles, np.linspace(0, 1, len(quantiles)), left=0.0, right=1.0)
+        after = np.searchsorted(current, points, side="right") / len(current)
+        before = np.searchsorted(current, points, side="left") / len(current)
+        statistic = float(max(np.max(np.abs(expected - after)), np.max(np.abs(expected - before))))
+    n_ref = reference.rows - reference.missing
+    effective = round(n_ref * len(current) / (n_ref + len(current)))
+    return statistic, float(stats.kstwo.sf(statistic, max(effective, 1)))
 
 
 def _row(column: str, kind: str, psi: float, ks: float, pvalue: float, drifted: bool, note: str) -> dict:
@@ -137,46 +178,6 @@ def _smoothed(shares: np.ndarray, n_rows: int | None) -> np.ndarray:
     if not n_rows:
         return np.clip(shares, EPSILON, None)
     return (shares * n_rows + 0.5) / (n_rows + 0.5 * len(shares))
-
-
-def _numeric_shares(reference: pd.Series, current: pd.Series) -> tuple[np.ndarray, np.ndarray]:
-    present = reference.dropna()
-    if present.nunique() <= N_BINS:
-        as_labels = {v: str(v) for v in present.unique()}
-        unseen = current.notna() & ~current.isin(list(as_labels))
-        return _level_shares(reference.map(as_labels), current.map(as_labels).mask(unseen, _OTHER))
-    edges = np.unique(np.quantile(present.to_numpy(), np.linspace(0, 1, N_BINS + 1)[1:-1]))
-    edges = np.concatenate([[-np.inf], edges, [np.inf]])
-    return _binned(reference, edges), _binned(current, edges)
-
-
-def _binned(values: pd.Series, edges: np.ndarray) -> np.ndarray:
-    present = values.dropna().to_numpy()
-    counts = np.histogram(present, bins=edges)[0] if len(present) else np.zeros(len(edges) - 1)
-    counts = np.append(counts, values.isna().sum())
-    return counts / max(len(values), 1)
-
-
-def _level_shares(reference: pd.Series, current: pd.Series) -> tuple[np.ndarray, np.ndarray]:
-    ref, cur = _as_levels(reference), _as_levels(current)
-    counts = ref.value_counts(normalize=True)
-    common = counts[(counts >= MIN_LEVEL_SHARE) & (counts.index != _MISSING)]
-    kept = list(common.index[:MAX_LEVELS])
-    levels = [*kept, _OTHER, _MISSING]
-    shares = []
-    for values in (ref, cur):
-        grouped = values.where(values.isin(kept) | (values == _MISSING), _OTHER)
-        shares.append(grouped.value_counts(normalize=True).reindex(levels, fill_value=0.0).to_numpy())
-    return shares[0], shares[1]
-
-
-def _as_levels(values: pd.Series) -> pd.Series:
-    return values.astype(object).where(values.notna(), _MISSING).astype(str)
-
-
-def _as_epoch(values: pd.Series) -> pd.Series:
-    parsed = pd.to_datetime(values, errors="coerce", utc=True)
-    return (parsed - pd.Timestamp(0, tz="UTC")) / pd.Timedelta(seconds=1)
 
 
 def drifted_columns(report: pd.DataFrame) -> list[str]:

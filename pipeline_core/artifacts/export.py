@@ -1,7 +1,8 @@
 """Save, load and export trained pipelines: the one import for callers (skops, joblib, ONNX, metadata).
 
 The work lives in modules named for what they hold: :mod:`~pipeline_core.artifacts.metadata`
-(what a model file records), :mod:`~pipeline_core.artifacts.skops_io` (saving, safe loading and
+(what a model file records), :mod:`~pipeline_core.artifacts.bundle` (the zip that
+takes a model outside the app), :mod:`~pipeline_core.artifacts.skops_io` (saving, safe loading and
 the trusted-type list), :mod:`~pipeline_core.artifacts.onnx_export` (conversion and checking) and
 :mod:`~pipeline_core.artifacts.onnx_standins` (float64 stand-ins). This module names them once, so
 callers and saved-model tooling keep one stable address.
@@ -9,6 +10,14 @@ callers and saved-model tooling keep one stable address.
 
 from __future__ import annotations
 
+from pipeline_core.artifacts.bundle import (
+    BundleSchema,
+    LoadedBundle,
+    dump_bundle,
+    is_bundle,
+    load_bundle,
+    load_model_or_bundle,
+)
 from pipeline_core.artifacts.metadata import (
     METADATA_ATTRIBUTE,
     METADATA_ENTRY,
@@ -37,6 +46,7 @@ from pipeline_core.artifacts.skops_io import (
 )
 
 __all__ = [
+    "BundleSchema", "LoadedBundle", "dump_bundle", "is_bundle", "load_bundle", "load_model_or_bundle",
     "METADATA_ATTRIBUTE", "METADATA_ENTRY", "METADATA_FORMAT", "ONNX_OPSET", "ONNX_RTOL", "TRUSTED_TYPES", "Format",
     "LoadedModel", "build_metadata", "check_archive", "check_version", "dump_model", "feature_records", "load_model",
     "predict_onnx", "read_metadata", "save_model", "to_onnx", "unconvertible_steps", "verify_onnx",

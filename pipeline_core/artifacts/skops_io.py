@@ -80,7 +80,7 @@ def load_model(source: str | Path | bytes, fmt: Format = "skops", *, name: str |
 
     ``name`` is how messages call the file (default: its file name, or 'model' for bytes).
     """
-    data, default_name = _read_source(source)
+    data, default_name = read_source(source)
     name = name or default_name
     if fmt == "joblib":
         return _load_joblib(data, name)
@@ -95,7 +95,7 @@ def load_model(source: str | Path | bytes, fmt: Format = "skops", *, name: str |
 
 def read_metadata(source: str | Path | bytes, name: str | None = None) -> dict[str, Any]:
     """The metadata of a skops model file, after the archive checks, without loading the model."""
-    data, default_name = _read_source(source)
+    data, default_name = read_source(source)
     name = name or default_name
     infos = check_archive(data, name)
     entry = next((i for i in infos if i.filename == METADATA_ENTRY), None)
@@ -226,7 +226,8 @@ def _load_joblib(data: bytes, name: str) -> LoadedModel:
     return LoadedModel(pipeline, metadata)
 
 
-def _read_source(source: str | Path | bytes) -> tuple[bytes, str]:
+def read_source(source: str | Path | bytes) -> tuple[bytes, str]:
+    """(the file's bytes, how messages name it), refusing a file over :data:`MAX_FILE_BYTES` unread."""
     if isinstance(source, (bytes, bytearray, memoryview)):
         return bytes(source), "model"
     path = Path(source)

@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 import storage
-from pipeline_core.artifacts.export import dump_model, load_model
+from pipeline_core.artifacts.export import dump_model, load_bundle, load_model
 from pipeline_core.compiler.columns import default_steps, infer_schema
 from pipeline_core.definition.spec import PipelineSpec, TuningPlan, load_spec
 from pipeline_core.errors import DataError, ModelError
@@ -250,17 +250,27 @@ def test_run_inputs_rebuild_what_a_run_trained_on_or_say_what_is_gone(store, fin
 # ---- models --------------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("fmt", ["skops", "joblib", "onnx", "python"])
+@pytest.mark.parametrize("fmt", ["skops", "joblib", "onnx", "python", "bundle"])
 def test_a_model_exports_in_every_format(finished, fmt):
     artifact = models.run_artifact(finished)
     data = models.export_model(artifact, fmt)
     if fmt == "skops":
         assert load_model(data, "skops").metadata["model"] == "logistic_regression"
+    elif fmt == "bundle":
+        bundle = load_bundle(data)
+        assert bundle.metadata["model"] == "logistic_regression" and bundle.reference.rows == 150
     elif fmt == "python":
         script = data.decode()
         assert "LogisticRegression" in script and "pipeline_core" not in script
     else:
         assert len(data) > 1000
+
+
+def test_a_bundle_export_needs_the_training_dataset(store, finished):
+    artifact = models.run_artifact(finished)
+    storage.delete_dataset(store, runs.get_run(finished).dataset_id)
+    with pytest.raises(StorageError, match="A bundle needs the data the model was trained on.*deleted"):
+        models.export_model(artifact, "bundle")
 
 
 def test_an_imported_model_is_checked_then_offered(finished):

@@ -7,7 +7,7 @@ import json
 import pytest
 
 import storage
-from pipeline_core.artifacts.export import load_model
+from pipeline_core.artifacts.export import load_bundle, load_model
 from pipeline_core.definition.spec import PipelineSpec
 from storage import Store
 from tests.apptest import texts
@@ -92,7 +92,7 @@ def test_training_a_version_links_the_run_to_it(store, app, iris_id):
     assert run.pipeline_version_id == version.id
 
 
-@pytest.mark.parametrize("fmt", ["skops", "joblib", "python"])
+@pytest.mark.parametrize("fmt", ["skops", "joblib", "python", "bundle"])
 def test_model_export_formats(store, app, iris_id, downloads, fmt):
     version = saved_version(store, "iris", fast_spec())
     run = train_now(store, iris_id, fast_spec(), pipeline_version_id=version.id)
@@ -101,9 +101,14 @@ def test_model_export_formats(store, app, iris_id, downloads, fmt):
     assert not at.exception
     button = by_id_suffix(at.get("download_button"), "pipelines_download_model")
     data = download_bytes(downloads, button)
-    assert download_name(downloads, button) == f"iris_run{run.id}.{'py' if fmt == 'python' else fmt}"
+    extension = {"python": "py", "bundle": "zip"}.get(fmt, fmt)
+    assert download_name(downloads, button) == f"iris_run{run.id}.{extension}"
     if fmt == "python":
         assert "def build_pipeline():" in data.decode()
+    elif fmt == "bundle":
+        bundle = load_bundle(data)
+        assert bundle.schema.target == "target" and len(bundle.schema.examples) == 5
+        assert "README says how to install, load and predict" in texts(at, "caption")
     else:
         loaded = load_model(data, fmt)
         assert loaded.metadata["target"] == "target"

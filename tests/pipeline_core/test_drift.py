@@ -6,7 +6,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pipeline_core.analysis.drift import COLUMNS, drift_report, drifted_columns, population_stability_index
+from pipeline_core.analysis.drift import (
+    COLUMNS,
+    drift_from_reference,
+    drift_report,
+    drifted_columns,
+    population_stability_index,
+)
+from pipeline_core.analysis.drift_reference import DriftReference, drift_reference
 from pipeline_core.errors import DataError
 
 
@@ -126,3 +133,25 @@ def test_a_large_psi_from_a_small_sample_is_noted_as_noise_not_drift():
     assert not noisy.empty  # PSI alone would cry wolf on 60 rows
     assert not noisy["drifted"].any()
     assert noisy["note"].str.contains("sampling noise").all()
+
+
+def test_a_reference_without_the_rows_gives_the_same_psi_and_verdicts():
+    """What a bundle ships (bins, counts, percentiles, round-tripped through JSON) stands in for the rows."""
+    frame = _stable()
+    rng = np.random.default_rng(3)
+    frame["rooms"] = rng.integers(1, 5, len(frame)).astype(float)
+    frame.loc[::11, "rooms"] = np.nan
+    frame["member"] = rng.random(len(frame)) < 0.3
+    train, new = _halves(frame)
+    new = new.assign(income=new["income"] * 1.3, rooms=rng.integers(1, 7, len(new)),
+                     signup=new["signup"] + pd.Timedelta(days=90), member=rng.random(len(new)) < 0.6)
+    reference = DriftReference.model_validate_json(drift_reference(train).model_dump_json())
+    from_rows = drift_report(train, new).set_index("column").sort_index()
+    from_reference = drift_from_reference(reference, new).set_index("column").sort_index()
+    np.testing.assert_array_equal(from_reference["psi"], from_rows["psi"])
+    assert from_reference["drifted"].tolist() == from_rows["drifted"].tolist()
+    assert from_rows.loc[["income", "rooms", "signup", "member"], "drifted"].all()
+    assert not from_rows.loc[["age", "plan", "note"], "drifted"].any()
+    assert from_reference.loc["rooms", "ks_statistic"] == pytest.approx(from_rows.loc["rooms", "ks_statistic"])
+    np.testing.assert_allclose(from_reference["ks_statistic"], from_rows["ks_statistic"], atol=0.01)
+    assert from_reference["note"].tolist() == from_rows["note"].tolist()
