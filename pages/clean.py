@@ -11,10 +11,10 @@ import streamlit as st
 from pages import common, step_editor
 from pipeline_core.analysis import quality
 from pipeline_core.compiler.columns import default_steps
+from pipeline_core.definition.steps import KeepRowsPassingRule
 from pipeline_core.errors import DataError, StudioError
 from studio.errors import FAILURES
 
-RULES_KEY = "quality_rules"
 RULE_HELP = {
     "not_null": "Every row has a value.",
     "range": "Numbers between a minimum and a maximum (inclusive); text that is not a number also breaks it.",
@@ -74,10 +74,23 @@ def _add_defaults() -> None:
 # ---- quality rules ------------------------------------------------------------------------------------
 
 
+def _current_rules() -> list[dict[str, Any]]:
+    """The pipeline's rules as JSON dicts: they live in the definition, so they are saved, versioned and exported
+    with it and checked on every file the model scores."""
+    return [rule.model_dump(mode="json") for rule in common.current_spec().rules]
+
+
+def _set_rules(rules: list[dict[str, Any]]) -> None:
+    spec = common.current_spec()
+    common.set_spec(spec.model_copy(update={"rules": quality.parse_rules(rules)}))
+
+
 def _rules_section(frame: pd.DataFrame, sha256: str) -> None:
-    st.caption("Rules check the dataset as loaded; they report problems and change nothing.")
+    st.caption("Rules are part of the pipeline: they are saved with it and checked on this data and on every file "
+               "the model scores (Predict, batch scoring, the scoring service). They change no row unless you "
+               "turn one into a filter step.")
     _add_rule_form(list(map(str, frame.columns)))
-    rules = st.session_state.get(RULES_KEY) or []
+    rules = _current_rules()
     if not rules:
         st.info("No rules yet. Add one above to count the rows that break it.")
         return
@@ -132,9 +145,7 @@ def _add_rule(raw: dict[str, Any]) -> None:
         detail = str(e).replace("rules[0].", "").replace("rules[0]: ", "")
         common.show_error(DataError(f"The rule was not added: {detail}"))
         return
-    rules = list(st.session_state.get(RULES_KEY) or [])
-    rules.append(rule.model_dump(mode="json"))
-    st.session_state[RULES_KEY] = rules
+    _set_rules([*_current_rules(), rule.model_dump(mode="json")])
     st.toast(f"Rule added: {rule.describe()} on '{rule.column}'", icon=":material/rule:")
 
 
@@ -162,8 +173,25 @@ def _rule_details(rules: list[dict], report: pd.DataFrame, frame: pd.DataFrame, 
         st.dataframe(common.safe_table(bad), height=240)
     else:
         st.success("No row breaks this rule.", icon=":material/check_circle:")
-    st.button("Remove this rule", icon=":material/delete:", key="clean_remove_rule", on_click=_drop_rule,
-              args=(index,))
+    left, right = st.columns(2)
+    right.button("Remove this rule", icon=":material/delete:", key="clean_remove_rule", on_click=_drop_rule,
+                 args=(index,))
+    left.button("Train only on rows that pass it", icon=":material/filter_alt:", key="clean_rule_to_step",
+                on_click=_rule_to_step, args=(index,),
+                help="Adds a cleaning step that keeps the training rows passing this rule. Like every row step it "
+                     "does not run on scored files, where the rule is reported instead.")
+
+
+def _rule_to_step(index: int) -> None:
+    spec = common.current_spec()
+    if not 0 <= index < len(spec.rules):
+        return
+    step = KeepRowsPassingRule(rule=spec.rules[index])
+    if step in spec.steps:
+        st.toast("That filter is already a step of the pipeline.", icon=":material/info:")
+        return
+    common.set_spec(spec.model_copy(update={"steps": [step, *spec.steps]}))
+    st.toast(f"Step added: {step.describe()}", icon=":material/filter_alt:")
 
 
 def _remove_rule_control(rules: list[dict]) -> None:
@@ -174,10 +202,10 @@ def _remove_rule_control(rules: list[dict]) -> None:
 
 
 def _drop_rule(index: int) -> None:
-    rules = list(st.session_state.get(RULES_KEY) or [])
+    rules = _current_rules()
     if 0 <= index < len(rules):
         rules.pop(index)
-    st.session_state[RULES_KEY] = rules
+    _set_rules(rules)
     st.session_state.pop("clean_rule_pick", None)
 
 

@@ -208,6 +208,25 @@ def _predictions(loaded: Any, artifact: Any, read: ReadResult, file_name: str) -
                              file_name=safe_download_name(f"{stem}_predictions.csv", "predictions.csv"),
                              icon=":material/download:", type="primary", key="predict_download")
     _excel_download(excel_cell, artifact, read, result.frame, stem)
+    _rules_report(result.rules)
+
+
+def _rules_report(report: pd.DataFrame) -> None:
+    """The pipeline's quality rules on this file: reported next to the predictions, never applied."""
+    if report.empty:
+        return
+    broken = int((report["violations"] > 0).sum())
+    with st.expander(f"Quality rules: {broken} of {len(report)} broken on this file", expanded=broken > 0,
+                     icon=":material/rule:"):
+        st.caption("The rules saved with the pipeline, checked on the rows you scored. Every row was scored; "
+                   "rows that break a rule may deserve a second look before you act on their predictions.")
+        st.dataframe(common.safe_table(report), hide_index=True, width="stretch", key="predict_rules_table",
+                     column_config={
+                         "violations": st.column_config.NumberColumn("violations", format="%d"),
+                         "share": st.column_config.ProgressColumn("share of rows", format="percent", min_value=0.0,
+                                                                  max_value=1.0),
+                         "example_rows": st.column_config.TextColumn("example row indices"),
+                         "example_values": st.column_config.TextColumn("example values")})
 
 
 @st.cache_data(max_entries=4, show_spinner="Preparing the Excel file…")

@@ -41,7 +41,7 @@ def render(frame: pd.DataFrame, sha256: str, *, group: UiGroup, prefix: str) -> 
     kinds = steps_in(group)
     spec = common.current_spec()
     columns = spec_columns(list(frame.columns), spec.columns.select, spec.columns.rename, spec.target)
-    _add_controls(kinds, columns, prefix)
+    _add_controls(steps_in(group, addable=True), columns, prefix)
     visible = [i for i, s in enumerate(spec.steps) if s.kind in kinds]
     if not visible:
         st.caption("No steps of this kind yet. Pick one above and press **Add step**.")
@@ -204,7 +204,7 @@ def _convert(name: str, shape: str, value: Any, raw: dict, frame: pd.DataFrame, 
         return list(value) or None
     if shape == "any":
         return filter_value(_raw_column(frame, spec, raw.get("column")), raw.get("op", "=="), value)
-    if shape == "scalar_text":
+    if shape == "scalar_text" and name != "rule":
         return _number_or_text(value)
     return value
 
@@ -275,6 +275,10 @@ def _field_widget(name: str, info: FieldInfo, value: Any, columns: list[str], ke
     shape, options = _shape(info.annotation)
     label = name.replace("_", " ").capitalize()
     help_text = field_help(info)
+    if name == "rule":  # made from a quality rule on the Clean page; edited there, shown here
+        st.markdown(f"**Rule:** {common.escape_markdown(value.describe())} on "
+                    f"'{common.escape_markdown(value.column)}'")
+        return value.model_dump(mode="json")
     if shape == "bool":
         return st.checkbox(label, value=bool(value), key=key, help=help_text)
     if shape in ("int", "float", "optional_int", "optional_float"):

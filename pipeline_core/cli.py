@@ -149,6 +149,8 @@ def _add_predict(commands: Any) -> None:
     cmd.add_argument("model", metavar="MODEL", help="a .skops model file or a model bundle (.zip)")
     cmd.add_argument("data", metavar="DATA")
     cmd.add_argument("--out", required=True, metavar="PREDS.csv")
+    cmd.add_argument("--rules-report", metavar="RULES.csv",
+                     help="also write the pipeline's quality rules checked on DATA (one row per rule)")
     cmd.set_defaults(handler=cmd_predict)
     _add_budget(cmd)
 
@@ -344,6 +346,10 @@ def cmd_predict(args: argparse.Namespace) -> int:
     out = _writable(args.out)
     out.write_bytes(write_csv_safe(result.frame))
     print(f"wrote {len(result.frame):,} predictions to {out}")
+    if args.rules_report:
+        report = _writable(args.rules_report)
+        report.write_bytes(write_csv_safe(result.rules))
+        print(f"wrote the check of {len(result.rules)} quality rule(s) to {report}")
     return EXIT_OK
 
 

@@ -1,172 +1,57 @@
-"""Data-quality rules and the violations report.
+"""The data-quality report: how many rows break each rule of the definition, with examples.
 
-A rule is a small pydantic model with a ``kind`` tag, so a list of rules is plain JSON
-(kept in session state, saved with a pipeline later). :func:`check` evaluates rules on a
-frame and returns one row per rule: how many rows break it and a few examples, so a
-data scientist can find them. Rules never ``eval`` user text; regular expressions are
-length-capped and patterns with nested repetition are refused, because Python's ``re``
-has no timeout and such patterns can take exponential time.
+The rules themselves are part of the pipeline definition (:mod:`pipeline_core.definition.rules`);
+this module evaluates them on a frame: :func:`check` gives one row per rule (violations, share, a few
+example rows and values, so a data scientist can find them), :func:`row_violations` one record per
+broken (row, rule) for a scoring response, and :func:`rules_of` reads the rules a saved model carries.
 """
 
 from __future__ import annotations
 
-import re
-from typing import Annotated, Any, ClassVar, Literal, Union
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
 
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator, model_validator
 
-from pipeline_core.errors import DataError, SpecError
+from pipeline_core.definition.rules import (
+    MAX_PATTERN_LENGTH,
+    MAX_VALUE_LENGTH,
+    RULE_TYPES,
+    RULES,
+    AllowedValues,
+    InRange,
+    NotNull,
+    Pattern,
+    Rule,
+    RuleSpec,
+    Unique,
+    parse_rules,
+)
+from pipeline_core.errors import DataError
 
-MAX_PATTERN_LENGTH = 300
-MAX_VALUE_LENGTH = 1_000  # longer values are reported as violations instead of being matched
 N_EXAMPLES = 5
 REPORT_COLUMNS = ["rule", "column", "violations", "share", "example_rows", "example_values"]
 
-
-class Rule(BaseModel):
-    """Base of all rules: ``violations`` returns a boolean mask of the rows that break it."""
-
-    model_config = ConfigDict(extra="forbid")
-    label: ClassVar[str] = ""
-    column: str = Field(min_length=1)
-
-    def violations(self, values: pd.Series) -> pd.Series:
-        raise NotImplementedError
-
-    def describe(self) -> str:
-        return self.label
+__all__ = [
+    "MAX_PATTERN_LENGTH", "MAX_VALUE_LENGTH", "N_EXAMPLES", "REPORT_COLUMNS", "RULES", "RULE_TYPES", "AllowedValues",
+    "InRange", "NotNull", "Pattern", "Rule", "RowViolation", "RuleSpec", "Unique", "check", "parse_rules",
+    "row_violations", "rules_of", "violating_rows",
+]
 
 
-class NotNull(Rule):
-    kind: Literal["not_null"] = "not_null"
-    label: ClassVar[str] = "Not missing"
+def check(frame: pd.DataFrame, rules: list[Rule], *, missing: str = "raise") -> pd.DataFrame:
+    """One report row per rule: violations count and share, and example row indices and values.
 
-    def violations(self, values: pd.Series) -> pd.Series:
-        return values.isna()
-
-
-class InRange(Rule):
-    """Numbers between ``min`` and ``max`` (inclusive); missing values are not checked."""
-
-    kind: Literal["range"] = "range"
-    label: ClassVar[str] = "In range"
-    min: float | None = None
-    max: float | None = None
-
-    @model_validator(mode="after")
-    def _bounds(self) -> InRange:
-        if self.min is None and self.max is None:
-            raise ValueError("give a minimum, a maximum or both")
-        if self.min is not None and self.max is not None and self.min > self.max:
-            raise ValueError(f"the minimum {self.min} is above the maximum {self.max}")
-        return self
-
-    def violations(self, values: pd.Series) -> pd.Series:
-        numbers = pd.to_numeric(values, errors="coerce")
-        bad = values.notna() & numbers.isna()  # present but not a number
-        if self.min is not None:
-            bad |= numbers < self.min
-        if self.max is not None:
-            bad |= numbers > self.max
-        return bad
-
-    def describe(self) -> str:
-        low = "-∞" if self.min is None else f"{self.min:g}"
-        high = "+∞" if self.max is None else f"{self.max:g}"
-        return f"In range [{low}, {high}]"
-
-
-class AllowedValues(Rule):
-    """Values from a fixed list; compared as text, so ``1`` and ``"1"`` are the same value."""
-
-    kind: Literal["allowed_values"] = "allowed_values"
-    label: ClassVar[str] = "One of the allowed values"
-    values: list[str] = Field(min_length=1)
-
-    def violations(self, values: pd.Series) -> pd.Series:
-        allowed = set(self.values)
-        if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
-            numbers = {_as_float(v) for v in self.values} - {None}
-            return values.notna() & ~values.isin(numbers)
-        return values.notna() & ~values.astype(str).isin(allowed)
-
-    def describe(self) -> str:
-        shown = ", ".join(self.values[:5]) + (", …" if len(self.values) > 5 else "")
-        return f"One of {{{shown}}}"
-
-
-class Unique(Rule):
-    """No value appears twice; every row holding a repeated value counts as a violation."""
-
-    kind: Literal["unique"] = "unique"
-    label: ClassVar[str] = "Unique"
-
-    def violations(self, values: pd.Series) -> pd.Series:
-        return values.notna() & values.duplicated(keep=False)
-
-
-class Pattern(Rule):
-    """Whole-value match of a regular expression (Python syntax); missing values are not checked."""
-
-    kind: Literal["regex"] = "regex"
-    label: ClassVar[str] = "Matches pattern"
-    pattern: str = Field(min_length=1, max_length=MAX_PATTERN_LENGTH)
-
-    @field_validator("pattern")
-    @classmethod
-    def _safe_pattern(cls, pattern: str) -> str:
-        try:
-            parsed = _parse_pattern(pattern)
-        except re.error as e:
-            raise ValueError(f"not a valid regular expression: {e}") from e
-        if _nested_repeat(parsed):
-            raise ValueError(
-                "nested repetition such as (a+)+ can take exponential time; rewrite it without a "
-                "repeated group that itself repeats"
-            )
-        return pattern
-
-    def violations(self, values: pd.Series) -> pd.Series:
-        present = values.notna()
-        text = values[present].astype(str)
-        too_long = text.str.len() > MAX_VALUE_LENGTH
-        matched = text[~too_long].str.fullmatch(self.pattern)
-        bad = pd.Series(False, index=values.index)
-        bad[present] = True
-        bad[matched.index] = ~matched.astype(bool)
-        return bad
-
-    def describe(self) -> str:
-        return f"Matches /{self.pattern}/"
-
-
-RULE_TYPES = (NotNull, InRange, AllowedValues, Unique, Pattern)
-RULES: dict[str, type[Rule]] = {t.model_fields["kind"].default: t for t in RULE_TYPES}
-RuleSpec = Annotated[Union[RULE_TYPES], Field(discriminator="kind")]  # noqa: UP007
-_RULE_LIST = TypeAdapter(list[RuleSpec])
-
-
-def parse_rules(raw: list[dict[str, Any]]) -> list[Rule]:
-    """Validate rules given as JSON-able dicts; raise :class:`SpecError` naming ``rules[i].field``."""
-    try:
-        return list(_RULE_LIST.validate_python(raw))
-    except ValidationError as e:
-        raise SpecError("; ".join(_describe_error(err) for err in e.errors())) from e
-
-
-def _describe_error(err: Any) -> str:
-    parts = [p for p in err["loc"] if p not in RULES]  # drop the discriminator tag pydantic adds
-    where = "rules" + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in parts)
-    return f"{where}: {err['msg'].removeprefix('Value error, ')}"
-
-
-def check(frame: pd.DataFrame, rules: list[Rule]) -> pd.DataFrame:
-    """One report row per rule: violations count and share, and example row indices and values."""
-    missing = sorted({r.column for r in rules if r.column not in frame.columns})
-    if missing:
-        raise DataError(f"quality rules refer to column(s) not in the data: {', '.join(missing)}; remove those rules")
-    rows = [_report_row(frame[rule.column], rule) for rule in rules]
+    On the data a pipeline is built from, a rule on an absent column is a mistake in the rules
+    (``missing="raise"``). On a file being scored it is a fact about that file (``missing="report"``):
+    every row counts as breaking the rule and the examples say the column is absent.
+    """
+    absent = sorted({r.column for r in rules if r.column not in frame.columns})
+    if absent and missing == "raise":
+        raise DataError(f"quality rules refer to column(s) not in the data: {', '.join(absent)}; remove those rules")
+    rows = [_report_row(frame[rule.column], rule) if rule.column in frame.columns else _absent_row(rule, len(frame))
+            for rule in rules]
     return pd.DataFrame(rows, columns=REPORT_COLUMNS)
 
 
@@ -197,41 +82,38 @@ def _short(value: Any, width: int = 40) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
-def _as_float(value: str) -> float | None:
-    try:
-        return float(value)
-    except ValueError:
-        return None
+def _absent_row(rule: Rule, n_rows: int) -> dict[str, Any]:
+    return {"rule": rule.describe(), "column": rule.column, "violations": n_rows, "share": 1.0 if n_rows else 0.0,
+            "example_rows": "", "example_values": "the column is not in this file"}
 
 
-def _parse_pattern(pattern: str) -> Any:
-    try:
-        from re import _parser  # type: ignore[attr-defined]  # Python 3.11+
-    except ImportError:  # pragma: no cover - older layouts
-        import sre_parse as _parser  # type: ignore[no-redef]
-    return _parser.parse(pattern)
+@dataclass(frozen=True)
+class RowViolation:
+    """One rule broken by one row: what a scoring response reports next to that row's prediction."""
+
+    row: int
+    rule: str
+    column: str
 
 
-_REPEATS = {"MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT"}
+def row_violations(frame: pd.DataFrame, rules: list[Rule]) -> list[RowViolation]:
+    """Every (row position, rule) pair where the row breaks the rule, in row order.
+
+    A rule whose column the frame lacks is broken by every row. Rules that compare rows with each other
+    (unique) are judged within ``frame``: a scored batch, not the training data.
+    """
+    found: list[tuple[int, int, RowViolation]] = []
+    for order, rule in enumerate(rules):
+        if rule.column in frame.columns:
+            mask = rule.violations(frame[rule.column]).fillna(False).astype(bool).to_numpy()
+            positions = mask.nonzero()[0]
+        else:
+            positions = range(len(frame))
+        found += [(int(i), order, RowViolation(int(i), rule.describe(), rule.column)) for i in positions]
+    return [v for _, _, v in sorted(found, key=lambda item: item[:2])]
 
 
-def _nested_repeat(parsed: Any, inside_repeat: bool = False) -> bool:
-    """True when an unbounded repeat sits inside another repeat (the classic ReDoS shape)."""
-    for op, arg in parsed:
-        name = str(op)
-        if name in _REPEATS:
-            _low, high, sub = arg
-            unbounded = high is _maxrepeat() or high > 100
-            if (inside_repeat and unbounded) or _nested_repeat(sub, inside_repeat or unbounded):
-                return True
-            continue
-        children = [arg[-1]] if name == "SUBPATTERN" else list(arg[1]) if name == "BRANCH" else []
-        if any(_nested_repeat(child, inside_repeat) for child in children):
-            return True
-    return False
-
-
-def _maxrepeat() -> Any:
-    from re import _constants  # type: ignore[attr-defined]
-
-    return _constants.MAXREPEAT
+def rules_of(metadata: Mapping[str, Any]) -> list[Rule]:
+    """The quality rules a saved model's definition carries (none for models saved before rules travelled)."""
+    definition = metadata.get("definition") or {}
+    return parse_rules(list(definition.get("rules") or []))

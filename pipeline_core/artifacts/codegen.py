@@ -49,6 +49,7 @@ def python_script(
         *renderer.helpers(),
         _TRAINING_ROWS.replace("$ROW_STEPS", _row_steps(spec, schema)),
         f"def build_pipeline():\n    return {body}\n",
+        *_rule_helpers(spec),
         main,
     ]
     return "\n\n\n".join(part.strip("\n") for part in parts) + "\n"
@@ -110,8 +111,16 @@ def _constants(spec: PipelineSpec, pipeline: Pipeline, task: str, model_kind: st
         f"METRICS = {sa.literal(mt.usable_metrics(task, pipeline)) if task != 'clustering' else []}",
         f"METRIC = {sa.literal(spec.evaluation.metric)}" + ("  # chosen from the target, as the app does" if
                                                   spec.evaluation.metric == "auto" else ""),
+        "QUALITY_RULES = " + sa.literal([(f"{r.describe()} on {r.column}", r.model_dump(mode="json"))
+                                          for r in spec.rules]) + "  # checked on the file, reported, not applied",
     ]
     return "\n".join(lines) + "\n"
+
+
+def _rule_helpers(spec: PipelineSpec) -> list[str]:
+    """The rule checks, when the definition has rules or a step that filters by one."""
+    uses = spec.rules or any(isinstance(step, st.KeepRowsPassingRule) for step in spec.steps)
+    return [sa.RULE_CHECKS] if uses else []
 
 
 def _row_steps(spec: PipelineSpec, schema: dict[str, ColumnInfo]) -> str:
@@ -210,7 +219,8 @@ def _main(spec: PipelineSpec, task: str, renderer: Renderer) -> str:
 
 _MAIN_HEAD = '''
 def main(path):
-    X, y = training_rows(read_table(path))
+    frame = read_table(path)
+    X, y = training_rows(frame)
     pipeline = build_pipeline()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # convergence and similar warnings, as in the app'''
@@ -244,6 +254,8 @@ _CLUSTERING_MAIN = '''
     }'''
 
 _MAIN_TAIL = '''
+    if QUALITY_RULES:
+        report["rule_violations"] = rule_report(frame)
     print(json.dumps(report))
     return pipeline
 

@@ -12,6 +12,7 @@ from typing import Any
 
 import pandas as pd
 
+from pipeline_core.analysis import quality
 from pipeline_core.errors import DataError, ModelError
 
 PREDICTION = "prediction"
@@ -24,6 +25,9 @@ class PredictResult:
 
     frame: pd.DataFrame
     notices: list[str] = field(default_factory=list)
+    rules: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=quality.REPORT_COLUMNS))
+    """The quality rules of the model's definition checked on these rows (one row per rule); they are
+    reported, never applied: every row is scored."""
 
 
 def predict_frame(pipeline: Any, frame: pd.DataFrame, metadata: dict[str, Any] | None = None) -> PredictResult:
@@ -51,7 +55,13 @@ def predict_frame(pipeline: Any, frame: pd.DataFrame, metadata: dict[str, Any] |
                 out[f"{PROBABILITY_PREFIX}{label}"] = column
     except (ValueError, TypeError) as e:
         raise DataError(f"the model could not score these rows: {e}") from e
-    return PredictResult(out, notices)
+    rules = quality.check(frame, quality.rules_of(metadata), missing="report")
+    broken = rules[rules["violations"] > 0]
+    if len(broken):
+        listed = "; ".join(f"{r.rule} on {r.column}: {r.violations:,} row(s)" for r in broken.head(5).itertuples())
+        notices.append(f"{len(broken)} of {len(rules)} quality rule(s) of the pipeline are broken (the rows were "
+                       f"scored all the same): {listed}" + (" …" if len(broken) > 5 else ""))
+    return PredictResult(out, notices, rules)
 
 
 def _prepared(pipeline: Any, frame: pd.DataFrame) -> tuple[Any, Any]:

@@ -11,7 +11,7 @@ from typing import Any
 
 from pipeline_core.errors import SpecError
 
-CURRENT_VERSION = 2
+CURRENT_VERSION = 3
 
 
 V2_TUNING_SECONDS = 600.0  # schema 2's default and maximum tuning time per model, frozen here: a later change
@@ -34,7 +34,14 @@ def _v1_to_v2(data: dict[str, Any]) -> dict[str, Any]:
     return data
 
 
-MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {1: _v1_to_v2}
+def _v2_to_v3(data: dict[str, Any]) -> dict[str, Any]:
+    """Schema 3 carries the data-quality rules in the definition; a definition from before had none saved
+    (they lived only in the browser session), so it gets an empty list."""
+    data.setdefault("rules", [])
+    return data
+
+
+MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {1: _v1_to_v2, 2: _v2_to_v3}
 
 
 def migrate(data: dict[str, Any]) -> dict[str, Any]:

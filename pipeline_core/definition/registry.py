@@ -231,6 +231,7 @@ class StepEntry:
     script: sa.ScriptForm  # how the standalone script performs it
     trusted: tuple[str, ...]  # skops types its fitted objects hold that skops does not trust by default
     onnx: Onnx
+    addable: bool = True  # False: made from something else (a quality rule), so the add menu does not offer it
 
 
 OURS = "a Pipeline Studio transformer with no ONNX converter"
@@ -245,6 +246,8 @@ _ENTRIES = (
               (), _rows),
     StepEntry(STEPS["drop_duplicates"], CLEAN, sa.RowCode(sa.drop_duplicates_code), (), _rows),
     StepEntry(STEPS["filter_rows"], CLEAN, sa.RowCode(sa.filter_rows_code), (), _rows),
+    StepEntry(STEPS["keep_rows_passing_rule"], CLEAN, sa.RowCode(sa.keep_rows_passing_rule_code), (), _rows,
+              addable=False),  # the Clean page makes it from a rule
     StepEntry(STEPS["drop_columns"], CLEAN, sa.InTemplate("FEATURES lists only the columns the model reads"),
               (), _rows),
     StepEntry(STEPS["impute"], CLEAN, sa.Constructed(),  # a fitted iterative imputer keeps one triplet per round
@@ -287,9 +290,10 @@ SCAFFOLDING_TRUSTED = ("numpy.asarray", "numpy.dtype", _ours + "FramePreparer", 
 SCAFFOLDING_ONNX = refused(OURS, "Densify")  # ``prepare`` runs before the graph; float32 becomes an identity
 
 
-def steps_in(group: UiGroup) -> tuple[str, ...]:
-    """The step kinds a page offers, in registry order."""
-    return tuple(kind for kind, entry in STEP_ENTRIES.items() if group in entry.groups)
+def steps_in(group: UiGroup, *, addable: bool = False) -> tuple[str, ...]:
+    """The step kinds a page lists, in registry order; ``addable`` keeps those its add menu offers."""
+    return tuple(kind for kind, entry in STEP_ENTRIES.items()
+                 if group in entry.groups and (entry.addable or not addable))
 
 
 def trusted_types() -> tuple[str, ...]:

@@ -15,11 +15,12 @@ from typing import Annotated, Any, Literal, Union
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 
 from pipeline_core.definition.choices import Task, TuningMethod
+from pipeline_core.definition.rules import RULES, RuleSpec
 from pipeline_core.definition.steps import STEP_TYPES, ColumnType
 from pipeline_core.errors import SpecError
 from pipeline_core.json_data import nesting_depth, parse_json_document
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 MAX_SPEC_BYTES = 1_000_000
 MAX_SPEC_DEPTH = 12
 # Every seeded library takes this range (scikit-learn and NumPy refuse a negative seed or one from 2**32), and
@@ -143,9 +144,13 @@ class TuningPlan(Strict):
 
 
 class PipelineSpec(Strict):
-    """A whole pipeline definition; ``schema_version`` selects migrations on load."""
+    """A whole pipeline definition; ``schema_version`` selects migrations on load.
 
-    schema_version: Literal[2] = SCHEMA_VERSION
+    Quality rules are part of it (schema 3), so they are versioned and diffed with the steps, travel in
+    every exported definition, model file and script, and are checked wherever the model scores data.
+    """
+
+    schema_version: Literal[3] = SCHEMA_VERSION
     name: str = "untitled pipeline"
     data: DataSource = Field(default_factory=DataSource)
     columns: ColumnsSpec = Field(default_factory=ColumnsSpec)
@@ -155,6 +160,10 @@ class PipelineSpec(Strict):
     models: list[ModelSpec] = Field(default_factory=list)
     evaluation: EvaluationPlan = Field(default_factory=EvaluationPlan)
     tuning: TuningPlan = Field(default_factory=TuningPlan)
+    rules: list[RuleSpec] = Field(
+        default_factory=list,
+        description="Data-quality rules on the raw columns (schema 3): reported on the data and on every scored "
+                    "file; they change no row unless turned into a filter step.")
 
     def to_json(self) -> str:
         return self.model_dump_json(indent=2)
@@ -235,4 +244,4 @@ def _short(value: Any) -> bool:
     return isinstance(value, (str, int, float, bool)) and len(repr(value)) < 60
 
 
-_STEP_KINDS = {t.model_fields["kind"].default for t in STEP_TYPES}
+_STEP_KINDS = {t.model_fields["kind"].default for t in STEP_TYPES} | set(RULES)

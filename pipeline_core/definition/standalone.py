@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from pipeline_core import transformers as tr
+from pipeline_core.definition.rules import MAX_VALUE_LENGTH
 from pipeline_core.errors import SpecError
 
 
@@ -113,6 +114,64 @@ def filter_rows_code(step: Any, types: dict[str, str]) -> str:
     if types.get(step.column) == "numeric" and not isinstance(value, (int, float)):
         value = float(value)
     return f"data = data[{column} {op} {literal(value)}]"
+
+
+def keep_rows_passing_rule_code(step: Any, types: dict[str, str]) -> str:
+    """The rule's own mask, via the script's ``rule_violations`` (:data:`RULE_CHECKS`), with the rule as a literal."""
+    rule = step.rule.model_dump(mode="json")
+    return f"data = data[~rule_violations(data[{literal(rule['column'])}], {literal(rule)})]"
+
+
+RULE_CHECKS = '''
+def rule_violations(values, rule):
+    """Rows of one column that break a data-quality rule, as the app decides it (missing values pass every
+    rule but "not missing"; range and allowed values compare numbers as numbers)."""
+    kind = rule["kind"]
+    if kind == "not_null":
+        return values.isna()
+    if kind == "range":
+        numbers = pd.to_numeric(values, errors="coerce")
+        bad = values.notna() & numbers.isna()
+        if rule.get("min") is not None:
+            bad |= numbers < rule["min"]
+        if rule.get("max") is not None:
+            bad |= numbers > rule["max"]
+        return bad
+    if kind == "allowed_values":
+        if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
+            numbers = set()
+            for value in rule["values"]:
+                try:
+                    numbers.add(float(value))
+                except ValueError:
+                    pass
+            return values.notna() & ~values.isin(numbers)
+        return values.notna() & ~values.astype(str).isin(set(rule["values"]))
+    if kind == "unique":
+        return values.notna() & values.duplicated(keep=False)
+    if kind == "regex":
+        present = values.notna()
+        text = values[present].astype(str)
+        too_long = text.str.len() > $MAX_VALUE_LENGTH
+        matched = text[~too_long].str.fullmatch(rule["pattern"])
+        bad = pd.Series(False, index=values.index)
+        bad[present] = True
+        bad[matched.index] = ~matched.astype(bool)
+        return bad
+    raise ValueError(f"unknown rule kind {kind!r}")
+
+
+def rule_report(frame):
+    """How many rows of the file break each of QUALITY_RULES (a rule on an absent column: every row)."""
+    counts = {}
+    for name, rule in QUALITY_RULES:
+        column = rule["column"]
+        broken = rule_violations(frame[column], rule).sum() if column in frame.columns else len(frame)
+        counts[name] = int(broken)
+    return counts
+'''.replace("$MAX_VALUE_LENGTH", str(MAX_VALUE_LENGTH))
+"""The script's rule checks: one function mirroring every rule kind of :mod:`pipeline_core.definition.rules`
+(``tests/pipeline_core/test_codegen.py`` holds each kind's mask equal to the rule's own on messy data)."""
 
 
 # ---- our transformers, as readable equivalents ------------------------------------------------------------

@@ -23,6 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sklearn.base import BaseEstimator
 
 from pipeline_core import transformers as tr
+from pipeline_core.definition.rules import RuleSpec
 from pipeline_core.definition.task import drop_unusable_target
 
 ColumnType = Literal["numeric", "categorical", "datetime", "text", "id", "constant"]
@@ -127,6 +128,32 @@ class FilterRows(RowStep):
         condition = f"{self.column} {self.op} {self.value!r}"
         kept = frame if mask.all() else frame[mask]
         return kept, f"kept {int(mask.sum()):,} of {len(frame):,} rows where {condition}"
+
+
+class KeepRowsPassingRule(RowStep):
+    """A data-quality rule turned into a filter: training keeps only the rows that pass it.
+
+    The rule itself decides (its own violations mask), so the filter keeps exactly the rows the
+    rules report calls clean; like every row step it never runs at predict time, where the rule is
+    reported instead.
+    """
+
+    kind: Literal["keep_rows_passing_rule"] = "keep_rows_passing_rule"
+    label: ClassVar[str] = "Keep rows that pass a rule"
+    rule: RuleSpec = Field(description="The data-quality rule a training row must pass.")
+
+    def describe(self) -> str:
+        return f"{self.label}: {self.rule.describe()} on {self.rule.column}"
+
+    def apply(self, frame: pd.DataFrame, target: str | None) -> tuple[pd.DataFrame, str]:
+        from pipeline_core.errors import DataError
+
+        if self.rule.column not in frame:
+            raise DataError(f"keep_rows_passing_rule: column '{self.rule.column}' is not in the data")
+        broken = self.rule.violations(frame[self.rule.column]).fillna(False).astype(bool)
+        kept = frame[~broken] if broken.any() else frame
+        return kept, (f"kept {len(kept):,} of {len(frame):,} rows passing '{self.rule.describe()}' on "
+                      f"{self.rule.column}")
 
 
 # ---- columns ----------------------------------------------------------------------------
@@ -424,7 +451,7 @@ class PCA(GlobalStep):
 
 
 STEP_TYPES = (
-    DropDuplicates, DropMissingTarget, FilterRows, DropColumns,
+    DropDuplicates, DropMissingTarget, FilterRows, KeepRowsPassingRule, DropColumns,
     Impute, ClipOutliers, OneHot, Ordinal, TargetEncode, Scale, Power, Log,
     DateParts, Tfidf, Polynomial, Bin,
     IsolationForestFlag, VarianceThreshold, SelectKBest, SelectFromModel, PCA,

@@ -204,6 +204,19 @@ def test_an_export_imports_back_and_a_single_definition_never_merges_into_a_hist
     assert single.name not in {"churn", imported.name}
 
 
+def test_quality_rules_are_versioned_diffed_and_exported_with_the_pipeline(studio):
+    """Issue 15 point 2: a rule is part of the saved definition, so a changed bound is a new version whose diff
+    names it, and the exported history brings the rules back."""
+    first = pipelines.save_version(PipelineSpec(target="y", rules=[{"kind": "range", "column": "age", "max": 100}]),
+                                   name="ages")
+    second = pipelines.save_version(PipelineSpec(target="y", rules=[{"kind": "range", "column": "age", "max": 120}]),
+                                    name="ages")
+    assert pipelines.diff(first, second)[0] == "rules[0].max: 100.0 → 120.0"
+    imported = pipelines.import_file(pipelines.export_history(first.pipeline_id).encode(), "ages.json")
+    latest = pipelines.version_spec(pipelines.list_versions(imported.id)[-1])
+    assert [r.describe() for r in latest.rules] == ["In range [-∞, 120]"]
+
+
 @pytest.mark.parametrize(("data", "reason"), [
     (b"{not json", "not valid JSON"),
     (b"[" * 100_000 + b"]" * 100_000, "nested far too deeply"),

@@ -25,6 +25,10 @@ def people_id(store) -> int:
     return store_frame(store, frame, "people")
 
 
+def rules(at) -> list[dict]:
+    return (at.session_state.get("spec") or {}).get("rules", [])
+
+
 def kinds(at) -> list[str]:
     return [step["kind"] for step in at.session_state["spec"]["steps"]]
 
@@ -54,7 +58,7 @@ def test_a_not_null_rule_reports_the_missing_values(people_id):
     report = at.dataframe[0].value
     assert report.loc[0, "violations"] == 2
     assert report.loc[0, "example_rows"] == "1, 5"
-    assert at.session_state["quality_rules"] == [{"kind": "not_null", "column": "age"}]
+    assert rules(at) == [{"kind": "not_null", "column": "age"}]
 
 
 def test_a_range_rule_counts_values_outside_the_bounds(people_id):
@@ -76,15 +80,37 @@ def test_a_bad_rule_shows_an_error_and_is_not_kept(people_id):
     at.button(key="clean_add_rule").click().run()
     assert not at.exception
     assert "nested repetition" in texts(at, "error")
-    assert "quality_rules" not in at.session_state
+    assert rules(at) == []
 
 
 def test_removing_a_rule(people_id):
     at = open_page(PAGE, dataset_id=people_id)
-    at.session_state["quality_rules"] = [{"kind": "unique", "column": "city"}]
+    at.session_state["spec"] = PipelineSpec(rules=[{"kind": "unique", "column": "city"}]).to_dict()
     at.run()
     at.button(key="clean_remove_rule").click().run()
-    assert at.session_state["quality_rules"] == []
+    assert rules(at) == []
+
+
+def test_a_rule_is_part_of_the_definition_and_becomes_a_training_filter(people_id):
+    """Issue 15 point 2: rules live in the definition (saved, versioned, exported with it), and a rule can be
+    turned into a row step that keeps the training rows passing it, made once however often it is clicked."""
+    at = open_page(PAGE, dataset_id=people_id)
+    at.selectbox(key="clean_rule_kind").set_value("range").run()
+    at.selectbox(key="clean_rule_column").set_value("age")
+    at.number_input(key="clean_rule_min").set_value(0)
+    at.number_input(key="clean_rule_max").set_value(120)
+    at.button(key="clean_add_rule").click().run()
+    spec = load_spec(at.session_state["spec"])
+    assert [r.describe() for r in spec.rules] == ["In range [0, 120]"]
+    at.button(key="clean_rule_to_step").click().run()
+    at.button(key="clean_rule_to_step").click().run()
+    assert not at.exception
+    steps = load_spec(at.session_state["spec"]).steps
+    assert [s.kind for s in steps] == ["keep_rows_passing_rule"]
+    assert steps[0].rule == spec.rules[0]
+    assert "keep_rows_passing_rule" not in at.selectbox(key="clean_add_kind").options
+    tab = at.tabs[1]
+    assert any("In range \\[0, 120\\] on 'age'" in m.value for m in tab.markdown), [m.value for m in tab.markdown]
 
 
 def test_adding_moving_and_removing_steps_changes_the_spec(people_id):

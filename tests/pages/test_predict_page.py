@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
 
+from pipeline_core.definition.spec import PipelineSpec
 from pipeline_core.io.samples import load_sample
 from tests.apptest import texts
 from tests.pages.test_compare_page import by_key, fast_spec, train_now
@@ -132,3 +133,19 @@ def test_drift_is_flagged_per_column(app, trained):
     assert table.loc["sepal length (cm)", "Drifted"]
     assert not table.loc["petal width (cm)", "Drifted"]
     assert "predict_drift_chart" in {c.key for c in at.get("plotly_chart")}
+
+
+def test_the_pipelines_quality_rules_are_reported_on_the_scored_file(app, store, iris_id):
+    """Issue 15 point 2: rules saved with the pipeline are checked on every scored file; rows are still scored."""
+    spec = fast_spec().model_copy(update={"rules": [
+        {"kind": "range", "column": "sepal length (cm)", "max": 6.0},
+        {"kind": "not_null", "column": "petal width (cm)"}]})
+    run = train_now(store, iris_id, PipelineSpec.model_validate(spec.to_dict()))
+    rows = new_rows()
+    at = upload(app, run, "new.csv", csv_bytes(rows))
+    assert not at.exception
+    too_long = int((rows["sepal length (cm)"] > 6.0).sum())
+    assert 0 < too_long < len(rows)
+    assert "1 of 2 quality rule(s) of the pipeline are broken" in texts(at, "info")
+    table = next(d.value for d in at.dataframe if list(d.value.columns[:2]) == ["rule", "column"])
+    assert table["violations"].tolist() == [too_long, 0]

@@ -185,3 +185,21 @@ def test_train_options_offer_the_definitions_choices_and_keep_its_defaults():
     args = build_parser().parse_args(["train", "data.csv", "--cv", "3", "--tuning", "grid", "--holdout", "0"])
     spec = train_spec(args, SimpleNamespace(sha256="", format="csv"))
     assert (spec.evaluation.cv_folds, spec.evaluation.holdout, spec.tuning.method) == (3, 0.0, "grid")
+
+
+def test_a_pipelines_quality_rules_are_checked_on_every_scored_file(workdir):
+    """Issue 15 point 2: rules saved in the definition travel into the model and are reported by batch scoring
+    (a notice on stderr and ``--rules-report``), while every row is still scored."""
+    definition = json.loads((workdir / "cancer" / "pipeline.json").read_text())
+    definition["rules"] = [{"kind": "range", "column": "mean radius", "max": 15},
+                           {"kind": "not_null", "column": "customer id"}]
+    (workdir / "with_rules.json").write_text(json.dumps(definition))
+    ok(cli("run", "with_rules.json", "--data", "cancer.csv", "--out", "ruled", cwd=workdir))
+    scored = ok(cli("predict", "ruled/model.skops", "cancer.csv", "--out", "ruled/preds.csv", "--rules-report",
+                    "ruled/rules.csv", cwd=workdir))
+    rows = pd.read_csv(workdir / "cancer.csv")
+    report = pd.read_csv(workdir / "ruled" / "rules.csv")
+    assert report["violations"].tolist() == [int((rows["mean radius"] > 15).sum()), len(rows)]
+    assert report["example_values"][1] == "the column is not in this file"
+    assert "2 of 2 quality rule(s) of the pipeline are broken" in scored.stderr
+    assert len(pd.read_csv(workdir / "ruled" / "preds.csv")) == len(rows)

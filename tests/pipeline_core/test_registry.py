@@ -45,6 +45,7 @@ STEP_EXAMPLES: dict[str, list[st.Step]] = {  # kind -> a pipeline's steps that u
     "drop_missing_target": [st.DropMissingTarget(), *BASE],
     "drop_duplicates": [st.DropDuplicates(subset=["a", "c"]), *BASE],
     "filter_rows": [st.FilterRows(column="a", op=">", value=-1.0), *BASE],
+    "keep_rows_passing_rule": [st.KeepRowsPassingRule(rule={"kind": "range", "column": "a", "min": -1.0}), *BASE],
     "drop_columns": BASE,
     "impute": [NO_DATES, NO_TEXT, st.Impute(columns="numeric", strategy="iterative", add_indicator=True), CATEGORIES],
     "clip_outliers": [*BASE, st.ClipOutliers()],

@@ -96,6 +96,8 @@ def test_every_registered_step_round_trips_with_defaults():
         required = {"columns": ["a"]} if kind == "drop_columns" else {}
         if kind == "filter_rows":
             required = {"column": "a", "op": ">", "value": 1}
+        if kind == "keep_rows_passing_rule":
+            required = {"rule": {"kind": "regex", "column": "a", "pattern": r"\d+"}}
         step = cls(**required)
         spec = PipelineSpec(steps=[step])
         assert load_spec(spec.to_json()).steps[0] == step
@@ -120,5 +122,32 @@ def test_tuning_has_a_default_time_limit_and_an_upper_bound():
 ])
 def test_a_schema_1_definition_gets_a_bounded_tuning_time_limit(saved, loaded):
     spec = load_spec({"schema_version": 1, "tuning": saved})
-    assert (spec.schema_version, spec.tuning.timeout_seconds, spec.tuning.method) == (2, loaded, saved["method"])
+    assert (spec.schema_version, spec.tuning.timeout_seconds, spec.tuning.method) == (SCHEMA_VERSION, loaded,
+                                                                                   saved["method"])
     assert load_spec(spec.to_json()) == spec
+
+
+# ---- quality rules travel in the definition (issue 15 point 2) ------------------------------------------------
+
+
+def test_a_schema_2_definition_loads_with_no_rules():
+    spec = load_spec((FIXTURES / "spec_v2.json").read_text())
+    assert spec.rules == [] and spec.schema_version == SCHEMA_VERSION == 3
+
+
+def test_rules_round_trip_with_the_definition_and_change_its_hash():
+    spec = load_spec((FIXTURES / "spec_v3.json").read_text())
+    assert [r.kind for r in spec.rules] == ["not_null", "range", "allowed_values", "regex", "unique"]
+    assert load_spec(spec.to_json()) == spec
+    assert spec.content_hash() != spec.model_copy(update={"rules": spec.rules[:-1]}).content_hash()
+
+
+@pytest.mark.parametrize(("rule", "message"), [
+    ({"kind": "regex", "column": "id", "pattern": "(a+)+"}, r"rules\[0\]\.pattern: nested repetition"),
+    ({"kind": "range", "column": "x"}, r"rules\[0\]: give a minimum, a maximum or both"),
+    ({"kind": "no_such_rule", "column": "x"}, r"rules\[0\]"),
+    ({"kind": "not_null", "column": ""}, r"rules\[0\]\.column"),
+])
+def test_a_bad_rule_in_a_definition_is_named_by_its_place(rule, message):
+    with pytest.raises(SpecError, match=message):
+        load_spec({"rules": [rule]})
