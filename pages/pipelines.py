@@ -29,8 +29,9 @@ EXPORT_FORMATS = {
     "onnx": "ONNX — run without Python or scikit-learn",
     "python": "Python script — retrains this pipeline with plain scikit-learn",
     "bundle": "Bundle (zip) — model, input schema, rules, drift reference, pinned requirements and a README",
+    "mlflow": "MLflow model (zip of the directory) — load, register and serve it with MLflow",
 }
-MIME = {"python": "text/x-python", "bundle": "application/zip"}
+MIME = {"python": "text/x-python", "bundle": "application/zip", "mlflow": "application/zip"}
 
 
 def main() -> None:
@@ -268,8 +269,10 @@ def _model_export(pipeline: Any) -> None:
     _valid_choice("pipelines_export_run", list(labels), next(iter(labels)))
     run_col, format_col = st.columns(2)
     run_id = run_col.selectbox("Run", list(labels), format_func=labels.get, key="pipelines_export_run")
-    fmt = format_col.selectbox("Format", list(EXPORT_FORMATS), format_func=EXPORT_FORMATS.get,
-                               key="pipelines_export_format")
+    offered = [f for f in EXPORT_FORMATS if f != "mlflow" or models.mlflow_export_available()]
+    fmt = format_col.selectbox("Format", offered, format_func=EXPORT_FORMATS.get, key="pipelines_export_format")
+    if "mlflow" not in offered:
+        format_col.caption(f"MLflow format: not offered here. {models.MLFLOW_MISSING}.")
     artifact = charts.run_artifact(run_id)
     data, error = _export_bytes(artifact.id, artifact.sha256, fmt)
     if error:
@@ -282,6 +285,9 @@ def _model_export(pipeline: Any) -> None:
     if fmt == "bundle":
         st.caption("For use outside Pipeline Studio: the zip's README says how to install, load and predict, "
                    "which columns the model reads and which rules the data should meet.")
+    if fmt == "mlflow":
+        st.caption("Unzip it, then mlflow.pyfunc.load_model(folder) loads it (with pipeline-studio installed); "
+                   "the folder's requirements.txt pins what it needs.")
     if fmt == "joblib":
         st.caption("Opening a joblib file can run code hidden in it. Pipeline Studio never loads uploaded joblib "
                    "files; prefer skops to share a model.")

@@ -36,7 +36,7 @@ SYNOPSIS = """usage of each command (COMMAND --help for details):
                [--tuning none|grid|random|halving|optuna --trials N] [--out DIR]
   run     PIPELINE.json [--data DATA] [--out DIR]
   predict MODEL DATA --out preds.csv
-  export  MODEL --format skops|joblib|onnx|python|bundle --out PATH [--data DATA]
+  export  MODEL --format skops|joblib|onnx|python|bundle|mlflow --out PATH [--data DATA]
   serve   MODEL [--host 127.0.0.1] [--port 8000] [--token-env VAR] [--max-rows N] [--max-body-mb MB]
 
 errors print one line 'error: <reason>' on stderr; exit status 2 for bad input or usage,
@@ -161,12 +161,14 @@ def _add_export(commands: Any) -> None:
                                           "graphs take the prepared columns as inputs.")
     cmd.add_argument("model", metavar="MODEL", help="a .skops model file")
     cmd.add_argument("--format", "--to", dest="format", required=True,
-                     choices=["skops", "joblib", "onnx", "python", "bundle"],
+                     choices=["skops", "joblib", "onnx", "python", "bundle", "mlflow"],
                      help="bundle: one zip with the model, its input schema, quality rules, drift reference, "
-                          "pinned requirements and a README, for use outside Pipeline Studio")
+                          "pinned requirements and a README, for use outside Pipeline Studio; mlflow: an MLflow "
+                          "model folder (a zip if PATH ends in .zip), needs the mlflow extra")
     cmd.add_argument("--out", required=True, metavar="PATH")
     cmd.add_argument("--data", metavar="DATA", help="ONNX: rows to check the graph's predictions against; "
-                                                    "bundle (required): the data the model was trained on")
+                                                    "bundle and mlflow (required): the data the model was "
+                                                    "trained on")
     cmd.set_defaults(handler=cmd_export)
     _add_budget(cmd)
 
@@ -358,6 +360,8 @@ def cmd_export(args: argparse.Namespace) -> int:
 
     if args.format == "bundle" and not args.data:
         raise DataError("a bundle needs the training data for its example rows and drift reference: pass --data FILE")
+    if args.format == "mlflow":
+        return _export_mlflow(args)
     loaded = export.load_model(args.model)
     out = _writable(args.out)
     if args.format == "bundle":
@@ -373,6 +377,25 @@ def cmd_export(args: argparse.Namespace) -> int:
         from pipeline_core.artifacts.codegen import script_from_metadata
 
         out.write_text(script_from_metadata(loaded.metadata), encoding="utf-8")
+    print(f"wrote {out}")
+    return EXIT_OK
+
+
+def _export_mlflow(args: argparse.Namespace) -> int:
+    from pipeline_core.artifacts import export, mlflow_export
+
+    if not mlflow_export.mlflow_available():
+        raise ModelError(mlflow_export.MISSING_MLFLOW)
+    if not args.data:
+        raise DataError("an MLflow model needs the training data for its signature and input example: "
+                        "pass --data FILE")
+    loaded = export.load_model(args.model)
+    training = _read(args.data, args).frame
+    out = _writable(args.out)
+    if out.suffix.lower() == ".zip":
+        out.write_bytes(mlflow_export.dump_mlflow_zip(loaded.pipeline, loaded.metadata, training))
+    else:
+        mlflow_export.save_mlflow_model(loaded.pipeline, loaded.metadata, training, out)
     print(f"wrote {out}")
     return EXIT_OK
 

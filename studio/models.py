@@ -13,16 +13,17 @@ from typing import Literal
 import pandas as pd
 
 import storage
-from pipeline_core.artifacts import codegen, export
+from pipeline_core.artifacts import codegen, export, mlflow_export
 from pipeline_core.artifacts.export import LoadedModel
 from pipeline_core.artifacts.predict import required_features
 from storage import ModelArtifact, Run, RunStatus, StorageError
 from studio.datasets import load_table, preview_rows
 from studio.workspace import current_store
 
-ExportFormat = Literal["skops", "joblib", "onnx", "python", "bundle"]
+ExportFormat = Literal["skops", "joblib", "onnx", "python", "bundle", "mlflow"]
 EXPORT_EXTENSIONS: dict[ExportFormat, str] = {"skops": "skops", "joblib": "joblib", "onnx": "onnx", "python": "py",
-                                              "bundle": "zip"}
+                                              "bundle": "zip", "mlflow": "mlflow.zip"}
+MLFLOW_MISSING = mlflow_export.MISSING_MLFLOW
 ONNX_CHECK_ROWS = 200
 
 Loader = Callable[[ModelArtifact], LoadedModel]
@@ -58,7 +59,8 @@ def model_choices() -> dict[int, tuple[Run, ModelArtifact]]:
 def export_model(artifact: ModelArtifact, fmt: ExportFormat, load: Loader = load_stored_model) -> bytes:
     """The model as a file in ``fmt``. An ONNX graph is first checked against the model's own predictions on
     a few of its training rows; a Python script retrains the winning configuration with plain scikit-learn;
-    a bundle takes its example rows and drift reference from the whole training table."""
+    a bundle takes its example rows and drift reference from the whole training table, an MLflow model (a zip
+    of its directory) its signature and input example."""
     if fmt == artifact.format:
         return storage.load_model_bytes(current_store(), artifact)
     loaded = load(artifact)
@@ -68,6 +70,8 @@ def export_model(artifact: ModelArtifact, fmt: ExportFormat, load: Loader = load
         return codegen.script_from_metadata(loaded.metadata).encode()
     if fmt == "bundle":
         return export.dump_bundle(loaded.pipeline, loaded.metadata, _training_table(artifact))
+    if fmt == "mlflow":
+        return mlflow_export.dump_mlflow_zip(loaded.pipeline, loaded.metadata, _training_table(artifact))
     return export.dump_model(loaded.pipeline, fmt, loaded.metadata)
 
 
@@ -78,15 +82,20 @@ def _training_rows(run_id: int | None) -> pd.DataFrame | None:
     return preview_rows(run.dataset_id, ONNX_CHECK_ROWS)
 
 
+def mlflow_export_available() -> bool:
+    """Whether the optional MLflow dependency is installed, so the MLflow export can be offered."""
+    return mlflow_export.mlflow_available()
+
+
 def _training_table(artifact: ModelArtifact) -> pd.DataFrame:
-    """The table the model's run trained on; a bundle cannot be made without it."""
+    """The table the model's run trained on; a bundle or an MLflow model cannot be made without it."""
     run = storage.get_run(current_store(), artifact.run_id) if artifact.run_id is not None else None
     if run is None:
-        raise StorageError("A bundle needs the data the model was trained on, and this model has no training run "
-                           "here (it was imported); export it as skops instead.")
+        raise StorageError("A bundle or MLflow export needs the data the model was trained on, and this model has "
+                           "no training run here (it was imported); export it as skops instead.")
     if run.dataset_id is None or storage.get_dataset(current_store(), run.dataset_id) is None:
-        raise StorageError("A bundle needs the data the model was trained on, and that dataset was deleted; "
-                           "export it as skops instead.")
+        raise StorageError("A bundle or MLflow export needs the data the model was trained on, and that dataset "
+                           "was deleted; export it as skops instead.")
     return load_table(run.dataset_id)
 
 

@@ -137,3 +137,14 @@ def readme_python_block(containing: str) -> str:
     """The first ```python block of the README that contains ``containing``."""
     blocks = re.findall(r"```python\n(.*?)```", (ROOT / "README.md").read_text(encoding="utf-8"), re.S)
     return next(b for b in blocks if containing in b)
+
+
+def test_the_mlflow_extra_pins_what_requirements_mlflow_txt_pins() -> None:
+    """`pip install .[mlflow]` and `pip install -r requirements-mlflow.txt` (used by make test) agree."""
+    import tomllib
+
+    extra = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]["mlflow"]
+    pinned = [line.strip() for line in (ROOT / "requirements-mlflow.txt").read_text().splitlines()
+              if line.strip() and not line.startswith("#")]
+    assert extra == pinned and all("==" in pin for pin in pinned)
+    assert "-r requirements-mlflow.txt" in (ROOT / "requirements-dev.txt").read_text().splitlines()

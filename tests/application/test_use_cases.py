@@ -5,7 +5,9 @@ Real SQLite files, real Parquet and model files, real fits on the in-process thr
 
 from __future__ import annotations
 
+import io
 import json
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -263,7 +265,7 @@ def test_run_inputs_rebuild_what_a_run_trained_on_or_say_what_is_gone(store, fin
 # ---- models --------------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("fmt", ["skops", "joblib", "onnx", "python", "bundle"])
+@pytest.mark.parametrize("fmt", ["skops", "joblib", "onnx", "python", "bundle", "mlflow"])
 def test_a_model_exports_in_every_format(finished, fmt):
     artifact = models.run_artifact(finished)
     data = models.export_model(artifact, fmt)
@@ -272,6 +274,9 @@ def test_a_model_exports_in_every_format(finished, fmt):
     elif fmt == "bundle":
         bundle = load_bundle(data)
         assert bundle.metadata["model"] == "logistic_regression" and bundle.reference.rows == 150
+    elif fmt == "mlflow":
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            assert {"MLmodel", "artifacts/model.skops", "requirements.txt"} <= set(archive.namelist())
     elif fmt == "python":
         script = data.decode()
         assert "LogisticRegression" in script and "pipeline_core" not in script
@@ -282,8 +287,9 @@ def test_a_model_exports_in_every_format(finished, fmt):
 def test_a_bundle_export_needs_the_training_dataset(store, finished):
     artifact = models.run_artifact(finished)
     storage.delete_dataset(store, runs.get_run(finished).dataset_id)
-    with pytest.raises(StorageError, match="A bundle needs the data the model was trained on.*deleted"):
-        models.export_model(artifact, "bundle")
+    for fmt in ("bundle", "mlflow"):
+        with pytest.raises(StorageError, match="MLflow export needs the data the model was trained on.*deleted"):
+            models.export_model(artifact, fmt)
 
 
 def test_an_imported_model_is_checked_then_offered(finished):

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import io
 import json
+import sys
+import zipfile
 
 import pytest
 
@@ -92,7 +95,7 @@ def test_training_a_version_links_the_run_to_it(store, app, iris_id):
     assert run.pipeline_version_id == version.id
 
 
-@pytest.mark.parametrize("fmt", ["skops", "joblib", "python", "bundle"])
+@pytest.mark.parametrize("fmt", ["skops", "joblib", "python", "bundle", "mlflow"])
 def test_model_export_formats(store, app, iris_id, downloads, fmt):
     version = saved_version(store, "iris", fast_spec())
     run = train_now(store, iris_id, fast_spec(), pipeline_version_id=version.id)
@@ -101,7 +104,7 @@ def test_model_export_formats(store, app, iris_id, downloads, fmt):
     assert not at.exception
     button = by_id_suffix(at.get("download_button"), "pipelines_download_model")
     data = download_bytes(downloads, button)
-    extension = {"python": "py", "bundle": "zip"}.get(fmt, fmt)
+    extension = {"python": "py", "bundle": "zip", "mlflow": "mlflow.zip"}.get(fmt, fmt)
     assert download_name(downloads, button) == f"iris_run{run.id}.{extension}"
     if fmt == "python":
         assert "def build_pipeline():" in data.decode()
@@ -109,10 +112,26 @@ def test_model_export_formats(store, app, iris_id, downloads, fmt):
         bundle = load_bundle(data)
         assert bundle.schema.target == "target" and len(bundle.schema.examples) == 5
         assert "README says how to install, load and predict" in texts(at, "caption")
+    elif fmt == "mlflow":
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            assert {"MLmodel", "artifacts/model.skops"} <= set(archive.namelist())
+        assert "mlflow.pyfunc.load_model" in texts(at, "caption")
     else:
         loaded = load_model(data, fmt)
         assert loaded.metadata["target"] == "target"
         assert hasattr(loaded.pipeline, "predict")
+
+
+def test_without_mlflow_its_export_is_not_offered_and_the_page_says_how_to_get_it(store, app, iris_id, monkeypatch):
+    version = saved_version(store, "iris", fast_spec())
+    train_now(store, iris_id, fast_spec(), pipeline_version_id=version.id)
+    at = open_tab(app, "Export", dataset_id=iris_id)
+    assert any("MLflow" in label for label in at.selectbox(key="pipelines_export_format").options)
+    monkeypatch.setitem(sys.modules, "mlflow", None)  # what an installation without the mlflow extra sees
+    at.run()
+    assert not at.exception
+    assert not any("MLflow" in label for label in at.selectbox(key="pipelines_export_format").options)
+    assert "pip install 'pipeline-studio[mlflow]'" in texts(at, "caption")
 
 
 def test_onnx_export_and_its_refusal_named_plainly(store, app, iris_id, downloads):

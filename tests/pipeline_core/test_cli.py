@@ -67,7 +67,7 @@ def test_help_lists_every_command_and_usage_errors_are_one_line(tmp_path):
     ok(shown)
     for synopsis in ("profile DATA --out report.html [--minimal] [--sample N]", "train   DATA --target COL",
                      "run     PIPELINE.json [--data DATA] [--out DIR]", "predict MODEL DATA --out preds.csv",
-                     "export  MODEL --format skops|joblib|onnx|python|bundle --out PATH"):
+                     "export  MODEL --format skops|joblib|onnx|python|bundle|mlflow --out PATH"):
         assert synopsis in shown.stdout
     for result, reason in ((no_data, "required: DATA"), (bad_format, "invalid choice: 'zip'")):
         assert result.returncode == 2
