@@ -9,6 +9,7 @@ import ``pipeline_core``). See ``docs/storage.md``.
 
 from storage.db import get_engine, reset_engines
 from storage.diff import diff_versions, summarize_changes
+from storage.drafts import get_draft, save_draft
 from storage.errors import JobLimitError, StorageError
 from storage.exchange import export_pipeline, import_pipeline
 from storage.maintenance import cleanup_orphans, init_db
@@ -16,6 +17,7 @@ from storage.models import (
     NEVER_STARTED_RUN_MESSAGE,
     STOPPED_RUN_MESSAGE,
     Dataset,
+    Draft,
     ModelArtifact,
     ModelStage,
     Pipeline,
@@ -75,6 +77,9 @@ from storage.repository import (
 from storage.store import Store
 
 __all__ = [
+    "Draft",
+    "get_draft",
+    "save_draft",
     "rollback_target",
     "set_model_stage",
     "rollback_production",

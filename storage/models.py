@@ -252,8 +252,27 @@ class StageChange(StageChangeBase, table=True):
     changed_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 
+class DraftBase(SQLModel):
+    token: str = Field(index=True, unique=True)  # in the page address; random, so drafts cannot be enumerated
+    dataset_id: int | None = Field(default=None, foreign_key="datasets.id", ondelete="SET NULL", index=True)
+    definition: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)  # the pipeline being edited
+    context: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)  # what the pages need around it
+    revision: int = 0  # +1 on every save, so a tab can tell that another tab saved since it last read
+
+
+class Draft(DraftBase, table=True):
+    """The working pipeline of a browser tab, saved on every edit so a refresh, a second tab or a server restart
+    finds it where it was left. Overwritten in place (unlike a pipeline version, which is immutable)."""
+
+    __tablename__ = "drafts"
+
+    id: int | None = Field(default=None, primary_key=True)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
 TABLES = ("datasets", "pipelines", "pipeline_versions", "runs", "model_artifacts", "registered_models",
-          "model_stage_changes")
+          "model_stage_changes", "drafts")
 
 
 @event.listens_for(PipelineVersion, "before_update")

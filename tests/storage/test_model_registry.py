@@ -14,7 +14,7 @@ import storage
 from storage import ModelStage, StorageError, Store
 from storage.db import current_revision, make_engine, upgrade
 from tests.storage.helpers import REPO_ROOT, sha256, small_frame
-from tests.storage.test_migrations import OLD_ROWS, _downgrade
+from tests.storage.test_migrations import HEAD, OLD_ROWS, _downgrade
 
 
 def finished_model(store: Store, pipeline: str = "houses", *, definition: dict | None = None,
@@ -228,7 +228,7 @@ def test_0006_adds_the_registry_to_a_sqlite_file_and_drops_it_again_keeping_the_
     assert "registered_models" not in _tables(make_engine(store.url))
 
     [run] = storage.list_runs(store)  # opening the studio upgrades the file to head
-    assert current_revision(storage.get_engine(store.url)) == "0006"
+    assert current_revision(storage.get_engine(store.url)) == HEAD
     artifact = storage.save_model_artifact(store, run_id=run.id, data=b"old model", fmt="skops")
     model = storage.register_model_version(store, pipeline_id=storage.get_pipeline(store, "legacy").id,
                                            artifact_id=artifact.id, pipeline_version_id=run.pipeline_version_id,
