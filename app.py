@@ -16,7 +16,7 @@ PAGES = [
     ("pages/features.py", "Features", ":material/tune:"),
     ("pages/train.py", "Train", ":material/model_training:"),
     ("pages/compare.py", "Compare", ":material/leaderboard:"),
-    ("pages/registry.py", "Models", ":material/inventory_2:"),
+    ("pages/models.py", "Models", ":material/inventory_2:"),
     ("pages/predict.py", "Predict", ":material/online_prediction:"),
     ("pages/pipelines.py", "Pipelines", ":material/account_tree:"),
 ]

@@ -33,7 +33,8 @@ def register_form(run: Any, *, key: str, page: str) -> None:
     if done:
         where = ", ".join(f"version {v.version} of **{common.escape_markdown(v.pipeline)}** ({v.stage})" for v in done)
         st.caption(f"Run #{run.id}'s model is registered: {where}.")
-        st.page_link("pages/registry.py", label="Manage it on the Models page", icon=":material/inventory_2:")
+        if page != MODELS_PAGE:
+            st.page_link("pages/models.py", label="Manage it on the Models page", icon=":material/inventory_2:")
         return
     with st.form(f"{key}_form", border=False):
         if linked:
@@ -56,9 +57,9 @@ def _register(run_id: int, pipeline_name: str, note: str, page: str) -> None:
     except FAILURES as e:
         common.show_error(e)
         return
+    where = "below" if page == MODELS_PAGE else "on the Models page"
     session.leave_message(page, f"Registered run #{run_id}'s model as version {version.version} of "
-                                f"'{common.escape_markdown(version.pipeline)}' (stage: none). Promote it on the "
-                                "Models page.")
+                                f"'{common.escape_markdown(version.pipeline)}' (stage: none). Promote it {where}.")
     st.session_state[PICK_NEXT_KEY] = version.pipeline_id
     st.rerun()
 

@@ -19,8 +19,9 @@ from tests.e2e.ui import no_exception, wait_for_app
 
 pytestmark = pytest.mark.e2e
 
-TITLES = ["Data", "Profile", "Clean", "Features", "Train", "Compare", "Predict", "Pipelines"]
-NOT_PAGES = ["app", "charts", "common", "jobs", "step editor"]  # the files Streamlit's automatic menu lists
+TITLES = ["Data", "Profile", "Clean", "Features", "Train", "Compare", "Models", "Predict", "Pipelines"]
+# the files Streamlit's automatic menu lists
+NOT_PAGES = ["app", "charts", "common", "jobs", "registration", "step editor"]
 NAV_LABELS = '[data-testid="stSidebarNav"] [data-testid="stSidebarNavLink"] span[label]'
 
 

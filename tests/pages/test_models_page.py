@@ -18,7 +18,7 @@ def saved_run(store, dataset_id: int, name: str = "iris", **evaluation) -> stora
 
 
 def open_models(app, **state):
-    return app("pages/registry.py", **state)
+    return app("pages/models.py", **state)
 
 
 def table(at, key: str):
@@ -64,6 +64,7 @@ def test_promoting_needs_a_reason_and_archives_the_old_production(store, app, ir
     at.button(key="registry_change").click().run()
     assert not at.exception and not at.error
     assert "version 1: production → archived; version 2: none → production" in texts(at, "success")
+    assert at.text_input(key="registry_why").value == ""
     assert dict(zip(table(at, "registry_versions")["Version"], table(at, "registry_versions")["Stage"],
                     strict=True)) == {2: "production", 1: "archived"}
     history = table(at, "registry_history")
@@ -85,6 +86,8 @@ def test_rollback_asks_for_confirmation_then_puts_the_previous_version_back(stor
     at.button(key="registry_rollback_button").click().run()
     assert not at.exception and not at.error
     assert "version 1 is in production again" in texts(at, "success")
+    assert at.text_input(key="registry_rollback_why").value == ""  # the next rollback asks again
+    assert not at.checkbox(key="registry_rollback_confirm").value
     history = table(at, "registry_history")
     assert history.iloc[0]["Why"] == "rollback: errors after release" and bool(history.iloc[0]["Rollback"])
     assert registry.model_in_stage("iris").version == 1

@@ -23,6 +23,12 @@ PICK_NEXT_KEY = registration.PICK_NEXT_KEY
 STAGE_CHOICES = {"staging": "Staging: a candidate being checked", "production": "Production: the model to serve",
                  "archived": "Archived: kept, not used", "none": "None: registered only"}
 
+COLUMN_WIDTHS = {"Version": st.column_config.Column(width="small"), "Run": st.column_config.Column(width="small"),
+                 "Definition": st.column_config.Column(width="small"), "By": st.column_config.Column(width="medium"),
+                 "Note": st.column_config.TextColumn(width="medium"), "Why": st.column_config.TextColumn(width="large")}
+"""Short values get narrow columns, so names, notes and reasons get the room (long ones scroll inside their cell)."""
+CLEAR_KEY = "registry_clear"  # set by an action: the next run empties the reason fields before they are drawn
+CLEARED = {"registry_why": "", "registry_rollback_why": "", "registry_rollback_confirm": False}
 Section = Callable[[Any, list[registry.ModelVersion]], None]
 
 
@@ -32,6 +38,8 @@ def main() -> None:
     st.caption("The model registry: each pipeline's registered models, numbered, with the stage they are in. "
                "One version per pipeline is in production; the Predict page and `python -m studio predict` use it.")
     session.show_messages(PAGE)
+    if st.session_state.pop(CLEAR_KEY, False):  # widgets keep their value unless it is set before they are drawn
+        st.session_state.update(CLEARED)
     _register_section()
     pipelines = library.list_pipelines()
     if not pipelines:
@@ -54,6 +62,7 @@ def main() -> None:
 
 def _notify_and_rerun(message: str, kind: session.FlashKind = "success") -> None:
     session.leave_message(PAGE, message, kind)
+    st.session_state[CLEAR_KEY] = True
     st.rerun()
 
 
@@ -111,12 +120,12 @@ def versions_table(versions: list[registry.ModelVersion]) -> pd.DataFrame:
     rows = []
     for v in versions:
         main = v.metrics.main()
-        rows.append({
+        rows.append({  # who and why first, lineage after: on a narrow screen the table scrolls sideways
             "Version": v.version, "Stage": v.stage, "Model": v.model_label,
-            "Main metric": f"{main[0]} {main[1]:.4f}" if main else "",
-            "Data sha256": (v.data_sha256 or "")[:12], "Definition": f"v{v.definition_version}",
-            "Run": f"#{v.run_id}", "Dataset": v.dataset_name or "(deleted)",
-            "Created": v.created_at.strftime("%Y-%m-%d %H:%M"), "By": _short_who(v.created_by), "Note": v.note,
+            "Main metric": f"{main[0]} {main[1]:.4f}" if main else "", "Note": v.note,
+            "By": _short_who(v.created_by), "Created": v.created_at.strftime("%Y-%m-%d %H:%M"),
+            "Run": f"#{v.run_id}", "Definition": f"v{v.definition_version}",
+            "Data sha256": (v.data_sha256 or "")[:12], "Dataset": v.dataset_name or "(deleted)",
         })
     return pd.DataFrame(rows)
 
@@ -132,8 +141,7 @@ def _versions_section(pipeline: Any, versions: list[registry.ModelVersion]) -> N
         st.markdown(f"In production: **version {production.version}** · {label}{score} · run #{production.run_id}")
     with st.container(key="registry_versions"):
         st.dataframe(common.safe_table(versions_table(versions)), hide_index=True, width="stretch",
-                     column_config={"Note": st.column_config.TextColumn(width="large"),
-                                    "Model": st.column_config.TextColumn(width="medium")})
+                     column_config=COLUMN_WIDTHS)
 
 
 def _stage_section(pipeline: Any, versions: list[registry.ModelVersion]) -> None:
@@ -162,7 +170,6 @@ def _change_stage(pipeline: Any, number: int, stage: str, why: str) -> None:
     except FAILURES as e:
         common.show_error(e)
         return
-    st.session_state.pop("registry_why", None)
     done = "; ".join(f"version {m.version}: {m.from_stage} → {m.to_stage}" for m in moves)
     _notify_and_rerun(f"Changed the stages of '{pipeline.name}': {done}.")
 
@@ -197,8 +204,6 @@ def _rollback(pipeline: Any, why: str) -> None:
     except FAILURES as e:
         common.show_error(e)
         return
-    for key in ("registry_rollback_why", "registry_rollback_confirm"):
-        st.session_state.pop(key, None)
     _notify_and_rerun(f"Rolled '{pipeline.name}' back: version {back.version} is in production again.")
 
 
@@ -222,7 +227,7 @@ def _history_section(pipeline: Any, versions: list[registry.ModelVersion]) -> No
         return
     with st.container(key="registry_history"):
         st.dataframe(common.safe_table(history_table(moves)), hide_index=True, width="stretch",
-                     column_config={"Why": st.column_config.TextColumn(width="large")})
+                     column_config=COLUMN_WIDTHS)
 
 
 SECTIONS: list[Section] = [_versions_section, _stage_section, _rollback_section, _history_section]
