@@ -175,7 +175,7 @@ class DateParts(TransformerMixin, BaseEstimator):
         frame = pd.DataFrame(X)
         blocks = []
         for col in frame.columns:
-            stamps = _to_datetime(frame[col])
+            stamps = to_datetime(frame[col])
             blocks.extend(getattr(stamps.dt, part).astype("float64").to_numpy() for part in self.parts)
         return np.column_stack(blocks) if blocks else np.empty((len(frame), 0))
 
@@ -184,7 +184,10 @@ class DateParts(TransformerMixin, BaseEstimator):
         return np.asarray([f"{c}_{p}" for c in self.feature_names_in_ for p in self.parts], dtype=object)
 
 
-def _to_datetime(values: pd.Series) -> pd.Series:
+def to_datetime(values: pd.Series) -> pd.Series:
+    """How the date-parts step reads a column: date-times as they are, anything else parsed (unparsable: NaT).
+
+    ONNX export feeds dates through this too, so a graph sees the dates the pipeline sees."""
     if pd.api.types.is_datetime64_any_dtype(values):
         return values
     return pd.to_datetime(values, errors="coerce", format="mixed")

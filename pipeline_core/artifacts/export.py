@@ -3,7 +3,9 @@
 The work lives in modules named for what they hold: :mod:`~pipeline_core.artifacts.metadata`
 (what a model file records), :mod:`~pipeline_core.artifacts.bundle` (the zip that
 takes a model outside the app), :mod:`~pipeline_core.artifacts.skops_io` (saving, safe loading and
-the trusted-type list), :mod:`~pipeline_core.artifacts.onnx_export` (conversion and checking) and
+the trusted-type list), :mod:`~pipeline_core.artifacts.onnx_export` (conversion and checking),
+:mod:`~pipeline_core.artifacts.onnx_inputs` (what a graph takes), :mod:`~pipeline_core.artifacts.onnx_converters`
+(our transformers), :mod:`~pipeline_core.artifacts.onnx_trees` (float64 tree ensembles) and
 :mod:`~pipeline_core.artifacts.onnx_standins` (float64 stand-ins). This module names them once, so
 callers and saved-model tooling keep one stable address.
 """

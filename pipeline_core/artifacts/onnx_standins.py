@@ -1,8 +1,11 @@
 """Float64 stand-ins for fitted scikit-learn objects whose own ONNX conversion falls short.
 
-onnxruntime's ``Imputer`` runs only in float32, and skl2onnx refuses one-hot encoders with
-infrequent categories; these stand-ins carry what the fitted objects learned and are written
-with plain ONNX ops, so the graph agrees with scikit-learn in float64.
+onnxruntime's ``Imputer`` runs only in float32, skl2onnx refuses one-hot encoders with
+infrequent categories, and its encoders type their output from their (string) input as float32
+while the graph is parsed, so a model after them declared float32 outputs for float64 values
+(onnxruntime then refused the graph when a categorical column came first). These stand-ins
+carry what the fitted objects learned, are written with plain ONNX ops, and declare their
+output type when parsed, so the graph agrees with scikit-learn in float64.
 """
 
 from __future__ import annotations
@@ -12,6 +15,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin
+
+from pipeline_core.artifacts.onnx_trees import (
+    OnnxBoosting,
+    OnnxForest,
+    convert_boosting,
+    convert_forest,
+    shape_trees,
+    tree_parser,
+)
 
 
 def infrequent_slots(encoder: Any) -> tuple[list[Any], list[int]]:
@@ -77,21 +89,64 @@ class OnnxOneHot(TransformerMixin, BaseEstimator):
         return sum(self.widths)
 
 
+class OnnxOrdinal(OnnxOneHot):
+    """Stand-in for a fitted ``OrdinalEncoder`` as the ordinal step builds it (unknown and missing: -1).
+
+    One code column per input column, from the same ``LabelEncoder`` lookup as :class:`OnnxOneHot`.
+    """
+
+    @classmethod
+    def from_fitted(cls, encoder: Any) -> OnnxOrdinal | None:
+        """``None`` when the encoder groups rare levels or codes unknown/missing levels other than -1."""
+        usual = encoder.handle_unknown == "use_encoded_value" and encoder.unknown_value == -1
+        if not usual or encoder.encoded_missing_value != -1 or getattr(encoder, "_infrequent_enabled", False):
+            return None
+        keys = [[str(c) for c in cats if not pd.isna(c)] for cats in encoder.categories_]
+        return cls(keys, [list(range(len(k))) for k in keys], [1] * len(keys), [-1] * len(keys))
+
+    @property
+    def n_out(self) -> int:
+        return len(self.keys)
+
+
 def register_converters() -> None:
     """Register the stand-ins with skl2onnx (idempotent; they are private classes, nothing is overridden)."""
     from skl2onnx import update_registered_converter
 
-    update_registered_converter(OnnxImputer, "PipelineStudioImputer", _shape, _convert_imputer)
-    update_registered_converter(OnnxOneHot, "PipelineStudioOneHot", _shape, _convert_onehot)
+    for cls, alias, convert in ((OnnxImputer, "PipelineStudioImputer", _convert_imputer),
+                                (OnnxOneHot, "PipelineStudioOneHot", _convert_onehot),
+                                (OnnxOrdinal, "PipelineStudioOrdinal", _convert_onehot)):
+        update_registered_converter(cls, alias, _shape, convert, parser=typed_parser(alias, _output_type))
+    for cls, alias, convert in ((OnnxBoosting, "PipelineStudioBoosting", convert_boosting),
+                                (OnnxForest, "PipelineStudioForest", convert_forest)):
+        update_registered_converter(cls, alias, shape_trees, convert, parser=tree_parser(alias))
+
+
+def typed_parser(alias: str, output_type: Any) -> Any:
+    """A skl2onnx parser that declares the output's type up front, ``output_type(raw_operator)``.
+
+    skl2onnx's default parser guesses a transformer's output type from its input (float32 for a
+    string input) and the next operator is typed from that guess before any shape calculator runs.
+    """
+
+    def parse(scope: Any, model: Any, inputs: list[Any], custom_parsers: Any = None) -> list[Any]:
+        operator = scope.declare_local_operator(alias, model)
+        operator.inputs = inputs
+        operator.outputs.append(scope.declare_local_variable("variable", output_type(model)))
+        return operator.outputs
+
+    return parse
+
+
+def _output_type(op: Any, rows: Any = None) -> Any:
+    from skl2onnx.common.data_types import DoubleTensorType, StringTensorType
+
+    strings = isinstance(op, OnnxImputer) and op.strings
+    return (StringTensorType if strings else DoubleTensorType)([rows, op.n_out])
 
 
 def _shape(operator: Any) -> None:
-    from skl2onnx.common.data_types import DoubleTensorType, StringTensorType
-
-    op = operator.raw_operator
-    rows = operator.inputs[0].get_first_dimension()
-    strings = isinstance(op, OnnxImputer) and op.strings
-    operator.outputs[0].type = (StringTensorType if strings else DoubleTensorType)([rows, op.n_out])
+    operator.outputs[0].type = _output_type(operator.raw_operator, operator.inputs[0].get_first_dimension())
 
 
 def _convert_imputer(scope: Any, operator: Any, container: Any) -> None:
@@ -131,6 +186,9 @@ def _convert_onehot(scope: Any, operator: Any, container: Any) -> None:
         container.add_node("Gather", [source, index], [column], axis=1, op_version=13)
         container.add_node("LabelEncoder", [column], [slot], op_domain="ai.onnx.ml", op_version=2,
                            keys_strings=keys, values_int64s=slots, default_int64=unknown)
+        if isinstance(op, OnnxOrdinal):  # the code itself, not one 0/1 column per code
+            blocks.append(slot)
+            continue
         container.add_initializer(positions, TensorProto.INT64, [1, width], list(range(width)))
         container.add_node("Equal", [slot, positions], [hits], op_version=13)
         blocks.append(hits)

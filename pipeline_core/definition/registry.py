@@ -183,8 +183,8 @@ MODELS: dict[str, ModelEntry] = {
         # and arguments against the allow-list too, so only ``check_array`` can be wrapped
         trusted=("sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor", "functools.partial",
                  "sklearn.utils.validation.check_array"),
-        onnx=refused("skl2onnx's tree-ensemble converter fails on its fitted trees",
-                     "HistGradientBoostingClassifier", "HistGradientBoostingRegressor")),
+        # converts with our float64 tree ensemble (``artifacts.onnx_trees``), unless it learned category codes
+        onnx=converts()),
     "naive_bayes": ModelEntry("Gaussian naive Bayes", {C: naive_bayes.GaussianNB}, seeded=False,
                               search={"var_smoothing": _float(1e-12, 1e-3, log=True)}, dense_only=True),
     "mlp": ModelEntry(
@@ -234,7 +234,7 @@ class StepEntry:
     addable: bool = True  # False: made from something else (a quality rule), so the add menu does not offer it
 
 
-OURS = "a Pipeline Studio transformer with no ONNX converter"
+OURS = "a Pipeline Studio transformer with no ONNX converter"  # ours with a converter: ``artifacts.onnx_converters``
 MIXED_FLOATS = "skl2onnx's converter mixes float32 and float64, which onnxruntime rejects"
 CLEAN: tuple[UiGroup, ...] = ("clean",)
 FEATURES: tuple[UiGroup, ...] = ("features",)
@@ -254,11 +254,10 @@ _ENTRIES = (
               ("sklearn.impute._iterative.IterativeImputer", "sklearn.impute._iterative._ImputerTriplet"),
               converts(IterativeImputer="no ONNX converter exists for it")),
     StepEntry(STEPS["clip_outliers"], CLEAN, sa.Constructed((sa.OUTLIER_CLIPPER,)), (_ours + "OutlierClipper",),
-              refused(OURS, "OutlierClipper")),
+              converts()),
     StepEntry(STEPS["scale"], CLEAN, sa.Constructed(), (), converts()),
     StepEntry(STEPS["power"], CLEAN, sa.Constructed(), (), refused(MIXED_FLOATS, "PowerTransformer")),
-    StepEntry(STEPS["log"], CLEAN, sa.Constructed((sa.LOG,)), (_ours + "LogTransformer",),
-              refused(OURS, "LogTransformer")),
+    StepEntry(STEPS["log"], CLEAN, sa.Constructed((sa.LOG,)), (_ours + "LogTransformer",), converts()),
     StepEntry(STEPS["onehot"], CLEAN, sa.Constructed(), (), converts()),
     StepEntry(STEPS["ordinal"], CLEAN, sa.Constructed(), (), converts()),
     StepEntry(STEPS["isolation_forest_flag"], CLEAN, sa.Constructed((sa.ISOLATION_FOREST_FLAG,)),
@@ -268,12 +267,11 @@ _ENTRIES = (
                "sklearn.feature_selection._univariate_selection.f_regression"), converts()),
     StepEntry(STEPS["select_from_model"], FEATURES, sa.Constructed(), TREE, converts()),
     StepEntry(STEPS["variance_threshold"], FEATURES, sa.Constructed(), (), converts()),
-    StepEntry(STEPS["pca"], FEATURES, sa.Constructed((sa.CAPPED_PCA,)), (_ours + "CappedPCA",),
-              refused(OURS, "CappedPCA")),
+    StepEntry(STEPS["pca"], FEATURES, sa.Constructed((sa.CAPPED_PCA,)), (_ours + "CappedPCA",), converts()),
     StepEntry(STEPS["polynomial"], FEATURES, sa.Constructed(), (), converts()),
     StepEntry(STEPS["bin"], ("clean", "features"), sa.Constructed(), (), refused(MIXED_FLOATS, "KBinsDiscretizer")),
     StepEntry(STEPS["date_parts"], FEATURES, sa.Constructed((sa.DATE_PARTS,)), (_ours + "DateParts",),
-              refused(OURS, "DateParts")),
+              converts()),  # the graph takes dates as epoch seconds (``artifacts.onnx_inputs``)
     StepEntry(STEPS["tfidf"], FEATURES, sa.Constructed(), (),
               refused("its tokenizer (regular expressions) cannot be reproduced exactly in ONNX", "TfidfVectorizer")),
     StepEntry(STEPS["target_encode"], FEATURES, sa.Constructed(), (),
@@ -287,7 +285,9 @@ if set(STEP_ENTRIES) != set(STEPS):  # a step class without an entry would never
 # casts raw columns, the float32 hand-on after each dense branch, and densifying before dense-only models.
 SCAFFOLDING_SCRIPT = (sa.PREPARE, sa.TO_DENSE)
 SCAFFOLDING_TRUSTED = ("numpy.asarray", "numpy.dtype", _ours + "FramePreparer", _ours + "Densify")
-SCAFFOLDING_ONNX = refused(OURS, "Densify")  # ``prepare`` runs before the graph; float32 becomes an identity
+# ``prepare`` becomes the graph's inputs (``artifacts.onnx_inputs``), the float32 hand-on a float32 rounding and
+# densifying an identity (``artifacts.onnx_export``)
+SCAFFOLDING_ONNX = converts()
 
 
 def steps_in(group: UiGroup, *, addable: bool = False) -> tuple[str, ...]:

@@ -137,9 +137,9 @@ def test_without_mlflow_its_export_is_not_offered_and_the_page_says_how_to_get_i
 def test_onnx_export_and_its_refusal_named_plainly(store, app, iris_id, downloads):
     convertible = saved_version(store, "plain", fast_spec())
     train_now(store, iris_id, fast_spec(), pipeline_version_id=convertible.id)
-    clipped = PipelineSpec.model_validate({**fast_spec().to_dict(), "steps": [{"kind": "clip_outliers"}]})
-    blocked = saved_version(store, "clipped", clipped)
-    train_now(store, iris_id, clipped, pipeline_version_id=blocked.id)
+    flagged = PipelineSpec.model_validate({**fast_spec().to_dict(), "steps": [{"kind": "isolation_forest_flag"}]})
+    blocked = saved_version(store, "flagged", flagged)
+    train_now(store, iris_id, flagged, pipeline_version_id=blocked.id)
     at = open_tab(app, "Export", dataset_id=iris_id)
     at.selectbox(key="pipelines_pick").set_value(convertible.pipeline_id).run()
     at.selectbox(key="pipelines_export_format").set_value("onnx").run()
@@ -148,7 +148,7 @@ def test_onnx_export_and_its_refusal_named_plainly(store, app, iris_id, download
     at.selectbox(key="pipelines_pick").set_value(blocked.pipeline_id).run()
     assert not at.exception
     assert "cannot be converted" in texts(at, "error")
-    assert "OutlierClipper" in texts(at, "error")
+    assert "IsolationForestFlag" in texts(at, "error")
 
 
 def test_definition_export_imports_back_as_a_new_pipeline(store, app, downloads):

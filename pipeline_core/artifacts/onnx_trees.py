@@ -1,0 +1,283 @@
+"""Histogram gradient boosting as an ONNX graph that computes what scikit-learn computes, in float64.
+
+skl2onnx's own converter for these models never produced a graph here: with onnx 1.23 it stops on
+a Python ``False`` among the tree attributes ("Expected an int, got a boolean"), and where it does
+convert it runs the trees in float32, while scikit-learn compares float64 features with float64
+thresholds. This writes the fitted trees into ONNX-ML's ``TreeEnsemble`` (ai.onnx.ml opset 5),
+which takes float64 features, thresholds and leaf values, routes missing values the way each
+split learned, and sums the trees; the graph then adds the baseline and applies the same link
+(and, for classifiers, the same label rule: ``raw > 0`` for two classes, the first largest score
+otherwise) as the model's ``predict``/``predict_proba``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from sklearn.base import BaseEstimator
+
+TREE_ENSEMBLE_OPSET = 5  # ai.onnx.ml: the first version with float64 splits and leaves
+# skl2onnx 1.20 refuses to write an ai.onnx.ml version above 3, so the node is declared at 3 and
+# :func:`raise_ml_opset` lifts the finished model's import to 5 (every other ML op we emit exists there).
+DECLARED_OPSET = 3
+LOG_LINK_LOSSES = ("poisson", "gamma")  # predict = exp(raw) for these; the identity for the others
+
+
+def categorical_reason(model: Any) -> str | None:
+    """Why a fitted boosting model cannot convert, or ``None``: only splits on category codes stop it."""
+    flags = getattr(model, "is_categorical_", None)
+    if flags is not None and np.asarray(flags).any():
+        return ("it splits on category codes (the one-hot step's 'codes' for boosting), which the ONNX tree "
+                "ensemble cannot express; set that step's boosting option to 'one_hot'")
+    return None
+
+
+@dataclass
+class _Trees:
+    """Flat ``TreeEnsemble`` attributes for many trees (node and leaf arrays, one root per tree)."""
+
+    roots: list[int]
+    features: list[int]
+    splits: list[float]
+    true_ids: list[int]
+    true_leafs: list[int]
+    false_ids: list[int]
+    false_leafs: list[int]
+    missing_true: list[int]
+    leaf_targets: list[int]
+    leaf_weights: list[float]
+
+
+class OnnxBoosting(BaseEstimator):
+    """Stand-in for a fitted ``HistGradientBoostingClassifier``/``Regressor`` (numeric splits only)."""
+
+    def __init__(self, predictors: list[list[Any]], baseline: np.ndarray, classes: np.ndarray | None,
+                 log_link: bool):
+        self.predictors, self.baseline, self.classes, self.log_link = predictors, baseline, classes, log_link
+
+    @classmethod
+    def from_fitted(cls, model: Any) -> OnnxBoosting:
+        # ``_predictors`` and ``_baseline_prediction`` are the fitted trees and starting score: scikit-learn
+        # has no public way to read them, and skl2onnx's converter reads the same two attributes.
+        classes = getattr(model, "classes_", None)
+        return cls(model._predictors, np.asarray(model._baseline_prediction, dtype=np.float64).reshape(-1),
+                   classes, getattr(model, "loss", "") in LOG_LINK_LOSSES)
+
+    @property
+    def n_targets(self) -> int:
+        return len(self.baseline)
+
+    def ensemble(self) -> _Trees:
+        out = _Trees([], [], [], [], [], [], [], [], [], [])
+        for iteration in self.predictors:
+            for target, predictor in enumerate(iteration):
+                _add_tree(out, predictor.nodes, target)
+        return out
+
+
+def _add_tree(out: _Trees, nodes: np.ndarray, target: int) -> None:
+    """Append one boosting predictor's nodes (a structured array, one record per node)."""
+    _add_nodes(out, nodes["is_leaf"].astype(bool), nodes["left"], nodes["right"], nodes["feature_idx"],
+               nodes["num_threshold"], nodes["missing_go_to_left"], nodes["value"], target)
+
+
+def _add_nodes(out: _Trees, leaf: np.ndarray, left: np.ndarray, right: np.ndarray, feature: np.ndarray,
+               threshold: np.ndarray, missing_left: np.ndarray, value: np.ndarray, target: int) -> None:
+    """Append one tree: internal nodes become splits (``x <= threshold`` goes left), leaves leaf weights."""
+    node_index, leaf_index = {}, {}
+    for i in range(len(leaf)):
+        if leaf[i]:
+            leaf_index[i] = len(out.leaf_weights) + len(leaf_index)
+        else:
+            node_index[i] = len(out.features) + len(node_index)
+    for i in leaf_index:
+        out.leaf_targets.append(target)
+        out.leaf_weights.append(float(value[i]))
+    if not node_index:  # a tree that is one leaf: a split whose both sides reach it
+        only = leaf_index[0]
+        out.roots.append(len(out.features))
+        _append_split(out, 0, 0.0, (only, 1), (only, 1), 0)
+        return
+    out.roots.append(node_index[0])
+    for i in node_index:
+        true = (leaf_index[left[i]], 1) if left[i] in leaf_index else (node_index[left[i]], 0)
+        false = (leaf_index[right[i]], 1) if right[i] in leaf_index else (node_index[right[i]], 0)
+        _append_split(out, int(feature[i]), float(threshold[i]), true, false, int(missing_left[i]))
+
+
+def _append_split(out: _Trees, feature: int, split: float, true: tuple[int, int], false: tuple[int, int],
+                  missing_true: int) -> None:
+    out.features.append(feature)
+    out.splits.append(split)
+    out.true_ids.append(true[0])
+    out.true_leafs.append(true[1])
+    out.false_ids.append(false[0])
+    out.false_leafs.append(false[1])
+    out.missing_true.append(missing_true)
+
+
+def raise_ml_opset(onnx_model: Any) -> None:
+    """Import ai.onnx.ml at :data:`TREE_ENSEMBLE_OPSET` when the graph holds a ``TreeEnsemble`` node."""
+    if not any(n.op_type == "TreeEnsemble" and n.domain == "ai.onnx.ml" for n in onnx_model.graph.node):
+        return
+    for entry in onnx_model.opset_import:
+        if entry.domain == "ai.onnx.ml":
+            entry.version = max(entry.version, TREE_ENSEMBLE_OPSET)
+
+
+class OnnxForest(BaseEstimator):
+    """Stand-in for a fitted random forest, extra-trees or decision tree (one output).
+
+    scikit-learn compares float32 features (the caller rounds them first) with float64 thresholds
+    and averages the trees' float64 leaf values; so does the graph, which keeps tied class
+    probabilities tied and picks the first class among them, as ``predict`` does.
+    """
+
+    def __init__(self, fitted_trees: list[Any], classes: np.ndarray | None):
+        self.fitted_trees, self.classes = fitted_trees, classes
+
+    @classmethod
+    def from_fitted(cls, model: Any) -> OnnxForest | None:
+        """``None`` for a multi-output model (the project trains none)."""
+        if getattr(model, "n_outputs_", 1) != 1:
+            return None
+        trees = [e.tree_ for e in getattr(model, "estimators_", [model])]
+        return cls(trees, getattr(model, "classes_", None))
+
+    @property
+    def n_targets(self) -> int:
+        return 1 if self.classes is None else len(self.classes)
+
+    def ensemble(self) -> _Trees:
+        out = _Trees([], [], [], [], [], [], [], [], [], [])
+        for tree in self.fitted_trees:
+            values = tree.value[:, 0, :]
+            if self.classes is not None:  # as ``DecisionTreeClassifier.predict_proba`` normalises them
+                totals = values.sum(axis=1, keepdims=True)
+                values = values / np.where(totals == 0.0, 1.0, totals)
+            for target in range(self.n_targets):
+                _add_nodes(out, tree.children_left == -1, tree.children_left, tree.children_right, tree.feature,
+                           tree.threshold, tree.missing_go_to_left, values[:, target], target)
+        return out
+
+
+def convert_forest(scope: Any, operator: Any, container: Any) -> None:
+    from onnx import TensorProto
+
+    model: OnnxForest = operator.raw_operator
+    name = scope.get_unique_variable_name
+    summed, count = name("tree_sum"), name("tree_count")
+    _tree_ensemble(scope, container, operator.inputs[0].full_name, summed, model)
+    container.add_initializer(count, TensorProto.DOUBLE, [], [float(len(model.fitted_trees))])
+    average = operator.outputs[-1].full_name
+    container.add_node("Div", [summed, count], [average], op_version=14)
+    if model.classes is not None:
+        index = name("class_index")
+        container.add_node("ArgMax", [average], [index], axis=1, keepdims=1, select_last_index=0, op_version=13)
+        class_labels(scope, operator, container, index, operator.outputs[0].full_name)
+
+
+def _tree_ensemble(scope: Any, container: Any, source: str, output: str, model: Any) -> None:
+    from onnx import numpy_helper
+
+    trees = model.ensemble()
+    container.add_node(
+        "TreeEnsemble", [source], [output], op_domain="ai.onnx.ml",
+        op_version=DECLARED_OPSET, name=scope.get_unique_operator_name("TreeEnsemble"),
+        n_targets=model.n_targets, aggregate_function=1, post_transform=0, tree_roots=trees.roots,
+        nodes_featureids=trees.features, nodes_splits=numpy_helper.from_array(np.asarray(trees.splits)),
+        nodes_modes=numpy_helper.from_array(np.zeros(len(trees.features), dtype=np.uint8)),  # BRANCH_LEQ
+        nodes_truenodeids=trees.true_ids, nodes_trueleafs=trees.true_leafs, nodes_falsenodeids=trees.false_ids,
+        nodes_falseleafs=trees.false_leafs, nodes_missing_value_tracks_true=trees.missing_true,
+        leaf_targetids=trees.leaf_targets, leaf_weights=numpy_helper.from_array(np.asarray(trees.leaf_weights)))
+
+
+def tree_parser(alias: str) -> Any:
+    """A parser declaring ``label`` and ``probabilities`` (float64) for a classifier, ``variable`` for a regressor."""
+
+    def parse(scope: Any, model: Any, inputs: list[Any], custom_parsers: Any = None) -> list[Any]:
+        return _declare_outputs(scope, alias, model, inputs)
+
+    return parse
+
+
+def _declare_outputs(scope: Any, alias: str, model: Any, inputs: list[Any]) -> list[Any]:
+    from skl2onnx.common.data_types import DoubleTensorType, Int64TensorType, StringTensorType
+
+    operator = scope.declare_local_operator(alias, model)
+    operator.inputs = inputs
+    if model.classes is None:
+        operator.outputs.append(scope.declare_local_variable("variable", DoubleTensorType([None, 1])))
+        return operator.outputs
+    kind = np.asarray(model.classes).dtype.kind
+    label = DoubleTensorType([None]) if kind == "f" else (
+        Int64TensorType([None]) if kind in "biu" else StringTensorType([None]))
+    operator.outputs.append(scope.declare_local_variable("label", label))
+    operator.outputs.append(scope.declare_local_variable("probabilities", DoubleTensorType([None, len(model.classes)])))
+    return operator.outputs
+
+
+def shape_trees(operator: Any) -> None:
+    """Types are declared by :func:`tree_parser`; only the row count is filled in."""
+    rows = operator.inputs[0].get_first_dimension()
+    for output in operator.outputs:
+        output.type.shape = [rows, *output.type.shape[1:]]
+
+
+def convert_boosting(scope: Any, operator: Any, container: Any) -> None:
+    from onnx import TensorProto
+
+    model: OnnxBoosting = operator.raw_operator
+    name = scope.get_unique_variable_name
+    summed, baseline, raw = name("tree_sum"), name("baseline"), name("raw_score")
+    _tree_ensemble(scope, container, operator.inputs[0].full_name, summed, model)
+    container.add_initializer(baseline, TensorProto.DOUBLE, [1, model.n_targets], model.baseline.tolist())
+    container.add_node("Add", [summed, baseline], [raw], op_version=14)
+    if model.classes is None:
+        container.add_node("Exp" if model.log_link else "Identity", [raw], [operator.outputs[0].full_name],
+                           op_version=13)
+        return
+    _classify(scope, operator, container, raw, len(model.classes))
+
+
+def _classify(scope: Any, operator: Any, container: Any, raw: str, n_classes: int) -> None:
+    """Probabilities by the logistic or softmax link; the label by scikit-learn's rule on the raw scores."""
+    from onnx import TensorProto
+
+    name = scope.get_unique_variable_name
+    label, probabilities = (o.full_name for o in operator.outputs)
+    index = name("class_index")
+    if n_classes == 2:
+        positive, one, negative, zero, above = name("p1"), name("one"), name("p0"), name("zero"), name("above")
+        container.add_node("Sigmoid", [raw], [positive], op_version=13)
+        container.add_initializer(one, TensorProto.DOUBLE, [], [1.0])
+        container.add_node("Sub", [one, positive], [negative], op_version=14)
+        container.add_node("Concat", [negative, positive], [probabilities], axis=1, op_version=13)
+        container.add_initializer(zero, TensorProto.DOUBLE, [], [0.0])
+        container.add_node("Greater", [raw, zero], [above], op_version=13)  # np.argmax([.5, .5]) is 0: "> 0"
+        container.add_node("Cast", [above], [index], to=TensorProto.INT64, op_version=13)
+    else:
+        container.add_node("Softmax", [raw], [probabilities], axis=1, op_version=13)
+        container.add_node("ArgMax", [raw], [index], axis=1, keepdims=1, select_last_index=0, op_version=13)
+    class_labels(scope, operator, container, index, label)
+
+
+def class_labels(scope: Any, operator: Any, container: Any, index: str, label: str) -> None:
+    """``label = classes[index]`` as a 1-D tensor, with the classes as numbers or strings."""
+    from onnx import TensorProto
+
+    name = scope.get_unique_variable_name
+    classes = np.asarray(operator.raw_operator.classes)
+    table, flat = name("classes"), name("flat_index")
+    if classes.dtype.kind == "f":
+        container.add_initializer(table, TensorProto.DOUBLE, [len(classes)], classes.astype(float).tolist())
+    elif classes.dtype.kind in "biu":
+        container.add_initializer(table, TensorProto.INT64, [len(classes)], classes.astype(np.int64).tolist())
+    else:
+        container.add_initializer(table, TensorProto.STRING, [len(classes)], [str(c).encode() for c in classes])
+    shape = name("flat_shape")
+    container.add_initializer(shape, TensorProto.INT64, [1], [-1])
+    container.add_node("Reshape", [index, shape], [flat], op_version=14)
+    container.add_node("Gather", [table, flat], [label], axis=0, op_version=13)

@@ -1,0 +1,153 @@
+"""ONNX export of the pipelines users actually get: the default steps with each default model.
+
+The data has what real files have: categorical columns before the numeric ones, missing values,
+rare levels, outliers and dates (as text and as datetimes). Every case must export, and onnxruntime's
+answers must equal the pipeline's on the rows: labels identical, probabilities within 1e-5.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from threadpoolctl import threadpool_limits
+
+from pipeline_core.artifacts.export import ONNX_RTOL, predict_onnx, to_onnx
+from pipeline_core.artifacts.onnx_inputs import epoch_seconds
+from pipeline_core.compiler.columns import default_steps, infer_schema
+from pipeline_core.compiler.compile import compile_pipeline
+from pipeline_core.compiler.prepare import prepare
+from pipeline_core.definition import steps as st
+from pipeline_core.definition.spec import ModelSpec, PipelineSpec
+from pipeline_core.transformers import DateParts
+
+TARGETS = {"binary": "classification", "multiclass": "classification", "amount": "regression"}
+DEFAULT_MODELS = {"classification": ["logistic_regression", "random_forest", "hist_gradient_boosting"],
+                  "regression": ["linear_regression", "random_forest", "hist_gradient_boosting"]}
+SMALL = {"random_forest": {"n_estimators": 20}}
+PROBABILITY_TOLERANCE = 1e-5
+
+
+def messy(n: int = 300, seed: int = 0, dates: str | None = None) -> pd.DataFrame:
+    """Categoricals first, then numbers with gaps and outliers, an optional date column, three targets."""
+    rng = np.random.default_rng(seed)
+    city = rng.choice(["paris", "lyon", "nice", "lille", "rare"], n, p=[.4, .3, .2, .095, .005]).astype(object)
+    city[rng.random(n) < .1] = None
+    plan = rng.choice(["basic", "plus", "pro"], n).astype(object)
+    x1 = rng.normal(0, 1, n)
+    x1[rng.random(n) < .1] = np.nan
+    x2 = rng.lognormal(3, 1, n)
+    x2[rng.random(n) < .03] = 1e6
+    frame = pd.DataFrame({"city": city, "plan": plan, "x1": x1, "x2": x2})
+    if dates is not None:
+        when = pd.Series(pd.date_range("2019-12-30 05:00", periods=n, freq="37h"))
+        when[rng.random(n) < .05] = pd.NaT
+        frame.insert(2, "when", when if dates == "datetime" else when.dt.strftime("%Y-%m-%d %H:%M").where(when.notna()))
+    score = np.nan_to_num(x1) + (city == "paris") + 0.3 * np.log(x2) + rng.normal(0, .5, n)
+    frame["binary"] = np.where(score > 1.5, "yes", "no")
+    frame["multiclass"] = np.select([score < 1, score < 2], ["low", "mid"], "high")
+    frame["amount"] = score * 10
+    return frame
+
+
+def default_fit(frame: pd.DataFrame, target: str, model: str, extra: list[st.Step] | None = None):
+    """The default pipeline (what the Features page and the CLI add) for ``model``, fitted as training fits it."""
+    raw = frame.drop(columns=[t for t in TARGETS if t != target])
+    spec = PipelineSpec(target=target, models=[ModelSpec(kind=model, params=SMALL.get(model, {}))])
+    spec = spec.model_copy(update={"steps": [*default_steps(infer_schema(raw, spec)), *(extra or [])]})
+    prepared = prepare(spec, raw)
+    pipeline = compile_pipeline(spec, prepared.schema, task=prepared.task, model=spec.models[0])
+    with threadpool_limits(1):
+        pipeline.fit(prepared.X, prepared.y)
+    return pipeline, prepared.X
+
+
+def assert_same_predictions(graph: bytes, pipeline, X: pd.DataFrame) -> None:
+    expected = np.asarray(pipeline.predict(X))
+    got = predict_onnx(graph, X, pipeline[0])
+    if expected.dtype.kind == "f":  # linear models fitted on float32 features predict in float32: values near 0
+        scale = np.abs(expected).max()  # are only that precise, relative to the largest prediction
+        np.testing.assert_allclose(got, expected, rtol=ONNX_RTOL, atol=ONNX_RTOL * scale)
+    else:
+        np.testing.assert_array_equal(got.astype(expected.dtype), expected)
+    if hasattr(pipeline, "predict_proba"):
+        np.testing.assert_allclose(predict_onnx(graph, X, pipeline[0], proba=True), pipeline.predict_proba(X),
+                                   rtol=0, atol=PROBABILITY_TOLERANCE)
+
+
+CASES = [(dates, target, model) for dates in ("text", "datetime") for target, task in TARGETS.items()
+         for model in DEFAULT_MODELS[task]]
+
+
+@pytest.mark.parametrize(("dates", "target", "model"), CASES, ids=["-".join(case) for case in CASES])
+def test_the_default_pipeline_exports_and_predicts_as_the_model_does(dates, target, model):
+    pipeline, X = default_fit(messy(dates=dates), target, model)
+    assert any(type(step).__name__ == "DateParts" for step in _estimators(pipeline))  # the dates are used
+    graph = to_onnx(pipeline, X)
+    fresh = messy(120, seed=1, dates=dates).drop(columns=list(TARGETS))  # rows it never saw: an unseen level,
+    fresh.loc[:3, "city"] = "atlantis"  # a number out of float32's range, an infinity, an unparsable date
+    fresh.loc[4, "x2"], fresh.loc[5, "x1"] = 1e300, -np.inf
+    if dates == "text":
+        fresh.loc[6, "when"] = "not a date"
+    for rows in (X, fresh):
+        assert_same_predictions(graph, pipeline, rows)
+
+
+@pytest.mark.parametrize("target", list(TARGETS))
+def test_clipping_outliers_and_logs_export_too(target):
+    model = DEFAULT_MODELS[TARGETS[target]][0]
+    pipeline, X = default_fit(messy(dates="text"), target, model, [st.ClipOutliers(), st.Log(columns=["x2"])])
+    clipped = [s for s in _estimators(pipeline) if type(s).__name__ == "OutlierClipper"]
+    assert clipped and np.isfinite(clipped[0].upper_).any()  # it does clip something
+    assert_same_predictions(to_onnx(pipeline, X), pipeline, X)
+
+
+def _estimators(estimator) -> list:
+    """Every fitted object in the pipeline (the column transformer's fitted branches, not their templates)."""
+    if hasattr(estimator, "steps"):
+        return [e for _, step in estimator.steps for e in _estimators(step)]
+    if hasattr(estimator, "transformers_"):
+        return [e for _, branch, _ in estimator.transformers_ if not isinstance(branch, str)
+                for e in _estimators(branch)]
+    return [estimator]
+
+
+def test_date_parts_in_the_graph_equal_pandas_on_awkward_dates():
+    """Every part, on leap days, year ends, dates before 1970 and far off, midnight and a second before it."""
+    stamps = pd.Series(pd.to_datetime([
+        "1900-01-01 00:00", "1900-03-01 12:00", "1969-12-31 23:59:59", "1970-01-01 00:00", "2000-02-29 23:59",
+        "2000-12-31 00:01", "2001-01-01 00:00", "2023-03-01 06:30", "2024-02-29 13:45:59", "2099-12-31 23:59:59",
+        "2262-04-11 00:00", "1677-09-22 00:00", None], format="mixed"))
+    parts = ["year", "month", "day", "dayofweek", "dayofyear", "hour", "minute"]
+    for values in (stamps, stamps.dt.strftime("%Y-%m-%d %H:%M:%S"), stamps.dt.tz_localize("Europe/Paris")):
+        expected = DateParts(parts=tuple(parts)).fit(values.to_frame("when")).transform(values.to_frame("when"))
+        got = _date_parts_of(epoch_seconds(values).reshape(-1, 1), parts)
+        np.testing.assert_array_equal(got, expected)  # NaN where the date is missing
+
+
+def test_a_pipeline_reading_all_date_parts_agrees_on_text_and_datetime_dates():
+    stamps = pd.Series(pd.date_range("1965-02-27 22:00", periods=200, freq="29h"))
+    all_parts = ["year", "month", "day", "dayofweek", "dayofyear", "hour", "minute"]
+    for when in (stamps, stamps.dt.strftime("%Y/%m/%d %H:%M")):
+        frame = pd.DataFrame({"when": when, "label": np.where(stamps.dt.dayofweek >= 5, "weekend", "week")})
+        spec = PipelineSpec(target="label", models=[ModelSpec(kind="random_forest", params={"n_estimators": 10})],
+                            steps=[st.DateParts(parts=all_parts), st.Impute(columns="datetime")])
+        prepared = prepare(spec, frame)
+        pipeline = compile_pipeline(spec, prepared.schema, task=prepared.task, model=spec.models[0])
+        pipeline.fit(prepared.X, prepared.y)
+        assert_same_predictions(to_onnx(pipeline, prepared.X), pipeline, prepared.X)
+
+
+def _date_parts_of(seconds: np.ndarray, parts: list[str]) -> np.ndarray:
+    """Only the date-parts converter, run alone on epoch seconds."""
+    import onnxruntime as ort
+    from skl2onnx import convert_sklearn
+    from skl2onnx.common.data_types import DoubleTensorType
+
+    from pipeline_core.artifacts.onnx_converters import register_ours
+
+    register_ours()
+    step = DateParts(parts=tuple(parts)).fit(pd.DataFrame({"when": pd.to_datetime(["2020-01-01"])}))
+    graph = convert_sklearn(step, initial_types=[("when", DoubleTensorType([None, 1]))], target_opset=19)
+    session = ort.InferenceSession(graph.SerializeToString(), providers=["CPUExecutionProvider"])
+    return session.run(None, {"when": seconds})[0]
