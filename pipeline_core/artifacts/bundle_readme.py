@@ -9,6 +9,8 @@ from __future__ import annotations
 from typing import Any
 
 from pipeline_core.artifacts.bundle_schema import BundleSchema
+from pipeline_core.definition.rules import parse_rules
+from pipeline_core.errors import SpecError
 
 MAX_LEVELS_SHOWN = 12
 
@@ -87,8 +89,14 @@ def _levels(levels: list[str] | None) -> str:
 
 
 def _rule(rule: dict[str, Any]) -> str:
+    """``column``: how the app words the rule, then its exact fields (as rules.json has them)."""
     params = ", ".join(f"{k}={v!r}" for k, v in rule.items() if k not in ("kind", "column"))
-    return f"`{rule.get('column', '?')}`: {rule.get('kind', 'rule')}" + (f" ({params})" if params else "")
+    try:
+        described = parse_rules([rule])[0].describe()
+    except SpecError:
+        described = ""
+    head = f"`{rule.get('column', '?')}`: " + (f"{described} — " if described else "")
+    return head + f"{rule.get('kind', 'rule')}" + (f" ({params})" if params else "")
 
 
 def _cell(value: object) -> str:

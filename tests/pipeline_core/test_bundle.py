@@ -26,10 +26,8 @@ RULES = [{"kind": "not_null", "column": "city"}, {"kind": "range", "column": "ag
 @pytest.fixture(scope="module")
 def churn():
     """A trained churn model, its metadata (with quality rules in its definition) and its training frame."""
-    result, frame = churn_model()
-    metadata = build_metadata(result, frame)
-    metadata["definition"] = {**metadata["definition"], "rules": RULES}
-    return result.pipeline, metadata, frame
+    result, frame = churn_model(rules=RULES)
+    return result.pipeline, build_metadata(result, frame), frame
 
 
 @pytest.fixture(scope="module")
@@ -79,10 +77,14 @@ def test_the_schema_names_every_column_with_its_type_levels_and_five_real_exampl
     np.testing.assert_array_equal(pipeline.predict(examples), pipeline.predict(expected))
 
 
-def test_rules_travel_in_rules_json_and_the_readme(bundle_bytes):
-    assert load_bundle(bundle_bytes).rules == RULES
+def test_rules_travel_in_rules_json_and_the_readme(churn, bundle_bytes):
+    _, metadata, _ = churn
+    rules = load_bundle(bundle_bytes).rules
+    assert rules == metadata["definition"]["rules"]
+    assert [(r["kind"], r["column"]) for r in rules] == [("not_null", "city"), ("range", "age")]
     readme = _entries(bundle_bytes)["README.md"].decode()
-    assert "`city`: not_null" in readme and "`age`: range (min=0.0, max=120.0)" in readme
+    assert "`city`: Not missing — not_null" in readme
+    assert "`age`: In range [0, 120] — range (min=0.0, max=120.0)" in readme
     for expected in ("pip install -r requirements.txt", "load_bundle(", "predict_proba", "| income | numeric |",
                      "drift_from_reference"):
         assert expected in readme
