@@ -19,6 +19,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from pipeline_core.analysis.drift import drift_report
 from pipeline_core.artifacts.export import build_metadata, dump_bundle, save_model
 from tests.pipeline_core.trained import TARGET, churn_model
 
@@ -111,26 +112,42 @@ def test_readme_snippet_loads_an_exported_model_and_predicts_the_same(installed:
 
 
 def test_a_bundle_loads_and_predicts_in_a_fresh_install(installed: Path, tmp_path: Path) -> None:
-    """What the bundle's README tells its receiver to run, where only the installed package exists."""
-    result, frame = churn_model()
+    """The README's bundle snippet, run where only the installed package exists: same predictions, same drift."""
+    result, frame = churn_model(rules=[{"kind": "not_null", "column": "city"}])
     metadata = build_metadata(result, frame)
-    (tmp_path / "bundle.zip").write_bytes(dump_bundle(result.pipeline, metadata, frame))
-    rows = frame.drop(columns=[TARGET])
-    rows.to_parquet(tmp_path / "new.parquet")
-    script = ("import json, pandas as pd\n"
-              "from pipeline_core.artifacts.bundle import load_bundle\n"
-              "bundle = load_bundle('bundle.zip')\n"
-              "rows = pd.read_parquet('new.parquet')\n"
-              "json.dump({'labels': [str(p) for p in bundle.pipeline.predict(rows)],\n"
-              "           'probabilities': bundle.pipeline.predict_proba(rows).tolist(),\n"
-              "           'examples': [str(p) for p in bundle.pipeline.predict(bundle.schema.example_frame())],\n"
-              "           'rules': bundle.rules, 'requirements': bundle.requirements}, open('out.json', 'w'))\n")
+    (tmp_path / "model-bundle.zip").write_bytes(dump_bundle(result.pipeline, metadata, frame))
+    rows = frame.drop(columns=[TARGET]).sample(120, random_state=0).reset_index(drop=True)
+    rows.to_csv(tmp_path / "new.csv", index=False)
+    script = readme_python_block("load_bundle(") + (
+        "import json\n"
+        "json.dump({'labels': [str(p) for p in predictions],\n"
+        "           'probabilities': bundle.pipeline.predict_proba(rows).tolist(),\n"
+        "           'examples': [str(p) for p in bundle.pipeline.predict(bundle.schema.example_frame())],\n"
+        "           'psi': drift.set_index('column')['psi'].to_dict(),\n"
+        "           'rules': bundle.rules, 'requirements': bundle.requirements}, open('out.json', 'w'))\n")
     _run([str(installed / "python"), "-c", script], tmp_path)
     out = json.loads((tmp_path / "out.json").read_text())
-    assert out["labels"] == [str(p) for p in result.pipeline.predict(rows)]
-    assert out["probabilities"] == result.pipeline.predict_proba(rows).tolist()
-    assert out["examples"] == [str(p) for p in result.pipeline.predict(rows.head(5))]
-    assert out["requirements"] == metadata["requirements"] and out["rules"] == []
+    new = pd.read_csv(tmp_path / "new.csv")
+    assert out["labels"] == [str(p) for p in result.pipeline.predict(new)]
+    assert out["probabilities"] == result.pipeline.predict_proba(new).tolist()
+    assert out["examples"] == [str(p) for p in result.pipeline.predict(frame.head(5))]
+    names = [f["name"] for f in metadata["features"]]
+    assert out["psi"] == drift_report(frame[names], new).set_index("column")["psi"].to_dict()
+    assert out["rules"] == metadata["definition"]["rules"] and out["requirements"] == metadata["requirements"]
+
+
+def test_plain_skops_loads_a_model_with_the_trusted_type_list(installed: Path, tmp_path: Path) -> None:
+    """The README's hint for calling skops directly works with the project's custom transformers."""
+    result, frame = churn_model()
+    save_model(result.pipeline, tmp_path / "model.skops", "skops", build_metadata(result, frame))
+    script = ("import skops.io, json, pandas as pd\n"
+              "from pipeline_core.artifacts.export import TRUSTED_TYPES\n"
+              "pipeline = skops.io.load('model.skops', trusted=list(TRUSTED_TYPES))\n"
+              "print(json.dumps([str(p) for p in pipeline.predict(pd.read_parquet('rows.parquet'))]))\n")
+    rows = frame.drop(columns=[TARGET]).head(30)
+    rows.to_parquet(tmp_path / "rows.parquet")
+    done = _run([str(installed / "python"), "-c", script], tmp_path)
+    assert json.loads(done.stdout) == [str(p) for p in result.pipeline.predict(rows)]
 
 
 def readme_python_block(containing: str) -> str:
