@@ -40,12 +40,14 @@ def main() -> None:
         common.show_error(e)
         st.stop()
     session.init_state()
+    session.show_messages("app")  # e.g. a draft address that no longer opens
     jobs.job_runner()  # once per server: starts the training workers and closes runs a restart interrupted
     common.sidebar()
     try:
         with common.inside_app():
             navigation.run()
-    finally:  # also after a page stopped early
+    finally:  # also after a page stopped early or asked for a rerun
+        session.autosave()
         session.sync_url()
 
 

@@ -18,7 +18,7 @@ from pipeline_core.errors import StudioError
 from pipeline_core.io.writers import safe_download_name
 from studio import models
 from studio import pipelines as library
-from studio.errors import FAILURES
+from studio.errors import FAILURES, StorageError
 from studio.runs import RunStatus, get_run, list_runs
 
 PAGE = "pipelines"
@@ -85,7 +85,9 @@ def _save_section(spec: PipelineSpec) -> None:
         state = "saved" if session.editing().saved_hash else "not saved yet"
     version = session.editing().version
     where = f" as version {version}" if version and state == "saved" else ""
-    if st.session_state.get("pipelines_name_of") != spec.name:  # another pipeline was opened or loaded
+    # the field shows the definition's name: after another pipeline was opened, and after a page switch or a
+    # refresh dropped the widget's own state (an empty field made re-saving fail or fork a new pipeline)
+    if st.session_state.get("pipelines_name_of") != spec.name or "pipelines_name" not in st.session_state:
         st.session_state["pipelines_name_of"] = spec.name
         st.session_state["pipelines_name"] = spec.name
     with st.form("pipelines_save_form"):
@@ -95,15 +97,34 @@ def _save_section(spec: PipelineSpec) -> None:
         name = name_col.text_input("Pipeline name", max_chars=200, key="pipelines_name")
         note = note_col.text_input("Note for this version", placeholder="what changed and why",
                                    max_chars=500, key="pipelines_note")
+        opened = _opened_pipeline_name()
+        as_new = opened is not None and st.checkbox(
+            "Save as a new pipeline", key="pipelines_save_as_new",
+            help=f"You are editing '{opened}'. Tick this to save under the name above as a separate pipeline "
+                 "with its own history; leave it to add a version to the one you opened.")
         submitted = st.form_submit_button("Save version", type="primary", icon=":material/save:",
                                           key="pipelines_save")
     if submitted:
+        if opened is not None and name.strip() != opened and not as_new:
+            common.show_error(StorageError(
+                f"You opened '{opened}' but the name now reads '{name.strip()}'. Put the name back to add a "
+                "version to it, or tick 'Save as a new pipeline'."))
+            return
         _save(spec, name, note)
+
+
+def _opened_pipeline_name() -> str | None:
+    """The name of the saved pipeline being edited, if any (it may have been deleted since)."""
+    pipeline_id = session.editing().pipeline_id
+    if pipeline_id is None:
+        return None
+    return next((p.name for p in library.list_pipelines() if p.id == pipeline_id), None)
 
 
 def _save(spec: PipelineSpec, name: str, note: str) -> None:
     try:
-        version = library.save_version(spec, name=name, note=note, trained_run_id=session.run_id())
+        version = library.save_version(spec, name=name, note=note, trained_run_id=session.run_id(),
+                                       dataset_id=session.dataset_id())
     except FAILURES as e:
         common.show_error(e)
         return

@@ -7,12 +7,18 @@ misspelt key is an ``AttributeError`` at once instead of a silent ``None`` on an
 
 from __future__ import annotations
 
+import hashlib
+import json
 import uuid
 from dataclasses import dataclass
 from typing import Any, Literal
 
 import streamlit as st
 from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+from pipeline_core.definition.spec import load_spec
+from studio import drafts
+from studio.errors import FAILURES
 
 DATASET_ID = "dataset_id"  # storage id of the active dataset
 SPEC = "spec"  # the definition being edited, as a dict
@@ -21,33 +27,121 @@ PIPELINE_ID = "pipeline_id"
 PIPELINE_VERSION = "pipeline_version"
 RUN_ID = "run_id"  # the run this session last started or opened
 OWNER = "owner"  # whom this session's training jobs count against (``owner()``); never in the URL
+DRAFT = "draft_token"  # the draft this tab's work is saved under (``studio.drafts``); in the URL as ``draft``
+DRAFT_SEEN = "draft_seen"  # (revision, state digest) this session last saved or loaded
 
 DEFAULTS: dict[str, Any] = {DATASET_ID: None, SPEC: None, SAVED_HASH: None, PIPELINE_ID: None,
                             PIPELINE_VERSION: None, RUN_ID: None}
 # kept in the address bar, so a browser refresh (a new session) reopens the same dataset and run
 URL_KEYS = {DATASET_ID: "dataset", RUN_ID: "run"}
+DRAFT_PARAM = "draft"
 
 
 def init_state() -> None:
-    """Defaults for a new session, and the ids a refreshed page carries in its address."""
+    """Defaults for a new session; the draft and the ids a refreshed page carries in its address.
+
+    A later run of the session picks up what another tab saved to the same draft, unless this session
+    has changes of its own not yet saved (then its own save, at the end of the run, wins).
+    """
     fresh = DATASET_ID not in st.session_state
     for key, value in DEFAULTS.items():
         st.session_state.setdefault(key, value)
     if fresh:
+        if token := st.query_params.get(DRAFT_PARAM):
+            _restore(token)
         for key, param in URL_KEYS.items():
             value = st.query_params.get(param)
             if value is not None and value.isdigit():
                 st.session_state[key] = int(value)
+    else:
+        _follow_other_tabs()
 
 
 def sync_url() -> None:
-    """Mirror the ids that identify this session's work into the URL (ids only, no data)."""
-    for key, param in URL_KEYS.items():
-        value = st.session_state.get(key)
+    """Mirror the ids that identify this session's work into the URL (ids and the draft token, no data)."""
+    wanted = {param: st.session_state.get(key) for key, param in URL_KEYS.items()}
+    wanted[DRAFT_PARAM] = st.session_state.get(DRAFT)
+    for param, value in wanted.items():
         if value is None:
             st.query_params.pop(param, None)
         elif st.query_params.get(param) != str(value):
             st.query_params[param] = str(value)
+
+
+# ---- the draft: this tab's work, saved on every edit -------------------------------------------------
+
+
+def _draft_context() -> drafts.DraftContext:
+    return drafts.DraftContext(pipeline_id=st.session_state.get(PIPELINE_ID),
+                               pipeline_version=st.session_state.get(PIPELINE_VERSION),
+                               saved_hash=st.session_state.get(SAVED_HASH), run_id=st.session_state.get(RUN_ID))
+
+
+def _state_digest() -> str:
+    state = {"dataset": st.session_state.get(DATASET_ID), "spec": st.session_state.get(SPEC),
+             "context": _draft_context().model_dump(mode="json")}
+    return hashlib.sha256(json.dumps(state, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def autosave() -> None:
+    """Save this tab's working pipeline when anything in it changed since the last save or load.
+
+    Called once at the end of every run of the app (also when a page stopped early or reran), so every
+    edit, by any widget or callback on any page, reaches the draft without each page remembering to.
+    A session that never edited a pipeline saves nothing.
+    """
+    if st.session_state.get(SPEC) is None and not st.session_state.get(DRAFT):
+        return
+    digest = _state_digest()
+    seen = st.session_state.get(DRAFT_SEEN)
+    if seen is not None and seen[1] == digest:
+        return
+    token = st.session_state.get(DRAFT) or drafts.new_token()
+    spec_dict = st.session_state.get(SPEC)
+    try:
+        revision = drafts.save_draft(token, dataset_id=st.session_state.get(DATASET_ID),
+                                     spec=load_spec(spec_dict) if spec_dict else None, context=_draft_context())
+    except FAILURES as e:
+        st.sidebar.warning(f"Your latest edit could not be saved as a draft, so a refresh would lose it: {e}",
+                           icon=":material/warning:")
+        return
+    st.session_state[DRAFT] = token
+    st.session_state[DRAFT_SEEN] = (revision, digest)
+
+
+def _restore(token: str) -> None:
+    try:
+        draft = drafts.open_draft(token)
+    except FAILURES as e:
+        leave_message("app", str(e), "error")
+        return
+    st.session_state[DRAFT] = token  # a new token from a shared link: this tab's edits are saved under it
+    if draft is not None:
+        _load(draft)
+
+
+def _load(draft: drafts.WorkingDraft) -> None:
+    context = draft.context
+    st.session_state.update({
+        SPEC: draft.spec.to_dict() if draft.spec is not None else None, DATASET_ID: draft.dataset_id,
+        PIPELINE_ID: context.pipeline_id, PIPELINE_VERSION: context.pipeline_version,
+        SAVED_HASH: context.saved_hash, RUN_ID: context.run_id,
+    })
+    if draft.problem:
+        leave_message("app", draft.problem, "error")
+    st.session_state[DRAFT_SEEN] = (draft.revision, _state_digest())
+
+
+def _follow_other_tabs() -> None:
+    """Reload the draft when another tab saved it since this session last did, and this one changed nothing."""
+    token, seen = st.session_state.get(DRAFT), st.session_state.get(DRAFT_SEEN)
+    if not token or seen is None or seen[1] != _state_digest():
+        return
+    try:
+        if (drafts.draft_revision(token) or 0) > seen[0] and (draft := drafts.open_draft(token)) is not None:
+            _load(draft)
+    except FAILURES:
+        return  # the next save reports a store that cannot be reached
 
 
 def dataset_id() -> int | None:

@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 import storage
-from pipeline_core.definition.spec import PipelineSpec, load_spec
+from pipeline_core.definition.spec import DataSource, PipelineSpec, load_spec
 from pipeline_core.json_data import parse_json_document
 from pipeline_core.training.results import run_summary
 from storage import Pipeline, PipelineVersion, StorageError
@@ -15,21 +15,32 @@ from studio.workspace import current_store
 MAX_IMPORT_BYTES = 5 * 2**20
 
 
-def save_version(spec: PipelineSpec, *, name: str, note: str = "",
-                 trained_run_id: int | None = None) -> PipelineVersion:
+def save_version(spec: PipelineSpec, *, name: str, note: str = "", trained_run_id: int | None = None,
+                 dataset_id: int | None = None) -> PipelineVersion:
     """Save ``spec`` under ``name`` as the pipeline's next version (or its first).
 
     ``trained_run_id`` is the run trained in this session before saving: when it came from this very
     definition, the run (and its model) is linked to the version, so it can still be exported later.
+    ``dataset_id`` is the data the pipeline is being built on: a definition that does not name its data
+    yet is saved naming that dataset's file, format and hash, so a version always says what it was built on.
     """
     if not name.strip():
         raise StorageError("Give the pipeline a name before saving.")
-    named = spec.model_copy(update={"name": name.strip()})
+    named = spec.model_copy(update={"name": name.strip(), "data": _data_source(spec, dataset_id)})
     version = storage.save_pipeline_version(current_store(), name=named.name, definition=named.to_dict(),
                                             note=note.strip())
     if trained_run_id is not None:
         _link_trained_run(trained_run_id, spec, version.id)
     return version
+
+
+def _data_source(spec: PipelineSpec, dataset_id: int | None) -> DataSource:
+    if spec.data.sha256 or dataset_id is None:
+        return spec.data
+    dataset = storage.get_dataset(current_store(), dataset_id)
+    if dataset is None:
+        return spec.data
+    return DataSource(file_name=dataset.file_name, sha256=dataset.sha256, format=dataset.format)
 
 
 def _link_trained_run(run_id: int, trained: PipelineSpec, version_id: int) -> None:
