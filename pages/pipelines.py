@@ -295,6 +295,9 @@ def _model_export(pipeline: Any) -> None:
     if "mlflow" not in offered:
         format_col.caption(f"MLflow format: not offered here. {models.MLFLOW_MISSING}.")
     artifact = charts.run_artifact(run_id)
+    plan, plan_error = _onnx_plan(artifact.id, artifact.sha256)
+    if plan is not None and plan.blocked:  # said before anyone picks ONNX, with the reasons
+        format_col.caption("ONNX: not possible for this model. " + "; ".join(plan.blocked))
     data, error = _export_bytes(artifact.id, artifact.sha256, fmt)
     if error:
         st.error(error, icon=":material/error:")
@@ -303,6 +306,8 @@ def _model_export(pipeline: Any) -> None:
     st.download_button(f"Download {fmt} file ({len(data) / 1024:,.0f} KB)", data, file_name=name,
                        mime=MIME.get(fmt, "application/octet-stream"), icon=":material/download:",
                        type="primary", key="pipelines_download_model")
+    if fmt == "onnx" and plan is not None:
+        _onnx_inputs(plan, name)
     if fmt == "bundle":
         st.caption("For use outside Pipeline Studio: the zip's README says how to install, load and predict, "
                    "which columns the model reads and which rules the data should meet.")
@@ -312,6 +317,27 @@ def _model_export(pipeline: Any) -> None:
     if fmt == "joblib":
         st.caption("Opening a joblib file can run code hidden in it. Pipeline Studio never loads uploaded joblib "
                    "files; prefer skops to share a model.")
+
+
+def _onnx_inputs(plan: Any, file_name: str) -> None:
+    """What the graph takes, next to its download: names, types and an example feed."""
+    with st.expander("Graph inputs: one per column, with an example feed", expanded=True):
+        st.caption("Feed each column as a tensor of shape [rows, 1]. Dates go in as seconds since 1970; "
+                   "Pipeline Studio's predict does these conversions for you.")
+        st.markdown(plan.inputs)
+        st.download_button("Download this description (Markdown)", plan.inputs.encode(),
+                           file_name=f"{file_name.rsplit('.', 1)[0]}_inputs.md", mime="text/markdown",
+                           icon=":material/description:", key="pipelines_download_onnx_inputs")
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def _onnx_plan(artifact_id: int, sha256: str) -> tuple[Any, str]:
+    """The ONNX plan (steps that block it, or the graph's inputs), or why there is none."""
+    try:
+        artifact = models.get_artifact(artifact_id)
+        return models.onnx_plan(artifact, load=lambda row: charts.loaded_model(row.id, sha256)), ""
+    except FAILURES as e:
+        return None, str(e)
 
 
 @st.cache_data(max_entries=16, show_spinner="Preparing the export…")

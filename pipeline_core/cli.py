@@ -373,6 +373,11 @@ def cmd_export(args: argparse.Namespace) -> int:
         out.write_bytes(export.to_onnx(loaded.pipeline, sample))
         if sample is None:
             _note("the ONNX graph was not checked against data; pass --data to compare its predictions")
+        print(f"wrote {out}")
+        print("graph inputs (one per column, each of shape [rows, 1]; also in the file's metadata, "
+              "key pipeline_studio.inputs):")
+        print(export.describe_onnx_inputs(export.onnx_inputs(loaded.pipeline, sample)))
+        return EXIT_OK
     else:
         from pipeline_core.artifacts.codegen import script_from_metadata
 

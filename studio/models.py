@@ -7,6 +7,7 @@ is refused before a byte of it is unpickled, and an uploaded model must hold onl
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import PurePath
 from typing import Literal
 
@@ -16,6 +17,7 @@ import storage
 from pipeline_core.artifacts import codegen, export, mlflow_export
 from pipeline_core.artifacts.export import LoadedModel
 from pipeline_core.artifacts.predict import required_features
+from pipeline_core.errors import DataError, ModelError
 from storage import ModelArtifact, Run, RunStatus, StorageError
 from studio.datasets import load_table, preview_rows
 from studio.workspace import current_store
@@ -73,6 +75,34 @@ def export_model(artifact: ModelArtifact, fmt: ExportFormat, load: Loader = load
     if fmt == "mlflow":
         return mlflow_export.dump_mlflow_zip(loaded.pipeline, loaded.metadata, _training_table(artifact))
     return export.dump_model(loaded.pipeline, fmt, loaded.metadata)
+
+
+@dataclass(frozen=True)
+class OnnxPlan:
+    """What an ONNX export of a model would be, known before anyone asks for the file."""
+
+    blocked: list[str]  # one line per step that cannot convert: where it is, its class, why
+    inputs: str  # Markdown: one graph input per column, its ONNX type, what a value means, an example feed
+
+
+def onnx_plan(artifact: ModelArtifact, load: Loader = load_stored_model) -> OnnxPlan:
+    """Which steps stop an ONNX export of ``artifact`` and, when none does, what the graph takes.
+
+    Examples in the input description come from the run's training rows when the dataset is still there.
+    """
+    pipeline = load(artifact).pipeline
+    try:
+        blocked = [f"{path} ({cls}): {why}" for path, cls, why in export.unconvertible_steps(pipeline)]
+        if blocked:
+            return OnnxPlan(blocked, "")
+        try:
+            inputs = export.onnx_inputs(pipeline, _training_rows(artifact.run_id))
+        except DataError:  # the stored rows no longer fit the model: describe without examples from them
+            inputs = export.onnx_inputs(pipeline)
+    except (AttributeError, TypeError, IndexError) as e:  # not a pipeline trained here (an imported file)
+        raise ModelError("ONNX export needs a pipeline trained by Pipeline Studio (its first step prepares "
+                         "columns)") from e
+    return OnnxPlan([], export.describe_onnx_inputs(inputs))
 
 
 def _training_rows(run_id: int | None) -> pd.DataFrame | None:

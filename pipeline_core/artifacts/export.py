@@ -35,6 +35,8 @@ from pipeline_core.artifacts.onnx_export import (
     unconvertible_steps,
     verify_onnx,
 )
+from pipeline_core.artifacts.onnx_inputs import OnnxInput, onnx_inputs
+from pipeline_core.artifacts.onnx_inputs import describe as describe_onnx_inputs
 from pipeline_core.artifacts.skops_io import (
     TRUSTED_TYPES,
     Format,
@@ -52,4 +54,5 @@ __all__ = [
     "METADATA_ATTRIBUTE", "METADATA_ENTRY", "METADATA_FORMAT", "ONNX_OPSET", "ONNX_RTOL", "TRUSTED_TYPES", "Format",
     "LoadedModel", "build_metadata", "check_archive", "check_version", "dump_model", "feature_records", "load_model",
     "predict_onnx", "read_metadata", "save_model", "to_onnx", "unconvertible_steps", "verify_onnx",
+    "OnnxInput", "describe_onnx_inputs", "onnx_inputs",
 ]

@@ -77,7 +77,8 @@ def input_names(prepare: Any) -> list[str]:
     """
     names, taken = [], set(RESERVED)
     for column in prepare.types:
-        base = re.sub(r"\W|^(?=\d)", "_", raw_name(prepare, column), flags=re.ASCII) or "column"
+        words = re.sub(r"\W+", "_", raw_name(prepare, column), flags=re.ASCII).strip("_") or "column"
+        base = f"_{words}" if words[0].isdigit() else words
         name, n = base, 1
         while name in taken:
             n += 1
@@ -119,9 +120,9 @@ def describe(inputs: list[OnnxInput]) -> str:
     """The inputs as Markdown for a person: a table, then an example feed in JSON."""
     lines = ["| input | column | type | value |", "|---|---|---|---|"]
     lines += [f"| `{i.name}` | {_cell(i.column)} | `{i.onnx_type}` [rows, 1] | {i.meaning} |" for i in inputs]
-    feed = {i.name: [[v] for v in i.example] for i in inputs}
-    return "\n".join([*lines, "", "Example feed (one list per input, one row per inner list):", "",
-                      "```json", json.dumps(feed, indent=1, default=str), "```"])
+    feed = [f" {json.dumps(i.name)}: {json.dumps([[v] for v in i.example], default=str)}" for i in inputs]
+    title = "Example feed (one list per input, one row per inner list; null stands for NaN):"
+    return "\n".join([*lines, "", title, "", "```json", "{", ",\n".join(feed), "}", "```"])
 
 
 def as_json(inputs: list[OnnxInput]) -> str:

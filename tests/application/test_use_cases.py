@@ -292,6 +292,13 @@ def test_a_bundle_export_needs_the_training_dataset(store, finished):
             models.export_model(artifact, fmt)
 
 
+def test_the_onnx_plan_describes_the_graph_inputs_before_the_export(finished):
+    plan = models.onnx_plan(models.run_artifact(finished))
+    assert plan.blocked == []
+    assert "| `sepal_length_cm` | sepal length (cm) | `tensor(double)` [rows, 1] |" in plan.inputs
+    assert '"sepal_length_cm": [' in plan.inputs  # an example feed, from the training rows
+
+
 def test_an_imported_model_is_checked_then_offered(finished):
     stored = models.run_artifact(finished)
     loaded = models.load_stored_model(stored)

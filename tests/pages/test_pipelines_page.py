@@ -145,8 +145,15 @@ def test_onnx_export_and_its_refusal_named_plainly(store, app, iris_id, download
     at.selectbox(key="pipelines_export_format").set_value("onnx").run()
     assert not at.exception
     assert download_bytes(downloads, by_id_suffix(at.get("download_button"), "pipelines_download_model"))
+    described = download_bytes(downloads, by_id_suffix(at.get("download_button"), "pipelines_download_onnx_inputs"))
+    assert "`tensor(double)` [rows, 1]" in described.decode() and "Example feed" in described.decode()
+    at.selectbox(key="pipelines_export_format").set_value("skops").run()
     at.selectbox(key="pipelines_pick").set_value(blocked.pipeline_id).run()
     assert not at.exception
+    # said before ONNX is picked: which step, and why
+    assert "ONNX: not possible for this model" in texts(at, "caption")
+    assert "IsolationForestFlag" in texts(at, "caption")
+    at.selectbox(key="pipelines_export_format").set_value("onnx").run()
     assert "cannot be converted" in texts(at, "error")
     assert "IsolationForestFlag" in texts(at, "error")
 

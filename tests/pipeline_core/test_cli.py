@@ -119,6 +119,10 @@ def test_predict_and_export_to_every_format(workdir):
         np.testing.assert_array_equal(copy.pipeline.predict(rows), fitted.predict(rows))
     graph = (workdir / "out" / "model.onnx").read_bytes()
     np.testing.assert_allclose(predict_onnx(graph, rows, fitted[0], proba=True), fitted.predict_proba(rows), atol=1e-6)
+    described = results[3].stdout
+    assert "graph inputs" in described and "| `mean_radius` | mean radius | `tensor(double)` [rows, 1] |" in described
+    example = json.loads(described.split("```json")[1].split("```")[0])
+    assert example["mean_radius"] == [[float(rows["mean radius"].iloc[0])], [float(rows["mean radius"].iloc[1])]]
     compile((workdir / "out" / "pipeline.py").read_text(), "pipeline.py", "exec")
 
 
