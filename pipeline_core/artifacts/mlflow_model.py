@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 import mlflow.pyfunc
+import pandas as pd
 
 from pipeline_core.artifacts.mlflow_export import ARTIFACT
 
@@ -23,6 +24,6 @@ class StudioModel(mlflow.pyfunc.PythonModel):
 
         self.pipeline = load_model(context.artifacts[ARTIFACT]).pipeline
 
-    # No type hints: MLflow would read them as a second input schema beside the signature the export writes.
-    def predict(self, context, model_input, params=None):
+    # model_input's hint is the one MLflow takes as "any frame": the signature the export writes stays the schema.
+    def predict(self, context: Any, model_input: pd.DataFrame, params: dict[str, Any] | None = None) -> Any:
         return self.pipeline.predict(model_input)
