@@ -56,7 +56,14 @@ CONSOLE_COMMAND = "pipeline-studio"
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one command; return the exit status (0 ok, 1 training failed, 2 bad input, 130 interrupted)."""
-    args = build_parser().parse_args(argv)
+    return run(build_parser().parse_args(argv))
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the parsed command, turning every failure a user can cause into one ``error:`` line and a status.
+
+    ``studio.cli`` parses with this module's parser (plus its registry commands) and runs through here too.
+    """
     try:
         return args.handler(args)
     except (SpecError, DataError, ModelError) as e:
@@ -80,8 +87,9 @@ def _prog() -> str:
     return CONSOLE_COMMAND if Path(sys.argv[0]).name == CONSOLE_COMMAND else "python -m pipeline_core"
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog=_prog(), description="Pipeline Studio from the command line.",
+def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
+    """The parser of every command; ``prog`` names the program in usage lines (default: how we were called)."""
+    parser = _Parser(prog=prog or _prog(), description="Pipeline Studio from the command line.",
                      epilog=SYNOPSIS, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--version", action="version", version=f"pipeline-studio {__version__}")
     commands = parser.add_subparsers(title="commands", metavar="COMMAND", required=True)
@@ -337,10 +345,15 @@ def _named_data(spec: PipelineSpec, definition: Path) -> Path:
 
 def cmd_predict(args: argparse.Namespace) -> int:
     from pipeline_core.artifacts.export import load_model_or_bundle
+
+    return predict_with(load_model_or_bundle(args.model), args)
+
+
+def predict_with(loaded: Any, args: argparse.Namespace) -> int:
+    """The rest of ``predict`` once the model is loaded (``studio.cli`` loads it from the model registry)."""
     from pipeline_core.artifacts.predict import predict_frame
     from pipeline_core.io.writers import write_csv_safe
 
-    loaded = load_model_or_bundle(args.model)
     data = _read(args.data, args)
     result = predict_frame(loaded.pipeline, data.frame, loaded.metadata)
     for notice in result.notices:

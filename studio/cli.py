@@ -1,0 +1,197 @@
+"""``python -m studio`` (and the ``pipeline-studio`` command): every ``pipeline_core`` command, plus the model
+registry of the studio the environment names (``PIPELINE_STUDIO_HOME`` / ``DATABASE_URL``).
+
+``pipeline_core.cli`` works on files only and may not import the application layer, so the registry's forms
+live here, on top of the core's own parser: every core command is there unchanged (a command added to the core
+appears here too), and
+
+* a core command listed in :data:`STAGE_COMMANDS` also takes ``--pipeline NAME --stage STAGE`` in place of its
+  MODEL argument, e.g. ``predict --pipeline churn --stage production new.csv --out preds.csv``;
+* the commands in :data:`COMMANDS` are added (``models list|register|promote|rollback|history``).
+
+Failures are one ``error:`` line and a non-zero status, as in the core: an unknown pipeline or stage, or a stage
+holding no model, exits with 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from pipeline_core import cli as core
+
+PROG = "python -m studio"
+CLI_USER = "cli"  # who the registry records for changes made from the command line
+Handler = Callable[[argparse.Namespace], int]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command; the exit status follows ``pipeline_core.cli`` (2 for bad input, unknown names included)."""
+    from studio.errors import StorageError
+
+    args = build_parser().parse_args(argv)
+    try:
+        return core.run(args)
+    except StorageError as e:
+        return core._fail(str(e), core.EXIT_USAGE)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The core's parser, its STAGE_COMMANDS given ``--pipeline``/``--stage``, and the registry's COMMANDS."""
+    parser = core.build_parser(core.CONSOLE_COMMAND if Path(sys.argv[0]).name == core.CONSOLE_COMMAND else PROG)
+    parser.epilog = f"{parser.epilog}\n\n{SYNOPSIS}"
+    subcommands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    for name, handler in STAGE_COMMANDS.items():
+        _accept_stage(subcommands.choices[name], handler)
+    for add in COMMANDS:
+        add(subcommands)
+    return parser
+
+
+def _accept_stage(command: argparse.ArgumentParser, registry_handler: Handler) -> None:
+    """Let ``command`` take ``--pipeline NAME [--stage STAGE]`` instead of its first argument (the model file)."""
+    model = next(a for a in command._actions if a.dest == "model")
+    model.nargs, model.default = "?", None
+    model.help = f"{model.help}; or leave it out and name a registry stage with --pipeline and --stage"
+    command.add_argument("--pipeline", metavar="NAME", help="use the model a stage of this pipeline's registry "
+                                                            "holds (the studio of PIPELINE_STUDIO_HOME)")
+    command.add_argument("--stage", metavar="STAGE", default="production",
+                         help="with --pipeline: none, staging, production (default) or archived")
+    file_handler: Handler = command.get_default("handler")
+
+    def handler(args: argparse.Namespace) -> int:
+        if args.pipeline is not None and args.model is not None:
+            return core._fail(f"give either MODEL ('{args.model}') or --pipeline, not both", core.EXIT_USAGE)
+        if args.pipeline is not None:
+            return registry_handler(args)
+        if args.model is None:
+            return core._fail("name the model: a MODEL file, or --pipeline NAME [--stage STAGE] for a model of "
+                              "the registry", core.EXIT_USAGE)
+        return file_handler(args)
+
+    command.set_defaults(handler=handler)
+
+
+# ---- registry forms of core commands --------------------------------------------------------------------------
+
+
+def cmd_predict_stage(args: argparse.Namespace) -> int:
+    """``predict --pipeline NAME --stage STAGE DATA --out OUT``: the core's predict with the stage's model."""
+    from studio import registry
+
+    serving = registry.production_model(args.pipeline, args.stage)
+    version = serving.version
+    core._note(f"scoring with version {version.version} of pipeline '{version.pipeline}' ({version.stage}): "
+               f"{version.model_label}, run #{version.run_id}")
+    return core.predict_with(serving.model, args)
+
+
+STAGE_COMMANDS: dict[str, Handler] = {"predict": cmd_predict_stage}
+"""Core commands that also accept ``--pipeline NAME --stage STAGE`` in place of MODEL, and the handler for it."""
+
+
+# ---- models ---------------------------------------------------------------------------------------------------
+
+
+def _add_models(commands: Any) -> None:
+    models = commands.add_parser("models", help="the model registry: list, register, promote, roll back",
+                                 description="Registered model versions of a pipeline and their stages, in the "
+                                             "studio of PIPELINE_STUDIO_HOME (and DATABASE_URL).")
+    actions = models.add_subparsers(title="actions", metavar="ACTION", required=True)
+    listed = actions.add_parser("list", help="each version with stage, metric, data hash and lineage")
+    listed.add_argument("--pipeline", required=True, metavar="NAME")
+    listed.set_defaults(handler=cmd_models_list)
+    history = actions.add_parser("history", help="every stage change: who, when, why")
+    history.add_argument("--pipeline", required=True, metavar="NAME")
+    history.set_defaults(handler=cmd_models_history)
+    register = actions.add_parser("register", help="register a finished run's model as the next version")
+    register.add_argument("--run", required=True, type=core._positive_int, metavar="ID")
+    register.add_argument("--pipeline", metavar="NAME", help="needed when the run was not trained from a saved "
+                                                             "pipeline (its definition is saved there)")
+    register.add_argument("--note", default="", metavar="TEXT")
+    register.set_defaults(handler=cmd_models_register)
+    promote = actions.add_parser("promote", help="move a version to a stage (production archives the old one)")
+    promote.add_argument("--pipeline", required=True, metavar="NAME")
+    promote.add_argument("--version", required=True, type=core._positive_int, metavar="N")
+    promote.add_argument("--stage", required=True, metavar="STAGE", help="none, staging, production or archived")
+    promote.add_argument("--why", required=True, metavar="TEXT", help="the reason, kept in the history")
+    promote.set_defaults(handler=cmd_models_promote)
+    rollback = actions.add_parser("rollback", help="put the previous production version back in production")
+    rollback.add_argument("--pipeline", required=True, metavar="NAME")
+    rollback.add_argument("--why", required=True, metavar="TEXT", help="the reason, kept in the history")
+    rollback.set_defaults(handler=cmd_models_rollback)
+
+
+def _table(rows: list[dict[str, object]]) -> str:
+    """Plain aligned columns for a terminal (no wrapping: a long note simply ends its line)."""
+    if not rows:
+        return ""
+    widths = {key: max(len(key), *(len(str(row[key])) for row in rows)) for key in rows[0]}
+    lines = ["  ".join(key.ljust(width) for key, width in widths.items())]
+    lines += ["  ".join(str(row[key]).ljust(width) for key, width in widths.items()) for row in rows]
+    return "\n".join(line.rstrip() for line in lines)
+
+
+def cmd_models_list(args: argparse.Namespace) -> int:
+    from studio import registry
+
+    versions = registry.list_model_versions(args.pipeline)
+    if not versions:
+        print(f"no model of pipeline '{args.pipeline}' is registered yet")
+        return core.EXIT_OK
+    rows = []
+    for v in versions:
+        main = v.metrics.main()
+        rows.append({"version": v.version, "stage": v.stage, "model": v.model_label,
+                     "metric": f"{main[0]} {main[1]:.4f}" if main else "", "data": (v.data_sha256 or "")[:12],
+                     "definition": f"v{v.definition_version}", "run": f"#{v.run_id}",
+                     "created": v.created_at.strftime("%Y-%m-%d %H:%M"), "by": v.created_by, "note": v.note})
+    print(_table(rows))
+    return core.EXIT_OK
+
+
+def cmd_models_history(args: argparse.Namespace) -> int:
+    from studio import registry
+
+    rows = [{"when": m.at.strftime("%Y-%m-%d %H:%M:%S"), "version": m.version, "from": m.from_stage or "-",
+             "to": m.to_stage, "by": m.by, "why": m.why} for m in registry.stage_history(args.pipeline)]
+    print(_table(rows))
+    return core.EXIT_OK
+
+
+def cmd_models_register(args: argparse.Namespace) -> int:
+    from studio import registry
+
+    version = registry.register_model(args.run, pipeline_name=args.pipeline, by=CLI_USER, note=args.note)
+    print(f"registered run #{args.run}'s model as version {version.version} of '{version.pipeline}' (stage none)")
+    return core.EXIT_OK
+
+
+def cmd_models_promote(args: argparse.Namespace) -> int:
+    from studio import registry
+
+    for move in registry.set_stage(args.pipeline, args.version, args.stage, by=CLI_USER, why=args.why):
+        print(f"version {move.version}: {move.from_stage} -> {move.to_stage}")
+    return core.EXIT_OK
+
+
+def cmd_models_rollback(args: argparse.Namespace) -> int:
+    from studio import registry
+
+    back = registry.rollback(args.pipeline, by=CLI_USER, why=args.why)
+    print(f"version {back.version} of '{back.pipeline}' is in production again")
+    return core.EXIT_OK
+
+
+COMMANDS: list[Callable[[Any], None]] = [_add_models]
+"""Commands of their own, each added by a function taking the subcommand registry (``add_parser``)."""
+
+SYNOPSIS = """model registry (the studio of PIPELINE_STUDIO_HOME):
+  predict --pipeline NAME [--stage production] DATA --out preds.csv
+  models  list|history --pipeline NAME
+  models  register --run ID [--pipeline NAME] [--note TEXT]
+  models  promote --pipeline NAME --version N --stage STAGE --why TEXT
+  models  rollback --pipeline NAME --why TEXT"""
