@@ -20,7 +20,13 @@ from sklearn.base import is_classifier
 
 from pipeline_core.artifacts.onnx_converters import OnnxRound32, register_ours
 from pipeline_core.artifacts.onnx_inputs import OnnxInput, add_prepare_nodes, as_json, input_feed, onnx_inputs
-from pipeline_core.artifacts.onnx_standins import OnnxImputer, OnnxOneHot, OnnxOrdinal, register_converters
+from pipeline_core.artifacts.onnx_standins import (
+    OnnxImputer,
+    OnnxOneHot,
+    OnnxOrdinal,
+    fills_text,
+    register_converters,
+)
 from pipeline_core.artifacts.onnx_trees import OnnxBoosting, OnnxForest, categorical_reason, raise_ml_opset
 from pipeline_core.definition.registry import onnx_refusals
 from pipeline_core.errors import ModelError
@@ -83,6 +89,10 @@ def _fitted_refusal(estimator: Any) -> str | None:
     """A reason that depends on what the step learned rather than on its class."""
     if type(estimator).__name__.startswith("HistGradientBoosting"):
         return categorical_reason(estimator)
+    flags = getattr(getattr(estimator, "indicator_", None), "features_", ())
+    if type(estimator).__name__ == "SimpleImputer" and len(flags) and fills_text(estimator):
+        return ("filling text columns while adding missing-value indicators mixes text and numbers in one table, "
+                "which an ONNX tensor cannot hold; turn the indicator off for text columns")
     return None
 
 

@@ -37,6 +37,13 @@ def infrequent_slots(encoder: Any) -> tuple[list[Any], list[int]]:
     return list(mappings), [int(w) for w in encoder._n_features_outs]
 
 
+def fills_text(imputer: Any) -> bool:
+    """Whether a fitted ``SimpleImputer`` fills text: its fills are strings (a constant fill keeps even numbers
+    in an object array, so the array's type alone does not say)."""
+    stats = np.asarray(imputer.statistics_)
+    return stats.dtype.kind in "US" or (stats.dtype.kind == "O" and any(isinstance(v, str) for v in stats))
+
+
 class OnnxImputer(TransformerMixin, BaseEstimator):
     """Stand-in for a fitted ``SimpleImputer`` built from plain ONNX ops.
 
@@ -51,7 +58,7 @@ class OnnxImputer(TransformerMixin, BaseEstimator):
     def from_fitted(cls, imputer: Any) -> OnnxImputer | None:
         stats = np.asarray(imputer.statistics_)
         indicator = list(imputer.indicator_.features_) if imputer.add_indicator else []
-        strings = stats.dtype.kind in "OUS"
+        strings = fills_text(imputer)
         if strings and indicator:
             return None
         fill = stats.astype(str) if strings else stats.astype(np.float64)

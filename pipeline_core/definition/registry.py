@@ -252,7 +252,9 @@ _ENTRIES = (
               (), _rows),
     StepEntry(STEPS["impute"], CLEAN, sa.Constructed(),  # a fitted iterative imputer keeps one triplet per round
               ("sklearn.impute._iterative.IterativeImputer", "sklearn.impute._iterative._ImputerTriplet"),
-              converts(IterativeImputer="no ONNX converter exists for it")),
+              converts(IterativeImputer="no ONNX converter exists for it",
+                       KNNImputer="skl2onnx's converter for it takes float32 only, and the graph computes in "
+                                  "float64 to agree with the model")),
     StepEntry(STEPS["clip_outliers"], CLEAN, sa.Constructed((sa.OUTLIER_CLIPPER,)), (_ours + "OutlierClipper",),
               converts()),
     StepEntry(STEPS["scale"], CLEAN, sa.Constructed(), (), converts()),
@@ -269,7 +271,9 @@ _ENTRIES = (
     StepEntry(STEPS["variance_threshold"], FEATURES, sa.Constructed(), (), converts()),
     StepEntry(STEPS["pca"], FEATURES, sa.Constructed((sa.CAPPED_PCA,)), (_ours + "CappedPCA",), converts()),
     StepEntry(STEPS["polynomial"], FEATURES, sa.Constructed(), (), converts()),
-    StepEntry(STEPS["bin"], ("clean", "features"), sa.Constructed(), (), refused(MIXED_FLOATS, "KBinsDiscretizer")),
+    StepEntry(STEPS["bin"], ("clean", "features"), sa.Constructed(), (), refused(
+        "skl2onnx's converter compares values with the bin edges in float32 (scikit-learn in float64), so a value "
+        "near an edge could fall in another bin", "KBinsDiscretizer")),
     StepEntry(STEPS["date_parts"], FEATURES, sa.Constructed((sa.DATE_PARTS,)), (_ours + "DateParts",),
               converts()),  # the graph takes dates as epoch seconds (``artifacts.onnx_inputs``)
     StepEntry(STEPS["tfidf"], FEATURES, sa.Constructed(), (),

@@ -12,19 +12,22 @@ import pandas as pd
 import pytest
 from threadpoolctl import threadpool_limits
 
-from pipeline_core.artifacts.export import ONNX_RTOL, predict_onnx, to_onnx
+from pipeline_core.artifacts.export import ONNX_RTOL, predict_onnx, to_onnx, unconvertible_steps
 from pipeline_core.artifacts.onnx_inputs import epoch_seconds
 from pipeline_core.compiler.columns import default_steps, infer_schema
 from pipeline_core.compiler.compile import compile_pipeline
 from pipeline_core.compiler.prepare import prepare
 from pipeline_core.definition import steps as st
 from pipeline_core.definition.spec import ModelSpec, PipelineSpec
+from pipeline_core.errors import ModelError
 from pipeline_core.transformers import DateParts
+from tests.pipeline_core.test_export import coverage_frame
+from tests.pipeline_core.test_registry import STEP_EXAMPLES
 
 TARGETS = {"binary": "classification", "multiclass": "classification", "amount": "regression"}
 DEFAULT_MODELS = {"classification": ["logistic_regression", "random_forest", "hist_gradient_boosting"],
                   "regression": ["linear_regression", "random_forest", "hist_gradient_boosting"]}
-SMALL = {"random_forest": {"n_estimators": 20}}
+SMALL = {"random_forest": {"n_estimators": 20}, "hist_gradient_boosting": {"max_iter": 30}}
 PROBABILITY_TOLERANCE = 1e-5
 
 
@@ -151,3 +154,61 @@ def _date_parts_of(seconds: np.ndarray, parts: list[str]) -> np.ndarray:
     graph = convert_sklearn(step, initial_types=[("when", DoubleTensorType([None, 1]))], target_opset=19)
     session = ort.InferenceSession(graph.SerializeToString(), providers=["CPUExecutionProvider"])
     return session.run(None, {"when": seconds})[0]
+
+
+# ---- every registered step ----------------------------------------------------------------------------------
+
+STEP_TASKS = {"classification": ("label", "logistic_regression"), "regression": ("amount", "ridge"),
+              "boosting": ("label", "hist_gradient_boosting")}  # boosting: no float32 hand-on between steps
+_ALL, _NUMBERS = [st.DropColumns(columns=["note"]), st.OneHot()], [st.Impute(columns="numeric")]
+STEP_CHOICES = {  # the registry's example of each step, and the parameter choices that build other classes
+    **STEP_EXAMPLES,
+    "impute-knn": [*_ALL, st.Impute(columns="numeric", strategy="knn"), st.DateParts(), st.Impute(columns="datetime")],
+    "impute-constant-indicator": [*_ALL, st.Impute(columns="numeric", strategy="constant", fill_value=0,
+                                                   add_indicator=True), st.DateParts(), st.Impute(columns="datetime")],
+    "impute-text-indicator": [st.DropColumns(columns=["note", "when"]), *_NUMBERS, st.Impute(
+        columns="categorical", strategy="most_frequent", add_indicator=True), st.OneHot()],
+    "scale-robust": [*_ALL, *_NUMBERS, st.Scale(method="robust"), st.DateParts(), st.Impute(columns="datetime")],
+    "scale-minmax": [*_ALL, *_NUMBERS, st.Scale(method="minmax"), st.DateParts(), st.Impute(columns="datetime")],
+    "clip_outliers-zscore": [*_ALL, *_NUMBERS, st.ClipOutliers(method="zscore", factor=1.0), st.DropColumns(
+        columns=["when"])],
+    "bin-onehot": [*_ALL, *_NUMBERS, st.Bin(encode="onehot"), st.DropColumns(columns=["when"])],
+    "select_from_model-l1": [*_ALL, *_NUMBERS, st.DropColumns(columns=["when"]),
+                             st.SelectFromModel(method="l1", max_features=4)],
+    "date_parts-every-part": [*_ALL, *_NUMBERS, st.DateParts(parts=["year", "month", "day", "dayofweek", "dayofyear",
+                                                                    "hour", "minute"]), st.Impute(columns="datetime")],
+}
+STEP_CASES = [(kind, task) for kind in STEP_CHOICES for task in STEP_TASKS]
+
+
+def test_the_loop_covers_every_registered_step():
+    from pipeline_core.definition.registry import STEP_ENTRIES
+
+    assert {kind.split("-")[0] for kind in STEP_CHOICES} == set(STEP_ENTRIES)
+
+
+@pytest.mark.parametrize(("kind", "task"), STEP_CASES, ids=[f"{k}-{t}" for k, t in STEP_CASES])
+def test_every_registered_step_converts_and_agrees_or_is_named_with_a_reason(kind, task):
+    """A step either converts (and the graph agrees with the pipeline) or ``unconvertible_steps`` names it with
+    a reason, and export refuses with that reason; doing neither fails here. Categorical columns come first."""
+    frame = coverage_frame(120)
+    frame = frame[["c", "d", "e", "note", "when", "a", "b", "label", "amount"]]  # categoricals before numbers
+    frame.loc[::7, "c"] = None
+    target, model = STEP_TASKS[task]
+    task = "regression" if target == "amount" else "classification"
+    raw = frame.drop(columns=[t for t, _ in STEP_TASKS.values() if t != target])
+    spec = PipelineSpec(target=target, task=task, models=[ModelSpec(kind=model, params=SMALL.get(model, {}))],
+                        steps=STEP_CHOICES[kind])
+    prepared = prepare(spec, raw)
+    pipeline = compile_pipeline(spec, prepared.schema, task=task, model=spec.models[0])
+    with threadpool_limits(1):
+        pipeline.fit(prepared.X, prepared.y)
+        built = {type(e).__name__ for e in _estimators(pipeline)}
+        blocked = {cls: why for _, cls, why in unconvertible_steps(pipeline)}
+        if not blocked:
+            assert_same_predictions(to_onnx(pipeline, prepared.X), pipeline, prepared.X)
+            return
+        assert blocked.keys() <= built and all(why.strip() for why in blocked.values())
+        with pytest.raises(ModelError, match="cannot be converted") as refusal:
+            to_onnx(pipeline, prepared.X)
+    assert all(f"{cls}: {why}" in str(refusal.value) for cls, why in blocked.items())
