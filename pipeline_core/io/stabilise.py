@@ -78,6 +78,18 @@ def finish_frame(
     return frame
 
 
+def is_settled_text(series: pd.Series) -> bool:
+    """True when :func:`finish_frame` would leave this column as it is: text whose first value is no ISO date.
+
+    Lets a caller that builds small frames often (the scoring service, per request) skip the full type scan
+    for the columns it cannot change; a column of text is only ever converted when its values are ISO dates.
+    """
+    if series.dtype != object or pd.api.types.infer_dtype(series, skipna=True) != "string":
+        return False
+    first = series.first_valid_index()
+    return first is None or not _ISO_DATE.match(str(series[first]))
+
+
 def _stabilise(
     series: pd.Series, notices: list[str], where: Callable[[int], str], known_text: bool = False
 ) -> tuple[pd.Series, bool]:

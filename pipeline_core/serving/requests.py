@@ -13,13 +13,14 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NoReturn
 
+import numpy as np
 import pandas as pd
 
 from pipeline_core.errors import DataError
 from pipeline_core.io.readers import read_table
-from pipeline_core.io.stabilise import finish_frame
+from pipeline_core.io.stabilise import finish_frame, is_settled_text
 from pipeline_core.serving.schema import FeatureField
 
 JSON_TYPE = "application/json"
@@ -50,6 +51,13 @@ class ServiceLimits:
                 raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
 
 
+# pandas' names for a list's kind of values (None skipped) that need no look at each value, per JSON kind
+_NUMBERS = frozenset({"integer", "floating", "mixed-integer-float", "empty"})
+_ALLOWED = {"number": _NUMBERS, "boolean": frozenset({"boolean", "empty"}), "string": frozenset({"string", "empty"})}
+_SCALARS = _NUMBERS | _ALLOWED["boolean"] | _ALLOWED["string"]
+_FLOATS = frozenset({"floating", "mixed-integer-float"})
+
+
 class _NonFinite:
     """What the JSON decoder gives for ``NaN``/``Infinity`` (Python's json accepts them; JSON does not)."""
 
@@ -65,6 +73,7 @@ class RowParser:
         self.limits = limits
         self.names = [f.name for f in features]
         self._kinds = {f.name: (f.json_type, f.type) for f in features}
+        self._needed = frozenset(self.names)
         self._decoder = json.JSONDecoder(parse_constant=_NonFinite)
 
     def media_type(self, content_type: str | None) -> str:
@@ -97,9 +106,34 @@ class RowParser:
             raise RequestError(400, "the JSON nests too deeply; send flat rows {\"column\": value}") from None
         rows = self._rows_of(document)
         for i, row in enumerate(rows):
-            self._check_row(i, row)
+            if type(row) is not dict or not self._needed <= row.keys():
+                self._check_row(i, row)  # raises, naming the row and what it lacks
         frame = pd.DataFrame.from_records(rows)
-        return finish_frame(frame, BODY_NAME, "json", [], lambda i: f"row {i}")
+        for column in frame.columns:
+            if not self._fits(column, frame[column]):
+                frame[column] = [self._value(i, column, row.get(column)) for i, row in enumerate(rows)]
+        unsettled = [c for c in frame.columns if frame[c].dtype == object and not is_settled_text(frame[c])]
+        if unsettled:  # what the JSON file reader would convert (ISO dates, mixed values): converted the same way
+            settled = finish_frame(frame[unsettled].copy(), BODY_NAME, "json", [], lambda i: f"row {i}")
+            frame = frame.assign(**{c: settled[c] for c in unsettled})
+        return frame
+
+    def _fits(self, column: str, values: pd.Series) -> bool:
+        """Whether a column's JSON values all fit its kind, from its dtype or one vectorised look.
+
+        When not, the caller checks value by value, which raises naming the row, or converts labels to text.
+        """
+        kind = self._kinds.get(column)
+        if values.dtype == object:
+            inferred = pd.api.types.infer_dtype(values, skipna=True)
+        elif pd.api.types.is_bool_dtype(values.dtype):
+            inferred = "boolean"
+        else:
+            inferred = "floating" if pd.api.types.is_float_dtype(values.dtype) else "integer"
+        allowed = _SCALARS if kind is None else _ALLOWED[kind[0]]
+        if inferred not in allowed:
+            return False
+        return inferred not in _FLOATS or not np.isinf(values.to_numpy(dtype=float, na_value=np.nan)).any()
 
     def _rows_of(self, document: Any) -> list[dict[str, Any]]:
         if not isinstance(document, dict):
@@ -120,42 +154,44 @@ class RowParser:
                                     "hold; split the rows over several requests")
         return rows
 
-    def _check_row(self, i: int, row: Any) -> None:
-        """Refuse a row lacking a model column or holding a value of the wrong kind; convert labels to text."""
+    def _check_row(self, i: int, row: Any) -> NoReturn:
+        """Refuse a row that is not an object or lacks a column the model reads."""
         if not isinstance(row, dict):
             raise RequestError(400, f"row {i} is {_json_word(row)}, not an object {{\"column\": value, ...}}")
         missing = [n for n in self.names if n not in row]
-        if missing:
-            raise RequestError(422, f"row {i} lacks column(s) the model needs: {_quoted(missing)}; every row "
-                                    "carries every column of GET /schema (null for a missing value)")
-        for column, value in row.items():
-            if value is None or isinstance(value, str):
-                kind = self._kinds.get(column)
-                if kind is not None and value is not None and kind[0] != "string":
-                    raise RequestError(422, f"row {i}, column '{column}': expected {_expected(kind)}, got text "
-                                            f"{value[:40]!r}")
-                continue
-            if isinstance(value, dict | list):
-                kind_word = "an object" if isinstance(value, dict) else "a list"
-                raise RequestError(422, f"row {i}, column '{column}' holds {kind_word}, not a value; "
-                                        "send a number, text, true/false or null")
-            if isinstance(value, _NonFinite) or (isinstance(value, float) and not math.isfinite(value)):
-                token = value.token if isinstance(value, _NonFinite) else str(value)
-                raise RequestError(422, f"row {i}, column '{column}': {token} is not a number JSON allows; "
-                                        "send null for a missing value")
+        raise RequestError(422, f"row {i} lacks column(s) the model needs: {_quoted(missing)}; every row "
+                                "carries every column of GET /schema (null for a missing value)")
+
+    def _value(self, i: int, column: str, value: Any) -> Any:
+        """One value checked against its column's JSON kind (raising with row and column); labels become text."""
+        if value is None or isinstance(value, str):
             kind = self._kinds.get(column)
-            if kind is None:
-                continue  # a column the model does not read: kept for the rules, noticed as ignored
-            json_type, semantic = kind
-            if json_type == "number" and isinstance(value, bool):
-                raise RequestError(422, f"row {i}, column '{column}': expected a number, got {_json_word(value)}")
-            if json_type == "boolean" and not isinstance(value, bool):
-                raise RequestError(422, f"row {i}, column '{column}': expected true or false, got {value!r}")
-            if json_type == "string":
-                if semantic == "datetime":
-                    raise RequestError(422, f"row {i}, column '{column}': expected a date as text such as "
-                                            f"'2024-01-31', got {_json_word(value)} {value!r}")
-                row[column] = str(value)  # a label sent as a number is the same label as text
+            if kind is not None and value is not None and kind[0] != "string":
+                raise RequestError(422, f"row {i}, column '{column}': expected {_expected(kind)}, got text "
+                                        f"{value[:40]!r}")
+            return value
+        if isinstance(value, dict | list):
+            kind_word = "an object" if isinstance(value, dict) else "a list"
+            raise RequestError(422, f"row {i}, column '{column}' holds {kind_word}, not a value; "
+                                    "send a number, text, true/false or null")
+        if isinstance(value, _NonFinite) or (isinstance(value, float) and not math.isfinite(value)):
+            token = value.token if isinstance(value, _NonFinite) else str(value)
+            raise RequestError(422, f"row {i}, column '{column}': {token} is not a number JSON allows; "
+                                    "send null for a missing value")
+        kind = self._kinds.get(column)
+        if kind is None:
+            return value  # a column the model does not read: kept for the rules, noticed as ignored
+        json_type, semantic = kind
+        if json_type == "number" and isinstance(value, bool):
+            raise RequestError(422, f"row {i}, column '{column}': expected a number, got {_json_word(value)}")
+        if json_type == "boolean" and not isinstance(value, bool):
+            raise RequestError(422, f"row {i}, column '{column}': expected true or false, got {value!r}")
+        if json_type == "string":
+            if semantic == "datetime":
+                raise RequestError(422, f"row {i}, column '{column}': expected a date as text such as "
+                                        f"'2024-01-31', got {_json_word(value)} {value!r}")
+            return str(value)  # a label sent as a number is the same label as text
+        return value
 
     # ---- CSV ---------------------------------------------------------------------------------------------
 

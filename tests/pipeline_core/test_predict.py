@@ -103,3 +103,18 @@ def test_empty_data_is_refused(churn):
     pipeline, metadata, rows = churn
     with pytest.raises(DataError, match="no rows"):
         predict_frame(pipeline, rows.head(0), metadata)
+
+
+@pytest.mark.parametrize("classes", [2, 3])
+def test_boosting_labels_and_probabilities_from_one_run_equal_predict_and_predict_proba(classes):
+    frame = messy_frame(n=300, seed=classes)
+    if classes == 3:
+        frame["churned"] = np.where(frame["age"].fillna(40) > 45, "old", frame["churned"])
+    pipeline, metadata = trained(frame, "churned", "hist_gradient_boosting")
+    assert type(pipeline[-1]).__name__ == "HistGradientBoostingClassifier"  # the one-run path is the one tested
+    rows = frame.drop(columns=["churned"])
+    result = predict_frame(pipeline, rows, metadata)
+    np.testing.assert_array_equal(result.frame["prediction"], pipeline.predict(rows))
+    columns = [f"probability_{c}" for c in pipeline.classes_]
+    assert len(columns) == classes
+    np.testing.assert_array_equal(result.frame[columns].to_numpy(), pipeline.predict_proba(rows))
