@@ -23,7 +23,7 @@ from pydantic.fields import FieldInfo
 
 from pages import common
 from pipeline_core.compiler.preview import StepPreview, preview_step
-from pipeline_core.definition.registry import UiGroup, steps_in
+from pipeline_core.definition.registry import STEP_ENTRIES, UiGroup, steps_in
 from pipeline_core.definition.spec import PipelineSpec, format_validation_error
 from pipeline_core.definition.steps import STEPS, Step
 from pipeline_core.errors import SpecError, StudioError
@@ -52,7 +52,9 @@ def render(frame: pd.DataFrame, sha256: str, *, group: UiGroup, prefix: str) -> 
     )
     selected = _selected(prefix, visible)
     for position, index in enumerate(visible):
+        _elsewhere_note(spec, (visible[position - 1] + 1) if position else 0, index)
         _step_row(spec, index, position, visible, prefix, selected)
+    _elsewhere_note(spec, visible[-1] + 1, len(spec.steps))
     st.divider()
     _edit_form(spec, selected, frame, columns, prefix)
     show_preview(spec, selected, frame, sha256)
@@ -86,6 +88,19 @@ def _step_row(spec: PipelineSpec, index: int, position: int, visible: list[int],
                     disabled=down is None, on_click=_move, args=(prefix, index, down))
     cells[5].button(":material/delete:", key=f"{prefix}_remove_{index}", help="Remove",
                     on_click=_remove, args=(prefix, index))
+
+
+def _elsewhere_note(spec: PipelineSpec, start: int, stop: int) -> None:
+    """Steps ``start``..``stop - 1`` belong to another page: say so where they sit, so the numbers (which the
+    version diff uses too) never skip without a word."""
+    if start >= stop:
+        return
+    hidden = spec.steps[start:stop]
+    pages = sorted({group.capitalize() for step in hidden for group in STEP_ENTRIES[step.kind].groups})
+    numbers = f"Step {start + 1}" if stop - start == 1 else f"Steps {start + 1}–{stop}"
+    labels = ", ".join(type(step).label for step in hidden)
+    st.caption(f"{numbers} ({labels}) {'is' if stop - start == 1 else 'are'} edited on the "
+               f"{' / '.join(pages)} page.")
 
 
 def _selected(prefix: str, visible: list[int]) -> int:

@@ -1,6 +1,7 @@
 """Readable differences between two pipeline definitions.
 
-The output starts with one line per changed path (``steps[1].strategy: 'mean' → 'median'``),
+The output starts with one line per changed path (``step 2.strategy: 'mean' → 'median'``, items counted
+from 1 as the pages number them),
 which is what a person scanning a version history wants, followed by a unified diff of the
 indented, key-sorted JSON for the full picture. Lists are aligned by content, so inserting
 a step reads as one added step rather than every later step "changed".
@@ -33,9 +34,15 @@ def _canonical(value: Any) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"))
 
 
+_ITEM_NAMES = {"steps": "step", "rules": "rule", "models": "model"}
+
+
 def _join(path: str, key: str | int) -> str:
+    """``step 12.strategy``: list items are counted from 1, as the pages number steps, rules and models."""
     if isinstance(key, int):
-        return f"{path}[{key}]"
+        head, _, last = path.rpartition(".")
+        item = f"{_ITEM_NAMES[last]} {key + 1}" if last in _ITEM_NAMES else f"{last} item {key + 1}"
+        return f"{head}.{item}" if head else item
     return f"{path}.{key}" if path else key
 
 
@@ -74,7 +81,7 @@ def _changes(old: Any, new: Any, path: str) -> Iterator[str]:
 
 
 def summarize_changes(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[str]:
-    """One line per changed path, e.g. ``steps[1].strategy: 'mean' → 'median'``."""
+    """One line per changed path, e.g. ``step 2.strategy: 'mean' → 'median'``."""
     return list(_changes(dict(old), dict(new), ""))
 
 

@@ -26,6 +26,7 @@ class ColumnInfo:
     name: str
     type: str
     reason: str
+    date_only: bool = False  # a datetime column whose values carry no time of day: hours would be constant
 
 
 def infer_column(values: pd.Series) -> ColumnInfo:
@@ -38,7 +39,7 @@ def infer_column(values: pd.Series) -> ColumnInfo:
     if pd.api.types.is_bool_dtype(values):
         return ColumnInfo(name, "categorical", "true/false values")
     if pd.api.types.is_datetime64_any_dtype(values):
-        return ColumnInfo(name, "datetime", "date/time values")
+        return _dates(name, present.iloc[:STRING_SAMPLE], "date/time values")
     ratio = n_unique / max(len(present), 1)
     if pd.api.types.is_numeric_dtype(values):
         is_int = pd.api.types.is_integer_dtype(values) or bool((present % 1 == 0).all())
@@ -46,6 +47,12 @@ def infer_column(values: pd.Series) -> ColumnInfo:
             return ColumnInfo(name, "id", f"{ratio:.0%} unique integers that look like row identifiers")
         return ColumnInfo(name, "numeric", "numbers")
     return _infer_strings(name, present.iloc[:STRING_SAMPLE].astype(str), n_unique, len(present))
+
+
+def _dates(name: str, stamps: pd.Series, reason: str) -> ColumnInfo:
+    """A datetime column, marked date-only when no value of the sample has a time of day."""
+    date_only = bool(len(stamps)) and bool((stamps.dt.normalize() == stamps).all())
+    return ColumnInfo(name, "datetime", f"{reason} (dates without a time of day)" if date_only else reason, date_only)
 
 
 def _is_sequence_like(present: pd.Series, name: str) -> bool:
@@ -63,7 +70,7 @@ def _infer_strings(name: str, sample: pd.Series, n_unique: int, n_present: int) 
         return ColumnInfo(name, "text", f"free text ({mean_words:.0f} words per value on average)")
     parsed = pd.to_datetime(sample, errors="coerce", format="mixed")
     if parsed.notna().mean() > 0.9 and sample.str.contains(r"\d{1,4}[-/.]\d{1,2}", regex=True).mean() > 0.9:
-        return ColumnInfo(name, "datetime", "strings that parse as dates")
+        return _dates(name, parsed.dropna(), "strings that parse as dates")
     if ratio >= ID_UNIQUE_RATIO and n_present >= 50:
         return ColumnInfo(name, "id", f"{ratio:.0%} unique short strings: looks like an identifier")
     if n_unique > CATEGORICAL_MAX_LEVELS:
@@ -107,7 +114,7 @@ def infer_schema_reusing(
         if forced:
             schema[col] = ColumnInfo(col, forced, "set by you")
         elif raw_of[col] == col or known.type not in ("numeric", "id"):
-            schema[col] = ColumnInfo(str(col), known.type, known.reason)
+            schema[col] = ColumnInfo(str(col), known.type, known.reason, known.date_only)
         else:
             schema[col] = infer_column(frame[raw_of[col]].rename(col))
     return schema
@@ -159,6 +166,19 @@ def column_as_seen(frame: pd.DataFrame, spec: PipelineSpec, name: str) -> pd.Ser
     return column if column.name == name else column.rename(name)
 
 
+def _date_parts(schema: dict[str, ColumnInfo]) -> list[st.Step]:
+    """Date parts without the hour for columns holding dates only (an hour column would be constant there)."""
+    dates = [info for info in schema.values() if info.type == "datetime"]
+    day_parts = [part for part in st.DateParts().parts if part not in ("hour", "minute")]
+    date_only = [info.name for info in dates if info.date_only]
+    if len(date_only) == len(dates):
+        return [st.DateParts(columns="datetime", parts=day_parts)]
+    if not date_only:
+        return [st.DateParts(columns="datetime")]
+    return [st.DateParts(columns=date_only, parts=day_parts),
+            st.DateParts(columns=[info.name for info in dates if not info.date_only])]
+
+
 def default_steps(schema: dict[str, ColumnInfo]) -> list[st.Step]:
     """A strong, general pipeline for the column types present."""
     types = {info.type for info in schema.values()}
@@ -173,7 +193,7 @@ def default_steps(schema: dict[str, ColumnInfo]) -> list[st.Step]:
         steps += [st.Impute(columns="categorical", strategy="constant", fill_value="missing"),
                   st.OneHot(columns="categorical")]
     if "datetime" in types:
-        steps += [st.DateParts(columns="datetime"), st.Impute(columns="datetime", strategy="median"),
+        steps += [*_date_parts(schema), st.Impute(columns="datetime", strategy="median"),
                   st.Scale(columns="datetime", method="standard")]
     if "text" in types:
         steps.append(st.Tfidf(columns="text"))

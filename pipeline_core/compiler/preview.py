@@ -133,7 +133,13 @@ def _column_preview(
             befores.append(_run(earlier, data, names, y, task, spec.evaluation.seed, per_column))
             afters.append(_run([*earlier, step], data, names, y, task, spec.evaluation.seed, per_column))
     before, after = pd.concat(befores, axis=1), pd.concat(afters, axis=1)
-    return _feature_preview(step, affected, before, after)
+    preview = _feature_preview(step, affected, before, after)
+    earlier = sorted({k for chain in column_chains(spec.steps[: index + 1], {c: types[c] for c in affected})
+                      for k in chain if k < index})
+    if earlier:  # "before" is what this step receives, not the raw column: say which steps made it
+        names = ", ".join(f"{k + 1}. {type(spec.steps[k]).label}" for k in earlier)
+        preview.summary += f". 'Before' is this step's input, after step(s) {names}"
+    return preview
 
 
 def _run(
@@ -171,7 +177,22 @@ def _feature_preview(step: st.Step, affected: list[str], before: pd.DataFrame, a
         f"applies to {len(affected)} column(s): {shown}. Features {before.shape[1]} → {after.shape[1]}, "
         f"missing values {counts.loc[2, 'before']:,} → {counts.loc[2, 'after']:,} on a sample of {len(before):,} rows"
     )
+    changed = _changed_values(before, after)
+    if changed is not None:
+        summary += f"; {changed:,} value(s) changed"
     return StepPreview(before, after, summary, counts)
+
+
+def _changed_values(before: pd.DataFrame, after: pd.DataFrame) -> int | None:
+    """Cells the step changed (clipped, filled, scaled…) when it keeps the columns; ``None`` when it reshapes
+    them (one-hot, date parts), where a cell-by-cell count means nothing."""
+    if list(before.columns) != list(after.columns):
+        return None
+    try:
+        old, new = before.to_numpy(dtype="float64"), after.to_numpy(dtype="float64")
+    except (TypeError, ValueError):
+        return int((before.astype(str) != after.astype(str)).to_numpy().sum())
+    return int((~np.isclose(old, new, equal_nan=True)).sum())
 
 
 # ---- global steps -------------------------------------------------------------------------------------

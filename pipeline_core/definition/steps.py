@@ -125,7 +125,7 @@ class FilterRows(RowStep):
         if self.column not in frame:
             raise DataError(f"filter_rows: column '{self.column}' is not in the data")
         mask = tr.row_mask(frame[self.column], self.op, self.value)
-        condition = f"{self.column} {self.op} {self.value!r}"
+        condition = self.describe().removeprefix(f"{self.label} ")
         kept = frame if mask.all() else frame[mask]
         return kept, f"kept {int(mask.sum()):,} of {len(frame):,} rows where {condition}"
 
@@ -435,7 +435,10 @@ class SelectFromModel(GlobalStep):
         else:
             cls = ExtraTreesRegressor if regression else ExtraTreesClassifier
             est = cls(n_estimators=50, random_state=seed, n_jobs=1)
-        threshold = -np.inf if self.max_features else None
+        # L1 can zero every coefficient (pure-noise features, strong penalty): scikit-learn's default threshold then
+        # keeps no feature and every model fails with "0 feature(s)". A threshold relative to the mean keeps the
+        # non-zero ones as before, and every feature when there are none.
+        threshold = -np.inf if self.max_features else ("1e-5*mean" if self.method == "l1" else None)
         return SFM(est, max_features=self.max_features, threshold=threshold)
 
 

@@ -213,7 +213,7 @@ def test_quality_rules_are_versioned_diffed_and_exported_with_the_pipeline(studi
                                    name="ages")
     second = pipelines.save_version(PipelineSpec(target="y", rules=[{"kind": "range", "column": "age", "max": 120}]),
                                     name="ages")
-    assert pipelines.diff(first, second)[0] == "rules[0].max: 100.0 → 120.0"
+    assert pipelines.diff(first, second)[0] == "rule 1.max: 100.0 → 120.0"
     imported = pipelines.import_file(pipelines.export_history(first.pipeline_id).encode(), "ages.json")
     latest = pipelines.version_spec(pipelines.list_versions(imported.id)[-1])
     assert [r.describe() for r in latest.rules] == ["In range [-∞, 120]"]

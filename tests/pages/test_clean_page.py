@@ -195,3 +195,16 @@ def test_default_steps_come_from_the_types_kept_per_dataset_not_a_new_pass_over_
         assert load_spec(at.session_state["spec"]).steps == expected
     renamed_numbers = ["count_id"] if spec else []  # a new name can make a number column look like an ID
     assert sorted(inferred_columns) == sorted(["n", "x", "city", "flag", "note"] + renamed_numbers * 3)
+
+
+def test_step_numbers_never_skip_without_a_word(people_id):
+    """Issue 15 point 9: steps are numbered as the version diff counts them (from 1, across pages); the steps
+    another page edits are named where they sit."""
+    spec = PipelineSpec(steps=[{"kind": "impute", "columns": "numeric"}, {"kind": "select_kbest", "k": 2},
+                               {"kind": "pca"}, {"kind": "scale"}])
+    at = open_page(PAGE, dataset_id=people_id, spec=spec.to_dict())
+    assert not at.exception
+    numbers = [m.value for m in at.tabs[1].markdown if re.fullmatch(r"\*\*\d+\.\*\*", m.value)]
+    assert numbers == ["**1.**", "**4.**"]
+    assert "Steps 2–3 (Keep the k best features (univariate), PCA) are edited on the Features page." in texts(
+        at, "caption")

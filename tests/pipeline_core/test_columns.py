@@ -71,3 +71,24 @@ def test_a_missing_selected_column_is_refused_as_before(frame):
     spec = PipelineSpec(columns=ColumnsSpec(select=["nope"]))
     with pytest.raises(DataError, match="nope"):
         infer_schema_reusing(infer_schema(frame), frame, spec)
+
+
+# ---- issue 15 point 8: default steps that cannot produce constant or empty features ---------------------------
+
+
+def test_date_only_columns_get_date_parts_without_the_hour():
+    frame = pd.DataFrame({
+        "day": pd.date_range("2020-01-01", periods=60),
+        "day_text": [f"2021-03-{i % 28 + 1:02d}" for i in range(60)],
+        "stamp": pd.date_range("2020-01-01", periods=60, freq="7h"),
+        "y": range(60),
+    })
+    schema = infer_schema(frame)
+    assert (schema["day"].date_only, schema["day_text"].date_only, schema["stamp"].date_only) == (True, True, False)
+    parts = {tuple(s.columns) if isinstance(s.columns, list) else s.columns: s.parts
+             for s in default_steps(schema) if s.kind == "date_parts"}
+    assert parts == {("day", "day_text"): ["year", "month", "day", "dayofweek"],
+                     ("stamp",): ["year", "month", "day", "dayofweek", "hour"]}
+    only_dates = infer_schema(frame.drop(columns="stamp"))
+    [step] = [s for s in default_steps(only_dates) if s.kind == "date_parts"]
+    assert (step.columns, "hour" in step.parts) == ("datetime", False)

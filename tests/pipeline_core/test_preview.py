@@ -87,3 +87,34 @@ def test_target_encoding_without_a_target_is_a_data_error(frame):
 def test_a_missing_step_index_is_a_spec_error(frame):
     with pytest.raises(SpecError, match=r"steps\[3\]"):
         preview_step(spec_with(st.Scale()), 3, frame)
+
+
+# ---- issue 15 point 9: previews say what changed ------------------------------------------------------------
+
+
+def test_a_clipping_preview_counts_the_clipped_values_and_names_the_steps_before_it():
+    import numpy as np
+    import pandas as pd
+
+    from pipeline_core.compiler.preview import preview_step
+    from pipeline_core.definition import steps as st
+    from pipeline_core.definition.spec import PipelineSpec
+
+    values = np.r_[np.linspace(0, 10, 58), 500.0, -400.0]
+    frame = pd.DataFrame({"x": values, "y": np.arange(60) % 2})
+    spec = PipelineSpec(target="y", steps=[st.Impute(columns="numeric"), st.ClipOutliers(columns="numeric")])
+    preview = preview_step(spec, 1, frame, n_rows=60)
+    assert "2 value(s) changed" in preview.summary
+    assert "'Before' is this step's input, after step(s) 1. Fill missing values" in preview.summary
+
+
+def test_a_filter_preview_reads_as_a_sentence():
+    import pandas as pd
+
+    from pipeline_core.definition import steps as st
+
+    frame = pd.DataFrame({"date": ["2020-01-01", None, "2020-01-03"]})
+    _, summary = st.FilterRows(column="date", op="is not missing").apply(frame, None)
+    assert summary == "kept 2 of 3 rows where date is not missing"
+    _, summary = st.FilterRows(column="date", op="==", value="2020-01-01").apply(frame, None)
+    assert summary == "kept 1 of 3 rows where date == '2020-01-01'"

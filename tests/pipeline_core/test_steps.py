@@ -127,3 +127,20 @@ def test_outlier_clipper_leaves_columns_without_spread_alone():
     X = np.array([[0.0, 1.0], [0.0, 2.0], [0.0, 3.0], [0.0, 4.0], [1.0, 100.0]])
     out = tr.OutlierClipper(method="iqr").fit_transform(X)
     assert out[4, 0] == 1.0 and out[4, 1] < 100.0
+
+
+def test_l1_selection_never_leaves_zero_features_for_the_model():
+    """Issue 15 point 8: on pure noise a strong L1 penalty zeroes every coefficient; the step then keeps every
+    feature instead of handing the model an empty matrix ("Found array with 0 feature(s)")."""
+    from sklearn.base import clone
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(200, 6))
+    y = rng.integers(0, 2, size=200)
+    selector = st.SelectFromModel(method="l1").build("classification", 0)
+    zeroing = clone(selector).set_params(estimator__C=1e-4)
+    assert zeroing.fit(X, y).transform(X).shape == (200, 6)
+    assert selector.fit(X, y).transform(X).shape[1] >= 1
+    X_signal = np.column_stack([y + rng.normal(scale=0.1, size=200), X])
+    kept = selector.fit(X_signal, y).get_support()
+    assert kept[0] and kept.sum() < 7  # with signal, L1 still drops the noise it zeroes

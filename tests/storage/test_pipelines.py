@@ -68,7 +68,7 @@ def test_diff_versions_summarises_paths_then_shows_a_unified_diff(store, studio:
 
     lines = storage.diff_versions(v1, v2)
 
-    assert lines[0] == "steps[1].strategy: 'mean' → 'median'"
+    assert lines[0] == "step 2.strategy: 'mean' → 'median'"  # counted from 1, as the pages number steps
     assert lines[1] == ""
     assert lines[2:4] == ["--- version 1", "+++ version 2"]
     assert '-      "strategy": "mean"' in lines
@@ -79,9 +79,9 @@ def test_diff_versions_summarises_paths_then_shows_a_unified_diff(store, studio:
 def test_diff_reports_an_inserted_step_as_one_addition() -> None:
     inserted = {**MEAN, "steps": [{"kind": "scale"}, *MEAN["steps"]], "target": "churned"}
     summary = storage.summarize_changes(MEAN, inserted)
-    assert summary == ['steps[0]: added {"kind": "scale"}', "target: added 'churned'"]
+    assert summary == ['step 1: added {"kind": "scale"}', "target: added 'churned'"]
     assert storage.summarize_changes(inserted, MEAN) == [
-        'steps[0]: removed (was {"kind": "scale"})',
+        'step 1: removed (was {"kind": "scale"})',
         "target: removed (was 'churned')",
     ]
 
@@ -120,3 +120,10 @@ def test_definitions_that_are_not_json_are_refused(store, studio: Path, definiti
     with pytest.raises(StorageError, match=message):
         storage.save_pipeline_version(store, name="bad", definition=definition)  # type: ignore[arg-type]
     assert storage.list_pipelines(store) == []
+
+
+def test_diff_counts_list_items_from_one_and_names_other_lists() -> None:
+    old = {"columns": {"select": ["a", "b"]}, "models": [{"kind": "ridge"}], "steps": []}
+    new = {"columns": {"select": ["a", "c"]}, "models": [{"kind": "lasso"}], "steps": []}
+    assert storage.summarize_changes(old, new) == ["columns.select item 2: 'b' → 'c'",
+                                                   "model 1.kind: 'ridge' → 'lasso'"]
