@@ -10,6 +10,7 @@ runs outside the checkout, so Python imports the installed copy, not the source 
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import sysconfig
@@ -62,10 +63,19 @@ def _copy_checkout(source: Path) -> None:
 
 
 def test_console_command_runs(installed: Path, tmp_path: Path) -> None:
+    """``pipeline-studio`` is ``python -m studio``: every core command plus the model registry's."""
     done = _run([str(installed / "pipeline-studio"), "--help"], tmp_path)
-    assert "profile" in done.stdout and "train" in done.stdout
-    module = _run([str(installed / "python"), "-m", "pipeline_core", "--help"], tmp_path)
-    assert module.stdout.replace("python -m pipeline_core", "pipeline-studio") == done.stdout
+    assert "profile" in done.stdout and "train" in done.stdout and "models" in done.stdout
+    module = _run([str(installed / "python"), "-m", "studio", "--help"], tmp_path)
+    assert module.stdout.replace("python -m studio", "pipeline-studio") == done.stdout
+    core = _run([str(installed / "python"), "-m", "pipeline_core", "--help"], tmp_path).stdout
+    assert core.split("usage of each command")[1] in done.stdout  # the core's commands, all of them
+    unknown = subprocess.run([str(installed / "pipeline-studio"), "models", "list", "--pipeline", "churn"],
+                             cwd=tmp_path, capture_output=True, text=True, timeout=600,
+                             env={**{k: v for k, v in os.environ.items() if k != "DATABASE_URL"},
+                                  "PIPELINE_STUDIO_HOME": str(tmp_path / "studio")})
+    assert (unknown.returncode, unknown.stderr) == (2, "error: There is no pipeline named 'churn'; save one on the "
+                                                       "Pipelines page first.\n")
 
 
 def test_installed_packages_import_from_site_packages(installed: Path, tmp_path: Path) -> None:
