@@ -27,7 +27,7 @@ from pipeline_core.artifacts.onnx_standins import (
     fills_text,
     register_converters,
 )
-from pipeline_core.artifacts.onnx_trees import OnnxBoosting, OnnxForest, categorical_reason, raise_ml_opset
+from pipeline_core.artifacts.onnx_trees import OnnxBoosting, OnnxForest, raise_ml_opset
 from pipeline_core.definition.registry import onnx_refusals
 from pipeline_core.errors import ModelError
 
@@ -87,8 +87,6 @@ def unconvertible_steps(pipeline: Any) -> list[tuple[str, str, str]]:
 
 def _fitted_refusal(estimator: Any) -> str | None:
     """A reason that depends on what the step learned rather than on its class."""
-    if type(estimator).__name__.startswith("HistGradientBoosting"):
-        return categorical_reason(estimator)
     flags = getattr(getattr(estimator, "indicator_", None), "features_", ())
     if type(estimator).__name__ == "SimpleImputer" and len(flags) and fills_text(estimator):
         return ("filling text columns while adding missing-value indicators mixes text and numbers in one table, "

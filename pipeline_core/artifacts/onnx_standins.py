@@ -29,12 +29,13 @@ from pipeline_core.artifacts.onnx_trees import (
 def infrequent_slots(encoder: Any) -> tuple[list[Any], list[int]]:
     """Per column, the output slot of each category (or None: one slot each), and each column's width.
 
-    The one use of scikit-learn private attributes in this package (``_default_to_infrequent_mappings``,
+    The one use of scikit-learn private encoder attributes in this package (``_default_to_infrequent_mappings``,
     ``_n_features_outs``): scikit-learn has no public way to read how infrequent categories share a
     column. Kept here alone so a scikit-learn upgrade that renames them breaks one function.
     """
     mappings = getattr(encoder, "_default_to_infrequent_mappings", None) or [None] * len(encoder.categories_)
-    return list(mappings), [int(w) for w in encoder._n_features_outs]
+    widths = getattr(encoder, "_n_features_outs", None) or [1] * len(encoder.categories_)  # an ordinal encoder's
+    return list(mappings), [int(w) for w in widths]
 
 
 def fills_text(imputer: Any) -> bool:
@@ -96,6 +97,14 @@ class OnnxOneHot(TransformerMixin, BaseEstimator):
         return sum(self.widths)
 
 
+NAN_CODE = -2  # an unknown or missing level's code is NaN (boosting sends it down its missing-value branch)
+
+
+def _same_code(unknown: Any, missing: Any) -> bool:
+    both_nan = isinstance(unknown, float) and isinstance(missing, float) and np.isnan(unknown) and np.isnan(missing)
+    return both_nan or unknown == missing
+
+
 class OnnxOrdinal(OnnxOneHot):
     """Stand-in for a fitted ``OrdinalEncoder`` as the ordinal step builds it (unknown and missing: -1).
 
@@ -104,12 +113,23 @@ class OnnxOrdinal(OnnxOneHot):
 
     @classmethod
     def from_fitted(cls, encoder: Any) -> OnnxOrdinal | None:
-        """``None`` when the encoder groups rare levels or codes unknown/missing levels other than -1."""
-        usual = encoder.handle_unknown == "use_encoded_value" and encoder.unknown_value == -1
-        if not usual or encoder.encoded_missing_value != -1 or getattr(encoder, "_infrequent_enabled", False):
+        """The ordinal step's encoder (unknown and missing: -1) or the codes for boosting (rare levels share a
+        code, unknown and missing: NaN); ``None`` for any other set-up."""
+        unknown, missing = encoder.unknown_value, encoder.encoded_missing_value
+        if encoder.handle_unknown != "use_encoded_value" or not _same_code(unknown, missing):
             return None
-        keys = [[str(c) for c in cats if not pd.isna(c)] for cats in encoder.categories_]
-        return cls(keys, [list(range(len(k))) for k in keys], [1] * len(keys), [-1] * len(keys))
+        if unknown == -1 and not getattr(encoder, "_infrequent_enabled", False):
+            keys = [[str(c) for c in cats if not pd.isna(c)] for cats in encoder.categories_]
+            return cls(keys, [list(range(len(k))) for k in keys], [1] * len(keys), [-1] * len(keys))
+        if unknown is None or not np.isnan(unknown):
+            return None
+        mappings, _ = infrequent_slots(encoder)
+        keys, slots = [], []
+        for cats, mapping in zip(encoder.categories_, mappings, strict=True):
+            present = [str(c) for c in cats if not pd.isna(c)]
+            keys.append(present)
+            slots.append([int(s) for s in (mapping if mapping is not None else range(len(present)))][:len(present)])
+        return cls(keys, slots, [1] * len(keys), [NAN_CODE] * len(keys))
 
     @property
     def n_out(self) -> int:
@@ -201,4 +221,13 @@ def _convert_onehot(scope: Any, operator: Any, container: Any) -> None:
         blocks.append(hits)
     joined = name("joined")
     container.add_node("Concat", blocks, [joined], axis=1, op_version=13)
-    container.add_node("Cast", [joined], [operator.outputs[0].full_name], to=TensorProto.DOUBLE, op_version=13)
+    if not (isinstance(op, OnnxOrdinal) and NAN_CODE in op.unknown):
+        container.add_node("Cast", [joined], [operator.outputs[0].full_name], to=TensorProto.DOUBLE, op_version=13)
+        return
+    codes, unknown, nan = name("codes"), name("unknown_code"), name("nan")
+    container.add_node("Cast", [joined], [codes], to=TensorProto.DOUBLE, op_version=13)
+    container.add_initializer(unknown, TensorProto.DOUBLE, [], [float(NAN_CODE)])
+    container.add_initializer(nan, TensorProto.DOUBLE, [], [float("nan")])
+    flags = name("is_unknown")
+    container.add_node("Equal", [codes, unknown], [flags], op_version=13)
+    container.add_node("Where", [flags, nan, codes], [operator.outputs[0].full_name], op_version=16)

@@ -12,7 +12,7 @@ otherwise) as the model's ``predict``/``predict_proba``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -23,15 +23,6 @@ TREE_ENSEMBLE_OPSET = 5  # ai.onnx.ml: the first version with float64 splits and
 # :func:`raise_ml_opset` lifts the finished model's import to 5 (every other ML op we emit exists there).
 DECLARED_OPSET = 3
 LOG_LINK_LOSSES = ("poisson", "gamma")  # predict = exp(raw) for these; the identity for the others
-
-
-def categorical_reason(model: Any) -> str | None:
-    """Why a fitted boosting model cannot convert, or ``None``: only splits on category codes stop it."""
-    flags = getattr(model, "is_categorical_", None)
-    if flags is not None and np.asarray(flags).any():
-        return ("it splits on category codes (the one-hot step's 'codes' for boosting), which the ONNX tree "
-                "ensemble cannot express; set that step's boosting option to 'one_hot'")
-    return None
 
 
 @dataclass
@@ -48,22 +39,37 @@ class _Trees:
     missing_true: list[int]
     leaf_targets: list[int]
     leaf_weights: list[float]
+    modes: list[int] = field(default_factory=list)  # 0: x <= split; 6: x is one of the node's members
+    members: list[float] = field(default_factory=list)  # each member node's set, in node order, NaN after each
+
+
+BRANCH_LEQ, BRANCH_MEMBER = 0, 6
 
 
 class OnnxBoosting(BaseEstimator):
-    """Stand-in for a fitted ``HistGradientBoostingClassifier``/``Regressor`` (numeric splits only)."""
+    """Stand-in for a fitted ``HistGradientBoostingClassifier``/``Regressor``.
+
+    Splits on category codes become set-membership splits: the categories that go one way are listed,
+    and a category the model never saw takes the missing-value branch, as in scikit-learn.
+    """
 
     def __init__(self, predictors: list[list[Any]], baseline: np.ndarray, classes: np.ndarray | None,
-                 log_link: bool):
+                 log_link: bool, known: dict[int, set[int]]):
         self.predictors, self.baseline, self.classes, self.log_link = predictors, baseline, classes, log_link
+        self.known = known
 
     @classmethod
     def from_fitted(cls, model: Any) -> OnnxBoosting:
-        # ``_predictors`` and ``_baseline_prediction`` are the fitted trees and starting score: scikit-learn
-        # has no public way to read them, and skl2onnx's converter reads the same two attributes.
+        # ``_predictors``, ``_baseline_prediction`` and ``_bin_mapper`` are the fitted trees, the starting
+        # score and the known categories: scikit-learn has no public way to read them (skl2onnx's
+        # converter reads the same attributes).
         classes = getattr(model, "classes_", None)
+        known: dict[int, set[int]] = {}
+        if getattr(model, "is_categorical_", None) is not None:
+            bitsets, index = model._bin_mapper.make_known_categories_bitsets()
+            known = {int(f): _bits(bitsets[index[f]]) for f in np.flatnonzero(model.is_categorical_)}
         return cls(model._predictors, np.asarray(model._baseline_prediction, dtype=np.float64).reshape(-1),
-                   classes, getattr(model, "loss", "") in LOG_LINK_LOSSES)
+                   classes, getattr(model, "loss", "") in LOG_LINK_LOSSES, known)
 
     @property
     def n_targets(self) -> int:
@@ -73,14 +79,42 @@ class OnnxBoosting(BaseEstimator):
         out = _Trees([], [], [], [], [], [], [], [], [], [])
         for iteration in self.predictors:
             for target, predictor in enumerate(iteration):
-                _add_tree(out, predictor.nodes, target)
+                self._add_tree(out, predictor, target)
         return out
 
+    def _add_tree(self, out: _Trees, predictor: Any, target: int) -> None:
+        """Append one predictor: its numeric splits, then its category splits turned into member splits."""
+        nodes, first = predictor.nodes, len(out.features)
+        _add_nodes(out, nodes["is_leaf"].astype(bool), nodes["left"], nodes["right"], nodes["feature_idx"],
+                   nodes["num_threshold"], nodes["missing_go_to_left"], nodes["value"], target)
+        internal = [i for i in range(len(nodes)) if not nodes[i]["is_leaf"]]
+        for position, i in enumerate(internal):
+            if nodes[i]["is_categorical"]:
+                left = _bits(predictor.raw_left_cat_bitsets[nodes[i]["bitset_idx"]])
+                self._member_split(out, first + position, left, self.known[int(nodes[i]["feature_idx"])],
+                                   bool(nodes[i]["missing_go_to_left"]))
+        out.modes.extend(BRANCH_LEQ for _ in range(len(out.features) - len(out.modes)))
 
-def _add_tree(out: _Trees, nodes: np.ndarray, target: int) -> None:
-    """Append one boosting predictor's nodes (a structured array, one record per node)."""
-    _add_nodes(out, nodes["is_leaf"].astype(bool), nodes["left"], nodes["right"], nodes["feature_idx"],
-               nodes["num_threshold"], nodes["missing_go_to_left"], nodes["value"], target)
+    @staticmethod
+    def _member_split(out: _Trees, node: int, left: set[int], known: set[int], missing_left: bool) -> None:
+        """scikit-learn sends missing and unknown categories one way; the listed set is the other way's, so
+        anything not listed (an unseen category) follows the missing values. An empty set lists -1 (no code)."""
+        out.modes.extend(BRANCH_LEQ for _ in range(node - len(out.modes)))
+        out.modes.append(BRANCH_MEMBER)
+        if missing_left:  # list the right-hand categories and make them the "true" side
+            members = sorted(known - left)
+            out.true_ids[node], out.false_ids[node] = out.false_ids[node], out.true_ids[node]
+            out.true_leafs[node], out.false_leafs[node] = out.false_leafs[node], out.true_leafs[node]
+        else:
+            members = sorted(left)
+        out.missing_true[node] = 0
+        out.members.extend([*(float(m) for m in members or [-1]), float("nan")])
+
+
+def _bits(words: np.ndarray) -> set[int]:
+    """The values in a scikit-learn bitset (eight 32-bit words: value v is bit v % 32 of word v // 32)."""
+    return {32 * w + b for w, word in enumerate(np.asarray(words, dtype=np.uint64)) for b in range(32)
+            if (int(word) >> b) & 1}
 
 
 def _add_nodes(out: _Trees, leaf: np.ndarray, left: np.ndarray, right: np.ndarray, feature: np.ndarray,
@@ -183,15 +217,23 @@ def _tree_ensemble(scope: Any, container: Any, source: str, output: str, model: 
     from onnx import numpy_helper
 
     trees = model.ensemble()
+    members = {"membership_values": numpy_helper.from_array(np.asarray(trees.members))} if trees.members else {}
     container.add_node(
         "TreeEnsemble", [source], [output], op_domain="ai.onnx.ml",
         op_version=DECLARED_OPSET, name=scope.get_unique_operator_name("TreeEnsemble"),
         n_targets=model.n_targets, aggregate_function=1, post_transform=0, tree_roots=trees.roots,
         nodes_featureids=trees.features, nodes_splits=numpy_helper.from_array(np.asarray(trees.splits)),
-        nodes_modes=numpy_helper.from_array(np.zeros(len(trees.features), dtype=np.uint8)),  # BRANCH_LEQ
+        nodes_modes=numpy_helper.from_array(_modes(trees)),
         nodes_truenodeids=trees.true_ids, nodes_trueleafs=trees.true_leafs, nodes_falsenodeids=trees.false_ids,
         nodes_falseleafs=trees.false_leafs, nodes_missing_value_tracks_true=trees.missing_true,
-        leaf_targetids=trees.leaf_targets, leaf_weights=numpy_helper.from_array(np.asarray(trees.leaf_weights)))
+        leaf_targetids=trees.leaf_targets, leaf_weights=numpy_helper.from_array(np.asarray(trees.leaf_weights)),
+        **members)
+
+
+def _modes(trees: _Trees) -> np.ndarray:
+    modes = np.zeros(len(trees.features), dtype=np.uint8)  # BRANCH_LEQ unless a node was made a member split
+    modes[: len(trees.modes)] = trees.modes
+    return modes
 
 
 def tree_parser(alias: str) -> Any:

@@ -97,6 +97,29 @@ def test_the_default_pipeline_exports_and_predicts_as_the_model_does(dates, targ
 
 
 @pytest.mark.parametrize("target", list(TARGETS))
+def test_boosting_that_splits_on_category_codes_exports(target):
+    """From 500,000 rows the default pipeline gives boosting category codes (forced here on small data): its
+    category splits become member splits; rare, unseen and missing levels go where the model sends them."""
+    frame = messy(600, dates="text")
+    frame.loc[frame.index[:40], "plan"] = [f"rare{i % 8}" for i in range(40)]  # rare levels share one code
+    raw = frame.drop(columns=[t for t in TARGETS if t != target])
+    spec = PipelineSpec(target=target, models=[ModelSpec(kind="hist_gradient_boosting", params={"max_iter": 40})])
+    steps = [s.model_copy(update={"boosting": "codes"}) if isinstance(s, st.OneHot) else s
+             for s in default_steps(infer_schema(raw, spec))]
+    spec = spec.model_copy(update={"steps": steps})
+    prepared = prepare(spec, raw)
+    pipeline = compile_pipeline(spec, prepared.schema, task=prepared.task, model=spec.models[0])
+    with threadpool_limits(1):
+        pipeline.fit(prepared.X, prepared.y)
+    assert pipeline[-1].is_categorical_ is not None and pipeline[-1].is_categorical_.any()
+    graph = to_onnx(pipeline, prepared.X)
+    fresh = messy(200, seed=2, dates="text").drop(columns=list(TARGETS))
+    fresh.loc[:5, "city"], fresh.loc[6:9, "plan"], fresh.loc[10:12, "plan"] = "atlantis", None, "rare3"
+    for rows in (prepared.X, fresh):
+        assert_same_predictions(graph, pipeline, rows)
+
+
+@pytest.mark.parametrize("target", list(TARGETS))
 def test_clipping_outliers_and_logs_export_too(target):
     model = DEFAULT_MODELS[TARGETS[target]][0]
     pipeline, X = default_fit(messy(dates="text"), target, model, [st.ClipOutliers(), st.Log(columns=["x2"])])
