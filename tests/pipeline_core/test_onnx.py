@@ -235,3 +235,34 @@ def test_every_registered_step_converts_and_agrees_or_is_named_with_a_reason(kin
         with pytest.raises(ModelError, match="cannot be converted") as refusal:
             to_onnx(pipeline, prepared.X)
     assert all(f"{cls}: {why}" in str(refusal.value) for cls, why in blocked.items())
+
+
+def test_the_documented_inputs_are_enough_to_run_the_graph_without_this_project():
+    """Feed the graph by hand, as the README and the export's description say, with onnxruntime alone."""
+    import json
+
+    import onnx
+    import onnxruntime as ort
+
+    from pipeline_core.artifacts.export import onnx_inputs
+
+    pipeline, X = default_fit(messy(dates="datetime"), "multiclass", "hist_gradient_boosting")
+    graph = to_onnx(pipeline, X)
+    inputs = onnx_inputs(pipeline, X)
+    stored = {p.key: p.value for p in onnx.load_from_string(graph).metadata_props}["pipeline_studio.inputs"]
+    assert [(i["name"], i["column"], i["onnx_type"]) for i in json.loads(stored)] == [
+        ("city", "city", "tensor(string)"), ("plan", "plan", "tensor(string)"), ("when", "when", "tensor(double)"),
+        ("x1", "x1", "tensor(double)"), ("x2", "x2", "tensor(double)")]
+    feed = {}
+    for item in inputs:
+        values = X[item.column]
+        if item.kind == "datetime":  # seconds since 1970, NaN when missing
+            seconds = (values - pd.Timestamp("1970-01-01")).dt.total_seconds().to_numpy()
+            feed[item.name] = np.floor(seconds).reshape(-1, 1)
+        elif item.onnx_type == "tensor(double)":
+            feed[item.name] = values.to_numpy(dtype=np.float64).reshape(-1, 1)
+        else:
+            feed[item.name] = values.fillna("").astype(str).to_numpy(dtype=object).reshape(-1, 1)
+    label, probabilities = ort.InferenceSession(graph, providers=["CPUExecutionProvider"]).run(None, feed)
+    np.testing.assert_array_equal(label, pipeline.predict(X))
+    np.testing.assert_allclose(probabilities, pipeline.predict_proba(X), rtol=0, atol=PROBABILITY_TOLERANCE)
