@@ -245,8 +245,11 @@ def paired_fold_test(
     corrected = bool(n_train and n_test)
     t, p = _corrected_t(diff, n_test / n_train if corrected else 0.0)
     method = "corrected paired t-test" if corrected else "paired t-test"
+    a_ahead = diff > 0 if mt.greater_is_better(metric) else diff < 0
     result = {"mean_difference": float(diff.mean()), "t": t, "p_value": p, "significant": p < SIGNIFICANCE,
-              "method": method, "n_folds": len(diff), "wilcoxon_p_value": _wilcoxon(diff)}
+              "method": method, "n_folds": len(diff), "wilcoxon_p_value": _wilcoxon(diff),
+              "wins_a": int(a_ahead.sum()), "wins_b": int(((diff != 0) & ~a_ahead).sum()),
+              "ties": int((diff == 0).sum())}
     result["sentence"] = _verdict(result, metric, names)
     return result
 
@@ -284,7 +287,14 @@ def _verdict(result: dict[str, Any], metric: str, names: tuple[str, str]) -> str
     sentence += f"{result['method']} over {k} folds)"
     if result["wilcoxon_p_value"] is not None:
         sentence += f"; Wilcoxon signed-rank p = {result['wilcoxon_p_value']:.2g}"
-    return sentence + ("." if result["significant"] else ", so treat the two as equivalent.")
+    wins = result["wins_a"] if a_better else result["wins_b"]
+    sentence += f". {winner} did better on {wins} of {k} folds"
+    if result["significant"]:
+        return sentence + "."
+    # "not significant" is not "equivalent": the test could not tell the difference from fold-to-fold noise
+    # with this many folds; showing equivalence would need an equivalence test with a margin the user chooses
+    return sentence + (". That is not evidence that the two are equivalent: with this many folds the test cannot "
+                       "tell a difference this size from fold-to-fold noise. More folds or more data can settle it.")
 
 
 # ---- everything for one run -------------------------------------------------------------------

@@ -262,3 +262,21 @@ def test_evaluation_frames_say_so_without_hold_out_rows(multiclass_frame: pd.Dat
     frames = evaluation_frames(result)
     assert list(frames) == ["notes"]
     assert "no hold-out rows" in frames["notes"]["reason"].iloc[0]
+
+
+def test_a_model_that_wins_every_fold_is_not_called_equivalent() -> None:
+    """Issue 15 point 11: one model won all 5 folds, the corrected test is not significant; the verdict says what
+    the test shows (and what it does not) and counts the per-fold wins."""
+    a, b = [0.9672, 0.95, 0.96, 0.97, 0.955], [0.9879, 0.951, 0.975, 0.99, 0.956]
+    result = paired_fold_test(a, b, n_train=120, n_test=30, metric="accuracy", names=("Tuned", "Untuned"))
+    assert not result["significant"]
+    assert (result["wins_a"], result["wins_b"], result["ties"]) == (0, 5, 0)
+    sentence = result["sentence"]
+    assert "Untuned did better on 5 of 5 folds" in sentence
+    assert "equivalent" in sentence and "not evidence that the two are equivalent" in sentence
+    assert "treat the two as equivalent" not in sentence
+
+
+def test_wins_follow_the_metrics_direction_and_count_ties() -> None:
+    result = paired_fold_test([-3.0, -2.0, -2.5], [-2.5, -2.0, -3.0], metric="neg_root_mean_squared_error")
+    assert (result["wins_a"], result["wins_b"], result["ties"]) == (1, 1, 1)
