@@ -42,6 +42,11 @@ def display_value(name: str, value: float) -> float:
     return metrics.shown_value(name, value)
 
 
+def score_scope(task: str | None) -> str:
+    """Where a run's scores come from: CV folds, except for clustering (scored once on the training rows)."""
+    return "on the training rows" if task == "clustering" else "across folds"
+
+
 def metric_text(row: Mapping[str, Any], metric: str) -> str:
     """``0.9512 ± 0.0123`` (mean ± std across folds) from a leaderboard frame row."""
     mean, std = row.get(metric), row.get(f"{metric}__std")

@@ -91,8 +91,12 @@ def _leaderboard(run: Any, board: pd.DataFrame) -> None:
         return
     if metric:
         direction = "higher" if metrics.shown_greater_is_better(metric) else "lower"
-        st.caption(f"Ranked by cross-validated **{charts.metric_label(metric)}** ({direction} is better); "
-                   "mean ± standard deviation across folds. Click a column header to sort.")
+        if run_summary(run).task == "clustering":
+            st.caption(f"Ranked by **{charts.metric_label(metric)}** ({direction} is better) on the training rows: "
+                       "clustering has no labels to cross-validate against. Click a column header to sort.")
+        else:
+            st.caption(f"Ranked by cross-validated **{charts.metric_label(metric)}** ({direction} is better); "
+                       "mean ± standard deviation across folds. Click a column header to sort.")
     with st.container(key="compare_leaderboard"):
         st.dataframe(charts.leaderboard_table(board, metric), hide_index=True, width="stretch")
     _holdout_scores(run)

@@ -278,6 +278,7 @@ def _model_runs(pipeline: Any) -> list[Any]:
         run = get_run(session_run)
         if run is not None and run.status == RunStatus.DONE:
             runs.append(run)
+    runs = sorted(runs, key=lambda r: r.id, reverse=True)  # newest first, the run a user just trained on top
     return [r for r in runs if charts.run_artifact(r.id) is not None]
 
 

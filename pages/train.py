@@ -319,7 +319,8 @@ def _summary(run: Any) -> None:
     best = board.iloc[0]
     score = charts.metric_text(best, metric) if metric else ""
     st.success(f"Run #{run.id} finished in {summary.total_seconds:.0f} s. Best model: "
-               f"**{best['Model']}**" + (f" — {charts.metric_label(metric)} {score} across folds" if score else ""),
+               f"**{best['Model']}**" + (f" — {charts.metric_label(metric)} {score} {charts.score_scope(summary.task)}"
+                                         if score else ""),
                icon=":material/emoji_events:")
     holdout = summary.holdout
     if metric in holdout:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import storage
 from pipeline_core.definition.spec import PipelineSpec, load_spec
+from pipeline_core.errors import DataError
 from pipeline_core.jobs.runners import JobRunner, create_runner
 from pipeline_core.training.provenance import library_versions
 from storage import Run, RunStatus, StorageError
@@ -50,6 +51,7 @@ def submit_training(runner: JobRunner, spec: PipelineSpec, dataset_id: int, *,
     dataset = storage.get_dataset(store, dataset_id)
     if dataset is None:
         raise StorageError(f"Dataset {dataset_id} no longer exists; load it again on the Data page.")
+    check_fits_dataset(spec, dataset)
     job_spec = within_server_limits(spec, config)
     run = storage.create_run(store, dataset_id=dataset_id, pipeline_version_id=pipeline_version_id,
                              seed=spec.evaluation.seed, library_versions=library_versions(),
@@ -62,6 +64,25 @@ def submit_training(runner: JobRunner, spec: PipelineSpec, dataset_id: int, *,
                            error=f"the job could not be handed to the workers: {e}")
         raise
     return run.id
+
+
+def check_fits_dataset(spec: PipelineSpec, dataset: storage.Dataset) -> None:
+    """Refuse, before a run is queued, a definition whose target or chosen columns the dataset lacks.
+
+    "Train this version" with another file active once queued a run that failed minutes later with "target
+    'mpg' is not a column" (issue 15 point 13); the dataset's stored column list answers at once.
+    """
+    present = {str(column["name"]) for column in dataset.columns}
+    if not present:
+        return  # an old dataset row without its column list: training reports it as before
+    raw_of = {new: raw for raw, new in spec.columns.rename.items()}
+    wanted = [raw_of.get(spec.target, spec.target)] if spec.target else []
+    wanted += [raw_of.get(c, c) for c in spec.columns.select or []]
+    missing = [c for c in dict.fromkeys(wanted) if c not in present]
+    if missing:
+        built_on = f" It was built on '{spec.data.file_name}'." if spec.data.file_name else ""
+        raise DataError(f"'{dataset.name}' has no column {', '.join(repr(c) for c in missing)}, which this pipeline "
+                        f"needs.{built_on} Load that data on the Data page, or edit the pipeline for this file.")
 
 
 def tuning_limit_seconds(spec: PipelineSpec, config: Settings) -> float:

@@ -137,6 +137,21 @@ def test_a_submitter_at_the_servers_job_cap_is_refused_in_one_line(studio, iris,
     assert runs.get_run(again).owner == "cli:alice"
 
 
+def test_a_pipeline_is_not_queued_on_a_dataset_that_lacks_its_target_or_columns(studio, iris):
+    """Issue 15 point 13: "Train this version" with another file active used to queue a run that failed later."""
+    runner = RecordingRunner()
+    cars = PipelineSpec(target="mpg", data={"file_name": "cars.json"},
+                        columns={"select": ["weight", "sepal width (cm)"]})
+    with pytest.raises(DataError, match=r"^'iris' has no column 'mpg', 'weight', which this pipeline needs\. "
+                                        r"It was built on 'cars\.json'\."):
+        training.submit_training(runner, cars, iris.id)
+    assert runs.list_runs() == [] and runner.specs == []
+    renamed = PipelineSpec(target="species", columns={"rename": {"target": "species"}},
+                           models=[{"kind": "logistic_regression"}])
+    training.submit_training(runner, renamed, iris.id)  # the target under its new name is found
+    assert len(runner.specs) == 1
+
+
 # ---- datasets ---------------------------------------------------------------------------------------------
 
 

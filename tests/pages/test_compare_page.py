@@ -150,3 +150,18 @@ def test_fold_sizes_for_the_corrected_t_test_follow_the_split(holdout, sizes):
     split = training_split(fast_spec(holdout=holdout), load_sample("iris"))
     assert split.fold_sizes(3) == sizes
     assert (split.X_test is None) == (holdout == 0)
+
+
+def test_a_clustering_run_is_not_described_as_cross_validated(store, app, iris_id):
+    """Issue 15 point 13: clustering is scored once on the training rows; its results never say "across folds"."""
+    spec = PipelineSpec(task="clustering", models=[{"kind": "kmeans"}], evaluation={"holdout": 0.0},
+                        columns={"select": ["sepal length (cm)", "petal length (cm)"]})
+    run = train_now(store, iris_id, spec)
+    at = open_run(app, run)
+    assert not at.exception
+    captions = texts(at, "caption")
+    assert "on the training rows" in captions and "across folds" not in captions
+    train = app("pages/train.py", dataset_id=iris_id, spec=spec.to_dict())
+    train.session_state["run_id"] = run.id
+    train.run()
+    assert "Silhouette" in texts(train, "success") and "across folds" not in texts(train, "success")
