@@ -18,6 +18,7 @@ from pipeline_core.errors import StudioError
 from pipeline_core.io.writers import safe_download_name
 from studio import models
 from studio import pipelines as library
+from studio import registry as model_registry
 from studio.errors import FAILURES, StorageError
 from studio.runs import RunStatus, get_run, list_runs
 
@@ -351,6 +352,13 @@ def _export_bytes(artifact_id: int, sha256: str, fmt: str) -> tuple[bytes, str]:
         return b"", str(e)
 
 
+def _registered_models(pipeline_id: int) -> list[Any]:
+    try:
+        return model_registry.list_model_versions(pipeline_id)
+    except FAILURES:
+        return []
+
+
 # ---- import and delete ---------------------------------------------------------------------------------
 
 
@@ -372,6 +380,12 @@ def _import_section() -> None:
 def _delete_section(pipeline: Any, versions: list[Any]) -> None:
     st.markdown(f"Delete **{common.escape_markdown(pipeline.name)}** and its {len(versions)} version(s). Runs and "
                 "trained models are kept in the run history, detached from the pipeline.")
+    registered = _registered_models(pipeline.id)
+    if registered:
+        serving = " One of them is in production: scoring by this pipeline's name stops." if any(
+            v.stage == "production" for v in registered) else ""
+        st.warning(f"Its model registry goes too: {len(registered)} registered model version(s) and their "
+                   f"history (Models page).{serving}", icon=":material/warning:")
     confirmed = st.checkbox(f"Yes, delete '{pipeline.name}'", key="pipelines_delete_confirm")
     if st.button("Delete pipeline", icon=":material/delete:", disabled=not confirmed, key="pipelines_delete"):
         try:

@@ -135,6 +135,9 @@ def _pick_model(choices: dict[int, tuple[Any, Any]], serving: dict[int, list[str
     labels = {a: _model_label(run, artifact, serving.get(a)) for a, (run, artifact) in choices.items()}
     chosen = st.selectbox("Model", ids, format_func=labels.get, key="predict_model",
                           help="Production models of the registry (Models page) come first.")
+    if chosen in serving:
+        st.caption("The production model of " + ", ".join(common.escape_markdown(name) for name in serving[chosen])
+                   + " in the model registry (Models page).")
     return choices[chosen]
 
 
@@ -142,7 +145,8 @@ def _model_label(run: Any, artifact: Any, production_of: list[str] | None = None
     label = model_label(run, artifact.model_name)
     when = artifact.created_at.strftime("%d %b %H:%M")
     described = f"{label or artifact.model_name or 'model'} · run #{run.id} · {when} · {artifact.format}"
-    return f"Production model of {', '.join(production_of)} · {described}" if production_of else described
+    # the pipeline's name goes last: a long one would otherwise push the model and run out of the box
+    return f"Production · {described} · {', '.join(production_of)}" if production_of else described
 
 
 def _model_card(metadata: dict[str, Any]) -> None:

@@ -21,7 +21,17 @@ from pipeline_core.io.samples import load_sample
 from storage import Store
 from tests.apptest import store_frame
 from tests.e2e.conftest import SCREENSHOTS, VIEWPORT, running_app
-from tests.e2e.ui import ERROR, TABLE, alerts_text, arm, click_button, key, no_exception, wait_for_app
+from tests.e2e.ui import (
+    ERROR,
+    TABLE,
+    alerts_text,
+    arm,
+    click_button,
+    goto_page,
+    key,
+    no_exception,
+    wait_for_app,
+)
 from tests.pages.test_compare_page import fast_spec, train_now
 
 pytestmark = pytest.mark.e2e
@@ -132,6 +142,13 @@ def test_register_promote_and_roll_back_on_the_models_page(browser, registry_app
         expect(page.locator(key("registry_history")).locator(TABLE)).to_be_visible()
         no_exception(page)
         _shot(page, "4-rolled-back")
+
+        goto_page(page, "Predict")  # scores with the production model unless the user picks another
+        chosen = page.locator(key("predict_model")).get_by_role("combobox")
+        expect(chosen).to_have_value(re.compile(f"^Production · .* · {re.escape(PIPELINE)} v1$"))
+        expect(page.get_by_text(f"The production model of {PIPELINE} v1")).to_be_visible()
+        no_exception(page)
+        _shot(page, "5-predict-default")
     finally:
         context.close()
     store = Store.at(home)

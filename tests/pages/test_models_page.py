@@ -7,6 +7,7 @@ import storage
 from studio import registry
 from tests.apptest import texts
 from tests.pages.test_compare_page import by_key, fast_spec, train_now
+from tests.pages.test_pipelines_page import open_tab
 
 HOSTILE = "=cmd|' /C calc'!A0"
 
@@ -114,7 +115,9 @@ def test_predict_defaults_to_the_production_model_and_keeps_any_model_on_offer(s
     choice = at.selectbox(key="predict_model")
     assert choice.value == storage.list_model_artifacts(store, run_id=production.id)[0].id
     labels = choice.options
-    assert labels[0].startswith("Production model of iris v1 · ") and f"run #{production.id}" in labels[0]
+    assert labels[0].startswith("Production · ") and labels[0].endswith(" · iris v1")
+    assert f"run #{production.id}" in labels[0]
+    assert "The production model of iris v1 in the model registry" in texts(at, "caption")
     assert any(f"run #{newer.id}" in label and "Production" not in label for label in labels[1:])
     choice.set_value(storage.list_model_artifacts(store, run_id=newer.id)[0].id).run()
     at.run()
@@ -130,3 +133,16 @@ def test_hostile_names_and_notes_are_neutralised_in_the_registry_tables(store, a
     versions, history = table(at, "registry_versions"), table(at, "registry_history")
     assert versions.iloc[0]["Note"] == "'@SUM(A1)" and versions.iloc[0]["By"] == "'" + HOSTILE
     assert history.iloc[0]["Why"] == "'+1+1"
+
+
+def test_deleting_a_pipeline_warns_that_its_registry_and_production_model_go_too(store, app, iris_id):
+    registry.register_model(saved_run(store, iris_id).id, by="cli")
+    registry.set_stage("iris", 1, "production", by="cli", why="go")
+    at = open_tab(app, "Delete", dataset_id=iris_id)
+    assert not at.exception
+    warning = texts(at, "warning")
+    assert "1 registered model version(s)" in warning and "One of them is in production" in warning
+    at.checkbox(key="pipelines_delete_confirm").check().run()
+    at.button(key="pipelines_delete").click().run()
+    assert "Deleted pipeline 'iris'" in texts(at, "success")
+    assert registry.production_versions() == []
