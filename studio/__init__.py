@@ -7,6 +7,8 @@ written once. The direction is fixed and tested (``tests/test_layers.py``): ``pa
 
 Modules hold one area each: :mod:`studio.settings` (the environment), :mod:`studio.workspace`
 (opening the store), :mod:`studio.datasets`, :mod:`studio.pipelines`, :mod:`studio.training`
-(submitting and following runs), :mod:`studio.runs` (what a finished run holds) and
-:mod:`studio.models` (importing, exporting and loading model files).
+(submitting and following runs), :mod:`studio.runs` (what a finished run holds),
+:mod:`studio.models` (importing, exporting and loading model files) and :mod:`studio.registry` (the model
+registry: registered versions, stages, rollback). :mod:`studio.cli` is ``python -m studio``: the core's commands
+plus the registry's.
 """
