@@ -14,6 +14,7 @@ operations on those codes. :func:`leakage_warnings` does both, for one-off calle
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
@@ -27,6 +28,12 @@ CORRELATION_LIMIT = 0.98
 MAX_LEVELS = 50  # a one-to-one mapping is only checked for label-like columns
 MIN_ROWS_PER_LEVEL = 5  # a column that fixes the target needs this many rows per value to be suspicious
 SAMPLE_ROWS = 200_000
+NEAR_PERFECT = 0.98  # a single column that predicts this share of a class target is suspicious
+MAX_CLASSES = 50  # single-column predictors are judged for class-like targets only
+MAX_BINS = 200  # a numeric column is judged as a predictor in quantile bins of MIN_ROWS_PER_LEVEL rows, at most 200
+MIN_CLASS_ROWS = 5  # a value that marks exactly one class's rows counts from this many rows
+ID_NAME = re.compile(r"(^|[_\s-])(id|key|uuid|guid|code|no|number|nr)$|id$", re.IGNORECASE)
+MANY_LEVELS_SHARE = 0.5  # distinct values per row above which a label column looks like an identifier
 
 
 @dataclass(frozen=True)
@@ -44,6 +51,7 @@ class LeakageBasis:
     infos: dict[str, ColumnInfo]
     codes: dict[str, np.ndarray]
     numbers: dict[str, np.ndarray]
+    bins: dict[str, np.ndarray]  # the numeric columns as quantile-bin codes, for the single-column predictor check
 
 
 def leakage_warnings(frame: pd.DataFrame, target: str) -> list[str]:
@@ -67,7 +75,8 @@ def leakage_basis(frame: pd.DataFrame, rename: Mapping[str, str] | None = None) 
     codes = {col: _text_codes(sample[col]) for col in sample.columns}
     numbers = {col: sample[col].to_numpy(dtype="float64", na_value=np.nan) for col in sample.columns
                if _is_number(sample[col])}
-    return LeakageBasis(sample, infos, codes, numbers)
+    bins = {col: _binned(values) for col, values in numbers.items()}
+    return LeakageBasis(sample, infos, codes, numbers, bins)
 
 
 def target_warnings(basis: LeakageBasis, target: str, columns: Iterable[str] | None = None) -> list[str]:
@@ -100,7 +109,107 @@ def _column_warning(basis: LeakageBasis, col: str, target: str) -> str | None:
             f"'{values.name}' correlates {correlation:+.3f} with the target '{y.name}': it is almost a copy of it. "
             "Keep it only if it is known before the target is."
         )
-    return _mapping_warning(str(values.name), str(y.name), basis.codes[col], basis.codes[target])
+    binned = col in basis.bins
+    table = _contingency(basis.bins[col] if binned else basis.codes[col], basis.codes[target])
+    return (_mapping_warning(str(values.name), str(y.name), basis.codes[col], basis.codes[target])
+            or _identifier_warning(info, str(values.name), basis.codes[col])
+            or (table is not None and (_class_marker_warning(str(values.name), values, y, table, binned=binned)
+                                       or _predictor_warning(str(values.name), str(y.name), table, binned=binned)))
+            or None)
+
+
+def _identifier_warning(info: ColumnInfo, name: str, codes: np.ndarray) -> str | None:
+    """A label column with very many values, or many values and an identifier's name (``specimen_id``: 190
+    values): a model can memorise rows through it, though fewer than 95% of its values are unique."""
+    if info.type != "categorical":
+        return None
+    present = codes[codes >= 0]
+    levels = _distinct(present) if present.size else 0
+    if levels <= MAX_LEVELS:
+        return None
+    named = bool(ID_NAME.search(name.strip()))
+    if not named and levels < MANY_LEVELS_SHARE * present.size:
+        return None
+    why = "is named like an identifier" if named else f"has a value for every {present.size / levels:.1f} rows"
+    return (f"'{name}' has {levels:,} distinct values in {present.size:,} rows and {why}: a model can memorise "
+            "rows through it instead of learning. Drop it unless its values mean something beyond naming a row.")
+
+
+@dataclass(frozen=True)
+class _Contingency:
+    """Rows per (column value, class) on the rows where both are present; ``rows`` holds each cell's first row."""
+
+    counts: np.ndarray  # values x classes
+    first_row: np.ndarray  # values x classes, -1 where the cell is empty
+
+
+def _contingency(x_codes: np.ndarray, y_codes: np.ndarray) -> _Contingency | None:
+    """The table the single-column checks read, for class-like targets and columns of moderate cardinality
+    (one ``bincount``; more levels than that are the identifier check's business)."""
+    both = np.flatnonzero((x_codes >= 0) & (y_codes >= 0))
+    if not both.size:
+        return None
+    x, t = x_codes[both].astype(np.int64), y_codes[both].astype(np.int64)
+    n_values, n_classes = int(x.max()) + 1, int(t.max()) + 1
+    if n_classes > MAX_CLASSES or n_values * n_classes > 4 * x.size + 10_000:
+        return None
+    cells = x * n_classes + t
+    counts = np.bincount(cells, minlength=n_values * n_classes).reshape(n_values, n_classes)
+    first = np.full(n_values * n_classes, -1, dtype=np.int64)
+    first[cells[::-1]] = both[::-1]  # the last write wins: reversed, that is each cell's first row
+    return _Contingency(counts, first.reshape(n_values, n_classes))
+
+
+def _class_marker_warning(name: str, values: pd.Series, y: pd.Series, table: _Contingency, *,
+                          binned: bool) -> str | None:
+    """One value of the column marks exactly the rows of one class (all of them, and no others)."""
+    counts = table.counts
+    classes = np.count_nonzero(counts.sum(axis=0))
+    if classes < 2:
+        return None
+    exact = (counts == counts.sum(axis=1, keepdims=True)) & (counts == counts.sum(axis=0, keepdims=True))
+    exact &= (counts >= MIN_CLASS_ROWS) & (counts < counts.sum())  # a value on every row marks nothing
+    if not exact.any():
+        return None
+    value_code, class_code = np.argwhere(exact)[0]
+    row = int(table.first_row[value_code, class_code])
+    value, label = values.iloc[row], y.iloc[row]
+    shown = f"one range of its values (around {_short(value)})" if binned else f"the value {_short(value)!r}"
+    return (f"'{name}' identifies the class {_short(label)!r} perfectly: {shown} occurs on exactly its "
+            f"{int(counts[value_code, class_code]):,} rows and no others. Check it is not recorded after the outcome.")
+
+
+def _predictor_warning(name: str, target: str, table: _Contingency, *, binned: bool) -> str | None:
+    """The column alone predicts a class target almost perfectly (each value's most common class), judged only
+    where every value has enough rows that the score is not memorisation."""
+    counts = table.counts
+    per_value, per_class = counts.sum(axis=1), counts.sum(axis=0)
+    rows, levels = int(per_value.sum()), int(np.count_nonzero(per_value))
+    if np.count_nonzero(per_class) < 2 or levels < 2 or rows < MIN_ROWS_PER_LEVEL * levels:
+        return None
+    score, baseline = counts.max(axis=1).sum() / rows, per_class.max() / rows
+    if score < NEAR_PERFECT or score - baseline < (1 - baseline) / 2:
+        return None
+    how = "binned into ranges" if binned else "by its values"
+    return (f"'{name}' alone predicts '{target}' for {score:.1%} of rows ({how}; the most common class alone: "
+            f"{baseline:.1%}): near-perfect for one column. Check it is not recorded after the outcome.")
+
+
+def _binned(numbers: np.ndarray) -> np.ndarray:
+    """Quantile-bin codes of a numeric column (-1 where missing), so it can be judged like a label column."""
+    present = ~np.isnan(numbers)
+    codes = np.full(numbers.shape, -1, dtype=np.int32)
+    if present.sum() < 2:
+        return codes
+    bins = max(2, min(MAX_BINS, int(present.sum()) // MIN_ROWS_PER_LEVEL))  # small bins: a boundary costs few rows
+    edges = np.unique(np.quantile(numbers[present], np.linspace(0, 1, bins + 1)[1:-1]))
+    codes[present] = np.searchsorted(edges, numbers[present], side="right")
+    return codes
+
+
+def _short(value: object, width: int = 40) -> str:
+    text = str(value)
+    return text if len(text) <= width else text[: width - 1] + "…"
 
 
 def _numeric_correlation(x: np.ndarray | None, y: np.ndarray | None) -> float | None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -62,6 +64,10 @@ def test_an_unknown_target_is_refused(honest):
 
 
 # ---- the split into a per-dataset basis and a per-target check gives the same warnings -------------
+
+
+NEW_KINDS = ("identifies the class", "alone predicts", "distinct values in")
+"""Warnings added after the split (issue 15 point 14): each fires only where none of the oracle's did."""
 
 
 def _reference_warnings(frame: pd.DataFrame, target: str) -> list[str]:
@@ -142,7 +148,8 @@ def test_the_warnings_are_those_of_the_unsplit_checks(seed, monkeypatch):
     monkeypatch.setattr(leakage, "SAMPLE_ROWS", 500)  # so the sampling path runs too
     frame = _awkward_frame(700, seed)
     for target in ["label", "code", "mixed", "grade", "small_int", "nullable", "flag", "x", "price", "count"]:
-        assert leakage_warnings(frame, target) == _reference_warnings(frame, target), target
+        kept = [w for w in leakage_warnings(frame, target) if not any(kind in w for kind in NEW_KINDS)]
+        assert kept == _reference_warnings(frame, target), target
 
 
 def test_the_awkward_frame_does_warn(monkeypatch):
@@ -153,7 +160,10 @@ def test_the_awkward_frame_does_warn(monkeypatch):
     assert "'code' maps one-to-one onto the target 'label'" in warnings
     assert "'grade' maps one-to-one onto the target 'label'" in warnings
     assert "every value of 'stage' goes with a single target value" in warnings
-    assert "'mixed'" not in warnings  # 1 and '1' read the same as text: two labels share a value
+    # 1 and '1' read the same as text, so two labels share a value and 'mixed' is no copy of the target; but 2.5
+    # occurs on exactly the rows labelled 'maybe'
+    assert "'mixed' maps" not in warnings
+    assert "'mixed' identifies the class 'maybe' perfectly: the value '2.5' occurs on exactly its" in warnings
     assert "'price' correlates" in " | ".join(leakage_warnings(_awkward_frame(700, 0), "x"))
 
 
@@ -177,3 +187,51 @@ def test_correlations_are_those_pandas_computes():
             ours = leakage._numeric_correlation(basis.numbers[x], basis.numbers[y])
             theirs = _reference_correlation(frame[x], frame[y])
             assert ours == theirs or (ours is None and theirs is not None and np.isnan(theirs)), (x, y)
+
+
+# ---- issue 15 point 14: near-perfect single-column predictors and high-cardinality identifiers ---------------
+
+
+def _species(n: int = 600, seed: int = 5) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    species = rng.choice(["Parus major", "Cyanistes caeruleus", "Erithacus rubecula — juvenile plumage"], n)
+    return pd.DataFrame({
+        "species": species,
+        "specimen_id": [f"S-{i:04d}" for i in rng.integers(0, 190, n)],  # repeats: 190 levels, not 95% unique
+        "ring_colour": np.where(species == "Parus major", "blue", rng.choice(["red", "green"], n)),
+        "wing_mm": np.where(species == "Parus major", 75.0, 60.0) + rng.normal(0, 0.5, n),
+        "weight_g": rng.normal(18, 2, n),
+        "site": rng.choice(["north", "south", "east"], n),
+    })
+
+
+def test_an_identifier_with_repeated_values_is_flagged():
+    frame = _species()
+    warnings = " | ".join(leakage_warnings(frame, "species"))
+    levels = frame["specimen_id"].nunique()
+    assert 150 < levels < 0.95 * len(frame)  # not unique enough to be typed an identifier
+    assert f"'specimen_id' has {levels} distinct values in 600 rows and is named like an identifier" in warnings
+
+
+def test_a_value_that_marks_exactly_one_class_is_flagged_with_it():
+    frame = _species()
+    warnings = " | ".join(leakage_warnings(frame, "species"))
+    n = int((frame["species"] == "Parus major").sum())
+    assert (f"'ring_colour' identifies the class 'Parus major' perfectly: the value 'blue' occurs on exactly its "
+            f"{n:,} rows and no others") in warnings
+
+
+def test_a_numeric_column_that_alone_predicts_the_class_is_flagged_with_its_score():
+    frame = _species().drop(columns="ring_colour")
+    frame["wing_mm"] = np.where(frame["species"] == "Cyanistes caeruleus", 50.0,
+                                np.where(frame["species"] == "Parus major", 75.0, 62.0)) + np.random.default_rng(
+                                    1).normal(0, 0.3, len(frame))
+    [warning] = [w for w in leakage_warnings(frame, "species") if "wing_mm" in w]
+    assert re.match(r"'wing_mm' alone predicts 'species' for 99\.\d% of rows \(binned into ranges; the most "
+                    r"common class alone: 3\d\.\d%\)", warning), warning
+
+
+def test_ordinary_columns_and_regression_targets_raise_no_new_warning():
+    frame = _species()
+    assert not [w for w in leakage_warnings(frame, "species") if "weight_g" in w or "'site'" in w]
+    assert not [w for w in leakage_warnings(frame, "weight_g") if any(k in w for k in NEW_KINDS[:2])]
