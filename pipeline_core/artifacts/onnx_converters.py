@@ -32,7 +32,7 @@ class OnnxRound32(TransformerMixin, BaseEstimator):
         self.n_out = n_out
 
 
-class _Ops:
+class GraphOps:
     """Adds nodes to a skl2onnx container with fresh names; each call returns its output's name."""
 
     def __init__(self, scope: Any, container: Any):
@@ -93,14 +93,14 @@ def _date_width(operator: Any) -> None:
 def convert_round32(scope: Any, operator: Any, container: Any) -> None:
     from onnx import TensorProto
 
-    ops = _Ops(scope, container)
+    ops = GraphOps(scope, container)
     narrow = ops("Cast", operator.inputs[0].full_name, to=TensorProto.FLOAT)
     ops("Cast", narrow, output=operator.outputs[0].full_name, to=TensorProto.DOUBLE)
 
 
 def convert_clipper(scope: Any, operator: Any, container: Any) -> None:
     """``np.clip(x, lower, upper)``: comparisons are false for NaN, so missing values pass through."""
-    op, ops, x = operator.raw_operator, _Ops(scope, container), operator.inputs[0].full_name
+    op, ops, x = operator.raw_operator, GraphOps(scope, container), operator.inputs[0].full_name
     lower, upper = ops.row(op.lower_), ops.row(op.upper_)
     raised = ops("Where", ops("Less", x, lower), lower, x)
     ops("Where", ops("Greater", raised, upper), upper, raised, output=operator.outputs[0].full_name)
@@ -108,7 +108,7 @@ def convert_clipper(scope: Any, operator: Any, container: Any) -> None:
 
 def convert_log(scope: Any, operator: Any, container: Any) -> None:
     """``log1p(clip(x - shift, 0, None))``, as ``Log(1 + v)`` (equal to log1p within 1e-16 absolute)."""
-    op, ops = operator.raw_operator, _Ops(scope, container)
+    op, ops = operator.raw_operator, GraphOps(scope, container)
     shift = np.broadcast_to(np.asarray(op.shift_, dtype=np.float64), (op.n_features_in_,))
     shifted = ops("Sub", operator.inputs[0].full_name, ops.row(shift))
     zero = ops.const(0.0)
@@ -125,7 +125,7 @@ def convert_date_parts(scope: Any, operator: Any, container: Any) -> None:
     if operator.inputs[0].type.to_onnx_type().tensor_type.elem_type != TensorProto.DOUBLE:
         raise ModelError("the date-parts step reads a column that is not a date: only date columns (fed as "
                          "seconds since 1970) can become calendar parts in ONNX")
-    op, ops = operator.raw_operator, _Ops(scope, container)
+    op, ops = operator.raw_operator, GraphOps(scope, container)
     blocks = []
     for j in range(op.n_features_in_):
         index = scope.get_unique_variable_name("date_column")
@@ -146,7 +146,7 @@ class _Calendar:
     integers); every intermediate is a whole number far below 2**53, so float64 holds it exactly.
     """
 
-    def __init__(self, ops: _Ops, seconds: str):
+    def __init__(self, ops: GraphOps, seconds: str):
         self.ops, self.seconds, self._done = ops, seconds, {}
 
     def _once(self, key: str, build: Any) -> str:

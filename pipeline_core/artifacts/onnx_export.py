@@ -20,6 +20,7 @@ from sklearn.base import is_classifier
 
 from pipeline_core.artifacts.onnx_converters import OnnxRound32, register_ours
 from pipeline_core.artifacts.onnx_inputs import OnnxInput, add_prepare_nodes, as_json, input_feed, onnx_inputs
+from pipeline_core.artifacts.onnx_numeric import OnnxBins, OnnxPower, register_numeric
 from pipeline_core.artifacts.onnx_standins import (
     OnnxImputer,
     OnnxOneHot,
@@ -117,6 +118,7 @@ def _convert(model: Any, inputs: list[OnnxInput], pipeline: Any) -> Any:
 
     register_converters()
     register_ours()
+    register_numeric()
     types = [(i.name, (DoubleTensorType if i.onnx_type == "tensor(double)" else StringTensorType)([None, 1]))
              for i in inputs]
     ours = isinstance(model.steps[-1][1], (OnnxBoosting, OnnxForest))  # no ``zipmap`` to turn off
@@ -228,7 +230,13 @@ def _swap(estimator: Any) -> Any:
     from sklearn.compose import ColumnTransformer
     from sklearn.impute import SimpleImputer
     from sklearn.pipeline import Pipeline
-    from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, OrdinalEncoder
+    from sklearn.preprocessing import (
+        FunctionTransformer,
+        KBinsDiscretizer,
+        OneHotEncoder,
+        OrdinalEncoder,
+        PowerTransformer,
+    )
 
     from pipeline_core.transformers import CappedPCA, Densify
 
@@ -241,6 +249,10 @@ def _swap(estimator: Any) -> Any:
         return OnnxImputer.from_fitted(estimator) or estimator
     elif isinstance(estimator, OneHotEncoder) and estimator.drop is None:
         return OnnxOneHot.from_fitted(estimator)
+    elif isinstance(estimator, KBinsDiscretizer):
+        return OnnxBins.from_fitted(estimator) or estimator
+    elif isinstance(estimator, PowerTransformer):
+        return OnnxPower.from_fitted(estimator) or estimator
     elif isinstance(estimator, OrdinalEncoder):
         return OnnxOrdinal.from_fitted(estimator) or estimator
     elif name.startswith("HistGradientBoosting"):

@@ -235,7 +235,6 @@ class StepEntry:
 
 
 OURS = "a Pipeline Studio transformer with no ONNX converter"  # ours with a converter: ``artifacts.onnx_converters``
-MIXED_FLOATS = "skl2onnx's converter mixes float32 and float64, which onnxruntime rejects"
 CLEAN: tuple[UiGroup, ...] = ("clean",)
 FEATURES: tuple[UiGroup, ...] = ("features",)
 _ours = "pipeline_core.transformers."
@@ -258,7 +257,7 @@ _ENTRIES = (
     StepEntry(STEPS["clip_outliers"], CLEAN, sa.Constructed((sa.OUTLIER_CLIPPER,)), (_ours + "OutlierClipper",),
               converts()),
     StepEntry(STEPS["scale"], CLEAN, sa.Constructed(), (), converts()),
-    StepEntry(STEPS["power"], CLEAN, sa.Constructed(), (), refused(MIXED_FLOATS, "PowerTransformer")),
+    StepEntry(STEPS["power"], CLEAN, sa.Constructed(), (), converts()),  # float64 stand-in: ``artifacts.onnx_numeric``
     StepEntry(STEPS["log"], CLEAN, sa.Constructed((sa.LOG,)), (_ours + "LogTransformer",), converts()),
     StepEntry(STEPS["onehot"], CLEAN, sa.Constructed(), (), converts()),
     StepEntry(STEPS["ordinal"], CLEAN, sa.Constructed(), (), converts()),
@@ -271,9 +270,7 @@ _ENTRIES = (
     StepEntry(STEPS["variance_threshold"], FEATURES, sa.Constructed(), (), converts()),
     StepEntry(STEPS["pca"], FEATURES, sa.Constructed((sa.CAPPED_PCA,)), (_ours + "CappedPCA",), converts()),
     StepEntry(STEPS["polynomial"], FEATURES, sa.Constructed(), (), converts()),
-    StepEntry(STEPS["bin"], ("clean", "features"), sa.Constructed(), (), refused(
-        "skl2onnx's converter compares values with the bin edges in float32 (scikit-learn in float64), so a value "
-        "near an edge could fall in another bin", "KBinsDiscretizer")),
+    StepEntry(STEPS["bin"], ("clean", "features"), sa.Constructed(), (), converts()),  # ``artifacts.onnx_numeric``
     StepEntry(STEPS["date_parts"], FEATURES, sa.Constructed((sa.DATE_PARTS,)), (_ours + "DateParts",),
               converts()),  # the graph takes dates as epoch seconds (``artifacts.onnx_inputs``)
     StepEntry(STEPS["tfidf"], FEATURES, sa.Constructed(), (),

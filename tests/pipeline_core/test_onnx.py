@@ -196,6 +196,9 @@ STEP_CHOICES = {  # the registry's example of each step, and the parameter choic
     "clip_outliers-zscore": [*_ALL, *_NUMBERS, st.ClipOutliers(method="zscore", factor=1.0), st.DropColumns(
         columns=["when"])],
     "bin-onehot": [*_ALL, *_NUMBERS, st.Bin(encode="onehot"), st.DropColumns(columns=["when"])],
+    "bin-kmeans-uniform": [*_ALL, *_NUMBERS, st.Bin(columns=["a"], strategy="kmeans", n_bins=7),
+                           st.Bin(columns=["b"], strategy="uniform", n_bins=3), st.DropColumns(columns=["when"])],
+    "power-unstandardised": [*_ALL, *_NUMBERS, st.Power(standardize=False), st.DropColumns(columns=["when"])],
     "select_from_model-l1": [*_ALL, *_NUMBERS, st.DropColumns(columns=["when"]),
                              st.SelectFromModel(method="l1", max_features=4)],
     "date_parts-every-part": [*_ALL, *_NUMBERS, st.DateParts(parts=["year", "month", "day", "dayofweek", "dayofyear",
@@ -266,3 +269,47 @@ def test_the_documented_inputs_are_enough_to_run_the_graph_without_this_project(
     label, probabilities = ort.InferenceSession(graph, providers=["CPUExecutionProvider"]).run(None, feed)
     np.testing.assert_array_equal(label, pipeline.predict(X))
     np.testing.assert_allclose(probabilities, pipeline.predict_proba(X), rtol=0, atol=PROBABILITY_TOLERANCE)
+
+
+def _run_alone(stand_in, X: np.ndarray) -> np.ndarray:
+    """One stand-in converted alone and run by onnxruntime on float64 rows."""
+    import onnxruntime as ort
+    from skl2onnx import convert_sklearn
+    from skl2onnx.common.data_types import DoubleTensorType
+
+    from pipeline_core.artifacts.onnx_numeric import register_numeric
+
+    register_numeric()
+    graph = convert_sklearn(stand_in, initial_types=[("x", DoubleTensorType([None, X.shape[1]]))], target_opset=19)
+    return ort.InferenceSession(graph.SerializeToString(), providers=["CPUExecutionProvider"]).run(None, {"x": X})[0]
+
+
+@pytest.mark.parametrize("encode", ["ordinal", "onehot-dense"])
+def test_bins_agree_on_values_exactly_at_the_edges(encode):
+    from sklearn.preprocessing import KBinsDiscretizer
+
+    from pipeline_core.artifacts.onnx_numeric import OnnxBins
+
+    rng = np.random.default_rng(0)
+    X = np.column_stack([rng.normal(size=300), rng.exponential(size=300), np.ones(300)])  # one constant column
+    bins = KBinsDiscretizer(n_bins=6, encode=encode, strategy="quantile", quantile_method="averaged_inverted_cdf")
+    bins.fit(X)
+    edges = np.column_stack([np.resize(e, 8) for e in bins.bin_edges_])  # every edge as a value, and beyond
+    edges[~np.isfinite(edges)] = 0.0  # a constant column's edges are infinite
+    rows = np.vstack([X, edges, edges + 1e-12, edges - 1e-12, [[-1e9, -1e9, -1e9], [1e9, 1e9, 1e9]]])
+    np.testing.assert_array_equal(_run_alone(OnnxBins.from_fitted(bins), rows), bins.transform(rows))
+
+
+def test_the_power_transform_agrees_including_missing_values_and_the_log_cases():
+    from sklearn.preprocessing import PowerTransformer
+
+    from pipeline_core.artifacts.onnx_numeric import OnnxPower
+
+    rng = np.random.default_rng(0)
+    X = np.column_stack([rng.normal(size=200) * 3, rng.exponential(size=200), rng.normal(size=200),
+                         rng.normal(size=200)])
+    power = PowerTransformer().fit(X)
+    power.lambdas_[2], power.lambdas_[3] = 0.0, 2.0  # the two log forms SciPy switches to
+    X[::9, 1] = np.nan
+    np.testing.assert_allclose(_run_alone(OnnxPower.from_fitted(power), X), power.transform(X), rtol=1e-12,
+                               atol=1e-12)
