@@ -119,26 +119,29 @@ def _bits(words: np.ndarray) -> set[int]:
 
 def _add_nodes(out: _Trees, leaf: np.ndarray, left: np.ndarray, right: np.ndarray, feature: np.ndarray,
                threshold: np.ndarray, missing_left: np.ndarray, value: np.ndarray, target: int) -> None:
-    """Append one tree: internal nodes become splits (``x <= threshold`` goes left), leaves leaf weights."""
-    node_index, leaf_index = {}, {}
-    for i in range(len(leaf)):
-        if leaf[i]:
-            leaf_index[i] = len(out.leaf_weights) + len(leaf_index)
-        else:
-            node_index[i] = len(out.features) + len(node_index)
-    for i in leaf_index:
-        out.leaf_targets.append(target)
-        out.leaf_weights.append(float(value[i]))
-    if not node_index:  # a tree that is one leaf: a split whose both sides reach it
-        only = leaf_index[0]
+    """Append one tree: internal nodes become splits (``x <= threshold`` goes left), leaves leaf weights.
+
+    Nodes keep their order; internal nodes and leaves are numbered separately (whole arrays at a time:
+    a forest holds millions of nodes)."""
+    leaf = np.asarray(leaf, dtype=bool)
+    internal = ~leaf
+    index = np.where(leaf, np.cumsum(leaf) - 1 + len(out.leaf_weights), np.cumsum(internal) - 1 + len(out.features))
+    out.leaf_targets.extend([target] * int(leaf.sum()))
+    out.leaf_weights.extend(np.asarray(value, dtype=np.float64)[leaf].tolist())
+    if not internal.any():  # a tree that is one leaf: a split whose both sides reach it
+        only = int(index[0])
         out.roots.append(len(out.features))
         _append_split(out, 0, 0.0, (only, 1), (only, 1), 0)
         return
-    out.roots.append(node_index[0])
-    for i in node_index:
-        true = (leaf_index[left[i]], 1) if left[i] in leaf_index else (node_index[left[i]], 0)
-        false = (leaf_index[right[i]], 1) if right[i] in leaf_index else (node_index[right[i]], 0)
-        _append_split(out, int(feature[i]), float(threshold[i]), true, false, int(missing_left[i]))
+    out.roots.append(int(index[0]))
+    lefts, rights = np.asarray(left)[internal].astype(np.int64), np.asarray(right)[internal].astype(np.int64)
+    out.features.extend(np.asarray(feature)[internal].astype(np.int64).tolist())
+    out.splits.extend(np.asarray(threshold, dtype=np.float64)[internal].tolist())
+    out.true_ids.extend(index[lefts].tolist())
+    out.true_leafs.extend(leaf[lefts].astype(np.int64).tolist())
+    out.false_ids.extend(index[rights].tolist())
+    out.false_leafs.extend(leaf[rights].astype(np.int64).tolist())
+    out.missing_true.extend(np.asarray(missing_left)[internal].astype(np.int64).tolist())
 
 
 def _append_split(out: _Trees, feature: int, split: float, true: tuple[int, int], false: tuple[int, int],
