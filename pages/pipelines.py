@@ -309,6 +309,10 @@ def _model_export(pipeline: Any) -> None:
                        mime=MIME.get(fmt, "application/octet-stream"), icon=":material/download:",
                        type="primary", key="pipelines_download_model")
     if fmt == "onnx" and plan is not None:
+        if not plan.checked:
+            st.warning("This graph could not be checked against the model: the data it was trained on is no longer "
+                       "here. Check its predictions before relying on them (predict_onnx, or the CLI's "
+                       "'export --format onnx --data FILE').", icon=":material/warning:")
         _onnx_inputs(plan, name)
     if fmt == "bundle":
         st.caption("For use outside Pipeline Studio: the zip's README says how to install, load and predict, "

@@ -83,6 +83,7 @@ class OnnxPlan:
 
     blocked: list[str]  # one line per step that cannot convert: where it is, its class, why
     inputs: str  # Markdown: one graph input per column, its ONNX type, what a value means, an example feed
+    checked: bool = True  # whether the export is checked against the model on its training rows (still here)
 
 
 def onnx_plan(artifact: ModelArtifact, load: Loader = load_stored_model) -> OnnxPlan:
@@ -95,14 +96,15 @@ def onnx_plan(artifact: ModelArtifact, load: Loader = load_stored_model) -> Onnx
         blocked = [f"{path} ({cls}): {why}" for path, cls, why in export.unconvertible_steps(pipeline)]
         if blocked:
             return OnnxPlan(blocked, "")
+        rows = _training_rows(artifact.run_id)
         try:
-            inputs = export.onnx_inputs(pipeline, _training_rows(artifact.run_id))
+            inputs = export.onnx_inputs(pipeline, rows)
         except DataError:  # the stored rows no longer fit the model: describe without examples from them
             inputs = export.onnx_inputs(pipeline)
     except (AttributeError, TypeError, IndexError) as e:  # not a pipeline trained here (an imported file)
         raise ModelError("ONNX export needs a pipeline trained by Pipeline Studio (its first step prepares "
                          "columns)") from e
-    return OnnxPlan([], export.describe_onnx_inputs(inputs))
+    return OnnxPlan([], export.describe_onnx_inputs(inputs), checked=rows is not None)
 
 
 def _training_rows(run_id: int | None) -> pd.DataFrame | None:

@@ -307,11 +307,21 @@ def test_a_bundle_export_needs_the_training_dataset(store, finished):
             models.export_model(artifact, fmt)
 
 
+def test_the_onnx_plan_says_when_the_graph_cannot_be_checked(store, finished):
+    artifact = models.run_artifact(finished)
+    storage.delete_dataset(store, runs.get_run(finished).dataset_id)
+    plan = models.onnx_plan(artifact)
+    assert not plan.checked and plan.blocked == []
+    assert '"sepal_length_cm": [[0.0]]' in plan.inputs  # a typical value instead of training rows
+    assert len(models.export_model(artifact, "onnx")) > 1000  # offered, with the page's warning
+
+
 def test_the_onnx_plan_describes_the_graph_inputs_before_the_export(finished):
     plan = models.onnx_plan(models.run_artifact(finished))
     assert plan.blocked == []
     assert "| `sepal_length_cm` | sepal length (cm) | `tensor(double)` [rows, 1] |" in plan.inputs
     assert '"sepal_length_cm": [' in plan.inputs  # an example feed, from the training rows
+    assert plan.checked
 
 
 def test_an_imported_model_is_checked_then_offered(finished):
