@@ -22,12 +22,15 @@ from pydantic import ValidationError
 from pydantic.fields import FieldInfo
 
 from pages import common
+from pipeline_core.compiler.compile import feature_columns
+from pipeline_core.compiler.order import order_problems
 from pipeline_core.compiler.preview import StepPreview, preview_step
 from pipeline_core.definition.registry import STEP_ENTRIES, UiGroup, steps_in
 from pipeline_core.definition.spec import PipelineSpec, format_validation_error
 from pipeline_core.definition.steps import STEPS, Step
 from pipeline_core.errors import SpecError, StudioError
 from pipeline_core.io.frames import spec_columns
+from studio.errors import FAILURES
 
 TYPE_SELECTORS = ("numeric", "categorical", "datetime", "text", "all")
 CHOSEN = "columns chosen below"
@@ -42,6 +45,8 @@ def render(frame: pd.DataFrame, sha256: str, *, group: UiGroup, prefix: str) -> 
     spec = common.current_spec()
     columns = spec_columns(list(frame.columns), spec.columns.select, spec.columns.rename, spec.target)
     _add_controls(steps_in(group, addable=True), columns, prefix)
+    for problem in _order_problems(sha256, spec.model_dump_json()):
+        st.warning(problem, icon=":material/low_priority:")
     visible = [i for i, s in enumerate(spec.steps) if s.kind in kinds]
     if not visible:
         st.caption("No steps of this kind yet. Pick one above and press **Add step**.")
@@ -88,6 +93,18 @@ def _step_row(spec: PipelineSpec, index: int, position: int, visible: list[int],
                     disabled=down is None, on_click=_move, args=(prefix, index, down))
     cells[5].button(":material/delete:", key=f"{prefix}_remove_{index}", help="Remove",
                     on_click=_remove, args=(prefix, index))
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def _order_problems(sha256: str, spec_json: str) -> list[str]:
+    """Steps placed where missing values would reach them (checked on the pipeline's column types, once per
+    dataset and definition: a click that changes neither reads no column)."""
+    spec = PipelineSpec.model_validate_json(spec_json)
+    try:
+        schema = common.pipeline_schema(spec)
+    except FAILURES:
+        return []
+    return order_problems(spec.steps, {c: schema[c].type for c in feature_columns(spec, schema)})
 
 
 def _elsewhere_note(spec: PipelineSpec, start: int, stop: int) -> None:

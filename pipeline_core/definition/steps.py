@@ -43,6 +43,7 @@ class Step(BaseModel):
     label: ClassVar[str] = ""
     help: ClassVar[str] = ""
     per_column: ClassVar[bool] = False  # transformer takes one 1-D column (e.g. TF-IDF)
+    needs_filled: ClassVar[bool] = False  # fails (or passes NaN on to the model) on missing values: impute first
 
     def build(self, task: str, seed: int) -> BaseEstimator:
         raise NotImplementedError
@@ -345,6 +346,7 @@ class Tfidf(Step):
 class Polynomial(Step):
     kind: Literal["polynomial"] = "polynomial"
     label: ClassVar[str] = "Polynomial / interaction features"
+    needs_filled: ClassVar[bool] = True
     columns: Columns = "numeric"
     degree: int = Field(2, ge=2, le=4, description="Highest power (or number of columns multiplied together).")
     interaction_only: bool = Field(False, description="Only products of different columns, no powers of one column.")
@@ -358,6 +360,7 @@ class Polynomial(Step):
 class Bin(Step):
     kind: Literal["bin"] = "bin"
     label: ClassVar[str] = "Bin into intervals"
+    needs_filled: ClassVar[bool] = True
     columns: Columns = "numeric"
     n_bins: int = Field(5, ge=2, le=100, description="How many intervals each column is cut into.")
     strategy: Literal["quantile", "uniform", "kmeans"] = Field(
@@ -384,6 +387,7 @@ class GlobalStep(Step):
 class IsolationForestFlag(GlobalStep):
     kind: Literal["isolation_forest_flag"] = "isolation_forest_flag"
     label: ClassVar[str] = "Flag outlier rows (IsolationForest)"
+    needs_filled: ClassVar[bool] = True
     contamination: float | Literal["auto"] = Field(
         "auto", description="The share of rows expected to be outliers; 'auto' lets the forest decide.")
 
@@ -406,6 +410,7 @@ class VarianceThreshold(GlobalStep):
 class SelectKBest(GlobalStep):
     kind: Literal["select_kbest"] = "select_kbest"
     label: ClassVar[str] = "Keep the k best features (univariate)"
+    needs_filled: ClassVar[bool] = True
     k: int = Field(20, ge=1, description="How many features to keep, ranked by a univariate test against the target.")
 
     def build(self, task: str, seed: int) -> BaseEstimator:
@@ -418,6 +423,7 @@ class SelectKBest(GlobalStep):
 class SelectFromModel(GlobalStep):
     kind: Literal["select_from_model"] = "select_from_model"
     label: ClassVar[str] = "Keep features a model finds important"
+    needs_filled: ClassVar[bool] = True
     method: Literal["l1", "tree"] = Field(
         "tree", description="tree: importances of extra trees; l1: the features an L1-penalised model keeps.")
     max_features: int | None = Field(
@@ -445,6 +451,7 @@ class SelectFromModel(GlobalStep):
 class PCA(GlobalStep):
     kind: Literal["pca"] = "pca"
     label: ClassVar[str] = "PCA"
+    needs_filled: ClassVar[bool] = True
     n_components: float = Field(
         0.95, gt=0, description="Below 1: the share of variance to keep. 1 or more: the number of components.")
 

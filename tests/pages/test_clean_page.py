@@ -194,7 +194,8 @@ def test_default_steps_come_from_the_types_kept_per_dataset_not_a_new_pass_over_
         assert not at.exception
         assert load_spec(at.session_state["spec"]).steps == expected
     renamed_numbers = ["count_id"] if spec else []  # a new name can make a number column look like an ID
-    assert sorted(inferred_columns) == sorted(["n", "x", "city", "flag", "note"] + renamed_numbers * 3)
+    # 3 default-step offers, plus the step-order check once per distinct definition (empty, then the defaults)
+    assert sorted(inferred_columns) == sorted(["n", "x", "city", "flag", "note"] + renamed_numbers * 5)
 
 
 def test_step_numbers_never_skip_without_a_word(people_id):
@@ -208,3 +209,13 @@ def test_step_numbers_never_skip_without_a_word(people_id):
     assert numbers == ["**1.**", "**4.**"]
     assert "Steps 2–3 (Keep the k best features (univariate), PCA) are edited on the Features page." in texts(
         at, "caption")
+
+
+def test_a_step_that_needs_filled_values_before_the_imputation_is_named(people_id):
+    """Issue 15 point 7: checked at edit time, saying which step must come first."""
+    spec = PipelineSpec(steps=[{"kind": "bin", "columns": "numeric"}, {"kind": "impute", "columns": "numeric"}])
+    at = open_page(PAGE, dataset_id=people_id, spec=spec.to_dict())
+    assert not at.exception
+    assert "Step 1 (Bin into intervals) needs values without gaps" in texts(at, "warning")
+    at.button(key="clean_down_0").click().run()
+    assert "needs values without gaps" not in texts(at, "warning")
