@@ -12,7 +12,7 @@ import argparse
 import json
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path, PureWindowsPath
 from typing import TYPE_CHECKING, Any, NoReturn, get_args
@@ -419,8 +419,18 @@ def _export_mlflow(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
+    from pipeline_core.serving.server import load_served_model
+
+    return serve_with(lambda: load_served_model(args.model), args)
+
+
+def serve_with(load: Callable[[], tuple[Any, Any]], args: argparse.Namespace) -> int:
+    """The rest of ``serve`` given how to load the model and its identity (``studio.cli`` loads a registry stage).
+
+    The token and the address are checked before ``load`` runs, so a refusal does not wait for a model.
+    """
     from pipeline_core.serving.requests import ServiceLimits
-    from pipeline_core.serving.server import ServeError, serve
+    from pipeline_core.serving.server import ServeError, check_address, serve_model
 
     token = None
     if args.token_env:
@@ -431,8 +441,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
     limits = ServiceLimits(max_rows=args.max_rows, max_body_bytes=int(args.max_body_mb * 2**20),
                            memory_budget_bytes=int(args.memory_budget_mb * 2**20))
     try:
-        serve(args.model, host=args.host, port=args.port, token=token, limits=limits,
-              announce=lambda line: print(line, flush=True))
+        check_address(args.host, token)
+        model, identity = load()
+        serve_model(model, identity, host=args.host, port=args.port, token=token, limits=limits,
+                    announce=lambda line: print(line, flush=True))
     except ServeError as e:
         return _fail(str(e), EXIT_USAGE)
     return EXIT_OK

@@ -89,7 +89,28 @@ def cmd_predict_stage(args: argparse.Namespace) -> int:
     return core.predict_with(serving.model, args)
 
 
-STAGE_COMMANDS: dict[str, Handler] = {"predict": cmd_predict_stage}
+def cmd_serve_stage(args: argparse.Namespace) -> int:
+    """``serve --pipeline NAME --stage STAGE``: the core's scoring service with the stage's model.
+
+    The model is loaded once, when the service starts: promoting another version later does not change what a
+    running service scores with; restart it to serve the new one. ``/schema`` and ``/metrics`` name the
+    pipeline and the registry version.
+    """
+    from pipeline_core.serving.schema import model_identity
+    from studio import registry
+
+    def load() -> tuple[Any, Any]:
+        stage = registry.production_model(args.pipeline, args.stage)
+        version = stage.version
+        core._note(f"serving version {version.version} of pipeline '{version.pipeline}' ({version.stage}): "
+                   f"{version.model_label}, run #{version.run_id}")
+        return stage.model, model_identity(stage.model, sha256=version.artifact_sha256, name=version.pipeline,
+                                           version=str(version.version))
+
+    return core.serve_with(load, args)
+
+
+STAGE_COMMANDS: dict[str, Handler] = {"predict": cmd_predict_stage, "serve": cmd_serve_stage}
 """Core commands that also accept ``--pipeline NAME --stage STAGE`` in place of MODEL, and the handler for it."""
 
 
@@ -191,6 +212,7 @@ COMMANDS: list[Callable[[Any], None]] = [_add_models]
 
 SYNOPSIS = """model registry (the studio of PIPELINE_STUDIO_HOME):
   predict --pipeline NAME [--stage production] DATA --out preds.csv
+  serve   --pipeline NAME [--stage production] [--host 127.0.0.1] [--port 8000] [--token-env VAR]
   models  list|history --pipeline NAME
   models  register --run ID [--pipeline NAME] [--note TEXT]
   models  promote --pipeline NAME --version N --stage STAGE --why TEXT

@@ -29,7 +29,14 @@ from pipeline_core.artifacts.skops_io import LoadedModel
 from pipeline_core.errors import DataError, ModelError
 from pipeline_core.serving.metrics import CONTENT_TYPE, ServiceMetrics
 from pipeline_core.serving.requests import CSV_TYPE, JSON_TYPE, RequestError, RowParser, ServiceLimits
-from pipeline_core.serving.schema import InputSchema, ModelIdentity, build_schema, model_identity, model_rules
+from pipeline_core.serving.schema import (
+    InputSchema,
+    ModelIdentity,
+    build_schema,
+    model_identity,
+    model_rules,
+    without_target_rules,
+)
 from pipeline_core.serving.scoring import RowViolation, ScoredBatch, score
 
 log = logging.getLogger("pipeline_core.serving")
@@ -69,6 +76,7 @@ def create_app(model: LoadedModel, *, token: str | None, limits: ServiceLimits |
                          "cannot be served; retrain with a model that can, such as k-means")
     limits = limits or ServiceLimits()
     identity = identity or model_identity(model)
+    model = without_target_rules(model)
     schema = build_schema(model, identity, max_rows=limits.max_rows, max_body_bytes=limits.max_body_bytes)
     rules = model_rules(model)
     parser = RowParser(schema.features, limits)

@@ -34,7 +34,9 @@ class FeatureField(BaseModel):
 
 
 class RuleField(BaseModel):
-    """A quality rule checked on every scored row; a broken rule is reported, the row is still scored."""
+    """A quality rule checked on every scored row; a broken rule is reported, the row is still scored.
+
+    A rule on a column the request does not carry is broken by every row (as on the Predict page)."""
 
     column: str
     rule: str = Field(description="what the rule asks, as shown in violations")
@@ -67,11 +69,12 @@ class InputSchema(BaseModel):
         description="true when the model file holds no example rows and the example only shows the shape")
 
 
-def model_identity(model: LoadedModel, *, sha256: str = "", version: str = "") -> ModelIdentity:
-    """Name, task, estimator and creation time from the metadata; the file's hash and version from the caller."""
+def model_identity(model: LoadedModel, *, sha256: str = "", version: str = "", name: str = "") -> ModelIdentity:
+    """Task, estimator and creation time from the metadata; hash, version and name (default: the definition's)
+    from the caller, who knows where the model came from (a file, a registry stage)."""
     meta = model.metadata
     definition = meta.get("definition") or {}
-    return ModelIdentity(name=str(definition.get("name") or meta.get("model") or "model"),
+    return ModelIdentity(name=name or str(definition.get("name") or meta.get("model") or "model"),
                          version=version or sha256[:12], sha256=sha256, task=str(meta.get("task") or ""),
                          model=str(meta.get("model") or ""), created=str(meta.get("created") or ""))
 
@@ -81,10 +84,24 @@ def feature_fields(model: LoadedModel) -> list[FeatureField]:
     return [_field(record) for record in required_features(model.pipeline, model.metadata)]
 
 
+def without_target_rules(model: LoadedModel) -> LoadedModel:
+    """The model with its definition's rules on the target left out, for a service to score with.
+
+    A rule on the target is about training data. Requests never carry the target, and the convention of the
+    Predict page (a rule on an absent column is broken by every row) would flag every scored row for it, in
+    ``violations``, in the metrics and in the notice ``predict_frame`` adds. Predictions do not change.
+    """
+    definition = model.metadata.get("definition")
+    target = model.metadata.get("target")
+    if not isinstance(definition, dict) or not definition.get("rules") or target is None:
+        return model
+    rules = [r for r in definition["rules"] if not (isinstance(r, dict) and r.get("column") == target)]
+    return LoadedModel(model.pipeline, {**model.metadata, "definition": {**definition, "rules": rules}})
+
+
 def model_rules(model: LoadedModel) -> list[quality.Rule]:
-    """The quality rules the model's definition carries (none for models saved before rules existed)."""
-    definition = model.metadata.get("definition") or {}
-    return quality.parse_rules(definition.get("rules") or [])
+    """The quality rules the model's definition carries (none for models saved before rules travelled)."""
+    return quality.rules_of(model.metadata)
 
 
 def build_schema(model: LoadedModel, identity: ModelIdentity, *, max_rows: int, max_body_bytes: int) -> InputSchema:

@@ -1,4 +1,5 @@
-"""Score one request's rows: the CLI's ``predict_frame`` path, plus the quality rules checked row by row.
+"""Score one request's rows: the CLI's ``predict_frame`` path, plus the quality rules checked row by row
+(:func:`pipeline_core.analysis.quality.row_violations`, as the Predict page reports them).
 
 Predictions come from :func:`pipeline_core.artifacts.predict.predict_frame`, the function behind
 ``python -m pipeline_core predict``, so a row scores the same through the service as through a file.
@@ -9,21 +10,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
 import pandas as pd
-from pydantic import BaseModel
 
 from pipeline_core.analysis import quality
+from pipeline_core.analysis.quality import RowViolation, row_violations
 from pipeline_core.artifacts.predict import PREDICTION, PROBABILITY_PREFIX, predict_frame
 from pipeline_core.artifacts.skops_io import LoadedModel
-
-
-class RowViolation(BaseModel):
-    """Row ``row`` (0-based, in request order) breaks ``rule`` on ``column``; the row is scored all the same."""
-
-    row: int
-    rule: str
-    column: str
 
 
 @dataclass
@@ -48,20 +40,3 @@ def score(model: LoadedModel, frame: pd.DataFrame, rules: list[quality.Rule]) ->
         matrix = result.frame[[f"{PROBABILITY_PREFIX}{c}" for c in classes]].to_numpy(dtype=float)
         probabilities = [dict(zip(labels, row, strict=True)) for row in matrix.tolist()]
     return ScoredBatch(frame, predictions, probabilities, result.notices, row_violations(frame, rules))
-
-
-def row_violations(frame: pd.DataFrame, rules: list[quality.Rule]) -> list[RowViolation]:
-    """One record per (row, rule) broken, by row then by the rules' order.
-
-    A rule on a column the request does not carry (the target, typically) is not checked: scoring
-    requests hold features, and such a rule is about training data.
-    """
-    found: list[tuple[int, int, RowViolation]] = []
-    for order, rule in enumerate(rules):
-        if rule.column not in frame.columns:
-            continue
-        mask = rule.violations(frame[rule.column]).fillna(False).to_numpy(dtype=bool)
-        described = rule.describe()
-        found += [(int(i), order, RowViolation(row=int(i), rule=described, column=rule.column))
-                  for i in np.flatnonzero(mask)]
-    return [v for _, _, v in sorted(found, key=lambda t: (t[0], t[1]))]

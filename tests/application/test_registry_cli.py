@@ -117,3 +117,32 @@ def test_every_core_command_is_there_with_its_own_options():
         for option in set(re.findall(r"--[a-z][a-z-]+", core_help)):
             assert option in studio_help, (command, option)
     assert "models" in helped.stdout
+
+
+def test_serve_a_stage_under_its_pipeline_and_version_scoring_as_its_model_file(store, iris_studio, new_rows,
+                                                                                 tmp_path):
+    from tests.serving.conftest import records
+    from tests.serving.service import CliService
+
+    model_file = tmp_path / "v1.skops"
+    model_file.write_bytes(storage.load_model_bytes(store, iris_studio[1]))
+    expected = cli("pipeline_core", "predict", model_file, new_rows, "--out", tmp_path / "file.csv")
+    assert expected.returncode == 0, expected.stderr
+    served = CliService(None, "--pipeline", "iris", "--stage", "production", module="studio")
+    try:
+        assert "serving 'iris' (classification, version 1)" in served.banner
+        client = served.client()
+        identity = client.get("/schema").json()["model"]
+        assert identity["name"] == "iris" and identity["version"] == "1" and len(identity["sha256"]) == 64
+        answer = client.post_json("/predict", {"rows": records(pd.read_csv(new_rows))}).json()
+        assert answer["predictions"] == pd.read_csv(tmp_path / "file.csv")["prediction"].tolist()
+        assert 'name="iris"' in client.get("/metrics").body.decode()
+    finally:
+        served.stop()
+
+
+def test_serve_refuses_an_empty_stage_and_a_public_address_without_a_token_in_one_line(store, iris_studio):
+    empty = cli("studio", "serve", "--pipeline", "iris", "--stage", "staging", "--port", "0")
+    assert empty.returncode == 2 and "has no model in staging" in empty.stderr and empty.stderr.count("\n") == 1
+    public = cli("studio", "serve", "--pipeline", "iris", "--host", "0.0.0.0")
+    assert public.returncode == 2 and public.stderr.startswith("error: refusing to listen on 0.0.0.0 without a token")

@@ -1,8 +1,7 @@
 """Real models for the service tests, trained once per session with the project's own training.
 
-The churn classifier's definition carries quality rules. The lead's change that puts ``rules`` into the
-definition may not be on this branch yet, so they are written into the saved metadata's definition as the
-definition will carry them: a list of rule dicts under ``definition["rules"]``.
+The churn classifier's definition carries quality rules, one of them on the target (which the service does
+not check: requests do not carry the target).
 """
 
 from __future__ import annotations
@@ -23,7 +22,7 @@ RULES = [
     {"kind": "range", "column": "age", "min": 18, "max": 70},
     {"kind": "allowed_values", "column": "city", "values": ["paris", "lyon", "nice", "lille"]},
     {"kind": "not_null", "column": "income"},
-    {"kind": "not_null", "column": "churned"},  # on the target: requests do not carry it, so it is not checked
+    {"kind": "not_null", "column": "churned"},  # on the target: not checked on scored rows
 ]
 TOKEN = "s3cret-token-for-tests"
 MAX_ROWS = 500
@@ -32,13 +31,10 @@ MAX_BODY_MB = 0.25
 
 def save_trained(frame: pd.DataFrame, target: str, model: str, path: Path, rules: list | None = None) -> Path:
     spec = PipelineSpec(name=path.stem, target=target, models=[ModelSpec(kind=model)],
-                        evaluation=EvaluationPlan(cv_folds=2))
+                        evaluation=EvaluationPlan(cv_folds=2), rules=rules or [])
     spec = spec.model_copy(update={"steps": default_steps(infer_schema(frame, spec))})
     result = train(spec, frame)
-    metadata = build_metadata(result, frame)
-    if rules is not None:
-        metadata["definition"]["rules"] = rules
-    return save_model(result.pipeline, path, "skops", metadata)
+    return save_model(result.pipeline, path, "skops", build_metadata(result, frame))
 
 
 @pytest.fixture(scope="session")

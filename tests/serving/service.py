@@ -17,6 +17,7 @@ import re
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from dataclasses import dataclass
@@ -116,13 +117,19 @@ def wait_healthy(host: str, port: int, alive: Any = lambda: True) -> None:
 
 
 class CliService:
-    """``python -m pipeline_core serve MODEL --port 0 ...`` in a subprocess, stopped with SIGTERM."""
+    """``python -m pipeline_core serve MODEL --port 0 ...`` in a subprocess, stopped with SIGTERM.
 
-    def __init__(self, model: Path, *args: str, env: dict[str, str] | None = None):
-        self.log = model.parent / f"serve-{os.getpid()}-{id(self)}.err"
+    ``model`` None: the arguments name the model (``--pipeline NAME`` with ``module="studio"``). The environment
+    is this process's at the call (a test's studio home included), plus ``env``.
+    """
+
+    def __init__(self, model: Path | None, *args: str, env: dict[str, str] | None = None,
+                 module: str = "pipeline_core"):
+        self.log = Path(tempfile.mkstemp(prefix="serve-", suffix=".err")[1])
+        command = [sys.executable, "-m", module, "serve", *([str(model)] if model else []), "--port", "0", *args]
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "pipeline_core", "serve", str(model), "--port", "0", *args],
-            cwd=ROOT, env={**ENV, **(env or {})}, text=True, stdout=subprocess.PIPE, stderr=self.log.open("w"))
+            command, cwd=ROOT, env={**os.environ, "PYTHONPATH": ENV["PYTHONPATH"], **(env or {})}, text=True,
+            stdout=subprocess.PIPE, stderr=self.log.open("w"))
         lines: queue.Queue[str] = queue.Queue()
         threading.Thread(target=lambda: [lines.put(line) for line in self.process.stdout], daemon=True).start()
         try:

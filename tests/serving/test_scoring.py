@@ -38,7 +38,7 @@ def test_health_is_ok_and_schema_lists_columns_levels_rules_and_an_example(servi
     assert list(features) == ["age", "income", "city", "signup", "review"]
     assert features["age"]["json_type"] == "number" and features["city"]["json_type"] == "string"
     assert features["city"]["levels"] == ["lille", "lyon", "nice", "paris"]
-    assert [r["column"] for r in schema["rules"]] == ["age", "city", "income", "churned"]
+    assert [r["column"] for r in schema["rules"]] == ["age", "city", "income"]  # not the one on the target
     assert schema["model"]["task"] == "classification" and len(schema["model"]["sha256"]) == 64
     assert schema["max_rows"] == MAX_ROWS and schema["max_body_bytes"] == int(MAX_BODY_MB * 2**20)
     assert client.post_json("/predict", schema["example"]).status == 200  # the example is a valid request
@@ -78,6 +78,8 @@ def test_rule_violations_are_reported_per_row_and_rows_are_still_scored(service,
         {"row": 1, "rule": "Not missing", "column": "income"},
         {"row": 2, "rule": "In range [18, 70]", "column": "age"},
     ]
+    assert any("quality rule(s)" in n and "In range [18, 70] on age: 2 row(s)" in n for n in answer["notices"])
+    assert not any("churned" in n for n in answer["notices"])  # the rule on the target is not checked
 
 
 def test_metrics_count_requests_rows_classes_violations_and_name_the_model(service, churn_rows):
