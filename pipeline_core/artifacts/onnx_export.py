@@ -25,6 +25,7 @@ from pipeline_core.artifacts.onnx_standins import (
     OnnxImputer,
     OnnxOneHot,
     OnnxOrdinal,
+    OnnxTargetEncoder,
     fills_text,
     register_converters,
 )
@@ -249,6 +250,8 @@ def _swap(estimator: Any) -> Any:
         return OnnxImputer.from_fitted(estimator) or estimator
     elif isinstance(estimator, OneHotEncoder) and estimator.drop is None:
         return OnnxOneHot.from_fitted(estimator)
+    elif name == "TargetEncoder":
+        return OnnxTargetEncoder.from_fitted(estimator)
     elif isinstance(estimator, KBinsDiscretizer):
         return OnnxBins.from_fitted(estimator) or estimator
     elif isinstance(estimator, PowerTransformer):

@@ -136,13 +136,62 @@ class OnnxOrdinal(OnnxOneHot):
         return len(self.keys)
 
 
+class OnnxTargetEncoder(TransformerMixin, BaseEstimator):
+    """Stand-in for a fitted ``TargetEncoder``: each level's learned encoding, the target mean for unseen ones.
+
+    ``tables[e]`` holds output column ``e``'s encoding per level of input column ``columns[e]``, then the value
+    for a level the encoder never saw (missing is a level when training saw it, as in scikit-learn).
+    """
+
+    def __init__(self, keys: list[list[str]], columns: list[int], tables: list[list[float]]):
+        self.keys, self.columns, self.tables = keys, columns, tables
+
+    @classmethod
+    def from_fitted(cls, encoder: Any) -> OnnxTargetEncoder:
+        keys = [["" if pd.isna(c) else str(c) for c in cats] for cats in encoder.categories_]
+        per_feature = len(encoder.classes_) if encoder.target_type_ == "multiclass" else 1
+        means = np.atleast_1d(np.asarray(encoder.target_mean_, dtype=np.float64))
+        columns, tables = [], []
+        for e, encoding in enumerate(encoder.encodings_):
+            columns.append(e // per_feature)
+            tables.append([*np.asarray(encoding, dtype=np.float64).tolist(), float(means[e % per_feature])])
+        return cls(keys, columns, tables)
+
+    @property
+    def n_out(self) -> int:
+        return len(self.tables)
+
+
+def _convert_target_encoder(scope: Any, operator: Any, container: Any) -> None:
+    from onnx import TensorProto
+
+    op, source = operator.raw_operator, operator.inputs[0].full_name
+    name = scope.get_unique_variable_name
+    levels = {}
+    for j, keys in enumerate(op.keys):
+        index, column, level = name("col"), name("column"), name("level")
+        container.add_initializer(index, TensorProto.INT64, [1], [j])
+        container.add_node("Gather", [source, index], [column], axis=1, op_version=13)
+        container.add_node("LabelEncoder", [column], [level], op_domain="ai.onnx.ml", op_version=2,
+                           keys_strings=keys, values_int64s=list(range(len(keys))), default_int64=len(keys))
+        levels[j] = level
+    blocks = []
+    for column, table in zip(op.columns, op.tables, strict=True):
+        values, picked = name("encodings"), name("encoded")
+        container.add_initializer(values, TensorProto.DOUBLE, [len(table)], table)
+        container.add_node("Gather", [values, levels[column]], [picked], axis=0, op_version=13)
+        blocks.append(picked)
+    container.add_node("Concat", blocks, [operator.outputs[0].full_name], axis=1, op_version=13)
+
+
 def register_converters() -> None:
     """Register the stand-ins with skl2onnx (idempotent; they are private classes, nothing is overridden)."""
     from skl2onnx import update_registered_converter
 
     for cls, alias, convert in ((OnnxImputer, "PipelineStudioImputer", _convert_imputer),
                                 (OnnxOneHot, "PipelineStudioOneHot", _convert_onehot),
-                                (OnnxOrdinal, "PipelineStudioOrdinal", _convert_onehot)):
+                                (OnnxOrdinal, "PipelineStudioOrdinal", _convert_onehot),
+                                (OnnxTargetEncoder, "PipelineStudioTargetEncoder", _convert_target_encoder)):
         update_registered_converter(cls, alias, _shape, convert, parser=typed_parser(alias, _output_type))
     for cls, alias, convert in ((OnnxBoosting, "PipelineStudioBoosting", convert_boosting),
                                 (OnnxForest, "PipelineStudioForest", convert_forest)):

@@ -120,6 +120,26 @@ def test_boosting_that_splits_on_category_codes_exports(target):
 
 
 @pytest.mark.parametrize("target", list(TARGETS))
+def test_target_encoding_exports_for_every_kind_of_target(target):
+    """One column per level's learned encoding (one per class for a multiclass target); unseen levels and
+    missing ones the encoder never saw get the target mean."""
+    frame = messy(dates="text")
+    raw = frame.drop(columns=[t for t in TARGETS if t != target])
+    spec = PipelineSpec(target=target, models=[ModelSpec(kind=DEFAULT_MODELS[TARGETS[target]][0])])
+    steps = [st.TargetEncode() if isinstance(s, st.OneHot) else s for s in default_steps(infer_schema(raw, spec))]
+    spec = spec.model_copy(update={"steps": steps})
+    prepared = prepare(spec, raw)
+    pipeline = compile_pipeline(spec, prepared.schema, task=prepared.task, model=spec.models[0])
+    with threadpool_limits(1):
+        pipeline.fit(prepared.X, prepared.y)
+    graph = to_onnx(pipeline, prepared.X)
+    fresh = messy(100, seed=4, dates="text").drop(columns=list(TARGETS))
+    fresh.loc[:4, "city"], fresh.loc[5:7, "plan"] = "atlantis", None
+    for rows in (prepared.X, fresh):
+        assert_same_predictions(graph, pipeline, rows)
+
+
+@pytest.mark.parametrize("target", list(TARGETS))
 def test_clipping_outliers_and_logs_export_too(target):
     model = DEFAULT_MODELS[TARGETS[target]][0]
     pipeline, X = default_fit(messy(dates="text"), target, model, [st.ClipOutliers(), st.Log(columns=["x2"])])
