@@ -10,7 +10,7 @@ import streamlit as st
 
 from pages import common, step_editor
 from pipeline_core.analysis import quality
-from pipeline_core.compiler.columns import default_steps
+from pipeline_core.compiler.columns import default_steps, merge_default_steps
 from pipeline_core.definition.steps import KeepRowsPassingRule
 from pipeline_core.errors import DataError, StudioError
 from studio.errors import FAILURES
@@ -52,23 +52,37 @@ def main() -> None:
 
 
 def _defaults_offer() -> None:
-    """On an empty pipeline, offer the studio's defaults for the column types instead of a blank list."""
+    """Suggestions for the current column types at any time: merged with the user's steps, or a reset to them."""
     if message := st.session_state.pop("clean_defaults_error", None):
         common.show_error(DataError(message))
-    if common.current_spec().steps:
-        return
-    st.button("Add the default steps for my column types", icon=":material/auto_fix_high:",
-              key="clean_add_defaults", on_click=_add_defaults)
+    has_steps = bool(common.current_spec().steps)
+    left, right = st.columns([3, 2])
+    left.button("Add suggested steps for my column types" if has_steps else
+                "Add the default steps for my column types", icon=":material/auto_fix_high:",
+                key="clean_add_defaults", on_click=_add_defaults,
+                help="Adds the studio's defaults that your steps do not cover yet (filling gaps, encoding labels, "
+                     "date parts, text features, dropping IDs); your own steps stay as they are.")
+    if has_steps:
+        with right.popover("Reset to the default steps", icon=":material/restart_alt:"):
+            st.caption("Replaces every step of the pipeline (cleaning and features) with the defaults for your "
+                       "column types. Rules, target and models stay.")
+            st.button("Replace my steps", key="clean_reset_defaults", type="primary", on_click=_add_defaults,
+                      kwargs={"replace": True})
 
 
-def _add_defaults() -> None:
+def _add_defaults(*, replace: bool = False) -> None:
     spec = common.current_spec()
     try:
-        steps = default_steps(common.pipeline_schema(spec))  # the types kept per dataset: no pass over the frame
+        schema = common.pipeline_schema(spec)  # the types kept per dataset: no pass over the frame
     except FAILURES as e:
         st.session_state["clean_defaults_error"] = str(e)
         return
+    steps = default_steps(schema) if replace else merge_default_steps(spec.steps, schema)
+    added = len(steps) - (0 if replace else len(spec.steps))
     common.set_spec(spec.model_copy(update={"steps": steps}))
+    st.toast("Steps reset to the defaults." if replace else
+             f"Added {added} suggested step(s)." if added else "Your steps already cover the suggestions.",
+             icon=":material/auto_fix_high:")
 
 
 # ---- quality rules ------------------------------------------------------------------------------------

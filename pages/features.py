@@ -18,7 +18,7 @@ import streamlit as st
 from pages import common, session, step_editor
 from pipeline_core.analysis.leakage import LeakageBasis, leakage_basis, target_warnings
 from pipeline_core.analysis.value_counts import class_counts, distinct_values
-from pipeline_core.compiler.columns import apply_column_spec, column_as_seen, default_steps
+from pipeline_core.compiler.columns import apply_column_spec, column_as_seen, merge_default_steps
 from pipeline_core.definition.choices import Task
 from pipeline_core.definition.spec import ColumnsSpec, PipelineSpec
 from pipeline_core.definition.steps import DropColumns
@@ -156,18 +156,26 @@ def _target_controls(target: str | None, columns: list[str]) -> None:
 
 
 def _on_target() -> None:
-    """Set the target; on a definition without steps, add the defaults for the column types."""
+    """Set the target; when the first target is chosen, add the default steps the pipeline's steps do not cover.
+
+    Merged, not only on an empty list: a cleaning step added before the target used to stop the defaults, and
+    Train then refused columns nothing encoded (issue 15 point 6).
+    """
     target = st.session_state.get("features_target") or None
-    spec = common.current_spec().model_copy(update={"target": target})
-    if target is not None and not spec.steps:
+    before = common.current_spec()
+    spec = before.model_copy(update={"target": target})
+    if target is not None and before.target is None:
         try:
-            steps = default_steps(common.pipeline_schema(spec))
+            steps = merge_default_steps(spec.steps, common.pipeline_schema(spec))
         except FAILURES as e:
             session.leave_message(PAGE, str(e), "error")
         else:
-            spec = spec.model_copy(update={"steps": steps})
-            session.leave_message(PAGE, f"Added {len(steps)} default steps for your column types; edit them on the "
-                                        "Clean page.")
+            added = len(steps) - len(spec.steps)
+            if added:
+                spec = spec.model_copy(update={"steps": steps})
+                session.leave_message(PAGE, f"Added {added} default step(s) for your column types"
+                                            + (", next to yours" if before.steps else "")
+                                            + "; edit them on the Clean page.")
     common.set_spec(spec)
 
 

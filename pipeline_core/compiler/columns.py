@@ -198,3 +198,41 @@ def default_steps(schema: dict[str, ColumnInfo]) -> list[st.Step]:
     if "text" in types:
         steps.append(st.Tfidf(columns="text"))
     return steps
+
+
+def resolve_columns(selector: st.Selector, types: dict[str, str]) -> list[str]:
+    """The columns of ``types`` a step's selector picks: the listed ones present, or all of a type."""
+    if isinstance(selector, list):
+        return [c for c in selector if c in types]
+    if selector == "all":
+        return list(types)
+    return [c for c, t in types.items() if t == selector]
+
+
+def merge_default_steps(steps: list[st.Step], schema: dict[str, ColumnInfo]) -> list[st.Step]:
+    """The user's steps plus the defaults they do not cover yet, so a pipeline started by hand still trains.
+
+    A default step is covered when the user has a step of the same kind on the same columns (or of the same
+    encoding role on them: one-hot, ordinal or target encoding all encode labels). The added steps come before
+    the user's column steps, so imputation precedes what the user put after it; nothing of the user's is
+    removed, changed or reordered.
+    """
+    encoders = {"onehot", "ordinal", "target_encode"}
+    types = {name: info.type for name, info in schema.items()}
+
+    def covers(mine: st.Step, default: st.Step) -> bool:
+        same_role = mine.kind == default.kind or (mine.kind in encoders and default.kind in encoders)
+        if not same_role:
+            return False
+        if isinstance(default, st.DropColumns):
+            return set(default.columns) <= set(getattr(mine, "columns", []))
+        if not hasattr(default, "columns"):
+            return True
+        wanted = set(resolve_columns(default.columns, types))
+        return bool(wanted) and wanted <= set(resolve_columns(mine.columns, types))
+
+    missing = [d for d in default_steps(schema) if not any(covers(mine, d) for mine in steps)]
+    first_column_step = next((i for i, s in enumerate(steps) if s.stage != "rows"), len(steps))
+    rows = [d for d in missing if d.stage in ("rows", "drop")]
+    columns = [d for d in missing if d.stage not in ("rows", "drop")]
+    return [*steps[:first_column_step], *rows, *columns, *steps[first_column_step:]]

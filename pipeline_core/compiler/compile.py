@@ -21,7 +21,7 @@ from sklearn.compose import ColumnTransformer
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer
 
-from pipeline_core.compiler.columns import ColumnInfo
+from pipeline_core.compiler.columns import ColumnInfo, resolve_columns
 from pipeline_core.definition import steps as st
 from pipeline_core.definition.registry import MODELS
 from pipeline_core.definition.spec import ModelSpec, PipelineSpec
@@ -93,15 +93,6 @@ def column_chains(steps: list[st.Step], types: dict[str, str]) -> dict[tuple[int
     for col in types:
         chains[tuple(i for i, cols in resolved if col in cols)].append(col)
     return dict(chains)
-
-
-def resolve_columns(selector: st.Selector, types: dict[str, str]) -> list[str]:
-    """The columns of ``types`` a step's selector picks: the listed ones present, or all of a type."""
-    if isinstance(selector, list):
-        return [c for c in selector if c in types]
-    if selector == "all":
-        return list(types)
-    return [c for c, t in types.items() if t == selector]
 
 
 def _native_categories(spec: PipelineSpec, model: ModelSpec) -> bool:

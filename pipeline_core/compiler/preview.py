@@ -17,8 +17,8 @@ import pandas as pd
 import scipy.sparse as sp
 from sklearn.pipeline import Pipeline
 
-from pipeline_core.compiler.columns import apply_column_spec, infer_schema
-from pipeline_core.compiler.compile import column_chains, compile_pipeline, feature_columns, resolve_columns
+from pipeline_core.compiler.columns import apply_column_spec, infer_schema, resolve_columns
+from pipeline_core.compiler.compile import column_chains, compile_pipeline, feature_columns
 from pipeline_core.compiler.prepare import apply_row_steps, training_rows
 from pipeline_core.definition import steps as st
 from pipeline_core.definition.spec import PipelineSpec

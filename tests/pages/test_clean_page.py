@@ -219,3 +219,18 @@ def test_a_step_that_needs_filled_values_before_the_imputation_is_named(people_i
     assert "Step 1 (Bin into intervals) needs values without gaps" in texts(at, "warning")
     at.button(key="clean_down_0").click().run()
     assert "needs values without gaps" not in texts(at, "warning")
+
+
+def test_suggestions_merge_with_existing_steps_and_a_reset_replaces_them(people_id):
+    """Issue 15 point 6: suggestions at any time, merged with the user's steps; a reset to the defaults."""
+    spec = PipelineSpec(steps=[{"kind": "filter_rows", "column": "city", "op": "==", "value": "paris"},
+                               {"kind": "polynomial", "columns": "numeric"}])
+    at = open_page(PAGE, dataset_id=people_id, spec=spec.to_dict())
+    assert at.button(key="clean_add_defaults").label == "Add suggested steps for my column types"
+    at.button(key="clean_add_defaults").click().run()
+    merged = kinds(at)
+    assert merged[0] == "filter_rows" and "onehot" in merged
+    assert merged.index("impute") < merged.index("polynomial")
+    at.button(key="clean_reset_defaults").click().run()
+    assert not at.exception
+    assert "polynomial" not in kinds(at) and "filter_rows" not in kinds(at) and "onehot" in kinds(at)

@@ -44,7 +44,7 @@ def test_choosing_a_target_fills_default_steps_and_shows_the_detected_task(iris_
     spec = at.session_state["spec"]
     assert spec["target"] == "target"
     assert [s["kind"] for s in spec["steps"]] == ["drop_missing_target", "impute", "scale"]
-    assert "Added 3 default steps for your column types; edit them on the Clean page." in texts(at, "success")
+    assert "Added 3 default step(s) for your column types; edit them on the Clean page." in texts(at, "success")
     assert "Detected task: **classification** — the target holds 3 labels, not numbers." in texts(at, "info")
     assert len(at.get("plotly_chart")) == 1  # the class balance
 
@@ -96,7 +96,9 @@ def test_a_column_dropped_by_a_step_is_not_flagged(leaky_id):
     at = choose_target(open_page(PAGE, dataset_id=leaky_id, spec=spec), "label")
     assert not at.exception
     assert "label_code" not in texts(at, "warning")
-    assert len(at.session_state["spec"]["steps"]) == 1  # the user's steps are kept, no defaults added
+    steps = at.session_state["spec"]["steps"]
+    assert {"kind": "drop_columns", "columns": ["label_code"], "reason": ""} in steps  # the user's step is kept
+    assert len(steps) > 1  # and the defaults it does not cover are added next to it (issue 15 point 6)
 
 
 # ---- per-dataset work is done once; a target choice only pays for that target -----------------------
@@ -185,3 +187,20 @@ def test_a_head_start_that_fails_does_not_break_the_visit(store, monkeypatch):
     at = open_page(PAGE, dataset_id=store_frame(store, frame, "head start"))
     assert not at.exception
     assert "rows are grouped instead" in texts(at, "info")
+
+
+def test_a_step_added_before_the_target_no_longer_stops_the_defaults(store):
+    """Issue 15 point 6: a cleaning step first, then the target: the labels still get encoded, so Train accepts."""
+    import pandas as pd
+
+    from pipeline_core.definition.spec import PipelineSpec
+    from tests.apptest import store_frame
+
+    frame = pd.DataFrame({"x": [1.0, 2.0, None, 4.0] * 15, "city": ["paris", "lyon", "nice", None] * 15,
+                          "label": ["a", "b"] * 30})
+    spec = PipelineSpec(steps=[{"kind": "drop_duplicates"}]).to_dict()
+    at = choose_target(open_page(PAGE, dataset_id=store_frame(store, frame, "mixed"), spec=spec), "label")
+    assert not at.exception
+    kinds = [s["kind"] for s in at.session_state["spec"]["steps"]]
+    assert kinds[0] == "drop_duplicates" and {"impute", "onehot"} <= set(kinds)
+    assert "default step(s) for your column types, next to yours" in texts(at, "success")

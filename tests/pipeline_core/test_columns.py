@@ -6,7 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pipeline_core.compiler.columns import default_steps, infer_schema, infer_schema_reusing
+from pipeline_core.compiler.columns import default_steps, infer_schema, infer_schema_reusing, merge_default_steps
+from pipeline_core.definition import steps as st
 from pipeline_core.definition.spec import ColumnsSpec, PipelineSpec
 from pipeline_core.errors import DataError
 
@@ -92,3 +93,20 @@ def test_date_only_columns_get_date_parts_without_the_hour():
     only_dates = infer_schema(frame.drop(columns="stamp"))
     [step] = [s for s in default_steps(only_dates) if s.kind == "date_parts"]
     assert (step.columns, "hour" in step.parts) == ("datetime", False)
+
+
+def test_suggested_steps_merge_with_the_users_own_and_cover_every_column_type():
+    """Issue 15 point 6: a step added by hand no longer stops the defaults; nothing of the user's moves."""
+    frame = pd.DataFrame({"x": [1.0, None, 3.0] * 20, "city": ["a", "b", None] * 20,
+                          "when": pd.date_range("2020-01-01", periods=60), "y": [0, 1, 1] * 20})
+    schema = infer_schema(frame, PipelineSpec(target="y"))
+    mine = [st.FilterRows(column="x", op=">", value=0), st.Polynomial(columns="numeric"),
+            st.Ordinal(columns="categorical")]
+    merged = merge_default_steps(mine, schema)
+    assert [s for s in merged if s in mine] == mine  # the user's steps, in their order
+    kinds = [s.kind for s in merged]
+    assert "onehot" not in kinds  # the user's ordinal encoding covers the labels
+    assert kinds.index("impute") < kinds.index("polynomial")  # gaps are filled before the user's polynomial
+    assert {"drop_missing_target", "date_parts", "scale"} <= set(kinds)
+    assert merge_default_steps(merged, schema) == merged  # suggesting again adds nothing
+    assert merge_default_steps([], schema) == default_steps(schema)
