@@ -29,7 +29,7 @@ from pipeline_core.artifacts.onnx_standins import (
     fills_text,
     register_converters,
 )
-from pipeline_core.artifacts.onnx_trees import OnnxBoosting, OnnxForest, raise_ml_opset
+from pipeline_core.artifacts.onnx_trees import OnnxBoosting, OnnxForest, OnnxIsolationFlag, raise_ml_opset
 from pipeline_core.definition.registry import onnx_refusals
 from pipeline_core.errors import ModelError
 
@@ -37,7 +37,7 @@ ONNX_OPSET = {"": 19, "ai.onnx.ml": 3}  # ml 5 where a float64 tree ensemble nee
 ONNX_RTOL = 1e-5  # probabilities: labels must be identical; regression values within this relative tolerance
 CHECK_ROWS = 2000
 # Our transformers with a converter in ``onnx_converters``; any other class of ours is refused.
-CONVERTED_OURS = ("OutlierClipper", "LogTransformer", "DateParts", "Densify", "CappedPCA")
+CONVERTED_OURS = ("OutlierClipper", "LogTransformer", "DateParts", "Densify", "CappedPCA", "IsolationForestFlag")
 # scikit-learn trees compare float32 features; ours run in float64 after rounding them (``OnnxRound32``),
 # skl2onnx's (gradient boosting) in float32 after a cast.
 _FOREST_MODELS = ("DecisionTree", "RandomForest", "ExtraTrees")
@@ -239,7 +239,7 @@ def _swap(estimator: Any) -> Any:
         PowerTransformer,
     )
 
-    from pipeline_core.transformers import CappedPCA, Densify
+    from pipeline_core.transformers import CappedPCA, Densify, IsolationForestFlag
 
     name = type(estimator).__name__
     if isinstance(estimator, Pipeline):
@@ -264,6 +264,8 @@ def _swap(estimator: Any) -> Any:
         return OnnxForest.from_fitted(estimator) or estimator
     elif isinstance(estimator, FunctionTransformer) and estimator.func is np.asarray:  # the float32 hand-on
         return OnnxRound32()
+    elif isinstance(estimator, IsolationForestFlag):
+        return OnnxIsolationFlag.from_fitted(estimator)
     elif isinstance(estimator, CappedPCA):
         return estimator.pca_
     elif isinstance(estimator, Densify):  # graphs hold dense tensors only

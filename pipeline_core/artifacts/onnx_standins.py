@@ -19,8 +19,10 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from pipeline_core.artifacts.onnx_trees import (
     OnnxBoosting,
     OnnxForest,
+    OnnxIsolationFlag,
     convert_boosting,
     convert_forest,
+    convert_isolation_flag,
     shape_trees,
     tree_parser,
 )
@@ -191,7 +193,8 @@ def register_converters() -> None:
     for cls, alias, convert in ((OnnxImputer, "PipelineStudioImputer", _convert_imputer),
                                 (OnnxOneHot, "PipelineStudioOneHot", _convert_onehot),
                                 (OnnxOrdinal, "PipelineStudioOrdinal", _convert_onehot),
-                                (OnnxTargetEncoder, "PipelineStudioTargetEncoder", _convert_target_encoder)):
+                                (OnnxTargetEncoder, "PipelineStudioTargetEncoder", _convert_target_encoder),
+                                (OnnxIsolationFlag, "PipelineStudioIsolationFlag", convert_isolation_flag)):
         update_registered_converter(cls, alias, _shape, convert, parser=typed_parser(alias, _output_type))
     for cls, alias, convert in ((OnnxBoosting, "PipelineStudioBoosting", convert_boosting),
                                 (OnnxForest, "PipelineStudioForest", convert_forest)):

@@ -200,6 +200,71 @@ class OnnxForest(BaseEstimator):
         return out
 
 
+class OnnxIsolationFlag(BaseEstimator):
+    """Stand-in for :class:`~pipeline_core.transformers.IsolationForestFlag`: its input, then 1.0 where the fitted
+    isolation forest calls the row an outlier.
+
+    Each tree's leaf holds scikit-learn's own per-leaf term (path length + average path length of the leaf's
+    samples - 1), the trees read their features through the forest's feature subsets, the depths are summed
+    in float64 and turned into the score and the offset comparison exactly as ``IsolationForest.predict``.
+    """
+
+    def __init__(self, forest: Any, n_features: int):
+        self.forest, self.n_features = forest, n_features
+
+    @classmethod
+    def from_fitted(cls, flag: Any) -> OnnxIsolationFlag:
+        return cls(flag.forest_, int(flag.n_features_in_))
+
+    n_targets = 1
+
+    def ensemble(self) -> _Trees:
+        # ``_decision_path_lengths`` and ``_average_path_length_per_tree`` are the fitted per-leaf terms scikit-learn
+        # adds up in ``score_samples``; there is no public way to read them.
+        out = _Trees([], [], [], [], [], [], [], [], [], [])
+        forest = self.forest
+        for i, (tree, features) in enumerate(zip(forest.estimators_, forest.estimators_features_, strict=True)):
+            t = tree.tree_
+            leaf = t.children_left == -1
+            term = forest._decision_path_lengths[i] + forest._average_path_length_per_tree[i] - 1.0
+            feature = np.where(leaf, 0, np.asarray(features)[np.where(leaf, 0, t.feature)])
+            _add_nodes(out, leaf, t.children_left, t.children_right, feature, t.threshold, t.missing_go_to_left,
+                       term, 0)
+        return out
+
+    @property
+    def n_out(self) -> int:
+        return self.n_features + 1
+
+
+def convert_isolation_flag(scope: Any, operator: Any, container: Any) -> None:
+    from onnx import TensorProto
+    from sklearn.ensemble._iforest import _average_path_length
+
+    model: OnnxIsolationFlag = operator.raw_operator
+    name = scope.get_unique_variable_name
+    source = operator.inputs[0].full_name
+    narrow, rounded, depths = name("narrow"), name("rounded"), name("depths")
+    container.add_node("Cast", [source], [narrow], to=TensorProto.FLOAT, op_version=13)  # the forest reads float32
+    container.add_node("Cast", [narrow], [rounded], to=TensorProto.DOUBLE, op_version=13)
+    _tree_ensemble(scope, container, rounded, depths, model)
+    forest = model.forest
+    denominator = len(forest.estimators_) * float(_average_path_length([forest._max_samples])[0])
+    constants = {"minus_denominator": -denominator, "two": 2.0, "offset": float(forest.offset_), "zero": 0.0}
+    names = {key: name(key) for key in constants}
+    for key, value in constants.items():
+        container.add_initializer(names[key], TensorProto.DOUBLE, [], [value])
+    exponent, power, score, decision, below, flag = (name(n) for n in ("exponent", "power", "score", "decision",
+                                                                          "below", "flag"))
+    container.add_node("Div", [depths, names["minus_denominator"]], [exponent], op_version=14)
+    container.add_node("Pow", [names["two"], exponent], [power], op_version=15)
+    container.add_node("Neg", [power], [score], op_version=13)
+    container.add_node("Sub", [score, names["offset"]], [decision], op_version=14)
+    container.add_node("Less", [decision, names["zero"]], [below], op_version=13)
+    container.add_node("Cast", [below], [flag], to=TensorProto.DOUBLE, op_version=13)
+    container.add_node("Concat", [source, flag], [operator.outputs[0].full_name], axis=1, op_version=13)
+
+
 def convert_forest(scope: Any, operator: Any, container: Any) -> None:
     from onnx import TensorProto
 

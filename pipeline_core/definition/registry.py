@@ -234,7 +234,6 @@ class StepEntry:
     addable: bool = True  # False: made from something else (a quality rule), so the add menu does not offer it
 
 
-OURS = "a Pipeline Studio transformer with no ONNX converter"  # ours with a converter: ``artifacts.onnx_converters``
 CLEAN: tuple[UiGroup, ...] = ("clean",)
 FEATURES: tuple[UiGroup, ...] = ("features",)
 _ours = "pipeline_core.transformers."
@@ -262,7 +261,7 @@ _ENTRIES = (
     StepEntry(STEPS["onehot"], CLEAN, sa.Constructed(), (), converts()),
     StepEntry(STEPS["ordinal"], CLEAN, sa.Constructed(), (), converts()),
     StepEntry(STEPS["isolation_forest_flag"], CLEAN, sa.Constructed((sa.ISOLATION_FOREST_FLAG,)),
-              (_ours + "IsolationForestFlag", *TREE), refused(OURS, "IsolationForestFlag")),
+              (_ours + "IsolationForestFlag", *TREE), converts()),  # ``artifacts.onnx_trees``
     StepEntry(STEPS["select_kbest"], FEATURES, sa.Constructed(),
               ("sklearn.feature_selection._univariate_selection.f_classif",
                "sklearn.feature_selection._univariate_selection.f_regression"), converts()),

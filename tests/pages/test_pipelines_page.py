@@ -137,9 +137,9 @@ def test_without_mlflow_its_export_is_not_offered_and_the_page_says_how_to_get_i
 def test_onnx_export_and_its_refusal_named_plainly(store, app, iris_id, downloads):
     convertible = saved_version(store, "plain", fast_spec())
     train_now(store, iris_id, fast_spec(), pipeline_version_id=convertible.id)
-    flagged = PipelineSpec.model_validate({**fast_spec().to_dict(), "steps": [{"kind": "isolation_forest_flag"}]})
-    blocked = saved_version(store, "flagged", flagged)
-    train_now(store, iris_id, flagged, pipeline_version_id=blocked.id)
+    knn = PipelineSpec.model_validate({**fast_spec().to_dict(), "steps": [{"kind": "impute", "strategy": "knn"}]})
+    blocked = saved_version(store, "knn", knn)
+    train_now(store, iris_id, knn, pipeline_version_id=blocked.id)
     at = open_tab(app, "Export", dataset_id=iris_id)
     at.selectbox(key="pipelines_pick").set_value(convertible.pipeline_id).run()
     at.selectbox(key="pipelines_export_format").set_value("onnx").run()
@@ -152,10 +152,10 @@ def test_onnx_export_and_its_refusal_named_plainly(store, app, iris_id, download
     assert not at.exception
     # said before ONNX is picked: which step, and why
     assert "ONNX: not possible for this model" in texts(at, "caption")
-    assert "IsolationForestFlag" in texts(at, "caption")
+    assert "KNNImputer" in texts(at, "caption")
     at.selectbox(key="pipelines_export_format").set_value("onnx").run()
     assert "cannot be converted" in texts(at, "error")
-    assert "IsolationForestFlag" in texts(at, "error")
+    assert "KNNImputer" in texts(at, "error")
 
 
 def test_definition_export_imports_back_as_a_new_pipeline(store, app, downloads):

@@ -250,13 +250,11 @@ def test_onnx_refuses_steps_it_cannot_convert_and_names_them():
         to_onnx(pipeline, X)
 
 
-def test_onnx_refuses_a_transformer_of_ours_whose_entry_declares_no_onnx_form(monkeypatch):
-    from dataclasses import replace
+def test_onnx_refuses_a_transformer_of_ours_that_nothing_says_converts(monkeypatch):
+    from pipeline_core.artifacts import onnx_export
 
-    from pipeline_core.definition import registry
-
-    monkeypatch.setitem(registry.STEP_ENTRIES, "isolation_forest_flag",
-                        replace(registry.STEP_ENTRIES["isolation_forest_flag"], onnx=registry.converts()))
+    monkeypatch.setattr(onnx_export, "CONVERTED_OURS", tuple(c for c in onnx_export.CONVERTED_OURS
+                                                              if c != "IsolationForestFlag"))
     pipeline, X = fitted(diabetes(), "target", "ridge", steps=[st.Impute(), st.IsolationForestFlag()])
     with pytest.raises(ModelError, match=r"IsolationForestFlag: no ONNX form is registered for it"):
         to_onnx(pipeline, X)

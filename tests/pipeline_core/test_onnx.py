@@ -333,3 +333,26 @@ def test_the_power_transform_agrees_including_missing_values_and_the_log_cases()
     X[::9, 1] = np.nan
     np.testing.assert_allclose(_run_alone(OnnxPower.from_fitted(power), X), power.transform(X), rtol=1e-12,
                                atol=1e-12)
+
+
+@pytest.mark.parametrize("contamination", ["auto", 0.1])
+def test_the_isolation_forest_flag_marks_the_same_rows(contamination):
+    import onnxruntime as ort
+    from skl2onnx import convert_sklearn
+    from skl2onnx.common.data_types import DoubleTensorType
+
+    from pipeline_core.artifacts.onnx_standins import register_converters
+    from pipeline_core.artifacts.onnx_trees import OnnxIsolationFlag, raise_ml_opset
+    from pipeline_core.transformers import IsolationForestFlag
+
+    rng = np.random.default_rng(0)
+    X = np.vstack([rng.normal(size=(400, 4)), rng.normal(6, 1, size=(20, 4))])  # a cluster of outliers
+    flag = IsolationForestFlag(contamination=contamination, random_state=0).fit(X)
+    expected = flag.transform(X)
+    assert 0 < expected[:, -1].sum() < len(X)  # it flags some rows, not all
+    register_converters()
+    graph = convert_sklearn(OnnxIsolationFlag.from_fitted(flag), initial_types=[("x", DoubleTensorType([None, 4]))],
+                            target_opset={"": 19, "ai.onnx.ml": 3})
+    raise_ml_opset(graph)
+    session = ort.InferenceSession(graph.SerializeToString(), providers=["CPUExecutionProvider"])
+    np.testing.assert_array_equal(session.run(None, {"x": X})[0], expected)
