@@ -16,6 +16,7 @@ import streamlit as st
 from pages import charts, common, registration, session
 from studio import pipelines as library
 from studio import registry
+from studio import services as services_app
 from studio.errors import FAILURES
 
 PAGE = registration.MODELS_PAGE
@@ -230,7 +231,62 @@ def _history_section(pipeline: Any, versions: list[registry.ModelVersion]) -> No
                      column_config=COLUMN_WIDTHS)
 
 
-SECTIONS: list[Section] = [_versions_section, _stage_section, _rollback_section, _history_section]
+def services_table(services: list[services_app.ServiceStatus]) -> pd.DataFrame:
+    return pd.DataFrame([{"Service": s.id, "URL": s.url, "Pipeline": s.pipeline, "Version": s.version,
+                          "Stage": s.stage, "Requests": "no answer" if s.requests is None else f"{s.requests:,}",
+                          "Started": s.started_at.strftime("%Y-%m-%d %H:%M"), "By": _short_who(s.started_by)}
+                         for s in services])
+
+
+def _services_section(pipeline: Any, versions: list[registry.ModelVersion]) -> None:
+    st.subheader("Scoring services")
+    st.caption("A service answers POST /predict with the model a stage holds when it starts (loaded once: restart "
+               "it after a promotion), on this machine only (127.0.0.1, no token). Requests are read live from "
+               "each service's /metrics. From a terminal: `python -m studio serve --pipeline NAME`.")
+    stages = sorted({v.stage for v in versions if v.stage != "none"}, key=list(STAGE_CHOICES).index)
+    if stages:
+        with st.form("service_start", border=False):
+            stage = st.selectbox("Stage to serve", stages, index=stages.index(registry.PRODUCTION)
+                                 if registry.PRODUCTION in stages else 0, key="service_stage")
+            if st.form_submit_button("Start a service", icon=":material/play_arrow:", key="service_start_submit"):
+                _start_service(pipeline, stage)
+    try:
+        running = services_app.list_services()
+    except FAILURES as e:
+        common.show_error(e)
+        return
+    if not running:
+        st.caption("No service is running.")
+        return
+    with st.container(key="registry_services"):
+        st.dataframe(common.safe_table(services_table(running)), hide_index=True, width="stretch")
+    for service in running:
+        if st.button(f"Stop service {service.id} ({service.url})", key=f"service_stop_{service.id}",
+                     icon=":material/stop:"):
+            _stop_service(service)
+
+
+def _start_service(pipeline: Any, stage: str) -> None:
+    try:
+        with st.spinner("Starting the service (it loads the model)…"):
+            started = services_app.start_service(pipeline.id, stage, by=session.owner())
+    except FAILURES as e:
+        common.show_error(e)
+        return
+    _notify_and_rerun(f"Serving version {started.version} of {pipeline.name} on {started.url}")
+
+
+def _stop_service(service: services_app.ServiceStatus) -> None:
+    try:
+        services_app.stop_service(service.id)
+    except FAILURES as e:
+        common.show_error(e)
+        return
+    _notify_and_rerun(f"Stopped service {service.id} ({service.url})")
+
+
+SECTIONS: list[Section] = [_versions_section, _stage_section, _rollback_section, _services_section,
+                           _history_section]
 """The page's blocks in order; each takes the pipeline and its versions (newest first)."""
 
 

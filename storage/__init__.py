@@ -25,6 +25,7 @@ from storage.models import (
     RegisteredModel,
     Run,
     RunStatus,
+    ScoringService,
     StageChange,
 )
 from storage.registry import (
@@ -74,9 +75,15 @@ from storage.repository import (
     start_run,
     update_run_progress,
 )
+from storage.services import get_service, list_running_services, mark_service_stopped, record_service
 from storage.store import Store
 
 __all__ = [
+    "ScoringService",
+    "get_service",
+    "list_running_services",
+    "mark_service_stopped",
+    "record_service",
     "Draft",
     "get_draft",
     "save_draft",

@@ -271,8 +271,32 @@ class Draft(DraftBase, table=True):
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 
+class ScoringServiceBase(SQLModel):
+    pipeline_id: int = Field(foreign_key="pipelines.id", ondelete="CASCADE", index=True)
+    version: int  # the registry version it serves (loaded when it started)
+    stage: str
+    pid: int  # the service's process on this machine
+    host: str
+    port: int
+    started_by: str = ""
+
+
+class ScoringService(ScoringServiceBase, table=True):
+    """A scoring service started from the Models page: its process and where it listens.
+
+    Kept after it stops (``stopped_at`` set), so a restarted app still knows which services it started and
+    can stop them; the application layer checks the process is still that service before signalling it.
+    """
+
+    __tablename__ = "scoring_services"
+
+    id: int | None = Field(default=None, primary_key=True)
+    started_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    stopped_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
 TABLES = ("datasets", "pipelines", "pipeline_versions", "runs", "model_artifacts", "registered_models",
-          "model_stage_changes", "drafts")
+          "model_stage_changes", "drafts", "scoring_services")
 
 
 @event.listens_for(PipelineVersion, "before_update")

@@ -146,3 +146,31 @@ def test_serve_refuses_an_empty_stage_and_a_public_address_without_a_token_in_on
     assert empty.returncode == 2 and "has no model in staging" in empty.stderr and empty.stderr.count("\n") == 1
     public = cli("studio", "serve", "--pipeline", "iris", "--host", "0.0.0.0")
     assert public.returncode == 2 and public.stderr.startswith("error: refusing to listen on 0.0.0.0 without a token")
+
+
+def test_services_start_on_loopback_count_requests_live_and_stop(store, iris_studio, new_rows):
+    from studio import services
+    from tests.serving.conftest import records
+    from tests.serving.service import Client
+
+    started = services.start_service("iris", by="tester")
+    try:
+        assert (started.pipeline, started.version, started.stage) == ("iris", 1, "production")
+        assert started.url.startswith("http://127.0.0.1:") and started.requests == 0
+        client = Client("127.0.0.1", int(started.url.rsplit(":", 1)[1]))
+        body = {"rows": records(pd.read_csv(new_rows).head(5))}
+        assert [client.post_json("/predict", body).status for _ in range(3)] == [200, 200, 200]
+        assert client.post_json("/predict", {"rows": []}).status == 400
+        listed = services.list_services()
+        assert [(s.id, s.pipeline, s.requests) for s in listed] == [(started.id, "iris", 4)]
+    finally:
+        services.stop_service(started.id)
+    assert services.list_services() == []
+    assert storage.get_service(store, started.id).stopped_at is not None
+
+
+def test_a_service_for_an_empty_stage_is_refused_in_one_line(store, iris_studio):
+    from studio import services
+
+    with pytest.raises(storage.StorageError, match="has no model in staging: there is nothing to serve"):
+        services.start_service("iris", "staging", by="tester")

@@ -146,3 +146,29 @@ def test_deleting_a_pipeline_warns_that_its_registry_and_production_model_go_too
     at.button(key="pipelines_delete").click().run()
     assert "Deleted pipeline 'iris'" in texts(at, "success")
     assert registry.production_versions() == []
+
+
+def test_a_service_starts_from_the_page_shows_its_url_and_live_requests_and_stops(store, app, iris_id):
+    from studio import services
+    from tests.serving.service import Client
+
+    registry.register_model(saved_run(store, iris_id).id, by="cli")
+    registry.set_stage("iris", 1, "production", by="cli", why="baseline")
+    at = open_models(app, dataset_id=iris_id)
+    assert "No service is running." in texts(at, "caption")
+    try:
+        at.button(key="service_start_submit").click().run(timeout=180)
+        assert not at.exception and not at.error
+        assert "Serving version 1 of iris on http://127.0.0.1:" in texts(at, "success")
+        row = table(at, "registry_services").iloc[0]
+        assert (row["Pipeline"], row["Version"], row["Stage"], row["Requests"]) == ("iris", 1, "production", "0")
+        client = Client("127.0.0.1", int(row["URL"].rsplit(":", 1)[1]))
+        assert client.get("/health").status == 200
+        assert client.post_json("/predict", client.get("/schema").json()["example"]).status == 200
+        at.run(timeout=60)
+        assert table(at, "registry_services").iloc[0]["Requests"] == "1"
+        at.button(key=f"service_stop_{row['Service']}").click().run(timeout=60)
+        assert "Stopped service" in texts(at, "success") and "No service is running." in texts(at, "caption")
+    finally:
+        for running in services.list_services():
+            services.stop_service(running.id)
