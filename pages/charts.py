@@ -153,6 +153,27 @@ def fold_spread_figure(board: pd.DataFrame, folds: pd.DataFrame, metric: str) ->
     return figure
 
 
+def tuning_history_figure(history: Sequence[Mapping[str, Any]], metric: str, model: str) -> go.Figure:
+    """Each trial's CV score as a dot, the best so far as a step line, the untuned model (trial 0) as a dashed
+    line: the history an Optuna dashboard shows, and whether the search beat the settings it started from."""
+    frame = pd.DataFrame(list(history))
+    frame["value"] = [display_value(metric, v) if v is not None and not pd.isna(v) else None for v in frame["score"]]
+    trials, untuned = frame[frame["trial"] > 0], frame[frame["trial"] == 0]["value"].dropna()
+    higher = metrics.shown_greater_is_better(metric)
+    best = trials["value"].cummax() if higher else trials["value"].cummin()
+    figure = _figure(f"Tuning {model}: {metric_label(metric)} per trial", height=320, xaxis_title="trial",
+                     yaxis_title=metric_label(metric), legend={"orientation": "h", "y": -0.3})
+    figure.add_scatter(x=trials["trial"], y=trials["value"], mode="markers", name="trial",
+                       marker={"color": PALETTE[0], "size": 8, "opacity": 0.7}, customdata=trials["params"],
+                       hovertemplate="trial %{x}: %{y:.4f}<br>%{customdata}<extra></extra>")
+    figure.add_scatter(x=trials["trial"], y=best, mode="lines", name="best so far", line={"color": PALETTE[1],
+                                                                                            "shape": "hv"})
+    if len(untuned):
+        figure.add_hline(y=float(untuned.iloc[0]), line={"dash": "dash", "color": "grey"},
+                         annotation_text="untuned", annotation_position="top left")
+    return figure
+
+
 def paired_folds_figure(folds: pd.DataFrame, model_a: str, model_b: str, metric: str) -> go.Figure:
     """Each fold as a line from model A's score to model B's: crossing lines mean no consistent winner."""
     figure = _figure(f"{metric_label(metric)} per fold: {model_a} vs {model_b}", height=320, showlegend=False,

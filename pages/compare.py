@@ -108,6 +108,29 @@ def _leaderboard(run: Any, board: pd.DataFrame) -> None:
                           key="compare_metric")
     folds = charts.fold_scores(run.leaderboard, chosen)
     st.plotly_chart(charts.fold_spread_figure(board, folds, chosen), key="compare_fold_chart")
+    _tuning(run, metric)
+
+
+def _tuning(run: Any, metric: str | None) -> None:
+    """The parameters each tuned model ended with and its trial history (stored with the run)."""
+    tuned = [row for row in run.leaderboard if row.get("tuning_history")]
+    if not tuned or not metric:
+        return
+    st.subheader("Tuning")
+    for row in tuned:
+        label = row.get("label") or row["model"]
+        kept = any("none beat the untuned model" in note for note in row.get("notes") or [])
+        with st.expander(f"{label}: {'untuned settings kept' if kept else 'tuned parameters'}", expanded=False):
+            params = row.get("params") or {}
+            if params:
+                st.dataframe(common.safe_table(pd.DataFrame({"parameter": list(params),
+                                                             "value": [str(v) for v in params.values()]})),
+                             hide_index=True, width="stretch")
+            if kept:
+                st.info("No trial beat the model's untuned settings on the same folds, so the untuned model was "
+                        "kept.", icon=":material/info:")
+            st.plotly_chart(charts.tuning_history_figure(row["tuning_history"], metric, label),
+                            key=f"compare_tuning_{row['model']}")
 
 
 def _holdout_scores(run: Any) -> None:

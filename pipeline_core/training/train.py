@@ -109,8 +109,13 @@ def _tune(pipeline: Any, model: ModelSpec, X: pd.DataFrame, y: pd.Series, task: 
     pipeline.set_params(**{f"model__{k}": v for k, v in best.items()})
     row.params.update(best)
     row.tuning_history = history.to_dict(orient="records")
+    trials = int((history["trial"] > 0).sum())
+    if not best and trials:
+        row.notes.append(f"{spec.tuning.method} search tried {trials} setting(s) and none beat the untuned model on "
+                         "the same folds, so the untuned model is kept")
+        return
     row.notes.append(
-        f"tuned by {spec.tuning.method} search over {len(history)} trials; its CV scores reuse the folds that "
+        f"tuned by {spec.tuning.method} search over {trials} trials; its CV scores reuse the folds that "
         "chose the parameters, so only the hold-out score is unbiased"
     )
 

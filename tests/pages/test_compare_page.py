@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import base64
 import json
 
+import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -165,3 +167,22 @@ def test_a_clustering_run_is_not_described_as_cross_validated(store, app, iris_i
     train.session_state["run_id"] = run.id
     train.run()
     assert "Silhouette" in texts(train, "success") and "across folds" not in texts(train, "success")
+
+
+def test_a_tuned_models_parameters_and_trial_history_are_shown(store, app, iris_id):
+    """Issue 15 point 10: tuned parameters and the trial history were stored but shown nowhere."""
+    spec = fast_spec(models=[{"kind": "logistic_regression", "search": {"C": {"type": "choice",
+                                                                           "values": [1e-6, 0.5, 5.0]}}}])
+    spec = spec.model_copy(update={"tuning": {"method": "grid", "n_trials": 3}})
+    run = train_now(store, iris_id, PipelineSpec.model_validate(spec.to_dict()))
+    at = open_run(app, run)
+    assert not at.exception
+    [chart] = [c for c in at.get("plotly_chart") if c.proto.id.endswith("compare_tuning_logistic_regression")
+               or "compare_tuning_logistic_regression" in (c.key or "")] or [None]
+    assert chart is not None
+    figure = json.loads(chart.proto.spec)
+    names = [trace.get("name") for trace in figure["data"]]
+    assert names == ["trial", "best so far"]
+    trials = figure["data"][0]["x"]  # plotly ships numbers as typed base64 arrays
+    assert len(base64.b64decode(trials["bdata"])) // np.dtype(trials["dtype"]).itemsize == 3
+    assert any("untuned" in str(a.get("text")) for a in figure["layout"].get("annotations", []))

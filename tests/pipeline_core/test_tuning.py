@@ -48,8 +48,11 @@ def _setup(frame: pd.DataFrame, target: str, model: ModelSpec, **tuning: Any) ->
             "task": data.task, "spec": spec}
 
 
-def _run(args: dict[str, Any], progress: Any = None, cancel: Any = None) -> tuple[dict, pd.DataFrame]:
-    return tune_with_history(**args, progress=progress or (lambda f, m: None), cancel=cancel or (lambda: False))
+def _run(args: dict[str, Any], progress: Any = None, cancel: Any = None,
+         keep_untuned: bool = False) -> tuple[dict, pd.DataFrame]:
+    """The search itself (its trials and best); ``keep_untuned`` adds the comparison with the untuned model."""
+    return tune_with_history(**args, progress=progress or (lambda f, m: None), cancel=cancel or (lambda: False),
+                             keep_untuned=keep_untuned)
 
 
 def _cv_score(args: dict[str, Any], params: dict[str, Any]) -> float:
@@ -207,8 +210,12 @@ def test_training_with_tuning_records_the_tuned_params(binary_frame: pd.DataFram
     result = train(spec, binary_frame)
     row = result.best
     assert row.error is None
-    assert 1e-3 <= row.params["C"] <= 1e3
-    assert result.pipeline.get_params()["model__C"] == row.params["C"]
+    assert [t["trial"] for t in row.tuning_history] == [0, 1, 2, 3]  # the untuned model, then the search
+    if "C" in row.params:  # a trial beat the untuned model
+        assert 1e-3 <= row.params["C"] <= 1e3
+        assert result.pipeline.get_params()["model__C"] == row.params["C"]
+    else:
+        assert any("none beat the untuned model" in note for note in row.notes)
     assert not math.isnan(row.metrics[result.metric])
     assert spec.models[0].params == {}
 
@@ -222,5 +229,31 @@ def test_a_training_run_honours_the_definitions_tuning_time_limit(binary_frame: 
     spec = spec.model_copy(update={"steps": default_steps(infer_schema(binary_frame, spec))})
     row = train(spec, binary_frame, n_jobs=1).best
     assert row.error is None
-    assert 1 <= len(row.tuning_history) < 10_000
-    assert "C" in row.params
+    assert 1 <= len([t for t in row.tuning_history if t["trial"] > 0]) < 10_000
+    assert "C" in row.params or any("none beat the untuned model" in note for note in row.notes)
+
+
+
+# ---- issue 15 point 10: tuning never makes a model worse -------------------------------------------------------
+
+
+def test_the_untuned_model_is_kept_when_no_trial_beats_it_on_the_same_folds(binary_frame: pd.DataFrame) -> None:
+    model = ModelSpec(kind="logistic_regression", params={"C": 1.0},
+                      search={"C": {"type": "choice", "values": [1e-6, 2e-6]}})  # both far worse than C=1
+    args = _setup(binary_frame, "diagnosis", model, method="grid", n_trials=2)
+    messages: list[str] = []
+    best, history = _run(args, progress=lambda f, m: messages.append(m), keep_untuned=True)
+    assert best == {}
+    assert history["trial"].tolist() == [0, 1, 2]
+    untuned = history.loc[history["trial"] == 0, "score"].item()
+    assert untuned == pytest.approx(_cv_score(args, {"C": 1.0}))
+    assert untuned > history.loc[history["trial"] > 0, "score"].max()
+    assert "no trial beat the untuned settings" in messages[-1]
+
+
+def test_a_trial_that_beats_the_untuned_model_is_chosen(binary_frame: pd.DataFrame) -> None:
+    model = ModelSpec(kind="logistic_regression", params={"C": 1e-6},
+                      search={"C": {"type": "choice", "values": [1.0]}})
+    best, history = _run(_setup(binary_frame, "diagnosis", model, method="grid", n_trials=1), keep_untuned=True)
+    assert best == {"C": 1.0}
+    assert history["trial"].tolist() == [0, 1]
