@@ -123,13 +123,26 @@ def _settings_form(spec: PipelineSpec, task: str, *, busy: bool) -> None:
         kinds = st.multiselect("Candidate models", options, default=chosen, format_func=_model_label,
                                key="train_models", help=_models_help(options))
         evaluation = _evaluation_inputs(spec, task)
+        balanced = _class_weight_input(spec, task, options)
         tuning = _tuning_inputs(spec, task)
         label = "Training is running…" if busy else "Start training"
         submitted = st.form_submit_button(label, type="primary", icon=":material/play_arrow:", key="train_start",
                                           disabled=busy)
     _jobs_in_use()
     if submitted:
-        _start(spec, kinds, evaluation, tuning)
+        _start(spec, kinds, evaluation, tuning, balanced)
+
+
+def _class_weight_input(spec: PipelineSpec, task: str, options: list[str]) -> bool:
+    """Class weighting for classifiers (issue 15 point 12): on when the definition's models already weigh."""
+    if task != "classification":
+        return False
+    current = any(m.params.get("class_weight") == "balanced" for m in spec.models)
+    takes = ", ".join(_model_label(k) for k in options if registry.weighs_classes(k))
+    return st.checkbox("Weight classes by their rarity", current, key="train_class_weight",
+                       help=f"Rare classes count as much as common ones while fitting (class_weight='balanced'): "
+                            f"usually better balanced accuracy and recall on the rare class, at some cost in "
+                            f"plain accuracy. Applies to: {takes}; other models train as they are.")
 
 
 def _jobs_in_use() -> None:
@@ -202,21 +215,22 @@ def _tuning_inputs(spec: PipelineSpec, task: str) -> dict[str, Any]:
     return plan
 
 
-def _with_choices(spec: PipelineSpec, kinds: list[str], evaluation: dict, tuning: dict) -> PipelineSpec:
+def _with_choices(spec: PipelineSpec, kinds: list[str], evaluation: dict, tuning: dict,
+                  balanced: bool = False) -> PipelineSpec:
     """The definition with these models and plans; models already configured keep their parameters."""
     existing = {m.kind: m.model_dump(mode="json") for m in spec.models}
     data = spec.to_dict()
-    data["models"] = [existing.get(kind, {"kind": kind}) for kind in kinds]
+    data["models"] = registry.with_class_weights([existing.get(kind, {"kind": kind}) for kind in kinds], balanced)
     data["evaluation"], data["tuning"] = evaluation, tuning
     return load_spec(data)
 
 
-def _start(spec: PipelineSpec, kinds: list[str], evaluation: dict, tuning: dict) -> None:
+def _start(spec: PipelineSpec, kinds: list[str], evaluation: dict, tuning: dict, balanced: bool = False) -> None:
     if not kinds:
         st.error("Pick at least one candidate model.", icon=":material/error:")
         return
     try:
-        updated = _with_choices(spec, kinds, evaluation, tuning)
+        updated = _with_choices(spec, kinds, evaluation, tuning, balanced)
         common.set_spec(updated)
         run_id = jobs.submit_training(updated, session.dataset_id(),
                                       pipeline_version_id=_saved_version_id(updated))

@@ -219,6 +219,26 @@ def default_models(task: str) -> list[str]:
     return [key for key, entry in MODELS.items() if task in entry.preselected]
 
 
+def weighs_classes(kind: str) -> bool:
+    """Whether the model takes ``class_weight="balanced"`` (its registry flag)."""
+    return MODELS[kind].class_weight
+
+
+def with_class_weights(models: list[dict[str, Any]], balanced: bool) -> list[dict[str, Any]]:
+    """Model definitions (as dicts) with ``class_weight="balanced"`` set on the models that take it, or removed.
+
+    Weighting rows by the inverse of their class's frequency makes a rare class count as much as a common one
+    while fitting; on an imbalanced target it trades some accuracy for balanced accuracy and minority recall.
+    """
+    out = []
+    for model in models:
+        params = {k: v for k, v in (model.get("params") or {}).items() if k != "class_weight"}
+        if balanced and weighs_classes(model["kind"]):
+            params["class_weight"] = "balanced"
+        out.append({**model, "params": params})
+    return out
+
+
 # ---- steps -----------------------------------------------------------------------------------------------
 
 
