@@ -23,10 +23,11 @@ from pipeline_core.compiler.columns import ColumnInfo, infer_schema, infer_schem
 from pipeline_core.definition.spec import PipelineSpec, load_spec
 from pipeline_core.errors import DataError, StudioError
 from pipeline_core.io.writers import neutralise_frame
-from studio import datasets, runs
+from studio import datasets, runs, training
 from studio.errors import FAILURES
 
 APP_SCRIPT = Path(__file__).resolve().parents[1] / "app.py"
+RUN_POLL_SECONDS = 2  # how often the sidebar looks at a queued or running run
 _inside_app: ContextVar[bool] = ContextVar("inside_app", default=False)
 
 
@@ -172,11 +173,32 @@ def sidebar() -> None:
         else:
             st.caption("No steps yet: defaults are added when you choose a target.")
         run_id = session.run_id()
-        if run_id is not None:
-            run = runs.get_run(run_id)
-            if run is not None:
-                st.caption("LAST RUN")
-                st.markdown(f"Run #{run.id}: **{run.status}**")
+        run = runs.get_run(run_id) if run_id is not None else None
+        if run is not None:
+            st.caption("LAST RUN")
+            if run.status in training.ACTIVE:
+                _live_run_status(run.id)
+            else:
+                _run_status(run)
+
+
+def _run_status(run: Any) -> None:
+    st.markdown(f"Run #{run.id}: **{run.status}**")
+
+
+@st.fragment(run_every=RUN_POLL_SECONDS)
+def _live_run_status(run_id: int) -> None:
+    """A queued or running run's status, polled; when the run ends the whole page reruns.
+
+    The sidebar is drawn once per run of the app, so without this it said "running" on every page but Train
+    (whose own panel polls) until the user clicked something, minutes after the run ended, and Compare kept
+    saying its leaderboard "appears here when it ends" (issue 15 point 1). The full rerun lets whichever page
+    is open show the finished run.
+    """
+    run = runs.get_run(run_id)
+    if run is None or run.status not in training.ACTIVE:
+        st.rerun()
+    st.markdown(f"Run #{run.id}: **{run.status}** ({run.progress:.0%})")
 
 
 if __name__ == "__main__":  # opened by its address as the first run of a server: not a page

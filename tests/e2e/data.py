@@ -58,3 +58,43 @@ def write_xss_csv(path: Path, n: int = 60, seed: int = 1) -> Path:
     )
     frame.to_csv(path, index=False)
     return path
+
+
+LONG_CLASSES = (
+    "Chronic obstructive pulmonary disease — severe exacerbation",
+    "Community-acquired pneumonia with pleural effusion",
+    "Acute decompensated heart failure, reduced ejection fraction",
+)
+
+
+def clinic_frame(n: int = 240, seed: int = 3) -> pd.DataFrame:
+    """A messy clinic export: an ID column, visit dates, free-text notes, gaps, a learnable target ``diagnosis``
+    whose classes have long names, and a few rows where the diagnosis is missing."""
+    rng = np.random.default_rng(seed)
+    age = rng.normal(64, 11, n).round(0)
+    spo2 = rng.normal(93, 3, n).round(1)
+    heart_rate = rng.normal(88, 14, n).round(0)
+    smoker = rng.choice(["yes", "no", "former"], n, p=[0.4, 0.35, 0.25])
+    signal = 0.08 * (93 - spo2) + 0.6 * (smoker == "yes") - 0.03 * (heart_rate - 88) + rng.normal(0, 0.5, n)
+    diagnosis = np.where(signal > 0.6, LONG_CLASSES[0], np.where(signal < -0.2, LONG_CLASSES[2], LONG_CLASSES[1]))
+    words = ["cough", "fever", "dyspnoea", "oedema", "wheeze", "fatigue", "chest pain", "sputum"]
+    notes = [", ".join(rng.choice(words, rng.integers(1, 4), replace=False)) + f" (ward {rng.integers(1, 9)})"
+             for _ in range(n)]
+    frame = pd.DataFrame({
+        "patient_id": [f"P{100000 + i}" for i in rng.permutation(n)],
+        "visit_date": pd.Timestamp("2024-01-01") + pd.to_timedelta(rng.integers(0, 500, n), unit="D"),
+        "notes": notes, "age": age, "spo2": spo2, "heart_rate": heart_rate, "smoker": smoker,
+        "diagnosis": diagnosis,
+    })
+    frame["visit_date"] = frame["visit_date"].dt.strftime("%Y-%m-%d")
+    frame.loc[rng.choice(n, max(1, n // 20), replace=False), "spo2"] = np.nan
+    frame.loc[rng.choice(n, max(1, n // 30), replace=False), "diagnosis"] = np.nan  # a few unlabelled rows
+    return frame
+
+
+def write_clinic_csv(path: Path, n: int = 240, seed: int = 3, with_target: bool = True) -> Path:
+    frame = clinic_frame(n, seed)
+    if not with_target:
+        frame = frame.drop(columns="diagnosis")
+    frame.to_csv(path, index=False)
+    return path
