@@ -12,6 +12,7 @@ scientist expects, labelled without "(negated)".
 from __future__ import annotations
 
 import math
+import textwrap
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -108,7 +109,12 @@ def leaderboard_table(board: pd.DataFrame, metric: str | None) -> Any:
     best = 0 if len(board) and not board.get("Error", pd.Series([""])).iloc[0] else None
     table = neutralise_frame(table)  # as ``common.safe_table``: the toolbar's CSV download writes cells raw
     return table.style.apply(lambda row: [f"background-color: {BEST_FILL}" if row.name == best else ""] * len(row),
-                             axis=1).format(precision=4)
+                             axis=1).format(precision=4, na_rep="—")
+
+
+# "Rank" and the model's name were cut to "R…" by the default widths (issue 15 point 15)
+LEADERBOARD_COLUMNS = {"Rank": st.column_config.NumberColumn("Rank", width=60),
+                       "Model": st.column_config.TextColumn("Model", width="medium")}
 
 
 def metric_names_of(board: pd.DataFrame) -> list[str]:
@@ -126,6 +132,31 @@ def fold_scores(records: Sequence[Mapping[str, Any]], metric: str) -> pd.DataFra
 
 
 # ---- figures --------------------------------------------------------------------------------------
+
+
+LABEL_WIDTH = 24  # characters per line of a class name on an axis or in a legend
+LINE_PX = 15  # height of one line of axis or legend text
+
+
+def wrap_label(text: object, width: int = LABEL_WIDTH) -> str:
+    """A class name broken into lines of at most ``width`` characters (plotly's ``<br>``), so a long name such as
+    "Chronic obstructive pulmonary disease — severe exacerbation" takes height, not the plot's width."""
+    return "<br>".join(textwrap.wrap(str(text), width, break_long_words=True)) or str(text)
+
+
+def _lines(text: str) -> int:
+    return text.count("<br>") + 1
+
+
+def error_bars(mean: pd.Series, std: pd.Series, metric: str) -> dict[str, Any]:
+    """Plotly ``error_x`` for mean ± std, clipped to the values ``metric`` can take: an accuracy of 0.98 ± 0.05
+    is drawn up to 1.0, not to an impossible 1.03."""
+    low, high = metrics.BOUNDS.get(metric, (None, None))
+    std = std.fillna(0)
+    upper = (mean + std).clip(upper=high) - mean if high is not None else std
+    lower = mean - (mean - std).clip(lower=low) if low is not None else std
+    return {"type": "data", "symmetric": False, "array": upper.clip(lower=0).tolist(),
+            "arrayminus": lower.clip(lower=0).tolist()}
 
 
 def _figure(title: str, **layout: Any) -> go.Figure:
@@ -147,7 +178,8 @@ def fold_spread_figure(board: pd.DataFrame, folds: pd.DataFrame, metric: str) ->
                        customdata=folds["fold"], hovertemplate="%{y}, fold %{customdata}: %{x:.4f}<extra></extra>")
     figure.add_scatter(y=scored["Model"], x=scored[metric], mode="markers", name="mean ± std",
                        marker={"color": PALETTE[1], "size": 13, "symbol": "diamond"},
-                       error_x={"type": "data", "array": scored[f"{metric}__std"], "color": PALETTE[1], "thickness": 2},
+                       error_x={**error_bars(scored[metric], scored[f"{metric}__std"], metric), "color": PALETTE[1],
+                                "thickness": 2},
                        hovertemplate="%{y}: mean %{x:.4f}<extra></extra>")
     figure.update_yaxes(categoryorder="array", categoryarray=order)
     return figure
@@ -196,54 +228,78 @@ def _sampled(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def confusion_figure(frame: pd.DataFrame) -> go.Figure:
-    """Counts in the cells, colour by share of the actual class (the row), so small classes stay readable."""
+    """Counts in the cells, colour by share of the actual class (the row), so small classes stay readable.
+
+    Class names are wrapped on the axes and the figure grows with them: unwrapped, long names left the matrix
+    about 70 px wide (issue 15 point 15). Hover text keeps the full names.
+    """
     labels = list(dict.fromkeys(frame["actual"]))  # the core lists every (actual, predicted) pair, model order
     counts = frame.pivot(index="actual", columns="predicted", values="count").reindex(index=labels, columns=labels)
     counts = counts.fillna(0).astype(int)
     shares = counts.div(counts.sum(axis=1).replace(0, 1), axis=0)
-    labels_x, labels_y = [str(c) for c in counts.columns], [str(i) for i in counts.index]
-    figure = _figure("Confusion matrix (hold-out rows)", height=max(320, 50 * len(labels_y) + 160),
+    names = [str(c) for c in counts.columns]
+    wrapped = [wrap_label(name) for name in names]
+    lines = max((_lines(w) for w in wrapped), default=1)
+    row_px = max(50, LINE_PX * lines + 14)
+    figure = _figure("Confusion matrix (hold-out rows)", height=max(320, row_px * len(names) + 120 + LINE_PX * lines),
                      xaxis_title="Predicted", yaxis_title="Actual")
-    figure.add_heatmap(z=shares.to_numpy(), x=labels_x, y=labels_y, text=counts.to_numpy(), texttemplate="%{text}",
+    figure.add_heatmap(z=shares.to_numpy(), x=names, y=names, text=counts.to_numpy(), texttemplate="%{text}",
                        colorscale="Blues", zmin=0, zmax=1, colorbar={"title": "share of<br>actual"},
                        hovertemplate="actual %{y}, predicted %{x}: %{text} rows (%{z:.0%})<extra></extra>")
-    figure.update_yaxes(autorange="reversed", type="category")
-    figure.update_xaxes(type="category")
+    figure.update_yaxes(autorange="reversed", type="category", tickvals=names, ticktext=wrapped, automargin=True)
+    figure.update_xaxes(type="category", tickvals=names, ticktext=wrapped, tickangle=0, automargin=True)
+    return figure
+
+
+def _curve_legend(figure: go.Figure, base_height: int) -> go.Figure:
+    """Per-class curves keep a full-size plot: the legend goes below it, names wrapped, and the figure grows by
+    the legend's lines (inside the plot, long names covered all but ~60 px of it, issue 15 point 15)."""
+    for trace in figure.data:
+        trace.name = wrap_label(trace.name, 2 * LABEL_WIDTH)
+    lines = sum(_lines(trace.name) for trace in figure.data)
+    figure.update_layout(height=base_height + LINE_PX * lines + 40,
+                         legend={"orientation": "v", "x": 0, "xanchor": "left", "y": -0.12, "yanchor": "top"})
     return figure
 
 
 def roc_figure(frame: pd.DataFrame) -> go.Figure:
     figure = _figure("ROC curve (hold-out rows)", height=380, xaxis_title="False positive rate",
-                     yaxis_title="True positive rate", legend={"x": 0.55, "y": 0.05})
+                     yaxis_title="True positive rate")
     figure.add_scatter(x=[0, 1], y=[0, 1], mode="lines", line={"dash": "dot", "color": "#adb5bd"},
                        name="chance", hoverinfo="skip")
     for label, part in frame.groupby("class", sort=False):
         figure.add_scatter(x=part["fpr"], y=part["tpr"], mode="lines", name=f"{label} (AUC {part['auc'].iloc[0]:.3f})",
-                           hovertemplate="FPR %{x:.3f}, TPR %{y:.3f}<extra></extra>")
-    return figure
+                           hovertemplate=f"{_hover_safe(label)}: FPR %{{x:.3f}}, TPR %{{y:.3f}}<extra></extra>")
+    return _curve_legend(figure, 380)
 
 
 def pr_figure(frame: pd.DataFrame) -> go.Figure:
     figure = _figure("Precision–recall curve (hold-out rows)", height=380, xaxis_title="Recall",
-                     yaxis_title="Precision", legend={"x": 0.02, "y": 0.05})
+                     yaxis_title="Precision")
     for label, part in frame.groupby("class", sort=False):
         name = f"{label} (AP {part['average_precision'].iloc[0]:.3f})"
         figure.add_scatter(x=part["recall"], y=part["precision"], mode="lines", name=name, line_shape="hv",
-                           hovertemplate="recall %{x:.3f}, precision %{y:.3f}<extra></extra>")
+                           hovertemplate=f"{_hover_safe(label)}: recall %{{x:.3f}}, precision %{{y:.3f}}"
+                                         "<extra></extra>")
     figure.update_yaxes(range=[0, 1.05])
-    return figure
+    return _curve_legend(figure, 380)
+
+
+def _hover_safe(label: object) -> str:
+    """A class name inside a plotly hover template: braces in it must not be read as ``%{field}``."""
+    return str(label).replace("{", "(").replace("}", ")")
 
 
 def calibration_figure(frame: pd.DataFrame) -> go.Figure:
     figure = _figure("Calibration (hold-out rows)", height=400, xaxis_title="Mean predicted probability",
-                     yaxis_title="Observed share of the class", legend={"orientation": "h", "y": -0.25})
+                     yaxis_title="Observed share of the class")
     figure.add_scatter(x=[0, 1], y=[0, 1], mode="lines", line={"dash": "dot", "color": "#adb5bd"},
                        name="perfectly calibrated", hoverinfo="skip")
     for label, part in frame.groupby("class", sort=False):
         figure.add_scatter(x=part["mean_predicted"], y=part["fraction_positive"], mode="lines+markers",
                            name=str(label), customdata=part["count"],
                            hovertemplate="predicted %{x:.2f}, observed %{y:.2f} (%{customdata} rows)<extra></extra>")
-    return figure
+    return _curve_legend(figure, 400)
 
 
 def parity_figure(frame: pd.DataFrame) -> go.Figure:

@@ -205,6 +205,32 @@ if __name__ == "__main__":  # opened by its address as the first run of a server
     run_inside_app()
 
 
+MISSING_TEXT = "—"  # what a table shows for a missing value (Streamlit's own rendering of one is "None")
+
+
+def _cell_text(value: Any) -> str:
+    if isinstance(value, bool):
+        return str(value)
+    if isinstance(value, int):
+        return f"{value:,}"
+    if isinstance(value, float):
+        return f"{value:,.0f}" if value.is_integer() and abs(value) < 1e15 else f"{value:.4g}"
+    return str(value)
+
+
+def readable_table(frame: Any, formats: dict[str, str] | None = None) -> Styler:
+    """:func:`safe_table`, styled so a missing value reads "—" and numbers read short (``formats`` maps columns
+    to format strings such as ``"{:.2e}"``); the data stay numbers, so sorting a column still sorts by value.
+
+    Streamlit draws a missing cell as "None", which read as a broken value in Profile's statistics, drift's KS
+    columns, the model card and a cancelled run's duration (issue 15 point 15).
+    """
+    table = safe_table(frame)
+    formats = {column: spec for column, spec in (formats or {}).items() if column in table.columns}
+    styler = table.style.format(_cell_text, na_rep=MISSING_TEXT)
+    return styler.format(formats, na_rep=MISSING_TEXT) if formats else styler
+
+
 def safe_table(frame: Any) -> pd.DataFrame:
     """What a table of user data shows: formulas neutralised, as in the app's own CSV and Excel downloads.
 

@@ -6,6 +6,7 @@ the rows it held out (same definition, data and seed), cached per run and model 
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 import pandas as pd
@@ -21,6 +22,10 @@ from studio.errors import FAILURES, StorageError
 from studio.runs import RunStatus, best_model_label, get_run, list_runs, run_inputs
 
 TABS = ["Leaderboard", "A/B test", "Hold-out charts"]
+# wide enough for "#12" and "interrupted": the default width cut them to "R…" and "cancelle" (issue 15 point 15)
+RUNS_COLUMNS = {"Run": st.column_config.NumberColumn("Run", width=60),
+                "Status": st.column_config.TextColumn("Status", width=100),
+                "Best model": st.column_config.TextColumn("Best model", width="medium")}
 
 
 def main() -> None:
@@ -38,7 +43,8 @@ def main() -> None:
         _run_tabs(run)
     st.subheader("All runs")
     with st.container(key="compare_runs"):
-        st.dataframe(common.safe_table(_runs_table(runs)), hide_index=True, width="stretch")
+        st.dataframe(common.readable_table(_runs_table(runs), {"Duration (s)": "{:.1f}"}), hide_index=True,
+                     width="stretch", column_config=RUNS_COLUMNS)
 
 
 def _run_tabs(run: Any) -> None:
@@ -59,14 +65,21 @@ def _run_tabs(run: Any) -> None:
 def _pick_run(runs: list[Any]) -> Any:
     """Shows this session's latest run when it changes; otherwise keeps the user's choice."""
     ids = [r.id for r in runs]
+    labels = {r.id: charts.run_label(r) for r in runs}
+    # The browser keeps showing a selectbox's old text when only the label of the chosen option changes ("Run #3 ·
+    # running" after it finished), so the widget is keyed by its labels: new labels, a fresh widget on the same run.
+    widget = "compare_run_" + hashlib.sha256("\n".join(labels.values()).encode()).hexdigest()[:12]
     session_run = session.run_id()
     if session_run in ids and st.session_state.get("compare_followed_run") != session_run:
         st.session_state["compare_followed_run"] = session_run
-        st.session_state["compare_run"] = session_run
+        st.session_state["compare_run"] = st.session_state[widget] = session_run
     if st.session_state.get("compare_run") not in ids:
         st.session_state["compare_run"] = next((r.id for r in runs if r.status == RunStatus.DONE), ids[0])
-    labels = {r.id: charts.run_label(r) for r in runs}
-    chosen = st.selectbox("Run", ids, format_func=labels.get, key="compare_run")
+    if st.session_state.get(widget) not in ids:
+        st.session_state[widget] = st.session_state["compare_run"]
+    with st.container(key="compare_run_picker"):
+        chosen = st.selectbox("Run", ids, format_func=labels.get, key=widget)
+    st.session_state["compare_run"] = chosen
     return next(r for r in runs if r.id == chosen)
 
 
@@ -98,7 +111,8 @@ def _leaderboard(run: Any, board: pd.DataFrame) -> None:
             st.caption(f"Ranked by cross-validated **{charts.metric_label(metric)}** ({direction} is better); "
                        "mean ± standard deviation across folds. Click a column header to sort.")
     with st.container(key="compare_leaderboard"):
-        st.dataframe(charts.leaderboard_table(board, metric), hide_index=True, width="stretch")
+        st.dataframe(charts.leaderboard_table(board, metric), hide_index=True, width="stretch",
+                     column_config=charts.LEADERBOARD_COLUMNS)
     _holdout_scores(run)
     names = charts.metric_names(run.leaderboard)
     if not names or not any(r.get("folds") for r in run.leaderboard):
@@ -158,7 +172,7 @@ def _runs_table(runs: list[Any]) -> pd.DataFrame:
             "Models": len(run.leaderboard), "Best model": best["Model"] if best is not None else "",
             "Metric": charts.metric_label(metric) if metric else "",
             "CV score": charts.metric_text(best, metric) if best is not None and metric else "",
-            "Duration (s)": round(summary.total_seconds, 1) or None,
+            "Duration (s)": round(summary.total_seconds, 1) if summary.total_seconds else None,
         })
     return pd.DataFrame(rows)
 

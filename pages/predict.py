@@ -160,7 +160,8 @@ def _model_card(metadata: dict[str, Any]) -> None:
     with st.expander("Columns the model reads"):
         table = pd.DataFrame([{"Column": f["name"], "Type": f.get("type"), "Training dtype": f.get("dtype"),
                                "Known levels": len(f["levels"]) if f.get("levels") else None} for f in features])
-        st.dataframe(common.safe_table(table), hide_index=True, width="stretch")
+        with st.container(key="predict_model_card"):
+            st.dataframe(common.readable_table(table), hide_index=True, width="stretch")
 
 
 # ---- the upload ------------------------------------------------------------------------------------
@@ -190,6 +191,27 @@ def _predict(artifact_id: int, artifact_sha: str, upload_sha: str, _frame: pd.Da
     return scoring.score_frame(charts.loaded_model(artifact_id, artifact_sha), _frame)
 
 
+SHORT_CLASS = 18  # characters of a class name in a probability column's header (the full name is its tooltip)
+
+
+def output_columns(output: list[str]) -> dict[str, Any]:
+    """Column settings for the prediction and each class probability: a probability is a bar with its value,
+    under a short header (``P(Chronic obstructiv…)``) whose tooltip names the class in full.
+
+    Headed by the full ``probability_<class>`` name, a column was as wide as a long class name with its small
+    number far to the right, and the preview's probabilities looked empty (issue 15 point 15).
+    """
+    config: dict[str, Any] = {PREDICTION: st.column_config.TextColumn("prediction", width="medium")}
+    for column in output:
+        if column.startswith(PROBABILITY_PREFIX):
+            name = column.removeprefix(PROBABILITY_PREFIX)
+            short = name if len(name) <= SHORT_CLASS else name[: SHORT_CLASS - 1].rstrip() + "…"
+            config[column] = st.column_config.ProgressColumn(f"P({short})", help=f"Probability of '{name}'",
+                                                             format="%.3f", min_value=0.0, max_value=1.0,
+                                                             width="small")
+    return config
+
+
 def _predictions(loaded: Any, artifact: Any, read: ReadResult, file_name: str) -> None:
     st.subheader("Predictions")
     try:
@@ -201,11 +223,12 @@ def _predictions(loaded: Any, artifact: Any, read: ReadResult, file_name: str) -
         st.info(notice, icon=":material/info:")
     output = [c for c in result.frame.columns if c == PREDICTION or str(c).startswith(PROBABILITY_PREFIX)]
     shown = result.frame[output + [c for c in result.frame.columns if c not in output]].head(PREVIEW_ROWS)
-    left, right = st.columns([3, 2])
-    left.dataframe(common.safe_table(shown), hide_index=True, width="stretch", height=360)
-    left.caption(f"First {len(shown):,} of {len(result.frame):,} rows; the download holds them all.")
-    right.plotly_chart(charts.prediction_figure(result.frame[PREDICTION], loaded.metadata.get("task")),
-                       key="predict_distribution")
+    with st.container(key="predict_preview"):
+        st.dataframe(common.safe_table(shown), hide_index=True, width="stretch", height=360,
+                     column_config=output_columns(output))
+    st.caption(f"First {len(shown):,} of {len(result.frame):,} rows; the download holds them all.")
+    st.plotly_chart(charts.prediction_figure(result.frame[PREDICTION], loaded.metadata.get("task")),
+                    key="predict_distribution")
     stem = PurePath(file_name).stem
     csv_cell, excel_cell = st.columns(2)
     csv_cell.download_button("Download predictions (CSV)", write_csv_safe(result.frame), mime="text/csv",
@@ -278,8 +301,7 @@ def _drift_section(run: Any, metadata: dict[str, Any], read: ReadResult) -> None
     _drift_summary(report, dataset.name)
     st.plotly_chart(charts.drift_figure(report, drift.PSI_MODERATE, drift.PSI_DRIFT), key="predict_drift_chart")
     with st.container(key="predict_drift_table"):
-        st.dataframe(common.safe_table(_drift_table(report)), hide_index=True, width="stretch",
-                     column_config={"KS p-value": st.column_config.NumberColumn(format="%.2e")})
+        st.dataframe(common.readable_table(_drift_table(report), DRIFT_FORMATS), hide_index=True, width="stretch")
 
 
 def _drift_summary(report: pd.DataFrame, dataset_name: str) -> None:
@@ -295,6 +317,9 @@ def _drift_summary(report: pd.DataFrame, dataset_name: str) -> None:
     st.caption(f"A column is flagged by PSI ≥ {drift.PSI_DRIFT} (when sampling noise cannot explain it) or by a "
                f"Kolmogorov–Smirnov test (Bonferroni-corrected, statistic ≥ {drift.KS_MIN_STATISTIC}); PSI "
                f"{drift.PSI_MODERATE}–{drift.PSI_DRIFT} is a moderate shift. KS applies to numbers and dates only.")
+
+
+DRIFT_FORMATS = {"PSI": "{:.4f}", "KS statistic": "{:.4f}", "KS p-value": "{:.2e}"}  # KS is "—" for text columns
 
 
 def _drift_table(report: pd.DataFrame) -> pd.DataFrame:

@@ -104,20 +104,19 @@ def _headline(summary: Overview) -> None:
     cells[2].metric("Missing cells", f"{share:.1%}", help=f"{missing_cells:,} empty cells")
     cells[3].metric("Duplicate rows", f"{summary.duplicate_rows:,}",
                     help="Rows identical to an earlier row in every column.")
-    cells[4].metric("Memory", _size(summary.memory_bytes))
+    cells[4].metric("In memory", _size(summary.memory_bytes),
+                    help="The table's size in this server's memory, every text value counted in full. The full "
+                         "report's \"Total size in memory\" counts only a pointer per text value, so it is smaller.")
     types = summary.stats["type"].value_counts()
     st.caption("Column types: " + " · ".join(f"{n} {t}" for t, n in types.items()))
 
 
 def _stats_table(summary: Overview) -> None:
+    numbers = {k: "{:.4g}" for k in ("mean", "std", "min", "p25", "median", "p75", "max")}
     st.dataframe(
-        common.safe_table(summary.stats), hide_index=True, width="stretch",
-        height=min(38 + 35 * len(summary.stats), 460),
-        column_config={
-            "missing_pct": st.column_config.NumberColumn("missing %", format="%.1f"),
-            **{k: st.column_config.NumberColumn(k, format="%.4g") for k in
-               ("mean", "std", "min", "p25", "median", "p75", "max")},
-        },
+        common.readable_table(summary.stats, {"missing_pct": "{:.1f}", **numbers}), hide_index=True,
+        width="stretch", height=min(38 + 35 * len(summary.stats), 460),
+        column_config={"missing_pct": st.column_config.NumberColumn("missing %")},
     )
 
 
@@ -272,11 +271,11 @@ def _build_report(frame: pd.DataFrame, dataset: Any, sample_rows: int, minimal: 
 
 def _size(n: float) -> str:
     """Short enough for a metric tile: at most three digits before the unit."""
-    for unit in ("bytes", "KB", "MB", "GB"):
-        if n < 1000 or unit == "GB":
+    for unit in ("bytes", "KiB", "MiB", "GiB"):  # powers of 1024, named as such (the full report's units too)
+        if n < 1000 or unit == "GiB":
             return f"{n:,.1f} {unit}" if unit != "bytes" and n < 100 else f"{n:,.0f} {unit}"
         n /= 1024
-    return f"{n:,.0f} GB"
+    return f"{n:,.0f} GiB"
 
 
 

@@ -340,7 +340,8 @@ def _summary(run: Any) -> None:
     if metric in holdout:
         st.markdown(f"Hold-out {charts.metric_label(metric)}: **{charts.display_value(metric, holdout[metric]):.4f}**"
                     " (rows never seen in training or model selection).")
-    st.dataframe(charts.leaderboard_table(board, metric), hide_index=True, width="stretch")
+    st.dataframe(charts.leaderboard_table(board, metric), hide_index=True, width="stretch",
+                 column_config=charts.LEADERBOARD_COLUMNS)
     st.page_link("pages/compare.py", label="Compare the models in detail", icon=":material/leaderboard:")
     if charts.run_artifact(run.id) is not None:
         with st.expander("Register this model", icon=":material/inventory_2:"):

@@ -20,6 +20,15 @@ CLUSTERING = ["silhouette", "davies_bouldin", "calinski_harabasz"]
 NEEDS_PROBA = {"neg_log_loss", "roc_auc_ovr"}
 NEEDS_SCORES = {"roc_auc_ovr"}
 LOWER_IS_BETTER = {"davies_bouldin"}  # scorers whose reported value is a loss that is not negated
+# the values a score can take, as shown (losses positive); ``None``: unbounded on that side. A mean ± std drawn
+# past these (an accuracy of 0.98 ± 0.05) promises a score no model can reach, so charts clip to them.
+BOUNDS: dict[str, tuple[float | None, float | None]] = {
+    "accuracy": (0.0, 1.0), "balanced_accuracy": (0.0, 1.0), "precision_macro": (0.0, 1.0),
+    "recall_macro": (0.0, 1.0), "f1_macro": (0.0, 1.0), "roc_auc_ovr": (0.0, 1.0), "neg_log_loss": (0.0, None),
+    "r2": (None, 1.0), "neg_root_mean_squared_error": (0.0, None), "neg_mean_absolute_error": (0.0, None),
+    "neg_mean_absolute_percentage_error": (0.0, None), "silhouette": (-1.0, 1.0), "davies_bouldin": (0.0, None),
+    "calinski_harabasz": (0.0, None),
+}
 
 LABELS = {
     "accuracy": "Accuracy", "balanced_accuracy": "Balanced accuracy", "precision_macro": "Precision (macro)",

@@ -158,7 +158,8 @@ def test_refresh_keeps_pipeline_and_follows_the_run_to_its_leaderboard(page: Pag
     for label in MODELS:
         expect(board).to_contain_text(label)
     wait_for_app(page)
-    expect(page.locator(key("compare_run")).get_by_role("combobox")).to_have_value(re.compile(rf"Run #{run_id} · done"))
+    picker = page.locator(key("compare_run_picker")).get_by_role("combobox")
+    expect(picker).to_have_value(re.compile(rf"Run #{run_id} · done"))
     _shot(page, "5-compare-finished")
     goto_page(page, "Train")
     expect(page.get_by_text(f"Run #{run_id} finished in")).to_be_visible()
