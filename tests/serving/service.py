@@ -153,6 +153,8 @@ class CliService:
         except subprocess.TimeoutExpired:
             self.process.kill()
             return self.process.wait(timeout=60)
+        finally:
+            self.log.unlink(missing_ok=True)
 
 
 class ThreadService:
