@@ -49,6 +49,8 @@ def init_state() -> None:
     if fresh:
         if token := st.query_params.get(DRAFT_PARAM):
             _restore(token)
+        if not st.session_state.get(DRAFT):  # from the first run: the job cap and the address need it
+            st.session_state[DRAFT] = drafts.new_token()
         for key, param in URL_KEYS.items():
             value = st.query_params.get(param)
             if value is not None and value.isdigit():
@@ -90,8 +92,8 @@ def autosave() -> None:
     edit, by any widget or callback on any page, reaches the draft without each page remembering to.
     A session that never edited a pipeline saves nothing.
     """
-    if st.session_state.get(SPEC) is None and not st.session_state.get(DRAFT):
-        return
+    if st.session_state.get(SPEC) is None and st.session_state.get(DRAFT_SEEN) is None:
+        return  # nothing edited and nothing loaded: no row for a visit that only looked around
     digest = _state_digest()
     seen = st.session_state.get(DRAFT_SEEN)
     if seen is not None and seen[1] == digest:
@@ -155,13 +157,18 @@ def set_dataset_id(value: int | None) -> None:
 def owner() -> str:
     """The submitter this session's training jobs are counted under for the per-user job cap.
 
-    There are no user accounts yet, so it is the browser session's id (a refresh starts a new session, and
-    with it a new count); the CLI and a service pass their own owner strings to ``studio.training``.
+    There are no user accounts yet (issue 19), so it is the tab's draft: a refresh or a second tab on the same
+    address keeps counting the same jobs, and only a fresh start of the app begins a new count. The CLI and a
+    service pass their own owner strings to ``studio.training``.
     """
     value = st.session_state.get(OWNER)
     if value is None:
-        context = get_script_run_ctx()
-        value = f"session:{context.session_id if context is not None else uuid.uuid4().hex}"
+        token = st.session_state.get(DRAFT)
+        if token:
+            value = f"draft:{token}"
+        else:  # outside app.py's init_state (a page driven on its own)
+            context = get_script_run_ctx()
+            value = f"session:{context.session_id if context is not None else uuid.uuid4().hex}"
         st.session_state[OWNER] = value
     return value
 

@@ -146,3 +146,15 @@ def test_a_changed_name_does_not_silently_fork_the_opened_pipeline(app, store, i
     at.checkbox(key="pipelines_save_as_new").check()
     at.button(key="pipelines_save").click().run()
     assert [p.name for p in storage.list_pipelines(store)] == ["churn", "churn 2"]
+
+
+def test_a_refresh_keeps_counting_the_same_jobs_against_the_cap(app, store, iris_id, monkeypatch):
+    """Issue 14 point 8: a refresh used to start a new session, and with it a fresh job count."""
+    monkeypatch.setenv("PIPELINE_STUDIO_JOBS", "threads")
+    at = edit_a_pipeline(app, iris_id)
+    owner = f"draft:{at.session_state['draft_token']}"
+    for _ in range(3):
+        storage.create_run(store, dataset_id=iris_id, owner=owner)
+    tab = refreshed_tab(at, "pages/train.py")
+    assert tab.session_state["owner"] == owner
+    assert "You have 3 of at most 3 training jobs queued or running." in [c.value for c in tab.caption]

@@ -142,7 +142,7 @@ def test_a_fourth_queued_job_of_one_session_is_refused_with_the_reason(store, ap
     monkeypatch.setenv("PIPELINE_STUDIO_JOBS", "threads")  # nothing may start: the refusal comes first
     at = app("pages/train.py", dataset_id=iris_id, spec=iris_spec())
     owner = at.session_state["owner"]
-    assert owner.startswith("session:")
+    assert owner == f"draft:{at.session_state['draft_token']}"  # the tab's draft: a refresh keeps the count
     queued = [storage.create_run(store, dataset_id=churn_id, owner=owner).id for _ in range(3)]  # other tabs' jobs
     at.run()
     assert "You have 3 of at most 3 training jobs queued or running." in [c.value for c in at.caption]
