@@ -219,16 +219,23 @@ def _cell_text(value: Any) -> str:
 
 
 def readable_table(frame: Any, formats: dict[str, str] | None = None) -> Styler:
-    """:func:`safe_table`, styled so a missing value reads "—" and numbers read short (``formats`` maps columns
-    to format strings such as ``"{:.2e}"``); the data stay numbers, so sorting a column still sorts by value.
+    """:func:`safe_table` where a missing value reads "—" and numbers read short (``formats`` maps columns to format
+    strings such as ``"{:.2e}"``).
 
-    Streamlit draws a missing cell as "None", which read as a broken value in Profile's statistics, drift's KS
-    columns, the model card and a cancelled run's duration (issue 15 point 15).
+    Streamlit draws a missing cell as "None" whatever a Styler says, which read as a broken value in Profile's
+    statistics, drift's KS columns, the model card and a cancelled run's duration (issue 15 point 15). So a column
+    with gaps becomes text ("—" in the gaps, its numbers formatted); a column without keeps its numbers (and its
+    sorting by value), formatted by a Styler.
     """
     table = safe_table(frame)
     formats = {column: spec for column, spec in (formats or {}).items() if column in table.columns}
-    styler = table.style.format(_cell_text, na_rep=MISSING_TEXT)
-    return styler.format(formats, na_rep=MISSING_TEXT) if formats else styler
+    for column in table.columns:
+        missing = table[column].isna()
+        if missing.any():
+            spec = formats.pop(column, None)
+            table[column] = [MISSING_TEXT if gap else spec.format(value) if spec else _cell_text(value)
+                             for value, gap in zip(table[column], missing, strict=True)]
+    return table.style.format(formats) if formats else table.style
 
 
 def safe_table(frame: Any) -> pd.DataFrame:

@@ -293,6 +293,9 @@ def _holdout_charts(run: Any) -> None:
         if note["frame"] != "learning_curve":
             st.info(f"{note['frame'].replace('_', ' ')}: {note['reason']}")
     figures = _figures(frames)
+    if figures and figures[0][0] == "confusion_matrix":  # a row of its own: in half a row, class names squeezed it
+        key, figure = figures.pop(0)
+        st.plotly_chart(figure, key=f"compare_{key}")
     for i in range(0, len(figures), 2):
         for column, (key, figure) in zip(st.columns(2), figures[i:i + 2], strict=False):
             column.plotly_chart(figure, key=f"compare_{key}")
@@ -303,7 +306,7 @@ def _holdout_charts(run: Any) -> None:
 
 
 def _figures(frames: dict[str, pd.DataFrame]) -> list[tuple[str, Any]]:
-    """The task's hold-out charts that have data, in reading order (drawn two per row)."""
+    """The task's hold-out charts that have data, in reading order (the confusion matrix alone, then two per row)."""
     builders = {
         "confusion_matrix": charts.confusion_figure, "roc_curve": charts.roc_figure, "pr_curve": charts.pr_figure,
         "calibration": charts.calibration_figure,

@@ -191,24 +191,24 @@ def _predict(artifact_id: int, artifact_sha: str, upload_sha: str, _frame: pd.Da
     return scoring.score_frame(charts.loaded_model(artifact_id, artifact_sha), _frame)
 
 
-SHORT_CLASS = 18  # characters of a class name in a probability column's header (the full name is its tooltip)
+SHORT_CLASS = 14  # characters of a class name in a probability column's header (the full name is its tooltip)
 
 
 def output_columns(output: list[str]) -> dict[str, Any]:
     """Column settings for the prediction and each class probability: a probability is a bar with its value,
-    under a short header (``P(Chronic obstructiv…)``) whose tooltip names the class in full.
+    under a short header (``P(Chronic obstr…)``) whose tooltip names the class in full.
 
     Headed by the full ``probability_<class>`` name, a column was as wide as a long class name with its small
     number far to the right, and the preview's probabilities looked empty (issue 15 point 15).
     """
-    config: dict[str, Any] = {PREDICTION: st.column_config.TextColumn("prediction", width="medium")}
+    config: dict[str, Any] = {PREDICTION: st.column_config.TextColumn("prediction", width="large")}
     for column in output:
         if column.startswith(PROBABILITY_PREFIX):
             name = column.removeprefix(PROBABILITY_PREFIX)
             short = name if len(name) <= SHORT_CLASS else name[: SHORT_CLASS - 1].rstrip() + "…"
             config[column] = st.column_config.ProgressColumn(f"P({short})", help=f"Probability of '{name}'",
                                                              format="%.3f", min_value=0.0, max_value=1.0,
-                                                             width="small")
+                                                             width=130)
     return config
 
 

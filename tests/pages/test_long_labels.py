@@ -64,12 +64,13 @@ def test_an_unbounded_metric_keeps_symmetric_bars():
 
 
 def shown_cells(element) -> pd.DataFrame:
-    """The texts a table's cells show: a Styler's display values when the page styled it, otherwise the raw values
-    as Streamlit draws them (a missing one as "None")."""
+    """The texts a table's cells show in the browser: a missing value as "None" (Streamlit draws it so whatever a
+    Styler says), other cells as the Styler's display values when the page styled the table, else as they are."""
+    data = element.value
     styler = element.proto.arrow_data.styler
-    if styler.display_values:
-        return pa.ipc.open_stream(styler.display_values).read_pandas()
-    return element.value.astype(object).where(element.value.notna(), "None").astype(str)
+    shown = pa.ipc.open_stream(styler.display_values).read_pandas() if styler.display_values else data
+    shown = shown.set_axis(data.index).astype(object)
+    return shown.where(data.notna(), "None").astype(str)
 
 
 def keyed(at, key: str):
