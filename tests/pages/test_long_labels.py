@@ -140,3 +140,22 @@ def test_profile_says_what_its_memory_figure_measures_in_the_reports_units(iris_
     [tile] = [m for m in at.metric if m.label == "In memory"]
     assert tile.value.endswith(" KiB")  # iris: a few KiB, in powers of 1024 as the full report counts
     assert "full report" in tile.proto.help
+
+
+def test_every_metric_declares_the_values_it_can_take():
+    from pipeline_core.definition import metrics
+
+    assert set(metrics.BOUNDS) == set(metrics.LABELS)  # a new metric without bounds would draw impossible error bars
+
+
+def test_drift_shows_a_dash_where_a_column_has_no_ks_test(store, long_iris_id):
+    run = train_now(store, long_iris_id, fast_spec())
+    at = open_page("pages/predict.py", dataset_id=long_iris_id)
+    at.session_state["run_id"] = run.id
+    at.run()
+    rows = load_sample("iris").drop(columns=["target", "petal length (cm)"]).head(30)
+    at.file_uploader(key="predict_upload").upload("partial.csv", rows.to_csv(index=False).encode(), "text/csv").run()
+    assert not at.exception
+    cells = shown_cells(keyed(at, "predict_drift_table")).set_index("Column")
+    no_none(cells)
+    assert cells.loc["petal length (cm)", "KS p-value"] == "—"
