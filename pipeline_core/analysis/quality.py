@@ -36,7 +36,7 @@ REPORT_COLUMNS = ["rule", "column", "violations", "share", "example_rows", "exam
 __all__ = [
     "MAX_PATTERN_LENGTH", "MAX_VALUE_LENGTH", "N_EXAMPLES", "REPORT_COLUMNS", "RULES", "RULE_TYPES", "AllowedValues",
     "InRange", "NotNull", "Pattern", "Rule", "RowViolation", "RuleSpec", "Unique", "check", "parse_rules",
-    "row_violations", "rules_of", "violating_rows",
+    "row_violations", "rules_of", "scoring_rules", "violating_rows",
 ]
 
 
@@ -117,3 +117,13 @@ def rules_of(metadata: Mapping[str, Any]) -> list[Rule]:
     """The quality rules a saved model's definition carries (none for models saved before rules travelled)."""
     definition = metadata.get("definition") or {}
     return parse_rules(list(definition.get("rules") or []))
+
+
+def scoring_rules(metadata: Mapping[str, Any], frame: pd.DataFrame) -> list[Rule]:
+    """The rules to check on a file being scored: all of the model's, except rules on the target when the file
+    has no target column (new rows to predict never do, and every row would "break" them)."""
+    definition = metadata.get("definition") or {}
+    target = metadata.get("target")
+    rename = ((definition.get("columns") or {}).get("rename") or {}) if isinstance(definition, Mapping) else {}
+    raw_target = next((raw for raw, new in rename.items() if new == target), target)
+    return [rule for rule in rules_of(metadata) if not (rule.column == raw_target and rule.column not in frame)]

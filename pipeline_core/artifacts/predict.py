@@ -60,7 +60,7 @@ def predict_frame(pipeline: Any, frame: pd.DataFrame, metadata: dict[str, Any] |
             out[PREDICTION] = final.predict(features)
     except (ValueError, TypeError) as e:
         raise DataError(f"the model could not score these rows: {e}") from e
-    rules = quality.check(frame, quality.rules_of(metadata), missing="report")
+    rules = quality.check(frame, quality.scoring_rules(metadata, frame), missing="report")
     broken = rules[rules["violations"] > 0]
     if len(broken):
         listed = "; ".join(f"{r.rule} on {r.column}: {r.violations:,} row(s)" for r in broken.head(5).itertuples())

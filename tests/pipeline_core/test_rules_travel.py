@@ -126,3 +126,13 @@ def test_the_exported_script_reports_rule_violations_on_its_file(tmp_path):
     report = json.loads(done.stdout.strip().splitlines()[-1])
     assert report["rule_violations"] == {"In range [-∞, 100] on x": int((data["x"] > 100).sum()),
                                          "One of {" + hostile + ", bad} on code": int((data["code"] != "bad").sum())}
+
+
+def test_rules_on_the_target_are_not_held_against_rows_to_predict():
+    """New rows never carry the target; a rule on it is about training data (as the scoring service decides)."""
+    spec = PipelineSpec(target="label", columns={"rename": {"Outcome": "label"}},
+                        rules=[{"kind": "not_null", "column": "Outcome"}, {"kind": "not_null", "column": "amount"}])
+    metadata = {"definition": spec.to_dict(), "target": "label"}
+    assert [r.column for r in quality.scoring_rules(metadata, MESSY)] == ["amount"]
+    with_target = MESSY.assign(Outcome=1)
+    assert [r.column for r in quality.scoring_rules(metadata, with_target)] == ["Outcome", "amount"]
