@@ -9,13 +9,13 @@ so choosing a target only pays for that target.
 from __future__ import annotations
 
 import json
-from typing import get_args
+from typing import Any, get_args
 
 import pandas as pd
 import plotly.express as px
 import streamlit as st
 
-from pages import common, session, step_editor
+from pages import charts, common, session, step_editor
 from pipeline_core.analysis.leakage import LeakageBasis, leakage_basis, target_warnings
 from pipeline_core.analysis.value_counts import class_counts, distinct_values
 from pipeline_core.compiler.columns import apply_column_spec, column_as_seen, merge_default_steps
@@ -225,9 +225,22 @@ def _class_balance(counts: pd.Series) -> None:
     shown = counts.head(MAX_CLASSES_SHOWN).rename_axis("class").reset_index(name="rows")
     shown["share"] = shown["rows"] / counts.sum()
     title = "Class balance" + (f" (top {MAX_CLASSES_SHOWN} of {len(counts)} classes)" if len(counts) > 30 else "")
-    figure = px.bar(shown, x="class", y="rows", text=shown["share"].map("{:.1%}".format), title=title)
-    figure.update_layout(height=320, margin={"t": 40, "b": 10, "l": 10, "r": 10}, xaxis_type="category")
+    figure = class_balance_figure(shown, title)
     st.plotly_chart(figure, key="features_balance")
+
+
+def class_balance_figure(shown: pd.DataFrame, title: str) -> Any:
+    """One horizontal bar per class, names wrapped beside it: slanted under vertical bars, long class names took
+    most of the figure and left the bars a strip ~60 px high (issue 15 point 15)."""
+    names = [str(name) for name in shown["class"]]
+    wrapped = [charts.wrap_label(name) for name in names]
+    row_px = max(28, charts.LINE_PX * max(w.count("<br>") + 1 for w in wrapped) + 10)
+    figure = px.bar(shown.assign(**{"class": names}), y="class", x="rows", orientation="h",
+                    text=shown["share"].map("{:.1%}".format), title=title)
+    figure.update_layout(height=max(220, row_px * len(names) + 100), margin={"t": 40, "b": 10, "l": 10, "r": 10})
+    figure.update_yaxes(type="category", autorange="reversed", tickvals=names, ticktext=wrapped, automargin=True,
+                        title=None)
+    return figure
 
 
 

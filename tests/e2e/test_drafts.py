@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, expect
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from tests.e2e.conftest import VIEWPORT
 from tests.e2e.data import LONG_CLASSES, write_clinic_csv
@@ -90,6 +91,22 @@ def _expect_pipeline(page: Page) -> None:
     _expect_rule(page)
 
 
+def _choose_in_form(page: Page, widget_key: str, option: str) -> None:
+    """Pick ``option`` in a selectbox inside a form (no rerun); reopen the list if a busy page swallowed a click."""
+    combobox = page.locator(key(widget_key)).get_by_role("combobox")
+    choice = page.get_by_role("listbox").get_by_role("option", name=option, exact=True)
+    for _ in range(3):
+        page.keyboard.press("Escape")
+        combobox.click()
+        try:
+            choice.wait_for(state="visible", timeout=15_000)
+        except PlaywrightTimeoutError:
+            continue
+        choice.click()
+        break
+    expect(combobox).to_have_value(option)
+
+
 def _start_training(page: Page) -> int:
     """Two models, each tuned by random search for half a minute: long enough to still run after a reload."""
     goto_page(page, "Train")
@@ -105,8 +122,7 @@ def _start_training(page: Page) -> int:
             page.get_by_role("listbox").get_by_role("option", name=label, exact=True).click()
             page.keyboard.press("Escape")
     page.locator(key("train_folds")).locator("input").fill("3")
-    page.locator(key("train_tuning")).get_by_role("combobox").click()
-    page.get_by_role("listbox").get_by_role("option", name="Random search", exact=True).click()
+    _choose_in_form(page, "train_tuning", "Random search")
     page.locator(key("train_trials")).locator("input").fill("10000")
     page.locator(key("train_timeout")).locator("input").fill("0.5")
     arm(page)

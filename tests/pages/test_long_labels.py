@@ -159,3 +159,12 @@ def test_drift_shows_a_dash_where_a_column_has_no_ks_test(store, long_iris_id):
     cells = shown_cells(keyed(at, "predict_drift_table")).set_index("Column")
     no_none(cells)
     assert cells.loc["petal length (cm)", "KS p-value"] == "—"
+
+
+def test_class_balance_lists_long_class_names_beside_their_bars():
+    from pages.features import class_balance_figure
+
+    shown = pd.DataFrame({"class": list(LONG_CLASSES), "rows": [80, 76, 72], "share": [0.35, 0.32, 0.3]})
+    figure = class_balance_figure(shown, "Class balance")
+    assert figure.data[0].orientation == "h"
+    assert all(len(line) <= charts.LABEL_WIDTH for text in figure.layout.yaxis.ticktext for line in text.split("<br>"))
