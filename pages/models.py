@@ -69,7 +69,8 @@ def _notify_and_rerun(message: str, kind: session.FlashKind = "success") -> None
 
 def _short_who(who: str) -> str:
     """A session token is long and random; its first characters tell sessions apart well enough on screen."""
-    return f"session {who.split(':', 1)[1][:8]}" if who.startswith("session:") else who
+    kind, _, token = who.partition(":")
+    return f"{'tab' if kind == 'draft' else kind} {token[:8]}" if kind in ("session", "draft") and token else who
 
 
 # ---- register -----------------------------------------------------------------------------------------------

@@ -46,7 +46,7 @@ def test_registering_an_unsaved_run_names_its_pipeline_and_lists_the_version(sto
     row = versions.iloc[0]
     assert (row["Version"], row["Stage"], row["Definition"], row["Run"], row["Note"]) == (
         1, "none", "v1", f"#{run.id}", "first try")
-    assert row["Main metric"].startswith("Accuracy 0.") and row["By"].startswith("session ")
+    assert row["Main metric"].startswith("Accuracy 0.") and row["By"].startswith("tab ")
     assert len(row["Data sha256"]) == 12
     assert "has no model in production yet" in " ".join(m.value for m in at.markdown)
     assert list(table(at, "registry_history")["To"]) == ["none"]

@@ -63,6 +63,8 @@ def hostile_steps(kind: str) -> list[st.Step]:
             return COLUMNS.get(value, value)
         if isinstance(value, list):
             return [rename(v) for v in value]
+        if isinstance(value, dict):  # a rule inside a step names its column too
+            return {k: rename(v) for k, v in value.items()}
         return value
 
     steps = [type(s).model_validate({k: rename(v) for k, v in s.model_dump().items()}) for s in STEP_EXAMPLES[kind]]

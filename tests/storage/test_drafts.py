@@ -12,7 +12,7 @@ import storage
 from storage import StorageError, Store
 from storage.db import current_revision, make_engine, upgrade
 from tests.storage.helpers import sha256, small_frame
-from tests.storage.test_migrations import _downgrade
+from tests.storage.test_migrations import HEAD, _downgrade
 
 TOKEN = "k3J9x-Qw_7zLmN2pR5tV"
 
@@ -75,7 +75,7 @@ def test_0007_adds_drafts_and_drops_them_again(sqlite_store: Store) -> None:
     assert "drafts" not in inspect(old).get_table_names()
     old.dispose()
     storage.save_draft(sqlite_store, TOKEN, dataset_id=None, definition={"a": 1}, context={})
-    assert current_revision(storage.get_engine(sqlite_store.url)) == "0007"
+    assert current_revision(storage.get_engine(sqlite_store.url)) == HEAD
     storage.reset_engines()
     engine = make_engine(sqlite_store.url)
     _downgrade(engine, "0006")
