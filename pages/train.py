@@ -253,8 +253,15 @@ def _saved_version_id(spec: PipelineSpec) -> int | None:
 def _run_panel(run: Any, task: str) -> None:
     if run.status in ACTIVE:
         _live_progress(run.id, task)
-    else:
-        _finished(run)
+        return
+    trained_for = run_summary(run).task if run.status == RunStatus.DONE else None
+    if trained_for and trained_for != task:  # the task changed since: the old summary would read as this one's
+        st.info(f"Your last run, #{run.id}, was a **{trained_for}** run; the pipeline is now set up for "
+                f"**{task}**. Start training below to get {task} results.", icon=":material/swap_horiz:")
+        with st.expander(f"Run #{run.id} ({trained_for})", icon=":material/history:"):
+            _finished(run)
+        return
+    _finished(run)
 
 
 @st.fragment(run_every=POLL_SECONDS)

@@ -180,3 +180,18 @@ def test_class_weighting_can_be_set_and_lifts_balanced_accuracy_on_an_imbalanced
         assert run.status == "done", run.error
         scores[weighted] = run.leaderboard[0]["metrics"]["balanced_accuracy"]
     assert scores[True] > scores[False] + 0.05, scores
+
+
+def test_after_switching_to_clustering_the_last_runs_summary_is_not_shown_as_this_ones(store, app, iris_id):
+    """Issue 15 point 13: after switching the task, Train showed the previous run's summary as if it were new."""
+    from tests.pages.test_compare_page import fast_spec, train_now
+
+    run = train_now(store, iris_id, fast_spec())
+    clustering = PipelineSpec(task="clustering", columns={"select": ["sepal length (cm)", "petal length (cm)"]})
+    at = app("pages/train.py", dataset_id=iris_id, spec=clustering.to_dict())
+    at.session_state["run_id"] = run.id
+    at.run()
+    assert not at.exception
+    expected = f"Your last run, #{run.id}, was a **classification** run; the pipeline is now set up for **clustering**"
+    assert expected in texts(at, "info")
+    assert at.expander[0].label == f"Run #{run.id} (classification)"
