@@ -36,7 +36,7 @@ REPORT_COLUMNS = ["rule", "column", "violations", "share", "example_rows", "exam
 __all__ = [
     "MAX_PATTERN_LENGTH", "MAX_VALUE_LENGTH", "N_EXAMPLES", "REPORT_COLUMNS", "RULES", "RULE_TYPES", "AllowedValues",
     "InRange", "NotNull", "Pattern", "Rule", "RowViolation", "RuleSpec", "Unique", "check", "parse_rules",
-    "row_violations", "rules_of", "scoring_rules", "violating_rows",
+    "raw_target", "row_violations", "rules_of", "scoring_rules", "violating_rows",
 ]
 
 
@@ -119,11 +119,16 @@ def rules_of(metadata: Mapping[str, Any]) -> list[Rule]:
     return parse_rules(list(definition.get("rules") or []))
 
 
-def scoring_rules(metadata: Mapping[str, Any], frame: pd.DataFrame) -> list[Rule]:
-    """The rules to check on a file being scored: all of the model's, except rules on the target when the file
-    has no target column (new rows to predict never do, and every row would "break" them)."""
+def raw_target(metadata: Mapping[str, Any]) -> str | None:
+    """The target's name in the raw file (rules name raw columns; ``metadata["target"]`` is the renamed one)."""
     definition = metadata.get("definition") or {}
     target = metadata.get("target")
     rename = ((definition.get("columns") or {}).get("rename") or {}) if isinstance(definition, Mapping) else {}
-    raw_target = next((raw for raw, new in rename.items() if new == target), target)
-    return [rule for rule in rules_of(metadata) if not (rule.column == raw_target and rule.column not in frame)]
+    return next((raw for raw, new in rename.items() if new == target), target)
+
+
+def scoring_rules(metadata: Mapping[str, Any], frame: pd.DataFrame) -> list[Rule]:
+    """The rules to check on a file being scored: all of the model's, except rules on the target when the file
+    has no target column (new rows to predict never do, and every row would "break" them)."""
+    target = raw_target(metadata)
+    return [rule for rule in rules_of(metadata) if not (rule.column == target and rule.column not in frame)]

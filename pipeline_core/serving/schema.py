@@ -92,7 +92,7 @@ def without_target_rules(model: LoadedModel) -> LoadedModel:
     ``violations``, in the metrics and in the notice ``predict_frame`` adds. Predictions do not change.
     """
     definition = model.metadata.get("definition")
-    target = model.metadata.get("target")
+    target = quality.raw_target(model.metadata)  # the one reading of the target's raw name, as batch scoring uses
     if not isinstance(definition, dict) or not definition.get("rules") or target is None:
         return model
     rules = [r for r in definition["rules"] if not (isinstance(r, dict) and r.get("column") == target)]

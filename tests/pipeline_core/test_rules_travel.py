@@ -136,3 +136,13 @@ def test_rules_on_the_target_are_not_held_against_rows_to_predict():
     assert [r.column for r in quality.scoring_rules(metadata, MESSY)] == ["amount"]
     with_target = MESSY.assign(Outcome=1)
     assert [r.column for r in quality.scoring_rules(metadata, with_target)] == ["Outcome", "amount"]
+
+
+def test_the_service_drops_the_same_target_rules_as_batch_scoring_even_when_the_target_was_renamed():
+    from pipeline_core.artifacts.skops_io import LoadedModel
+    from pipeline_core.serving.schema import model_rules, without_target_rules
+
+    spec = PipelineSpec(target="label", columns={"rename": {"Outcome": "label"}},
+                        rules=[{"kind": "not_null", "column": "Outcome"}, {"kind": "not_null", "column": "amount"}])
+    served = without_target_rules(LoadedModel(None, {"definition": spec.to_dict(), "target": "label"}))
+    assert [r.column for r in model_rules(served)] == ["amount"]
