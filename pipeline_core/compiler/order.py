@@ -45,5 +45,5 @@ def order_problems(steps: list[st.Step], types: dict[str, str]) -> list[str]:
 def _message(index: int, step: st.Step, columns: list[str]) -> str:
     shown = ", ".join(columns[:4]) + (f" and {len(columns) - 4} more" if len(columns) > 4 else "")
     return (f"Step {index + 1} ({type(step).label}) needs values without gaps, but no 'Fill missing values' step "
-            f"comes before it for {shown}. Add one, or move it above step {index + 1}: a new row with a missing "
+            f"comes before it for {shown}. Add one above step {index + 1} (or move yours up): a new row with a missing "
             "value would otherwise fail at prediction, even if training never saw one.")

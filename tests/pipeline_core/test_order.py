@@ -21,7 +21,8 @@ def test_polynomial_before_imputation_is_named_with_the_fix():
     steps = [st.Polynomial(columns="numeric"), st.Impute(columns="numeric")]
     [problem] = order_problems(steps, TYPES)
     assert problem.startswith("Step 1 (Polynomial / interaction features) needs values without gaps, but no "
-                              "'Fill missing values' step comes before it for x, z. Add one, or move it above step 1")
+                              "'Fill missing values' step comes before it for x, z. Add one above step 1 "
+                              "(or move yours up)")
     assert order_problems(list(reversed(steps)), TYPES) == []
 
 
