@@ -21,6 +21,7 @@ from pipeline_core.definition.spec import MAX_SEED, PipelineSpec, load_spec
 from pipeline_core.errors import SpecError, StudioError
 from pipeline_core.training.progress import progress_event
 from pipeline_core.training.results import run_summary
+from pipeline_core.training.tuning import HALVING_FACTOR, halving_rounds
 from studio import training
 from studio.errors import FAILURES
 from studio.pipelines import saved_version_id
@@ -212,7 +213,23 @@ def _tuning_inputs(spec: PipelineSpec, task: str) -> dict[str, Any]:
     if plan["method"] != "none":
         st.caption(f"Tuning stops after **{minutes:g} min** per model, or after {plan['n_trials']:,} trials, "
                    f"whichever comes first (server maximum: {most:g} min).")
+    if plan["method"] == "halving":
+        st.caption(_halving_text(int(plan["n_trials"])))
     return plan
+
+
+def _halving_text(budget: int) -> str:
+    """What successive halving does with the trial budget: every scoring, on some rows or all, is one trial."""
+    rounds = halving_rounds(budget)
+    if len(rounds) == 1:
+        return (f"Successive halving with {budget:,} trial(s) scores {budget:,} candidate(s) on all rows, "
+                "like random search.")
+    parts = []
+    for i, size in enumerate(rounds):
+        share = "all rows" if i == len(rounds) - 1 else f"1/{HALVING_FACTOR ** (len(rounds) - 1 - i)} of the rows"
+        parts.append(f"{size:,} candidates on {share}" if i == 0 else f"the best {size:,} on {share}")
+    return (f"Successive halving spends the {budget:,} trials in {len(rounds)} rounds: {', then '.join(parts)}. "
+            "Each scoring counts as one trial; only scores on all rows choose the winner.")
 
 
 def _with_choices(spec: PipelineSpec, kinds: list[str], evaluation: dict, tuning: dict,

@@ -4,8 +4,9 @@ The search runs on the whole pipeline (preparation, column steps and model), sco
 same K-fold splitter and primary metric as the leaderboard, so preprocessing is refitted in
 every fold and nothing leaks. Grid, random and Optuna search score one candidate at a time:
 the user sees each trial, can cancel between trials, and a time budget stops the search
-with the best candidate so far. Halving is scikit-learn's successive halving in one call;
-it honours cancel only before it starts and reports once at the end.
+with the best candidate so far. Successive halving does the same in rounds (:func:`halving_rounds`):
+every scoring of a candidate, on a share of the rows or on all of them, is one trial, so a
+budget of N trials is N scorings, as the Train page promises (issue 15 point 10).
 """
 
 from __future__ import annotations
@@ -140,27 +141,32 @@ class _Search:
         self.best_score = math.nan
         self.untuned_kept = False
 
-    def score(self, params: dict[str, Any]) -> float:
-        """Mean CV score of one candidate; NaN when any fold fails, so the candidate is skipped."""
+    def score(self, params: dict[str, Any], splits: Any = None, *, final: bool = True) -> float:
+        """Mean CV score of one candidate; NaN when any fold fails, so the candidate is skipped.
+
+        ``splits`` replaces the folds (halving's rounds on a share of the rows); a score that is not
+        ``final`` is recorded as a trial but cannot become the best, which is chosen on all rows.
+        """
         params = {k: plain_value(v) for k, v in params.items()}
         start = time.perf_counter()
         candidate = clone(self.pipeline).set_params(**{f"model__{k}": v for k, v in params.items()})
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                folds = cross_val_score(candidate, self.X, self.y, cv=self.cv, scoring=self.metric, error_score="raise")
+                folds = cross_val_score(candidate, self.X, self.y, cv=self.cv if splits is None else splits,
+                                        scoring=self.metric, error_score="raise")
             value = float(np.mean(folds))
         except Exception:  # noqa: BLE001 - a candidate the model rejects is a failed trial, not a failed run
             value = math.nan
-        self.record(params, value, time.perf_counter() - start)
+        self.record(params, value, time.perf_counter() - start, final=final)
         done = len(self.trials)
         self.progress(min(1.0, done / self.total), f"{self.label}: trial {done} of {self.total}, best {self._best()}")
         return value
 
-    def record(self, params: dict[str, Any], value: float, seconds: float) -> None:
+    def record(self, params: dict[str, Any], value: float, seconds: float, *, final: bool = True) -> None:
         self.trials.append({"trial": len(self.trials) + 1, "params": json.dumps(params, default=str),
                             "score": value, "seconds": seconds})
-        if mt.better(self.metric, value, self.best_score):
+        if final and mt.better(self.metric, value, self.best_score):
             self.best, self.best_score = params, value
 
     def keep_going(self) -> bool:
@@ -265,42 +271,77 @@ def _suggest(trial: Any, space: dict[str, Dim]) -> dict[str, Any]:
     return params
 
 
+HALVING_FACTOR = 3  # each round keeps the best third, on three times the rows (scikit-learn's default factor)
+MIN_ROUND_ROWS = 50  # an early round on fewer training rows than this says little about a candidate
+
+
+def halving_rounds(budget: int, factor: int = HALVING_FACTOR) -> list[int]:
+    """Candidates scored in each round of successive halving, summing to exactly ``budget`` trials.
+
+    scikit-learn's schedule for ``n`` candidates (``n``, then ``ceil(n / factor)``, … for
+    ``1 + floor(log_factor(n))`` rounds) is used for the largest ``n`` that fits in the budget, and the trials
+    left over become extra candidates in the first, cheapest round. With 6 trials: 4 candidates, then the best 2
+    (scikit-learn given 6 candidates scores 6 + 2 = 8 times, which is what "6 trials became 8 fits" was).
+    """
+    def schedule(n: int) -> list[int]:
+        rounds = 1 + int(math.floor(math.log(n, factor) + 1e-9))
+        return [math.ceil(n / factor**i) for i in range(rounds)]
+
+    n = 1
+    while sum(schedule(n + 1)) <= budget:
+        n += 1
+    rounds = schedule(n)
+    rounds[0] += budget - sum(rounds)
+    return rounds
+
+
 def _run_halving(search: _Search, space: dict[str, Dim], seed: int) -> None:
-    from sklearn.experimental import enable_halving_search_cv  # noqa: F401
-    from sklearn.model_selection import HalvingRandomSearchCV
+    """Successive halving over ``search.total`` trials: round ``i`` of ``R`` scores its candidates on
+    ``factor**-(R-1-i)`` of each fold's training rows (the last round on all of them, same folds as the
+    leaderboard, so only its scores can choose the best); the best ``1/factor`` go on to the next round."""
+    rounds = halving_rounds(search.total)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # a choices-only space smaller than the first round is simply exhausted
+        candidates = list(ParameterSampler(distributions(space), n_iter=rounds[0], random_state=seed))
+    splits = list(search.cv.split(search.X, search.y))
+    for i, size in enumerate(rounds):
+        last = i == len(rounds) - 1
+        share = 1.0 if last else float(HALVING_FACTOR) ** -(len(rounds) - 1 - i)
+        round_splits = splits if last else _subsampled(splits, search.y, share, seed + i)
+        scored = []
+        for params in candidates[:size]:
+            scored.append((search.score(params, round_splits, final=last), params))
+            if not search.keep_going():
+                return
+        ranked = sorted((p for p in scored if not math.isnan(p[0])), key=lambda p: p[0],
+                        reverse=mt.greater_is_better(search.metric))
+        candidates = [params for _, params in ranked]
+        if not candidates:
+            return
 
-    if search.cancel():
-        raise CancelledError(f"cancelled before tuning {search.label}")
-    # "exhaust" sizes the first round so the last one uses every row; the default ("smallest")
-    # can end on a few dozen rows and crown a candidate that only wins on tiny samples.
-    halving = HalvingRandomSearchCV(
-        search.pipeline, {f"model__{k}": v for k, v in distributions(space).items()}, n_candidates=search.total,
-        min_resources="exhaust", cv=search.cv, scoring=search.metric, refit=False, random_state=seed,
-        error_score=np.nan, return_train_score=False,
-    )
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            halving.fit(search.X, search.y)
-    except ValueError as e:
-        if "fits failed" not in str(e):
-            raise
-        search.progress(1.0, f"{search.label}: every halving candidate failed; keeping the defaults")
-        return
-    _adopt_halving(search, halving)
 
+def _subsampled(splits: list[tuple[np.ndarray, np.ndarray]], y: pd.Series, share: float,
+                seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    """The folds with ``share`` of each training part (at least :data:`MIN_ROUND_ROWS` rows), test parts whole.
 
-def _adopt_halving(search: _Search, halving: Any) -> None:
-    """Copy halving's candidates into the history; the best is chosen among the last, largest round."""
-    results, n_splits = halving.cv_results_, halving.n_splits_
-    unprefixed = [{k.removeprefix("model__"): plain_value(v) for k, v in p.items()} for p in results["params"]]
-    for i, params in enumerate(unprefixed):
-        seconds = (results["mean_fit_time"][i] + results["mean_score_time"][i]) * n_splits
-        search.record(params, float(results["mean_test_score"][i]), float(seconds))
-    search.best_score = float(halving.best_score_)
-    search.best = None if math.isnan(search.best_score) else unprefixed[halving.best_index_]
-    search.total = len(search.trials)
-    search.progress(1.0, f"{search.label}: successive halving over {search.total} fits, best {search._best()}")
+    Every candidate of a round gets the same rows, so their scores compare; classes keep their proportions.
+    """
+    from sklearn.utils import resample
+
+    out = []
+    for train_idx, test_idx in splits:
+        n = min(len(train_idx), max(MIN_ROUND_ROWS, int(share * len(train_idx))))
+        if n >= len(train_idx):
+            out.append((train_idx, test_idx))
+            continue
+        labels = y.iloc[train_idx]
+        stratify = labels if labels.dtype.kind not in "fc" and labels.value_counts().min() >= 2 else None
+        try:
+            picked = resample(train_idx, replace=False, n_samples=n, random_state=seed, stratify=stratify)
+        except ValueError:  # more classes than rows to pick: an unstratified sample
+            picked = resample(train_idx, replace=False, n_samples=n, random_state=seed)
+        out.append((np.sort(picked), test_idx))
+    return out
 
 
 RUNNERS: dict[str, Callable[[_Search, dict[str, Dim], int], None]] = {

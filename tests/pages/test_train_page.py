@@ -137,6 +137,14 @@ def test_the_tuning_time_limit_is_shown_and_held_to_the_servers_maximum(app, iri
     assert "Tuning stops after **5 min** per model, or after 10,000 trials" in " ".join(c.value for c in at.caption)
 
 
+def test_halving_says_how_it_spends_the_trial_budget(app, iris_id):
+    """Issue 15 point 10: '6 trials' became 8 fits; the page now says what halving does with the 6."""
+    at = app("pages/train.py", dataset_id=iris_id, spec=iris_spec(tuning={"method": "halving", "n_trials": 6}))
+    assert not at.exception
+    assert ("Successive halving spends the 6 trials in 2 rounds: 4 candidates on 1/3 of the rows, then the best 2 "
+            "on all rows.") in " ".join(c.value for c in at.caption)
+
+
 def test_a_fourth_queued_job_of_one_session_is_refused_with_the_reason(store, app, iris_id, churn_id, monkeypatch):
     """Issue 14 point 8: one session queued hours of jobs and everyone else waited; three is the default cap."""
     monkeypatch.setenv("PIPELINE_STUDIO_JOBS", "threads")  # nothing may start: the refusal comes first

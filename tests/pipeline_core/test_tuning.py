@@ -22,6 +22,7 @@ from pipeline_core.training.tuning import (
     HISTORY_COLUMNS,
     distributions,
     grid_candidates,
+    halving_rounds,
     search_space,
     tune,
     tune_with_history,
@@ -257,3 +258,34 @@ def test_a_trial_that_beats_the_untuned_model_is_chosen(binary_frame: pd.DataFra
     best, history = _run(_setup(binary_frame, "diagnosis", model, method="grid", n_trials=1), keep_untuned=True)
     assert best == {"C": 1.0}
     assert history["trial"].tolist() == [0, 1]
+
+
+# ---- issue 15 point 10: successive halving honours the trial budget -------------------------------------------
+
+
+@pytest.mark.parametrize("budget", range(1, 121))
+def test_halving_rounds_spend_exactly_the_budget_and_shrink(budget: int) -> None:
+    rounds = halving_rounds(budget)
+    assert sum(rounds) == budget
+    assert all(later <= earlier for earlier, later in zip(rounds, rounds[1:], strict=False))
+
+
+def test_halving_scores_exactly_the_trial_budget_and_chooses_on_all_rows(binary_frame: pd.DataFrame) -> None:
+    """'6 trials' became 8 fits with scikit-learn's halving given 6 candidates; now 6 trials are 6 scorings:
+    4 candidates on a third of the rows, then the best 2 on all rows, and the winner is one of those 2."""
+    args = _setup(binary_frame, "diagnosis", LOGISTIC, method="halving", n_trials=6)
+    fractions: list[float] = []
+    best, history = _run(args, progress=lambda f, m: fractions.append(f))
+    assert history["trial"].tolist() == [1, 2, 3, 4, 5, 6]
+    assert fractions[-1] == 1.0 and len(fractions) == 6
+    finalists = [json.loads(p) for p in history["params"].iloc[4:]]
+    assert best in finalists
+    assert history["score"].iloc[4:].max() == pytest.approx(_cv_score(args, best))
+    first_round = [json.loads(p) for p in history["params"].iloc[:4]]
+    assert all(f in first_round for f in finalists)
+
+
+def test_halving_honours_cancel_between_trials(binary_frame: pd.DataFrame) -> None:
+    args = _setup(binary_frame, "diagnosis", LOGISTIC, method="halving", n_trials=10)
+    with pytest.raises(CancelledError, match="after 1 trial"):
+        _run(args, cancel=lambda: True)
