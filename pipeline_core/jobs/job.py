@@ -17,6 +17,7 @@ from pipeline_core.definition.spec import PipelineSpec, load_spec
 from pipeline_core.errors import CancelledError, StudioError
 from pipeline_core.training.progress import ProgressEvent
 from pipeline_core.training.results import LeaderboardRow, RunSummary, TrainResult
+from pipeline_core.training.time_left import Tick, seconds_left
 
 
 class Reporter(Protocol):
@@ -46,7 +47,8 @@ def run_training(spec_json: str, data_path: str, reporter: Reporter) -> str:
         if reporter.cancelled():
             return "cancelled"
         spec = load_spec(spec_json)
-        progress = ProgressNote(reporter.progress)
+        progress = ProgressNote(reporter.progress,
+                                tuning_seconds=None if spec.tuning.method == "none" else spec.tuning.timeout_seconds)
         result, model = _train(spec, pd.read_parquet(data_path), progress, reporter.cancelled)
         rows, summary = result.leaderboard_rows(), result.summary(total_seconds=progress.elapsed())
     except CancelledError as e:
@@ -85,27 +87,33 @@ class ProgressNote:
     Training's own messages name the model and the fold ("Random forest: fold 3 of 5 done"),
     so together the user sees how far the run got and when it should end. The count of models
     done comes from the event, not from the fraction: how the bar is split is training's business.
+    The time left is measured from the trials and folds done so far (:mod:`pipeline_core.training.time_left`),
+    with ``tuning_seconds``, the search's time limit per model, bounding a search.
     """
 
-    def __init__(self, report: Callable[[ProgressEvent], None]):
+    def __init__(self, report: Callable[[ProgressEvent], None], *, tuning_seconds: float | None = None):
         self.report = report
         self.started = time.monotonic()
+        self.tuning_seconds = tuning_seconds
+        self.ticks: list[Tick] = []
 
     def elapsed(self) -> float:
         return time.monotonic() - self.started
 
     def __call__(self, event: ProgressEvent) -> None:
+        self.ticks.append(Tick(self.elapsed(), event))
         message = " · ".join([event.message, *self._notes(event)])
         self.report(event.model_copy(update={"message": message}))
 
     def _notes(self, event: ProgressEvent) -> list[str]:
-        elapsed, fraction = self.elapsed(), event.fraction
+        elapsed = self.ticks[-1].at
         notes = []
         if event.n_models:
             notes.append(f"{min(event.models_done, event.n_models)} of {event.n_models} models done")
         notes.append(f"{_duration(elapsed)} elapsed")
-        if 0.02 <= fraction < 1.0:
-            notes.append(f"about {_duration(elapsed * (1 - fraction) / fraction)} left")
+        left = seconds_left(self.ticks, self.tuning_seconds) if event.phase != "done" else None
+        if left is not None:
+            notes.append(f"about {_duration(left)} left")
         return notes
 
 

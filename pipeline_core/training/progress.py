@@ -10,6 +10,7 @@ module holds the split.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -18,6 +19,18 @@ COMPARE_SHARE = 0.96
 """Of a run's progress bar, the part spent comparing candidates; refitting the best takes the rest."""
 
 Phase = Literal["comparing", "refitting", "done"]
+Stage = Literal["tuning", "untuned", "cv"]
+
+
+@dataclass(frozen=True)
+class Work:
+    """Units of measurable work inside one candidate: ``done`` of ``total`` tuning trials (``tuning``), the
+    untuned model's scoring after a search (``untuned``, 1 of 1), or CV folds (``cv``). The time-left estimate
+    (:mod:`pipeline_core.training.time_left`) times these units instead of trusting the bar's equal slices."""
+
+    stage: Stage
+    done: int
+    total: int
 
 
 class ProgressEvent(BaseModel):
@@ -37,6 +50,9 @@ class ProgressEvent(BaseModel):
     models_done: int = Field(default=0, ge=0)
     model_index: int | None = Field(default=None, ge=0)
     model_name: str | None = None
+    stage: Stage | None = None
+    stage_done: int = Field(default=0, ge=0)
+    stage_total: int = Field(default=0, ge=0)
 
 
 ProgressCallback = Callable[[ProgressEvent], None]
@@ -49,12 +65,13 @@ class ModelSlice:
     def __init__(self, emit: ProgressCallback, index: int, total: int, name: str):
         self.emit, self.index, self.total, self.name = emit, index, total, name
 
-    def __call__(self, fraction: float, message: str) -> None:
+    def __call__(self, fraction: float, message: str, work: Work | None = None) -> None:
         fraction = max(0.0, min(1.0, fraction))
+        units = {} if work is None else {"stage": work.stage, "stage_done": work.done, "stage_total": work.total}
         self.emit(ProgressEvent(
             phase="comparing", fraction=min(COMPARE_SHARE, (self.index + fraction) / self.total * COMPARE_SHARE),
             message=message, n_models=self.total, models_done=self.index + (fraction >= 1.0),
-            model_index=self.index, model_name=self.name,
+            model_index=self.index, model_name=self.name, **units,
         ))
 
 

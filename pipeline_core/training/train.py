@@ -25,12 +25,12 @@ from pipeline_core.definition.registry import MODELS, capped_n_jobs, default_mod
 from pipeline_core.definition.spec import ModelSpec, PipelineSpec
 from pipeline_core.errors import CancelledError, StudioError
 from pipeline_core.training.memory import map_large_blocks
-from pipeline_core.training.progress import ModelSlice, ProgressCallback, finished, refitting
+from pipeline_core.training.progress import ModelSlice, ProgressCallback, Work, finished, refitting
 from pipeline_core.training.provenance import provenance
 from pipeline_core.training.results import ModelScore, TrainResult, limit_rows, rank_key
 from pipeline_core.training.splits import cv_splitter, split_holdout
 
-Progress = Callable[[float, str], None]  # a step's own 0..1 progress; ModelSlice turns it into run events
+Progress = Callable[..., None]  # (fraction, message, work=None): a step's own 0..1 progress; ModelSlice makes events
 Cancel = Callable[[], bool]
 
 
@@ -131,7 +131,8 @@ def _cross_validate(
     results = []
     for result in Parallel(n_jobs=n_jobs, return_as="generator_unordered")(jobs):
         results.append(result)
-        progress(len(results) / len(splits), f"{row.label}: fold {len(results)} of {len(splits)} done")
+        progress(len(results) / len(splits), f"{row.label}: fold {len(results)} of {len(splits)} done",
+                 Work("cv", len(results), len(splits)))
         if cancel():
             raise CancelledError(f"cancelled while cross-validating {row.label}")
     for name in names:
@@ -180,5 +181,5 @@ class _Within:
     def __init__(self, progress: Progress, low: float, high: float):
         self.progress, self.low, self.high = progress, low, high
 
-    def __call__(self, fraction: float, message: str) -> None:
-        self.progress(self.low + (self.high - self.low) * fraction, message)
+    def __call__(self, fraction: float, message: str, work: Work | None = None) -> None:
+        self.progress(self.low + (self.high - self.low) * fraction, message, work)

@@ -31,9 +31,10 @@ from pipeline_core.definition.registry import WORKER_N_JOBS, ModelEntry
 from pipeline_core.definition.spec import ModelSpec, PipelineSpec, TuningPlan
 from pipeline_core.errors import CancelledError, SpecError
 from pipeline_core.json_data import plain_value
+from pipeline_core.training.progress import Work
 from pipeline_core.training.splits import cv_splitter
 
-Progress = Callable[[float, str], None]
+Progress = Callable[..., None]  # (fraction, message, work): the trial counts let the time left be measured
 Cancel = Callable[[], bool]
 
 HISTORY_COLUMNS = ["trial", "params", "score", "seconds"]
@@ -160,7 +161,8 @@ class _Search:
             value = math.nan
         self.record(params, value, time.perf_counter() - start, final=final)
         done = len(self.trials)
-        self.progress(min(1.0, done / self.total), f"{self.label}: trial {done} of {self.total}, best {self._best()}")
+        self.progress(min(1.0, done / self.total), f"{self.label}: trial {done} of {self.total}, best {self._best()}",
+                      Work("tuning", done, max(done, self.total)))
         return value
 
     def record(self, params: dict[str, Any], value: float, seconds: float, *, final: bool = True) -> None:
@@ -180,7 +182,8 @@ class _Search:
         done = len(self.trials)
         if done < self.total:
             why = "time budget reached" if time.monotonic() >= self.deadline else "search space exhausted"
-            self.progress(1.0, f"{self.label}: stopped after {done} trial(s) ({why}), best {self._best()}")
+            self.progress(1.0, f"{self.label}: stopped after {done} trial(s) ({why}), best {self._best()}",
+                          Work("tuning", done, done))
 
     def best_params(self) -> dict[str, Any]:
         return dict(self.best or {})
@@ -202,10 +205,13 @@ class _Search:
             untuned = math.nan
         self.trials.insert(0, {"trial": 0, "params": "{}", "score": untuned, "seconds": time.perf_counter() - start})
         self.untuned_kept = not math.isnan(untuned) and not mt.better(self.metric, self.best_score, untuned)
+        scored = Work("untuned", 1, 1)
         if self.untuned_kept:
             self.progress(1.0, f"{self.label}: no trial beat the untuned settings ({untuned:.3f} against best trial "
-                               f"{self._best()}); the untuned model is kept")
+                               f"{self._best()}); the untuned model is kept", scored)
             return {}
+        shown = "n/a" if math.isnan(untuned) else f"{untuned:.3f}"
+        self.progress(1.0, f"{self.label}: untuned settings scored {shown}, best trial {self._best()}", scored)
         return self.best_params()
 
     def history(self) -> pd.DataFrame:

@@ -108,8 +108,10 @@ def test_progress_names_models_done_folds_elapsed_and_time_left():
     note = ProgressNote(lambda event: messages.append(event.message))
     note.started -= 30
     note(ProgressEvent(phase="comparing", fraction=0.48, message="Random forest: fold 3 of 3 done", n_models=2,
-                       models_done=1, model_index=0, model_name="random_forest"))
-    assert messages == ["Random forest: fold 3 of 3 done · 1 of 2 models done · 30 s elapsed · about 33 s left"]
+                       models_done=1, model_index=0, model_name="random_forest", stage="cv", stage_done=3,
+                       stage_total=3))
+    # the second model is expected to take the first one's 30 s, and the refit about one 10 s fold
+    assert messages == ["Random forest: fold 3 of 3 done · 1 of 2 models done · 30 s elapsed · about 40 s left"]
 
 
 def test_a_failing_model_keeps_the_others_results(store, studio, threads):

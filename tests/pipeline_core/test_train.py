@@ -122,6 +122,23 @@ def test_progress_events_name_the_model_and_phase_in_order():
     assert [e.models_done for e in seen if e.phase == "comparing"][-1] == 2 and seen[-1].models_done == 2
 
 
+def test_a_tuned_model_reports_its_trials_the_untuned_scoring_and_its_folds_as_timed_work():
+    """The time-left estimate times these units (issue 15 point 10), so every one must be reported, in order."""
+    from pipeline_core.definition.spec import TuningPlan
+    from pipeline_core.jobs.job import ProgressNote
+
+    frame = breast_cancer()
+    spec = with_defaults(frame, "target", ["logistic_regression"]).model_copy(
+        update={"tuning": TuningPlan(method="random", n_trials=3)})
+    seen = []
+    note = ProgressNote(seen.append, tuning_seconds=spec.tuning.timeout_seconds)
+    train(spec, frame, progress=note, n_jobs=1)
+    work = [(e.stage, e.stage_done, e.stage_total) for e in seen if e.phase == "comparing"]
+    assert work == [("tuning", 1, 3), ("tuning", 2, 3), ("tuning", 3, 3), ("untuned", 1, 1),
+                    ("cv", 1, 3), ("cv", 2, 3), ("cv", 3, 3)]
+    assert all(" left" in e.message for e in seen[:-1]) and " left" not in seen[-1].message
+
+
 def test_feature_selection_inside_folds_keeps_random_labels_at_chance():
     """Selecting features on all rows before CV would fake skill on noise; inside the folds it cannot."""
     rng = np.random.default_rng(0)

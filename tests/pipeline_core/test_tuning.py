@@ -52,7 +52,7 @@ def _setup(frame: pd.DataFrame, target: str, model: ModelSpec, **tuning: Any) ->
 def _run(args: dict[str, Any], progress: Any = None, cancel: Any = None,
          keep_untuned: bool = False) -> tuple[dict, pd.DataFrame]:
     """The search itself (its trials and best); ``keep_untuned`` adds the comparison with the untuned model."""
-    return tune_with_history(**args, progress=progress or (lambda f, m: None), cancel=cancel or (lambda: False),
+    return tune_with_history(**args, progress=progress or (lambda f, m, *_: None), cancel=cancel or (lambda: False),
                              keep_untuned=keep_untuned)
 
 
@@ -94,7 +94,7 @@ def test_optuna_tunes_regression_with_the_definitions_own_space(regression_frame
 
 def test_tune_returns_the_best_params_of_tune_with_history(binary_frame: pd.DataFrame) -> None:
     args = _setup(binary_frame, "diagnosis", LOGISTIC, method="grid", n_trials=3)
-    best = tune(**args, progress=lambda f, m: None, cancel=lambda: False)
+    best = tune(**args, progress=lambda f, m, *_: None, cancel=lambda: False)
     assert best == _run(args)[0]
 
 
@@ -122,7 +122,7 @@ def test_cancel_raises_after_the_first_trial(binary_frame: pd.DataFrame) -> None
     args = _setup(binary_frame, "diagnosis", LOGISTIC, method="random", n_trials=10)
     messages: list[str] = []
     with pytest.raises(CancelledError, match="Logistic regression after 1 trial"):
-        _run(args, progress=lambda f, m: messages.append(m), cancel=lambda: True)
+        _run(args, progress=lambda f, m, *_: messages.append(m), cancel=lambda: True)
     assert len(messages) == 1
 
 
@@ -136,7 +136,7 @@ def test_optuna_honours_cancel_between_trials(binary_frame: pd.DataFrame) -> Non
 def test_progress_reports_increasing_fractions_and_the_best_score(binary_frame: pd.DataFrame) -> None:
     args = _setup(binary_frame, "diagnosis", LOGISTIC, method="random", n_trials=4)
     calls: list[tuple[float, str]] = []
-    _run(args, progress=lambda f, m: calls.append((f, m)))
+    _run(args, progress=lambda f, m, *_: calls.append((f, m)))
     assert [f for f, _ in calls] == [0.25, 0.5, 0.75, 1.0]
     assert calls[0][1].startswith("Logistic regression: trial 1 of 4, best 0.")
 
@@ -199,7 +199,7 @@ def test_random_search_stops_when_a_choice_space_is_exhausted(binary_frame: pd.D
     model = ModelSpec(kind="logistic_regression", search={"C": SearchDim(type="choice", values=[0.1, 1.0])})
     args = _setup(binary_frame, "diagnosis", model, method="random", n_trials=10)
     fractions: list[float] = []
-    _, history = _run(args, progress=lambda f, m: fractions.append(f))
+    _, history = _run(args, progress=lambda f, m, *_: fractions.append(f))
     assert len(history) == 2
     assert fractions == [0.5, 1.0]
 
@@ -243,7 +243,7 @@ def test_the_untuned_model_is_kept_when_no_trial_beats_it_on_the_same_folds(bina
                       search={"C": {"type": "choice", "values": [1e-6, 2e-6]}})  # both far worse than C=1
     args = _setup(binary_frame, "diagnosis", model, method="grid", n_trials=2)
     messages: list[str] = []
-    best, history = _run(args, progress=lambda f, m: messages.append(m), keep_untuned=True)
+    best, history = _run(args, progress=lambda f, m, *_: messages.append(m), keep_untuned=True)
     assert best == {}
     assert history["trial"].tolist() == [0, 1, 2]
     untuned = history.loc[history["trial"] == 0, "score"].item()
@@ -275,7 +275,7 @@ def test_halving_scores_exactly_the_trial_budget_and_chooses_on_all_rows(binary_
     4 candidates on a third of the rows, then the best 2 on all rows, and the winner is one of those 2."""
     args = _setup(binary_frame, "diagnosis", LOGISTIC, method="halving", n_trials=6)
     fractions: list[float] = []
-    best, history = _run(args, progress=lambda f, m: fractions.append(f))
+    best, history = _run(args, progress=lambda f, m, *_: fractions.append(f))
     assert history["trial"].tolist() == [1, 2, 3, 4, 5, 6]
     assert fractions[-1] == 1.0 and len(fractions) == 6
     finalists = [json.loads(p) for p in history["params"].iloc[4:]]
