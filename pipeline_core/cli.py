@@ -36,6 +36,7 @@ SYNOPSIS = """usage of each command (COMMAND --help for details):
                [--tuning none|grid|random|halving|optuna --trials N] [--out DIR]
   run     PIPELINE.json [--data DATA] [--out DIR]
   predict MODEL DATA --out preds.csv
+  fairness MODEL DATA --target COL --sensitive COL[,COL] --out fairness.json [--positive LABEL]
   export  MODEL --format skops|joblib|onnx|python|bundle|mlflow --out PATH [--data DATA]
   serve   MODEL [--host 127.0.0.1] [--port 8000] [--token-env VAR] [--max-rows N] [--max-body-mb MB]
 
@@ -97,6 +98,7 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
     _add_train(commands)
     _add_run(commands)
     _add_predict(commands)
+    _add_fairness(commands)
     _add_export(commands)
     _add_serve(commands)
     return parser
@@ -160,6 +162,30 @@ def _add_predict(commands: Any) -> None:
     cmd.add_argument("--rules-report", metavar="RULES.csv",
                      help="also write the pipeline's quality rules checked on DATA (one row per rule)")
     cmd.set_defaults(handler=cmd_predict)
+    _add_budget(cmd)
+
+
+def _add_fairness(commands: Any) -> None:
+    cmd = commands.add_parser("fairness", help="compare a model's metrics across groups of rows (bias by group)",
+                              description="Score the labelled rows of DATA with MODEL and write, per group of the "
+                                          "sensitive column(s), its size and the task's metrics, the differences "
+                                          "and ratios between groups with bootstrap intervals, the flags, and the "
+                                          "groups too small to judge, as JSON. A sensitive column need not be one "
+                                          "the model reads. Pass rows the model did not train on.")
+    cmd.add_argument("model", metavar="MODEL", help="a .skops model file or a model bundle (.zip)")
+    cmd.add_argument("data", metavar="DATA", help="labelled rows: the model's input columns, the target and the "
+                                                  "sensitive column(s)")
+    cmd.add_argument("--target", required=True, metavar="COL", help="the column holding the true labels")
+    cmd.add_argument("--sensitive", required=True, metavar="COL[,COL]",
+                     help="column(s) to group rows by; several give one group per combination")
+    cmd.add_argument("--out", required=True, metavar="FAIRNESS.json")
+    cmd.add_argument("--positive", metavar="LABEL",
+                     help="classification: the class counted as selected (default: the model's last class)")
+    cmd.add_argument("--bootstrap", type=_positive_int, metavar="N",
+                     help="resamples for the confidence intervals (default 100)")
+    cmd.add_argument("--min-group-rows", type=_positive_int, metavar="N",
+                     help="rows a group needs to be judged (default 30)")
+    cmd.set_defaults(handler=cmd_fairness)
     _add_budget(cmd)
 
 
@@ -365,6 +391,52 @@ def predict_with(loaded: Any, args: argparse.Namespace) -> int:
         report = _writable(args.rules_report)
         report.write_bytes(write_csv_safe(result.rules))
         print(f"wrote the check of {len(result.rules)} quality rule(s) to {report}")
+    return EXIT_OK
+
+
+def cmd_fairness(args: argparse.Namespace) -> int:
+    from pipeline_core.analysis.fairness import choose_positive, fairness_report
+    from pipeline_core.analysis.groups import GroupRule, data_balance, group_rows, resolve_columns
+    from pipeline_core.artifacts.export import load_model_or_bundle
+    from pipeline_core.artifacts.predict import PREDICTION, predict_frame
+
+    loaded = load_model_or_bundle(args.model)
+    task = loaded.metadata.get("task")
+    if task not in ("classification", "regression"):
+        raise ModelError(f"bias by group needs a classification or regression model; '{Path(args.model).name}' "
+                         f"is {'a ' + task + ' model' if task else 'a model without Pipeline Studio metadata'}")
+    frame = _read(args.data, args).frame
+    if args.target not in frame.columns:
+        columns = ", ".join(map(str, frame.columns))
+        raise DataError(f"target '{args.target}' is not a column of '{Path(args.data).name}'; columns are: {columns}")
+    rename = (loaded.metadata.get("definition") or {}).get("columns", {}).get("rename", {})
+    columns = resolve_columns(frame, args.sensitive.split(","), rename, target=args.target)
+    labelled = frame[frame[args.target].notna()]
+    if labelled.empty:
+        raise DataError(f"target '{args.target}' is empty in every row of '{Path(args.data).name}'")
+    if len(labelled) < len(frame):
+        _note(f"{len(frame) - len(labelled):,} row(s) without a label in '{args.target}' are left out")
+    if task == "classification":
+        choose_positive(args.positive, loaded.metadata.get("classes"), labelled[args.target])  # refused before scoring
+    read = {f["name"] for f in loaded.metadata.get("features") or []}
+    unread = [c for c in columns if read and c not in read]  # a sensitive column the model never sees: no notice
+    scored = predict_frame(loaded.pipeline, labelled.drop(columns=[args.target, *unread]), loaded.metadata)
+    for notice in scored.notices:
+        _note(notice)
+    rule = GroupRule(**_given({"n_boot": args.bootstrap, "min_group_rows": args.min_group_rows}))
+    groups = group_rows(labelled, columns)
+    y = labelled[args.target]
+    report = fairness_report(y, scored.frame[PREDICTION], groups, task, positive=args.positive,
+                             classes=loaded.metadata.get("classes"), rule=rule,
+                             balance=data_balance(y, groups, task, rule))
+    out = _writable(args.out)
+    document = {"model": Path(args.model).name, "data": Path(args.data).name, "target": args.target,
+                **report.to_dict()}
+    out.write_text(json.dumps(document, indent=2, allow_nan=False), encoding="utf-8")
+    print(f"wrote {out}: {len(report.groups)} group(s), {len(report.flagged)} metric(s) flagged, "
+          f"{len(report.small_groups)} group(s) too small to judge")
+    for gap in report.flagged:
+        print(f"  {gap.sentence}")
     return EXIT_OK
 
 
