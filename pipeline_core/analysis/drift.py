@@ -24,6 +24,8 @@ identifiers do not drift merely because every value is new.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numpy as np
 import pandas as pd
 from scipy import stats
@@ -34,14 +36,16 @@ from pipeline_core.analysis.drift_reference import (
     N_BINS,
     ColumnReference,
     DriftReference,
+    Kind,
     column_kind,
     column_reference,
     comparable,
+    drift_kind,
 )
 from pipeline_core.errors import DataError
 
 __all__ = ["ALPHA", "COLUMNS", "KS_MIN_STATISTIC", "MAX_LEVELS", "MIN_LEVEL_SHARE", "N_BINS", "PSI_DRIFT",
-           "PSI_MODERATE", "column_kind", "drift_from_reference", "drift_report", "drifted_columns",
+           "PSI_MODERATE", "column_kind", "drift_from_reference", "drift_kind", "drift_report", "drifted_columns",
            "population_stability_index"]
 
 PSI_DRIFT = 0.2
@@ -52,16 +56,22 @@ EPSILON = 1e-4
 COLUMNS = ["column", "type", "psi", "ks_statistic", "ks_pvalue", "drifted", "note"]
 
 
-def drift_report(train_frame: pd.DataFrame, new_frame: pd.DataFrame) -> pd.DataFrame:
+def drift_report(train_frame: pd.DataFrame, new_frame: pd.DataFrame, *, kinds: Mapping[str, Kind] | None = None,
+                 labels: Mapping[str, str] | None = None) -> pd.DataFrame:
     """One row per training column: type, PSI, KS statistic and p-value, drifted flag, a note.
 
     Columns absent from the new data are reported as drifted with a note, not raised,
     so one missing column does not hide the others. Sorted by PSI, largest first.
+    ``kinds`` (column → kind, see :func:`drift_kind`) bins a column as the model's schema reads it rather
+    than by its dtype; ``labels`` (column → name) names it in the report as the pipeline does (its renamed
+    name). Both are keyed by the columns' names in the frames.
     """
     if train_frame.empty or new_frame.empty:
         raise DataError("drift needs rows in both the training data and the new data")
+    kinds, labels = kinds or {}, labels or {}
     alpha = ALPHA / max(len(train_frame.columns), 1)
-    rows = [_column_drift(column_reference(str(name), train_frame[name]), new_frame, name, alpha, train_frame[name])
+    rows = [_column_drift(column_reference(labels.get(str(name), str(name)), train_frame[name], kinds.get(str(name))),
+                          new_frame, name, alpha, train_frame[name])
             for name in train_frame.columns]
     return _report(rows)
 

@@ -12,6 +12,7 @@ receiver can read it without trusting anything.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Literal
 
 import numpy as np
@@ -114,6 +115,15 @@ def column_kind(values: pd.Series) -> Kind:
     return "categorical"
 
 
+def drift_kind(semantic_type: str) -> Kind:
+    """How drift bins a column of a semantic type (:mod:`pipeline_core.compiler.schema`): as the model reads it.
+
+    A column the model treats as labels (categorical, text, an identifier) is binned by level even when its
+    values are numbers, and a date column held as text is binned by time, so drift and the model agree.
+    """
+    return semantic_type if semantic_type in ("numeric", "datetime") else "categorical"  # type: ignore[return-value]
+
+
 def comparable(values: pd.Series, kind: Kind) -> pd.Series:
     """Values as drift bins them: dates as seconds since 1970, numbers as floats, labels unchanged."""
     if kind == "datetime":
@@ -124,9 +134,9 @@ def comparable(values: pd.Series, kind: Kind) -> pd.Series:
     return values
 
 
-def column_reference(name: str, values: pd.Series) -> ColumnReference:
-    """The reference of one training column."""
-    kind = column_kind(values)
+def column_reference(name: str, values: pd.Series, kind: Kind | None = None) -> ColumnReference:
+    """The reference of one training column; ``kind`` (see :func:`drift_kind`) defaults to the values' own."""
+    kind = kind or column_kind(values)
     numbers = comparable(values, kind)
     bins = _bins(numbers, kind)
     present = numbers.dropna().to_numpy(dtype=float) if kind != "categorical" else np.array([])
@@ -140,9 +150,14 @@ def column_reference(name: str, values: pd.Series) -> ColumnReference:
                            distinct_counts=distinct_counts)
 
 
-def drift_reference(frame: pd.DataFrame) -> DriftReference:
-    """The reference of every column of ``frame`` (the training rows of the columns a model reads)."""
-    return DriftReference(rows=len(frame), columns=[column_reference(str(c), frame[c]) for c in frame.columns])
+def drift_reference(frame: pd.DataFrame, kinds: Mapping[str, Kind] | None = None) -> DriftReference:
+    """The reference of every column of ``frame`` (the training rows of the columns a model reads).
+
+    ``kinds`` (column → kind, from the model's schema) overrides how a column is binned; others go by dtype.
+    """
+    kinds = kinds or {}
+    return DriftReference(rows=len(frame), columns=[column_reference(str(c), frame[c], kinds.get(str(c)))
+                                                    for c in frame.columns])
 
 
 def as_levels(values: pd.Series) -> pd.Series:

@@ -27,6 +27,7 @@ from pipeline_core.analysis.overview_tables import (
     stats_table,
 )
 from pipeline_core.analysis.target_relations import relate_to_target
+from pipeline_core.compiler.schema import DataSchema
 from pipeline_core.errors import DataError
 
 MEMORY_EXACT_ROWS = 200_000
@@ -111,6 +112,22 @@ def summarise(frame: pd.DataFrame, *, memory_budget_bytes: int | None = None,
         numeric_columns=len(numeric),
     )
     return Summary(base, [_kept(c) for c in columns])
+
+
+def summarise_schema(frame: pd.DataFrame, schema: DataSchema, *, dropped: bool = True,
+                     memory_budget_bytes: int | None = None, budget_setting: str = "the memory budget") -> Summary:
+    """:func:`summarise` of the data as the pipeline reads it: the schema's names, types and roles.
+
+    The columns are ``schema.view(frame)`` (renamed, left-out ones gone, dates read as dates, overridden
+    types applied); ``dropped=False`` also leaves out the columns that never reach the model. The statistics
+    table's ``type`` is the schema's (the one training uses), next to each column's ``role``.
+    """
+    summary = summarise(schema.view(frame, dropped=dropped), memory_budget_bytes=memory_budget_bytes,
+                        budget_setting=budget_setting)
+    stats = summary.overview.stats.copy()
+    stats["type"] = [schema[name].type for name in stats["column"]]
+    stats.insert(2, "role", [schema[name].role for name in stats["column"]])
+    return replace(summary, overview=replace(summary.overview, stats=stats))
 
 
 def with_target(summary: Summary, target: str | None) -> Overview:

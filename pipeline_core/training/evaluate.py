@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -23,6 +23,7 @@ from sklearn.model_selection import KFold, StratifiedKFold, learning_curve
 
 from pipeline_core.compiler.columns import infer_schema
 from pipeline_core.compiler.compile import compile_pipeline
+from pipeline_core.compiler.schema import model_features
 from pipeline_core.definition import metrics as mt
 from pipeline_core.definition.registry import default_models
 from pipeline_core.definition.spec import ModelSpec, PipelineSpec
@@ -207,20 +208,26 @@ def _learning_setup(
 
 def permutation_importance_frame(
     pipeline: Any, X: pd.DataFrame, y: pd.Series, scoring: str | None = None, n_repeats: int = 5,
-    seed: int = 42, max_rows: int = 5000,
+    seed: int = 42, max_rows: int = 5000, features: Mapping[str, str] | None = None,
 ) -> pd.DataFrame:
     """How much the score drops when one of the user's raw columns is shuffled, sorted most important first.
 
     Permuting the raw frame (not the encoded matrix) keeps one row per user column, however many
     features one-hot or TF-IDF made from it. Above ``max_rows`` a seeded sample keeps it quick.
+    ``features`` (raw name → pipeline name, :func:`pipeline_core.compiler.schema.model_features`) limits it
+    to the columns the model reads and names them as the pipeline does: a dropped column's importance is
+    zero by construction and only crowded the chart, and renamed columns read as on every other page.
     """
+    if features is not None:
+        X = X[[c for c in X.columns if c in features]]
     if len(X) > max_rows:
         picked = np.random.default_rng(seed).choice(len(X), size=max_rows, replace=False)
         X, y = X.iloc[picked], y.iloc[picked]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         result = permutation_importance(pipeline, X, y, scoring=scoring, n_repeats=n_repeats, random_state=seed)
-    frame = pd.DataFrame({"feature": [str(c) for c in X.columns], "importance_mean": result.importances_mean,
+    names = [str((features or {}).get(c, c)) for c in X.columns]
+    frame = pd.DataFrame({"feature": names, "importance_mean": result.importances_mean,
                           "importance_std": result.importances_std})
     return frame.sort_values("importance_mean", ascending=False, ignore_index=True)
 
@@ -319,7 +326,8 @@ def evaluation_frames(result: TrainResult) -> dict[str, pd.DataFrame]:
     )
     frames = {name: build(pipeline, X, y) for name, build in builders.items()}
     frames["permutation_importance"] = permutation_importance_frame(
-        pipeline, X, y, scoring=result.metric, seed=result.spec.evaluation.seed)
+        pipeline, X, y, scoring=result.metric, seed=result.spec.evaluation.seed,
+        features=model_features(result.spec, result.schema))
     reasons = {name: frame.attrs["reason"] for name, frame in frames.items() if "reason" in frame.attrs}
     reasons["learning_curve"] = ("needs the training rows, which a run does not keep; call "
                                  "learning_curve_frame(clone(result.pipeline), X_train, y_train, ...)")

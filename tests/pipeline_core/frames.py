@@ -4,6 +4,10 @@ import numpy as np
 import pandas as pd
 from sklearn.datasets import load_breast_cancer, load_diabetes, load_iris
 
+from pipeline_core.compiler.columns import default_steps, infer_schema
+from pipeline_core.definition import steps as st
+from pipeline_core.definition.spec import ColumnsSpec, EvaluationPlan, ModelSpec, PipelineSpec
+
 
 def messy_frame(n: int = 240, seed: int = 0) -> pd.DataFrame:
     rng = np.random.default_rng(seed)
@@ -22,6 +26,33 @@ def messy_frame(n: int = 240, seed: int = 0) -> pd.DataFrame:
     frame.loc[rng.random(n) < 0.1, "city"] = None
     frame.loc[5, "income"] = 1e7  # an outlier
     return frame
+
+
+def schema_frame(n: int = 200, seed: int = 0) -> pd.DataFrame:
+    """A date column held as text, an ID, a column to rename, one to override, one to leave out, one to drop."""
+    rng = np.random.default_rng(seed)
+    size = rng.normal(10, 3, n)
+    return pd.DataFrame({
+        "record_id": np.arange(5000, 5000 + n),
+        "day": pd.date_range("2022-01-01", periods=n, freq="D").strftime("%Y-%m-%d"),
+        "sz": size,
+        "grade": rng.integers(1, 4, n),  # numbers the user says are labels
+        "comment": rng.choice(["ok", "late", "n/a"], n),  # left out by columns.select
+        "noise": rng.normal(0, 1, n),  # dropped by a step
+        "label": np.where(size + rng.normal(0, 1, n) > 10, "big", "small"),
+    })
+
+
+def schema_spec(frame: pd.DataFrame | None = None) -> PipelineSpec:
+    spec = PipelineSpec(
+        target="label",
+        columns=ColumnsSpec(select=["record_id", "day", "size", "grade", "noise", "label"], rename={"sz": "size"},
+                            types={"grade": "categorical"}),
+        models=[ModelSpec(kind="logistic_regression")], evaluation=EvaluationPlan(cv_folds=3, holdout=0.3),
+    )
+    frame = schema_frame() if frame is None else frame
+    steps = default_steps(infer_schema(frame, spec))
+    return spec.model_copy(update={"steps": [*steps, st.DropColumns(columns=["noise"], reason="just noise")]})
 
 
 def breast_cancer() -> pd.DataFrame:
