@@ -19,11 +19,11 @@ import streamlit as st
 from pandas.io.formats.style import Styler
 
 from pages import session
-from pipeline_core.compiler.columns import ColumnInfo, infer_schema, infer_schema_reusing
+from pipeline_core.compiler.columns import ColumnInfo, infer_schema_reusing
 from pipeline_core.definition.spec import PipelineSpec, load_spec
 from pipeline_core.errors import DataError, StudioError
 from pipeline_core.io.writers import neutralise_frame
-from studio import datasets, runs, training
+from studio import datasets, runs, schema, training
 from studio.errors import FAILURES
 
 APP_SCRIPT = Path(__file__).resolve().parents[1] / "app.py"
@@ -108,9 +108,25 @@ def raw_schema(sha256: str, _frame: pd.DataFrame) -> dict[str, ColumnInfo]:
     """Detected types of the stored columns, by content hash (renames and overrides ignored).
 
     Inferring reads every value (seconds on a million rows), so it is done once per dataset:
-    the Data page shows these, and default steps are built from them via :func:`pipeline_schema`.
+    the Data page shows these, and :func:`data_schema` builds on them.
     """
-    return infer_schema(_frame, PipelineSpec())
+    return schema.detected_types(_frame)
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def _schema_of(sha256: str, fingerprint: str, _spec: PipelineSpec, _frame: pd.DataFrame) -> schema.DataSchema:
+    """Keyed by the dataset's hash and what of the definition a schema reads (``columns_fingerprint``)."""
+    return schema.dataset_schema(_frame, _spec, raw_schema(sha256, _frame))
+
+
+def data_schema(spec: PipelineSpec | None = None) -> schema.DataSchema:
+    """The active dataset's one schema under ``spec`` (default: the definition being edited): names after
+    renames, types after overrides, roles. Every page that lists, types or names columns reads this."""
+    dataset = active_dataset()
+    if dataset is None:
+        raise DataError("no dataset is loaded; load one on the Data page first")
+    spec = spec or current_spec()
+    return _schema_of(dataset.sha256, schema.columns_fingerprint(spec), spec, frame_of(dataset))
 
 
 def pipeline_schema(spec: PipelineSpec) -> dict[str, ColumnInfo]:

@@ -311,20 +311,48 @@ def _reset_spec() -> None:
 
 
 def _preview(frame: pd.DataFrame) -> None:
+    """The rows as the pipeline reads them: kept columns under their names after renames (values unchanged)."""
+    try:
+        schema = common.data_schema()
+    except FAILURES as e:  # a definition that does not fit this data: the raw columns, and why
+        common.show_error(e)
+        schema = None
     left, right, _ = st.columns([1, 1, 3])
     size = left.selectbox("Rows per page", PAGE_SIZES, index=2, key="data_page_size")
     pages = frames.n_pages(len(frame), size)
     if st.session_state.get("data_page", 1) > pages:  # fewer pages after a switch or a bigger page size
         st.session_state["data_page"] = pages
     page = right.number_input(f"Page (of {pages:,})", min_value=1, max_value=pages, step=1, key="data_page")
-    shown = frames.page_of(frame.iloc[:, :MAX_PREVIEW_COLUMNS], int(page), size)
+    rows = frames.page_of(frame, int(page), size)  # the page's rows first: nothing else of a long frame is read
+    kept = schema.kept if schema is not None else None
+    n_columns = len(kept) if kept is not None else frame.shape[1]
+    if kept is None:
+        shown = rows.iloc[:, :MAX_PREVIEW_COLUMNS]
+    else:
+        shown = schema.view(rows, typed=False).iloc[:, :MAX_PREVIEW_COLUMNS]
     start = (min(int(page), pages) - 1) * size
     st.dataframe(common.safe_table(shown), height=min(38 + 35 * len(shown), 420), width="stretch")
-    columns = f"{frame.shape[1]} columns"
-    if frame.shape[1] > MAX_PREVIEW_COLUMNS:
-        columns = (f"the first {MAX_PREVIEW_COLUMNS:,} of {frame.shape[1]:,} columns shown (at most "
+    columns = f"{n_columns} columns"
+    if n_columns > MAX_PREVIEW_COLUMNS:
+        columns = (f"the first {MAX_PREVIEW_COLUMNS:,} of {n_columns:,} columns shown (at most "
                    f"{MAX_PREVIEW_COLUMNS:,} in the preview; all are listed under Columns and types)")
     st.caption(f"Rows {start + 1:,}–{start + len(shown):,} of {len(frame):,} · {columns}")
+    if schema is not None:
+        _preview_changes(schema)
+
+
+def _preview_changes(schema: Any) -> None:
+    """Say what the preview shows differently from the file: renamed and left-out columns."""
+    renamed = [f"{c.raw} → {c.name}" for c in schema.columns if c.raw != c.name]
+    left_out = [c.raw for c in schema.columns if not c.kept]
+    notes = []
+    if renamed:
+        notes.append("renamed: " + ", ".join(renamed[:10]) + (" …" if len(renamed) > 10 else ""))
+    if left_out:
+        notes.append(f"{len(left_out):,} column(s) left out of the pipeline: " + ", ".join(left_out[:10])
+                     + (" …" if len(left_out) > 10 else ""))
+    if notes:
+        st.caption("As the pipeline reads the file (Columns and types): " + "; ".join(notes) + ".")
 
 
 def _columns_section(frame: pd.DataFrame, sha256: str) -> None:

@@ -10,43 +10,50 @@ import streamlit as st
 
 from pages import common
 from pipeline_core.analysis.overview_tables import MAX_CORRELATION_COLUMNS
-from pipeline_core.analysis.profile import Overview, Summary, summarise, with_target
+from pipeline_core.analysis.profile import Overview, Summary, summarise_schema, with_target
 from pipeline_core.analysis.report import (
     MAX_REPORT_COLUMNS,
     MINIMAL_REPORT_ABOVE_COLUMNS,
     full_report_html,
     sandboxed_report_html,
 )
+from pipeline_core.definition.spec import PipelineSpec
 from pipeline_core.errors import StudioError
 from pipeline_core.io.writers import safe_download_name
+from studio.errors import FAILURES
+from studio.schema import DataSchema
 from studio.settings import settings
 
 DEFAULT_REPORT_ROWS = 100_000
 MAX_HEATMAP_COLUMNS = 30
-REPORT_KEY = "profile_report_shown"  # (sha256, sample rows, minimal) of the report this session asked for
+REPORT_KEY = "profile_report_shown"  # (sha256, schema, features only, rows, minimal) of the report asked for
 CHART_LAYOUT = {"height": 360, "margin": {"t": 40, "b": 10, "l": 10, "r": 10}}
 
 
 @st.cache_resource(max_entries=4, show_spinner="Summarising the data…")
-def _summary(sha256: str, _frame: pd.DataFrame) -> Summary:
-    """Shared by content hash like the frame (not copied per rerun): it holds per-row codes for the target relations.
+def _summary(sha256: str, fingerprint: str, features_only: bool, _schema: DataSchema, _frame: pd.DataFrame) -> Summary:
+    """Shared by content hash and schema like the frame (not copied per rerun): it holds per-row codes for the
+    target relations.
 
     Within the server's memory budget: one user's very wide upload is refused here, not summarised until the
     server runs out of memory.
     """
-    return summarise(_frame, memory_budget_bytes=settings().memory_budget_bytes,
-                     budget_setting="PIPELINE_STUDIO_MEMORY_BUDGET_MB")
+    return summarise_schema(_frame, _schema, dropped=not features_only,
+                            memory_budget_bytes=settings().memory_budget_bytes,
+                            budget_setting="PIPELINE_STUDIO_MEMORY_BUDGET_MB")
 
 
 @st.cache_data(max_entries=16, show_spinner="Relating the features to the target…")
-def _overview(sha256: str, target: str | None, _frame: pd.DataFrame) -> Overview:
-    """A new target only costs the relations: the summary is computed once per dataset."""
-    return with_target(_summary(sha256, _frame), target)
+def _overview(sha256: str, fingerprint: str, features_only: bool, target: str | None, _schema: DataSchema,
+              _frame: pd.DataFrame) -> Overview:
+    """A new target only costs the relations: the summary is computed once per dataset and schema."""
+    return with_target(_summary(sha256, fingerprint, features_only, _schema, _frame), target)
 
 
 @st.cache_data(max_entries=8, show_spinner=False)
-def _report(sha256: str, sample_rows: int, minimal: bool, title: str, _frame: pd.DataFrame) -> str:
-    """The report wrapped in a sandboxed frame (what is shown and what is downloaded)."""
+def _report(sha256: str, fingerprint: str, sample_rows: int, minimal: bool, title: str, _frame: pd.DataFrame) -> str:
+    """The report wrapped in a sandboxed frame (what is shown and what is downloaded); ``_frame`` is the schema's
+    view of the data, so the report names and types columns as the overview does."""
     report = full_report_html(_frame, title=title, minimal=minimal, sample_rows=sample_rows, seed=0)
     return sandboxed_report_html(report, title=title)
 
@@ -56,9 +63,12 @@ def main() -> None:
     st.header("Profile")
     frame = common.require_frame()
     dataset = common.active_dataset()
-    target = _target_picker(list(map(str, frame.columns)))
+    schema = _schema()
+    features_only = st.toggle("Only the columns the model reads (and the target)", key="profile_features_only",
+                              help="Leaves out identifiers, constant columns and the columns the pipeline drops.")
+    target = _target_picker(schema.names, schema.target)
     try:
-        summary = _overview(dataset.sha256, target, frame)
+        summary = _overview(dataset.sha256, schema.fingerprint(), features_only, target, schema, frame)
     except StudioError as e:
         common.show_error(e)
         return
@@ -75,14 +85,22 @@ def main() -> None:
     with tabs[4]:
         _target_relations(summary)
     st.divider()
-    _full_report(frame, dataset)
+    _full_report(frame, dataset, schema, features_only)
 
 
-def _target_picker(columns: list[str]) -> str | None:
-    spec = common.current_spec()
-    raw_target = {new: old for old, new in spec.columns.rename.items()}.get(spec.target, spec.target)
-    if st.session_state.get("profile_target") not in ["", *columns]:  # first visit, or another dataset
-        st.session_state["profile_target"] = raw_target if raw_target in columns else ""
+def _schema() -> DataSchema:
+    """The pipeline's schema of the data; the file's own columns (with a note) when the definition does not fit."""
+    try:
+        return common.data_schema()
+    except FAILURES as e:
+        st.warning(f"Showing the file's own columns: the pipeline's column settings do not fit this data ({e}).",
+                   icon=":material/warning:")
+        return common.data_schema(PipelineSpec())
+
+
+def _target_picker(columns: list[str], target: str | None) -> str | None:
+    if st.session_state.get("profile_target") not in ["", *columns]:  # first visit, another dataset or rename
+        st.session_state["profile_target"] = target if target in columns else ""
     chosen = st.selectbox(
         "Target to relate the features to", ["", *columns], key="profile_target",
         format_func=lambda c: c or "— none —",
@@ -108,7 +126,10 @@ def _headline(summary: Overview) -> None:
                     help="The table's size in this server's memory, every text value counted in full. The full "
                          "report's \"Total size in memory\" counts only a pointer per text value, so it is smaller.")
     types = summary.stats["type"].value_counts()
-    st.caption("Column types: " + " · ".join(f"{n} {t}" for t, n in types.items()))
+    roles = summary.stats["role"].value_counts()
+    st.caption("Column types: " + " · ".join(f"{n} {t}" for t, n in types.items()) + " — roles: "
+               + " · ".join(f"{n} {r}" for r, n in roles.items())
+               + ". Names, types and roles are the pipeline's (Data page, Columns and types).")
 
 
 def _stats_table(summary: Overview) -> None:
@@ -213,9 +234,9 @@ def _categorical_relation(relations: pd.DataFrame, target: str) -> None:
 # ---- the full report -----------------------------------------------------------------------------------
 
 
-def _full_report(frame: pd.DataFrame, dataset: Any) -> None:
+def _full_report(frame: pd.DataFrame, dataset: Any, schema: DataSchema, features_only: bool) -> None:
     st.subheader("Full profiling report")
-    n_rows, n_columns = frame.shape
+    n_rows, n_columns = len(frame), len(schema.view(frame.iloc[:0], dropped=not features_only).columns)
     if n_columns > MAX_REPORT_COLUMNS:
         st.info(f"The full report covers at most {MAX_REPORT_COLUMNS:,} columns; this dataset has {n_columns:,}. "
                 "The overview above covers every column.", icon=":material/info:")
@@ -237,12 +258,12 @@ def _full_report(frame: pd.DataFrame, dataset: Any) -> None:
     wide_text = (f" Minimal, since the data has more than {MINIMAL_REPORT_ABOVE_COLUMNS:,} columns (correlations "
                  "and interactions grow with the square of the columns)." if wide else "")
     st.caption(f"ydata-profiling on {sample_text}. It can take a minute on wide data.{wide_text}")
-    request = (dataset.sha256, int(sample_rows), bool(minimal))
+    request = (dataset.sha256, schema.fingerprint(), features_only, int(sample_rows), bool(minimal))
     if st.button("Build full report", icon=":material/summarize:", key="profile_full_report"):
         st.session_state[REPORT_KEY] = request
     if st.session_state.get(REPORT_KEY) != request:
         return
-    html = _build_report(frame, dataset, int(sample_rows), bool(minimal))
+    html = _build_report(frame, dataset, (schema, features_only), int(sample_rows), bool(minimal))
     if html is None:
         return
     st.download_button(
@@ -252,12 +273,16 @@ def _full_report(frame: pd.DataFrame, dataset: Any) -> None:
     st.iframe(html, height=900)
 
 
-def _build_report(frame: pd.DataFrame, dataset: Any, sample_rows: int, minimal: bool) -> str | None:
+def _build_report(frame: pd.DataFrame, dataset: Any, seen: tuple[DataSchema, bool], sample_rows: int,
+                  minimal: bool) -> str | None:
+    schema, features_only = seen
     error: StudioError | None = None
     html = None
     with st.status("Building the profiling report…", expanded=False) as status:
         try:
-            html = _report(dataset.sha256, sample_rows, minimal, dataset.name, frame)
+            view = schema.view(frame, dropped=not features_only)
+            html = _report(dataset.sha256, f"{schema.fingerprint()}|{features_only}", sample_rows, minimal,
+                           dataset.name, view)
         except StudioError as e:
             error = e
             status.update(label="The report could not be built", state="error")

@@ -1,0 +1,44 @@
+"""One schema on every page (issue 15 point 5): the Data preview and Profile read the pipeline's names, types
+and roles, not the raw file's."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.apptest import open_page, store_frame, texts
+from tests.pipeline_core.frames import schema_frame, schema_spec
+
+
+@pytest.fixture
+def messy_id(store) -> int:
+    return store_frame(store, schema_frame(), "messy")
+
+
+def test_the_data_preview_shows_renamed_and_kept_columns(messy_id):
+    """The preview showed the file's own names, so an applied rename was nowhere to be seen."""
+    at = open_page("pages/data.py", dataset_id=messy_id, spec=schema_spec().to_dict())
+    assert not at.exception
+    preview = at.dataframe[0].value
+    assert list(preview.columns) == ["record_id", "day", "size", "grade", "noise", "label"]
+    assert "renamed: sz → size" in texts(at, "caption")
+    assert "left out of the pipeline: comment" in texts(at, "caption")
+
+
+def test_profile_types_a_date_column_as_the_model_does_and_reads_overrides_renames_and_drops(messy_id):
+    """Profile called a date held as text "categorical" with a level per day, and ignored the definition."""
+    at = open_page("pages/profile.py", dataset_id=messy_id, spec=schema_spec().to_dict())
+    assert not at.exception
+    stats = at.dataframe[0].value.set_index("column")
+    assert list(stats.index) == ["record_id", "day", "size", "grade", "noise", "label"]
+    assert stats.loc["day", "type"] == "datetime"
+    assert stats.loc["grade", "type"] == "categorical"
+    assert (stats.loc["noise", "role"], stats.loc["record_id", "role"], stats.loc["label", "role"]) == (
+        "dropped", "identifier", "target")
+    assert at.selectbox(key="profile_target").value == "label"
+
+
+def test_profile_can_leave_out_what_never_reaches_the_model(messy_id):
+    at = open_page("pages/profile.py", dataset_id=messy_id, spec=schema_spec().to_dict())
+    at.toggle(key="profile_features_only").set_value(True).run()
+    assert not at.exception
+    assert list(at.dataframe[0].value["column"]) == ["day", "size", "grade", "label"]
