@@ -279,7 +279,7 @@ def _excel_download(cell: Any, artifact: Any, read: ReadResult, frame: pd.DataFr
 
 
 @st.cache_data(max_entries=4, show_spinner="Comparing with the training data…")
-def _drift(dataset_sha: str, upload_sha: str, columns: tuple[str, ...], _train: pd.DataFrame,
+def _drift(dataset_sha: str, upload_sha: str, columns: tuple[scoring.DriftColumn, ...], _train: pd.DataFrame,
            _new: pd.DataFrame) -> pd.DataFrame:
     return scoring.drift_from_training(_train, _new, columns)
 

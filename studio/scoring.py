@@ -7,7 +7,7 @@ recorded features (missing columns, unseen categories) and drift is measured on 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, NamedTuple
 
 import pandas as pd
 
@@ -21,14 +21,30 @@ def score_frame(model: LoadedModel, frame: pd.DataFrame) -> PredictResult:
     return predict_frame(model.pipeline, frame, model.metadata)
 
 
-def drift_columns(metadata: Mapping[str, Any], training: pd.DataFrame) -> tuple[str, ...]:
-    """The columns drift is measured on: the model's recorded features, else every column but the target."""
-    names = [f["name"] for f in metadata.get("features") or []] or [
-        c for c in training.columns if c != metadata.get("target")]
-    return tuple(c for c in names if c in training.columns)
+class DriftColumn(NamedTuple):
+    """One column drift compares: its name in the files, its name in the pipeline, and how it is binned."""
+
+    raw: str
+    name: str
+    kind: str
 
 
-def drift_from_training(training: pd.DataFrame, new: pd.DataFrame, columns: tuple[str, ...]) -> pd.DataFrame:
-    """PSI and Kolmogorov-Smirnov per column of ``columns`` (a column the new table lacks is reported so)."""
-    present = [c for c in columns if c in new.columns]
-    return drift.drift_report(training[list(columns)], new[present])
+def drift_columns(metadata: Mapping[str, Any], training: pd.DataFrame) -> tuple[DriftColumn, ...]:
+    """The columns drift is measured on, as the model's schema has them: its recorded features (pipeline names,
+    and binned by the semantic type the model uses, so a number column the model reads as labels drifts as
+    labels); a model recorded without features: every column but the target, by its values."""
+    features = [f for f in metadata.get("features") or [] if f.get("name") in training.columns]
+    if features:
+        return tuple(DriftColumn(f["name"], f.get("column") or f["name"], drift.drift_kind(f.get("type", "")))
+                     for f in features)
+    return tuple(DriftColumn(str(c), str(c), drift.column_kind(training[c]))
+                 for c in training.columns if c != metadata.get("target"))
+
+
+def drift_from_training(training: pd.DataFrame, new: pd.DataFrame, columns: tuple[DriftColumn, ...]) -> pd.DataFrame:
+    """PSI and Kolmogorov-Smirnov per column of ``columns``, named as the pipeline names them (a column the new
+    table lacks is reported so)."""
+    raw = [c.raw for c in columns]
+    present = [c for c in raw if c in new.columns]
+    return drift.drift_report(training[raw], new[present], kinds={c.raw: c.kind for c in columns},
+                              labels={c.raw: c.name for c in columns})

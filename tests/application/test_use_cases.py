@@ -348,10 +348,10 @@ def test_scoring_a_new_table_and_its_drift_from_the_training_data(finished):
     scored = scoring.score_frame(model, new)
     assert len(scored.frame) == 40 and set(scored.frame["prediction"]) <= set(training_rows["target"])
     columns = scoring.drift_columns(model.metadata, training_rows)
-    assert "target" not in columns and len(columns) == 4
-    shifted = new.assign(**{columns[0]: new[columns[0]] * 10})
+    assert "target" not in [c.raw for c in columns] and len(columns) == 4
+    shifted = new.assign(**{columns[0].raw: new[columns[0].raw] * 10})
     report = scoring.drift_from_training(training_rows, shifted, columns)
-    assert list(report.loc[report["drifted"], "column"]) == [columns[0]]
+    assert list(report.loc[report["drifted"], "column"]) == [columns[0].name]
 
 
 def test_the_store_comes_from_the_settings_and_is_reused(studio: Path, tmp_path: Path, monkeypatch) -> None:
