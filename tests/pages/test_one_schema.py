@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from tests.apptest import open_page, store_frame, texts
+from tests.pages.test_compare_page import by_key, train_now
 from tests.pipeline_core.frames import schema_frame, schema_spec
 
 
@@ -42,3 +43,18 @@ def test_profile_can_leave_out_what_never_reaches_the_model(messy_id):
     at.toggle(key="profile_features_only").set_value(True).run()
     assert not at.exception
     assert list(at.dataframe[0].value["column"]) == ["day", "size", "grade", "label"]
+
+
+def test_predict_drift_bins_and_names_columns_as_the_model_does(store, messy_id):
+    """Drift went by dtype on the raw columns: a number column the model reads as labels was "numeric", a date
+    held as text "categorical", and renamed columns kept their file names."""
+    run = train_now(store, messy_id, schema_spec())
+    at = open_page("pages/predict.py", dataset_id=messy_id, run_id=run.id)
+    new = schema_frame(80, seed=1).drop(columns="label")
+    at.file_uploader(key="predict_upload").upload("new.csv", new.to_csv(index=False).encode(), "text/csv")
+    at.run()
+    assert not at.exception
+    table = by_key(at.container, "predict_drift_table").dataframe[0].value.set_index("Column")
+    assert sorted(table.index) == ["day", "grade", "size"]
+    assert (table.loc["grade", "Type"], table.loc["day", "Type"], table.loc["size", "Type"]) == (
+        "categorical", "datetime", "numeric")
