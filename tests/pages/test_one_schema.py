@@ -58,3 +58,11 @@ def test_predict_drift_bins_and_names_columns_as_the_model_does(store, messy_id)
     assert sorted(table.index) == ["day", "grade", "size"]
     assert (table.loc["grade", "Type"], table.loc["day", "Type"], table.loc["size", "Type"]) == (
         "categorical", "datetime", "numeric")
+
+
+def test_profile_calls_a_date_held_as_text_a_date_without_any_definition(messy_id):
+    """Data and the model said "datetime"; Profile said "categorical" with one level per day."""
+    at = open_page("pages/profile.py", dataset_id=messy_id)
+    assert not at.exception
+    stats = at.dataframe[0].value.set_index("column")
+    assert stats.loc["day", "type"] == "datetime" and stats.loc["record_id", "type"] == "id"
