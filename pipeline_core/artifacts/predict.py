@@ -113,24 +113,26 @@ def check_columns(frame: pd.DataFrame, features: list[dict[str, Any]]) -> list[s
     if missing:
         raise DataError(f"the data lacks column(s) the model needs: {_names(missing)}; "
                         f"the model reads: {_names(names)}")
-    changed = [message for f in features if (message := _type_change(frame[f["name"]], f))]
+    dtypes = dict(zip(frame.columns, frame.dtypes, strict=True))  # one look, not a Series per column per request
+    changed = [message for f in features if (message := _type_change(frame, str(dtypes[f["name"]]), f))]
     if changed:
         raise DataError("column type changed since training: " + "; ".join(changed)
                         + ". Fix these columns in the file, or retrain the model on data like this")
     notices = []
-    extra = [str(c) for c in frame.columns if c not in set(names)]
+    needed = set(names)
+    extra = [str(c) for c in frame.columns if c not in needed]
     if extra:
         notices.append(f"{len(extra)} column(s) the model does not use were ignored: {_names(extra, limit=10)}")
-    notices += [n for f in features if (n := _unseen_levels(frame[f["name"]], f))]
+    notices += [n for f in features if (n := _unseen_levels(frame, f))]
     return notices
 
 
-def _type_change(values: pd.Series, feature: dict[str, Any]) -> str:
+def _type_change(frame: pd.DataFrame, dtype: str, feature: dict[str, Any]) -> str:
     """A sentence if the column's kind of values differs from training; '' if it is compatible."""
-    trained, now = _family(feature.get("dtype")), _family(str(values.dtype))
+    trained, now = _family(feature.get("dtype")), _family(dtype)
     if trained is None or trained == now or {trained, now} <= {"text", "datetime"}:
         return ""  # decided before looking at the values: this runs for every column of every scoring request
-    present = values.dropna()
+    present = frame[feature["name"]].dropna()
     if present.empty:
         return ""
     name = feature["name"]
@@ -157,17 +159,30 @@ def _family(dtype: str | None) -> str | None:
     return "text"
 
 
-def _unseen_levels(values: pd.Series, feature: dict[str, Any]) -> str:
+def _unseen_levels(frame: pd.DataFrame, feature: dict[str, Any]) -> str:
     levels = feature.get("levels")
     if feature.get("type") != "categorical" or not levels:
         return ""
-    present = values.dropna().astype(str)
-    unseen = present[~present.isin(set(levels))]
-    if unseen.empty:
+    values = frame[feature["name"]]
+    if len(values) <= _FEW_ROWS:  # a scoring request's row or two: plain Python beats pandas' per-call cost
+        known = set(levels)
+        unseen = [text for v in values.tolist() if not _is_missing(v) and (text := str(v)) not in known]
+    else:
+        present = values.dropna().astype(str)
+        unseen = present[~present.isin(set(levels))].tolist()
+    if not unseen:
         return ""
-    examples = _names(sorted(unseen.unique())[:5])
+    examples = _names(sorted(set(unseen))[:5])
     return (f"'{feature['name']}': {len(unseen):,} row(s) have values not seen in training ({examples}); "
             "the model treats them as unknown")
+
+
+_FEW_ROWS = 16
+
+
+def _is_missing(value: Any) -> bool:
+    """What ``Series.dropna`` drops: None, NaN, NaT and pd.NA."""
+    return value is None or value is pd.NA or value is pd.NaT or (isinstance(value, float) and value != value)
 
 
 def _names(items: list[Any], limit: int = 20) -> str:

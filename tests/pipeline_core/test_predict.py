@@ -4,6 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from pipeline_core.artifacts import predict as predict_module
 from pipeline_core.artifacts.export import build_metadata
 from pipeline_core.artifacts.predict import predict_frame
 from pipeline_core.compiler.columns import default_steps, infer_schema
@@ -118,3 +119,20 @@ def test_boosting_labels_and_probabilities_from_one_run_equal_predict_and_predic
     columns = [f"probability_{c}" for c in pipeline.classes_]
     assert len(columns) == classes
     np.testing.assert_array_equal(result.frame[columns].to_numpy(), pipeline.predict_proba(rows))
+
+
+@pytest.mark.parametrize("values", [
+    ["red", None, np.nan, "violet", "violet", pd.NA],
+    [1, 2, 7, None],  # labels sent as numbers are compared as text
+    [1.0, 2.5, np.nan],
+    [True, False, None],
+], ids=["text", "integers", "floats", "booleans"])
+def test_the_few_rows_path_reports_unseen_levels_as_the_pandas_path_does(values, monkeypatch):
+    """A request of a row or two is checked in plain Python (pandas costs ~50 µs a column per call); what it
+    reports must be what the vectorised path reports for the same rows."""
+    feature = {"name": "c", "type": "categorical", "levels": ["red", "1", "2", "1.0", "True"]}
+    frame = pd.DataFrame({"c": pd.Series(values, dtype=object)})
+    few = predict_module._unseen_levels(frame, feature)
+    monkeypatch.setattr(predict_module, "_FEW_ROWS", 0)
+    assert few == predict_module._unseen_levels(frame, feature)
+    assert few  # every case holds a level unseen in training

@@ -388,6 +388,28 @@ def test_memory_budget_refuses_before_parsing(tmp_path):
     assert read_path(tmp_path / "big.csv", memory_budget_bytes=50 * 2**20).frame.shape == (20_000, 3)
 
 
+@pytest.mark.parametrize("data", [
+    b"c\n" + b"a\n" * 50_000,  # one-letter text: a Python string for every two bytes, the worst shape
+    b"c,d\n" + b"".join(bytes([97 + i % 26, 44, 98, 10]) for i in range(50_000)),
+    b'c\n' + b'"a"\n' * 50_000,
+    b"c,d,e\n" + b",,\n" * 50_000,  # empty values
+    b"c,d\n" + b"1,2\n" * 50_000,
+], ids=["letters", "two-letter-columns", "quoted", "empties", "digits"])
+def test_no_csv_takes_more_memory_than_the_bound_that_lets_small_files_skip_the_estimate(data):
+    """``MAX_EXPANSION`` lets a file whose bytes times the bound fit the budget skip the sampled estimate; if
+    some file took more than that parsed, a file under the bound could break the budget unchecked."""
+    from pipeline_core.io.text import MAX_EXPANSION
+
+    frame = readers.read_table(data, "shapes.csv").frame
+    assert frame.memory_usage(deep=True, index=True).sum() <= len(data) * MAX_EXPANSION / 2  # with room to spare
+
+
+def test_a_file_just_over_the_bound_is_still_estimated_and_refused():
+    data = b"c\n" + b"a\n" * 50_000  # ~100 KB of text taking ~2.9 MB once parsed
+    with pytest.raises(DataError, match="more than the 1.0 MB budget"):
+        readers.read_table(data, "letters.csv", memory_budget_bytes=2**20)
+
+
 def test_the_default_memory_budget_is_the_documented_one(tmp_path):
     data = b"a,b\n" + b"1,2\n" * 10
     assert read_path(write(tmp_path, "small.csv", data)).frame.shape == (10, 2)

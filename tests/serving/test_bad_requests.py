@@ -63,7 +63,8 @@ CASES = [
     ("csv-missing-column", "text/csv", "customer_id,income\n1,5\n", 422, ["'age'", "lacks column"]),
     ("csv-text-in-numeric", "text/csv", CSV_HEADER + CSV_LINE.replace("41.0", "forty"), 422, ["'age'", "forty"]),
     ("csv-header-only", "text/csv", CSV_HEADER, 400, ["no rows"]),
-    ("csv-too-many-rows", "text/csv", CSV_HEADER + CSV_LINE * (MAX_ROWS + 1), 413, [f"{MAX_ROWS:,} rows"]),
+    ("csv-too-many-rows", "text/csv", CSV_HEADER + CSV_LINE * (MAX_ROWS + 1), 413,
+     [f"{MAX_ROWS + 1:,} rows", f"{MAX_ROWS:,}"]),
     ("csv-is-an-image", "text/csv", b"\x89PNG\r\n\x1a\n" + b"\0" * 64, 400, ["PNG"]),
 ]
 
