@@ -71,11 +71,13 @@ def trained_model(folder: Path, rows: int) -> Path:
 class Service:
     """``python -m pipeline_core serve`` on a free loopback port; ``stop`` ends it."""
 
-    def __init__(self, model: Path):
-        env = {**os.environ, "PYTHONPATH": str(REPO)}
-        self.process = subprocess.Popen([sys.executable, "-m", "pipeline_core", "serve", str(model), "--port", "0",
-                                         "--max-rows", str(BATCH)], cwd=REPO, env=env, text=True,
-                                        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    def __init__(self, model: Path, command: list[str] | None = None, env: dict[str, str] | None = None):
+        """``command`` (default ``python -m pipeline_core serve MODEL``) must print the serving line once it listens."""
+        env = {**os.environ, "PYTHONPATH": str(REPO), **(env or {})}
+        command = command or [sys.executable, "-m", "pipeline_core", "serve", str(model), "--port", "0",
+                              "--max-rows", str(BATCH)]
+        self.process = subprocess.Popen(command, cwd=REPO, env=env, text=True, stdout=subprocess.PIPE,
+                                        stderr=subprocess.DEVNULL)
         line = self.process.stdout.readline()
         match = re.search(r"http://([^\s;]+):(\d+)", line)
         if not match:

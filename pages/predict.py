@@ -18,7 +18,6 @@ from pipeline_core.analysis import drift
 from pipeline_core.artifacts.predict import (
     PREDICTION,
     PROBABILITY_PREFIX,
-    PredictResult,
 )
 from pipeline_core.errors import StudioError
 from pipeline_core.io.readers import ReadResult
@@ -186,9 +185,11 @@ def _read_upload(data: bytes, file_name: str) -> ReadResult | None:
 
 
 @st.cache_data(max_entries=4, show_spinner="Scoring…")
-def _predict(artifact_id: int, artifact_sha: str, upload_sha: str, _frame: pd.DataFrame) -> PredictResult:
-    """Predictions keyed by model hash and file hash, so widget clicks never rescore."""
-    return scoring.score_frame(charts.loaded_model(artifact_id, artifact_sha), _frame)
+def _predict(artifact_id: int, artifact_sha: str, upload_sha: str, run_id: int | None,
+             _frame: pd.DataFrame) -> scoring.LoggedScores:
+    """Predictions keyed by model hash and file hash, so widget clicks never rescore (nor log the rows again)."""
+    return scoring.score_and_log(charts.loaded_model(artifact_id, artifact_sha), _frame, artifact_id=artifact_id,
+                                 artifact_sha256=artifact_sha, run_id=run_id)
 
 
 SHORT_CLASS = 14  # characters of a class name in a probability column's header (the full name is its tooltip)
@@ -215,10 +216,11 @@ def output_columns(output: list[str]) -> dict[str, Any]:
 def _predictions(loaded: Any, artifact: Any, read: ReadResult, file_name: str) -> None:
     st.subheader("Predictions")
     try:
-        result = _predict(artifact.id, artifact.sha256, read.sha256, read.frame)
+        scored = _predict(artifact.id, artifact.sha256, read.sha256, artifact.run_id, read.frame)
     except StudioError as e:
         common.show_error(e)
         return
+    result = scored.result
     for notice in result.notices:
         st.info(notice, icon=":material/info:")
     output = [c for c in result.frame.columns if c == PREDICTION or str(c).startswith(PROBABILITY_PREFIX)]
@@ -227,6 +229,9 @@ def _predictions(loaded: Any, artifact: Any, read: ReadResult, file_name: str) -
         st.dataframe(common.safe_table(shown), hide_index=True, width="stretch", height=360,
                      column_config=output_columns(output))
     st.caption(f"First {len(shown):,} of {len(result.frame):,} rows; the download holds them all.")
+    if scored.request_id:
+        st.caption(f"Logged as request `{scored.request_id}` (row ids are row positions from 0): true outcomes "
+                   "sent later with these ids (`python -m studio feedback FILE`) are joined to these predictions.")
     st.plotly_chart(charts.prediction_figure(result.frame[PREDICTION], loaded.metadata.get("task")),
                     key="predict_distribution")
     stem = PurePath(file_name).stem

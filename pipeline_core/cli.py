@@ -12,6 +12,7 @@ import argparse
 import json
 import os
 import sys
+import time
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path, PureWindowsPath
@@ -375,13 +376,19 @@ def cmd_predict(args: argparse.Namespace) -> int:
     return predict_with(load_model_or_bundle(args.model), args)
 
 
-def predict_with(loaded: Any, args: argparse.Namespace) -> int:
-    """The rest of ``predict`` once the model is loaded (``studio.cli`` loads it from the model registry)."""
+def predict_with(loaded: Any, args: argparse.Namespace,
+                 on_scored: Callable[[pd.DataFrame, Any, float], None] | None = None) -> int:
+    """The rest of ``predict`` once the model is loaded (``studio.cli`` loads it from the model registry).
+
+    ``on_scored(rows, result, seconds)`` is called once the predictions are written (``studio.cli`` logs them).
+    """
     from pipeline_core.artifacts.predict import predict_frame
     from pipeline_core.io.writers import write_csv_safe
 
     data = _read(args.data, args)
+    start = time.perf_counter()
     result = predict_frame(loaded.pipeline, data.frame, loaded.metadata)
+    seconds = time.perf_counter() - start
     for notice in result.notices:
         _note(notice)
     out = _writable(args.out)
@@ -391,6 +398,8 @@ def predict_with(loaded: Any, args: argparse.Namespace) -> int:
         report = _writable(args.rules_report)
         report.write_bytes(write_csv_safe(result.rules))
         print(f"wrote the check of {len(result.rules)} quality rule(s) to {report}")
+    if on_scored is not None:
+        on_scored(data.frame, result, seconds)
     return EXIT_OK
 
 
@@ -496,10 +505,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return serve_with(lambda: load_served_model(args.model), args)
 
 
-def serve_with(load: Callable[[], tuple[Any, Any]], args: argparse.Namespace) -> int:
+def serve_with(load: Callable[[], tuple[Any, Any]], args: argparse.Namespace,
+               hooks: Callable[[], Any] | None = None) -> int:
     """The rest of ``serve`` given how to load the model and its identity (``studio.cli`` loads a registry stage).
 
     The token and the address are checked before ``load`` runs, so a refusal does not wait for a model.
+    ``hooks``, called after ``load``, gives a :class:`~pipeline_core.serving.server.ServiceHooks` (the prediction
+    log and the ground-truth sink ``studio.cli`` plugs its storage into).
     """
     from pipeline_core.serving.requests import ServiceLimits
     from pipeline_core.serving.server import ServeError, check_address, serve_model
@@ -515,8 +527,11 @@ def serve_with(load: Callable[[], tuple[Any, Any]], args: argparse.Namespace) ->
     try:
         check_address(args.host, token)
         model, identity = load()
+        plugged = hooks() if hooks is not None else None
         serve_model(model, identity, host=args.host, port=args.port, token=token, limits=limits,
-                    announce=lambda line: print(line, flush=True))
+                    announce=lambda line: print(line, flush=True),
+                    prediction_log=plugged.prediction_log if plugged else None,
+                    feedback=plugged.feedback if plugged else None)
     except ServeError as e:
         return _fail(str(e), EXIT_USAGE)
     return EXIT_OK

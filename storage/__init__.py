@@ -18,15 +18,27 @@ from storage.models import (
     STOPPED_RUN_MESSAGE,
     Dataset,
     Draft,
+    GroundTruth,
     ModelArtifact,
     ModelStage,
     Pipeline,
     PipelineVersion,
+    PredictionLog,
     RegisteredModel,
     Run,
     RunStatus,
     ScoringService,
     StageChange,
+)
+from storage.predictions import (
+    GroundTruthJoin,
+    Pruned,
+    append_predictions,
+    count_predictions,
+    list_ground_truth,
+    list_predictions,
+    prune_predictions,
+    save_ground_truth,
 )
 from storage.registry import (
     STAGES,
@@ -79,6 +91,16 @@ from storage.services import get_service, list_running_services, mark_service_st
 from storage.store import Store
 
 __all__ = [
+    "GroundTruth",
+    "GroundTruthJoin",
+    "PredictionLog",
+    "Pruned",
+    "append_predictions",
+    "count_predictions",
+    "list_ground_truth",
+    "list_predictions",
+    "prune_predictions",
+    "save_ground_truth",
     "ScoringService",
     "get_service",
     "list_running_services",

@@ -295,8 +295,52 @@ class ScoringService(ScoringServiceBase, table=True):
     stopped_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
+class PredictionLogBase(SQLModel):
+    logged_at: datetime = Field(sa_type=UTCDateTime)  # when the row was scored
+    source: str  # service, batch or page
+    pipeline_id: int | None = Field(default=None, foreign_key="pipelines.id", ondelete="CASCADE")
+    model_version: int | None = None  # the registry version that scored it (None: a model not registered)
+    model_sha256: str = ""
+    request_id: str
+    row_id: int  # the row's position in its request or file, from 0
+    inputs: dict[str, Any] | None = Field(default=None, sa_type=JSON(none_as_null=True))  # None: not sampled
+    prediction: Any = Field(default=None, sa_type=JSON)
+    latency_ms: float  # the whole request's scoring time, the same on each of its rows
+
+
+class PredictionLog(PredictionLogBase, table=True):
+    """One scored row: which model scored it, when, its inputs (or not, when sampled out), output and latency.
+
+    Append-only, written in batches by a background writer; pruned by age and by count (``storage.predictions``).
+    """
+
+    __tablename__ = "prediction_logs"
+    __table_args__ = (Index("ix_prediction_logs_request_row", "request_id", "row_id"),
+                      Index("ix_prediction_logs_pipeline_time", "pipeline_id", "logged_at"),
+                      Index("ix_prediction_logs_logged_at", "logged_at"))
+
+    id: int | None = Field(default=None, primary_key=True)
+
+
+class GroundTruthBase(SQLModel):
+    request_id: str
+    row_id: int
+    outcome: Any = Field(default=None, sa_type=JSON)
+
+
+class GroundTruth(GroundTruthBase, table=True):
+    """The true outcome of a logged row, joined to it on (request id, row id); a later upload replaces it."""
+
+    __tablename__ = "ground_truths"
+    __table_args__ = (UniqueConstraint("request_id", "row_id", name="uq_ground_truths_request_row"),
+                      Index("ix_ground_truths_received_at", "received_at"))
+
+    id: int | None = Field(default=None, primary_key=True)
+    received_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
 TABLES = ("datasets", "pipelines", "pipeline_versions", "runs", "model_artifacts", "registered_models",
-          "model_stage_changes", "drafts", "scoring_services")
+          "model_stage_changes", "drafts", "scoring_services", "prediction_logs", "ground_truths")
 
 
 @event.listens_for(PipelineVersion, "before_update")

@@ -86,7 +86,21 @@ def cmd_predict_stage(args: argparse.Namespace) -> int:
     version = serving.version
     core._note(f"scoring with version {version.version} of pipeline '{version.pipeline}' ({version.stage}): "
                f"{version.model_label}, run #{version.run_id}")
-    return core.predict_with(serving.model, args)
+    return core.predict_with(serving.model, args, on_scored=lambda rows, result, seconds: _log_batch(
+        version, rows, result, seconds))
+
+
+def _log_batch(version: Any, rows: Any, result: Any, seconds: float) -> None:
+    """Record the scored rows in the prediction log and say under which request id (for ground truth later)."""
+    from pipeline_core.artifacts.predict import PREDICTION
+    from studio import prediction_log
+
+    target = prediction_log.LogTarget(source="batch", model_sha256=version.artifact_sha256,
+                                      pipeline_id=version.pipeline_id, version=version.version)
+    request_id = prediction_log.log_scored(target, rows, result.frame[PREDICTION].tolist(), seconds)
+    if request_id is not None:
+        print(f"logged {len(rows):,} predictions as request {request_id} (row ids 0-{len(rows) - 1}: send true "
+              "outcomes with 'feedback FILE')")
 
 
 def cmd_serve_stage(args: argparse.Namespace) -> int:
@@ -97,17 +111,26 @@ def cmd_serve_stage(args: argparse.Namespace) -> int:
     pipeline and the registry version.
     """
     from pipeline_core.serving.schema import model_identity
-    from studio import registry
+    from studio import prediction_log, registry
+
+    loaded: list[Any] = []
 
     def load() -> tuple[Any, Any]:
         stage = registry.production_model(args.pipeline, args.stage)
         version = stage.version
+        loaded.append(version)
         core._note(f"serving version {version.version} of pipeline '{version.pipeline}' ({version.stage}): "
                    f"{version.model_label}, run #{version.run_id}")
         return stage.model, model_identity(stage.model, sha256=version.artifact_sha256, name=version.pipeline,
                                            version=str(version.version))
 
-    return core.serve_with(load, args)
+    def hooks() -> Any:
+        version = loaded[0]
+        return prediction_log.service_hooks(prediction_log.LogTarget(
+            source="service", model_sha256=version.artifact_sha256, pipeline_id=version.pipeline_id,
+            version=version.version))
+
+    return core.serve_with(load, args, hooks)
 
 
 STAGE_COMMANDS: dict[str, Handler] = {"predict": cmd_predict_stage, "serve": cmd_serve_stage}
@@ -207,7 +230,31 @@ def cmd_models_rollback(args: argparse.Namespace) -> int:
     return core.EXIT_OK
 
 
-COMMANDS: list[Callable[[Any], None]] = [_add_models]
+# ---- ground truth ---------------------------------------------------------------------------------------------
+
+
+def _add_feedback(commands: Any) -> None:
+    feedback = commands.add_parser("feedback", help="store true outcomes of logged predictions (ground truth)",
+                                   description="Join a file of true outcomes to the prediction log of the studio of "
+                                               "PIPELINE_STUDIO_HOME, on its request_id and row_id columns; ids "
+                                               "that match no logged prediction are counted and shown.")
+    feedback.add_argument("file", metavar="FILE", help="CSV, Excel, Parquet or JSON with request_id, row_id and the "
+                                                       "outcome column")
+    feedback.add_argument("--outcome-column", default="outcome", metavar="COL",
+                          help="the column holding the true outcome (default: outcome)")
+    feedback.set_defaults(handler=cmd_feedback)
+
+
+def cmd_feedback(args: argparse.Namespace) -> int:
+    from studio import prediction_log
+
+    path = Path(args.file)
+    report = prediction_log.upload_ground_truth(path.read_bytes(), path.name, outcome_column=args.outcome_column)
+    print(report.summary())
+    return core.EXIT_OK
+
+
+COMMANDS: list[Callable[[Any], None]] = [_add_models, _add_feedback]
 """Commands of their own, each added by a function taking the subcommand registry (``add_parser``)."""
 
 SYNOPSIS = """model registry (the studio of PIPELINE_STUDIO_HOME):
@@ -216,4 +263,5 @@ SYNOPSIS = """model registry (the studio of PIPELINE_STUDIO_HOME):
   models  list|history --pipeline NAME
   models  register --run ID [--pipeline NAME] [--note TEXT]
   models  promote --pipeline NAME --version N --stage STAGE --why TEXT
-  models  rollback --pipeline NAME --why TEXT"""
+  models  rollback --pipeline NAME --why TEXT
+  feedback FILE [--outcome-column outcome]   true outcomes by request_id and row_id (ground truth)"""

@@ -6,19 +6,41 @@ recorded features (missing columns, unseen categories) and drift is measured on 
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 import pandas as pd
 
 from pipeline_core.analysis import drift
 from pipeline_core.artifacts.export import LoadedModel
-from pipeline_core.artifacts.predict import PredictResult, predict_frame
+from pipeline_core.artifacts.predict import PREDICTION, PredictResult, predict_frame
+from studio import prediction_log
 
 
 def score_frame(model: LoadedModel, frame: pd.DataFrame) -> PredictResult:
     """The table with the model's predictions (and class probabilities) added, plus what was noticed."""
     return predict_frame(model.pipeline, frame, model.metadata)
+
+
+@dataclass(frozen=True)
+class LoggedScores:
+    """A scored table and the request id its rows were logged under (None when the log is off)."""
+
+    result: PredictResult
+    request_id: str | None
+
+
+def score_and_log(model: LoadedModel, frame: pd.DataFrame, *, artifact_id: int, artifact_sha256: str,
+                  run_id: int | None) -> LoggedScores:
+    """:func:`score_frame`, and the rows recorded in the prediction log in the background (the Predict page)."""
+    start = time.perf_counter()
+    result = score_frame(model, frame)
+    seconds = time.perf_counter() - start
+    target = prediction_log.page_target(artifact_id, artifact_sha256, run_id)
+    request_id = prediction_log.log_scored(target, frame, result.frame[PREDICTION].tolist(), seconds, wait=False)
+    return LoggedScores(result=result, request_id=request_id)
 
 
 class DriftColumn(NamedTuple):

@@ -64,6 +64,19 @@ class Settings(BaseSettings):
     sql_max_rows: PositiveInt = Field(1_000_000, alias="PIPELINE_STUDIO_SQL_MAX_ROWS",
                                       description="a SQL query returning more rows than this is refused")
 
+    prediction_log: bool = Field(True, alias="PIPELINE_STUDIO_PREDICTION_LOG",
+                                 description="record every scored row (service, batch, Predict page); false: none")
+    log_input_sample: float = Field(1.0, ge=0.0, le=1.0, alias="PIPELINE_STUDIO_LOG_INPUT_SAMPLE",
+                                    description="share of logged rows whose model inputs are kept (0 to 1); "
+                                                "time, ids, output and latency are kept for every row")
+    log_retention_days: PositiveFloat = Field(30, alias="PIPELINE_STUDIO_LOG_RETENTION_DAYS",
+                                              description="logged rows and outcomes older than this are deleted")
+    log_max_rows: PositiveInt = Field(5_000_000, alias="PIPELINE_STUDIO_LOG_MAX_ROWS",
+                                      description="the log keeps at most this many rows, the oldest deleted first")
+    log_queue_rows: PositiveInt = Field(100_000, alias="PIPELINE_STUDIO_LOG_QUEUE_ROWS",
+                                        description="scored rows a service holds waiting for the database; "
+                                                    "beyond, rows are not logged and counted as dropped")
+
     @field_validator("sql_sources", "sql_dirs", mode="before")
     @classmethod
     def _split_list(cls, value: Any) -> Any:

@@ -31,6 +31,8 @@ def studio_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Pat
         monkeypatch.delenv(f"PIPELINE_STUDIO_{limit}", raising=False)
     for variable in ("SOURCES", "DIRS", "TIMEOUT_S", "MAX_ROWS"):  # SQL sources: none allowed unless a test says
         monkeypatch.delenv(f"PIPELINE_STUDIO_SQL_{variable}", raising=False)
+    for variable in ("PREDICTION_LOG", "LOG_INPUT_SAMPLE", "LOG_RETENTION_DAYS", "LOG_MAX_ROWS", "LOG_QUEUE_ROWS"):
+        monkeypatch.delenv(f"PIPELINE_STUDIO_{variable}", raising=False)  # the prediction log's defaults
     storage.reset_engines()
     yield home
     storage.reset_engines()

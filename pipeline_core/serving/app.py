@@ -12,22 +12,27 @@ from __future__ import annotations
 
 import hmac
 import logging
+import re
 import threading
 import time
+import uuid
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any, Literal
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from threadpoolctl import ThreadpoolController
 
 from pipeline_core.artifacts.skops_io import LoadedModel
 from pipeline_core.errors import DataError, ModelError
+from pipeline_core.serving.feedback import FeedbackBody, FeedbackSink, GroundTruthReport, Outcome, outcomes_from_frame
 from pipeline_core.serving.metrics import CONTENT_TYPE, ServiceMetrics
+from pipeline_core.serving.prediction_log import PredictionLogWriter, ScoredRequest
 from pipeline_core.serving.requests import CSV_TYPE, JSON_TYPE, RequestError, RowParser, ServiceLimits
 from pipeline_core.serving.schema import (
     InputSchema,
@@ -41,13 +46,19 @@ from pipeline_core.serving.scoring import RowViolation, ScoredBatch, score
 
 log = logging.getLogger("pipeline_core.serving")
 
-ENDPOINTS = ("/health", "/schema", "/predict", "/metrics")
+ENDPOINTS = ("/health", "/schema", "/predict", "/feedback", "/metrics")
 OnScored = Callable[[ScoredBatch], None]
+REQUEST_ID_HEADER = "X-Request-ID"
+_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
+FEEDBACK_FLUSH_SECONDS = 10.0  # how long /feedback waits for just-scored rows to reach the log before joining
 
 
 class PredictResponse(BaseModel):
-    """``probabilities`` (one ``{class: p}`` per row) is present for classifiers only."""
+    """``probabilities`` (one ``{class: p}`` per row) is present for classifiers only. ``request_id`` (also the
+    ``X-Request-ID`` header: the client's own when it sent a valid one) names the request in the prediction log;
+    with a row's position it is how ``POST /feedback`` sends that row's true outcome later."""
 
+    request_id: str
     predictions: list[Any]
     probabilities: list[dict[str, float]] | None = None
     notices: list[str]
@@ -63,13 +74,17 @@ class ErrorDetail(BaseModel):
 
 
 def create_app(model: LoadedModel, *, token: str | None, limits: ServiceLimits | None = None,
-               on_scored: OnScored | None = None, identity: ModelIdentity | None = None) -> FastAPI:
+               on_scored: OnScored | None = None, identity: ModelIdentity | None = None,
+               prediction_log: PredictionLogWriter | None = None, feedback: FeedbackSink | None = None) -> FastAPI:
     """A FastAPI app serving ``model``.
 
     ``token``: when set, every endpoint but ``/health`` needs ``Authorization: Bearer <token>``.
     ``on_scored`` is called (in the worker thread) with each scored batch, e.g. to keep rows for drift
     monitoring; if it fails, the client still gets its predictions and ``scoring_hook_errors_total`` counts it.
     ``identity`` names the model in ``/schema`` and ``/metrics`` (default: from its metadata).
+    ``prediction_log``: every scored request is queued on it (never waited for; a full queue drops and counts,
+    see ``/metrics``); the caller owns it and closes it when the service stops. ``feedback`` stores true
+    outcomes sent to ``POST /feedback`` and reports how they joined the log; without it that endpoint answers 404.
     """
     if not hasattr(model.pipeline, "predict"):
         raise ModelError("this model cannot label new rows (e.g. DBSCAN or agglomerative clustering), so it "
@@ -82,6 +97,8 @@ def create_app(model: LoadedModel, *, token: str | None, limits: ServiceLimits |
     parser = RowParser(schema.features, limits)
     metrics = ServiceMetrics(identity, classifies=hasattr(model.pipeline, "classes_")
                              or identity.task in ("classification", "clustering"))
+    if prediction_log is not None:
+        metrics.watch_log(prediction_log.stats)
     authorized = _bearer_check(token)
     one_core = _OneOpenMPThread()
     refusals: dict[int | str, dict[str, Any]] = {s: {"model": ErrorDetail} for s in (400, 401, 413, 415, 422)}
@@ -118,13 +135,19 @@ def create_app(model: LoadedModel, *, token: str | None, limits: ServiceLimits |
         return schema
 
     @app.post("/predict", response_model=PredictResponse, responses=refusals, openapi_extra=_PREDICT_BODY)
-    def predict(payload: tuple[str, bytes] = Depends(read_body)) -> Response:  # closures: no Annotated strings
-        media, body = payload
+    def predict(request: Request, payload: tuple[str, bytes] = Depends(read_body)) -> Response:
+        media, body = payload  # closures: no Annotated strings
+        request_id = _request_id(request)
         one_core.apply()
+        start = time.perf_counter()
         try:
             batch = score(model, parser.parse(body, media), rules)
         except DataError as e:
             raise RequestError(422, str(e)) from None
+        if prediction_log is not None:
+            prediction_log.submit(ScoredRequest(at=datetime.now(UTC), request_id=request_id, rows=batch.rows,
+                                                predictions=batch.predictions,
+                                                latency_ms=(time.perf_counter() - start) * 1000))
         metrics.observe_batch(batch)
         if on_scored is not None:
             try:
@@ -132,9 +155,21 @@ def create_app(model: LoadedModel, *, token: str | None, limits: ServiceLimits |
             except Exception:  # noqa: BLE001 - monitoring must not cost the client its predictions
                 metrics.hook_errors.inc()
                 log.exception("the on_scored hook failed")
-        answer = PredictResponse(predictions=batch.predictions, probabilities=batch.probabilities,
-                                 notices=batch.notices, violations=batch.violations)
-        return Response(answer.model_dump_json(exclude_none=True), media_type=JSON_TYPE)
+        answer = PredictResponse(request_id=request_id, predictions=batch.predictions,
+                                 probabilities=batch.probabilities, notices=batch.notices, violations=batch.violations)
+        return Response(answer.model_dump_json(exclude_none=True), media_type=JSON_TYPE,
+                        headers={REQUEST_ID_HEADER: request_id})
+
+    @app.post("/feedback", response_model=GroundTruthReport, responses=refusals, openapi_extra=_FEEDBACK_BODY)
+    def ground_truth(payload: tuple[str, bytes] = Depends(read_body)) -> GroundTruthReport:
+        """True outcomes of scored rows, by request id and row id; the answer counts those matching no logged row."""
+        if feedback is None:
+            raise RequestError(404, "this service keeps no prediction log, so it takes no ground truth; serve a "
+                                    "registered model with 'python -m studio serve --pipeline NAME'")
+        outcomes = _outcomes(parser, *payload)
+        if prediction_log is not None:
+            prediction_log.flush(FEEDBACK_FLUSH_SECONDS)
+        return feedback(outcomes)
 
     @app.get("/metrics", dependencies=[Depends(authorized)], response_class=Response, responses=refusals)
     def prometheus_metrics() -> Response:
@@ -144,6 +179,40 @@ def create_app(model: LoadedModel, *, token: str | None, limits: ServiceLimits |
     app.state.metrics = metrics
     app.state.schema = schema
     return app
+
+
+def _request_id(request: Request) -> str:
+    """The client's ``X-Request-ID`` when it sent a usable one, else a new random id."""
+    given = request.headers.get(REQUEST_ID_HEADER)
+    if given is None:
+        return uuid.uuid4().hex
+    if not _REQUEST_ID.fullmatch(given):
+        raise RequestError(400, f"the {REQUEST_ID_HEADER} header must be 1 to 128 letters, digits or . _ : -")
+    return given
+
+
+def _outcomes(parser: RowParser, media: str, body: bytes) -> list[Outcome]:
+    """The outcomes of a ``/feedback`` body: JSON ``{"outcomes": [...]}`` or CSV (request_id,row_id,outcome)."""
+    if not body.strip():
+        raise RequestError(400, 'the request body is empty; send {"outcomes": [{"request_id": ..., "row_id": 0, '
+                                '"outcome": ...}]} or CSV')
+    if media == CSV_TYPE:
+        frame = parser.parse_csv(body)
+        try:
+            return outcomes_from_frame(frame, what="the CSV body")
+        except DataError as e:
+            raise RequestError(422, str(e)) from None
+    try:
+        document = FeedbackBody.model_validate_json(body)
+    except ValidationError as e:
+        first = e.errors()[0]
+        where = ".".join(str(p) for p in first.get("loc", ()))
+        message = f"{where}: {first.get('msg', 'invalid')}" if where else str(first.get("msg", "invalid"))
+        raise RequestError(422 if first.get("type") != "json_invalid" else 400, message[:300]) from None
+    if len(document.outcomes) > parser.limits.max_rows:
+        raise RequestError(413, f"{len(document.outcomes):,} outcomes is more than the {parser.limits.max_rows:,} a "
+                                "request may hold; split them over several requests")
+    return document.outcomes
 
 
 def _bearer_check(token: str | None) -> Callable[[Request], None]:
@@ -210,7 +279,7 @@ def _add_error_handlers(app: FastAPI) -> None:
         detail = str(error.detail)
         if error.status_code == 404:
             detail = (f"no endpoint {request.url.path[:80]!r}; the service answers GET /health, GET /schema, "
-                      "POST /predict and GET /metrics")
+                      "POST /predict, POST /feedback and GET /metrics")
         elif error.status_code == 405:
             detail = f"{request.method} is not allowed on {request.url.path[:80]}"
         return JSONResponse({"detail": " ".join(detail.split())}, status_code=error.status_code,
@@ -264,4 +333,15 @@ _PREDICT_BODY: dict[str, Any] = {"requestBody": {"required": True, "content": {
                            "properties": {"rows": {"type": "array", "minItems": 1,
                                                    "items": {"type": "object"}}}}},
     CSV_TYPE: {"schema": {"type": "string"}},
+}}}
+_FEEDBACK_BODY: dict[str, Any] = {"requestBody": {"required": True, "content": {
+    JSON_TYPE: {"schema": {"type": "object", "required": ["outcomes"], "additionalProperties": False,
+                           "properties": {"outcomes": {"type": "array", "minItems": 1, "items": {
+                               "type": "object", "required": ["request_id", "row_id", "outcome"],
+                               "additionalProperties": False,
+                               "properties": {"request_id": {"type": "string"},
+                                              "row_id": {"type": "integer", "minimum": 0},
+                                              "outcome": {"type": ["string", "number", "boolean"]}}}}}}},
+    CSV_TYPE: {"schema": {"type": "string", "description": "a header row request_id,row_id,outcome, then one "
+                                                           "outcome per line"}},
 }}}

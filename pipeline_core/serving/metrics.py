@@ -13,16 +13,23 @@ Metric names (all prefixed ``scoring_``):
   ``predicted_value`` (a summary: count and sum, for regressors);
 - ``rule_violations_total{rule,column}``: quality-rule violations found in scored rows;
 - ``model_info{name,version,sha256,task,model,created}``: which model this process serves;
-- ``hook_errors_total``: failures of the ``on_scored`` hook (scoring still answered).
+- ``hook_errors_total``: failures of the ``on_scored`` hook (scoring still answered);
+- with a prediction log: ``prediction_log_written_rows_total``, ``prediction_log_dropped_rows_total`` (the queue
+  was full: those rows were scored and answered but not logged), ``prediction_log_failed_rows_total`` (the
+  database refused a batch) and ``prediction_log_queued_rows`` (waiting to be written now).
 """
 
 from __future__ import annotations
 
 from collections import Counter as Tally
+from collections.abc import Callable, Iterator
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, Info, Summary, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
+from prometheus_client.registry import Collector
 
+from pipeline_core.serving.prediction_log import LogStats
 from pipeline_core.serving.schema import ModelIdentity
 from pipeline_core.serving.scoring import ScoredBatch
 
@@ -70,5 +77,26 @@ class ServiceMetrics:
         for (rule, column), count in Tally((v.rule, v.column) for v in batch.violations).items():
             self.violations.labels(rule, column).inc(count)
 
+    def watch_log(self, stats: Callable[[], LogStats]) -> None:
+        """Report a prediction log writer's counts, read at each scrape (the writer keeps them, not us)."""
+        self.registry.register(_LogCollector(stats))
+
     def render(self) -> bytes:
         return generate_latest(self.registry)
+
+
+class _LogCollector(Collector):
+    def __init__(self, stats: Callable[[], LogStats]):
+        self.stats = stats
+
+    def collect(self) -> Iterator[Metric]:
+        now = self.stats()
+        name = f"{PREFIX}_prediction_log"
+        yield CounterMetricFamily(f"{name}_written_rows", "Scored rows written to the prediction log",
+                                  value=now.written)
+        yield CounterMetricFamily(f"{name}_dropped_rows", "Scored rows not logged because the log's queue was full",
+                                  value=now.dropped)
+        yield CounterMetricFamily(f"{name}_failed_rows", "Scored rows lost because the log's database failed",
+                                  value=now.failed)
+        yield GaugeMetricFamily(f"{name}_queued_rows", "Scored rows waiting to be written to the log",
+                                value=now.queued)

@@ -12,16 +12,27 @@ import hashlib
 import ipaddress
 import socket
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 from pipeline_core.artifacts.bundle import load_model_or_bundle
 from pipeline_core.artifacts.skops_io import LoadedModel
 from pipeline_core.errors import StudioError
 from pipeline_core.serving.app import create_app
+from pipeline_core.serving.feedback import FeedbackSink
+from pipeline_core.serving.prediction_log import PredictionLogWriter
 from pipeline_core.serving.requests import ServiceLimits
 from pipeline_core.serving.schema import ModelIdentity, model_identity
 
 BACKLOG = 2048
+
+
+@dataclass(frozen=True)
+class ServiceHooks:
+    """What an application plugs into a service it starts: where scored rows and true outcomes are stored."""
+
+    prediction_log: PredictionLogWriter | None = None
+    feedback: FeedbackSink | None = None
 
 
 class ServeError(StudioError):
@@ -82,12 +93,29 @@ def serve(path: str | Path, *, host: str, port: int, token: str | None, limits: 
 
 
 def serve_model(model: LoadedModel, identity: ModelIdentity, *, host: str, port: int, token: str | None,
-                limits: ServiceLimits | None = None, announce: Callable[[str], None] = print) -> None:
-    """Serve a loaded model (a file's, or a registry stage's) until interrupted."""
+                limits: ServiceLimits | None = None, announce: Callable[[str], None] = print,
+                prediction_log: PredictionLogWriter | None = None, feedback: FeedbackSink | None = None) -> None:
+    """Serve a loaded model (a file's, or a registry stage's) until interrupted.
+
+    ``prediction_log`` and ``feedback`` go to :func:`create_app`; the log is closed (its queue written) when
+    the service stops, so a clean stop loses no logged row.
+    """
+    check_address(host, token)
+    try:
+        _run(model, identity, host=host, port=port, token=token, limits=limits, announce=announce,
+             prediction_log=prediction_log, feedback=feedback)
+    finally:
+        if prediction_log is not None:
+            prediction_log.close()
+
+
+def _run(model: LoadedModel, identity: ModelIdentity, *, host: str, port: int, token: str | None,
+         limits: ServiceLimits | None, announce: Callable[[str], None], prediction_log: PredictionLogWriter | None,
+         feedback: FeedbackSink | None) -> None:
     import uvicorn
 
-    check_address(host, token)
-    app = create_app(model, token=token, limits=limits, identity=identity)
+    app = create_app(model, token=token, limits=limits, identity=identity, prediction_log=prediction_log,
+                     feedback=feedback)
     sock = open_socket(host, port)
     bound_port = sock.getsockname()[1]
     shown = f"[{host.strip('[]')}]" if ":" in host else host

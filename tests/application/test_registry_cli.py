@@ -9,44 +9,19 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
-from pathlib import Path
 
 import pandas as pd
 import pytest
 
 import storage
 from pipeline_core.cli import SYNOPSIS
-from pipeline_core.io.samples import load_sample
 from studio import registry
-from tests.apptest import REPO, store_frame
-from tests.pages.test_compare_page import fast_spec, train_now
+from tests.apptest import REPO
 
 
 def cli(module: str, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", module, *map(str, args)], capture_output=True, text=True,
                           cwd=REPO, timeout=300)
-
-
-@pytest.fixture
-def iris_studio(store, studio_home) -> dict[int, int]:
-    """Pipeline 'iris' with two registered versions, version 1 in production; version -> artifact id."""
-    dataset_id = store_frame(store, load_sample("iris"), "iris")
-    artifacts = {}
-    for seed in (1, 2):
-        spec = fast_spec(seed=seed).model_copy(update={"name": "iris"})
-        version = storage.save_pipeline_version(store, name="iris", definition=spec.to_dict())
-        run = train_now(store, dataset_id, spec, pipeline_version_id=version.id)
-        registered = registry.register_model(run.id, by="cli")
-        artifacts[registered.version] = registered.artifact_id
-    registry.set_stage("iris", 1, "production", by="cli", why="baseline")
-    return artifacts
-
-
-@pytest.fixture
-def new_rows(tmp_path: Path) -> Path:
-    path = tmp_path / "new rows.csv"
-    load_sample("iris").drop(columns="target").sample(40, random_state=3).to_csv(path, index=False)
-    return path
 
 
 def test_predict_from_the_production_stage_equals_predict_with_the_same_model_file(store, iris_studio, new_rows,

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import io
+import time
 from pathlib import PurePosixPath
 
 import pandas as pd
 import pytest
 from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
 
+import storage
 from pipeline_core.definition.spec import PipelineSpec
 from pipeline_core.io.samples import load_sample
 from tests.apptest import texts
@@ -149,3 +151,19 @@ def test_the_pipelines_quality_rules_are_reported_on_the_scored_file(app, store,
     assert "1 of 2 quality rule(s) of the pipeline are broken" in texts(at, "info")
     table = next(d.value for d in at.dataframe if list(d.value.columns[:2]) == ["rule", "column"])
     assert table["violations"].tolist() == [too_long, 0]
+
+
+def test_scored_rows_are_logged_once_under_the_request_id_the_page_shows(app, trained, store):
+    rows = new_rows()
+    at = upload(app, trained, "rows.csv", csv_bytes(rows))
+    assert not at.exception
+    [caption] = [c.value for c in at.caption if c.value.startswith("Logged as request")]
+    request_id = caption.split("`")[1]
+    deadline = time.monotonic() + 120
+    while len(storage.list_predictions(store)) < 30 and time.monotonic() < deadline:
+        time.sleep(0.1)  # the page logs in the background
+    log = storage.list_predictions(store)
+    assert [(r.request_id, r.row_id, r.source) for r in log] == [(request_id, i, "page") for i in range(30)]
+    assert log[0].inputs == rows.iloc[0].to_dict() and log[0].pipeline_id is None  # a run not registered
+    at.run()  # a rerun reuses the cached scores: nothing is logged twice
+    assert len(storage.list_predictions(store)) == 30

@@ -15,7 +15,7 @@ from storage import Store
 from storage.db import MIGRATIONS_DIR, current_revision, make_engine, upgrade
 from storage.models import TABLES
 
-HEAD = "0008"
+HEAD = "0009"
 
 OLD_DEFINITION = '{"steps": [{"kind": "impute", "strategy": "mean"}]}'
 OLD_COLUMNS = '[{"name": "a", "dtype": "int64"}]'
@@ -154,3 +154,40 @@ def test_0005_adds_the_run_owner_to_a_sqlite_file_and_drops_it_again_keeping_the
         assert connection.execute(text("SELECT seed FROM runs ORDER BY id")).scalars().all() == [7, None]
         assert "ix_runs_owner" not in {i["name"] for i in inspect(connection).get_indexes("runs")}
     engine.dispose()
+
+
+def _tables(engine) -> set[str]:
+    with engine.connect() as connection:
+        return set(inspect(connection).get_table_names())
+
+
+def test_0009_adds_the_prediction_log_to_a_sqlite_file_and_drops_it_again_keeping_the_rest(sqlite_store: Store) \
+        -> None:
+    store = sqlite_store
+    old = make_engine(store.url)
+    upgrade(old, "0008")
+    with old.begin() as connection:
+        for statement in OLD_ROWS:
+            connection.execute(text(statement.replace("timings", "summary")))
+    assert not {"prediction_logs", "ground_truths"} & _tables(old)
+    old.dispose()
+
+    [run] = storage.list_runs(store)  # opening the studio upgrades the file to head
+    assert current_revision(storage.get_engine(store.url)) == HEAD
+    row = {"logged_at": run.created_at, "request_id": "r", "row_id": 0, "inputs": {"a": 1}, "prediction": "yes",
+           "latency_ms": 2.0}
+    assert storage.append_predictions(store, [row], source="batch", pipeline_id=None, model_version=None,
+                                      model_sha256="ab") == 1
+    assert storage.save_ground_truth(store, [("r", 0, "no"), ("q", 1, "yes")]).unmatched_examples == [("q", 1)]
+
+    storage.reset_engines()
+    engine = make_engine(store.url)
+    _downgrade(engine, "0008")
+    assert current_revision(engine) == "0008"
+    assert not {"prediction_logs", "ground_truths"} & _tables(engine)
+    with engine.connect() as connection:
+        assert connection.execute(text("SELECT seed FROM runs")).scalars().all() == [7]
+    upgrade(engine)  # and up again: empty tables, the run still there
+    assert {"prediction_logs", "ground_truths"} <= _tables(engine)
+    engine.dispose()
+    assert storage.count_predictions(store) == 0 and len(storage.list_runs(store)) == 1

@@ -14,7 +14,7 @@ import storage
 from storage import ModelStage, StorageError, Store
 from storage.db import current_revision, make_engine, upgrade
 from tests.storage.helpers import REPO_ROOT, sha256, small_frame
-from tests.storage.test_migrations import HEAD, OLD_ROWS, _downgrade
+from tests.storage.test_migrations import HEAD, OLD_ROWS, _downgrade, _tables
 
 
 def finished_model(store: Store, pipeline: str = "houses", *, definition: dict | None = None,
@@ -210,11 +210,6 @@ def test_a_registered_run_is_kept_and_deleting_the_pipeline_removes_its_registry
     assert storage.list_stage_changes(store, model.pipeline_id) == []
     storage.delete_run(store, model.run_id)  # no longer registered anywhere
     assert storage.get_run(store, model.run_id) is None
-
-
-def _tables(engine) -> set[str]:
-    with engine.connect() as connection:
-        return set(connection.execute(text("SELECT name FROM sqlite_master WHERE type = 'table'")).scalars())
 
 
 def test_0006_adds_the_registry_to_a_sqlite_file_and_drops_it_again_keeping_the_runs(sqlite_store: Store) -> None:
