@@ -30,6 +30,7 @@ from storage.models import (
     ScoringService,
     StageChange,
 )
+from storage.prediction_stats import LogWindow, bucket_volume, prediction_counts, prediction_values, request_latencies
 from storage.predictions import (
     GroundTruthJoin,
     Pruned,
@@ -91,6 +92,11 @@ from storage.services import get_service, list_running_services, mark_service_st
 from storage.store import Store
 
 __all__ = [
+    "LogWindow",
+    "bucket_volume",
+    "prediction_counts",
+    "prediction_values",
+    "request_latencies",
     "GroundTruth",
     "GroundTruthJoin",
     "PredictionLog",

@@ -1,0 +1,96 @@
+"""Aggregates of the prediction log per time bucket, computed in SQL so a million logged rows never leave the
+database as rows: volume, per-request latencies, and predicted classes or values.
+
+A bucket is named by its start in whole seconds since the epoch (UTC), a multiple of ``bucket_seconds``, so the
+same window gives the same buckets on SQLite and PostgreSQL. Latency is the request's (every row of a request
+carries it), so latencies are read from each request's first row (``row_id`` 0). Predictions are grouped by
+their JSON text, which is how both databases can compare them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import BigInteger, Integer, String, cast, func, select
+from sqlalchemy.sql.elements import ColumnElement
+from sqlmodel import Session, col
+
+from storage.db import read
+from storage.models import PredictionLog
+from storage.store import Store
+
+
+@dataclass(frozen=True)
+class LogWindow:
+    """Which logged rows an aggregate reads: one pipeline (one registry version of it, if given), in [since, until)."""
+
+    pipeline_id: int
+    since: datetime
+    until: datetime
+    bucket_seconds: int
+    version: int | None = None
+
+
+def _bucket(session: Session, seconds: int) -> ColumnElement[Any]:
+    """The bucket start (epoch seconds) of ``logged_at``, in the session's SQL dialect."""
+    if session.get_bind().dialect.name == "sqlite":
+        epoch = cast(func.strftime("%s", PredictionLog.logged_at), BigInteger)
+    else:
+        epoch = cast(func.floor(func.extract("epoch", PredictionLog.logged_at)), BigInteger)
+    return (epoch // seconds) * seconds
+
+
+def _where(window: LogWindow) -> list[ColumnElement[bool]]:
+    clauses = [col(PredictionLog.pipeline_id) == window.pipeline_id, col(PredictionLog.logged_at) >= window.since,
+               col(PredictionLog.logged_at) < window.until]
+    if window.version is not None:
+        clauses.append(col(PredictionLog.model_version) == window.version)
+    return clauses
+
+
+def bucket_volume(store: Store, window: LogWindow) -> list[tuple[int, int, int]]:
+    """``(bucket, rows, requests)`` for each bucket holding any row, in time order."""
+
+    def work(session: Session) -> list[tuple[int, int, int]]:
+        bucket = _bucket(session, window.bucket_seconds).label("bucket")
+        first_rows = func.sum(cast(col(PredictionLog.row_id) == 0, Integer))
+        query = (select(bucket, func.count(), first_rows).where(*_where(window)).group_by(bucket).order_by(bucket))
+        return [(int(b), int(rows), int(requests or 0)) for b, rows, requests in session.execute(query).all()]
+
+    return read(store, work)
+
+
+def request_latencies(store: Store, window: LogWindow) -> list[tuple[int, float]]:
+    """``(bucket, latency_ms)`` of every request in the window (read from its first row)."""
+
+    def work(session: Session) -> list[tuple[int, float]]:
+        bucket = _bucket(session, window.bucket_seconds).label("bucket")
+        query = select(bucket, PredictionLog.latency_ms).where(*_where(window), col(PredictionLog.row_id) == 0)
+        return [(int(b), float(ms)) for b, ms in session.execute(query).all()]
+
+    return read(store, work)
+
+
+def prediction_counts(store: Store, window: LogWindow) -> list[tuple[int, str, int]]:
+    """``(bucket, prediction as JSON text, rows)`` per bucket and distinct prediction."""
+
+    def work(session: Session) -> list[tuple[int, str, int]]:
+        bucket = _bucket(session, window.bucket_seconds).label("bucket")
+        value = cast(PredictionLog.prediction, String).label("value")
+        query = select(bucket, value, func.count()).where(*_where(window)).group_by(bucket, value)
+        return [(int(b), str(v), int(n)) for b, v, n in session.execute(query.order_by(bucket, value)).all()]
+
+    return read(store, work)
+
+
+def prediction_values(store: Store, window: LogWindow) -> list[tuple[int, Any]]:
+    """``(bucket, prediction)`` of every row: for predicted numbers, whose quantiles SQL cannot give everywhere."""
+
+    def work(session: Session) -> list[tuple[int, Any]]:
+        bucket = _bucket(session, window.bucket_seconds).label("bucket")
+        query = select(bucket, PredictionLog.prediction).where(*_where(window))
+        return [(int(b), v) for b, v in session.execute(query).all()]
+
+    return read(store, work)

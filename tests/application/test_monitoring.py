@@ -1,0 +1,81 @@
+"""The Monitor page's data: traffic, latency and predictions per time bucket, from a real SQLite log."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+import storage
+from storage import StorageError
+from studio import monitoring
+
+T0 = datetime(2026, 3, 1, 10, 0, tzinfo=UTC)
+
+
+def log_request(store, pipeline_id: int, at: datetime, predictions: list, latency_ms: float, request_id: str,
+                version: int | None = 1) -> None:
+    rows = [{"logged_at": at, "request_id": request_id, "row_id": i, "inputs": None, "prediction": p,
+             "latency_ms": latency_ms} for i, p in enumerate(predictions)]
+    storage.append_predictions(store, rows, source="service", pipeline_id=pipeline_id, model_version=version,
+                               model_sha256="ab")
+
+
+@pytest.fixture
+def churn(store) -> int:
+    """Pipeline 'churn' with a day of logged classifications (not registered: its kind is read from the log)."""
+    pipeline_id = storage.save_pipeline_version(store, name="churn", definition={}).pipeline_id
+    other = storage.save_pipeline_version(store, name="other", definition={}).pipeline_id
+    log_request(store, pipeline_id, T0 + timedelta(minutes=5), ["yes", "no", "no"], 10.0, "a")
+    log_request(store, pipeline_id, T0 + timedelta(minutes=50), ["no"], 30.0, "b")
+    log_request(store, pipeline_id, T0 + timedelta(hours=2, minutes=1), ["yes"] * 4, 20.0, "c", version=2)
+    log_request(store, pipeline_id, T0 - timedelta(minutes=1), ["yes"], 5.0, "before")  # outside the window
+    log_request(store, other, T0 + timedelta(minutes=5), ["maybe"], 99.0, "elsewhere")  # another pipeline
+    return pipeline_id
+
+
+def test_traffic_counts_rows_and_requests_per_bucket_with_empty_buckets_as_zeros(churn):
+    buckets = monitoring.traffic("churn", since=T0, until=T0 + timedelta(hours=3), granularity="hour")
+    assert [b.start for b in buckets] == [T0, T0 + timedelta(hours=1), T0 + timedelta(hours=2)]
+    assert [(b.rows, b.requests) for b in buckets] == [(4, 2), (0, 0), (4, 1)]
+    assert (buckets[0].latency_p50_ms, buckets[0].latency_max_ms) == (20.0, 30.0)  # per request, not per row
+    assert buckets[1].latency_p50_ms is None
+    minutes = monitoring.traffic("churn", since=T0, until=T0 + timedelta(hours=1), granularity="minute")
+    assert len(minutes) == 60 and minutes[5].rows == 3 and minutes[50].rows == 1 and sum(m.rows for m in minutes) == 4
+    only_v2 = monitoring.traffic("churn", since=T0, until=T0 + timedelta(hours=3), version=2)
+    assert [b.rows for b in only_v2] == [0, 0, 4]
+
+
+def test_class_shares_per_bucket(churn):
+    shares = monitoring.prediction_distribution("churn", since=T0, until=T0 + timedelta(hours=3))
+    assert shares.kind == "classes" and shares.labels == ["no", "yes"]
+    assert [s.counts for s in shares.classes] == [{"no": 3, "yes": 1}, {}, {"yes": 4}]
+    assert shares.classes[0].share("no") == 0.75 and shares.classes[1].share("no") == 0.0
+
+
+def test_predicted_values_get_quantiles_per_bucket(store):
+    pipeline_id = storage.save_pipeline_version(store, name="price", definition={}).pipeline_id
+    log_request(store, pipeline_id, T0 + timedelta(minutes=1), [float(v) + 0.5 for v in range(101)], 12.0, "p")
+    log_request(store, pipeline_id, T0 + timedelta(days=1, hours=1), [1000.25], 12.0, "q")
+    values = monitoring.prediction_distribution("price", since=T0, until=T0 + timedelta(days=2), granularity="day")
+    assert [v.start.isoformat() for v in values.values] == [  # day buckets start at midnight UTC
+        "2026-03-01T00:00:00+00:00", "2026-03-02T00:00:00+00:00", "2026-03-03T00:00:00+00:00"]
+    assert values.kind == "values" and [v.rows for v in values.values] == [101, 1, 0]
+    assert values.values[0].quantiles == (5.5, 25.5, 50.5, 75.5, 95.5) and values.values[0].mean == 50.5
+    assert values.values[1].quantiles == (1000.25,) * 5
+
+
+@pytest.mark.parametrize(("since", "until", "granularity", "message"), [
+    (T0, T0, "hour", "ends before it starts"),
+    (T0, T0 + timedelta(days=400), "minute", "more than 2,000 points"),
+    (T0, T0 + timedelta(hours=1), "week", "'week' is not one of"),
+    (T0.replace(tzinfo=None), T0 + timedelta(hours=1), "hour", "with a time zone"),
+])
+def test_bad_windows_are_refused_in_one_line(churn, since, until, granularity, message):
+    with pytest.raises(StorageError, match=message):
+        monitoring.traffic("churn", since=since, until=until, granularity=granularity)
+
+
+def test_an_unknown_pipeline_is_refused_in_one_line(store):
+    with pytest.raises(StorageError, match="nope"):
+        monitoring.traffic("nope", since=T0, until=T0 + timedelta(hours=1))
