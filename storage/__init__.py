@@ -30,7 +30,14 @@ from storage.models import (
     ScoringService,
     StageChange,
 )
-from storage.prediction_stats import LogWindow, bucket_volume, prediction_counts, prediction_values, request_latencies
+from storage.prediction_stats import (
+    LogWindow,
+    bucket_volume,
+    labelled_predictions,
+    prediction_counts,
+    prediction_values,
+    request_latencies,
+)
 from storage.predictions import (
     GroundTruthJoin,
     Pruned,
@@ -94,6 +101,7 @@ from storage.store import Store
 __all__ = [
     "LogWindow",
     "bucket_volume",
+    "labelled_predictions",
     "prediction_counts",
     "prediction_values",
     "request_latencies",

@@ -13,12 +13,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Integer, String, cast, func, select
+from sqlalchemy import BigInteger, Integer, String, and_, cast, func, select
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session, col
 
 from storage.db import read
-from storage.models import PredictionLog
+from storage.models import GroundTruth, PredictionLog
 from storage.store import Store
 
 
@@ -92,5 +92,19 @@ def prediction_values(store: Store, window: LogWindow) -> list[tuple[int, Any]]:
         bucket = _bucket(session, window.bucket_seconds).label("bucket")
         query = select(bucket, PredictionLog.prediction).where(*_where(window))
         return [(int(b), v) for b, v in session.execute(query).all()]
+
+    return read(store, work)
+
+
+def labelled_predictions(store: Store, window: LogWindow) -> list[tuple[int, Any, Any]]:
+    """``(bucket, prediction, true outcome)`` of every logged row in the window whose outcome has arrived."""
+
+    def work(session: Session) -> list[tuple[int, Any, Any]]:
+        bucket = _bucket(session, window.bucket_seconds).label("bucket")
+        joined = (select(bucket, PredictionLog.prediction, GroundTruth.outcome)
+                  .join(GroundTruth, and_(col(GroundTruth.request_id) == col(PredictionLog.request_id),
+                                          col(GroundTruth.row_id) == col(PredictionLog.row_id)))
+                  .where(*_where(window)))
+        return [(int(b), p, o) for b, p, o in session.execute(joined).all()]
 
     return read(store, work)

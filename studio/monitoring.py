@@ -1,5 +1,6 @@
-"""What the Monitor page draws from the prediction log, per time bucket: traffic and latency, and what the
-model predicted (class shares, or value quantiles for a regressor).
+"""What the Monitor page draws from the prediction log, per time bucket: traffic and latency, what the model
+predicted (class shares, or value quantiles for a regressor), and how right it was on the rows whose true
+outcome has arrived (live accuracy or mean absolute error, with an interval, next to the CV estimate).
 
 Counting is done in SQL (``storage.prediction_stats``); here the buckets of the window are filled in (a
 bucket without traffic is a zero, not a gap a chart would draw across) and typed. Latency quantiles are over
@@ -21,6 +22,7 @@ from storage import (
     StorageError,
     Store,
     bucket_volume,
+    labelled_predictions,
     prediction_counts,
     prediction_values,
     request_latencies,
@@ -149,6 +151,88 @@ def prediction_distribution(pipeline: str | int, *, since: datetime, until: date
     return PredictionDistribution(kind="classes", labels=labels, classes=classes, values=[])
 
 
+@dataclass(frozen=True)
+class PerformanceBucket:
+    """The live metric on one bucket's rows whose true outcome has arrived, with a 95% interval (None: no rows).
+
+    Accuracy's interval is Wilson's (sound for small counts and for shares near 0 or 1); the mean absolute
+    error's is the normal one around the mean (mean ± 1.96 standard errors).
+    """
+
+    start: datetime
+    rows: int
+    value: float | None
+    low: float | None
+    high: float | None
+
+
+@dataclass(frozen=True)
+class LivePerformance:
+    """``metric`` (``accuracy`` or ``mean_absolute_error``) per bucket, and the registered version's
+    cross-validated estimate of it when the registry has one, for the page to draw next to it."""
+
+    metric: str
+    buckets: list[PerformanceBucket]
+    cv_estimate: float | None
+
+
+def live_performance(pipeline: str | int, *, since: datetime, until: datetime, granularity: Granularity = "day",
+                     version: int | None = None) -> LivePerformance:
+    """Accuracy (classifiers) or mean absolute error (regressors) per bucket, on the logged rows joined to their
+    ground truth; rows without an outcome yet are not counted."""
+    window, starts = _window(pipeline, since, until, granularity, version)
+    store = current_store()
+    regression = _is_regression(pipeline, store, window)
+    per: dict[int, list[float]] = defaultdict(list)
+    for b, predicted, actual in labelled_predictions(store, window):
+        if regression:
+            got, truth = _numeric(predicted), _numeric(actual)
+            if got is not None and truth is not None:
+                per[b].append(abs(got - truth))
+        else:
+            per[b].append(float(_same(predicted, actual)))
+    buckets = [_performance(_at(s), np.asarray(per.get(s, []), dtype=float), regression) for s in starts]
+    metric = "mean_absolute_error" if regression else "accuracy"
+    return LivePerformance(metric=metric, buckets=buckets, cv_estimate=_cv_estimate(pipeline, version, regression))
+
+
+def _performance(start: datetime, scores: np.ndarray, regression: bool) -> PerformanceBucket:
+    n = int(scores.size)
+    if not n:
+        return PerformanceBucket(start=start, rows=0, value=None, low=None, high=None)
+    mean = float(scores.mean())
+    if regression:
+        half = 1.96 * float(scores.std(ddof=1)) / float(np.sqrt(n)) if n > 1 else float("inf")
+        return PerformanceBucket(start=start, rows=n, value=mean, low=max(mean - half, 0.0), high=float(mean + half))
+    z = 1.96
+    centre = (mean + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * float(np.sqrt(mean * (1 - mean) / n + z * z / (4 * n * n))) / (1 + z * z / n)
+    return PerformanceBucket(start=start, rows=n, value=mean, low=centre - half, high=centre + half)
+
+
+def _same(predicted: object, actual: object) -> bool:
+    """Whether a prediction equals its outcome as labels: ``1``, ``1.0`` and ``"1"`` are the same class."""
+    return _as_label(predicted) == _as_label(actual)
+
+
+def _as_label(value: object) -> str:
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return str(value).strip()
+
+
+def _cv_estimate(pipeline: str | int, version: int | None, regression: bool) -> float | None:
+    """The registered version's cross-validated accuracy or MAE (the newest version when none is named)."""
+    versions = registry.list_model_versions(pipeline)
+    chosen = [v for v in versions if version is None or v.version == version]
+    if not chosen:
+        return None
+    metrics = max(chosen, key=lambda v: v.version).metrics
+    name = "neg_mean_absolute_error" if regression else "accuracy"
+    value = metrics.cv.get(name)
+    return None if value is None else abs(value) if regression else value
+
+
 def _label(text: str) -> str:
     """A class as people read it: the JSON text of the stored prediction, unquoted."""
     try:
@@ -174,7 +258,16 @@ def _is_regression(pipeline: str | int, store: Store, window: LogWindow) -> bool
 
 def _number(text: str) -> float | None:
     try:
-        value = json.loads(text)
+        return _numeric(json.loads(text))
     except ValueError:
         return None
+
+
+def _numeric(value: object) -> float | None:
+    """A number as a float; text (an outcome read from a file as text) only when it parses as one."""
+    if isinstance(value, str):
+        try:
+            value = float(value)
+        except ValueError:
+            return None
     return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None

@@ -79,3 +79,24 @@ def test_bad_windows_are_refused_in_one_line(churn, since, until, granularity, m
 def test_an_unknown_pipeline_is_refused_in_one_line(store):
     with pytest.raises(StorageError, match="nope"):
         monitoring.traffic("nope", since=T0, until=T0 + timedelta(hours=1))
+
+
+def test_live_accuracy_counts_only_rows_whose_outcome_arrived_with_a_wilson_interval(churn, store):
+    storage.save_ground_truth(store, [("a", 0, "yes"), ("a", 1, "yes"), ("a", 2, "no"), ("b", 0, "no"),
+                                      ("c", 0, "no"), ("elsewhere", 0, "maybe"), ("typo", 0, "no")])
+    live = monitoring.live_performance("churn", since=T0, until=T0 + timedelta(hours=3), granularity="hour")
+    assert live.metric == "accuracy" and live.cv_estimate is None  # not registered: no CV estimate
+    assert [(b.rows, b.value) for b in live.buckets] == [(4, 0.75), (0, None), (1, 0.0)]
+    first = live.buckets[0]
+    assert 0.0 < first.low < 0.75 < first.high < 1.0  # Wilson's 95% interval for 3 of 4
+    assert abs(first.low - 0.3006) < 1e-3 and abs(first.high - 0.9544) < 1e-3
+
+
+def test_live_mean_absolute_error_on_predicted_values_takes_outcomes_read_as_text(store):
+    pipeline_id = storage.save_pipeline_version(store, name="price", definition={}).pipeline_id
+    log_request(store, pipeline_id, T0 + timedelta(minutes=1), [v + 0.5 for v in range(60)], 12.0, "p")
+    storage.save_ground_truth(store, [("p", 0, 1.5), ("p", 1, "0.0"), ("p", 2, "n/a")])
+    live = monitoring.live_performance("price", since=T0, until=T0 + timedelta(hours=1), granularity="hour")
+    [bucket] = live.buckets
+    assert live.metric == "mean_absolute_error" and (bucket.rows, bucket.value) == (2, 1.25)  # |0.5-1.5|, |1.5-0|
+    assert (bucket.low, bucket.high) == pytest.approx((1.25 - 1.96 * 0.25, 1.25 + 1.96 * 0.25))  # s.e. 0.25
