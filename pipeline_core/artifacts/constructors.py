@@ -17,7 +17,7 @@ from sklearn.base import BaseEstimator
 from sklearn.compose import ColumnTransformer
 from sklearn.pipeline import Pipeline
 
-from pipeline_core.definition.registry import script_helpers
+from pipeline_core.definition.registry import model_libraries, script_helpers
 from pipeline_core.definition.standalone import Helper, literal
 from pipeline_core.errors import SpecError
 
@@ -46,7 +46,7 @@ class Renderer:
         if helper is not None:
             return self._ours(obj, helper)
         if isinstance(obj, BaseEstimator):
-            if not type(obj).__module__.startswith("sklearn."):
+            if type(obj).__module__.split(".")[0] not in ("sklearn", *model_libraries()):
                 raise SpecError(f"no standalone script form is registered for {type(obj).__qualname__}: give its "
                                 "step's registry entry a Helper (pipeline_core/definition/standalone.py)")
             self._import(type(obj))

@@ -14,6 +14,7 @@ import pandas as pd
 import sklearn
 
 from pipeline_core import __version__
+from pipeline_core.definition.registry import model_libraries
 from pipeline_core.json_data import jsonable
 
 METADATA_ATTRIBUTE = "studio_metadata_"
@@ -37,7 +38,7 @@ def build_metadata(result: Any, frame: pd.DataFrame) -> dict[str, Any]:
         "format": METADATA_FORMAT,
         "studio_version": __version__,
         "sklearn_version": sklearn.__version__,
-        "requirements": runtime_requirements(),
+        "requirements": runtime_requirements(result.best.model),
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
         "task": result.task,
         "target": spec.target,
@@ -55,15 +56,17 @@ def build_metadata(result: Any, frame: pd.DataFrame) -> dict[str, Any]:
     }
 
 
-def runtime_requirements() -> list[str]:
+def runtime_requirements(model_kind: str | None = None) -> list[str]:
     """Pinned ``name==version`` lines for what loading this model elsewhere needs, as installed right now.
 
     Read from the installed distributions at export time, so the pins are what the model was really saved
     with (a model only loads under the scikit-learn that saved it). This project comes first: it holds the
     custom transformers; when it runs from a source checkout rather than an install, its own version is used.
+    A model from another library (LightGBM) adds that library, as its registry entry names it.
     """
     pins = [f"{PROJECT_DISTRIBUTION}=={_installed_version(PROJECT_DISTRIBUTION) or __version__}"]
-    pins += [f"{name}=={version}" for name in RUNTIME_DISTRIBUTIONS if (version := _installed_version(name))]
+    names = (*RUNTIME_DISTRIBUTIONS, *(model_libraries(model_kind) if model_kind else ()))
+    pins += [f"{name}=={version}" for name in names if (version := _installed_version(name))]
     return pins
 
 

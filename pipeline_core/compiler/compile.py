@@ -60,7 +60,7 @@ def compile_pipeline(
         if entry.dense_only and any(isinstance(s, st.Tfidf) for s in column_steps):
             named.append(("densify", Densify()))
         try:
-            params = {**model.params, "categorical_features": list(range(n_codes))} if n_codes else model.params
+            params = {**model.params, entry.native_categorical: list(range(n_codes))} if n_codes else model.params
             named.append(("model", entry.build(task, params, seed)))
         except TypeError as e:
             raise SpecError(f"models[{model.kind}].params: {e}") from e
@@ -69,8 +69,11 @@ def compile_pipeline(
 
 def gives_codes(pipeline: Pipeline, model: ModelSpec) -> bool:
     """Whether the compiled model splits on category codes that the definition's one-hot steps chose for it."""
-    chosen = getattr(pipeline[-1], "categorical_features", None)  # scikit-learn's own default is "from_dtype"
-    return "categorical_features" not in model.params and isinstance(chosen, list) and bool(chosen)
+    parameter = MODELS[model.kind].native_categorical
+    if parameter is None or parameter in model.params:
+        return False
+    chosen = getattr(pipeline[-1], parameter, None)  # scikit-learn's own default is "from_dtype"
+    return isinstance(chosen, list) and bool(chosen)
 
 
 def feature_columns(spec: PipelineSpec, schema: dict[str, ColumnInfo]) -> list[str]:
@@ -97,7 +100,8 @@ def column_chains(steps: list[st.Step], types: dict[str, str]) -> dict[tuple[int
 
 def _native_categories(spec: PipelineSpec, model: ModelSpec) -> bool:
     """Code columns are only safe where nothing after the ``ColumnTransformer`` moves columns."""
-    return (MODELS[model.kind].native_categorical and "categorical_features" not in model.params
+    parameter = MODELS[model.kind].native_categorical
+    return (parameter is not None and parameter not in model.params
             and not any(s.stage == "global" for s in spec.steps))
 
 

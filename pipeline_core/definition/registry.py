@@ -12,15 +12,22 @@ entry here, and a step without an entry fails at import, not silently in one cor
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+import lightgbm
 from sklearn import cluster, ensemble, linear_model, mixture, naive_bayes, neighbors, neural_network, svm, tree
 
 from pipeline_core.definition import standalone as sa
 from pipeline_core.definition.steps import STEPS, Step
 
 UiGroup = Literal["clean", "features"]
+
+# LightGBM takes the code columns from its ``categorical_feature`` parameter (its trees split on categories:
+# tests/pipeline_core/test_compile.py) but warns that it would rather have them as a ``fit`` argument, which a
+# compiled pipeline cannot pass; users would only see a warning that says the opposite of what happens.
+warnings.filterwarnings("ignore", message="categorical_feature keyword has been found", category=UserWarning)
 
 
 @dataclass(frozen=True)
@@ -82,12 +89,16 @@ class ModelEntry:
     dense_only: bool = False  # cannot take sparse input
     max_rows: int | None = None  # scales badly: subsample or skip above this many rows
     limit_reason: str = "this model scales badly"  # why, as the leaderboard says it
-    native_categorical: bool = False  # splits on category codes itself (``categorical_features``)
+    # splits on category codes itself: the constructor parameter that lists the code columns, else None
+    native_categorical: str | None = None
     preselected: tuple[str, ...] = ()  # tasks for which it is in the default set
     help: str = ""
     # skops types its fitted form holds that skops does not trust by default (see ``artifacts.skops_io``)
     trusted: tuple[str, ...] = ()
     onnx: Onnx = field(default_factory=Onnx)  # the script form is its constructor call, as for any sklearn class
+    # Python packages beyond scikit-learn its fitted form imports (the module's and the distribution's name):
+    # a saved model's requirements and the standalone script's imports include them
+    libraries: tuple[str, ...] = ()
 
     def build(self, task: str, params: dict[str, Any], seed: int) -> Any:
         """Instantiate with defaults, then the user's params (``n_jobs`` held to the worker's share); seed only
@@ -177,7 +188,7 @@ MODELS: dict[str, ModelEntry] = {
         {C: {"early_stopping": "auto", "max_iter": 300}, R: {"early_stopping": "auto", "max_iter": 300}},
         {"learning_rate": _float(0.02, 0.3, log=True), "max_leaf_nodes": _int(8, 128, log=True),
          "l2_regularization": _float(1e-6, 10, log=True)}, class_weight=True, dense_only=True,
-        native_categorical=True, preselected=(C, R),
+        native_categorical="categorical_features", preselected=(C, R),
         help="Fast, strong default for tabular data.",
         # with category codes it keeps ``partial(check_array, ...)``: skops checks the partial's function
         # and arguments against the allow-list too, so only ``check_array`` can be wrapped
@@ -185,6 +196,22 @@ MODELS: dict[str, ModelEntry] = {
                  "sklearn.utils.validation.check_array"),
         # converts with our float64 tree ensemble (``artifacts.onnx_trees``), unless it learned category codes
         onnx=converts()),
+    "lightgbm": ModelEntry(
+        "LightGBM", {C: lightgbm.LGBMClassifier, R: lightgbm.LGBMRegressor},
+        # one thread: training spreads folds over single-threaded workers (``WORKER_N_JOBS``), and LightGBM's
+        # own default takes every core; ``verbose=-1`` keeps its per-fit log lines out of the job's output
+        {task: {"n_estimators": 300, "learning_rate": 0.05, "n_jobs": WORKER_N_JOBS, "verbose": -1}
+         for task in (C, R)},
+        {"learning_rate": _float(0.02, 0.3, log=True), "num_leaves": _int(8, 128, log=True),
+         "min_child_samples": _int(5, 100, log=True), "reg_lambda": _float(1e-6, 10, log=True),
+         "colsample_bytree": _float(0.5, 1.0)},
+        class_weight=True, native_categorical="categorical_feature",
+        help="Microsoft's gradient boosting library: leaf-wise trees, fast on large tables.",
+        trusted=("collections.OrderedDict", "lightgbm.basic.Booster", "lightgbm.sklearn.LGBMClassifier",
+                 "lightgbm.sklearn.LGBMRegressor"),
+        onnx=refused("its ONNX converter (onnxmltools) computes in float32, so splits near a threshold can "
+                     "differ from the model's", "LGBMClassifier", "LGBMRegressor"),
+        libraries=("lightgbm",)),
     "naive_bayes": ModelEntry("Gaussian naive Bayes", {C: naive_bayes.GaussianNB}, seeded=False,
                               search={"var_smoothing": _float(1e-12, 1e-3, log=True)}, dense_only=True),
     "mlp": ModelEntry(
@@ -328,6 +355,12 @@ def onnx_refusals() -> dict[str, str]:
     for onnx in [*(e.onnx for e in STEP_ENTRIES.values()), *(e.onnx for e in MODELS.values())]:
         found.update(onnx.refused)
     return found
+
+
+def model_libraries(kind: str | None = None) -> tuple[str, ...]:
+    """Packages beyond scikit-learn that a model kind's fitted form imports; every entry's for ``None``."""
+    entries = MODELS.values() if kind is None else [MODELS[kind]] if kind in MODELS else []
+    return tuple(sorted({lib for entry in entries for lib in entry.libraries}))
 
 
 def script_helpers() -> dict[type, sa.Helper]:

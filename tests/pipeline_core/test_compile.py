@@ -106,6 +106,33 @@ def test_histogram_boosting_gets_one_code_column_per_category_instead_of_one_hot
     assert len(names) < linear[:-1].fit(X, y).transform(X).shape[1]  # the one-hot model sees more columns
 
 
+def test_lightgbm_splits_on_the_same_code_columns_through_its_own_parameter():
+    """Issue 20 point 2: LightGBM's native categories come from the registry entry's parameter name."""
+    from pipeline_core.artifacts.export import dump_model, load_model
+
+    rng = np.random.default_rng(0)
+    cities = np.array([f"city {i}" for i in range(12)])[rng.integers(0, 12, 3000)]
+    frame = pd.DataFrame({"city": cities, "x": rng.normal(size=3000)})
+    frame["churned"] = np.isin(cities, ["city 3", "city 7", "city 10"]) ^ (frame.x > 1.5)
+    spec = PipelineSpec(target="churned", steps=[st.OneHot(columns="categorical", boosting="codes")])
+    model = ModelSpec(kind="lightgbm", params={"n_estimators": 20})
+    pipeline = compile_pipeline(spec, infer_schema(frame, spec), task="classification", model=model)
+    X, y = frame.drop(columns="churned"), frame.churned
+    pipeline.fit(X, y)
+    assert pipeline[-1].categorical_feature == [0] and gives_codes(pipeline, model)
+    splits = set()
+
+    def walk(node):
+        if "decision_type" in node:
+            splits.add((node["split_feature"], node["decision_type"]))
+            walk(node["left_child"]), walk(node["right_child"])
+
+    for tree in pipeline[-1].booster_.dump_model()["tree_info"]:
+        walk(tree["tree_structure"])
+    assert (0, "==") in splits  # a split on categories of the code column, not on its order
+    np.testing.assert_array_equal(load_model(dump_model(pipeline)).pipeline.predict_proba(X), pipeline.predict_proba(X))
+
+
 def test_categories_unseen_in_training_reach_histogram_boosting_as_missing():
     pipeline, frame = compiled(codes_spec(), model="hist_gradient_boosting")
     X = frame.drop(columns="churned")

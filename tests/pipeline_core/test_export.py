@@ -20,7 +20,7 @@ from pipeline_core.artifacts.export import TRUSTED_TYPES, dump_model, load_model
 from pipeline_core.compiler.columns import default_steps, infer_schema
 from pipeline_core.compiler.compile import compile_pipeline
 from pipeline_core.definition import steps as st
-from pipeline_core.definition.registry import models_for
+from pipeline_core.definition.registry import model_libraries, models_for
 from pipeline_core.definition.spec import EvaluationPlan, ModelSpec, PipelineSpec
 from pipeline_core.errors import ModelError
 from pipeline_core.training.train import train
@@ -61,7 +61,8 @@ EVERY_STEP = [
 ]
 GLOBAL_CHOICES = [[st.SelectFromModel(method="tree"), st.PCA()], [st.SelectFromModel(method="l1", max_features=4)]]
 SMALL = {"random_forest": {"n_estimators": 3}, "extra_trees": {"n_estimators": 3}, "mlp": {"max_iter": 20},
-         "gradient_boosting": {"n_estimators": 3}, "hist_gradient_boosting": {"max_iter": 3}}
+         "gradient_boosting": {"n_estimators": 3}, "hist_gradient_boosting": {"max_iter": 3},
+         "lightgbm": {"n_estimators": 5}}
 SIMPLE = [st.Impute(columns="numeric"), st.Scale(), st.OneHot(columns="categorical"), st.DateParts(),
           st.Impute(columns="datetime"), st.Tfidf(min_df=1)]
 
@@ -87,8 +88,27 @@ def test_trusted_types_cover_every_model_and_step_we_can_save():
         for pipeline in every_saved_pipeline():
             found |= set(sio.get_untrusted_types(data=sio.dumps(pipeline)))
     assert found - set(TRUSTED_TYPES) == set()
-    assert all(t.startswith(("sklearn.", "numpy.", "pipeline_core.transformers.")) for t in TRUSTED_TYPES
-               if t != "functools.partial")
+    libraries = tuple(f"{lib}." for lib in model_libraries())  # LightGBM's booster keeps an OrderedDict
+    assert all(t.startswith(("sklearn.", "numpy.", "pipeline_core.transformers.", *libraries)) for t in TRUSTED_TYPES
+               if t not in ("functools.partial", "collections.OrderedDict"))
+
+
+def test_a_model_from_another_library_requires_it_where_it_is_saved():
+    """Issue 20 point 2: a LightGBM model's bundle, MLflow directory and metadata pin lightgbm; others do not."""
+    import lightgbm
+
+    frame = breast_cancer()
+    requirements = {}
+    for kind in ("lightgbm", "logistic_regression"):
+        spec = PipelineSpec(target="target", models=[ModelSpec(kind=kind, params=SMALL.get(kind, {}))],
+                            evaluation=EvaluationPlan(cv_folds=2, holdout=0.0))
+        with threadpool_limits(1):
+            result = train(spec.model_copy(update={"steps": default_steps(infer_schema(frame, spec))}), frame)
+        requirements[kind] = export.build_metadata(result, frame)["requirements"]
+    assert f"lightgbm=={lightgbm.__version__}" in requirements["lightgbm"]
+    assert not any(r.startswith("lightgbm==") for r in requirements["logistic_regression"])
+    assert set(requirements["lightgbm"]) - set(requirements["logistic_regression"]) == {
+        f"lightgbm=={lightgbm.__version__}"}
 
 
 @pytest.fixture(scope="module")

@@ -30,6 +30,7 @@ from pipeline_core.definition.registry import (
     SCAFFOLDING_ONNX,
     SCAFFOLDING_TRUSTED,
     STEP_ENTRIES,
+    model_libraries,
     models_for,
 )
 from pipeline_core.definition.spec import EvaluationPlan, ModelSpec, PipelineSpec
@@ -69,7 +70,7 @@ STEP_CASES = {f"step-{kind}": ("classification", "logistic_regression", steps) f
 MODEL_CASES = {f"model-{task}-{model}": (task, model, [*BASE, st.Scale()])
                for task in TARGETS for model in models_for(task)}
 CASES = {**STEP_CASES, **MODEL_CASES}
-ALLOWED_IMPORTS = {"json", "sys", "warnings", "pathlib", "numpy", "pandas", "scipy", "sklearn"}
+ALLOWED_IMPORTS = {"json", "sys", "warnings", "pathlib", "numpy", "pandas", "scipy", "sklearn", *model_libraries()}
 # Loads each script without running ``main``, fits its ``build_pipeline()`` on its ``training_rows``
 # and writes the predictions on every raw row (cluster labels of the training rows for clustering).
 RUNNER = """
