@@ -103,7 +103,8 @@ def _rules_section(frame: pd.DataFrame, sha256: str) -> None:
     st.caption("Rules are part of the pipeline: they are saved with it and checked on this data and on every file "
                "the model scores (Predict, batch scoring, the scoring service). They change no row unless you "
                "turn one into a filter step.")
-    _add_rule_form(list(map(str, frame.columns)))
+    schema = _schema()
+    _add_rule_form(list(map(str, frame.columns)), schema)
     rules = _current_rules()
     if not rules:
         st.info("No rules yet. Add one above to count the rows that break it.")
@@ -114,17 +115,42 @@ def _rules_section(frame: pd.DataFrame, sha256: str) -> None:
         common.show_error(e)
         _remove_rule_control(rules)
         return
+    names = schema.names_of_raw() if schema is not None else {}
+    report = report.assign(column=[names.get(c, c) for c in report["column"]])  # as every other page names it
     _show_report(report)
-    _rule_details(rules, report, frame, sha256)
+    _rule_details(rules, report, frame, sha256, names)
 
 
-def _add_rule_form(columns: list[str]) -> None:
+def _schema() -> Any:
+    """The pipeline's schema of the data, or None (the file's own names) when the definition does not fit it."""
+    try:
+        return common.data_schema()
+    except FAILURES:
+        return None
+
+
+def _column_label(raw: str, schema: Any) -> str:
+    """A column as the rule picker shows it: its pipeline name and type, and where the file names it otherwise.
+
+    Rules check files as they come (scored files carry the file's names), so a rule keeps the file's name;
+    the picker shows the name every other page uses.
+    """
+    column = next((c for c in schema.columns if c.raw == raw), None) if schema is not None else None
+    if column is None:
+        return raw
+    label = f"{column.name} · {column.type}"
+    if column.name != raw:
+        label += f" ('{raw}' in the file)"
+    return label + ("" if column.kept else " · left out of the pipeline")
+
+
+def _add_rule_form(columns: list[str], schema: Any) -> None:
     left, right = st.columns(2)
     kind = left.selectbox(
         "Rule", list(quality.RULES), format_func=lambda k: quality.RULES[k].label, key="clean_rule_kind",
         help="What every row of the column must satisfy.",
     )
-    column = right.selectbox("Column", columns, key="clean_rule_column")
+    column = right.selectbox("Column", columns, key="clean_rule_column", format_func=lambda c: _column_label(c, schema))
     st.caption(RULE_HELP.get(kind, ""))
     with st.form("clean_rule_form", border=False):
         params = _rule_params(kind)
@@ -178,10 +204,11 @@ def _show_report(report: pd.DataFrame) -> None:
     )
 
 
-def _rule_details(rules: list[dict], report: pd.DataFrame, frame: pd.DataFrame, sha256: str) -> None:
+def _rule_details(rules: list[dict], report: pd.DataFrame, frame: pd.DataFrame, sha256: str,
+                  names: dict[str, str]) -> None:
     labels = [f"{i + 1}. {r} on '{c}'" for i, (r, c) in enumerate(zip(report["rule"], report["column"], strict=True))]
     index = st.selectbox("Look at a rule", range(len(rules)), format_func=lambda i: labels[i], key="clean_rule_pick")
-    bad = _violations(sha256, json.dumps(rules[index]), frame)
+    bad = _violations(sha256, json.dumps(rules[index]), frame).rename(columns=names)
     if len(bad):
         st.caption(f"First {len(bad):,} rows breaking it (row index of the dataset on the left):")
         st.dataframe(common.safe_table(bad), height=240)
@@ -200,7 +227,16 @@ def _rule_to_step(index: int) -> None:
     spec = common.current_spec()
     if not 0 <= index < len(spec.rules):
         return
-    step = KeepRowsPassingRule(rule=spec.rules[index])
+    rule = spec.rules[index]
+    schema = _schema()
+    if schema is not None and rule.column in schema.names_of_raw():
+        column = next(c for c in schema.columns if c.raw == rule.column)
+        if not column.kept:
+            st.toast(f"'{rule.column}' is left out of the pipeline's columns, so no training row can be filtered on "
+                     "it; keep it on the Data page first.", icon=":material/error:")
+            return
+        rule = rule.model_copy(update={"column": column.name})  # row steps read the columns under pipeline names
+    step = KeepRowsPassingRule(rule=rule)
     if step in spec.steps:
         st.toast("That filter is already a step of the pipeline.", icon=":material/info:")
         return

@@ -19,8 +19,8 @@ import streamlit as st
 from pandas.io.formats.style import Styler
 
 from pages import session
-from pipeline_core.compiler.columns import ColumnInfo, infer_schema_reusing
-from pipeline_core.definition.spec import PipelineSpec, load_spec
+from pipeline_core.compiler.columns import ColumnInfo
+from pipeline_core.definition.spec import ColumnsSpec, PipelineSpec, load_spec
 from pipeline_core.errors import DataError, StudioError
 from pipeline_core.io.writers import neutralise_frame
 from studio import datasets, runs, schema, training
@@ -114,28 +114,46 @@ def raw_schema(sha256: str, _frame: pd.DataFrame) -> dict[str, ColumnInfo]:
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
-def _schema_of(sha256: str, fingerprint: str, _spec: PipelineSpec, _frame: pd.DataFrame) -> schema.DataSchema:
+def _column_types(sha256: str, columns_json: str, _frame: pd.DataFrame) -> dict[str, ColumnInfo]:
+    """Every column's type under the renames and overrides: the only part of a schema that reads values (a
+    renamed number column, whose new name can make it an ID), so it is kept per dataset and columns section."""
+    columns = ColumnsSpec.model_validate_json(columns_json)
+    return schema.column_types(_frame, columns, raw_schema(sha256, _frame))
+
+
+def _types_of(dataset: Any, spec: PipelineSpec) -> tuple[pd.DataFrame, dict[str, ColumnInfo]]:
+    frame = frame_of(dataset)
+    return frame, _column_types(dataset.sha256, spec.columns.model_dump_json(), frame)
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def _schema_of(sha256: str, fingerprint: str, _spec: PipelineSpec, _frame: pd.DataFrame,
+               _types: dict[str, ColumnInfo]) -> schema.DataSchema:
     """Keyed by the dataset's hash and what of the definition a schema reads (``columns_fingerprint``)."""
-    return schema.dataset_schema(_frame, _spec, raw_schema(sha256, _frame))
+    return schema.dataset_schema(_frame, _spec, types=_types)
+
+
+def _dataset_or_error() -> Any:
+    dataset = active_dataset()
+    if dataset is None:
+        raise DataError("no dataset is loaded; load one on the Data page first")
+    return dataset
 
 
 def data_schema(spec: PipelineSpec | None = None) -> schema.DataSchema:
     """The active dataset's one schema under ``spec`` (default: the definition being edited): names after
     renames, types after overrides, roles. Every page that lists, types or names columns reads this."""
-    dataset = active_dataset()
-    if dataset is None:
-        raise DataError("no dataset is loaded; load one on the Data page first")
+    dataset = _dataset_or_error()
     spec = spec or current_spec()
-    return _schema_of(dataset.sha256, schema.columns_fingerprint(spec), spec, frame_of(dataset))
+    frame, types = _types_of(dataset, spec)
+    return _schema_of(dataset.sha256, schema.columns_fingerprint(spec), spec, frame, types)
 
 
 def pipeline_schema(spec: PipelineSpec) -> dict[str, ColumnInfo]:
-    """The active dataset's column types under ``spec``, as ``infer_schema`` gives them, from the cached raw types."""
-    dataset = active_dataset()
-    if dataset is None:
-        raise DataError("no dataset is loaded; load one on the Data page first")
-    frame = frame_of(dataset)
-    return infer_schema_reusing(raw_schema(dataset.sha256, frame), frame, spec)
+    """The active dataset's feature column types under ``spec``, as ``infer_schema`` gives them, from the types
+    kept per dataset and columns section (:func:`data_schema` reads the same ones)."""
+    frame, types = _types_of(_dataset_or_error(), spec)
+    return schema.feature_types(frame, spec, types)
 
 
 def require_frame() -> pd.DataFrame:

@@ -12,10 +12,19 @@ from collections.abc import Hashable, Mapping
 import pandas as pd
 
 from pipeline_core.compiler.columns import ColumnInfo, infer_schema
-from pipeline_core.compiler.schema import NOT_FEATURES, DataSchema, SchemaColumn, columns_fingerprint, data_schema
+from pipeline_core.compiler.schema import (
+    NOT_FEATURES,
+    DataSchema,
+    SchemaColumn,
+    column_types,
+    columns_fingerprint,
+    data_schema,
+    feature_types,
+)
 from pipeline_core.definition.spec import PipelineSpec
 
-__all__ = ["NOT_FEATURES", "DataSchema", "SchemaColumn", "columns_fingerprint", "dataset_schema", "detected_types"]
+__all__ = ["NOT_FEATURES", "DataSchema", "SchemaColumn", "column_types", "columns_fingerprint", "dataset_schema",
+           "detected_types", "feature_types"]
 
 
 def detected_types(frame: pd.DataFrame) -> dict[str, ColumnInfo]:
@@ -27,7 +36,10 @@ def detected_types(frame: pd.DataFrame) -> dict[str, ColumnInfo]:
     return infer_schema(frame, PipelineSpec())
 
 
-def dataset_schema(frame: pd.DataFrame, spec: PipelineSpec,
-                   detected: Mapping[Hashable, ColumnInfo] | None = None) -> DataSchema:
-    """``frame``'s schema under ``spec``; ``DataError`` when the definition's columns do not fit the data."""
-    return data_schema(frame, spec, detected)
+def dataset_schema(frame: pd.DataFrame, spec: PipelineSpec, detected: Mapping[Hashable, ColumnInfo] | None = None,
+                   *, types: Mapping[str, ColumnInfo] | None = None) -> DataSchema:
+    """``frame``'s schema under ``spec``; ``DataError`` when the definition's columns do not fit the data.
+
+    ``types``: :func:`column_types` of ``spec.columns`` (kept per dataset and columns section by the caller).
+    """
+    return data_schema(frame, spec, detected, types=types)

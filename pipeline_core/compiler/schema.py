@@ -25,7 +25,7 @@ from pipeline_core.analysis.column_summary import level_label
 from pipeline_core.compiler.columns import ColumnInfo, apply_column_spec, infer_schema, infer_schema_reusing
 from pipeline_core.compiler.compile import feature_columns
 from pipeline_core.definition import steps as st
-from pipeline_core.definition.spec import PipelineSpec
+from pipeline_core.definition.spec import ColumnsSpec, PipelineSpec
 from pipeline_core.transformers import to_datetime
 
 Role = Literal["target", "feature", "dropped", "identifier", "constant"]
@@ -113,20 +113,36 @@ class DataSchema:
         return hashlib.sha256(text).hexdigest()[:16]
 
 
+def column_types(frame: pd.DataFrame, columns: ColumnsSpec,
+                 detected: Mapping[Hashable, ColumnInfo] | None = None) -> dict[str, ColumnInfo]:
+    """Every column's type under the renames and overrides of ``columns``, keyed by its pipeline name.
+
+    The one part of a schema that reads values, and it depends on nothing but the data and the renames and
+    overrides: a caller keeps it per (dataset, columns section). ``detected`` is ``infer_schema(frame)``
+    (types without a definition), kept per dataset; only a renamed number column is looked at again.
+    """
+    detected = detected if detected is not None else infer_schema(frame)
+    return infer_schema_reusing(detected, frame, PipelineSpec(columns=columns.model_copy(update={"select": None})))
+
+
+def feature_types(frame: pd.DataFrame, spec: PipelineSpec, types: Mapping[str, ColumnInfo]) -> dict[str, ColumnInfo]:
+    """``infer_schema(frame, spec)`` from :func:`column_types`: the kept columns but the target, in order."""
+    return {name: types[name] for name in apply_column_spec(frame.iloc[:0], spec).columns if name != spec.target}
+
+
 def data_schema(
-    frame: pd.DataFrame, spec: PipelineSpec, detected: Mapping[Hashable, ColumnInfo] | None = None
+    frame: pd.DataFrame, spec: PipelineSpec, detected: Mapping[Hashable, ColumnInfo] | None = None, *,
+    types: Mapping[str, ColumnInfo] | None = None,
 ) -> DataSchema:
     """The schema of ``frame`` under ``spec``.
 
-    ``detected`` is ``infer_schema(frame)`` (types without a definition), which a caller keeps per dataset
-    because inferring reads every value; without it the types are inferred here. Raises ``DataError`` as
-    ``apply_column_spec`` does for a definition that does not fit the data (a rename clash, a kept column
-    the data lacks).
+    ``types`` is :func:`column_types` for ``spec.columns`` and ``detected`` is ``infer_schema(frame)``, which a
+    caller keeps (inferring reads every value); without them the types are inferred here. Raises
+    ``DataError`` as ``apply_column_spec`` does for a definition that does not fit the data (a rename clash,
+    a kept column the data lacks).
     """
-    detected = detected if detected is not None else infer_schema(frame)
+    typed = types if types is not None else column_types(frame, spec.columns, detected)
     kept = set(apply_column_spec(frame.iloc[:0], spec).columns)
-    everything = spec.model_copy(update={"target": None, "columns": spec.columns.model_copy(update={"select": None})})
-    typed = infer_schema_reusing(detected, frame, everything)  # every column, renamed, overrides applied
     features = set(feature_columns(spec, {n: i for n, i in typed.items() if n in kept}))
     step_of = {c: (i, s) for i, s in enumerate(spec.steps) if isinstance(s, st.DropColumns) for c in s.columns}
     columns = []

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from pipeline_core.definition.spec import load_spec
 from tests.apptest import open_page, store_frame, texts
 from tests.pages.test_compare_page import by_key, train_now
 from tests.pipeline_core.frames import schema_frame, schema_spec
@@ -66,3 +67,25 @@ def test_profile_calls_a_date_held_as_text_a_date_without_any_definition(messy_i
     assert not at.exception
     stats = at.dataframe[0].value.set_index("column")
     assert stats.loc["day", "type"] == "datetime" and stats.loc["record_id", "type"] == "id"
+
+
+def test_rules_are_shown_under_pipeline_names_and_a_filter_from_one_trains(store, messy_id):
+    """A rule names the file's column (scored files carry it), but the rules report showed that raw name, and a
+    rule on a renamed column turned into a filter step that could not find its column, so training failed."""
+    at = open_page("pages/clean.py", dataset_id=messy_id, spec=schema_spec().to_dict())
+    at.selectbox(key="clean_rule_kind").set_value("range").run()
+    picker = at.selectbox(key="clean_rule_column")
+    assert "size · numeric ('sz' in the file)" in picker.options
+    assert "comment · categorical · left out of the pipeline" in picker.options
+    picker.set_value("sz")
+    at.number_input(key="clean_rule_min").set_value(5)
+    at.button(key="clean_add_rule").click().run()
+    assert not at.exception
+    spec = load_spec(at.session_state["spec"])
+    assert spec.rules[0].column == "sz"  # checked on files as they come
+    report = at.tabs[0].dataframe[0].value
+    assert list(report["column"]) == ["size"]
+    at.button(key="clean_rule_to_step").click().run()
+    spec = load_spec(at.session_state["spec"])
+    assert spec.steps[0].rule.column == "size"
+    assert train_now(store, messy_id, spec).status == "done"
