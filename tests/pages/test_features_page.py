@@ -119,8 +119,8 @@ def copied_target() -> pd.DataFrame:
 @pytest.fixture
 def calls(monkeypatch: pytest.MonkeyPatch) -> dict[str, int]:
     """Counts of the per-dataset computations: the raw-column types and the leakage basis."""
-    from pages import common
     from pipeline_core.analysis import leakage
+    from studio import schema
 
     counts = {"types": 0, "leakage basis": 0}
 
@@ -130,7 +130,7 @@ def calls(monkeypatch: pytest.MonkeyPatch) -> dict[str, int]:
             return real(*args, **kwargs)
         return wrapper
 
-    monkeypatch.setattr(common, "infer_schema", counted("types", common.infer_schema))
+    monkeypatch.setattr(schema, "infer_schema", counted("types", schema.infer_schema))  # pages' raw_schema
     monkeypatch.setattr(leakage, "leakage_basis", counted("leakage basis", leakage.leakage_basis))
     return counts
 
