@@ -55,7 +55,7 @@ class ErrorAnalysis:
     overall: float
     rows: int
     worst_rows: pd.DataFrame
-    """Row number in the data, actual, predicted, error, then the row's raw columns."""
+    """Row number in the data (from 0), actual, predicted, error, then the row's raw columns."""
     slices: list[ErrorSlice]
     min_slice_rows: int
     skipped: list[str] = field(default_factory=list)
@@ -112,7 +112,7 @@ def _worst_rows(X: pd.DataFrame, actual: pd.Series, guess: pd.Series, error: pd.
     if task == "classification":
         order = order[error.loc[order.index] > 0]  # a right answer is not among the worst, however unsure
     picked = order.index[:top]
-    head = pd.DataFrame({"row": picked, "actual": actual.loc[picked].to_numpy(),
+    head = pd.DataFrame({"row in data": picked, "actual": actual.loc[picked].to_numpy(),
                          "predicted": guess.loc[picked].to_numpy()})
     if task == "classification":
         if probability is not None:

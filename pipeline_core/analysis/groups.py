@@ -88,11 +88,11 @@ def resolve_columns(frame: pd.DataFrame, names: list[str], rename: dict[str, str
     resolved = []
     for name in dict.fromkeys(names):
         raw = raw_of.get(name, name)
+        if target is not None and name in (target, raw_of.get(target, target)):
+            raise DataError(f"'{name}' is the target; choose a sensitive column other than the one predicted")
         if str(raw) not in columns:
             listed = ", ".join(map(str, list(frame.columns)[:30]))
             raise DataError(f"sensitive column '{name}' is not in the data; columns are: {listed}")
-        if target is not None and name in (target, raw_of.get(target, target)):
-            raise DataError(f"'{name}' is the target; choose a sensitive column other than the one predicted")
         resolved.append(columns[str(raw)])
     return resolved
 

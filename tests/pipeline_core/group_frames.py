@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from pipeline_core.compiler.columns import default_steps, infer_schema
 from pipeline_core.definition import steps as st
 from pipeline_core.definition.spec import PipelineSpec
 
@@ -44,3 +45,10 @@ def sliced_regression_frame(n: int = 1500, seed: int = 3) -> pd.DataFrame:
     rooms = rng.integers(1, 7, n)
     price = 3 * size + 10 * rooms + rng.normal(0, 5, n) + np.where(region == "north", rng.normal(0, 120, n), 0)
     return pd.DataFrame({"size": size, "rooms": rooms, "region": region, "price": price})
+
+
+def houses_spec(frame: pd.DataFrame) -> PipelineSpec:
+    """Linear regression of the price with the default steps for ``frame``'s columns and a 30% hold-out."""
+    spec = PipelineSpec(target="price", models=[{"kind": "linear_regression"}],
+                        evaluation={"cv_folds": 2, "holdout": 0.3})
+    return spec.model_copy(update={"steps": default_steps(infer_schema(frame, spec))})

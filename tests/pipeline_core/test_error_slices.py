@@ -55,7 +55,7 @@ def test_classification_finds_the_group_the_model_cannot_see():
     rows = analysis.worst_rows
     assert (rows["actual"] != rows["predicted"]).all()
     assert rows["probability of the actual class"].is_monotonic_increasing  # the most confident mistakes first
-    assert set(rows["row"]) <= set(split.X_test.index)
+    assert set(rows["row in data"]) <= set(split.X_test.index)
 
 
 def test_an_even_model_has_no_slice_far_above_the_overall_error():

@@ -1,0 +1,31 @@
+"""``studio.audit``: a stored run's hold-out rows, grouped by a column the definition keeps out of the features."""
+
+from __future__ import annotations
+
+import pytest
+
+from pipeline_core.errors import DataError
+from studio import audit
+from tests.apptest import store_frame
+from tests.pages.test_compare_page import train_now
+from tests.pipeline_core.group_frames import SENSITIVE, TARGET, lending_frame, lending_spec
+
+
+def test_a_column_left_out_by_select_and_renamed_still_groups_the_holdout_rows(store):
+    dataset_id = store_frame(store, lending_frame(biased=True), "loans")
+    spec = lending_spec().model_copy(update={"steps": []})
+    spec = spec.model_copy(update={"columns": spec.columns.model_copy(
+        update={"select": ["income", "debt"], "rename": {SENSITIVE: "group"}})})
+    run = train_now(store, dataset_id, spec)
+    scores = audit.holdout_scores(run.id)
+    assert SENSITIVE in scores.columns and TARGET not in scores.columns
+    assert scores.task == "classification" and scores.classes == ["no", "yes"]
+    assert len(scores.predicted) == len(scores.y) == len(scores.X) == 360
+    report = audit.bias_by_group(scores, ["group"])  # the name the definition gives it
+    assert report.columns == [SENSITIVE]
+    assert "accuracy" in {g.metric for g in report.flagged}
+    assert sum(g.rows for g in report.balance.groups) == 1200  # the data's balance: every row the run used
+    errors = audit.where_it_errs(scores)
+    assert (errors.slices[0].column, errors.slices[0].slice) == (SENSITIVE, "B")
+    with pytest.raises(DataError, match="'approved' is the target"):
+        audit.bias_by_group(scores, [TARGET])
