@@ -18,6 +18,7 @@ from pipeline_core.errors import CancelledError, StudioError
 from pipeline_core.training.progress import ModelSlice, ProgressCallback, finished
 from pipeline_core.training.provenance import provenance
 from pipeline_core.training.results import ModelScore, TrainResult, limit_rows, rank_key
+from pipeline_core.training.threads import fit_threads
 
 SCORE_SAMPLE = 5_000
 
@@ -53,7 +54,7 @@ def train_clustering(spec: PipelineSpec, data: Prepared, progress: ProgressCallb
 
 
 def _fit_and_score(pipeline: Any, X: Any, row: Any, seed: int) -> dict[str, float]:
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(), fit_threads():
         warnings.simplefilter("ignore")
         start = time.perf_counter()
         labels = pipeline.fit_predict(X)

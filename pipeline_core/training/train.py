@@ -29,6 +29,7 @@ from pipeline_core.training.progress import ModelSlice, ProgressCallback, Work, 
 from pipeline_core.training.provenance import provenance
 from pipeline_core.training.results import ModelScore, TrainResult, limit_rows, rank_key
 from pipeline_core.training.splits import cv_splitter, split_holdout
+from pipeline_core.training.threads import fit_threads
 
 Progress = Callable[..., None]  # (fraction, message, work=None): a step's own 0..1 progress; ModelSlice makes events
 Cancel = Callable[[], bool]
@@ -147,7 +148,7 @@ def _cross_validate(
 def _fit_and_score(pipeline: Any, X: Any, y: Any, train_idx: Any, test_idx: Any, names: list[str]) -> tuple:
     import warnings
 
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(), fit_threads():
         warnings.simplefilter("ignore")
         start = time.perf_counter()
         pipeline.fit(X.iloc[train_idx], y.iloc[train_idx])
@@ -162,7 +163,7 @@ def _refit(spec: PipelineSpec, data: Prepared, row: ModelScore, X: pd.DataFrame,
     model = ModelSpec(kind=row.model, params={**row.params})
     pipeline = compile_pipeline(spec, data.schema, task=data.task, model=model, n_rows=len(X))
     X, y = limit_rows(MODELS[row.model], X, y, spec.evaluation.seed, ModelScore("", ""))
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(), fit_threads():
         warnings.simplefilter("ignore")
         return pipeline.fit(X, y)
 

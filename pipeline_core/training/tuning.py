@@ -33,6 +33,7 @@ from pipeline_core.errors import CancelledError, SpecError
 from pipeline_core.json_data import plain_value
 from pipeline_core.training.progress import Work
 from pipeline_core.training.splits import cv_splitter
+from pipeline_core.training.threads import fit_threads
 
 Progress = Callable[..., None]  # (fraction, message, work): the trial counts let the time left be measured
 Cancel = Callable[[], bool]
@@ -152,7 +153,7 @@ class _Search:
         start = time.perf_counter()
         candidate = clone(self.pipeline).set_params(**{f"model__{k}": v for k, v in params.items()})
         try:
-            with warnings.catch_warnings():
+            with warnings.catch_warnings(), fit_threads():
                 warnings.simplefilter("ignore")
                 folds = cross_val_score(candidate, self.X, self.y, cv=self.cv if splits is None else splits,
                                         scoring=self.metric, error_score="raise")
@@ -197,7 +198,7 @@ class _Search:
         """
         start = time.perf_counter()
         try:
-            with warnings.catch_warnings():
+            with warnings.catch_warnings(), fit_threads():
                 warnings.simplefilter("ignore")
                 untuned = float(np.mean(cross_val_score(clone(self.pipeline), self.X, self.y, cv=self.cv,
                                                         scoring=self.metric, error_score="raise")))
