@@ -99,7 +99,7 @@ def main() -> None:
     columns = spec_columns(list(frame.columns), spec.columns.select, spec.columns.rename)
     columns_json = spec.columns.model_dump_json()
     _warm(spec, frame, dataset.sha256)
-    _target_controls(spec.target, columns)
+    _target_controls(spec.target, columns, _type_labels(spec))
     spec = common.current_spec()
     if spec.target is not None and spec.target not in columns:
         st.error(f"The target '{spec.target}' is not a column of this dataset; choose another target.")
@@ -142,14 +142,24 @@ def _target_sections(spec: PipelineSpec, frame: pd.DataFrame, sha256: str, colum
 # ---- target and task ------------------------------------------------------------------------------
 
 
-def _target_controls(target: str | None, columns: list[str]) -> None:
+def _type_labels(spec: PipelineSpec) -> dict[str, str]:
+    """Each column as the target picker shows it, with its type from the one schema (none when the definition does
+    not fit the data: the page says why below)."""
+    try:
+        schema = common.data_schema(spec)
+    except FAILURES:
+        return {}
+    return {c.name: f"{c.name} · {c.type}" for c in schema.kept}
+
+
+def _target_controls(target: str | None, columns: list[str], labels: dict[str, str]) -> None:
     options = [NO_TARGET, *columns]
     shown = target if target in columns else NO_TARGET
     if st.session_state.get("features_target") != shown:
         st.session_state["features_target"] = shown
     st.selectbox(
         "Target column", options, key="features_target", on_change=_on_target,
-        format_func=lambda c: "— none: group rows (clustering) —" if c == NO_TARGET else c,
+        format_func=lambda c: "— none: group rows (clustering) —" if c == NO_TARGET else labels.get(c, c),
         help="The column the model learns to predict. Without one, the studio clusters rows.",
     )
     session.show_messages(PAGE)

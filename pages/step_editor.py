@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import types
+from dataclasses import dataclass
 from typing import Any, Literal, Union, get_args, get_origin
 
 import annotated_types as at
@@ -22,6 +23,7 @@ from pydantic import ValidationError
 from pydantic.fields import FieldInfo
 
 from pages import common
+from pipeline_core.compiler.columns import resolve_columns
 from pipeline_core.compiler.compile import feature_columns
 from pipeline_core.compiler.order import order_problems
 from pipeline_core.compiler.preview import StepPreview, preview_step
@@ -33,6 +35,30 @@ from pipeline_core.io.frames import spec_columns
 from studio.errors import FAILURES
 
 TYPE_SELECTORS = ("numeric", "categorical", "datetime", "text", "all")
+
+
+@dataclass(frozen=True)
+class ColumnChoices:
+    """The columns a step form offers, from the one schema: pipeline names, shown with their type (and role
+    when it is not a feature), and the feature types a type selector ("every numeric column") resolves on."""
+
+    names: list[str]
+    labels: dict[str, str]
+    feature_types: dict[str, str]
+
+    def label(self, name: str) -> str:
+        return self.labels.get(name, name)
+
+
+def column_choices(frame: pd.DataFrame, spec: PipelineSpec) -> ColumnChoices:
+    """The schema's kept columns; the names alone when the definition does not fit the data (the page says why)."""
+    try:
+        schema = common.data_schema(spec)
+    except FAILURES:
+        names = spec_columns(list(frame.columns), spec.columns.select, spec.columns.rename, spec.target)
+        return ColumnChoices(names, {}, {})
+    labels = {c.name: f"{c.name} · {c.type}" + ("" if c.role == "feature" else f" · {c.role}") for c in schema.kept}
+    return ColumnChoices(schema.names, labels, {name: schema[name].type for name in schema.features})
 CHOSEN = "columns chosen below"
 
 
@@ -43,8 +69,8 @@ def render(frame: pd.DataFrame, sha256: str, *, group: UiGroup, prefix: str) -> 
     """Add/order/edit/remove the steps the registry puts in ``group``; preview the selected one."""
     kinds = steps_in(group)
     spec = common.current_spec()
-    columns = spec_columns(list(frame.columns), spec.columns.select, spec.columns.rename, spec.target)
-    _add_controls(steps_in(group, addable=True), columns, prefix)
+    choices = column_choices(frame, spec)
+    _add_controls(steps_in(group, addable=True), choices.names, prefix)
     for problem in _order_problems(sha256, spec.model_dump_json()):
         st.warning(problem, icon=":material/low_priority:")
     visible = [i for i, s in enumerate(spec.steps) if s.kind in kinds]
@@ -61,7 +87,7 @@ def render(frame: pd.DataFrame, sha256: str, *, group: UiGroup, prefix: str) -> 
         _step_row(spec, index, position, visible, prefix, selected)
     _elsewhere_note(spec, visible[-1] + 1, len(spec.steps))
     st.divider()
-    _edit_form(spec, selected, frame, columns, prefix)
+    _edit_form(spec, selected, frame, choices, prefix)
     show_preview(spec, selected, frame, sha256)
 
 
@@ -184,7 +210,7 @@ def new_step(kind: str, columns: list[str]) -> Step:
 # ---- the form of one step ---------------------------------------------------------------------------
 
 
-def _edit_form(spec: PipelineSpec, index: int, frame: pd.DataFrame, columns: list[str], prefix: str) -> None:
+def _edit_form(spec: PipelineSpec, index: int, frame: pd.DataFrame, columns: ColumnChoices, prefix: str) -> None:
     step = spec.steps[index]
     cls = type(step)
     digest = hashlib.sha256(f"{index}:{step.model_dump_json()}".encode()).hexdigest()[:10]
@@ -303,7 +329,8 @@ def field_help(info: FieldInfo) -> str | None:
     return info.description
 
 
-def _field_widget(name: str, info: FieldInfo, value: Any, columns: list[str], key: str) -> Any:
+def _field_widget(name: str, info: FieldInfo, value: Any, choices: ColumnChoices, key: str) -> Any:
+    columns = choices.names
     shape, options = _shape(info.annotation)
     label = name.replace("_", " ").capitalize()
     help_text = field_help(info)
@@ -322,9 +349,9 @@ def _field_widget(name: str, info: FieldInfo, value: Any, columns: list[str], ke
         return st.multiselect(label, options, default=[v for v in value or [] if v in options], key=key,
                               help=help_text)
     if shape in ("columns", "optional_columns"):
-        return _columns_widget(label, value or [], columns, key, help_text)
+        return _columns_widget(label, value or [], choices, key, help_text)
     if shape == "selector":
-        return _selector_widget(label, value, columns, key, help_text)
+        return _selector_widget(label, value, choices, key, help_text)
     if shape == "number_or_literal":
         automatic = st.checkbox(f"{label}: {options[0]}", value=value in options, key=f"{key}_auto", help=help_text)
         number = st.number_input(label, value=None if value in options else float(value), key=key,
@@ -332,7 +359,7 @@ def _field_widget(name: str, info: FieldInfo, value: Any, columns: list[str], ke
         return automatic, number
     if name == "column":
         return st.selectbox(label, columns, index=columns.index(value) if value in columns else 0, key=key,
-                            help=help_text)
+                            help=help_text, format_func=choices.label)
     shown = ", ".join(map(str, value)) if isinstance(value, list) else ("" if value is None else str(value))
     return st.text_input(label, value=shown, key=key, help=help_text)
 
@@ -364,21 +391,27 @@ def _bounds(info: FieldInfo, integer: bool) -> tuple[Any, Any]:
     return (None if low is None else cast(low)), (None if high is None else cast(high))
 
 
-def _columns_widget(label: str, value: list[str], columns: list[str], key: str, help_text: str | None) -> list[str]:
+def _columns_widget(label: str, value: list[str], choices: ColumnChoices, key: str, help_text: str | None) -> list[str]:
+    columns = choices.names
     missing = [c for c in value if c not in columns]
     if missing:
         st.warning(f"Not in the data any more, so dropped from this step: {', '.join(missing)}")
-    return st.multiselect(label, columns, default=[c for c in value if c in columns], key=key, help=help_text)
+    return st.multiselect(label, columns, default=[c for c in value if c in columns], key=key, help=help_text,
+                          format_func=choices.label)
 
 
-def _selector_widget(label: str, value: Any, columns: list[str], key: str, help_text: str | None) -> tuple:
+def _selector_widget(label: str, value: Any, choices: ColumnChoices, key: str, help_text: str | None) -> tuple:
     options = [*TYPE_SELECTORS, CHOSEN]
     mode = CHOSEN if isinstance(value, list) else value
     chosen_mode = st.selectbox(
         f"{label}: apply to", options, index=options.index(mode), key=f"{key}_mode", help=help_text,
         format_func=lambda o: o if o == CHOSEN else ("every column" if o == "all" else f"every {o} column"),
     )
-    chosen = _columns_widget("Chosen columns", value if isinstance(value, list) else [], columns, key,
+    if mode != CHOSEN and choices.feature_types:
+        picked = resolve_columns(mode, choices.feature_types)
+        st.caption("Applies now to: " + (", ".join(picked) if picked else f"no column (none is {mode})")
+                   + " (types and names as on Data and Profile).")
+    chosen = _columns_widget("Chosen columns", value if isinstance(value, list) else [], choices, key,
                              "Used when 'columns chosen below' is selected above.")
     return chosen_mode, chosen
 

@@ -89,3 +89,16 @@ def test_rules_are_shown_under_pipeline_names_and_a_filter_from_one_trains(store
     spec = load_spec(at.session_state["spec"])
     assert spec.steps[0].rule.column == "size"
     assert train_now(store, messy_id, spec).status == "done"
+
+
+def test_step_forms_and_the_target_picker_list_columns_with_the_schemas_types(messy_id):
+    """A type selector ("every categorical column") picked columns by types no page showed; the overridden
+    'grade' is categorical for the model, so the step says it applies to it, and the lists carry each type."""
+    at = open_page("pages/clean.py", dataset_id=messy_id, spec=schema_spec().to_dict(), clean_selected=4)
+    assert not at.exception
+    assert "Applies now to: grade (types and names" in texts(at, "caption")
+    chosen = next(m for m in at.multiselect if m.label == "Chosen columns")
+    assert "day · datetime" in chosen.options and "record_id · id · identifier" in chosen.options
+    at = open_page("pages/features.py", dataset_id=messy_id, spec=schema_spec().to_dict())
+    assert not at.exception
+    assert "size · numeric" in at.selectbox(key="features_target").options
