@@ -78,7 +78,9 @@ def leaderboard_frame(records: Sequence[Mapping[str, Any]], metric: str | None) 
     """One row per model, best first: ``model``, ``Model``, each metric (displayed sign) and ``<metric>__std``."""
     rows = []
     for record in records:
+        threshold = record.get("threshold") or {}
         row = {"model": record["model"], "Model": record.get("label") or record["model"],
+               "Threshold": threshold.get("value"), "Threshold metric": threshold.get("metric"),
                "Fit time (s)": record.get("fit_seconds"), "Notes": "; ".join(record.get("notes") or []),
                "Error": record.get("error") or ""}
         for name in metric_names([record]):
@@ -101,6 +103,9 @@ def leaderboard_table(board: pd.DataFrame, metric: str | None) -> Any:
     names = [m for m in metric_names_of(board) if m != metric]
     if metric in board:
         table[f"{metric_label(metric)} (mean ± std)"] = [metric_text(row, metric) for _, row in board.iterrows()]
+    if "Threshold" in board and board["Threshold"].notna().any():  # the mean of the CV folds' tuned thresholds
+        tuned_for = board["Threshold metric"].dropna().iloc[0]  # beside the ranking score, where a glance finds it
+        table[f"Threshold ({metric_label(tuned_for).lower()})"] = board["Threshold"].astype(float).round(3)
     for name in names:
         table[metric_label(name)] = board[name].round(4)
     for column in ("Fit time (s)", "Notes", "Error"):
@@ -110,6 +115,18 @@ def leaderboard_table(board: pd.DataFrame, metric: str | None) -> Any:
     table = neutralise_frame(table)  # as ``common.safe_table``: the toolbar's CSV download writes cells raw
     return table.style.apply(lambda row: [f"background-color: {BEST_FILL}" if row.name == best else ""] * len(row),
                              axis=1).format(precision=4, na_rep="—")
+
+
+def threshold_text(threshold: Any) -> str:
+    """The saved model's tuned decision threshold, what it optimised and on which rows (issue 15 point 12)."""
+    from pages.common import escape_markdown
+
+    default = "0.5" if threshold.response == "probability" else "0"
+    score = f" ({threshold.score:.3f} there)" if threshold.score is not None else ""
+    return (f"Decision threshold: predicts **{escape_markdown(threshold.positive_class)}** when its "
+            f"{threshold.response} is at least **{threshold.value:.3f}** (untuned: {default}), chosen to maximise "
+            f"{metric_label(threshold.metric).lower()}{score} on out-of-fold predictions of the training rows; "
+            "the hold-out rows played no part.")
 
 
 # "Rank" and the model's name were cut to "R…" by the default widths (issue 15 point 15)

@@ -16,7 +16,7 @@ from pages import charts, common, jobs, registration, session
 from pipeline_core.compiler.compile import compile_pipeline
 from pipeline_core.compiler.prepare import prepare
 from pipeline_core.definition import metrics, registry
-from pipeline_core.definition.choices import TuningMethod
+from pipeline_core.definition.choices import ThresholdMetric, TuningMethod
 from pipeline_core.definition.spec import MAX_SEED, PipelineSpec, load_spec
 from pipeline_core.errors import SpecError, StudioError
 from pipeline_core.training.progress import progress_event
@@ -51,15 +51,16 @@ def main() -> None:
     spec = common.current_spec()
     if not _has_target(spec):
         return
-    task = _task(spec, frame)
-    if task is None:
+    checked = _task(spec, frame)
+    if checked is None:
         return
+    task, n_classes = checked
     run = _session_run()
     if run is not None:
         _run_panel(run, task)
     label = "Models and evaluation" if run is None else "Change models or settings and train again"
     with st.expander(label, expanded=run is None, icon=":material/tune:"):
-        _settings_form(spec, task, busy=run is not None and run.status in ACTIVE)
+        _settings_form(spec, task, n_classes, busy=run is not None and run.status in ACTIVE)
 
 
 def _has_target(spec: PipelineSpec) -> bool:
@@ -72,21 +73,24 @@ def _has_target(spec: PipelineSpec) -> bool:
 
 
 @st.cache_data(max_entries=32, show_spinner="Checking the target…")
-def _task_check(dataset_sha: str, spec_json: str, _frame: pd.DataFrame) -> tuple[str, str, list[str]]:
-    """The task training will run and the data warnings, cached per (data, definition).
+def _task_check(dataset_sha: str, spec_json: str, _frame: pd.DataFrame) -> tuple[str, str, list[str], int]:
+    """The task training will run, the data warnings and the target's number of classes, cached per
+    (data, definition).
 
     The preprocessing is compiled here too, so a definition no model could train on (a text
     column nothing encodes, say) is refused before Start, not by a failed run."""
     spec = load_spec(spec_json)
     data = prepare(spec, _frame)
     compile_pipeline(spec, data.schema, task=data.task)
-    return data.task, data.task_reason, data.report
+    n_classes = int(data.y.nunique()) if data.task == "classification" and data.y is not None else 0
+    return data.task, data.task_reason, data.report, n_classes
 
 
-def _task(spec: PipelineSpec, frame: pd.DataFrame) -> str | None:
+def _task(spec: PipelineSpec, frame: pd.DataFrame) -> tuple[str, int] | None:
+    """The task and the target's number of classes (0 unless classification), or ``None`` after saying why not."""
     dataset = common.active_dataset()
     try:
-        task, reason, report = _task_check(dataset.sha256, spec.to_json(), frame)
+        task, reason, report, n_classes = _task_check(dataset.sha256, spec.to_json(), frame)
     except SpecError as e:  # the steps cannot build a model input
         common.show_error(e)
         st.page_link("pages/clean.py", label="Fix the steps on Clean", icon=":material/cleaning_services:")
@@ -100,7 +104,7 @@ def _task(spec: PipelineSpec, frame: pd.DataFrame) -> str | None:
     for line in report:
         if not line.startswith("dropped 0 "):  # a step that removed nothing has nothing to say
             st.caption(line)
-    return task
+    return task, n_classes
 
 
 def _session_run() -> Any | None:
@@ -117,7 +121,7 @@ def _session_run() -> Any | None:
 # ---- settings ---------------------------------------------------------------------------------------
 
 
-def _settings_form(spec: PipelineSpec, task: str, *, busy: bool) -> None:
+def _settings_form(spec: PipelineSpec, task: str, n_classes: int, *, busy: bool) -> None:
     options = registry.models_for(task)
     chosen = [m.kind for m in spec.models if m.kind in options] or registry.default_models(task)
     with st.form("train_settings"):
@@ -125,13 +129,14 @@ def _settings_form(spec: PipelineSpec, task: str, *, busy: bool) -> None:
                                key="train_models", help=_models_help(options))
         evaluation = _evaluation_inputs(spec, task)
         balanced = _class_weight_input(spec, task, options)
+        threshold = _threshold_inputs(spec, n_classes)
         tuning = _tuning_inputs(spec, task)
         label = "Training is running…" if busy else "Start training"
         submitted = st.form_submit_button(label, type="primary", icon=":material/play_arrow:", key="train_start",
                                           disabled=busy)
     _jobs_in_use()
     if submitted:
-        _start(spec, kinds, evaluation, tuning, balanced)
+        _start(spec, kinds, evaluation, tuning, balanced, threshold)
 
 
 def _class_weight_input(spec: PipelineSpec, task: str, options: list[str]) -> bool:
@@ -144,6 +149,34 @@ def _class_weight_input(spec: PipelineSpec, task: str, options: list[str]) -> bo
                        help=f"Rare classes count as much as common ones while fitting (class_weight='balanced'): "
                             f"usually better balanced accuracy and recall on the rare class, at some cost in "
                             f"plain accuracy. Applies to: {takes}; other models train as they are.")
+
+
+THRESHOLD_HELP = (
+    "A classifier predicts the second class when its probability reaches 0.5, which on an imbalanced target "
+    "favours the common class. With this on, every fit also cross-validates the model on its own training rows "
+    "({folds} folds) and keeps the threshold whose out-of-fold predictions score best on the chosen metric "
+    "(scikit-learn's TunedThresholdClassifierCV). The hold-out rows and each CV fold's test rows are never used to "
+    "choose it. The threshold is saved inside the model, so Predict, the bundle, MLflow and the Python script "
+    "apply it; ONNX export cannot. Fitting takes about {cost}× as long.")
+
+
+def _threshold_inputs(spec: PipelineSpec, n_classes: int) -> dict[str, Any]:
+    """Decision threshold tuning (issue 15 point 12), offered for two-class targets only; kept as it is otherwise."""
+    plan = spec.threshold.model_dump()
+    if n_classes != 2:
+        return plan
+    on, metric = st.columns([3, 2], vertical_alignment="bottom")
+    plan["tune"] = on.checkbox("Tune the decision threshold on CV predictions", plan["tune"], key="train_threshold",
+                               help=THRESHOLD_HELP.format(folds=plan["cv_folds"], cost=plan["cv_folds"] + 1))
+    names = list(get_args(ThresholdMetric))
+    plan["metric"] = metric.selectbox("Threshold chosen for", names, index=names.index(plan["metric"]),
+                                      format_func=_metric_label, key="train_threshold_metric",
+                                      help="The metric the threshold maximises on the out-of-fold predictions "
+                                           "(used only when threshold tuning is on).")
+    st.caption("Two classes: instead of predicting the second class from probability 0.5, pick the cut-off that "
+               "scores best on out-of-fold predictions of the training rows (never the hold-out rows). Useful "
+               "when one class is rare; the threshold is saved in the model. Not exportable to ONNX.")
+    return plan
 
 
 def _jobs_in_use() -> None:
@@ -233,21 +266,24 @@ def _halving_text(budget: int) -> str:
 
 
 def _with_choices(spec: PipelineSpec, kinds: list[str], evaluation: dict, tuning: dict,
-                  balanced: bool = False) -> PipelineSpec:
+                  balanced: bool = False, threshold: dict | None = None) -> PipelineSpec:
     """The definition with these models and plans; models already configured keep their parameters."""
     existing = {m.kind: m.model_dump(mode="json") for m in spec.models}
     data = spec.to_dict()
     data["models"] = registry.with_class_weights([existing.get(kind, {"kind": kind}) for kind in kinds], balanced)
     data["evaluation"], data["tuning"] = evaluation, tuning
+    if threshold is not None:
+        data["threshold"] = threshold
     return load_spec(data)
 
 
-def _start(spec: PipelineSpec, kinds: list[str], evaluation: dict, tuning: dict, balanced: bool = False) -> None:
+def _start(spec: PipelineSpec, kinds: list[str], evaluation: dict, tuning: dict, balanced: bool = False,
+           threshold: dict | None = None) -> None:
     if not kinds:
         st.error("Pick at least one candidate model.", icon=":material/error:")
         return
     try:
-        updated = _with_choices(spec, kinds, evaluation, tuning, balanced)
+        updated = _with_choices(spec, kinds, evaluation, tuning, balanced, threshold)
         common.set_spec(updated)
         run_id = jobs.submit_training(updated, session.dataset_id(),
                                       pipeline_version_id=_saved_version_id(updated))
@@ -364,6 +400,8 @@ def _summary(run: Any) -> None:
     if metric in holdout:
         st.markdown(f"Hold-out {charts.metric_label(metric)}: **{charts.display_value(metric, holdout[metric]):.4f}**"
                     " (rows never seen in training or model selection).")
+    if summary.threshold is not None:
+        st.markdown(charts.threshold_text(summary.threshold))
     st.dataframe(charts.leaderboard_table(board, metric), hide_index=True, width="stretch",
                  column_config=charts.LEADERBOARD_COLUMNS)
     st.page_link("pages/compare.py", label="Compare the models in detail", icon=":material/leaderboard:")

@@ -19,6 +19,7 @@ from sklearn.pipeline import Pipeline
 from pipeline_core.artifacts.constructors import Renderer
 from pipeline_core.compiler.columns import ColumnInfo
 from pipeline_core.compiler.compile import compile_pipeline
+from pipeline_core.compiler.threshold import with_threshold
 from pipeline_core.definition import metrics as mt
 from pipeline_core.definition import standalone as sa
 from pipeline_core.definition import steps as st
@@ -30,16 +31,19 @@ from pipeline_core.transformers import FramePreparer
 
 def python_script(
     spec: PipelineSpec, schema: dict[str, ColumnInfo], task: str, model_kind: str, params: dict[str, Any],
-    n_rows: int | None = None,
+    n_rows: int | None = None, n_classes: int | None = None,
 ) -> str:
     """The script's source; running it prints one JSON line with the CV scores (and hold-out scores).
 
-    ``n_rows`` is the model's training rows: it settles choices the definition leaves to the data's size.
+    ``n_rows`` is the model's training rows: it settles choices the definition leaves to the data's size;
+    ``n_classes`` the target's classes: a two-class model tunes its decision threshold when the definition says so.
     """
     if task not in ("classification", "regression", "clustering"):
         raise SpecError(f"task: cannot generate a script for task '{task}'")
     pipeline = compile_pipeline(spec, schema, task=task, model=ModelSpec(kind=model_kind, params=params),
                                 n_rows=n_rows)
+    if task == "classification" and n_classes is not None:
+        pipeline = with_threshold(pipeline, spec, n_classes)
     renderer = Renderer()
     body = renderer.render(pipeline, 1)
     main = _main(spec, task, renderer)
@@ -61,8 +65,10 @@ def script_from_metadata(metadata: dict[str, Any]) -> str:
         raise ModelError("this model file does not record its definition and column types, so no script can be "
                          "generated (it was not saved by Pipeline Studio); export it as skops instead")
     schema = {c: ColumnInfo(c, info["type"], info.get("reason", "")) for c, info in metadata["schema"].items()}
+    classes = metadata.get("classes")
     return python_script(load_spec(metadata["definition"]), schema, metadata["task"], metadata["model"],
-                         metadata.get("params") or {}, n_rows=metadata.get("training_rows"))
+                         metadata.get("params") or {}, n_rows=metadata.get("training_rows"),
+                         n_classes=len(classes) if classes else None)
 
 
 # ---- what the script says and defines ----------------------------------------------------------------

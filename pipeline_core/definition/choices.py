@@ -11,3 +11,4 @@ from typing import Literal
 
 Task = Literal["auto", "classification", "regression", "clustering"]
 TuningMethod = Literal["none", "grid", "random", "halving", "optuna"]
+ThresholdMetric = Literal["balanced_accuracy", "f1_macro"]  # label-free: right whichever class is "positive"

@@ -11,7 +11,7 @@ from typing import Any
 
 from pipeline_core.errors import SpecError
 
-CURRENT_VERSION = 3
+CURRENT_VERSION = 4
 
 
 V2_TUNING_SECONDS = 600.0  # schema 2's default and maximum tuning time per model, frozen here: a later change
@@ -41,7 +41,17 @@ def _v2_to_v3(data: dict[str, Any]) -> dict[str, Any]:
     return data
 
 
-MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {1: _v1_to_v2, 2: _v2_to_v3}
+V4_THRESHOLD = {"tune": False, "metric": "balanced_accuracy", "cv_folds": 3}  # frozen: the plan schema 3 implied
+
+
+def _v3_to_v4(data: dict[str, Any]) -> dict[str, Any]:
+    """Schema 4 can tune the decision threshold of a two-class model; a definition from before predicted at
+    the classifier's own threshold, which is what an untuned plan does."""
+    data.setdefault("threshold", dict(V4_THRESHOLD))
+    return data
+
+
+MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {1: _v1_to_v2, 2: _v2_to_v3, 3: _v3_to_v4}
 
 
 def migrate(data: dict[str, Any]) -> dict[str, Any]:

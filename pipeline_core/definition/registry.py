@@ -330,10 +330,20 @@ if set(STEP_ENTRIES) != set(STEPS):  # a step class without an entry would never
 # What the compiler adds around the steps (``compile.py``): the first step that renames, selects and
 # casts raw columns, the float32 hand-on after each dense branch, and densifying before dense-only models.
 SCAFFOLDING_SCRIPT = (sa.PREPARE, sa.TO_DENSE)
-SCAFFOLDING_TRUSTED = ("numpy.asarray", "numpy.dtype", _ours + "FramePreparer", _ours + "Densify")
+# The decision-threshold wrapper (``compiler.threshold``) keeps the scorer it chose with, which keeps its metric's
+# function (one per ``ThresholdMetric``) and scikit-learn's metadata-routing records.
+THRESHOLD_TRUSTED = ("sklearn.metrics._scorer._CurveScorer", "sklearn.metrics._scorer._Scorer",
+                     "sklearn.metrics._classification.balanced_accuracy_score",
+                     "sklearn.metrics._classification.f1_score",
+                     "sklearn.utils._metadata_requests.MetadataRequest",
+                     "sklearn.utils._metadata_requests.MethodMetadataRequest")
+SCAFFOLDING_TRUSTED = ("numpy.asarray", "numpy.dtype", _ours + "FramePreparer", _ours + "Densify", *THRESHOLD_TRUSTED)
 # ``prepare`` becomes the graph's inputs (``artifacts.onnx_inputs``), the float32 hand-on a float32 rounding and
-# densifying an identity (``artifacts.onnx_export``)
-SCAFFOLDING_ONNX = converts()
+# densifying an identity (``artifacts.onnx_export``); a tuned decision threshold has no converter
+THRESHOLD_NOT_ONNX = ("skl2onnx has no converter for scikit-learn's TunedThresholdClassifierCV, so the graph "
+                      "could not apply the tuned threshold; export as skops, a bundle, MLflow or a Python script, "
+                      "or train without threshold tuning")
+SCAFFOLDING_ONNX = converts(TunedThresholdClassifierCV=THRESHOLD_NOT_ONNX)
 
 
 def steps_in(group: UiGroup, *, addable: bool = False) -> tuple[str, ...]:

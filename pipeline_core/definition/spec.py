@@ -14,13 +14,13 @@ from typing import Annotated, Any, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 
-from pipeline_core.definition.choices import Task, TuningMethod
+from pipeline_core.definition.choices import Task, ThresholdMetric, TuningMethod
 from pipeline_core.definition.rules import RULES, RuleSpec
 from pipeline_core.definition.steps import STEP_TYPES, ColumnType
 from pipeline_core.errors import SpecError
 from pipeline_core.json_data import nesting_depth, parse_json_document
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 MAX_SPEC_BYTES = 1_000_000
 MAX_SPEC_DEPTH = 12
 # Every seeded library takes this range (scikit-learn and NumPy refuse a negative seed or one from 2**32), and
@@ -143,6 +143,22 @@ class TuningPlan(Strict):
     timeout_seconds: float = Field(DEFAULT_TUNING_SECONDS, gt=0, le=MAX_TUNING_SECONDS)
 
 
+class ThresholdPlan(Strict):
+    """Decision threshold tuning for a two-class target (schema 4, issue 15 point 12).
+
+    A classifier predicts the second class when its probability is at least 0.5; on an imbalanced target
+    that threshold favours the common class. With ``tune`` the compiled model is wrapped in scikit-learn's
+    ``TunedThresholdClassifierCV``: inside every fit it cross-validates the model on that fit's own rows
+    (``cv_folds`` folds) and keeps the threshold whose out-of-fold predictions score best on ``metric``. So the
+    threshold is chosen on training rows only (never on the hold-out rows or a CV fold's test rows), and it
+    travels inside the saved model. Targets with more than two classes ignore it.
+    """
+
+    tune: bool = False
+    metric: ThresholdMetric = "balanced_accuracy"
+    cv_folds: int = Field(3, ge=2, le=10)
+
+
 class PipelineSpec(Strict):
     """A whole pipeline definition; ``schema_version`` selects migrations on load.
 
@@ -150,7 +166,7 @@ class PipelineSpec(Strict):
     every exported definition, model file and script, and are checked wherever the model scores data.
     """
 
-    schema_version: Literal[3] = SCHEMA_VERSION
+    schema_version: Literal[4] = SCHEMA_VERSION
     name: str = "untitled pipeline"
     data: DataSource = Field(default_factory=DataSource)
     columns: ColumnsSpec = Field(default_factory=ColumnsSpec)
@@ -160,6 +176,7 @@ class PipelineSpec(Strict):
     models: list[ModelSpec] = Field(default_factory=list)
     evaluation: EvaluationPlan = Field(default_factory=EvaluationPlan)
     tuning: TuningPlan = Field(default_factory=TuningPlan)
+    threshold: ThresholdPlan = Field(default_factory=ThresholdPlan)
     rules: list[RuleSpec] = Field(
         default_factory=list,
         description="Data-quality rules on the raw columns (schema 3): reported on the data and on every scored "

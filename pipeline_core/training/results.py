@@ -41,13 +41,14 @@ class ModelScore:
     notes: list[str] = field(default_factory=list)
     error: str | None = None
     tuning_history: list[dict[str, Any]] = field(default_factory=list)
+    threshold: DecisionThreshold | None = None  # tuned thresholds: the mean of the CV folds' own choices
 
     def to_row(self) -> LeaderboardRow:
         return LeaderboardRow(
             model=self.model, label=self.label, metrics=self.metrics, metrics_std=self.metrics_std,
             folds=self.folds, fit_seconds=self.fit_seconds, predict_seconds=self.predict_seconds,
             params=jsonable(self.params), notes=self.notes, error=self.error,
-            tuning_history=jsonable(self.tuning_history),
+            tuning_history=jsonable(self.tuning_history), threshold=self.threshold,
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -87,7 +88,7 @@ class TrainResult:
         """What a run stores besides its leaderboard; ``total_seconds`` is the job's, serialising included."""
         return RunSummary(total_seconds=total_seconds, metric=self.metric, task=self.task, holdout=self.holdout,
                           report=self.report, provenance=Provenance.model_validate(self.provenance),
-                          model_seconds=self.model_seconds)
+                          model_seconds=self.model_seconds, threshold=decision_threshold(self.pipeline))
 
 
 class _Stored(BaseModel):
@@ -95,6 +96,22 @@ class _Stored(BaseModel):
     failed and cancelled runs, and runs stored by older versions, hold an empty summary."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class DecisionThreshold(_Stored):
+    """A decision threshold chosen on out-of-fold predictions of training rows (issue 15 point 12).
+
+    The model predicts ``positive_class`` when its ``response`` (probability, or a decision score for models
+    without probabilities) is at least ``value``, else the other class; ``score`` is ``metric`` of those
+    out-of-fold predictions at that threshold. ``folds`` holds each CV fold's own choice (leaderboard rows).
+    """
+
+    value: float
+    metric: str
+    positive_class: str
+    response: str = "probability"
+    score: float | None = None
+    folds: list[float] = Field(default_factory=list)
 
 
 class LeaderboardRow(_Stored):
@@ -111,6 +128,7 @@ class LeaderboardRow(_Stored):
     notes: list[str] = Field(default_factory=list)
     error: str | None = None
     tuning_history: list[dict[str, Any]] = Field(default_factory=list)
+    threshold: DecisionThreshold | None = None
 
 
 class Provenance(_Stored):
@@ -136,6 +154,30 @@ class RunSummary(_Stored):
     report: list[str] = Field(default_factory=list)
     provenance: Provenance = Field(default_factory=Provenance)
     model_seconds: dict[str, float] = Field(default_factory=dict)
+    threshold: DecisionThreshold | None = None  # the saved model's, when the definition tunes it
+
+
+def decision_threshold(pipeline: Any) -> DecisionThreshold | None:
+    """The threshold a fitted pipeline's model chose; ``None`` when the model does not tune its threshold."""
+    from pipeline_core.compiler.threshold import tuned_model
+
+    fitted = tuned_model(pipeline)
+    if fitted is None:
+        return None
+    probability = hasattr(fitted.estimator_, "predict_proba")  # "auto" prefers it; SVMs have decision scores
+    return DecisionThreshold(value=float(fitted.best_threshold_), metric=str(fitted.scoring),
+                             positive_class=str(fitted.classes_[1]), score=float(fitted.best_score_),
+                             response="probability" if probability else "decision score")
+
+
+def folds_threshold(chosen: list[DecisionThreshold | None]) -> DecisionThreshold | None:
+    """The CV folds' thresholds as one: their mean, each fold's kept in ``folds``; ``None`` when none tuned one."""
+    found = [c for c in chosen if c is not None]
+    if not found:
+        return None
+    return found[0].model_copy(update={"value": float(np.mean([c.value for c in found])),
+                                       "score": float(np.mean([c.score for c in found if c.score is not None])),
+                                       "folds": [c.value for c in found]})
 
 
 class StoredRun(Protocol):

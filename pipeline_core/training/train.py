@@ -20,6 +20,7 @@ from sklearn.metrics import check_scoring
 
 from pipeline_core.compiler.compile import compile_pipeline, gives_codes
 from pipeline_core.compiler.prepare import Prepared, prepare
+from pipeline_core.compiler.threshold import threshold_applies, with_threshold
 from pipeline_core.definition import metrics as mt
 from pipeline_core.definition.registry import MODELS, capped_n_jobs, default_models
 from pipeline_core.definition.spec import ModelSpec, PipelineSpec
@@ -27,7 +28,14 @@ from pipeline_core.errors import CancelledError, StudioError
 from pipeline_core.training.memory import map_large_blocks
 from pipeline_core.training.progress import ModelSlice, ProgressCallback, Work, finished, refitting
 from pipeline_core.training.provenance import provenance
-from pipeline_core.training.results import ModelScore, TrainResult, limit_rows, rank_key
+from pipeline_core.training.results import (
+    ModelScore,
+    TrainResult,
+    decision_threshold,
+    folds_threshold,
+    limit_rows,
+    rank_key,
+)
 from pipeline_core.training.splits import cv_splitter, split_holdout
 from pipeline_core.training.threads import fit_threads
 
@@ -90,6 +98,7 @@ def _score_model(
         if spec.tuning.method != "none" and (model.search or entry.search):
             _tune(pipeline, model, X, y, data.task, spec, row, _Within(progress, 0.0, TUNING_SHARE), cancel)
             progress = _Within(progress, TUNING_SHARE, 1.0)
+        pipeline = _threshold(pipeline, spec, data.task, y, row)
         _cross_validate(pipeline, X, y, data.task, spec, row, progress, cancel, n_jobs)
     except CancelledError:
         raise
@@ -121,6 +130,18 @@ def _tune(pipeline: Any, model: ModelSpec, X: pd.DataFrame, y: pd.Series, task: 
     )
 
 
+def _threshold(pipeline: Any, spec: PipelineSpec, task: str, y: pd.Series, row: ModelScore) -> Any:
+    """The pipeline that tunes its decision threshold when the definition asks (two classes only, said otherwise)."""
+    if task != "classification" or not spec.threshold.tune:
+        return pipeline
+    n_classes = int(y.nunique())
+    if not threshold_applies(spec, n_classes):
+        row.notes.append(f"the decision threshold is tuned for two-class targets only; this one has {n_classes} "
+                         "classes, so the model predicts its most probable class")
+        return pipeline
+    return with_threshold(pipeline, spec, n_classes)
+
+
 def _cross_validate(
     pipeline: Any, X: pd.DataFrame, y: pd.Series, task: str, spec: PipelineSpec, row: ModelScore,
     progress: Progress, cancel: Cancel, n_jobs: int | None,
@@ -143,6 +164,7 @@ def _cross_validate(
         row.metrics_std[name] = float(np.std(values))
     row.fit_seconds = float(np.mean([r[1] for r in results]))
     row.predict_seconds = float(np.mean([r[2] for r in results]))
+    row.threshold = folds_threshold([r[3] for r in results])
 
 
 def _fit_and_score(pipeline: Any, X: Any, y: Any, train_idx: Any, test_idx: Any, names: list[str]) -> tuple:
@@ -154,7 +176,8 @@ def _fit_and_score(pipeline: Any, X: Any, y: Any, train_idx: Any, test_idx: Any,
         pipeline.fit(X.iloc[train_idx], y.iloc[train_idx])
         fitted = time.perf_counter()
         scores = check_scoring(pipeline, scoring=names)(pipeline, X.iloc[test_idx], y.iloc[test_idx])
-    return {k: float(v) for k, v in scores.items()}, fitted - start, time.perf_counter() - fitted
+    return ({k: float(v) for k, v in scores.items()}, fitted - start, time.perf_counter() - fitted,
+            decision_threshold(pipeline))
 
 
 def _refit(spec: PipelineSpec, data: Prepared, row: ModelScore, X: pd.DataFrame, y: pd.Series) -> Any:
@@ -163,6 +186,8 @@ def _refit(spec: PipelineSpec, data: Prepared, row: ModelScore, X: pd.DataFrame,
     model = ModelSpec(kind=row.model, params={**row.params})
     pipeline = compile_pipeline(spec, data.schema, task=data.task, model=model, n_rows=len(X))
     X, y = limit_rows(MODELS[row.model], X, y, spec.evaluation.seed, ModelScore("", ""))
+    if data.task == "classification":
+        pipeline = with_threshold(pipeline, spec, int(y.nunique()))
     with warnings.catch_warnings(), fit_threads():
         warnings.simplefilter("ignore")
         return pipeline.fit(X, y)

@@ -203,3 +203,32 @@ def test_after_switching_to_clustering_the_last_runs_summary_is_not_shown_as_thi
     expected = f"Your last run, #{run.id}, was a **classification** run; the pipeline is now set up for **clustering**"
     assert expected in texts(at, "info")
     assert at.expander[0].label == f"Run #{run.id} (classification)"
+
+
+def test_threshold_tuning_is_offered_for_two_classes_saved_in_the_definition_and_shown_after_the_run(store, app,
+                                                                                                     iris_id):
+    """Issue 15 point 12: the threshold is chosen on CV predictions, travels in the definition, and the summary says
+    which threshold and which metric; a three-class target is not offered it."""
+    from tests.pipeline_core.test_threshold import imbalanced
+
+    at = app("pages/train.py", dataset_id=iris_id, spec=iris_spec())
+    assert not at.exception
+    assert "train_threshold" not in [c.key for c in at.checkbox]
+    dataset_id = store_frame(store, imbalanced(600), "imbalanced")
+    at = app("pages/train.py", dataset_id=dataset_id,
+             spec=PipelineSpec(target="label", steps=[Impute(columns="numeric")]).to_dict())
+    at.multiselect(key="train_models").set_value(["logistic_regression"])
+    at.number_input(key="train_folds").set_value(3)
+    at.checkbox(key="train_threshold").set_value(True)
+    at.button(key="train_start").click().run()
+    assert not at.exception
+    assert at.session_state["spec"]["threshold"] == {"tune": True, "metric": "balanced_accuracy", "cv_folds": 3}
+    run = wait_for_run(store, at.session_state["run_id"])
+    assert run.status == "done", run.error
+    at.run()
+    assert not at.exception
+    text = " ".join(m.value for m in at.markdown)
+    assert "Decision threshold: predicts **usual** when its probability is at least **0." in text
+    assert "chosen to maximise balanced accuracy (" in text and "the hold-out rows played no part" in text
+    [board] = [frame for frame in at.dataframe if "Rank" in frame.value.columns]
+    assert "Threshold (balanced accuracy)" in board.value.columns

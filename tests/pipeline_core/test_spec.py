@@ -132,7 +132,7 @@ def test_a_schema_1_definition_gets_a_bounded_tuning_time_limit(saved, loaded):
 
 def test_a_schema_2_definition_loads_with_no_rules():
     spec = load_spec((FIXTURES / "spec_v2.json").read_text())
-    assert spec.rules == [] and spec.schema_version == SCHEMA_VERSION == 3
+    assert spec.rules == [] and spec.schema_version == SCHEMA_VERSION == 4
 
 
 def test_rules_round_trip_with_the_definition_and_change_its_hash():
@@ -151,3 +151,24 @@ def test_rules_round_trip_with_the_definition_and_change_its_hash():
 def test_a_bad_rule_in_a_definition_is_named_by_its_place(rule, message):
     with pytest.raises(SpecError, match=message):
         load_spec({"rules": [rule]})
+
+
+# ---- decision threshold tuning travels in the definition (issue 15 point 12) --------------------------------
+
+
+def test_a_schema_3_definition_loads_with_the_classifiers_own_threshold():
+    spec = load_spec((FIXTURES / "spec_v3.json").read_text())
+    assert spec.threshold.tune is False and spec.schema_version == SCHEMA_VERSION == 4
+
+
+def test_the_threshold_plan_round_trips_and_changes_the_definitions_hash():
+    spec = load_spec((FIXTURES / "spec_v4.json").read_text())
+    assert (spec.threshold.tune, spec.threshold.metric, spec.threshold.cv_folds) == (True, "f1_macro", 4)
+    assert load_spec(spec.to_json()) == spec
+    untuned = spec.model_copy(update={"threshold": spec.threshold.model_copy(update={"tune": False})})
+    assert spec.content_hash() != untuned.content_hash()
+
+
+def test_a_threshold_metric_that_depends_on_which_class_is_positive_is_refused_by_name():
+    with pytest.raises(SpecError, match=r"threshold\.metric"):
+        load_spec({"threshold": {"tune": True, "metric": "precision"}})
