@@ -41,6 +41,7 @@ SYNOPSIS = """usage of each command (COMMAND --help for details):
   explain MODEL DATA --out contributions.csv [--background DATA]
   export  MODEL --format skops|joblib|onnx|python|bundle|mlflow --out PATH [--data DATA]
   serve   MODEL [--host 127.0.0.1] [--port 8000] [--token-env VAR] [--max-rows N] [--max-body-mb MB]
+          [--background DATA]
 
 errors print one line 'error: <reason>' on stderr; exit status 2 for bad input or usage,
 1 when training itself fails."""
@@ -228,10 +229,10 @@ def _add_export(commands: Any) -> None:
 
 
 def _add_serve(commands: Any) -> None:
-    cmd = commands.add_parser("serve", help="serve a model over HTTP: /predict, /schema, /health, /metrics",
-                              description="Score rows sent as JSON or CSV to POST /predict; Prometheus metrics "
-                                          "on /metrics. Listening on an address other than loopback needs a "
-                                          "token. Stop with Ctrl-C.")
+    cmd = commands.add_parser("serve", help="serve a model over HTTP: /predict, /explain, /schema, /health, /metrics",
+                              description="Score rows sent as JSON or CSV to POST /predict, explain them with POST "
+                                          "/explain; Prometheus metrics on /metrics. Listening on an address other "
+                                          "than loopback needs a token. Stop with Ctrl-C.")
     cmd.add_argument("model", metavar="MODEL", help="a .skops model file")
     cmd.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     cmd.add_argument("--port", type=_port, default=8000, metavar="N", help="port (default 8000; 0 picks a free one)")
@@ -242,6 +243,8 @@ def _add_serve(commands: Any) -> None:
                      help="most rows one request may hold (default 10000)")
     cmd.add_argument("--max-body-mb", type=_positive_float, default=16.0, metavar="MB",
                      help="largest request body in megabytes (default 16)")
+    cmd.add_argument("--background", metavar="DATA",
+                     help="training-like rows /explain compares against; needed to explain models other than trees")
     cmd.set_defaults(handler=cmd_serve)
     _add_budget(cmd)
 
@@ -572,12 +575,13 @@ def serve_with(load: Callable[[], tuple[Any, Any]], args: argparse.Namespace,
                            memory_budget_bytes=int(args.memory_budget_mb * 2**20))
     try:
         check_address(args.host, token)
+        background = _read(args.background, args).frame if getattr(args, "background", None) else None
         model, identity = load()
         plugged = hooks() if hooks is not None else None
         serve_model(model, identity, host=args.host, port=args.port, token=token, limits=limits,
                     announce=lambda line: print(line, flush=True),
                     prediction_log=plugged.prediction_log if plugged else None,
-                    feedback=plugged.feedback if plugged else None)
+                    feedback=plugged.feedback if plugged else None, background=background)
     except ServeError as e:
         return _fail(str(e), EXIT_USAGE)
     return EXIT_OK

@@ -93,13 +93,15 @@ OUTPUT_COLUMNS = ("base_value", "prediction", "predicted_class", "explained_clas
 class Explainer:
     """Explains rows for one fitted pipeline; build once (it holds background rows), call :meth:`explain` often."""
 
-    def __init__(self, pipeline: Pipeline, background: pd.DataFrame, *, seed: int = 0,
+    def __init__(self, pipeline: Pipeline, background: pd.DataFrame | None, *, seed: int = 0,
                  background_rows: int = BACKGROUND_ROWS):
+        """``background``: rows like the training data (raw columns). Only tree models can do without
+        (``None``): their exact explainer reads what it needs from the trees; any other refuses with a reason."""
         final = pipeline[-1] if isinstance(pipeline, Pipeline) else None
         if final is None or not (is_classifier(final) or is_regressor(final)):
             raise ModelError("only classification and regression models can be explained; a clustering model "
                              "has no target whose prediction a column could push up or down")
-        if len(background) == 0:
+        if background is not None and len(background) == 0:
             raise DataError("explanations need some rows of the training data as a background; none were given")
         self.pipeline, self.final = pipeline, final
         self.classes = list(final.classes_) if hasattr(final, "classes_") else None
@@ -107,10 +109,16 @@ class Explainer:
         self.columns = self.sources.columns
         raw_of = {new: raw for raw, new in (pipeline[0].rename or {}).items()}
         self.raw_columns = [raw_of.get(c, c) for c in self.columns]
-        rows = background.sample(min(background_rows, len(background)), random_state=seed)
-        self.background = rows[self.raw_columns].reset_index(drop=True)
+        if background is not None:
+            rows = background.sample(min(background_rows, len(background)), random_state=seed)
+            self.background = rows[self.raw_columns].reset_index(drop=True)
+        else:
+            self.background = pd.DataFrame(columns=self.raw_columns)
         self.seed = seed
         self.method: Method = self._choose_method()
+        if self.method != "tree" and background is None:
+            raise ModelError(f"explaining a {type(final).__name__} needs background rows (some rows of the "
+                             "training data) to compare against; only tree models can do without")
 
     # ---- choosing --------------------------------------------------------------------------------------
 
@@ -123,7 +131,7 @@ class Explainer:
                 return "tree"
             except Exception:  # noqa: BLE001 - e.g. category splits shap cannot read: the permutation way still works
                 pass
-        if self.sources.traceable and isinstance(self.final, _LINEAR):
+        if self.sources.traceable and isinstance(self.final, _LINEAR) and len(self.background):
             import shap
 
             self._shap = shap.LinearExplainer(self.final, self._matrix(self.background))

@@ -4,7 +4,8 @@
 application can build the app itself with :func:`~pipeline_core.serving.app.create_app`. The modules hold:
 ``schema`` (the input schema read from the model's metadata), ``requests`` (JSON and CSV bodies into a
 frame, or a one-line 4xx), ``scoring`` (the CLI's prediction path plus per-row rule violations),
-``metrics`` (a per-app Prometheus registry), ``app`` (the endpoints) and ``server`` (binding and uvicorn).
+``explaining`` (``/explain``: contributions per column), ``metrics`` (a per-app Prometheus registry), ``app``
+(the endpoints) and ``server`` (binding and uvicorn).
 """
 
 from pipeline_core.serving.app import PredictResponse, create_app

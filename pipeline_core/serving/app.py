@@ -1,4 +1,4 @@
-"""The scoring service's FastAPI app: one loaded model, four endpoints, no database.
+"""The scoring service's FastAPI app: one loaded model, five endpoints, no database.
 
 ``create_app`` does everything that does not depend on the request once (schema, parser, rules, metrics),
 so a request only parses, scores and answers. ``POST /predict`` is a plain ``def``: FastAPI runs it in its
@@ -20,6 +20,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, Literal
 
+import pandas as pd
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
@@ -30,6 +31,7 @@ from threadpoolctl import ThreadpoolController
 
 from pipeline_core.artifacts.skops_io import LoadedModel
 from pipeline_core.errors import DataError, ModelError
+from pipeline_core.serving.explaining import ExplainResponse, ServiceExplainer
 from pipeline_core.serving.feedback import FeedbackBody, FeedbackSink, GroundTruthReport, Outcome, outcomes_from_frame
 from pipeline_core.serving.metrics import CONTENT_TYPE, ServiceMetrics
 from pipeline_core.serving.prediction_log import PredictionLogWriter, ScoredRequest
@@ -46,7 +48,7 @@ from pipeline_core.serving.scoring import RowViolation, ScoredBatch, score
 
 log = logging.getLogger("pipeline_core.serving")
 
-ENDPOINTS = ("/health", "/schema", "/predict", "/feedback", "/metrics")
+ENDPOINTS = ("/health", "/schema", "/predict", "/explain", "/feedback", "/metrics")
 OnScored = Callable[[ScoredBatch], None]
 REQUEST_ID_HEADER = "X-Request-ID"
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
@@ -75,7 +77,8 @@ class ErrorDetail(BaseModel):
 
 def create_app(model: LoadedModel, *, token: str | None, limits: ServiceLimits | None = None,
                on_scored: OnScored | None = None, identity: ModelIdentity | None = None,
-               prediction_log: PredictionLogWriter | None = None, feedback: FeedbackSink | None = None) -> FastAPI:
+               prediction_log: PredictionLogWriter | None = None, feedback: FeedbackSink | None = None,
+               background: pd.DataFrame | None = None) -> FastAPI:
     """A FastAPI app serving ``model``.
 
     ``token``: when set, every endpoint but ``/health`` needs ``Authorization: Bearer <token>``.
@@ -85,6 +88,7 @@ def create_app(model: LoadedModel, *, token: str | None, limits: ServiceLimits |
     ``prediction_log``: every scored request is queued on it (never waited for; a full queue drops and counts,
     see ``/metrics``); the caller owns it and closes it when the service stops. ``feedback`` stores true
     outcomes sent to ``POST /feedback`` and reports how they joined the log; without it that endpoint answers 404.
+    ``background``: rows like the training data, which ``/explain`` needs for models other than trees.
     """
     if not hasattr(model.pipeline, "predict"):
         raise ModelError("this model cannot label new rows (e.g. DBSCAN or agglomerative clustering), so it "
@@ -101,6 +105,7 @@ def create_app(model: LoadedModel, *, token: str | None, limits: ServiceLimits |
         metrics.watch_log(prediction_log.stats)
     authorized = _bearer_check(token)
     one_core = _OneOpenMPThread()
+    explainer = ServiceExplainer(model.pipeline, background)
     refusals: dict[int | str, dict[str, Any]] = {s: {"model": ErrorDetail} for s in (400, 401, 413, 415, 422)}
 
     async def read_body(request: Request, _: None = Depends(authorized)) -> tuple[str, bytes]:
@@ -170,6 +175,15 @@ def create_app(model: LoadedModel, *, token: str | None, limits: ServiceLimits |
         if prediction_log is not None:
             prediction_log.flush(FEEDBACK_FLUSH_SECONDS)
         return feedback(outcomes)
+
+    @app.post("/explain", response_model=ExplainResponse, responses={**refusals, 409: {"model": ErrorDetail}},
+              openapi_extra=_PREDICT_BODY)
+    def explain(payload: tuple[str, bytes] = Depends(read_body)) -> Response:
+        """Each row's prediction and its contributions per column (SHAP values; see ``ExplainResponse``)."""
+        media, body = payload
+        one_core.apply()
+        answer = explainer.explain(parser.parse(body, media))
+        return Response(answer.model_dump_json(exclude_none=True), media_type=JSON_TYPE)
 
     @app.get("/metrics", dependencies=[Depends(authorized)], response_class=Response, responses=refusals)
     def prometheus_metrics() -> Response:
@@ -279,7 +293,7 @@ def _add_error_handlers(app: FastAPI) -> None:
         detail = str(error.detail)
         if error.status_code == 404:
             detail = (f"no endpoint {request.url.path[:80]!r}; the service answers GET /health, GET /schema, "
-                      "POST /predict, POST /feedback and GET /metrics")
+                      "POST /predict, POST /explain, POST /feedback and GET /metrics")
         elif error.status_code == 405:
             detail = f"{request.method} is not allowed on {request.url.path[:80]}"
         return JSONResponse({"detail": " ".join(detail.split())}, status_code=error.status_code,

@@ -14,6 +14,7 @@ import socket
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from pipeline_core.artifacts.bundle import load_model_or_bundle
 from pipeline_core.artifacts.skops_io import LoadedModel
@@ -94,16 +95,17 @@ def serve(path: str | Path, *, host: str, port: int, token: str | None, limits: 
 
 def serve_model(model: LoadedModel, identity: ModelIdentity, *, host: str, port: int, token: str | None,
                 limits: ServiceLimits | None = None, announce: Callable[[str], None] = print,
-                prediction_log: PredictionLogWriter | None = None, feedback: FeedbackSink | None = None) -> None:
+                prediction_log: PredictionLogWriter | None = None, feedback: FeedbackSink | None = None,
+                background: Any = None) -> None:
     """Serve a loaded model (a file's, or a registry stage's) until interrupted.
 
-    ``prediction_log`` and ``feedback`` go to :func:`create_app`; the log is closed (its queue written) when
-    the service stops, so a clean stop loses no logged row.
+    ``prediction_log``, ``feedback`` and ``background`` go to :func:`create_app`; the log is closed (its queue
+    written) when the service stops, so a clean stop loses no logged row.
     """
     check_address(host, token)
     try:
         _run(model, identity, host=host, port=port, token=token, limits=limits, announce=announce,
-             prediction_log=prediction_log, feedback=feedback)
+             prediction_log=prediction_log, feedback=feedback, background=background)
     finally:
         if prediction_log is not None:
             prediction_log.close()
@@ -111,11 +113,11 @@ def serve_model(model: LoadedModel, identity: ModelIdentity, *, host: str, port:
 
 def _run(model: LoadedModel, identity: ModelIdentity, *, host: str, port: int, token: str | None,
          limits: ServiceLimits | None, announce: Callable[[str], None], prediction_log: PredictionLogWriter | None,
-         feedback: FeedbackSink | None) -> None:
+         feedback: FeedbackSink | None, background: Any = None) -> None:
     import uvicorn
 
     app = create_app(model, token=token, limits=limits, identity=identity, prediction_log=prediction_log,
-                     feedback=feedback)
+                     feedback=feedback, background=background)
     sock = open_socket(host, port)
     bound_port = sock.getsockname()[1]
     shown = f"[{host.strip('[]')}]" if ":" in host else host

@@ -42,8 +42,8 @@ def test_health_is_ok_and_schema_lists_columns_levels_rules_and_an_example(servi
     assert schema["model"]["task"] == "classification" and len(schema["model"]["sha256"]) == 64
     assert schema["max_rows"] == MAX_ROWS and schema["max_body_bytes"] == int(MAX_BODY_MB * 2**20)
     assert client.post_json("/predict", schema["example"]).status == 200  # the example is a valid request
-    assert set(client.get("/openapi.json").json()["paths"]) == {"/health", "/schema", "/predict", "/feedback",
-                                                               "/metrics"}
+    paths = {"/health", "/schema", "/predict", "/explain", "/feedback", "/metrics"}
+    assert set(client.get("/openapi.json").json()["paths"]) == paths
 
 
 def test_json_rows_score_exactly_as_the_cli_predict_command(service, churn_dir, churn_rows, tmp_path):
