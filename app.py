@@ -18,6 +18,7 @@ PAGES = [
     ("pages/compare.py", "Compare", ":material/leaderboard:"),
     ("pages/models.py", "Models", ":material/inventory_2:"),
     ("pages/predict.py", "Predict", ":material/online_prediction:"),
+    ("pages/monitor.py", "Monitor", ":material/monitoring:"),
     ("pages/pipelines.py", "Pipelines", ":material/account_tree:"),
 ]
 

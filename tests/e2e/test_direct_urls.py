@@ -19,9 +19,9 @@ from tests.e2e.ui import no_exception, wait_for_app
 
 pytestmark = pytest.mark.e2e
 
-TITLES = ["Data", "Profile", "Clean", "Features", "Train", "Compare", "Models", "Predict", "Pipelines"]
+TITLES = ["Data", "Profile", "Clean", "Features", "Train", "Compare", "Models", "Predict", "Monitor", "Pipelines"]
 # the files Streamlit's automatic menu lists
-NOT_PAGES = ["app", "charts", "common", "jobs", "registration", "step editor"]
+NOT_PAGES = ["app", "charts", "common", "jobs", "registration", "step editor", "monitor charts"]
 NAV_LABELS = '[data-testid="stSidebarNav"] [data-testid="stSidebarNavLink"] span[label]'
 
 

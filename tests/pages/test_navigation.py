@@ -14,7 +14,8 @@ from streamlit.testing.v1 import AppTest
 from tests.apptest import REPO, TIMEOUT
 
 PAGES = ["pages/data.py", "pages/profile.py", "pages/clean.py", "pages/features.py", "pages/train.py",
-         "pages/compare.py", "pages/models.py", "pages/predict.py", "pages/pipelines.py"]  # fmt: skip
+         "pages/compare.py", "pages/models.py", "pages/predict.py", "pages/monitor.py",
+         "pages/pipelines.py"]  # fmt: skip
 
 
 def app_frame_ran(at: AppTest) -> bool:

@@ -17,7 +17,8 @@ from tests.apptest import open_page, store_frame, texts
 from tests.security.conftest import HOSTILE, SCRIPT, iris_rows, train_and_store
 
 PAGES = ["pages/data.py", "pages/profile.py", "pages/clean.py", "pages/features.py", "pages/train.py",
-         "pages/compare.py", "pages/models.py", "pages/predict.py", "pages/pipelines.py"]
+         "pages/compare.py", "pages/models.py", "pages/predict.py", "pages/monitor.py",
+         "pages/pipelines.py"]
 MARKDOWN_TYPES = {"markdown", "caption", "latex", "success", "info", "warning", "error", "exception", "toast"}
 
 

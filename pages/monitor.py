@@ -1,0 +1,150 @@
+"""Monitor: how a registered pipeline's models are doing in use, read from the prediction log.
+
+Every row a registered model scores (the scoring service, ``python -m studio predict --pipeline``, the Predict
+page) is logged; this page draws, over a chosen window and granularity, the traffic and latency, what the model
+predicted, and how right it was on the rows whose true outcome has been uploaded here (or POSTed to a service's
+``/feedback``). The numbers come from :mod:`studio.monitoring`; the figures from :mod:`pages.monitor_charts`.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import streamlit as st
+
+from pages import common, monitor_charts
+from studio import monitoring, prediction_log, registry
+from studio import pipelines as library
+from studio.errors import FAILURES
+
+WINDOWS: dict[str, tuple[timedelta, monitoring.Granularity]] = {
+    "Last hour": (timedelta(hours=1), "minute"),
+    "Last 24 hours": (timedelta(days=1), "hour"),
+    "Last 7 days": (timedelta(days=7), "hour"),
+    "Last 30 days": (timedelta(days=30), "day"),
+    "Last 90 days": (timedelta(days=90), "day"),
+}
+GRANULARITIES: list[monitoring.Granularity] = ["minute", "hour", "day"]
+ALL_VERSIONS = 0
+
+
+def main() -> None:
+    common.run_inside_app()
+    st.header("Monitor")
+    st.caption("How a registered pipeline's models do in use: every row they score (scoring service, batch scoring, "
+               "the Predict page) is logged. Upload the true outcomes when you know them to see live accuracy.")
+    try:
+        pipelines = library.list_pipelines()
+    except FAILURES as e:
+        common.show_error(e)
+        return
+    if not pipelines:
+        st.info("No saved pipelines yet: register a model on the Models page, then score rows with it.",
+                icon=":material/monitoring:")
+        return
+    pipeline = _pick_pipeline(pipelines)
+    since, until, granularity, version = _window_controls(pipeline)
+    try:
+        traffic = monitoring.traffic(pipeline.id, since=since, until=until, granularity=granularity, version=version)
+    except FAILURES as e:
+        common.show_error(e)
+        return
+    rows = sum(b.rows for b in traffic)
+    if not rows:
+        st.info(f"No rows of **{common.escape_markdown(pipeline.name)}** were scored in this window. Score with its "
+                "production model (Predict page, `python -m studio predict --pipeline`, or a scoring service started "
+                "on the Models page), or widen the window.", icon=":material/monitoring:")
+    else:
+        _summary(traffic)
+        _charts(pipeline, since, until, granularity, version, traffic)
+    _outcomes_section()
+
+
+def _pick_pipeline(pipelines: list[Any]) -> Any:
+    ids = [p.id for p in pipelines]
+    if st.session_state.get("monitor_pipeline") not in ids:
+        st.session_state["monitor_pipeline"] = ids[0]
+    names = {p.id: p.name for p in pipelines}
+    chosen = st.selectbox("Pipeline", ids, format_func=names.get, key="monitor_pipeline")
+    return next(p for p in pipelines if p.id == chosen)
+
+
+def _window_controls(pipeline: Any) -> tuple[datetime, datetime, monitoring.Granularity, int | None]:
+    """(since, until, granularity, version or None for every version) from the window, granularity and version
+    pickers; the granularity follows the window until the user picks one."""
+    window_col, grain_col, version_col = st.columns([2, 1, 2])
+    window = window_col.selectbox("Window", list(WINDOWS), index=1, key="monitor_window")
+    span, suggested = WINDOWS[window]
+    if st.session_state.get("monitor_window_seen") != window:  # a new window: its natural granularity
+        st.session_state["monitor_window_seen"] = window
+        st.session_state["monitor_granularity"] = suggested
+    granularity = grain_col.selectbox("Granularity", GRANULARITIES, key="monitor_granularity",
+                                      format_func=lambda g: f"per {g}")
+    try:
+        versions = registry.list_model_versions(pipeline.id)
+    except FAILURES:
+        versions = []
+    labels = {ALL_VERSIONS: "All versions", **{v.version: f"Version {v.version} ({v.stage})" for v in versions}}
+    if st.session_state.get("monitor_version") not in labels:
+        st.session_state["monitor_version"] = ALL_VERSIONS
+    version = version_col.selectbox("Model version", list(labels), format_func=labels.get, key="monitor_version")
+    until = datetime.now(UTC)
+    return until - span, until, granularity, None if version == ALL_VERSIONS else version
+
+
+def _summary(traffic: list[monitoring.TrafficBucket]) -> None:
+    rows, requests = sum(b.rows for b in traffic), sum(b.requests for b in traffic)
+    busiest = max(traffic, key=lambda b: b.rows)
+    slowest = max((b.latency_p95_ms for b in traffic if b.latency_p95_ms is not None), default=None)
+    a, b, c = st.columns(3)
+    a.metric("Rows scored", f"{rows:,}", help=f"in {requests:,} request(s)")
+    b.metric("Busiest bucket", f"{busiest.rows:,} rows", help=busiest.start.strftime("%Y-%m-%d %H:%M UTC"))
+    c.metric("Worst 95th-percentile latency", "–" if slowest is None else f"{slowest:,.1f} ms",
+             help="per request, the highest bucket's 95th percentile in the window")
+
+
+def _charts(pipeline: Any, since: datetime, until: datetime, granularity: monitoring.Granularity,
+            version: int | None, traffic: list[monitoring.TrafficBucket]) -> None:
+    window = {"since": since, "until": until, "granularity": granularity, "version": version}
+    traffic_tab, predictions_tab, performance_tab = st.tabs(["Traffic", "Predictions", "Live performance"])
+    with traffic_tab:
+        st.plotly_chart(monitor_charts.traffic_figure(traffic))
+    try:
+        distribution = monitoring.prediction_distribution(pipeline.id, **window)
+        performance = monitoring.live_performance(pipeline.id, **window)
+    except FAILURES as e:
+        common.show_error(e)
+        return
+    with predictions_tab:
+        st.plotly_chart(monitor_charts.distribution_figure(distribution))
+    with performance_tab:
+        labelled = sum(b.rows for b in performance.buckets)
+        if not labelled:
+            st.info("No true outcomes have arrived for the rows in this window: upload them below (or POST them to "
+                    "the service's `/feedback`), joined on `request_id` and `row_id`.", icon=":material/fact_check:")
+            return
+        st.caption(f"{labelled:,} scored row(s) in the window have a true outcome. The band is a 95% interval; "
+                   "a bucket with few labelled rows has a wide one.")
+        st.plotly_chart(monitor_charts.performance_figure(performance))
+
+
+def _outcomes_section() -> None:
+    with st.expander("Upload true outcomes", icon=":material/fact_check:"):
+        st.caption("A table with `request_id`, `row_id` (as the service answered, or as batch scoring wrote them) and "
+                   "the true outcome. Outcomes that match no logged prediction are kept and counted, never dropped.")
+        upload = st.file_uploader("Outcomes file", type=["csv", "tsv", "txt", "xlsx", "parquet", "json", "jsonl"],
+                                  key="monitor_outcomes_file")
+        column = st.text_input("Outcome column", value="outcome", key="monitor_outcome_column")
+        if not st.button("Store the outcomes", disabled=upload is None, key="monitor_outcomes_store"):
+            return
+        try:
+            report = prediction_log.upload_ground_truth(upload.getvalue(), upload.name, outcome_column=column)
+        except FAILURES as e:
+            common.show_error(e)
+            return
+        (st.warning if report.unmatched else st.success)(report.summary()[:1].upper() + report.summary()[1:])
+
+
+if __name__ == "__main__":
+    main()

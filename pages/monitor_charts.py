@@ -1,0 +1,95 @@
+"""The Monitor page's Plotly figures, built from :mod:`studio.monitoring`'s typed buckets.
+
+Every figure shares one time axis (the bucket starts, UTC). Traffic draws an empty bucket as a zero bar, so a
+quiet night reads as quiet; shares, quantiles and live performance leave empty buckets out (a share of no rows
+is not 0%), and their lines join the buckets that have rows, so stacked areas and interval bands stay whole.
+"""
+
+from __future__ import annotations
+
+import plotly.graph_objects as go
+
+from pages.charts import LAYOUT, PALETTE, wrap_label
+from studio.monitoring import LivePerformance, PredictionDistribution, TrafficBucket
+
+GREY = "#868e96"
+METRIC_WORDS = {"accuracy": "Accuracy", "mean_absolute_error": "Mean absolute error"}
+
+
+def _figure(title: str, **layout: object) -> go.Figure:
+    figure = go.Figure()
+    figure.update_layout(title=title, **{**LAYOUT, "hovermode": "x unified", **layout})
+    return figure
+
+
+def traffic_figure(buckets: list[TrafficBucket]) -> go.Figure:
+    """Rows scored per bucket (bars) and request latency p50/p95 (lines, right axis)."""
+    starts = [b.start for b in buckets]
+    figure = _figure("Rows scored and request latency", height=340, yaxis_title="rows scored",
+                     yaxis2={"title": "latency (ms)", "overlaying": "y", "side": "right", "rangemode": "tozero",
+                             "showgrid": False},
+                     legend={"orientation": "h", "y": -0.2})
+    figure.add_bar(x=starts, y=[b.rows for b in buckets], name="rows", marker_color="#d0ebff",
+                   customdata=[b.requests for b in buckets],
+                   hovertemplate="%{y:,} rows in %{customdata:,} request(s)<extra></extra>")
+    for field, name, dash in (("latency_p50_ms", "latency, median", "solid"),
+                              ("latency_p95_ms", "latency, 95th percentile", "dot")):
+        figure.add_scatter(x=starts, y=[getattr(b, field) for b in buckets], name=name, yaxis="y2",
+                           mode="lines+markers", line={"color": PALETTE[1], "dash": dash}, marker={"size": 4},
+                           hovertemplate="%{y:.1f} ms<extra>" + name + "</extra>")
+    return figure
+
+
+def distribution_figure(distribution: PredictionDistribution) -> go.Figure:
+    """Class shares per bucket (stacked areas), or the predicted values' median with 50% and 90% bands."""
+    if distribution.kind == "classes":
+        figure = _figure("Predicted classes: share of each bucket's rows", height=360,
+                         yaxis={"title": "share of rows", "tickformat": ".0%", "range": [0, 1]},
+                         legend={"title": "predicted class", "font": {"size": 11}})
+        busy = [c for c in distribution.classes if c.rows]
+        starts = [c.start for c in busy]
+        for i, label in enumerate(distribution.labels):
+            shares = [c.share(label) for c in busy]
+            counts = [c.counts.get(label, 0) for c in busy]
+            figure.add_scatter(x=starts, y=shares, name=wrap_label(label, 30), stackgroup="classes",
+                               mode="lines", line={"width": 0.5, "color": PALETTE[i % len(PALETTE)]},
+                               customdata=counts, hovertemplate="%{y:.1%} (%{customdata:,} rows)<extra>"
+                               + wrap_label(label, 30) + "</extra>")
+        return figure
+    figure = _figure("Predicted values: median, 50% and 90% of the rows", height=360, yaxis_title="predicted value",
+                     legend={"orientation": "h", "y": -0.2})
+    busy = [v for v in distribution.values if v.quantiles]
+    starts = [v.start for v in busy]
+    quantile = [v.quantiles for v in busy]
+    for low, high, name, opacity in ((0, 4, "5th–95th percentile", 0.15), (1, 3, "25th–75th percentile", 0.3)):
+        figure.add_scatter(x=starts, y=[q[high] for q in quantile], mode="lines", line={"width": 0},
+                           showlegend=False, hoverinfo="skip")
+        figure.add_scatter(x=starts, y=[q[low] for q in quantile], mode="lines", line={"width": 0}, fill="tonexty",
+                           fillcolor=f"rgba(59, 91, 219, {opacity})", name=name, hoverinfo="skip")
+    figure.add_scatter(x=starts, y=[q[2] for q in quantile], name="median", mode="lines+markers",
+                       line={"color": PALETTE[0]}, marker={"size": 4}, customdata=[v.rows for v in busy],
+                       hovertemplate="median %{y:.4g} (%{customdata:,} rows)<extra></extra>")
+    return figure
+
+
+def performance_figure(performance: LivePerformance) -> go.Figure:
+    """The live metric per bucket with its 95% interval, and the cross-validated estimate as a dashed line."""
+    word = METRIC_WORDS.get(performance.metric, performance.metric)
+    bounded = performance.metric == "accuracy"
+    figure = _figure(f"{word} on rows whose true outcome has arrived", height=360,
+                     yaxis={"title": word.lower(), **({"range": [0, 1.02]} if bounded else {"rangemode": "tozero"})},
+                     legend={"orientation": "h", "y": -0.2})
+    buckets = [b for b in performance.buckets if b.value is not None]
+    starts = [b.start for b in buckets]
+    figure.add_scatter(x=starts, y=[b.high for b in buckets], mode="lines", line={"width": 0}, showlegend=False,
+                       hoverinfo="skip")
+    figure.add_scatter(x=starts, y=[b.low for b in buckets], mode="lines", line={"width": 0}, fill="tonexty",
+                       fillcolor="rgba(47, 158, 68, 0.18)", name="95% interval", hoverinfo="skip")
+    figure.add_scatter(x=starts, y=[b.value for b in buckets], name=f"live {word.lower()}", mode="lines+markers",
+                       line={"color": PALETTE[2]}, marker={"size": 5}, customdata=[b.rows for b in buckets],
+                       hovertemplate="%{y:.3f} on %{customdata:,} labelled rows<extra></extra>")
+    if performance.cv_estimate is not None:
+        figure.add_hline(y=performance.cv_estimate, line_dash="dash", line_color=GREY,
+                         annotation_text=f"cross-validated estimate {performance.cv_estimate:.3f}",
+                         annotation_position="top left", annotation_font={"size": 11, "color": GREY})
+    return figure

@@ -1,0 +1,97 @@
+"""Monitor page (issue 17 point 3): traffic, predictions and live performance of a pipeline from a real SQLite
+prediction log, and the upload of true outcomes that makes live performance appear."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import storage
+from tests.apptest import texts
+
+LONG = "Chronic obstructive pulmonary disease — severe exacerbation requiring admission"
+
+
+def log_rows(store, pipeline_id: int, at: datetime, predictions: list, request_id: str, latency_ms: float = 12.0,
+             version: int | None = None) -> None:
+    rows = [{"logged_at": at, "request_id": request_id, "row_id": i, "inputs": None, "prediction": p,
+             "latency_ms": latency_ms} for i, p in enumerate(predictions)]
+    storage.append_predictions(store, rows, source="service", pipeline_id=pipeline_id, model_version=version,
+                               model_sha256="ab")
+
+
+def seeded(store) -> int:
+    """Pipeline 'triage': three hours of logged classifications with a long class name, ending now."""
+    pipeline_id = storage.save_pipeline_version(store, name="triage", definition={}).pipeline_id
+    now = datetime.now(UTC)
+    for hours in (3, 2, 1):
+        log_rows(store, pipeline_id, now - timedelta(hours=hours), [LONG, "routine", "routine"], f"r{hours}",
+                 latency_ms=10.0 * hours)
+    return pipeline_id
+
+
+def open_monitor(app, **state):
+    return app("pages/monitor.py", **state)
+
+
+def chart_titles(at) -> list[str]:
+    import json
+
+    return [json.loads(c.proto.spec)["layout"]["title"]["text"] for c in at.get("plotly_chart")]
+
+
+def test_without_pipelines_the_page_says_how_to_start(app):
+    at = open_monitor(app)
+    assert not at.exception
+    assert "No saved pipelines yet" in texts(at, "info")
+
+
+def test_a_pipeline_without_logged_rows_says_where_rows_come_from(store, app):
+    storage.save_pipeline_version(store, name="quiet", definition={})
+    at = open_monitor(app)
+    assert not at.exception
+    assert "No rows of **quiet** were scored in this window" in texts(at, "info")
+
+
+def test_traffic_and_predictions_are_drawn_and_live_performance_waits_for_outcomes(store, app):
+    seeded(store)
+    at = open_monitor(app)
+    assert not at.exception and not at.error
+    assert [m.value for m in at.metric][:1] == ["9"]  # rows scored in the last 24 hours
+    titles = chart_titles(at)
+    assert titles == ["Rows scored and request latency", "Predicted classes: share of each bucket's rows"]
+    assert "No true outcomes have arrived" in texts(at, "info")
+
+
+def test_uploading_outcomes_reports_unmatched_ids_and_draws_live_accuracy(store, app):
+    seeded(store)
+    at = open_monitor(app)
+    outcomes = ("request_id,row_id,outcome\n"
+                f"r1,0,{LONG}\nr1,1,routine\nr1,2,{LONG}\nr2,0,routine\nnever-scored,7,routine\n").encode()
+    at.file_uploader(key="monitor_outcomes_file").upload("outcomes.csv", outcomes, "text/csv").run()
+    at.button(key="monitor_outcomes_store").click().run()
+    assert not at.exception and not at.error
+    report = texts(at, "warning")
+    assert "Stored 5 outcome(s): 4 matched a logged prediction; 1 matched none" in report
+    assert "never-scored/7" in report
+    at.run()
+    assert "Accuracy on rows whose true outcome has arrived" in chart_titles(at)
+    assert "4 scored row(s) in the window have a true outcome" in texts(at, "caption")
+
+
+def test_an_outcomes_file_without_the_outcome_column_gets_one_line(store, app):
+    seeded(store)
+    at = open_monitor(app)
+    at.file_uploader(key="monitor_outcomes_file").upload("outcomes.csv", b"request_id,row_id,label\nr1,0,x\n",
+                                                         "text/csv").run()
+    at.button(key="monitor_outcomes_store").click().run()
+    assert not at.exception
+    assert "outcome" in texts(at, "error") and "\n" not in texts(at, "error")
+
+
+def test_a_finer_granularity_and_a_version_filter_redraw(store, app):
+    pipeline_id = seeded(store)
+    log_rows(store, pipeline_id, datetime.now(UTC) - timedelta(minutes=10), ["routine"], "v2", version=2)
+    at = open_monitor(app)
+    at.selectbox(key="monitor_window").set_value("Last hour").run()
+    assert at.selectbox(key="monitor_granularity").value == "minute"
+    assert not at.exception and [m.value for m in at.metric][:1] == ["1"]
