@@ -51,7 +51,11 @@ def test_rows_keep_plain_json_inputs_and_sampled_rows_are_the_same_on_every_repl
     assert all(r.inputs is None for r in records_of(request(20), 0.0))
     kept = [r.row_id for r in records_of(request(400), 0.25) if r.inputs is not None]
     assert 50 < len(kept) < 150 and kept == [i for i in range(400) if sampled("r1", i, 0.25)]
-    assert json_value(float("inf")) is None
+    assert json_value(float("inf")) is None and json_value(pd.NA) is None
+    typed = pd.DataFrame({"n": pd.array([1, None], dtype="Int64"), "c": pd.Categorical(["a", None]),
+                          "flag": [True, False]})
+    assert [r.inputs for r in records_of(ScoredRequest(datetime.now(UTC), "t", typed, [0, 1], 1.0), 1.0)] == [
+        {"n": 1, "c": "a", "flag": True}, {"n": None, "c": None, "flag": False}]
 
 
 def test_the_writer_writes_every_queued_row_in_batches_and_close_writes_the_rest():
