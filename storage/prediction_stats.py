@@ -108,3 +108,25 @@ def labelled_predictions(store: Store, window: LogWindow) -> list[tuple[int, Any
         return [(int(b), p, o) for b, p, o in session.execute(joined).all()]
 
     return read(store, work)
+
+
+SPREAD = 2_654_435_761  # Knuth's multiplicative hash constant: ordering by id * SPREAD mod 2^32 mixes the rows
+
+
+def logged_inputs(store: Store, window: LogWindow, *, per_bucket: int) -> list[tuple[int, dict[str, Any]]]:
+    """``(bucket, inputs)`` of up to ``per_bucket`` rows per bucket among those whose inputs were kept.
+
+    The rows are picked by a hash of their id rather than the first ones, so a bucket's sample spreads over its
+    whole interval; memory stays bounded by ``per_bucket`` times the number of buckets whatever the traffic.
+    """
+
+    def work(session: Session) -> list[tuple[int, dict[str, Any]]]:
+        bucket = _bucket(session, window.bucket_seconds).label("bucket")
+        mixed = (col(PredictionLog.id) * SPREAD) % 4_294_967_296
+        rank = func.row_number().over(partition_by=bucket, order_by=mixed).label("rank")
+        ranked = (select(bucket, PredictionLog.inputs, rank)
+                  .where(*_where(window), col(PredictionLog.inputs).is_not(None)).subquery())
+        query = select(ranked.c.bucket, ranked.c.inputs).where(ranked.c.rank <= per_bucket)
+        return [(int(b), inputs) for b, inputs in session.execute(query).all()]
+
+    return read(store, work)

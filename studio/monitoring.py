@@ -81,8 +81,10 @@ class PredictionDistribution:
     values: list[ValueQuantiles]
 
 
-def _window(pipeline: str | int, since: datetime, until: datetime, granularity: str,
-            version: int | None) -> tuple[LogWindow, list[int]]:
+def window_of(pipeline: str | int, since: datetime, until: datetime, granularity: str,
+              version: int | None) -> tuple[LogWindow, list[int]]:
+    """The storage window of a pipeline's log and the start (epoch seconds) of each of its buckets, or a one-line
+    refusal of an unknown granularity, a naive or reversed window, or one too long to draw."""
     if granularity not in SECONDS:
         raise StorageError(f"Granularity {granularity!r} is not one of {', '.join(SECONDS)}.")
     if since.tzinfo is None or until.tzinfo is None:
@@ -107,7 +109,7 @@ def _at(epoch: int) -> datetime:
 def traffic(pipeline: str | int, *, since: datetime, until: datetime, granularity: Granularity = "hour",
             version: int | None = None) -> list[TrafficBucket]:
     """Rows, requests and request latency (p50, p95, max) per bucket of [since, until), empty buckets included."""
-    window, starts = _window(pipeline, since, until, granularity, version)
+    window, starts = window_of(pipeline, since, until, granularity, version)
     store = current_store()
     volume = {b: (rows, requests) for b, rows, requests in bucket_volume(store, window)}
     latencies: dict[int, list[float]] = defaultdict(list)
@@ -127,7 +129,7 @@ def prediction_distribution(pipeline: str | int, *, since: datetime, until: date
                             granularity: Granularity = "hour", version: int | None = None) -> PredictionDistribution:
     """What the model predicted per bucket: class counts for a classifier or clusterer (the registry's task says
     which), quantiles of the values for a regressor."""
-    window, starts = _window(pipeline, since, until, granularity, version)
+    window, starts = window_of(pipeline, since, until, granularity, version)
     store = current_store()
     if _is_regression(pipeline, store, window):
         per: dict[int, list[float]] = defaultdict(list)
@@ -180,7 +182,7 @@ def live_performance(pipeline: str | int, *, since: datetime, until: datetime, g
                      version: int | None = None) -> LivePerformance:
     """Accuracy (classifiers) or mean absolute error (regressors) per bucket, on the logged rows joined to their
     ground truth; rows without an outcome yet are not counted."""
-    window, starts = _window(pipeline, since, until, granularity, version)
+    window, starts = window_of(pipeline, since, until, granularity, version)
     store = current_store()
     regression = _is_regression(pipeline, store, window)
     per: dict[int, list[float]] = defaultdict(list)

@@ -7,8 +7,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 import storage
+from pipeline_core.io.samples import load_sample
 from storage import StorageError
-from studio import monitoring
+from studio import monitor_drift, monitoring
 
 T0 = datetime(2026, 3, 1, 10, 0, tzinfo=UTC)
 
@@ -100,3 +101,28 @@ def test_live_mean_absolute_error_on_predicted_values_takes_outcomes_read_as_tex
     [bucket] = live.buckets
     assert live.metric == "mean_absolute_error" and (bucket.rows, bucket.value) == (2, 1.25)  # |0.5-1.5|, |1.5-0|
     assert (bucket.low, bucket.high) == pytest.approx((1.25 - 1.96 * 0.25, 1.25 + 1.96 * 0.25))  # s.e. 0.25
+
+
+def test_drift_over_time_finds_the_shifted_feature_from_the_day_it_shifts(store, iris_studio):
+    """A resample of the training rows is not drifted (not even petal width, with its few distinct values)."""
+    pipeline_id = storage.get_pipeline(store, "iris").id
+    rows = load_sample("iris").drop(columns="target")
+    shifted = rows.assign(**{"petal length (cm)": rows["petal length (cm)"] + 3})
+    day = timedelta(days=1)
+    for k, frame in enumerate([rows.sample(120, random_state=1), shifted.sample(120, random_state=2),
+                               rows.head(10)]):  # day 3: too few rows to judge
+        inputs = frame.to_dict("records")
+        storage.append_predictions(store, [
+            {"logged_at": T0 + k * day, "request_id": f"d{k}", "row_id": i, "inputs": row, "prediction": "setosa",
+             "latency_ms": 1.0} for i, row in enumerate(inputs)],
+            source="service", pipeline_id=pipeline_id, model_version=1, model_sha256="ab")
+    found = monitor_drift.drift_over_time("iris", since=T0, until=T0 + 3 * day, granularity="day")
+    assert found.version == 1 and found.reference_rows == 150
+    assert found.features[0] == "petal length (cm)" and len(found.features) == 4
+    petal = found.of("petal length (cm)")
+    assert [(c.start, c.rows, c.drifted) for c in petal] == [(T0.replace(hour=0), 120, False),
+                                                             (T0.replace(hour=0) + day, 120, True)]
+    assert petal[1].psi > 1 and petal[1].ks_statistic > 0.5
+    assert [(c.start.day, c.feature) for c in found.cells if c.drifted] == [(2, "petal length (cm)")]
+    with pytest.raises(StorageError, match="no registered version 7"):
+        monitor_drift.drift_over_time("iris", since=T0, until=T0 + day, version=7)
