@@ -44,7 +44,7 @@ def append_predictions(store: Store, rows: Sequence[dict[str, Any]], *, source: 
     shared = {"source": source, "pipeline_id": pipeline_id, "model_version": model_version,
               "model_sha256": model_sha256}
     values = [{**shared, **row} for row in rows]
-    write(store, lambda session: session.execute(insert(PredictionLog), values))
+    write(store, lambda session: session.execute(insert(PredictionLog.__table__), values))
     return len(values)
 
 

@@ -73,9 +73,10 @@ class Settings(BaseSettings):
                                               description="logged rows and outcomes older than this are deleted")
     log_max_rows: PositiveInt = Field(5_000_000, alias="PIPELINE_STUDIO_LOG_MAX_ROWS",
                                       description="the log keeps at most this many rows, the oldest deleted first")
-    log_queue_rows: PositiveInt = Field(100_000, alias="PIPELINE_STUDIO_LOG_QUEUE_ROWS",
-                                        description="scored rows a service holds waiting for the database; "
-                                                    "beyond, rows are not logged and counted as dropped")
+    log_queue_rows: PositiveInt = Field(20_000, alias="PIPELINE_STUDIO_LOG_QUEUE_ROWS",
+                                        description="scored rows a service holds waiting for the database (about "
+                                                    "4 KiB each when requests hold one row); beyond, rows are not "
+                                                    "logged and counted as dropped")
 
     @field_validator("sql_sources", "sql_dirs", mode="before")
     @classmethod

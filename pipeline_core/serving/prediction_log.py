@@ -125,7 +125,7 @@ class PredictionLogWriter:
     ground truth is joined, so an outcome for a row scored a moment ago finds it.
     """
 
-    def __init__(self, sink: PredictionSink, *, sample_rate: float = 1.0, max_queued_rows: int = 100_000,
+    def __init__(self, sink: PredictionSink, *, sample_rate: float = 1.0, max_queued_rows: int = 20_000,
                  batch_rows: int = 2_000, flush_seconds: float = 0.5):
         if not 0.0 <= sample_rate <= 1.0:
             raise ValueError(f"sample_rate must be between 0 and 1, got {sample_rate}")
