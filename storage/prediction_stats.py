@@ -122,7 +122,7 @@ def logged_inputs(store: Store, window: LogWindow, *, per_bucket: int) -> list[t
 
     def work(session: Session) -> list[tuple[int, dict[str, Any]]]:
         bucket = _bucket(session, window.bucket_seconds).label("bucket")
-        mixed = (col(PredictionLog.id) * SPREAD) % 4_294_967_296
+        mixed = (cast(col(PredictionLog.id), BigInteger) * SPREAD) % 4_294_967_296
         rank = func.row_number().over(partition_by=bucket, order_by=mixed).label("rank")
         ranked = (select(bucket, PredictionLog.inputs, rank)
                   .where(*_where(window), col(PredictionLog.inputs).is_not(None)).subquery())

@@ -22,7 +22,7 @@ from tests.storage.helpers import PG_ENV, REPO_ROOT
 STORAGE_TABLES = (
     "ground_truths, prediction_logs, scoring_services, model_stage_changes, registered_models, model_artifacts, runs, "
     "pipeline_versions, pipelines, "
-    "datasets, "
+    "drafts, datasets, "
     "alembic_version"
 )
 
