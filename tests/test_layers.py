@@ -130,3 +130,13 @@ def test_the_cycle_check_finds_a_cycle_hidden_in_a_function(tmp_path):
     (tmp_path / "b.py").write_text("def f():\n    from a import g\n")
     graph = {name: {m for m in imported_modules(tmp_path / f"{name}.py", tmp_path) if m in {"a", "b"}} for name in "ab"}
     assert cycles(graph) == [["a", "b"]]
+
+
+def test_test_modules_outside_packages_have_unique_names():
+    """pytest imports a test file in a folder without ``__init__.py`` under its bare name, so two such files with
+    one name stop the whole run at collection ("import file mismatch") though each passes on its own."""
+    seen: dict[str, list[str]] = {}
+    for path in (ROOT / "tests").rglob("test_*.py"):
+        if not (path.parent / "__init__.py").exists():
+            seen.setdefault(path.name, []).append(str(path.relative_to(ROOT)))
+    assert {name: paths for name, paths in seen.items() if len(paths) > 1} == {}
