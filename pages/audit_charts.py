@@ -57,19 +57,20 @@ def group_metric_figure(report: FairnessReport, metric: str) -> go.Figure:
     return figure
 
 
-def balance_figure(balance: DataBalance) -> go.Figure:
-    """Classification: each group's rows split by class (stacked to 100%); regression: the target's mean ± std."""
+def balance_figure(balance: DataBalance, scope: str) -> go.Figure:
+    """Classification: each group's rows split by class (stacked to 100%); regression: the target's mean ± std.
+    ``scope`` says which rows, e.g. "all rows of the run"."""
     labels = [wrap_label(g.group + (" (too small)" if g.too_small else "")) for g in balance.groups]
     if balance.task != "classification":
-        figure = _figure("Target by group (all rows of the run)", labels, showlegend=False,
+        figure = _figure(f"Target by group ({scope})", labels, showlegend=False,
                          xaxis_title="Mean of the target (bars: ± one standard deviation)")
         figure.add_bar(y=labels, x=[g.label_rates["mean"] for g in balance.groups], orientation="h",
                        marker_color=PALETTE[0], error_x={"type": "data", "color": "#1f2430",
                                                          "array": [g.label_rates["std"] for g in balance.groups]})
         return figure
-    figure = _figure("Label rates by group (all rows of the run)", labels, barmode="stack",
+    figure = _figure(f"Label rates by group ({scope})", labels, barmode="stack",
                      xaxis_title="Share of the group's rows", xaxis_tickformat=".0%",
-                     legend={"orientation": "h", "yanchor": "top", "y": -0.25, "x": 0})
+                     legend={"orientation": "h", "yanchor": "top", "y": -0.25, "x": 0, "traceorder": "normal"})
     for i, label in enumerate(balance.overall):
         figure.add_bar(y=labels, x=[g.label_rates.get(label, 0.0) for g in balance.groups], orientation="h",
                        name=wrap_label(label, 48), marker_color=PALETTE[i % len(PALETTE)],

@@ -14,6 +14,8 @@ import streamlit as st
 
 from pages import audit_charts, charts, common
 from pipeline_core.analysis.fairness import LABELS, FairnessReport
+from pipeline_core.analysis.groups import DataBalance
+from pipeline_core.definition.spec import PipelineSpec, load_spec
 from studio import audit
 from studio.errors import FAILURES
 from studio.runs import best_model_label
@@ -132,11 +134,15 @@ def _model_by_group(report: FairnessReport) -> None:
 
 
 def _data_by_group(report: FairnessReport) -> None:
-    balance = report.balance
-    if balance is None:
+    if report.balance is None:
         return
     st.subheader("The data, per group (before any model)", anchor=False)
-    st.plotly_chart(audit_charts.balance_figure(balance), key="compare_balance_chart")
+    balance_view(report.balance, "compare", "all rows of the run")
+
+
+def balance_view(balance: DataBalance, key: str, scope: str) -> None:
+    """The label rates chart and table of ``balance``; widget keys start with ``key``; ``scope`` names the rows."""
+    st.plotly_chart(audit_charts.balance_figure(balance, scope), key=f"{key}_balance_chart")
     rows = []
     for group in balance.groups:
         row = {"Group": group.group, "Rows": group.rows, "Share of rows": f"{group.share:.1%}"}
@@ -147,7 +153,7 @@ def _data_by_group(report: FairnessReport) -> None:
         else:
             row.update({"Target mean": group.label_rates["mean"], "Target std": group.label_rates["std"]})
         rows.append(row)
-    with st.container(key="compare_balance_groups"):
+    with st.container(key=f"{key}_balance_groups"):
         st.dataframe(common.safe_table(pd.DataFrame(rows)), hide_index=True, width="stretch",
                      column_config=GROUP_COLUMNS)
     if balance.task == "classification":
@@ -160,6 +166,39 @@ def _with_interval(value: float | None, interval: list[float | None] | None) -> 
     if not interval or interval[0] is None or interval[1] is None:
         return f"{value:.3f}"
     return f"{value:.3f} ({interval[0]:.3f}–{interval[1]:.3f})"
+
+
+# ---- before training ----------------------------------------------------------------------------------
+
+
+@st.cache_data(max_entries=16, show_spinner="Counting labels per group…")
+def _balance(dataset_sha: str, spec_json: str, columns: tuple[str, ...], _frame: pd.DataFrame) -> DataBalance:
+    return audit.balance_before_training(load_spec(spec_json), _frame, list(columns))
+
+
+def balance_before_training(spec: PipelineSpec, frame: pd.DataFrame, dataset_sha: str) -> None:
+    """Train's "Balance by group" expander: the label rates per group of the rows training will use."""
+    with st.expander("Before training: label balance by group", icon=":material/groups:"):
+        st.caption("Are some groups rarer, or labelled differently? Pick sensitive column(s), kept in the model "
+                   "or not; after training, Compare's **Bias by group** measures the model per group.")
+        columns = st.multiselect("Sensitive columns", [str(c) for c in frame.columns if str(c) != spec.target],
+                                 key="train_balance_columns", placeholder="e.g. gender, age, region")
+        if not columns:
+            return
+        try:
+            balance = _balance(dataset_sha, spec.to_json(), tuple(columns), frame)
+        except FAILURES as e:
+            common.show_error(e)
+            return
+        small = [g.group for g in balance.groups if g.too_small]
+        if small:
+            st.warning(f"{len(small)} group(s) have fewer than {audit.GroupRule().min_group_rows} rows: "
+                       f"{', '.join(common.escape_markdown(g) for g in small[:10])}" + (" …" if len(small) > 10 else "")
+                       + ". Their hold-out share will be smaller still, too small to judge a model on.",
+                       icon=":material/group_off:")
+        balance_view(balance, "train", "the rows training will use")
+        for note in balance.notes:
+            st.caption(note)
 
 
 # ---- errors -------------------------------------------------------------------------------------------

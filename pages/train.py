@@ -12,7 +12,7 @@ from typing import Any, get_args
 import pandas as pd
 import streamlit as st
 
-from pages import charts, common, jobs, registration, session
+from pages import audit_tabs, charts, common, jobs, registration, session
 from pipeline_core.compiler.compile import compile_pipeline
 from pipeline_core.compiler.prepare import prepare
 from pipeline_core.definition import metrics, registry
@@ -61,6 +61,8 @@ def main() -> None:
     label = "Models and evaluation" if run is None else "Change models or settings and train again"
     with st.expander(label, expanded=run is None, icon=":material/tune:"):
         _settings_form(spec, task, n_classes, busy=run is not None and run.status in ACTIVE)
+    if task in ("classification", "regression"):
+        audit_tabs.balance_before_training(spec, frame, common.active_dataset().sha256)
 
 
 def _has_target(spec: PipelineSpec) -> bool:

@@ -17,8 +17,10 @@ import pandas as pd
 
 from pipeline_core.analysis.error_slices import ErrorAnalysis, error_analysis
 from pipeline_core.analysis.fairness import FairnessReport, fairness_report
-from pipeline_core.analysis.groups import GroupRule, data_balance, group_rows, resolve_columns
+from pipeline_core.analysis.groups import DataBalance, GroupRule, data_balance, group_rows, resolve_columns
 from pipeline_core.artifacts.export import LoadedModel
+from pipeline_core.compiler.prepare import prepare
+from pipeline_core.definition.spec import PipelineSpec
 from pipeline_core.errors import DataError
 from pipeline_core.training.holdout import holdout_split
 from storage import Dataset, ModelArtifact
@@ -90,3 +92,14 @@ def where_it_errs(scores: HoldoutScores, *, top_rows: int = 20, top_slices: int 
     return error_analysis(scores.X, scores.y, scores.predicted, scores.task,
                           true_class_probability=scores.true_class_probability, top_rows=top_rows,
                           top_slices=top_slices)
+
+
+def balance_before_training(spec: PipelineSpec, frame: pd.DataFrame, sensitive: list[str], *,
+                            rule: GroupRule | None = None) -> DataBalance:
+    """Group sizes, label rates and class imbalance per group of ``sensitive`` over the rows ``spec`` would
+    train on (after its row steps), before any model; the columns may be ones the model will not read."""
+    data = prepare(spec, frame)
+    if data.y is None or data.task not in ("classification", "regression"):
+        raise DataError("label rates by group need a target: choose one on the Features page")
+    columns = resolve_columns(data.X, sensitive, dict(spec.columns.rename), target=spec.target)
+    return data_balance(data.y, group_rows(data.X, columns), data.task, rule)

@@ -29,3 +29,13 @@ def test_a_column_left_out_by_select_and_renamed_still_groups_the_holdout_rows(s
     assert (errors.slices[0].column, errors.slices[0].slice) == (SENSITIVE, "B")
     with pytest.raises(DataError, match="'approved' is the target"):
         audit.bias_by_group(scores, [TARGET])
+
+
+def test_balance_before_training_counts_the_rows_training_will_use():
+    frame = lending_frame(biased=False, small_group_rows=20)
+    frame.loc[:9, TARGET] = None  # rows training drops (no label) are not counted
+    balance = audit.balance_before_training(lending_spec(), frame, [SENSITIVE])
+    assert balance.rows == 1190 and sum(g.rows for g in balance.groups) == 1190
+    assert [g.group for g in balance.groups if g.too_small] == ["C"]
+    with pytest.raises(DataError, match="sensitive column 'religion' is not in the data"):
+        audit.balance_before_training(lending_spec(), frame, ["religion"])

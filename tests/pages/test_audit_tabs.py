@@ -72,3 +72,18 @@ def test_a_run_without_holdout_rows_is_explained_without_a_traceback(store, app)
     at = open_run(app, run, "Errors")
     assert not at.exception
     assert "holds out no rows" in texts(at, "error")
+
+
+def test_train_shows_label_balance_by_group_before_any_run(store, app):
+    dataset_id = store_frame(store, lending_frame(biased=True, small_group_rows=20), "loans")
+    at = app("pages/train.py", dataset_id=dataset_id, spec=lending_spec().to_dict())
+    assert not at.exception
+    options = at.multiselect(key="train_balance_columns").options
+    assert SENSITIVE in options and "approved" not in options  # the dropped column is offered, the target not
+    at.multiselect(key="train_balance_columns").set_value([SENSITIVE]).run()
+    assert not at.exception and not at.error
+    table = by_key(at.container, "train_balance_groups").dataframe[0].value
+    assert list(table["Group"]) == ["A", "B", "C"] and table["Rows"].sum() == 1200
+    assert {"yes (rate)", "no (rate)", "Imbalance"} <= set(table.columns)
+    assert "1 group(s) have fewer than 30 rows: C" in texts(at, "warning")
+    assert "train_balance_chart" in {c.key for c in at.get("plotly_chart")}
