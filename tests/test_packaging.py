@@ -20,7 +20,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from pipeline_core.analysis.drift import drift_report
+from pipeline_core.analysis.drift import drift_kind, drift_report
 from pipeline_core.artifacts.export import build_metadata, dump_bundle, save_model
 from tests.pipeline_core.trained import TARGET, churn_model
 
@@ -142,7 +142,8 @@ def test_a_bundle_loads_and_predicts_in_a_fresh_install(installed: Path, tmp_pat
     assert out["probabilities"] == result.pipeline.predict_proba(new).tolist()
     assert out["examples"] == [str(p) for p in result.pipeline.predict(frame.head(5))]
     names = [f["name"] for f in metadata["features"]]
-    assert out["psi"] == drift_report(frame[names], new).set_index("column")["psi"].to_dict()
+    kinds = {f["name"]: drift_kind(f["type"]) for f in metadata["features"]}
+    assert out["psi"] == drift_report(frame[names], new, kinds=kinds).set_index("column")["psi"].to_dict()
     assert out["rules"] == metadata["definition"]["rules"] and out["requirements"] == metadata["requirements"]
 
 

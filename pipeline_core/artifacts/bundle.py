@@ -23,7 +23,7 @@ from typing import Any, TypeVar
 import pandas as pd
 from pydantic import BaseModel, ValidationError
 
-from pipeline_core.analysis.drift_reference import DriftReference, drift_reference
+from pipeline_core.analysis.drift_reference import DriftReference, drift_kind, drift_reference
 from pipeline_core.artifacts.bundle_readme import bundle_readme
 from pipeline_core.artifacts.bundle_schema import BundleSchema, SchemaColumn
 from pipeline_core.artifacts.metadata import runtime_requirements
@@ -66,7 +66,7 @@ def dump_bundle(pipeline: Any, metadata: dict[str, Any], training: pd.DataFrame)
     """
     schema = bundle_schema(pipeline, metadata, training)
     names = [c.name for c in schema.columns]
-    reference = drift_reference(training[names])
+    reference = drift_reference(training[names], {c.name: drift_kind(c.type) for c in schema.columns})
     rules = list((metadata.get("definition") or {}).get("rules", []) or [])
     requirements = list(metadata.get("requirements") or runtime_requirements())
     buffer = io.BytesIO()
