@@ -26,7 +26,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.ui import RERUN_TIMEOUT_MS, wait_for_app
+from tests.e2e.ui import RERUN_TIMEOUT_MS, VIEWPORT, wait_for_app
 
 REPO = Path(__file__).resolve().parents[2]
 SCREENSHOTS = REPO / "screenshots"
@@ -41,7 +41,6 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-VIEWPORT = {"width": 1280, "height": 800}
 MAX_SHOT_HEIGHT = 6000
 HEALTH_TIMEOUT_S = 60
 MISSING_CHROMIUM = "install Debian's chromium: apt-get install chromium"

@@ -28,6 +28,7 @@ from tests.e2e.ui import (
     key,
     no_exception,
     select_option,
+    shot,
     upload,
     wait_for_app,
 )
@@ -39,16 +40,10 @@ STEP = "Clip outliers"
 RULE_COLUMN = "patient_id"
 MODELS = ("Logistic regression", "Decision tree")
 TRAINING_TIMEOUT_MS = 600_000  # two searches of at least half a minute each, on a machine shared with other tests
-SHOTS = Path("/work/shots")
 
 
 def _shot(page: Page, name: str) -> None:
-    try:
-        SHOTS.mkdir(parents=True, exist_ok=True)
-    except OSError:
-        return
-    page.set_viewport_size(VIEWPORT)
-    page.screenshot(path=str(SHOTS / f"draft-{name}.png"))
+    shot(page, f"draft-{name}")
 
 
 def _sidebar(page: Page):

@@ -8,24 +8,27 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.e2e.conftest import VIEWPORT
 from tests.e2e.data import write_clinic_csv
-from tests.e2e.ui import PLOT, click_button, goto_page, key, no_exception, select_option, upload, wait_for_app
+from tests.e2e.ui import (
+    PLOT,
+    click_button,
+    goto_page,
+    key,
+    no_exception,
+    select_option,
+    shot,
+    upload,
+    wait_for_app,
+)
 
 pytestmark = pytest.mark.e2e
 
-SHOTS = Path("/work/shots")
 TRAINING_TIMEOUT_MS = 600_000
 MIN_PLOT_PX = 200  # the confusion matrix and the ROC plot area were ~70 and ~60 px with long names
 
 
 def _shot(page: Page, name: str) -> None:
-    try:
-        SHOTS.mkdir(parents=True, exist_ok=True)
-    except OSError:
-        return
-    page.set_viewport_size(VIEWPORT)
-    page.screenshot(path=str(SHOTS / f"long-{name}.png"))
+    shot(page, f"long-{name}")
 
 
 def _plot_area(page: Page, chart_key: str) -> dict:

@@ -15,23 +15,16 @@ import pytest
 from playwright.sync_api import Page, expect
 
 import storage
-from tests.e2e.conftest import VIEWPORT
-from tests.e2e.ui import click_button, goto_page, key, no_exception, upload, wait_for_app
+from tests.e2e.ui import click_button, goto_page, key, no_exception, shot, upload, wait_for_app
 from tests.pipeline_core.frames import schema_frame, schema_spec
 
 pytestmark = pytest.mark.e2e
 
-SHOTS = Path("/work/shots")
 TRAINING_TIMEOUT_MS = 600_000
 
 
 def _shot(page: Page, name: str) -> None:
-    try:
-        SHOTS.mkdir(parents=True, exist_ok=True)
-    except OSError:
-        return
-    page.set_viewport_size(VIEWPORT)
-    page.screenshot(path=str(SHOTS / f"schema-{name}.png"))
+    shot(page, f"schema-{name}")
 
 
 def _set_columns_in_the_draft(page: Page, home: Path) -> None:

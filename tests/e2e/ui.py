@@ -12,10 +12,13 @@ from __future__ import annotations
 
 import re
 from contextlib import suppress
+from pathlib import Path
 
 from playwright.sync_api import Page
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
+SHOTS = Path("/work/shots")  # screenshots for a person to look at, when that folder can be made
+VIEWPORT = {"width": 1280, "height": 800}
 RERUN_TIMEOUT_MS = 120_000
 RUN_START_TIMEOUT_MS = 15_000  # an action whose rerun has not started by then is taken as one without a rerun
 
@@ -107,3 +110,13 @@ def select_option(page: Page, widget_key: str, option: str) -> None:
     arm(page)
     page.get_by_role("listbox").get_by_role("option", name=option, exact=True).click()
     wait_for_app(page, armed=True)
+
+
+def shot(page: Page, name: str) -> None:
+    """Save the page at 1280×800 as ``/work/shots/<name>.png``; nothing when the folder cannot be made."""
+    try:
+        SHOTS.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return
+    page.set_viewport_size(VIEWPORT)
+    page.screenshot(path=str(SHOTS / f"{name}.png"))
