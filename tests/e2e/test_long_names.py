@@ -9,17 +9,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.e2e.data import write_clinic_csv
-from tests.e2e.ui import (
-    PLOT,
-    click_button,
-    goto_page,
-    key,
-    no_exception,
-    select_option,
-    shot,
-    upload,
-    wait_for_app,
-)
+from tests.e2e.ui import PLOT, click_button, goto_page, key, no_exception, select_option, shot, upload, wait_for_app
 
 pytestmark = pytest.mark.e2e
 
