@@ -181,7 +181,8 @@ def balance_before_training(spec: PipelineSpec, frame: pd.DataFrame, dataset_sha
     with st.expander("Before training: label balance by group", icon=":material/groups:"):
         st.caption("Are some groups rarer, or labelled differently? Pick sensitive column(s), kept in the model "
                    "or not; after training, Compare's **Bias by group** measures the model per group.")
-        columns = st.multiselect("Sensitive columns", [str(c) for c in frame.columns if str(c) != spec.target],
+        names = [str(spec.columns.rename.get(c, c)) for c in frame.columns]  # as the other pages name them
+        columns = st.multiselect("Sensitive columns", [n for n in names if n != spec.target],
                                  key="train_balance_columns", placeholder="e.g. gender, age, region")
         if not columns:
             return

@@ -48,8 +48,8 @@ class HoldoutScores:
 
     @property
     def columns(self) -> list[str]:
-        """Columns a user may group or slice by: every raw column of the hold-out rows."""
-        return [str(c) for c in self.X.columns]
+        """Columns a user may group by: every column of the hold-out rows, under the definition's names."""
+        return [str(self.rename.get(c, c)) for c in self.X.columns]
 
 
 def holdout_scores(run_id: int, *, load_model: Callable[[ModelArtifact], LoadedModel] = load_stored_model,
@@ -82,14 +82,15 @@ def bias_by_group(scores: HoldoutScores, sensitive: list[str], *, positive: Any 
     columns = resolve_columns(scores.X, sensitive, scores.rename, target=scores.target)
     everything = pd.concat([scores.training_X[columns], scores.X[columns]])
     labels = pd.concat([scores.training_y, scores.y])
-    balance = data_balance(labels, group_rows(everything, columns), scores.task, rule)
-    return fairness_report(scores.y, scores.predicted, group_rows(scores.X, columns), scores.task,
+    balance = data_balance(labels, group_rows(everything, columns, scores.rename), scores.task, rule)
+    return fairness_report(scores.y, scores.predicted, group_rows(scores.X, columns, scores.rename), scores.task,
                            positive=positive, classes=scores.classes, rule=rule, balance=balance)
 
 
 def where_it_errs(scores: HoldoutScores, *, top_rows: int = 20, top_slices: int = 10) -> ErrorAnalysis:
-    """The hold-out rows the model misses most and the slices holding the most excess error."""
-    return error_analysis(scores.X, scores.y, scores.predicted, scores.task,
+    """The hold-out rows the model misses most and the slices holding the most excess error (columns under the
+    definition's names)."""
+    return error_analysis(scores.X.rename(columns=scores.rename), scores.y, scores.predicted, scores.task,
                           true_class_probability=scores.true_class_probability, top_rows=top_rows,
                           top_slices=top_slices)
 
@@ -101,5 +102,6 @@ def balance_before_training(spec: PipelineSpec, frame: pd.DataFrame, sensitive: 
     data = prepare(spec, frame)
     if data.y is None or data.task not in ("classification", "regression"):
         raise DataError("label rates by group need a target: choose one on the Features page")
-    columns = resolve_columns(data.X, sensitive, dict(spec.columns.rename), target=spec.target)
-    return data_balance(data.y, group_rows(data.X, columns), data.task, rule)
+    rename = dict(spec.columns.rename)
+    columns = resolve_columns(data.X, sensitive, rename, target=spec.target)
+    return data_balance(data.y, group_rows(data.X, columns, rename), data.task, rule)

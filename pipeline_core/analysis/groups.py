@@ -97,25 +97,29 @@ def resolve_columns(frame: pd.DataFrame, names: list[str], rename: dict[str, str
     return resolved
 
 
-def group_rows(frame: pd.DataFrame, columns: list[str]) -> Groups:
-    """Each row's group by ``columns`` (raw names, see :func:`resolve_columns`): text values, numbers in ranges."""
+def group_rows(frame: pd.DataFrame, columns: list[str], rename: dict[str, str] | None = None) -> Groups:
+    """Each row's group by ``columns`` (raw names, see :func:`resolve_columns`): text values, numbers in ranges.
+
+    The groups are named by ``rename`` (the definition's ``columns.rename``) where it renames a column, so
+    the report uses the names the rest of the pipeline shows."""
     parts, notes = {}, []
     for column in columns:
+        shown = str((rename or {}).get(column, column))
         values = frame[column]
         if _binned(values):
             bins = pd.qcut(values.astype(float), QUANTILE_BINS, duplicates="drop")
             text = bins.astype(str).where(bins.notna(), MISSING)
-            notes.append(f"'{column}' has {values.nunique():,} distinct numbers, so it is cut into "
+            notes.append(f"'{shown}' has {values.nunique():,} distinct numbers, so it is cut into "
                          f"{bins.cat.categories.size} ranges of about equal size")
         else:
             text = values.astype(str).where(values.notna(), MISSING)
-        parts[str(column)] = text.astype(str)
+        parts[shown] = text.astype(str)
     grouped = pd.DataFrame(parts, index=frame.index)
     count = len(grouped.drop_duplicates())
     if count > MAX_GROUPS:
-        raise DataError(f"{' × '.join(map(str, columns))} split the rows into {count:,} groups; at most "
+        raise DataError(f"{' × '.join(grouped.columns)} split the rows into {count:,} groups; at most "
                         f"{MAX_GROUPS} can be compared: choose a column with fewer levels")
-    return Groups([str(c) for c in columns], grouped, notes)
+    return Groups(list(grouped.columns), grouped, notes)
 
 
 def _binned(values: pd.Series) -> bool:

@@ -18,15 +18,17 @@ def test_a_column_left_out_by_select_and_renamed_still_groups_the_holdout_rows(s
         update={"select": ["income", "debt"], "rename": {SENSITIVE: "group"}})})
     run = train_now(store, dataset_id, spec)
     scores = audit.holdout_scores(run.id)
-    assert SENSITIVE in scores.columns and TARGET not in scores.columns
+    assert "group" in scores.columns and TARGET not in scores.columns  # offered under the definition's name
     assert scores.task == "classification" and scores.classes == ["no", "yes"]
     assert len(scores.predicted) == len(scores.y) == len(scores.X) == 360
-    report = audit.bias_by_group(scores, ["group"])  # the name the definition gives it
-    assert report.columns == [SENSITIVE]
+    report = audit.bias_by_group(scores, ["group"])
+    assert report.columns == ["group"] and report.balance.columns == ["group"]
+    assert audit.bias_by_group(scores, [SENSITIVE]).columns == ["group"]  # the data's own name works too
     assert "accuracy" in {g.metric for g in report.flagged}
     assert sum(g.rows for g in report.balance.groups) == 1200  # the data's balance: every row the run used
     errors = audit.where_it_errs(scores)
-    assert (errors.slices[0].column, errors.slices[0].slice) == (SENSITIVE, "B")
+    assert (errors.slices[0].column, errors.slices[0].slice) == ("group", "B")
+    assert "group" in errors.worst_rows.columns
     with pytest.raises(DataError, match="'approved' is the target"):
         audit.bias_by_group(scores, [TARGET])
 
