@@ -13,7 +13,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from pages import audit_tabs, charts, common, session
+from pages import audit_tabs, charts, common, explain_tabs, session
 from pipeline_core.definition import metrics
 from pipeline_core.training import evaluate
 from pipeline_core.training.holdout import holdout_frames, holdout_split, learning_curve, training_split
@@ -22,7 +22,7 @@ from studio.datasets import list_datasets
 from studio.errors import FAILURES, StorageError
 from studio.runs import RunStatus, best_model_label, get_run, list_runs, run_inputs
 
-TABS = ["Leaderboard", "A/B test", "Hold-out charts", "Bias by group", "Errors"]
+TABS = ["Leaderboard", "A/B test", "Hold-out charts", "Explanations", "Bias by group", "Errors"]
 # wide enough for "#12" and "interrupted": the default width cut them to "R…" and "cancelle" (issue 15 point 15)
 RUNS_COLUMNS = {"Run": st.column_config.NumberColumn("Run", width=60),
                 "Status": st.column_config.TextColumn("Status", width=100),
@@ -51,7 +51,7 @@ def main() -> None:
 def _run_tabs(run: Any) -> None:
     """Only the open tab runs, so hold-out charts are computed when someone looks at them."""
     board = charts.leaderboard_frame(run.leaderboard, run_summary(run).metric)
-    leaderboard, ab_test, holdout, bias, errors = st.tabs(TABS, key="compare_tab", on_change="rerun")
+    leaderboard, ab_test, holdout, explained, bias, errors = st.tabs(TABS, key="compare_tab", on_change="rerun")
     if leaderboard.open:
         with leaderboard:
             _leaderboard(run, board)
@@ -61,13 +61,14 @@ def _run_tabs(run: Any) -> None:
     if holdout.open:
         with holdout:
             _holdout_charts(run)
-    for tab, show in ((bias, audit_tabs.bias_tab), (errors, audit_tabs.errors_tab)):
+    for tab, show in ((explained, explain_tabs.explanations_tab), (bias, audit_tabs.bias_tab),
+                      (errors, audit_tabs.errors_tab)):
         if not tab.open:
             continue
         with tab:
             if run_summary(run).task == "clustering":
-                st.info("Clustering has no target, so there is nothing to be right or wrong about per group or "
-                        "per slice.")
+                st.info("Clustering has no target, so there is no prediction to explain and nothing to be right "
+                        "or wrong about per group or per slice.")
             else:
                 show(run)
 

@@ -13,7 +13,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from pages import charts, common, session
+from pages import charts, common, explain_tabs, session
 from pipeline_core.analysis import drift
 from pipeline_core.artifacts.predict import (
     PREDICTION,
@@ -241,6 +241,7 @@ def _predictions(loaded: Any, artifact: Any, read: ReadResult, file_name: str) -
                              icon=":material/download:", type="primary", key="predict_download")
     _excel_download(excel_cell, artifact, read, result.frame, stem)
     _rules_report(result.rules)
+    explain_tabs.scored_rows_section(loaded, read.frame, "predict_explain")
 
 
 def _rules_report(report: pd.DataFrame) -> None:

@@ -45,7 +45,7 @@ def dependence_curves(pipeline: Pipeline, frame: pd.DataFrame, columns: list[str
     types = prepare.types or {}
     raw_of = {new: raw for raw, new in (prepare.rename or {}).items()}
     sample = frame.sample(rows, random_state=seed) if len(frame) > rows else frame
-    sample = sample.reset_index(drop=True)
+    sample = sample.reset_index(drop=True).copy()
     classes = getattr(pipeline, "classes_", None)
     target_class = _shown_class(pipeline, sample) if classes is not None else None
     curves = []
@@ -54,6 +54,8 @@ def dependence_curves(pipeline: Pipeline, frame: pd.DataFrame, columns: list[str
         if kind not in CURVED_TYPES:
             continue
         raw = raw_of.get(column, column)
+        if kind == "numeric":  # scikit-learn refuses integer columns (grid values would be rounded into them)
+            sample[raw] = pd.to_numeric(sample[raw], errors="coerce").astype("float64")
         grid = _grid(sample[raw], kind)
         if len(grid) < 2:
             continue
@@ -78,8 +80,9 @@ def _grid(values: pd.Series, kind: str) -> np.ndarray:
     if kind == "categorical":
         return np.asarray(present.astype(str).value_counts().index[:GRID_POINTS].tolist(), dtype=object)
     numbers = pd.to_numeric(present, errors="coerce").dropna().to_numpy(dtype=float)
-    if len(numbers) == 0:
-        return np.empty(0)
+    distinct = np.unique(numbers)
+    if len(distinct) <= GRID_POINTS:  # counts, ratings, flags: their own values, not points between them
+        return distinct
     return np.unique(np.percentile(numbers, np.linspace(5, 95, GRID_POINTS)))
 
 

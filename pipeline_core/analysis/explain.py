@@ -103,8 +103,12 @@ class Explainer:
                              "has no target whose prediction a column could push up or down")
         if background is not None and len(background) == 0:
             raise DataError("explanations need some rows of the training data as a background; none were given")
-        self.pipeline, self.final = pipeline, final
+        self.pipeline = pipeline
+        # a tuned decision threshold wraps the model: its scores are the inner model's, only the labels move
+        self.final = getattr(final, "estimator_", final) if type(final).__name__ == "TunedThresholdClassifierCV" \
+            else final
         self.classes = list(final.classes_) if hasattr(final, "classes_") else None
+        final = self.final
         self.sources: MatrixSources = matrix_sources(pipeline)
         self.columns = self.sources.columns
         raw_of = {new: raw for raw, new in (pipeline[0].rename or {}).items()}

@@ -162,10 +162,12 @@ def test_global_explanation_names_its_sample_and_orders_columns(binary_frame):
 
 
 def test_partial_dependence_curves_for_numbers_and_categories_with_missing_values(binary_frame):
+    binary_frame["visits"] = np.arange(len(binary_frame)) % 7  # integers: scikit-learn refuses them as they are
     pipeline, X = fitted(binary_frame, "diagnosis", "hist_gradient_boosting", "classification")
-    curves = dependence_curves(pipeline, X, ["mean_texture", "city", "comment", "signup"], rows=60)
-    assert [c.column for c in curves] == ["mean_texture", "city"]  # text and dates have no axis to vary along
-    numeric, category = curves
+    curves = dependence_curves(pipeline, X, ["mean_texture", "city", "comment", "signup", "visits"], rows=60)
+    assert [c.column for c in curves] == ["mean_texture", "city", "visits"]  # text and dates have no axis
+    numeric, category, counts = curves
+    assert counts.grid == [float(v) for v in range(7)]
     assert not np.isnan(numeric.grid).any() and len(numeric.grid) > 5  # mean_texture has missing values
     assert set(category.grid) == {"Paris", "Lyon", "Nice", "Lille"}
     assert numeric.individual.shape == (60, len(numeric.grid)) and numeric.output == "probability of 'malignant'"
