@@ -17,7 +17,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Hashable, Mapping
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import pandas as pd
 
@@ -26,7 +26,7 @@ from pipeline_core.compiler.columns import ColumnInfo, apply_column_spec, infer_
 from pipeline_core.compiler.compile import feature_columns
 from pipeline_core.definition import steps as st
 from pipeline_core.definition.spec import ColumnsSpec, PipelineSpec
-from pipeline_core.transformers import to_datetime
+from pipeline_core.transformers import FramePreparer, to_datetime
 
 Role = Literal["target", "feature", "dropped", "identifier", "constant"]
 NOT_FEATURES: tuple[Role, ...] = ("dropped", "identifier", "constant")
@@ -173,14 +173,19 @@ def _role(name: str, info: ColumnInfo, spec: PipelineSpec, *, kept: bool, featur
     return "feature", "reaches the model"
 
 
-def model_features(spec: PipelineSpec, schema: Mapping[str, ColumnInfo]) -> dict[str, str]:
-    """Name in the file → name in the pipeline, for the columns a trained model reads.
+def model_features(pipeline: Any) -> dict[str, str] | None:
+    """Name in the file → name in the pipeline, for the columns a compiled pipeline reads (``None`` for a
+    pipeline that does not start with the compiler's ``FramePreparer``).
 
-    ``schema`` is a run's (``Prepared.schema``: kept columns but the target, under their pipeline names), so
-    a run's results (permutation importance) name and pick columns as :func:`data_schema` does.
+    The fitted pipeline's first step holds the renames and the feature types the run used, the same ones
+    :func:`data_schema` gives as ``features``; reading them there also serves a stored model whose run schema
+    is gone (Compare rebuilds the hold-out rows of a saved model).
     """
-    raw_of = {new: raw for raw, new in spec.columns.rename.items()}
-    return {raw_of.get(name, name): name for name in feature_columns(spec, dict(schema))}
+    prepare = pipeline[0] if hasattr(pipeline, "steps") and pipeline.steps else None
+    if not isinstance(prepare, FramePreparer):
+        return None
+    raw_of = {new: raw for raw, new in (prepare.rename or {}).items()}
+    return {raw_of.get(name, name): name for name in prepare.types or {}}
 
 
 def columns_fingerprint(spec: PipelineSpec) -> str:

@@ -327,7 +327,7 @@ def evaluation_frames(result: TrainResult) -> dict[str, pd.DataFrame]:
     frames = {name: build(pipeline, X, y) for name, build in builders.items()}
     frames["permutation_importance"] = permutation_importance_frame(
         pipeline, X, y, scoring=result.metric, seed=result.spec.evaluation.seed,
-        features=model_features(result.spec, result.schema))
+        features=model_features(pipeline))
     reasons = {name: frame.attrs["reason"] for name, frame in frames.items() if "reason" in frame.attrs}
     reasons["learning_curve"] = ("needs the training rows, which a run does not keep; call "
                                  "learning_curve_frame(clone(result.pipeline), X_train, y_train, ...)")

@@ -15,6 +15,7 @@ from pipeline_core.compiler.schema import columns_fingerprint, data_schema
 from pipeline_core.definition.spec import ColumnsSpec, PipelineSpec
 from pipeline_core.errors import DataError
 from pipeline_core.training.evaluate import evaluation_frames
+from pipeline_core.training.holdout import holdout_frames, holdout_split
 from pipeline_core.training.train import train
 from tests.pipeline_core.frames import schema_frame, schema_spec
 
@@ -97,5 +98,7 @@ def test_permutation_importance_lists_only_the_model_features_under_their_names(
     result = train(spec, frame)
     importance = evaluation_frames(result)["permutation_importance"]
     assert sorted(importance["feature"]) == sorted(data_schema(frame, spec).features)
+    rebuilt = holdout_frames(result.pipeline, spec, holdout_split(spec, frame), result.metric)  # Compare's path
+    assert sorted(rebuilt["permutation_importance"]["feature"]) == sorted(importance["feature"])
     assert "size" in set(importance["feature"]) and not {"sz", "noise", "comment", "record_id"} & set(
         importance["feature"])
