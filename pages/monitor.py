@@ -13,8 +13,8 @@ from typing import Any
 
 import streamlit as st
 
-from pages import common, monitor_charts
-from studio import monitoring, prediction_log, registry
+from pages import common, monitor_charts, session
+from studio import champion, monitoring, prediction_log, registry
 from studio import pipelines as library
 from studio.errors import FAILURES
 
@@ -58,6 +58,7 @@ def main() -> None:
     else:
         _summary(traffic)
         _charts(pipeline, since, until, granularity, version, traffic)
+        _challenger_section(pipeline, since, until)
     _outcomes_section()
 
 
@@ -127,6 +128,56 @@ def _charts(pipeline: Any, since: datetime, until: datetime, granularity: monito
         st.caption(f"{labelled:,} scored row(s) in the window have a true outcome. The band is a 95% interval; "
                    "a bucket with few labelled rows has a wide one.")
         st.plotly_chart(monitor_charts.performance_figure(performance))
+
+
+def _challenger_section(pipeline: Any, since: datetime, until: datetime) -> None:
+    """Production against another version scored in shadow on the same labelled rows; promote or discard it."""
+    try:
+        versions = registry.list_model_versions(pipeline.id)
+    except FAILURES as e:
+        common.show_error(e)
+        return
+    production = next((v for v in versions if v.stage == registry.PRODUCTION), None)
+    others = [v for v in versions if production is not None and v.version != production.version
+              and v.stage != "archived"]
+    st.subheader("Champion and challenger")
+    if production is None or not others:
+        st.caption("Put a candidate in staging and serve production with it in shadow (`python -m studio serve "
+                   "--pipeline NAME --shadow staging`): its answers to the same rows are logged, never returned, "
+                   "and compared here once true outcomes arrive.")
+        return
+    labels = {v.version: f"Version {v.version} ({v.stage}): {v.model_label}" for v in others}
+    staging = next((v.version for v in others if v.stage == "staging"), others[0].version)
+    if st.session_state.get("monitor_challenger") not in labels:
+        st.session_state["monitor_challenger"] = staging
+    challenger = st.selectbox(f"Challenger to version {production.version} (production)", list(labels),
+                              format_func=labels.get, key="monitor_challenger")
+    try:
+        verdict = champion.challenger_verdict(pipeline.id, challenger, since=since, until=until,
+                                              champion=production.version)
+    except FAILURES as e:
+        common.show_error(e)
+        return
+    show = {"better": st.success, "worse": st.warning}.get(verdict.verdict, st.info)
+    show(verdict.sentence())
+    with st.form("monitor_challenger_form", border=False):
+        why = st.text_input("Why (recorded in the registry's history)", key="monitor_challenger_why")
+        promote_col, discard_col = st.columns(2)
+        promote = promote_col.form_submit_button(f"Promote version {challenger} to production", type="primary")
+        discard = discard_col.form_submit_button(f"Discard version {challenger} (archive it)")
+    if not (promote or discard):
+        return
+    if not why.strip():
+        st.error("Say why: the registry records who switched the model and why.")
+        return
+    try:
+        registry.set_stage(pipeline.id, challenger, "production" if promote else "archived", by=session.owner(),
+                           why=why)
+    except FAILURES as e:
+        common.show_error(e)
+        return
+    st.success(f"Version {challenger} is now {'in production' if promote else 'archived'}. A running service "
+               "keeps the model it started with: restart it to serve the new production version.")
 
 
 def _outcomes_section() -> None:

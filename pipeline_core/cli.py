@@ -581,7 +581,8 @@ def serve_with(load: Callable[[], tuple[Any, Any]], args: argparse.Namespace,
         serve_model(model, identity, host=args.host, port=args.port, token=token, limits=limits,
                     announce=lambda line: print(line, flush=True),
                     prediction_log=plugged.prediction_log if plugged else None,
-                    feedback=plugged.feedback if plugged else None, background=background)
+                    feedback=plugged.feedback if plugged else None, background=background,
+                    shadow=plugged.shadow if plugged else None)
     except ServeError as e:
         return _fail(str(e), EXIT_USAGE)
     return EXIT_OK

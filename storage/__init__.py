@@ -30,6 +30,7 @@ from storage.models import (
     ScoringService,
     StageChange,
 )
+from storage.paired_predictions import paired_outcomes
 from storage.prediction_stats import (
     LogWindow,
     bucket_volume,
@@ -112,6 +113,7 @@ __all__ = [
     "PredictionLog",
     "Pruned",
     "append_predictions",
+    "paired_outcomes",
     "count_predictions",
     "list_ground_truth",
     "list_predictions",

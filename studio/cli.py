@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +47,10 @@ def build_parser() -> argparse.ArgumentParser:
     subcommands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
     for name, handler in STAGE_COMMANDS.items():
         _accept_stage(subcommands.choices[name], handler)
+    subcommands.choices["serve"].add_argument(
+        "--shadow", metavar="STAGE", help="with --pipeline: also score every request with this stage's model (e.g. "
+        "staging) off the request path, logging its answers beside the served ones for the Monitor page's "
+        "champion/challenger comparison; clients only get the served model's answers")
     for add in COMMANDS:
         add(subcommands)
     return parser
@@ -126,9 +131,15 @@ def cmd_serve_stage(args: argparse.Namespace) -> int:
 
     def hooks() -> Any:
         version = loaded[0]
-        return prediction_log.service_hooks(prediction_log.LogTarget(
+        plugged = prediction_log.service_hooks(prediction_log.LogTarget(
             source="service", model_sha256=version.artifact_sha256, pipeline_id=version.pipeline_id,
             version=version.version))
+        if args.shadow:
+            scorer, challenger = prediction_log.shadow_scorer(args.pipeline, args.shadow, champion=version.version)
+            plugged = replace(plugged, shadow=scorer)
+            core._note(f"shadow: version {challenger} ({args.shadow}) scores every request too; its answers are "
+                       "logged, never returned")
+        return plugged
 
     return core.serve_with(load, args, hooks)
 

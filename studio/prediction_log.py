@@ -25,7 +25,8 @@ import storage
 from pipeline_core.serving.feedback import OUTCOME, GroundTruthReport, Outcome, RowKey, outcomes_from_frame
 from pipeline_core.serving.prediction_log import LoggedPrediction, PredictionLogWriter, PredictionSink, ScoredRequest
 from pipeline_core.serving.server import ServiceHooks
-from storage import Store
+from pipeline_core.serving.shadow import ShadowScorer
+from storage import StorageError, Store
 from studio.datasets import read_upload
 from studio.settings import Settings, settings
 from studio.workspace import open_store
@@ -86,6 +87,26 @@ def service_hooks(target: LogTarget, *, config: Settings | None = None) -> Servi
     config = config or settings()
     return ServiceHooks(prediction_log=start_writer(target, config=config),
                         feedback=lambda outcomes: record_outcomes(outcomes, config=config))
+
+
+def shadow_scorer(pipeline: str, stage: str, *, champion: int, config: Settings | None = None) \
+        -> tuple[ShadowScorer, int]:
+    """A shadow challenger for a service of ``pipeline``: ``stage``'s model, logging under its own version (source
+    ``shadow``); and that version. Refused when the stage holds the served version itself."""
+    from studio import registry  # the registry loads models; kept out of the service's import path
+
+    config = config or settings()
+    staged = registry.production_model(pipeline, stage)
+    if staged.version.version == champion:
+        raise StorageError(f"the {stage} stage holds version {champion}, the version being served; put the challenger "
+                           "in another stage (e.g. staging) to score it in shadow")
+    target = LogTarget(source="shadow", model_sha256=staged.version.artifact_sha256,
+                       pipeline_id=staged.version.pipeline_id, version=staged.version.version)
+    writer = start_writer(target, config=config)
+    if writer is None:
+        raise StorageError("shadow scoring logs the challenger's answers, but the prediction log is turned off "
+                           "(PIPELINE_STUDIO_PREDICTION_LOG); turn it on to compare the two")
+    return ShadowScorer(staged.model, writer), staged.version.version
 
 
 def log_scored(target: LogTarget, rows: pd.DataFrame, predictions: list, seconds: float, *,

@@ -45,6 +45,7 @@ from pipeline_core.serving.schema import (
     without_target_rules,
 )
 from pipeline_core.serving.scoring import RowViolation, ScoredBatch, score
+from pipeline_core.serving.shadow import ShadowScorer
 
 log = logging.getLogger("pipeline_core.serving")
 
@@ -78,7 +79,7 @@ class ErrorDetail(BaseModel):
 def create_app(model: LoadedModel, *, token: str | None, limits: ServiceLimits | None = None,
                on_scored: OnScored | None = None, identity: ModelIdentity | None = None,
                prediction_log: PredictionLogWriter | None = None, feedback: FeedbackSink | None = None,
-               background: pd.DataFrame | None = None) -> FastAPI:
+               background: pd.DataFrame | None = None, shadow: ShadowScorer | None = None) -> FastAPI:
     """A FastAPI app serving ``model``.
 
     ``token``: when set, every endpoint but ``/health`` needs ``Authorization: Bearer <token>``.
@@ -89,6 +90,8 @@ def create_app(model: LoadedModel, *, token: str | None, limits: ServiceLimits |
     see ``/metrics``); the caller owns it and closes it when the service stops. ``feedback`` stores true
     outcomes sent to ``POST /feedback`` and reports how they joined the log; without it that endpoint answers 404.
     ``background``: rows like the training data, which ``/explain`` needs for models other than trees.
+    ``shadow``: a challenger that scores every answered request off the request path, into its own log (its
+    answers are never returned); the caller owns it and closes it when the service stops.
     """
     if not hasattr(model.pipeline, "predict"):
         raise ModelError("this model cannot label new rows (e.g. DBSCAN or agglomerative clustering), so it "
@@ -103,6 +106,8 @@ def create_app(model: LoadedModel, *, token: str | None, limits: ServiceLimits |
                              or identity.task in ("classification", "clustering"))
     if prediction_log is not None:
         metrics.watch_log(prediction_log.stats)
+    if shadow is not None:
+        metrics.watch_shadow(shadow.stats)
     authorized = _bearer_check(token)
     one_core = _OneOpenMPThread()
     explainer = ServiceExplainer(model.pipeline, background)
@@ -149,10 +154,12 @@ def create_app(model: LoadedModel, *, token: str | None, limits: ServiceLimits |
             batch = score(model, parser.parse(body, media), rules)
         except DataError as e:
             raise RequestError(422, str(e)) from None
-        if prediction_log is not None:
-            prediction_log.submit(ScoredRequest(at=datetime.now(UTC), request_id=request_id, rows=batch.rows,
-                                                predictions=batch.predictions,
-                                                latency_ms=(time.perf_counter() - start) * 1000))
+        if prediction_log is not None or shadow is not None:
+            scored = ScoredRequest(at=datetime.now(UTC), request_id=request_id, rows=batch.rows,
+                                   predictions=batch.predictions, latency_ms=(time.perf_counter() - start) * 1000)
+            for sink in (prediction_log, shadow):
+                if sink is not None:
+                    sink.submit(scored)
         metrics.observe_batch(batch)
         if on_scored is not None:
             try:
@@ -172,8 +179,9 @@ def create_app(model: LoadedModel, *, token: str | None, limits: ServiceLimits |
             raise RequestError(404, "this service keeps no prediction log, so it takes no ground truth; serve a "
                                     "registered model with 'python -m studio serve --pipeline NAME'")
         outcomes = _outcomes(parser, *payload)
-        if prediction_log is not None:
-            prediction_log.flush(FEEDBACK_FLUSH_SECONDS)
+        for sink in (prediction_log, shadow):  # an outcome for a row scored a moment ago finds both answers
+            if sink is not None:
+                sink.flush(FEEDBACK_FLUSH_SECONDS)
         return feedback(outcomes)
 
     @app.post("/explain", response_model=ExplainResponse, responses={**refusals, 409: {"model": ErrorDetail}},

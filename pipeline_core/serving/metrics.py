@@ -32,6 +32,7 @@ from prometheus_client.registry import Collector
 from pipeline_core.serving.prediction_log import LogStats
 from pipeline_core.serving.schema import ModelIdentity
 from pipeline_core.serving.scoring import ScoredBatch
+from pipeline_core.serving.shadow import ShadowStats
 
 PREFIX = "scoring"
 CONTENT_TYPE = CONTENT_TYPE_LATEST
@@ -81,6 +82,10 @@ class ServiceMetrics:
         """Report a prediction log writer's counts, read at each scrape (the writer keeps them, not us)."""
         self.registry.register(_LogCollector(stats))
 
+    def watch_shadow(self, stats: Callable[[], ShadowStats]) -> None:
+        """Report a shadow challenger's counts, read at each scrape."""
+        self.registry.register(_ShadowCollector(stats))
+
     def render(self) -> bytes:
         return generate_latest(self.registry)
 
@@ -100,3 +105,17 @@ class _LogCollector(Collector):
                                   value=now.failed)
         yield GaugeMetricFamily(f"{name}_queued_rows", "Scored rows waiting to be written to the log",
                                 value=now.queued)
+
+
+class _ShadowCollector(Collector):
+    def __init__(self, stats: Callable[[], ShadowStats]):
+        self.stats = stats
+
+    def collect(self) -> Iterator[Metric]:
+        now = self.stats()
+        name = f"{PREFIX}_shadow"
+        yield CounterMetricFamily(f"{name}_scored_requests", "Requests the shadow challenger scored", value=now.scored)
+        yield CounterMetricFamily(f"{name}_dropped_requests", "Requests the shadow challenger skipped (queue full)",
+                                  value=now.dropped)
+        yield CounterMetricFamily(f"{name}_failed_requests", "Requests the shadow challenger could not score",
+                                  value=now.failed)

@@ -24,6 +24,7 @@ from pipeline_core.serving.feedback import FeedbackSink
 from pipeline_core.serving.prediction_log import PredictionLogWriter
 from pipeline_core.serving.requests import ServiceLimits
 from pipeline_core.serving.schema import ModelIdentity, model_identity
+from pipeline_core.serving.shadow import ShadowScorer
 
 BACKLOG = 2048
 
@@ -34,6 +35,7 @@ class ServiceHooks:
 
     prediction_log: PredictionLogWriter | None = None
     feedback: FeedbackSink | None = None
+    shadow: ShadowScorer | None = None  # a challenger scoring every answered request into its own log
 
 
 class ServeError(StudioError):
@@ -96,7 +98,7 @@ def serve(path: str | Path, *, host: str, port: int, token: str | None, limits: 
 def serve_model(model: LoadedModel, identity: ModelIdentity, *, host: str, port: int, token: str | None,
                 limits: ServiceLimits | None = None, announce: Callable[[str], None] = print,
                 prediction_log: PredictionLogWriter | None = None, feedback: FeedbackSink | None = None,
-                background: Any = None) -> None:
+                background: Any = None, shadow: ShadowScorer | None = None) -> None:
     """Serve a loaded model (a file's, or a registry stage's) until interrupted.
 
     ``prediction_log``, ``feedback`` and ``background`` go to :func:`create_app`; the log is closed (its queue
@@ -105,19 +107,21 @@ def serve_model(model: LoadedModel, identity: ModelIdentity, *, host: str, port:
     check_address(host, token)
     try:
         _run(model, identity, host=host, port=port, token=token, limits=limits, announce=announce,
-             prediction_log=prediction_log, feedback=feedback, background=background)
+             prediction_log=prediction_log, feedback=feedback, background=background, shadow=shadow)
     finally:
+        if shadow is not None:
+            shadow.close()
         if prediction_log is not None:
             prediction_log.close()
 
 
 def _run(model: LoadedModel, identity: ModelIdentity, *, host: str, port: int, token: str | None,
          limits: ServiceLimits | None, announce: Callable[[str], None], prediction_log: PredictionLogWriter | None,
-         feedback: FeedbackSink | None, background: Any = None) -> None:
+         feedback: FeedbackSink | None, background: Any = None, shadow: ShadowScorer | None = None) -> None:
     import uvicorn
 
     app = create_app(model, token=token, limits=limits, identity=identity, prediction_log=prediction_log,
-                     feedback=feedback, background=background)
+                     feedback=feedback, background=background, shadow=shadow)
     sock = open_socket(host, port)
     bound_port = sock.getsockname()[1]
     shown = f"[{host.strip('[]')}]" if ":" in host else host

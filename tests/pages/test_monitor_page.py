@@ -5,7 +5,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 import storage
+from tests.application.conftest import iris_studio  # noqa: F401 - a fixture: two registered iris versions
 from tests.apptest import texts
 
 LONG = "Chronic obstructive pulmonary disease — severe exacerbation requiring admission"
@@ -95,3 +98,30 @@ def test_a_finer_granularity_and_a_version_filter_redraw(store, app):
     at.selectbox(key="monitor_window").set_value("Last hour").run()
     assert at.selectbox(key="monitor_granularity").value == "minute"
     assert not at.exception and [m.value for m in at.metric][:1] == ["1"]
+
+
+@pytest.mark.usefixtures("iris_studio")
+def test_a_shadow_challenger_right_more_often_is_called_better_and_promoted_with_a_reason(store, app):
+    from studio import registry
+
+    registry.set_stage("iris", 2, "staging", by="cli", why="candidate")
+    pipeline_id = storage.get_pipeline(store, "iris").id
+    at_time = datetime.now(UTC) - timedelta(hours=1)
+    truth = ["setosa"] * 120
+    champion = ["setosa"] * 80 + ["virginica"] * 40  # right on 80 rows
+    challenger = ["setosa"] * 115 + ["virginica"] * 5  # right on 115, including the champion's 80
+    log_rows(store, pipeline_id, at_time, champion, "req", version=1)
+    log_rows(store, pipeline_id, at_time, challenger, "req", version=2)
+    storage.save_ground_truth(store, [("req", i, t) for i, t in enumerate(truth)])
+    at = open_monitor(app)
+    assert not at.exception and not at.error
+    assert at.selectbox(key="monitor_challenger").value == 2
+    assert "The challenger is better: accuracy 0.9583 for the challenger against 0.6667" in texts(at, "success")
+    at.button(key="FormSubmitter:monitor_challenger_form-Promote version 2 to production").click().run()
+    assert "Say why" in texts(at, "error")
+    at.text_input(key="monitor_challenger_why").set_value("wins the shadow comparison")
+    at.button(key="FormSubmitter:monitor_challenger_form-Promote version 2 to production").click().run()
+    assert not at.exception and "Version 2 is now in production" in texts(at, "success")
+    stages = {v.version: v.stage for v in registry.list_model_versions("iris")}
+    assert stages == {1: "archived", 2: "production"}
+    assert registry.stage_history("iris")[0].why == "wins the shadow comparison"
