@@ -271,15 +271,15 @@ def _sentence(gap: MetricGap, status: Status, task: str) -> str:
     label = LABELS[gap.metric]
     if gap.difference == 0:
         return f"{label} is the same in every group large enough to judge."
-    if task == "classification":
-        low, high = gap.difference_interval
-        size = f"differs by {gap.difference:.3f} (interval {_number(low)} to {_number(high)})"
-    else:
-        low, high = gap.ratio_interval
-        size = f"ratio {gap.ratio:.2f} (interval {_number(low)} to {_number(high)})"
     verdict = {"disparity": "a disparity", "possible": "a possible disparity (the interval reaches the line)",
                "ok": "within the rule"}[status]
-    return f"{label} {size} between '{gap.highest_group}' (highest) and '{gap.lowest_group}' (lowest): {verdict}."
+    if task == "classification":
+        low, high = gap.difference_interval
+        return (f"{label} differs by {gap.difference:.3f} (interval {_number(low)} to {_number(high)}) between "
+                f"'{gap.highest_group}' (highest) and '{gap.lowest_group}' (lowest): {verdict}.")
+    low, high = gap.ratio_interval
+    return (f"{label} of '{gap.lowest_group}' (lowest) is {gap.ratio:.2f} times that of '{gap.highest_group}' "
+            f"(highest; interval {_number(low)} to {_number(high)}): {verdict}.")
 
 
 def _number(value: float | None) -> str:
