@@ -491,7 +491,10 @@ def explain_with(loaded: Any, args: argparse.Namespace) -> int:
     background = _read(args.background, args).frame if args.background else frame
     explainer = Explainer(loaded.pipeline, background)
     _note(explainer.describe())
-    contributions = explainer.explain(frame).frame()
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(1, user_api="openmp"):  # boosting's per-tree OpenMP loops only contend on small batches
+        contributions = explainer.explain(frame).frame()
     out = _writable(args.out)
     out.write_bytes(write_csv_safe(contributions))
     print(f"wrote the contributions of {len(explainer.columns)} column(s) for {len(contributions):,} row(s) to {out}")

@@ -180,11 +180,13 @@ class Explainer:
             raise DataError("the data has no rows to explain")
         rows = frame[self.raw_columns].reset_index(drop=True)
         try:
-            predicted = self.pipeline.predict(rows)
             if self.method == "permutation":
+                predicted = self.pipeline.predict(rows)
                 values, base = self._permutation(rows)
-            else:
-                values, base = self._matrix_values(rows)
+            else:  # one pass through the preparation serves the labels and the explanation
+                prepared = self.pipeline[:-1].transform(rows)
+                predicted = self.pipeline[-1].predict(prepared)
+                values, base = self._matrix_values(_dense(prepared))
         except (ValueError, TypeError) as e:
             raise DataError(f"the model could not explain these rows: {e}") from e
         pick, explained = self._explained(values.shape[2], predicted)
@@ -206,16 +208,17 @@ class Explainer:
         return pick, [str(self.classes[i]) for i in pick]
 
     def _matrix(self, rows: pd.DataFrame) -> np.ndarray:
-        matrix = self.pipeline[:-1].transform(rows)
-        return (matrix.toarray() if sp.issparse(matrix) else np.asarray(matrix)).astype(np.float64)
+        return _dense(self.pipeline[:-1].transform(rows))
 
-    def _matrix_values(self, rows: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    def _matrix_values(self, matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Tree or linear SHAP values of the matrix, added up per source column: (rows, columns, outputs)."""
-        matrix = self._matrix(rows)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            result = self._shap(matrix, check_additivity=False) if self.method == "tree" else self._shap(matrix)
-        values, base = _three_d(np.asarray(result.values), np.asarray(result.base_values), len(rows))
+            if self.method == "tree":
+                raw = self._shap.shap_values(matrix, check_additivity=False)
+            else:
+                raw = self._shap.shap_values(matrix)
+        values, base = _three_d(_stacked(raw), np.asarray(self._shap.expected_value), len(matrix))
         summing = self.sources.summing_matrix()
         return np.einsum("rfo,fc->rco", values, summing), base
 
@@ -241,6 +244,15 @@ class Explainer:
         if hasattr(self.pipeline, "predict_proba"):
             return self.pipeline.predict_proba
         return self.pipeline.decision_function
+
+
+def _dense(matrix: Any) -> np.ndarray:
+    return (matrix.toarray() if sp.issparse(matrix) else np.asarray(matrix)).astype(np.float64)
+
+
+def _stacked(values: Any) -> np.ndarray:
+    """shap's values as one array; older explainers give a list with one (rows, features) array per output."""
+    return np.stack(values, axis=-1) if isinstance(values, list) else np.asarray(values)
 
 
 def _three_d(values: np.ndarray, base: np.ndarray, n_rows: int) -> tuple[np.ndarray, np.ndarray]:

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from threadpoolctl import threadpool_limits
 
 from pipeline_core.analysis.explain import Explainer, Method, RowExplanations
 
@@ -54,7 +55,8 @@ def explain_global(explainer: Explainer, frame: pd.DataFrame, *, max_rows: int |
     """SHAP values of a seeded sample of ``frame`` (raw columns), at most ``max_rows`` (default per method)."""
     limit = max_rows or SAMPLE_ROWS[explainer.method]
     sample = frame.sample(limit, random_state=seed) if len(frame) > limit else frame
-    rows = explainer.explain(sample)
+    with threadpool_limits(1, user_api="openmp"):  # one long call: boosting's per-tree OpenMP loops only contend
+        rows = explainer.explain(sample)
     values = sample[explainer.raw_columns].reset_index(drop=True)
     values.columns = list(explainer.columns)
     return GlobalExplanation(rows, values, len(frame), explainer.background_rows, explainer.describe())
