@@ -28,6 +28,7 @@ BENCHMARKS: dict[str, tuple[list[str], list[str]]] = {
     "bench_train_overhead": (["--rows", "50000"], ["--rows", "5000", "--repeats", "1"]),
     "bench_dask_speedup": ([], ["--rows", "2000"]),
     "bench_serve": ([], ["--quick"]),
+    "bench_explain": ([], ["--quick"]),
     "bench_log_overhead": ([], ["--quick"]),
 }
 
