@@ -14,7 +14,7 @@ from typing import Any
 import streamlit as st
 
 from pages import common, monitor_charts, session
-from studio import champion, monitoring, prediction_log, registry
+from studio import champion, monitor_drift, monitoring, prediction_log, registry
 from studio import pipelines as library
 from studio.errors import FAILURES
 
@@ -108,7 +108,8 @@ def _summary(traffic: list[monitoring.TrafficBucket]) -> None:
 def _charts(pipeline: Any, since: datetime, until: datetime, granularity: monitoring.Granularity,
             version: int | None, traffic: list[monitoring.TrafficBucket]) -> None:
     window = {"since": since, "until": until, "granularity": granularity, "version": version}
-    traffic_tab, predictions_tab, performance_tab = st.tabs(["Traffic", "Predictions", "Live performance"])
+    traffic_tab, predictions_tab, drift_tab, performance_tab = st.tabs(
+        ["Traffic", "Predictions", "Drift", "Live performance"])
     with traffic_tab:
         st.plotly_chart(monitor_charts.traffic_figure(traffic))
     try:
@@ -119,6 +120,8 @@ def _charts(pipeline: Any, since: datetime, until: datetime, granularity: monito
         return
     with predictions_tab:
         st.plotly_chart(monitor_charts.distribution_figure(distribution))
+    with drift_tab:
+        _drift(pipeline, window)
     with performance_tab:
         labelled = sum(b.rows for b in performance.buckets)
         if not labelled:
@@ -128,6 +131,26 @@ def _charts(pipeline: Any, since: datetime, until: datetime, granularity: monito
         st.caption(f"{labelled:,} scored row(s) in the window have a true outcome. The band is a 95% interval; "
                    "a bucket with few labelled rows has a wide one.")
         st.plotly_chart(monitor_charts.performance_figure(performance))
+
+
+def _drift(pipeline: Any, window: dict[str, Any]) -> None:
+    """Each feature's drift per bucket against the training data of the version that scored the rows."""
+    try:
+        drift = monitor_drift.drift_over_time(pipeline.id, **window)
+    except FAILURES as e:
+        st.info(str(e), icon=":material/monitoring:")
+        return
+    if not drift.cells:
+        st.info(f"No bucket holds {monitor_drift.MIN_ROWS} or more logged inputs of version {drift.version} yet "
+                "(inputs are logged for a sample of rows: PIPELINE_STUDIO_LOG_INPUT_SAMPLE); widen the window or "
+                "pick a coarser granularity.", icon=":material/monitoring:")
+        return
+    drifted = sorted({cell.feature for cell in drift.cells if cell.drifted}, key=drift.features.index)
+    st.caption(f"PSI of each bucket's logged inputs against the {drift.reference_rows:,} training rows of version "
+               f"{drift.version}; features ranked by their largest PSI in the window. A ✕ marks a bucket whose shift "
+               "is more than noise for its size (χ² on the PSI bins, or a KS statistic of 0.1 or more with p < 0.05)."
+               + (f" Drifted at least once: {', '.join(drifted[:10])}." if drifted else ""))
+    st.plotly_chart(monitor_charts.drift_figure(drift))
 
 
 def _challenger_section(pipeline: Any, since: datetime, until: datetime) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import plotly.graph_objects as go
 
 from pages.charts import LAYOUT, PALETTE, wrap_label
+from studio.monitor_drift import DriftOverTime
 from studio.monitoring import LivePerformance, PredictionDistribution, TrafficBucket
 
 GREY = "#868e96"
@@ -92,4 +93,30 @@ def performance_figure(performance: LivePerformance) -> go.Figure:
         figure.add_hline(y=performance.cv_estimate, line_dash="dash", line_color=GREY,
                          annotation_text=f"cross-validated estimate {performance.cv_estimate:.3f}",
                          annotation_position="top left", annotation_font={"size": 11, "color": GREY})
+    return figure
+
+
+DRIFT_SCALE = [[0.0, "#f1f3f5"], [0.1 / 0.5, "#ffe8cc"], [0.2 / 0.5, "#ffa94d"], [1.0, "#d9480f"]]
+"""PSI 0 to 0.5 and beyond: grey below 0.1 (stable), orange from 0.2 (the usual 'shifted' line), dark above."""
+
+
+def drift_figure(drift: DriftOverTime, top: int = 15) -> go.Figure:
+    """PSI per feature (rows, most drifted first) and bucket (columns); a ✕ marks a bucket the test calls drifted."""
+    features = drift.features[:top]
+    starts = sorted({cell.start for cell in drift.cells})
+    psi = {(cell.feature, cell.start): cell.psi for cell in drift.cells}
+    flagged = {(cell.feature, cell.start) for cell in drift.cells if cell.drifted}
+    labels = [wrap_label(name, 28) for name in features]
+    figure = _figure(f"Drift per feature against version {drift.version}'s training data (PSI)",
+                     height=max(300, 34 * len(features) + 140), hovermode="closest",
+                     yaxis={"autorange": "reversed", "automargin": True}, xaxis_title="bucket start (UTC)")
+    figure.add_heatmap(x=starts, y=labels, z=[[psi.get((f, s)) for s in starts] for f in features], zmin=0, zmax=0.5,
+                       colorscale=DRIFT_SCALE, colorbar={"title": "PSI"}, hoverongaps=False,
+                       hovertemplate="%{y}<br>%{x}<br>PSI %{z:.3f}<extra></extra>")
+    marks = [(s, wrap_label(f, 28)) for f in features for s in starts if (f, s) in flagged]
+    if marks:
+        figure.add_scatter(x=[m[0] for m in marks], y=[m[1] for m in marks], mode="markers", name="drifted",
+                           marker={"symbol": "x-thin", "size": 9, "line": {"width": 2, "color": "#212529"}},
+                           hoverinfo="skip")
+    figure.update_layout(legend={"orientation": "h", "y": -0.15})
     return figure

@@ -41,6 +41,7 @@ from storage.prediction_stats import (
     request_latencies,
 )
 from storage.predictions import (
+    SHADOW_SOURCE,
     GroundTruthJoin,
     Pruned,
     append_predictions,
@@ -114,6 +115,7 @@ __all__ = [
     "Pruned",
     "append_predictions",
     "paired_outcomes",
+    "SHADOW_SOURCE",
     "count_predictions",
     "list_ground_truth",
     "list_predictions",

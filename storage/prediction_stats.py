@@ -19,6 +19,7 @@ from sqlmodel import Session, col
 
 from storage.db import read
 from storage.models import GroundTruth, PredictionLog
+from storage.predictions import SHADOW_SOURCE
 from storage.store import Store
 
 
@@ -47,6 +48,8 @@ def _where(window: LogWindow) -> list[ColumnElement[bool]]:
                col(PredictionLog.logged_at) < window.until]
     if window.version is not None:
         clauses.append(col(PredictionLog.model_version) == window.version)
+    else:  # every version's served rows, but not a shadow challenger's answers (never returned to anyone)
+        clauses.append(col(PredictionLog.source) != SHADOW_SOURCE)
     return clauses
 
 

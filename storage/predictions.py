@@ -21,6 +21,7 @@ from storage.db import read, write
 from storage.models import GroundTruth, PredictionLog, utcnow
 from storage.store import Store
 
+SHADOW_SOURCE = "shadow"  # rows a challenger scored in shadow: logged beside the served ones, never returned
 CHUNK = 400  # (request id, row id) pairs per IN (...) clause: two bound values each, far under any driver's limit
 EXAMPLES = 10
 

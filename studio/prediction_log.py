@@ -100,7 +100,7 @@ def shadow_scorer(pipeline: str, stage: str, *, champion: int, config: Settings 
     if staged.version.version == champion:
         raise StorageError(f"the {stage} stage holds version {champion}, the version being served; put the challenger "
                            "in another stage (e.g. staging) to score it in shadow")
-    target = LogTarget(source="shadow", model_sha256=staged.version.artifact_sha256,
+    target = LogTarget(source=storage.SHADOW_SOURCE, model_sha256=staged.version.artifact_sha256,
                        pipeline_id=staged.version.pipeline_id, version=staged.version.version)
     writer = start_writer(target, config=config)
     if writer is None:

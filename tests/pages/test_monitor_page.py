@@ -111,11 +111,15 @@ def test_a_shadow_challenger_right_more_often_is_called_better_and_promoted_with
     champion = ["setosa"] * 80 + ["virginica"] * 40  # right on 80 rows
     challenger = ["setosa"] * 115 + ["virginica"] * 5  # right on 115, including the champion's 80
     log_rows(store, pipeline_id, at_time, champion, "req", version=1)
-    log_rows(store, pipeline_id, at_time, challenger, "req", version=2)
+    storage.append_predictions(store, [
+        {"logged_at": at_time, "request_id": "req", "row_id": i, "inputs": None, "prediction": p, "latency_ms": 3.0}
+        for i, p in enumerate(challenger)], source=storage.SHADOW_SOURCE, pipeline_id=pipeline_id, model_version=2,
+        model_sha256="cd")
     storage.save_ground_truth(store, [("req", i, t) for i, t in enumerate(truth)])
     at = open_monitor(app)
     assert not at.exception and not at.error
     assert at.selectbox(key="monitor_challenger").value == 2
+    assert [m.value for m in at.metric][:1] == ["120"]  # served rows: the challenger's shadow answers are not traffic
     assert "The challenger is better: accuracy 0.9583 for the challenger against 0.6667" in texts(at, "success")
     at.button(key="FormSubmitter:monitor_challenger_form-Promote version 2 to production").click().run()
     assert "Say why" in texts(at, "error")
@@ -125,3 +129,25 @@ def test_a_shadow_challenger_right_more_often_is_called_better_and_promoted_with
     stages = {v.version: v.stage for v in registry.list_model_versions("iris")}
     assert stages == {1: "archived", 2: "production"}
     assert registry.stage_history("iris")[0].why == "wins the shadow comparison"
+
+
+@pytest.mark.usefixtures("iris_studio")
+def test_the_drift_tab_ranks_the_feature_that_moved_and_marks_its_bucket(store, app):
+    from pipeline_core.io.samples import load_sample
+
+    pipeline_id = storage.get_pipeline(store, "iris").id
+    features = load_sample("iris").drop(columns="target")
+    now = datetime.now(UTC)
+    for hours_ago, shift, request in ((5, 0.0, "steady"), (2, 3.0, "moved")):
+        rows = features.sample(80, random_state=hours_ago).assign(**{
+            "petal length (cm)": lambda f, s=shift: f["petal length (cm)"] + s})
+        records = rows.to_dict(orient="records")
+        storage.append_predictions(store, [
+            {"logged_at": now - timedelta(hours=hours_ago), "request_id": request, "row_id": i, "inputs": r,
+             "prediction": 0, "latency_ms": 5.0} for i, r in enumerate(records)],
+            source="service", pipeline_id=pipeline_id, model_version=1, model_sha256="ab")
+    at = open_monitor(app)
+    assert not at.exception and not at.error
+    assert "Drift per feature against version 1's training data (PSI)" in chart_titles(at)
+    caption = texts(at, "caption")
+    assert "Drifted at least once: petal length (cm)" in caption
