@@ -186,7 +186,7 @@ def _add_fairness(commands: Any) -> None:
     cmd.add_argument("--positive", metavar="LABEL",
                      help="classification: the class counted as selected (default: the model's last class)")
     cmd.add_argument("--bootstrap", type=_positive_int, metavar="N",
-                     help="resamples for the confidence intervals (default 100)")
+                     help="resamples for the confidence intervals (default 500)")
     cmd.add_argument("--min-group-rows", type=_positive_int, metavar="N",
                      help="rows a group needs to be judged (default 30)")
     cmd.set_defaults(handler=cmd_fairness)

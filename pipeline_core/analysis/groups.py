@@ -42,7 +42,7 @@ class GroupRule:
     min_class_rows: int = 5
     max_difference: float = 0.1
     min_ratio: float = 0.8
-    n_boot: int = 100
+    n_boot: int = 500
     confidence: float = 0.95
     seed: int = 0
 

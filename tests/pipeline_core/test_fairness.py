@@ -137,3 +137,38 @@ def test_an_unknown_positive_class_is_refused():
     with pytest.raises(DataError, match="positive class 'maybe' is not one of the model's classes: no, yes"):
         fairness_report(pd.Series(["yes", "no"] * 20), ["yes"] * 40, groups, "classification", positive="maybe",
                         classes=["no", "yes"])
+
+
+@pytest.mark.parametrize("task", ["classification", "regression"])
+def test_the_bootstrap_counts_the_metrics_as_fairlearn_does(task):
+    """The intervals' per-group metrics, on the sample itself, equal the MetricFrame's point estimates."""
+    from pipeline_core.analysis.group_bootstrap import classification_parts, group_metrics, regression_parts
+
+    rng = np.random.default_rng(1)
+    groups = group_rows(pd.DataFrame({"g": rng.choice(["a", "b", "c"], 500, p=[0.5, 0.45, 0.05])}), ["g"])
+    if task == "classification":
+        truth = pd.Series(rng.choice(["no", "yes"], 500))
+        predicted = np.where(rng.random(500) < 0.7, truth, rng.choice(["no", "yes"], 500))
+        parts = classification_parts(truth.to_numpy(dtype=str), predicted.astype(str), "yes")
+    else:
+        truth = pd.Series(rng.normal(size=500))
+        predicted = truth.to_numpy() + rng.normal(size=500)
+        parts = regression_parts(truth.to_numpy(), predicted)
+    report = fairness_report(truth, predicted, groups, task, rule=GroupRule(min_group_rows=1, min_class_rows=1))
+    codes = pd.Categorical(groups.labels(), categories=["a", "b", "c"]).codes
+    counted = group_metrics(codes, 3, parts, np.arange(500), min_class_rows=1)
+    for row in report.groups:
+        for name, value in row.metrics.items():
+            assert counted[name][["a", "b", "c"].index(row.group)] == pytest.approx(value)
+            low, high = row.intervals[name]
+            assert low <= value + 1e-9 and high >= value - 1e-9 or row.group == "c"  # 25 rows: may miss
+
+
+def test_intervals_on_ten_thousand_rows_in_eight_groups_are_computed():
+    rng = np.random.default_rng(0)
+    groups = group_rows(pd.DataFrame({"g": rng.choice(list("abcdefgh"), 10_000)}), ["g"])
+    truth = pd.Series(rng.integers(0, 2, 10_000))
+    report = fairness_report(truth, rng.integers(0, 2, 10_000), groups, "classification",
+                             rule=GroupRule(n_boot=200))
+    assert len(report.groups) == 8 and all(len(g.intervals["accuracy"]) == 2 for g in report.groups)
+    assert report.flagged == []  # random predictions: every group alike
