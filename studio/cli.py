@@ -265,14 +265,80 @@ def cmd_feedback(args: argparse.Namespace) -> int:
     return core.EXIT_OK
 
 
-COMMANDS: list[Callable[[Any], None]] = [_add_models, _add_feedback]
+# ---- monitoring ---------------------------------------------------------------------------------------------
+
+
+def _add_monitor(commands: Any) -> None:
+    monitor = commands.add_parser(
+        "monitor", help="write a pipeline's drift and live-performance report; exit 3 when a threshold is crossed",
+        description="The Monitor page's traffic, live performance and drift of a registered pipeline over a window, "
+                    "as JSON or a self-contained HTML page, for a cron job or CI. Exits with 3 when a threshold "
+                    "given here is crossed, 0 otherwise.")
+    monitor.add_argument("--pipeline", required=True, metavar="NAME")
+    monitor.add_argument("--since", default="7d", metavar="WHEN",
+                         help="start of the window: an ISO date/time (UTC), or a span back from now such as 24h, "
+                              "7d (default) or 30d")
+    monitor.add_argument("--granularity", default="day", choices=["minute", "hour", "day"])
+    monitor.add_argument("--out", required=True, metavar="FILE", help="report.json or report.html")
+    monitor.add_argument("--max-psi", type=float, metavar="X", help="alert when a feature's PSI in a bucket exceeds X")
+    monitor.add_argument("--min-accuracy", type=float, metavar="X", help="alert when live accuracy falls below X")
+    monitor.add_argument("--max-mae", type=float, metavar="X", help="alert when live mean absolute error exceeds X")
+    monitor.set_defaults(handler=cmd_monitor)
+
+
+def cmd_monitor(args: argparse.Namespace) -> int:
+    from datetime import UTC, datetime
+
+    from studio import monitor_report
+
+    out = Path(args.out)
+    if out.suffix.lower() not in (".json", ".html"):
+        return core._fail(f"--out must end in .json or .html, not '{out.name}'", core.EXIT_USAGE)
+    until = datetime.now(UTC)
+    since = _since(args.since, until)
+    if since is None:
+        return core._fail(f"--since {args.since!r} is neither an ISO date/time nor a span such as 24h or 7d",
+                          core.EXIT_USAGE)
+    thresholds = monitor_report.Thresholds(max_psi=args.max_psi, min_accuracy=args.min_accuracy,
+                                           max_mae=args.max_mae)
+    report = monitor_report.build_report(args.pipeline, since=since, until=until, granularity=args.granularity,
+                                         thresholds=thresholds)
+    text = report.model_dump_json(indent=2) if out.suffix.lower() == ".json" else monitor_report.to_html(report)
+    out.write_text(text, encoding="utf-8")
+    print(f"{report.rows:,} rows scored since {since:%Y-%m-%d %H:%M} UTC; "
+          f"{len(report.alerts)} alert(s); report written to {out}")
+    for alert in report.alerts:
+        print(f"alert: {alert}")
+    return monitor_report.EXIT_ALERT if report.alerts else core.EXIT_OK
+
+
+UNITS = {"m": "minutes", "h": "hours", "d": "days"}
+
+
+def _since(text: str, now: Any) -> Any:
+    """``24h``/``7d``/``90m`` back from ``now``, or an ISO date/time (UTC when it names no zone); None if neither."""
+    import re
+    from datetime import UTC, datetime, timedelta
+
+    span = re.fullmatch(r"\s*(\d+)\s*([mhd])\s*", text)
+    if span:
+        return now - timedelta(**{UNITS[span[2]]: int(span[1])})
+    try:
+        moment = datetime.fromisoformat(text.strip())
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+COMMANDS: list[Callable[[Any], None]] = [_add_models, _add_feedback, _add_monitor]
 """Commands of their own, each added by a function taking the subcommand registry (``add_parser``)."""
 
 SYNOPSIS = """model registry (the studio of PIPELINE_STUDIO_HOME):
   predict --pipeline NAME [--stage production] DATA --out preds.csv
-  serve   --pipeline NAME [--stage production] [--host 127.0.0.1] [--port 8000] [--token-env VAR]
+  serve   --pipeline NAME [--stage production] [--shadow staging] [--host 127.0.0.1] [--port 8000] [--token-env VAR]
   models  list|history --pipeline NAME
   models  register --run ID [--pipeline NAME] [--note TEXT]
   models  promote --pipeline NAME --version N --stage STAGE --why TEXT
   models  rollback --pipeline NAME --why TEXT
-  feedback FILE [--outcome-column outcome]   true outcomes by request_id and row_id (ground truth)"""
+  feedback FILE [--outcome-column outcome]   true outcomes by request_id and row_id (ground truth)
+  monitor --pipeline NAME [--since 7d] --out report.json|html [--max-psi X] [--min-accuracy X]  (exit 3: alert)"""
