@@ -18,6 +18,10 @@ from pipeline_core.analysis.explain import Explainer, Method
 from pipeline_core.errors import DataError, ModelError
 from pipeline_core.serving.requests import RequestError
 
+PERMUTATION_MAX_ROWS = 100
+"""Most rows one request may ask the permutation method to explain: each row costs a few hundred model calls on
+the background rows, so a full-size request (10,000 rows) would hold a worker for many minutes."""
+
 
 class ExplainResponse(BaseModel):
     """Per row: the prediction, ``base_value`` and one contribution per column; they add up to the output.
@@ -47,6 +51,10 @@ class ServiceExplainer:
 
     def explain(self, frame: pd.DataFrame) -> ExplainResponse:
         explainer = self._built()
+        if explainer.method == "permutation" and len(frame) > PERMUTATION_MAX_ROWS:
+            raise RequestError(413, f"this model is explained by permutation, which costs hundreds of model calls per "
+                                    f"row: send at most {PERMUTATION_MAX_ROWS} rows per /explain request "
+                                    f"(this one has {len(frame):,})")
         try:
             rows = explainer.explain(frame)
         except DataError as e:

@@ -61,3 +61,21 @@ def test_a_tree_model_explains_without_background_and_others_say_what_they_need(
     finally:
         for service in services:
             service.stop()
+
+
+def test_permutation_explanations_are_limited_per_request(tmp_path):
+    frame = diabetes()
+    knn = load_model(save_trained(frame, "target", "knn", tmp_path / "knn.skops"))
+    service = ThreadService(create_app(knn, token=None, background=frame.drop(columns="target")))
+    try:
+        client = service.client()
+        rows = frame.drop(columns="target")
+        answer = client.post_json("/explain", {"rows": records(rows.iloc[:3])})
+        assert answer.status == 200 and answer.json()["method"] == "permutation"
+        summed = [sum(row.values()) + base for row, base in zip(answer.json()["contributions"],
+                                                                   answer.json()["base_values"], strict=True)]
+        np.testing.assert_allclose(summed, knn.pipeline.predict(rows.iloc[:3]), rtol=0, atol=1e-6)
+        refused = client.post_json("/explain", {"rows": records(rows.iloc[:101])})
+        assert refused.status == 413 and "at most 100 rows" in refused.json()["detail"]
+    finally:
+        service.stop()
