@@ -59,14 +59,15 @@ def explanations_tab(run: Any) -> None:
             cell.plotly_chart(explain_charts.dependence_figure(curve), key=f"compare_dependence_{curve.column}")
 
 
-def scored_rows_section(model: Any, frame: pd.DataFrame, key: str) -> None:
-    """A row picker and that row's contributions per column, for a table the Predict page has scored."""
+def scored_rows_section(model: Any, frame: pd.DataFrame, key: str, predictions: list[Any] | None = None) -> None:
+    """A row picker (with each row's prediction) and that row's contributions per column, for a scored table."""
     if model.metadata.get("task") not in ("classification", "regression"):
         return
     st.subheader("Why this prediction?")
     choices = list(range(min(len(frame), ROW_CHOICES)))
     row = st.selectbox("Row to explain", choices, key=f"{key}_row",
-                       format_func=lambda i: f"Row {i + 1}",
+                       format_func=lambda i: f"Row {i + 1}" + (f" · predicted {str(predictions[i])[:40]}"
+                                                               if predictions is not None else ""),
                        help=f"The first {len(choices):,} rows of the file, numbered as in the table above.")
     try:
         rows, how = explanations.explain_scored_rows(model, frame, [row])

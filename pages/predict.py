@@ -241,7 +241,7 @@ def _predictions(loaded: Any, artifact: Any, read: ReadResult, file_name: str) -
                              icon=":material/download:", type="primary", key="predict_download")
     _excel_download(excel_cell, artifact, read, result.frame, stem)
     _rules_report(result.rules)
-    explain_tabs.scored_rows_section(loaded, read.frame, "predict_explain")
+    explain_tabs.scored_rows_section(loaded, read.frame, "predict_explain", result.frame[PREDICTION].tolist())
 
 
 def _rules_report(report: pd.DataFrame) -> None:
