@@ -187,3 +187,17 @@ def test_refusals_are_one_plain_sentence(binary_frame):
     clusters = compile_pipeline(spec, schema, task="clustering", model=spec.models[0]).fit(X)
     with pytest.raises(ModelError, match="clustering"):
         Explainer(clusters, X)
+
+
+def test_a_log_link_regressor_is_explained_in_its_raw_score_and_says_so(regression_frame):
+    spec = PipelineSpec.model_validate({"target": "progression",
+                                        "models": [{"kind": "hist_gradient_boosting", "params": {"loss": "poisson"}}]})
+    schema = infer_schema(regression_frame, spec)
+    spec = spec.model_copy(update={"steps": default_steps(schema)})
+    pipeline = compile_pipeline(spec, schema, task="regression", model=spec.models[0])
+    X = regression_frame.drop(columns="progression")
+    with threadpool_limits(1, user_api="openmp"):
+        pipeline.fit(X, regression_frame["progression"])
+    explanation = Explainer(pipeline, X).explain(X.iloc[:20])
+    assert explanation.output_space == "raw score (log scale)"
+    np.testing.assert_allclose(np.exp(explanation.outputs), pipeline.predict(X.iloc[:20]), rtol=1e-6)
