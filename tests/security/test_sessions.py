@@ -18,12 +18,16 @@ SHARED_RESOURCES = {
     ("pages/common.py", "_frame_by_hash"): "a stored dataset, immutable and addressed by its hash",
     ("pages/charts.py", "loaded_model"): "a stored model, immutable and addressed by its hash",
     ("pages/jobs.py", "job_runner"): "the training workers, which hold no user data",
-    ("pages/profile.py", "_summary"): "a summary of a stored dataset, keyed by its hash, read-only",
+    ("pages/profile.py", "_summary"): "a summary of a stored dataset as a schema reads it, keyed by both hashes, "
+                                      "read-only",
     ("pages/features.py", "_leakage_basis"): "a sample of a stored dataset under given renames, keyed by its hash",
 }
 # ``_frame`` is not hashed by Streamlit: it is the stored dataset the ``sha256`` beside it names. ``store``
-# names the database and data directory of the server (the same for every session).
-SHARED_KEYS = {"dataset_id", "sha256", "artifact_id", "store", "_frame", "rename_json"}
+# names the database and data directory of the server (the same for every session). ``_schema`` is not hashed
+# either: ``fingerprint`` is the hash of all of it (column names, types and roles, no row of data), so equal keys
+# mean equal summaries whoever asks; ``features_only`` is a switch of the overview.
+SHARED_KEYS = {"dataset_id", "sha256", "artifact_id", "store", "_frame", "rename_json", "fingerprint", "_schema",
+               "features_only"}
 
 
 def cached_resources() -> dict[tuple[str, str], ast.FunctionDef]:
