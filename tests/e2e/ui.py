@@ -105,10 +105,15 @@ def upload(page: Page, widget_key: str, path) -> None:
 
 
 def select_option(page: Page, widget_key: str, option: str) -> None:
-    """Choose ``option`` in the selectbox ``widget_key`` (open its combobox, click the option)."""
+    """Choose ``option`` in the selectbox ``widget_key`` (open its combobox, click the option).
+
+    Pickers may show a column with its type ("diagnosis · categorical"), so the option is matched by its name
+    alone or its name followed by " · ".
+    """
     page.locator(key(widget_key)).get_by_role("combobox").click()
     arm(page)
-    page.get_by_role("listbox").get_by_role("option", name=option, exact=True).click()
+    name = re.compile(rf"^{re.escape(option)}( · .*)?$")
+    page.get_by_role("listbox").get_by_role("option", name=name).click()
     wait_for_app(page, armed=True)
 
 
