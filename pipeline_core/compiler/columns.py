@@ -67,6 +67,10 @@ def _infer_strings(name: str, sample: pd.Series, n_unique: int, n_present: int) 
     ratio = n_unique / max(n_present, 1)
     mean_words = sample.str.split().str.len().mean() if len(sample) else 0
     if mean_words >= TEXT_MIN_MEAN_WORDS:
+        if n_unique <= CATEGORICAL_MAX_LEVELS and ratio < 0.5:
+            # a few long labels repeated ("Community-acquired pneumonia with pleural effusion") are classes, not
+            # prose: one-hot keeps each whole, where TF-IDF would split them into shared words
+            return ColumnInfo(name, "categorical", f"{n_unique} distinct labels of several words each")
         return ColumnInfo(name, "text", f"free text ({mean_words:.0f} words per value on average)")
     parsed = pd.to_datetime(sample, errors="coerce", format="mixed")
     if parsed.notna().mean() > 0.9 and sample.str.contains(r"\d{1,4}[-/.]\d{1,2}", regex=True).mean() > 0.9:

@@ -228,7 +228,8 @@ MODELS: dict[str, ModelEntry] = {
                          onnx=refused(NO_NEW_ROWS, "DBSCAN")),
     "agglomerative": ModelEntry("Agglomerative clustering", {K: cluster.AgglomerativeClustering},
                                 {K: {"n_clusters": 3}}, {"n_clusters": _int(2, 12)}, seeded=False,
-                                max_rows=20_000, help="Cannot assign clusters to new rows after training.",
+                                max_rows=20_000, dense_only=True,
+                                help="Cannot assign clusters to new rows after training.",
                                 onnx=refused(NO_NEW_ROWS, "AgglomerativeClustering")),
     "gaussian_mixture": ModelEntry("Gaussian mixture", {K: mixture.GaussianMixture}, {K: {"n_components": 3}},
                                    {"n_components": _int(2, 12)}, dense_only=True, preselected=(K,),
@@ -337,7 +338,11 @@ THRESHOLD_TRUSTED = ("sklearn.metrics._scorer._CurveScorer", "sklearn.metrics._s
                      "sklearn.metrics._classification.f1_score",
                      "sklearn.utils._metadata_requests.MetadataRequest",
                      "sklearn.utils._metadata_requests.MethodMetadataRequest")
-SCAFFOLDING_TRUSTED = ("numpy.asarray", "numpy.dtype", _ours + "FramePreparer", _ours + "Densify", *THRESHOLD_TRUSTED)
+# Models that keep training rows (nearest neighbours, SVM support vectors) keep them sparse when TF-IDF made the
+# matrix sparse: a SciPy matrix is data, loaded by skops without running code.
+SPARSE_TRUSTED = ("scipy.sparse._csr.csr_matrix",)
+SCAFFOLDING_TRUSTED = ("numpy.asarray", "numpy.dtype", _ours + "FramePreparer", _ours + "Densify", *THRESHOLD_TRUSTED,
+                      *SPARSE_TRUSTED)
 # ``prepare`` becomes the graph's inputs (``artifacts.onnx_inputs``), the float32 hand-on a float32 rounding and
 # densifying an identity (``artifacts.onnx_export``); a tuned decision threshold has no converter
 THRESHOLD_NOT_ONNX = ("skl2onnx has no converter for scikit-learn's TunedThresholdClassifierCV, so the graph "

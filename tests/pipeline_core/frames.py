@@ -15,7 +15,10 @@ def messy_frame(n: int = 240, seed: int = 0) -> pd.DataFrame:
     age = rng.normal(40, 12, n)
     city = rng.choice(["paris", "lyon", "nice", "lille"], n, p=[0.4, 0.3, 0.2, 0.1])
     good = rng.random(n) < 0.5
-    review = np.where(good, "great service fast delivery love it", "slow delivery broken item awful support")
+    praise = ["great service", "fast delivery", "love it", "friendly staff", "would buy again", "well packed"]
+    blame = ["slow delivery", "broken item", "awful support", "never again", "wrong size", "late refund"]
+    extra = ["today", "again", "this week", "for my mother", "as a gift", "on sale", "twice", "in the rain"]
+    review = [" ".join([*rng.choice(praise if g else blame, 2, replace=False), str(rng.choice(extra))]) for g in good]
     score = 0.8 * good + 0.3 * (age > 40) + rng.normal(0, 0.3, n)
     frame = pd.DataFrame({
         "customer_id": np.arange(1000, 1000 + n), "age": age, "income": income, "city": city,

@@ -6,7 +6,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pipeline_core.compiler.columns import default_steps, infer_schema, infer_schema_reusing, merge_default_steps
+from pipeline_core.compiler.columns import (
+    default_steps,
+    infer_column,
+    infer_schema,
+    infer_schema_reusing,
+    merge_default_steps,
+)
 from pipeline_core.definition import steps as st
 from pipeline_core.definition.spec import ColumnsSpec, PipelineSpec
 from pipeline_core.errors import DataError
@@ -110,3 +116,11 @@ def test_suggested_steps_merge_with_the_users_own_and_cover_every_column_type():
     assert {"drop_missing_target", "date_parts", "scale"} <= set(kinds)
     assert merge_default_steps(merged, schema) == merged  # suggesting again adds nothing
     assert merge_default_steps([], schema) == default_steps(schema)
+
+
+def test_a_few_long_labels_repeated_are_categorical_and_varied_prose_is_text():
+    labels = ["Community-acquired pneumonia with pleural effusion", "Acute decompensated heart failure, reduced"]
+    repeated = infer_column(pd.Series(labels * 60, name="diagnosis"))
+    prose = infer_column(pd.Series([f"the patient reported a mild cough on day {i}" for i in range(120)], name="n"))
+    assert (repeated.type, prose.type) == ("categorical", "text")
+    assert "several words" in repeated.reason

@@ -46,7 +46,8 @@ def coverage_frame(n: int = 80) -> pd.DataFrame:
         "a": rng.normal(size=n), "b": np.where(rng.random(n) < 0.1, np.nan, rng.exponential(size=n)),
         "c": rng.choice(["x", "y", "z"], n), "d": rng.choice(["p", "q"], n), "e": rng.choice(["u", "v", "w"], n),
         "when": pd.date_range("2020-01-01", periods=n, freq="D").astype(str),
-        "note": rng.choice(["red fox jumps high", "lazy dog sleeps all day", "quick brown cat runs"], n),
+        "note": [" ".join(rng.choice(["red", "fox", "jumps", "high", "lazy", "dog", "sleeps", "all", "day"], 5))
+                 for _ in range(n)],  # varied prose: a few repeated sentences would be labels, not text
         "label": rng.choice(["no", "yes"], n), "amount": rng.normal(size=n),
     })
 
@@ -89,7 +90,8 @@ def test_trusted_types_cover_every_model_and_step_we_can_save():
             found |= set(sio.get_untrusted_types(data=sio.dumps(pipeline)))
     assert found - set(TRUSTED_TYPES) == set()
     libraries = tuple(f"{lib}." for lib in model_libraries())  # LightGBM's booster keeps an OrderedDict
-    assert all(t.startswith(("sklearn.", "numpy.", "pipeline_core.transformers.", *libraries)) for t in TRUSTED_TYPES
+    ours = ("sklearn.", "numpy.", "scipy.sparse.", "pipeline_core.transformers.", *libraries)
+    assert all(t.startswith(ours) for t in TRUSTED_TYPES
                if t not in ("functools.partial", "collections.OrderedDict"))
 
 
@@ -138,6 +140,15 @@ def test_skops_round_trip_predicts_identically_and_carries_metadata(trained, tmp
     assert loaded.metadata["definition"]["target"] == "target"
     assert loaded.metadata["leaderboard"][0]["model"] == "logistic_regression"
     assert not hasattr(result.pipeline, export.METADATA_ATTRIBUTE)  # dumping does not touch the caller's object
+
+
+def test_a_neighbours_model_on_sparse_text_features_loads_back(tmp_path):
+    """k-NN keeps its training rows, sparse after TF-IDF: the loader must accept the SciPy matrix, not refuse it."""
+    frame = coverage_frame(120).drop(columns=["amount"])
+    pipeline, X = fitted(frame, "label", "knn", steps=SIMPLE)
+    assert any("csr_matrix" in t for t in sio.get_untrusted_types(data=sio.dumps(pipeline)))
+    path = export.save_model(pipeline, tmp_path / "knn.skops", "skops", {})
+    np.testing.assert_array_equal(load_model(path).pipeline.predict(X), pipeline.predict(X))
 
 
 def test_joblib_round_trip_for_files_we_made(trained):
