@@ -12,10 +12,11 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from pages import audit_charts, charts, common
+from pages import charts, common
 from pipeline_core.analysis.fairness import LABELS, FairnessReport
 from pipeline_core.analysis.groups import DataBalance
 from pipeline_core.definition.spec import PipelineSpec, load_spec
+from pipeline_core.reporting import audit_figures
 from studio import audit
 from studio.errors import FAILURES
 from studio.runs import best_model_label
@@ -113,7 +114,7 @@ def _model_by_group(report: FairnessReport) -> None:
     st.subheader("The model, per group", anchor=False)
     metrics = list(report.overall)
     metric = st.selectbox("Metric to plot", metrics, format_func=LABELS.get, key="compare_bias_metric")
-    st.plotly_chart(audit_charts.group_metric_figure(report, metric), key="compare_bias_chart")
+    st.plotly_chart(audit_figures.group_metric_figure(report, metric), key="compare_bias_chart")
     rows = []
     for group in report.groups:
         row = {"Group": group.group, "Rows": group.size, "Judged": "too small" if group.too_small else "yes"}
@@ -142,7 +143,7 @@ def _data_by_group(report: FairnessReport) -> None:
 
 def balance_view(balance: DataBalance, key: str, scope: str) -> None:
     """The label rates chart and table of ``balance``; widget keys start with ``key``; ``scope`` names the rows."""
-    st.plotly_chart(audit_charts.balance_figure(balance, scope), key=f"{key}_balance_chart")
+    st.plotly_chart(audit_figures.balance_figure(balance, scope), key=f"{key}_balance_chart")
     rows = []
     for group in balance.groups:
         row = {"Group": group.group, "Rows": group.rows, "Share of rows": f"{group.share:.1%}"}
@@ -220,7 +221,7 @@ def errors_tab(run: Any) -> None:
                f"column, including ones the model does not read), of at least {analysis.min_slice_rows} rows; "
                "slices are ranked by the errors they hold beyond the overall rate.")
     if analysis.slices:
-        st.plotly_chart(audit_charts.slices_figure(analysis, analysis.slices), key="compare_slices_chart")
+        st.plotly_chart(audit_figures.slices_figure(analysis, analysis.slices), key="compare_slices_chart")
         table = pd.DataFrame([{"Column": s.column, "Slice": s.slice, "Rows": s.rows, "Error": round(s.error, 4),
                                "Overall": round(s.overall, 4), "Excess errors": round(s.excess_errors, 2)}
                               for s in analysis.slices])

@@ -11,7 +11,8 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from pages import charts, common, explain_charts
+from pages import charts, common
+from pipeline_core.reporting import explain_figures
 from studio import explanations
 from studio.errors import FAILURES
 from studio.runs import best_model_label
@@ -42,9 +43,9 @@ def explanations_tab(run: Any) -> None:
                f"date parts): {summary.sample_note()}. Permutation importance on the *Hold-out charts* tab is the "
                "model-agnostic check: how much the score drops when a column is shuffled.")
     with st.container(key="compare_shap_bar"):
-        st.plotly_chart(explain_charts.shap_bar_figure(summary), key="compare_shap_bar_chart")
+        st.plotly_chart(explain_figures.shap_bar_figure(summary), key="compare_shap_bar_chart")
     with st.container(key="compare_shap_beeswarm"):
-        st.plotly_chart(explain_charts.beeswarm_figure(summary), key="compare_shap_beeswarm_chart")
+        st.plotly_chart(explain_figures.beeswarm_figure(summary), key="compare_shap_beeswarm_chart")
     st.subheader("Partial dependence")
     if not explained.curves:
         st.info("None of the most important columns is a number or a category, so there is no curve to draw "
@@ -56,7 +57,7 @@ def explanations_tab(run: Any) -> None:
                "acts together with others.")
     for i in range(0, len(explained.curves), 2):
         for cell, curve in zip(st.columns(2), explained.curves[i:i + 2], strict=False):
-            cell.plotly_chart(explain_charts.dependence_figure(curve), key=f"compare_dependence_{curve.column}")
+            cell.plotly_chart(explain_figures.dependence_figure(curve), key=f"compare_dependence_{curve.column}")
 
 
 def scored_rows_section(model: Any, frame: pd.DataFrame, key: str, predictions: list[Any] | None = None) -> None:
@@ -79,4 +80,4 @@ def scored_rows_section(model: Any, frame: pd.DataFrame, key: str, predictions: 
     values.index = [renamed.get(c, c) for c in values.index]
     st.caption(f"Each column's push on this row's output: {how}. The other rows of the file are the background "
                "for models other than trees.")
-    st.plotly_chart(explain_charts.row_figure(rows, 0, values), key=f"{key}_row_chart")
+    st.plotly_chart(explain_figures.row_figure(rows, 0, values), key=f"{key}_row_chart")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import plotly.graph_objects as go
 
-from pages.charts import LAYOUT, PALETTE, wrap_label
+from pipeline_core.reporting.style import LAYOUT, PALETTE, wrap_label
 from studio.monitor_drift import DriftOverTime
 from studio.monitoring import LivePerformance, PredictionDistribution, TrafficBucket
 

@@ -12,10 +12,10 @@ from typing import Any
 
 import plotly.graph_objects as go
 
-from pages.charts import LAYOUT, LINE_PX, PALETTE, wrap_label
 from pipeline_core.analysis.error_slices import ErrorAnalysis, ErrorSlice
 from pipeline_core.analysis.fairness import LABELS, FairnessReport
 from pipeline_core.analysis.groups import DataBalance
+from pipeline_core.reporting.style import LAYOUT, LINE_PX, PALETTE, wrap_label
 
 SMALL = "#adb5bd"
 BAR_PX = 26

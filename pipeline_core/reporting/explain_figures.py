@@ -16,10 +16,10 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from pages.charts import LAYOUT, LINE_PX, PALETTE, wrap_label
 from pipeline_core.analysis.dependence import DependenceCurve
 from pipeline_core.analysis.explain import RowExplanations
 from pipeline_core.analysis.explain_global import GlobalExplanation
+from pipeline_core.reporting.style import LAYOUT, LINE_PX, PALETTE, wrap_label
 
 BAR_PX = 26
 TOP = 15  # columns shown in the bar chart and the beeswarm
