@@ -18,7 +18,7 @@ $(VENV)/.dev-installed: requirements.txt requirements-dev.txt requirements-mlflo
 	touch $(VENV)/.app-installed $@
 
 run: $(VENV)/.app-installed
-	@echo "Pipeline Studio: open http://localhost:$${STREAMLIT_SERVER_PORT:-8501} (Ctrl+C stops it)"
+	@echo "Pipeline Studio: open http://127.0.0.1:$${STREAMLIT_SERVER_PORT:-8501} (this machine only; Ctrl+C stops it)"
 	$(BIN)/streamlit run app.py
 
 browser:

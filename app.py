@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import os
+import sys
+
 import streamlit as st
+from streamlit import config as streamlit_config
 
 from pages import common, jobs, session
+from studio.access import StartRefused, check_app_address
 from studio.errors import FAILURES
 from studio.settings import load_settings
 from studio.workspace import Store, current_store, prepare_store
@@ -29,7 +34,25 @@ def _storage_ready(store: Store) -> int:
     return prepare_store(store)
 
 
+def _refuse_unsafe_address() -> None:
+    """End the server, with ``error: <reason>`` on its terminal, if it listens where others could reach it unasked.
+
+    Streamlit runs no code of ours before it binds, so this runs on every script run: the first visitor (or a
+    ``/_stcore/script-health-check``) of a server on ``0.0.0.0`` without sign-in gets no page, and the process
+    exits with status 2 before any store is opened or worker started. ``AppTest`` runs scripts with no server
+    (``_server_mode`` unset, no socket to protect), so it is left alone.
+    """
+    if streamlit_config._server_mode is None:
+        return
+    try:
+        check_app_address(st.get_option("server.address"), sign_in=False)
+    except StartRefused as e:
+        print(f"error: {e}", file=sys.stderr, flush=True)
+        os._exit(2)  # nothing of ours is running yet; a clean stop would keep serving until every socket closed
+
+
 def main() -> None:
+    _refuse_unsafe_address()
     st.set_page_config(page_title="Pipeline Studio", page_icon="🧪", layout="wide")
     # first, so the menu is right at once, even while the first run of a server starts the workers
     pages = [st.Page(path, title=title, icon=icon, url_path=title.lower()) for path, title, icon in PAGES]

@@ -16,7 +16,7 @@ import re
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any, Literal
 
@@ -33,6 +33,7 @@ from pipeline_core.artifacts.skops_io import LoadedModel
 from pipeline_core.errors import DataError, ModelError
 from pipeline_core.serving.explaining import ExplainResponse, ServiceExplainer
 from pipeline_core.serving.feedback import FeedbackBody, FeedbackSink, GroundTruthReport, Outcome, outcomes_from_frame
+from pipeline_core.serving.hosts import TrustedHosts
 from pipeline_core.serving.metrics import CONTENT_TYPE, ServiceMetrics
 from pipeline_core.serving.prediction_log import PredictionLogWriter, ScoredRequest
 from pipeline_core.serving.requests import CSV_TYPE, JSON_TYPE, RequestError, RowParser, ServiceLimits
@@ -79,7 +80,8 @@ class ErrorDetail(BaseModel):
 def create_app(model: LoadedModel, *, token: str | None, limits: ServiceLimits | None = None,
                on_scored: OnScored | None = None, identity: ModelIdentity | None = None,
                prediction_log: PredictionLogWriter | None = None, feedback: FeedbackSink | None = None,
-               background: pd.DataFrame | None = None, shadow: ShadowScorer | None = None) -> FastAPI:
+               background: pd.DataFrame | None = None, shadow: ShadowScorer | None = None,
+               allowed_hosts: Sequence[str] | None = None) -> FastAPI:
     """A FastAPI app serving ``model``.
 
     ``token``: when set, every endpoint but ``/health`` needs ``Authorization: Bearer <token>``.
@@ -92,6 +94,8 @@ def create_app(model: LoadedModel, *, token: str | None, limits: ServiceLimits |
     ``background``: rows like the training data, which ``/explain`` needs for models other than trees.
     ``shadow``: a challenger that scores every answered request off the request path, into its own log (its
     answers are never returned); the caller owns it and closes it when the service stops.
+    ``allowed_hosts``: the ``Host`` names answered (``pipeline_core.serving.hosts.service_hosts``); any other
+    gets 400 with a reason. ``None`` checks nothing, for an application that mounts the app behind its own names.
     """
     if not hasattr(model.pipeline, "predict"):
         raise ModelError("this model cannot label new rows (e.g. DBSCAN or agglomerative clustering), so it "
@@ -132,6 +136,8 @@ def create_app(model: LoadedModel, *, token: str | None, limits: ServiceLimits |
 
     app = FastAPI(title=f"Pipeline Studio scoring service: {identity.name}", version=identity.version or "0",
                   docs_url=None, redoc_url=None)  # the docs pages load scripts from a CDN; /openapi.json stays
+    if allowed_hosts is not None:  # inside _Observe: a refused host is counted in /metrics like any refusal
+        app.add_middleware(TrustedHosts, allowed=allowed_hosts)
     app.add_middleware(_Observe, metrics=metrics)
     _add_error_handlers(app)
 

@@ -21,6 +21,7 @@ from pipeline_core.artifacts.skops_io import LoadedModel
 from pipeline_core.errors import StudioError
 from pipeline_core.serving.app import create_app
 from pipeline_core.serving.feedback import FeedbackSink
+from pipeline_core.serving.hosts import service_hosts
 from pipeline_core.serving.prediction_log import PredictionLogWriter
 from pipeline_core.serving.requests import ServiceLimits
 from pipeline_core.serving.schema import ModelIdentity, model_identity
@@ -121,7 +122,7 @@ def _run(model: LoadedModel, identity: ModelIdentity, *, host: str, port: int, t
     import uvicorn
 
     app = create_app(model, token=token, limits=limits, identity=identity, prediction_log=prediction_log,
-                     feedback=feedback, background=background, shadow=shadow)
+                     feedback=feedback, background=background, shadow=shadow, allowed_hosts=service_hosts(host))
     sock = open_socket(host, port)
     bound_port = sock.getsockname()[1]
     shown = f"[{host.strip('[]')}]" if ":" in host else host

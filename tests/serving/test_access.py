@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 import subprocess
 import sys
 
@@ -14,6 +15,7 @@ from sklearn.pipeline import Pipeline
 
 from pipeline_core.artifacts.skops_io import LoadedModel
 from pipeline_core.serving import create_app
+from pipeline_core.serving.hosts import service_hosts
 from pipeline_core.serving.server import ServeError, check_address, is_loopback
 from pipeline_core.transformers import FramePreparer
 from tests.serving.conftest import TOKEN, records
@@ -128,3 +130,24 @@ def test_an_unforeseen_failure_is_a_counted_500_that_says_only_internal_error():
         assert json.loads(client.get("/health").body) == {"status": "ok"}  # the service lives on
     finally:
         served.stop()
+
+
+def test_a_foreign_host_header_is_refused_and_the_bound_names_are_answered(service):
+    """DNS rebinding: a page on evil.example re-resolved to 127.0.0.1 sends its own name as Host."""
+    client = service.client()
+    for host in ("evil.example", f"evil.example:{service.port}", "127.0.0.1.evil.example"):
+        reply = client.request("GET", "/schema", headers={"Host": host})
+        assert reply.status == 400, host
+        assert "does not answer to the host" in reply.json()["detail"]
+    for host in (f"127.0.0.1:{service.port}", f"localhost:{service.port}", "LOCALHOST"):
+        assert client.request("GET", "/schema", headers={"Host": host}).status == 200, host
+    metrics = client.get("/metrics").body.decode()
+    assert 'scoring_requests_total{endpoint="/schema",status="400"} 3.0' in metrics
+
+
+def test_a_service_on_every_interface_answers_this_machines_names_only():
+    hosts = service_hosts("0.0.0.0")
+    assert {"localhost", "127.0.0.1", "[::1]", socket.gethostname().lower()} <= set(hosts)
+    assert "evil.example" not in hosts and "0.0.0.0" not in hosts
+    assert set(service_hosts("192.168.1.10")) == {"localhost", "127.0.0.1", "[::1]", "192.168.1.10"}
+    assert "[::1]" in service_hosts("::1")
