@@ -13,7 +13,7 @@ from typing import Any
 
 import streamlit as st
 
-from pages import common, monitor_charts, session
+from pages import common, monitor_alerts, monitor_charts, session
 from studio import champion, monitor_drift, monitoring, prediction_log, registry
 from studio import pipelines as library
 from studio.errors import FAILURES
@@ -108,8 +108,8 @@ def _summary(traffic: list[monitoring.TrafficBucket]) -> None:
 def _charts(pipeline: Any, since: datetime, until: datetime, granularity: monitoring.Granularity,
             version: int | None, traffic: list[monitoring.TrafficBucket]) -> None:
     window = {"since": since, "until": until, "granularity": granularity, "version": version}
-    traffic_tab, predictions_tab, drift_tab, performance_tab = st.tabs(
-        ["Traffic", "Predictions", "Drift", "Live performance"])
+    traffic_tab, predictions_tab, drift_tab, performance_tab, violations_tab = st.tabs(
+        ["Traffic", "Predictions", "Drift", "Live performance", "Rule violations"])
     with traffic_tab:
         st.plotly_chart(monitor_charts.traffic_figure(traffic))
     try:
@@ -122,6 +122,8 @@ def _charts(pipeline: Any, since: datetime, until: datetime, granularity: monito
         st.plotly_chart(monitor_charts.distribution_figure(distribution))
     with drift_tab:
         _drift(pipeline, window)
+    with violations_tab:
+        monitor_alerts.violations_tab(pipeline, window)
     with performance_tab:
         labelled = sum(b.rows for b in performance.buckets)
         if not labelled:

@@ -11,6 +11,7 @@ import plotly.graph_objects as go
 
 from pipeline_core.reporting.style import LAYOUT, PALETTE, wrap_label
 from studio.monitor_drift import DriftOverTime
+from studio.monitor_violations import ViolationsOverTime
 from studio.monitoring import LivePerformance, PredictionDistribution, TrafficBucket
 
 GREY = "#868e96"
@@ -119,4 +120,25 @@ def drift_figure(drift: DriftOverTime, top: int = 15) -> go.Figure:
                            marker={"symbol": "x-thin", "size": 9, "line": {"width": 2, "color": "#212529"}},
                            hoverinfo="skip")
     figure.update_layout(legend={"orientation": "h", "y": -0.15})
+    return figure
+
+
+def violations_figure(violations: ViolationsOverTime, top: int = 8) -> go.Figure:
+    """Rows breaking each quality rule per bucket (lines, the most broken rules), and the share of the bucket's rows
+    breaking any rule (dotted, right axis)."""
+    starts = [b.start for b in violations.buckets]
+    figure = _figure("Rows breaking each quality rule", height=360, yaxis={"title": "rows", "rangemode": "tozero"},
+                     yaxis2={"title": "rows breaking any rule", "overlaying": "y", "side": "right",
+                             "tickformat": ".0%", "rangemode": "tozero", "showgrid": False},
+                     legend={"orientation": "h", "y": -0.2, "font": {"size": 11}})
+    for i, rule in enumerate(violations.rules[:top]):
+        name = wrap_label(rule.label(), 40)
+        figure.add_scatter(x=starts, y=[b.per_rule.get(rule, 0) for b in violations.buckets], name=name,
+                           mode="lines+markers", line={"color": PALETTE[i % len(PALETTE)]}, marker={"size": 4},
+                           hovertemplate="%{y:,} rows<extra>" + name + "</extra>")
+    busy = [b for b in violations.buckets if b.rows]
+    figure.add_scatter(x=[b.start for b in busy], y=[b.rate for b in busy], name="share of rows breaking any rule",
+                       yaxis="y2", mode="lines", line={"color": GREY, "dash": "dot"},
+                       customdata=[b.rows for b in busy],
+                       hovertemplate="%{y:.1%} of %{customdata:,} rows<extra></extra>")
     return figure

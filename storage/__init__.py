@@ -7,6 +7,7 @@ closes its own short transaction and returns detached rows; the one error to cat
 import ``pipeline_core``). See ``docs/storage.md``.
 """
 
+from storage.alerts import get_alert_thresholds, save_alert_thresholds
 from storage.db import get_engine, reset_engines
 from storage.diff import diff_versions, summarize_changes
 from storage.drafts import get_draft, save_draft
@@ -16,6 +17,7 @@ from storage.maintenance import cleanup_orphans, init_db
 from storage.models import (
     NEVER_STARTED_RUN_MESSAGE,
     STOPPED_RUN_MESSAGE,
+    AlertThresholds,
     Dataset,
     Draft,
     GroundTruth,
@@ -39,6 +41,7 @@ from storage.prediction_stats import (
     prediction_counts,
     prediction_values,
     request_latencies,
+    violation_counts,
 )
 from storage.predictions import (
     SHADOW_SOURCE,
@@ -102,6 +105,10 @@ from storage.services import get_service, list_running_services, mark_service_st
 from storage.store import Store
 
 __all__ = [
+    "AlertThresholds",
+    "get_alert_thresholds",
+    "save_alert_thresholds",
+    "violation_counts",
     "LogWindow",
     "bucket_volume",
     "labelled_predictions",

@@ -306,6 +306,8 @@ class PredictionLogBase(SQLModel):
     inputs: dict[str, Any] | None = Field(default=None, sa_type=JSON(none_as_null=True))  # None: not sampled
     prediction: Any = Field(default=None, sa_type=JSON)
     latency_ms: float  # the whole request's scoring time, the same on each of its rows
+    # the quality rules the row broke, as [rule, column] pairs; None: none (or logged before 0010 recorded them)
+    violations: list[list[str]] | None = Field(default=None, sa_type=JSON(none_as_null=True))
 
 
 class PredictionLog(PredictionLogBase, table=True):
@@ -339,8 +341,27 @@ class GroundTruth(GroundTruthBase, table=True):
     received_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 
+class AlertThresholdsBase(SQLModel):
+    pipeline_id: int = Field(foreign_key="pipelines.id", ondelete="CASCADE")
+    thresholds: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)  # the application's typed thresholds
+    updated_by: str = ""
+
+
+class AlertThresholds(AlertThresholdsBase, table=True):
+    """The alert thresholds a user set for one pipeline (drift, performance, rule violations), one row per pipeline.
+
+    The thresholds are plain JSON here; their shape and meaning are the application's (``studio.alerts``).
+    """
+
+    __tablename__ = "alert_thresholds"
+    __table_args__ = (UniqueConstraint("pipeline_id", name="uq_alert_thresholds_pipeline_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
 TABLES = ("datasets", "pipelines", "pipeline_versions", "runs", "model_artifacts", "registered_models",
-          "model_stage_changes", "drafts", "scoring_services", "prediction_logs", "ground_truths")
+          "model_stage_changes", "drafts", "scoring_services", "prediction_logs", "ground_truths", "alert_thresholds")
 
 
 @event.listens_for(PipelineVersion, "before_update")

@@ -88,6 +88,20 @@ def prediction_counts(store: Store, window: LogWindow) -> list[tuple[int, str, i
     return read(store, work)
 
 
+def violation_counts(store: Store, window: LogWindow) -> list[tuple[int, str, int]]:
+    """``(bucket, the broken rules as JSON text, rows)`` per bucket and distinct set of broken rules, for the rows
+    that broke any; a few sets of rules recur, so this stays small however many rows broke them."""
+
+    def work(session: Session) -> list[tuple[int, str, int]]:
+        bucket = _bucket(session, window.bucket_seconds).label("bucket")
+        broken = cast(PredictionLog.violations, String).label("broken")
+        query = (select(bucket, broken, func.count())
+                 .where(*_where(window), col(PredictionLog.violations).is_not(None)).group_by(bucket, broken))
+        return [(int(b), str(v), int(n)) for b, v, n in session.execute(query.order_by(bucket, broken)).all()]
+
+    return read(store, work)
+
+
 def prediction_values(store: Store, window: LogWindow) -> list[tuple[int, Any]]:
     """``(bucket, prediction)`` of every row: for predicted numbers, whose quantiles SQL cannot give everywhere."""
 

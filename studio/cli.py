@@ -92,17 +92,18 @@ def cmd_predict_stage(args: argparse.Namespace) -> int:
     core._note(f"scoring with version {version.version} of pipeline '{version.pipeline}' ({version.stage}): "
                f"{version.model_label}, run #{version.run_id}")
     return core.predict_with(serving.model, args, on_scored=lambda rows, result, seconds: _log_batch(
-        version, rows, result, seconds))
+        version, rows, result, seconds, serving.model.metadata))
 
 
-def _log_batch(version: Any, rows: Any, result: Any, seconds: float) -> None:
+def _log_batch(version: Any, rows: Any, result: Any, seconds: float, metadata: Any) -> None:
     """Record the scored rows in the prediction log and say under which request id (for ground truth later)."""
     from pipeline_core.artifacts.predict import PREDICTION
     from studio import prediction_log
 
     target = prediction_log.LogTarget(source="batch", model_sha256=version.artifact_sha256,
                                       pipeline_id=version.pipeline_id, version=version.version)
-    request_id = prediction_log.log_scored(target, rows, result.frame[PREDICTION].tolist(), seconds)
+    request_id = prediction_log.log_scored(target, rows, result.frame[PREDICTION].tolist(), seconds,
+                                           metadata=metadata)
     if request_id is not None:
         print(f"logged {len(rows):,} predictions as request {request_id} (row ids 0-{len(rows) - 1}: send true "
               "outcomes with 'feedback FILE')")

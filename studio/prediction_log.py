@@ -16,12 +16,15 @@ from __future__ import annotations
 
 import time
 import uuid
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pandas as pd
 
 import storage
+from pipeline_core.analysis import quality
 from pipeline_core.serving.feedback import OUTCOME, GroundTruthReport, Outcome, RowKey, outcomes_from_frame
 from pipeline_core.serving.prediction_log import LoggedPrediction, PredictionLogWriter, PredictionSink, ScoredRequest
 from pipeline_core.serving.server import ServiceHooks
@@ -61,7 +64,8 @@ def storage_sink(store: Store, target: LogTarget, config: Settings) -> Predictio
 
     def sink(records: list[LoggedPrediction]) -> None:
         rows = [{"logged_at": r.at, "request_id": r.request_id, "row_id": r.row_id, "inputs": r.inputs,
-                 "prediction": r.prediction, "latency_ms": r.latency_ms} for r in records]
+                 "prediction": r.prediction, "latency_ms": r.latency_ms, "violations": r.violations}
+                for r in records]
         storage.append_predictions(store, rows, source=target.source, pipeline_id=target.pipeline_id,
                                    model_version=target.version, model_sha256=target.model_sha256)
         if time.monotonic() - last_prune[0] >= PRUNE_EVERY:
@@ -110,21 +114,26 @@ def shadow_scorer(pipeline: str, stage: str, *, champion: int, config: Settings 
 
 
 def log_scored(target: LogTarget, rows: pd.DataFrame, predictions: list, seconds: float, *,
-               wait: bool = True, config: Settings | None = None) -> str | None:
+               metadata: Mapping[str, Any] | None = None, wait: bool = True,
+               config: Settings | None = None) -> str | None:
     """Log one scored table as one request; returns its request id (None when logging is off).
 
-    ``wait``: return once the rows are written (the CLI, which exits next); otherwise they are written in the
-    background and this returns at once (the Predict page).
+    ``metadata``: the scoring model's, whose quality rules are checked row by row (as the service checks them) so
+    each logged row records the rules it broke. ``wait``: return once the rows are written (the CLI, which exits
+    next); otherwise they are written in the background and this returns at once (the Predict page).
     """
     config = config or settings()
     writer = start_writer(target, config=config, max_queued_rows=max(len(predictions), 1))
     if writer is None:
         return None
     request_id, at = uuid.uuid4().hex, datetime.now(UTC)
+    broken = quality.row_violations(rows, quality.scoring_rules(metadata, rows)) if metadata else []
     for start in range(0, len(predictions), BATCH_ROWS):  # parts of one request, so no batch holds the whole table
-        writer.submit(ScoredRequest(at=at, request_id=request_id, rows=rows.iloc[start:start + BATCH_ROWS],
-                                    predictions=predictions[start:start + BATCH_ROWS], latency_ms=seconds * 1000,
-                                    first_row=start))
+        end = start + BATCH_ROWS
+        part = [replace(v, row=v.row - start) for v in broken if start <= v.row < end]
+        writer.submit(ScoredRequest(at=at, request_id=request_id, rows=rows.iloc[start:end],
+                                    predictions=predictions[start:end], latency_ms=seconds * 1000,
+                                    first_row=start, violations=part))
     writer.close(timeout=None if wait else 0)
     if wait:
         prune(open_store(config), config)

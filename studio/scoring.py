@@ -39,7 +39,8 @@ def score_and_log(model: LoadedModel, frame: pd.DataFrame, *, artifact_id: int, 
     result = score_frame(model, frame)
     seconds = time.perf_counter() - start
     target = prediction_log.page_target(artifact_id, artifact_sha256, run_id)
-    request_id = prediction_log.log_scored(target, frame, result.frame[PREDICTION].tolist(), seconds, wait=False)
+    request_id = prediction_log.log_scored(target, frame, result.frame[PREDICTION].tolist(), seconds,
+                                           metadata=model.metadata, wait=False)
     return LoggedScores(result=result, request_id=request_id)
 
 

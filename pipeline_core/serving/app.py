@@ -162,7 +162,8 @@ def create_app(model: LoadedModel, *, token: str | None, limits: ServiceLimits |
             raise RequestError(422, str(e)) from None
         if prediction_log is not None or shadow is not None:
             scored = ScoredRequest(at=datetime.now(UTC), request_id=request_id, rows=batch.rows,
-                                   predictions=batch.predictions, latency_ms=(time.perf_counter() - start) * 1000)
+                                   predictions=batch.predictions, latency_ms=(time.perf_counter() - start) * 1000,
+                                   violations=batch.violations)
             for sink in (prediction_log, shadow):
                 if sink is not None:
                     sink.submit(scored)

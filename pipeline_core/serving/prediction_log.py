@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from pipeline_core.analysis.quality import RowViolation
 from pipeline_core.json_data import plain_value
 
 log = logging.getLogger("pipeline_core.serving.prediction_log")
@@ -36,7 +37,9 @@ SOURCES = ("service", "batch", "page")
 
 @dataclass(frozen=True)
 class LoggedPrediction:
-    """One scored row as the log keeps it. ``inputs`` is None for a row left out of the input sample."""
+    """One scored row as the log keeps it. ``inputs`` is None for a row left out of the input sample;
+    ``violations`` lists the quality rules the row broke as ``[rule, column]`` pairs (None: it broke none), kept
+    for every row whatever the sample, so violation counts over time are exact."""
 
     at: datetime
     request_id: str
@@ -44,6 +47,7 @@ class LoggedPrediction:
     inputs: dict[str, Any] | None
     prediction: Any
     latency_ms: float
+    violations: list[list[str]] | None = None
 
 
 PredictionSink = Callable[[list[LoggedPrediction]], None]
@@ -59,6 +63,7 @@ class ScoredRequest:
     predictions: Sequence[Any]
     latency_ms: float
     first_row: int = 0  # the row id of the first row (a large table is queued in parts of one request)
+    violations: Sequence[RowViolation] = ()  # rules broken, by position in ``rows`` (as scoring found them)
 
 
 @dataclass(frozen=True)
@@ -112,8 +117,11 @@ def records_of(request: ScoredRequest, sample_rate: float) -> list[LoggedPredict
         for i, row in enumerate(request.rows.to_numpy(dtype=object).tolist()):
             if keep[i]:
                 inputs[i] = {c: json_value(v) for c, v in zip(columns, row, strict=True)}
+    broken: dict[int, list[list[str]]] = {}
+    for violation in request.violations:
+        broken.setdefault(violation.row, []).append([violation.rule, violation.column])
     return [LoggedPrediction(at=request.at, request_id=request.request_id, row_id=first + i, inputs=inputs[i],
-                             prediction=json_value(p), latency_ms=request.latency_ms)
+                             prediction=json_value(p), latency_ms=request.latency_ms, violations=broken.get(i))
             for i, p in enumerate(request.predictions)]
 
 

@@ -95,6 +95,6 @@ class ShadowScorer:
             return
         self.log.submit(ScoredRequest(at=request.at, request_id=request.request_id, rows=request.rows,
                                       predictions=batch.predictions, latency_ms=(time.perf_counter() - start) * 1000,
-                                      first_row=request.first_row))
+                                      first_row=request.first_row, violations=batch.violations))
         with self._lock:
             self._scored += 1

@@ -15,7 +15,7 @@ from storage import Store
 from storage.db import MIGRATIONS_DIR, current_revision, make_engine, upgrade
 from storage.models import TABLES
 
-HEAD = "0009"
+HEAD = "0010"
 
 OLD_DEFINITION = '{"steps": [{"kind": "impute", "strategy": "mean"}]}'
 OLD_COLUMNS = '[{"name": "a", "dtype": "int64"}]'
@@ -191,3 +191,34 @@ def test_0009_adds_the_prediction_log_to_a_sqlite_file_and_drops_it_again_keepin
     assert {"prediction_logs", "ground_truths"} <= _tables(engine)
     engine.dispose()
     assert storage.count_predictions(store) == 0 and len(storage.list_runs(store)) == 1
+
+
+def test_0010_records_violations_on_new_rows_keeps_old_rows_and_adds_alert_thresholds(sqlite_store: Store) -> None:
+    store = sqlite_store
+    old = make_engine(store.url)
+    upgrade(old, "0009")
+    with old.begin() as connection:
+        connection.execute(text("INSERT INTO prediction_logs (logged_at, source, model_sha256, request_id, row_id, "
+                                "prediction, latency_ms) VALUES ('2026-12-01 10:00:00', 'batch', 'ab', 'old', 0, "
+                                "'\"yes\"', 1.0)"))
+    assert "alert_thresholds" not in _tables(old)
+    old.dispose()
+
+    [logged] = storage.list_predictions(store)  # opening the studio upgrades the file to head
+    assert current_revision(storage.get_engine(store.url)) == HEAD
+    assert (logged.request_id, logged.violations) == ("old", None)  # logged before violations were recorded
+    row = {"logged_at": logged.logged_at, "request_id": "new", "row_id": 0, "inputs": None, "prediction": "no",
+           "latency_ms": 2.0, "violations": [["Not missing", "age"]]}
+    storage.append_predictions(store, [row], source="batch", pipeline_id=None, model_version=None, model_sha256="ab")
+    assert storage.list_predictions(store, request_id="new")[0].violations == [["Not missing", "age"]]
+    pipeline_id = storage.save_pipeline_version(store, name="p", definition={}).pipeline_id
+    storage.save_alert_thresholds(store, pipeline_id, thresholds={"max_psi": 0.2}, by="me")
+
+    storage.reset_engines()
+    engine = make_engine(store.url)
+    _downgrade(engine, "0009")
+    assert "alert_thresholds" not in _tables(engine)
+    with engine.connect() as connection:
+        assert connection.execute(text("SELECT request_id FROM prediction_logs ORDER BY id")).scalars().all() == [
+            "old", "new"]
+    engine.dispose()
