@@ -67,7 +67,16 @@ def drift_columns(metadata: Mapping[str, Any], training: pd.DataFrame) -> tuple[
 def drift_from_training(training: pd.DataFrame, new: pd.DataFrame, columns: tuple[DriftColumn, ...]) -> pd.DataFrame:
     """PSI and Kolmogorov-Smirnov per column of ``columns``, named as the pipeline names them (a column the new
     table lacks is reported so)."""
+    return drift_from_side(training_side(training, columns), new, columns)
+
+
+def training_side(training: pd.DataFrame, columns: tuple[DriftColumn, ...]) -> drift.TrainingSide:
+    """The training half of the drift report of ``columns``, to build once and compare many new tables with."""
     raw = [c.raw for c in columns]
-    present = [c for c in raw if c in new.columns]
-    return drift.drift_report(training[raw], new[present], kinds={c.raw: c.kind for c in columns},
-                              labels={c.raw: c.name for c in columns})
+    return drift.training_side(training[raw], kinds={c.raw: c.kind for c in columns},
+                               labels={c.raw: c.name for c in columns})
+
+
+def drift_from_side(side: drift.TrainingSide, new: pd.DataFrame, columns: tuple[DriftColumn, ...]) -> pd.DataFrame:
+    """:func:`drift_from_training` against a training side built by :func:`training_side` from the same columns."""
+    return drift.drift_against(side, new[[c.raw for c in columns if c.raw in new.columns]])

@@ -25,6 +25,7 @@ identifiers do not drift merely because every value is new.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -45,8 +46,8 @@ from pipeline_core.analysis.drift_reference import (
 from pipeline_core.errors import DataError
 
 __all__ = ["ALPHA", "COLUMNS", "KS_MIN_STATISTIC", "MAX_LEVELS", "MIN_LEVEL_SHARE", "N_BINS", "PSI_DRIFT",
-           "PSI_MODERATE", "column_kind", "drift_from_reference", "drift_kind", "drift_report", "drifted_columns",
-           "population_stability_index"]
+           "PSI_MODERATE", "TrainingSide", "column_kind", "drift_against", "drift_from_reference", "drift_kind",
+           "drift_report", "drifted_columns", "population_stability_index", "training_side"]
 
 PSI_DRIFT = 0.2
 PSI_MODERATE = 0.1
@@ -54,6 +55,34 @@ ALPHA = 0.05
 KS_MIN_STATISTIC = 0.1
 EPSILON = 1e-4
 COLUMNS = ["column", "type", "psi", "ks_statistic", "ks_pvalue", "drifted", "note"]
+
+
+@dataclass(frozen=True)
+class TrainingSide:
+    """The training half of :func:`drift_report`, built once for many new frames (drift per time bucket).
+
+    Per column: its name in the frames, its reference (bins and counts), and its present training values as
+    drift compares them (``None`` for labels), which the exact Kolmogorov–Smirnov test reads.
+    """
+
+    columns: tuple[tuple[object, ColumnReference, np.ndarray | None], ...]
+    alpha: float
+
+
+def training_side(train_frame: pd.DataFrame, *, kinds: Mapping[str, Kind] | None = None,
+                  labels: Mapping[str, str] | None = None) -> TrainingSide:
+    """What :func:`drift_against` needs of the training rows; ``kinds`` and ``labels`` as in :func:`drift_report`."""
+    if train_frame.empty:
+        raise DataError("drift needs rows in both the training data and the new data")
+    kinds, labels = kinds or {}, labels or {}
+    columns = []
+    for name in train_frame.columns:
+        reference = column_reference(labels.get(str(name), str(name)), train_frame[name], kinds.get(str(name)))
+        raw = None
+        if reference.kind != "categorical":
+            raw = comparable(train_frame[name], reference.kind).dropna().to_numpy()
+        columns.append((name, reference, raw))
+    return TrainingSide(columns=tuple(columns), alpha=ALPHA / max(len(train_frame.columns), 1))
 
 
 def drift_report(train_frame: pd.DataFrame, new_frame: pd.DataFrame, *, kinds: Mapping[str, Kind] | None = None,
@@ -68,12 +97,15 @@ def drift_report(train_frame: pd.DataFrame, new_frame: pd.DataFrame, *, kinds: M
     """
     if train_frame.empty or new_frame.empty:
         raise DataError("drift needs rows in both the training data and the new data")
-    kinds, labels = kinds or {}, labels or {}
-    alpha = ALPHA / max(len(train_frame.columns), 1)
-    rows = [_column_drift(column_reference(labels.get(str(name), str(name)), train_frame[name], kinds.get(str(name))),
-                          new_frame, name, alpha, train_frame[name])
-            for name in train_frame.columns]
-    return _report(rows)
+    return drift_against(training_side(train_frame, kinds=kinds, labels=labels), new_frame)
+
+
+def drift_against(training: TrainingSide, new_frame: pd.DataFrame) -> pd.DataFrame:
+    """:func:`drift_report` of ``new_frame`` against a training side built once (the same report)."""
+    if new_frame.empty:
+        raise DataError("drift needs rows in both the training data and the new data")
+    return _report([_column_drift(reference, new_frame, name, training.alpha, raw)
+                    for name, reference, raw in training.columns])
 
 
 def drift_from_reference(reference: DriftReference, new_frame: pd.DataFrame) -> pd.DataFrame:
@@ -96,8 +128,9 @@ def _report(rows: list[dict]) -> pd.DataFrame:
 
 
 def _column_drift(reference: ColumnReference, new_frame: pd.DataFrame, name: object, alpha: float,
-                  raw: pd.Series | None) -> dict:
-    """One column's row; ``raw`` (the training values) gives the exact KS test, else the percentiles do."""
+                  raw: np.ndarray | None) -> dict:
+    """One column's row; ``raw`` (the present training values, as :func:`comparable` reads them) gives the exact
+    KS test, else the percentiles do."""
     label, kind = reference.name, reference.kind
     if name not in new_frame.columns:
         return _row(label, kind, np.nan, np.nan, np.nan, True, "missing from the new data")
@@ -116,7 +149,7 @@ def _column_drift(reference: ColumnReference, new_frame: pd.DataFrame, name: obj
         note = "; ".join(filter(None, [note, f"every {side} value is missing"]))
         return _row(label, kind, psi, np.nan, np.nan, psi >= PSI_DRIFT, note)
     if raw is not None:
-        ks = stats.ks_2samp(comparable(raw, kind).dropna().to_numpy(), cur)
+        ks = stats.ks_2samp(raw, cur)
         statistic, pvalue = float(ks.statistic), float(ks.pvalue)
     else:
         statistic, pvalue = _ks_from_quantiles(reference, cur)
