@@ -17,6 +17,7 @@ from pipeline_core.analysis.fairness import LABELS, FairnessReport
 from pipeline_core.analysis.groups import DataBalance
 from pipeline_core.definition.spec import PipelineSpec, load_spec
 from pipeline_core.reporting import audit_figures
+from pipeline_core.reporting.audit_sections import VERDICTS, with_interval
 from studio import audit
 from studio.errors import FAILURES
 from studio.runs import best_model_label
@@ -25,8 +26,6 @@ from studio.runs import best_model_label
 GROUP_COLUMNS = {**{name: st.column_config.TextColumn(name, width="medium") for name in ("Group", "Highest", "Lowest")},
                  "Rows": st.column_config.NumberColumn("Rows", width="small"),
                  "Judged": st.column_config.TextColumn("Judged", width="small")}
-VERDICTS = {"disparity": "Disparity", "possible": "Possible (interval reaches the line)", "ok": "Within the rule",
-            "not judged": "Not judged"}
 
 
 @st.cache_data(max_entries=8, show_spinner="Scoring the best model on its hold-out rows…")
@@ -119,7 +118,7 @@ def _model_by_group(report: FairnessReport) -> None:
     for group in report.groups:
         row = {"Group": group.group, "Rows": group.size, "Judged": "too small" if group.too_small else "yes"}
         for name in metrics:
-            row[LABELS[name]] = _with_interval(group.metrics[name], group.intervals.get(name))
+            row[LABELS[name]] = with_interval(group.metrics[name], group.intervals.get(name))
         rows.append(row)
     with st.container(key="compare_bias_groups"):
         st.dataframe(common.safe_table(pd.DataFrame(rows)), hide_index=True, width="stretch",
@@ -127,8 +126,8 @@ def _model_by_group(report: FairnessReport) -> None:
     if report.gaps:
         gaps = pd.DataFrame([{
             "Metric": LABELS[g.metric], "Verdict": VERDICTS[g.status],
-            "Difference": _with_interval(g.difference, g.difference_interval),
-            "Ratio": _with_interval(g.ratio, g.ratio_interval), "Highest": g.highest_group,
+            "Difference": with_interval(g.difference, g.difference_interval),
+            "Ratio": with_interval(g.ratio, g.ratio_interval), "Highest": g.highest_group,
             "Lowest": g.lowest_group} for g in report.gaps])
         with st.container(key="compare_bias_gaps"):
             st.dataframe(common.safe_table(gaps), hide_index=True, width="stretch", column_config=GROUP_COLUMNS)
@@ -159,14 +158,6 @@ def balance_view(balance: DataBalance, key: str, scope: str) -> None:
                      column_config=GROUP_COLUMNS)
     if balance.task == "classification":
         st.caption("Imbalance: rows of the group's most common class per row of its rarest.")
-
-
-def _with_interval(value: float | None, interval: list[float | None] | None) -> str:
-    if value is None:
-        return "—"
-    if not interval or interval[0] is None or interval[1] is None:
-        return f"{value:.3f}"
-    return f"{value:.3f} ({interval[0]:.3f}–{interval[1]:.3f})"
 
 
 # ---- before training ----------------------------------------------------------------------------------

@@ -19,6 +19,7 @@ from pipeline_core.reporting.evaluation_figures import calibration_figure as cal
 from pipeline_core.reporting.evaluation_figures import confusion_figure as confusion_figure
 from pipeline_core.reporting.evaluation_figures import error_bars as error_bars
 from pipeline_core.reporting.evaluation_figures import fold_spread_figure as fold_spread_figure
+from pipeline_core.reporting.evaluation_figures import holdout_figures as holdout_figures
 from pipeline_core.reporting.evaluation_figures import importance_figure as importance_figure
 from pipeline_core.reporting.evaluation_figures import learning_curve_figure as learning_curve_figure
 from pipeline_core.reporting.evaluation_figures import paired_folds_figure as paired_folds_figure

@@ -303,7 +303,7 @@ def _holdout_charts(run: Any) -> None:
     for _, note in frames.get("notes", pd.DataFrame()).iterrows():
         if note["frame"] != "learning_curve":
             st.info(f"{note['frame'].replace('_', ' ')}: {note['reason']}")
-    figures = _figures(frames)
+    figures = charts.holdout_figures(frames)
     if figures and figures[0][0] == "confusion_matrix":  # a row of its own: in half a row, class names squeezed it
         key, figure = figures.pop(0)
         st.plotly_chart(figure, key=f"compare_{key}")
@@ -314,19 +314,6 @@ def _holdout_charts(run: Any) -> None:
     if importance is not None and not importance.empty:
         st.plotly_chart(charts.importance_figure(importance, metric), key="compare_importance")
     _learning_curve_section(run, metric)
-
-
-def _figures(frames: dict[str, pd.DataFrame]) -> list[tuple[str, Any]]:
-    """The task's hold-out charts that have data, in reading order (the confusion matrix alone, then two per row)."""
-    builders = {
-        "confusion_matrix": charts.confusion_figure, "roc_curve": charts.roc_figure, "pr_curve": charts.pr_figure,
-        "calibration": charts.calibration_figure,
-    }
-    figures = [(k, build(frames[k])) for k, build in builders.items() if k in frames and not frames[k].empty]
-    residuals = frames.get("residuals")
-    if residuals is not None and not residuals.empty:
-        figures += [("parity", charts.parity_figure(residuals)), ("residuals", charts.residuals_figure(residuals))]
-    return figures
 
 
 def _learning_curve_section(run: Any, metric: str) -> None:

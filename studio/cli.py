@@ -331,7 +331,41 @@ def _since(text: str, now: Any) -> Any:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-COMMANDS: list[Callable[[Any], None]] = [_add_models, _add_feedback, _add_monitor]
+# ---- model report ---------------------------------------------------------------------------------------
+
+
+def _add_report(commands: Any) -> None:
+    report = commands.add_parser(
+        "report", help="write the model report of a registered version as one self-contained HTML file",
+        description="Data summary, pipeline steps, CV and hold-out metrics with charts, tuning history, SHAP "
+                    "explanations and partial dependence, bias by group (with --sensitive), error slices, quality "
+                    "rules and lineage of one registered model version, as one HTML file that opens offline.")
+    report.add_argument("--pipeline", required=True, metavar="NAME")
+    report.add_argument("--version", required=True, type=core._positive_int, metavar="N")
+    report.add_argument("--sensitive", default="", metavar="COL[,COL]",
+                        help="columns to compare the model across groups by (they need not be features)")
+    report.add_argument("--positive", metavar="CLASS", help="for bias by group of a classifier: the class counted "
+                                                            "as selected (default: the model's last class)")
+    report.add_argument("--out", required=True, metavar="FILE", help="the report, e.g. report.html")
+    report.set_defaults(handler=cmd_report)
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from studio import model_report
+
+    out = Path(args.out)
+    if out.suffix.lower() not in (".html", ".htm"):
+        return core._fail(f"--out must end in .html, not '{out.name}'", core.EXIT_USAGE)
+    sensitive = [c.strip() for c in args.sensitive.split(",") if c.strip()]
+    report = model_report.build_model_report(args.pipeline, args.version, sensitive=sensitive,
+                                             positive=args.positive)
+    out.write_bytes(report.html)
+    print(f"version {report.version} of '{report.pipeline}': {len(report.sections)} sections, "
+          f"{sum(s.charts for s in report.sections)} charts; report written to {out}")
+    return core.EXIT_OK
+
+
+COMMANDS: list[Callable[[Any], None]] = [_add_models, _add_feedback, _add_monitor, _add_report]
 """Commands of their own, each added by a function taking the subcommand registry (``add_parser``)."""
 
 SYNOPSIS = """model registry (the studio of PIPELINE_STUDIO_HOME):
@@ -342,4 +376,5 @@ SYNOPSIS = """model registry (the studio of PIPELINE_STUDIO_HOME):
   models  promote --pipeline NAME --version N --stage STAGE --why TEXT
   models  rollback --pipeline NAME --why TEXT
   feedback FILE [--outcome-column outcome]   true outcomes by request_id and row_id (ground truth)
-  monitor --pipeline NAME [--since 7d] --out report.json|html [--max-psi X] [--min-accuracy X]  (exit 3: alert)"""
+  monitor --pipeline NAME [--since 7d] --out report.json|html [--max-psi X] [--min-accuracy X]  (exit 3: alert)
+  report  --pipeline NAME --version N [--sensitive COL[,COL]] --out report.html   the model report"""

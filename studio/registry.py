@@ -134,6 +134,17 @@ def list_model_versions(pipeline: str | int) -> list[ModelVersion]:
     return [_version(model, row) for model in storage.list_model_versions(current_store(), row.id)]
 
 
+def model_version(pipeline: str | int, version: int) -> ModelVersion:
+    """Version ``version`` of the pipeline's registry; a one-line error naming the versions there are."""
+    row = get_pipeline(pipeline)
+    model = storage.get_model_version(current_store(), row.id, int(version))
+    if model is None:
+        known = ", ".join(str(m.version) for m in reversed(storage.list_model_versions(current_store(), row.id)))
+        raise StorageError(f"Pipeline '{row.name}' has no model version {version}; "
+                           + (f"its versions are {known}." if known else "no model of it is registered yet."))
+    return _version(model, row)
+
+
 def _move(change: StageChange) -> StageMove:
     return StageMove(version=change.version, from_stage=change.from_stage, to_stage=change.to_stage,
                      by=change.changed_by, why=change.reason, at=change.changed_at, rollback=change.rollback)

@@ -217,3 +217,15 @@ def importance_figure(frame: pd.DataFrame, metric: str, top: int = 20) -> go.Fig
                    hovertemplate="%{y}: %{x:.4f}<extra></extra>")
     return figure
 
+
+
+def holdout_figures(frames: Mapping[str, pd.DataFrame]) -> list[tuple[str, go.Figure]]:
+    """The task's hold-out charts that have data, in reading order: confusion matrix, ROC, precision-recall,
+    calibration (classification) or parity and residuals (regression); keyed by their frame's name."""
+    builders = {"confusion_matrix": confusion_figure, "roc_curve": roc_figure, "pr_curve": pr_figure,
+                "calibration": calibration_figure}
+    figures = [(k, build(frames[k])) for k, build in builders.items() if k in frames and not frames[k].empty]
+    residuals = frames.get("residuals")
+    if residuals is not None and not residuals.empty:
+        figures += [("parity", parity_figure(residuals)), ("residuals", residuals_figure(residuals))]
+    return figures

@@ -1,0 +1,174 @@
+"""The model report of a registered model version: one self-contained HTML file a reviewer can open offline.
+
+It gathers what the app knows about the version (registry entry, run, definition, training data) and what the
+Compare page computes on the run's hold-out rows (scores and charts, SHAP values and partial dependence, bias by
+the groups the caller names, error slices), then renders it with :mod:`pipeline_core.reporting`. The Models page
+and ``python -m studio report`` call :func:`build_model_report`.
+
+SHAP values rest on a seeded sample of the hold-out rows (:data:`pipeline_core.analysis.explain_global.SAMPLE_ROWS`),
+so a report takes seconds, not minutes, on large data. A part that cannot be computed for this model (say, no
+hold-out rows) becomes a sentence in its section, not a failed report; a sensitive column that does not exist is
+the caller's mistake and fails the whole call in one line.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TypeVar
+
+import pandas as pd
+import plotly
+import shap
+import sklearn
+
+from pipeline_core.artifacts.export import LoadedModel
+from pipeline_core.reporting.audit_sections import bias_section, errors_section, explanations_section
+from pipeline_core.reporting.document import Document, Section, Table
+from pipeline_core.reporting.evaluation_sections import Scores, metrics_section, tuning_section
+from pipeline_core.reporting.html import to_html
+from pipeline_core.reporting.model_sections import Lineage, data_section, lineage_section, rules_section, steps_section
+from pipeline_core.training.holdout import holdout_frames, holdout_split
+from pipeline_core.training.results import DecisionThreshold, run_summary
+from storage import Dataset, ModelArtifact
+from studio import audit, explanations, registry
+from studio.datasets import load_table
+from studio.errors import FAILURES, StorageError
+from studio.models import load_stored_model
+from studio.runs import get_run, run_inputs
+from studio.schema import dataset_schema
+
+K = TypeVar("K")
+V = TypeVar("V")
+
+
+@dataclass(frozen=True)
+class SectionOutline:
+    """What one section of a report holds, for a page to preview before anyone opens the file."""
+
+    key: str
+    title: str
+    summary: str
+    charts: int
+
+
+@dataclass(frozen=True)
+class ModelReport:
+    """A built report: the HTML file's bytes, a file name for it, and an outline of its sections."""
+
+    pipeline: str
+    version: int
+    file_name: str
+    html: bytes
+    sections: list[SectionOutline]
+    sensitive: list[str]
+
+
+def build_model_report(pipeline: str | int, version: int, *, sensitive: Sequence[str] = (),
+                       positive: str | None = None,
+                       load_model: Callable[[ModelArtifact], LoadedModel] = load_stored_model,
+                       load_frame: Callable[[Dataset], pd.DataFrame] = load_table) -> ModelReport:
+    """The report of version ``version`` of ``pipeline`` (name or id); bias by group when ``sensitive`` names
+    columns (``positive``: the class counted as selected). The loaders default to the store; a page passes its
+    cached ones."""
+    entry = registry.model_version(pipeline, version)
+    run = get_run(entry.run_id)
+    if run is None:
+        raise StorageError(f"Run #{entry.run_id} behind version {version} of '{entry.pipeline}' no longer exists.")
+    model, frame = _once(load_model), _once(load_frame)
+    inputs = run_inputs(entry.run_id, load_model=model, load_frame=frame)
+    summary = run_summary(run)
+    spec, fitted = inputs.spec, inputs.model.pipeline
+    record = next((r for r in run.leaderboard if r.get("model") == entry.model_name), None)
+    scores = Scores(entry.metrics.task, entry.metrics.metric, entry.metrics.cv, entry.metrics.cv_std,
+                    entry.metrics.holdout)
+    supervised = summary.task in ("classification", "regression")
+    split, holdout, split_problem = None, None, None
+    try:
+        split = holdout_split(spec, inputs.frame)
+        if supervised:
+            holdout = holdout_frames(fitted, spec, split, entry.metrics.metric or summary.metric)
+    except FAILURES as e:
+        split_problem = str(e)
+    unsupervised = None if supervised else f"a {summary.task} model has no target to explain or be wrong about"
+    scored, bias, errors, explained = None, None, None, None
+    audit_problem = unsupervised or split_problem
+    if audit_problem is None:
+        try:
+            scored = audit.holdout_scores(entry.run_id, load_model=model, load_frame=frame)
+            errors = audit.where_it_errs(scored)
+        except FAILURES as e:
+            audit_problem = str(e)
+    if sensitive and scored is not None:  # the caller's columns: a wrong name fails the report, before SHAP runs
+        bias = audit.bias_by_group(scored, list(sensitive), positive=positive)
+    explain_problem = unsupervised or split_problem
+    if explain_problem is None:
+        try:
+            explained = explanations.explain_run(entry.run_id, load_model=model, load_frame=frame)
+        except FAILURES as e:
+            explain_problem = str(e)
+
+    sections = [
+        data_section(inputs.frame, dataset_schema(inputs.frame, spec), spec, dataset=entry.dataset_name,
+                     task=summary.task, training_rows=len(split.X_train) if split else None,
+                     holdout_rows=len(split.X_test) if split else None),
+        steps_section(spec, fitted=fitted, model_kind=entry.model_name, metric=entry.metrics.metric,
+                      params=(record or {}).get("params") or {}, threshold=_threshold(summary.threshold)),
+        metrics_section(scores, run.leaderboard, entry.model_name, holdout, len(split.X_test) if split else None,
+                        split_problem or (unsupervised and f"hold-out charts are for supervised models, "
+                                                           f"not {summary.task}")),
+        tuning_section(record, entry.metrics.metric, entry.model_label),
+        explanations_section(explained.summary if explained else None, explained.curves if explained else [],
+                             explain_problem),
+        bias_section(bias, list(sensitive), None if bias or not sensitive else audit_problem),
+        errors_section(errors, audit_problem),
+        rules_section(spec, dict(spec.columns.rename)),
+        lineage_section(Lineage(
+            pipeline=entry.pipeline, version=entry.version, stage=entry.stage, model=entry.model_label,
+            run_id=entry.run_id, definition_version=entry.definition_version, data_sha256=entry.data_sha256,
+            artifact_sha256=entry.artifact_sha256, dataset=entry.dataset_name, registered_at=entry.created_at,
+            registered_by=entry.created_by, note=entry.note, provenance=summary.provenance)),
+    ]
+    now = datetime.now(UTC)
+    glance = Section("summary", "At a glance", f"{entry.model_label} (stage: {entry.stage}), registered "
+                                                f"{entry.created_at:%Y-%m-%d %H:%M} UTC by {entry.created_by}.",
+                     [Table(["Section", "In short"], [[s.title, s.summary] for s in sections])])
+    document = Document(
+        f"Model report: {entry.pipeline}, version {entry.version}",
+        f"{entry.model_label} · stage: {entry.stage} · {summary.task or 'unknown task'} of {spec.target or '—'} · "
+        f"built {now:%Y-%m-%d %H:%M} UTC", [glance, *sections])
+    footer = (f"Built by Pipeline Studio with scikit-learn {sklearn.__version__}, shap {shap.__version__} and "
+              f"plotly {plotly.__version__}. Self-contained: it fetches nothing and runs no script from the data.")
+    html = to_html(document, footer=footer).encode("utf-8")
+    return ModelReport(entry.pipeline, entry.version, report_file_name(entry.pipeline, entry.version), html,
+                       [SectionOutline(s.key, s.title, s.summary, s.charts) for s in document.sections],
+                       list(sensitive))
+
+
+def report_file_name(pipeline: str, version: int) -> str:
+    """``model-report-<pipeline>-v<N>.html`` with the name reduced to letters, digits, dots, dashes, underscores."""
+    safe = re.sub(r"[^A-Za-z0-9._-]+", "-", pipeline).strip("-.")[:80] or "pipeline"
+    return f"model-report-{safe}-v{version}.html"
+
+
+def _threshold(threshold: DecisionThreshold | None) -> str | None:
+    if threshold is None:
+        return None
+    return (f"predicts '{threshold.positive_class}' when its {threshold.response} is at least {threshold.value:.3f}, "
+            f"chosen to maximise {threshold.metric.replace('_', ' ')} on out-of-fold predictions of the training "
+            "rows")
+
+
+def _once(load: Callable[[K], V]) -> Callable[[K], V]:
+    """``load`` remembering its answers by the row's id for one report: the model and the table are read once."""
+    seen: dict[object, V] = {}
+
+    def cached(row: K) -> V:
+        key = getattr(row, "id", row)
+        if key not in seen:
+            seen[key] = load(row)
+        return seen[key]
+
+    return cached
