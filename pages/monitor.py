@@ -14,6 +14,7 @@ from typing import Any
 import streamlit as st
 
 from pages import common, monitor_alerts, monitor_charts, session
+from pages.monitor_retrain import retrain_section
 from studio import champion, monitor_drift, monitoring, prediction_log, registry
 from studio import pipelines as library
 from studio.errors import FAILURES
@@ -59,6 +60,7 @@ def main() -> None:
         _summary(traffic)
         _charts(pipeline, since, until, granularity, version, traffic)
         _challenger_section(pipeline, since, until)
+    retrain_section(pipeline)
     _outcomes_section()
 
 

@@ -360,8 +360,38 @@ class AlertThresholds(AlertThresholdsBase, table=True):
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 
+class RetrainBase(SQLModel):
+    pipeline_id: int = Field(foreign_key="pipelines.id", ondelete="CASCADE", index=True)
+    from_version: int  # the registry version whose definition and training data were re-run
+    run_id: int | None = Field(default=None, foreign_key="runs.id", ondelete="SET NULL", index=True)
+    dataset_id: int | None = Field(default=None, foreign_key="datasets.id", ondelete="SET NULL")
+    source: str  # log: the version's training data plus labelled logged rows; file: a file the user picked
+    base_rows: int  # rows of the version's training data (source log) or of the file (source file)
+    added_rows: int = 0  # labelled logged rows added to the training data
+    without_inputs: int = 0  # labelled logged rows left out: their inputs were sampled out of the log
+    file_name: str | None = None
+    labels_through: datetime | None = Field(default=None, sa_type=UTCDateTime)  # newest outcome taken in
+    version: int | None = None  # the registry version the retrained model became, once registered
+    error: str | None = None  # why the finished run's model could not be registered
+    created_by: str = ""
+
+
+class Retrain(RetrainBase, table=True):
+    """One retrain of a registered version: on which rows, its training run, and the version it produced.
+
+    The run carries the progress and status; this row is the lineage a challenger keeps ("retrain of version 2
+    on 1,000 training rows and 120 labelled logged rows") and tells the next retrain which outcomes are new.
+    """
+
+    __tablename__ = "retrains"
+
+    id: int | None = Field(default=None, primary_key=True)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
 TABLES = ("datasets", "pipelines", "pipeline_versions", "runs", "model_artifacts", "registered_models",
-          "model_stage_changes", "drafts", "scoring_services", "prediction_logs", "ground_truths", "alert_thresholds")
+          "model_stage_changes", "drafts", "scoring_services", "prediction_logs", "ground_truths", "alert_thresholds",
+          "retrains")
 
 
 @event.listens_for(PipelineVersion, "before_update")

@@ -365,7 +365,59 @@ def cmd_report(args: argparse.Namespace) -> int:
     return core.EXIT_OK
 
 
-COMMANDS: list[Callable[[Any], None]] = [_add_models, _add_feedback, _add_monitor, _add_report]
+# ---- retraining ---------------------------------------------------------------------------------------------
+
+
+def _add_retrain(commands: Any) -> None:
+    retrain = commands.add_parser(
+        "retrain", help="retrain a registered version on its data plus newly labelled logged rows (or a file)",
+        description="Re-run a registered version's definition on its training data plus the logged rows whose true "
+                    "outcome has arrived since (or on FILE alone), wait for the job, and register the model as a "
+                    "challenger in staging. Exits 2 when there is nothing to retrain on, 1 when training fails.")
+    retrain.add_argument("--pipeline", required=True, metavar="NAME")
+    retrain.add_argument("--version", type=core._positive_int, metavar="N",
+                         help="the registered version to retrain (default: production, else the newest)")
+    retrain.add_argument("--data", metavar="FILE", help="train on this file instead (it must hold the target)")
+    retrain.set_defaults(handler=cmd_retrain)
+
+
+def cmd_retrain(args: argparse.Namespace) -> int:
+    """Retrain in this process's own job runner and wait: the job dies with the process, so the command waits."""
+    import time
+
+    from pipeline_core.jobs.runners import create_runner
+    from studio import retrain, training
+    from studio.settings import settings
+
+    data = Path(args.data).read_bytes() if args.data else None
+    config = settings()
+    # not training.start_runner: that closes as failed every active run its runner does not hold (the app's too)
+    runner = create_runner(config.jobs, max_jobs=1, scheduler=config.scheduler_address)
+    try:
+        job = retrain.retrain(runner, args.pipeline, version=args.version, data=data,
+                              file_name=Path(args.data).name if args.data else None, by=CLI_USER, owner=CLI_USER)
+        print(f"retraining version {job.from_version} of '{job.pipeline}' on {job.rows()} (run #{job.run_id})",
+              flush=True)
+        shown = ""
+        try:
+            while job.active:
+                if job.message and job.message != shown:
+                    shown = job.message
+                    core._note(f"{job.progress:.0%} {job.message}")
+                time.sleep(0.5)
+                job = retrain.get_retrain(job.id)
+        except KeyboardInterrupt:
+            training.cancel(job.run_id)
+            raise
+    finally:
+        runner.close()
+    if job.version is None:
+        return core._fail(job.sentence(), core.EXIT_FAILED)
+    print(job.sentence())
+    return core.EXIT_OK
+
+
+COMMANDS: list[Callable[[Any], None]] = [_add_models, _add_feedback, _add_monitor, _add_report, _add_retrain]
 """Commands of their own, each added by a function taking the subcommand registry (``add_parser``)."""
 
 SYNOPSIS = """model registry (the studio of PIPELINE_STUDIO_HOME):
@@ -377,4 +429,5 @@ SYNOPSIS = """model registry (the studio of PIPELINE_STUDIO_HOME):
   models  rollback --pipeline NAME --why TEXT
   feedback FILE [--outcome-column outcome]   true outcomes by request_id and row_id (ground truth)
   monitor --pipeline NAME [--since 7d] --out report.json|html [--max-psi X] [--min-accuracy X]  (exit 3: alert)
-  report  --pipeline NAME --version N [--sensitive COL[,COL]] --out report.html   the model report"""
+  report  --pipeline NAME --version N [--sensitive COL[,COL]] --out report.html   the model report
+  retrain --pipeline NAME [--version N] [--data FILE]   a challenger in staging, on newly labelled logged rows"""

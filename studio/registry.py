@@ -224,7 +224,8 @@ def _definition_version(run: Run, artifact: storage.ModelArtifact, pipeline_name
     return saved.id
 
 
-def _metrics(run: Run, model_name: str) -> RegisteredMetrics:
+def registered_metrics(run: Run, model_name: str) -> RegisteredMetrics:
+    """What a run's model scored, as its registry entry keeps it (CV means and spreads, hold-out)."""
     summary = run_summary(run)
     row = next((r for r in leaderboard_rows(run) if r.model == model_name), None)
     return RegisteredMetrics(task=summary.task, metric=summary.metric, holdout=summary.holdout,
@@ -248,7 +249,7 @@ def register_model(run_id: int, *, pipeline_name: str | None = None, by: str, no
     data_sha = dataset.sha256 if dataset else summary.provenance.data_sha256 or summary.provenance.frame_sha256
     model = storage.register_model_version(
         current_store(), pipeline_id=pipeline_id, artifact_id=artifact.id, pipeline_version_id=definition_id,
-        data_sha256=data_sha, metrics=_metrics(run, artifact.model_name).model_dump(mode="json"),
+        data_sha256=data_sha, metrics=registered_metrics(run, artifact.model_name).model_dump(mode="json"),
         created_by=who, note=" ".join(note.split()),
     )
     return _version(model, get_pipeline(pipeline_id))

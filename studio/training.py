@@ -9,9 +9,12 @@ studio home), or a thread pool in the server process (``PIPELINE_STUDIO_JOBS=thr
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import storage
 from pipeline_core.definition.spec import PipelineSpec, load_spec
 from pipeline_core.errors import DataError
+from pipeline_core.jobs.job import Reporter
 from pipeline_core.jobs.runners import JobRunner, create_runner
 from pipeline_core.training.provenance import library_versions
 from storage import Run, RunStatus, StorageError
@@ -36,7 +39,8 @@ def start_runner(settings: Settings) -> JobRunner:
 
 
 def submit_training(runner: JobRunner, spec: PipelineSpec, dataset_id: int, *,
-                    pipeline_version_id: int | None = None, owner: str | None = None) -> int:
+                    pipeline_version_id: int | None = None, owner: str | None = None,
+                    reporter: Callable[[storage.Store, int], Reporter] = RunReporter) -> int:
     """Record a queued run and hand it to the runner; returns the run id at once.
 
     ``owner`` names the submitter: there are no user accounts yet, so pages pass their browser session id and
@@ -44,7 +48,8 @@ def submit_training(runner: JobRunner, spec: PipelineSpec, dataset_id: int, *,
     queued or running is refused with :class:`storage.JobLimitError` (one session once queued hours of jobs
     and everyone else waited behind them); ``None`` is not counted, for trusted in-process callers.
     The job gets the store itself (inside its reporter), so a worker process writes to this studio's
-    database and files whatever its own environment says.
+    database and files whatever its own environment says. ``reporter`` makes it from the store and the run id
+    (a retrain's registers the model when the run ends).
     """
     config = settings()
     store = open_store(config)
@@ -58,7 +63,7 @@ def submit_training(runner: JobRunner, spec: PipelineSpec, dataset_id: int, *,
                              owner=owner, max_active=config.max_jobs_per_user)
     data_path = str(resolve(store.home, dataset.parquet_path))
     try:
-        runner.submit(run.id, job_spec.to_json(), data_path, RunReporter(store, run.id))
+        runner.submit(run.id, job_spec.to_json(), data_path, reporter(store, run.id))
     except Exception as e:
         storage.finish_run(store, run.id, status=RunStatus.FAILED.value,
                            error=f"the job could not be handed to the workers: {e}")
@@ -75,14 +80,26 @@ def check_fits_dataset(spec: PipelineSpec, dataset: storage.Dataset) -> None:
     present = {str(column["name"]) for column in dataset.columns}
     if not present:
         return  # an old dataset row without its column list: training reports it as before
+    check_columns(spec, present, dataset.name, advice="Load that data on the Data page, or edit the pipeline for "
+                                                      "this file.")
+
+
+def raw_target(spec: PipelineSpec) -> str | None:
+    """The target's name in the data file (the definition may rename it)."""
     raw_of = {new: raw for raw, new in spec.columns.rename.items()}
-    wanted = [raw_of.get(spec.target, spec.target)] if spec.target else []
+    return raw_of.get(spec.target, spec.target) if spec.target else None
+
+
+def check_columns(spec: PipelineSpec, present: set[str], name: str, *, advice: str) -> None:
+    """Refuse in one line a table named ``name`` lacking the target or a chosen column of ``spec``."""
+    raw_of = {new: raw for raw, new in spec.columns.rename.items()}
+    wanted = [raw_target(spec)] if spec.target else []
     wanted += [raw_of.get(c, c) for c in spec.columns.select or []]
     missing = [c for c in dict.fromkeys(wanted) if c not in present]
     if missing:
         built_on = f" It was built on '{spec.data.file_name}'." if spec.data.file_name else ""
-        raise DataError(f"'{dataset.name}' has no column {', '.join(repr(c) for c in missing)}, which this pipeline "
-                        f"needs.{built_on} Load that data on the Data page, or edit the pipeline for this file.")
+        raise DataError(f"'{name}' has no column {', '.join(repr(c) for c in missing)}, which this pipeline "
+                        f"needs.{built_on} {advice}")
 
 
 def tuning_limit_seconds(spec: PipelineSpec, config: Settings) -> float:

@@ -219,3 +219,40 @@ def spec_columns(
     if target and target in renamed and target not in keep:
         keep.append(target)
     return keep
+
+
+# ---- appending logged rows -------------------------------------------------------------------
+
+
+def append_records(frame: pd.DataFrame, records: list[dict]) -> pd.DataFrame:
+    """``frame`` with ``records`` (one dict per row, e.g. logged inputs as JSON kept them) appended, typed like it.
+
+    The log keeps JSON: dates as ISO text, numbers that may arrive as text from an uploaded outcome file. Each
+    appended column is converted to ``frame``'s dtype where it can be (what cannot be becomes missing), so the
+    result stores as Parquet and trains like the original; keys ``frame`` lacks are dropped, columns the records
+    lack are missing.
+    """
+    extra = pd.DataFrame.from_records(records, columns=list(frame.columns)) if records \
+        else frame.iloc[:0]
+    for column in frame.columns:
+        extra[column] = _like(extra[column], frame[column])
+    return pd.concat([frame, extra], ignore_index=True)
+
+
+def _like(values: pd.Series, reference: pd.Series) -> pd.Series:
+    dtype = reference.dtype
+    if values.dtype == dtype:
+        return values
+    if pd.api.types.is_datetime64_any_dtype(dtype):
+        converted = pd.to_datetime(values, errors="coerce", utc=getattr(dtype, "tz", None) is not None,
+                                   format="ISO8601")
+        return converted.dt.tz_convert(dtype.tz) if getattr(dtype, "tz", None) is not None else converted
+    if pd.api.types.is_bool_dtype(dtype):
+        return values.map({True: True, False: False, "True": True, "False": False, "true": True, "false": False})
+    if pd.api.types.is_numeric_dtype(dtype):
+        numbers = pd.to_numeric(values, errors="coerce")
+        return numbers.astype(dtype) if numbers.notna().all() else numbers
+    if isinstance(dtype, pd.CategoricalDtype):
+        return values.astype("object").where(values.isna(), values.astype(str)).astype(dtype)
+    return values.astype("object").where(values.isna(), values.astype(str)) if pd.api.types.is_string_dtype(dtype) \
+        else values

@@ -20,9 +20,8 @@ from storage.db import reset_engines
 from tests.storage.helpers import PG_ENV, REPO_ROOT
 
 STORAGE_TABLES = (
-    "alert_thresholds, ground_truths, prediction_logs, scoring_services, model_stage_changes, registered_models, "
-    "model_artifacts, runs, "
-    "pipeline_versions, pipelines, "
+    "retrains, alert_thresholds, ground_truths, prediction_logs, scoring_services, model_stage_changes, "
+    "registered_models, model_artifacts, runs, pipeline_versions, pipelines, "
     "drafts, datasets, "
     "alembic_version"
 )

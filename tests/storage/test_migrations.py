@@ -15,7 +15,7 @@ from storage import Store
 from storage.db import MIGRATIONS_DIR, current_revision, make_engine, upgrade
 from storage.models import TABLES
 
-HEAD = "0010"
+HEAD = "0011"
 
 OLD_DEFINITION = '{"steps": [{"kind": "impute", "strategy": "mean"}]}'
 OLD_COLUMNS = '[{"name": "a", "dtype": "int64"}]'
@@ -222,3 +222,33 @@ def test_0010_records_violations_on_new_rows_keeps_old_rows_and_adds_alert_thres
         assert connection.execute(text("SELECT request_id FROM prediction_logs ORDER BY id")).scalars().all() == [
             "old", "new"]
     engine.dispose()
+
+
+def test_0011_adds_the_retrains_table_to_a_sqlite_file_and_drops_it_again_keeping_the_rest(sqlite_store: Store) \
+        -> None:
+    store = sqlite_store
+    old = make_engine(store.url)
+    upgrade(old, "0010")
+    with old.begin() as connection:
+        for statement in OLD_ROWS:
+            connection.execute(text(statement.replace("timings", "summary")))
+    assert "retrains" not in _tables(old)
+    old.dispose()
+
+    [run] = storage.list_runs(store)  # opening the studio upgrades the file to head
+    pipeline = storage.get_pipeline(store, "legacy")
+    from storage import retrains
+
+    row = retrains.create_retrain(store, pipeline_id=pipeline.id, from_version=1, run_id=run.id, dataset_id=None,
+                                  source="log", base_rows=10, added_rows=2, labels_through=run.created_at)
+    assert retrains.finish_retrain(store, row.id, version=2).version == 2
+    assert retrains.retrain_of_version(store, pipeline.id, 2).labels_through == run.created_at
+
+    storage.reset_engines()
+    engine = make_engine(store.url)
+    _downgrade(engine, "0010")
+    assert "retrains" not in _tables(engine)
+    upgrade(engine)
+    assert "retrains" in _tables(engine)
+    engine.dispose()
+    assert len(storage.list_runs(store)) == 1
