@@ -46,6 +46,7 @@ def main() -> None:
         return
     pipeline = _pick_pipeline(pipelines)
     since, until, granularity, version = _window_controls(pipeline)
+    monitor_alerts.alerts_banner(pipeline, since, until, granularity, version)
     try:
         traffic = monitoring.traffic(pipeline.id, since=since, until=until, granularity=granularity, version=version)
     except FAILURES as e:
@@ -61,6 +62,7 @@ def main() -> None:
         _charts(pipeline, since, until, granularity, version, traffic)
         _challenger_section(pipeline, since, until)
     retrain_section(pipeline)
+    monitor_alerts.thresholds_section(pipeline)
     _outcomes_section()
 
 

@@ -274,14 +274,15 @@ def _add_monitor(commands: Any) -> None:
         "monitor", help="write a pipeline's drift and live-performance report; exit 3 when a threshold is crossed",
         description="The Monitor page's traffic, live performance and drift of a registered pipeline over a window, "
                     "as JSON or a self-contained HTML page, for a cron job or CI. Exits with 3 when a threshold "
-                    "given here is crossed, 0 otherwise.")
+                    "(stored on the Monitor page, or given here) is crossed, 0 otherwise.")
     monitor.add_argument("--pipeline", required=True, metavar="NAME")
     monitor.add_argument("--since", default="7d", metavar="WHEN",
                          help="start of the window: an ISO date/time (UTC), or a span back from now such as 24h, "
                               "7d (default) or 30d")
     monitor.add_argument("--granularity", default="day", choices=["minute", "hour", "day"])
     monitor.add_argument("--out", required=True, metavar="FILE", help="report.json or report.html")
-    monitor.add_argument("--max-psi", type=float, metavar="X", help="alert when a feature's PSI in a bucket exceeds X")
+    monitor.add_argument("--max-psi", type=float, metavar="X", help="alert when a feature's PSI in a bucket exceeds X "
+                         "(these flags replace the thresholds stored on the Monitor page; the others still apply)")
     monitor.add_argument("--min-accuracy", type=float, metavar="X", help="alert when live accuracy falls below X")
     monitor.add_argument("--max-mae", type=float, metavar="X", help="alert when live mean absolute error exceeds X")
     monitor.set_defaults(handler=cmd_monitor)
@@ -290,7 +291,7 @@ def _add_monitor(commands: Any) -> None:
 def cmd_monitor(args: argparse.Namespace) -> int:
     from datetime import UTC, datetime
 
-    from studio import monitor_report
+    from studio import alert_thresholds, monitor_report
 
     out = Path(args.out)
     if out.suffix.lower() not in (".json", ".html"):
@@ -300,8 +301,8 @@ def cmd_monitor(args: argparse.Namespace) -> int:
     if since is None:
         return core._fail(f"--since {args.since!r} is neither an ISO date/time nor a span such as 24h or 7d",
                           core.EXIT_USAGE)
-    thresholds = monitor_report.Thresholds(max_psi=args.max_psi, min_accuracy=args.min_accuracy,
-                                           max_mae=args.max_mae)
+    stored = alert_thresholds.get_thresholds(args.pipeline).thresholds  # the flags replace the stored ones
+    thresholds = stored.with_overrides(max_psi=args.max_psi, min_accuracy=args.min_accuracy, max_mae=args.max_mae)
     report = monitor_report.build_report(args.pipeline, since=since, until=until, granularity=args.granularity,
                                          thresholds=thresholds)
     text = report.model_dump_json(indent=2) if out.suffix.lower() == ".json" else monitor_report.to_html(report)

@@ -60,7 +60,7 @@ def drift_over_time(pipeline: str | int, *, since: datetime, until: datetime, gr
                     version: int | None = None) -> DriftOverTime:
     """Drift of each bucket's logged inputs from the training data of ``version`` (default: the production one,
     else the newest registered), counting only rows that version scored."""
-    chosen = _version(pipeline, version)
+    chosen = reference_version(pipeline, version)
     window, _ = window_of(pipeline, since, until, granularity, chosen.version)
     if chosen.dataset_id is None:
         raise StorageError(f"Version {chosen.version} of '{chosen.pipeline}' has no stored training data (it was "
@@ -90,7 +90,8 @@ def drift_over_time(pipeline: str | int, *, since: datetime, until: datetime, gr
     return DriftOverTime(version=chosen.version, reference_rows=len(training), features=ranked, cells=cells)
 
 
-def _version(pipeline: str | int, version: int | None) -> registry.ModelVersion:
+def reference_version(pipeline: str | int, version: int | None) -> registry.ModelVersion:
+    """The version drift is measured against: ``version``, else the production one, else the newest registered."""
     versions = registry.list_model_versions(pipeline)
     if version is not None:
         found = [v for v in versions if v.version == version]

@@ -1,7 +1,8 @@
 """The Monitor page's numbers as one report, for a cron job or CI: ``python -m studio monitor --pipeline NAME``.
 
 Traffic, live performance and drift over a window come from the same functions the page draws
-(:mod:`studio.monitoring`, :mod:`studio.monitor_drift`); the thresholds a caller sets turn into alerts, and the
+(:mod:`studio.monitoring`, :mod:`studio.monitor_drift`); the pipeline's stored thresholds, with the ones a caller
+passes replacing them, are checked by :mod:`studio.alerts` (as on the page and in a service's ``/metrics``), and the
 command exits with :data:`EXIT_ALERT` when any is crossed so a scheduler can act on it. The HTML form is one
 self-contained page of tables: no script, no network, every value escaped.
 """
@@ -13,18 +14,10 @@ from datetime import datetime
 
 from pydantic import BaseModel
 
-from storage import StorageError
-from studio import monitor_drift, monitoring
+from studio import alerts, monitoring
+from studio.alert_thresholds import AlertThresholds, get_thresholds
 
 EXIT_ALERT = 3
-
-
-class Thresholds(BaseModel):
-    """What counts as an alert; a None threshold is not checked."""
-
-    max_psi: float | None = None  # a feature's PSI in any bucket above this
-    min_accuracy: float | None = None  # live accuracy over the window below this (classifiers)
-    max_mae: float | None = None  # live mean absolute error over the window above this (regressors)
 
 
 class FeatureSummary(BaseModel):
@@ -35,7 +28,8 @@ class FeatureSummary(BaseModel):
 
 
 class MonitorReport(BaseModel):
-    """One pipeline over [since, until): served traffic, live performance, drift per feature, and alerts."""
+    """One pipeline over [since, until): served traffic, live performance, drift per feature, rule violations, and
+    every threshold checked (``checks``) with a sentence per crossed one (``alerts``)."""
 
     pipeline: str
     since: datetime
@@ -51,56 +45,38 @@ class MonitorReport(BaseModel):
     drift_version: int | None
     drift: list[FeatureSummary]
     drift_note: str | None
+    violating_rows: int
+    checks: list[alerts.Check]
     alerts: list[str]
 
 
 def build_report(pipeline: str, *, since: datetime, until: datetime, granularity: monitoring.Granularity = "day",
-                 thresholds: Thresholds | None = None) -> MonitorReport:
-    thresholds = thresholds or Thresholds()
+                 thresholds: AlertThresholds | None = None) -> MonitorReport:
+    """The report, with ``thresholds`` (default: the pipeline's stored ones) checked by :func:`studio.alerts.assess`,
+    the function the Monitor page and a service's ``/metrics`` use too."""
+    thresholds = thresholds if thresholds is not None else get_thresholds(pipeline).thresholds
     traffic = monitoring.traffic(pipeline, since=since, until=until, granularity=granularity)
-    performance = monitoring.live_performance(pipeline, since=since, until=until, granularity=granularity)
+    measured = alerts.measure(pipeline, since=since, until=until, granularity=granularity, thresholds=thresholds,
+                              drift=True)
+    performance = measured.performance
     labelled = sum(b.rows for b in performance.buckets)
     live = (sum(b.value * b.rows for b in performance.buckets if b.value is not None) / labelled) if labelled else None
-    drift_version, features, note = None, [], None
-    try:
-        drift = monitor_drift.drift_over_time(pipeline, since=since, until=until, granularity=granularity)
-    except StorageError as e:  # no registered model or no training data: the rest of the report still stands
-        note = str(e)
-    else:
-        drift_version = drift.version
-        for name in drift.features:
-            cells = drift.of(name)
-            psis = [c.psi for c in cells if c.psi is not None]
-            features.append(FeatureSummary(feature=name, max_psi=max(psis) if psis else None,
-                                           drifted_buckets=sum(c.drifted for c in cells), buckets=len(cells)))
+    features = []
+    drift = measured.drift
+    for name in drift.features if drift is not None else []:
+        cells = drift.of(name)
+        psis = [c.psi for c in cells if c.psi is not None]
+        features.append(FeatureSummary(feature=name, max_psi=max(psis) if psis else None,
+                                       drifted_buckets=sum(c.drifted for c in cells), buckets=len(cells)))
     p95 = [b.latency_p95_ms for b in traffic if b.latency_p95_ms is not None]
-    report = MonitorReport(pipeline=pipeline, since=since, until=until, granularity=granularity,
-                           rows=sum(b.rows for b in traffic), requests=sum(b.requests for b in traffic),
-                           worst_p95_latency_ms=max(p95) if p95 else None, metric=performance.metric,
-                           live_score=live, labelled_rows=labelled, cv_estimate=performance.cv_estimate,
-                           drift_version=drift_version, drift=features, drift_note=note, alerts=[])
-    report.alerts = alerts_of(report, thresholds)
-    return report
-
-
-def alerts_of(report: MonitorReport, thresholds: Thresholds) -> list[str]:
-    """One sentence per crossed threshold."""
-    found = []
-    if thresholds.max_psi is not None:
-        for feature in report.drift:
-            if feature.max_psi is not None and feature.max_psi > thresholds.max_psi:
-                found.append(f"drift: '{feature.feature}' reached PSI {feature.max_psi:.3f}, above "
-                             f"{thresholds.max_psi:g}")
-    if report.live_score is not None:
-        if report.metric == "accuracy" and thresholds.min_accuracy is not None \
-                and report.live_score < thresholds.min_accuracy:
-            found.append(f"performance: live accuracy {report.live_score:.4f} on {report.labelled_rows:,} labelled "
-                         f"rows, below {thresholds.min_accuracy:g}")
-        if report.metric == "mean_absolute_error" and thresholds.max_mae is not None \
-                and report.live_score > thresholds.max_mae:
-            found.append(f"performance: live mean absolute error {report.live_score:.4g} on "
-                         f"{report.labelled_rows:,} labelled rows, above {thresholds.max_mae:g}")
-    return found
+    checks = alerts.assess(thresholds, measured)
+    return MonitorReport(pipeline=pipeline, since=since, until=until, granularity=granularity,
+                         rows=sum(b.rows for b in traffic), requests=sum(b.requests for b in traffic),
+                         worst_p95_latency_ms=max(p95) if p95 else None, metric=performance.metric,
+                         live_score=live, labelled_rows=labelled, cv_estimate=performance.cv_estimate,
+                         drift_version=drift.version if drift is not None else None, drift=features,
+                         drift_note=measured.drift_note, violating_rows=measured.violations.violating_rows,
+                         checks=checks, alerts=[c.sentence() for c in checks if c.crossed])
 
 
 def to_html(report: MonitorReport) -> str:
@@ -116,7 +92,8 @@ def to_html(report: MonitorReport) -> str:
                ("Requests", f"{report.requests:,}"),
                ("Worst 95th-percentile latency (ms)", report.worst_p95_latency_ms),
                (f"Live {report.metric.replace('_', ' ')}", report.live_score), ("Labelled rows", report.labelled_rows),
-               ("Cross-validated estimate", report.cv_estimate)]
+               ("Cross-validated estimate", report.cv_estimate),
+               ("Rows breaking a quality rule", f"{report.violating_rows:,}")]
     alerts = "".join(f"<li>{html.escape(a)}</li>" for a in report.alerts) or "<li>none</li>"
     drift = "".join(f"<tr>{cell(f.feature)}{cell(f.max_psi)}{cell(f.drifted_buckets)}{cell(f.buckets)}</tr>"
                     for f in report.drift)

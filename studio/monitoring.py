@@ -214,10 +214,10 @@ def _performance(start: datetime, scores: np.ndarray, regression: bool) -> Perfo
 
 def _same(predicted: object, actual: object) -> bool:
     """Whether a prediction equals its outcome as labels: ``1``, ``1.0`` and ``"1"`` are the same class."""
-    return _as_label(predicted) == _as_label(actual)
+    return as_label(predicted) == as_label(actual)
 
 
-def _as_label(value: object) -> str:
+def as_label(value: object) -> str:
     if isinstance(value, float) and value.is_integer():
         value = int(value)
     return str(value).strip()

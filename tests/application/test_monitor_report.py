@@ -4,31 +4,10 @@ alert, from the test's real SQLite studio (a registered iris pipeline with logge
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
 
 import pytest
 
-import storage
-from pipeline_core.io.samples import load_sample
 from tests.application.test_registry_cli import cli
-
-
-@pytest.fixture
-def watched(store, iris_studio) -> str:
-    """Two buckets of logged iris rows scored by version 1: one like training, one with petal length moved."""
-    pipeline_id = storage.get_pipeline(store, "iris").id
-    iris = load_sample("iris")
-    now = datetime.now(UTC)
-    for hours_ago, shift, request in ((5, 0.0, "steady"), (2, 3.0, "moved")):
-        rows = iris.sample(80, random_state=hours_ago)
-        inputs = rows.drop(columns="target")
-        inputs["petal length (cm)"] += shift
-        storage.append_predictions(store, [
-            {"logged_at": now - timedelta(hours=hours_ago), "request_id": request, "row_id": i, "inputs": r,
-             "prediction": "setosa", "latency_ms": 5.0} for i, r in enumerate(inputs.to_dict(orient="records"))],
-            source="service", pipeline_id=pipeline_id, model_version=1, model_sha256="ab")
-        storage.save_ground_truth(store, [(request, i, t) for i, t in enumerate(rows["target"])])
-    return "iris"
 
 
 def test_a_crossed_threshold_exits_3_and_names_the_feature_and_the_accuracy(watched, tmp_path):

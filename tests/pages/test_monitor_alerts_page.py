@@ -4,7 +4,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 import storage
+from studio import alert_thresholds
+from studio.alert_thresholds import AlertThresholds
+from tests.application.conftest import iris_studio, log_iris_traffic  # noqa: F401 - a fixture: registered iris
 from tests.apptest import texts
 from tests.pages.test_monitor_page import chart_titles, open_monitor
 
@@ -39,3 +44,36 @@ def test_without_violations_the_tab_says_none_broke_a_rule(store, app):
     log_with_violations(store, pipeline_id, datetime.now(UTC) - timedelta(hours=1), [None] * 3, "a")
     at = open_monitor(app)
     assert not at.exception and "No scored row in this window broke a quality rule" in texts(at, "info")
+
+
+@pytest.mark.usefixtures("iris_studio")
+def test_a_crossed_threshold_shows_an_alert_saying_what_by_how_much_and_since_when(store, app):
+    log_iris_traffic(store)
+    alert_thresholds.save_thresholds("iris", AlertThresholds(feature_psi={"petal length (cm)": 0.2,
+                                                                          "sepal width (cm)": 0.2}, min_accuracy=0.9))
+    at = open_monitor(app)
+    assert not at.exception
+    errors = [str(e.value).replace("\\", "") for e in at.error]  # markdown escapes shown as plain text
+    assert len(errors) == 2, errors  # petal length drifted and accuracy fell; sepal width held
+    assert errors[0].startswith("Alert: drift: 'petal length (cm)' reached PSI "), errors[0]
+    assert ", above 0.2 by " in errors[0] and ", since " in errors[0] and " UTC" in errors[0]
+    assert "performance: live accuracy" in errors[1] and "below 0.9 by" in errors[1]
+
+
+@pytest.mark.usefixtures("iris_studio")
+def test_thresholds_saved_on_the_page_are_stored_and_a_bad_line_gets_one_line(store, app):
+    log_iris_traffic(store)
+    at = open_monitor(app)
+    at.number_input(key="alerts_max_psi").set_value(0.25)
+    at.number_input(key="alerts_top_k").set_value(2)
+    at.number_input(key="alerts_max_rate").set_value(0.05)
+    at.text_area(key="alerts_feature_psi").set_value("petal length (cm) = 0.4")
+    at.button[[b.label for b in at.button].index("Save thresholds")].click().run()
+    assert not at.exception and not at.error
+    assert "Thresholds saved" in texts(at, "success")
+    saved = alert_thresholds.get_thresholds("iris").thresholds
+    assert (saved.max_psi, saved.top_k, saved.max_violation_rate) == (0.25, 2, 0.05)
+    assert saved.feature_psi == {"petal length (cm)": 0.4} and saved.min_accuracy is None
+    at.text_area(key="alerts_feature_psi").set_value("petal length (cm) 0.4")
+    at.button[[b.label for b in at.button].index("Save thresholds")].click().run()
+    assert "is not 'feature = bound'" in texts(at, "error") and "\n" not in texts(at, "error")
