@@ -13,7 +13,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from pages import charts, common, registration, session
+from pages import charts, common, registration, report_section, session
 from studio import pipelines as library
 from studio import registry
 from studio import services as services_app
@@ -286,8 +286,8 @@ def _stop_service(service: services_app.ServiceStatus) -> None:
     _notify_and_rerun(f"Stopped service {service.id} ({service.url})")
 
 
-SECTIONS: list[Section] = [_versions_section, _stage_section, _rollback_section, _services_section,
-                           _history_section]
+SECTIONS: list[Section] = [_versions_section, _stage_section, _rollback_section, report_section.report_section,
+                           _services_section, _history_section]
 """The page's blocks in order; each takes the pipeline and its versions (newest first)."""
 
 

@@ -33,8 +33,8 @@ from pipeline_core.reporting.model_sections import Lineage, data_section, lineag
 from pipeline_core.training.holdout import holdout_frames, holdout_split
 from pipeline_core.training.results import DecisionThreshold, run_summary
 from storage import Dataset, ModelArtifact
-from studio import audit, explanations, registry
-from studio.datasets import load_table
+from studio import audit, explanations, pipelines, registry
+from studio.datasets import get_dataset, load_table, preview_rows
 from studio.errors import FAILURES, StorageError
 from studio.models import load_stored_model
 from studio.runs import get_run, run_inputs
@@ -145,6 +145,19 @@ def build_model_report(pipeline: str | int, version: int, *, sensitive: Sequence
     return ModelReport(entry.pipeline, entry.version, report_file_name(entry.pipeline, entry.version), html,
                        [SectionOutline(s.key, s.title, s.summary, s.charts) for s in document.sections],
                        list(sensitive))
+
+
+def sensitive_choices(pipeline: str | int, version: int) -> list[str]:
+    """Columns the report may group rows by: every column of the version's data under the definition's names,
+    the target aside (a column the model does not read still counts). Empty when the data was deleted."""
+    entry = registry.model_version(pipeline, version)
+    run = get_run(entry.run_id)
+    saved = pipelines.get_version(run.pipeline_version_id) if run and run.pipeline_version_id else None
+    if saved is None or entry.dataset_id is None or get_dataset(entry.dataset_id) is None:
+        return []
+    spec = pipelines.version_spec(saved)
+    names = [str(spec.columns.rename.get(c, c)) for c in preview_rows(entry.dataset_id, 1).columns]
+    return [name for name in names if name != spec.target]
 
 
 def report_file_name(pipeline: str, version: int) -> str:
