@@ -585,7 +585,7 @@ def serve_with(load: Callable[[], tuple[Any, Any]], args: argparse.Namespace,
                     announce=lambda line: print(line, flush=True),
                     prediction_log=plugged.prediction_log if plugged else None,
                     feedback=plugged.feedback if plugged else None, background=background,
-                    shadow=plugged.shadow if plugged else None)
+                    shadow=plugged.shadow if plugged else None, alerts=plugged.alerts if plugged else None)
     except ServeError as e:
         return _fail(str(e), EXIT_USAGE)
     return EXIT_OK

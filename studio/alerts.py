@@ -25,12 +25,14 @@ from pydantic import BaseModel
 import storage
 from pipeline_core.analysis.quality import raw_target
 from pipeline_core.compiler.schema import model_features
+from pipeline_core.serving.alerts import AlertState, AlertWatcher
 from pipeline_core.training.evaluate import permutation_importance_frame
 from storage import StorageError, labelled_predictions
 from studio import monitor_drift, monitoring
 from studio.alert_thresholds import AlertThresholds, get_thresholds
 from studio.models import load_stored_model
 from studio.monitor_violations import ViolationsOverTime, violations_over_time
+from studio.settings import Settings, settings
 from studio.workspace import current_store
 
 CheckKind = Literal["drift", "accuracy", "balanced_accuracy", "mean_absolute_error", "drop_from_cv", "violation_rate"]
@@ -144,6 +146,18 @@ def service_checks(pipeline: str | int, *, now: datetime | None = None) -> list[
     until = now or datetime.now(UTC)
     return evaluate(pipeline, since=until - timedelta(hours=thresholds.window_hours), until=until,
                     granularity="hour", thresholds=thresholds)
+
+
+def service_watcher(pipeline: str | int, *, config: Settings | None = None) -> AlertWatcher:
+    """What a studio-started service plugs in: :func:`service_checks` evaluated in a background thread every
+    ``PIPELINE_STUDIO_ALERT_REFRESH_SECONDS``, for ``/metrics``; the stored thresholds are re-read each time, so
+    thresholds saved on the Monitor page reach a running service without a restart."""
+    config = config or settings()
+
+    def states() -> list[AlertState]:
+        return [AlertState(kind=c.kind, feature=c.subject, crossed=c.crossed) for c in service_checks(pipeline)]
+
+    return AlertWatcher(states, every=config.alert_refresh_seconds)
 
 
 def important_features(pipeline: str | int, version: int | None) -> list[str]:

@@ -117,7 +117,7 @@ def cmd_serve_stage(args: argparse.Namespace) -> int:
     pipeline and the registry version.
     """
     from pipeline_core.serving.schema import model_identity
-    from studio import prediction_log, registry
+    from studio import alerts, prediction_log, registry
 
     loaded: list[Any] = []
 
@@ -140,7 +140,7 @@ def cmd_serve_stage(args: argparse.Namespace) -> int:
             plugged = replace(plugged, shadow=scorer)
             core._note(f"shadow: version {challenger} ({args.shadow}) scores every request too; its answers are "
                        "logged, never returned")
-        return plugged
+        return replace(plugged, alerts=alerts.service_watcher(version.pipeline_id))
 
     return core.serve_with(load, args, hooks)
 

@@ -77,6 +77,9 @@ class Settings(BaseSettings):
                                         description="scored rows a service holds waiting for the database (about "
                                                     "4 KiB each when requests hold one row); beyond, rows are not "
                                                     "logged and counted as dropped")
+    alert_refresh_seconds: PositiveFloat = Field(60, alias="PIPELINE_STUDIO_ALERT_REFRESH_SECONDS",
+                                                 description="how often a scoring service re-evaluates its pipeline's "
+                                                             "alert thresholds for /metrics (in a background thread)")
 
     @field_validator("sql_sources", "sql_dirs", mode="before")
     @classmethod

@@ -31,6 +31,7 @@ from threadpoolctl import ThreadpoolController
 
 from pipeline_core.artifacts.skops_io import LoadedModel
 from pipeline_core.errors import DataError, ModelError
+from pipeline_core.serving.alerts import AlertWatcher
 from pipeline_core.serving.explaining import ExplainResponse, ServiceExplainer
 from pipeline_core.serving.feedback import FeedbackBody, FeedbackSink, GroundTruthReport, Outcome, outcomes_from_frame
 from pipeline_core.serving.hosts import TrustedHosts
@@ -81,7 +82,7 @@ def create_app(model: LoadedModel, *, token: str | None, limits: ServiceLimits |
                on_scored: OnScored | None = None, identity: ModelIdentity | None = None,
                prediction_log: PredictionLogWriter | None = None, feedback: FeedbackSink | None = None,
                background: pd.DataFrame | None = None, shadow: ShadowScorer | None = None,
-               allowed_hosts: Sequence[str] | None = None) -> FastAPI:
+               allowed_hosts: Sequence[str] | None = None, alerts: AlertWatcher | None = None) -> FastAPI:
     """A FastAPI app serving ``model``.
 
     ``token``: when set, every endpoint but ``/health`` needs ``Authorization: Bearer <token>``.
@@ -96,6 +97,8 @@ def create_app(model: LoadedModel, *, token: str | None, limits: ServiceLimits |
     answers are never returned); the caller owns it and closes it when the service stops.
     ``allowed_hosts``: the ``Host`` names answered (``pipeline_core.serving.hosts.service_hosts``); any other
     gets 400 with a reason. ``None`` checks nothing, for an application that mounts the app behind its own names.
+    ``alerts``: a watcher evaluating alert thresholds in its own thread; ``/metrics`` shows its last evaluation as
+    ``scoring_alert{pipeline,kind,feature}`` (the caller owns it and closes it when the service stops).
     """
     if not hasattr(model.pipeline, "predict"):
         raise ModelError("this model cannot label new rows (e.g. DBSCAN or agglomerative clustering), so it "
@@ -112,6 +115,8 @@ def create_app(model: LoadedModel, *, token: str | None, limits: ServiceLimits |
         metrics.watch_log(prediction_log.stats)
     if shadow is not None:
         metrics.watch_shadow(shadow.stats)
+    if alerts is not None:
+        metrics.watch_alerts(alerts.current, identity.name)
     authorized = _bearer_check(token)
     one_core = _OneOpenMPThread()
     explainer = ServiceExplainer(model.pipeline, background)

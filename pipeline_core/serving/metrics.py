@@ -16,7 +16,10 @@ Metric names (all prefixed ``scoring_``):
 - ``hook_errors_total``: failures of the ``on_scored`` hook (scoring still answered);
 - with a prediction log: ``prediction_log_written_rows_total``, ``prediction_log_dropped_rows_total`` (the queue
   was full: those rows were scored and answered but not logged), ``prediction_log_failed_rows_total`` (the
-  database refused a batch) and ``prediction_log_queued_rows`` (waiting to be written now).
+  database refused a batch) and ``prediction_log_queued_rows`` (waiting to be written now);
+- with alert thresholds: ``alert{pipeline,kind,feature}`` (1 crossed, 0 not, one per threshold and drift feature),
+  ``alert_evaluated_timestamp_seconds`` (when they were last evaluated, in a background thread) and
+  ``alert_evaluation_failures_total``.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from prometheus_client.registry import Collector
 
+from pipeline_core.serving.alerts import AlertSnapshot
 from pipeline_core.serving.prediction_log import LogStats
 from pipeline_core.serving.schema import ModelIdentity
 from pipeline_core.serving.scoring import ScoredBatch
@@ -86,6 +90,11 @@ class ServiceMetrics:
         """Report a shadow challenger's counts, read at each scrape."""
         self.registry.register(_ShadowCollector(stats))
 
+    def watch_alerts(self, snapshot: Callable[[], AlertSnapshot], pipeline: str) -> None:
+        """Report the last alert evaluation (an :class:`~pipeline_core.serving.alerts.AlertWatcher`'s), read at each
+        scrape without evaluating anything."""
+        self.registry.register(_AlertCollector(snapshot, pipeline))
+
     def render(self) -> bytes:
         return generate_latest(self.registry)
 
@@ -119,3 +128,22 @@ class _ShadowCollector(Collector):
                                   value=now.dropped)
         yield CounterMetricFamily(f"{name}_failed_requests", "Requests the shadow challenger could not score",
                                   value=now.failed)
+
+
+class _AlertCollector(Collector):
+    def __init__(self, snapshot: Callable[[], AlertSnapshot], pipeline: str):
+        self.snapshot = snapshot
+        self.pipeline = pipeline
+
+    def collect(self) -> Iterator[Metric]:
+        now = self.snapshot()
+        gauge = GaugeMetricFamily(f"{PREFIX}_alert", "1 when an alert threshold is crossed, 0 when not",
+                                  labels=["pipeline", "kind", "feature"])
+        for state in now.states:
+            gauge.add_metric([self.pipeline, state.kind, state.feature], 1.0 if state.crossed else 0.0)
+        yield gauge
+        if now.evaluated_at is not None:
+            yield GaugeMetricFamily(f"{PREFIX}_alert_evaluated_timestamp_seconds",
+                                    "When the alert thresholds were last evaluated (Unix time)", value=now.evaluated_at)
+        yield CounterMetricFamily(f"{PREFIX}_alert_evaluation_failures", "Alert evaluations that failed",
+                                  value=now.failures)

@@ -19,6 +19,7 @@ from typing import Any
 from pipeline_core.artifacts.bundle import load_model_or_bundle
 from pipeline_core.artifacts.skops_io import LoadedModel
 from pipeline_core.errors import StudioError
+from pipeline_core.serving.alerts import AlertWatcher
 from pipeline_core.serving.app import create_app
 from pipeline_core.serving.feedback import FeedbackSink
 from pipeline_core.serving.hosts import service_hosts
@@ -37,6 +38,7 @@ class ServiceHooks:
     prediction_log: PredictionLogWriter | None = None
     feedback: FeedbackSink | None = None
     shadow: ShadowScorer | None = None  # a challenger scoring every answered request into its own log
+    alerts: AlertWatcher | None = None  # alert thresholds evaluated in the background, shown in /metrics
 
 
 class ServeError(StudioError):
@@ -99,7 +101,8 @@ def serve(path: str | Path, *, host: str, port: int, token: str | None, limits: 
 def serve_model(model: LoadedModel, identity: ModelIdentity, *, host: str, port: int, token: str | None,
                 limits: ServiceLimits | None = None, announce: Callable[[str], None] = print,
                 prediction_log: PredictionLogWriter | None = None, feedback: FeedbackSink | None = None,
-                background: Any = None, shadow: ShadowScorer | None = None) -> None:
+                background: Any = None, shadow: ShadowScorer | None = None,
+                alerts: AlertWatcher | None = None) -> None:
     """Serve a loaded model (a file's, or a registry stage's) until interrupted.
 
     ``prediction_log``, ``feedback`` and ``background`` go to :func:`create_app`; the log is closed (its queue
@@ -108,8 +111,11 @@ def serve_model(model: LoadedModel, identity: ModelIdentity, *, host: str, port:
     check_address(host, token)
     try:
         _run(model, identity, host=host, port=port, token=token, limits=limits, announce=announce,
-             prediction_log=prediction_log, feedback=feedback, background=background, shadow=shadow)
+             prediction_log=prediction_log, feedback=feedback, background=background, shadow=shadow,
+             alerts=alerts)
     finally:
+        if alerts is not None:
+            alerts.close()
         if shadow is not None:
             shadow.close()
         if prediction_log is not None:
@@ -118,11 +124,13 @@ def serve_model(model: LoadedModel, identity: ModelIdentity, *, host: str, port:
 
 def _run(model: LoadedModel, identity: ModelIdentity, *, host: str, port: int, token: str | None,
          limits: ServiceLimits | None, announce: Callable[[str], None], prediction_log: PredictionLogWriter | None,
-         feedback: FeedbackSink | None, background: Any = None, shadow: ShadowScorer | None = None) -> None:
+         feedback: FeedbackSink | None, background: Any = None, shadow: ShadowScorer | None = None,
+         alerts: AlertWatcher | None = None) -> None:
     import uvicorn
 
     app = create_app(model, token=token, limits=limits, identity=identity, prediction_log=prediction_log,
-                     feedback=feedback, background=background, shadow=shadow, allowed_hosts=service_hosts(host))
+                     feedback=feedback, background=background, shadow=shadow, allowed_hosts=service_hosts(host),
+                     alerts=alerts)
     sock = open_socket(host, port)
     bound_port = sock.getsockname()[1]
     shown = f"[{host.strip('[]')}]" if ":" in host else host
