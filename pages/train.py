@@ -224,6 +224,12 @@ def _evaluation_inputs(spec: PipelineSpec, task: str) -> dict[str, Any]:
     plan["seed"] = seed.number_input("Random seed", 0, MAX_SEED, plan["seed"], key="train_seed")
     if task == "classification":
         plan["stratify"] = st.checkbox("Stratify folds and hold-out by class", plan["stratify"], key="train_stratify")
+    plan["ensemble"] = st.checkbox(
+        "Also try ensembles of the models", plan["ensemble"], key="train_ensemble",
+        help="Combines the models' cross-validation predictions (never the hold-out rows) two ways: a weighted "
+             "average chosen greedily (a model picked 3 times weighs 3) and a stacked linear model. Each is ranked "
+             "like any model; if one wins, its members are refitted once each and saved as one model. "
+             "Not exportable to ONNX or as a Python script.")
     return plan
 
 

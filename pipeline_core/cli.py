@@ -138,6 +138,9 @@ def _add_train(commands: Any) -> None:
     cmd.add_argument("--tuning", choices=get_args(TuningMethod), help="default: none")
     cmd.add_argument("--trials", type=_positive_int, metavar="N",
                      help="tuning trials per model (default: the definition's)")
+    cmd.add_argument("--ensemble", action="store_true",
+                     help="also rank a greedy ensemble and a stacked ensemble of the models, built from their "
+                          "out-of-fold predictions")
     cmd.add_argument("--out", default=DEFAULT_OUT, metavar="DIR", help=f"output folder (default {DEFAULT_OUT})")
     _add_scheduler(cmd)
     cmd.set_defaults(handler=cmd_train)
@@ -335,7 +338,8 @@ def train_spec(args: argparse.Namespace, data: Any) -> PipelineSpec:
         "name": Path(args.data).stem,
         "data": {"file_name": Path(args.data).name, "sha256": data.sha256, "format": data.format},
         "target": args.target, "models": models, **_given({"task": args.task}),
-        "evaluation": _given({"cv_folds": args.cv, "seed": args.seed, "holdout": args.holdout}),
+        "evaluation": _given({"cv_folds": args.cv, "seed": args.seed, "holdout": args.holdout,
+                              "ensemble": args.ensemble or None}),
         "tuning": _given({"method": args.tuning, "n_trials": args.trials}),
     })
 
@@ -642,12 +646,16 @@ def leakage_notes(spec: PipelineSpec, frame: pd.DataFrame) -> list[str]:
 
 def leaderboard(result: Any) -> list[dict[str, Any]]:
     """The leaderboard as written to ``leaderboard.json``: best first, failures last with their error."""
+    from pipeline_core.definition.registry import ENSEMBLE_KINDS
+
     rows = []
     for row in result.leaderboard:
         record = {"model": row.model, "metrics": row.metrics, "metrics_std": row.metrics_std,
                   "fit_seconds": row.fit_seconds}
         if row.error:
             record["error"] = row.error
+        if row.model in ENSEMBLE_KINDS:  # which models it combines (greedy: how often each was picked)
+            record["label"], record["members"] = row.label, row.params["members"]
         rows.append(record)
     return rows
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from pipeline_core.artifacts.bundle_schema import BundleSchema
+from pipeline_core.definition.registry import ENSEMBLE_KINDS
 from pipeline_core.definition.rules import parse_rules
 from pipeline_core.errors import SpecError
 
@@ -73,6 +74,7 @@ def _what_it_predicts(schema: BundleSchema, metadata: dict[str, Any]) -> str:
     rows = metadata.get("training_rows")
     trained = f" It was trained on {rows:,} rows" if isinstance(rows, int) else " It was trained"
     trained += f" with scikit-learn {metadata['sklearn_version']}." if metadata.get("sklearn_version") else "."
+    trained += _members(metadata)
     if schema.task == "classification":
         classes = ", ".join(f"`{c}`" for c in schema.classes or [])
         return f"A classifier that predicts `{schema.target}` ({classes}) from {len(schema.columns)} columns." + trained
@@ -101,3 +103,15 @@ def _rule(rule: dict[str, Any]) -> str:
 
 def _cell(value: object) -> str:
     return str(value).replace("|", "\\|").replace("\n", " ")
+
+
+def _members(metadata: dict[str, Any]) -> str:
+    """For an ensemble: the models it combines, with their weights (greedy selection's pick counts)."""
+    members = (metadata.get("params") or {}).get("members") if metadata.get("model") in ENSEMBLE_KINDS else None
+    if not members:
+        return ""
+    if isinstance(members, dict):
+        listed = ", ".join(f"`{kind}` ×{count}" for kind, count in members.items())
+        return f" It averages {len(members)} models' predictions, weighted by how often each was picked: {listed}."
+    listed = ", ".join(f"`{kind}`" for kind in members)
+    return f" It stacks {len(members)} models' predictions with a linear model: {listed}."

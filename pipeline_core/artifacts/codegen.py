@@ -23,7 +23,7 @@ from pipeline_core.compiler.threshold import with_threshold
 from pipeline_core.definition import metrics as mt
 from pipeline_core.definition import standalone as sa
 from pipeline_core.definition import steps as st
-from pipeline_core.definition.registry import MODELS, STEP_ENTRIES
+from pipeline_core.definition.registry import ENSEMBLE_KINDS, MODELS, STEP_ENTRIES
 from pipeline_core.definition.spec import ModelSpec, PipelineSpec, load_spec
 from pipeline_core.errors import ModelError, SpecError
 from pipeline_core.transformers import FramePreparer
@@ -64,6 +64,9 @@ def script_from_metadata(metadata: dict[str, Any]) -> str:
     if not all(metadata.get(key) for key in ("definition", "schema", "task", "model")):
         raise ModelError("this model file does not record its definition and column types, so no script can be "
                          "generated (it was not saved by Pipeline Studio); export it as skops instead")
+    if metadata["model"] in ENSEMBLE_KINDS:
+        raise ModelError(f"this model is an ensemble ({metadata['model']}) of several pipelines, and the script "
+                         "retrains one model; export it as skops, a bundle or MLflow instead")
     schema = {c: ColumnInfo(c, info["type"], info.get("reason", "")) for c, info in metadata["schema"].items()}
     classes = metadata.get("classes")
     return python_script(load_spec(metadata["definition"]), schema, metadata["task"], metadata["model"],

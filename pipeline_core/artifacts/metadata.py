@@ -38,7 +38,7 @@ def build_metadata(result: Any, frame: pd.DataFrame) -> dict[str, Any]:
         "format": METADATA_FORMAT,
         "studio_version": __version__,
         "sklearn_version": sklearn.__version__,
-        "requirements": runtime_requirements(result.best.model),
+        "requirements": runtime_requirements(*result.model_kinds),
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
         "task": result.task,
         "target": spec.target,
@@ -56,16 +56,18 @@ def build_metadata(result: Any, frame: pd.DataFrame) -> dict[str, Any]:
     }
 
 
-def runtime_requirements(model_kind: str | None = None) -> list[str]:
+def runtime_requirements(*model_kinds: str) -> list[str]:
     """Pinned ``name==version`` lines for what loading this model elsewhere needs, as installed right now.
 
     Read from the installed distributions at export time, so the pins are what the model was really saved
     with (a model only loads under the scikit-learn that saved it). This project comes first: it holds the
     custom transformers; when it runs from a source checkout rather than an install, its own version is used.
-    A model from another library (LightGBM) adds that library, as its registry entry names it.
+    A model from another library (LightGBM) adds that library, as its registry entry names it; an ensemble
+    passes each member's kind.
     """
     pins = [f"{PROJECT_DISTRIBUTION}=={_installed_version(PROJECT_DISTRIBUTION) or __version__}"]
-    names = (*RUNTIME_DISTRIBUTIONS, *(model_libraries(model_kind) if model_kind else ()))
+    libraries = sorted({lib for kind in model_kinds for lib in model_libraries(kind)})
+    names = (*RUNTIME_DISTRIBUTIONS, *libraries)
     pins += [f"{name}=={version}" for name in names if (version := _installed_version(name))]
     return pins
 

@@ -341,14 +341,23 @@ THRESHOLD_TRUSTED = ("sklearn.metrics._scorer._CurveScorer", "sklearn.metrics._s
 # Models that keep training rows (nearest neighbours, SVM support vectors) keep them sparse when TF-IDF made the
 # matrix sparse: a SciPy matrix is data, loaded by skops without running code.
 SPARSE_TRUSTED = ("scipy.sparse._csr.csr_matrix",)
+# An ensemble of candidates (``pipeline_core.ensembles``, issue 20 point 3) holds its members' pipelines, whose
+# types their own entries declare, and a stacker that scikit-learn's defaults trust (logistic regression, ridge).
+ENSEMBLE_KINDS = ("ensemble", "stacking")  # their leaderboard keys (``training.ensemble``): not registry models
+ENSEMBLE_CLASSES = ("EnsembleClassifier", "EnsembleRegressor")
+ENSEMBLE_TRUSTED = tuple(f"pipeline_core.ensembles.{name}" for name in ENSEMBLE_CLASSES)
 SCAFFOLDING_TRUSTED = ("numpy.asarray", "numpy.dtype", _ours + "FramePreparer", _ours + "Densify", *THRESHOLD_TRUSTED,
-                      *SPARSE_TRUSTED)
+                      *SPARSE_TRUSTED, *ENSEMBLE_TRUSTED)
 # ``prepare`` becomes the graph's inputs (``artifacts.onnx_inputs``), the float32 hand-on a float32 rounding and
 # densifying an identity (``artifacts.onnx_export``); a tuned decision threshold has no converter
 THRESHOLD_NOT_ONNX = ("skl2onnx has no converter for scikit-learn's TunedThresholdClassifierCV, so the graph "
                       "could not apply the tuned threshold; export as skops, a bundle, MLflow or a Python script, "
                       "or train without threshold tuning")
-SCAFFOLDING_ONNX = converts(TunedThresholdClassifierCV=THRESHOLD_NOT_ONNX)
+ENSEMBLE_NOT_ONNX = ("an ensemble averages or stacks several whole pipelines, each with its own preprocessing, "
+                     "and no converter builds that graph; export as skops, a bundle or MLflow, or train without "
+                     "ensembles")
+SCAFFOLDING_ONNX = converts(TunedThresholdClassifierCV=THRESHOLD_NOT_ONNX,
+                            **dict.fromkeys(ENSEMBLE_CLASSES, ENSEMBLE_NOT_ONNX))
 
 
 def steps_in(group: UiGroup, *, addable: bool = False) -> tuple[str, ...]:

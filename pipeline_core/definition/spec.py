@@ -106,13 +106,18 @@ class ModelSpec(Strict):
 
 
 class EvaluationPlan(Strict):
-    """How models are compared: a hold-out split, K-fold CV on the rest, a metric, a seed."""
+    """How models are compared: a hold-out split, K-fold CV on the rest, a metric, a seed, and whether ensembles
+    of the candidates compete too (``ensemble``: a field with a default, so definitions saved before it load
+    unchanged, with no schema version of their own)."""
 
     holdout: float = Field(0.2, ge=0.0, lt=0.9)
     cv_folds: int = Field(5, ge=2, le=20)
     stratify: bool = True
     metric: str = "auto"
     seed: int = 42
+    ensemble: bool = Field(
+        False, description="Also build a greedy ensemble and a stacked ensemble of the candidates from their "
+                           "out-of-fold predictions (never the hold-out rows); each is ranked like any model.")
 
     @field_validator("seed", mode="before")
     @classmethod

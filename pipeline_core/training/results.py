@@ -21,7 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from pipeline_core.compiler.columns import ColumnInfo
 from pipeline_core.definition import metrics as mt
-from pipeline_core.definition.registry import ModelEntry
+from pipeline_core.definition.registry import ENSEMBLE_KINDS, ModelEntry
 from pipeline_core.definition.spec import PipelineSpec
 from pipeline_core.json_data import jsonable
 
@@ -77,6 +77,12 @@ class TrainResult:
     @property
     def best(self) -> ModelScore:
         return self.leaderboard[0]
+
+    @property
+    def model_kinds(self) -> list[str]:
+        """The registry models inside the saved model: the best row's, or an ensemble's members."""
+        members = self.best.params.get("members") if self.best.model in ENSEMBLE_KINDS else None
+        return list(members) if members else [self.best.model]
 
     def leaderboard_records(self) -> list[dict[str, Any]]:
         return [row.to_dict() for row in self.leaderboard]

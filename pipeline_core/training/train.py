@@ -22,9 +22,10 @@ from pipeline_core.compiler.compile import compile_pipeline, gives_codes
 from pipeline_core.compiler.prepare import Prepared, prepare
 from pipeline_core.compiler.threshold import threshold_applies, with_threshold
 from pipeline_core.definition import metrics as mt
-from pipeline_core.definition.registry import MODELS, capped_n_jobs, default_models
+from pipeline_core.definition.registry import ENSEMBLE_KINDS, MODELS, capped_n_jobs, default_models
 from pipeline_core.definition.spec import ModelSpec, PipelineSpec
 from pipeline_core.errors import CancelledError, StudioError
+from pipeline_core.training.ensemble import OutOfFold, ensemble_rows, fold_output, refit_ensemble
 from pipeline_core.training.memory import map_large_blocks
 from pipeline_core.training.progress import ModelSlice, ProgressCallback, Work, finished, refitting
 from pipeline_core.training.provenance import provenance
@@ -61,27 +62,43 @@ def train(
     if X_test is not None:  # the split holds copies of every row now: free the full copy before fitting
         data = replace(data, X=data.X.iloc[:0].copy())  # a copy: an empty slice is a view that keeps every row
     candidates = spec.models or [ModelSpec(kind=k) for k in default_models(data.task)]
+    oof = _out_of_fold(spec, data.task, X_train, y_train)
     board, seconds = [], {}
     for i, model in enumerate(candidates):
         step = ModelSlice(progress, i, len(candidates), model.kind)
         started = time.perf_counter()
-        board.append(_score_model(spec, data, model, X_train, y_train, step, cancel, n_jobs))
+        board.append(_score_model(spec, data, model, X_train, y_train, step, cancel, n_jobs, oof))
         seconds[model.kind] = time.perf_counter() - started
+    report = list(data.report)
+    if oof is not None:
+        rows, notes = ensemble_rows(board, oof, y_train, metric, spec)
+        board, report = board + rows, report + notes
     board.sort(key=lambda row: rank_key(row, metric))
     if board[0].error:
         raise StudioError(f"every model failed; first error: {board[0].model}: {board[0].error}")
     progress(refitting(len(candidates), board[0].model, f"refitting {board[0].label} on all training rows"))
-    best = _refit(spec, data, board[0], X_train, y_train)
+    if board[0].model in ENSEMBLE_KINDS:
+        best = refit_ensemble(spec, data.schema, data.task, board[0], board, oof, X_train, y_train)
+    else:
+        best = _refit(spec, data, board[0], X_train, y_train)
     holdout = _score_holdout(best, data.task, X_test, y_test)
     progress(finished(len(candidates)))
     return TrainResult(spec, data.task, data.task_reason, metric, board, best, holdout, data.schema,
-                       data.report, X_test, y_test, provenance(spec, frame), training_rows=len(X_train),
+                       report, X_test, y_test, provenance(spec, frame), training_rows=len(X_train),
                        model_seconds=seconds)
+
+
+def _out_of_fold(spec: PipelineSpec, task: str, X: pd.DataFrame, y: pd.Series) -> OutOfFold | None:
+    """Where CV keeps the candidates' out-of-fold predictions, when the definition asks for ensembles."""
+    if not spec.evaluation.ensemble:
+        return None
+    labels = np.unique(np.asarray(y)) if task == "classification" else None
+    return OutOfFold(task, labels, len(X), [test for _, test in cv_splitter(task, spec).split(X, y)])
 
 
 def _score_model(
     spec: PipelineSpec, data: Prepared, model: ModelSpec, X: pd.DataFrame, y: pd.Series,
-    progress: Progress, cancel: Cancel, n_jobs: int | None,
+    progress: Progress, cancel: Cancel, n_jobs: int | None, oof: OutOfFold | None = None,
 ) -> ModelScore:
     entry = MODELS[model.kind]
     row = ModelScore(model=model.kind, label=entry.label, params=dict(model.params))
@@ -99,7 +116,8 @@ def _score_model(
             _tune(pipeline, model, X, y, data.task, spec, row, _Within(progress, 0.0, TUNING_SHARE), cancel)
             progress = _Within(progress, TUNING_SHARE, 1.0)
         pipeline = _threshold(pipeline, spec, data.task, y, row)
-        _cross_validate(pipeline, X, y, data.task, spec, row, progress, cancel, n_jobs)
+        keep = oof if oof is not None and _keeps(oof, pipeline, len(X), model.kind) else None
+        _cross_validate(pipeline, X, y, data.task, spec, row, progress, cancel, n_jobs, keep)
     except CancelledError:
         raise
     except Exception as e:  # noqa: BLE001 - one failing model must not lose the others
@@ -142,14 +160,24 @@ def _threshold(pipeline: Any, spec: PipelineSpec, task: str, y: pd.Series, row: 
     return with_threshold(pipeline, spec, n_classes)
 
 
+def _keeps(oof: OutOfFold, pipeline: Any, n_rows: int, kind: str) -> bool:
+    """Whether CV keeps this candidate's out-of-fold predictions; if not, the run's report says why."""
+    why = oof.wants(pipeline, n_rows)
+    if why is not None:
+        oof.left_out[kind] = why
+    return why is None
+
+
 def _cross_validate(
     pipeline: Any, X: pd.DataFrame, y: pd.Series, task: str, spec: PipelineSpec, row: ModelScore,
-    progress: Progress, cancel: Cancel, n_jobs: int | None,
+    progress: Progress, cancel: Cancel, n_jobs: int | None, oof: OutOfFold | None = None,
 ) -> None:
-    """K-fold CV, each fold a joblib task, so folds run in parallel and report as they finish."""
+    """K-fold CV, each fold a joblib task, so folds run in parallel and report as they finish; with ``oof``,
+    each fold's predictions for its test rows are kept too."""
     names = mt.usable_metrics(task, pipeline)
     splits = list(cv_splitter(task, spec).split(X, y))
-    jobs = (delayed(_fit_and_score)(clone(pipeline), X, y, tr, te, names) for tr, te in splits)
+    jobs = (delayed(_fit_and_score)(clone(pipeline), X, y, tr, te, names, oof is not None,
+                                     oof.labels if oof is not None else None) for tr, te in splits)
     results = []
     for result in Parallel(n_jobs=n_jobs, return_as="generator_unordered")(jobs):
         results.append(result)
@@ -165,9 +193,12 @@ def _cross_validate(
     row.fit_seconds = float(np.mean([r[1] for r in results]))
     row.predict_seconds = float(np.mean([r[2] for r in results]))
     row.threshold = folds_threshold([r[3] for r in results])
+    if oof is not None:
+        oof.keep(row.model, [(r[4], r[5]) for r in results])
 
 
-def _fit_and_score(pipeline: Any, X: Any, y: Any, train_idx: Any, test_idx: Any, names: list[str]) -> tuple:
+def _fit_and_score(pipeline: Any, X: Any, y: Any, train_idx: Any, test_idx: Any, names: list[str],
+                   keep: bool = False, labels: np.ndarray | None = None) -> tuple:
     import warnings
 
     with warnings.catch_warnings(), fit_threads():
@@ -176,8 +207,10 @@ def _fit_and_score(pipeline: Any, X: Any, y: Any, train_idx: Any, test_idx: Any,
         pipeline.fit(X.iloc[train_idx], y.iloc[train_idx])
         fitted = time.perf_counter()
         scores = check_scoring(pipeline, scoring=names)(pipeline, X.iloc[test_idx], y.iloc[test_idx])
-    return ({k: float(v) for k, v in scores.items()}, fitted - start, time.perf_counter() - fitted,
-            decision_threshold(pipeline))
+        scored = time.perf_counter()
+        outputs = fold_output(pipeline, X.iloc[test_idx], labels) if keep else None
+    return ({k: float(v) for k, v in scores.items()}, fitted - start, scored - fitted,
+            decision_threshold(pipeline), test_idx, outputs)
 
 
 def _refit(spec: PipelineSpec, data: Prepared, row: ModelScore, X: pd.DataFrame, y: pd.Series) -> Any:

@@ -232,3 +232,27 @@ def test_threshold_tuning_is_offered_for_two_classes_saved_in_the_definition_and
     assert "chosen to maximise balanced accuracy (" in text and "the hold-out rows played no part" in text
     [board] = [frame for frame in at.dataframe if "Rank" in frame.value.columns]
     assert "Threshold (balanced accuracy)" in board.value.columns
+
+
+def test_the_ensemble_option_is_saved_in_the_definition_and_its_row_names_the_members(store, app):
+    """Issue 20 point 3: the checkbox sets ``evaluation.ensemble``; the run's leaderboard shows the greedy ensemble
+    with its members and pick counts, and the stacker, beside the single models."""
+    from tests.pipeline_core.test_ensemble import classes_frame
+
+    dataset_id = store_frame(store, classes_frame(), "classes")
+    at = app("pages/train.py", dataset_id=dataset_id,
+             spec=PipelineSpec(target="y", steps=[Impute(columns="numeric")]).to_dict())
+    at.multiselect(key="train_models").set_value(["logistic_regression", "random_forest", "hist_gradient_boosting"])
+    at.number_input(key="train_folds").set_value(4)
+    at.checkbox(key="train_ensemble").set_value(True)
+    at.button(key="train_start").click().run()
+    assert not at.exception
+    assert at.session_state["spec"]["evaluation"]["ensemble"] is True
+    run = wait_for_run(store, at.session_state["run_id"])
+    assert run.status == "done", run.error
+    at.run()
+    assert not at.exception
+    [board] = [frame for frame in at.dataframe if "Rank" in frame.value.columns]
+    names = list(board.value["Model"])
+    assert any(name.startswith("Ensemble of ") and " ×" in name for name in names), names
+    assert any(name.startswith("Stacking of ") for name in names), names

@@ -90,7 +90,8 @@ def test_trusted_types_cover_every_model_and_step_we_can_save():
             found |= set(sio.get_untrusted_types(data=sio.dumps(pipeline)))
     assert found - set(TRUSTED_TYPES) == set()
     libraries = tuple(f"{lib}." for lib in model_libraries())  # LightGBM's booster keeps an OrderedDict
-    ours = ("sklearn.", "numpy.", "scipy.sparse.", "pipeline_core.transformers.", *libraries)
+    ours = ("sklearn.", "numpy.", "scipy.sparse.", "pipeline_core.transformers.", "pipeline_core.ensembles.",
+            *libraries)
     assert all(t.startswith(ours) for t in TRUSTED_TYPES
                if t not in ("functools.partial", "collections.OrderedDict"))
 

@@ -1,0 +1,256 @@
+"""Ensembles built from the candidates' out-of-fold predictions (issue 20 point 3).
+
+Cross-validation already predicts every training row once, with a model that never saw it. When the
+definition asks (``evaluation.ensemble``), training keeps those predictions (:class:`OutOfFold`) and adds two
+leaderboard rows made from them, never from the hold-out rows:
+
+- ``ensemble``: greedy ensemble selection with replacement (Caruana et al. 2004): start empty, repeatedly add
+  the candidate whose addition most improves the ranking metric, up to :data:`GREEDY_ITERATIONS` times; the
+  weights are the counts. The ensemble kept is the best prefix, so its CV score is never below its best
+  member's (the first pick is that member).
+- ``stacking``: a simple model (logistic regression, or ridge with non-negative weights) on the candidates'
+  out-of-fold outputs, itself cross-validated on the same folds of those outputs.
+
+Both are scored per fold from the combined out-of-fold predictions, with the same scorers as every other
+row, so their fold scores compare with the members' (no model is fitted to score them). Only the winner is
+refitted: each member once on all training rows (:func:`refit_ensemble`).
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, clone
+from sklearn.linear_model import LogisticRegression, Ridge
+from sklearn.metrics import check_scoring
+from sklearn.pipeline import Pipeline
+
+from pipeline_core.compiler.compile import compile_pipeline
+from pipeline_core.definition import metrics as mt
+from pipeline_core.definition.registry import ENSEMBLE_KINDS, MODELS
+from pipeline_core.definition.spec import ModelSpec, PipelineSpec
+from pipeline_core.ensembles import EnsembleClassifier, EnsembleRegressor, assembled, stack_outputs
+from pipeline_core.training.results import ModelScore, rank_key
+from pipeline_core.training.threads import fit_threads
+
+GREEDY_ITERATIONS = 25
+
+
+@dataclass
+class OutOfFold:
+    """Each candidate's out-of-fold outputs on the training rows, in their order: class probabilities (columns
+    in ``labels`` order) for classification, predictions for regression. Filled fold by fold by CV."""
+
+    task: str
+    labels: np.ndarray | None  # the target's classes, sorted; None for regression
+    n_rows: int
+    folds: list[np.ndarray] = field(default_factory=list)  # each fold's test rows, in the splitter's order
+    outputs: dict[str, np.ndarray] = field(default_factory=dict)  # model key -> (n_rows,) or (n_rows, classes)
+    left_out: dict[str, str] = field(default_factory=dict)  # model key -> why it cannot be a member
+
+    def wants(self, pipeline: Any, n_rows: int) -> str | None:
+        """Why a candidate's predictions cannot be kept (``None``: they can)."""
+        if n_rows != self.n_rows:
+            return "it trained on a sample of the rows, so it has no prediction for the others"
+        if self.task == "classification" and not hasattr(pipeline, "predict_proba"):
+            return "it gives no class probabilities to average"
+        return None
+
+    def keep(self, model: str, parts: list[tuple[np.ndarray, np.ndarray]]) -> None:
+        """Store a candidate's fold outputs ``(test rows, outputs)``."""
+        first = parts[0][1]
+        full = np.zeros((self.n_rows, *first.shape[1:]))
+        for rows, values in parts:
+            full[rows] = values
+        self.outputs[model] = full
+
+
+def fold_output(pipeline: Any, X: Any, labels: np.ndarray | None) -> np.ndarray:
+    """What a fitted ``pipeline`` contributes for the rows ``X``: its predictions, or its class probabilities in
+    ``labels`` order. Called inside each fold's job, which gets ``labels`` only (not every kept prediction)."""
+    if labels is None:
+        return np.asarray(pipeline.predict(X), dtype=float).ravel()
+    proba = np.asarray(pipeline.predict_proba(X), dtype=float)
+    out = np.zeros((len(X), len(labels)))
+    out[:, np.searchsorted(labels, pipeline.classes_)] = proba
+    return out
+
+
+def ensemble_rows(board: list[ModelScore], oof: OutOfFold, y: pd.Series, metric: str,
+                  spec: PipelineSpec) -> tuple[list[ModelScore], list[str]]:
+    """The greedy ensemble's and the stacker's leaderboard rows, and notes for the run's report."""
+    ranked = sorted(board, key=lambda row: rank_key(row, metric))
+    members = [row for row in ranked if not row.error and row.model in oof.outputs]
+    notes = [f"{MODELS[k].label} is not in the ensembles: {why}" for k, why in oof.left_out.items()]
+    if len(members) < 2:
+        return [], [*notes, "no ensemble was built: it needs at least two models with out-of-fold predictions"]
+    scorer = _Scorer(oof, np.asarray(y), metric)
+    counts = greedy_selection([oof.outputs[m.model] for m in members], scorer)
+    weights = {m.model: c for m, c in zip(members, counts, strict=True) if c}
+    combined = sum(c * oof.outputs[m.model] for m, c in zip(members, counts, strict=True)) / sum(counts)
+    greedy = _row(ENSEMBLE_KINDS[0], "Ensemble of " + ", ".join(f"{MODELS[k].label} ×{c}" for k, c in weights.items()),
+                  {"members": weights}, scorer.all_folds(combined), members, spec)
+    greedy.notes.insert(0, f"greedy ensemble selection over {len(members)} models' out-of-fold predictions "
+                           f"({sum(counts)} picks with replacement; weights are the counts)")
+    kinds = [m.model for m in members]
+    final = _final_estimator(oof.task, spec.evaluation.seed)
+    stacked = _stacked_predictions(final, [oof.outputs[k] for k in kinds], np.asarray(y), oof)
+    name = "logistic regression" if oof.task == "classification" else "ridge regression (non-negative weights)"
+    stack = _row(ENSEMBLE_KINDS[1], f"Stacking of {', '.join(MODELS[k].label for k in kinds)} by {name}",
+                 {"members": kinds, "final_estimator": type(final).__name__}, scorer.all_folds(stacked),
+                 members, spec)
+    stack.notes.insert(0, f"{name} on {len(kinds)} models' out-of-fold predictions, cross-validated on the same "
+                          "folds of those predictions")
+    return [greedy, stack], notes
+
+
+def greedy_selection(outputs: list[np.ndarray], scorer: _Scorer, iterations: int = GREEDY_ITERATIONS) -> list[int]:
+    """How many times each candidate is picked: Caruana's selection with replacement, cut at its best prefix.
+
+    ``outputs`` come best candidate first, so ties go to the better-ranked one; a pick must strictly improve
+    the best score so far to extend the kept ensemble, so the kept one is never worse than one member alone.
+    """
+    total = np.zeros_like(outputs[0])
+    counts, best_counts, best_score = [0] * len(outputs), None, np.nan
+    for picks in range(1, iterations + 1):
+        scores = [scorer.mean((total + out) / picks) for out in outputs]
+        choice = max(range(len(outputs)), key=lambda i: (_sortable(scores[i], scorer.metric), -i))
+        total += outputs[choice]
+        counts[choice] += 1
+        if best_counts is None or mt.better(scorer.metric, scores[choice], best_score):
+            best_counts, best_score = list(counts), scores[choice]
+    return best_counts
+
+
+def _sortable(score: float, metric: str) -> float:
+    if np.isnan(score):
+        return -np.inf
+    return score if mt.greater_is_better(metric) else -score
+
+
+def refit_ensemble(spec: PipelineSpec, schema: dict, task: str, row: ModelScore, board: list[ModelScore],
+                   oof: OutOfFold, X: pd.DataFrame, y: pd.Series) -> Pipeline:
+    """The winning ensemble as one fitted pipeline: each member refitted once on the training rows ``X``, a
+    stacker fitted on the members' out-of-fold outputs."""
+    by_kind = {r.model: r for r in board}
+    if row.model == ENSEMBLE_KINDS[0]:
+        kinds, weights, final = list(row.params["members"]), list(row.params["members"].values()), None
+    else:
+        kinds, weights, final = list(row.params["members"]), None, _final_estimator(task, spec.evaluation.seed)
+    fitted = []
+    for kind in kinds:
+        pipeline = compile_pipeline(spec, schema, task=task, model=ModelSpec(kind=kind, params=by_kind[kind].params),
+                                    n_rows=len(X))
+        with warnings.catch_warnings(), fit_threads():
+            warnings.simplefilter("ignore")
+            fitted.append(pipeline.fit(X, y))
+    inner = [Pipeline(p.steps[1:]) for p in fitted]  # the ensemble's own first step prepares for all of them
+    cls = EnsembleClassifier if task == "classification" else EnsembleRegressor
+    ensemble = cls(members=[(k, clone(p)) for k, p in zip(kinds, inner, strict=True)], weights=weights,
+                   final_estimator=final, cv=spec.evaluation.cv_folds, random_state=spec.evaluation.seed)
+    stacked = stack_outputs([oof.outputs[k] for k in kinds]) if final is not None else None
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assembled(ensemble, inner, y, stacked)
+    return Pipeline([("prepare", fitted[0][0]), ("model", ensemble)])
+
+
+def _final_estimator(task: str, seed: int) -> Any:
+    if task == "classification":
+        return LogisticRegression(max_iter=1000, random_state=seed)
+    return Ridge(alpha=1.0, positive=True)
+
+
+def _stacked_predictions(final: Any, outputs: list[np.ndarray], y: np.ndarray, oof: OutOfFold) -> np.ndarray:
+    """The stacker's out-of-fold outputs: for each fold, fitted on the other folds' rows of the members' outputs."""
+    features = stack_outputs(outputs)
+    out = np.zeros_like(outputs[0])
+    for rows in oof.folds:
+        train = np.setdiff1d(np.arange(len(y)), rows)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            model = clone(final).fit(features[train], y[train])
+        out[rows] = fold_output(model, features[rows], oof.labels)
+    return out
+
+
+def _row(key: str, label: str, params: dict, folds: dict[str, list[float]], members: list[ModelScore],
+         spec: PipelineSpec) -> ModelScore:
+    used = [m for m in members if m.model in params["members"]]
+    row = ModelScore(model=key, label=label, params=params, folds=folds,
+                     fit_seconds=sum(m.fit_seconds for m in used), predict_seconds=sum(m.predict_seconds for m in used))
+    for name, values in folds.items():
+        row.metrics[name] = float(np.mean(values))
+        row.metrics_std[name] = float(np.std(values))
+    row.notes.append("scored from the members' out-of-fold predictions on the same folds as every model (no extra "
+                     "fits); its fit and predict times are its members' together")
+    if spec.threshold.tune:
+        row.notes.append("an ensemble predicts its most probable class: the decision threshold is tuned for single "
+                         "models only")
+    return row
+
+
+class _Scorer:
+    """The leaderboard's scorers applied to predictions made elsewhere, fold by fold."""
+
+    def __init__(self, oof: OutOfFold, y: np.ndarray, metric: str):
+        self.oof, self.y, self.metric = oof, y, metric
+        self.names = mt.usable_metrics(oof.task, _given(oof, y[:0]))
+        self.primary = check_scoring(_given(oof, y[:0]), scoring=metric)
+
+    def mean(self, values: np.ndarray) -> float:
+        given = _given(self.oof, values)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return float(np.mean([self.primary(given, rows[:, None], self.y[rows]) for rows in self.oof.folds]))
+
+    def all_folds(self, values: np.ndarray) -> dict[str, list[float]]:
+        given, scorer = _given(self.oof, values), check_scoring(_given(self.oof, values), scoring=self.names)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            scores = [scorer(given, rows[:, None], self.y[rows]) for rows in self.oof.folds]
+        return {name: [float(s[name]) for s in scores] for name in self.names}
+
+
+class _Given(BaseEstimator):
+    """Answers scorers with outputs computed elsewhere; ``X`` holds row numbers into them. Nothing to fit
+    (``fit`` exists because scorers accept estimators only)."""
+
+    def fit(self, X: Any, y: Any = None) -> _Given:
+        return self
+
+
+class _GivenClassifier(ClassifierMixin, _Given):
+    """Class probabilities computed elsewhere, in ``classes`` order."""
+
+    def __init__(self, values: np.ndarray, classes: np.ndarray):
+        self.values, self.classes = values, classes
+
+    @property
+    def classes_(self) -> np.ndarray:
+        return self.classes
+
+    def predict_proba(self, X: np.ndarray) -> np.ndarray:
+        return self.values[np.asarray(X)[:, 0]]
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+
+
+class _GivenRegressor(RegressorMixin, _Given):
+    """Predictions computed elsewhere."""
+
+    def __init__(self, values: np.ndarray):
+        self.values = values
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        return self.values[np.asarray(X)[:, 0]]
+
+
+def _given(oof: OutOfFold, values: np.ndarray) -> BaseEstimator:
+    return _GivenRegressor(values) if oof.labels is None else _GivenClassifier(values, oof.labels)
+

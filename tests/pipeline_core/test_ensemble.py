@@ -1,0 +1,206 @@
+"""Ensembles from out-of-fold predictions (issue 20 point 3): greedy selection and stacking, ranked like any model,
+saved as one estimator. Real fits on small real and generated tables throughout."""
+
+from __future__ import annotations
+
+import io
+import json
+import subprocess
+import sys
+import zipfile
+
+import numpy as np
+import pandas as pd
+import pytest
+import skops.io as sio
+from sklearn.datasets import make_classification, make_friedman1
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import check_scoring
+from sklearn.pipeline import Pipeline
+
+from pipeline_core.artifacts.bundle import dump_bundle, load_bundle
+from pipeline_core.artifacts.codegen import script_from_metadata
+from pipeline_core.artifacts.export import build_metadata, dump_model, load_model, to_onnx, unconvertible_steps
+from pipeline_core.compiler.columns import default_steps, infer_schema
+from pipeline_core.compiler.compile import compile_pipeline
+from pipeline_core.compiler.prepare import prepare
+from pipeline_core.definition.registry import ENSEMBLE_KINDS, ENSEMBLE_NOT_ONNX, ENSEMBLE_TRUSTED, trusted_types
+from pipeline_core.definition.spec import ModelSpec, PipelineSpec, load_spec
+from pipeline_core.ensembles import EnsembleClassifier, EnsembleRegressor
+from pipeline_core.errors import ModelError
+from pipeline_core.training.ensemble import GREEDY_ITERATIONS
+from pipeline_core.training.splits import split_holdout
+from pipeline_core.training.train import train
+from tests.pipeline_core.test_cli import ENV
+
+MEMBERS = ["logistic_regression", "random_forest", "hist_gradient_boosting"]
+REGRESSORS = ["linear_regression", "random_forest", "hist_gradient_boosting"]
+
+
+def classes_frame() -> pd.DataFrame:
+    X, y = make_classification(600, 8, n_informative=5, random_state=0)
+    return pd.DataFrame(X, columns=[f"x{i}" for i in range(8)]).assign(y=np.where(y, "yes", "no"))
+
+
+def values_frame() -> pd.DataFrame:
+    X, y = make_friedman1(500, n_features=6, noise=1.0, random_state=0)
+    return pd.DataFrame(X, columns=[f"x{i}" for i in range(6)]).assign(y=y)
+
+
+def spec_for(frame: pd.DataFrame, target: str, models: list[str], **evaluation) -> PipelineSpec:
+    spec = PipelineSpec.model_validate({"target": target, "models": [{"kind": k} for k in models],
+                                        "evaluation": {"ensemble": True, "cv_folds": 4, **evaluation}})
+    return spec.model_copy(update={"steps": default_steps(infer_schema(frame, spec))})
+
+
+@pytest.fixture(scope="module")
+def classified():
+    frame = classes_frame()
+    return train(spec_for(frame, "y", MEMBERS), frame), frame
+
+
+@pytest.fixture(scope="module")
+def regressed():
+    frame = values_frame()
+    return train(spec_for(frame, "y", REGRESSORS), frame), frame
+
+
+def _rows(result):
+    by_key = {row.model: row for row in result.leaderboard}
+    members = [row for row in result.leaderboard if row.model not in ENSEMBLE_KINDS]
+    return by_key["ensemble"], by_key["stacking"], members
+
+
+@pytest.mark.parametrize("fixture", ["classified", "regressed"])
+def test_the_greedy_ensemble_is_never_worse_than_its_best_member_on_out_of_fold_scores(fixture, request):
+    result, _ = request.getfixturevalue(fixture)
+    greedy, stacking, members = _rows(result)
+    best = max(m.metrics[result.metric] for m in members)
+    assert greedy.metrics[result.metric] >= best
+    assert len(greedy.folds[result.metric]) == len(members[0].folds[result.metric]) == 4  # the same folds
+    assert np.isfinite(stacking.metrics[result.metric])
+
+
+@pytest.mark.parametrize("fixture", ["classified", "regressed"])
+def test_weights_are_pick_counts_and_the_saved_model_uses_them(fixture, request):
+    result, frame = request.getfixturevalue(fixture)
+    greedy = _rows(result)[0]
+    counts = greedy.params["members"]
+    assert all(isinstance(c, int) and c >= 1 for c in counts.values())
+    assert 1 <= sum(counts.values()) <= GREEDY_ITERATIONS
+    assert f"({sum(counts.values())} picks with replacement" in greedy.notes[0]
+    assert result.best.model == "ensemble", "these tables were chosen because the greedy ensemble wins on them"
+    model = result.pipeline[-1]
+    assert [name for name, _ in model.members] == list(counts) and model.weights_ == list(counts.values())
+    if result.task == "classification":
+        proba = result.pipeline.predict_proba(frame.drop(columns="y").head(50))
+        np.testing.assert_allclose(proba.sum(axis=1), 1.0)
+
+
+def test_the_leaderboard_names_the_members_and_their_weights(classified):
+    result, _ = classified
+    greedy, stacking, _ = _rows(result)
+    for kind, count in greedy.params["members"].items():
+        label = {"random_forest": "Random forest", "hist_gradient_boosting": "Histogram gradient boosting",
+                 "logistic_regression": "Logistic regression"}[kind]
+        assert f"{label} ×{count}" in greedy.label
+    assert greedy.label.startswith("Ensemble of ")
+    assert stacking.label.startswith("Stacking of ") and stacking.label.endswith("by logistic regression")
+    stored = result.leaderboard_rows()
+    assert any(row.model == "ensemble" and row.params["members"] == greedy.params["members"] for row in stored)
+
+
+def test_hold_out_score_is_the_refitted_members_on_the_hold_out_rows(classified):
+    result, frame = classified
+    _, X_test, _, y_test = split_holdout(result.spec, prepare(result.spec, frame))
+    scorer = check_scoring(result.pipeline, scoring=result.metric)
+    assert result.holdout[result.metric] == pytest.approx(scorer(result.pipeline, X_test, y_test))
+    assert isinstance(result.pipeline[-1], EnsembleClassifier)
+
+
+@pytest.mark.parametrize("fixture", ["classified", "regressed"])
+def test_saved_with_skops_and_loaded_back_it_predicts_identically(fixture, request):
+    result, frame = request.getfixturevalue(fixture)
+    data = dump_model(result.pipeline, "skops", build_metadata(result, frame))
+    assert set(sio.get_untrusted_types(data=data)) <= set(trusted_types())
+    loaded = load_model(data)
+    rows = frame.drop(columns="y")
+    np.testing.assert_array_equal(loaded.pipeline.predict(rows), result.pipeline.predict(rows))
+    assert loaded.metadata["model"] == "ensemble" and loaded.metadata["params"] == result.best.params
+
+
+def test_the_bundle_round_trips_and_its_readme_names_the_members(classified):
+    result, frame = classified
+    data = dump_bundle(result.pipeline, build_metadata(result, frame), frame)
+    rows = frame.drop(columns="y")
+    np.testing.assert_array_equal(load_bundle(data).pipeline.predict(rows), result.pipeline.predict(rows))
+    counts = result.best.params["members"]
+    readme = zipfile.ZipFile(io.BytesIO(data)).read("README.md").decode()
+    assert "weighted by how often each was picked: " + ", ".join(f"`{k}` ×{c}" for k, c in counts.items()) in readme
+
+
+def test_onnx_and_the_script_refuse_an_ensemble_with_the_reason(classified):
+    result, frame = classified
+    assert [(cls, why) for _, cls, why in unconvertible_steps(result.pipeline)] == \
+        [("EnsembleClassifier", ENSEMBLE_NOT_ONNX)]
+    with pytest.raises(ModelError, match="an ensemble averages or stacks several whole pipelines"):
+        to_onnx(result.pipeline)
+    with pytest.raises(ModelError, match="is an ensemble .* export it as skops, a bundle or MLflow"):
+        script_from_metadata(build_metadata(result, frame))
+
+
+@pytest.mark.parametrize("stacked", [False, True])
+def test_fit_from_scratch_stacks_or_weighs_and_round_trips(stacked, binary_source):
+    """``fit`` (what a clone does, e.g. for the learning curve) builds the same kind of model without training's
+    out-of-fold predictions; both kinds save with only the declared types."""
+    spec = spec_for(binary_source, "diagnosis", ["logistic_regression", "decision_tree"])
+    data = prepare(spec, binary_source)
+    members = [compile_pipeline(spec, data.schema, task="classification", model=ModelSpec(kind=k))
+               for k in ("logistic_regression", "decision_tree")]
+    ensemble = EnsembleClassifier([(f"m{i}", Pipeline(p.steps[1:])) for i, p in enumerate(members)],
+                                  weights=None if stacked else [2, 1],
+                                  final_estimator=LogisticRegression() if stacked else None, cv=3)
+    pipeline = Pipeline([members[0].steps[0], ("model", ensemble)]).fit(data.X, data.y)
+    assert (pipeline[-1].final_estimator_ is not None) == stacked
+    assert pipeline.score(data.X, data.y) > 0.85
+    untrusted = set(sio.get_untrusted_types(data=sio.dumps(pipeline)))
+    assert untrusted <= set(trusted_types()) and ENSEMBLE_TRUSTED[0] in untrusted
+    back = load_model(dump_model(pipeline)).pipeline
+    np.testing.assert_array_equal(back.predict_proba(data.X), pipeline.predict_proba(data.X))
+
+
+def test_a_regression_ensemble_is_a_regressor(regressed):
+    result, frame = regressed
+    assert isinstance(result.pipeline[-1], EnsembleRegressor)
+    assert result.holdout["r2"] > 0.7
+
+
+def test_without_the_option_no_ensemble_is_built_and_old_definitions_load_without_it(binary_source):
+    assert load_spec({"schema_version": 4, "target": "y"}).evaluation.ensemble is False
+    spec = spec_for(binary_source, "diagnosis", ["logistic_regression", "decision_tree"], ensemble=False)
+    board = train(spec, binary_source).leaderboard
+    assert {row.model for row in board} == {"logistic_regression", "decision_tree"}
+
+
+def test_models_without_probabilities_or_on_a_sample_are_left_out_and_the_report_says_why(binary_source):
+    """An SVM without probabilities has nothing to average; with one member left there is no ensemble."""
+    spec = spec_for(binary_source, "diagnosis", ["logistic_regression", "svm"])
+    result = train(spec, binary_source)
+    assert {row.model for row in result.leaderboard} == {"logistic_regression", "svm"}
+    assert any("Support vector machine is not in the ensembles: it gives no class probabilities" in line
+               for line in result.report)
+    assert any("no ensemble was built" in line for line in result.report)
+
+
+def test_the_cli_flag_ranks_ensembles_and_writes_their_members(tmp_path):
+    classes_frame().to_csv(tmp_path / "data.csv", index=False)
+    done = subprocess.run([sys.executable, "-m", "pipeline_core", "train", "data.csv", "--target", "y", "--models",
+                           ",".join(MEMBERS), "--cv", "4", "--ensemble", "--out", "run"], cwd=tmp_path, env=ENV,
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    board = json.loads((tmp_path / "run" / "leaderboard.json").read_text())
+    greedy = next(row for row in board if row["model"] == "ensemble")
+    assert greedy["label"].startswith("Ensemble of ") and set(greedy["members"]) <= set(MEMBERS)
+    assert {row["model"] for row in board} == {*MEMBERS, *ENSEMBLE_KINDS}
+    assert json.loads((tmp_path / "run" / "pipeline.json").read_text())["evaluation"]["ensemble"] is True
+    assert "best: ensemble" in done.stdout
