@@ -8,10 +8,11 @@ import sys
 import streamlit as st
 from streamlit import config as streamlit_config
 
-from pages import common, jobs, session
+from pages import common, jobs, session, sign_in
 from studio.access import StartRefused, check_app_address
+from studio.accounts import Account
 from studio.errors import FAILURES
-from studio.settings import load_settings
+from studio.settings import Settings, load_settings
 from studio.workspace import Store, current_store, prepare_store
 
 PAGES = [
@@ -34,26 +35,49 @@ def _storage_ready(store: Store) -> int:
     return prepare_store(store)
 
 
-def _refuse_unsafe_address() -> None:
+def _refuse_unsafe_address(config: Settings | None) -> None:
     """End the server, with ``error: <reason>`` on its terminal, if it listens where others could reach it unasked.
 
     Streamlit runs no code of ours before it binds, so this runs on every script run: the first visitor (or a
     ``/_stcore/script-health-check``) of a server on ``0.0.0.0`` without sign-in gets no page, and the process
-    exits with status 2 before any store is opened or worker started. ``AppTest`` runs scripts with no server
-    (``_server_mode`` unset, no socket to protect), so it is left alone.
+    exits with status 2 before any store is opened or worker started. Settings that do not load count as no
+    sign-in. ``AppTest`` runs scripts with no server (``_server_mode`` unset, no socket to protect): left alone.
     """
     if streamlit_config._server_mode is None:
         return
     try:
-        check_app_address(st.get_option("server.address"), sign_in=False)
+        check_app_address(st.get_option("server.address"), sign_in=config is not None and config.sign_in)
     except StartRefused as e:
         print(f"error: {e}", file=sys.stderr, flush=True)
         os._exit(2)  # nothing of ours is running yet; a clean stop would keep serving until every socket closed
 
 
+def _signed_in(config: Settings) -> Account | None:
+    """With sign-in configured: the signed-in account, or ``None`` after showing the sign-in page (the only one)."""
+    try:
+        _storage_ready(current_store())
+        account = sign_in.signed_in_account()
+    except FAILURES as e:
+        common.show_error(e)
+        st.stop()
+    if account is None:
+        def sign_in_form() -> None:
+            sign_in.sign_in_page(config)
+
+        st.navigation([st.Page(sign_in_form, title="Sign in", icon=":material/login:")], position="hidden").run()
+    return account
+
+
 def main() -> None:
-    _refuse_unsafe_address()
+    try:
+        config: Settings | None = load_settings()
+    except FAILURES:
+        config = None  # named on the page below, by the same call
+    _refuse_unsafe_address(config)
     st.set_page_config(page_title="Pipeline Studio", page_icon="🧪", layout="wide")
+    account = None
+    if config is not None and config.sign_in and (account := _signed_in(config)) is None:
+        return
     # first, so the menu is right at once, even while the first run of a server starts the workers
     pages = [st.Page(path, title=title, icon=icon, url_path=title.lower()) for path, title, icon in PAGES]
     navigation = st.navigation(pages)
@@ -66,6 +90,8 @@ def main() -> None:
     session.init_state()
     session.show_messages("app")  # e.g. a draft address that no longer opens
     jobs.job_runner()  # once per server: starts the training workers and closes runs a restart interrupted
+    if account is not None and config is not None:  # first: who is signed in shows under the menu
+        sign_in.account_sidebar(account, config)
     common.sidebar()
     try:
         with common.inside_app():

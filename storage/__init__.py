@@ -31,6 +31,8 @@ from storage.models import (
     RunStatus,
     ScoringService,
     StageChange,
+    User,
+    UserSession,
 )
 from storage.paired_predictions import paired_outcomes
 from storage.prediction_stats import (
@@ -103,8 +105,28 @@ from storage.repository import (
 )
 from storage.services import get_service, list_running_services, mark_service_stopped, record_service
 from storage.store import Store
+from storage.users import (
+    add_user,
+    add_user_session,
+    count_users,
+    delete_user_session,
+    get_user_by_name,
+    record_failed_sign_in,
+    record_sign_in,
+    session_user,
+)
 
 __all__ = [
+    "User",
+    "UserSession",
+    "add_user",
+    "add_user_session",
+    "count_users",
+    "delete_user_session",
+    "get_user_by_name",
+    "record_failed_sign_in",
+    "record_sign_in",
+    "session_user",
     "AlertThresholds",
     "get_alert_thresholds",
     "save_alert_thresholds",

@@ -389,9 +389,43 @@ class Retrain(RetrainBase, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 
+class UserBase(SQLModel):
+    name: str
+    password_hash: str = Field(repr=False)  # argon2id, with its own salt and parameters; never the password
+    is_admin: bool = False
+    failed_sign_ins: int = 0  # wrong passwords since the last sign-in or lockout
+    locked_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class User(UserBase, table=True):
+    """A built-in account (issue 19): its name, password hash, and the state of its sign-in lockout."""
+
+    __tablename__ = "users"
+    __table_args__ = (UniqueConstraint("name", name="uq_users_name"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class UserSessionBase(SQLModel):
+    token_sha256: str = Field(repr=False)  # the browser holds the token; a copy of this table grants nothing
+    user_id: int = Field(foreign_key="users.id", ondelete="CASCADE", index=True)
+    expires_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class UserSession(UserSessionBase, table=True):
+    """A signed-in browser: the hash of its token, whose account, until when. Signing out deletes it."""
+
+    __tablename__ = "user_sessions"
+    __table_args__ = (UniqueConstraint("token_sha256", name="uq_user_sessions_token_sha256"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
 TABLES = ("datasets", "pipelines", "pipeline_versions", "runs", "model_artifacts", "registered_models",
           "model_stage_changes", "drafts", "scoring_services", "prediction_logs", "ground_truths", "alert_thresholds",
-          "retrains")
+          "retrains", "users", "user_sessions")
 
 
 @event.listens_for(PipelineVersion, "before_update")

@@ -29,5 +29,5 @@ def check_app_address(address: str | None, *, sign_in: bool) -> None:
     shown = address or "every interface (server.address is not set)"
     raise StartRefused(
         f"refusing to start on {shown} without sign-in: anyone who can reach it could read and delete every "
-        f"dataset and model; listen on {LOCAL_ADDRESS} (server.address in .streamlit/config.toml, "
-        "or --server.address 127.0.0.1)")
+        f"dataset and model; set PIPELINE_STUDIO_AUTH=accounts (first admin: python -m studio users add-admin "
+        f"NAME) or listen on {LOCAL_ADDRESS} (server.address in .streamlit/config.toml)")

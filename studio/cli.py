@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from pipeline_core import cli as core
+from studio.users_cli import add_users
 
 PROG = "python -m studio"
 CLI_USER = "cli"  # who the registry records for changes made from the command line
@@ -418,7 +419,8 @@ def cmd_retrain(args: argparse.Namespace) -> int:
     return core.EXIT_OK
 
 
-COMMANDS: list[Callable[[Any], None]] = [_add_models, _add_feedback, _add_monitor, _add_report, _add_retrain]
+COMMANDS: list[Callable[[Any], None]] = [_add_models, _add_feedback, _add_monitor, _add_report, _add_retrain,
+                                         add_users]
 """Commands of their own, each added by a function taking the subcommand registry (``add_parser``)."""
 
 SYNOPSIS = """model registry (the studio of PIPELINE_STUDIO_HOME):
@@ -431,4 +433,5 @@ SYNOPSIS = """model registry (the studio of PIPELINE_STUDIO_HOME):
   feedback FILE [--outcome-column outcome]   true outcomes by request_id and row_id (ground truth)
   monitor --pipeline NAME [--since 7d] --out report.json|html [--max-psi X] [--min-accuracy X]  (exit 3: alert)
   report  --pipeline NAME --version N [--sensitive COL[,COL]] --out report.html   the model report
-  retrain --pipeline NAME [--version N] [--data FILE]   a challenger in staging, on newly labelled logged rows"""
+  retrain --pipeline NAME [--version N] [--data FILE]   a challenger in staging, on newly labelled logged rows
+  users   add-admin NAME   an administrator for sign-in; the password is asked for, or read from standard input"""

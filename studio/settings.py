@@ -22,6 +22,7 @@ from pipeline_core.errors import StudioError
 from storage.sql_source import SqlPolicy
 
 JobBackend = Literal["dask", "threads"]
+SignIn = Literal["none", "accounts"]
 SECRET_VARIABLES = frozenset({"PIPELINE_STUDIO_SQL_SOURCES", "DATABASE_URL"})  # never echoed in an error
 
 
@@ -81,6 +82,16 @@ class Settings(BaseSettings):
                                                  description="how often a scoring service re-evaluates its pipeline's "
                                                              "alert thresholds for /metrics (in a background thread)")
 
+    auth: SignIn = Field("none", alias="PIPELINE_STUDIO_AUTH",
+                         description="none: one local user, no sign-in (only on 127.0.0.1); accounts: built-in "
+                                     "accounts (python -m studio users add-admin NAME creates the first)")
+    max_sign_in_failures: PositiveInt = Field(5, alias="PIPELINE_STUDIO_MAX_SIGN_IN_FAILURES",
+                                              description="wrong passwords in a row that lock an account")
+    lockout_minutes: PositiveFloat = Field(15, alias="PIPELINE_STUDIO_LOCKOUT_MINUTES",
+                                           description="how long a locked account refuses every sign-in")
+    session_hours: PositiveFloat = Field(12, alias="PIPELINE_STUDIO_SESSION_HOURS",
+                                         description="a sign-in lasts this long, then the browser must sign in again")
+
     @field_validator("sql_sources", "sql_dirs", mode="before")
     @classmethod
     def _split_list(cls, value: Any) -> Any:
@@ -109,6 +120,11 @@ class Settings(BaseSettings):
             except ArgumentError:
                 raise ValueError(f"entry {position} is not a database URL (dialect+driver://user@host/db)") from None
         return value
+
+    @property
+    def sign_in(self) -> bool:
+        """Whether visitors must sign in (what allows the app to listen beyond this machine)."""
+        return self.auth != "none"
 
     @property
     def memory_budget_bytes(self) -> int:

@@ -21,7 +21,7 @@ pytestmark = pytest.mark.e2e
 
 TITLES = ["Data", "Profile", "Clean", "Features", "Train", "Compare", "Models", "Predict", "Monitor", "Pipelines"]
 # the files Streamlit's automatic menu lists
-NOT_PAGES = ["app", "charts", "common", "jobs", "registration", "step editor", "monitor charts"]
+NOT_PAGES = ["app", "charts", "common", "jobs", "registration", "step editor", "monitor charts", "sign in"]
 NAV_LABELS = '[data-testid="stSidebarNav"] [data-testid="stSidebarNavLink"] span[label]'
 
 

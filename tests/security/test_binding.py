@@ -45,9 +45,9 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def _get(url: str) -> int | None:
+def _get(url: str, timeout: float = 5) -> int | None:
     try:
-        with urllib.request.urlopen(url, timeout=5) as response:
+        with urllib.request.urlopen(url, timeout=timeout) as response:
             return response.status
     except urllib.error.HTTPError as e:
         return e.code
@@ -55,33 +55,53 @@ def _get(url: str) -> int | None:
         return None
 
 
-def test_streamlit_run_on_every_interface_refuses_with_one_line_and_status_2(tmp_path):
-    """The real command a user would type, with the address on the command line (bypassing config.toml).
+def _start_on_every_interface(home: Path, **env: str) -> tuple[subprocess.Popen, int]:
+    """``streamlit run app.py --server.address 0.0.0.0`` (bypassing config.toml), then its first script run.
 
     Streamlit runs the script on the first visit; its script health check is such a visit without a browser.
+    Returns the process and the health check's status (``None`` when the process ended before answering).
     """
     port = _free_port()
-    home = tmp_path / "home"
-    env = {**os.environ, "PIPELINE_STUDIO_HOME": str(home), "PYTHONUNBUFFERED": "1"}
-    env.pop("DATABASE_URL", None)
+    environ = {**os.environ, "PIPELINE_STUDIO_HOME": str(home), "PYTHONUNBUFFERED": "1",
+               "PIPELINE_STUDIO_JOBS": "threads", **env}
+    environ.pop("DATABASE_URL", None)
     process = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", "app.py", "--server.address", "0.0.0.0", "--server.port",
          str(port), "--server.headless", "true", "--server.scriptHealthCheckEnabled", "true"],
-        cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+        cwd=REPO, env=environ, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    deadline = time.monotonic() + START_DEADLINE_S
+    while _get(f"http://127.0.0.1:{port}/_stcore/health") != 200:
+        if process.poll() is not None or time.monotonic() > deadline:
+            _stop(process)
+            pytest.fail("streamlit never answered")
+        time.sleep(0.2)
+    return process, _get(f"http://127.0.0.1:{port}/_stcore/script-health-check", timeout=START_DEADLINE_S)
+
+
+def _stop(process: subprocess.Popen) -> None:
+    if process.poll() is None:
+        os.killpg(process.pid, 9)
+    process.communicate()
+
+
+def test_streamlit_run_on_every_interface_refuses_with_one_line_and_status_2(tmp_path):
+    home = tmp_path / "home"
+    process, _ = _start_on_every_interface(home)
     try:
-        deadline = time.monotonic() + START_DEADLINE_S
-        while _get(f"http://127.0.0.1:{port}/_stcore/health") != 200:
-            assert process.poll() is None and time.monotonic() < deadline, "streamlit never answered"
-            time.sleep(0.2)
-        _get(f"http://127.0.0.1:{port}/_stcore/script-health-check")  # the first script run: the app ends here
-        _, stderr = process.communicate(timeout=START_DEADLINE_S)
+        _, stderr = process.communicate(timeout=START_DEADLINE_S)  # the first script run ends the server
     finally:
-        if process.poll() is None:
-            os.killpg(process.pid, 9)
-            process.wait()
+        _stop(process)
     assert process.returncode == 2
     errors = [line for line in stderr.splitlines() if line.startswith("error:")]
     assert errors == ["error: refusing to start on 0.0.0.0 without sign-in: anyone who can reach it could read and "
-                      "delete every dataset and model; listen on 127.0.0.1 (server.address in "
-                      ".streamlit/config.toml, or --server.address 127.0.0.1)"]
+                      "delete every dataset and model; set PIPELINE_STUDIO_AUTH=accounts (first admin: python -m "
+                      "studio users add-admin NAME) or listen on 127.0.0.1 (server.address in .streamlit/config.toml)"]
     assert not (home / "studio.db").exists()  # refused before the store was opened
+
+
+def test_with_sign_in_configured_it_runs_on_every_interface(tmp_path):
+    process, status = _start_on_every_interface(tmp_path / "home", PIPELINE_STUDIO_AUTH="accounts")
+    try:
+        assert status == 200 and process.poll() is None  # the script ran (the sign-in page) and the server lives
+    finally:
+        _stop(process)

@@ -1,0 +1,112 @@
+"""Built-in accounts and their sessions: rows only. Hashing, policy and the clock are the application's
+(``studio.accounts``), which passes ``now`` in so tests control time.
+
+A failed sign-in and the lockout it may trigger are one write transaction, so two wrong passwords racing
+each other are both counted.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlmodel import Session, col, delete, func, select
+
+from storage.db import read, write
+from storage.errors import StorageError
+from storage.models import User, UserSession
+from storage.store import Store
+
+
+def add_user(store: Store, *, name: str, password_hash: str, is_admin: bool = False) -> User:
+    """A new account; a taken name raises :class:`StorageError` saying so."""
+
+    def work(session: Session) -> User:
+        if session.exec(select(User.id).where(User.name == name)).first() is not None:
+            raise StorageError(f"There is already an account named {name!r}.")
+        row = User(name=name, password_hash=password_hash, is_admin=is_admin)
+        session.add(row)
+        session.flush()
+        return row
+
+    return write(store, work)
+
+
+def get_user_by_name(store: Store, name: str) -> User | None:
+    return read(store, lambda session: session.exec(select(User).where(User.name == name)).first())
+
+
+def count_users(store: Store, *, admins_only: bool = False) -> int:
+    query = select(func.count()).select_from(User)
+    if admins_only:
+        query = query.where(col(User.is_admin))
+    return read(store, lambda session: int(session.exec(query).one()))
+
+
+def record_failed_sign_in(store: Store, user_id: int, *, now: datetime, max_failures: int,
+                          lockout: timedelta) -> User:
+    """Count a wrong password; the ``max_failures``-th locks the account until ``now + lockout`` (and the count
+    starts again from zero, so the account is not locked anew by its next mistake after the period)."""
+
+    def work(session: Session) -> User:
+        row = _user(session, user_id)
+        row.failed_sign_ins += 1
+        if row.failed_sign_ins >= max_failures:
+            row.failed_sign_ins, row.locked_until = 0, now + lockout
+        session.add(row)
+        session.flush()
+        return row
+
+    return write(store, work)
+
+
+def record_sign_in(store: Store, user_id: int, *, password_hash: str | None = None) -> User:
+    """A successful sign-in: the failure count and lock are cleared; ``password_hash`` replaces an outdated hash."""
+
+    def work(session: Session) -> User:
+        row = _user(session, user_id)
+        row.failed_sign_ins, row.locked_until = 0, None
+        if password_hash is not None:
+            row.password_hash = password_hash
+        session.add(row)
+        session.flush()
+        return row
+
+    return write(store, work)
+
+
+def add_user_session(store: Store, *, user_id: int, token_sha256: str, expires_at: datetime,
+                     now: datetime) -> UserSession:
+    """Record a signed-in browser; sessions that expired before ``now`` are deleted on the way (no sweeper)."""
+
+    def work(session: Session) -> UserSession:
+        session.exec(delete(UserSession).where(col(UserSession.expires_at) <= now))
+        row = UserSession(user_id=user_id, token_sha256=token_sha256, expires_at=expires_at)
+        session.add(row)
+        session.flush()
+        return row
+
+    return write(store, work)
+
+
+def session_user(store: Store, token_sha256: str, *, now: datetime) -> User | None:
+    """The account of an unexpired session with this token hash, else ``None``."""
+    query = (select(User).join(UserSession, col(UserSession.user_id) == col(User.id))
+             .where(UserSession.token_sha256 == token_sha256, col(UserSession.expires_at) > now))
+    return read(store, lambda session: session.exec(query).first())
+
+
+def delete_user_session(store: Store, token_sha256: str) -> bool:
+    """End a session; ``False`` when there was none (already signed out or expired and swept)."""
+
+    def work(session: Session) -> bool:
+        result = session.exec(delete(UserSession).where(col(UserSession.token_sha256) == token_sha256))
+        return bool(result.rowcount)
+
+    return write(store, work)
+
+
+def _user(session: Session, user_id: int) -> User:
+    row = session.get(User, user_id)
+    if row is None:
+        raise StorageError(f"Account #{user_id} does not exist.")
+    return row

@@ -1,0 +1,200 @@
+"""Built-in accounts (issue 19 point 1): create one, sign in with a lockout, keep a session, sign out.
+
+Passwords are hashed with argon2id (``argon2-cffi``'s defaults, RFC 9106's low-memory profile: 64 MiB, 3 passes),
+salted per account; the password itself is never stored or logged. A session is a random token the browser
+keeps; the database keeps only its SHA-256 (a token has 256 random bits, so a fast hash is enough) and an
+expiry, so a copy of the database signs nobody in and an old token stops working on its own.
+
+Every function takes the store and, where time matters, ``now`` (default: the clock), so tests move time
+instead of sleeping. Sign-in answers with a :class:`SignInResult` whose ``reason`` is one line for the user;
+a wrong name and a wrong password get the same words, and cost the same argon2 check, so the form does not
+tell which names exist. A locked account says until when: its owner needs to know, and it holds no secret.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+from functools import cache
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+import storage
+from pipeline_core.errors import StudioError
+from storage import Store
+from studio.settings import Settings
+
+MIN_PASSWORD_LENGTH = 10
+MAX_PASSWORD_LENGTH = 1024  # argon2 takes any length; a megabyte "password" would only cost us memory
+MAX_NAME_LENGTH = 64
+WRONG_CREDENTIALS = "wrong name or password"
+
+
+class AccountError(StudioError):
+    """An account cannot be created as asked (a taken or unusable name, a password too short)."""
+
+
+@dataclass(frozen=True)
+class Account:
+    """Who is signed in: what pages and the CLI may know of an account (never its hash)."""
+
+    id: int
+    name: str
+    is_admin: bool
+
+
+@dataclass(frozen=True)
+class SignInPolicy:
+    """How many wrong passwords lock an account, for how long, and how long a sign-in lasts."""
+
+    max_failures: int = 5
+    lockout: timedelta = timedelta(minutes=15)
+    session_lifetime: timedelta = timedelta(hours=12)
+
+    @classmethod
+    def from_settings(cls, config: Settings) -> SignInPolicy:
+        return cls(max_failures=config.max_sign_in_failures, lockout=timedelta(minutes=config.lockout_minutes),
+                   session_lifetime=timedelta(hours=config.session_hours))
+
+
+class SignInOutcome(StrEnum):
+    SIGNED_IN = "signed_in"
+    WRONG_CREDENTIALS = "wrong_credentials"
+    LOCKED = "locked"
+
+
+@dataclass(frozen=True)
+class SessionToken:
+    """The token to hand to the browser (once; only its hash is stored) and when it stops working."""
+
+    token: str
+    expires_at: datetime
+
+
+@dataclass(frozen=True)
+class SignInResult:
+    """``account`` is set only when ``outcome`` is ``SIGNED_IN`` (and ``session`` when :func:`sign_in` started
+    one); ``reason`` is the line to show otherwise."""
+
+    outcome: SignInOutcome
+    account: Account | None = None
+    reason: str = ""
+    locked_until: datetime | None = None
+    session: SessionToken | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.outcome is SignInOutcome.SIGNED_IN
+
+
+def _hasher() -> PasswordHasher:
+    return PasswordHasher()
+
+
+@cache
+def _decoy_hash() -> str:
+    """A hash to check unknown names against, so they cost as much as known ones (no name oracle by timing)."""
+    return _hasher().hash(secrets.token_urlsafe(16))
+
+
+def token_sha256(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8", "surrogateescape")).hexdigest()
+
+
+def _now(now: datetime | None) -> datetime:
+    return now if now is not None else datetime.now(UTC)
+
+
+def _account(row: storage.User) -> Account:
+    assert row.id is not None
+    return Account(id=row.id, name=row.name, is_admin=row.is_admin)
+
+
+def check_new_password(password: str) -> None:
+    """Raise :class:`AccountError` for a password too short or too long to accept."""
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise AccountError(f"the password must be at least {MIN_PASSWORD_LENGTH} characters long")
+    if len(password) > MAX_PASSWORD_LENGTH:
+        raise AccountError(f"the password must be at most {MAX_PASSWORD_LENGTH} characters long")
+
+
+def create_user(store: Store, name: str, password: str, *, admin: bool = False) -> Account:
+    """A new account named ``name`` (trimmed; letters, digits and ``. _ - @``) with an argon2 hash of ``password``."""
+    name = name.strip()
+    if not name or len(name) > MAX_NAME_LENGTH or not all(c.isalnum() or c in "._-@" for c in name):
+        raise AccountError(f"an account name is 1 to {MAX_NAME_LENGTH} letters, digits or . _ - @ (got {name!r})")
+    check_new_password(password)
+    return _account(storage.add_user(store, name=name, password_hash=_hasher().hash(password), is_admin=admin))
+
+
+def has_admin(store: Store) -> bool:
+    """Whether an administrator exists (the app asks for one to be created from the command line until then)."""
+    return storage.count_users(store, admins_only=True) > 0
+
+
+def authenticate(store: Store, name: str, password: str, *, policy: SignInPolicy,
+                 now: datetime | None = None) -> SignInResult:
+    """Check a name and password. A wrong password counts toward the lockout; a locked account is refused
+    without checking its password until the lock's end, after which it starts again with a clean count."""
+    now = _now(now)
+    row = storage.get_user_by_name(store, name.strip()) if len(password) <= MAX_PASSWORD_LENGTH else None
+    if row is not None and row.locked_until is not None and row.locked_until > now:
+        return _locked(row.locked_until)
+    hasher = _hasher()
+    try:
+        hasher.verify(row.password_hash if row is not None else _decoy_hash(), password)
+    except (VerificationError, InvalidHashError):
+        if row is None or row.id is None:
+            return SignInResult(SignInOutcome.WRONG_CREDENTIALS, reason=WRONG_CREDENTIALS)
+        counted = storage.record_failed_sign_in(store, row.id, now=now, max_failures=policy.max_failures,
+                                                lockout=policy.lockout)
+        if counted.locked_until is not None and counted.locked_until > now:
+            return _locked(counted.locked_until)
+        return SignInResult(SignInOutcome.WRONG_CREDENTIALS, reason=WRONG_CREDENTIALS)
+    if row is None or row.id is None:  # the decoy matched a guess of its random password: still nobody
+        return SignInResult(SignInOutcome.WRONG_CREDENTIALS, reason=WRONG_CREDENTIALS)
+    rehashed = hasher.hash(password) if hasher.check_needs_rehash(row.password_hash) else None
+    return SignInResult(SignInOutcome.SIGNED_IN,
+                        account=_account(storage.record_sign_in(store, row.id, password_hash=rehashed)))
+
+
+def _locked(until: datetime) -> SignInResult:
+    return SignInResult(SignInOutcome.LOCKED, locked_until=until,
+                        reason=f"too many wrong passwords: this account is locked until {until:%H:%M} UTC")
+
+
+def start_session(store: Store, account: Account, *, policy: SignInPolicy, now: datetime | None = None) -> SessionToken:
+    """A new session for ``account``, valid for the policy's lifetime; the token is returned once, never stored."""
+    now = _now(now)
+    token = secrets.token_urlsafe(32)
+    expires_at = now + policy.session_lifetime
+    storage.add_user_session(store, user_id=account.id, token_sha256=token_sha256(token), expires_at=expires_at,
+                             now=now)
+    return SessionToken(token=token, expires_at=expires_at)
+
+
+def sign_in(store: Store, name: str, password: str, *, policy: SignInPolicy,
+            now: datetime | None = None) -> SignInResult:
+    """The sign-in form's one call: :func:`authenticate`, then :func:`start_session` when it succeeds."""
+    now = _now(now)
+    result = authenticate(store, name, password, policy=policy, now=now)
+    if result.account is None:
+        return result
+    return replace(result, session=start_session(store, result.account, policy=policy, now=now))
+
+
+def current_user(store: Store, token: str | None, *, now: datetime | None = None) -> Account | None:
+    """The account a token signs in, or ``None`` for no token, an unknown, ended or expired one."""
+    if not isinstance(token, str) or not token:
+        return None
+    row = storage.session_user(store, token_sha256(token), now=_now(now))
+    return _account(row) if row is not None else None
+
+
+def end_session(store: Store, token: str) -> bool:
+    """Sign a token out (its row is deleted); ``False`` if it was not signed in."""
+    return storage.delete_user_session(store, token_sha256(token))

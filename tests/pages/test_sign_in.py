@@ -1,0 +1,53 @@
+"""With PIPELINE_STUDIO_AUTH=accounts the app shows only the sign-in form until someone signs in (AppTest)."""
+
+from __future__ import annotations
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from studio import accounts
+from tests.apptest import REPO, TIMEOUT, texts
+
+PASSWORD = "correct horse battery"
+
+
+@pytest.fixture
+def accounts_on(monkeypatch, studio):
+    monkeypatch.setenv("PIPELINE_STUDIO_AUTH", "accounts")
+    monkeypatch.setenv("PIPELINE_STUDIO_JOBS", "threads")
+
+
+def _app() -> AppTest:
+    return AppTest.from_file(str(REPO / "app.py"), default_timeout=TIMEOUT).run()
+
+
+def _sign_in(at: AppTest, name: str, password: str) -> AppTest:
+    at.text_input(key="signin_name").input(name)
+    at.text_input(key="signin_password").input(password)
+    return at.button[0].click().run()
+
+
+def test_without_an_account_the_form_says_how_to_create_the_first(accounts_on):
+    at = _app()
+    assert not at.exception
+    assert "python -m studio users add-admin NAME" in texts(at, "info")
+    assert [b.label for b in at.button] == ["Sign in"] and not at.sidebar.button
+
+
+def test_a_wrong_password_is_refused_and_the_right_one_opens_the_app(accounts_on, store):
+    accounts.create_user(store, "alice", PASSWORD, admin=True)
+    at = _sign_in(_app(), "alice", "wrong password")
+    assert texts(at, "error") == "wrong name or password"
+    assert not any(b.key == "signout" for b in at.button)
+    at = _sign_in(at, "alice", PASSWORD)
+    assert not at.exception and not at.error
+    assert any(b.key == "signout" for b in at.sidebar.button)
+    assert "alice" in " ".join(m.value for m in at.sidebar.markdown)
+    at.sidebar.button(key="signout").click().run()
+    assert [b.label for b in at.button] == ["Sign in"]
+
+
+def test_without_the_setting_nobody_signs_in(studio):
+    at = _app()
+    assert not at.exception and not any(b.key == "signout" for b in at.button)
+    assert "Sign in" not in [b.label for b in at.button]
