@@ -17,26 +17,36 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import pandas as pd
 import plotly
 import shap
 import sklearn
 
+from pipeline_core.analysis.error_slices import ErrorAnalysis
+from pipeline_core.analysis.fairness import FairnessReport
 from pipeline_core.artifacts.export import LoadedModel
+from pipeline_core.definition.spec import PipelineSpec, load_spec
 from pipeline_core.reporting.audit_sections import bias_section, errors_section, explanations_section
 from pipeline_core.reporting.document import Document, Section, Table
 from pipeline_core.reporting.evaluation_sections import Scores, metrics_section, tuning_section
 from pipeline_core.reporting.html import to_html
-from pipeline_core.reporting.model_sections import Lineage, data_section, lineage_section, rules_section, steps_section
-from pipeline_core.training.holdout import holdout_frames, holdout_split
-from pipeline_core.training.results import DecisionThreshold, run_summary
+from pipeline_core.reporting.model_sections import (
+    Lineage,
+    data_section,
+    lineage_section,
+    missing_data_section,
+    rules_section,
+    steps_section,
+)
+from pipeline_core.training.holdout import Split, holdout_frames, holdout_split
+from pipeline_core.training.results import DecisionThreshold, RunSummary, run_summary
 from storage import Dataset, ModelArtifact
 from studio import audit, explanations, pipelines, registry
 from studio.datasets import get_dataset, load_table, preview_rows
 from studio.errors import FAILURES, StorageError
-from studio.models import load_stored_model
+from studio.models import get_artifact, load_stored_model
 from studio.runs import get_run, run_inputs
 from studio.schema import dataset_schema
 
@@ -78,52 +88,27 @@ def build_model_report(pipeline: str | int, version: int, *, sensitive: Sequence
     if run is None:
         raise StorageError(f"Run #{entry.run_id} behind version {version} of '{entry.pipeline}' no longer exists.")
     model, frame = _once(load_model), _once(load_frame)
-    inputs = run_inputs(entry.run_id, load_model=model, load_frame=frame)
+    spec, fitted, table = _inputs(entry, model, frame)
     summary = run_summary(run)
-    spec, fitted = inputs.spec, inputs.model.pipeline
+    found = _analyse(entry, spec, fitted, table, summary, list(sensitive), positive, model, frame)
     record = next((r for r in run.leaderboard if r.get("model") == entry.model_name), None)
-    scores = Scores(entry.metrics.task, entry.metrics.metric, entry.metrics.cv, entry.metrics.cv_std,
-                    entry.metrics.holdout)
-    supervised = summary.task in ("classification", "regression")
-    split, holdout, split_problem = None, None, None
-    try:
-        split = holdout_split(spec, inputs.frame)
-        if supervised:
-            holdout = holdout_frames(fitted, spec, split, entry.metrics.metric or summary.metric)
-    except FAILURES as e:
-        split_problem = str(e)
-    unsupervised = None if supervised else f"a {summary.task} model has no target to explain or be wrong about"
-    scored, bias, errors, explained = None, None, None, None
-    audit_problem = unsupervised or split_problem
-    if audit_problem is None:
-        try:
-            scored = audit.holdout_scores(entry.run_id, load_model=model, load_frame=frame)
-            errors = audit.where_it_errs(scored)
-        except FAILURES as e:
-            audit_problem = str(e)
-    if sensitive and scored is not None:  # the caller's columns: a wrong name fails the report, before SHAP runs
-        bias = audit.bias_by_group(scored, list(sensitive), positive=positive)
-    explain_problem = unsupervised or split_problem
-    if explain_problem is None:
-        try:
-            explained = explanations.explain_run(entry.run_id, load_model=model, load_frame=frame)
-        except FAILURES as e:
-            explain_problem = str(e)
-
+    metrics = entry.metrics
+    split = found.split
     sections = [
-        data_section(inputs.frame, dataset_schema(inputs.frame, spec), spec, dataset=entry.dataset_name,
-                     task=summary.task, training_rows=len(split.X_train) if split else None,
-                     holdout_rows=len(split.X_test) if split else None),
-        steps_section(spec, fitted=fitted, model_kind=entry.model_name, metric=entry.metrics.metric,
+        data_section(table, dataset_schema(table, spec), spec, dataset=entry.dataset_name, task=summary.task,
+                     training_rows=len(split.X_train) if split else None,
+                     holdout_rows=len(split.X_test) if split else None) if table is not None else
+        missing_data_section(entry.dataset_name),
+        steps_section(spec, fitted=fitted, model_kind=entry.model_name, metric=metrics.metric,
                       params=(record or {}).get("params") or {}, threshold=_threshold(summary.threshold)),
-        metrics_section(scores, run.leaderboard, entry.model_name, holdout, len(split.X_test) if split else None,
-                        split_problem or (unsupervised and f"hold-out charts are for supervised models, "
-                                                           f"not {summary.task}")),
-        tuning_section(record, entry.metrics.metric, entry.model_label),
-        explanations_section(explained.summary if explained else None, explained.curves if explained else [],
-                             explain_problem),
-        bias_section(bias, list(sensitive), None if bias or not sensitive else audit_problem),
-        errors_section(errors, audit_problem),
+        metrics_section(Scores(metrics.task, metrics.metric, metrics.cv, metrics.cv_std, metrics.holdout),
+                        run.leaderboard, entry.model_name, found.holdout, len(split.X_test) if split else None,
+                        found.holdout_problem),
+        tuning_section(record, metrics.metric, entry.model_label),
+        explanations_section(found.explained.summary if found.explained else None,
+                             found.explained.curves if found.explained else [], found.explain_problem),
+        bias_section(found.bias, list(sensitive), None if found.bias or not sensitive else found.audit_problem),
+        errors_section(found.errors, found.audit_problem),
         rules_section(spec, dict(spec.columns.rename)),
         lineage_section(Lineage(
             pipeline=entry.pipeline, version=entry.version, stage=entry.stage, model=entry.model_label,
@@ -145,6 +130,67 @@ def build_model_report(pipeline: str | int, version: int, *, sensitive: Sequence
     return ModelReport(entry.pipeline, entry.version, report_file_name(entry.pipeline, entry.version), html,
                        [SectionOutline(s.key, s.title, s.summary, s.charts) for s in document.sections],
                        list(sensitive))
+
+
+def _inputs(entry: registry.ModelVersion, model: Callable[[ModelArtifact], LoadedModel],
+            frame: Callable[[Dataset], pd.DataFrame]) -> tuple[PipelineSpec, Any, pd.DataFrame | None]:
+    """The definition, the fitted pipeline and the training table; without the table when it was deleted (the
+    registry keeps the model file and its run, so most of the report still stands)."""
+    if entry.dataset_id is not None:
+        inputs = run_inputs(entry.run_id, load_model=model, load_frame=frame)
+        return inputs.spec, inputs.model.pipeline, inputs.frame
+    loaded = model(get_artifact(entry.artifact_id))
+    definition = loaded.metadata.get("definition")
+    if not definition:
+        raise StorageError(f"Version {entry.version} of '{entry.pipeline}' has neither its training data nor a "
+                           "definition in its model file, so there is nothing to report on.")
+    return load_spec(definition), loaded.pipeline, None
+
+
+@dataclass
+class _Findings:
+    """What the rebuilt hold-out rows give (charts, audits, explanations), or why each part could not be had."""
+
+    split: Split | None = None
+    holdout: dict[str, pd.DataFrame] | None = None
+    holdout_problem: str | None = None
+    errors: ErrorAnalysis | None = None
+    bias: FairnessReport | None = None
+    audit_problem: str | None = None
+    explained: explanations.RunExplanation | None = None
+    explain_problem: str | None = None
+
+
+def _analyse(entry: registry.ModelVersion, spec: PipelineSpec, fitted: Any, table: pd.DataFrame | None,
+             summary: RunSummary, sensitive: list[str], positive: str | None,
+             model: Callable[[ModelArtifact], LoadedModel], frame: Callable[[Dataset], pd.DataFrame]) -> _Findings:
+    found, task = _Findings(), summary.task
+    if table is None:
+        found.holdout_problem = "the training data was deleted, so the hold-out rows cannot be rebuilt"
+    elif task not in ("classification", "regression"):
+        found.holdout_problem = f"a {task} model has no target to explain or be wrong about"
+    else:
+        try:
+            found.split = holdout_split(spec, table)
+            found.holdout = holdout_frames(fitted, spec, found.split, entry.metrics.metric or summary.metric)
+        except FAILURES as e:
+            found.holdout_problem = str(e)
+    found.audit_problem = found.explain_problem = found.holdout_problem
+    if found.holdout_problem is not None:
+        return found
+    try:
+        scored = audit.holdout_scores(entry.run_id, load_model=model, load_frame=frame)
+        found.errors = audit.where_it_errs(scored)
+    except FAILURES as e:
+        found.audit_problem = str(e)
+    else:
+        if sensitive:  # the caller's columns: a wrong name fails the report, before SHAP runs
+            found.bias = audit.bias_by_group(scored, sensitive, positive=positive)
+    try:
+        found.explained = explanations.explain_run(entry.run_id, load_model=model, load_frame=frame)
+    except FAILURES as e:
+        found.explain_problem = str(e)
+    return found
 
 
 def sensitive_choices(pipeline: str | int, version: int) -> list[str]:

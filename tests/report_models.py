@@ -36,7 +36,7 @@ def customers(rows: int = ROWS, seed: int = 7) -> pd.DataFrame:
                          "churned": churned, "spend": spend})
 
 
-def _spec(name: str, target: str, frame: pd.DataFrame, models: list[dict], **tuning) -> PipelineSpec:
+def spec_for(name: str, target: str, frame: pd.DataFrame, models: list[dict], **tuning) -> PipelineSpec:
     spec = PipelineSpec(name=name, target=target, models=models, columns={"select": [
         c for c in frame.columns if c not in ("churned", "spend") or c == target]},
                         evaluation={"cv_folds": 3, "holdout": 0.25, "seed": 3},
@@ -60,8 +60,8 @@ def register_both(store: Store) -> dict[str, int]:
     """The tuned classifier and the regressor, each registered as version 1 of its pipeline."""
     frame = customers()
     dataset_id = store_frame(store, frame, "customers")
-    classifier = _spec(CLASSIFIER, "churned", frame, [{"kind": "logistic_regression"}, {"kind": "decision_tree"}],
+    classifier = spec_for(CLASSIFIER, "churned", frame, [{"kind": "logistic_regression"}, {"kind": "decision_tree"}],
                        method="random", n_trials=3)
-    regressor = _spec(REGRESSOR, "spend", frame, [{"kind": "ridge"}, {"kind": "decision_tree"}])
+    regressor = spec_for(REGRESSOR, "spend", frame, [{"kind": "ridge"}, {"kind": "decision_tree"}])
     return {CLASSIFIER: register(store, CLASSIFIER, classifier, dataset_id),
             REGRESSOR: register(store, REGRESSOR, regressor, dataset_id)}

@@ -89,6 +89,15 @@ def test_installed_packages_import_from_site_packages(installed: Path, tmp_path:
     assert migrated == "migrated"
 
 
+def test_the_model_report_template_is_installed(installed: Path, tmp_path: Path) -> None:
+    """The report's page template ships as package data: an installed copy renders a report with a chart."""
+    code = ("import plotly.graph_objects as go; from pipeline_core.reporting.document import Chart, Document, Section; "
+            "from pipeline_core.reporting.html import to_html; "
+            "page = to_html(Document('t', 's', [Section('k', 'K', 'one', [Chart(go.Figure())])])); "
+            "print(page.startswith('<!DOCTYPE html>'), 'Plotly.newPlot' in page, len(page) > 1_000_000)")
+    assert _run([str(installed / "python"), "-c", code], tmp_path).stdout.split() == ["True", "True", "True"]
+
+
 def test_declared_dependencies_are_satisfied(installed: Path, tmp_path: Path) -> None:
     _run([str(installed / "python"), "-m", "pip", "check"], tmp_path)
 

@@ -55,16 +55,22 @@ def metrics_section(scores: Scores, leaderboard: Sequence[Mapping[str, Any]], mo
     names = metric_names([{"metrics": {**scores.cv, **scores.holdout}}])
     if scores.metric in names:
         names = [scores.metric] + [n for n in names if n != scores.metric]
-    table = Table(["Metric", "Cross-validated (mean ± std)", "Hold-out"], [
-        [metric_label(n), metric_text({n: _none_or(n, scores.cv.get(n)), f"{n}__std": scores.cv_std.get(n)}, n),
-         _shown(n, scores.holdout.get(n))] for n in names])
-    where = f"the {holdout_rows:,} hold-out rows" if holdout_rows else "the hold-out rows"
-    blocks: list[Any] = [
-        Text(f"Cross-validated on the training rows; hold-out scores on {where}, scored once after the model was "
-             f"chosen. Ranked by {metric_label(scores.metric or '')}"
-             + (f" ({'higher' if mt.shown_greater_is_better(scores.metric) else 'lower'} is better)."
-                if scores.metric else ".")),
-        table]
+    ranked = ""
+    if scores.metric:
+        direction = "higher" if mt.shown_greater_is_better(scores.metric) else "lower"
+        ranked = f" Ranked by {metric_label(scores.metric)} ({direction} is better)."
+    if scores.task == "clustering":  # no labels to cross-validate against: scored once on the training rows
+        table = Table(["Metric", "On the training rows"], [
+            [metric_label(n), metric_text({n: _none_or(n, scores.cv.get(n))}, n)] for n in names])
+        blocks: list[Any] = [Text("Clustering has no target: each model is scored once on the rows it clustered."
+                                  + ranked), table]
+    else:
+        table = Table(["Metric", "Cross-validated (mean ± std)", "Hold-out"], [
+            [metric_label(n), metric_text({n: _none_or(n, scores.cv.get(n)), f"{n}__std": scores.cv_std.get(n)}, n),
+             _shown(n, scores.holdout.get(n))] for n in names])
+        where = f"the {holdout_rows:,} hold-out rows" if holdout_rows else "the hold-out rows"
+        blocks = [Text(f"Cross-validated on the training rows; hold-out scores on {where}, scored once after the "
+                       f"model was chosen.{ranked}"), table]
     board = leaderboard_frame(leaderboard, scores.metric)
     if not board.empty and scores.metric in board:
         rows = [["✓" if row["model"] == model else "", str(row["Model"]), metric_text(row, scores.metric),
@@ -89,6 +95,8 @@ def metrics_section(scores: Scores, leaderboard: Sequence[Mapping[str, Any]], mo
     main = scores.cv.get(scores.metric) if scores.metric else None
     summary = (f"Cross-validated {metric_label(scores.metric)} {_shown(scores.metric, main)}, hold-out "
                f"{_shown(scores.metric, scores.holdout.get(scores.metric))}." if scores.metric else "No scores.")
+    if scores.task == "clustering" and scores.metric:
+        summary = f"{metric_label(scores.metric)} {_shown(scores.metric, main)} on the training rows."
     return Section("metrics", "Metrics", summary, blocks)
 
 
@@ -104,7 +112,7 @@ def tuning_section(record: Mapping[str, Any] | None, metric: str | None, label: 
         return Section("tuning", "Tuning history", "Not tuned.",
                        [Text(f"The run did not tune {label}: it was trained with the parameters listed under "
                              "Pipeline steps.", "note")])
-    trials = [t for t in history if t.get("trial", 0) > 0 and t.get("score") is not None]
+    trials = [t for t in history if t.get("trial", 0) > 0 and t.get("score") is not None and t["score"] == t["score"]]
     untuned = next((t.get("score") for t in history if t.get("trial") == 0), None)
     scores = [display_value(metric, t["score"]) for t in trials]
     best = (max(scores) if mt.shown_greater_is_better(metric) else min(scores)) if scores else None

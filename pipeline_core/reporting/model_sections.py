@@ -75,6 +75,14 @@ def data_section(frame: pd.DataFrame, schema: DataSchema, spec: PipelineSpec, *,
                                    f"{dataset or 'a deleted dataset'}; {len(features):,} feature(s).", blocks)
 
 
+def missing_data_section(dataset: str | None) -> Section:
+    """The data section when the training table was deleted: the registry still names it by its hash."""
+    return Section("data", "Data", "The training data was deleted.", [Text(
+        f"The dataset {dataset or ''} this model was trained on has been deleted, so its summary, the hold-out "
+        "charts, explanations, bias by group and error slices cannot be rebuilt. Its hash is under Lineage.",
+        "warning")])
+
+
 def _target_chart(frame: pd.DataFrame, schema: DataSchema, spec: PipelineSpec, task: str | None) -> Chart | None:
     raw = next((c.raw for c in schema.columns if c.role == "target"), None)
     if raw is None or raw not in frame:

@@ -11,11 +11,13 @@ import sys
 
 import pytest
 
+import storage
+from pipeline_core.definition.spec import PipelineSpec
 from pipeline_core.reporting.html import script_hash
-from studio import model_report
+from studio import model_report, registry
 from studio.errors import DataError, StorageError
-from tests.apptest import REPO
-from tests.report_models import CLASSIFIER, HOSTILE, REGRESSOR, register_both
+from tests.apptest import REPO, store_frame
+from tests.report_models import CLASSIFIER, HOSTILE, REGRESSOR, customers, register, register_both, spec_for
 
 SECTIONS = ["summary", "data", "steps", "metrics", "tuning", "explanations", "bias", "errors", "rules", "lineage"]
 
@@ -130,3 +132,38 @@ def test_the_command_line_writes_the_report_and_refuses_bad_input_in_one_line(re
         assert failed.stderr.startswith("error: ") and reason in failed.stderr
         assert len(failed.stderr.strip().splitlines()) == 1 and "Traceback" not in failed.stderr
         assert not never.exists()
+
+
+def test_parts_that_do_not_apply_say_why_instead_of_failing_the_report(store):
+    frame = customers()
+    dataset_id = store_frame(store, frame, "customers")
+    no_holdout = spec_for("no hold-out", "churned", frame, [{"kind": "logistic_regression"}])
+    no_holdout = no_holdout.model_copy(update={"evaluation": no_holdout.evaluation.model_copy(update={"holdout": 0})})
+    register(store, "no hold-out", no_holdout, dataset_id)
+    page = _text(model_report.build_model_report("no hold-out", 1, sensitive=["region"]))
+    for key in ("metrics", "explanations", "bias", "errors"):
+        assert "this definition holds out no rows" in _section(page, key)
+    assert "0.8" in _section(page, "metrics") or "0.9" in _section(page, "metrics")  # the CV scores still stand
+
+    clusters = PipelineSpec(name="clusters", task="clustering", models=[{"kind": "kmeans"}],
+                            columns={"select": ["tenure", "visits"]}, evaluation={"cv_folds": 3, "holdout": 0.25})
+    register(store, "clusters", clusters, dataset_id)
+    report = model_report.build_model_report("clusters", 1)
+    page = _text(report)
+    assert [s.key for s in report.sections] == SECTIONS
+    assert "On the training rows" in _section(page, "metrics") and "Cross-validated" not in _section(page, "metrics")
+    for key in ("explanations", "errors"):
+        assert "a clustering model has no target" in _section(page, key)
+
+
+def test_a_version_whose_data_was_deleted_still_reports_what_the_registry_keeps(store, registered):
+    dataset_id = storage.get_run(store, registry.model_version(REGRESSOR, 1).run_id).dataset_id
+    storage.delete_dataset(store, dataset_id)
+    report = model_report.build_model_report(REGRESSOR, 1, sensitive=["region"])
+    page = _text(report)
+    assert [s.key for s in report.sections] == SECTIONS
+    assert "has been deleted" in _section(page, "data")
+    assert "Ridge" in _section(page, "steps") and "R²" in _section(page, "metrics")
+    for key in ("explanations", "bias", "errors"):
+        assert "the training data was deleted" in _section(page, key)
+    assert registry.model_version(REGRESSOR, 1).data_sha256 in _section(page, "lineage")
