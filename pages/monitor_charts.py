@@ -124,21 +124,20 @@ def drift_figure(drift: DriftOverTime, top: int = 15) -> go.Figure:
 
 
 def violations_figure(violations: ViolationsOverTime, top: int = 8) -> go.Figure:
-    """Rows breaking each quality rule per bucket (lines, the most broken rules), and the share of the bucket's rows
-    breaking any rule (dotted, right axis)."""
+    """The share of each bucket's rows breaking any quality rule (pale bars, left axis) and the rows breaking each
+    rule (lines over them, right axis; the most broken rules)."""
     starts = [b.start for b in violations.buckets]
-    figure = _figure("Rows breaking each quality rule", height=360, yaxis={"title": "rows", "rangemode": "tozero"},
-                     yaxis2={"title": "rows breaking any rule", "overlaying": "y", "side": "right",
-                             "tickformat": ".0%", "rangemode": "tozero", "showgrid": False},
+    figure = _figure("Rows breaking each quality rule", height=360,
+                     yaxis={"title": "share of rows breaking any rule", "tickformat": ".0%", "rangemode": "tozero"},
+                     yaxis2={"title": "rows breaking the rule", "overlaying": "y", "side": "right",
+                             "rangemode": "tozero", "showgrid": False, "tickmode": "auto", "tickformat": ",d"},
                      legend={"orientation": "h", "y": -0.2, "font": {"size": 11}})
+    figure.add_bar(x=starts, y=[b.rate for b in violations.buckets], name="share of rows breaking any rule",
+                   marker_color="#ffe3e3", customdata=[b.rows for b in violations.buckets],
+                   hovertemplate="%{y:.1%} of %{customdata:,} rows<extra></extra>")
     for i, rule in enumerate(violations.rules[:top]):
         name = wrap_label(rule.label(), 40)
-        figure.add_scatter(x=starts, y=[b.per_rule.get(rule, 0) for b in violations.buckets], name=name,
+        figure.add_scatter(x=starts, y=[b.per_rule.get(rule, 0) for b in violations.buckets], name=name, yaxis="y2",
                            mode="lines+markers", line={"color": PALETTE[i % len(PALETTE)]}, marker={"size": 4},
                            hovertemplate="%{y:,} rows<extra>" + name + "</extra>")
-    busy = [b for b in violations.buckets if b.rows]
-    figure.add_scatter(x=[b.start for b in busy], y=[b.rate for b in busy], name="share of rows breaking any rule",
-                       yaxis="y2", mode="lines", line={"color": GREY, "dash": "dot"},
-                       customdata=[b.rows for b in busy],
-                       hovertemplate="%{y:.1%} of %{customdata:,} rows<extra></extra>")
     return figure
