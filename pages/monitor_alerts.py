@@ -39,7 +39,8 @@ def alerts_banner(pipeline: Any, since: datetime, until: datetime, granularity: 
                   version: int | None) -> None:
     """One message per crossed threshold over the window: what crossed, by how much and since which bucket."""
     try:
-        checks = alerts.evaluate(pipeline.id, since=since, until=until, granularity=granularity, version=version)
+        checks = alerts.evaluate(pipeline.id, since=since, until=until, granularity=granularity, version=version,
+                                 ranker=_ranking)
     except FAILURES as e:
         common.show_error(e)
         return
@@ -49,6 +50,12 @@ def alerts_banner(pipeline: Any, since: datetime, until: datetime, granularity: 
         show(f"Alert: {common.escape_markdown(check.sentence())}", icon=":material/notifications_active:")
     if checks and not crossed:
         st.caption(f"{len(checks)} alert threshold(s) checked over this window; none crossed.")
+
+
+@st.cache_data(show_spinner="Ranking the features by importance…", max_entries=32)
+def _ranking(pipeline: str | int, version: int) -> list[str]:
+    """A registered version's features by importance: its model never changes, so one ranking per version."""
+    return alerts.important_features(pipeline, version)
 
 
 def thresholds_section(pipeline: Any) -> None:

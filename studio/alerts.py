@@ -15,6 +15,7 @@ bucket the bucket's own value first crossed.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Literal
@@ -37,6 +38,7 @@ from studio.workspace import current_store
 
 CheckKind = Literal["drift", "accuracy", "balanced_accuracy", "mean_absolute_error", "drop_from_cv", "violation_rate"]
 IMPORTANCE_ROWS = 1_000  # training rows permutation importance ranks features on
+Ranker = Callable[[str | int, int], list[str]]  # (pipeline, registered version) -> features, most important first
 
 
 class Check(BaseModel):
@@ -96,11 +98,13 @@ class Measurements:
 
 
 def measure(pipeline: str | int, *, since: datetime, until: datetime, granularity: monitoring.Granularity,
-            thresholds: AlertThresholds, version: int | None = None, drift: bool | None = None) -> Measurements:
+            thresholds: AlertThresholds, version: int | None = None, drift: bool | None = None,
+            ranker: Ranker | None = None) -> Measurements:
     """The numbers ``thresholds`` need; drift is measured when a drift threshold is set (or ``drift`` is True).
 
     Drift that cannot be measured (no registered model, no training data) is a note, not an error, so the other
-    checks still stand.
+    checks still stand. ``ranker`` ranks features by importance for ``top_k`` (default :func:`important_features`;
+    a service passes a cached one, since the ranking only changes with the model).
     """
     window = {"since": since, "until": until, "granularity": granularity, "version": version}
     performance = monitoring.live_performance(pipeline, **window)
@@ -114,7 +118,7 @@ def measure(pipeline: str | int, *, since: datetime, until: datetime, granularit
         except StorageError as e:
             note = str(e)
         if found is not None and thresholds.top_k is not None and thresholds.max_psi is not None:
-            important = important_features(pipeline, found.version)
+            important = (ranker or important_features)(pipeline, found.version)
     return Measurements(performance=performance, balanced=balanced, drift=found,
                         drift_note=note, violations=violations_over_time(pipeline, **window), important=important)
 
@@ -131,21 +135,22 @@ def assess(thresholds: AlertThresholds, measured: Measurements) -> list[Check]:
 
 
 def evaluate(pipeline: str | int, *, since: datetime, until: datetime, granularity: monitoring.Granularity = "hour",
-             thresholds: AlertThresholds | None = None, version: int | None = None) -> list[Check]:
+             thresholds: AlertThresholds | None = None, version: int | None = None,
+             ranker: Ranker | None = None) -> list[Check]:
     """The checks of ``thresholds`` (default: the pipeline's stored ones) over [since, until)."""
     thresholds = thresholds if thresholds is not None else get_thresholds(pipeline).thresholds
     if thresholds.is_empty():
         return []
     return assess(thresholds, measure(pipeline, since=since, until=until, granularity=granularity,
-                                      thresholds=thresholds, version=version))
+                                      thresholds=thresholds, version=version, ranker=ranker))
 
 
-def service_checks(pipeline: str | int, *, now: datetime | None = None) -> list[Check]:
+def service_checks(pipeline: str | int, *, now: datetime | None = None, ranker: Ranker | None = None) -> list[Check]:
     """The stored thresholds' checks over their ``window_hours`` back from now, per hour: what ``/metrics`` shows."""
     thresholds = get_thresholds(pipeline).thresholds
     until = now or datetime.now(UTC)
     return evaluate(pipeline, since=until - timedelta(hours=thresholds.window_hours), until=until,
-                    granularity="hour", thresholds=thresholds)
+                    granularity="hour", thresholds=thresholds, ranker=ranker)
 
 
 def service_watcher(pipeline: str | int, *, config: Settings | None = None) -> AlertWatcher:
@@ -153,9 +158,16 @@ def service_watcher(pipeline: str | int, *, config: Settings | None = None) -> A
     ``PIPELINE_STUDIO_ALERT_REFRESH_SECONDS``, for ``/metrics``; the stored thresholds are re-read each time, so
     thresholds saved on the Monitor page reach a running service without a restart."""
     config = config or settings()
+    rankings: dict[int, list[str]] = {}  # per registered version: its model, hence its ranking, never changes
+
+    def ranker(name: str | int, version: int) -> list[str]:
+        if version not in rankings:
+            rankings[version] = important_features(name, version)
+        return rankings[version]
 
     def states() -> list[AlertState]:
-        return [AlertState(kind=c.kind, feature=c.subject, crossed=c.crossed) for c in service_checks(pipeline)]
+        return [AlertState(kind=c.kind, feature=c.subject, crossed=c.crossed)
+                for c in service_checks(pipeline, ranker=ranker)]
 
     return AlertWatcher(states, every=config.alert_refresh_seconds)
 

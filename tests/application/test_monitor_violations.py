@@ -17,8 +17,11 @@ from pipeline_core.serving.schema import model_rules, without_target_rules
 from pipeline_core.serving.scoring import score
 from studio import monitor_violations, prediction_log, registry
 from studio.settings import settings
+from tests.application.test_prediction_log import logged
 from tests.apptest import store_frame
 from tests.pages.test_compare_page import fast_spec, train_now
+from tests.serving.conftest import records
+from tests.serving.service import CliService
 
 T0 = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) - timedelta(hours=5)  # inside the log's retention
 RULES = [{"kind": "range", "column": "petal length (cm)", "max": 5.0},
@@ -100,3 +103,23 @@ def test_batch_scoring_records_each_rows_broken_rules_in_the_log(store, ruled_ir
         if frame.loc[row.row_id, "sepal width (cm)"] < 2:
             expected.append("sepal width (cm)")
         assert [column for _, column in row.violations or []] == expected, row.row_id
+
+
+def test_a_registry_service_logs_the_rules_each_row_broke_as_it_answered_them(store, ruled_iris):
+    frame = hours_of_traffic()[1]
+    served = CliService(None, "--pipeline", ruled_iris, module="studio")
+    try:
+        answer = served.client().post_json("/predict", {"rows": records(frame)})
+        assert answer.status == 200, answer.body
+        body = answer.json()
+        log = logged(store, len(frame), request_id=body["request_id"])
+    finally:
+        served.stop()
+    answered: dict[int, list[str]] = {}
+    for violation in body["violations"]:
+        answered.setdefault(violation["row"], []).append(violation["column"])
+    assert sum(len(columns) for columns in answered.values()) == int((frame["petal length (cm)"] > 5).sum()) + 7
+    assert {row.row_id: [column for _, column in row.violations] for row in log if row.violations} == answered
+    found = monitor_violations.violations_over_time(ruled_iris, since=log[0].logged_at - timedelta(hours=1),
+                                                    until=log[0].logged_at + timedelta(hours=1), granularity="day")
+    assert found.violating_rows == len(answered) and found.rows == len(frame)
