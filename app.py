@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Callable
 
 import streamlit as st
 from streamlit import config as streamlit_config
 
 from pages import common, jobs, session, sign_in
-from studio.access import StartRefused, check_app_address
+from studio.access import HostRefused, StartRefused, check_app_address, check_host
 from studio.accounts import Account
 from studio.errors import FAILURES
 from studio.settings import Settings, load_settings
@@ -52,6 +53,38 @@ def _refuse_unsafe_address(config: Settings | None) -> None:
         os._exit(2)  # nothing of ours is running yet; a clean stop would keep serving until every socket closed
 
 
+def _refuse_foreign_host(config: Settings | None) -> None:
+    """Without sign-in, show only a one-line refusal to a page opened under a name other than this machine's (a DNS
+    rebinding page: see ``studio.access``). With sign-in a stranger's page meets the sign-in form, whatever its name.
+    """
+    if streamlit_config._server_mode is None or (config is not None and config.sign_in):
+        return
+    try:
+        check_host(st.context.headers.get("Host"), address=st.get_option("server.address"),
+                   port=st.get_option("server.port"))
+    except HostRefused as e:
+        reason = str(e)
+
+        def refused() -> None:
+            st.error(reason)
+
+        _only(refused, "Pipeline Studio")
+        st.stop()
+
+
+def _only(render: Callable[[], None], title: str) -> None:
+    """Show ``render`` whichever page's address was opened, with no menu.
+
+    Every page's address leads to it (no "page not found" for ``/train``, and the address is kept, so a sign-in
+    lands on the page that was asked for); and without any ``st.navigation`` call Streamlit would list the
+    ``pages/`` folder itself.
+    """
+    # the default page answers at "/" only, so each page's own address needs an entry besides it
+    at_root = st.Page(render, title=title, url_path="start", default=True)
+    st.navigation([at_root, *(st.Page(render, title=title, url_path=page_title.lower()) for _, page_title, _ in PAGES)],
+                  position="hidden").run()
+
+
 def _signed_in(config: Settings) -> Account | None:
     """With sign-in configured: the signed-in account, or ``None`` after showing the sign-in page (the only one)."""
     try:
@@ -64,7 +97,7 @@ def _signed_in(config: Settings) -> Account | None:
         def sign_in_form() -> None:
             sign_in.sign_in_page(config)
 
-        st.navigation([st.Page(sign_in_form, title="Sign in", icon=":material/login:")], position="hidden").run()
+        _only(sign_in_form, "Sign in")
     return account
 
 
@@ -75,6 +108,7 @@ def main() -> None:
         config = None  # named on the page below, by the same call
     _refuse_unsafe_address(config)
     st.set_page_config(page_title="Pipeline Studio", page_icon="🧪", layout="wide")
+    _refuse_foreign_host(config)
     account = None
     if config is not None and config.sign_in and (account := _signed_in(config)) is None:
         return

@@ -96,3 +96,18 @@ def test_a_cookie_naming_no_live_session_signs_nobody_in_and_is_cleared(browser,
         page.wait_for_function(f"() => !document.cookie.includes('{COOKIE}=')")  # the stale cookie is cleared
     finally:
         context.close()
+
+
+def test_a_page_asked_for_before_signing_in_opens_after_it(browser, sign_in_url):
+    context = browser.new_context(viewport=VIEWPORT)
+    page = context.new_page()
+    try:
+        page.goto(f"{sign_in_url}/train")
+        wait_for_app(page)
+        expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
+        expect(page.locator('[role="dialog"]')).to_have_count(0)  # no "page not found" on the way
+        _submit(page, NAME, PASSWORD)
+        expect(page.get_by_role("heading", name="Train", exact=True)).to_be_visible()
+        no_exception(page)
+    finally:
+        context.close()

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from studio.access import StartRefused, check_app_address
+from studio.access import HostRefused, StartRefused, check_app_address, check_host
 
 REPO = Path(__file__).resolve().parents[2]
 START_DEADLINE_S = 120  # imports on a loaded 2-core machine; a deadline, not a timing
@@ -105,3 +105,17 @@ def test_with_sign_in_configured_it_runs_on_every_interface(tmp_path):
         assert status == 200 and process.poll() is None  # the script ran (the sign-in page) and the server lives
     finally:
         _stop(process)
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1:8501", "localhost:8501", "LOCALHOST", "[::1]:8501", "127.0.0.2"])
+def test_a_local_app_answers_to_this_machines_names(host):
+    check_host(host, address="127.0.0.1")
+
+
+@pytest.mark.parametrize("host", ["evil.example:8501", "evil.example", "127.0.0.1.evil.example", "studio.lan",
+                                  "192.168.1.10:8501", "", None, "[::1"])
+def test_a_local_app_refuses_any_other_host_with_one_line(host):
+    with pytest.raises(HostRefused, match="without sign-in it answers only to localhost and 127.0.0.1") as refused:
+        check_host(host, address="127.0.0.1")
+    assert "\n" not in str(refused.value)
+    check_host(host, address="unix:///run/studio.sock")  # behind a proxy whose name is not ours to know
