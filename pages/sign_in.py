@@ -53,9 +53,10 @@ def sign_in_page(config: Settings) -> None:
             st.info("No account exists yet. On the server, create the first administrator: "
                     "`python -m studio users add-admin NAME`")
         with st.form("signin_form"):
-            name = st.text_input("Name", key="signin_name", autocomplete="username")
+            name = st.text_input("Name", key="signin_name", autocomplete="username",
+                                 max_chars=accounts.MAX_NAME_LENGTH)
             password = st.text_input("Password", type="password", key="signin_password",
-                                     autocomplete="current-password")
+                                     autocomplete="current-password", max_chars=accounts.MAX_PASSWORD_LENGTH)
             submitted = st.form_submit_button("Sign in", type="primary")
         if not submitted:
             return

@@ -9,8 +9,10 @@ progress goes to stderr so stdout stays clean for results.
 from __future__ import annotations
 
 import argparse
+import ipaddress
 import json
 import os
+import re
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -242,6 +244,10 @@ def _add_serve(commands: Any) -> None:
     cmd.add_argument("--token-env", metavar="VAR",
                      help="name of an environment variable holding the bearer token clients must send "
                           "(the token itself is never an argument: arguments are visible to other users)")
+    cmd.add_argument("--allow-host", action="append", type=_host_name, default=[], metavar="NAME",
+                     help="also answer requests whose Host header is NAME (repeatable), e.g. the name a reverse "
+                          "proxy forwards; by default only the listening address, localhost and, on 0.0.0.0, this "
+                          "machine's names are answered (others get 400: DNS rebinding)")
     cmd.add_argument("--max-rows", type=_positive_int, default=10_000, metavar="N",
                      help="most rows one request may hold (default 10000)")
     cmd.add_argument("--max-body-mb", type=_positive_float, default=16.0, metavar="MB",
@@ -293,6 +299,24 @@ def _port(text: str) -> int:
     if not 0 <= value <= 65535:
         raise argparse.ArgumentTypeError(f"expected a port from 0 to 65535, got {value}")
     return value
+
+
+_HOST_LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
+_HOST_NAME = re.compile(rf"{_HOST_LABEL}(?:\.{_HOST_LABEL})*")
+
+
+def _host_name(text: str) -> str:
+    """A DNS name or an IP address as a Host header carries it (no port, no wildcard)."""
+    name = text.strip().lower().rstrip(".")
+    try:
+        ipaddress.ip_address(name.strip("[]"))
+        return name
+    except ValueError:
+        pass
+    if len(name) > 253 or not _HOST_NAME.fullmatch(name):
+        raise argparse.ArgumentTypeError(f"expected a host name such as scoring.example.com or an IP address "
+                                         f"(no port, no wildcard), got {text!r}")
+    return name
 
 
 def _positive_int(text: str) -> int:
@@ -589,7 +613,8 @@ def serve_with(load: Callable[[], tuple[Any, Any]], args: argparse.Namespace,
                     announce=lambda line: print(line, flush=True),
                     prediction_log=plugged.prediction_log if plugged else None,
                     feedback=plugged.feedback if plugged else None, background=background,
-                    shadow=plugged.shadow if plugged else None, alerts=plugged.alerts if plugged else None)
+                    shadow=plugged.shadow if plugged else None, alerts=plugged.alerts if plugged else None,
+                    extra_hosts=args.allow_host)
     except ServeError as e:
         return _fail(str(e), EXIT_USAGE)
     return EXIT_OK

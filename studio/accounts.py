@@ -141,7 +141,9 @@ def authenticate(store: Store, name: str, password: str, *, policy: SignInPolicy
     """Check a name and password. A wrong password counts toward the lockout; a locked account is refused
     without checking its password until the lock's end, after which it starts again with a clean count."""
     now = _now(now)
-    row = storage.get_user_by_name(store, name.strip()) if len(password) <= MAX_PASSWORD_LENGTH else None
+    if len(password) > MAX_PASSWORD_LENGTH:  # no account has one so long: refused before any hashing
+        return SignInResult(SignInOutcome.WRONG_CREDENTIALS, reason=WRONG_CREDENTIALS)
+    row = storage.get_user_by_name(store, name.strip())
     if row is not None and row.locked_until is not None and row.locked_until > now:
         return _locked(row.locked_until)
     hasher = _hasher()

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import ipaddress
 import socket
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -102,17 +102,18 @@ def serve_model(model: LoadedModel, identity: ModelIdentity, *, host: str, port:
                 limits: ServiceLimits | None = None, announce: Callable[[str], None] = print,
                 prediction_log: PredictionLogWriter | None = None, feedback: FeedbackSink | None = None,
                 background: Any = None, shadow: ShadowScorer | None = None,
-                alerts: AlertWatcher | None = None) -> None:
+                alerts: AlertWatcher | None = None, extra_hosts: Sequence[str] = ()) -> None:
     """Serve a loaded model (a file's, or a registry stage's) until interrupted.
 
     ``prediction_log``, ``feedback`` and ``background`` go to :func:`create_app`; the log is closed (its queue
-    written) when the service stops, so a clean stop loses no logged row.
+    written) when the service stops, so a clean stop loses no logged row. ``extra_hosts``: ``Host`` names answered
+    besides the bound address's (``hosts.service_hosts``), e.g. the name a reverse proxy forwards.
     """
     check_address(host, token)
     try:
         _run(model, identity, host=host, port=port, token=token, limits=limits, announce=announce,
              prediction_log=prediction_log, feedback=feedback, background=background, shadow=shadow,
-             alerts=alerts)
+             alerts=alerts, extra_hosts=extra_hosts)
     finally:
         if alerts is not None:
             alerts.close()
@@ -125,12 +126,12 @@ def serve_model(model: LoadedModel, identity: ModelIdentity, *, host: str, port:
 def _run(model: LoadedModel, identity: ModelIdentity, *, host: str, port: int, token: str | None,
          limits: ServiceLimits | None, announce: Callable[[str], None], prediction_log: PredictionLogWriter | None,
          feedback: FeedbackSink | None, background: Any = None, shadow: ShadowScorer | None = None,
-         alerts: AlertWatcher | None = None) -> None:
+         alerts: AlertWatcher | None = None, extra_hosts: Sequence[str] = ()) -> None:
     import uvicorn
 
     app = create_app(model, token=token, limits=limits, identity=identity, prediction_log=prediction_log,
-                     feedback=feedback, background=background, shadow=shadow, allowed_hosts=service_hosts(host),
-                     alerts=alerts)
+                     feedback=feedback, background=background, shadow=shadow,
+                     allowed_hosts=(*service_hosts(host), *extra_hosts), alerts=alerts)
     sock = open_socket(host, port)
     bound_port = sock.getsockname()[1]
     shown = f"[{host.strip('[]')}]" if ":" in host else host

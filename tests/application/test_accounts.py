@@ -125,3 +125,10 @@ def test_the_admin_command_reads_the_password_from_stdin_and_never_has_a_default
     assert taken.returncode == 2 and "already an account named 'root'" in taken.stderr
     [(name, is_admin, stored)] = _rows(studio, "SELECT name, is_admin, password_hash FROM users")
     assert (name, is_admin) == ("root", 1) and PasswordHasher().verify(stored, PASSWORD)
+
+
+def test_an_absurdly_long_password_is_refused_without_hashing_or_counting(store, studio):
+    accounts.create_user(store, "alice", PASSWORD)
+    result = accounts.authenticate(store, "alice", "x" * 10_000_000, policy=POLICY, now=T0)
+    assert result.outcome is SignInOutcome.WRONG_CREDENTIALS
+    assert _rows(studio, "SELECT failed_sign_ins FROM users") == [(0,)]

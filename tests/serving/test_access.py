@@ -151,3 +151,17 @@ def test_a_service_on_every_interface_answers_this_machines_names_only():
     assert "evil.example" not in hosts and "0.0.0.0" not in hosts
     assert set(service_hosts("192.168.1.10")) == {"localhost", "127.0.0.1", "[::1]", "192.168.1.10"}
     assert "[::1]" in service_hosts("::1")
+
+
+def test_allow_host_adds_a_proxy_name_and_refuses_a_port_or_wildcard(churn_dir):
+    proxied = CliService(churn_dir / "churn.skops", "--allow-host", "Scoring.Example.com")
+    try:
+        client = proxied.client()
+        assert client.request("GET", "/schema", headers={"Host": "scoring.example.com"}).status == 200
+        assert client.request("GET", "/schema", headers={"Host": "other.example.com"}).status == 400
+    finally:
+        proxied.stop()
+    for bad in ("*", "scoring.example.com:8000", "*.example.com", "a b"):
+        refused = subprocess.run([sys.executable, "-m", "pipeline_core", "serve", str(churn_dir / "churn.skops"),
+                                  "--allow-host", bad], capture_output=True, text=True, env=ENV, cwd=ROOT)
+        assert refused.returncode == 2 and "expected a host name" in refused.stderr, bad
