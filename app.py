@@ -125,6 +125,7 @@ def main() -> None:
     session.show_messages("app")  # e.g. a draft address that no longer opens
     jobs.job_runner()  # once per server: starts the training workers and closes runs a restart interrupted
     if account is not None and config is not None:  # first: who is signed in shows under the menu
+        session.act_as(account.name)
         sign_in.account_sidebar(account, config)
     common.sidebar()
     try:

@@ -154,12 +154,19 @@ def set_dataset_id(value: int | None) -> None:
     st.session_state[DATASET_ID] = value
 
 
-def owner() -> str:
-    """The submitter this session's training jobs are counted under for the per-user job cap.
+def act_as(account_name: str) -> None:
+    """Count this session's jobs and record its changes under the signed-in account (called on every run)."""
+    st.session_state[OWNER] = f"user:{account_name}"
 
-    There are no user accounts yet (issue 19), so it is the tab's draft: a refresh or a second tab on the same
-    address keeps counting the same jobs, and only a fresh start of the app begins a new count. The CLI and a
-    service pass their own owner strings to ``studio.training``.
+
+def owner() -> str:
+    """The submitter this session's training jobs are counted under for the per-user job cap, and who the
+    registry records for a stage change.
+
+    With sign-in it is the account (:func:`act_as`, ``user:<name>``): every tab and browser of one person counts
+    together. Without, it is the tab's draft: a refresh or a second tab on the same address keeps counting the
+    same jobs, and only a fresh start of the app begins a new count. The CLI and a service pass their own owner
+    strings to ``studio.training``.
     """
     value = st.session_state.get(OWNER)
     if value is None:

@@ -51,3 +51,11 @@ def test_without_the_setting_nobody_signs_in(studio):
     at = _app()
     assert not at.exception and not any(b.key == "signout" for b in at.button)
     assert "Sign in" not in [b.label for b in at.button]
+
+
+def test_jobs_and_registry_changes_count_under_the_account_in_every_tab(accounts_on, store):
+    """The per-user job cap and the registry's 'by' follow the person, not the browser tab."""
+    accounts.create_user(store, "alice", PASSWORD)
+    first, second = (_sign_in(_app(), "alice", PASSWORD) for _ in range(2))
+    assert first.session_state["owner"] == second.session_state["owner"] == "user:alice"
+    assert first.session_state["draft_token"] != second.session_state["draft_token"]  # two tabs, two drafts
