@@ -39,8 +39,9 @@ def alerts_banner(pipeline: Any, since: datetime, until: datetime, granularity: 
                   version: int | None) -> None:
     """One message per crossed threshold over the window: what crossed, by how much and since which bucket."""
     try:
+        thresholds = alert_thresholds.get_thresholds(pipeline.id).thresholds
         checks = alerts.evaluate(pipeline.id, since=since, until=until, granularity=granularity, version=version,
-                                 ranker=_ranking)
+                                 thresholds=thresholds, ranker=_ranking)
     except FAILURES as e:
         common.show_error(e)
         return
@@ -50,6 +51,9 @@ def alerts_banner(pipeline: Any, since: datetime, until: datetime, granularity: 
         show(f"Alert: {common.escape_markdown(check.sentence())}", icon=":material/notifications_active:")
     if checks and not crossed:
         st.caption(f"{len(checks)} alert threshold(s) checked over this window; none crossed.")
+    if (thresholds.max_psi is not None or thresholds.feature_psi) and not any(c.kind == "drift" for c in checks):
+        st.caption("Drift thresholds were not checked: there is no registered version with its training data to "
+                   "measure drift against (see the Drift tab).")
 
 
 @st.cache_data(show_spinner="Ranking the features by importance…", max_entries=32)

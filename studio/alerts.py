@@ -49,7 +49,7 @@ class Check(BaseModel):
     bound: float
     value: float | None
     crossed: bool
-    since: datetime | None = None  # the first bucket whose own value crossed the bound
+    since: datetime | None = None  # when crossed: the first bucket whose own value crossed the bound
     rows: int = 0  # rows the value rests on (labelled rows for performance, scored rows for violations)
 
     @property
@@ -242,8 +242,9 @@ def _check(kind: CheckKind, subject: str, bound: float, value: float | None, *, 
     def past(v: float | None) -> bool:
         return v is not None and (v > bound if above else v < bound)
 
-    since = next((start for start, v in buckets if past(v)), None)
-    return Check(kind=kind, subject=subject, bound=bound, value=value, crossed=past(value), since=since, rows=rows)
+    crossed = past(value)
+    since = next((start for start, v in buckets if past(v)), None) if crossed else None
+    return Check(kind=kind, subject=subject, bound=bound, value=value, crossed=crossed, since=since, rows=rows)
 
 
 def _balanced_accuracy(pipeline: str | int, *, since: datetime, until: datetime, granularity: monitoring.Granularity,

@@ -77,3 +77,14 @@ def test_thresholds_saved_on_the_page_are_stored_and_a_bad_line_gets_one_line(st
     at.text_area(key="alerts_feature_psi").set_value("petal length (cm) 0.4")
     at.button[[b.label for b in at.button].index("Save thresholds")].click().run()
     assert "is not 'feature = bound'" in texts(at, "error") and "\n" not in texts(at, "error")
+
+
+def test_drift_thresholds_without_a_registered_model_say_they_were_not_checked(store, app):
+    pipeline_id = storage.save_pipeline_version(store, name="flowers", definition={}).pipeline_id
+    log_with_violations(store, pipeline_id, datetime.now(UTC) - timedelta(hours=1), [None, [WIDTH]], "a")
+    alert_thresholds.save_thresholds("flowers", AlertThresholds(max_psi=0.2, max_violation_rate=0.9))
+    at = open_monitor(app)
+    assert not at.exception and not at.error and not at.warning
+    captions = texts(at, "caption")
+    assert "1 alert threshold(s) checked over this window; none crossed" in captions
+    assert "Drift thresholds were not checked: there is no registered version" in captions
