@@ -111,8 +111,10 @@ from storage.users import (
     count_users,
     delete_user_session,
     get_user_by_name,
+    list_users,
     record_failed_sign_in,
     record_sign_in,
+    replace_password_hash,
     session_user,
 )
 
@@ -124,6 +126,8 @@ __all__ = [
     "count_users",
     "delete_user_session",
     "get_user_by_name",
+    "list_users",
+    "replace_password_hash",
     "record_failed_sign_in",
     "record_sign_in",
     "session_user",

@@ -35,6 +35,25 @@ def get_user_by_name(store: Store, name: str) -> User | None:
     return read(store, lambda session: session.exec(select(User).where(User.name == name)).first())
 
 
+def list_users(store: Store) -> list[User]:
+    """Every account, by name."""
+    return read(store, lambda session: list(session.exec(select(User).order_by(col(User.name))).all()))
+
+
+def replace_password_hash(store: Store, user_id: int, *, password_hash: str) -> User:
+    """A new password: the hash is replaced, the lockout cleared and every session of the account ended, at once."""
+
+    def work(session: Session) -> User:
+        row = _user(session, user_id)
+        row.password_hash, row.failed_sign_ins, row.locked_until = password_hash, 0, None
+        session.add(row)
+        session.exec(delete(UserSession).where(col(UserSession.user_id) == user_id))
+        session.flush()
+        return row
+
+    return write(store, work)
+
+
 def count_users(store: Store, *, admins_only: bool = False) -> int:
     query = select(func.count()).select_from(User)
     if admins_only:

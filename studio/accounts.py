@@ -131,6 +131,32 @@ def create_user(store: Store, name: str, password: str, *, admin: bool = False) 
     return _account(storage.add_user(store, name=name, password_hash=_hasher().hash(password), is_admin=admin))
 
 
+@dataclass(frozen=True)
+class AccountStatus:
+    """An account as ``users list`` shows it: never its hash."""
+
+    name: str
+    is_admin: bool
+    locked_until: datetime | None  # set only while the lock lasts
+    created_at: datetime
+
+
+def list_accounts(store: Store, *, now: datetime | None = None) -> list[AccountStatus]:
+    now = _now(now)
+    return [AccountStatus(name=row.name, is_admin=row.is_admin, created_at=row.created_at,
+                          locked_until=row.locked_until if row.locked_until and row.locked_until > now else None)
+            for row in storage.list_users(store)]
+
+
+def set_password(store: Store, name: str, password: str) -> Account:
+    """Give ``name`` a new password: unlocks the account and signs out all its sessions (a reset after a leak)."""
+    check_new_password(password)
+    row = storage.get_user_by_name(store, name.strip())
+    if row is None or row.id is None:
+        raise AccountError(f"there is no account named {name.strip()!r}")
+    return _account(storage.replace_password_hash(store, row.id, password_hash=_hasher().hash(password)))
+
+
 def has_admin(store: Store) -> bool:
     """Whether an administrator exists (the app asks for one to be created from the command line until then)."""
     return storage.count_users(store, admins_only=True) > 0

@@ -434,4 +434,4 @@ SYNOPSIS = """model registry (the studio of PIPELINE_STUDIO_HOME):
   monitor --pipeline NAME [--since 7d] --out report.json|html [--max-psi X] [--min-accuracy X]  (exit 3: alert)
   report  --pipeline NAME --version N [--sensitive COL[,COL]] --out report.html   the model report
   retrain --pipeline NAME [--version N] [--data FILE]   a challenger in staging, on newly labelled logged rows
-  users   add-admin NAME   an administrator for sign-in; the password is asked for, or read from standard input"""
+  users   add-admin|add|set-password NAME, users list   sign-in accounts (passwords asked for, or read from stdin)"""

@@ -123,8 +123,14 @@ def test_the_admin_command_reads_the_password_from_stdin_and_never_has_a_default
     assert short.stderr.strip() == "error: the password must be at least 10 characters long"
     taken = subprocess.run([*command, "root"], input=PASSWORD + "\n", capture_output=True, text=True, cwd=REPO)
     assert taken.returncode == 2 and "already an account named 'root'" in taken.stderr
+    users = [sys.executable, "-m", "studio", "users"]
+    reset = subprocess.run([*users, "set-password", "root"], input="another long passphrase\n", capture_output=True,
+                           text=True, cwd=REPO)
+    assert reset.returncode == 0 and "new password for 'root'" in reset.stdout, reset.stderr
+    listed = subprocess.run([*users, "list"], capture_output=True, text=True, cwd=REPO)
+    assert listed.returncode == 0 and listed.stdout.startswith("root\tadmin\tactive\t")
     [(name, is_admin, stored)] = _rows(studio, "SELECT name, is_admin, password_hash FROM users")
-    assert (name, is_admin) == ("root", 1) and PasswordHasher().verify(stored, PASSWORD)
+    assert (name, is_admin) == ("root", 1) and PasswordHasher().verify(stored, "another long passphrase")
 
 
 def test_an_absurdly_long_password_is_refused_without_hashing_or_counting(store, studio):
@@ -132,3 +138,20 @@ def test_an_absurdly_long_password_is_refused_without_hashing_or_counting(store,
     result = accounts.authenticate(store, "alice", "x" * 10_000_000, policy=POLICY, now=T0)
     assert result.outcome is SignInOutcome.WRONG_CREDENTIALS
     assert _rows(studio, "SELECT failed_sign_ins FROM users") == [(0,)]
+
+
+def test_a_new_password_unlocks_the_account_and_signs_out_its_sessions(store):
+    accounts.create_user(store, "alice", PASSWORD)
+    session = accounts.sign_in(store, "alice", PASSWORD, policy=POLICY, now=T0).session
+    for _ in range(POLICY.max_failures):
+        accounts.authenticate(store, "alice", "a guess", policy=POLICY, now=T0)
+    [status] = accounts.list_accounts(store, now=T0)
+    assert status.locked_until == T0 + POLICY.lockout and not status.is_admin
+
+    accounts.set_password(store, "alice", "a brand new passphrase")
+    assert accounts.current_user(store, session.token, now=T0) is None  # the old session is gone
+    assert accounts.authenticate(store, "alice", "a brand new passphrase", policy=POLICY, now=T0).ok
+    assert not accounts.authenticate(store, "alice", PASSWORD, policy=POLICY, now=T0).ok
+    assert accounts.list_accounts(store, now=T0)[0].locked_until is None
+    with pytest.raises(AccountError, match="no account named 'bob'"):
+        accounts.set_password(store, "bob", "a brand new passphrase")
