@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import getpass
 import sys
+from collections.abc import Callable
 from typing import Any
 
 from pipeline_core import cli as core
@@ -43,35 +44,39 @@ def _password() -> str:
     return first
 
 
-def cmd_add(args: argparse.Namespace) -> int:
-    from studio import accounts
+def _account_change(change: Callable[[Any], str]) -> int:
+    """Open the studio, run ``change(store)`` and print its line; a refusal is one ``error:`` line and status 2."""
     from studio.errors import FAILURES
     from studio.workspace import current_store, prepare_store
 
     store = current_store()
     try:
         prepare_store(store)
-        account = accounts.create_user(store, args.name, _password(), admin=args.admin)
+        print(change(store))
     except (ValueError, *FAILURES) as e:
         return core._fail(str(e), core.EXIT_USAGE)
-    kind = "administrator" if account.is_admin else "account"
-    print(f"created {kind} '{account.name}'; set PIPELINE_STUDIO_AUTH=accounts for the app to ask for sign-in")
     return core.EXIT_OK
+
+
+def cmd_add(args: argparse.Namespace) -> int:
+    from studio import accounts
+
+    def add(store: Any) -> str:
+        account = accounts.create_user(store, args.name, _password(), admin=args.admin)
+        kind = "administrator" if account.is_admin else "account"
+        return f"created {kind} '{account.name}'; set PIPELINE_STUDIO_AUTH=accounts for the app to ask for sign-in"
+
+    return _account_change(add)
 
 
 def cmd_set_password(args: argparse.Namespace) -> int:
     from studio import accounts
-    from studio.errors import FAILURES
-    from studio.workspace import current_store, prepare_store
 
-    store = current_store()
-    try:
-        prepare_store(store)
+    def reset(store: Any) -> str:
         account = accounts.set_password(store, args.name, _password())
-    except (ValueError, *FAILURES) as e:
-        return core._fail(str(e), core.EXIT_USAGE)
-    print(f"new password for '{account.name}'; it is unlocked and its sessions are signed out")
-    return core.EXIT_OK
+        return f"new password for '{account.name}'; it is unlocked and its sessions are signed out"
+
+    return _account_change(reset)
 
 
 def cmd_list(args: argparse.Namespace) -> int:
