@@ -63,7 +63,8 @@ class FileReporter:
     def cancelled(self) -> bool:
         return False
 
-    def finish(self, leaderboard: list[LeaderboardRow], model: bytes, model_name: str, summary: RunSummary) -> None:
+    def finish(self, leaderboard: list[LeaderboardRow], model: bytes, model_name: str, summary: RunSummary,
+               holdout_model: bytes | None = None) -> None:
         # folds finish in any order, so the mean may differ in the last bit: compare rounded
         scores = {row.model: round(row.metrics.get(summary.metric), 9) for row in leaderboard}
         self.path.write_text(json.dumps({"best": model_name, "metric": summary.metric, "scores": scores}))

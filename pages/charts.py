@@ -90,6 +90,13 @@ def threshold_text(threshold: Any) -> str:
             "the hold-out rows played no part.")
 
 
+def refit_text(rows: int) -> str:
+    """What the saved model was trained on when it was refitted on every row (issue 20 point 4)."""
+    return (f"Saved model: refitted on all **{rows:,}** rows (training and hold-out) after the hold-out score above; "
+            "that score, the hold-out charts and the audits come from the same model trained without the hold-out "
+            "rows.")
+
+
 # "Rank" and the model's name were cut to "R…" by the default widths (issue 15 point 15)
 LEADERBOARD_COLUMNS = {"Rank": st.column_config.NumberColumn("Rank", width=60),
                        "Model": st.column_config.TextColumn("Model", width="medium")}

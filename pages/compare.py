@@ -299,7 +299,8 @@ def _holdout_charts(run: Any) -> None:
         return
     frames, metric = evaluation["frames"], evaluation["metric"]
     best = best_model_label(run)
-    st.caption(f"**{best}** (the refitted best model) on the {evaluation['n_holdout']:,} hold-out rows.")
+    st.caption(f"**{best}** (the best model, refitted on the training rows only) on the "
+               f"{evaluation['n_holdout']:,} hold-out rows.")
     for _, note in frames.get("notes", pd.DataFrame()).iterrows():
         if note["frame"] != "learning_curve":
             st.info(f"{note['frame'].replace('_', ' ')}: {note['reason']}")

@@ -224,6 +224,11 @@ def _evaluation_inputs(spec: PipelineSpec, task: str) -> dict[str, Any]:
     plan["seed"] = seed.number_input("Random seed", 0, MAX_SEED, plan["seed"], key="train_seed")
     if task == "classification":
         plan["stratify"] = st.checkbox("Stratify folds and hold-out by class", plan["stratify"], key="train_stratify")
+    plan["refit_all"] = st.checkbox(
+        "Refit the saved model on all rows", plan["refit_all"], key="train_refit_all",
+        help="After the hold-out score is reported, the best model is refitted on the training and hold-out rows "
+             "together, and that model is saved and served. Hold-out scores, charts and audits keep using the "
+             "model trained without those rows, so they stay honest.")
     plan["ensemble"] = st.checkbox(
         "Also try ensembles of the models", plan["ensemble"], key="train_ensemble",
         help="Combines the models' cross-validation predictions (never the hold-out rows) two ways: a weighted "
@@ -408,6 +413,8 @@ def _summary(run: Any) -> None:
     if metric in holdout:
         st.markdown(f"Hold-out {charts.metric_label(metric)}: **{charts.display_value(metric, holdout[metric]):.4f}**"
                     " (rows never seen in training or model selection).")
+    if summary.refit_rows is not None:
+        st.markdown(charts.refit_text(summary.refit_rows))
     if summary.threshold is not None:
         st.markdown(charts.threshold_text(summary.threshold))
     st.dataframe(charts.leaderboard_table(board, metric), hide_index=True, width="stretch",

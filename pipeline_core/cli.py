@@ -140,6 +140,9 @@ def _add_train(commands: Any) -> None:
     cmd.add_argument("--tuning", choices=get_args(TuningMethod), help="default: none")
     cmd.add_argument("--trials", type=_positive_int, metavar="N",
                      help="tuning trials per model (default: the definition's)")
+    cmd.add_argument("--no-refit-all", dest="refit_all", action="store_false",
+                     help="save the model trained on the training rows, not the one refitted on training and "
+                          "hold-out rows after the hold-out score (the default)")
     cmd.add_argument("--ensemble", action="store_true",
                      help="also rank a greedy ensemble and a stacked ensemble of the models, built from their "
                           "out-of-fold predictions")
@@ -363,7 +366,7 @@ def train_spec(args: argparse.Namespace, data: Any) -> PipelineSpec:
         "data": {"file_name": Path(args.data).name, "sha256": data.sha256, "format": data.format},
         "target": args.target, "models": models, **_given({"task": args.task}),
         "evaluation": _given({"cv_folds": args.cv, "seed": args.seed, "holdout": args.holdout,
-                              "ensemble": args.ensemble or None}),
+                              "ensemble": args.ensemble or None, "refit_all": None if args.refit_all else False}),
         "tuning": _given({"method": args.tuning, "n_trials": args.trials}),
     })
 
@@ -644,6 +647,8 @@ def _train_and_write(spec: PipelineSpec, frame: pd.DataFrame, out: Path) -> int:
         holdout = result.holdout.get(result.metric)
         suffix = f", hold-out {holdout:.4f}" if holdout is not None else ""
         print(f"best: {result.best.model} ({result.metric} {score:.4f} in CV{suffix})")
+        if result.refit_rows is not None:
+            print(f"the saved model was refitted on all {result.refit_rows:,} rows (training and hold-out)")
     print(f"wrote {out / 'leaderboard.json'}, {out / 'pipeline.json'}, {out / 'model.skops'}")
     return EXIT_OK
 

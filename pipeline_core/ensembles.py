@@ -100,9 +100,11 @@ def stack_outputs(outputs: list[np.ndarray]) -> np.ndarray:
     return np.column_stack([o[:, 1] if o.ndim == 2 and o.shape[1] == 2 else o for o in outputs])
 
 
-def assembled(ensemble: _Ensemble, fitted: list[Any], y: Any, stacked: np.ndarray | None = None) -> _Ensemble:
+def assembled(ensemble: _Ensemble, fitted: list[Any], y: Any, stacked: np.ndarray | None = None,
+              stacked_y: Any = None) -> _Ensemble:
     """``ensemble`` made fitted from members already fitted on the rows of ``y`` (in ``members`` order) and, for
-    stacking, the members' out-of-fold outputs on those rows (``stacked``, as :func:`stack_outputs` lays them out).
+    stacking, the members' out-of-fold outputs (``stacked``, as :func:`stack_outputs` lays them out) on the rows
+    whose targets are ``stacked_y`` (default: ``y``'s rows; a refit on more rows keeps the stacker's).
 
     Training calls this with its own refits and its cross-validation's out-of-fold outputs, so an ensemble
     costs no fit beyond its members' one refit each; ``fit`` calls it after doing that work itself.
@@ -117,5 +119,5 @@ def assembled(ensemble: _Ensemble, fitted: list[Any], y: Any, stacked: np.ndarra
     if ensemble.final_estimator is not None:
         if stacked is None:
             raise ValueError("a stacked ensemble needs its members' out-of-fold outputs to fit its final estimator")
-        ensemble.final_estimator_ = clone(ensemble.final_estimator).fit(stacked, y)
+        ensemble.final_estimator_ = clone(ensemble.final_estimator).fit(stacked, y if stacked_y is None else stacked_y)
     return ensemble

@@ -168,6 +168,13 @@ class Run(RunBase, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 
+class ArtifactRole(StrEnum):
+    """What a run's model file is for; stored as plain text, like :class:`RunStatus`."""
+
+    MODEL = "model"
+    HOLDOUT = "holdout"
+
+
 class ModelArtifactBase(SQLModel):
     run_id: int = Field(foreign_key="runs.id", ondelete="CASCADE", index=True)
     model_name: str = ""
@@ -175,6 +182,9 @@ class ModelArtifactBase(SQLModel):
     path: str
     size: int = Field(sa_type=BigInteger)
     sha256: str = Field(index=True)
+    # "model": what the run saves and serves; "holdout": the model its hold-out rows scored, kept when the saved
+    # model was refitted on every row (issue 20 point 4), so hold-out charts and audits never use a model that saw them
+    role: str = Field(default=ArtifactRole.MODEL.value, sa_column_kwargs={"server_default": ArtifactRole.MODEL.value})
 
 
 class ModelArtifact(ModelArtifactBase, table=True):

@@ -17,7 +17,7 @@ from pydantic import BaseModel
 
 from storage import repository as repo
 from storage.errors import StorageError
-from storage.models import FINISHED_STATUSES, RunStatus, lost_run_message
+from storage.models import FINISHED_STATUSES, ArtifactRole, RunStatus, lost_run_message
 from storage.store import Store
 
 REPORT_EVERY_SECONDS = 0.5
@@ -68,8 +68,12 @@ class RunReporter:
             self._seen(run.status if run else RunStatus.CANCELLED.value)
         return self._status in FINISHED_STATUSES
 
-    def finish(self, leaderboard: Sequence[BaseModel], model: bytes, model_name: str, summary: BaseModel) -> None:
+    def finish(self, leaderboard: Sequence[BaseModel], model: bytes, model_name: str, summary: BaseModel,
+               holdout_model: bytes | None = None) -> None:
         """Store the model and close the run as done; models that failed are named in ``failed_model``.
+
+        ``holdout_model``, when the saved model was refitted on every row, is the model the hold-out rows scored:
+        stored beside it (role ``holdout``) for the hold-out charts and audits.
 
         ``leaderboard`` and ``summary`` are the core's ``LeaderboardRow`` and ``RunSummary``, typed as plain
         pydantic models because this layer does not import the core; the repository stores them as JSON.
@@ -79,6 +83,9 @@ class RunReporter:
         try:
             repo.save_model_artifact(self.store, run_id=self.run_id, data=model, fmt="skops",
                                      model_name=model_name)
+            if holdout_model is not None:
+                repo.save_model_artifact(self.store, run_id=self.run_id, data=holdout_model, fmt="skops",
+                                         model_name=model_name, role=ArtifactRole.HOLDOUT.value)
             repo.finish_run(self.store, self.run_id, status=RunStatus.DONE.value, leaderboard=rows,
                             summary=summary, failed_model=failed)
         except StorageError:

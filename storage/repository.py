@@ -34,6 +34,7 @@ from storage.models import (
     ACTIVE_STATUSES,
     CLOSING_STATUSES,
     FINISHED_STATUSES,
+    ArtifactRole,
     Dataset,
     ModelArtifact,
     Pipeline,
@@ -612,7 +613,7 @@ def delete_run(store: Store, run_id: int) -> None:
     if registered is not None:
         raise StorageError(f"Run {run_id}'s model is version {registered.version} in the model registry, so the run "
                            "is kept as its lineage; archive the version instead of deleting the run.")
-    artifacts = list_model_artifacts(store, run_id=run_id)
+    artifacts = list_model_artifacts(store, run_id=run_id, role=None)
     paths = sorted({a.path for a in artifacts})
 
     def work(session: Session, trash: dict[str, files.PendingTrash]) -> None:
@@ -633,10 +634,12 @@ def delete_run(store: Store, run_id: int) -> None:
 # ----------------------------------------------------------------------------- model artifacts
 
 
-def save_model_artifact(store: Store, *, run_id: int, data: bytes, fmt: str, model_name: str = "") -> ModelArtifact:
+def save_model_artifact(store: Store, *, run_id: int, data: bytes, fmt: str, model_name: str = "",
+                        role: str = ArtifactRole.MODEL.value) -> ModelArtifact:
     """Store a fitted model's bytes as ``<home>/models/<sha256>.<fmt>`` and record it for ``run_id``.
 
-    Identical bytes share one file. ``fmt`` is the file extension (``skops``, ``onnx``, ``joblib``...).
+    Identical bytes share one file. ``fmt`` is the file extension (``skops``, ``onnx``, ``joblib``...);
+    ``role`` says what the model is for (:class:`ArtifactRole`).
     """
     staged = _stage_model(store, data, fmt, f"a model of run {run_id}")
 
@@ -650,6 +653,7 @@ def save_model_artifact(store: Store, *, run_id: int, data: bytes, fmt: str, mod
             path=staged.relpath,
             size=staged.size,
             sha256=staged.sha256,
+            role=ArtifactRole(role).value,
         )
         session.add(artifact)
         session.flush()
@@ -691,7 +695,8 @@ def save_imported_model(store: Store, *, data: bytes, fmt: str, model_name: str,
 
     def work(session: Session) -> ModelArtifact:
         lock_key(session, staged.relpath)
-        query = select(ModelArtifact).where(ModelArtifact.sha256 == staged.sha256, ModelArtifact.format == fmt)
+        query = select(ModelArtifact).where(ModelArtifact.sha256 == staged.sha256, ModelArtifact.format == fmt,
+                                            ModelArtifact.role == ArtifactRole.MODEL.value)
         existing = session.exec(query.order_by(col(ModelArtifact.id))).first()
         if existing is not None and files.matches(store.home, existing.path, existing.sha256):
             return existing
@@ -718,9 +723,13 @@ def get_model_artifact(store: Store, artifact_id: int) -> ModelArtifact | None:
     return read(store, lambda session: session.get(ModelArtifact, artifact_id))
 
 
-def list_model_artifacts(store: Store, *, run_id: int) -> list[ModelArtifact]:
-    """A run's artifacts in the order they were saved."""
+def list_model_artifacts(store: Store, *, run_id: int,
+                         role: str | None = ArtifactRole.MODEL.value) -> list[ModelArtifact]:
+    """A run's artifacts of ``role`` (default: the models it saves and serves; ``None``: every one), in the order
+    they were saved."""
     query = select(ModelArtifact).where(ModelArtifact.run_id == run_id).order_by(col(ModelArtifact.id))
+    if role is not None:
+        query = query.where(ModelArtifact.role == ArtifactRole(role).value)
     return read(store, lambda session: list(session.exec(query)))
 
 

@@ -97,7 +97,8 @@ def build_model_report(pipeline: str | int, version: int, *, sensitive: Sequence
     sections = [
         data_section(table, dataset_schema(table, spec), spec, dataset=entry.dataset_name, task=summary.task,
                      training_rows=len(split.X_train) if split else None,
-                     holdout_rows=len(split.X_test) if split else None) if table is not None else
+                     holdout_rows=len(split.X_test) if split else None,
+                     refit_rows=summary.refit_rows) if table is not None else
         missing_data_section(entry.dataset_name),
         steps_section(spec, fitted=fitted, model_kind=entry.model_name, metric=metrics.metric,
                       params=(record or {}).get("params") or {}, threshold=_threshold(summary.threshold)),

@@ -51,6 +51,13 @@ def run_artifact(run_id: int) -> ModelArtifact | None:
     return artifacts[0] if artifacts else None
 
 
+def holdout_artifact(run_id: int) -> ModelArtifact | None:
+    """The model the run's hold-out rows scored: kept apart when the saved model was refitted on every row
+    (issue 20 point 4), else the saved model itself. Every hold-out chart, score and audit reads this one."""
+    kept = storage.list_model_artifacts(current_store(), run_id=run_id, role=storage.ArtifactRole.HOLDOUT.value)
+    return kept[0] if kept else run_artifact(run_id)
+
+
 def model_choices() -> dict[int, tuple[Run, ModelArtifact]]:
     """Artifact id -> (run, artifact) for every finished run with a saved model, newest first."""
     store = current_store()

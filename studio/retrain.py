@@ -249,8 +249,9 @@ class RetrainReporter(RunReporter):
         super().__init__(store, run_id)
         self.retrain_id, self.by = retrain_id, by
 
-    def finish(self, leaderboard: Sequence, model: bytes, model_name: str, summary: RunSummary) -> None:
-        super().finish(leaderboard, model, model_name, summary)
+    def finish(self, leaderboard: Sequence, model: bytes, model_name: str, summary: RunSummary,
+               holdout_model: bytes | None = None) -> None:
+        super().finish(leaderboard, model, model_name, summary, holdout_model)
         register_retrained(self.store, self.retrain_id, by=self.by)
 
 

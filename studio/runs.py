@@ -14,7 +14,7 @@ from pipeline_core.training.results import leaderboard_rows
 from storage import Dataset, ModelArtifact, Run, StorageError
 from storage import RunStatus as RunStatus  # re-exported: pages take run statuses from here, never from storage
 from studio.datasets import load_table
-from studio.models import load_stored_model, run_artifact
+from studio.models import holdout_artifact, load_stored_model
 from studio.workspace import current_store
 
 
@@ -49,14 +49,15 @@ def model_label(run: Run, model_name: str) -> str | None:
 
 def run_inputs(run_id: int, *, load_model: Callable[[ModelArtifact], LoadedModel] = load_stored_model,
                load_frame: Callable[[Dataset], pd.DataFrame] = load_table) -> RunInputs:
-    """The run's model, definition and training data; a plain error if any of them is gone.
+    """The model the run's hold-out rows scored (``holdout_artifact``), its definition and training data; a plain
+    error if any of them is gone.
 
     The loaders default to reading the store; a page passes its cached ones.
     """
     run = storage.get_run(current_store(), run_id)
     if run is None:
         raise StorageError(f"Run #{run_id} no longer exists.")
-    artifact = run_artifact(run_id)
+    artifact = holdout_artifact(run_id)  # never a model refitted on the hold-out rows
     if artifact is None:
         raise StorageError(f"Run #{run_id} has no saved model, so its hold-out charts cannot be drawn.")
     loaded = load_model(artifact)

@@ -74,6 +74,10 @@ def _what_it_predicts(schema: BundleSchema, metadata: dict[str, Any]) -> str:
     rows = metadata.get("training_rows")
     trained = f" It was trained on {rows:,} rows" if isinstance(rows, int) else " It was trained"
     trained += f" with scikit-learn {metadata['sklearn_version']}." if metadata.get("sklearn_version") else "."
+    refit = metadata.get("refit_rows")
+    if isinstance(refit, int):
+        trained += (f" After its hold-out score it was refitted on all {refit:,} rows (training and hold-out), so "
+                    "its hold-out scores describe the same configuration trained on fewer rows.")
     trained += _members(metadata)
     if schema.task == "classification":
         classes = ", ".join(f"`{c}`" for c in schema.classes or [])

@@ -53,6 +53,7 @@ def build_metadata(result: Any, frame: pd.DataFrame) -> dict[str, Any]:
         "holdout": dict(result.holdout),
         "provenance": jsonable(result.provenance),
         "training_rows": result.training_rows,
+        "refit_rows": result.refit_rows,  # rows the saved model saw, hold-out included; None: not refitted
     }
 
 

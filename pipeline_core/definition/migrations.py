@@ -11,7 +11,7 @@ from typing import Any
 
 from pipeline_core.errors import SpecError
 
-CURRENT_VERSION = 4
+CURRENT_VERSION = 5
 
 
 V2_TUNING_SECONDS = 600.0  # schema 2's default and maximum tuning time per model, frozen here: a later change
@@ -51,7 +51,18 @@ def _v3_to_v4(data: dict[str, Any]) -> dict[str, Any]:
     return data
 
 
-MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {1: _v1_to_v2, 2: _v2_to_v3, 3: _v3_to_v4}
+def _v4_to_v5(data: dict[str, Any]) -> dict[str, Any]:
+    """Schema 5 refits the saved model on the training and hold-out rows by default; a definition from before
+    saved the model trained on the training rows only, and keeps doing so (``refit_all`` off)."""
+    evaluation = data.get("evaluation")
+    evaluation = dict(evaluation) if isinstance(evaluation, dict) else {}
+    evaluation.setdefault("refit_all", False)
+    data["evaluation"] = evaluation
+    return data
+
+
+MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {1: _v1_to_v2, 2: _v2_to_v3, 3: _v3_to_v4,
+                                                                     4: _v4_to_v5}
 
 
 def migrate(data: dict[str, Any]) -> dict[str, Any]:

@@ -20,7 +20,7 @@ from pipeline_core.definition.steps import STEP_TYPES, ColumnType
 from pipeline_core.errors import SpecError
 from pipeline_core.json_data import nesting_depth, parse_json_document
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 MAX_SPEC_BYTES = 1_000_000
 MAX_SPEC_DEPTH = 12
 # Every seeded library takes this range (scikit-learn and NumPy refuse a negative seed or one from 2**32), and
@@ -108,7 +108,14 @@ class ModelSpec(Strict):
 class EvaluationPlan(Strict):
     """How models are compared: a hold-out split, K-fold CV on the rest, a metric, a seed, and whether ensembles
     of the candidates compete too (``ensemble``: a field with a default, so definitions saved before it load
-    unchanged, with no schema version of their own)."""
+    unchanged, with no schema version of their own).
+
+    ``refit_all`` (schema 5, issue 20 point 4): the model scored on the hold-out rows was trained without them,
+    so its score is honest; the model saved and served is then the same configuration refitted on every row,
+    which a model trained on a fifth fewer rows would waste. The hold-out model is kept apart for every
+    hold-out number, chart and audit. Schema 4 definitions saved the training-rows model; the migration keeps
+    that (``refit_all`` off), so a saved definition re-runs to the same model.
+    """
 
     holdout: float = Field(0.2, ge=0.0, lt=0.9)
     cv_folds: int = Field(5, ge=2, le=20)
@@ -118,6 +125,9 @@ class EvaluationPlan(Strict):
     ensemble: bool = Field(
         False, description="Also build a greedy ensemble and a stacked ensemble of the candidates from their "
                            "out-of-fold predictions (never the hold-out rows); each is ranked like any model.")
+    refit_all: bool = Field(
+        True, description="After the hold-out score is reported, refit the best model on the training and "
+                          "hold-out rows together; that model is saved and served (schema 5).")
 
     @field_validator("seed", mode="before")
     @classmethod
@@ -171,7 +181,7 @@ class PipelineSpec(Strict):
     every exported definition, model file and script, and are checked wherever the model scores data.
     """
 
-    schema_version: Literal[4] = SCHEMA_VERSION
+    schema_version: Literal[5] = SCHEMA_VERSION
     name: str = "untitled pipeline"
     data: DataSource = Field(default_factory=DataSource)
     columns: ColumnsSpec = Field(default_factory=ColumnsSpec)

@@ -31,7 +31,7 @@ class Reporter(Protocol):
     def progress(self, event: ProgressEvent) -> None: ...
     def cancelled(self) -> bool: ...
     def finish(self, leaderboard: list[LeaderboardRow], model: bytes, model_name: str,
-               summary: RunSummary) -> None: ...
+               summary: RunSummary, holdout_model: bytes | None = None) -> None: ...
     def fail(self, error: str, *, status: str = "failed", failed_model: str | None = None) -> None: ...
 
 
@@ -49,7 +49,7 @@ def run_training(spec_json: str, data_path: str, reporter: Reporter) -> str:
         spec = load_spec(spec_json)
         progress = ProgressNote(reporter.progress,
                                 tuning_seconds=None if spec.tuning.method == "none" else spec.tuning.timeout_seconds)
-        result, model = _train(spec, pd.read_parquet(data_path), progress, reporter.cancelled)
+        result, model, holdout_model = _train(spec, pd.read_parquet(data_path), progress, reporter.cancelled)
         rows, summary = result.leaderboard_rows(), result.summary(total_seconds=progress.elapsed())
     except CancelledError as e:
         reporter.fail(str(e), status="cancelled")
@@ -60,18 +60,22 @@ def run_training(spec_json: str, data_path: str, reporter: Reporter) -> str:
     except Exception as e:  # noqa: BLE001 - a job must always end with a recorded status
         reporter.fail(f"unexpected error: {type(e).__name__}: {e}")
         return "failed"
-    reporter.finish(rows, model, result.best.model, summary)
+    reporter.finish(rows, model, result.best.model, summary, holdout_model)
     return "done"
 
 
 def _train(spec: PipelineSpec, frame: pd.DataFrame, progress: ProgressNote,
-           cancel: Callable[[], bool]) -> tuple[TrainResult, bytes]:
-    """The result and the best model's file; serialising is part of the job so its failure is recorded too."""
+           cancel: Callable[[], bool]) -> tuple[TrainResult, bytes, bytes | None]:
+    """The result, the best model's file and, when that model was refitted on every row, the file of the model the
+    hold-out rows scored; serialising is part of the job so its failure is recorded too."""
     from pipeline_core.artifacts.export import build_metadata, dump_model
     from pipeline_core.training.train import train
 
     result = train(spec, frame, progress=progress, cancel=cancel)
-    return result, dump_model(result.pipeline, "skops", build_metadata(result, frame))
+    metadata = build_metadata(result, frame)
+    holdout = result.holdout_pipeline
+    return (result, dump_model(result.pipeline, "skops", metadata),
+            dump_model(holdout, "skops", metadata) if holdout is not None else None)
 
 
 def _named_model(message: str, spec: PipelineSpec | None) -> str | None:

@@ -45,7 +45,8 @@ class Lineage:
 
 
 def data_section(frame: pd.DataFrame, schema: DataSchema, spec: PipelineSpec, *, dataset: str | None,
-                 task: str | None, training_rows: int | None, holdout_rows: int | None) -> Section:
+                 task: str | None, training_rows: int | None, holdout_rows: int | None,
+                 refit_rows: int | None = None) -> Section:
     """The table the model learnt from: its size, each column's type, role and statistics, and the target."""
     raw_to_name = {c.raw: c for c in schema.columns}
     stats = stats_table(summarise_columns(frame), len(frame))
@@ -66,7 +67,9 @@ def data_section(frame: pd.DataFrame, schema: DataSchema, spec: PipelineSpec, *,
     if training_rows is not None:
         facts.append(("Rows trained on (after row steps, before the hold-out)", f"{training_rows:,}"))
     if holdout_rows is not None:
-        facts.append(("Hold-out rows (never trained on)", f"{holdout_rows:,}"))
+        facts.append(("Hold-out rows (never trained on by the model they score)", f"{holdout_rows:,}"))
+    if refit_rows is not None:
+        facts.append(("Saved model refitted after scoring on all rows (training and hold-out)", f"{refit_rows:,}"))
     blocks: list[Any] = [Facts(facts), Table.of(columns)]
     target = _target_chart(frame, schema, spec, task)
     if target is not None:

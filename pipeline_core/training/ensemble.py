@@ -133,9 +133,11 @@ def _sortable(score: float, metric: str) -> float:
 
 
 def refit_ensemble(spec: PipelineSpec, schema: dict, task: str, row: ModelScore, board: list[ModelScore],
-                   oof: OutOfFold, X: pd.DataFrame, y: pd.Series) -> Pipeline:
-    """The winning ensemble as one fitted pipeline: each member refitted once on the training rows ``X``, a
-    stacker fitted on the members' out-of-fold outputs."""
+                   oof: OutOfFold, X: pd.DataFrame, y: pd.Series, oof_y: pd.Series, *,
+                   n_rows: int | None = None) -> Pipeline:
+    """The winning ensemble as one fitted pipeline: each member refitted once on the rows ``X``, a stacker
+    fitted on the members' out-of-fold outputs (the training rows', whose targets are ``oof_y``).
+    ``n_rows`` settles the members' row-dependent choices (default: all of ``X``)."""
     by_kind = {r.model: r for r in board}
     if row.model == ENSEMBLE_KINDS[0]:
         kinds, weights, final = list(row.params["members"]), list(row.params["members"].values()), None
@@ -144,7 +146,7 @@ def refit_ensemble(spec: PipelineSpec, schema: dict, task: str, row: ModelScore,
     fitted = []
     for kind in kinds:
         pipeline = compile_pipeline(spec, schema, task=task, model=ModelSpec(kind=kind, params=by_kind[kind].params),
-                                    n_rows=len(X))
+                                    n_rows=n_rows or len(X))
         with warnings.catch_warnings(), fit_threads():
             warnings.simplefilter("ignore")
             fitted.append(pipeline.fit(X, y))
@@ -155,7 +157,7 @@ def refit_ensemble(spec: PipelineSpec, schema: dict, task: str, row: ModelScore,
     stacked = stack_outputs([oof.outputs[k] for k in kinds]) if final is not None else None
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        assembled(ensemble, inner, y, stacked)
+        assembled(ensemble, inner, y, stacked, oof_y)
     return Pipeline([("prepare", fitted[0][0]), ("model", ensemble)])
 
 

@@ -318,7 +318,7 @@ def evaluation_frames(result: TrainResult) -> dict[str, pd.DataFrame]:
                                         "to get charts on data the model has not seen"})}
     if result.task not in ("classification", "regression"):
         return {"notes": _notes({"all": f"hold-out charts are for supervised models, not {result.task}"})}
-    pipeline, X, y = result.pipeline, result.X_test, result.y_test
+    pipeline, X, y = result.holdout_model, result.X_test, result.y_test  # never the model refitted on these rows
     builders = (
         {"confusion_matrix": confusion_matrix_frame, "roc_curve": roc_curve_frame, "pr_curve": pr_curve_frame,
          "calibration": calibration_frame}

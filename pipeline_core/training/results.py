@@ -73,6 +73,15 @@ class TrainResult:
     provenance: dict[str, Any]
     training_rows: int | None = None  # the refit's rows: they settle ``boosting="auto"`` (see ``compile``)
     model_seconds: dict[str, float] = field(default_factory=dict)  # wall clock per candidate, tuning included
+    # refit on all rows (issue 20 point 4): ``pipeline`` then saw ``refit_rows`` rows, hold-out rows included, and
+    # ``holdout_pipeline`` is the model the hold-out rows scored; every hold-out number must come from it
+    holdout_pipeline: Any = None
+    refit_rows: int | None = None
+
+    @property
+    def holdout_model(self) -> Any:
+        """The model trained without the hold-out rows: the one every hold-out score, chart and audit uses."""
+        return self.holdout_pipeline if self.holdout_pipeline is not None else self.pipeline
 
     @property
     def best(self) -> ModelScore:
@@ -94,7 +103,8 @@ class TrainResult:
         """What a run stores besides its leaderboard; ``total_seconds`` is the job's, serialising included."""
         return RunSummary(total_seconds=total_seconds, metric=self.metric, task=self.task, holdout=self.holdout,
                           report=self.report, provenance=Provenance.model_validate(self.provenance),
-                          model_seconds=self.model_seconds, threshold=decision_threshold(self.pipeline))
+                          model_seconds=self.model_seconds, threshold=decision_threshold(self.pipeline),
+                          refit_rows=self.refit_rows)
 
 
 class _Stored(BaseModel):
@@ -161,6 +171,7 @@ class RunSummary(_Stored):
     provenance: Provenance = Field(default_factory=Provenance)
     model_seconds: dict[str, float] = Field(default_factory=dict)
     threshold: DecisionThreshold | None = None  # the saved model's, when the definition tunes it
+    refit_rows: int | None = None  # rows the saved model was refitted on (training + hold-out); None: not refitted
 
 
 def decision_threshold(pipeline: Any) -> DecisionThreshold | None:

@@ -77,15 +77,29 @@ def train(
     if board[0].error:
         raise StudioError(f"every model failed; first error: {board[0].model}: {board[0].error}")
     progress(refitting(len(candidates), board[0].model, f"refitting {board[0].label} on all training rows"))
-    if board[0].model in ENSEMBLE_KINDS:
-        best = refit_ensemble(spec, data.schema, data.task, board[0], board, oof, X_train, y_train)
-    else:
-        best = _refit(spec, data, board[0], X_train, y_train)
+    best = _refit_best(spec, data, board, oof, X_train, y_train, y_train)
     holdout = _score_holdout(best, data.task, X_test, y_test)
+    served, refit_rows = best, None
+    if spec.evaluation.refit_all and X_test is not None and len(X_test):
+        X_all, y_all = pd.concat([X_train, X_test]), pd.concat([y_train, y_test])
+        progress(refitting(len(candidates), board[0].model, f"refitting {board[0].label} on all {len(X_all):,} "
+                                                            "rows (training and hold-out) for the saved model"))
+        served, refit_rows = _refit_best(spec, data, board, oof, X_all, y_all, y_train, n_rows=len(X_train)), len(X_all)
     progress(finished(len(candidates)))
-    return TrainResult(spec, data.task, data.task_reason, metric, board, best, holdout, data.schema,
+    return TrainResult(spec, data.task, data.task_reason, metric, board, served, holdout, data.schema,
                        report, X_test, y_test, provenance(spec, frame), training_rows=len(X_train),
-                       model_seconds=seconds)
+                       model_seconds=seconds, holdout_pipeline=best if served is not best else None,
+                       refit_rows=refit_rows)
+
+
+def _refit_best(spec: PipelineSpec, data: Prepared, board: list[ModelScore], oof: OutOfFold | None, X: pd.DataFrame,
+                y: pd.Series, y_train: pd.Series, n_rows: int | None = None) -> Any:
+    """The leaderboard's winner fitted on ``X``; ``n_rows`` (default: all of ``X``) settles row-dependent choices,
+    so a refit on every row builds the same pipeline as the model scored on the hold-out rows. An ensemble's
+    stacker keeps learning from the training rows' out-of-fold predictions (``y_train``'s rows)."""
+    if board[0].model in ENSEMBLE_KINDS:
+        return refit_ensemble(spec, data.schema, data.task, board[0], board, oof, X, y, y_train, n_rows=n_rows)
+    return _refit(spec, data, board[0], X, y, n_rows=n_rows)
 
 
 def _out_of_fold(spec: PipelineSpec, task: str, X: pd.DataFrame, y: pd.Series) -> OutOfFold | None:
@@ -213,11 +227,12 @@ def _fit_and_score(pipeline: Any, X: Any, y: Any, train_idx: Any, test_idx: Any,
             decision_threshold(pipeline), test_idx, outputs)
 
 
-def _refit(spec: PipelineSpec, data: Prepared, row: ModelScore, X: pd.DataFrame, y: pd.Series) -> Any:
+def _refit(spec: PipelineSpec, data: Prepared, row: ModelScore, X: pd.DataFrame, y: pd.Series,
+           n_rows: int | None = None) -> Any:
     import warnings
 
     model = ModelSpec(kind=row.model, params={**row.params})
-    pipeline = compile_pipeline(spec, data.schema, task=data.task, model=model, n_rows=len(X))
+    pipeline = compile_pipeline(spec, data.schema, task=data.task, model=model, n_rows=n_rows or len(X))
     X, y = limit_rows(MODELS[row.model], X, y, spec.evaluation.seed, ModelScore("", ""))
     if data.task == "classification":
         pipeline = with_threshold(pipeline, spec, int(y.nunique()))

@@ -252,6 +252,8 @@ def test_the_ensemble_option_is_saved_in_the_definition_and_its_row_names_the_me
     assert run.status == "done", run.error
     at.run()
     assert not at.exception
+    text = " ".join(m.value for m in at.markdown)  # refit on all rows is on by default (issue 20 point 4)
+    assert "Saved model: refitted on all **600** rows (training and hold-out)" in text
     [board] = [frame for frame in at.dataframe if "Rank" in frame.value.columns]
     names = list(board.value["Model"])
     assert any(name.startswith("Ensemble of ") and " ×" in name for name in names), names

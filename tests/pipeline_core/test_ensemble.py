@@ -113,9 +113,12 @@ def test_the_leaderboard_names_the_members_and_their_weights(classified):
 def test_hold_out_score_is_the_refitted_members_on_the_hold_out_rows(classified):
     result, frame = classified
     _, X_test, _, y_test = split_holdout(result.spec, prepare(result.spec, frame))
-    scorer = check_scoring(result.pipeline, scoring=result.metric)
-    assert result.holdout[result.metric] == pytest.approx(scorer(result.pipeline, X_test, y_test))
-    assert isinstance(result.pipeline[-1], EnsembleClassifier)
+    scorer = check_scoring(result.holdout_model, scoring=result.metric)
+    assert result.holdout[result.metric] == pytest.approx(scorer(result.holdout_model, X_test, y_test))
+    assert isinstance(result.holdout_model[-1], EnsembleClassifier) and isinstance(result.pipeline[-1],
+                                                                                    EnsembleClassifier)
+    # refitted on every row (issue 20 point 4): each member of the saved ensemble saw the hold-out rows too
+    assert result.refit_rows == len(frame) and result.holdout_model is not result.pipeline
 
 
 @pytest.mark.parametrize("fixture", ["classified", "regressed"])
@@ -204,3 +207,4 @@ def test_the_cli_flag_ranks_ensembles_and_writes_their_members(tmp_path):
     assert {row["model"] for row in board} == {*MEMBERS, *ENSEMBLE_KINDS}
     assert json.loads((tmp_path / "run" / "pipeline.json").read_text())["evaluation"]["ensemble"] is True
     assert "best: ensemble" in done.stdout
+    assert "the saved model was refitted on all 600 rows (training and hold-out)" in done.stdout

@@ -15,7 +15,7 @@ from storage import Store
 from storage.db import MIGRATIONS_DIR, current_revision, make_engine, upgrade
 from storage.models import TABLES
 
-HEAD = "0012"
+HEAD = "0013"
 
 OLD_DEFINITION = '{"steps": [{"kind": "impute", "strategy": "mean"}]}'
 OLD_COLUMNS = '[{"name": "a", "dtype": "int64"}]'
@@ -252,3 +252,36 @@ def test_0011_adds_the_retrains_table_to_a_sqlite_file_and_drops_it_again_keepin
     assert "retrains" in _tables(engine)
     engine.dispose()
     assert len(storage.list_runs(store)) == 1
+
+
+def test_0013_gives_old_model_artifacts_the_model_role_and_keeps_hold_out_models_apart(sqlite_store: Store) -> None:
+    """Issue 20 point 4: a run's artifacts from before are the models it saves; a hold-out model stored beside a
+    refitted one is listed only when asked for, and leaves with the run."""
+    store = sqlite_store
+    old = make_engine(store.url)
+    upgrade(old, "0012")
+    with old.begin() as connection:
+        for statement in OLD_ROWS:
+            connection.execute(text(statement.replace("timings", "summary")))
+        connection.execute(text("INSERT INTO model_artifacts (run_id, model_name, format, path, size, sha256, "
+                                "created_at) SELECT id, 'lr', 'skops', 'models/old.skops', 3, 'cc', "
+                                "'2024-01-02 03:06:00' FROM runs"))
+    old.dispose()
+
+    [run] = storage.list_runs(store)  # opening the studio upgrades the file to head
+    assert current_revision(storage.get_engine(store.url)) == HEAD
+    [kept] = storage.list_model_artifacts(store, run_id=run.id)
+    assert (kept.model_name, kept.role) == ("lr", "model")
+    holdout = storage.save_model_artifact(store, run_id=run.id, data=b"hold-out model", fmt="skops",
+                                          model_name="lr", role=storage.ArtifactRole.HOLDOUT.value)
+    assert [a.id for a in storage.list_model_artifacts(store, run_id=run.id)] == [kept.id]
+    assert [a.id for a in storage.list_model_artifacts(store, run_id=run.id, role="holdout")] == [holdout.id]
+    assert len(storage.list_model_artifacts(store, run_id=run.id, role=None)) == 2
+
+    storage.reset_engines()
+    engine = make_engine(store.url)
+    _downgrade(engine, "0012")
+    with engine.connect() as connection:
+        assert connection.execute(text("SELECT model_name FROM model_artifacts")).scalars().all() == ["lr"]
+        assert "role" not in {c["name"] for c in inspect(connection).get_columns("model_artifacts")}
+    engine.dispose()
