@@ -241,9 +241,10 @@ def services_table(services: list[services_app.ServiceStatus]) -> pd.DataFrame:
 
 def _services_section(pipeline: Any, versions: list[registry.ModelVersion]) -> None:
     st.subheader("Scoring services")
-    st.caption("A service answers POST /predict with the model a stage holds when it starts (loaded once: restart "
-               "it after a promotion), on this machine only (127.0.0.1, no token). Requests are read live from "
-               "each service's /metrics. From a terminal: `python -m studio serve --pipeline NAME`.")
+    st.caption("A service answers POST /predict with the model a stage holds and follows it: after a promotion or "
+               "a rollback it switches to the new version within seconds, without failing a request. On this "
+               "machine only (127.0.0.1, no token). Requests and the version served are read live from each "
+               "service's /metrics. From a terminal: `python -m studio serve --pipeline NAME`.")
     stages = sorted({v.stage for v in versions if v.stage != "none"}, key=list(STAGE_CHOICES).index)
     if stages:
         with st.form("service_start", border=False):

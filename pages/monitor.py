@@ -205,8 +205,8 @@ def _challenger_section(pipeline: Any, since: datetime, until: datetime) -> None
     except FAILURES as e:
         common.show_error(e)
         return
-    st.success(f"Version {challenger} is now {'in production' if promote else 'archived'}. A running service "
-               "keeps the model it started with: restart it to serve the new production version.")
+    st.success(f"Version {challenger} is now {'in production' if promote else 'archived'}. Running services of "
+               "the production stage switch to it within seconds, without failing a request.")
 
 
 def _outcomes_section() -> None:

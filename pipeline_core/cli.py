@@ -617,7 +617,8 @@ def serve_with(load: Callable[[], tuple[Any, Any]], args: argparse.Namespace,
                     prediction_log=plugged.prediction_log if plugged else None,
                     feedback=plugged.feedback if plugged else None, background=background,
                     shadow=plugged.shadow if plugged else None, alerts=plugged.alerts if plugged else None,
-                    extra_hosts=args.allow_host)
+                    extra_hosts=args.allow_host, source=plugged.source if plugged else None,
+                    reload_seconds=getattr(args, "reload_seconds", None))
     except ServeError as e:
         return _fail(str(e), EXIT_USAGE)
     return EXIT_OK

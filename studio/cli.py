@@ -27,6 +27,7 @@ from studio.users_cli import add_users
 
 PROG = "python -m studio"
 CLI_USER = "cli"  # who the registry records for changes made from the command line
+RELOAD_SECONDS = 5.0  # how often a stage's service looks for a promotion
 Handler = Callable[[argparse.Namespace], int]
 
 
@@ -52,9 +53,21 @@ def build_parser() -> argparse.ArgumentParser:
         "--shadow", metavar="STAGE", help="with --pipeline: also score every request with this stage's model (e.g. "
         "staging) off the request path, logging its answers beside the served ones for the Monitor page's "
         "champion/challenger comparison; clients only get the served model's answers")
+    subcommands.choices["serve"].add_argument(
+        "--reload-seconds", type=_seconds, default=RELOAD_SECONDS, metavar="S",
+        help=f"with --pipeline: how often to check whether the stage moved (a promotion) and swap to its new version "
+             f"(default {RELOAD_SECONDS:g}; 0: only on POST /reload)")
     for add in COMMANDS:
         add(subcommands)
     return parser
+
+
+def _seconds(text: str) -> float:
+    """A number of seconds, 0 or more (argparse turns the ValueError into a one-line usage error)."""
+    value = float(text)
+    if not value >= 0 or value == float("inf"):
+        raise ValueError(text)
+    return value
 
 
 def _accept_stage(command: argparse.ArgumentParser, registry_handler: Handler) -> None:
@@ -113,12 +126,11 @@ def _log_batch(version: Any, rows: Any, result: Any, seconds: float, metadata: A
 def cmd_serve_stage(args: argparse.Namespace) -> int:
     """``serve --pipeline NAME --stage STAGE``: the core's scoring service with the stage's model.
 
-    The model is loaded once, when the service starts: promoting another version later does not change what a
-    running service scores with; restart it to serve the new one. ``/schema`` and ``/metrics`` name the
-    pipeline and the registry version.
+    The service follows the stage: every ``--reload-seconds`` (and on ``POST /reload``) it checks which version the
+    stage holds and, after a promotion or rollback, loads the new one fully and swaps to it, in-flight requests
+    finishing on the old one. ``/health``, ``/schema`` and ``/metrics`` name the pipeline and the version served.
     """
-    from pipeline_core.serving.schema import model_identity
-    from studio import alerts, prediction_log, registry
+    from studio import alerts, prediction_log, registry, stage_source
 
     loaded: list[Any] = []
 
@@ -128,8 +140,7 @@ def cmd_serve_stage(args: argparse.Namespace) -> int:
         loaded.append(version)
         core._note(f"serving version {version.version} of pipeline '{version.pipeline}' ({version.stage}): "
                    f"{version.model_label}, run #{version.run_id}")
-        return stage.model, model_identity(stage.model, sha256=version.artifact_sha256, name=version.pipeline,
-                                           version=str(version.version))
+        return stage.model, stage_source.identity_of(stage)
 
     def hooks() -> Any:
         version = loaded[0]
@@ -141,7 +152,12 @@ def cmd_serve_stage(args: argparse.Namespace) -> int:
             plugged = replace(plugged, shadow=scorer)
             core._note(f"shadow: version {challenger} ({args.shadow}) scores every request too; its answers are "
                        "logged, never returned")
-        return replace(plugged, alerts=alerts.service_watcher(version.pipeline_id))
+        plugged = replace(plugged, alerts=alerts.service_watcher(version.pipeline_id),
+                          source=stage_source.following(args.pipeline, args.stage))
+        every = f"every {args.reload_seconds:g} s and " if args.reload_seconds else ""
+        core._note(f"follows {args.stage}: checks {every}on POST /reload, and swaps to a new version without "
+                   "failing a request")
+        return plugged
 
     return core.serve_with(load, args, hooks)
 

@@ -36,6 +36,7 @@ STOP_DEADLINE = 20.0
 SCRAPE_TIMEOUT = 2.0
 _BANNER = re.compile(r"on http://[^\s;]+:(?P<port>\d+);")
 _PREDICT_COUNT = re.compile(r'^scoring_requests_total\{endpoint="/predict",status="(\d+)"\} ([0-9.e+]+)$', re.M)
+_SERVED_VERSION = re.compile(r'^scoring_model_info\{[^}\n]*\bversion="(\d+)"', re.M)
 
 
 @dataclass(frozen=True)
@@ -116,19 +117,23 @@ def stop_service(service_id: int) -> None:
 
 def _status(record: storage.ScoringService, pipeline: str) -> ServiceStatus:
     url = f"http://{record.host}:{record.port}"
-    return ServiceStatus(id=record.id, pipeline=pipeline, version=record.version, stage=record.stage, url=url,
-                         pid=record.pid, started_at=record.started_at, started_by=record.started_by,
-                         running=True, requests=_predict_requests(url))
+    requests, serving = _scrape(url)
+    return ServiceStatus(id=record.id, pipeline=pipeline, version=serving or record.version, stage=record.stage,
+                         url=url, pid=record.pid, started_at=record.started_at, started_by=record.started_by,
+                         running=True, requests=requests)
 
 
-def _predict_requests(url: str) -> int | None:
-    """``POST /predict`` requests the service has counted, from its Prometheus text."""
+def _scrape(url: str) -> tuple[int | None, int | None]:
+    """``POST /predict`` requests the service has counted, and the version it serves now (it follows its stage, so
+    a promotion changes it), from its Prometheus text; None for what it did not say."""
     try:
         with urllib.request.urlopen(f"{url}/metrics", timeout=SCRAPE_TIMEOUT) as response:  # noqa: S310 - loopback
             text = response.read().decode("utf-8", "replace")
     except OSError:
-        return None
-    return int(sum(float(count) for _status, count in _PREDICT_COUNT.findall(text)))
+        return None, None
+    serving = _SERVED_VERSION.search(text)
+    return (int(sum(float(count) for _status, count in _PREDICT_COUNT.findall(text))),
+            int(serving[1]) if serving else None)
 
 
 def _is_service(pid: int) -> bool:

@@ -30,28 +30,23 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from threadpoolctl import ThreadpoolController
 
 from pipeline_core.artifacts.skops_io import LoadedModel
-from pipeline_core.errors import DataError, ModelError
+from pipeline_core.errors import DataError
 from pipeline_core.serving.alerts import AlertWatcher
-from pipeline_core.serving.explaining import ExplainResponse, ServiceExplainer
+from pipeline_core.serving.explaining import ExplainResponse
 from pipeline_core.serving.feedback import FeedbackBody, FeedbackSink, GroundTruthReport, Outcome, outcomes_from_frame
 from pipeline_core.serving.hosts import TrustedHosts
 from pipeline_core.serving.metrics import CONTENT_TYPE, ServiceMetrics
 from pipeline_core.serving.prediction_log import PredictionLogWriter, ScoredRequest
+from pipeline_core.serving.reload import ModelSource, Reloader
 from pipeline_core.serving.requests import CSV_TYPE, JSON_TYPE, RequestError, RowParser, ServiceLimits
-from pipeline_core.serving.schema import (
-    InputSchema,
-    ModelIdentity,
-    build_schema,
-    model_identity,
-    model_rules,
-    without_target_rules,
-)
+from pipeline_core.serving.schema import InputSchema, ModelIdentity, model_identity
 from pipeline_core.serving.scoring import RowViolation, ScoredBatch, score
+from pipeline_core.serving.served import ModelSlot, build_served
 from pipeline_core.serving.shadow import ShadowScorer
 
 log = logging.getLogger("pipeline_core.serving")
 
-ENDPOINTS = ("/health", "/schema", "/predict", "/explain", "/feedback", "/metrics")
+ENDPOINTS = ("/health", "/schema", "/predict", "/explain", "/feedback", "/metrics", "/reload")
 OnScored = Callable[[ScoredBatch], None]
 REQUEST_ID_HEADER = "X-Request-ID"
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
@@ -71,7 +66,19 @@ class PredictResponse(BaseModel):
 
 
 class Health(BaseModel):
+    """Liveness, and which model answers now (``version`` changes when the service swaps to another one)."""
+
     status: Literal["ok"] = "ok"
+    name: str
+    version: str | None = None
+
+
+class Reloaded(BaseModel):
+    """``POST /reload``: the version served after the check, whether it changed, and why not if it failed."""
+
+    version: str | None
+    reloaded: bool
+    error: str | None = None
 
 
 class ErrorDetail(BaseModel):
@@ -82,7 +89,8 @@ def create_app(model: LoadedModel, *, token: str | None, limits: ServiceLimits |
                on_scored: OnScored | None = None, identity: ModelIdentity | None = None,
                prediction_log: PredictionLogWriter | None = None, feedback: FeedbackSink | None = None,
                background: pd.DataFrame | None = None, shadow: ShadowScorer | None = None,
-               allowed_hosts: Sequence[str] | None = None, alerts: AlertWatcher | None = None) -> FastAPI:
+               allowed_hosts: Sequence[str] | None = None, alerts: AlertWatcher | None = None,
+               source: ModelSource | None = None) -> FastAPI:
     """A FastAPI app serving ``model``.
 
     ``token``: when set, every endpoint but ``/health`` needs ``Authorization: Bearer <token>``.
@@ -99,32 +107,33 @@ def create_app(model: LoadedModel, *, token: str | None, limits: ServiceLimits |
     gets 400 with a reason. ``None`` checks nothing, for an application that mounts the app behind its own names.
     ``alerts``: a watcher evaluating alert thresholds in its own thread; ``/metrics`` shows its last evaluation as
     ``scoring_alert{pipeline,kind,feature}`` (the caller owns it and closes it when the service stops).
+    ``source``: where a newer model comes from (a registry stage): ``POST /reload`` checks it and swaps to its
+    version without failing a request (:mod:`pipeline_core.serving.reload`); the caller may also start
+    ``app.state.reloader`` to poll it. From then on the service owns ``prediction_log`` (the first model's log) and
+    closes it (and each later model's) with :meth:`ModelSlot.close` (``app.state.slot``).
     """
-    if not hasattr(model.pipeline, "predict"):
-        raise ModelError("this model cannot label new rows (e.g. DBSCAN or agglomerative clustering), so it "
-                         "cannot be served; retrain with a model that can, such as k-means")
     limits = limits or ServiceLimits()
-    identity = identity or model_identity(model)
-    model = without_target_rules(model)
-    schema = build_schema(model, identity, max_rows=limits.max_rows, max_body_bytes=limits.max_body_bytes)
-    rules = model_rules(model)
-    parser = RowParser(schema.features, limits)
-    metrics = ServiceMetrics(identity, classifies=hasattr(model.pipeline, "classes_")
-                             or identity.task in ("classification", "clustering"))
-    if prediction_log is not None:
-        metrics.watch_log(prediction_log.stats)
+    slot = ModelSlot(build_served(model, identity or model_identity(model), limits, prediction_log=prediction_log,
+                                  background=background))
+    identity = slot.current.identity
+    metrics = ServiceMetrics(identity, classifies=slot.current.classifies)
+    if prediction_log is not None or source is not None:
+        metrics.watch_log(slot.log_stats)
     if shadow is not None:
         metrics.watch_shadow(shadow.stats)
     if alerts is not None:
         metrics.watch_alerts(alerts.current, identity.name)
+    reloader = None if source is None else Reloader(
+        slot, source, lambda new: build_served(new.model, new.identity, limits, prediction_log=new.prediction_log,
+                                               background=background),
+        on_swap=lambda new: (metrics.set_model(new), metrics.reloads.inc()), on_failure=metrics.reload_failures.inc)
     authorized = _bearer_check(token)
     one_core = _OneOpenMPThread()
-    explainer = ServiceExplainer(model.pipeline, background)
     refusals: dict[int | str, dict[str, Any]] = {s: {"model": ErrorDetail} for s in (400, 401, 413, 415, 422)}
 
     async def read_body(request: Request, _: None = Depends(authorized)) -> tuple[str, bytes]:
         """The body, after the content type and the size limit (declared and actual) are checked."""
-        media = parser.media_type(request.headers.get("content-type"))
+        media = slot.current.parser.media_type(request.headers.get("content-type"))
         declared = request.headers.get("content-length")
         if declared is not None:
             if not declared.isdigit():
@@ -148,30 +157,33 @@ def create_app(model: LoadedModel, *, token: str | None, limits: ServiceLimits |
 
     @app.get("/health", response_model=Health)
     def health() -> Health:
-        """Liveness, without authentication so load balancers and supervisors can probe it."""
-        return Health()
+        """Liveness and the model version answering, without authentication so load balancers and supervisors can
+        probe it (and a deployment can wait for a promoted version to appear)."""
+        served = slot.current.identity
+        return Health(name=served.name, version=served.version)
 
     @app.get("/schema", response_model=InputSchema, dependencies=[Depends(authorized)], responses=refusals)
     def input_schema() -> InputSchema:
-        return schema
+        return slot.current.schema
 
     @app.post("/predict", response_model=PredictResponse, responses=refusals, openapi_extra=_PREDICT_BODY)
     def predict(request: Request, payload: tuple[str, bytes] = Depends(read_body)) -> Response:
         media, body = payload  # closures: no Annotated strings
         request_id = _request_id(request)
         one_core.apply()
-        start = time.perf_counter()
-        try:
-            batch = score(model, parser.parse(body, media), rules)
-        except DataError as e:
-            raise RequestError(422, str(e)) from None
-        if prediction_log is not None or shadow is not None:
-            scored = ScoredRequest(at=datetime.now(UTC), request_id=request_id, rows=batch.rows,
-                                   predictions=batch.predictions, latency_ms=(time.perf_counter() - start) * 1000,
-                                   violations=batch.violations)
-            for sink in (prediction_log, shadow):
-                if sink is not None:
-                    sink.submit(scored)
+        with slot.use() as served:  # this request finishes on this model, even if another is swapped in meanwhile
+            start = time.perf_counter()
+            try:
+                batch = score(served.model, served.parser.parse(body, media), served.rules)
+            except DataError as e:
+                raise RequestError(422, str(e)) from None
+            if served.prediction_log is not None or shadow is not None:
+                scored = ScoredRequest(at=datetime.now(UTC), request_id=request_id, rows=batch.rows,
+                                       predictions=batch.predictions, latency_ms=(time.perf_counter() - start) * 1000,
+                                       violations=batch.violations)
+                for sink in (served.prediction_log, shadow):
+                    if sink is not None:
+                        sink.submit(scored)
         metrics.observe_batch(batch)
         if on_scored is not None:
             try:
@@ -190,10 +202,10 @@ def create_app(model: LoadedModel, *, token: str | None, limits: ServiceLimits |
         if feedback is None:
             raise RequestError(404, "this service keeps no prediction log, so it takes no ground truth; serve a "
                                     "registered model with 'python -m studio serve --pipeline NAME'")
-        outcomes = _outcomes(parser, *payload)
-        for sink in (prediction_log, shadow):  # an outcome for a row scored a moment ago finds both answers
-            if sink is not None:
-                sink.flush(FEEDBACK_FLUSH_SECONDS)
+        outcomes = _outcomes(slot.current.parser, *payload)
+        slot.flush(FEEDBACK_FLUSH_SECONDS)  # an outcome for a row scored a moment ago finds both answers
+        if shadow is not None:
+            shadow.flush(FEEDBACK_FLUSH_SECONDS)
         return feedback(outcomes)
 
     @app.post("/explain", response_model=ExplainResponse, responses={**refusals, 409: {"model": ErrorDetail}},
@@ -202,7 +214,8 @@ def create_app(model: LoadedModel, *, token: str | None, limits: ServiceLimits |
         """Each row's prediction and its contributions per column (SHAP values; see ``ExplainResponse``)."""
         media, body = payload
         one_core.apply()
-        answer = explainer.explain(parser.parse(body, media))
+        with slot.use() as served:
+            answer = served.explainer.explain(served.parser.parse(body, media))
         return Response(answer.model_dump_json(exclude_none=True), media_type=JSON_TYPE)
 
     @app.get("/metrics", dependencies=[Depends(authorized)], response_class=Response, responses=refusals)
@@ -210,8 +223,19 @@ def create_app(model: LoadedModel, *, token: str | None, limits: ServiceLimits |
         """Prometheus text format, from this app's own registry."""
         return Response(metrics.render(), media_type=CONTENT_TYPE)
 
+    @app.post("/reload", response_model=Reloaded, response_model_exclude_none=True,
+              dependencies=[Depends(authorized)], responses={**refusals, 404: {"model": ErrorDetail}})
+    def reload() -> Reloaded:
+        """Check now whether the model to serve changed (a promotion) and swap to it; answers the version served."""
+        if reloader is None:
+            raise RequestError(404, "this service serves one model file and has nothing to reload; serve a registry "
+                                    "stage ('python -m studio serve --pipeline NAME') to follow its promotions")
+        result = reloader.check()
+        return Reloaded(version=result.version, reloaded=result.reloaded, error=result.error)
+
     app.state.metrics = metrics
-    app.state.schema = schema
+    app.state.slot = slot
+    app.state.reloader = reloader
     return app
 
 
@@ -313,7 +337,7 @@ def _add_error_handlers(app: FastAPI) -> None:
         detail = str(error.detail)
         if error.status_code == 404:
             detail = (f"no endpoint {request.url.path[:80]!r}; the service answers GET /health, GET /schema, "
-                      "POST /predict, POST /explain, POST /feedback and GET /metrics")
+                      "POST /predict, POST /explain, POST /feedback, GET /metrics and POST /reload")
         elif error.status_code == 405:
             detail = f"{request.method} is not allowed on {request.url.path[:80]}"
         return JSONResponse({"detail": " ".join(detail.split())}, status_code=error.status_code,

@@ -12,7 +12,8 @@ Metric names (all prefixed ``scoring_``):
 - ``rows_total``: rows scored; ``predictions_total{prediction}`` (classifiers and clusterers) or
   ``predicted_value`` (a summary: count and sum, for regressors);
 - ``rule_violations_total{rule,column}``: quality-rule violations found in scored rows;
-- ``model_info{name,version,sha256,task,model,created}``: which model this process serves;
+- ``model_info{name,version,sha256,task,model,created}``: which model this process serves (now: it changes when
+  the service swaps to another version); ``model_reloads_total`` and ``model_reload_failures_total`` count swaps;
 - ``hook_errors_total``: failures of the ``on_scored`` hook (scoring still answered);
 - with a prediction log: ``prediction_log_written_rows_total``, ``prediction_log_dropped_rows_total`` (the queue
   was full: those rows were scored and answered but not logged), ``prediction_log_failed_rows_total`` (the
@@ -64,8 +65,17 @@ class ServiceMetrics:
         else:
             self.values = Summary(f"{PREFIX}_predicted_value", "Predicted values (count and sum)",
                                   registry=self.registry)
-        info = Info(f"{PREFIX}_model", "The model this service runs", registry=self.registry)
-        info.info({k: str(v) for k, v in identity.model_dump().items()})
+        self.model = Info(f"{PREFIX}_model", "The model this service runs", registry=self.registry)
+        self.set_model(identity)
+        self.reloads = Counter(f"{PREFIX}_model_reloads", "Times the service swapped to another model version",
+                               registry=self.registry)
+        self.reload_failures = Counter(f"{PREFIX}_model_reload_failures",
+                                       "Times a new model version could not be loaded or served (the old one stayed)",
+                                       registry=self.registry)
+
+    def set_model(self, identity: ModelIdentity) -> None:
+        """Name the model served from now on (``model_info``), e.g. after a swap to a newly promoted version."""
+        self.model.info({k: str(v) for k, v in identity.model_dump().items()})
 
     def observe_request(self, endpoint: str, status: int, seconds: float) -> None:
         self.requests.labels(endpoint, str(status)).inc()

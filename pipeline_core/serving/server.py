@@ -10,8 +10,11 @@ from __future__ import annotations
 
 import hashlib
 import ipaddress
+import signal
 import socket
-from collections.abc import Callable, Sequence
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,6 +27,7 @@ from pipeline_core.serving.app import create_app
 from pipeline_core.serving.feedback import FeedbackSink
 from pipeline_core.serving.hosts import service_hosts
 from pipeline_core.serving.prediction_log import PredictionLogWriter
+from pipeline_core.serving.reload import ModelSource
 from pipeline_core.serving.requests import ServiceLimits
 from pipeline_core.serving.schema import ModelIdentity, model_identity
 from pipeline_core.serving.shadow import ShadowScorer
@@ -39,6 +43,7 @@ class ServiceHooks:
     feedback: FeedbackSink | None = None
     shadow: ShadowScorer | None = None  # a challenger scoring every answered request into its own log
     alerts: AlertWatcher | None = None  # alert thresholds evaluated in the background, shown in /metrics
+    source: ModelSource | None = None  # where a newer model comes from (a registry stage): the service follows it
 
 
 class ServeError(StudioError):
@@ -102,18 +107,21 @@ def serve_model(model: LoadedModel, identity: ModelIdentity, *, host: str, port:
                 limits: ServiceLimits | None = None, announce: Callable[[str], None] = print,
                 prediction_log: PredictionLogWriter | None = None, feedback: FeedbackSink | None = None,
                 background: Any = None, shadow: ShadowScorer | None = None,
-                alerts: AlertWatcher | None = None, extra_hosts: Sequence[str] = ()) -> None:
+                alerts: AlertWatcher | None = None, extra_hosts: Sequence[str] = (), source: ModelSource | None = None,
+                reload_seconds: float | None = None) -> None:
     """Serve a loaded model (a file's, or a registry stage's) until interrupted.
 
-    ``prediction_log``, ``feedback`` and ``background`` go to :func:`create_app`; the log is closed (its queue
-    written) when the service stops, so a clean stop loses no logged row. ``extra_hosts``: ``Host`` names answered
-    besides the bound address's (``hosts.service_hosts``), e.g. the name a reverse proxy forwards.
+    ``prediction_log``, ``feedback``, ``background`` and ``source`` go to :func:`create_app`; with ``source`` and
+    ``reload_seconds``, a background thread checks it that often and swaps to a new version as soon as it sees one.
+    Every log (the first model's and each later one's) is closed, its queue written, when the service stops, so a
+    clean stop loses no logged row. ``extra_hosts``: ``Host`` names answered besides the bound address's
+    (``hosts.service_hosts``), e.g. the name a reverse proxy forwards.
     """
     check_address(host, token)
     try:
         _run(model, identity, host=host, port=port, token=token, limits=limits, announce=announce,
              prediction_log=prediction_log, feedback=feedback, background=background, shadow=shadow,
-             alerts=alerts, extra_hosts=extra_hosts)
+             alerts=alerts, extra_hosts=extra_hosts, source=source, reload_seconds=reload_seconds)
     finally:
         if alerts is not None:
             alerts.close()
@@ -126,12 +134,16 @@ def serve_model(model: LoadedModel, identity: ModelIdentity, *, host: str, port:
 def _run(model: LoadedModel, identity: ModelIdentity, *, host: str, port: int, token: str | None,
          limits: ServiceLimits | None, announce: Callable[[str], None], prediction_log: PredictionLogWriter | None,
          feedback: FeedbackSink | None, background: Any = None, shadow: ShadowScorer | None = None,
-         alerts: AlertWatcher | None = None, extra_hosts: Sequence[str] = ()) -> None:
+         alerts: AlertWatcher | None = None, extra_hosts: Sequence[str] = (), source: ModelSource | None = None,
+         reload_seconds: float | None = None) -> None:
     import uvicorn
 
     app = create_app(model, token=token, limits=limits, identity=identity, prediction_log=prediction_log,
                      feedback=feedback, background=background, shadow=shadow,
-                     allowed_hosts=(*service_hosts(host), *extra_hosts), alerts=alerts)
+                     allowed_hosts=(*service_hosts(host), *extra_hosts), alerts=alerts, source=source)
+    reloader = app.state.reloader
+    if reloader is not None and reload_seconds:
+        reloader.start(reload_seconds)
     sock = open_socket(host, port)
     bound_port = sock.getsockname()[1]
     shown = f"[{host.strip('[]')}]" if ":" in host else host
@@ -141,6 +153,32 @@ def _run(model: LoadedModel, identity: ModelIdentity, *, host: str, port: int, t
     config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off", server_header=False,
                             backlog=BACKLOG)
     try:
-        uvicorn.Server(config).run(sockets=[sock])
+        with _sigterm_exits():
+            uvicorn.Server(config).run(sockets=[sock])
     finally:
         sock.close()
+        if reloader is not None:
+            reloader.stop()
+        app.state.slot.close()
+
+
+@contextmanager
+def _sigterm_exits() -> Iterator[None]:
+    """SIGTERM ends the service through ``finally`` blocks, so its prediction logs write what they hold.
+
+    uvicorn shuts down gracefully on SIGTERM, then raises the signal again with the handler it found; with the
+    default handler that killed the process on the spot, and rows still queued for the log were lost. Here the
+    handler it finds raises ``SystemExit(143)`` (128 + SIGTERM, the usual status), which unwinds normally.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def stop(signum: int, frame: object) -> None:
+        raise SystemExit(128 + signum)
+
+    previous = signal.signal(signal.SIGTERM, stop)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)

@@ -32,8 +32,9 @@ def samples(text: str) -> dict[tuple[str, tuple], float]:
 
 def test_health_is_ok_and_schema_lists_columns_levels_rules_and_an_example(service):
     client = service.client()
-    assert client.get("/health").json() == {"status": "ok"}
     schema = client.get("/schema").json()
+    assert client.get("/health").json() == {"status": "ok", "name": schema["model"]["name"],
+                                            "version": schema["model"]["version"]}
     features = {f["name"]: f for f in schema["features"]}
     assert list(features) == ["age", "income", "city", "signup", "review"]
     assert features["age"]["json_type"] == "number" and features["city"]["json_type"] == "string"
@@ -42,7 +43,7 @@ def test_health_is_ok_and_schema_lists_columns_levels_rules_and_an_example(servi
     assert schema["model"]["task"] == "classification" and len(schema["model"]["sha256"]) == 64
     assert schema["max_rows"] == MAX_ROWS and schema["max_body_bytes"] == int(MAX_BODY_MB * 2**20)
     assert client.post_json("/predict", schema["example"]).status == 200  # the example is a valid request
-    paths = {"/health", "/schema", "/predict", "/explain", "/feedback", "/metrics"}
+    paths = {"/health", "/schema", "/predict", "/explain", "/feedback", "/metrics", "/reload"}
     assert set(client.get("/openapi.json").json()["paths"]) == paths
 
 
