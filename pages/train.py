@@ -46,7 +46,8 @@ def main() -> None:
     common.run_inside_app()
     st.header("Train")
     st.caption("Candidate models are compared by K-fold cross-validation on the training rows; the best is "
-               "refitted and scored once on the hold-out rows it never saw.")
+               "refitted and scored once on the hold-out rows it never saw, then (by default) refitted on every "
+               "row for the saved model.")
     frame = common.require_frame()
     spec = common.current_spec()
     if not _has_target(spec):
