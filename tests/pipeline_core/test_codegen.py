@@ -69,7 +69,7 @@ def test_scripts_reproduce_the_apps_scores(tmp_path):
         script = tmp_path / f"pipeline_{i}.py"
         script.write_text(python_script(spec, result.schema, result.task, model, result.best.params))
         scripts += [str(script), str(csv)]
-    run = subprocess.run([sys.executable, "-c", RUNNER, *scripts], capture_output=True, text=True, timeout=120,
+    run = subprocess.run([sys.executable, "-c", RUNNER, *scripts], capture_output=True, text=True, timeout=900,
                          cwd=tmp_path)
     assert run.returncode == 0, run.stderr[-2000:]
     reports = [json.loads(line) for line in run.stdout.splitlines() if line.startswith("{")]
