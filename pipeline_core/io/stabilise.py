@@ -19,6 +19,8 @@ from pipeline_core.errors import DataError
 
 _UNNAMED = re.compile(r"^Unnamed: \d+(_level_\d+)?$")
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?(?:Z|[+-]\d{2}:?\d{2})?$")
+# How every text pandas reads as a number (or an ISO date) begins; a column with no such value is plain text.
+_NUMBER_START = r"^\s*[-+]?(?:\d|\.\d|inf|nan)"
 
 
 def clean_column_names(names: list[Any]) -> tuple[list[str], list[tuple[str, str]]]:
@@ -111,6 +113,8 @@ def _stabilise_strings(series: pd.Series, notices: list[str], where: Callable[[i
     head = series.iloc[:5000].dropna()
     if head.empty:
         return series, False
+    if not _may_hold_numbers(head):
+        return series, False  # no number and no date (both begin so): skip the costlier numeric parse below
     numeric_share = pd.to_numeric(head, errors="coerce").notna().mean()
     if numeric_share >= 0.5:
         bad = pd.to_numeric(series, errors="coerce").isna() & series.notna()
@@ -123,6 +127,19 @@ def _stabilise_strings(series: pd.Series, notices: list[str], where: Callable[[i
     if numeric_share == 0 and head.iloc[:500].str.match(_ISO_DATE).all():
         return _parse_iso_dates(series)
     return series, False
+
+
+def _may_hold_numbers(values: pd.Series) -> bool:
+    """Whether any value begins as a number or a date does, tested in Arrow (C++): the scoring service reads a CSV
+    body per request, and a per-value Python test of its label columns cost more than its parse."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    try:
+        text = pa.array(values, type=pa.string())
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        return True  # not all str: the full test decides
+    return bool(pc.any(pc.match_substring_regex(text, _NUMBER_START, ignore_case=True)).as_py())
 
 
 def _parse_iso_dates(series: pd.Series) -> tuple[pd.Series, bool]:

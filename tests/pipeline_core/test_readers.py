@@ -461,3 +461,13 @@ def test_a_large_file_is_memory_mapped_and_reads_like_its_bytes(tmp_path, file_r
     pd.testing.assert_frame_equal(mapped.frame, uploaded.frame)
     assert (mapped.sha256, mapped.notices) == (uploaded.sha256, uploaded.notices)
     assert str(mapped.frame["day"].dtype).startswith("datetime64")
+
+
+def test_the_quick_text_test_keeps_every_verdict_of_the_full_one():
+    """Columns with no value beginning as a number skip the numeric parse; those with one still get the full test."""
+    from pipeline_core.io.stabilise import _may_hold_numbers
+
+    assert not _may_hold_numbers(pd.Series(["paris", "c0_1", "n/a", "Lyon 2"]))
+    for begins_as_number in (["x", " 12"], ["x", "-3.5"], ["x", ".5"], ["x", "2024-01-02"], ["x", "Inf"], ["x", "NaN"]):
+        assert _may_hold_numbers(pd.Series(begins_as_number)), begins_as_number
+    assert _may_hold_numbers(pd.Series(["x", 3]))  # not all text: the full test decides
