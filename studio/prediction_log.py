@@ -110,7 +110,7 @@ def shadow_scorer(pipeline: str, stage: str, *, champion: int, config: Settings 
     if writer is None:
         raise StorageError("shadow scoring logs the challenger's answers, but the prediction log is turned off "
                            "(PIPELINE_STUDIO_PREDICTION_LOG); turn it on to compare the two")
-    return ShadowScorer(staged.model, writer), staged.version.version
+    return ShadowScorer(staged.model, writer, version=str(staged.version.version)), staged.version.version
 
 
 def log_scored(target: LogTarget, rows: pd.DataFrame, predictions: list, seconds: float, *,

@@ -177,11 +177,13 @@ def create_app(model: LoadedModel, *, token: str | None, limits: ServiceLimits |
                 batch = score(served.model, served.parser.parse(body, media), served.rules)
             except DataError as e:
                 raise RequestError(422, str(e)) from None
-            if served.prediction_log is not None or shadow is not None:
+            # a challenger promoted and swapped in is served now: scoring it again in shadow would log it twice
+            shadowing = shadow if shadow is not None and shadow.version != served.identity.version else None
+            if served.prediction_log is not None or shadowing is not None:
                 scored = ScoredRequest(at=datetime.now(UTC), request_id=request_id, rows=batch.rows,
                                        predictions=batch.predictions, latency_ms=(time.perf_counter() - start) * 1000,
                                        violations=batch.violations)
-                for sink in (served.prediction_log, shadow):
+                for sink in (served.prediction_log, shadowing):
                     if sink is not None:
                         sink.submit(scored)
         metrics.observe_batch(batch)

@@ -36,10 +36,11 @@ class ShadowScorer:
     """Scores queued requests with ``model`` and submits its answers to ``log``; ``close`` drains and stops."""
 
     def __init__(self, model: LoadedModel, log_writer: PredictionLogWriter, *,
-                 max_queued_requests: int = MAX_QUEUED_REQUESTS):
+                 max_queued_requests: int = MAX_QUEUED_REQUESTS, version: str | None = None):
         self.model = without_target_rules(model)
         self.rules = model_rules(self.model)
         self.log = log_writer
+        self.version = version  # the challenger's; once the service serves that version itself, it is not shadowed
         self._queue: queue.Queue[ScoredRequest | None] = queue.Queue(maxsize=max_queued_requests)
         self._scored = self._dropped = self._failed = 0
         self._lock = threading.Lock()

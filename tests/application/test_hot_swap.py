@@ -164,3 +164,21 @@ def test_post_reload_swaps_at_once_and_needs_the_token(store, flip_studio):
         assert client.post_json("/predict", {"rows": records(rows())}).json()["predictions"] == flip_studio[1]
     finally:
         served.stop()
+
+
+def test_a_shadow_challenger_promoted_and_swapped_in_is_no_longer_scored_twice(store, flip_studio):
+    registry.set_stage("flip", 2, "staging", by="test", why="candidate")
+    served = CliService(None, "--pipeline", "flip", "--shadow", "staging", "--reload-seconds", "0", module="studio")
+    body = {"rows": records(rows())}
+    try:
+        client = served.client()
+        before = client.post_json("/predict", body).json()
+        registry.set_stage("flip", 2, "production", by="test", why="wins in shadow")
+        assert client.post_json("/reload", {}).json() == {"version": "2", "reloaded": True}
+        after = client.post_json("/predict", body).json()
+    finally:
+        assert served.stop() == 143
+    assert (before["predictions"], after["predictions"]) == (flip_studio[1], flip_studio[2])
+    logged = {(r.request_id, r.source, r.model_version) for r in storage.list_predictions(store)}
+    assert logged == {(before["request_id"], "service", 1), (before["request_id"], "shadow", 2),
+                      (after["request_id"], "service", 2)}

@@ -138,6 +138,9 @@ def test_services_start_on_loopback_count_requests_live_and_stop(store, iris_stu
         assert client.post_json("/predict", {"rows": []}).status == 400
         listed = services.list_services()
         assert [(s.id, s.pipeline, s.requests) for s in listed] == [(started.id, "iris", 4)]
+        registry.set_stage("iris", 2, "production", by="tester", why="newer")
+        assert client.post_json("/reload", {}).json() == {"version": "2", "reloaded": True}
+        assert [s.version for s in services.list_services()] == [2]  # what it serves now, read from /metrics
     finally:
         services.stop_service(started.id)
     assert services.list_services() == []
