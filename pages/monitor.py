@@ -8,12 +8,12 @@ predicted, and how right it was on the rows whose true outcome has been uploaded
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import streamlit as st
 
-from pages import common, monitor_alerts, monitor_charts, session
+from pages import common, monitor_alerts, monitor_charts, monitor_data, session
 from pages.monitor_retrain import retrain_section
 from studio import champion, monitor_drift, monitoring, prediction_log, registry
 from studio import pipelines as library
@@ -27,6 +27,7 @@ WINDOWS: dict[str, tuple[timedelta, monitoring.Granularity]] = {
     "Last 90 days": (timedelta(days=90), "day"),
 }
 GRANULARITIES: list[monitoring.Granularity] = ["minute", "hour", "day"]
+VIEWS = ["Traffic", "Predictions", "Drift", "Live performance", "Rule violations"]
 ALL_VERSIONS = 0
 
 
@@ -45,10 +46,10 @@ def main() -> None:
                 icon=":material/monitoring:")
         return
     pipeline = _pick_pipeline(pipelines)
-    since, until, granularity, version = _window_controls(pipeline)
-    monitor_alerts.alerts_banner(pipeline, since, until, granularity, version)
     try:
-        traffic = monitoring.traffic(pipeline.id, since=since, until=until, granularity=granularity, version=version)
+        shown = _window_controls(pipeline)
+        monitor_alerts.alerts_banner(pipeline, shown)
+        traffic = monitor_data.traffic(shown)
     except FAILURES as e:
         common.show_error(e)
         return
@@ -59,8 +60,8 @@ def main() -> None:
                 "on the Models page), or widen the window.", icon=":material/monitoring:")
     else:
         _summary(traffic)
-        _charts(pipeline, since, until, granularity, version, traffic)
-        _challenger_section(pipeline, since, until)
+        _charts(pipeline, shown, traffic)
+        _challenger_section(pipeline, shown.since, shown.until)
     retrain_section(pipeline)
     monitor_alerts.thresholds_section(pipeline)
     _outcomes_section()
@@ -75,9 +76,9 @@ def _pick_pipeline(pipelines: list[Any]) -> Any:
     return next(p for p in pipelines if p.id == chosen)
 
 
-def _window_controls(pipeline: Any) -> tuple[datetime, datetime, monitoring.Granularity, int | None]:
-    """(since, until, granularity, version or None for every version) from the window, granularity and version
-    pickers; the granularity follows the window until the user picks one."""
+def _window_controls(pipeline: Any) -> monitor_data.View:
+    """What to draw, from the window, granularity and version pickers (the granularity follows the window until
+    the user picks one): whole buckets, so the cached figures hold until the next bucket starts or the log grows."""
     window_col, grain_col, version_col = st.columns([2, 1, 2])
     window = window_col.selectbox("Window", list(WINDOWS), index=1, key="monitor_window")
     span, suggested = WINDOWS[window]
@@ -94,8 +95,7 @@ def _window_controls(pipeline: Any) -> tuple[datetime, datetime, monitoring.Gran
     if st.session_state.get("monitor_version") not in labels:
         st.session_state["monitor_version"] = ALL_VERSIONS
     version = version_col.selectbox("Model version", list(labels), format_func=labels.get, key="monitor_version")
-    until = datetime.now(UTC)
-    return until - span, until, granularity, None if version == ALL_VERSIONS else version
+    return monitor_data.view(pipeline.id, span, granularity, None if version == ALL_VERSIONS else version)
 
 
 def _summary(traffic: list[monitoring.TrafficBucket]) -> None:
@@ -109,40 +109,39 @@ def _summary(traffic: list[monitoring.TrafficBucket]) -> None:
              help="per request, the highest bucket's 95th percentile in the window")
 
 
-def _charts(pipeline: Any, since: datetime, until: datetime, granularity: monitoring.Granularity,
-            version: int | None, traffic: list[monitoring.TrafficBucket]) -> None:
-    window = {"since": since, "until": until, "granularity": granularity, "version": version}
-    traffic_tab, predictions_tab, drift_tab, performance_tab, violations_tab = st.tabs(
-        ["Traffic", "Predictions", "Drift", "Live performance", "Rule violations"])
-    with traffic_tab:
-        st.plotly_chart(monitor_charts.traffic_figure(traffic))
+def _charts(pipeline: Any, shown: monitor_data.View, traffic: list[monitoring.TrafficBucket]) -> None:
+    """The one view the user picked: only its numbers are computed (each costs seconds on a long log)."""
+    view = st.segmented_control("View", VIEWS, default=VIEWS[0], key="monitor_view", label_visibility="collapsed")
     try:
-        distribution = monitoring.prediction_distribution(pipeline.id, **window)
-        performance = monitoring.live_performance(pipeline.id, **window)
+        if view == "Predictions":
+            st.plotly_chart(monitor_charts.distribution_figure(monitor_data.distribution(shown)))
+        elif view == "Drift":
+            _drift(shown)
+        elif view == "Live performance":
+            _performance(monitor_data.performance(shown))
+        elif view == "Rule violations":
+            monitor_alerts.violations_view(shown)
+        else:  # Traffic, and no choice (a click on the picked segment unpicks it)
+            st.plotly_chart(monitor_charts.traffic_figure(traffic))
     except FAILURES as e:
         common.show_error(e)
+
+
+def _performance(performance: monitoring.LivePerformance) -> None:
+    labelled = sum(b.rows for b in performance.buckets)
+    if not labelled:
+        st.info("No true outcomes have arrived for the rows in this window: upload them below (or POST them to "
+                "the service's `/feedback`), joined on `request_id` and `row_id`.", icon=":material/fact_check:")
         return
-    with predictions_tab:
-        st.plotly_chart(monitor_charts.distribution_figure(distribution))
-    with drift_tab:
-        _drift(pipeline, window)
-    with violations_tab:
-        monitor_alerts.violations_tab(pipeline, window)
-    with performance_tab:
-        labelled = sum(b.rows for b in performance.buckets)
-        if not labelled:
-            st.info("No true outcomes have arrived for the rows in this window: upload them below (or POST them to "
-                    "the service's `/feedback`), joined on `request_id` and `row_id`.", icon=":material/fact_check:")
-            return
-        st.caption(f"{labelled:,} scored row(s) in the window have a true outcome. The band is a 95% interval; "
-                   "a bucket with few labelled rows has a wide one.")
-        st.plotly_chart(monitor_charts.performance_figure(performance))
+    st.caption(f"{labelled:,} scored row(s) in the window have a true outcome. The band is a 95% interval; "
+               "a bucket with few labelled rows has a wide one.")
+    st.plotly_chart(monitor_charts.performance_figure(performance))
 
 
-def _drift(pipeline: Any, window: dict[str, Any]) -> None:
+def _drift(shown: monitor_data.View) -> None:
     """Each feature's drift per bucket against the training data of the version that scored the rows."""
     try:
-        drift = monitor_drift.drift_over_time(pipeline.id, **window)
+        drift = monitor_data.drift(shown)
     except FAILURES as e:
         st.info(str(e), icon=":material/monitoring:")
         return

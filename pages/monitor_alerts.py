@@ -1,26 +1,25 @@
 """The Monitor page's rule violations and alerts: kept apart from ``pages/monitor.py`` so each stays a short script.
 
-``violations_tab`` draws how many scored rows broke each quality rule over the window (``studio.monitor_violations``);
+``violations_view`` draws how many scored rows broke each quality rule over the window (``studio.monitor_violations``);
 ``alerts_banner`` shows each crossed threshold (``studio.alerts``, the same checks as ``python -m studio monitor``
 and a service's ``/metrics``); ``thresholds_section`` is the form that stores the pipeline's thresholds.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 import streamlit as st
 
-from pages import common, monitor_charts, session
-from studio import alert_thresholds, alerts, monitor_violations, monitoring
+from pages import common, monitor_charts, monitor_data, session
+from studio import alert_thresholds, alerts
 from studio.errors import FAILURES
 
 
-def violations_tab(pipeline: Any, window: dict[str, Any]) -> None:
+def violations_view(shown: monitor_data.View) -> None:
     """Rows breaking each quality rule per bucket, and the share breaking any."""
     try:
-        found = monitor_violations.violations_over_time(pipeline.id, **window)
+        found = monitor_data.violations(shown)
     except FAILURES as e:
         common.show_error(e)
         return
@@ -35,13 +34,11 @@ def violations_tab(pipeline: Any, window: dict[str, Any]) -> None:
     st.plotly_chart(monitor_charts.violations_figure(found))
 
 
-def alerts_banner(pipeline: Any, since: datetime, until: datetime, granularity: monitoring.Granularity,
-                  version: int | None) -> None:
+def alerts_banner(pipeline: Any, shown: monitor_data.View) -> None:
     """One message per crossed threshold over the window: what crossed, by how much and since which bucket."""
     try:
         thresholds = alert_thresholds.get_thresholds(pipeline.id).thresholds
-        checks = alerts.evaluate(pipeline.id, since=since, until=until, granularity=granularity, version=version,
-                                 thresholds=thresholds, ranker=_ranking)
+        checks = monitor_data.checks(shown, thresholds, _ranking)
     except FAILURES as e:
         common.show_error(e)
         return

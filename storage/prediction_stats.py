@@ -147,3 +147,21 @@ def logged_inputs(store: Store, window: LogWindow, *, per_bucket: int) -> list[t
         return [(int(b), inputs) for b, inputs in session.execute(query).all()]
 
     return read(store, work)
+
+
+def log_marker(store: Store) -> tuple[int, int, int, str]:
+    """A cheap fingerprint of what the aggregates read: the lowest and highest prediction-log id (a row logged or
+    pruned moves one), the highest ground-truth id and newest arrival (an outcome stored or replaced moves one).
+
+    Every part is an index or rowid lookup, so it costs the same at a million rows as at ten; a reader caching
+    aggregates by it recomputes only when the log really changed.
+    """
+
+    def work(session: Session) -> tuple[int, int, int, str]:
+        # one aggregate per subquery: SQLite answers a lone min() or max() from the index, two together by a scan
+        parts = [select(func.min(PredictionLog.id)), select(func.max(PredictionLog.id)),
+                 select(func.max(GroundTruth.id)), select(func.max(GroundTruth.received_at))]
+        low, high, truth, arrived = session.execute(select(*(p.scalar_subquery() for p in parts))).one()
+        return int(low or 0), int(high or 0), int(truth or 0), str(arrived or "")
+
+    return read(store, work)

@@ -39,6 +39,7 @@ from studio.workspace import current_store
 CheckKind = Literal["drift", "accuracy", "balanced_accuracy", "mean_absolute_error", "drop_from_cv", "violation_rate"]
 IMPORTANCE_ROWS = 1_000  # training rows permutation importance ranks features on
 Ranker = Callable[[str | int, int], list[str]]  # (pipeline, registered version) -> features, most important first
+Drifter = Callable[..., monitor_drift.DriftOverTime]  # (pipeline, since=, until=, granularity=, version=)
 
 
 class Check(BaseModel):
@@ -99,12 +100,14 @@ class Measurements:
 
 def measure(pipeline: str | int, *, since: datetime, until: datetime, granularity: monitoring.Granularity,
             thresholds: AlertThresholds, version: int | None = None, drift: bool | None = None,
-            ranker: Ranker | None = None) -> Measurements:
+            ranker: Ranker | None = None, drifter: Drifter | None = None) -> Measurements:
     """The numbers ``thresholds`` need; drift is measured when a drift threshold is set (or ``drift`` is True).
 
     Drift that cannot be measured (no registered model, no training data) is a note, not an error, so the other
     checks still stand. ``ranker`` ranks features by importance for ``top_k`` (default :func:`important_features`;
-    a service passes a cached one, since the ranking only changes with the model).
+    a service passes a cached one, since the ranking only changes with the model); ``drifter`` measures drift
+    (default :func:`monitor_drift.drift_over_time`; the Monitor page passes its cached one, so the alerts and the
+    Drift view share one computation).
     """
     window = {"since": since, "until": until, "granularity": granularity, "version": version}
     performance = monitoring.live_performance(pipeline, **window)
@@ -114,7 +117,7 @@ def measure(pipeline: str | int, *, since: datetime, until: datetime, granularit
     found, note, important = None, None, None
     if drift if drift is not None else (thresholds.max_psi is not None or bool(thresholds.feature_psi)):
         try:
-            found = monitor_drift.drift_over_time(pipeline, **window)
+            found = (drifter or monitor_drift.drift_over_time)(pipeline, **window)
         except StorageError as e:
             note = str(e)
         if found is not None and thresholds.top_k is not None and thresholds.max_psi is not None:

@@ -23,6 +23,7 @@ from storage import (
     Store,
     bucket_volume,
     labelled_predictions,
+    log_marker,
     prediction_counts,
     prediction_values,
     request_latencies,
@@ -100,6 +101,16 @@ def window_of(pipeline: str | int, since: datetime, until: datetime, granularity
     pipeline_id = registry.get_pipeline(pipeline).id
     return LogWindow(pipeline_id=pipeline_id, since=since, until=until, bucket_seconds=seconds,
                      version=version), starts
+
+
+def content_marker(pipeline: str | int) -> tuple[object, ...]:
+    """What every aggregate of a pipeline's log depends on besides its window, in a few indexed lookups: which
+    store, the log's and the outcomes' fingerprint (:func:`storage.log_marker`), and the pipeline's registered
+    versions and stages (the task, the CV estimate and drift's reference come from them). Equal markers, equal
+    results: a cache keyed by window and marker never serves a stale figure."""
+    versions = registry.list_model_versions(pipeline)
+    store = current_store()
+    return (store.url, *log_marker(store), tuple((v.version, v.stage, v.dataset_id) for v in versions))
 
 
 def _at(epoch: int) -> datetime:

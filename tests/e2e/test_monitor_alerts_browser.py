@@ -1,6 +1,6 @@
 """The Monitor page's alerts in a real browser: a registered iris pipeline whose logged petal lengths moved two hours
 ago, with thresholds on drift, accuracy and the share of rows breaking a rule, shows each crossed one at the top of
-the page, and the 'Rule violations' tab draws its chart. Screenshots at 1280×800 go to /work/shots.
+the page, and the 'Rule violations' view draws its chart. Screenshots at 1280×800 go to /work/shots.
 
 The studio is prepared beforehand in this process (a real fit, registered; logged traffic written to the log), so
 the test spends its time on the page.
@@ -82,7 +82,7 @@ def test_the_monitor_page_shows_crossed_thresholds_and_the_rule_violations_chart
             assert "drift: 'sepal width (cm)'" not in text  # the steady feature stays quiet
             page.wait_for_selector(".js-plotly-plot .main-svg", timeout=DRAWN_TIMEOUT_MS)
             shot(page, "monitor-alerts")
-            page.get_by_role("tab", name="Rule violations").click()
+            page.get_by_role("button", name="Rule violations", exact=True).click()  # the view picker
             chart = page.locator(".js-plotly-plot").filter(has_text="Rows breaking each quality rule")
             expect(chart).to_be_visible(timeout=DRAWN_TIMEOUT_MS)
             chart.scroll_into_view_if_needed()

@@ -36,6 +36,11 @@ def open_monitor(app, **state):
     return app("pages/monitor.py", **state)
 
 
+def show(at, view: str):
+    """Pick one of the page's views (only the picked one is computed and drawn)."""
+    return at.segmented_control(key="monitor_view").set_value(view).run()
+
+
 def chart_titles(at) -> list[str]:
     import json
 
@@ -60,9 +65,9 @@ def test_traffic_and_predictions_are_drawn_and_live_performance_waits_for_outcom
     at = open_monitor(app)
     assert not at.exception and not at.error
     assert [m.value for m in at.metric][:1] == ["9"]  # rows scored in the last 24 hours
-    titles = chart_titles(at)
-    assert titles == ["Rows scored and request latency", "Predicted classes: share of each bucket's rows"]
-    assert "No true outcomes have arrived" in texts(at, "info")
+    assert chart_titles(at) == ["Rows scored and request latency"]
+    assert chart_titles(show(at, "Predictions")) == ["Predicted classes: share of each bucket's rows"]
+    assert "No true outcomes have arrived" in texts(show(at, "Live performance"), "info")
 
 
 def test_uploading_outcomes_reports_unmatched_ids_and_draws_live_accuracy(store, app):
@@ -76,7 +81,7 @@ def test_uploading_outcomes_reports_unmatched_ids_and_draws_live_accuracy(store,
     report = texts(at, "warning")
     assert "Stored 5 outcome(s): 4 matched a logged prediction; 1 matched none" in report
     assert "never-scored/7" in report
-    at.run()
+    show(at, "Live performance")
     assert "Accuracy on rows whose true outcome has arrived" in chart_titles(at)
     assert "4 scored row(s) in the window have a true outcome" in texts(at, "caption")
 
@@ -146,8 +151,60 @@ def test_the_drift_tab_ranks_the_feature_that_moved_and_marks_its_bucket(store, 
             {"logged_at": now - timedelta(hours=hours_ago), "request_id": request, "row_id": i, "inputs": r,
              "prediction": 0, "latency_ms": 5.0} for i, r in enumerate(records)],
             source="service", pipeline_id=pipeline_id, model_version=1, model_sha256="ab")
-    at = open_monitor(app)
+    at = show(open_monitor(app), "Drift")
     assert not at.exception and not at.error
     assert "Drift per feature against version 1's training data (PSI)" in chart_titles(at)
     caption = texts(at, "caption")
     assert "Drifted at least once: petal length (cm)" in caption
+
+
+def test_a_rerun_over_an_unchanged_log_reads_nothing_again_and_a_new_row_is_drawn(store, app, monkeypatch):
+    """Figures are cached by window and the log's content marker: a click that changes nothing they depend on
+    (or returns to a state already drawn) recomputes nothing; a newly logged row moves the marker and is counted."""
+    from studio import monitoring
+
+    pipeline_id = seeded(store)
+    calls = []
+    real = monitoring.traffic
+    monkeypatch.setattr(monitoring, "traffic", lambda *a, **k: calls.append(k) or real(*a, **k))
+    at = open_monitor(app)
+    assert [m.value for m in at.metric][:1] == ["9"] and len(calls) == 1
+    show(at, "Predictions")
+    at.selectbox(key="monitor_granularity").set_value("day").run()
+    at.selectbox(key="monitor_granularity").set_value("hour").run()  # back to a state already drawn
+    assert not at.exception and len(calls) == 2  # hour once, day once
+    log_rows(store, pipeline_id, datetime.now(UTC) - timedelta(minutes=5), ["routine"], "late")
+    at.run()
+    assert len(calls) == 3 and [m.value for m in at.metric][:1] == ["10"]
+
+
+def test_the_window_is_whole_buckets_ending_with_the_current_one():
+    from pages import monitor_data
+
+    now = datetime(2026, 3, 10, 14, 25, 30, tzinfo=UTC)
+    assert monitor_data.whole_buckets(now, timedelta(days=1), "hour") == (datetime(2026, 3, 9, 15, tzinfo=UTC),
+                                                                          datetime(2026, 3, 10, 15, tzinfo=UTC))
+    assert monitor_data.whole_buckets(now, timedelta(days=30), "day") == (datetime(2026, 2, 9, tzinfo=UTC),
+                                                                          datetime(2026, 3, 11, tzinfo=UTC))
+
+
+@pytest.mark.usefixtures("iris_studio")
+def test_a_drift_alert_and_the_drift_view_share_one_drift_computation(store, app, monkeypatch):
+    from pipeline_core.io.samples import load_sample
+    from studio import alert_thresholds, monitor_drift
+
+    pipeline_id = storage.get_pipeline(store, "iris").id
+    records = load_sample("iris").drop(columns="target").sample(60, random_state=0).to_dict(orient="records")
+    storage.append_predictions(store, [
+        {"logged_at": datetime.now(UTC) - timedelta(hours=2), "request_id": "r", "row_id": i, "inputs": r,
+         "prediction": 0, "latency_ms": 5.0} for i, r in enumerate(records)],
+        source="service", pipeline_id=pipeline_id, model_version=1, model_sha256="ab")
+    alert_thresholds.save_thresholds("iris", alert_thresholds.parse_thresholds({"max_psi": 0.2}), by="test")
+    calls = []
+    real = monitor_drift.drift_over_time
+    monkeypatch.setattr(monitor_drift, "drift_over_time", lambda *a, **k: calls.append(k) or real(*a, **k))
+    at = show(open_monitor(app), "Drift")
+    assert not at.exception and not at.error
+    assert "Drift per feature against version 1's training data (PSI)" in chart_titles(at)
+    assert "alert threshold(s) checked over this window" in texts(at, "caption")
+    assert len(calls) == 1

@@ -1,0 +1,136 @@
+"""The Monitor page's numbers, cached by what they are computed from so a rerun that changes nothing recomputes
+nothing: at a million logged rows each aggregate costs seconds, and every widget click reruns the whole page.
+
+A cache entry is keyed by the pipeline, the window (whole buckets, so the key holds still until the next bucket
+starts), granularity, version and :func:`studio.monitoring.content_marker` — the log's and the outcomes' lowest
+and highest ids and the registry's versions, read from indexes in milliseconds. A newly logged row, a stored
+outcome or a stage change moves the marker, so a figure is never stale; going back to a window already seen is
+free. Entries are few and small (per-bucket numbers, at most 2,000 buckets), so memory stays bounded.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import streamlit as st
+
+from studio import alerts, monitor_drift, monitor_violations, monitoring
+from studio.alert_thresholds import AlertThresholds
+
+ENTRIES = 32  # per figure kind: a user's recent windows × granularities × versions
+
+
+@dataclass(frozen=True)
+class View:
+    """What one draw of the page shows: the pipeline's log over whole buckets of [since, until), and the marker
+    of the log's content it was read at."""
+
+    pipeline: int
+    since: datetime
+    until: datetime
+    granularity: monitoring.Granularity
+    version: int | None
+    marker: tuple[object, ...]
+
+    @property
+    def window(self) -> dict[str, object]:
+        """The studio functions' keyword arguments."""
+        return {"since": self.since, "until": self.until, "granularity": self.granularity, "version": self.version}
+
+
+def view(pipeline: int, span: timedelta, granularity: monitoring.Granularity, version: int | None,
+         now: datetime | None = None) -> View:
+    """The last ``span`` up to now, as whole buckets: from the first bucket starting inside the span to the end of
+    the current one (the only rows after now are ones not logged yet, and those move the marker)."""
+    since, until = whole_buckets(now or datetime.now(UTC), span, granularity)
+    return View(pipeline=pipeline, since=since, until=until, granularity=granularity, version=version,
+                marker=monitoring.content_marker(pipeline))
+
+
+def whole_buckets(now: datetime, span: timedelta, granularity: monitoring.Granularity) -> tuple[datetime, datetime]:
+    """[since, until) covering ``span`` back from ``now`` in whole buckets: since rounded up (a first bucket only
+    partly inside the span is left out), until the end of the bucket holding now."""
+    seconds = monitoring.SECONDS[granularity]
+    at = now.timestamp()
+    until = (int(at) // seconds + 1) * seconds
+    since = -(-int(at - span.total_seconds()) // seconds) * seconds
+    return datetime.fromtimestamp(since, UTC), datetime.fromtimestamp(until, UTC)
+
+
+def _key(v: View) -> tuple[object, ...]:
+    return v.pipeline, v.since, v.until, v.granularity, v.version, v.marker
+
+
+def traffic(v: View) -> list[monitoring.TrafficBucket]:
+    return _traffic(*_key(v))
+
+
+def distribution(v: View) -> monitoring.PredictionDistribution:
+    return _distribution(*_key(v))
+
+
+def performance(v: View) -> monitoring.LivePerformance:
+    return _performance(*_key(v))
+
+
+def drift(v: View) -> monitor_drift.DriftOverTime:
+    return _drift(*_key(v))
+
+
+def violations(v: View) -> monitor_violations.ViolationsOverTime:
+    return _violations(*_key(v))
+
+
+def checks(v: View, thresholds: AlertThresholds, ranker: alerts.Ranker) -> list[alerts.Check]:
+    """The alert checks of ``thresholds``; drift is the Drift view's cached computation, measured once for both."""
+    if thresholds.is_empty():
+        return []
+    return _checks(*_key(v), thresholds.model_dump_json(), ranker)
+
+
+def _window(since: datetime, until: datetime, granularity: monitoring.Granularity,
+            version: int | None) -> dict[str, object]:
+    return {"since": since, "until": until, "granularity": granularity, "version": version}
+
+
+@st.cache_data(show_spinner="Counting the traffic…", max_entries=ENTRIES)
+def _traffic(pipeline: int, since: datetime, until: datetime, granularity: monitoring.Granularity,
+             version: int | None, marker: tuple[object, ...]) -> list[monitoring.TrafficBucket]:
+    return monitoring.traffic(pipeline, **_window(since, until, granularity, version))
+
+
+@st.cache_data(show_spinner="Counting the predictions…", max_entries=ENTRIES)
+def _distribution(pipeline: int, since: datetime, until: datetime, granularity: monitoring.Granularity,
+                  version: int | None, marker: tuple[object, ...]) -> monitoring.PredictionDistribution:
+    return monitoring.prediction_distribution(pipeline, **_window(since, until, granularity, version))
+
+
+@st.cache_data(show_spinner="Scoring the labelled rows…", max_entries=ENTRIES)
+def _performance(pipeline: int, since: datetime, until: datetime, granularity: monitoring.Granularity,
+                 version: int | None, marker: tuple[object, ...]) -> monitoring.LivePerformance:
+    return monitoring.live_performance(pipeline, **_window(since, until, granularity, version))
+
+
+@st.cache_data(show_spinner="Measuring drift per bucket…", max_entries=ENTRIES)
+def _drift(pipeline: int, since: datetime, until: datetime, granularity: monitoring.Granularity,
+           version: int | None, marker: tuple[object, ...]) -> monitor_drift.DriftOverTime:
+    return monitor_drift.drift_over_time(pipeline, **_window(since, until, granularity, version))
+
+
+@st.cache_data(show_spinner="Counting rule violations…", max_entries=ENTRIES)
+def _violations(pipeline: int, since: datetime, until: datetime, granularity: monitoring.Granularity,
+                version: int | None, marker: tuple[object, ...]) -> monitor_violations.ViolationsOverTime:
+    return monitor_violations.violations_over_time(pipeline, **_window(since, until, granularity, version))
+
+
+@st.cache_data(show_spinner="Checking the alert thresholds…", max_entries=ENTRIES)
+def _checks(pipeline: int, since: datetime, until: datetime, granularity: monitoring.Granularity,
+            version: int | None, marker: tuple[object, ...], thresholds: str,
+            _ranker: alerts.Ranker) -> list[alerts.Check]:
+    def drifter(name: str | int, **window: object) -> monitor_drift.DriftOverTime:
+        return _drift(pipeline, window["since"], window["until"], window["granularity"], window["version"], marker)
+
+    limits = AlertThresholds.model_validate_json(thresholds)
+    return alerts.assess(limits, alerts.measure(pipeline, **_window(since, until, granularity, version),
+                                                thresholds=limits, ranker=_ranker, drifter=drifter))
