@@ -11,14 +11,16 @@ The job is an ordinary training run (progress on the run, the page may be left),
 :func:`studio.training.submit_training` with a :class:`RetrainReporter`: when the run finishes, the reporter, in
 whichever process ran it, registers the model under the same pipeline and puts it in ``staging``, where the
 Monitor page and ``serve --shadow staging`` pick challengers. The lineage (from which version, on which rows) is a
-``retrains`` row, read back as :class:`RetrainJob`.
+``retrains`` row, read back as :class:`RetrainJob`. Should the job's process die between saving the model and
+registering it, reading the retrain a minute later (the page, the CLI) registers it, so it never stays
+"registering" for ever nor blocks the next retrain.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Literal
 
 import storage
@@ -37,6 +39,7 @@ from studio.workspace import current_store
 
 Source = Literal["log", "file"]
 STAGING = storage.ModelStage.STAGING.value
+REGISTER_GRACE_SECONDS = 60.0  # a run done this long without its model registered: its job died; register it here
 
 
 @dataclass(frozen=True)
@@ -102,8 +105,13 @@ class RetrainJob:
 # ---- reading --------------------------------------------------------------------------------------------------
 
 
-def _job(row: Retrain, pipeline: str, store: Store) -> RetrainJob:
+def _job(row: Retrain, pipeline: str, store: Store, *, grace_seconds: float | None = None) -> RetrainJob:
+    """The retrain with its run; one whose run finished over ``grace_seconds`` ago without its model registered
+    (the job's process died in between) is registered now, so it never reads as "registering" for ever."""
     run = storage.get_run(store, row.run_id) if row.run_id is not None else None
+    if grace_seconds is not None and _unregistered(row, run, grace_seconds):
+        register_retrained(store, row.id, by=row.created_by)
+        row = records.get_retrain(store, row.id) or row
     error = row.error or (run.error if run is not None and run.status != RunStatus.DONE.value else None)
     return RetrainJob(id=row.id, pipeline=pipeline, from_version=row.from_version, run_id=row.run_id,
                       status=run.status if run is not None else RunStatus.FAILED.value,
@@ -114,19 +122,25 @@ def _job(row: Retrain, pipeline: str, store: Store) -> RetrainJob:
                       created_by=row.created_by)
 
 
-def retrains(pipeline: str | int) -> list[RetrainJob]:
+def _unregistered(row: Retrain, run: storage.Run | None, grace_seconds: float) -> bool:
+    if run is None or run.status != RunStatus.DONE.value or row.version is not None or row.error is not None:
+        return False
+    return run.finished_at is None or (datetime.now(UTC) - run.finished_at).total_seconds() >= grace_seconds
+
+
+def retrains(pipeline: str | int, *, grace_seconds: float = REGISTER_GRACE_SECONDS) -> list[RetrainJob]:
     """The pipeline's retrains, newest first, each with its run's status and progress."""
     row = registry.get_pipeline(pipeline)
     store = current_store()
-    return [_job(r, row.name, store) for r in records.list_retrains(store, row.id)]
+    return [_job(r, row.name, store, grace_seconds=grace_seconds) for r in records.list_retrains(store, row.id)]
 
 
-def get_retrain(retrain_id: int) -> RetrainJob:
+def get_retrain(retrain_id: int, *, grace_seconds: float = REGISTER_GRACE_SECONDS) -> RetrainJob:
     store = current_store()
     row = records.get_retrain(store, retrain_id)
     if row is None:
         raise StorageError(f"Retrain #{retrain_id} does not exist (its pipeline may have been deleted).")
-    return _job(row, registry.get_pipeline(row.pipeline_id).name, store)
+    return _job(row, registry.get_pipeline(row.pipeline_id).name, store, grace_seconds=grace_seconds)
 
 
 def lineage(pipeline: str | int, version: int) -> RetrainJob | None:
@@ -262,6 +276,10 @@ def register_retrained(store: Store, retrain_id: int, *, by: str) -> int | None:
     run = storage.get_run(store, row.run_id) if row is not None and row.run_id is not None else None
     if row is None or run is None or run.status != RunStatus.DONE.value:
         return None
+    already = [m for m in storage.registered_versions_of_run(store, run.id) if m.pipeline_id == row.pipeline_id]
+    if already:  # registered by an earlier attempt that stopped before recording it
+        records.finish_retrain(store, retrain_id, version=already[0].version)
+        return already[0].version
     job = _job(row, "", store)
     try:
         artifact = storage.list_model_artifacts(store, run_id=run.id)[0]

@@ -154,3 +154,22 @@ def test_the_cli_refuses_bad_input_with_exit_code_2_and_one_line(store, iris_stu
     assert missing.stderr.strip().splitlines()[-1].startswith("error: 'rows.csv' has no column 'target'")
     unknown = cli("studio", "retrain", "--pipeline", "nope")
     assert unknown.returncode == 2 and "There is no pipeline named 'nope'" in unknown.stderr
+
+
+def test_a_retrain_whose_job_died_before_registering_is_registered_when_next_read(store, iris_studio):
+    from storage import retrains as records
+    from tests.pages.test_compare_page import fast_spec, train_now
+
+    model = storage.get_model_version(store, storage.get_pipeline(store, "iris").id, 1)
+    run = storage.get_run(store, model.run_id)
+    spec = fast_spec(seed=1).model_copy(update={"name": "iris"})
+    finished = train_now(store, run.dataset_id, spec, pipeline_version_id=run.pipeline_version_id)  # no registration
+    row = records.create_retrain(store, pipeline_id=model.pipeline_id, from_version=1, run_id=finished.id,
+                                 dataset_id=run.dataset_id, source="log", base_rows=150, created_by="session:bob")
+    fresh = retrain.get_retrain(row.id)  # just finished: the job may still be registering it
+    assert fresh.active and fresh.version is None and fresh.sentence().endswith("trained, registering…")
+    late = retrain.get_retrain(row.id, grace_seconds=0)  # long enough: the job is gone, so the reader registers it
+    assert (late.active, late.version) == (False, 3)
+    assert registry.model_in_stage("iris", "staging").created_by == "session:bob"
+    assert retrain.get_retrain(row.id, grace_seconds=0).version == 3  # once
+    assert len(registry.list_model_versions("iris")) == 3
