@@ -50,6 +50,7 @@ from studio.models import get_artifact, load_stored_model
 from studio.runs import get_run, run_inputs
 from studio.schema import dataset_schema
 
+IMPORTANCE_ROWS = 1_000  # permutation importance calls the model columns x 5 times: a sample keeps it seconds
 K = TypeVar("K")
 V = TypeVar("V")
 
@@ -104,7 +105,7 @@ def build_model_report(pipeline: str | int, version: int, *, sensitive: Sequence
                       params=(record or {}).get("params") or {}, threshold=_threshold(summary.threshold)),
         metrics_section(Scores(metrics.task, metrics.metric, metrics.cv, metrics.cv_std, metrics.holdout),
                         run.leaderboard, entry.model_name, found.holdout, len(split.X_test) if split else None,
-                        found.holdout_problem),
+                        found.holdout_problem, importance_rows=IMPORTANCE_ROWS),
         tuning_section(record, metrics.metric, entry.model_label),
         explanations_section(found.explained.summary if found.explained else None,
                              found.explained.curves if found.explained else [], found.explain_problem),
@@ -173,7 +174,8 @@ def _analyse(entry: registry.ModelVersion, spec: PipelineSpec, fitted: Any, tabl
     else:
         try:
             found.split = holdout_split(spec, table)
-            found.holdout = holdout_frames(fitted, spec, found.split, entry.metrics.metric or summary.metric)
+            found.holdout = holdout_frames(fitted, spec, found.split, entry.metrics.metric or summary.metric,
+                                           importance_rows=IMPORTANCE_ROWS)
         except FAILURES as e:
             found.holdout_problem = str(e)
     found.audit_problem = found.explain_problem = found.holdout_problem

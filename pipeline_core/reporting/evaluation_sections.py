@@ -49,7 +49,7 @@ def _shown(name: str, value: float | None) -> str:
 
 def metrics_section(scores: Scores, leaderboard: Sequence[Mapping[str, Any]], model: str,
                     holdout: Mapping[str, pd.DataFrame] | None, holdout_rows: int | None,
-                    holdout_problem: str | None = None) -> Section:
+                    holdout_problem: str | None = None, importance_rows: int | None = None) -> Section:
     """Scores table, the run's leaderboard (the registered model marked), every fold's score, and the hold-out
     charts and permutation importance of the registered model; ``holdout_problem`` says why charts are missing."""
     names = metric_names([{"metrics": {**scores.cv, **scores.holdout}}])
@@ -90,8 +90,10 @@ def metrics_section(scores: Scores, leaderboard: Sequence[Mapping[str, Any]], mo
         importance = holdout.get("permutation_importance")
         if importance is not None and not importance.empty and scores.metric:
             blocks.append(Chart(importance_figure(importance, scores.metric),
-                                "How much the score drops when one column is shuffled: the model-agnostic check "
-                                "next to the SHAP values below."))
+                                "How much the score drops when one column is shuffled"
+                                + (f" (on a seeded sample of at most {importance_rows:,} hold-out rows)"
+                                   if importance_rows else "")
+                                + ": the model-agnostic check next to the SHAP values below."))
     main = scores.cv.get(scores.metric) if scores.metric else None
     summary = (f"Cross-validated {metric_label(scores.metric)} {_shown(scores.metric, main)}, hold-out "
                f"{_shown(scores.metric, scores.holdout.get(scores.metric))}." if scores.metric else "No scores.")

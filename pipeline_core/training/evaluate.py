@@ -307,8 +307,11 @@ def _verdict(result: dict[str, Any], metric: str, names: tuple[str, str]) -> str
 # ---- everything for one run -------------------------------------------------------------------
 
 
-def evaluation_frames(result: TrainResult) -> dict[str, pd.DataFrame]:
+def evaluation_frames(result: TrainResult, *, importance_rows: int | None = None) -> dict[str, pd.DataFrame]:
     """All hold-out charts that fit the run's task, plus ``notes`` (frame, reason) for any left empty.
+
+    ``importance_rows`` caps the rows permutation importance shuffles (its default otherwise): it calls the model
+    columns x repeats times, so a caller building many charts at once (the model report) may want it smaller.
 
     Without hold-out rows nothing is computed: CV scores are on the leaderboard, and charts on
     rows the model was trained on would flatter it.
@@ -327,7 +330,7 @@ def evaluation_frames(result: TrainResult) -> dict[str, pd.DataFrame]:
     frames = {name: build(pipeline, X, y) for name, build in builders.items()}
     frames["permutation_importance"] = permutation_importance_frame(
         pipeline, X, y, scoring=result.metric, seed=result.spec.evaluation.seed,
-        features=model_features(pipeline))
+        features=model_features(pipeline), **({"max_rows": importance_rows} if importance_rows else {}))
     reasons = {name: frame.attrs["reason"] for name, frame in frames.items() if "reason" in frame.attrs}
     reasons["learning_curve"] = ("needs the training rows, which a run does not keep; call "
                                  "learning_curve_frame(clone(result.pipeline), X_train, y_train, ...)")

@@ -58,10 +58,11 @@ def holdout_split(spec: PipelineSpec, frame: pd.DataFrame) -> Split:
     return split
 
 
-def holdout_frames(pipeline: Any, spec: PipelineSpec, split: Split, metric: str) -> dict[str, pd.DataFrame]:
+def holdout_frames(pipeline: Any, spec: PipelineSpec, split: Split, metric: str, *,
+                   importance_rows: int | None = None) -> dict[str, pd.DataFrame]:
     """:func:`~pipeline_core.training.evaluate.evaluation_frames` for a stored model and its rebuilt split."""
     result = TrainResult(spec, split.task, "", metric, [], pipeline, {}, {}, [], split.X_test, split.y_test, {})
-    return evaluation_frames(result)
+    return evaluation_frames(result, importance_rows=importance_rows)
 
 
 def learning_curve(pipeline: Any, spec: PipelineSpec, split: Split, metric: str) -> pd.DataFrame:
