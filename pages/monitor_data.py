@@ -15,10 +15,11 @@ from datetime import UTC, datetime, timedelta
 
 import streamlit as st
 
-from studio import alerts, monitor_drift, monitor_violations, monitoring
+from studio import alerts, monitor_drift, monitor_traffic, monitor_violations, monitoring
 from studio.alert_thresholds import AlertThresholds
 
 ENTRIES = 32  # per figure kind: a user's recent windows × granularities × versions
+REACH = timedelta(days=91)  # the traffic read once per log content: the page's longest window, in whole days
 
 
 @dataclass(frozen=True)
@@ -63,7 +64,13 @@ def _key(v: View) -> tuple[object, ...]:
 
 
 def traffic(v: View) -> list[monitoring.TrafficBucket]:
-    return _traffic(*_key(v))
+    """Counted from the pipeline's per-minute traffic over the page's longest window, read once per log content
+    (a granularity, window or version click re-counts it in milliseconds)."""
+    day = monitoring.SECONDS["day"]
+    end = -(-int(v.until.timestamp()) // day) * day  # the end of the day holding the window's end
+    log = _traffic_log(v.pipeline, datetime.fromtimestamp(end - REACH.total_seconds(), UTC),
+                       datetime.fromtimestamp(end, UTC), v.marker)
+    return monitor_traffic.traffic_from(log, **v.window)
 
 
 def distribution(v: View) -> monitoring.PredictionDistribution:
@@ -94,10 +101,10 @@ def _window(since: datetime, until: datetime, granularity: monitoring.Granularit
     return {"since": since, "until": until, "granularity": granularity, "version": version}
 
 
-@st.cache_data(show_spinner="Counting the traffic…", max_entries=ENTRIES)
-def _traffic(pipeline: int, since: datetime, until: datetime, granularity: monitoring.Granularity,
-             version: int | None, marker: tuple[object, ...]) -> list[monitoring.TrafficBucket]:
-    return monitoring.traffic(pipeline, **_window(since, until, granularity, version))
+@st.cache_data(show_spinner="Counting the traffic…", max_entries=2)
+def _traffic_log(pipeline: int, since: datetime, until: datetime,
+                 marker: tuple[object, ...]) -> monitor_traffic.TrafficLog:
+    return monitor_traffic.traffic_log(pipeline, since, until)
 
 
 @st.cache_data(show_spinner="Counting the predictions…", max_entries=ENTRIES)

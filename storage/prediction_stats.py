@@ -165,3 +165,28 @@ def log_marker(store: Store) -> tuple[int, int, int, str]:
         return int(low or 0), int(high or 0), int(truth or 0), str(arrived or "")
 
     return read(store, work)
+
+
+def minute_traffic(store: Store, pipeline_id: int, since: datetime,
+                   until: datetime) -> tuple[list[tuple[int, int | None, bool, int, int]],
+                                             list[tuple[int, int | None, bool, float]]]:
+    """A pipeline's traffic in [since, until) per minute, version and shadow-or-served, from which any window of
+    whole minutes, any granularity and any version filter can be counted without reading the log again:
+    ``(minute, version, shadow, rows, requests)`` per group, and ``(minute, version, shadow, latency_ms)`` per
+    request (its first row)."""
+
+    def work(session: Session) -> tuple[list[tuple[int, int | None, bool, int, int]],
+                                        list[tuple[int, int | None, bool, float]]]:
+        minute = _bucket(session, 60).label("minute")
+        shadow = (col(PredictionLog.source) == SHADOW_SOURCE).label("shadow")
+        where = [col(PredictionLog.pipeline_id) == pipeline_id, col(PredictionLog.logged_at) >= since,
+                 col(PredictionLog.logged_at) < until]
+        first_rows = func.sum(cast(col(PredictionLog.row_id) == 0, Integer))
+        groups = (select(minute, PredictionLog.model_version, shadow, func.count(), first_rows).where(*where)
+                  .group_by(minute, PredictionLog.model_version, shadow))
+        requests = select(minute, PredictionLog.model_version, shadow, PredictionLog.latency_ms).where(
+            *where, col(PredictionLog.row_id) == 0)
+        return ([(int(m), v, bool(s), int(n), int(r or 0)) for m, v, s, n, r in session.execute(groups).all()],
+                [(int(m), v, bool(s), float(ms)) for m, v, s, ms in session.execute(requests).all()])
+
+    return read(store, work)

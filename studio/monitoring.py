@@ -126,10 +126,17 @@ def traffic(pipeline: str | int, *, since: datetime, until: datetime, granularit
     latencies: dict[int, list[float]] = defaultdict(list)
     for b, ms in request_latencies(store, window):
         latencies[b].append(ms)
+    return traffic_buckets(starts, volume, {b: np.asarray(ms, dtype=float) for b, ms in latencies.items()})
+
+
+def traffic_buckets(starts: list[int], volume: dict[int, tuple[int, int]],
+                    latencies: dict[int, np.ndarray]) -> list[TrafficBucket]:
+    """Typed buckets from ``(rows, requests)`` and request latencies per bucket start (epoch seconds); a start
+    missing from either has no rows or no latency."""
     found = []
     for start in starts:
         rows, requests = volume.get(start, (0, 0))
-        values = np.asarray(latencies.get(start, []), dtype=float)
+        values = latencies.get(start, np.empty(0))
         p50, p95 = (np.quantile(values, [0.5, 0.95]).tolist() if values.size else (None, None))
         found.append(TrafficBucket(start=_at(start), rows=rows, requests=requests, latency_p50_ms=p50,
                                    latency_p95_ms=p95, latency_max_ms=float(values.max()) if values.size else None))

@@ -161,21 +161,23 @@ def test_the_drift_tab_ranks_the_feature_that_moved_and_marks_its_bucket(store, 
 def test_a_rerun_over_an_unchanged_log_reads_nothing_again_and_a_new_row_is_drawn(store, app, monkeypatch):
     """Figures are cached by window and the log's content marker: a click that changes nothing they depend on
     (or returns to a state already drawn) recomputes nothing; a newly logged row moves the marker and is counted."""
-    from studio import monitoring
+    from studio import monitor_traffic, monitoring
 
     pipeline_id = seeded(store)
-    calls = []
-    real = monitoring.traffic
-    monkeypatch.setattr(monitoring, "traffic", lambda *a, **k: calls.append(k) or real(*a, **k))
+    reads, counts = [], []
+    for module, name, calls in [(monitor_traffic, "traffic_log", reads), (monitoring, "prediction_distribution",
+                                                                          counts)]:
+        real = getattr(module, name)
+        monkeypatch.setattr(module, name, lambda *a, real=real, calls=calls, **k: calls.append(k) or real(*a, **k))
     at = open_monitor(app)
-    assert [m.value for m in at.metric][:1] == ["9"] and len(calls) == 1
+    assert [m.value for m in at.metric][:1] == ["9"] and len(reads) == 1
     show(at, "Predictions")
     at.selectbox(key="monitor_granularity").set_value("day").run()
     at.selectbox(key="monitor_granularity").set_value("hour").run()  # back to a state already drawn
-    assert not at.exception and len(calls) == 2  # hour once, day once
+    assert not at.exception and (len(reads), len(counts)) == (1, 2)  # the traffic read once; predictions per grain
     log_rows(store, pipeline_id, datetime.now(UTC) - timedelta(minutes=5), ["routine"], "late")
     at.run()
-    assert len(calls) == 3 and [m.value for m in at.metric][:1] == ["10"]
+    assert (len(reads), len(counts)) == (2, 3) and [m.value for m in at.metric][:1] == ["10"]
 
 
 def test_the_window_is_whole_buckets_ending_with_the_current_one():
