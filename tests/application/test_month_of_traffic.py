@@ -6,11 +6,13 @@ like the training rows; from day 15 ``x1`` arrives four standard deviations high
 production model's accuracy falls to about half. Every request goes to ``python -m studio serve
 --pipeline lanes`` on loopback with the test's SQLite studio, and every true outcome to its ``/feedback``. A service
 stamps rows with the time it scored them; to lay a month out in minutes, each day's request is moved to noon of its
-day in the log once it is logged (the only thing the test writes to the store itself).
+day in the log once it is logged (the only thing the test writes to the store itself). Last, the challenger is
+promoted while a ``--stage production`` service keeps answering: no request fails and it then answers as version 2.
 """
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
@@ -18,12 +20,15 @@ import pandas as pd
 from sqlalchemy import update
 
 import storage
+from pipeline_core.artifacts.predict import PREDICTION, predict_frame
 from pipeline_core.definition.spec import PipelineSpec
 from pipeline_core.jobs.runners import ThreadJobRunner
 from storage.db import write
 from storage.models import PredictionLog
 from studio import alerts, champion, monitor_drift, monitoring, registry, retrain
 from studio.alert_thresholds import AlertThresholds
+from studio.models import load_stored_model
+from tests.application.test_hot_swap import DEADLINE, health_version
 from tests.application.test_prediction_log import logged
 from tests.application.test_retrain import finished
 from tests.apptest import store_frame
@@ -130,3 +135,24 @@ def test_a_month_of_traffic_drifts_alerts_retrains_and_the_challenger_wins(store
     assert verdict.rows == len(today)
     assert verdict.verdict == "better", verdict.sentence()
     assert verdict.challenger_score > verdict.champion_score + 0.2
+
+    # promote it while a client keeps scoring today's rows: every request answered, then the challenger's answers
+    body = {"rows": records(today.drop(columns="label"))}
+    challenger = load_stored_model(registry.model_version("lanes", 2).artifact_id)
+    expected = predict_frame(challenger.pipeline, today.drop(columns="label"),
+                             challenger.metadata).frame[PREDICTION].tolist()
+    served = CliService(None, "--pipeline", "lanes", "--stage", "production", "--reload-seconds", "0.2",
+                        module="studio")
+    try:
+        client = served.client()
+        statuses = [client.post_json("/predict", body).status]
+        registry.set_stage("lanes", 2, "production", by="cli", why="won the shadow comparison")
+        deadline = time.monotonic() + DEADLINE
+        while health_version(client) != "2":
+            assert time.monotonic() < deadline, "the service never swapped to version 2"
+            statuses.append(client.post_json("/predict", body).status)
+        answer = client.post_json("/predict", body)
+    finally:
+        served.stop()
+    assert set(statuses) == {200} and answer.status == 200
+    assert answer.json()["predictions"] == expected
