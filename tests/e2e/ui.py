@@ -112,7 +112,8 @@ def select_option(page: Page, widget_key: str, option: str) -> None:
     """
     page.locator(key(widget_key)).get_by_role("combobox").click()
     arm(page)
-    name = re.compile(rf"^{re.escape(option)}( · .*)?$")
+    escaped = re.escape(option).replace("/", "\\/")  # Playwright hands the pattern to JavaScript, where "/" needs it
+    name = re.compile(rf"^{escaped}( · .*)?$")
     page.get_by_role("listbox").get_by_role("option", name=name).click()
     wait_for_app(page, armed=True)
 
