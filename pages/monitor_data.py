@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 
 import streamlit as st
 
-from studio import alerts, monitor_drift, monitor_traffic, monitor_violations, monitoring
+from studio import alerts, monitor_drift, monitor_traffic, monitor_violations, monitoring, retrain
 from studio.alert_thresholds import AlertThresholds
 
 ENTRIES = 32  # per figure kind: a user's recent windows × granularities × versions
@@ -94,6 +94,18 @@ def checks(v: View, thresholds: AlertThresholds, ranker: alerts.Ranker) -> list[
     if thresholds.is_empty():
         return []
     return _checks(*_key(v), thresholds.model_dump_json(), ranker)
+
+
+def pending_rows(pipeline: int, version: int, latest: tuple[object, ...]) -> retrain.RetrainRows:
+    """The labelled rows a retrain would add (a join of the outcomes with the log: seconds at a million rows),
+    cached by the log's content and ``latest``, the newest retrain's (id, running) (it moves what counts as new)."""
+    return _pending_rows(pipeline, version, monitoring.content_marker(pipeline), latest)
+
+
+@st.cache_data(show_spinner="Counting the newly labelled rows…", max_entries=ENTRIES)
+def _pending_rows(pipeline: int, version: int, marker: tuple[object, ...],
+                  latest: tuple[object, ...]) -> retrain.RetrainRows:
+    return retrain.pending_rows(pipeline, version)
 
 
 def _window(since: datetime, until: datetime, granularity: monitoring.Granularity,

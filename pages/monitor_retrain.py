@@ -11,7 +11,7 @@ from typing import Any
 
 import streamlit as st
 
-from pages import common, jobs, session
+from pages import common, jobs, monitor_data, session
 from studio import registry, retrain, training
 from studio.errors import FAILURES
 
@@ -36,10 +36,10 @@ def retrain_section(pipeline: Any) -> None:
         return
     if history:
         _last(history[0])
-    _form(pipeline, versions)
+    _form(pipeline, versions, tuple((job.id, job.active) for job in history[:1]))
 
 
-def _form(pipeline: Any, versions: list[registry.ModelVersion]) -> None:
+def _form(pipeline: Any, versions: list[registry.ModelVersion], latest: tuple[object, ...]) -> None:
     labels = {v.version: f"Version {v.version} ({v.stage}): {v.model_label}" for v in versions}
     production = next((v.version for v in versions if v.stage == registry.PRODUCTION), versions[0].version)
     if st.session_state.get("monitor_retrain_version") not in labels:
@@ -49,7 +49,7 @@ def _form(pipeline: Any, versions: list[registry.ModelVersion]) -> None:
     upload = None
     if source == LOG:
         try:
-            pending = retrain.pending_rows(pipeline.id, version)
+            pending = monitor_data.pending_rows(pipeline.id, version, latest)
         except FAILURES as e:
             common.show_error(e)
             return

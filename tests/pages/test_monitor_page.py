@@ -210,3 +210,20 @@ def test_a_drift_alert_and_the_drift_view_share_one_drift_computation(store, app
     assert "Drift per feature against version 1's training data (PSI)" in chart_titles(at)
     assert "alert threshold(s) checked over this window" in texts(at, "caption")
     assert len(calls) == 1
+
+
+@pytest.mark.usefixtures("iris_studio")
+def test_the_retrain_panel_counts_the_newly_labelled_rows_once_per_log_content(store, app, monkeypatch):
+    from studio import retrain
+
+    pipeline_id = storage.get_pipeline(store, "iris").id
+    log_rows(store, pipeline_id, datetime.now(UTC) - timedelta(hours=1), ["setosa"] * 3, "req", version=1)
+    calls = []
+    real = retrain.pending_rows
+    monkeypatch.setattr(retrain, "pending_rows", lambda *a, **k: calls.append(a) or real(*a, **k))
+    at = open_monitor(app)
+    at.selectbox(key="monitor_granularity").set_value("minute").run()
+    assert not at.exception and len(calls) == 1
+    storage.save_ground_truth(store, [("req", 0, "setosa")])
+    at.run()
+    assert len(calls) == 2 and "1 more labelled row(s) cannot be used" in texts(at, "caption")
