@@ -29,6 +29,7 @@ WINDOWS: dict[str, tuple[timedelta, monitoring.Granularity]] = {
 GRANULARITIES: list[monitoring.Granularity] = ["minute", "hour", "day"]
 VIEWS = ["Traffic", "Predictions", "Drift", "Live performance", "Rule violations"]
 ALL_VERSIONS = 0
+SWITCHED = "monitor_challenger_switched"  # the last promote/discard's sentence, shown once after the rerun
 
 
 def main() -> None:
@@ -169,6 +170,9 @@ def _challenger_section(pipeline: Any, since: datetime, until: datetime) -> None
     others = [v for v in versions if production is not None and v.version != production.version
               and v.stage != "archived"]
     st.subheader("Champion and challenger")
+    switched = st.session_state.pop(SWITCHED, None)
+    if switched:
+        st.success(switched)
     if production is None or not others:
         st.caption("Put a candidate in staging and serve production with it in shadow (`python -m studio serve "
                    "--pipeline NAME --shadow staging`): its answers to the same rows are logged, never returned, "
@@ -204,8 +208,11 @@ def _challenger_section(pipeline: Any, since: datetime, until: datetime) -> None
     except FAILURES as e:
         common.show_error(e)
         return
-    st.success(f"Version {challenger} is now {'in production' if promote else 'archived'}. Running services of "
-               "the production stage switch to it within seconds, without failing a request.")
+    # drawn on a fresh run, so the picker, verdict and stages above no longer show the version before the switch
+    st.session_state[SWITCHED] = (f"Version {challenger} is now {'in production' if promote else 'archived'}. "
+                                  "Running services of the production stage switch to it within seconds, without "
+                                  "failing a request.")
+    st.rerun()
 
 
 def _outcomes_section() -> None:

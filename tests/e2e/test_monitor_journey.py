@@ -168,6 +168,7 @@ def test_monitor_alert_retrain_compare_promote(browser, seeded, tmp_path):
             promoted = page.locator(ALERT).filter(has_text="Version 2 is now in production")
             expect(promoted).to_be_visible(timeout=DRAWN_TIMEOUT_MS)
             no_exception(page)
+            assert page.locator(key("monitor_challenger")).count() == 0  # redrawn after the switch, not stale
             promoted.scroll_into_view_if_needed()
             shot(page, "monitor-journey-6-promoted")
             assert registry.production_model("lanes").version.version == 2

@@ -131,6 +131,7 @@ def test_a_shadow_challenger_right_more_often_is_called_better_and_promoted_with
     at.text_input(key="monitor_challenger_why").set_value("wins the shadow comparison")
     at.button(key="FormSubmitter:monitor_challenger_form-Promote version 2 to production").click().run()
     assert not at.exception and "Version 2 is now in production" in texts(at, "success")
+    assert "monitor_challenger" not in [s.key for s in at.selectbox]  # redrawn: no challenger left to compare
     stages = {v.version: v.stage for v in registry.list_model_versions("iris")}
     assert stages == {1: "archived", 2: "production"}
     assert registry.stage_history("iris")[0].why == "wins the shadow comparison"
