@@ -10,10 +10,11 @@ their JSON text, which is how both databases can compare them.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import BigInteger, Integer, String, and_, cast, func, select
+from sqlalchemy import BigInteger, Integer, String, and_, cast, func, select, type_coerce
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session, col
 
@@ -167,6 +168,12 @@ def log_marker(store: Store) -> tuple[int, int, int, str]:
     return read(store, work)
 
 
+@lru_cache(maxsize=1 << 17)  # 91 days of minutes
+def _epoch_of_minute(text: str) -> int:
+    """'YYYY-MM-DD HH:MM' (UTC) as epoch seconds; cached, since a log holds few distinct minutes."""
+    return int(datetime.fromisoformat(text).replace(tzinfo=UTC).timestamp())
+
+
 def minute_traffic(store: Store, pipeline_id: int, since: datetime,
                    until: datetime) -> tuple[list[tuple[int, int | None, bool, int, int]],
                                              list[tuple[int, int | None, bool, float]]]:
@@ -177,7 +184,11 @@ def minute_traffic(store: Store, pipeline_id: int, since: datetime,
 
     def work(session: Session) -> tuple[list[tuple[int, int | None, bool, int, int]],
                                         list[tuple[int, int | None, bool, float]]]:
-        minute = _bucket(session, 60).label("minute")
+        sqlite = session.get_bind().dialect.name == "sqlite"
+        # SQLite keeps UTC times as 'YYYY-MM-DD HH:MM:SS.ffffff': the minute is its first 16 characters, which
+        # costs a third of parsing every row's time (the text becomes epoch seconds below, once per minute)
+        minute = (type_coerce(func.substr(PredictionLog.logged_at, 1, 16), String) if sqlite
+                  else _bucket(session, 60)).label("minute")
         shadow = (col(PredictionLog.source) == SHADOW_SOURCE).label("shadow")
         where = [col(PredictionLog.pipeline_id) == pipeline_id, col(PredictionLog.logged_at) >= since,
                  col(PredictionLog.logged_at) < until]
@@ -186,7 +197,8 @@ def minute_traffic(store: Store, pipeline_id: int, since: datetime,
                   .group_by(minute, PredictionLog.model_version, shadow))
         requests = select(minute, PredictionLog.model_version, shadow, PredictionLog.latency_ms).where(
             *where, col(PredictionLog.row_id) == 0)
-        return ([(int(m), v, bool(s), int(n), int(r or 0)) for m, v, s, n, r in session.execute(groups).all()],
-                [(int(m), v, bool(s), float(ms)) for m, v, s, ms in session.execute(requests).all()])
+        epoch = _epoch_of_minute if sqlite else int
+        return ([(epoch(m), v, bool(s), int(n), int(r or 0)) for m, v, s, n, r in session.execute(groups).all()],
+                [(epoch(m), v, bool(s), float(ms)) for m, v, s, ms in session.execute(requests).all()])
 
     return read(store, work)
