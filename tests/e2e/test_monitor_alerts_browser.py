@@ -82,7 +82,7 @@ def test_the_monitor_page_shows_crossed_thresholds_and_the_rule_violations_chart
             assert "drift: 'sepal width (cm)'" not in text  # the steady feature stays quiet
             page.wait_for_selector(".js-plotly-plot .main-svg", timeout=DRAWN_TIMEOUT_MS)
             shot(page, "monitor-alerts")
-            page.get_by_role("button", name="Rule violations", exact=True).click()  # the view picker
+            page.locator('[data-testid="stButtonGroup"]').get_by_text("Rule violations", exact=True).click()
             chart = page.locator(".js-plotly-plot").filter(has_text="Rows breaking each quality rule")
             expect(chart).to_be_visible(timeout=DRAWN_TIMEOUT_MS)
             chart.scroll_into_view_if_needed()
