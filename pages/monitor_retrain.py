@@ -35,7 +35,7 @@ def retrain_section(pipeline: Any) -> None:
         _live(active[0].id)
         return
     if history:
-        _last(history[0])
+        _last(history[0], {v.version: v.stage for v in versions})
     _form(pipeline, versions, tuple((job.id, job.active) for job in history[:1]))
 
 
@@ -98,10 +98,15 @@ def _live(retrain_id: int) -> None:
             st.rerun()
 
 
-def _last(job: retrain.RetrainJob) -> None:
-    if job.version is not None:
+def _last(job: retrain.RetrainJob, stages: dict[int, str]) -> None:
+    """The last retrain's outcome; once its version left staging (promoted, archived) the shadow advice is stale."""
+    stage = stages.get(job.version, "archived")
+    if job.version is not None and stage == "staging":
         st.success(f"{job.sentence()} Serve production with it in shadow (`python -m studio serve --pipeline "
                    f"{job.pipeline} --shadow staging`) and compare the two above once outcomes arrive.",
                    icon=":material/model_training:")
+    elif job.version is not None:
+        st.info(f"{job.sentence()} It is now {'in production' if stage == registry.PRODUCTION else stage}.",
+                icon=":material/model_training:")
     else:
         st.warning(job.sentence(), icon=":material/model_training:")

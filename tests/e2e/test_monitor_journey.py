@@ -29,7 +29,7 @@ from tests.application.test_month_of_traffic import lanes, move_request
 from tests.application.test_prediction_log import logged
 from tests.apptest import store_frame
 from tests.e2e.conftest import running_app
-from tests.e2e.ui import ALERT, alerts_text, click_button, goto_page, key, no_exception, shot, wait_for_app
+from tests.e2e.ui import ALERT, alerts_text, arm, click_button, goto_page, key, no_exception, shot, wait_for_app
 from tests.pages.test_compare_page import train_now
 from tests.serving.conftest import records
 from tests.serving.service import CliService
@@ -164,11 +164,15 @@ def test_monitor_alert_retrain_compare_promote(browser, seeded, tmp_path):
 
             # 5. promote, with a reason; the registry switches production to version 2 and records why
             page.locator(key("monitor_challenger_why")).locator("input").fill("wins the shadow comparison on x2")
+            arm(page)
             page.get_by_role("button", name="Promote version 2 to production").click()
             promoted = page.locator(ALERT).filter(has_text="Version 2 is now in production")
-            expect(promoted).to_be_visible(timeout=DRAWN_TIMEOUT_MS)
+            expect(promoted).to_be_visible(timeout=DRAWN_TIMEOUT_MS)  # drawn by the rerun after the switch
+            wait_for_app(page, armed=True)  # that rerun has ended: the elements of the run before it are gone
             no_exception(page)
             assert page.locator(key("monitor_challenger")).count() == 0  # redrawn after the switch, not stale
+            expect(page.locator(ALERT).filter(has_text="registered as version 2 (staging). It is now in production."))\
+                .to_be_visible()
             promoted.scroll_into_view_if_needed()
             shot(page, "monitor-journey-6-promoted")
             assert registry.production_model("lanes").version.version == 2
