@@ -8,6 +8,7 @@ predicted, and how right it was on the rows whose true outcome has been uploaded
 
 from __future__ import annotations
 
+import shlex
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -175,8 +176,8 @@ def _challenger_section(pipeline: Any, since: datetime, until: datetime) -> None
         st.success(switched)
     if production is None or not others:
         st.caption("Put a candidate in staging and serve production with it in shadow (`python -m studio serve "
-                   "--pipeline NAME --shadow staging`): its answers to the same rows are logged, never returned, "
-                   "and compared here once true outcomes arrive.")
+                   f"--pipeline {shlex.quote(pipeline.name)} --shadow staging`): its answers to the same rows are "
+                   "logged, never returned, and compared here once true outcomes arrive.")
         return
     labels = {v.version: f"Version {v.version} ({v.stage}): {v.model_label}" for v in others}
     staging = next((v.version for v in others if v.stage == "staging"), others[0].version)

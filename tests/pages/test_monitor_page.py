@@ -66,6 +66,7 @@ def test_traffic_and_predictions_are_drawn_and_live_performance_waits_for_outcom
     assert not at.exception and not at.error
     assert [m.value for m in at.metric][:1] == ["9"]  # rows scored in the last 24 hours
     assert chart_titles(at) == ["Rows scored and request latency"]
+    assert "python -m studio serve --pipeline triage --shadow staging" in texts(at, "caption")  # no challenger yet
     assert chart_titles(show(at, "Predictions")) == ["Predicted classes: share of each bucket's rows"]
     assert "No true outcomes have arrived" in texts(show(at, "Live performance"), "info")
 
