@@ -1,4 +1,4 @@
-"""Monitor page, rule violations and alerts (issue 17 point 3): the 'Rule violations' tab from a real SQLite log."""
+"""Monitor page, rule violations and alerts (issue 17 point 3): the 'Rule violations' view from a real SQLite log."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from studio import alert_thresholds
 from studio.alert_thresholds import AlertThresholds
 from tests.application.conftest import iris_studio, log_iris_traffic  # noqa: F401 - a fixture: registered iris
 from tests.apptest import texts
-from tests.pages.test_monitor_page import chart_titles, open_monitor
+from tests.pages.test_monitor_page import chart_titles, open_monitor, show
 
 WIDTH = ["In range (at least 2)", "sepal width (cm)"]
 PETAL = ["In range (at most 5)", "petal length (cm)"]
@@ -31,7 +31,7 @@ def test_the_rule_violations_tab_counts_rows_per_rule_and_says_the_share(store, 
     log_with_violations(store, pipeline_id, now - timedelta(hours=3), [None] * 6 + [[WIDTH]] * 2, "a")
     log_with_violations(store, pipeline_id, now - timedelta(hours=1), [None] * 2 + [[WIDTH, PETAL]] + [[PETAL]] * 5,
                         "b")
-    at = open_monitor(app)
+    at = show(open_monitor(app), "Rule violations")
     assert not at.exception and not at.error
     assert "Rows breaking each quality rule" in chart_titles(at)
     caption = texts(at, "caption")
@@ -42,7 +42,7 @@ def test_the_rule_violations_tab_counts_rows_per_rule_and_says_the_share(store, 
 def test_without_violations_the_tab_says_none_broke_a_rule(store, app):
     pipeline_id = storage.save_pipeline_version(store, name="flowers", definition={}).pipeline_id
     log_with_violations(store, pipeline_id, datetime.now(UTC) - timedelta(hours=1), [None] * 3, "a")
-    at = open_monitor(app)
+    at = show(open_monitor(app), "Rule violations")
     assert not at.exception and "No scored row in this window broke a quality rule" in texts(at, "info")
 
 
