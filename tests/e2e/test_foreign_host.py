@@ -11,24 +11,21 @@ from collections.abc import Iterator
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, MISSING_CHROMIUM, VIEWPORT
+from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, VIEWPORT
 from tests.e2e.ui import ERROR, shot, wait_for_app
 
 REBOUND = "evil.example"
 
 
 @pytest.fixture(scope="module")
-def rebinding_browser() -> Iterator[object]:
-    if not CHROMIUM.exists():
-        pytest.skip(MISSING_CHROMIUM)
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True,
-            args=[*CHROMIUM_ARGS, f"--host-resolver-rules=MAP {REBOUND} 127.0.0.1"])
-        yield browser
-        browser.close()
+def rebinding_browser(browser) -> Iterator[object]:
+    """A second Chromium from the session's Playwright (a second ``sync_playwright()`` cannot start while the
+    session's runs), whose resolver maps the rebinding name to this machine."""
+    rebinding = browser.browser_type.launch(
+        executable_path=str(CHROMIUM), headless=True,
+        args=[*CHROMIUM_ARGS, f"--host-resolver-rules=MAP {REBOUND} 127.0.0.1"])
+    yield rebinding
+    rebinding.close()
 
 
 def test_a_page_opened_under_a_foreign_name_gets_only_a_refusal(rebinding_browser, app_url):
