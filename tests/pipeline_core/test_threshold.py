@@ -74,18 +74,33 @@ def test_the_saved_model_carries_the_threshold_and_the_summary_names_it_and_its_
     assert tuned.best.to_row().threshold == row  # stored with the leaderboard
 
 
-def test_the_threshold_is_chosen_without_the_hold_out_rows(frame, tuned):
+def test_the_threshold_scored_on_the_hold_out_is_chosen_without_the_hold_out_rows(frame):
     """Hold-out rows made nonsense (features multiplied by 1000, shuffled) change nothing the threshold saw:
-    the split depends on the target and the seed only, and the threshold is chosen on the training rows."""
-    spec = spec_for(True)
+    the split depends on the target and the seed only, and the threshold is chosen on the training rows.
+
+    Refit on all rows is off here: with it on, the model saved afterwards rightly chooses its threshold again on
+    every row, hold-out included; the hold-out score still comes from the model that never saw them (the
+    leaderboard's folds, checked below for the default)."""
+    spec = spec_for(True).model_copy(update={"evaluation": EvaluationPlan(cv_folds=3, metric="balanced_accuracy",
+                                                                          refit_all=False)})
     _, X_test, _, _ = split_holdout(spec, prepare(spec, frame))
     corrupted = frame.copy()
     rng = np.random.default_rng(0)
     corrupted.loc[X_test.index, FEATURES] = rng.permutation(corrupted.loc[X_test.index, FEATURES].to_numpy()) * 1000
+    clean, again = train(spec, frame, n_jobs=1), train(spec, corrupted, n_jobs=1)
+    assert again.summary(1.0).threshold.value == clean.summary(1.0).threshold.value
+    assert again.best.threshold.folds == clean.best.threshold.folds
+    assert again.holdout["balanced_accuracy"] != clean.holdout["balanced_accuracy"]  # the hold-out did change
+
+
+def test_with_refit_on_the_leaderboards_threshold_still_ignores_the_hold_out_rows(frame, tuned):
+    spec = spec_for(True)
+    _, X_test, _, _ = split_holdout(spec, prepare(spec, frame))
+    corrupted = frame.copy()
+    corrupted.loc[X_test.index, FEATURES] = corrupted.loc[X_test.index, FEATURES].to_numpy()[::-1] * 1000
     again = train(spec, corrupted, n_jobs=1)
-    assert again.summary(1.0).threshold.value == tuned.summary(1.0).threshold.value
     assert again.best.threshold.folds == tuned.best.threshold.folds
-    assert again.holdout["balanced_accuracy"] != tuned.holdout["balanced_accuracy"]  # the hold-out did change
+    assert again.summary(1.0).threshold.value != tuned.summary(1.0).threshold.value  # the refit saw every row
 
 
 def test_a_target_with_more_than_two_classes_ignores_the_plan_and_says_so():
