@@ -17,7 +17,7 @@ import pytest
 import storage
 from pipeline_core.artifacts.export import dump_model, load_bundle, load_model
 from pipeline_core.compiler.columns import default_steps, infer_schema
-from pipeline_core.definition.spec import PipelineSpec, TuningPlan, load_spec
+from pipeline_core.definition.spec import EvaluationPlan, PipelineSpec, TuningPlan, load_spec
 from pipeline_core.errors import DataError, ModelError
 from pipeline_core.io.samples import load_sample
 from pipeline_core.jobs.runners import ThreadJobRunner
@@ -197,7 +197,7 @@ def test_a_merge_without_matching_keys_stores_nothing(studio):
 def test_saving_links_the_run_trained_from_that_very_definition(finished):
     run = runs.get_run(finished)
     frame = datasets.load_table(run.dataset_id)
-    edited = iris_spec(frame).model_copy(update={"evaluation": {"cv_folds": 4, "holdout": 0.2}})
+    edited = iris_spec(frame).model_copy(update={"evaluation": EvaluationPlan(cv_folds=4, holdout=0.2)})
     unrelated = pipelines.save_version(edited, name="edited", trained_run_id=finished)
     assert runs.get_run(finished).pipeline_version_id is None
     version = pipelines.save_version(iris_spec(frame), name="  iris  ", trained_run_id=finished)

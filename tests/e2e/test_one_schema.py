@@ -15,6 +15,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 import storage
+from pipeline_core.definition.spec import PipelineSpec
 from tests.e2e.ui import click_button, goto_page, key, no_exception, shot, upload, wait_for_app
 from tests.pipeline_core.frames import schema_frame, schema_spec
 
@@ -33,7 +34,7 @@ def _set_columns_in_the_draft(page: Page, home: Path) -> None:
     store = storage.Store.at(home)
     draft = storage.get_draft(store, token)
     assert draft is not None and draft.dataset_id is not None
-    spec = schema_spec().model_copy(update={"data": draft.definition.get("data")})
+    spec = PipelineSpec.model_validate({**schema_spec().to_dict(), "data": draft.definition.get("data")})
     storage.save_draft(store, token, dataset_id=draft.dataset_id, definition=spec.to_dict(), context=draft.context)
     page.reload()
     wait_for_app(page)

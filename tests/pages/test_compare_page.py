@@ -173,8 +173,8 @@ def test_a_tuned_models_parameters_and_trial_history_are_shown(store, app, iris_
     """Issue 15 point 10: tuned parameters and the trial history were stored but shown nowhere."""
     spec = fast_spec(models=[{"kind": "logistic_regression", "search": {"C": {"type": "choice",
                                                                            "values": [1e-6, 0.5, 5.0]}}}])
-    spec = spec.model_copy(update={"tuning": {"method": "grid", "n_trials": 3}})
-    run = train_now(store, iris_id, PipelineSpec.model_validate(spec.to_dict()))
+    spec = PipelineSpec.model_validate({**spec.to_dict(), "tuning": {"method": "grid", "n_trials": 3}})
+    run = train_now(store, iris_id, spec)
     at = open_run(app, run)
     assert not at.exception
     [chart] = [c for c in at.get("plotly_chart") if c.proto.id.endswith("compare_tuning_logistic_regression")

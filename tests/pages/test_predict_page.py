@@ -139,10 +139,10 @@ def test_drift_is_flagged_per_column(app, trained):
 
 def test_the_pipelines_quality_rules_are_reported_on_the_scored_file(app, store, iris_id):
     """Issue 15 point 2: rules saved with the pipeline are checked on every scored file; rows are still scored."""
-    spec = fast_spec().model_copy(update={"rules": [
+    spec = PipelineSpec.model_validate({**fast_spec().to_dict(), "rules": [
         {"kind": "range", "column": "sepal length (cm)", "max": 6.0},
         {"kind": "not_null", "column": "petal width (cm)"}]})
-    run = train_now(store, iris_id, PipelineSpec.model_validate(spec.to_dict()))
+    run = train_now(store, iris_id, spec)
     rows = new_rows()
     at = upload(app, run, "new.csv", csv_bytes(rows))
     assert not at.exception
