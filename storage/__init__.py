@@ -15,6 +15,7 @@ from storage.errors import JobLimitError, StorageError
 from storage.exchange import export_pipeline, import_pipeline
 from storage.maintenance import cleanup_orphans, init_db
 from storage.models import (
+    DEFAULT_WORKSPACE_ID,
     NEVER_STARTED_RUN_MESSAGE,
     STOPPED_RUN_MESSAGE,
     AlertThresholds,
@@ -22,6 +23,7 @@ from storage.models import (
     Dataset,
     Draft,
     GroundTruth,
+    Membership,
     ModelArtifact,
     ModelStage,
     Pipeline,
@@ -34,6 +36,8 @@ from storage.models import (
     StageChange,
     User,
     UserSession,
+    Workspace,
+    WorkspaceRole,
 )
 from storage.paired_predictions import paired_outcomes
 from storage.prediction_stats import (
@@ -120,8 +124,34 @@ from storage.users import (
     replace_password_hash,
     session_user,
 )
+from storage.workspaces import (
+    ROLES,
+    adopt_default_workspace,
+    count_owners,
+    create_workspace,
+    get_workspace,
+    list_members,
+    list_workspaces,
+    remove_member,
+    role_of,
+    set_member,
+)
 
 __all__ = [
+    "DEFAULT_WORKSPACE_ID",
+    "Membership",
+    "ROLES",
+    "Workspace",
+    "WorkspaceRole",
+    "adopt_default_workspace",
+    "count_owners",
+    "create_workspace",
+    "get_workspace",
+    "list_members",
+    "list_workspaces",
+    "remove_member",
+    "role_of",
+    "set_member",
     "User",
     "UserSession",
     "add_user",

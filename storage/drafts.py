@@ -16,7 +16,7 @@ from sqlmodel import Session, select
 
 from storage.db import read, write
 from storage.errors import StorageError
-from storage.models import Draft, utcnow
+from storage.models import DEFAULT_WORKSPACE_ID, Draft, utcnow
 from storage.repository import to_json_data
 from storage.store import Store
 
@@ -31,15 +31,16 @@ def check_token(token: str) -> str:
 
 
 def save_draft(store: Store, token: str, *, dataset_id: int | None, definition: Mapping[str, Any],
-               context: Mapping[str, Any]) -> Draft:
-    """Create or overwrite the draft ``token``; returns it with its new revision."""
+               context: Mapping[str, Any], workspace_id: int = DEFAULT_WORKSPACE_ID) -> Draft:
+    """Create the draft ``token`` in ``workspace_id`` or overwrite it (it stays in the workspace it was created
+    in); returns it with its new revision."""
     check_token(token)
     plain_definition, plain_context = to_json_data(dict(definition)), to_json_data(dict(context))
 
     def work(session: Session) -> Draft:
         draft = session.exec(select(Draft).where(Draft.token == token)).first()
         if draft is None:
-            draft = Draft(token=token)
+            draft = Draft(token=token, workspace_id=workspace_id)
         draft.dataset_id = dataset_id
         draft.definition = plain_definition
         draft.context = plain_context

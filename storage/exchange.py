@@ -15,7 +15,7 @@ from sqlmodel import Session, select
 
 from storage.db import write
 from storage.errors import StorageError
-from storage.models import Pipeline, PipelineVersion, utcnow
+from storage.models import DEFAULT_WORKSPACE_ID, Pipeline, PipelineVersion, utcnow
 from storage.repository import canonical_json, clean_name, definition_sha256, get_pipeline, list_versions
 from storage.store import Store
 
@@ -107,17 +107,19 @@ def _check_versions(versions: list[ExportedVersion]) -> None:
             )
 
 
-def _free_name(session: Session, wanted: str) -> str:
-    """``wanted``, or ``wanted (2)``, ``wanted (3)``... whichever is not taken yet."""
+def _free_name(session: Session, workspace_id: int, wanted: str) -> str:
+    """``wanted``, or ``wanted (2)``, ``wanted (3)``... whichever the workspace has not taken yet."""
     for number in range(1, MAX_NAME_SUFFIX + 1):
         candidate = wanted if number == 1 else f"{wanted} ({number})"
-        if session.exec(select(Pipeline.id).where(Pipeline.name == candidate)).first() is None:
+        taken = select(Pipeline.id).where(Pipeline.workspace_id == workspace_id, Pipeline.name == candidate)
+        if session.exec(taken).first() is None:
             return candidate
     raise StorageError(f"Too many pipelines are named like '{wanted}'; import it under another name.")
 
 
-def import_pipeline(store: Store, data: dict[str, Any], *, name: str | None = None) -> Pipeline:
-    """Create a new pipeline from an export, keeping version numbers, notes and dates.
+def import_pipeline(store: Store, data: dict[str, Any], *, name: str | None = None,
+                    workspace_id: int = DEFAULT_WORKSPACE_ID) -> Pipeline:
+    """Create a new pipeline in ``workspace_id`` from an export, keeping version numbers, notes and dates.
 
     The pipeline is named ``name`` or the exported name; if that is taken, a suffix such as
     `` (2)`` is added rather than merging into the existing pipeline.
@@ -126,7 +128,7 @@ def import_pipeline(store: Store, data: dict[str, Any], *, name: str | None = No
     wanted = clean_name(name if name is not None else parsed.name, "pipeline")
 
     def work(session: Session) -> Pipeline:
-        pipeline = Pipeline(name=_free_name(session, wanted))
+        pipeline = Pipeline(name=_free_name(session, workspace_id, wanted), workspace_id=workspace_id)
         session.add(pipeline)
         session.flush()
         for item in parsed.versions:

@@ -85,14 +85,28 @@ def lost_run_message(status: str) -> str:
     return NEVER_STARTED_RUN_MESSAGE if status == RunStatus.QUEUED else STOPPED_RUN_MESSAGE
 
 
+DEFAULT_WORKSPACE_ID = 1
+"""The workspace migration 0014 created for the data from before workspaces; rows made without naming a workspace
+go there, which is where a single local user works."""
+
+
+def _workspace_column() -> Any:
+    # Nullable in the database only: SQLite adds a column with a foreign key in place only if it may be NULL, and
+    # rebuilding these tables instead would cascade-delete what references them. The application always sets it,
+    # and a row without one belongs to no workspace, so nobody sees it.
+    # No ON DELETE action: a workspace that still holds anything cannot be deleted (its files would be orphaned).
+    return Field(default=DEFAULT_WORKSPACE_ID, foreign_key="workspaces.id", index=True, nullable=True)
+
+
 class DatasetBase(SQLModel):
+    workspace_id: int = _workspace_column()
     name: str
     file_name: str
     format: str
     n_rows: int = Field(sa_type=BigInteger)
     n_columns: int
     columns: list[dict[str, str]] = Field(default_factory=list, sa_type=JSON)
-    sha256: str = Field(index=True, unique=True)
+    sha256: str = Field(index=True)  # unique per workspace: the same file uploaded in two is two datasets, one file
     parquet_path: str
     parquet_sha256: str
     parquet_size: int = Field(sa_type=BigInteger)
@@ -102,19 +116,22 @@ class Dataset(DatasetBase, table=True):
     """An uploaded table, stored once as Parquet and identified by the sha256 of the uploaded bytes."""
 
     __tablename__ = "datasets"
+    __table_args__ = (Index("uq_datasets_workspace_sha256", "workspace_id", "sha256", unique=True),)
 
     id: int | None = Field(default=None, primary_key=True)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 
 class PipelineBase(SQLModel):
-    name: str = Field(index=True, unique=True)
+    workspace_id: int = _workspace_column()
+    name: str = Field(index=True)  # unique per workspace
 
 
 class Pipeline(PipelineBase, table=True):
     """A named pipeline; its content lives in immutable :class:`PipelineVersion` rows."""
 
     __tablename__ = "pipelines"
+    __table_args__ = (Index("uq_pipelines_workspace_name", "workspace_id", "name", unique=True),)
 
     id: int | None = Field(default=None, primary_key=True)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
@@ -139,6 +156,7 @@ class PipelineVersion(PipelineVersionBase, table=True):
 
 
 class RunBase(SQLModel):
+    workspace_id: int = _workspace_column()
     pipeline_version_id: int | None = Field(
         default=None, foreign_key="pipeline_versions.id", ondelete="SET NULL", index=True
     )
@@ -263,6 +281,7 @@ class StageChange(StageChangeBase, table=True):
 
 
 class DraftBase(SQLModel):
+    workspace_id: int = _workspace_column()
     token: str = Field(index=True, unique=True)  # in the page address; random, so drafts cannot be enumerated
     dataset_id: int | None = Field(default=None, foreign_key="datasets.id", ondelete="SET NULL", index=True)
     definition: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)  # the pipeline being edited
@@ -433,9 +452,49 @@ class UserSession(UserSessionBase, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 
+class WorkspaceBase(SQLModel):
+    name: str
+
+
+class Workspace(WorkspaceBase, table=True):
+    """A shared space of work (issue 19): its datasets, drafts, pipelines and runs name it; a pipeline's registry
+    versions, services, prediction log, alert thresholds and retrains, and a run's model files, belong to it
+    through their pipeline or run. Who may do what in it is a :class:`Membership`."""
+
+    __tablename__ = "workspaces"
+    __table_args__ = (UniqueConstraint("name", name="uq_workspaces_name"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class WorkspaceRole(StrEnum):
+    """A member's role, each allowing what the one before allows and more. Stored as plain text."""
+
+    VIEWER = "viewer"
+    EDITOR = "editor"
+    OWNER = "owner"
+
+
+class MembershipBase(SQLModel):
+    workspace_id: int = Field(foreign_key="workspaces.id", ondelete="CASCADE", index=True)
+    user_id: int = Field(foreign_key="users.id", ondelete="CASCADE", index=True)
+    role: str
+
+
+class Membership(MembershipBase, table=True):
+    """One account's role in one workspace; an account with no row here sees nothing of the workspace."""
+
+    __tablename__ = "memberships"
+    __table_args__ = (UniqueConstraint("workspace_id", "user_id", name="uq_memberships_workspace_user"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
 TABLES = ("datasets", "pipelines", "pipeline_versions", "runs", "model_artifacts", "registered_models",
           "model_stage_changes", "drafts", "scoring_services", "prediction_logs", "ground_truths", "alert_thresholds",
-          "retrains", "users", "user_sessions")
+          "retrains", "users", "user_sessions", "workspaces", "memberships")
 
 
 @event.listens_for(PipelineVersion, "before_update")

@@ -33,6 +33,7 @@ from storage.errors import JobLimitError, StorageError
 from storage.models import (
     ACTIVE_STATUSES,
     CLOSING_STATUSES,
+    DEFAULT_WORKSPACE_ID,
     FINISHED_STATUSES,
     ArtifactRole,
     Dataset,
@@ -144,14 +145,14 @@ def _write_parquet(frame: pd.DataFrame, path: Any, name: str) -> None:
         ) from e
 
 
-def _find_dataset(session: Session, sha256: str) -> Dataset | None:
-    return session.exec(select(Dataset).where(Dataset.sha256 == sha256)).first()
+def _find_dataset(session: Session, workspace_id: int, sha256: str) -> Dataset | None:
+    return session.exec(select(Dataset).where(Dataset.workspace_id == workspace_id, Dataset.sha256 == sha256)).first()
 
 
 def _store_dataset(store: Store, session: Session, staged: files.StagedFile, fields: dict[str, Any]) -> Dataset:
     """Insert the row, or repair an existing row whose file went missing; return the row to keep."""
     lock_key(session, staged.relpath)
-    row = _find_dataset(session, fields["sha256"])
+    row = _find_dataset(session, fields["workspace_id"], fields["sha256"])
     if row is not None and files.matches(store.home, row.parquet_path, row.parquet_sha256):
         return row
     row = row or Dataset(**fields)
@@ -161,22 +162,23 @@ def _store_dataset(store: Store, session: Session, staged: files.StagedFile, fie
     return row
 
 
-def save_dataset(store: Store, *, name: str, file_name: str, fmt: str, frame: pd.DataFrame, sha256: str) -> Dataset:
+def save_dataset(store: Store, *, name: str, file_name: str, fmt: str, frame: pd.DataFrame, sha256: str,
+                 workspace_id: int = DEFAULT_WORKSPACE_ID) -> Dataset:
     """Store an uploaded table once, keyed by the sha256 of the uploaded bytes.
 
-    Uploading the same bytes again returns the existing row (whatever name it was given)
-    without writing anything.
+    Uploading the same bytes again to the same workspace returns the existing row (whatever name it was given)
+    without writing anything; another workspace gets its own row over the same stored file.
     """
     name = clean_name(name, "dataset")
     if not _SHA256.match(sha256 or ""):
         raise StorageError("The dataset's sha256 must be the 64-character hex digest of the uploaded file.")
-    existing = read(store, lambda session: _find_dataset(session, sha256))
+    existing = read(store, lambda session: _find_dataset(session, workspace_id, sha256))
     if existing is not None and files.matches(store.home, existing.parquet_path, existing.parquet_sha256):
         return existing
     staged = files.stage(store.home, files.DATASETS, f"{sha256}.parquet",
                          lambda path: _write_parquet(frame, path, name), f"dataset '{name}'")
     fields = {
-        "name": name, "file_name": file_name, "format": fmt, "sha256": sha256,
+        "name": name, "file_name": file_name, "format": fmt, "sha256": sha256, "workspace_id": workspace_id,
         "n_rows": int(frame.shape[0]), "n_columns": int(frame.shape[1]),
         "columns": [{"name": str(c), "dtype": str(t)} for c, t in frame.dtypes.items()],
     }  # fmt: skip
@@ -198,12 +200,12 @@ def get_dataset(store: Store, dataset_id: int) -> Dataset | None:
 
 
 
-def list_datasets(store: Store) -> list[Dataset]:
-    """Newest first."""
-    return read(
-        store,
-        lambda s: list(s.exec(select(Dataset).order_by(col(Dataset.created_at).desc(), col(Dataset.id).desc())))
-    )
+def list_datasets(store: Store, *, workspace_id: int | None = None) -> list[Dataset]:
+    """Newest first; only those of ``workspace_id`` when given."""
+    query = select(Dataset)
+    if workspace_id is not None:
+        query = query.where(Dataset.workspace_id == workspace_id)
+    return read(store, lambda s: list(s.exec(query.order_by(col(Dataset.created_at).desc(), col(Dataset.id).desc()))))
 
 
 def load_frame(store: Store, dataset: Dataset | int) -> pd.DataFrame:
@@ -242,7 +244,9 @@ def delete_dataset(store: Store, dataset_id: int) -> None:
         session.execute(update(Run).where(col(Run.dataset_id) == dataset_id).values(dataset_id=None))
         session.delete(current)
         session.flush()
-        trash[row.parquet_path].move_aside()
+        shared = select(Dataset.id).where(Dataset.parquet_path == row.parquet_path)  # another workspace's copy
+        if session.exec(shared).first() is None:
+            trash[row.parquet_path].move_aside()
 
     _delete_files(store, [row.parquet_path], work, f"dataset '{row.name}'")
 
@@ -255,11 +259,12 @@ def _latest(session: Session, pipeline_id: int) -> PipelineVersion | None:
     return session.exec(query.order_by(col(PipelineVersion.version).desc()).limit(1)).first()
 
 
-def _append_version(session: Session, name: str, definition: dict[str, Any], digest: str, note: str) -> PipelineVersion:
-    query = select(Pipeline).where(Pipeline.name == name).with_for_update()
+def _append_version(session: Session, workspace_id: int, name: str, definition: dict[str, Any], digest: str,
+                    note: str) -> PipelineVersion:
+    query = select(Pipeline).where(Pipeline.workspace_id == workspace_id, Pipeline.name == name).with_for_update()
     pipeline = session.exec(query).first()
     if pipeline is None:
-        pipeline = Pipeline(name=name)
+        pipeline = Pipeline(name=name, workspace_id=workspace_id)
         session.add(pipeline)
         session.flush()
     latest = _latest(session, pipeline.id)
@@ -274,8 +279,9 @@ def _append_version(session: Session, name: str, definition: dict[str, Any], dig
     return version
 
 
-def save_pipeline_version(store: Store, *, name: str, definition: Mapping[str, Any], note: str = "") -> PipelineVersion:
-    """Save ``definition`` as the next version of pipeline ``name``, creating the pipeline if new.
+def save_pipeline_version(store: Store, *, name: str, definition: Mapping[str, Any], note: str = "",
+                          workspace_id: int = DEFAULT_WORKSPACE_ID) -> PipelineVersion:
+    """Save ``definition`` as the next version of pipeline ``name`` of ``workspace_id``, creating the pipeline if new.
 
     Saving a definition identical to the *latest* version returns that version instead of
     adding a duplicate (so a "Save" click without edits is harmless). Going back to an older
@@ -285,19 +291,24 @@ def save_pipeline_version(store: Store, *, name: str, definition: Mapping[str, A
     canonical = canonical_json(definition)
     digest = files.sha256_bytes(canonical.encode())
     stored = json.loads(canonical)
-    return write(store, lambda session: _append_version(session, name, stored, digest, note), retry_conflicts=True)
+    return write(store, lambda session: _append_version(session, workspace_id, name, stored, digest, note),
+                 retry_conflicts=True)
 
 
-def get_pipeline(store: Store, key: int | str) -> Pipeline | None:
-    """Look a pipeline up by id (int) or by name (str)."""
+def get_pipeline(store: Store, key: int | str, *, workspace_id: int = DEFAULT_WORKSPACE_ID) -> Pipeline | None:
+    """Look a pipeline up by id (int), or by name (str) within ``workspace_id`` (names are unique per workspace)."""
     if isinstance(key, str):
-        return read(store, lambda session: session.exec(select(Pipeline).where(Pipeline.name == key.strip())).first())
+        query = select(Pipeline).where(Pipeline.workspace_id == workspace_id, Pipeline.name == key.strip())
+        return read(store, lambda session: session.exec(query).first())
     return read(store, lambda session: session.get(Pipeline, key))
 
 
-def list_pipelines(store: Store) -> list[Pipeline]:
-    """Alphabetical by name."""
-    return read(store, lambda session: list(session.exec(select(Pipeline).order_by(col(Pipeline.name)))))
+def list_pipelines(store: Store, *, workspace_id: int | None = None) -> list[Pipeline]:
+    """Alphabetical by name; only those of ``workspace_id`` when given."""
+    query = select(Pipeline)
+    if workspace_id is not None:
+        query = query.where(Pipeline.workspace_id == workspace_id)
+    return read(store, lambda session: list(session.exec(query.order_by(col(Pipeline.name)))))
 
 
 def list_versions(store: Store, pipeline_id: int) -> list[PipelineVersion]:
@@ -355,6 +366,7 @@ def create_run(
     library_versions: Mapping[str, str] | None = None,
     owner: str | None = None,
     max_active: int | None = None,
+    workspace_id: int = DEFAULT_WORKSPACE_ID,
 ) -> Run:
     """Record a queued run; ``pipeline_version_id`` is ``None`` for ad-hoc (CLI) runs.
 
@@ -377,6 +389,7 @@ def create_run(
             seed=seed,
             library_versions=to_json_data(dict(library_versions or {})),
             owner=owner,
+            workspace_id=workspace_id,
         )
         session.add(run)
         session.flush()
@@ -517,10 +530,13 @@ def get_run(store: Store, run_id: int) -> Run | None:
 
 
 def list_runs(
-    store: Store, *, pipeline_id: int | None = None, dataset_id: int | None = None, status: str | None = None
+    store: Store, *, pipeline_id: int | None = None, dataset_id: int | None = None, status: str | None = None,
+    workspace_id: int | None = None,
 ) -> list[Run]:
-    """Runs, newest first, optionally only those of one pipeline (any version), dataset or status."""
+    """Runs, newest first, optionally only those of one workspace, pipeline (any version), dataset or status."""
     query = select(Run)
+    if workspace_id is not None:
+        query = query.where(Run.workspace_id == workspace_id)
     if pipeline_id is not None:
         query = query.join(PipelineVersion, col(Run.pipeline_version_id) == PipelineVersion.id)
         query = query.where(PipelineVersion.pipeline_id == pipeline_id)

@@ -123,12 +123,18 @@ def check_new_password(password: str) -> None:
 
 
 def create_user(store: Store, name: str, password: str, *, admin: bool = False) -> Account:
-    """A new account named ``name`` (trimmed; letters, digits and ``. _ - @``) with an argon2 hash of ``password``."""
+    """A new account named ``name`` (trimmed; letters, digits and ``. _ - @``) with an argon2 hash of ``password``.
+
+    The first administrator becomes owner of the default workspace, which holds what was made before sign-in was
+    configured (issue 19 point 6); later accounts see nothing until an owner invites them."""
     name = name.strip()
     if not name or len(name) > MAX_NAME_LENGTH or not all(c.isalnum() or c in "._-@" for c in name):
         raise AccountError(f"an account name is 1 to {MAX_NAME_LENGTH} letters, digits or . _ - @ (got {name!r})")
     check_new_password(password)
-    return _account(storage.add_user(store, name=name, password_hash=_hasher().hash(password), is_admin=admin))
+    account = _account(storage.add_user(store, name=name, password_hash=_hasher().hash(password), is_admin=admin))
+    if admin:
+        storage.adopt_default_workspace(store, account.id)
+    return account
 
 
 @dataclass(frozen=True)

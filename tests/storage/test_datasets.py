@@ -117,3 +117,20 @@ def test_delete_dataset_removes_row_and_file_but_keeps_its_runs(store, studio: P
     assert storage.get_run(store, run.id).dataset_id is None
     with pytest.raises(StorageError, match="Dataset .* does not exist"):
         storage.delete_dataset(store, dataset.id)
+
+
+def test_the_same_upload_in_two_workspaces_is_two_datasets_over_one_file_and_each_can_go(store, studio: Path) -> None:
+    """Issue 19: a dataset is a workspace's; deleting one workspace's copy keeps the file the other still reads."""
+    other = storage.create_workspace(store, name="Team B", owner_id=None)
+    frame = small_frame()
+    mine = storage.save_dataset(store, name="d", file_name="d.csv", fmt="csv", frame=frame, sha256=sha256(RAW))
+    theirs = storage.save_dataset(store, name="d", file_name="d.csv", fmt="csv", frame=frame, sha256=sha256(RAW),
+                                  workspace_id=other.id)
+    assert mine.id != theirs.id and mine.parquet_path == theirs.parquet_path
+    assert [d.id for d in storage.list_datasets(store, workspace_id=other.id)] == [theirs.id]
+    assert [d.id for d in storage.list_datasets(store, workspace_id=storage.DEFAULT_WORKSPACE_ID)] == [mine.id]
+
+    storage.delete_dataset(store, mine.id)
+    pd.testing.assert_frame_equal(storage.load_frame(store, theirs.id), frame)
+    storage.delete_dataset(store, theirs.id)
+    assert not (studio / theirs.parquet_path).exists()

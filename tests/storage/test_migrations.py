@@ -15,7 +15,7 @@ from storage import Store
 from storage.db import MIGRATIONS_DIR, current_revision, make_engine, upgrade
 from storage.models import TABLES
 
-HEAD = "0013"
+HEAD = "0014"
 
 OLD_DEFINITION = '{"steps": [{"kind": "impute", "strategy": "mean"}]}'
 OLD_COLUMNS = '[{"name": "a", "dtype": "int64"}]'
@@ -254,19 +254,24 @@ def test_0011_adds_the_retrains_table_to_a_sqlite_file_and_drops_it_again_keepin
     assert len(storage.list_runs(store)) == 1
 
 
+def _file_at(store: Store, revision: str, *statements: str) -> None:
+    """A real SQLite file at ``revision`` holding :data:`OLD_ROWS` (a dataset, a pipeline, its version and a run) and
+    ``statements``' rows, closed so the studio opens it as a server would."""
+    old = make_engine(store.url)
+    upgrade(old, revision)
+    with old.begin() as connection:
+        for statement in (*(row.replace("timings", "summary") for row in OLD_ROWS), *statements):
+            connection.execute(text(statement))
+    old.dispose()
+
+
 def test_0013_gives_old_model_artifacts_the_model_role_and_keeps_hold_out_models_apart(sqlite_store: Store) -> None:
     """Issue 20 point 4: a run's artifacts from before are the models it saves; a hold-out model stored beside a
     refitted one is listed only when asked for, and leaves with the run."""
     store = sqlite_store
-    old = make_engine(store.url)
-    upgrade(old, "0012")
-    with old.begin() as connection:
-        for statement in OLD_ROWS:
-            connection.execute(text(statement.replace("timings", "summary")))
-        connection.execute(text("INSERT INTO model_artifacts (run_id, model_name, format, path, size, sha256, "
-                                "created_at) SELECT id, 'lr', 'skops', 'models/old.skops', 3, 'cc', "
-                                "'2024-01-02 03:06:00' FROM runs"))
-    old.dispose()
+    _file_at(store, "0012", "INSERT INTO model_artifacts (run_id, model_name, format, path, size, sha256, "
+                            "created_at) SELECT id, 'lr', 'skops', 'models/old.skops', 3, 'cc', "
+                            "'2024-01-02 03:06:00' FROM runs")
 
     [run] = storage.list_runs(store)  # opening the studio upgrades the file to head
     assert current_revision(storage.get_engine(store.url)) == HEAD
@@ -285,3 +290,57 @@ def test_0013_gives_old_model_artifacts_the_model_role_and_keeps_hold_out_models
         assert connection.execute(text("SELECT model_name FROM model_artifacts")).scalars().all() == ["lr"]
         assert "role" not in {c["name"] for c in inspect(connection).get_columns("model_artifacts")}
     engine.dispose()
+
+
+def test_0014_moves_everything_into_a_default_workspace_owned_by_the_first_admin_and_back(sqlite_store: Store) \
+        -> None:
+    """Issue 19 point 6: a file at 0013 with a dataset, a pipeline, a run, a draft and two admins opens with every row
+    in the "Default" workspace, the older admin its owner; names become unique per workspace; downgrading keeps all."""
+    store = sqlite_store
+    users = [f"INSERT INTO users (name, password_hash, is_admin, failed_sign_ins, created_at) "
+             f"VALUES ('{name}', 'x', {admin}, 0, '2024-01-02 03:04:05')" for name, admin in (("bea", 0), ("ann", 1),
+                                                                                               ("cid", 1))]
+    _file_at(store, "0013", "INSERT INTO drafts (token, dataset_id, definition, context, revision, created_at, "
+                            "updated_at) SELECT 'abcdefghijklmnopqrstuv', id, '{}', '{}', 3, '2024-01-02 03:04:05',"
+                            " '2024-01-02 03:04:05' FROM datasets", *users)
+
+    [run] = storage.list_runs(store)  # opening the studio upgrades the file to head
+    assert current_revision(storage.get_engine(store.url)) == HEAD
+    [workspace] = storage.list_workspaces(store)
+    assert (workspace.id, workspace.name) == (storage.DEFAULT_WORKSPACE_ID, "Default")
+    assert [(user.name, role) for user, role in storage.list_members(store, workspace.id)] == [("ann", "owner")]
+    pipeline = storage.get_pipeline(store, "legacy")
+    [dataset] = storage.list_datasets(store, workspace_id=workspace.id)
+    draft = storage.get_draft(store, "abcdefghijklmnopqrstuv")
+    assert {run.workspace_id, pipeline.workspace_id, dataset.workspace_id, draft.workspace_id} == {workspace.id}
+    assert (run.seed, dataset.name, draft.revision, draft.dataset_id) == (7, "old data", 3, dataset.id)
+    assert [r.id for r in storage.list_runs(store, workspace_id=workspace.id)] == [run.id]
+
+    other = storage.create_workspace(store, name="Team B", owner_id=None)
+    assert storage.list_runs(store, workspace_id=other.id) == []
+    assert storage.list_pipelines(store, workspace_id=other.id) == []
+    theirs = storage.save_pipeline_version(store, name="legacy", definition={}, workspace_id=other.id)
+    assert theirs.pipeline_id != pipeline.id  # the same name in another workspace is another pipeline
+    assert storage.get_pipeline(store, "legacy").id == pipeline.id
+    storage.delete_pipeline(store, theirs.pipeline_id)
+
+    storage.reset_engines()
+    engine = make_engine(store.url)
+    _downgrade(engine, "0013")
+    with engine.connect() as connection:
+        assert "workspace_id" not in {c["name"] for c in inspect(connection).get_columns("runs")}
+        assert connection.execute(text("SELECT name FROM pipelines")).scalars().all() == ["legacy"]
+        assert connection.execute(text("SELECT revision FROM drafts")).scalars().all() == [3]
+        assert connection.execute(text("SELECT seed FROM runs")).scalars().all() == [7]
+    engine.dispose()
+
+
+def test_the_first_admin_made_after_0014_owns_the_default_workspace(store: Store) -> None:
+    """With no accounts before the migration the local user owned the default workspace; the first administrator
+    created later takes it over, and a second one does not."""
+    first = storage.add_user(store, name="ann", password_hash="x", is_admin=True)
+    second = storage.add_user(store, name="bob", password_hash="x", is_admin=True)
+    assert storage.adopt_default_workspace(store, first.id) is True
+    assert storage.adopt_default_workspace(store, second.id) is False
+    assert storage.role_of(store, user_id=first.id, workspace_id=storage.DEFAULT_WORKSPACE_ID) == "owner"
+    assert storage.role_of(store, user_id=second.id, workspace_id=storage.DEFAULT_WORKSPACE_ID) is None
