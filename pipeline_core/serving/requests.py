@@ -22,6 +22,7 @@ import pydantic_core
 from pipeline_core.errors import DataError
 from pipeline_core.io.readers import read_table
 from pipeline_core.io.stabilise import finish_frame, is_settled_text
+from pipeline_core.serving.csv_body import CsvFastPath
 from pipeline_core.serving.schema import FeatureField
 
 JSON_TYPE = "application/json"
@@ -76,6 +77,7 @@ class RowParser:
         self._kinds = {f.name: (f.json_type, f.type) for f in features}
         self._needed = frozenset(self.names)
         self._decoder = json.JSONDecoder(parse_constant=_NonFinite)
+        self._csv = CsvFastPath(features, limits.max_rows)
 
     def media_type(self, content_type: str | None) -> str:
         """``application/json`` or ``text/csv`` (parameters such as charset ignored); 415 for anything else."""
@@ -207,11 +209,15 @@ class RowParser:
     # ---- CSV ---------------------------------------------------------------------------------------------
 
     def parse_csv(self, body: bytes) -> pd.DataFrame:
-        """Read with the file reader the CLI uses (delimiter, encoding, dates), then count the rows.
+        """Read a plain comma-delimited body straight into the model's types (:mod:`.csv_body`); anything else with
+        the file reader the CLI uses (delimiter, encoding, dates). Then count the rows.
 
         No row limit is passed to the reader: with one it takes its slower line-by-line path, while the body
         is already bounded by ``max_body_bytes`` and the parse by the memory budget; the count is checked after.
         """
+        frame = self._csv.read(body, BODY_NAME)
+        if frame is not None:
+            return frame
         try:
             result = read_table(body, BODY_NAME,
                                 memory_budget_bytes=self.limits.memory_budget_bytes,
