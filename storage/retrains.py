@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import func, select
+from sqlalchemy.orm import aliased
 from sqlmodel import Session, col
 
 from storage.db import read, write
@@ -35,15 +36,20 @@ class LabelledRow:
 
 
 def _labelled(pipeline_id: int, received_after: datetime | None) -> Any:
-    """Served rows of the pipeline joined to their outcome, earliest log row first per (request id, row id)."""
-    first = (select(func.min(PredictionLog.id).label("id"))
-             .where(col(PredictionLog.pipeline_id) == pipeline_id, col(PredictionLog.source) != SHADOW_SOURCE)
-             .group_by(col(PredictionLog.request_id), col(PredictionLog.row_id)).subquery())
+    """Served rows of the pipeline joined to their outcome, earliest log row first per (request id, row id).
+
+    Driven from the outcomes: each finds its first served log row through the (request id, row id) index. Grouping
+    the whole log by request and row instead read every logged row (2 s at a million rows, on every first draw of
+    the Monitor page's Retrain panel); the outcomes are a fraction of the log, and each lookup touches a few rows.
+    """
+    served = aliased(PredictionLog)
+    first = (select(func.min(served.id))
+             .where(served.request_id == GroundTruth.request_id, served.row_id == GroundTruth.row_id,
+                    served.pipeline_id == pipeline_id, served.source != SHADOW_SOURCE)
+             .correlate(GroundTruth).scalar_subquery())
     query = (select(PredictionLog.request_id, PredictionLog.row_id, PredictionLog.inputs, GroundTruth.outcome,
                     GroundTruth.received_at)
-             .join(first, col(PredictionLog.id) == first.c.id)
-             .join(GroundTruth, and_(col(GroundTruth.request_id) == col(PredictionLog.request_id),
-                                     col(GroundTruth.row_id) == col(PredictionLog.row_id))))
+             .select_from(GroundTruth).join(PredictionLog, col(PredictionLog.id) == first))
     if received_after is not None:
         query = query.where(col(GroundTruth.received_at) > received_after)
     return query
