@@ -36,8 +36,8 @@ DEFAULT_OUT = "studio_out"
 SYNOPSIS = """usage of each command (COMMAND --help for details):
   profile DATA --out report.html [--minimal] [--sample N]
   train   DATA --target COL [--task auto] [--models a,b,...] [--cv K] [--seed N] [--holdout F]
-               [--tuning none|grid|random|halving|optuna --trials N] [--out DIR]
-  run     PIPELINE.json [--data DATA] [--out DIR]
+               [--tuning none|grid|random|halving|optuna --trials N | --time-budget SECONDS] [--out DIR]
+  run     PIPELINE.json [--data DATA] [--out DIR] [--new-search]
   predict MODEL DATA --out preds.csv
   fairness MODEL DATA --target COL --sensitive COL[,COL] --out fairness.json [--positive LABEL]
   explain MODEL DATA --out contributions.csv [--background DATA]
@@ -146,6 +146,11 @@ def _add_train(commands: Any) -> None:
     cmd.add_argument("--ensemble", action="store_true",
                      help="also rank a greedy ensemble and a stacked ensemble of the models, built from their "
                           "out-of-fold predictions")
+    cmd.add_argument("--time-budget", type=_positive_float, metavar="SECONDS",
+                     help="autopilot: search model families and their settings for the best model this many seconds "
+                          "can buy (the final refits included); --models narrows the families. pipeline.json "
+                          "records the configurations chosen, so 'run' re-trains exactly those. Ctrl+C stops the "
+                          "search and keeps the best model so far")
     cmd.add_argument("--out", default=DEFAULT_OUT, metavar="DIR", help=f"output folder (default {DEFAULT_OUT})")
     _add_scheduler(cmd)
     cmd.set_defaults(handler=cmd_train)
@@ -159,6 +164,9 @@ def _add_run(commands: Any) -> None:
     cmd.add_argument("--data", metavar="DATA", help="data file (default: the file the definition names, "
                                                     "read only from the definition's folder)")
     cmd.add_argument("--out", default=DEFAULT_OUT, metavar="DIR", help=f"output folder (default {DEFAULT_OUT})")
+    cmd.add_argument("--new-search", action="store_true",
+                     help="an autopilot definition: search again within its time budget instead of re-training the "
+                          "configurations it recorded")
     _add_scheduler(cmd)
     cmd.set_defaults(handler=cmd_run)
     _add_budget(cmd)
@@ -360,14 +368,20 @@ def train_spec(args: argparse.Namespace, data: Any) -> PipelineSpec:
     """The definition the ``train`` options describe, validated like any other definition."""
     from pipeline_core.definition.spec import load_spec
 
-    models = [{"kind": k.strip()} for k in (args.models or "").split(",") if k.strip()]
+    kinds = [k.strip() for k in (args.models or "").split(",") if k.strip()]
+    autopilot = None
+    if args.time_budget is not None:
+        if args.tuning not in (None, "none"):
+            raise SpecError("--time-budget searches the models' settings itself; leave out --tuning")
+        autopilot, kinds = {"time_budget_seconds": args.time_budget, "families": kinds}, []
     return load_spec({
         "name": Path(args.data).stem,
         "data": {"file_name": Path(args.data).name, "sha256": data.sha256, "format": data.format},
-        "target": args.target, "models": models, **_given({"task": args.task}),
+        "target": args.target, "models": [{"kind": k} for k in kinds], **_given({"task": args.task}),
         "evaluation": _given({"cv_folds": args.cv, "seed": args.seed, "holdout": args.holdout,
                               "ensemble": args.ensemble or None, "refit_all": None if args.refit_all else False}),
         "tuning": _given({"method": args.tuning, "n_trials": args.trials}),
+        **_given({"autopilot": autopilot}),
     })
 
 
@@ -396,6 +410,12 @@ def cmd_run(args: argparse.Namespace) -> int:
         _note(f"'{path.name}' differs from the data this definition was saved with; results will differ too")
         source = DataSource(file_name=path.name, sha256=data.sha256, format=data.format)
         spec = spec.model_copy(update={"data": source})
+    if spec.autopilot is not None and spec.autopilot.chosen:
+        if args.new_search:
+            spec = spec.model_copy(update={"autopilot": spec.autopilot.model_copy(update={"chosen": []})})
+        else:
+            _note(f"re-training the {len(spec.autopilot.chosen)} configuration(s) the autopilot chose; pass "
+                  "--new-search to search again")
     with _folds_on(args.scheduler):
         return _train_and_write(with_default_steps(spec, data.frame), data.frame, Path(args.out))
 
@@ -634,10 +654,12 @@ def _train_and_write(spec: PipelineSpec, frame: pd.DataFrame, out: Path) -> int:
 
     for warning in leakage_notes(spec, frame):
         _note(warning)
-    result = train(spec, frame, progress=_Progress())
+    searching = spec.autopilot is not None and not spec.autopilot.chosen
+    with _StopOnInterrupt() if searching else nullcontext() as stop:
+        result = train(spec, frame, progress=_Progress(), cancel=stop)
     out.mkdir(parents=True, exist_ok=True)
     (out / "leaderboard.json").write_text(json.dumps(leaderboard(result), indent=2), encoding="utf-8")
-    (out / "pipeline.json").write_text(spec.to_json(), encoding="utf-8")
+    (out / "pipeline.json").write_text(result.spec.to_json(), encoding="utf-8")  # with the autopilot's choices
     save_model(result.pipeline, out / "model.skops", "skops", build_metadata(result, frame))
     for line in result.report:
         _note(line)
@@ -650,6 +672,11 @@ def _train_and_write(spec: PipelineSpec, frame: pd.DataFrame, out: Path) -> int:
         print(f"best: {result.best.model} ({result.metric} {score:.4f} in CV{suffix})")
         if result.refit_rows is not None:
             print(f"the saved model was refitted on all {result.refit_rows:,} rows (training and hold-out)")
+    if result.autopilot is not None:
+        spent = result.autopilot
+        print(f"autopilot: {spent.trials} configuration(s) tried; {spent.total_seconds:.1f} s of the "
+              f"{spent.budget_seconds:g} s budget (search {spent.search_seconds:.1f} s, refits "
+              f"{spent.refit_seconds:.1f} s)")
     print(f"wrote {out / 'leaderboard.json'}, {out / 'pipeline.json'}, {out / 'model.skops'}")
     return EXIT_OK
 
@@ -709,6 +736,35 @@ def _writable(path: str | Path) -> Path:
 
 def _note(message: str) -> None:
     print(f"note: {message}", file=sys.stderr)
+
+
+class _StopOnInterrupt:
+    """The autopilot's cancel for the command line: the first Ctrl+C stops the search and keeps the best model
+    found so far; a second one interrupts as usual. Installed only while an autopilot search runs."""
+
+    def __init__(self) -> None:
+        self.stopped = False
+
+    def __enter__(self) -> _StopOnInterrupt:
+        import signal
+
+        self.previous = signal.signal(signal.SIGINT, self._stop)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        import signal
+
+        signal.signal(signal.SIGINT, self.previous)
+
+    def _stop(self, signum: int, frame: Any) -> None:
+        import signal
+
+        self.stopped = True
+        signal.signal(signal.SIGINT, self.previous)
+        _note("stopping the search; the best model so far is kept (Ctrl+C again to abort)")
+
+    def __call__(self) -> bool:
+        return self.stopped
 
 
 class _Progress:

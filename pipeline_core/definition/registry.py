@@ -99,6 +99,11 @@ class ModelEntry:
     # Python packages beyond scikit-learn its fitted form imports (the module's and the distribution's name):
     # a saved model's requirements and the standalone script's imports include them
     libraries: tuple[str, ...] = ()
+    # the autopilot's strong configurations for this family, tried in order (the first is the family's defaults),
+    # and its cost per fit relative to a logistic regression's on the same rows, so cheap families are tried first
+    # and an untried one's first fit can be predicted from what the others took (``training.autopilot``)
+    portfolio: tuple[dict[str, Any], ...] = ()
+    cost: float = 1.0
 
     def build(self, task: str, params: dict[str, Any], seed: int) -> Any:
         """Instantiate with defaults, then the user's params (``n_jobs`` held to the worker's share); seed only
@@ -139,15 +144,30 @@ NO_NEW_ROWS = "it cannot assign clusters to new rows, so a graph would have noth
 FOREST_SPACE = {"n_estimators": _int(50, 400, log=True), "max_features": _choice("sqrt", 0.5, 1.0),
                 "min_samples_leaf": _int(1, 10)}
 
+# The autopilot's portfolios (issue 20 point 1): the defaults first, then settings that often win on tabular data
+# where the defaults do not (more, slower-learning rounds on larger leaves; fewer, regularised ones; forests that
+# look at more columns per split). Parameters hold for both tasks of a family.
+LINEAR_PORTFOLIO = ({}, {"C": 0.1}, {"C": 10.0})
+SHRINKAGE_PORTFOLIO = ({}, {"alpha": 10.0}, {"alpha": 0.1})
+HIST_PORTFOLIO = ({}, {"learning_rate": 0.05, "max_leaf_nodes": 63, "min_samples_leaf": 10, "l2_regularization": 1.0},
+                  {"learning_rate": 0.2, "max_leaf_nodes": 15, "min_samples_leaf": 40, "max_iter": 200})
+LIGHTGBM_PORTFOLIO = ({}, {"num_leaves": 63, "learning_rate": 0.03, "n_estimators": 600, "min_child_samples": 10,
+                           "colsample_bytree": 0.8, "subsample": 0.8, "subsample_freq": 1},
+                      {"num_leaves": 15, "learning_rate": 0.1, "n_estimators": 200, "min_child_samples": 40,
+                       "reg_lambda": 1.0})
+FOREST_PORTFOLIO = ({}, {"max_features": 0.5, "min_samples_leaf": 2, "n_estimators": 300},
+                    {"max_features": "sqrt", "min_samples_leaf": 1, "n_estimators": 300})
+
 MODELS: dict[str, ModelEntry] = {
     "logistic_regression": ModelEntry(
         "Logistic regression", {C: linear_model.LogisticRegression}, {C: {"max_iter": 2000}},
         {"C": _float(1e-3, 1e3, log=True)}, class_weight=True, preselected=(C,),
-        help="Fast linear baseline; coefficients are easy to explain."),
+        portfolio=LINEAR_PORTFOLIO, help="Fast linear baseline; coefficients are easy to explain."),
     "linear_regression": ModelEntry(
         "Linear regression", {R: linear_model.LinearRegression}, seeded=False, preselected=(R,),
         help="Ordinary least squares baseline."),
     "ridge": ModelEntry("Ridge", {R: linear_model.Ridge}, search={"alpha": _float(1e-3, 1e3, log=True)},
+                        portfolio=SHRINKAGE_PORTFOLIO,
                         help="Linear regression with L2 shrinkage."),
     "lasso": ModelEntry("Lasso", {R: linear_model.Lasso}, {R: {"max_iter": 5000}},
                         {"alpha": _float(1e-4, 10, log=True)}, help="Linear regression that zeroes weak features."),
@@ -169,11 +189,13 @@ MODELS: dict[str, ModelEntry] = {
     "random_forest": ModelEntry(
         "Random forest", {C: ensemble.RandomForestClassifier, R: ensemble.RandomForestRegressor},
         {C: {"n_estimators": 100}, R: {"n_estimators": 100}}, FOREST_SPACE,
-        class_weight=True, preselected=(C, R), max_rows=FOREST_ROWS, limit_reason=FOREST_REASON, trusted=TREE),
+        class_weight=True, preselected=(C, R), max_rows=FOREST_ROWS, limit_reason=FOREST_REASON, trusted=TREE,
+        portfolio=FOREST_PORTFOLIO, cost=4.0),
     "extra_trees": ModelEntry(
         "Extra trees", {C: ensemble.ExtraTreesClassifier, R: ensemble.ExtraTreesRegressor},
         {C: {"n_estimators": 200}, R: {"n_estimators": 200}}, FOREST_SPACE,
-        class_weight=True, max_rows=FOREST_ROWS, limit_reason=FOREST_REASON, trusted=TREE),
+        class_weight=True, max_rows=FOREST_ROWS, limit_reason=FOREST_REASON, trusted=TREE,
+        portfolio=FOREST_PORTFOLIO, cost=4.0),
     "gradient_boosting": ModelEntry(
         "Gradient boosting", {C: ensemble.GradientBoostingClassifier, R: ensemble.GradientBoostingRegressor},
         search={"n_estimators": _int(50, 400, log=True), "learning_rate": _float(0.01, 0.3, log=True),
@@ -189,6 +211,7 @@ MODELS: dict[str, ModelEntry] = {
         {"learning_rate": _float(0.02, 0.3, log=True), "max_leaf_nodes": _int(8, 128, log=True),
          "l2_regularization": _float(1e-6, 10, log=True)}, class_weight=True, dense_only=True,
         native_categorical="categorical_features", preselected=(C, R),
+        portfolio=HIST_PORTFOLIO, cost=3.0,
         help="Fast, strong default for tabular data.",
         # with category codes it keeps ``partial(check_array, ...)``: skops checks the partial's function
         # and arguments against the allow-list too, so only ``check_array`` can be wrapped
@@ -206,6 +229,7 @@ MODELS: dict[str, ModelEntry] = {
          "min_child_samples": _int(5, 100, log=True), "reg_lambda": _float(1e-6, 10, log=True),
          "colsample_bytree": _float(0.5, 1.0)},
         class_weight=True, native_categorical="categorical_feature",
+        portfolio=LIGHTGBM_PORTFOLIO, cost=3.0,
         help="Microsoft's gradient boosting library: leaf-wise trees, fast on large tables.",
         trusted=("collections.OrderedDict", "lightgbm.basic.Booster", "lightgbm.sklearn.LGBMClassifier",
                  "lightgbm.sklearn.LGBMRegressor"),

@@ -174,6 +174,49 @@ class ThresholdPlan(Strict):
     cv_folds: int = Field(3, ge=2, le=10)
 
 
+MIN_AUTOPILOT_SECONDS = 5.0
+MAX_AUTOPILOT_SECONDS = 86_400.0
+"""The autopilot's budget: under 5 s the default models alone rarely finish their cross-validation; over a day is
+a typing mistake more likely than a wish."""
+
+
+class AutopilotPlan(Strict):
+    """Search for the best model a time budget can buy (issue 20 point 1), and what that search chose.
+
+    With no ``chosen`` configurations, training searches: every model family's portfolio from the registry
+    (cheapest first), then an Optuna search across families and their hyperparameters, each candidate
+    cross-validated as a whole compiled pipeline, until ``time_budget_seconds`` (the final refits included) is
+    spent or the user stops it. The definition's ``models`` and ``tuning`` are not used; ``families`` may narrow
+    the search. A search is not reproducible (it stops when the time runs out, which depends on the machine),
+    so the run records the configurations it kept in ``chosen``: a definition that has them re-trains exactly
+    those, scored on the same folds, and so re-runs to the same leaderboard with the same seed, however long that
+    takes. A new search is an explicit choice: clear ``chosen``.
+    """
+
+    time_budget_seconds: float = Field(ge=MIN_AUTOPILOT_SECONDS, le=MAX_AUTOPILOT_SECONDS)
+    families: list[str] = Field(
+        default_factory=list, description="Model families to search (registry keys); empty: every family with a "
+                                          "portfolio for the task.")
+    ensemble: bool = Field(
+        True, description="Also rank ensembles of the families' best configurations (from their out-of-fold "
+                          "predictions); a recorded search keeps what it decided.")
+    chosen: list[ModelSpec] = Field(
+        default_factory=list, description="The configurations a finished search kept, one per family, in the "
+                                          "order it found them; when present, training re-trains these and "
+                                          "searches nothing.")
+
+    @field_validator("families")
+    @classmethod
+    def _searchable(cls, families: list[str]) -> list[str]:
+        from pipeline_core.definition.registry import MODELS
+
+        for kind in families:
+            if kind not in MODELS or not MODELS[kind].portfolio:
+                searchable = ", ".join(k for k, e in MODELS.items() if e.portfolio)
+                raise ValueError(f"'{kind}' has no autopilot portfolio; choose among {searchable}")
+        return families
+
+
 class PipelineSpec(Strict):
     """A whole pipeline definition; ``schema_version`` selects migrations on load.
 
@@ -192,6 +235,9 @@ class PipelineSpec(Strict):
     evaluation: EvaluationPlan = Field(default_factory=EvaluationPlan)
     tuning: TuningPlan = Field(default_factory=TuningPlan)
     threshold: ThresholdPlan = Field(default_factory=ThresholdPlan)
+    autopilot: AutopilotPlan | None = Field(
+        None, description="Search for the best model within a time budget instead of comparing ``models`` (a "
+                          "field with a default: definitions saved before it load unchanged).")
     rules: list[RuleSpec] = Field(
         default_factory=list,
         description="Data-quality rules on the raw columns (schema 3): reported on the data and on every scored "

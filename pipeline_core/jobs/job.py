@@ -47,8 +47,10 @@ def run_training(spec_json: str, data_path: str, reporter: Reporter) -> str:
         if reporter.cancelled():
             return "cancelled"
         spec = load_spec(spec_json)
+        searching = spec.autopilot is not None and not spec.autopilot.chosen
         progress = ProgressNote(reporter.progress,
-                                tuning_seconds=None if spec.tuning.method == "none" else spec.tuning.timeout_seconds)
+                                tuning_seconds=None if spec.tuning.method == "none" else spec.tuning.timeout_seconds,
+                                budget_seconds=spec.autopilot.time_budget_seconds if searching else None)
         result, model, holdout_model = _train(spec, pd.read_parquet(data_path), progress, reporter.cancelled)
         rows, summary = result.leaderboard_rows(), result.summary(total_seconds=progress.elapsed())
     except CancelledError as e:
@@ -92,13 +94,15 @@ class ProgressNote:
     so together the user sees how far the run got and when it should end. The count of models
     done comes from the event, not from the fraction: how the bar is split is training's business.
     The time left is measured from the trials and folds done so far (:mod:`pipeline_core.training.time_left`),
-    with ``tuning_seconds``, the search's time limit per model, bounding a search.
+    with ``tuning_seconds``, the search's time limit per model, bounding a search. An autopilot run ends at its
+    ``budget_seconds``, so its time left is what remains of the budget.
     """
 
-    def __init__(self, report: Callable[[ProgressEvent], None], *, tuning_seconds: float | None = None):
+    def __init__(self, report: Callable[[ProgressEvent], None], *, tuning_seconds: float | None = None,
+                 budget_seconds: float | None = None):
         self.report = report
         self.started = time.monotonic()
-        self.tuning_seconds = tuning_seconds
+        self.tuning_seconds, self.budget_seconds = tuning_seconds, budget_seconds
         self.ticks: list[Tick] = []
 
     def elapsed(self) -> float:
@@ -115,7 +119,12 @@ class ProgressNote:
         if event.n_models:
             notes.append(f"{min(event.models_done, event.n_models)} of {event.n_models} models done")
         notes.append(f"{_duration(elapsed)} elapsed")
-        left = seconds_left(self.ticks, self.tuning_seconds) if event.phase != "done" else None
+        if event.phase == "done":
+            left = None
+        elif self.budget_seconds is not None:
+            left = max(0.0, self.budget_seconds - elapsed)
+        else:
+            left = seconds_left(self.ticks, self.tuning_seconds)
         if left is not None:
             notes.append(f"about {_duration(left)} left")
         return notes

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 import numpy as np
 import pandas as pd
@@ -22,7 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from pipeline_core.compiler.columns import ColumnInfo
 from pipeline_core.definition import metrics as mt
 from pipeline_core.definition.registry import ENSEMBLE_KINDS, ModelEntry
-from pipeline_core.definition.spec import PipelineSpec
+from pipeline_core.definition.spec import AutopilotPlan, PipelineSpec
 from pipeline_core.json_data import jsonable
 
 
@@ -77,6 +77,7 @@ class TrainResult:
     # ``holdout_pipeline`` is the model the hold-out rows scored; every hold-out number must come from it
     holdout_pipeline: Any = None
     refit_rows: int | None = None
+    autopilot: AutopilotRecord | None = None  # a run that searched: its time accounting and chosen configurations
 
     @property
     def holdout_model(self) -> Any:
@@ -104,7 +105,7 @@ class TrainResult:
         return RunSummary(total_seconds=total_seconds, metric=self.metric, task=self.task, holdout=self.holdout,
                           report=self.report, provenance=Provenance.model_validate(self.provenance),
                           model_seconds=self.model_seconds, threshold=decision_threshold(self.pipeline),
-                          refit_rows=self.refit_rows)
+                          refit_rows=self.refit_rows, autopilot=self.autopilot)
 
 
 class _Stored(BaseModel):
@@ -157,6 +158,30 @@ class Provenance(_Stored):
     versions: dict[str, str] = Field(default_factory=dict)
 
 
+Stopped = Literal["budget", "cancelled", "exhausted"]
+
+
+class AutopilotRecord(_Stored):
+    """What an autopilot run did with its time, measured by the run's own clock from ``train``'s start.
+
+    ``total_seconds`` is what the budget bounds (search, final refits and hold-out score); ``refit_predicted`` is
+    what the search held back for the refits when it stopped, ``refit_seconds`` what they took.
+    ``stopped``: ``budget`` (the time was spent), ``cancelled`` (the user stopped it; the best so far was kept) or
+    ``exhausted`` (nothing left to try that fits). ``plan`` is the definition's autopilot with the configurations
+    the search chose: give it to a definition to re-train exactly those.
+    """
+
+    budget_seconds: float
+    search_seconds: float = 0.0
+    refit_seconds: float = 0.0
+    refit_predicted: float = 0.0
+    total_seconds: float = 0.0
+    trials: int = 0
+    abandoned: int = 0
+    stopped: Stopped = "budget"
+    plan: AutopilotPlan | None = None
+
+
 class RunSummary(_Stored):
     """A finished run's results besides its leaderboard: stored in ``runs.summary``.
 
@@ -172,6 +197,7 @@ class RunSummary(_Stored):
     model_seconds: dict[str, float] = Field(default_factory=dict)
     threshold: DecisionThreshold | None = None  # the saved model's, when the definition tunes it
     refit_rows: int | None = None  # rows the saved model was refitted on (training + hold-out); None: not refitted
+    autopilot: AutopilotRecord | None = None  # a searching run's time accounting and chosen configurations
 
 
 def decision_threshold(pipeline: Any) -> DecisionThreshold | None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import replace
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -23,8 +24,9 @@ from pipeline_core.compiler.prepare import Prepared, prepare
 from pipeline_core.compiler.threshold import threshold_applies, with_threshold
 from pipeline_core.definition import metrics as mt
 from pipeline_core.definition.registry import ENSEMBLE_KINDS, MODELS, capped_n_jobs, default_models
-from pipeline_core.definition.spec import ModelSpec, PipelineSpec
+from pipeline_core.definition.spec import ModelSpec, PipelineSpec, TuningPlan
 from pipeline_core.errors import CancelledError, StudioError
+from pipeline_core.training.autopilot import Clock, ensemble_fits, search
 from pipeline_core.training.ensemble import OutOfFold, ensemble_rows, fold_output, refit_ensemble
 from pipeline_core.training.memory import map_large_blocks
 from pipeline_core.training.progress import ModelSlice, ProgressCallback, Work, finished, refitting
@@ -48,7 +50,12 @@ def train(
     spec: PipelineSpec, frame: pd.DataFrame, progress: ProgressCallback | None = None, cancel: Cancel | None = None,
     *, n_jobs: int | None = None,
 ) -> TrainResult:
-    """Compare the definition's models by CV, refit the best, score it once on the hold-out rows."""
+    """Compare the definition's models by CV, refit the best, score it once on the hold-out rows.
+
+    With ``spec.autopilot`` and no recorded choices, the candidates come from a time-budgeted search
+    (:mod:`pipeline_core.training.autopilot`) instead of ``spec.models``; the result's ``spec`` then records the
+    configurations it chose, and a cancel keeps the best found so far instead of raising."""
+    clock_start = time.perf_counter()
     progress = progress or (lambda event: None)
     cancel = cancel or (lambda: False)
     map_large_blocks()
@@ -61,35 +68,67 @@ def train(
     metric = mt.primary_metric(data.task, spec.evaluation.metric, data.y)
     if X_test is not None:  # the split holds copies of every row now: free the full copy before fitting
         data = replace(data, X=data.X.iloc[:0].copy())  # a copy: an empty slice is a view that keeps every row
-    candidates = spec.models or [ModelSpec(kind=k) for k in default_models(data.task)]
+    plan, given = spec.autopilot, spec
+    if plan is not None:  # the autopilot's candidates are scored as configured: its search replaces tuning
+        spec = spec.model_copy(update={"tuning": TuningPlan()})
     oof = _out_of_fold(spec, data.task, X_train, y_train)
-    board, seconds = [], {}
-    for i, model in enumerate(candidates):
-        step = ModelSlice(progress, i, len(candidates), model.kind)
-        started = time.perf_counter()
-        board.append(_score_model(spec, data, model, X_train, y_train, step, cancel, n_jobs, oof))
-        seconds[model.kind] = time.perf_counter() - started
-    report = list(data.report)
+    report, found = list(data.report), None
+    if plan is not None and not plan.chosen:
+        clock = Clock(clock_start, plan.time_budget_seconds)
+        score = partial(_scored, spec, data, X_train, y_train, n_jobs)
+        found = search(plan, data.task, metric, score, oof, clock, progress, cancel, spec=spec,
+                       n_folds=spec.evaluation.cv_folds)
+        board, seconds, report = found.board, found.seconds, report + found.notes
+        spec = spec.model_copy(update={"autopilot": found.plan})
+    else:
+        candidates = (plan.chosen if plan is not None else spec.models) or [ModelSpec(kind=k)
+                                                                             for k in default_models(data.task)]
+        board, seconds = [], {}
+        for i, model in enumerate(candidates):
+            step = ModelSlice(progress, i, len(candidates), model.kind)
+            started = time.perf_counter()
+            board.append(_score_model(spec, data, model, X_train, y_train, step, cancel, n_jobs, oof))
+            seconds[model.kind] = time.perf_counter() - started
+    candidates_count = len(board)
     if oof is not None:
         rows, notes = ensemble_rows(board, oof, y_train, metric, spec)
         board, report = board + rows, report + notes
     board.sort(key=lambda row: rank_key(row, metric))
+    if found is not None:
+        board, kept, notes = ensemble_fits(board, spec, spec.evaluation.cv_folds, clock, spec.autopilot)
+        spec, report = spec.model_copy(update={"autopilot": kept}), report + notes
+        searched = time.perf_counter()
     if board[0].error:
         raise StudioError(f"every model failed; first error: {board[0].model}: {board[0].error}")
-    progress(refitting(len(candidates), board[0].model, f"refitting {board[0].label} on all training rows"))
+    progress(refitting(candidates_count, board[0].model, f"refitting {board[0].label} on all training rows"))
     best = _refit_best(spec, data, board, oof, X_train, y_train, y_train)
     holdout = _score_holdout(best, data.task, X_test, y_test)
     served, refit_rows = best, None
     if spec.evaluation.refit_all and X_test is not None and len(X_test):
         X_all, y_all = pd.concat([X_train, X_test]), pd.concat([y_train, y_test])
-        progress(refitting(len(candidates), board[0].model, f"refitting {board[0].label} on all {len(X_all):,} "
-                                                            "rows (training and hold-out) for the saved model"))
+        progress(refitting(candidates_count, board[0].model, f"refitting {board[0].label} on all {len(X_all):,} "
+                                                             "rows (training and hold-out) for the saved model"))
         served, refit_rows = _refit_best(spec, data, board, oof, X_all, y_all, y_train, n_rows=len(X_train)), len(X_all)
-    progress(finished(len(candidates)))
+    record = None
+    if plan is not None:  # the definition as given, with the choices the search recorded
+        spec = given.model_copy(update={"autopilot": spec.autopilot})
+    if found is not None:
+        ended = time.perf_counter()
+        record = found.record.model_copy(update={
+            "search_seconds": searched - clock_start, "refit_seconds": ended - searched,
+            "total_seconds": ended - clock_start, "plan": spec.autopilot})
+    progress(finished(candidates_count))
     return TrainResult(spec, data.task, data.task_reason, metric, board, served, holdout, data.schema,
                        report, X_test, y_test, provenance(spec, frame), training_rows=len(X_train),
                        model_seconds=seconds, holdout_pipeline=best if served is not best else None,
-                       refit_rows=refit_rows)
+                       refit_rows=refit_rows, autopilot=record)
+
+
+def _scored(spec: PipelineSpec, data: Prepared, X: pd.DataFrame, y: pd.Series, n_jobs: int | None,
+            model: ModelSpec, progress: Progress, cancel: Cancel, oof: OutOfFold | None) -> ModelScore:
+    """One autopilot candidate, scored exactly as a listed model is, so re-training the recorded choices
+    reproduces its leaderboard rows."""
+    return _score_model(spec, data, model, X, y, progress, cancel, n_jobs, oof)
 
 
 def _refit_best(spec: PipelineSpec, data: Prepared, board: list[ModelScore], oof: OutOfFold | None, X: pd.DataFrame,
@@ -103,8 +142,10 @@ def _refit_best(spec: PipelineSpec, data: Prepared, board: list[ModelScore], oof
 
 
 def _out_of_fold(spec: PipelineSpec, task: str, X: pd.DataFrame, y: pd.Series) -> OutOfFold | None:
-    """Where CV keeps the candidates' out-of-fold predictions, when the definition asks for ensembles."""
-    if not spec.evaluation.ensemble:
+    """Where CV keeps the candidates' out-of-fold predictions, when the definition asks for ensembles (the
+    evaluation plan's, or the autopilot's)."""
+    wanted = spec.autopilot.ensemble if spec.autopilot is not None else spec.evaluation.ensemble
+    if not wanted:
         return None
     labels = np.unique(np.asarray(y)) if task == "classification" else None
     return OutOfFold(task, labels, len(X), [test for _, test in cv_splitter(task, spec).split(X, y)])
@@ -245,7 +286,8 @@ def _score_holdout(pipeline: Any, task: str, X: pd.DataFrame | None, y: pd.Serie
     if X is None or len(X) == 0:
         return {}
     names = mt.usable_metrics(task, pipeline)
-    scores = check_scoring(pipeline, scoring=names)(pipeline, X, y)
+    with fit_threads():  # as in the folds: an OpenMP team of every core spins on a busy machine (1.7 s, not 0.04)
+        scores = check_scoring(pipeline, scoring=names)(pipeline, X, y)
     return {k: float(v) for k, v in scores.items()}
 
 

@@ -1,0 +1,370 @@
+"""The time-budgeted autopilot (issue 20 point 1): the best model a time budget can buy.
+
+The search tries configurations, each cross-validated as a whole compiled pipeline (preprocessing refitted inside
+every fold, the leaderboard's folds and metric), in two phases:
+
+1. the registry's portfolios, round by round: every family's defaults, cheapest family first, then every family's
+   second configuration, and so on (a small budget thus gets the defaults, as plain training would);
+2. an Optuna (TPE) search across families and their registry search spaces, which skips a candidate whose
+   predicted time does not fit the time left.
+
+Time is accounted honestly against the budget, which covers everything from ``train``'s start to the saved model:
+before a candidate starts, its predicted time plus the predicted final refits (:func:`refit_seconds`) must fit in
+what is left; between folds, a candidate whose folds so far project past the budget is abandoned. A candidate's
+time is predicted from what its family took so far, or, for a family not yet tried, from the seconds per unit of
+registry ``cost`` the others took. What a run measured and predicted is recorded (:class:`AutopilotRecord`), so a
+test can check the accounting itself rather than a wall clock a busy machine stretches.
+
+Cancel stops the search between folds and keeps the best configuration found so far. The configurations kept (one
+per family: its best) are recorded in the definition (``AutopilotPlan.chosen``), so re-running it trains exactly
+those.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from pipeline_core.definition import metrics as mt
+from pipeline_core.definition.registry import ENSEMBLE_KINDS, MODELS
+from pipeline_core.definition.spec import AutopilotPlan, ModelSpec, PipelineSpec
+from pipeline_core.errors import CancelledError
+from pipeline_core.json_data import plain_value
+from pipeline_core.training.ensemble import OutOfFold
+from pipeline_core.training.progress import COMPARE_SHARE, ProgressCallback, ProgressEvent, Work
+from pipeline_core.training.results import AutopilotRecord, ModelScore, Stopped, rank_key
+
+TARGET_SHARE = 0.97
+"""Of the budget, the share the search plans to fill: predictions err, and the budget promise is 10%."""
+REFIT_SAFETY = 1.5
+"""The refits' predicted time is multiplied by this before it is held back: a refit cannot be abandoned."""
+MAX_SKIPS = 12
+"""Search candidates in a row whose predicted time does not fit before the search gives up."""
+SIZE_PARAMS = ("n_estimators", "max_iter")  # parameters that multiply a fit's time (rounds, trees)
+
+Score = Callable[[ModelSpec, Callable[..., None], Callable[[], bool], OutOfFold | None], ModelScore]
+"""Cross-validates one configuration (``train._score_model`` bound to the run): model, progress, cancel, out-of-fold
+store. Passed in, so this module needs nothing from ``train``, which calls it."""
+
+@dataclass
+class Clock:
+    """The budget's clock: started when ``train`` started, so preparing the data counts too."""
+
+    started: float
+    budget: float
+
+    def elapsed(self) -> float:
+        return time.perf_counter() - self.started
+
+    def left(self) -> float:
+        return self.budget * TARGET_SHARE - self.elapsed()
+
+
+@dataclass
+class _Family:
+    kind: str
+    index: int
+    best: ModelScore | None = None
+    outputs: Any = None
+    trial_seconds: list[float] = field(default_factory=list)  # per unit of size (see ``_size``)
+    history: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass
+class Search:
+    """A search's outcome: the families' best rows (leaderboard candidates) and the plan that re-trains them."""
+
+    board: list[ModelScore]
+    seconds: dict[str, float]
+    plan: AutopilotPlan
+    record: AutopilotRecord
+    notes: list[str]
+
+
+def families(plan: AutopilotPlan, task: str) -> list[str]:
+    """The families searched, cheapest first (registry order among equals)."""
+    kinds = plan.families or [k for k, e in MODELS.items() if e.portfolio]
+    usable = [k for k in kinds if task in MODELS[k].estimators and MODELS[k].portfolio]
+    return sorted(usable, key=lambda k: MODELS[k].cost)
+
+
+def search(plan: AutopilotPlan, task: str, metric: str, score: Score, oof: OutOfFold | None, clock: Clock,
+           progress: ProgressCallback, cancel: Callable[[], bool], *, spec: PipelineSpec, n_folds: int) -> Search:
+    """Search until the budget (minus the predicted refits) is spent, the user cancels or nothing fits."""
+    run = _Run(plan, task, metric, score, oof, clock, progress, cancel, spec, n_folds)
+    stopped = run.portfolios()
+    if stopped is None:
+        stopped = run.optuna(spec.evaluation.seed)
+    return run.outcome(stopped)
+
+
+def refit_seconds(row: ModelScore, spec: PipelineSpec, n_folds: int) -> float:
+    """Predicted time of the final refits of ``row`` (its folds' mean fit and predict times)."""
+    return refit_from(row.fit_seconds, row.predict_seconds, spec, n_folds)
+
+
+def refit_from(fit_seconds: float, predict_seconds: float, spec: PipelineSpec, n_folds: int) -> float:
+    """Predicted time of the final refits from one fold's fit and predict times: a fit on the training rows (a
+    fold fits (k-1)/k of them), then, with refit on all rows, one on the hold-out rows too, and scoring the
+    hold-out rows; times :data:`REFIT_SAFETY`."""
+    one = fit_seconds * n_folds / (n_folds - 1)
+    holdout = spec.evaluation.holdout
+    both = one * (1 + 1 / (1 - holdout)) if spec.evaluation.refit_all and holdout > 0 else one
+    return REFIT_SAFETY * (both + predict_seconds * n_folds * holdout)
+
+
+def ensemble_fits(board: list[ModelScore], spec: PipelineSpec, n_folds: int, clock: Clock,
+                  plan: AutopilotPlan) -> tuple[list[ModelScore], AutopilotPlan, list[str]]:
+    """The board without its ensembles when one of them won but refitting its members would not fit the time
+    left; the plan records the decision, so a re-run of the definition ranks the same rows."""
+    ranked = [row for row in board if not row.error]
+    if not ranked or ranked[0].model not in ENSEMBLE_KINDS:
+        return board, plan, []
+    by_kind = {row.model: row for row in board}
+    winner = ranked[0]
+    members = [by_kind[k] for k in winner.params["members"] if k in by_kind]
+    needed = sum(refit_seconds(m, spec, n_folds) for m in members)
+    if needed <= clock.budget - clock.elapsed():
+        return board, plan, []
+    kept = [row for row in board if row.model not in ENSEMBLE_KINDS]
+    return kept, plan.model_copy(update={"ensemble": False}), [
+        f"the autopilot left out its ensembles: the best one ({winner.label}) would need about {needed:.0f} s to "
+        f"refit its members, more than the {max(0.0, clock.budget - clock.elapsed()):.0f} s left of the budget"]
+
+
+class _Run:
+    """One search's state: families, their best rows, the trial count and the progress it reports."""
+
+    def __init__(self, plan: AutopilotPlan, task: str, metric: str, score: Score, oof: OutOfFold | None,
+                 clock: Clock, progress: ProgressCallback, cancel: Callable[[], bool], spec: PipelineSpec,
+                 n_folds: int):
+        self.plan, self.task, self.metric, self.score, self.oof = plan, task, metric, score, oof
+        self.clock, self.emit, self.user_cancel, self.spec, self.n_folds = clock, progress, cancel, spec, n_folds
+        self.families = [_Family(kind, i) for i, kind in enumerate(families(plan, task))]
+        self.trials = self.abandoned = 0
+        self.order: list[str] = []  # families in the order their first configuration scored
+        self.seconds: dict[str, float] = {}
+
+    # ---- phases ----
+
+    def portfolios(self) -> Stopped | None:
+        rounds = max((len(MODELS[f.kind].portfolio) for f in self.families), default=0)
+        for r in range(rounds):
+            for family in self.families:
+                portfolio = MODELS[family.kind].portfolio
+                if r >= len(portfolio):
+                    continue
+                stopped = self.attempt(family, dict(portfolio[r]), f"portfolio {r + 1} of {len(portfolio)}")
+                if stopped is not None:
+                    return stopped
+        return None
+
+    def optuna(self, seed: int) -> Stopped:
+        import optuna
+
+        from pipeline_core.training.tuning import _suggest, search_space
+
+        optuna.logging.set_verbosity(optuna.logging.ERROR)
+        direction = "maximize" if mt.greater_is_better(self.metric) else "minimize"
+        study = optuna.create_study(direction=direction, sampler=optuna.samplers.TPESampler(seed=seed))
+        spaces = {f.kind: {f"{f.kind}.{name}": dim for name, dim in
+                           search_space(ModelSpec(kind=f.kind), MODELS[f.kind]).items()} for f in self.families}
+        by_kind = {f.kind: f for f in self.families}
+        skips = 0
+        while True:
+            trial = study.ask()
+            kind = trial.suggest_categorical("family", list(by_kind))
+            params = {name.split(".", 1)[1]: value for name, value in _suggest(trial, spaces[kind]).items()}
+            family = by_kind[kind]
+            if not self.fits(family, params):
+                study.tell(trial, state=optuna.trial.TrialState.PRUNED)
+                skips += 1
+                if skips >= MAX_SKIPS or self.clock.left() <= 0:
+                    return "budget"
+                continue
+            skips = 0
+            before = self.trials
+            stopped = self.attempt(family, params, "search", checked=True)
+            value = family.history[-1]["score"] if self.trials > before and family.history else math.nan
+            if stopped is not None:
+                return stopped
+            if math.isnan(value):
+                study.tell(trial, state=optuna.trial.TrialState.FAIL)
+            else:
+                study.tell(trial, value)
+
+    # ---- one candidate ----
+
+    def attempt(self, family: _Family, params: dict[str, Any], source: str, *, checked: bool = False) -> Stopped | None:
+        """Score one configuration if its predicted time fits; ``None`` to go on, else why the search ends."""
+        if self.user_cancel():
+            return "cancelled"
+        if not checked and not self.fits(family, params):
+            return None if self.clock.left() > 0 else "budget"
+        params = {k: plain_value(v) for k, v in params.items()}
+        entry = MODELS[family.kind]
+        self.trials += 1
+        number, started = self.trials, time.perf_counter()
+        self.report(family, f"trial {number}: {entry.label} ({source})")
+        store = self._trial_store()
+        guard = _Guard(self, started)
+        try:
+            row = self.score(ModelSpec(kind=family.kind, params=params), guard.progress(family, number, entry.label),
+                             guard, store)
+        except CancelledError:
+            if guard.why == "cancelled" or self.user_cancel():
+                self._history(family, number, params, math.nan, time.perf_counter() - started, "cancelled")
+                return "cancelled"
+            self.abandoned += 1
+            self._history(family, number, params, math.nan, time.perf_counter() - started, "out of time")
+            return "budget"
+        seconds = time.perf_counter() - started
+        if store is not None:
+            self.oof.left_out.update(store.left_out)
+        family.trial_seconds.append(seconds / _size(family.kind, params))
+        value = row.metrics.get(self.metric, math.nan) if not row.error else math.nan
+        self._history(family, number, params, value, seconds, row.error or "")
+        self.seconds[family.kind] = self.seconds.get(family.kind, 0.0) + seconds
+        if not math.isnan(value) and (family.best is None or mt.better(self.metric, value, _value(family.best,
+                                                                                                   self.metric))):
+            family.best = row
+            if store is not None and family.kind in store.outputs:
+                family.outputs = store.outputs[family.kind]
+            if family.kind not in self.order:
+                self.order.append(family.kind)
+        self.report(family, f"trial {number}: {entry.label} ({source}) scored "
+                            f"{'failed' if math.isnan(value) else f'{value:.4f}'}")
+        return None
+
+    def fits(self, family: _Family, params: dict[str, Any]) -> bool:
+        """Whether the candidate's predicted time, plus the refits held back for it and the best so far, fits."""
+        if self.trials == 0:
+            return True  # the first candidate (the cheapest family's defaults) always runs: nothing to keep yet
+        predicted = self.predict(family, params)
+        reserve = max(self.reserve(), refit_from(predicted / self.n_folds, 0.0, self.spec, self.n_folds))
+        return predicted + reserve <= self.clock.left()
+
+    def predict(self, family: _Family, params: dict[str, Any]) -> float:
+        """Seconds a candidate's cross-validation should take: its family's slowest per size so far, else the
+        slowest seconds per unit of cost any family took, times this family's cost."""
+        size = _size(family.kind, params)
+        if family.trial_seconds:
+            return max(family.trial_seconds) * size
+        per_cost = [max(f.trial_seconds) / MODELS[f.kind].cost for f in self.families if f.trial_seconds]
+        return (max(per_cost) if per_cost else 0.0) * MODELS[family.kind].cost * size
+
+    def reserve(self) -> float:
+        """What the final refits need if the best family so far wins: held back from every candidate."""
+        rows = [f.best for f in self.families if f.best is not None]
+        return max((refit_seconds(row, self.spec, self.n_folds) for row in rows), default=0.0)
+
+    # ---- bookkeeping ----
+
+    def _trial_store(self) -> OutOfFold | None:
+        """A fresh out-of-fold store per candidate (same folds), so a worse one never replaces its family's best."""
+        if self.oof is None:
+            return None
+        return OutOfFold(self.oof.task, self.oof.labels, self.oof.n_rows, self.oof.folds)
+
+    def _history(self, family: _Family, number: int, params: dict[str, Any], value: float, seconds: float,
+                 outcome: str) -> None:
+        family.history.append({"trial": number, "params": json.dumps(params, default=str), "score": value,
+                               "seconds": seconds, **({"outcome": outcome} if outcome else {})})
+
+    def best(self) -> ModelScore | None:
+        rows = [f.best for f in self.families if f.best is not None]
+        return min(rows, key=lambda row: rank_key(row, self.metric)) if rows else None
+
+    def report(self, family: _Family, message: str) -> None:
+        best = self.best()
+        so_far = f" · best so far: {best.label} {_value(best, self.metric):.4f}" if best is not None else ""
+        self.emit(ProgressEvent(
+            phase="comparing", fraction=max(0.0, min(COMPARE_SHARE, self.clock.elapsed() / self.clock.budget)),
+            message=message + so_far, n_models=len(self.families),
+            models_done=sum(f.best is not None for f in self.families), model_index=family.index,
+            model_name=family.kind, stage="tuning", stage_done=self.trials, stage_total=self.trials))
+
+    def outcome(self, stopped: Stopped) -> Search:
+        by_kind = {f.kind: f for f in self.families}
+        board, chosen = [], []
+        for kind in self.order:
+            family = by_kind[kind]
+            row = family.best
+            row.tuning_history = [{k: v for k, v in h.items() if k != "outcome"} for h in family.history]
+            tried = len(family.history)
+            row.notes.insert(0, f"the autopilot's best of {tried} configuration(s) of {row.label.lower()} "
+                                "(its tuning history lists them); its CV scores reuse the folds that chose it, so only "
+                                "the hold-out score is unbiased")
+            board.append(row)
+            chosen.append(ModelSpec(kind=kind, params=row.params))
+            if self.oof is not None and family.outputs is not None:
+                self.oof.outputs[kind] = family.outputs
+        if not board:
+            raise CancelledError("the autopilot was stopped before any model finished its cross-validation, so "
+                                 "there is no model to keep")
+        plan = self.plan.model_copy(update={"chosen": chosen})
+        notes = [f"autopilot: {self.trials} configuration(s) of {len(board)} model families tried in "
+                 f"{self.clock.elapsed():.0f} s of a {self.clock.budget:.0f} s budget ({_why(stopped)}); re-running "
+                 "this definition re-trains the chosen configurations without searching"]
+        record = AutopilotRecord(budget_seconds=self.clock.budget, search_seconds=self.clock.elapsed(),
+                                 refit_predicted=self.reserve(), trials=self.trials, abandoned=self.abandoned,
+                                 stopped=stopped, plan=plan)
+        return Search(board, self.seconds, plan, record, notes)
+
+
+class _Guard:
+    """The cancel check ``train`` makes after every fold: true when the user cancelled, or when the folds so far
+    project the candidate past what the budget leaves after the refits (then ``why`` says which)."""
+
+    def __init__(self, run: _Run, started: float):
+        self.run, self.started, self.why, self.folds = run, started, "", 0
+
+    def __call__(self) -> bool:
+        if self.run.user_cancel():
+            self.why = "cancelled"
+            return True
+        if self.folds == 0 or self.run.best() is None:
+            return False  # nothing to keep yet: the first candidate to finish is the model, however long it takes
+        spent = time.perf_counter() - self.started
+        remaining = spent / self.folds * (self.run.n_folds - self.folds)
+        if remaining + self.run.reserve() > self.run.clock.left():
+            self.why = "budget"
+            return True
+        return False
+
+    def progress(self, family: _Family, number: int, label: str) -> Callable[..., None]:
+        def report(fraction: float, message: str, work: Work | None = None) -> None:
+            if work is not None and work.stage == "cv":
+                self.folds = work.done
+            self.run.report(family, f"trial {number}: {message}")
+        return report
+
+
+def _size(kind: str, params: dict[str, Any]) -> float:
+    """How much longer than the family's defaults a configuration should take: its rounds or trees against the
+    defaults' (at least 1, so a smaller one is predicted conservatively)."""
+    entry = MODELS[kind]
+    defaults = {**_class_defaults(kind), **next(iter(entry.defaults.values()), {})}
+    ratios = [float(params[name]) / float(defaults[name]) for name in SIZE_PARAMS
+              if name in params and isinstance(defaults.get(name), int | float) and defaults[name]]
+    return max([1.0, *ratios])
+
+
+def _class_defaults(kind: str) -> dict[str, Any]:
+    cls = next(iter(MODELS[kind].estimators.values()))
+    return {k: v for k, v in cls().get_params(deep=False).items() if k in SIZE_PARAMS}
+
+
+def _value(row: ModelScore, metric: str) -> float:
+    return float(row.metrics.get(metric, np.nan))
+
+
+def _why(stopped: Stopped) -> str:
+    return {"budget": "the budget was spent", "cancelled": "stopped by the user; the best so far was kept",
+            "exhausted": "nothing left to try within the budget"}[stopped]

@@ -1,0 +1,136 @@
+"""The time-budgeted autopilot (issue 20 point 1): real searches on small generated tables with small budgets.
+
+The budget is checked on the run's own time accounting (``AutopilotRecord``, measured by the run's clock from the
+start of ``train`` to the saved model), never against the test's wall clock; the only fixed allowance is
+:data:`STARTUP_SLACK` on top of the promised 10%.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.datasets import make_classification, make_friedman1
+
+from pipeline_core.compiler.columns import default_steps, infer_schema
+from pipeline_core.definition.registry import MODELS
+from pipeline_core.definition.spec import PipelineSpec, load_spec
+from pipeline_core.errors import SpecError
+from pipeline_core.training.autopilot import families
+from pipeline_core.training.progress import ProgressEvent
+from pipeline_core.training.train import train
+
+STARTUP_SLACK = 1.0  # seconds: preparing the data and a library's first import, which the search cannot plan
+
+
+def classes_frame(n: int = 300) -> pd.DataFrame:
+    X, y = make_classification(n, 6, n_informative=4, random_state=1)
+    return pd.DataFrame(X, columns=[f"x{i}" for i in range(6)]).assign(y=np.where(y, "yes", "no"))
+
+
+def values_frame(n: int = 300) -> pd.DataFrame:
+    X, y = make_friedman1(n, n_features=5, noise=0.5, random_state=1)
+    return pd.DataFrame(X, columns=[f"x{i}" for i in range(5)]).assign(y=y)
+
+
+def autopilot_spec(frame: pd.DataFrame, budget: float, **plan) -> PipelineSpec:
+    spec = PipelineSpec.model_validate({"target": "y", "evaluation": {"cv_folds": 3},
+                                        "autopilot": {"time_budget_seconds": budget, **plan}})
+    return spec.model_copy(update={"steps": default_steps(infer_schema(frame, spec))})
+
+
+def board(result) -> list[tuple]:
+    return [(row.model, row.params, row.metrics) for row in result.leaderboard]
+
+
+@pytest.fixture(scope="module")
+def searched():
+    frame = classes_frame()
+    events: list[ProgressEvent] = []
+    return train(autopilot_spec(frame, 10), frame, progress=events.append, n_jobs=1), frame, events
+
+
+def test_the_budget_is_met_by_the_runs_own_accounting(searched):
+    result, _, _ = searched
+    spent = result.autopilot
+    assert spent.budget_seconds == 10 and spent.stopped == "budget"
+    assert spent.total_seconds <= 1.1 * spent.budget_seconds + STARTUP_SLACK
+    assert math.isclose(spent.search_seconds + spent.refit_seconds, spent.total_seconds, rel_tol=1e-6)
+    # the search stopped with room for the refits it predicted, and every family got at least its defaults
+    assert spent.search_seconds + spent.refit_predicted <= spent.budget_seconds + STARTUP_SLACK
+    assert spent.trials >= len(families(result.spec.autopilot, "classification"))
+
+
+def test_the_leaderboard_holds_each_familys_best_with_every_configuration_tried(searched):
+    result, _, _ = searched
+    singles = [row for row in result.leaderboard if row.model in MODELS]
+    assert {row.model for row in singles} == set(families(result.spec.autopilot, "classification"))
+    assert sum(len(row.tuning_history) for row in singles) <= result.autopilot.trials
+    for row in singles:
+        scores = [t["score"] for t in row.tuning_history if not math.isnan(t["score"])]
+        assert row.metrics[result.metric] == pytest.approx(max(scores))
+        assert "autopilot's best" in row.notes[0]
+    assert {row.model for row in result.leaderboard} >= {"ensemble", "stacking"}
+
+
+def test_progress_says_what_is_tried_and_the_best_so_far(searched):
+    _, _, events = searched
+    messages = [e.message for e in events if e.phase == "comparing"]
+    assert any(m.startswith("trial 1: ") for m in messages)
+    assert any("best so far: " in m for m in messages)
+    assert all(0 <= e.fraction <= 1 for e in events) and events[-1].phase == "done"
+
+
+def test_a_saved_autopilot_run_re_runs_to_the_same_leaderboard(searched):
+    result, frame, _ = searched
+    saved = load_spec(result.spec.to_json())
+    assert {m.kind for m in saved.autopilot.chosen} == {row.model for row in result.leaderboard if row.model in MODELS}
+    again = train(saved, frame, n_jobs=1)
+    assert again.autopilot is None  # nothing searched: the recorded configurations were re-trained
+    assert board(again) == board(result)
+    assert again.spec.autopilot == saved.autopilot
+    assert result.spec.tuning == saved.tuning  # the definition comes back as given, plus the choices
+
+
+def test_cancel_keeps_the_best_model_found_so_far():
+    frame = values_frame()
+    scored: list[str] = []
+
+    def progress(event: ProgressEvent) -> None:
+        if " scored " in event.message:
+            scored.append(event.message)
+
+    result = train(autopilot_spec(frame, 600), frame, progress=progress, cancel=lambda: len(scored) >= 2, n_jobs=1)
+    assert result.autopilot.stopped == "cancelled"
+    assert result.autopilot.trials <= 3  # it stopped at the cancel, far from its 10 minutes
+    assert {m.kind for m in result.spec.autopilot.chosen} == {"ridge", "hist_gradient_boosting"}  # cheapest first
+    assert result.pipeline.predict(frame.drop(columns="y")).shape == (len(frame),)
+    assert result.spec.autopilot.chosen  # what it found is recorded, like a search that ran out of time
+    assert "stopped by the user" in " ".join(result.report)
+
+
+def test_families_narrow_the_search_and_regression_searches_its_own():
+    frame = values_frame(200)
+    result = train(autopilot_spec(frame, 6, families=["ridge", "lightgbm"], ensemble=False), frame, n_jobs=1)
+    assert {row.model for row in result.leaderboard} <= {"ridge", "lightgbm"}
+    assert result.spec.autopilot.families == ["ridge", "lightgbm"]
+    assert families(result.spec.autopilot, "regression") == ["ridge", "lightgbm"]
+
+
+def test_older_definitions_load_without_an_autopilot_and_bad_plans_are_refused():
+    assert load_spec({"schema_version": 5, "target": "y"}).autopilot is None
+    with pytest.raises(SpecError, match="autopilot.families: 'svm' has no autopilot portfolio"):
+        load_spec({"target": "y", "autopilot": {"time_budget_seconds": 30, "families": ["svm"]}})
+    with pytest.raises(SpecError, match="autopilot.time_budget_seconds"):
+        load_spec({"target": "y", "autopilot": {"time_budget_seconds": 1}})
+
+
+@pytest.mark.parametrize("kind", [k for k, e in MODELS.items() if e.portfolio])
+def test_every_portfolio_starts_with_the_defaults_and_builds_for_each_task(kind):
+    entry = MODELS[kind]
+    assert entry.portfolio[0] == {} and entry.cost > 0
+    for task in entry.estimators:
+        for params in entry.portfolio:
+            entry.build(task, params, 0)
