@@ -164,12 +164,14 @@ def _unseen_levels(frame: pd.DataFrame, feature: dict[str, Any]) -> str:
     if feature.get("type") != "categorical" or not levels:
         return ""
     values = frame[feature["name"]]
+    known = set(levels)
     if len(values) <= _FEW_ROWS:  # a scoring request's row or two: plain Python beats pandas' per-call cost
-        known = set(levels)
         unseen = [text for v in values.tolist() if not _is_missing(v) and (text := str(v)) not in known]
+    elif not any(not _is_missing(v) and str(v) not in known for v in pd.unique(values.to_numpy())):
+        return ""  # one hash pass over the column, then its few distinct values: the usual case of a batch request
     else:
         present = values.dropna().astype(str)
-        unseen = present[~present.isin(set(levels))].tolist()
+        unseen = present[~present.isin(known)].tolist()
     if not unseen:
         return ""
     examples = _names(sorted(set(unseen))[:5])

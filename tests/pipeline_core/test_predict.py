@@ -136,3 +136,15 @@ def test_the_few_rows_path_reports_unseen_levels_as_the_pandas_path_does(values,
     monkeypatch.setattr(predict_module, "_FEW_ROWS", 0)
     assert few == predict_module._unseen_levels(frame, feature)
     assert few  # every case holds a level unseen in training
+
+
+@pytest.mark.parametrize("rows", [5, 40])  # a request's few rows are checked value by value, a batch by its levels
+def test_unseen_categories_are_counted_per_row_and_named_whatever_the_batch_size(rows):
+    features = [{"name": "city", "type": "categorical", "dtype": "object", "levels": ["lyon", "paris"]},
+                {"name": "code", "type": "categorical", "dtype": "int64", "levels": ["1", "2"]}]
+    seen = pd.DataFrame({"city": (["lyon", "paris", None, np.nan] * rows)[:rows], "code": ([1, 2] * rows)[:rows]})
+    assert predict_module.check_columns(seen, features) == []
+    unseen = seen.assign(city=["tokyo", "lima", "tokyo", *seen["city"][3:]], code=[3, *seen["code"][1:]])
+    assert predict_module.check_columns(unseen, features) == [
+        "'city': 3 row(s) have values not seen in training ('lima', 'tokyo'); the model treats them as unknown",
+        "'code': 1 row(s) have values not seen in training ('3'); the model treats them as unknown"]
