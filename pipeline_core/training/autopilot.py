@@ -260,9 +260,10 @@ class _Run:
         return (max(per_cost) if per_cost else 0.0) * MODELS[family.kind].cost * size
 
     def reserve(self) -> float:
-        """What the final refits need if the best family so far wins: held back from every candidate."""
-        rows = [f.best for f in self.families if f.best is not None]
-        return max((refit_seconds(row, self.spec, self.n_folds) for row in rows), default=0.0)
+        """What the final refits need, held back from every candidate: the slowest family's best if one model
+        wins; with ensembles, every family's best (a stacker refits them all)."""
+        needed = [refit_seconds(f.best, self.spec, self.n_folds) for f in self.families if f.best is not None]
+        return (sum(needed) if self.oof is not None else max(needed, default=0.0))
 
     # ---- bookkeeping ----
 
