@@ -198,7 +198,18 @@ def minute_traffic(store: Store, pipeline_id: int, since: datetime,
         requests = select(minute, PredictionLog.model_version, shadow, PredictionLog.latency_ms).where(
             *where, col(PredictionLog.row_id) == 0)
         epoch = _epoch_of_minute if sqlite else int
-        return ([(epoch(m), v, bool(s), int(n), int(r or 0)) for m, v, s, n, r in session.execute(groups).all()],
-                [(epoch(m), v, bool(s), float(ms)) for m, v, s, ms in session.execute(requests).all()])
+        return ([(epoch(m), v, bool(s), int(n), int(r or 0)) for m, v, s, n, r in _plain_rows(session, groups)],
+                [(epoch(m), v, bool(s), float(ms)) for m, v, s, ms in _plain_rows(session, requests)])
 
     return read(store, work)
+
+
+def _plain_rows(session: Session, query: Any) -> list[tuple[Any, ...]]:
+    """The driver's own tuples: these columns (text, numbers, flags) need none of SQLAlchemy's result processing,
+    whose ``Row`` objects cost more than the read itself here (0.38 s against 0.14 s for 95,000 requests' latencies
+    on the Monitor page's first draw at a million logged rows)."""
+    result = session.connection().execute(query)
+    try:
+        return result.cursor.fetchall()
+    finally:
+        result.close()
