@@ -80,6 +80,7 @@ class RunReporter:
         """
         rows = [row.model_dump(mode="json") for row in leaderboard]
         failed = ", ".join(row["model"] for row in rows if row.get("error")) or None
+        kept = kept_after_stop(summary)
         try:
             repo.save_model_artifact(self.store, run_id=self.run_id, data=model, fmt="skops",
                                      model_name=model_name)
@@ -87,7 +88,7 @@ class RunReporter:
                 repo.save_model_artifact(self.store, run_id=self.run_id, data=holdout_model, fmt="skops",
                                          model_name=model_name, role=ArtifactRole.HOLDOUT.value)
             repo.finish_run(self.store, self.run_id, status=RunStatus.DONE.value, leaderboard=rows,
-                            summary=summary, failed_model=failed)
+                            summary=summary, failed_model=failed, after_cancel=kept)
         except StorageError:
             if not self._finished_elsewhere():
                 raise
@@ -103,6 +104,14 @@ class RunReporter:
         """True when the run was closed outside the job (cancelled, failed by a restart): its late word is dropped."""
         run = repo.get_run(self.store, self.run_id)
         return run is None or run.status in FINISHED_STATUSES
+
+
+def kept_after_stop(summary: BaseModel) -> bool:
+    """Whether the job kept a model although the user cancelled its run: an autopilot search stops at a cancel and
+    keeps the best model found so far (its summary's ``autopilot.stopped`` says ``cancelled``), so that run ends
+    done rather than cancelled. Any other job's late "done" after a cancel is still dropped."""
+    autopilot = summary.model_dump(mode="json").get("autopilot") or {}
+    return autopilot.get("stopped") == RunStatus.CANCELLED.value
 
 
 def cancel_run(store: Store, run_id: int) -> None:

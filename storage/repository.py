@@ -495,6 +495,7 @@ def finish_run(
     error: str | None = None,
     failed_model: str | None = None,
     summary: Mapping[str, Any] | BaseModel | None = None,
+    after_cancel: bool = False,
 ) -> Run:
     """Close a run as done, failed or cancelled, with its results.
 
@@ -502,7 +503,8 @@ def finish_run(
     made) or as plain dicts; either way they are stored as plain JSON.
 
     A run can be finished once; finishing it again raises, so a late "done" from a
-    background job cannot overwrite a user's "cancelled".
+    background job cannot overwrite a user's "cancelled". The exception is ``after_cancel``: a job whose cancel
+    means "stop and keep the best so far" (the autopilot's) closes its cancelled run as done with that model.
     """
     if status not in CLOSING_STATUSES:
         allowed = ", ".join(sorted(CLOSING_STATUSES))
@@ -514,7 +516,8 @@ def finish_run(
 
     def work(session: Session) -> Run:
         run = _require(session, Run, run_id, "Run")
-        if run.status in FINISHED_STATUSES:
+        reopened = after_cancel and status == RunStatus.DONE and run.status == RunStatus.CANCELLED
+        if run.status in FINISHED_STATUSES and not reopened:
             raise StorageError(f"Run {run_id} already finished ({run.status}); it cannot be finished again.")
         run.status, run.error, run.failed_model = str(status), error, failed_model
         run.leaderboard, run.summary, run.finished_at = rows, summary_data, utcnow()

@@ -130,6 +130,35 @@ def rerun(runner: JobRunner, run: Run, fallback: PipelineSpec, *, owner: str | N
     return submit_training(runner, spec, run.dataset_id, pipeline_version_id=run.pipeline_version_id, owner=owner)
 
 
+def with_autopilot(spec: PipelineSpec, budget_seconds: float | None, *, search_again: bool = False) -> PipelineSpec:
+    """The definition with the Train page's choice: ``None`` compares the definition's models as before; a budget
+    turns the autopilot on. The configurations a finished search recorded are kept (training then re-trains
+    exactly those) unless the budget changed or the user asks to ``search_again``: a new search is explicit."""
+    if budget_seconds is None:
+        return spec.model_copy(update={"autopilot": None}) if spec.autopilot is not None else spec
+    current = spec.autopilot
+    if current is not None and current.time_budget_seconds == budget_seconds and not search_again:
+        return spec
+    plan = {"time_budget_seconds": budget_seconds, "families": current.families if current else [],
+            "ensemble": current.ensemble if current else True}
+    return load_spec({**spec.to_dict(), "autopilot": plan})
+
+
+def recorded_choices(spec: PipelineSpec, run: Run) -> PipelineSpec | None:
+    """The definition with the configurations a finished autopilot ``run`` chose, when it ran this definition's
+    search (same budget, nothing recorded yet); ``None`` when there is nothing to record. Recording them is what
+    makes a re-run train exactly those instead of searching again."""
+    from pipeline_core.training.results import run_summary
+
+    record = run_summary(run).autopilot if run.status == RunStatus.DONE else None
+    current = spec.autopilot
+    if record is None or record.plan is None or current is None or current.chosen:
+        return None
+    if current.time_budget_seconds != record.plan.time_budget_seconds:
+        return None
+    return spec.model_copy(update={"autopilot": record.plan})
+
+
 def cancel(run_id: int) -> None:
     """Ask a queued or running run to stop; its job stops at its next check."""
     cancel_run(current_store(), run_id)

@@ -66,6 +66,20 @@ def test_a_finished_run_cannot_be_finished_again_and_ignores_late_progress(store
         storage.start_run(store, run.id)
 
 
+def test_a_job_that_keeps_its_best_model_after_a_cancel_closes_the_cancelled_run_as_done(store, studio: Path) -> None:
+    """The autopilot's cancel means "stop and keep the best so far"; nothing else reopens a finished run."""
+    kept = storage.create_run(store, dataset_id=None)
+    storage.finish_run(store, kept.id, status="cancelled", error="cancelled by the user")
+    done = storage.finish_run(store, kept.id, status="done", leaderboard=_board(("ridge", 0.8)), after_cancel=True)
+    assert (done.status, done.error, done.progress) == ("done", None, 1.0)
+    failed = storage.create_run(store, dataset_id=None)
+    storage.finish_run(store, failed.id, status="failed", error="out of memory")
+    with pytest.raises(StorageError, match="already finished \\(failed\\)"):
+        storage.finish_run(store, failed.id, status="done", after_cancel=True)
+    with pytest.raises(StorageError, match="already finished \\(done\\)"):
+        storage.finish_run(store, kept.id, status="done", after_cancel=True)
+
+
 @pytest.mark.parametrize("fraction", [-0.1, 1.5, float("nan"), "half", True])
 def test_progress_must_be_a_fraction(store, studio: Path, fraction: object) -> None:
     run = storage.create_run(store, dataset_id=None)
