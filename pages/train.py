@@ -17,10 +17,11 @@ from pipeline_core.compiler.compile import compile_pipeline
 from pipeline_core.compiler.prepare import prepare
 from pipeline_core.definition import metrics, registry
 from pipeline_core.definition.choices import ThresholdMetric, TuningMethod
-from pipeline_core.definition.spec import MAX_SEED, PipelineSpec, load_spec
+from pipeline_core.definition.spec import MAX_SEED, MIN_AUTOPILOT_SECONDS, PipelineSpec, load_spec
 from pipeline_core.errors import SpecError, StudioError
+from pipeline_core.training.autopilot import families
 from pipeline_core.training.progress import progress_event
-from pipeline_core.training.results import run_summary
+from pipeline_core.training.results import AutopilotRecord, run_summary
 from pipeline_core.training.tuning import HALVING_FACTOR, halving_rounds
 from studio import training
 from studio.errors import FAILURES
@@ -59,6 +60,7 @@ def main() -> None:
     run = _session_run()
     if run is not None:
         _run_panel(run, task)
+        spec = common.current_spec()  # a finished search has just recorded its choices in it
     label = "Models and evaluation" if run is None else "Change models or settings and train again"
     with st.expander(label, expanded=run is None, icon=":material/tune:"):
         _settings_form(spec, task, n_classes, busy=run is not None and run.status in ACTIVE)
@@ -128,8 +130,10 @@ def _settings_form(spec: PipelineSpec, task: str, n_classes: int, *, busy: bool)
     options = registry.models_for(task)
     chosen = [m.kind for m in spec.models if m.kind in options] or registry.default_models(task)
     with st.form("train_settings"):
+        autopilot = _autopilot_inputs(spec, task)
         kinds = st.multiselect("Candidate models", options, default=chosen, format_func=_model_label,
-                               key="train_models", help=_models_help(options))
+                               key="train_models", help=_models_help(options) + "\n\nNot used by the autopilot, "
+                               "which searches every model family it has a portfolio for.")
         evaluation = _evaluation_inputs(spec, task)
         balanced = _class_weight_input(spec, task, options)
         threshold = _threshold_inputs(spec, n_classes)
@@ -139,7 +143,40 @@ def _settings_form(spec: PipelineSpec, task: str, n_classes: int, *, busy: bool)
                                           disabled=busy)
     _jobs_in_use()
     if submitted:
-        _start(spec, kinds, evaluation, tuning, balanced, threshold)
+        _start(spec, kinds, evaluation, tuning, balanced, threshold, autopilot)
+
+
+AUTOPILOT_HELP = (
+    "Instead of comparing the candidate models as they are, search for the best model the time buys: each model "
+    "family's strong settings first (cheapest family first), then a search across families and their settings, "
+    "every candidate cross-validated with its preprocessing inside the folds. The time includes refitting the "
+    "winner, and Cancel stops the search and keeps the best model found so far. The configurations it chose are "
+    "saved in the pipeline, so training it again re-trains exactly those (same leaderboard with the same seed) "
+    "until you ask for a new search. Hyperparameter tuning below is not used.")
+
+
+def _autopilot_inputs(spec: PipelineSpec, task: str) -> tuple[float | None, bool]:
+    """The autopilot's time budget in seconds (``None``: compare the candidate models) and whether to search again
+    although the pipeline recorded a search's choices."""
+    if task == "clustering":
+        return None, False
+    plan = spec.autopilot
+    on, budget = st.columns([3, 2], vertical_alignment="bottom")
+    wanted = on.checkbox("Best model in a time budget (autopilot)", plan is not None, key="train_autopilot",
+                         help=AUTOPILOT_HELP)
+    current = plan.time_budget_seconds / 60 if plan is not None else 5.0
+    minutes = budget.number_input("Time budget (min)", MIN_AUTOPILOT_SECONDS / 60, 24 * 60.0, float(current),
+                                  step=1.0, format="%.1f", key="train_budget",
+                                  help="The whole run, final refits included, ends within about 10% of this.")
+    again = False
+    if plan is not None and plan.chosen:
+        shown = ", ".join(_model_label(m.kind) for m in plan.chosen)
+        again = st.checkbox("Search again", False, key="train_search_again",
+                            help="Start a new search within the budget instead of re-training the recorded "
+                                 "configurations.")
+        st.caption(f"This pipeline records the {len(plan.chosen)} configurations its last search chose ({shown}): "
+                   "training re-trains exactly those. Tick **Search again** for a new search.")
+    return (float(minutes) * 60 if wanted else None), again
 
 
 def _class_weight_input(spec: PipelineSpec, task: str, options: list[str]) -> bool:
@@ -292,12 +329,14 @@ def _with_choices(spec: PipelineSpec, kinds: list[str], evaluation: dict, tuning
 
 
 def _start(spec: PipelineSpec, kinds: list[str], evaluation: dict, tuning: dict, balanced: bool = False,
-           threshold: dict | None = None) -> None:
-    if not kinds:
+           threshold: dict | None = None, autopilot: tuple[float | None, bool] = (None, False)) -> None:
+    budget, again = autopilot
+    if not kinds and budget is None:
         st.error("Pick at least one candidate model.", icon=":material/error:")
         return
     try:
-        updated = _with_choices(spec, kinds, evaluation, tuning, balanced, threshold)
+        updated = _with_choices(spec, kinds or [m.kind for m in spec.models], evaluation, tuning, balanced, threshold)
+        updated = training.with_autopilot(updated, budget, search_again=again)
         common.set_spec(updated)
         run_id = jobs.submit_training(updated, session.dataset_id(),
                                       pipeline_version_id=_saved_version_id(updated))
@@ -363,7 +402,11 @@ def _model_states(run: Any, task: str) -> pd.DataFrame:
     Training scores candidates in order and its progress events say which one it is on, so
     earlier candidates are done; once it refits the best, every candidate is.
     """
-    kinds = [m.kind for m in common.current_spec().models] or registry.default_models(task)
+    spec = common.current_spec()
+    searching = spec.autopilot is not None and not spec.autopilot.chosen
+    kinds = (families(spec.autopilot, task) if searching else
+             [m.kind for m in spec.autopilot.chosen] if spec.autopilot is not None else
+             [m.kind for m in spec.models]) or registry.default_models(task)
     labels = [registry.MODELS[kind].label for kind in kinds]
     event = progress_event(run)
     current = None if event is None else event.model_index if event.phase == "comparing" else len(labels)
@@ -418,12 +461,27 @@ def _summary(run: Any) -> None:
         st.markdown(charts.refit_text(summary.refit_rows))
     if summary.threshold is not None:
         st.markdown(charts.threshold_text(summary.threshold))
+    if summary.autopilot is not None:
+        st.markdown(_autopilot_text(summary.autopilot))
+        recorded = training.recorded_choices(common.current_spec(), run)
+        if recorded is not None:
+            common.set_spec(recorded)
     st.dataframe(charts.leaderboard_table(board, metric), hide_index=True, width="stretch",
                  column_config=charts.LEADERBOARD_COLUMNS)
     st.page_link("pages/compare.py", label="Compare the models in detail", icon=":material/leaderboard:")
     if charts.run_artifact(run.id) is not None:
         with st.expander("Register this model", icon=":material/inventory_2:"):
             registration.register_form(run, key="train_register", page=PAGE)
+
+
+def _autopilot_text(record: AutopilotRecord) -> str:
+    ended = {"budget": "the budget was spent", "cancelled": "you stopped it; the best model so far was kept",
+             "exhausted": "nothing more fitted in the budget"}[record.stopped]
+    return (f"Autopilot: **{record.trials}** configurations tried, **{record.total_seconds:.0f} s** of the "
+            f"{record.budget_seconds:.0f} s budget (search {record.search_seconds:.0f} s, final refits "
+            f"{record.refit_seconds:.0f} s); {ended}. The leaderboard shows each model family's best; its tuning "
+            "history on Compare lists every configuration tried. The pipeline now records these choices: training "
+            "it again re-trains exactly them.")
 
 
 if __name__ == "__main__":

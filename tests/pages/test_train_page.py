@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 
 import pandas as pd
+import pytest
 
 import storage
 from pipeline_core.definition.registry import MODELS, default_models
@@ -258,3 +259,31 @@ def test_the_ensemble_option_is_saved_in_the_definition_and_its_row_names_the_me
     names = list(board.value["Model"])
     assert any(name.startswith("Ensemble of ") and " ×" in name for name in names), names
     assert any(name.startswith("Stacking of ") for name in names), names
+
+
+def test_the_autopilot_option_searches_within_its_budget_records_its_choices_and_re_trains_them(store, app, iris_id):
+    """Issue 20 point 1: "Best model in a time budget" sets the definition's autopilot; the finished search's
+    choices are written into the pipeline, so Start trains exactly those again, to the same leaderboard."""
+    at = app("pages/train.py", dataset_id=iris_id, spec=iris_spec())
+    at.checkbox(key="train_autopilot").check()
+    at.number_input(key="train_budget").set_value(0.1)
+    at.number_input(key="train_folds").set_value(3)
+    at.button(key="train_start").click().run()
+    assert not at.exception
+    plan = at.session_state["spec"]["autopilot"]
+    assert plan["time_budget_seconds"] == pytest.approx(6) and plan["chosen"] == []
+    searched = wait_for_run(store, at.session_state["run_id"])
+    assert searched.status == "done", searched.error
+    at.run()
+    assert not at.exception
+    assert "Autopilot: **" in " ".join(m.value for m in at.markdown)
+    chosen = at.session_state["spec"]["autopilot"]["chosen"]
+    assert {m["kind"] for m in chosen} == {row["model"] for row in searched.leaderboard if row["model"] in MODELS}
+    assert f"records the {len(chosen)} configurations its last search chose" in " ".join(c.value for c in at.caption)
+
+    at.button(key="train_start").click().run()
+    assert not at.exception
+    again = wait_for_run(store, at.session_state["run_id"])
+    assert again.status == "done" and again.id != searched.id
+    assert [(r["model"], r["metrics"]) for r in again.leaderboard] == \
+           [(r["model"], r["metrics"]) for r in searched.leaderboard]
