@@ -30,6 +30,7 @@ BENCHMARKS: dict[str, tuple[list[str], list[str]]] = {
     "bench_serve": ([], ["--quick"]),
     "bench_explain": ([], ["--quick"]),
     "bench_log_overhead": ([], ["--quick"]),
+    "bench_autopilot": ([], ["--quick"]),
 }
 
 
