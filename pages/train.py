@@ -421,6 +421,10 @@ def _finished(run: Any) -> None:
     session.show_messages(PAGE)
     if run.status == RunStatus.DONE:
         _summary(run)
+    elif run.status == RunStatus.CANCELLED and _searching(common.current_spec()):
+        st.info(f"You stopped run #{run.id}'s search. Once it has scored a model it keeps the best one found so far: "
+                "it refits it and the run then shows here as finished.", icon=":material/hourglass_top:")
+        _await_kept_model(run.id)
     elif run.status == RunStatus.CANCELLED:
         st.warning(f"Run #{run.id} was cancelled. Start it again when ready.", icon=":material/cancel:")
     else:
@@ -429,6 +433,18 @@ def _finished(run: Any) -> None:
     if run.status in RERUNNABLE and run.dataset_id is not None:
         st.button("Run it again", key="train_rerun", icon=":material/replay:", on_click=_rerun, args=(run,),
                   help="Trains the same definition on the same dataset as a new run.")
+
+
+def _searching(spec: PipelineSpec) -> bool:
+    return spec.autopilot is not None and not spec.autopilot.chosen
+
+
+@st.fragment(run_every=POLL_SECONDS)
+def _await_kept_model(run_id: int) -> None:
+    """Polls a stopped search's run until its job closes it as done with the best model (then redraws the page)."""
+    run = get_run(run_id)
+    if run is not None and run.status == RunStatus.DONE:
+        st.rerun()
 
 
 def _rerun(run: Any) -> None:

@@ -287,3 +287,27 @@ def test_the_autopilot_option_searches_within_its_budget_records_its_choices_and
     assert again.status == "done" and again.id != searched.id
     assert [(r["model"], r["metrics"]) for r in again.leaderboard] == \
            [(r["model"], r["metrics"]) for r in searched.leaderboard]
+
+
+def test_a_stopped_search_says_it_keeps_its_best_model_and_then_shows_it(store, app, iris_id):
+    """Cancel on an autopilot run stops the search; the page says the best model is kept, then shows the run done."""
+    at = app("pages/train.py", dataset_id=iris_id, spec=iris_spec())
+    at.checkbox(key="train_autopilot").check()
+    at.number_input(key="train_budget").set_value(10.0)
+    at.number_input(key="train_folds").set_value(3)
+    at.button(key="train_start").click().run()
+    run_id = at.session_state["run_id"]
+    deadline = time.monotonic() + JOB_TIMEOUT_S
+    while "best so far: " not in (storage.get_run(store, run_id).progress_message or ""):
+        assert time.monotonic() < deadline, "the search never scored a model"
+        time.sleep(0.05)
+    storage.finish_run(store, run_id, status="cancelled", error="cancelled by the user")  # what Cancel does
+    at.run()
+    assert not at.exception
+    assert f"You stopped run #{run_id}'s search" in texts(at, "info")
+    while (run := storage.get_run(store, run_id)).status != "done":  # the job refits its best model, then closes
+        assert time.monotonic() < deadline, f"run {run_id} still {run.status}"
+        time.sleep(0.1)
+    assert run.summary["autopilot"]["stopped"] == "cancelled"
+    at.run()
+    assert "you stopped it; the best model so far was kept" in " ".join(m.value for m in at.markdown)
