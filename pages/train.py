@@ -164,10 +164,12 @@ def _autopilot_inputs(spec: PipelineSpec, task: str) -> tuple[float | None, bool
     on, budget = st.columns([3, 2], vertical_alignment="bottom")
     wanted = on.checkbox("Best model in a time budget (autopilot)", plan is not None, key="train_autopilot",
                          help=AUTOPILOT_HELP)
-    current = plan.time_budget_seconds / 60 if plan is not None else 5.0
-    minutes = budget.number_input("Time budget (min)", MIN_AUTOPILOT_SECONDS / 60, 24 * 60.0, float(current),
-                                  step=1.0, format="%.1f", key="train_budget",
-                                  help="The whole run, final refits included, ends within about 10% of this.")
+    most = settings().max_tuning_minutes
+    least = min(MIN_AUTOPILOT_SECONDS / 60, most)
+    current = min(max(plan.time_budget_seconds / 60 if plan is not None else 5.0, least), most)
+    minutes = budget.number_input("Time budget (min)", least, most, float(current), step=1.0, format="%.1f",
+                                  key="train_budget", help=f"The whole run, final refits included, ends within about "
+                                  f"10% of this; this server allows at most {most:g} min.")
     again = False
     if plan is not None and plan.chosen:
         shown = ", ".join(_model_label(m.kind) for m in plan.chosen)

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import storage
-from pipeline_core.definition.spec import PipelineSpec, load_spec
+from pipeline_core.definition.spec import MIN_AUTOPILOT_SECONDS, PipelineSpec, load_spec
 from pipeline_core.errors import DataError
 from pipeline_core.jobs.job import Reporter
 from pipeline_core.jobs.runners import JobRunner, create_runner
@@ -109,15 +109,20 @@ def tuning_limit_seconds(spec: PipelineSpec, config: Settings) -> float:
 
 
 def within_server_limits(spec: PipelineSpec, config: Settings) -> PipelineSpec:
-    """The definition the job runs: its tuning time limit lowered to the server's maximum.
+    """The definition the job runs: its tuning time limit, and an autopilot's budget, lowered to the server's
+    maximum (``PIPELINE_STUDIO_MAX_TUNING_MINUTES``: a search may not hold the workers longer than that).
 
     The job gets the limit inside the definition, so a worker honours it without reading this server's
     settings; the saved definition keeps what the user chose (another server may allow it).
     """
     limit = tuning_limit_seconds(spec, config)
-    if limit == spec.tuning.timeout_seconds:
-        return spec
-    return spec.model_copy(update={"tuning": spec.tuning.model_copy(update={"timeout_seconds": limit})})
+    if limit != spec.tuning.timeout_seconds:
+        spec = spec.model_copy(update={"tuning": spec.tuning.model_copy(update={"timeout_seconds": limit})})
+    plan = spec.autopilot
+    if plan is not None and plan.time_budget_seconds > config.max_tuning_seconds:
+        budget = max(config.max_tuning_seconds, MIN_AUTOPILOT_SECONDS)
+        spec = spec.model_copy(update={"autopilot": plan.model_copy(update={"time_budget_seconds": budget})})
+    return spec
 
 
 def rerun(runner: JobRunner, run: Run, fallback: PipelineSpec, *, owner: str | None = None) -> int:

@@ -86,3 +86,16 @@ def test_the_choices_of_a_finished_search_are_recorded_and_re_train_to_the_same_
     assert run_summary(again).autopilot is None  # nothing searched
     assert [(r.model, r.params, r.metrics) for r in leaderboard_rows(runs.get_run(again.id))] == \
            [(r.model, r.params, r.metrics) for r in leaderboard_rows(runs.get_run(searched.id))]
+
+
+def test_the_server_maximum_lowers_an_autopilot_budget_in_the_job_only(studio, monkeypatch):
+    """A search may not hold the shared workers longer than ``PIPELINE_STUDIO_MAX_TUNING_MINUTES`` allows."""
+    from tests.application.test_use_cases import RecordingRunner
+
+    spec, dataset_id = autopilot_spec(3 * 3600)
+    monkeypatch.setenv("PIPELINE_STUDIO_MAX_TUNING_MINUTES", "2")
+    runner = RecordingRunner()
+    training.submit_training(runner, spec, dataset_id)
+    training.submit_training(runner, training.with_autopilot(spec, 30), dataset_id)
+    assert [s.autopilot.time_budget_seconds for s in runner.specs] == [120, 30]
+    assert spec.autopilot.time_budget_seconds == 3 * 3600  # the caller's definition is left as it was

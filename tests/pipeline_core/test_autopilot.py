@@ -109,7 +109,8 @@ def test_cancel_keeps_the_best_model_found_so_far():
     result = train(autopilot_spec(frame, 600), frame, progress=progress, cancel=lambda: len(scored) >= 2, n_jobs=1)
     assert result.autopilot.stopped == "cancelled"
     assert result.autopilot.trials <= 3  # it stopped at the cancel, far from its 10 minutes
-    assert {m.kind for m in result.spec.autopilot.chosen} == {"ridge", "hist_gradient_boosting"}  # cheapest first
+    cheapest = families(result.spec.autopilot, "regression")[:2]
+    assert cheapest[0] == "ridge" and {m.kind for m in result.spec.autopilot.chosen} == set(cheapest)
     assert result.pipeline.predict(frame.drop(columns="y")).shape == (len(frame),)
     assert result.spec.autopilot.chosen  # what it found is recorded, like a search that ran out of time
     assert "stopped by the user" in " ".join(result.report)
