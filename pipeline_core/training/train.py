@@ -25,7 +25,7 @@ from pipeline_core.compiler.threshold import threshold_applies, with_threshold
 from pipeline_core.definition import metrics as mt
 from pipeline_core.definition.registry import ENSEMBLE_KINDS, MODELS, capped_n_jobs, default_models
 from pipeline_core.definition.spec import ModelSpec, PipelineSpec, TuningPlan
-from pipeline_core.errors import CancelledError, StudioError
+from pipeline_core.errors import CancelledError, SpecError, StudioError
 from pipeline_core.training.autopilot import Clock, ensemble_fits, search
 from pipeline_core.training.ensemble import OutOfFold, ensemble_rows, fold_output, refit_ensemble
 from pipeline_core.training.memory import map_large_blocks
@@ -62,6 +62,10 @@ def train(
     data = prepare(spec, frame)
     if data.task == "clustering":
         from pipeline_core.training.cluster import train_clustering
+
+        if spec.autopilot is not None:
+            raise SpecError("autopilot: it searches models that predict a target, and this definition clusters rows "
+                            "(no target); choose a target, or train the clustering models without a time budget")
 
         return train_clustering(spec, data, progress, cancel)
     X_train, X_test, y_train, y_test = split_holdout(spec, data)

@@ -132,6 +132,13 @@ def test_older_definitions_load_without_an_autopilot_and_bad_plans_are_refused()
         load_spec({"target": "y", "autopilot": {"time_budget_seconds": 1}})
 
 
+def test_a_clustering_definition_with_an_autopilot_is_refused_by_name():
+    frame = values_frame(60).drop(columns="y")
+    spec = PipelineSpec.model_validate({"task": "clustering", "autopilot": {"time_budget_seconds": 30}})
+    with pytest.raises(SpecError, match="^autopilot: it searches models that predict a target"):
+        train(spec, frame)
+
+
 @pytest.mark.parametrize("kind", [k for k, e in MODELS.items() if e.portfolio])
 def test_every_portfolio_starts_with_the_defaults_and_builds_for_each_task(kind):
     entry = MODELS[kind]
