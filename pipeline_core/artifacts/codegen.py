@@ -31,17 +31,20 @@ from pipeline_core.transformers import FramePreparer
 
 def python_script(
     spec: PipelineSpec, schema: dict[str, ColumnInfo], task: str, model_kind: str, params: dict[str, Any],
-    n_rows: int | None = None, n_classes: int | None = None,
+    n_rows: int | None = None, n_classes: int | None = None, target_transform: str = "none",
 ) -> str:
     """The script's source; running it prints one JSON line with the CV scores (and hold-out scores).
 
     ``n_rows`` is the model's training rows: it settles choices the definition leaves to the data's size;
-    ``n_classes`` the target's classes: a two-class model tunes its decision threshold when the definition says so.
+    ``n_classes`` the target's classes: a two-class model tunes its decision threshold when the definition says so;
+    ``target_transform`` what the model was fitted to, as training settled it (never ``auto``: the script has no
+    run to settle it in).
     """
     if task not in ("classification", "regression", "clustering"):
         raise SpecError(f"task: cannot generate a script for task '{task}'")
-    pipeline = compile_pipeline(spec, schema, task=task, model=ModelSpec(kind=model_kind, params=params),
-                                n_rows=n_rows)
+    transform = "none" if target_transform == "auto" else target_transform
+    model = ModelSpec(kind=model_kind, params=params, target_transform=transform)
+    pipeline = compile_pipeline(spec, schema, task=task, model=model, n_rows=n_rows)
     if task == "classification" and n_classes is not None:
         pipeline = with_threshold(pipeline, spec, n_classes)
     renderer = Renderer()
@@ -71,7 +74,8 @@ def script_from_metadata(metadata: dict[str, Any]) -> str:
     classes = metadata.get("classes")
     return python_script(load_spec(metadata["definition"]), schema, metadata["task"], metadata["model"],
                          metadata.get("params") or {}, n_rows=metadata.get("training_rows"),
-                         n_classes=len(classes) if classes else None)
+                         n_classes=len(classes) if classes else None,
+                         target_transform=metadata.get("target_transform") or "none")
 
 
 # ---- what the script says and defines ----------------------------------------------------------------

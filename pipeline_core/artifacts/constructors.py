@@ -13,6 +13,7 @@ import inspect
 import math
 from typing import Any
 
+import numpy as np
 from sklearn.base import BaseEstimator
 from sklearn.compose import ColumnTransformer
 from sklearn.pipeline import Pipeline
@@ -72,6 +73,8 @@ class Renderer:
     def value(self, value: Any, depth: int) -> str:
         if isinstance(value, BaseEstimator):
             return self.render(value, depth + 1)
+        if isinstance(value, np.ufunc) and getattr(np, value.__name__, None) is value:
+            return f"np.{value.__name__}"  # a log target's np.log1p / np.expm1: numpy is imported as np
         if inspect.isfunction(value) or inspect.isbuiltin(value):
             self._import(value)
             return value.__name__

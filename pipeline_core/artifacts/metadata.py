@@ -45,6 +45,7 @@ def build_metadata(result: Any, frame: pd.DataFrame) -> dict[str, Any]:
         "metric": result.metric,
         "model": result.best.model,
         "params": jsonable(result.best.params),
+        "target_transform": result.best.target_transform,  # "auto" as this run settled it (``compiler.target``)
         "features": feature_records(pipeline, frame, spec.columns.rename),
         "classes": jsonable(list(classes)) if classes is not None else None,
         "schema": {c: {"type": i.type, "reason": i.reason} for c, i in result.schema.items()},

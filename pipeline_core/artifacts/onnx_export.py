@@ -29,8 +29,9 @@ from pipeline_core.artifacts.onnx_standins import (
     fills_text,
     register_converters,
 )
+from pipeline_core.artifacts.onnx_target import add_expm1, is_log_target, without_log_target
 from pipeline_core.artifacts.onnx_trees import OnnxBoosting, OnnxForest, OnnxIsolationFlag, raise_ml_opset
-from pipeline_core.definition.registry import onnx_refusals
+from pipeline_core.definition.registry import TARGET_ENTRIES, onnx_refusals
 from pipeline_core.errors import ModelError
 
 ONNX_OPSET = {"": 19, "ai.onnx.ml": 3}  # ml 5 where a float64 tree ensemble needs it (see onnx_trees)
@@ -60,8 +61,11 @@ def to_onnx(pipeline: Any, sample_frame: pd.DataFrame | None = None) -> bytes:
         raise ModelError(f"cannot export to ONNX: these steps cannot be converted: {listed}. "
                          "Remove them from the pipeline, or export as skops or a Python script")
     inputs = onnx_inputs(pipeline, sample_frame)
-    model = _conversion_copy(pipeline, inputs)
-    onnx_model = _convert(model, inputs, pipeline)
+    converted, log_target = without_log_target(pipeline)
+    model = _conversion_copy(converted, inputs)
+    onnx_model = _convert(model, inputs, converted)
+    if log_target:
+        add_expm1(onnx_model)
     raise_ml_opset(onnx_model)
     add_prepare_nodes(onnx_model, inputs, MAX_MAGNITUDE)
     _describe_inputs(onnx_model, inputs)
@@ -89,6 +93,11 @@ def unconvertible_steps(pipeline: Any) -> list[tuple[str, str, str]]:
 
 def _fitted_refusal(estimator: Any) -> str | None:
     """A reason that depends on what the step learned rather than on its class."""
+    if type(estimator).__name__ == "TransformedTargetRegressor":  # a target transform's entry says if it converts
+        from pipeline_core.compiler.target import transform_of
+
+        entry = TARGET_ENTRIES.get(transform_of(estimator))
+        return entry.onnx.refused.get("TransformedTargetRegressor") if entry else "no ONNX form is registered for it"
     flags = getattr(getattr(estimator, "indicator_", None), "features_", ())
     if type(estimator).__name__ == "SimpleImputer" and len(flags) and fills_text(estimator):
         return ("filling text columns while adding missing-value indicators mixes text and numbers in one table, "
@@ -100,6 +109,8 @@ def _walk(estimator: Any, prefix: str) -> list[tuple[str, Any]]:
     from sklearn.compose import ColumnTransformer
     from sklearn.pipeline import Pipeline
 
+    if is_log_target(estimator):  # converts as its regressor, then the inverse (``onnx_target``)
+        return _walk(getattr(estimator, "regressor_", estimator.regressor), prefix)
     if isinstance(estimator, Pipeline):
         children = estimator.steps
     elif isinstance(estimator, ColumnTransformer):

@@ -21,6 +21,7 @@ from sklearn.compose import ColumnTransformer
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer
 
+from pipeline_core.compiler import target as tt
 from pipeline_core.compiler.columns import ColumnInfo, resolve_columns
 from pipeline_core.definition import steps as st
 from pipeline_core.definition.registry import MODELS
@@ -37,7 +38,9 @@ def compile_pipeline(
 ) -> Pipeline:
     """Build the unfitted pipeline for ``model`` (or preprocessing only when ``model`` is None).
 
-    ``n_rows``, the number of training rows, settles one-hot steps' ``boosting="auto"``.
+    ``n_rows``, the number of training rows, settles one-hot steps' ``boosting="auto"``. A regression model whose
+    ``target_transform`` is settled (``log``, ``yeo_johnson``: :func:`pipeline_core.compiler.target.resolve`) is
+    wrapped to fit the transformed target; ``auto`` compiles as ``none`` (nothing here knows the target).
     """
     types = {c: schema[c].type for c in feature_columns(spec, schema)}
     if not types:
@@ -61,7 +64,8 @@ def compile_pipeline(
             named.append(("densify", Densify()))
         try:
             params = {**model.params, entry.native_categorical: list(range(n_codes))} if n_codes else model.params
-            named.append(("model", entry.build(task, params, seed)))
+            transform = model.target_transform if task == "regression" else "none"
+            named.append(("model", tt.wrap(entry.build(task, params, seed), transform)))
         except TypeError as e:
             raise SpecError(f"models[{model.kind}].params: {e}") from e
     return Pipeline(named)
@@ -72,7 +76,7 @@ def gives_codes(pipeline: Pipeline, model: ModelSpec) -> bool:
     parameter = MODELS[model.kind].native_categorical
     if parameter is None or parameter in model.params:
         return False
-    chosen = getattr(pipeline[-1], parameter, None)  # scikit-learn's own default is "from_dtype"
+    chosen = getattr(tt.inner_model(pipeline[-1]), parameter, None)  # scikit-learn's own default is "from_dtype"
     return isinstance(chosen, list) and bool(chosen)
 
 

@@ -12,3 +12,6 @@ from typing import Literal
 Task = Literal["auto", "classification", "regression", "clustering"]
 TuningMethod = Literal["none", "grid", "random", "halving", "optuna"]
 ThresholdMetric = Literal["balanced_accuracy", "f1_macro"]  # label-free: right whichever class is "positive"
+# How a regression model sees its target (``compiler.target``): "auto" takes the model's registry choice for a
+# positive, right-skewed target and "none" otherwise; predictions are always in the target's own units.
+TargetTransform = Literal["auto", "none", "log", "yeo_johnson"]

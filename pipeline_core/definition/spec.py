@@ -14,7 +14,7 @@ from typing import Annotated, Any, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 
-from pipeline_core.definition.choices import Task, ThresholdMetric, TuningMethod
+from pipeline_core.definition.choices import TargetTransform, Task, ThresholdMetric, TuningMethod
 from pipeline_core.definition.rules import RULES, RuleSpec
 from pipeline_core.definition.steps import STEP_TYPES, ColumnType
 from pipeline_core.errors import SpecError
@@ -74,11 +74,16 @@ class SearchDim(Strict):
 
 
 class ModelSpec(Strict):
-    """A candidate model: a registry key, fixed hyperparameters, optional search space."""
+    """A candidate model: a registry key, fixed hyperparameters, optional search space, and for regression how the
+    model sees the target (a field with a default, so definitions saved before it load unchanged)."""
 
     kind: str
     params: dict[str, Any] = Field(default_factory=dict)
     search: dict[str, SearchDim] = Field(default_factory=dict)
+    target_transform: TargetTransform = Field(
+        "auto", description="Regression only: fit the model to log(1 + target) or a Yeo-Johnson transform of it "
+                            "and turn its predictions back into the target's units. 'auto' uses the log for a "
+                            "positive, strongly right-skewed target (prices, amounts) on models where that helps.")
 
     @field_validator("kind")
     @classmethod

@@ -145,7 +145,8 @@ def refit_ensemble(spec: PipelineSpec, schema: dict, task: str, row: ModelScore,
         kinds, weights, final = list(row.params["members"]), None, _final_estimator(task, spec.evaluation.seed)
     fitted = []
     for kind in kinds:
-        pipeline = compile_pipeline(spec, schema, task=task, model=ModelSpec(kind=kind, params=by_kind[kind].params),
+        pipeline = compile_pipeline(spec, schema, task=task, model=ModelSpec(kind=kind, params=by_kind[kind].params,
+                                                                         target_transform=by_kind[kind].target_transform),
                                     n_rows=n_rows or len(X))
         with warnings.catch_warnings(), fit_threads():
             warnings.simplefilter("ignore")

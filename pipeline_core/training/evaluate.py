@@ -24,6 +24,7 @@ from sklearn.model_selection import KFold, StratifiedKFold, learning_curve
 from pipeline_core.compiler.columns import infer_schema
 from pipeline_core.compiler.compile import compile_pipeline
 from pipeline_core.compiler.schema import model_features
+from pipeline_core.compiler.target import resolve as resolve_target_transform
 from pipeline_core.definition import metrics as mt
 from pipeline_core.definition.registry import default_models
 from pipeline_core.definition.spec import ModelSpec, PipelineSpec
@@ -200,6 +201,7 @@ def _learning_setup(
 
     spec = estimator
     model = spec.models[0] if spec.models else ModelSpec(kind=default_models(task)[0])
+    model, _ = resolve_target_transform(model, task, y)
     pipeline = compile_pipeline(spec, infer_schema(X, spec), task=task, model=model, n_rows=len(X))
     return (pipeline, cv if cv is not None else cv_splitter(task, spec),
             scoring or mt.primary_metric(task, spec.evaluation.metric, y),

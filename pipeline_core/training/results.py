@@ -42,6 +42,7 @@ class ModelScore:
     error: str | None = None
     tuning_history: list[dict[str, Any]] = field(default_factory=list)
     threshold: DecisionThreshold | None = None  # tuned thresholds: the mean of the CV folds' own choices
+    target_transform: str = "none"  # what the model was fitted to (``compiler.target``): "auto" settled for this run
 
     def to_row(self) -> LeaderboardRow:
         return LeaderboardRow(
@@ -49,6 +50,7 @@ class ModelScore:
             folds=self.folds, fit_seconds=self.fit_seconds, predict_seconds=self.predict_seconds,
             params=jsonable(self.params), notes=self.notes, error=self.error,
             tuning_history=jsonable(self.tuning_history), threshold=self.threshold,
+            target_transform=self.target_transform,
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -146,6 +148,7 @@ class LeaderboardRow(_Stored):
     error: str | None = None
     tuning_history: list[dict[str, Any]] = Field(default_factory=list)
     threshold: DecisionThreshold | None = None
+    target_transform: str = "none"  # absent in runs stored before target transforms: the target as it was
 
 
 class Provenance(_Stored):

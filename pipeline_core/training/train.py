@@ -19,6 +19,7 @@ from joblib import Parallel, delayed
 from sklearn.base import clone
 from sklearn.metrics import check_scoring
 
+from pipeline_core.compiler import target as tt
 from pipeline_core.compiler.compile import compile_pipeline, gives_codes
 from pipeline_core.compiler.prepare import Prepared, prepare
 from pipeline_core.compiler.threshold import threshold_applies, with_threshold
@@ -162,6 +163,10 @@ def _score_model(
     entry = MODELS[model.kind]
     row = ModelScore(model=model.kind, label=entry.label, params=dict(model.params))
     try:
+        model, note = tt.resolve(model, data.task, y)
+        row.target_transform = model.target_transform
+        if note:
+            row.notes.append(note)
         pipeline = compile_pipeline(spec, data.schema, task=data.task, model=model, n_rows=len(X))
         if gives_codes(pipeline, model):
             row.notes.append(f"categories reach {entry.label.lower()} as one code column each, not one-hot "
@@ -193,7 +198,7 @@ def _tune(pipeline: Any, model: ModelSpec, X: pd.DataFrame, y: pd.Series, task: 
     from pipeline_core.training.tuning import tune_with_history
 
     best, history = tune_with_history(pipeline, model, MODELS[model.kind], X, y, task, spec, progress, cancel)
-    pipeline.set_params(**{f"model__{k}": v for k, v in best.items()})
+    pipeline.set_params(**{f"{tt.model_prefix(pipeline)}{k}": v for k, v in best.items()})
     row.params.update(best)
     row.tuning_history = history.to_dict(orient="records")
     trials = int((history["trial"] > 0).sum())
@@ -276,7 +281,7 @@ def _refit(spec: PipelineSpec, data: Prepared, row: ModelScore, X: pd.DataFrame,
            n_rows: int | None = None) -> Any:
     import warnings
 
-    model = ModelSpec(kind=row.model, params={**row.params})
+    model = ModelSpec(kind=row.model, params={**row.params}, target_transform=row.target_transform)
     pipeline = compile_pipeline(spec, data.schema, task=data.task, model=model, n_rows=n_rows or len(X))
     X, y = limit_rows(MODELS[row.model], X, y, spec.evaluation.seed, ModelScore("", ""))
     if data.task == "classification":

@@ -26,6 +26,7 @@ from scipy.stats import loguniform, randint, uniform
 from sklearn.base import clone
 from sklearn.model_selection import ParameterGrid, ParameterSampler, cross_val_score
 
+from pipeline_core.compiler.target import inner_model, model_prefix
 from pipeline_core.definition import metrics as mt
 from pipeline_core.definition.registry import WORKER_N_JOBS, ModelEntry
 from pipeline_core.definition.spec import ModelSpec, PipelineSpec, TuningPlan
@@ -120,7 +121,7 @@ def tune_with_history(
 
 def _check_names(space: dict[str, Dim], pipeline: Any, model: ModelSpec) -> None:
     """A misspelt parameter fails every trial; say so once, by name, instead of scoring NaN N times."""
-    known = pipeline.named_steps["model"].get_params(deep=False)
+    known = inner_model(pipeline.named_steps["model"]).get_params(deep=False)
     unknown = [name for name in space if name not in known]
     if unknown:
         raise SpecError(f"models[{model.kind}].search: {', '.join(unknown)} is not a parameter of this model; "
@@ -151,7 +152,8 @@ class _Search:
         """
         params = {k: plain_value(v) for k, v in params.items()}
         start = time.perf_counter()
-        candidate = clone(self.pipeline).set_params(**{f"model__{k}": v for k, v in params.items()})
+        prefix = model_prefix(self.pipeline)  # through a target transform's wrapper, if there is one
+        candidate = clone(self.pipeline).set_params(**{f"{prefix}{k}": v for k, v in params.items()})
         try:
             with warnings.catch_warnings(), fit_threads():
                 warnings.simplefilter("ignore")

@@ -30,6 +30,7 @@ from pipeline_core.definition.registry import (
     SCAFFOLDING_ONNX,
     SCAFFOLDING_TRUSTED,
     STEP_ENTRIES,
+    TARGET_ENTRIES,
     model_libraries,
     models_for,
 )
@@ -69,7 +70,10 @@ STEP_EXAMPLES: dict[str, list[st.Step]] = {  # kind -> a pipeline's steps that u
 STEP_CASES = {f"step-{kind}": ("classification", "logistic_regression", steps) for kind, steps in STEP_EXAMPLES.items()}
 MODEL_CASES = {f"model-{task}-{model}": (task, model, [*BASE, st.Scale()])
                for task in TARGETS for model in models_for(task)}
-CASES = {**STEP_CASES, **MODEL_CASES}
+# every target transform around boosting, on a positive, skewed target (``b``: exponential, with missing rows)
+TARGET_CASES = {f"target-{kind}": ("regression", "hist_gradient_boosting", [*BASE, st.Scale()])
+                for kind in TARGET_ENTRIES}
+CASES = {**STEP_CASES, **MODEL_CASES, **TARGET_CASES}
 ALLOWED_IMPORTS = {"json", "sys", "warnings", "pathlib", "numpy", "pandas", "scipy", "sklearn", *model_libraries()}
 # Loads each script without running ``main``, fits its ``build_pipeline()`` on its ``training_rows``
 # and writes the predictions on every raw row (cluster labels of the training rows for clustering).
@@ -92,9 +96,10 @@ json.dump(out, open(sys.argv[1], "w"))
 
 def spec_for(case: str, csv: Path) -> PipelineSpec:
     task, model, steps = CASES[case]
-    return PipelineSpec(target=TARGETS[task], task=task, steps=steps, data={"file_name": csv.name},
-                        models=[ModelSpec(kind=model, params=SMALL.get(model, {}))],
-                        evaluation=EvaluationPlan(cv_folds=2))
+    transform = case.removeprefix("target-") if case in TARGET_CASES else "none"
+    return PipelineSpec(target="b" if case in TARGET_CASES else TARGETS[task], task=task, steps=steps,
+                        data={"file_name": csv.name}, evaluation=EvaluationPlan(cv_folds=2),
+                        models=[ModelSpec(kind=model, params=SMALL.get(model, {}), target_transform=transform)])
 
 
 @pytest.fixture(scope="module")
@@ -131,7 +136,8 @@ def scripts(apps, csv):
     sources, argv = {}, []
     for case, (_, _, prepared, spec) in apps.items():
         model = spec.models[0]
-        sources[case] = python_script(spec, prepared.schema, prepared.task, model.kind, model.params)
+        sources[case] = python_script(spec, prepared.schema, prepared.task, model.kind, model.params,
+                                      target_transform=model.target_transform)
         path = csv.parent / f"{case}.py"
         path.write_text(sources[case])
         argv += [case, str(path), str(csv)]
@@ -146,6 +152,14 @@ def scripts(apps, csv):
 
 def test_every_registered_step_has_an_example():
     assert set(STEP_EXAMPLES) == set(STEP_ENTRIES)
+
+
+def test_every_target_transform_a_definition_can_name_has_an_entry():
+    from typing import get_args
+
+    from pipeline_core.definition.choices import TargetTransform
+
+    assert set(TARGET_ENTRIES) == set(get_args(TargetTransform)) - {"auto", "none"}
 
 
 @pytest.mark.parametrize("case", list(CASES))
@@ -168,8 +182,9 @@ def declared(case: str) -> tuple[set[str], dict[str, str]]:
     """The skops types and ONNX refusals the case's entries declare (its steps', its model's, the compiler's)."""
     _, model, steps = CASES[case]
     entries = [STEP_ENTRIES[s.kind] for s in steps]
-    trusted = {*SCAFFOLDING_TRUSTED, *MODELS[model].trusted, *(t for e in entries for t in e.trusted)}
-    refused = {**SCAFFOLDING_ONNX.refused, **MODELS[model].onnx.refused}
+    target = [TARGET_ENTRIES[case.removeprefix("target-")]] if case in TARGET_CASES else []
+    trusted = {*SCAFFOLDING_TRUSTED, *MODELS[model].trusted, *(t for e in [*entries, *target] for t in e.trusted)}
+    refused = {**SCAFFOLDING_ONNX.refused, **MODELS[model].onnx.refused, **(target[0].onnx.refused if target else {})}
     for entry in entries:
         refused.update(entry.onnx.refused)
     return trusted, refused
