@@ -34,7 +34,7 @@ import numpy as np
 from pipeline_core.definition import metrics as mt
 from pipeline_core.definition.registry import ENSEMBLE_KINDS, MODELS
 from pipeline_core.definition.spec import AutopilotPlan, ModelSpec, PipelineSpec
-from pipeline_core.errors import CancelledError
+from pipeline_core.errors import CancelledError, SpecError
 from pipeline_core.json_data import plain_value
 from pipeline_core.training.ensemble import OutOfFold
 from pipeline_core.training.progress import COMPARE_SHARE, ProgressCallback, ProgressEvent, Work
@@ -100,6 +100,9 @@ def search(plan: AutopilotPlan, task: str, metric: str, score: Score, oof: OutOf
            progress: ProgressCallback, cancel: Callable[[], bool], *, spec: PipelineSpec, n_folds: int) -> Search:
     """Search until the budget (minus the predicted refits) is spent, the user cancels or nothing fits."""
     run = _Run(plan, task, metric, score, oof, clock, progress, cancel, spec, n_folds)
+    if not run.families:
+        raise SpecError(f"autopilot.families: none of {', '.join(plan.families)} can learn a {task} target; leave "
+                        "the list empty to search every family that can")
     stopped = run.portfolios()
     if stopped is None:
         stopped = run.optuna(spec.evaluation.seed)

@@ -132,6 +132,12 @@ def test_older_definitions_load_without_an_autopilot_and_bad_plans_are_refused()
         load_spec({"target": "y", "autopilot": {"time_budget_seconds": 1}})
 
 
+def test_families_that_cannot_learn_the_target_are_refused_by_name():
+    frame = values_frame(60)
+    with pytest.raises(SpecError, match="^autopilot.families: none of logistic_regression can learn a regression"):
+        train(autopilot_spec(frame, 10, families=["logistic_regression"]), frame)
+
+
 def test_a_clustering_definition_with_an_autopilot_is_refused_by_name():
     frame = values_frame(60).drop(columns="y")
     spec = PipelineSpec.model_validate({"task": "clustering", "autopilot": {"time_budget_seconds": 30}})
