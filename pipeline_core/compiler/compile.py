@@ -5,11 +5,11 @@ every learned step sits inside it, cross-validation refits them in each fold (no
 leakage) and the exported model carries them. Step names are unique and readable, so
 ``get_params``/``set_params(model__C=...)`` and search CV work unchanged.
 
-When a one-hot step asks for it (``boosting="codes"``, or ``"auto"`` on large data), a model
+When a one-hot step asks for it (``boosting="codes"``, or ``"auto"`` for regression or large data), a model
 that splits on categories itself (histogram gradient boosting) gets those columns as one code
 column each instead, first in its input and named in its ``categorical_features``: the same
 information in a third of the memory, fitted faster, though on some data less accurate. So
-the pipeline can depend on the number of training rows, ``n_rows``; a saved model records it.
+the pipeline can depend on the task and the number of training rows, ``n_rows``; a saved model records both.
 """
 
 from __future__ import annotations
@@ -120,14 +120,14 @@ def _column_transformer(
     """
     chains = column_chains(steps, types)
     chain_steps = {chain: [steps[i] for i in chain] for chain in chains}
-    codes = native and any(_codable(steps, n_rows) for steps in chain_steps.values())
+    codes = native and any(_codable(steps, n_rows, task) for steps in chain_steps.values())
     # Histogram boosting takes float64 one-hot input as it is, so float32 would only add a copy; given
     # codes, it re-encodes all its input into a new float64 matrix anyway, and float32 halves what we hold.
     float32 = codes or not native
     coded, branches, n_codes = [], [], 0
     for chain, cols in chains.items():
         steps = chain_steps[chain]
-        if codes and _codable(steps, n_rows):
+        if codes and _codable(steps, n_rows, task):
             coded.extend(_branches(steps, cols, types, task, seed, codes=True))
             n_codes += len(cols)
         else:
@@ -159,9 +159,9 @@ def _step_names(branches: list[tuple[str, object, object]]) -> list[tuple[str, o
     return named
 
 
-def _codable(steps: list[st.Step], n_rows: int | None) -> bool:
+def _codable(steps: list[st.Step], n_rows: int | None, task: str) -> bool:
     """A chain whose output is one column per input: fills without indicators, then one-hot asking for codes."""
-    return (bool(steps) and isinstance(steps[-1], st.OneHot) and steps[-1].codes_for(n_rows)
+    return (bool(steps) and isinstance(steps[-1], st.OneHot) and steps[-1].codes_for(n_rows, task)
             and all(isinstance(s, st.Impute) and not s.add_indicator and s.strategy in ("constant", "most_frequent")
                     for s in steps[:-1]))
 

@@ -217,15 +217,22 @@ class OneHot(Step):
         30, ge=2, description="At most this many columns per feature (the rest are grouped); empty for no limit.")
     boosting: Literal["auto", "one_hot", "codes"] = Field(
         "auto", description="For histogram gradient boosting: 'codes' gives it one code column per category to "
-        "split on itself instead of one-hot columns: a third of the memory and faster fits on large data, but "
-        "it can score lower; 'auto' uses codes from 500,000 training rows, where one-hot columns would take "
-        "several times the data's own memory, and one-hot columns below that.")
+        "split on itself instead of one-hot columns: a third of the memory and faster fits. 'auto' uses codes "
+        "for regression, where they scored higher than one-hot columns that group rare levels (house prices), "
+        "and for classification from 500,000 training rows, where one-hot columns would take several times the "
+        "data's own memory; below that one-hot columns scored a little higher on classification.")
     codes_from_rows: ClassVar[int] = 500_000
 
-    def codes_for(self, n_rows: int | None) -> bool:
-        """Whether boosting trained on ``n_rows`` rows gets codes; with no row count, 'auto' means one-hot."""
+    def codes_for(self, n_rows: int | None, task: str = "classification") -> bool:
+        """Whether boosting trained on ``n_rows`` rows for ``task`` gets codes; 'auto' means codes for regression,
+        and for classification from ``codes_from_rows`` rows (with no row count, one-hot).
+
+        Regression, issue 20 point 6: on the Ames house prices histogram boosting scored R² 0.9220 with codes
+        against 0.9204 with one-hot columns (5 seeds; on a generated table whose rare levels matter, 0.825
+        against 0.790), while on a credit table (classification) codes scored accuracy 0.790 against 0.796.
+        """
         if self.boosting == "auto":
-            return n_rows is not None and n_rows >= self.codes_from_rows
+            return task == "regression" or (n_rows is not None and n_rows >= self.codes_from_rows)
         return self.boosting == "codes"
 
     def build(self, task: str, seed: int) -> BaseEstimator:

@@ -169,9 +169,11 @@ def _score_model(
             row.notes.append(note)
         pipeline = compile_pipeline(spec, data.schema, task=data.task, model=model, n_rows=len(X))
         if gives_codes(pipeline, model):
+            why = ("for regression it splits on every level itself, where one-hot columns group the rare ones"
+                   if data.task == "regression" else
+                   f"with {len(X):,} training rows, one-hot columns would take several times the data's memory")
             row.notes.append(f"categories reach {entry.label.lower()} as one code column each, not one-hot "
-                             f"columns: with {len(X):,} training rows, one-hot columns would take several "
-                             "times the data's memory (the one-hot step's 'boosting' option)")
+                             f"columns: {why} (the one-hot step's 'boosting' option)")
         if "n_jobs" in model.params and capped_n_jobs(model.params["n_jobs"]) != model.params["n_jobs"]:
             row.notes.append(f"n_jobs={model.params['n_jobs']!r} ran as {capped_n_jobs(model.params['n_jobs'])}: "
                              "folds already run in parallel, so one fit gets one worker's share of the cores")

@@ -70,3 +70,28 @@ def iris() -> pd.DataFrame:
 
 def diabetes() -> pd.DataFrame:
     return load_diabetes(as_frame=True).frame
+
+
+def house_sales(n: int = 3000, seed: int = 0) -> pd.DataFrame:
+    """A price table with the traits of real house sales (the Ames data in ``benchmarks/bench_regression_defaults``).
+
+    The price is multiplicative (log-normal): size, age and quality scale it, so it is positive and skewed right.
+    Twelve label columns of 2 to 60 levels, some levels rare, carry part of it; 5% of the values are missing.
+    """
+    rng = np.random.default_rng(seed)
+    area = rng.lognormal(7.2, 0.3, n)
+    frame = pd.DataFrame({"area": area.round(), "lot": rng.lognormal(9, 0.5, n).round(),
+                          "year": rng.integers(1880, 2010, n), "rooms": np.clip(np.round(area / 250), 2, 12),
+                          "baths": rng.integers(1, 4, n), "garage_cars": rng.integers(0, 4, n),
+                          "noise_a": rng.normal(size=n), "noise_b": rng.uniform(size=n)})
+    log_price = 11 + 0.6 * np.log(area / 1300) + 0.004 * (frame["year"] - 1950) + 0.05 * frame["garage_cars"]
+    for i, levels in enumerate((2, 3, 4, 5, 6, 8, 10, 15, 20, 28, 40, 60)):
+        weights = rng.dirichlet(np.full(levels, 0.7))  # uneven: some levels hold a few rows only
+        codes = rng.choice(levels, n, p=weights)
+        effect = rng.normal(0, 0.15 if i % 3 else 0.02, levels)  # every third column is nearly noise
+        log_price = log_price + effect[codes]
+        frame[f"label_{i}"] = pd.Series([f"L{i}_{c}" for c in codes], dtype=object)
+    frame["price"] = np.exp(log_price + rng.normal(0, 0.12, n)).round(-2)
+    for column in ("lot", "garage_cars", "label_3", "label_9", "label_11"):
+        frame.loc[rng.random(n) < 0.05, column] = np.nan
+    return frame
