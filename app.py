@@ -9,7 +9,7 @@ from collections.abc import Callable
 import streamlit as st
 from streamlit import config as streamlit_config
 
-from pages import common, jobs, session, sign_in
+from pages import common, jobs, session, sign_in, workspaces
 from studio.access import HostRefused, StartRefused, check_app_address, check_host
 from studio.accounts import Account
 from studio.errors import FAILURES
@@ -121,12 +121,15 @@ def main() -> None:
     except FAILURES as e:
         common.show_error(e)
         st.stop()
+    if account is not None:  # before anything is read: every read checks this account's role in its workspace
+        session.act_as(account)
+        workspaces.pick(account)
     session.init_state()
     session.show_messages("app")  # e.g. a draft address that no longer opens
     jobs.job_runner()  # once per server: starts the training workers and closes runs a restart interrupted
     if account is not None and config is not None:  # first: who is signed in shows under the menu
-        session.act_as(account.name)
         sign_in.account_sidebar(account, config)
+        workspaces.sidebar(account)
     common.sidebar()
     try:
         with common.inside_app():

@@ -12,7 +12,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from pages import charts, common
+from pages import charts, common, session
 from pipeline_core.analysis.fairness import LABELS, FairnessReport
 from pipeline_core.analysis.groups import DataBalance
 from pipeline_core.definition.spec import PipelineSpec, load_spec
@@ -20,6 +20,7 @@ from pipeline_core.reporting import audit_figures
 from pipeline_core.reporting.audit_sections import VERDICTS, with_interval
 from studio import audit
 from studio.errors import FAILURES
+from studio.roles import Actor
 from studio.runs import best_model_label
 
 # a long group name takes the width it needs up to "medium"; the metric columns stay in view at 1280 px
@@ -29,14 +30,15 @@ GROUP_COLUMNS = {**{name: st.column_config.TextColumn(name, width="medium") for 
 
 
 @st.cache_data(max_entries=8, show_spinner="Scoring the best model on its hold-out rows…")
-def _scores(run_id: int, artifact_sha: str) -> audit.HoldoutScores:
-    return audit.holdout_scores(run_id, load_model=lambda a: charts.loaded_model(a.id, a.sha256),
+def _scores(actor: Actor, run_id: int, artifact_sha: str) -> audit.HoldoutScores:
+    return audit.holdout_scores(actor, run_id, load_model=lambda a: charts.loaded_model(a.id, a.sha256),
                                 load_frame=common.frame_of)
 
 
 @st.cache_data(max_entries=16, show_spinner="Measuring the model per group (bootstrap intervals)…")
-def _bias(run_id: int, artifact_sha: str, columns: tuple[str, ...], positive: str | None) -> FairnessReport:
-    return audit.bias_by_group(_scores(run_id, artifact_sha), list(columns), positive=positive)
+def _bias(actor: Actor, run_id: int, artifact_sha: str, columns: tuple[str, ...],
+          positive: str | None) -> FairnessReport:
+    return audit.bias_by_group(_scores(actor, run_id, artifact_sha), list(columns), positive=positive)
 
 
 def _loaded(run: Any) -> tuple[str, audit.HoldoutScores] | None:
@@ -45,7 +47,7 @@ def _loaded(run: Any) -> tuple[str, audit.HoldoutScores] | None:
         st.info(f"Run #{run.id} has no saved model to audit.")
         return None
     try:
-        return artifact.sha256, _scores(run.id, artifact.sha256)
+        return artifact.sha256, _scores(session.actor(), run.id, artifact.sha256)
     except FAILURES as e:
         common.show_error(e)
         return None
@@ -77,7 +79,7 @@ def bias_tab(run: Any) -> None:
         st.info("Choose at least one sensitive column to compare groups.", icon=":material/groups:")
         return
     try:
-        report = _bias(run.id, sha, tuple(columns), positive)
+        report = _bias(session.actor(), run.id, sha, tuple(columns), positive)
     except FAILURES as e:
         common.show_error(e)
         return

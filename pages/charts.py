@@ -14,6 +14,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
+from pages import session
 from pipeline_core.io.writers import neutralise_frame
 from pipeline_core.reporting.evaluation_figures import calibration_figure as calibration_figure
 from pipeline_core.reporting.evaluation_figures import confusion_figure as confusion_figure
@@ -139,15 +140,23 @@ def drift_figure(report: pd.DataFrame, psi_moderate: float, psi_drift: float) ->
 # ---- stored runs and their models (one shared cache for Compare, Predict and Pipelines) ---------------
 
 
-@st.cache_resource(max_entries=8, show_spinner="Loading the model…")
 def loaded_model(artifact_id: int, sha256: str) -> Any:
-    """A stored model, loaded (and checked) once per content hash; callers must not mutate it."""
-    return models.load_stored_model(artifact_id)
+    """A stored model, loaded (and checked) once per content hash; callers must not mutate it.
+
+    The session's right to it is checked on every call (a row read), before the copy shared by every session."""
+    actor = session.actor()
+    models.get_artifact(actor, artifact_id)
+    return _loaded_model(artifact_id, sha256, actor)
+
+
+@st.cache_resource(max_entries=8, show_spinner="Loading the model…")
+def _loaded_model(artifact_id: int, sha256: str, _actor: Any) -> Any:
+    return models.load_stored_model(_actor, artifact_id)
 
 
 def run_artifact(run_id: int) -> Any | None:
     """The run's saved model (the best one, saved when the run finished), if any."""
-    return models.run_artifact(run_id)
+    return models.run_artifact(session.actor(), run_id)
 
 
 def run_label(run: Any) -> str:

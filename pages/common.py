@@ -80,22 +80,26 @@ def unsaved_changes() -> bool:
 
 
 @st.cache_resource(max_entries=4, show_spinner="Loading the dataset…")
-def _frame_by_hash(dataset_id: int, sha256: str) -> pd.DataFrame:
+def _frame_by_hash(dataset_id: int, sha256: str, _actor: Any) -> pd.DataFrame:
     """Stored datasets are shared and immutable, so one copy per content hash serves every session.
 
     Callers must not mutate the returned frame (copy before editing).
     """
-    return datasets.load_table(dataset_id)
+    return datasets.load_table(_actor, dataset_id)
 
 
 def frame_of(dataset: Any) -> pd.DataFrame:
-    """The stored frame of ``dataset``, shared by content hash; do not mutate it."""
-    return _frame_by_hash(dataset.id, dataset.sha256)
+    """The stored frame of ``dataset``, shared by content hash; do not mutate it. The session's right to the
+    dataset is checked on every call, before the shared copy."""
+    actor = session.actor()
+    if datasets.get_dataset(actor, dataset.id) is None:
+        raise datasets.NotFound(f"dataset {dataset.id} was not found in this workspace (it may have been deleted)")
+    return _frame_by_hash(dataset.id, dataset.sha256, actor)
 
 
 def active_dataset() -> Any | None:
     dataset_id = session.dataset_id()
-    return datasets.get_dataset(dataset_id) if dataset_id is not None else None
+    return datasets.get_dataset(session.actor(), dataset_id) if dataset_id is not None else None
 
 
 def active_frame() -> pd.DataFrame | None:
@@ -207,7 +211,7 @@ def sidebar() -> None:
         else:
             st.caption("No steps yet: defaults are added when you choose a target.")
         run_id = session.run_id()
-        run = runs.get_run(run_id) if run_id is not None else None
+        run = runs.get_run(session.actor(), run_id) if run_id is not None else None
         if run is not None:
             st.caption("LAST RUN")
             if run.status in training.ACTIVE:
@@ -229,7 +233,7 @@ def _live_run_status(run_id: int) -> None:
     saying its leaderboard "appears here when it ends" (issue 15 point 1). The full rerun lets whichever page
     is open show the finished run.
     """
-    run = runs.get_run(run_id)
+    run = runs.get_run(session.actor(), run_id)
     if run is None or run.status not in training.ACTIVE:
         st.rerun()
     st.markdown(f"Run #{run.id}: **{run.status}** ({run.progress:.0%})")

@@ -20,6 +20,7 @@ from pipeline_core.training.holdout import holdout_frames, holdout_split, learni
 from pipeline_core.training.results import run_summary
 from studio.datasets import list_datasets
 from studio.errors import FAILURES, StorageError
+from studio.roles import Actor
 from studio.runs import RunStatus, best_model_label, get_run, list_runs, run_inputs
 
 TABS = ["Leaderboard", "A/B test", "Hold-out charts", "Explanations", "Bias by group", "Errors"]
@@ -32,7 +33,7 @@ RUNS_COLUMNS = {"Run": st.column_config.NumberColumn("Run", width=60),
 def main() -> None:
     common.run_inside_app()
     st.header("Compare")
-    runs = list_runs()
+    runs = list_runs(session.actor())
     if not runs:
         st.info("No runs yet. Train some models first.", icon=":material/leaderboard:")
         st.page_link("pages/train.py", label="Go to Train", icon=":material/model_training:")
@@ -170,7 +171,7 @@ def _holdout_scores(run: Any) -> None:
 
 
 def _runs_table(runs: list[Any]) -> pd.DataFrame:
-    datasets = {d.id: d.name for d in list_datasets()}
+    datasets = {d.id: d.name for d in list_datasets(session.actor())}
     rows = []
     for run in runs:
         summary = run_summary(run)
@@ -241,15 +242,15 @@ def _paired_test(run: Any, folds: pd.DataFrame, label_a: str, label_b: str, metr
 
 def _fold_sizes(run: Any) -> tuple[int | None, int | None]:
     try:
-        return _split_sizes(run.id, _artifact_sha(run.id))
+        return _split_sizes(session.actor(), run.id, _artifact_sha(run.id))
     except FAILURES:
         return None, None
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
-def _split_sizes(run_id: int, artifact_sha: str) -> tuple[int, int]:
+def _split_sizes(actor: Actor, run_id: int, artifact_sha: str) -> tuple[int, int]:
     """Rows trained on and scored per CV fold in this run (for the corrected t-test)."""
-    _, spec, frame = _run_inputs(run_id)
+    _, spec, frame = _run_inputs(actor, run_id)
     return training_split(spec, frame).fold_sizes(spec.evaluation.cv_folds)
 
 
@@ -263,27 +264,27 @@ def _artifact_sha(run_id: int) -> str:
     return artifact.sha256
 
 
-def _run_inputs(run_id: int) -> tuple[Any, Any, pd.DataFrame]:
+def _run_inputs(actor: Actor, run_id: int) -> tuple[Any, Any, pd.DataFrame]:
     """The run's loaded model, definition and training data, through the pages' shared caches."""
-    inputs = run_inputs(run_id, load_model=lambda artifact: charts.loaded_model(artifact.id, artifact.sha256),
-                             load_frame=common.frame_of)
+    inputs = run_inputs(actor, run_id, load_model=lambda artifact: charts.loaded_model(artifact.id, artifact.sha256),
+                        load_frame=common.frame_of)
     return inputs.model, inputs.spec, inputs.frame
 
 
 @st.cache_data(max_entries=8, show_spinner="Scoring the best model on its hold-out rows…")
-def _evaluation(run_id: int, artifact_sha: str) -> dict[str, Any]:
-    """Hold-out chart frames of a stored run, keyed by run id and model hash."""
-    loaded, spec, frame = _run_inputs(run_id)
+def _evaluation(actor: Actor, run_id: int, artifact_sha: str) -> dict[str, Any]:
+    """Hold-out chart frames of a stored run, keyed by who asks, run id and model hash."""
+    loaded, spec, frame = _run_inputs(actor, run_id)
     split = holdout_split(spec, frame)
-    metric = loaded.metadata.get("metric") or run_summary(get_run(run_id)).metric
+    metric = loaded.metadata.get("metric") or run_summary(get_run(actor, run_id)).metric
     frames = holdout_frames(loaded.pipeline, spec, split, metric)
     return {"frames": frames, "metric": metric, "task": split.task, "n_holdout": len(split.X_test)}
 
 
 @st.cache_data(max_entries=8, show_spinner="Refitting on growing training sets…")
-def _learning_curve(run_id: int, artifact_sha: str) -> pd.DataFrame:
-    loaded, spec, frame = _run_inputs(run_id)
-    metric = loaded.metadata.get("metric") or run_summary(get_run(run_id)).metric
+def _learning_curve(actor: Actor, run_id: int, artifact_sha: str) -> pd.DataFrame:
+    loaded, spec, frame = _run_inputs(actor, run_id)
+    metric = loaded.metadata.get("metric") or run_summary(get_run(actor, run_id)).metric
     return learning_curve(loaded.pipeline, spec, training_split(spec, frame), metric)
 
 
@@ -293,7 +294,7 @@ def _holdout_charts(run: Any) -> None:
                 "Davies-Bouldin and Calinski-Harabasz scores describe the clusters.")
         return
     try:
-        evaluation = _evaluation(run.id, _artifact_sha(run.id))
+        evaluation = _evaluation(session.actor(), run.id, _artifact_sha(run.id))
     except FAILURES as e:
         common.show_error(e)
         return
@@ -323,7 +324,7 @@ def _learning_curve_section(run: Any, metric: str) -> None:
     if not st.toggle("Compute the learning curve", key="compare_learning_curve"):
         return
     try:
-        frame = _learning_curve(run.id, _artifact_sha(run.id))
+        frame = _learning_curve(session.actor(), run.id, _artifact_sha(run.id))
     except FAILURES as e:
         common.show_error(e)
         return

@@ -114,14 +114,14 @@ def _upload_section() -> None:
             newest = ingested[key]
         _show_ingest_result(ingested[key])
     if newest and newest["dataset_id"] is not None:
-        _activate(get_dataset(newest["dataset_id"]), newest["notices"])
+        _activate(get_dataset(session.actor(), newest["dataset_id"]), newest["notices"])
         st.rerun()  # the sidebar was drawn before this page: show the new dataset there too
 
 
 def _ingest(data: bytes, file_name: str, options: UploadOptions) -> dict[str, Any]:
     """Read and store one uploaded file; failures become a message, never an exception."""
     try:
-        loaded = ingest_upload(data, file_name, options)
+        loaded = ingest_upload(session.actor(), data, file_name, options)
     except FAILURES as e:
         return {"dataset_id": None, "name": file_name, "notices": [], "error": str(e)}
     return {"dataset_id": loaded.dataset.id, "name": file_name, "notices": loaded.notices, "error": None}
@@ -149,7 +149,7 @@ def _sample_section() -> None:
 
 def _load_sample(name: str) -> None:
     try:
-        dataset = load_sample_dataset(name)
+        dataset = load_sample_dataset(session.actor(), name)
     except FAILURES as e:
         common.show_error(e)
         return
@@ -185,7 +185,7 @@ def _sql_section() -> None:
 def _load_sql(url: str, query: str, name: str) -> None:
     try:
         with st.spinner("Running the query…"):
-            dataset = import_query(url, query, name)
+            dataset = import_query(session.actor(), url, query, name)
     except FAILURES as e:
         common.show_error(e)
         return
@@ -198,7 +198,7 @@ def _load_sql(url: str, query: str, name: str) -> None:
 
 def _stored_datasets() -> list[Any]:
     try:
-        return list_datasets()
+        return list_datasets(session.actor())
     except FAILURES as e:
         common.show_error(e)
         return []
@@ -276,7 +276,7 @@ def _mapping_editor(left: list[str], right: list[str]) -> dict[str, str]:
 def _merge(keys: list[str], mapping: dict[str, str], how: Any, name: str, sources: tuple[Any, Any]) -> None:
     try:
         with st.spinner("Merging…"):
-            loaded = merge_datasets(*sources, keys=keys, mapping=mapping, how=how, name=name,
+            loaded = merge_datasets(session.actor(), *sources, keys=keys, mapping=mapping, how=how, name=name,
                                              load=common.frame_of)
     except FAILURES as e:
         common.show_error(e)

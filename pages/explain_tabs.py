@@ -11,18 +11,19 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from pages import charts, common
+from pages import charts, common, session
 from pipeline_core.reporting import explain_figures
 from studio import explanations
 from studio.errors import FAILURES
+from studio.roles import Actor
 from studio.runs import best_model_label
 
 ROW_CHOICES = 500  # rows offered in the Predict page's picker (the first ones of the scored table)
 
 
 @st.cache_data(max_entries=8, show_spinner="Computing SHAP values and partial dependence on the hold-out rows…")
-def _run_explanation(run_id: int, artifact_sha: str) -> explanations.RunExplanation:
-    return explanations.explain_run(run_id, load_model=lambda a: charts.loaded_model(a.id, a.sha256),
+def _run_explanation(actor: Actor, run_id: int, artifact_sha: str) -> explanations.RunExplanation:
+    return explanations.explain_run(actor, run_id, load_model=lambda a: charts.loaded_model(a.id, a.sha256),
                                     load_frame=common.frame_of)
 
 
@@ -33,7 +34,7 @@ def explanations_tab(run: Any) -> None:
         st.info(f"Run #{run.id} has no saved model to explain.")
         return
     try:
-        explained = _run_explanation(run.id, artifact.sha256)
+        explained = _run_explanation(session.actor(), run.id, artifact.sha256)
     except FAILURES as e:
         common.show_error(e)
         return

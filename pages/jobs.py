@@ -29,7 +29,8 @@ def submit_training(spec: PipelineSpec, dataset_id: int, *, pipeline_version_id:
     """
     owner = session.owner()
     training.check_job_limit(owner)
-    return training.submit_training(job_runner(), spec, dataset_id, pipeline_version_id=pipeline_version_id,
+    return training.submit_training(session.actor(), job_runner(), spec, dataset_id,
+                                    pipeline_version_id=pipeline_version_id,
                                     owner=owner)
 
 

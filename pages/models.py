@@ -42,14 +42,14 @@ def main() -> None:
     if st.session_state.pop(CLEAR_KEY, False):  # widgets keep their value unless it is set before they are drawn
         st.session_state.update(CLEARED)
     _register_section()
-    pipelines = library.list_pipelines()
+    pipelines = library.list_pipelines(session.actor())
     if not pipelines:
         st.info("No saved pipelines yet. Register a finished run's model above (name its pipeline), or save a "
                 "pipeline on the Pipelines page.", icon=":material/inventory_2:")
         return
     pipeline = _pick_pipeline(pipelines)
     try:
-        versions = registry.list_model_versions(pipeline.id)
+        versions = registry.list_model_versions(session.actor(), pipeline.id)
     except FAILURES as e:
         common.show_error(e)
         return
@@ -79,7 +79,7 @@ def _short_who(who: str) -> str:
 def _register_section() -> None:
     with st.expander("Register a finished run's model", icon=":material/add_circle:"):
         try:
-            runs = registry.registrable_runs()
+            runs = registry.registrable_runs(session.actor())
         except FAILURES as e:
             common.show_error(e)
             return
@@ -94,7 +94,7 @@ def _register_section() -> None:
 
 
 def _run_label(run: Any) -> str:
-    linked = registry.linked_pipeline(run)
+    linked = registry.linked_pipeline(session.actor(), run)
     return charts.run_label(run) + (f" · pipeline {linked}" if linked else " · not saved as a pipeline")
 
 
@@ -168,7 +168,7 @@ def _stage_section(pipeline: Any, versions: list[registry.ModelVersion]) -> None
 
 def _change_stage(pipeline: Any, number: int, stage: str, why: str) -> None:
     try:
-        moves = registry.set_stage(pipeline.id, number, stage, by=session.owner(), why=why)
+        moves = registry.set_stage(session.actor(), pipeline.id, number, stage, by=session.owner(), why=why)
     except FAILURES as e:
         common.show_error(e)
         return
@@ -181,7 +181,7 @@ def _rollback_section(pipeline: Any, versions: list[registry.ModelVersion]) -> N
     if production is None:
         return
     try:
-        target = registry.rollback_target(pipeline.id)
+        target = registry.rollback_target(session.actor(), pipeline.id)
     except FAILURES as e:
         common.show_error(e)
         return
@@ -202,7 +202,7 @@ def _rollback_section(pipeline: Any, versions: list[registry.ModelVersion]) -> N
 
 def _rollback(pipeline: Any, why: str) -> None:
     try:
-        back = registry.rollback(pipeline.id, by=session.owner(), why=why)
+        back = registry.rollback(session.actor(), pipeline.id, by=session.owner(), why=why)
     except FAILURES as e:
         common.show_error(e)
         return
@@ -223,7 +223,7 @@ def history_table(moves: list[registry.StageMove]) -> pd.DataFrame:
 def _history_section(pipeline: Any, versions: list[registry.ModelVersion]) -> None:
     st.subheader("History")
     try:
-        moves = registry.stage_history(pipeline.id)
+        moves = registry.stage_history(session.actor(), pipeline.id)
     except FAILURES as e:
         common.show_error(e)
         return
@@ -253,7 +253,7 @@ def _services_section(pipeline: Any, versions: list[registry.ModelVersion]) -> N
             if st.form_submit_button("Start a service", icon=":material/play_arrow:", key="service_start_submit"):
                 _start_service(pipeline, stage)
     try:
-        running = services_app.list_services()
+        running = services_app.list_services(session.actor())
     except FAILURES as e:
         common.show_error(e)
         return
@@ -271,7 +271,7 @@ def _services_section(pipeline: Any, versions: list[registry.ModelVersion]) -> N
 def _start_service(pipeline: Any, stage: str) -> None:
     try:
         with st.spinner("Starting the service (it loads the model)…"):
-            started = services_app.start_service(pipeline.id, stage, by=session.owner())
+            started = services_app.start_service(session.actor(), pipeline.id, stage, by=session.owner())
     except FAILURES as e:
         common.show_error(e)
         return
@@ -280,7 +280,7 @@ def _start_service(pipeline: Any, stage: str) -> None:
 
 def _stop_service(service: services_app.ServiceStatus) -> None:
     try:
-        services_app.stop_service(service.id)
+        services_app.stop_service(session.actor(), service.id)
     except FAILURES as e:
         common.show_error(e)
         return

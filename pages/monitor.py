@@ -39,7 +39,7 @@ def main() -> None:
     st.caption("How a registered pipeline's models do in use: every row they score (scoring service, batch scoring, "
                "the Predict page) is logged. Upload the true outcomes when you know them to see live accuracy.")
     try:
-        pipelines = library.list_pipelines()
+        pipelines = library.list_pipelines(session.actor())
     except FAILURES as e:
         common.show_error(e)
         return
@@ -90,7 +90,7 @@ def _window_controls(pipeline: Any) -> monitor_data.View:
     granularity = grain_col.selectbox("Granularity", GRANULARITIES, key="monitor_granularity",
                                       format_func=lambda g: f"per {g}")
     try:
-        versions = registry.list_model_versions(pipeline.id)
+        versions = registry.list_model_versions(session.actor(), pipeline.id)
     except FAILURES:
         versions = []
     labels = {ALL_VERSIONS: "All versions", **{v.version: f"Version {v.version} ({v.stage})" for v in versions}}
@@ -163,7 +163,7 @@ def _drift(shown: monitor_data.View) -> None:
 def _challenger_section(pipeline: Any, since: datetime, until: datetime) -> None:
     """Production against another version scored in shadow on the same labelled rows; promote or discard it."""
     try:
-        versions = registry.list_model_versions(pipeline.id)
+        versions = registry.list_model_versions(session.actor(), pipeline.id)
     except FAILURES as e:
         common.show_error(e)
         return
@@ -186,7 +186,7 @@ def _challenger_section(pipeline: Any, since: datetime, until: datetime) -> None
     challenger = st.selectbox(f"Challenger to version {production.version} (production)", list(labels),
                               format_func=labels.get, key="monitor_challenger")
     try:
-        verdict = champion.challenger_verdict(pipeline.id, challenger, since=since, until=until,
+        verdict = champion.challenger_verdict(session.actor(), pipeline.id, challenger, since=since, until=until,
                                               champion=production.version)
     except FAILURES as e:
         common.show_error(e)
@@ -204,7 +204,8 @@ def _challenger_section(pipeline: Any, since: datetime, until: datetime) -> None
         st.error("Say why: the registry records who switched the model and why.")
         return
     try:
-        registry.set_stage(pipeline.id, challenger, "production" if promote else "archived", by=session.owner(),
+        registry.set_stage(session.actor(), pipeline.id, challenger, "production" if promote else "archived",
+                           by=session.owner(),
                            why=why)
     except FAILURES as e:
         common.show_error(e)

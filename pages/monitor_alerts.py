@@ -37,7 +37,7 @@ def violations_view(shown: monitor_data.View) -> None:
 def alerts_banner(pipeline: Any, shown: monitor_data.View) -> None:
     """One message per crossed threshold over the window: what crossed, by how much and since which bucket."""
     try:
-        thresholds = alert_thresholds.get_thresholds(pipeline.id).thresholds
+        thresholds = alert_thresholds.get_thresholds(session.actor(), pipeline.id).thresholds
         checks = monitor_data.checks(shown, thresholds, _ranking)
     except FAILURES as e:
         common.show_error(e)
@@ -56,14 +56,14 @@ def alerts_banner(pipeline: Any, shown: monitor_data.View) -> None:
 @st.cache_data(show_spinner="Ranking the features by importance…", max_entries=32)
 def _ranking(pipeline: str | int, version: int) -> list[str]:
     """A registered version's features by importance: its model never changes, so one ranking per version."""
-    return alerts.important_features(pipeline, version)
+    return alerts.important_features(session.actor(), pipeline, version)
 
 
 def thresholds_section(pipeline: Any) -> None:
     """The form storing the pipeline's alert thresholds (an empty field is not checked)."""
     with st.expander("Alert thresholds", icon=":material/notifications:"):
         try:
-            saved = alert_thresholds.get_thresholds(pipeline.id)
+            saved = alert_thresholds.get_thresholds(session.actor(), pipeline.id)
         except FAILURES as e:
             common.show_error(e)
             return
@@ -103,7 +103,7 @@ def thresholds_section(pipeline: Any) -> None:
                 "max_psi": max_psi, "top_k": top_k, "feature_psi": features, "min_accuracy": min_accuracy,
                 "min_balanced_accuracy": min_balanced, "max_mae": max_mae, "max_drop": max_drop,
                 "max_violation_rate": max_rate, "window_hours": hours})
-            alert_thresholds.save_thresholds(pipeline.id, thresholds, by=session.owner())
+            alert_thresholds.save_thresholds(session.actor(), pipeline.id, thresholds, by=session.owner())
         except FAILURES as e:
             common.show_error(e)
             return

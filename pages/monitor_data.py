@@ -15,8 +15,10 @@ from datetime import UTC, datetime, timedelta
 
 import streamlit as st
 
+from pages import session
 from studio import alerts, monitor_drift, monitor_traffic, monitor_violations, monitoring, retrain
 from studio.alert_thresholds import AlertThresholds
+from studio.roles import Actor
 
 ENTRIES = 32  # per figure kind: a user's recent windows × granularities × versions
 REACH = timedelta(days=91)  # the traffic read once per log content: the page's longest window, in whole days
@@ -27,6 +29,7 @@ class View:
     """What one draw of the page shows: the pipeline's log over whole buckets of [since, until), and the marker
     of the log's content it was read at."""
 
+    actor: Actor  # part of every cache key: one member's figures are never served to someone else
     pipeline: int
     since: datetime
     until: datetime
@@ -45,8 +48,9 @@ def view(pipeline: int, span: timedelta, granularity: monitoring.Granularity, ve
     """The last ``span`` up to now, as whole buckets: from the first bucket starting inside the span to the end of
     the current one (the only rows after now are ones not logged yet, and those move the marker)."""
     since, until = whole_buckets(now or datetime.now(UTC), span, granularity)
-    return View(pipeline=pipeline, since=since, until=until, granularity=granularity, version=version,
-                marker=monitoring.content_marker(pipeline))
+    actor = session.actor()
+    return View(actor=actor, pipeline=pipeline, since=since, until=until, granularity=granularity, version=version,
+                marker=monitoring.content_marker(actor, pipeline))
 
 
 def whole_buckets(now: datetime, span: timedelta, granularity: monitoring.Granularity) -> tuple[datetime, datetime]:
@@ -60,7 +64,7 @@ def whole_buckets(now: datetime, span: timedelta, granularity: monitoring.Granul
 
 
 def _key(v: View) -> tuple[object, ...]:
-    return v.pipeline, v.since, v.until, v.granularity, v.version, v.marker
+    return v.actor, v.pipeline, v.since, v.until, v.granularity, v.version, v.marker
 
 
 def traffic(v: View) -> list[monitoring.TrafficBucket]:
@@ -68,9 +72,9 @@ def traffic(v: View) -> list[monitoring.TrafficBucket]:
     (a granularity, window or version click re-counts it in milliseconds)."""
     day = monitoring.SECONDS["day"]
     end = -(-int(v.until.timestamp()) // day) * day  # the end of the day holding the window's end
-    log = _traffic_log(v.pipeline, datetime.fromtimestamp(end - REACH.total_seconds(), UTC),
+    log = _traffic_log(v.actor, v.pipeline, datetime.fromtimestamp(end - REACH.total_seconds(), UTC),
                        datetime.fromtimestamp(end, UTC), v.marker)
-    return monitor_traffic.traffic_from(log, **v.window)
+    return monitor_traffic.traffic_from(v.actor, log, **v.window)
 
 
 def distribution(v: View) -> monitoring.PredictionDistribution:
@@ -99,13 +103,14 @@ def checks(v: View, thresholds: AlertThresholds, ranker: alerts.Ranker) -> list[
 def pending_rows(pipeline: int, version: int, latest: tuple[object, ...]) -> retrain.RetrainRows:
     """The labelled rows a retrain would add (a join of the outcomes with the log: seconds at a million rows),
     cached by the log's content and ``latest``, the newest retrain's (id, running) (it moves what counts as new)."""
-    return _pending_rows(pipeline, version, monitoring.content_marker(pipeline), latest)
+    actor = session.actor()
+    return _pending_rows(actor, pipeline, version, monitoring.content_marker(actor, pipeline), latest)
 
 
 @st.cache_data(show_spinner="Counting the newly labelled rows…", max_entries=ENTRIES)
-def _pending_rows(pipeline: int, version: int, marker: tuple[object, ...],
+def _pending_rows(actor: Actor, pipeline: int, version: int, marker: tuple[object, ...],
                   latest: tuple[object, ...]) -> retrain.RetrainRows:
-    return retrain.pending_rows(pipeline, version)
+    return retrain.pending_rows(actor, pipeline, version)
 
 
 def _window(since: datetime, until: datetime, granularity: monitoring.Granularity,
@@ -114,42 +119,43 @@ def _window(since: datetime, until: datetime, granularity: monitoring.Granularit
 
 
 @st.cache_data(show_spinner="Counting the traffic…", max_entries=2)
-def _traffic_log(pipeline: int, since: datetime, until: datetime,
+def _traffic_log(actor: Actor, pipeline: int, since: datetime, until: datetime,
                  marker: tuple[object, ...]) -> monitor_traffic.TrafficLog:
-    return monitor_traffic.traffic_log(pipeline, since, until)
+    return monitor_traffic.traffic_log(actor, pipeline, since, until)
 
 
 @st.cache_data(show_spinner="Counting the predictions…", max_entries=ENTRIES)
-def _distribution(pipeline: int, since: datetime, until: datetime, granularity: monitoring.Granularity,
+def _distribution(actor: Actor, pipeline: int, since: datetime, until: datetime, granularity: monitoring.Granularity,
                   version: int | None, marker: tuple[object, ...]) -> monitoring.PredictionDistribution:
-    return monitoring.prediction_distribution(pipeline, **_window(since, until, granularity, version))
+    return monitoring.prediction_distribution(actor, pipeline, **_window(since, until, granularity, version))
 
 
 @st.cache_data(show_spinner="Scoring the labelled rows…", max_entries=ENTRIES)
-def _performance(pipeline: int, since: datetime, until: datetime, granularity: monitoring.Granularity,
+def _performance(actor: Actor, pipeline: int, since: datetime, until: datetime, granularity: monitoring.Granularity,
                  version: int | None, marker: tuple[object, ...]) -> monitoring.LivePerformance:
-    return monitoring.live_performance(pipeline, **_window(since, until, granularity, version))
+    return monitoring.live_performance(actor, pipeline, **_window(since, until, granularity, version))
 
 
 @st.cache_data(show_spinner="Measuring drift per bucket…", max_entries=ENTRIES)
-def _drift(pipeline: int, since: datetime, until: datetime, granularity: monitoring.Granularity,
+def _drift(actor: Actor, pipeline: int, since: datetime, until: datetime, granularity: monitoring.Granularity,
            version: int | None, marker: tuple[object, ...]) -> monitor_drift.DriftOverTime:
-    return monitor_drift.drift_over_time(pipeline, **_window(since, until, granularity, version))
+    return monitor_drift.drift_over_time(actor, pipeline, **_window(since, until, granularity, version))
 
 
 @st.cache_data(show_spinner="Counting rule violations…", max_entries=ENTRIES)
-def _violations(pipeline: int, since: datetime, until: datetime, granularity: monitoring.Granularity,
+def _violations(actor: Actor, pipeline: int, since: datetime, until: datetime, granularity: monitoring.Granularity,
                 version: int | None, marker: tuple[object, ...]) -> monitor_violations.ViolationsOverTime:
-    return monitor_violations.violations_over_time(pipeline, **_window(since, until, granularity, version))
+    return monitor_violations.violations_over_time(actor, pipeline, **_window(since, until, granularity, version))
 
 
 @st.cache_data(show_spinner="Checking the alert thresholds…", max_entries=ENTRIES)
-def _checks(pipeline: int, since: datetime, until: datetime, granularity: monitoring.Granularity,
+def _checks(actor: Actor, pipeline: int, since: datetime, until: datetime, granularity: monitoring.Granularity,
             version: int | None, marker: tuple[object, ...], thresholds: str,
             _ranker: alerts.Ranker) -> list[alerts.Check]:
     def drifter(name: str | int, **window: object) -> monitor_drift.DriftOverTime:
-        return _drift(pipeline, window["since"], window["until"], window["granularity"], window["version"], marker)
+        return _drift(actor, pipeline, window["since"], window["until"], window["granularity"], window["version"],
+                      marker)
 
     limits = AlertThresholds.model_validate_json(thresholds)
-    return alerts.assess(limits, alerts.measure(pipeline, **_window(since, until, granularity, version),
+    return alerts.assess(limits, alerts.measure(actor, pipeline, **_window(since, until, granularity, version),
                                                 thresholds=limits, ranker=_ranker, drifter=drifter))

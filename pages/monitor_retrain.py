@@ -22,8 +22,8 @@ LOG, FILE = "Its training data + newly labelled logged rows", "A file I pick"
 def retrain_section(pipeline: Any) -> None:
     st.subheader("Retrain")
     try:
-        versions = [v for v in registry.list_model_versions(pipeline.id) if v.stage != "archived"]
-        history = retrain.retrains(pipeline.id)
+        versions = [v for v in registry.list_model_versions(session.actor(), pipeline.id) if v.stage != "archived"]
+        history = retrain.retrains(session.actor(), pipeline.id)
     except FAILURES as e:
         common.show_error(e)
         return
@@ -67,7 +67,7 @@ def _form(pipeline: Any, versions: list[registry.ModelVersion], latest: tuple[ob
     owner = session.owner()
     try:
         training.check_job_limit(owner)
-        retrain.retrain(jobs.job_runner(), pipeline.id, version=version, by=owner, owner=owner,
+        retrain.retrain(session.actor(), jobs.job_runner(), pipeline.id, version=version, by=owner, owner=owner,
                         data=upload.getvalue() if upload is not None else None,
                         file_name=upload.name if upload is not None else None)
     except FAILURES as e:
@@ -80,7 +80,7 @@ def _form(pipeline: Any, versions: list[registry.ModelVersion], latest: tuple[ob
 def _live(retrain_id: int) -> None:
     """Polls the retrain's run; when it ends (registered or not), reruns the page to show the new challenger."""
     try:
-        job = retrain.get_retrain(retrain_id)
+        job = retrain.get_retrain(session.actor(), retrain_id)
     except FAILURES as e:
         common.show_error(e)
         return
@@ -94,7 +94,7 @@ def _live(retrain_id: int) -> None:
         st.caption(f"On {job.rows()}. Training runs on the server: you can change page or close the tab and come "
                    "back; the model is registered in staging as a challenger when it ends.")
         if st.button("Cancel", key="monitor_retrain_cancel", icon=":material/cancel:"):
-            training.cancel(job.run_id)
+            training.cancel(session.actor(), job.run_id)
             st.rerun()
 
 

@@ -20,6 +20,7 @@ from studio import models
 from studio import pipelines as library
 from studio import registry as model_registry
 from studio.errors import FAILURES, StorageError
+from studio.roles import Actor
 from studio.runs import RunStatus, get_run, list_runs
 
 PAGE = "pipelines"
@@ -41,14 +42,14 @@ def main() -> None:
     st.caption("A pipeline is a named history of definitions. Saving adds a version; versions never change.")
     session.show_messages(PAGE)
     _save_section(common.current_spec())
-    pipelines = library.list_pipelines()
+    pipelines = library.list_pipelines(session.actor())
     if not pipelines:
         st.info("No saved pipelines yet. Save the definition above, or import a pipeline file below.",
                 icon=":material/account_tree:")
         _import_section()
         return
     pipeline = _pick_pipeline(pipelines)
-    versions = library.list_versions(pipeline.id)
+    versions = library.list_versions(session.actor(), pipeline.id)
     sections = {
         "Versions": lambda: _versions_section(pipeline, versions),
         "Compare versions": lambda: _diff_section(versions),
@@ -119,12 +120,12 @@ def _opened_pipeline_name() -> str | None:
     pipeline_id = session.editing().pipeline_id
     if pipeline_id is None:
         return None
-    return next((p.name for p in library.list_pipelines() if p.id == pipeline_id), None)
+    return next((p.name for p in library.list_pipelines(session.actor()) if p.id == pipeline_id), None)
 
 
 def _save(spec: PipelineSpec, name: str, note: str) -> None:
     try:
-        version = library.save_version(spec, name=name, note=note, trained_run_id=session.run_id(),
+        version = library.save_version(session.actor(), spec, name=name, note=note, trained_run_id=session.run_id(),
                                        dataset_id=session.dataset_id())
     except FAILURES as e:
         common.show_error(e)
@@ -265,7 +266,7 @@ def _export_section(pipeline: Any, versions: list[Any]) -> None:
 
 def _history_json(pipeline_id: int) -> str:
     try:
-        return library.export_history(pipeline_id)
+        return library.export_history(session.actor(), pipeline_id)
     except FAILURES as e:
         common.show_error(e)
         return ""
@@ -273,10 +274,10 @@ def _history_json(pipeline_id: int) -> str:
 
 def _model_runs(pipeline: Any) -> list[Any]:
     """Finished runs of this pipeline, plus this session's last run (trained before saving, perhaps)."""
-    runs = list_runs(pipeline_id=pipeline.id, status=RunStatus.DONE.value)
+    runs = list_runs(session.actor(), pipeline_id=pipeline.id, status=RunStatus.DONE.value)
     session_run = session.run_id()
     if session_run is not None and session_run not in {r.id for r in runs}:
-        run = get_run(session_run)
+        run = get_run(session.actor(), session_run)
         if run is not None and run.status == RunStatus.DONE:
             runs.append(run)
     runs = sorted(runs, key=lambda r: r.id, reverse=True)  # newest first, the run a user just trained on top
@@ -297,10 +298,10 @@ def _model_export(pipeline: Any) -> None:
     if "mlflow" not in offered:
         format_col.caption(f"MLflow format: not offered here. {models.MLFLOW_MISSING}.")
     artifact = charts.run_artifact(run_id)
-    plan, plan_error = _onnx_plan(artifact.id, artifact.sha256)
+    plan, plan_error = _onnx_plan(session.actor(), artifact.id, artifact.sha256)
     if plan is not None and plan.blocked:  # said before anyone picks ONNX, with the reasons
         format_col.caption("ONNX: not possible for this model. " + "; ".join(plan.blocked))
-    data, error = _export_bytes(artifact.id, artifact.sha256, fmt)
+    data, error = _export_bytes(session.actor(), artifact.id, artifact.sha256, fmt)
     if error:
         st.error(error, icon=":material/error:")
         return
@@ -337,28 +338,29 @@ def _onnx_inputs(plan: Any, file_name: str) -> None:
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
-def _onnx_plan(artifact_id: int, sha256: str) -> tuple[Any, str]:
+def _onnx_plan(actor: Actor, artifact_id: int, sha256: str) -> tuple[Any, str]:
     """The ONNX plan (steps that block it, or the graph's inputs), or why there is none."""
     try:
-        artifact = models.get_artifact(artifact_id)
-        return models.onnx_plan(artifact, load=lambda row: charts.loaded_model(row.id, sha256)), ""
+        artifact = models.get_artifact(actor, artifact_id)
+        return models.onnx_plan(actor, artifact, load=lambda row: charts.loaded_model(row.id, sha256)), ""
     except FAILURES as e:
         return None, str(e)
 
 
 @st.cache_data(max_entries=16, show_spinner="Preparing the export…")
-def _export_bytes(artifact_id: int, sha256: str, fmt: str) -> tuple[bytes, str]:
+def _export_bytes(actor: Actor, artifact_id: int, sha256: str, fmt: str) -> tuple[bytes, str]:
     """The export's bytes, or an error message (cached too, so a refused ONNX export is not retried)."""
     try:
-        artifact = models.get_artifact(artifact_id)
-        return models.export_model(artifact, fmt, load=lambda row: charts.loaded_model(row.id, sha256)), ""
+        artifact = models.get_artifact(actor, artifact_id)
+        return models.export_model(actor, artifact, fmt, load=lambda row: charts.loaded_model(row.id,
+                                   sha256)), ""
     except FAILURES as e:
         return b"", str(e)
 
 
 def _registered_models(pipeline_id: int) -> list[Any]:
     try:
-        return model_registry.list_model_versions(pipeline_id)
+        return model_registry.list_model_versions(session.actor(), pipeline_id)
     except FAILURES:
         return []
 
@@ -373,7 +375,7 @@ def _import_section() -> None:
     if upload is None or not st.button("Import", icon=":material/upload:", key="pipelines_import_button"):
         return
     try:
-        pipeline = library.import_file(upload.getvalue(), upload.name)
+        pipeline = library.import_file(session.actor(), upload.getvalue(), upload.name)
     except FAILURES as e:
         common.show_error(e)
         return
@@ -393,7 +395,7 @@ def _delete_section(pipeline: Any, versions: list[Any]) -> None:
     confirmed = st.checkbox(f"Yes, delete '{pipeline.name}'", key="pipelines_delete_confirm")
     if st.button("Delete pipeline", icon=":material/delete:", disabled=not confirmed, key="pipelines_delete"):
         try:
-            library.delete_pipeline(pipeline.id)
+            library.delete_pipeline(session.actor(), pipeline.id)
         except FAILURES as e:
             common.show_error(e)
             return

@@ -25,6 +25,7 @@ from pipeline_core.io.writers import EXCEL_MAX_ROWS, safe_download_name, write_c
 from studio import models, registry, scoring
 from studio.datasets import get_dataset, read_upload
 from studio.errors import FAILURES
+from studio.roles import Actor
 from studio.runs import model_label
 
 UPLOAD_TYPES = ["csv", "tsv", "txt", "xlsx", "xlsm", "parquet", "json", "jsonl"]
@@ -91,7 +92,7 @@ def _import_section() -> None:
 def _import_model(data: bytes, file_name: str) -> dict[str, Any]:
     """Validate an uploaded model (skops only, trusted types only, same scikit-learn) and store it."""
     try:
-        artifact = models.import_model_file(data, file_name)
+        artifact = models.import_model_file(session.actor(), data, file_name)
     except FAILURES as e:
         return {"artifact_id": None, "name": file_name, "error": str(e)}
     return {"artifact_id": artifact.id, "name": file_name, "error": None}
@@ -100,14 +101,14 @@ def _import_model(data: bytes, file_name: str) -> dict[str, Any]:
 def _model_choices(serving: dict[int, list[str]]) -> dict[int, tuple[Any, Any]]:
     """Artifact id → (run, artifact) for every finished run with a saved model: production models (``serving``)
     first, then the rest newest first."""
-    choices = models.model_choices()
+    choices = models.model_choices(session.actor())
     return {a: choices[a] for a in sorted(choices, key=lambda a: a not in serving)}
 
 
 def _production_names() -> dict[int, list[str]]:
     """Artifact id → the pipelines (with version) whose production model it is, from the model registry."""
     try:
-        versions = registry.production_versions()
+        versions = registry.production_versions(session.actor())
     except FAILURES as e:
         common.show_error(e)
         return {}
@@ -185,10 +186,11 @@ def _read_upload(data: bytes, file_name: str) -> ReadResult | None:
 
 
 @st.cache_data(max_entries=4, show_spinner="Scoring…")
-def _predict(artifact_id: int, artifact_sha: str, upload_sha: str, run_id: int | None,
+def _predict(actor: Actor, artifact_id: int, artifact_sha: str, upload_sha: str, run_id: int | None,
              _frame: pd.DataFrame) -> scoring.LoggedScores:
     """Predictions keyed by model hash and file hash, so widget clicks never rescore (nor log the rows again)."""
-    return scoring.score_and_log(charts.loaded_model(artifact_id, artifact_sha), _frame, artifact_id=artifact_id,
+    return scoring.score_and_log(actor, charts.loaded_model(artifact_id, artifact_sha), _frame,
+                                 artifact_id=artifact_id,
                                  artifact_sha256=artifact_sha, run_id=run_id)
 
 
@@ -216,7 +218,7 @@ def output_columns(output: list[str]) -> dict[str, Any]:
 def _predictions(loaded: Any, artifact: Any, read: ReadResult, file_name: str) -> None:
     st.subheader("Predictions")
     try:
-        scored = _predict(artifact.id, artifact.sha256, read.sha256, artifact.run_id, read.frame)
+        scored = _predict(session.actor(), artifact.id, artifact.sha256, read.sha256, artifact.run_id, read.frame)
     except StudioError as e:
         common.show_error(e)
         return
@@ -292,7 +294,7 @@ def _drift(dataset_sha: str, upload_sha: str, columns: tuple[scoring.DriftColumn
 
 def _drift_section(run: Any, metadata: dict[str, Any], read: ReadResult) -> None:
     st.subheader("Drift against the training data")
-    dataset = get_dataset(run.dataset_id) if run.dataset_id is not None else None
+    dataset = get_dataset(session.actor(), run.dataset_id) if run.dataset_id is not None else None
     if dataset is None:
         st.info("No training data is stored with this model (it was imported, or its dataset was deleted), "
                 "so drift cannot be checked.")

@@ -25,8 +25,8 @@ def register_form(run: Any, *, key: str, page: str) -> None:
     A run already registered shows where instead, with a link to the Models page.
     """
     try:
-        done = registry.registrations_of(run.id)
-        linked = registry.linked_pipeline(run)
+        done = registry.registrations_of(session.actor(), run.id)
+        linked = registry.linked_pipeline(session.actor(), run)
     except FAILURES as e:
         common.show_error(e)
         return
@@ -53,7 +53,8 @@ def register_form(run: Any, *, key: str, page: str) -> None:
 
 def _register(run_id: int, pipeline_name: str, note: str, page: str) -> None:
     try:
-        version = registry.register_model(run_id, pipeline_name=pipeline_name, by=session.owner(), note=note)
+        version = registry.register_model(session.actor(), run_id, pipeline_name=pipeline_name, by=session.owner(),
+                                          note=note)
     except FAILURES as e:
         common.show_error(e)
         return

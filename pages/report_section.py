@@ -13,26 +13,27 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from pages import charts, common
+from pages import charts, common, session
 from studio import model_report, registry
 from studio.errors import FAILURES
+from studio.roles import Actor
 
 BUILT_KEY = "registry_report_built"  # (pipeline id, version, sensitive columns) of the last report asked for
 
 
 @st.cache_data(max_entries=4, show_spinner=False)
-def _report(pipeline_id: int, version: int, artifact_sha: str, data_sha: str | None, stage: str,
+def _report(actor: Actor, pipeline_id: int, version: int, artifact_sha: str, data_sha: str | None, stage: str,
             sensitive: tuple[str, ...]) -> model_report.ModelReport:
     """Keyed by content hashes (and the stage, which the report states): the same model on the same data and
     columns gives the same report."""
-    return model_report.build_model_report(pipeline_id, version, sensitive=list(sensitive),
+    return model_report.build_model_report(actor, pipeline_id, version, sensitive=list(sensitive),
                                            load_model=lambda a: charts.loaded_model(a.id, a.sha256),
                                            load_frame=common.frame_of)
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
-def _choices(pipeline_id: int, version: int, artifact_sha: str) -> list[str]:
-    return model_report.sensitive_choices(pipeline_id, version)
+def _choices(actor: Actor, pipeline_id: int, version: int, artifact_sha: str) -> list[str]:
+    return model_report.sensitive_choices(actor, pipeline_id, version)
 
 
 def report_section(pipeline: Any, versions: list[registry.ModelVersion]) -> None:
@@ -48,7 +49,7 @@ def report_section(pipeline: Any, versions: list[registry.ModelVersion]) -> None
                             format_func=lambda n: f"version {n} ({by_number[n].stage})")
     chosen = by_number[number]
     try:
-        choices = _choices(pipeline.id, number, chosen.artifact_sha256)
+        choices = _choices(session.actor(), pipeline.id, number, chosen.artifact_sha256)
     except FAILURES as e:
         common.show_error(e)
         return
@@ -63,7 +64,8 @@ def report_section(pipeline: Any, versions: list[registry.ModelVersion]) -> None
         return
     try:
         with st.spinner("Building the report: scoring the hold-out rows, SHAP values on a sample…"):
-            report = _report(pipeline.id, number, chosen.artifact_sha256, chosen.data_sha256, chosen.stage,
+            report = _report(session.actor(), pipeline.id, number, chosen.artifact_sha256, chosen.data_sha256,
+                             chosen.stage,
                              tuple(sensitive))
     except FAILURES as e:
         common.show_error(e)

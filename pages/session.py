@@ -18,7 +18,10 @@ from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from pipeline_core.definition.spec import load_spec
 from studio import drafts
+from studio.accounts import Account
 from studio.errors import FAILURES
+from studio.roles import DEFAULT_WORKSPACE_ID, AccessDenied, Actor
+from studio.settings import settings
 
 DATASET_ID = "dataset_id"  # storage id of the active dataset
 SPEC = "spec"  # the definition being edited, as a dict
@@ -29,6 +32,8 @@ RUN_ID = "run_id"  # the run this session last started or opened
 OWNER = "owner"  # whom this session's training jobs count against (``owner()``); never in the URL
 DRAFT = "draft_token"  # the draft this tab's work is saved under (``studio.drafts``); in the URL as ``draft``
 DRAFT_SEEN = "draft_seen"  # (revision, state digest) this session last saved or loaded
+ACCOUNT = "account"  # the signed-in account (``act_as``), never in the URL
+WORKSPACE = "workspace_id"  # the workspace picked in the sidebar (signed-in only; else the default)
 
 DEFAULTS: dict[str, Any] = {DATASET_ID: None, SPEC: None, SAVED_HASH: None, PIPELINE_ID: None,
                             PIPELINE_VERSION: None, RUN_ID: None}
@@ -101,7 +106,7 @@ def autosave() -> None:
     token = st.session_state.get(DRAFT) or drafts.new_token()
     spec_dict = st.session_state.get(SPEC)
     try:
-        revision = drafts.save_draft(token, dataset_id=st.session_state.get(DATASET_ID),
+        revision = drafts.save_draft(actor(), token, dataset_id=st.session_state.get(DATASET_ID),
                                      spec=load_spec(spec_dict) if spec_dict else None, context=_draft_context())
     except FAILURES as e:
         st.sidebar.warning(f"Your latest edit could not be saved as a draft, so a refresh would lose it: {e}",
@@ -113,7 +118,7 @@ def autosave() -> None:
 
 def _restore(token: str) -> None:
     try:
-        draft = drafts.open_draft(token)
+        draft = drafts.open_draft(actor(), token)
     except FAILURES as e:
         leave_message("app", str(e), "error")
         return
@@ -140,7 +145,8 @@ def _follow_other_tabs() -> None:
     if not token or seen is None or seen[1] != _state_digest():
         return
     try:
-        if (drafts.draft_revision(token) or 0) > seen[0] and (draft := drafts.open_draft(token)) is not None:
+        newer = (drafts.draft_revision(actor(), token) or 0) > seen[0]
+        if newer and (draft := drafts.open_draft(actor(), token)) is not None:
             _load(draft)
     except FAILURES:
         return  # the next save reports a store that cannot be reached
@@ -154,9 +160,48 @@ def set_dataset_id(value: int | None) -> None:
     st.session_state[DATASET_ID] = value
 
 
-def act_as(account_name: str) -> None:
-    """Count this session's jobs and record its changes under the signed-in account (called on every run)."""
-    st.session_state[OWNER] = f"user:{account_name}"
+def act_as(account: Account) -> None:
+    """Act as the signed-in account: count this session's jobs and record its changes under it, and check its role
+    in the workspace it picked (called on every run, before anything is read)."""
+    st.session_state[OWNER] = f"user:{account.name}"
+    st.session_state[ACCOUNT] = account
+
+
+def actor() -> Actor:
+    """Who this session acts as, in which workspace: what every call into the application layer passes.
+
+    With sign-in configured, the signed-in account in the workspace picked in the sidebar; a session without one
+    (which ``app.py`` never lets reach a page) is refused rather than taken for the local user. Without sign-in,
+    the local user in the default workspace, as before workspaces.
+    """
+    account: Account | None = st.session_state.get(ACCOUNT)
+    if account is None:
+        if settings().sign_in:
+            raise AccessDenied("sign in first")
+        return Actor.local()
+    return Actor.account(account.id, account.name, st.session_state.get(WORKSPACE) or DEFAULT_WORKSPACE_ID)
+
+
+def workspace_id() -> int | None:
+    return st.session_state.get(WORKSPACE)
+
+
+def set_workspace(workspace: int) -> None:
+    """The workspace a new session acts in (what its address names is looked up there)."""
+    st.session_state[WORKSPACE] = workspace
+
+
+def switch_workspace(workspace: int) -> None:
+    """Open another workspace: what this tab had open (dataset, run, pipeline, draft) was the old one's, so it is
+    closed and the address forgets it; a fresh draft starts."""
+    if st.session_state.get(WORKSPACE) == workspace:
+        return
+    st.session_state[WORKSPACE] = workspace
+    st.session_state.update(DEFAULTS)
+    st.session_state[DRAFT] = drafts.new_token()
+    st.session_state.pop(DRAFT_SEEN, None)
+    for param in (*URL_KEYS.values(), DRAFT_PARAM):
+        st.query_params.pop(param, None)
 
 
 def owner() -> str:

@@ -116,11 +116,11 @@ def _session_run() -> Any | None:
     """This session's run; a new session (a refresh, another tab) picks up a run still going on its dataset."""
     run_id, dataset_id = session.run_id(), session.dataset_id()
     if run_id is None and dataset_id is not None:
-        active = training.active_run_on(dataset_id)
+        active = training.active_run_on(session.actor(), dataset_id)
         if active is not None:
             run_id = active.id
             session.set_run_id(run_id)
-    return get_run(run_id) if run_id is not None else None
+    return get_run(session.actor(), run_id) if run_id is not None else None
 
 
 # ---- settings ---------------------------------------------------------------------------------------
@@ -352,7 +352,7 @@ def _start(spec: PipelineSpec, kinds: list[str], evaluation: dict, tuning: dict,
 def _saved_version_id(spec: PipelineSpec) -> int | None:
     """The stored version this exact definition was saved as, so the run is linked to it."""
     editing = session.editing()
-    return saved_version_id(spec, editing.pipeline_id, editing.version)
+    return saved_version_id(session.actor(), spec, editing.pipeline_id, editing.version)
 
 
 # ---- the run ------------------------------------------------------------------------------------------
@@ -375,7 +375,7 @@ def _run_panel(run: Any, task: str) -> None:
 @st.fragment(run_every=POLL_SECONDS)
 def _live_progress(run_id: int, task: str) -> None:
     """Polls the run row; when the job ends, reruns the whole page to show the summary."""
-    run = get_run(run_id)
+    run = get_run(session.actor(), run_id)
     if run is None or run.status not in ACTIVE:
         st.rerun()
     with st.container(key="train_progress", border=True):
@@ -391,7 +391,7 @@ def _live_progress(run_id: int, task: str) -> None:
 
 def _cancel(run_id: int) -> None:
     try:
-        training.cancel(run_id)
+        training.cancel(session.actor(), run_id)
     except FAILURES as e:
         common.show_error(e)
         return
@@ -453,7 +453,8 @@ def _rerun(run: Any) -> None:
     """A run cut short (a server restart, a failure, a cancel) starts again from its saved version,
     or from the definition being edited when the run was never saved."""
     try:
-        session.set_run_id(training.rerun(jobs.job_runner(), run, common.current_spec(), owner=session.owner()))
+        session.set_run_id(training.rerun(session.actor(), jobs.job_runner(), run, common.current_spec(),
+                           owner=session.owner()))
     except FAILURES as e:
         session.leave_message(PAGE, str(e), "error")
 

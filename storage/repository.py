@@ -701,12 +701,14 @@ def _write_staged(store: Store, staged: files.StagedFile, work: Callable[[Sessio
         raise
 
 
-def save_imported_model(store: Store, *, data: bytes, fmt: str, model_name: str, source_name: str) -> ModelArtifact:
-    """Store a model file made elsewhere, under a finished run of its own; the caller has validated it.
+def save_imported_model(store: Store, *, data: bytes, fmt: str, model_name: str, source_name: str,
+                        workspace_id: int = DEFAULT_WORKSPACE_ID) -> ModelArtifact:
+    """Store a model file made elsewhere, under a finished run of its own in ``workspace_id``; the caller has
+    validated it.
 
     The run has no dataset and one leaderboard row labelled with ``source_name`` (no metrics),
     so the pages that list runs and models show it. Run, artifact row and file appear together
-    or not at all. Importing bytes that are already stored returns the artifact that holds them.
+    or not at all. Importing bytes that the workspace already holds returns the artifact that holds them.
     """
     staged = _stage_model(store, data, fmt, f"the imported model '{source_name}'")
     name = str(model_name)[:MAX_NAME_LENGTH]
@@ -714,14 +716,15 @@ def save_imported_model(store: Store, *, data: bytes, fmt: str, model_name: str,
 
     def work(session: Session) -> ModelArtifact:
         lock_key(session, staged.relpath)
-        query = select(ModelArtifact).where(ModelArtifact.sha256 == staged.sha256, ModelArtifact.format == fmt,
-                                            ModelArtifact.role == ArtifactRole.MODEL.value)
+        query = (select(ModelArtifact).join(Run, col(Run.id) == col(ModelArtifact.run_id))
+                 .where(ModelArtifact.sha256 == staged.sha256, ModelArtifact.format == fmt,
+                        ModelArtifact.role == ArtifactRole.MODEL.value, Run.workspace_id == workspace_id))
         existing = session.exec(query.order_by(col(ModelArtifact.id))).first()
         if existing is not None and files.matches(store.home, existing.path, existing.sha256):
             return existing
         now = utcnow()
         run = Run(status=RunStatus.DONE.value, leaderboard=[{"model": name, "label": label, "metrics": {}}],
-                  progress=1.0, progress_updated_at=now, started_at=now, finished_at=now)
+                  progress=1.0, progress_updated_at=now, started_at=now, finished_at=now, workspace_id=workspace_id)
         session.add(run)
         session.flush()
         artifact = ModelArtifact(run_id=run.id, model_name=name, format=fmt, path=staged.relpath,

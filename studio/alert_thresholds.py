@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 import storage
 from storage import StorageError
 from studio import registry
+from studio.roles import Action, Actor
 from studio.workspace import current_store
 
 
@@ -70,9 +71,9 @@ class SavedThresholds(BaseModel):
     updated_at: datetime | None = None
 
 
-def get_thresholds(pipeline: str | int) -> SavedThresholds:
+def get_thresholds(actor: Actor, pipeline: str | int) -> SavedThresholds:
     """The pipeline's saved thresholds, or empty ones (nothing checked) when none were saved."""
-    pipeline_id = registry.get_pipeline(pipeline).id
+    pipeline_id = registry.get_pipeline(actor, pipeline).id
     row = storage.get_alert_thresholds(current_store(), pipeline_id)
     if row is None:
         return SavedThresholds(thresholds=AlertThresholds())
@@ -80,8 +81,8 @@ def get_thresholds(pipeline: str | int) -> SavedThresholds:
     return SavedThresholds(thresholds=thresholds, updated_by=row.updated_by, updated_at=row.updated_at)
 
 
-def save_thresholds(pipeline: str | int, thresholds: AlertThresholds, *, by: str = "") -> SavedThresholds:
-    """Store ``thresholds`` as the pipeline's, replacing what it had."""
-    pipeline_id = registry.get_pipeline(pipeline).id
+def save_thresholds(actor: Actor, pipeline: str | int, thresholds: AlertThresholds, *, by: str = "") -> SavedThresholds:
+    """Store ``thresholds`` as the pipeline's, replacing what it had (editors and owners)."""
+    pipeline_id = registry.get_pipeline(actor, pipeline, Action.SAVE).id
     row = storage.save_alert_thresholds(current_store(), pipeline_id, thresholds=thresholds.model_dump(), by=by)
     return SavedThresholds(thresholds=thresholds, updated_by=row.updated_by, updated_at=row.updated_at)

@@ -18,6 +18,7 @@ from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Literal
 
 import numpy as np
@@ -29,10 +30,11 @@ from pipeline_core.compiler.schema import model_features
 from pipeline_core.serving.alerts import AlertState, AlertWatcher
 from pipeline_core.training.evaluate import permutation_importance_frame
 from storage import StorageError, labelled_predictions
-from studio import monitor_drift, monitoring
+from studio import monitor_drift, monitoring, registry
 from studio.alert_thresholds import AlertThresholds, get_thresholds
 from studio.models import load_stored_model
 from studio.monitor_violations import ViolationsOverTime, violations_over_time
+from studio.roles import Actor
 from studio.settings import Settings, settings
 from studio.workspace import current_store
 
@@ -98,7 +100,7 @@ class Measurements:
     important: list[str] | None  # features, most important first
 
 
-def measure(pipeline: str | int, *, since: datetime, until: datetime, granularity: monitoring.Granularity,
+def measure(actor: Actor, pipeline: str | int, *, since: datetime, until: datetime, granularity: monitoring.Granularity,
             thresholds: AlertThresholds, version: int | None = None, drift: bool | None = None,
             ranker: Ranker | None = None, drifter: Drifter | None = None) -> Measurements:
     """The numbers ``thresholds`` need; drift is measured when a drift threshold is set (or ``drift`` is True).
@@ -110,20 +112,21 @@ def measure(pipeline: str | int, *, since: datetime, until: datetime, granularit
     Drift view share one computation).
     """
     window = {"since": since, "until": until, "granularity": granularity, "version": version}
-    performance = monitoring.live_performance(pipeline, **window)
+    performance = monitoring.live_performance(actor, pipeline, **window)
     balanced = None
     if thresholds.min_balanced_accuracy is not None and performance.metric == "accuracy":
-        balanced = _balanced_accuracy(pipeline, **window)
+        balanced = _balanced_accuracy(actor, pipeline, **window)
     found, note, important = None, None, None
     if drift if drift is not None else (thresholds.max_psi is not None or bool(thresholds.feature_psi)):
         try:
-            found = (drifter or monitor_drift.drift_over_time)(pipeline, **window)
+            found = (drifter or partial(monitor_drift.drift_over_time, actor))(pipeline, **window)
         except StorageError as e:
             note = str(e)
         if found is not None and thresholds.top_k is not None and thresholds.max_psi is not None:
-            important = (ranker or important_features)(pipeline, found.version)
+            important = (ranker or partial(important_features, actor))(pipeline, found.version)
     return Measurements(performance=performance, balanced=balanced, drift=found,
-                        drift_note=note, violations=violations_over_time(pipeline, **window), important=important)
+                        drift_note=note, violations=violations_over_time(actor, pipeline, **window),
+                                                                         important=important)
 
 
 def assess(thresholds: AlertThresholds, measured: Measurements) -> list[Check]:
@@ -137,52 +140,56 @@ def assess(thresholds: AlertThresholds, measured: Measurements) -> list[Check]:
     return sorted(checks, key=lambda c: (not c.crossed, -c.excess))
 
 
-def evaluate(pipeline: str | int, *, since: datetime, until: datetime, granularity: monitoring.Granularity = "hour",
+def evaluate(actor: Actor, pipeline: str | int, *, since: datetime, until: datetime,
+             granularity: monitoring.Granularity = "hour",
              thresholds: AlertThresholds | None = None, version: int | None = None,
              ranker: Ranker | None = None) -> list[Check]:
     """The checks of ``thresholds`` (default: the pipeline's stored ones) over [since, until)."""
-    thresholds = thresholds if thresholds is not None else get_thresholds(pipeline).thresholds
+    thresholds = thresholds if thresholds is not None else get_thresholds(actor, pipeline).thresholds
     if thresholds.is_empty():
         return []
-    return assess(thresholds, measure(pipeline, since=since, until=until, granularity=granularity,
+    return assess(thresholds, measure(actor, pipeline, since=since, until=until, granularity=granularity,
                                       thresholds=thresholds, version=version, ranker=ranker))
 
 
-def service_checks(pipeline: str | int, *, now: datetime | None = None, ranker: Ranker | None = None) -> list[Check]:
+def service_checks(actor: Actor, pipeline: str | int, *, now: datetime | None = None,
+                   ranker: Ranker | None = None) -> list[Check]:
     """The stored thresholds' checks over their ``window_hours`` back from now, per hour: what ``/metrics`` shows."""
-    thresholds = get_thresholds(pipeline).thresholds
+    thresholds = get_thresholds(actor, pipeline).thresholds
     until = now or datetime.now(UTC)
-    return evaluate(pipeline, since=until - timedelta(hours=thresholds.window_hours), until=until,
+    return evaluate(actor, pipeline, since=until - timedelta(hours=thresholds.window_hours), until=until,
                     granularity="hour", thresholds=thresholds, ranker=ranker)
 
 
-def service_watcher(pipeline: str | int, *, config: Settings | None = None) -> AlertWatcher:
+def service_watcher(actor: Actor, pipeline: str | int, *, config: Settings | None = None) -> AlertWatcher:
     """What a studio-started service plugs in: :func:`service_checks` evaluated in a background thread every
     ``PIPELINE_STUDIO_ALERT_REFRESH_SECONDS``, for ``/metrics``; the stored thresholds are re-read each time, so
-    thresholds saved on the Monitor page reach a running service without a restart."""
+    thresholds saved on the Monitor page reach a running service without a restart. The actor's right to read
+    the pipeline is checked now, not first in the thread."""
+    registry.get_pipeline(actor, pipeline)
     config = config or settings()
     rankings: dict[int, list[str]] = {}  # per registered version: its model, hence its ranking, never changes
 
     def ranker(name: str | int, version: int) -> list[str]:
         if version not in rankings:
-            rankings[version] = important_features(name, version)
+            rankings[version] = important_features(actor, name, version)
         return rankings[version]
 
     def states() -> list[AlertState]:
         return [AlertState(kind=c.kind, feature=c.subject, crossed=c.crossed)
-                for c in service_checks(pipeline, ranker=ranker)]
+                for c in service_checks(actor, pipeline, ranker=ranker)]
 
     return AlertWatcher(states, every=config.alert_refresh_seconds)
 
 
-def important_features(pipeline: str | int, version: int | None) -> list[str]:
+def important_features(actor: Actor, pipeline: str | int, version: int | None) -> list[str]:
     """The version's features (pipeline names), most important first: permutation importance of its model on up to
     :data:`IMPORTANCE_ROWS` of its training rows."""
-    chosen = monitor_drift.reference_version(pipeline, version)
+    chosen = monitor_drift.reference_version(actor, pipeline, version)
     if chosen.dataset_id is None:
         raise StorageError(f"Version {chosen.version} of '{chosen.pipeline}' has no stored training data, so its "
                            "features cannot be ranked by importance; drop 'top k' from the drift threshold.")
-    model = load_stored_model(chosen.artifact_id)
+    model = load_stored_model(actor, chosen.artifact_id)
     training = storage.load_frame(current_store(), chosen.dataset_id)
     target = raw_target(model.metadata)
     if target not in training.columns:
@@ -250,10 +257,11 @@ def _check(kind: CheckKind, subject: str, bound: float, value: float | None, *, 
     return Check(kind=kind, subject=subject, bound=bound, value=value, crossed=crossed, since=since, rows=rows)
 
 
-def _balanced_accuracy(pipeline: str | int, *, since: datetime, until: datetime, granularity: monitoring.Granularity,
+def _balanced_accuracy(actor: Actor, pipeline: str | int, *, since: datetime, until: datetime,
+                       granularity: monitoring.Granularity,
                        version: int | None) -> BalancedAccuracy:
     """The mean over true classes of the share of that class's rows predicted right, per bucket and pooled."""
-    window, starts = monitoring.window_of(pipeline, since, until, granularity, version)
+    window, starts = monitoring.window_of(actor, pipeline, since, until, granularity, version)
     tallies: dict[int, dict[str, list[int]]] = defaultdict(lambda: defaultdict(lambda: [0, 0]))
     pooled: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     for bucket, predicted, actual in labelled_predictions(current_store(), window):

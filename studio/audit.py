@@ -24,8 +24,7 @@ from pipeline_core.definition.spec import PipelineSpec
 from pipeline_core.errors import DataError
 from pipeline_core.training.holdout import holdout_split
 from storage import Dataset, ModelArtifact
-from studio.datasets import load_table
-from studio.models import load_stored_model
+from studio.roles import Actor
 from studio.runs import run_inputs
 
 
@@ -52,10 +51,10 @@ class HoldoutScores:
         return [str(self.rename.get(c, c)) for c in self.X.columns]
 
 
-def holdout_scores(run_id: int, *, load_model: Callable[[ModelArtifact], LoadedModel] = load_stored_model,
-                   load_frame: Callable[[Dataset], pd.DataFrame] = load_table) -> HoldoutScores:
+def holdout_scores(actor: Actor, run_id: int, *, load_model: Callable[[ModelArtifact], LoadedModel] | None = None,
+                   load_frame: Callable[[Dataset], pd.DataFrame] | None = None) -> HoldoutScores:
     """Score run ``run_id``'s model on its rebuilt hold-out rows; a plain error without hold-out or model."""
-    inputs = run_inputs(run_id, load_model=load_model, load_frame=load_frame)
+    inputs = run_inputs(actor, run_id, load_model=load_model, load_frame=load_frame)
     split = holdout_split(inputs.spec, inputs.frame)
     pipeline = inputs.model.pipeline
     try:

@@ -14,14 +14,15 @@ import storage
 from pipeline_core.analysis.champion import ChallengerVerdict, compare
 from studio import registry
 from studio.errors import StudioError
+from studio.roles import Actor
 from studio.workspace import current_store
 
 
-def challenger_verdict(pipeline: str | int, challenger: int, *, since: datetime, until: datetime,
+def challenger_verdict(actor: Actor, pipeline: str | int, challenger: int, *, since: datetime, until: datetime,
                        champion: int | None = None) -> ChallengerVerdict:
     """The challenger version against ``champion`` (default: the production version) on the labelled rows both
     scored in [since, until)."""
-    versions = {v.version: v for v in registry.list_model_versions(pipeline)}
+    versions = {v.version: v for v in registry.list_model_versions(actor, pipeline)}
     if champion is None:
         production = next((v for v in versions.values() if v.stage == registry.PRODUCTION), None)
         if production is None:
@@ -34,7 +35,7 @@ def challenger_verdict(pipeline: str | int, challenger: int, *, since: datetime,
     if champion == challenger:
         raise StudioError(f"version {challenger} is the champion itself; pick another version as the challenger")
     task = versions[champion].metrics.task or versions[challenger].metrics.task
-    row = registry.get_pipeline(pipeline)
+    row = registry.get_pipeline(actor, pipeline)
     pairs = storage.paired_outcomes(current_store(), row.id, champion, challenger, since=since, until=until)
     champion_said, challenger_said, truth = (list(column) for column in zip(*pairs, strict=True)) if pairs \
         else ([], [], [])

@@ -20,10 +20,13 @@ import sys
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pipeline_core import cli as core
 from studio.users_cli import add_users
+
+if TYPE_CHECKING:
+    from studio.roles import Actor
 
 PROG = "python -m studio"
 CLI_USER = "cli"  # who the registry records for changes made from the command line
@@ -62,6 +65,15 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _actor(args: argparse.Namespace) -> Actor:
+    """Who a command acts as: the local user (it runs on this machine, next to the database), in the workspace
+    ``--workspace`` names where a command takes it (the Models page starts services with it), else the default."""
+    from studio.roles import Actor
+
+    workspace = getattr(args, "workspace", None)
+    return Actor.local(workspace) if workspace is not None else Actor.local()
+
+
 def _seconds(text: str) -> float:
     """A number of seconds, 0 or more (argparse turns the ValueError into a one-line usage error)."""
     value = float(text)
@@ -79,6 +91,8 @@ def _accept_stage(command: argparse.ArgumentParser, registry_handler: Handler) -
                                                             "holds (the studio of PIPELINE_STUDIO_HOME)")
     command.add_argument("--stage", metavar="STAGE", default="production",
                          help="with --pipeline: none, staging, production (default) or archived")
+    command.add_argument("--workspace", type=core._positive_int, default=None, metavar="ID",
+                         help="with --pipeline: the workspace the pipeline is in (default: the default workspace)")
     file_handler: Handler = command.get_default("handler")
 
     def handler(args: argparse.Namespace) -> int:
@@ -101,7 +115,7 @@ def cmd_predict_stage(args: argparse.Namespace) -> int:
     """``predict --pipeline NAME --stage STAGE DATA --out OUT``: the core's predict with the stage's model."""
     from studio import registry
 
-    serving = registry.production_model(args.pipeline, args.stage)
+    serving = registry.production_model(_actor(args), args.pipeline, args.stage)
     version = serving.version
     core._note(f"scoring with version {version.version} of pipeline '{version.pipeline}' ({version.stage}): "
                f"{version.model_label}, run #{version.run_id}")
@@ -135,7 +149,7 @@ def cmd_serve_stage(args: argparse.Namespace) -> int:
     loaded: list[Any] = []
 
     def load() -> tuple[Any, Any]:
-        stage = registry.production_model(args.pipeline, args.stage)
+        stage = registry.production_model(_actor(args), args.pipeline, args.stage)
         version = stage.version
         loaded.append(version)
         core._note(f"serving version {version.version} of pipeline '{version.pipeline}' ({version.stage}): "
@@ -148,12 +162,13 @@ def cmd_serve_stage(args: argparse.Namespace) -> int:
             source="service", model_sha256=version.artifact_sha256, pipeline_id=version.pipeline_id,
             version=version.version))
         if args.shadow:
-            scorer, challenger = prediction_log.shadow_scorer(args.pipeline, args.shadow, champion=version.version)
+            scorer, challenger = prediction_log.shadow_scorer(_actor(args), args.pipeline, args.shadow,
+                                                              champion=version.version)
             plugged = replace(plugged, shadow=scorer)
             core._note(f"shadow: version {challenger} ({args.shadow}) scores every request too; its answers are "
                        "logged, never returned")
-        plugged = replace(plugged, alerts=alerts.service_watcher(version.pipeline_id),
-                          source=stage_source.following(args.pipeline, args.stage))
+        plugged = replace(plugged, alerts=alerts.service_watcher(_actor(args), version.pipeline_id),
+                          source=stage_source.following(_actor(args), args.pipeline, args.stage))
         every = f"every {args.reload_seconds:g} s and " if args.reload_seconds else ""
         core._note(f"follows {args.stage}: checks {every}on POST /reload, and swaps to a new version without "
                    "failing a request")
@@ -211,7 +226,7 @@ def _table(rows: list[dict[str, object]]) -> str:
 def cmd_models_list(args: argparse.Namespace) -> int:
     from studio import registry
 
-    versions = registry.list_model_versions(args.pipeline)
+    versions = registry.list_model_versions(_actor(args), args.pipeline)
     if not versions:
         print(f"no model of pipeline '{args.pipeline}' is registered yet")
         return core.EXIT_OK
@@ -230,7 +245,7 @@ def cmd_models_history(args: argparse.Namespace) -> int:
     from studio import registry
 
     rows = [{"when": m.at.strftime("%Y-%m-%d %H:%M:%S"), "version": m.version, "from": m.from_stage or "-",
-             "to": m.to_stage, "by": m.by, "why": m.why} for m in registry.stage_history(args.pipeline)]
+             "to": m.to_stage, "by": m.by, "why": m.why} for m in registry.stage_history(_actor(args), args.pipeline)]
     print(_table(rows))
     return core.EXIT_OK
 
@@ -238,7 +253,7 @@ def cmd_models_history(args: argparse.Namespace) -> int:
 def cmd_models_register(args: argparse.Namespace) -> int:
     from studio import registry
 
-    version = registry.register_model(args.run, pipeline_name=args.pipeline, by=CLI_USER, note=args.note)
+    version = registry.register_model(_actor(args), args.run, pipeline_name=args.pipeline, by=CLI_USER, note=args.note)
     print(f"registered run #{args.run}'s model as version {version.version} of '{version.pipeline}' (stage none)")
     return core.EXIT_OK
 
@@ -246,7 +261,7 @@ def cmd_models_register(args: argparse.Namespace) -> int:
 def cmd_models_promote(args: argparse.Namespace) -> int:
     from studio import registry
 
-    for move in registry.set_stage(args.pipeline, args.version, args.stage, by=CLI_USER, why=args.why):
+    for move in registry.set_stage(_actor(args), args.pipeline, args.version, args.stage, by=CLI_USER, why=args.why):
         print(f"version {move.version}: {move.from_stage} -> {move.to_stage}")
     return core.EXIT_OK
 
@@ -254,7 +269,7 @@ def cmd_models_promote(args: argparse.Namespace) -> int:
 def cmd_models_rollback(args: argparse.Namespace) -> int:
     from studio import registry
 
-    back = registry.rollback(args.pipeline, by=CLI_USER, why=args.why)
+    back = registry.rollback(_actor(args), args.pipeline, by=CLI_USER, why=args.why)
     print(f"version {back.version} of '{back.pipeline}' is in production again")
     return core.EXIT_OK
 
@@ -318,9 +333,11 @@ def cmd_monitor(args: argparse.Namespace) -> int:
     if since is None:
         return core._fail(f"--since {args.since!r} is neither an ISO date/time nor a span such as 24h or 7d",
                           core.EXIT_USAGE)
-    stored = alert_thresholds.get_thresholds(args.pipeline).thresholds  # the flags replace the stored ones
+    stored = alert_thresholds.get_thresholds(_actor(args),
+                                             args.pipeline).thresholds  # the flags replace the stored ones
     thresholds = stored.with_overrides(max_psi=args.max_psi, min_accuracy=args.min_accuracy, max_mae=args.max_mae)
-    report = monitor_report.build_report(args.pipeline, since=since, until=until, granularity=args.granularity,
+    report = monitor_report.build_report(_actor(args), args.pipeline, since=since, until=until,
+                                         granularity=args.granularity,
                                          thresholds=thresholds)
     text = report.model_dump_json(indent=2) if out.suffix.lower() == ".json" else monitor_report.to_html(report)
     out.write_text(text, encoding="utf-8")
@@ -375,7 +392,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     if out.suffix.lower() not in (".html", ".htm"):
         return core._fail(f"--out must end in .html, not '{out.name}'", core.EXIT_USAGE)
     sensitive = [c.strip() for c in args.sensitive.split(",") if c.strip()]
-    report = model_report.build_model_report(args.pipeline, args.version, sensitive=sensitive,
+    report = model_report.build_model_report(_actor(args), args.pipeline, args.version, sensitive=sensitive,
                                              positive=args.positive)
     out.write_bytes(report.html)
     print(f"version {report.version} of '{report.pipeline}': {len(report.sections)} sections, "
@@ -412,7 +429,7 @@ def cmd_retrain(args: argparse.Namespace) -> int:
     # not training.start_runner: that closes as failed every active run its runner does not hold (the app's too)
     runner = create_runner(config.jobs, max_jobs=1, scheduler=config.scheduler_address)
     try:
-        job = retrain.retrain(runner, args.pipeline, version=args.version, data=data,
+        job = retrain.retrain(_actor(args), runner, args.pipeline, version=args.version, data=data,
                               file_name=Path(args.data).name if args.data else None, by=CLI_USER, owner=CLI_USER)
         print(f"retraining version {job.from_version} of '{job.pipeline}' on {job.rows()} (run #{job.run_id})",
               flush=True)
@@ -423,9 +440,9 @@ def cmd_retrain(args: argparse.Namespace) -> int:
                     shown = job.message
                     core._note(f"{job.progress:.0%} {job.message}")
                 time.sleep(0.5)
-                job = retrain.get_retrain(job.id)
+                job = retrain.get_retrain(_actor(args), job.id)
         except KeyboardInterrupt:
-            training.cancel(job.run_id)
+            training.cancel(_actor(args), job.run_id)
             raise
     finally:
         runner.close()

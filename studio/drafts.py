@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict
 import storage
 from pipeline_core.definition.spec import PipelineSpec, load_spec
 from pipeline_core.errors import SpecError
+from studio.roles import Action, Actor, NotFound, require
 from studio.workspace import current_store
 
 
@@ -47,10 +48,15 @@ def new_token() -> str:
     return secrets.token_urlsafe(16)
 
 
-def open_draft(token: str) -> WorkingDraft | None:
-    """The draft saved under ``token``, or ``None`` when nothing was saved under it yet."""
-    row = storage.get_draft(current_store(), token)
-    if row is None:
+def open_draft(actor: Actor, token: str) -> WorkingDraft | None:
+    """The draft saved under ``token``, or ``None`` when nothing was saved under it yet in the actor's workspace.
+
+    A draft is one tab's scratch work, so any member may keep one (a viewer's page keeps its place too); what a
+    draft becomes, a saved version or a run, is checked where that happens."""
+    store = current_store()
+    require(store, actor, Action.READ)
+    row = storage.get_draft(store, token)
+    if row is None or row.workspace_id != actor.workspace_id:
         return None
     spec, problem = None, ""
     if row.definition:
@@ -62,15 +68,25 @@ def open_draft(token: str) -> WorkingDraft | None:
                         context=DraftContext.model_validate(row.context or {}), problem=problem)
 
 
-def save_draft(token: str, *, dataset_id: int | None, spec: PipelineSpec | None, context: DraftContext) -> int:
-    """Save the tab's working pipeline under ``token`` (create or overwrite); returns the draft's new revision."""
-    row = storage.save_draft(current_store(), token, dataset_id=dataset_id,
-                             definition=spec.to_dict() if spec is not None else {},
-                             context=context.model_dump(mode="json"))
+def save_draft(actor: Actor, token: str, *, dataset_id: int | None, spec: PipelineSpec | None,
+               context: DraftContext) -> int:
+    """Save the tab's working pipeline under ``token`` (create or overwrite); returns the draft's new revision.
+
+    A token another workspace's draft holds is refused as not found (tokens are random, so this is a stale
+    address carried over after switching workspace, not a guess)."""
+    store = current_store()
+    require(store, actor, Action.READ)
+    existing = storage.get_draft(store, token)
+    if existing is not None and existing.workspace_id != actor.workspace_id:
+        raise NotFound("this page's draft was not found in this workspace; open the page again from the menu")
+    row = storage.save_draft(store, token, dataset_id=dataset_id, definition=spec.to_dict() if spec is not None else {},
+                             context=context.model_dump(mode="json"), workspace_id=actor.workspace_id)
     return row.revision
 
 
-def draft_revision(token: str) -> int | None:
+def draft_revision(actor: Actor, token: str) -> int | None:
     """How many times the draft was saved (``None``: never), so a tab can tell another tab saved since."""
-    row = storage.get_draft(current_store(), token)
-    return row.revision if row is not None else None
+    store = current_store()
+    require(store, actor, Action.READ)
+    row = storage.get_draft(store, token)
+    return row.revision if row is not None and row.workspace_id == actor.workspace_id else None

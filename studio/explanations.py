@@ -20,8 +20,7 @@ from pipeline_core.artifacts.export import LoadedModel
 from pipeline_core.errors import DataError
 from pipeline_core.training.holdout import holdout_split
 from storage import Dataset, ModelArtifact
-from studio.datasets import load_table
-from studio.models import load_stored_model
+from studio.roles import Actor
 from studio.runs import run_inputs
 
 CURVES = 4  # partial dependence plots for this many of the most important columns
@@ -36,11 +35,11 @@ class RunExplanation:
     curves: list[DependenceCurve]
 
 
-def explain_run(run_id: int, *, load_model: Callable[[ModelArtifact], LoadedModel] = load_stored_model,
-                load_frame: Callable[[Dataset], pd.DataFrame] = load_table,
+def explain_run(actor: Actor, run_id: int, *, load_model: Callable[[ModelArtifact], LoadedModel] | None = None,
+                load_frame: Callable[[Dataset], pd.DataFrame] | None = None,
                 curves: int = CURVES) -> RunExplanation:
     """Explain run ``run_id``'s model on its hold-out rows; a plain error without hold-out rows or a model."""
-    inputs = run_inputs(run_id, load_model=load_model, load_frame=load_frame)
+    inputs = run_inputs(actor, run_id, load_model=load_model, load_frame=load_frame)
     split = holdout_split(inputs.spec, inputs.frame)
     pipeline, seed = inputs.model.pipeline, inputs.spec.evaluation.seed
     summary = explain_global(Explainer(pipeline, split.X_train, seed=seed), split.X_test, seed=seed)

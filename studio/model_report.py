@@ -47,6 +47,7 @@ from studio import audit, explanations, pipelines, registry
 from studio.datasets import get_dataset, load_table, preview_rows
 from studio.errors import FAILURES, StorageError
 from studio.models import get_artifact, load_stored_model
+from studio.roles import Actor
 from studio.runs import get_run, run_inputs
 from studio.schema import dataset_schema
 
@@ -77,21 +78,22 @@ class ModelReport:
     sensitive: list[str]
 
 
-def build_model_report(pipeline: str | int, version: int, *, sensitive: Sequence[str] = (),
+def build_model_report(actor: Actor, pipeline: str | int, version: int, *, sensitive: Sequence[str] = (),
                        positive: str | None = None,
-                       load_model: Callable[[ModelArtifact], LoadedModel] = load_stored_model,
-                       load_frame: Callable[[Dataset], pd.DataFrame] = load_table) -> ModelReport:
+                       load_model: Callable[[ModelArtifact], LoadedModel] | None = None,
+                       load_frame: Callable[[Dataset], pd.DataFrame] | None = None) -> ModelReport:
     """The report of version ``version`` of ``pipeline`` (name or id); bias by group when ``sensitive`` names
     columns (``positive``: the class counted as selected). The loaders default to the store; a page passes its
     cached ones."""
-    entry = registry.model_version(pipeline, version)
-    run = get_run(entry.run_id)
+    entry = registry.model_version(actor, pipeline, version)
+    run = get_run(actor, entry.run_id)
     if run is None:
         raise StorageError(f"Run #{entry.run_id} behind version {version} of '{entry.pipeline}' no longer exists.")
-    model, frame = _once(load_model), _once(load_frame)
-    spec, fitted, table = _inputs(entry, model, frame)
+    model = _once(load_model or (lambda artifact: load_stored_model(actor, artifact)))
+    frame = _once(load_frame or (lambda dataset: load_table(actor, dataset)))
+    spec, fitted, table = _inputs(actor, entry, model, frame)
     summary = run_summary(run)
-    found = _analyse(entry, spec, fitted, table, summary, list(sensitive), positive, model, frame)
+    found = _analyse(actor, entry, spec, fitted, table, summary, list(sensitive), positive, model, frame)
     record = next((r for r in run.leaderboard if r.get("model") == entry.model_name), None)
     metrics = entry.metrics
     split = found.split
@@ -134,14 +136,14 @@ def build_model_report(pipeline: str | int, version: int, *, sensitive: Sequence
                        list(sensitive))
 
 
-def _inputs(entry: registry.ModelVersion, model: Callable[[ModelArtifact], LoadedModel],
+def _inputs(actor: Actor, entry: registry.ModelVersion, model: Callable[[ModelArtifact], LoadedModel],
             frame: Callable[[Dataset], pd.DataFrame]) -> tuple[PipelineSpec, Any, pd.DataFrame | None]:
     """The definition, the fitted pipeline and the training table; without the table when it was deleted (the
     registry keeps the model file and its run, so most of the report still stands)."""
     if entry.dataset_id is not None:
-        inputs = run_inputs(entry.run_id, load_model=model, load_frame=frame)
+        inputs = run_inputs(actor, entry.run_id, load_model=model, load_frame=frame)
         return inputs.spec, inputs.model.pipeline, inputs.frame
-    loaded = model(get_artifact(entry.artifact_id))
+    loaded = model(get_artifact(actor, entry.artifact_id))
     definition = loaded.metadata.get("definition")
     if not definition:
         raise StorageError(f"Version {entry.version} of '{entry.pipeline}' has neither its training data nor a "
@@ -163,7 +165,7 @@ class _Findings:
     explain_problem: str | None = None
 
 
-def _analyse(entry: registry.ModelVersion, spec: PipelineSpec, fitted: Any, table: pd.DataFrame | None,
+def _analyse(actor: Actor, entry: registry.ModelVersion, spec: PipelineSpec, fitted: Any, table: pd.DataFrame | None,
              summary: RunSummary, sensitive: list[str], positive: str | None,
              model: Callable[[ModelArtifact], LoadedModel], frame: Callable[[Dataset], pd.DataFrame]) -> _Findings:
     found, task = _Findings(), summary.task
@@ -182,7 +184,7 @@ def _analyse(entry: registry.ModelVersion, spec: PipelineSpec, fitted: Any, tabl
     if found.holdout_problem is not None:
         return found
     try:
-        scored = audit.holdout_scores(entry.run_id, load_model=model, load_frame=frame)
+        scored = audit.holdout_scores(actor, entry.run_id, load_model=model, load_frame=frame)
         found.errors = audit.where_it_errs(scored)
     except FAILURES as e:
         found.audit_problem = str(e)
@@ -190,22 +192,22 @@ def _analyse(entry: registry.ModelVersion, spec: PipelineSpec, fitted: Any, tabl
         if sensitive:  # the caller's columns: a wrong name fails the report, before SHAP runs
             found.bias = audit.bias_by_group(scored, sensitive, positive=positive)
     try:
-        found.explained = explanations.explain_run(entry.run_id, load_model=model, load_frame=frame)
+        found.explained = explanations.explain_run(actor, entry.run_id, load_model=model, load_frame=frame)
     except FAILURES as e:
         found.explain_problem = str(e)
     return found
 
 
-def sensitive_choices(pipeline: str | int, version: int) -> list[str]:
+def sensitive_choices(actor: Actor, pipeline: str | int, version: int) -> list[str]:
     """Columns the report may group rows by: every column of the version's data under the definition's names,
     the target aside (a column the model does not read still counts). Empty when the data was deleted."""
-    entry = registry.model_version(pipeline, version)
-    run = get_run(entry.run_id)
-    saved = pipelines.get_version(run.pipeline_version_id) if run and run.pipeline_version_id else None
-    if saved is None or entry.dataset_id is None or get_dataset(entry.dataset_id) is None:
+    entry = registry.model_version(actor, pipeline, version)
+    run = get_run(actor, entry.run_id)
+    saved = pipelines.get_version(actor, run.pipeline_version_id) if run and run.pipeline_version_id else None
+    if saved is None or entry.dataset_id is None or get_dataset(actor, entry.dataset_id) is None:
         return []
     spec = pipelines.version_spec(saved)
-    names = [str(spec.columns.rename.get(c, c)) for c in preview_rows(entry.dataset_id, 1).columns]
+    names = [str(spec.columns.rename.get(c, c)) for c in preview_rows(actor, entry.dataset_id, 1).columns]
     return [name for name in names if name != spec.target]
 
 

@@ -24,6 +24,7 @@ from storage import StorageError
 from studio import registry, scoring
 from studio.models import load_stored_model
 from studio.monitoring import Granularity, window_of
+from studio.roles import Actor
 from studio.workspace import current_store
 
 PER_BUCKET = 5_000
@@ -56,18 +57,19 @@ class DriftOverTime:
         return [cell for cell in self.cells if cell.feature == feature]
 
 
-def drift_over_time(pipeline: str | int, *, since: datetime, until: datetime, granularity: Granularity = "day",
+def drift_over_time(actor: Actor, pipeline: str | int, *, since: datetime, until: datetime,
+                    granularity: Granularity = "day",
                     version: int | None = None) -> DriftOverTime:
     """Drift of each bucket's logged inputs from the training data of ``version`` (default: the production one,
     else the newest registered), counting only rows that version scored."""
-    chosen = reference_version(pipeline, version)
-    window, _ = window_of(pipeline, since, until, granularity, chosen.version)
+    chosen = reference_version(actor, pipeline, version)
+    window, _ = window_of(actor, pipeline, since, until, granularity, chosen.version)
     if chosen.dataset_id is None:
         raise StorageError(f"Version {chosen.version} of '{chosen.pipeline}' has no stored training data (it was "
                            "deleted), so drift cannot be measured against it.")
     store = current_store()
     training = storage.load_frame(store, chosen.dataset_id)
-    columns = scoring.drift_columns(load_stored_model(chosen.artifact_id).metadata, training)
+    columns = scoring.drift_columns(load_stored_model(actor, chosen.artifact_id).metadata, training)
     names = [c.name for c in columns]
     side = scoring.training_side(training, columns)  # once: binning the training rows per bucket cost most
     per_bucket: dict[int, list[dict]] = {}
@@ -90,9 +92,9 @@ def drift_over_time(pipeline: str | int, *, since: datetime, until: datetime, gr
     return DriftOverTime(version=chosen.version, reference_rows=len(training), features=ranked, cells=cells)
 
 
-def reference_version(pipeline: str | int, version: int | None) -> registry.ModelVersion:
+def reference_version(actor: Actor, pipeline: str | int, version: int | None) -> registry.ModelVersion:
     """The version drift is measured against: ``version``, else the production one, else the newest registered."""
-    versions = registry.list_model_versions(pipeline)
+    versions = registry.list_model_versions(actor, pipeline)
     if version is not None:
         found = [v for v in versions if v.version == version]
         if not found:

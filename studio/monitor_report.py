@@ -16,6 +16,7 @@ from pydantic import BaseModel
 
 from studio import alerts, monitoring
 from studio.alert_thresholds import AlertThresholds, get_thresholds
+from studio.roles import Actor
 
 EXIT_ALERT = 3
 
@@ -50,13 +51,14 @@ class MonitorReport(BaseModel):
     alerts: list[str]
 
 
-def build_report(pipeline: str, *, since: datetime, until: datetime, granularity: monitoring.Granularity = "day",
+def build_report(actor: Actor, pipeline: str, *, since: datetime, until: datetime,
+                 granularity: monitoring.Granularity = "day",
                  thresholds: AlertThresholds | None = None) -> MonitorReport:
     """The report, with ``thresholds`` (default: the pipeline's stored ones) checked by :func:`studio.alerts.assess`,
     the function the Monitor page and a service's ``/metrics`` use too."""
-    thresholds = thresholds if thresholds is not None else get_thresholds(pipeline).thresholds
-    traffic = monitoring.traffic(pipeline, since=since, until=until, granularity=granularity)
-    measured = alerts.measure(pipeline, since=since, until=until, granularity=granularity, thresholds=thresholds,
+    thresholds = thresholds if thresholds is not None else get_thresholds(actor, pipeline).thresholds
+    traffic = monitoring.traffic(actor, pipeline, since=since, until=until, granularity=granularity)
+    measured = alerts.measure(actor, pipeline, since=since, until=until, granularity=granularity, thresholds=thresholds,
                               drift=True)
     performance = measured.performance
     labelled = sum(b.rows for b in performance.buckets)

@@ -15,7 +15,8 @@ from datetime import datetime
 import numpy as np
 
 from storage import minute_traffic
-from studio import monitoring
+from studio import monitoring, registry
+from studio.roles import Actor
 from studio.workspace import current_store
 
 NO_VERSION = -1  # rows scored by a model that is not registered
@@ -40,8 +41,9 @@ class TrafficLog:
     latencies: np.ndarray
 
 
-def traffic_log(pipeline: int, since: datetime, until: datetime) -> TrafficLog:
+def traffic_log(actor: Actor, pipeline: int, since: datetime, until: datetime) -> TrafficLog:
     """One read of the pipeline's log over [since, until), kept per minute."""
+    registry.get_pipeline(actor, pipeline)  # a pipeline of the actor's workspace, or not found
     groups, requests = minute_traffic(current_store(), pipeline, since, until)
 
     def column(records: list[tuple], i: int, kind: type) -> np.ndarray:
@@ -55,15 +57,16 @@ def traffic_log(pipeline: int, since: datetime, until: datetime) -> TrafficLog:
                       request_shadow=column(requests, 2, bool), latencies=column(requests, 3, float))
 
 
-def traffic_from(log: TrafficLog, *, since: datetime, until: datetime, granularity: monitoring.Granularity,
+def traffic_from(actor: Actor, log: TrafficLog, *, since: datetime, until: datetime,
+                 granularity: monitoring.Granularity,
                  version: int | None) -> list[monitoring.TrafficBucket]:
     """:func:`studio.monitoring.traffic` of the window, counted from ``log``; a window the log cannot answer
     exactly (not whole minutes, or reaching outside the log's span) is read from the database instead."""
     window = {"since": since, "until": until, "granularity": granularity, "version": version}
     whole = since.timestamp() % 60 == 0 and until.timestamp() % 60 == 0
     if not whole or since < log.since or until > log.until:
-        return monitoring.traffic(log.pipeline, **window)
-    _, starts = monitoring.window_of(log.pipeline, since, until, granularity, version)
+        return monitoring.traffic(actor, log.pipeline, **window)
+    _, starts = monitoring.window_of(actor, log.pipeline, since, until, granularity, version)
     seconds = monitoring.SECONDS[granularity]
     low, high = since.timestamp(), until.timestamp()
 

@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 
 from storage import bucket_volume, violation_counts
 from studio.monitoring import Granularity, window_of
+from studio.roles import Actor
 from studio.workspace import current_store
 
 
@@ -63,10 +64,11 @@ class ViolationsOverTime:
         return sum(b.per_rule.get(rule, 0) for b in self.buckets)
 
 
-def violations_over_time(pipeline: str | int, *, since: datetime, until: datetime, granularity: Granularity = "hour",
+def violations_over_time(actor: Actor, pipeline: str | int, *, since: datetime, until: datetime,
+                         granularity: Granularity = "hour",
                          version: int | None = None) -> ViolationsOverTime:
     """Rows breaking each quality rule per bucket of [since, until), next to the rows scored."""
-    window, starts = window_of(pipeline, since, until, granularity, version)
+    window, starts = window_of(actor, pipeline, since, until, granularity, version)
     store = current_store()
     volume = {b: rows for b, rows, _ in bucket_volume(store, window)}
     violating: dict[int, int] = defaultdict(int)

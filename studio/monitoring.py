@@ -29,6 +29,7 @@ from storage import (
     request_latencies,
 )
 from studio import registry
+from studio.roles import Actor
 from studio.workspace import current_store
 
 Granularity = Literal["minute", "hour", "day"]
@@ -82,7 +83,7 @@ class PredictionDistribution:
     values: list[ValueQuantiles]
 
 
-def window_of(pipeline: str | int, since: datetime, until: datetime, granularity: str,
+def window_of(actor: Actor, pipeline: str | int, since: datetime, until: datetime, granularity: str,
               version: int | None) -> tuple[LogWindow, list[int]]:
     """The storage window of a pipeline's log and the start (epoch seconds) of each of its buckets, or a one-line
     refusal of an unknown granularity, a naive or reversed window, or one too long to draw."""
@@ -98,17 +99,17 @@ def window_of(pipeline: str | int, since: datetime, until: datetime, granularity
     if len(starts) > MAX_BUCKETS:
         raise StorageError(f"The window holds {len(starts):,} {granularity}s, more than {MAX_BUCKETS:,} points a "
                            "chart can show: pick a coarser granularity or a shorter window.")
-    pipeline_id = registry.get_pipeline(pipeline).id
+    pipeline_id = registry.get_pipeline(actor, pipeline).id
     return LogWindow(pipeline_id=pipeline_id, since=since, until=until, bucket_seconds=seconds,
                      version=version), starts
 
 
-def content_marker(pipeline: str | int) -> tuple[object, ...]:
+def content_marker(actor: Actor, pipeline: str | int) -> tuple[object, ...]:
     """What every aggregate of a pipeline's log depends on besides its window, in a few indexed lookups: which
     store, the log's and the outcomes' fingerprint (:func:`storage.log_marker`), and the pipeline's registered
     versions and stages (the task, the CV estimate and drift's reference come from them). Equal markers, equal
     results: a cache keyed by window and marker never serves a stale figure."""
-    versions = registry.list_model_versions(pipeline)
+    versions = registry.list_model_versions(actor, pipeline)
     store = current_store()
     return (store.url, *log_marker(store), tuple((v.version, v.stage, v.dataset_id) for v in versions))
 
@@ -117,10 +118,10 @@ def _at(epoch: int) -> datetime:
     return datetime.fromtimestamp(epoch, UTC)
 
 
-def traffic(pipeline: str | int, *, since: datetime, until: datetime, granularity: Granularity = "hour",
+def traffic(actor: Actor, pipeline: str | int, *, since: datetime, until: datetime, granularity: Granularity = "hour",
             version: int | None = None) -> list[TrafficBucket]:
     """Rows, requests and request latency (p50, p95, max) per bucket of [since, until), empty buckets included."""
-    window, starts = window_of(pipeline, since, until, granularity, version)
+    window, starts = window_of(actor, pipeline, since, until, granularity, version)
     store = current_store()
     volume = {b: (rows, requests) for b, rows, requests in bucket_volume(store, window)}
     latencies: dict[int, list[float]] = defaultdict(list)
@@ -143,13 +144,13 @@ def traffic_buckets(starts: list[int], volume: dict[int, tuple[int, int]],
     return found
 
 
-def prediction_distribution(pipeline: str | int, *, since: datetime, until: datetime,
+def prediction_distribution(actor: Actor, pipeline: str | int, *, since: datetime, until: datetime,
                             granularity: Granularity = "hour", version: int | None = None) -> PredictionDistribution:
     """What the model predicted per bucket: class counts for a classifier or clusterer (the registry's task says
     which), quantiles of the values for a regressor."""
-    window, starts = window_of(pipeline, since, until, granularity, version)
+    window, starts = window_of(actor, pipeline, since, until, granularity, version)
     store = current_store()
-    if _is_regression(pipeline, store, window):
+    if _is_regression(actor, pipeline, store, window):
         per: dict[int, list[float]] = defaultdict(list)
         for b, value in prediction_values(store, window):
             if isinstance(value, int | float) and not isinstance(value, bool):
@@ -196,13 +197,14 @@ class LivePerformance:
     cv_estimate: float | None
 
 
-def live_performance(pipeline: str | int, *, since: datetime, until: datetime, granularity: Granularity = "day",
+def live_performance(actor: Actor, pipeline: str | int, *, since: datetime, until: datetime,
+                     granularity: Granularity = "day",
                      version: int | None = None) -> LivePerformance:
     """Accuracy (classifiers) or mean absolute error (regressors) per bucket, on the logged rows joined to their
     ground truth; rows without an outcome yet are not counted."""
-    window, starts = window_of(pipeline, since, until, granularity, version)
+    window, starts = window_of(actor, pipeline, since, until, granularity, version)
     store = current_store()
-    regression = _is_regression(pipeline, store, window)
+    regression = _is_regression(actor, pipeline, store, window)
     per: dict[int, list[float]] = defaultdict(list)
     for b, predicted, actual in labelled_predictions(store, window):
         if regression:
@@ -213,7 +215,8 @@ def live_performance(pipeline: str | int, *, since: datetime, until: datetime, g
             per[b].append(float(_same(predicted, actual)))
     buckets = [_performance(_at(s), np.asarray(per.get(s, []), dtype=float), regression) for s in starts]
     metric = "mean_absolute_error" if regression else "accuracy"
-    return LivePerformance(metric=metric, buckets=buckets, cv_estimate=_cv_estimate(pipeline, version, regression))
+    return LivePerformance(metric=metric, buckets=buckets, cv_estimate=_cv_estimate(actor, pipeline, version,
+                           regression))
 
 
 def _performance(start: datetime, scores: np.ndarray, regression: bool) -> PerformanceBucket:
@@ -241,9 +244,9 @@ def as_label(value: object) -> str:
     return str(value).strip()
 
 
-def _cv_estimate(pipeline: str | int, version: int | None, regression: bool) -> float | None:
+def _cv_estimate(actor: Actor, pipeline: str | int, version: int | None, regression: bool) -> float | None:
     """The registered version's cross-validated accuracy or MAE (the newest version when none is named)."""
-    versions = registry.list_model_versions(pipeline)
+    versions = registry.list_model_versions(actor, pipeline)
     chosen = [v for v in versions if version is None or v.version == version]
     if not chosen:
         return None
@@ -262,10 +265,10 @@ def _label(text: str) -> str:
     return value if isinstance(value, str) else json.dumps(value)
 
 
-def _is_regression(pipeline: str | int, store: Store, window: LogWindow) -> bool:
+def _is_regression(actor: Actor, pipeline: str | int, store: Store, window: LogWindow) -> bool:
     """The task of the pipeline's newest registered version (recorded from its training run); for a pipeline
     without one, whether the logged predictions look like values (numbers, not all whole, or many distinct)."""
-    versions = registry.list_model_versions(pipeline)
+    versions = registry.list_model_versions(actor, pipeline)
     task = max(versions, key=lambda v: v.version).metrics.task if versions else None
     if task is not None:
         return task == "regression"

@@ -31,6 +31,7 @@ from pipeline_core.serving.server import ServiceHooks
 from pipeline_core.serving.shadow import ShadowScorer
 from storage import StorageError, Store
 from studio.datasets import read_upload
+from studio.roles import Actor
 from studio.settings import Settings, settings
 from studio.workspace import open_store
 
@@ -93,14 +94,14 @@ def service_hooks(target: LogTarget, *, config: Settings | None = None) -> Servi
                         feedback=lambda outcomes: record_outcomes(outcomes, config=config))
 
 
-def shadow_scorer(pipeline: str, stage: str, *, champion: int, config: Settings | None = None) \
+def shadow_scorer(actor: Actor, pipeline: str, stage: str, *, champion: int, config: Settings | None = None) \
         -> tuple[ShadowScorer, int]:
     """A shadow challenger for a service of ``pipeline``: ``stage``'s model, logging under its own version (source
     ``shadow``); and that version. Refused when the stage holds the served version itself."""
     from studio import registry  # the registry loads models; kept out of the service's import path
 
     config = config or settings()
-    staged = registry.production_model(pipeline, stage)
+    staged = registry.production_model(actor, pipeline, stage)
     if staged.version.version == champion:
         raise StorageError(f"the {stage} stage holds version {champion}, the version being served; put the challenger "
                            "in another stage (e.g. staging) to score it in shadow")
@@ -140,12 +141,12 @@ def log_scored(target: LogTarget, rows: pd.DataFrame, predictions: list, seconds
     return request_id
 
 
-def page_target(artifact_id: int, artifact_sha256: str, run_id: int | None) -> LogTarget:
+def page_target(actor: Actor, artifact_id: int, artifact_sha256: str, run_id: int | None) -> LogTarget:
     """The Predict page's target for a stored model: its registry entry when the run's model is registered
     (the production one first), else the model file's hash alone."""
     from studio import registry  # the registry loads models; kept out of the service's import path
 
-    found = [v for v in registry.registrations_of(run_id) if v.artifact_id == artifact_id] if run_id else []
+    found = [v for v in registry.registrations_of(actor, run_id) if v.artifact_id == artifact_id] if run_id else []
     found.sort(key=lambda v: v.stage != registry.PRODUCTION)
     if not found:
         return LogTarget(source="page", model_sha256=artifact_sha256)

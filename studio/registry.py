@@ -5,6 +5,10 @@ The Models page, the Train and Compare pages' "Register this model", the Predict
 call these, so a rule (what may be registered, which version a stage serves) is written once. ``by`` names who
 acted: a page passes its browser session's owner token (the one its training runs record), the CLI ``"cli"``.
 Stage rules (one production, the old one archived, rollback) are storage's: see :mod:`storage.registry`.
+
+A registry belongs to its pipeline's workspace. Every use case takes the :class:`~studio.roles.Actor`: reading and
+loading a model to score take a viewer, registering and moving versions between other stages an editor, and anything
+that changes what production holds (promote, archive the production version, roll back) an owner.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from storage import ModelStage, Pipeline, RegisteredModel, Run, StageChange, Sto
 from storage.registry import check_stage
 from studio import pipelines
 from studio.models import load_stored_model, run_artifact
+from studio.roles import Action, Actor, NotFound, require
 from studio.workspace import current_store
 
 STAGES: tuple[str, ...] = storage.STAGES
@@ -101,12 +106,15 @@ class StageModel:
 # ---- reading --------------------------------------------------------------------------------------------------
 
 
-def get_pipeline(pipeline: str | int) -> Pipeline:
-    """A pipeline by name or id; a one-line error naming it when there is none."""
-    row = storage.get_pipeline(current_store(), pipeline)
-    if row is None:
+def get_pipeline(actor: Actor, pipeline: str | int, action: Action = Action.READ) -> Pipeline:
+    """A pipeline of the actor's workspace by name or id, once ``action`` is allowed; a one-line error naming it
+    when there is none (or it is another workspace's: the same words)."""
+    store = current_store()
+    require(store, actor, action)
+    row = storage.get_pipeline(store, pipeline, workspace_id=actor.workspace_id)
+    if row is None or row.workspace_id != actor.workspace_id:
         what = f"named '{pipeline}'" if isinstance(pipeline, str) else str(pipeline)
-        raise StorageError(f"There is no pipeline {what}; save one on the Pipelines page first.")
+        raise NotFound(f"There is no pipeline {what} in this workspace; save one on the Pipelines page first.")
     return row
 
 
@@ -128,15 +136,15 @@ def _version(row: RegisteredModel, pipeline: Pipeline) -> ModelVersion:
     )
 
 
-def list_model_versions(pipeline: str | int) -> list[ModelVersion]:
+def list_model_versions(actor: Actor, pipeline: str | int) -> list[ModelVersion]:
     """The pipeline's registered versions, newest first, with metrics, data hash, definition version and lineage."""
-    row = get_pipeline(pipeline)
+    row = get_pipeline(actor, pipeline)
     return [_version(model, row) for model in storage.list_model_versions(current_store(), row.id)]
 
 
-def model_version(pipeline: str | int, version: int) -> ModelVersion:
+def model_version(actor: Actor, pipeline: str | int, version: int) -> ModelVersion:
     """Version ``version`` of the pipeline's registry; a one-line error naming the versions there are."""
-    row = get_pipeline(pipeline)
+    row = get_pipeline(actor, pipeline)
     model = storage.get_model_version(current_store(), row.id, int(version))
     if model is None:
         known = ", ".join(str(m.version) for m in reversed(storage.list_model_versions(current_store(), row.id)))
@@ -150,31 +158,34 @@ def _move(change: StageChange) -> StageMove:
                      by=change.changed_by, why=change.reason, at=change.changed_at, rollback=change.rollback)
 
 
-def stage_history(pipeline: str | int) -> list[StageMove]:
+def stage_history(actor: Actor, pipeline: str | int) -> list[StageMove]:
     """Every registration and stage change of the pipeline's registry, newest first."""
-    return [_move(change) for change in storage.list_stage_changes(current_store(), get_pipeline(pipeline).id)]
+    return [_move(change) for change in storage.list_stage_changes(current_store(), get_pipeline(actor, pipeline).id)]
 
 
-def model_in_stage(pipeline: str | int, stage: str = PRODUCTION) -> ModelVersion | None:
+def model_in_stage(actor: Actor, pipeline: str | int, stage: str = PRODUCTION) -> ModelVersion | None:
     """The version ``stage`` holds (the one production version; else the newest in that stage), if any."""
-    row = get_pipeline(pipeline)
+    row = get_pipeline(actor, pipeline)
     model = storage.model_in_stage(current_store(), row.id, _stage(stage))
     return _version(model, row) if model is not None else None
 
 
-def production_versions() -> list[ModelVersion]:
-    """Each pipeline's production version, for pipelines that have one (alphabetical by pipeline)."""
-    found = (model_in_stage(p.id) for p in storage.list_pipelines(current_store()))
+def production_versions(actor: Actor) -> list[ModelVersion]:
+    """Each of the workspace's pipelines' production version, for those that have one (alphabetical by pipeline)."""
+    store = current_store()
+    require(store, actor, Action.READ)
+    found = (model_in_stage(actor, p.id) for p in storage.list_pipelines(store, workspace_id=actor.workspace_id))
     return [version for version in found if version is not None]
 
 
-def production_model(pipeline_name: str, stage: str = PRODUCTION) -> StageModel:
+def production_model(actor: Actor, pipeline_name: str, stage: str = PRODUCTION) -> StageModel:
     """The model pipeline ``pipeline_name``'s ``stage`` holds, loaded (and checked) for scoring."""
-    version = model_in_stage(pipeline_name, stage)
+    require(current_store(), actor, Action.SCORE)
+    version = model_in_stage(actor, pipeline_name, stage)
     if version is None:
         raise StorageError(f"Pipeline '{pipeline_name}' has no model in {stage}; promote a registered version "
                            "on the Models page or with 'python -m studio models promote'.")
-    return StageModel(model=load_stored_model(version.artifact_id), version=version)
+    return StageModel(model=load_stored_model(actor, version.artifact_id), version=version)
 
 
 # ---- registering ----------------------------------------------------------------------------------------------
@@ -191,19 +202,19 @@ def _stage(stage: str) -> str:
     return check_stage(str(stage).strip().lower())
 
 
-def _finished_run(run_id: int) -> tuple[Run, storage.ModelArtifact]:
+def _finished_run(actor: Actor, run_id: int) -> tuple[Run, storage.ModelArtifact]:
     run = storage.get_run(current_store(), run_id)
-    if run is None:
-        raise StorageError(f"Run #{run_id} does not exist (it may have been deleted).")
+    if run is None or run.workspace_id != actor.workspace_id:
+        raise NotFound(f"Run #{run_id} does not exist in this workspace (it may have been deleted).")
     if run.status != storage.RunStatus.DONE:
         raise StorageError(f"Run #{run_id} is {run.status}, not done: only a finished run's model can be registered.")
-    artifact = run_artifact(run_id)
+    artifact = run_artifact(actor, run_id)
     if artifact is None:
         raise StorageError(f"Run #{run_id} finished without a saved model, so there is nothing to register.")
     return run, artifact
 
 
-def _definition_version(run: Run, artifact: storage.ModelArtifact, pipeline_name: str | None) -> int:
+def _definition_version(actor: Actor, run: Run, artifact: storage.ModelArtifact, pipeline_name: str | None) -> int:
     """The saved definition version the run was trained from; an unlinked run's is saved under ``pipeline_name``."""
     if run.pipeline_version_id is not None:
         version = storage.get_version_by_id(current_store(), run.pipeline_version_id)
@@ -215,11 +226,11 @@ def _definition_version(run: Run, artifact: storage.ModelArtifact, pipeline_name
     if not (pipeline_name or "").strip():
         raise StorageError(f"Run #{run.id} was not trained from a saved pipeline: name the pipeline to register "
                            "its model under (its definition is saved there as a new version).")
-    definition = load_stored_model(artifact).metadata.get("definition")
+    definition = load_stored_model(actor, artifact).metadata.get("definition")
     if not definition:
         raise StorageError(f"Run #{run.id}'s model does not record the definition it was trained from, so it "
                            "cannot be registered under a pipeline; retrain it from the Train page.")
-    saved = pipelines.save_version(load_spec(definition), name=pipeline_name, trained_run_id=run.id,
+    saved = pipelines.save_version(actor, load_spec(definition), name=pipeline_name, trained_run_id=run.id,
                                    note=f"saved to register the model of run #{run.id}")
     return saved.id
 
@@ -232,7 +243,8 @@ def registered_metrics(run: Run, model_name: str) -> RegisteredMetrics:
                              cv=row.metrics if row else {}, cv_std=row.metrics_std if row else {})
 
 
-def register_model(run_id: int, *, pipeline_name: str | None = None, by: str, note: str = "") -> ModelVersion:
+def register_model(actor: Actor, run_id: int, *, pipeline_name: str | None = None, by: str,
+                   note: str = "") -> ModelVersion:
     """Register a finished run's saved model as its pipeline's next model version (stage ``none``).
 
     A run trained from a saved pipeline version registers under that pipeline (``pipeline_name`` may repeat it);
@@ -241,8 +253,9 @@ def register_model(run_id: int, *, pipeline_name: str | None = None, by: str, no
     registered under the pipeline is refused in one line.
     """
     who = _who(by)
-    run, artifact = _finished_run(run_id)
-    definition_id = _definition_version(run, artifact, pipeline_name)
+    require(current_store(), actor, Action.SAVE)
+    run, artifact = _finished_run(actor, run_id)
+    definition_id = _definition_version(actor, run, artifact, pipeline_name)
     pipeline_id = storage.get_version_by_id(current_store(), definition_id).pipeline_id
     summary = run_summary(run)
     dataset = storage.get_dataset(current_store(), run.dataset_id) if run.dataset_id is not None else None
@@ -252,24 +265,28 @@ def register_model(run_id: int, *, pipeline_name: str | None = None, by: str, no
         data_sha256=data_sha, metrics=registered_metrics(run, artifact.model_name).model_dump(mode="json"),
         created_by=who, note=" ".join(note.split()),
     )
-    return _version(model, get_pipeline(pipeline_id))
+    return _version(model, get_pipeline(actor, pipeline_id))
 
 
-def registrations_of(run_id: int) -> list[ModelVersion]:
+def registrations_of(actor: Actor, run_id: int) -> list[ModelVersion]:
     """Where a run's model is registered already (a page offers "Register" only when it is not)."""
     found = storage.registered_versions_of_run(current_store(), run_id)
-    return [_version(model, get_pipeline(model.pipeline_id)) for model in found]
+    return [_version(model, get_pipeline(actor, model.pipeline_id)) for model in found]
 
 
-def registrable_runs() -> list[Run]:
-    """Finished runs with a saved model, newest first: what the Models page offers to register."""
-    return [run for run in storage.list_runs(current_store(), status=storage.RunStatus.DONE.value)
-            if run_artifact(run.id) is not None]
+def registrable_runs(actor: Actor) -> list[Run]:
+    """The workspace's finished runs with a saved model, newest first: what the Models page offers to register."""
+    store = current_store()
+    require(store, actor, Action.READ)
+    return [run for run in storage.list_runs(store, status=storage.RunStatus.DONE.value,
+                                             workspace_id=actor.workspace_id)
+            if run_artifact(actor, run.id) is not None]
 
 
-def linked_pipeline(run: Run) -> str | None:
+def linked_pipeline(actor: Actor, run: Run) -> str | None:
     """The name of the pipeline a run was trained from, when it was trained from a saved version."""
-    if run.pipeline_version_id is None:
+    require(current_store(), actor, Action.READ)
+    if run.pipeline_version_id is None or run.workspace_id != actor.workspace_id:
         return None
     version = storage.get_version_by_id(current_store(), run.pipeline_version_id)
     pipeline = storage.get_pipeline(current_store(), version.pipeline_id) if version else None
@@ -279,21 +296,26 @@ def linked_pipeline(run: Run) -> str | None:
 # ---- stages ---------------------------------------------------------------------------------------------------
 
 
-def set_stage(pipeline: str | int, version: int, stage: str, *, by: str, why: str) -> list[StageMove]:
-    """Move a version to ``stage`` (into production, the old production version is archived in the same step)."""
-    row = get_pipeline(pipeline)
+def set_stage(actor: Actor, pipeline: str | int, version: int, stage: str, *, by: str, why: str) -> list[StageMove]:
+    """Move a version to ``stage`` (into production, the old production version is archived in the same step).
+
+    Into production, or the production version out of it, takes an owner; other moves an editor."""
+    row = get_pipeline(actor, pipeline)
+    current = storage.get_model_version(current_store(), row.id, int(version))
+    production = _stage(stage) == PRODUCTION or (current is not None and current.stage == PRODUCTION)
+    require(current_store(), actor, Action.PROMOTE if production else Action.SAVE)
     changes = storage.set_model_stage(current_store(), row.id, int(version), _stage(stage), by=_who(by), reason=why)
     return [_move(change) for change in changes]
 
 
-def rollback(pipeline: str | int, *, by: str, why: str) -> ModelVersion:
-    """Put back in production the version that was production before the current one; returns it."""
-    row = get_pipeline(pipeline)
+def rollback(actor: Actor, pipeline: str | int, *, by: str, why: str) -> ModelVersion:
+    """Put back in production the version that was production before the current one (owners); returns it."""
+    row = get_pipeline(actor, pipeline, Action.PROMOTE)
     return _version(storage.rollback_production(current_store(), row.id, by=_who(by), reason=why), row)
 
 
-def rollback_target(pipeline: str | int) -> ModelVersion | None:
+def rollback_target(actor: Actor, pipeline: str | int) -> ModelVersion | None:
     """The version :func:`rollback` would put back in production now, so a page can name it before the click."""
-    row = get_pipeline(pipeline)
+    row = get_pipeline(actor, pipeline)
     model = storage.rollback_target(current_store(), row.id)
     return _version(model, row) if model is not None else None

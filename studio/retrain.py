@@ -35,6 +35,7 @@ from storage.models import Retrain
 from storage.reporter import RunReporter
 from studio import registry, training
 from studio.datasets import load_table, read_upload, save_table
+from studio.roles import Action, Actor, require
 from studio.workspace import current_store
 
 Source = Literal["log", "file"]
@@ -128,32 +129,32 @@ def _unregistered(row: Retrain, run: storage.Run | None, grace_seconds: float) -
     return run.finished_at is None or (datetime.now(UTC) - run.finished_at).total_seconds() >= grace_seconds
 
 
-def retrains(pipeline: str | int, *, grace_seconds: float = REGISTER_GRACE_SECONDS) -> list[RetrainJob]:
+def retrains(actor: Actor, pipeline: str | int, *, grace_seconds: float = REGISTER_GRACE_SECONDS) -> list[RetrainJob]:
     """The pipeline's retrains, newest first, each with its run's status and progress."""
-    row = registry.get_pipeline(pipeline)
+    row = registry.get_pipeline(actor, pipeline)
     store = current_store()
     return [_job(r, row.name, store, grace_seconds=grace_seconds) for r in records.list_retrains(store, row.id)]
 
 
-def get_retrain(retrain_id: int, *, grace_seconds: float = REGISTER_GRACE_SECONDS) -> RetrainJob:
+def get_retrain(actor: Actor, retrain_id: int, *, grace_seconds: float = REGISTER_GRACE_SECONDS) -> RetrainJob:
     store = current_store()
     row = records.get_retrain(store, retrain_id)
     if row is None:
         raise StorageError(f"Retrain #{retrain_id} does not exist (its pipeline may have been deleted).")
-    return _job(row, registry.get_pipeline(row.pipeline_id).name, store, grace_seconds=grace_seconds)
+    return _job(row, registry.get_pipeline(actor, row.pipeline_id).name, store, grace_seconds=grace_seconds)
 
 
-def lineage(pipeline: str | int, version: int) -> RetrainJob | None:
+def lineage(actor: Actor, pipeline: str | int, version: int) -> RetrainJob | None:
     """The retrain that produced ``version``, when it came from one."""
-    row = registry.get_pipeline(pipeline)
+    row = registry.get_pipeline(actor, pipeline)
     store = current_store()
     found = records.retrain_of_version(store, row.id, int(version))
     return _job(found, row.name, store) if found is not None else None
 
 
-def _source_version(pipeline: str | int, version: int | None) -> registry.ModelVersion:
+def _source_version(actor: Actor, pipeline: str | int, version: int | None) -> registry.ModelVersion:
     """The version to retrain: ``version``, else production, else the newest registered one."""
-    versions = registry.list_model_versions(pipeline)
+    versions = registry.list_model_versions(actor, pipeline)
     if not versions:
         raise StorageError("This pipeline has no registered model to retrain; register one on the Models page first.")
     if version is None:
@@ -164,10 +165,10 @@ def _source_version(pipeline: str | int, version: int | None) -> registry.ModelV
     return found
 
 
-def pending_rows(pipeline: str | int, version: int | None = None) -> RetrainRows:
+def pending_rows(actor: Actor, pipeline: str | int, version: int | None = None) -> RetrainRows:
     """How many labelled logged rows a retrain of ``version`` (default: production) would add now, and how many
     labelled rows it would have to leave out for want of logged inputs."""
-    source = _source_version(pipeline, version)
+    source = _source_version(actor, pipeline, version)
     store = current_store()
     after = _labels_in(store, source)
     added, without = records.count_labelled_rows(store, source.pipeline_id, received_after=after)
@@ -183,7 +184,8 @@ def _labels_in(store: Store, version: registry.ModelVersion) -> datetime | None:
 # ---- starting -------------------------------------------------------------------------------------------------
 
 
-def retrain(runner: JobRunner, pipeline_name: str | int, *, version: int | None = None, data: bytes | None = None,
+def retrain(actor: Actor, runner: JobRunner, pipeline_name: str | int, *, version: int | None = None,
+            data: bytes | None = None,
             file_name: str | None = None, by: str, owner: str | None = None) -> RetrainJob:
     """Start retraining ``version`` (default: production) of the pipeline as a background job; returns at once.
 
@@ -192,14 +194,15 @@ def retrain(runner: JobRunner, pipeline_name: str | int, *, version: int | None 
     refused in one line when it lacks the target or a column the definition selects. ``owner`` counts the run
     against a submitter's job cap, as Train does.
     """
-    source = _source_version(pipeline_name, version)
+    require(current_store(), actor, Action.TRAIN)
+    source = _source_version(actor, pipeline_name, version)
     store = current_store()
     model = storage.get_model_version(store, source.pipeline_id, source.version)
     spec = load_spec(storage.get_version_by_id(store, model.pipeline_version_id).definition)
     if data is not None:
-        dataset, rows = _file_rows(spec, data, file_name or "file", source)
+        dataset, rows = _file_rows(actor, spec, data, file_name or "file", source)
     else:
-        dataset, rows = _logged_rows(store, spec, source)
+        dataset, rows = _logged_rows(actor, store, spec, source)
     made: list[int] = []
 
     def reporter(job_store: Store, run_id: int) -> RetrainReporter:
@@ -208,23 +211,26 @@ def retrain(runner: JobRunner, pipeline_name: str | int, *, version: int | None 
         made.append(row.id)
         return RetrainReporter(job_store, run_id, retrain_id=row.id, by=by)
 
-    training.submit_training(runner, spec, dataset.id, pipeline_version_id=model.pipeline_version_id, owner=owner,
+    training.submit_training(actor, runner, spec, dataset.id, pipeline_version_id=model.pipeline_version_id,
+                             owner=owner,
                              reporter=reporter)
-    return get_retrain(made[0])
+    return get_retrain(actor, made[0])
 
 
-def _file_rows(spec: PipelineSpec, data: bytes, file_name: str,
+def _file_rows(actor: Actor, spec: PipelineSpec, data: bytes, file_name: str,
                source: registry.ModelVersion) -> tuple[storage.Dataset, dict]:
     frame = read_upload(data, file_name).frame
     training.check_columns(spec, {str(c) for c in frame.columns}, file_name,
                            advice="Pick a file with the same columns as the version's training data.")
     stem = file_name.rsplit(".", 1)[0] or file_name
-    dataset = save_table(frame, name=f"{stem} (retrain of {source.pipeline} v{source.version})", file_name=file_name,
+    dataset = save_table(actor, frame, name=f"{stem} (retrain of {source.pipeline} v{source.version})",
+                         file_name=file_name,
                          fmt="retrain", sha256=stored_table_sha256(frame))
     return dataset, {"source": "file", "base_rows": len(frame), "file_name": file_name}
 
 
-def _logged_rows(store: Store, spec: PipelineSpec, source: registry.ModelVersion) -> tuple[storage.Dataset, dict]:
+def _logged_rows(actor: Actor, store: Store, spec: PipelineSpec,
+                 source: registry.ModelVersion) -> tuple[storage.Dataset, dict]:
     if source.dataset_id is None:
         raise StorageError(f"Version {source.version}'s training data was deleted, so it cannot be retrained on it "
                            "plus the logged rows; retrain it on a file instead.")
@@ -238,9 +244,10 @@ def _logged_rows(store: Store, spec: PipelineSpec, source: registry.ModelVersion
         raise DataError(f"no logged row of this pipeline has a true outcome{since}{lacking}, so there is nothing new "
                         "to retrain on; upload outcomes first, or retrain on a file")
     target = training.raw_target(spec)
-    base = load_table(source.dataset_id)
+    base = load_table(actor, source.dataset_id)
     combined = append_records(base, [{**r.inputs, target: r.outcome} for r in usable])
-    dataset = save_table(combined, name=f"{source.pipeline} v{source.version} + {len(usable):,} labelled logged rows",
+    dataset = save_table(actor, combined,
+                         name=f"{source.pipeline} v{source.version} + {len(usable):,} labelled logged rows",
                          file_name=f"retrain of {source.dataset_name or 'training data'}", fmt="retrain",
                          sha256=stored_table_sha256(combined))
     return dataset, {"source": "log", "base_rows": len(base), "added_rows": len(usable),

@@ -17,6 +17,7 @@ from pipeline_core.analysis import drift
 from pipeline_core.artifacts.export import LoadedModel
 from pipeline_core.artifacts.predict import PREDICTION, PredictResult, predict_frame
 from studio import prediction_log
+from studio.roles import Actor
 
 
 def score_frame(model: LoadedModel, frame: pd.DataFrame) -> PredictResult:
@@ -32,13 +33,13 @@ class LoggedScores:
     request_id: str | None
 
 
-def score_and_log(model: LoadedModel, frame: pd.DataFrame, *, artifact_id: int, artifact_sha256: str,
+def score_and_log(actor: Actor, model: LoadedModel, frame: pd.DataFrame, *, artifact_id: int, artifact_sha256: str,
                   run_id: int | None) -> LoggedScores:
     """:func:`score_frame`, and the rows recorded in the prediction log in the background (the Predict page)."""
     start = time.perf_counter()
     result = score_frame(model, frame)
     seconds = time.perf_counter() - start
-    target = prediction_log.page_target(artifact_id, artifact_sha256, run_id)
+    target = prediction_log.page_target(actor, artifact_id, artifact_sha256, run_id)
     request_id = prediction_log.log_scored(target, frame, result.frame[PREDICTION].tolist(), seconds,
                                            metadata=model.metadata, wait=False)
     return LoggedScores(result=result, request_id=request_id)

@@ -28,6 +28,7 @@ from pathlib import Path
 import storage
 from storage import StorageError
 from studio import registry
+from studio.roles import Action, Actor, NotFound, require
 from studio.workspace import current_store
 
 HOST = "127.0.0.1"
@@ -55,10 +56,12 @@ class ServiceStatus:
     requests: int | None  # POST /predict requests answered so far (any status); None when /metrics did not answer
 
 
-def start_service(pipeline: str | int, stage: str = registry.PRODUCTION, *, by: str) -> ServiceStatus:
-    """Start a service for the model ``stage`` of ``pipeline`` holds; returns once it listens (or a one-line error)."""
-    row = registry.get_pipeline(pipeline)
-    version = registry.model_in_stage(row.id, stage)
+def start_service(actor: Actor, pipeline: str | int, stage: str = registry.PRODUCTION, *, by: str) -> ServiceStatus:
+    """Start a service for the model ``stage`` of ``pipeline`` holds; returns once it listens (or a one-line error).
+
+    Editors and owners may; the service process acts in the pipeline's workspace as the local user (it runs here)."""
+    row = registry.get_pipeline(actor, pipeline, Action.SAVE)
+    version = registry.model_in_stage(actor, row.id, stage)
     if version is None:
         raise StorageError(f"Pipeline '{row.name}' has no model in {stage}: there is nothing to serve.")
     logs = current_store().home / "services"
@@ -67,7 +70,8 @@ def start_service(pipeline: str | int, stage: str = registry.PRODUCTION, *, by: 
     with log.open("w") as out:  # the child keeps its own copy of the descriptor
         process = subprocess.Popen(
             [sys.executable, "-m", "studio", "serve", "--pipeline", row.name, "--stage", stage, "--host", HOST,
-             "--port", "0"], stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+             "--port", "0", "--workspace", str(actor.workspace_id)], stdout=out, stderr=subprocess.STDOUT,
+                                               stdin=subprocess.DEVNULL,
             start_new_session=True, env=os.environ.copy())
     port = _announced_port(process, log)
     record = storage.record_service(current_store(), pipeline_id=row.id, version=version.version, stage=stage,
@@ -90,26 +94,31 @@ def _announced_port(process: subprocess.Popen, log: Path) -> int:
     raise StorageError(f"The scoring service did not listen within {START_DEADLINE:.0f} s; it was stopped.")
 
 
-def list_services() -> list[ServiceStatus]:
-    """Every service not stopped, oldest first; one whose process has gone is marked stopped and left out."""
-    store, names, found = current_store(), {}, []
+def list_services(actor: Actor) -> list[ServiceStatus]:
+    """The workspace's services not stopped, oldest first; one whose process has gone is marked stopped and left
+    out."""
+    store, found = current_store(), []
+    require(store, actor, Action.READ)
+    names = {p.id: p.name for p in storage.list_pipelines(store, workspace_id=actor.workspace_id)}
     for record in storage.list_running_services(store):
+        if record.pipeline_id not in names:
+            continue
         if not _is_service(record.pid):
             storage.mark_service_stopped(store, record.id)
             continue
-        if record.pipeline_id not in names:
-            pipeline = storage.get_pipeline(store, record.pipeline_id)
-            names[record.pipeline_id] = pipeline.name if pipeline else f"#{record.pipeline_id}"
         found.append(_status(record, names[record.pipeline_id]))
     return found
 
 
-def stop_service(service_id: int) -> None:
-    """Stop a recorded service (SIGTERM, then SIGKILL if it lingers) and mark it stopped."""
+def stop_service(actor: Actor, service_id: int) -> None:
+    """Stop a recorded service of the workspace (editors and owners; SIGTERM, then SIGKILL if it lingers) and mark
+    it stopped."""
     store = current_store()
+    require(store, actor, Action.SAVE)
     record = storage.get_service(store, service_id)
-    if record is None:
-        raise StorageError(f"Scoring service #{service_id} does not exist.")
+    pipeline = storage.get_pipeline(store, record.pipeline_id) if record is not None else None
+    if record is None or pipeline is None or pipeline.workspace_id != actor.workspace_id:
+        raise NotFound(f"Scoring service #{service_id} was not found in this workspace.")
     if record.stopped_at is None and _is_service(record.pid):
         _end(record.pid)
     storage.mark_service_stopped(store, service_id)

@@ -15,6 +15,7 @@ import storage
 from pipeline_core.serving.reload import Replacement
 from pipeline_core.serving.schema import ModelIdentity, model_identity
 from studio import prediction_log, registry
+from studio.roles import Actor
 from studio.settings import Settings, settings
 from studio.workspace import open_store
 
@@ -23,6 +24,7 @@ from studio.workspace import open_store
 class StageSource:
     """A pipeline's stage, read from the store of ``config`` (the settings in force when the service started)."""
 
+    actor: Actor
     pipeline: str
     stage: str
     config: Settings
@@ -30,12 +32,12 @@ class StageSource:
     def version(self) -> str | None:
         """The stage's version now; None (keep serving) when the stage is empty or the pipeline was deleted."""
         store = open_store(self.config)
-        row = storage.get_pipeline(store, self.pipeline)
+        row = storage.get_pipeline(store, self.pipeline, workspace_id=self.actor.workspace_id)
         model = storage.model_in_stage(store, row.id, self.stage) if row is not None else None
         return str(model.version) if model is not None else None
 
     def load(self) -> Replacement:
-        staged = registry.production_model(self.pipeline, self.stage)
+        staged = registry.production_model(self.actor, self.pipeline, self.stage)
         version = staged.version
         writer = prediction_log.start_writer(prediction_log.LogTarget(
             source="service", model_sha256=version.artifact_sha256, pipeline_id=version.pipeline_id,
@@ -50,6 +52,6 @@ def identity_of(staged: registry.StageModel) -> ModelIdentity:
                           version=str(version.version))
 
 
-def following(pipeline: str, stage: str) -> StageSource:
+def following(actor: Actor, pipeline: str, stage: str) -> StageSource:
     """The source of a service started now: the settings are read once, as for the rest of the service."""
-    return StageSource(pipeline=pipeline, stage=stage, config=settings())
+    return StageSource(actor=actor, pipeline=pipeline, stage=stage, config=settings())

@@ -21,6 +21,7 @@ from storage import Run, RunStatus, StorageError
 from storage.files import resolve
 from storage.models import ACTIVE_STATUSES
 from storage.reporter import RunReporter, cancel_run, mark_lost_runs
+from studio.roles import Action, Actor, NotFound, require
 from studio.settings import Settings, settings
 from studio.workspace import current_store, open_store
 
@@ -38,10 +39,11 @@ def start_runner(settings: Settings) -> JobRunner:
     return runner
 
 
-def submit_training(runner: JobRunner, spec: PipelineSpec, dataset_id: int, *,
+def submit_training(actor: Actor, runner: JobRunner, spec: PipelineSpec, dataset_id: int, *,
                     pipeline_version_id: int | None = None, owner: str | None = None,
                     reporter: Callable[[storage.Store, int], Reporter] = RunReporter) -> int:
-    """Record a queued run and hand it to the runner; returns the run id at once.
+    """Record a queued run in the actor's workspace (editors and owners) and hand it to the runner; returns the run
+    id at once.
 
     ``owner`` names the submitter: there are no user accounts yet, so pages pass their browser session id and
     the CLI or a service their own string. An owner with ``PIPELINE_STUDIO_MAX_JOBS_PER_USER`` runs already
@@ -53,14 +55,20 @@ def submit_training(runner: JobRunner, spec: PipelineSpec, dataset_id: int, *,
     """
     config = settings()
     store = open_store(config)
+    require(store, actor, Action.TRAIN)
     dataset = storage.get_dataset(store, dataset_id)
-    if dataset is None:
-        raise StorageError(f"Dataset {dataset_id} no longer exists; load it again on the Data page.")
+    if dataset is None or dataset.workspace_id != actor.workspace_id:
+        raise NotFound(f"Dataset {dataset_id} no longer exists in this workspace; load it again on the Data page.")
+    if pipeline_version_id is not None:
+        version = storage.get_version_by_id(store, pipeline_version_id)
+        pipeline = storage.get_pipeline(store, version.pipeline_id) if version is not None else None
+        if pipeline is None or pipeline.workspace_id != actor.workspace_id:
+            raise NotFound(f"Pipeline version {pipeline_version_id} was not found in this workspace.")
     check_fits_dataset(spec, dataset)
     job_spec = within_server_limits(spec, config)
     run = storage.create_run(store, dataset_id=dataset_id, pipeline_version_id=pipeline_version_id,
                              seed=spec.evaluation.seed, library_versions=library_versions(),
-                             owner=owner, max_active=config.max_jobs_per_user)
+                             owner=owner, max_active=config.max_jobs_per_user, workspace_id=actor.workspace_id)
     data_path = str(resolve(store.home, dataset.parquet_path))
     try:
         runner.submit(run.id, job_spec.to_json(), data_path, reporter(store, run.id))
@@ -125,14 +133,17 @@ def within_server_limits(spec: PipelineSpec, config: Settings) -> PipelineSpec:
     return spec
 
 
-def rerun(runner: JobRunner, run: Run, fallback: PipelineSpec, *, owner: str | None = None) -> int:
+def rerun(actor: Actor, runner: JobRunner, run: Run, fallback: PipelineSpec, *, owner: str | None = None) -> int:
     """Start a run cut short (a restart, a failure, a cancel) again from its saved version, or from
     ``fallback`` (the definition being edited) when the run was never saved."""
     version = storage.get_version_by_id(current_store(), run.pipeline_version_id) if run.pipeline_version_id else None
     spec = load_spec(version.definition) if version else fallback
     if run.dataset_id is None:
         raise StorageError(f"Run #{run.id}'s dataset was deleted; load the data again and train from the Train page.")
-    return submit_training(runner, spec, run.dataset_id, pipeline_version_id=run.pipeline_version_id, owner=owner)
+    if run.workspace_id != actor.workspace_id:
+        raise NotFound(f"Run #{run.id} was not found in this workspace.")
+    return submit_training(actor, runner, spec, run.dataset_id, pipeline_version_id=run.pipeline_version_id,
+                           owner=owner)
 
 
 def with_autopilot(spec: PipelineSpec, budget_seconds: float | None, *, search_again: bool = False) -> PipelineSpec:
@@ -164,9 +175,15 @@ def recorded_choices(spec: PipelineSpec, run: Run) -> PipelineSpec | None:
     return spec.model_copy(update={"autopilot": record.plan})
 
 
-def cancel(run_id: int) -> None:
-    """Ask a queued or running run to stop; its job stops at its next check."""
-    cancel_run(current_store(), run_id)
+def cancel(actor: Actor, run_id: int) -> None:
+    """Ask a queued or running run of the actor's workspace to stop (editors and owners); its job stops at its next
+    check."""
+    store = current_store()
+    require(store, actor, Action.TRAIN)
+    run = storage.get_run(store, run_id)
+    if run is None or run.workspace_id != actor.workspace_id:
+        raise NotFound(f"Run #{run_id} was not found in this workspace.")
+    cancel_run(store, run_id)
 
 
 def check_job_limit(owner: str) -> None:
@@ -187,8 +204,11 @@ def queue_position(run_id: int) -> int:
     return sum(1 for run in queued if run.id < run_id)
 
 
-def active_run_on(dataset_id: int) -> Run | None:
-    """The newest queued or running run on a dataset: a new session (a refresh, another tab) picks it up."""
+def active_run_on(actor: Actor, dataset_id: int) -> Run | None:
+    """The newest queued or running run on a dataset of the actor's workspace: a new session (a refresh, another
+    tab) picks it up."""
     store = current_store()
-    active = [run for status in ACTIVE for run in storage.list_runs(store, dataset_id=dataset_id, status=status.value)]
+    require(store, actor, Action.READ)
+    active = [run for status in ACTIVE for run in storage.list_runs(store, dataset_id=dataset_id, status=status.value,
+                                                                    workspace_id=actor.workspace_id)]
     return max(active, key=lambda run: run.id) if active else None

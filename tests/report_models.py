@@ -15,8 +15,11 @@ from pipeline_core.compiler.columns import default_steps, infer_schema
 from pipeline_core.definition.spec import PipelineSpec
 from storage import Store
 from studio import registry
+from studio.roles import Actor
 from tests.apptest import store_frame
 from tests.pages.test_compare_page import train_now
+
+LOCAL = Actor.local()  # the one user of a studio without sign-in, owner of the default workspace
 
 HOSTILE = "<script>alert(1)</script>"
 CLASSIFIER, REGRESSOR = "churn <b>model</b>", "spend"
@@ -53,7 +56,7 @@ def register(store: Store, name: str, spec: PipelineSpec, dataset_id: int) -> in
     """Save ``spec`` as pipeline ``name``, train it for real, register the run's model; its version number."""
     version = storage.save_pipeline_version(store, name=name, definition=spec.to_dict())
     run = train_now(store, dataset_id, spec, pipeline_version_id=version.id)
-    return registry.register_model(run.id, by="cli", note=f"report test {HOSTILE}").version
+    return registry.register_model(LOCAL, run.id, by="cli", note=f"report test {HOSTILE}").version
 
 
 def register_both(store: Store) -> dict[str, int]:

@@ -10,8 +10,11 @@ import pytest
 import storage
 from pipeline_core.io.samples import load_sample
 from studio import registry
+from studio.roles import Actor
 from tests.apptest import store_frame
 from tests.pages.test_compare_page import fast_spec, train_now
+
+LOCAL = Actor.local()  # the one user of a studio without sign-in, owner of the default workspace
 
 
 @pytest.fixture
@@ -23,9 +26,9 @@ def iris_studio(store, studio_home) -> dict[int, int]:
         spec = fast_spec(seed=seed).model_copy(update={"name": "iris"})
         version = storage.save_pipeline_version(store, name="iris", definition=spec.to_dict())
         run = train_now(store, dataset_id, spec, pipeline_version_id=version.id)
-        registered = registry.register_model(run.id, by="cli")
+        registered = registry.register_model(LOCAL, run.id, by="cli")
         artifacts[registered.version] = registered.artifact_id
-    registry.set_stage("iris", 1, "production", by="cli", why="baseline")
+    registry.set_stage(LOCAL, "iris", 1, "production", by="cli", why="baseline")
     return artifacts
 
 

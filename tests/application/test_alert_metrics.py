@@ -8,8 +8,11 @@ import time
 
 from studio import alert_thresholds
 from studio.alert_thresholds import AlertThresholds
+from studio.roles import Actor
 from tests.serving.service import CliService
 from tests.serving.test_scoring import samples
+
+LOCAL = Actor.local()  # the one user of a studio without sign-in, owner of the default workspace
 
 DEADLINE = 120.0
 PETAL, SEPAL = "petal length (cm)", "sepal width (cm)"
@@ -33,7 +36,7 @@ def scrape_until(client, check, what: str) -> dict:
 
 
 def test_metrics_show_the_crossed_drift_threshold_and_follow_thresholds_saved_later(watched, new_rows):
-    alert_thresholds.save_thresholds(watched, AlertThresholds(feature_psi={PETAL: 0.2, SEPAL: 0.2},
+    alert_thresholds.save_thresholds(LOCAL, watched, AlertThresholds(feature_psi={PETAL: 0.2, SEPAL: 0.2},
                                                               max_violation_rate=0.5))
     served = CliService(None, "--pipeline", watched, module="studio",
                         env={"PIPELINE_STUDIO_ALERT_REFRESH_SECONDS": "0.5"})
@@ -50,7 +53,7 @@ def test_metrics_show_the_crossed_drift_threshold_and_follow_thresholds_saved_la
                                                          "petal length (cm)": 1.4, "petal width (cm)": 0.2}]})
         assert answer.status == 200, answer.body  # scoring is not held up by the watcher
 
-        alert_thresholds.save_thresholds(watched, AlertThresholds(feature_psi={PETAL: 50.0}, min_accuracy=0.9))
+        alert_thresholds.save_thresholds(LOCAL, watched, AlertThresholds(feature_psi={PETAL: 50.0}, min_accuracy=0.9))
         later = scrape_until(client, lambda m: alert(m, "accuracy") is not None, "the newly saved thresholds")
         assert alert(later, "drift", PETAL) == 0.0 and alert(later, "drift", SEPAL) is None
         assert alert(later, "accuracy") == 1.0  # every logged row predicted 'setosa': accuracy about 1/3

@@ -6,10 +6,12 @@ import pytest
 
 from pipeline_core.errors import DataError
 from studio import audit
+from studio.roles import Actor
 from tests.apptest import store_frame
 from tests.pages.test_compare_page import train_now
 from tests.pipeline_core.group_frames import SENSITIVE, TARGET, lending_frame, lending_spec
 
+LOCAL = Actor.local()  # the one user of a studio without sign-in, owner of the default workspace
 
 def test_a_column_left_out_by_select_and_renamed_still_groups_the_holdout_rows(store):
     dataset_id = store_frame(store, lending_frame(biased=True), "loans")
@@ -17,7 +19,7 @@ def test_a_column_left_out_by_select_and_renamed_still_groups_the_holdout_rows(s
     spec = spec.model_copy(update={"columns": spec.columns.model_copy(
         update={"select": ["income", "debt"], "rename": {SENSITIVE: "group"}})})
     run = train_now(store, dataset_id, spec)
-    scores = audit.holdout_scores(run.id)
+    scores = audit.holdout_scores(LOCAL, run.id)
     assert "group" in scores.columns and TARGET not in scores.columns  # offered under the definition's name
     assert scores.task == "classification" and scores.classes == ["no", "yes"]
     assert len(scores.predicted) == len(scores.y) == len(scores.X) == 360

@@ -16,15 +16,17 @@ import storage
 from pipeline_core.io.samples import load_sample
 from studio import champion, registry
 from studio.errors import StudioError
+from studio.roles import Actor
 from tests.application.test_prediction_log import logged
 from tests.application.test_registry_cli import cli
 from tests.serving.conftest import records
 from tests.serving.service import CliService
 from tests.serving.test_scoring import samples
 
+LOCAL = Actor.local()  # the one user of a studio without sign-in, owner of the default workspace
 
 def test_the_shadow_challenger_scores_every_request_and_is_compared_row_by_row(store, iris_studio, new_rows):
-    registry.set_stage("iris", 2, "staging", by="cli", why="candidate")
+    registry.set_stage(LOCAL, "iris", 2, "staging", by="cli", why="candidate")
     rows = pd.read_csv(new_rows)
     truth = load_sample("iris").sample(40, random_state=3)["target"].tolist()
     started = datetime.now(UTC) - timedelta(minutes=1)
@@ -49,7 +51,8 @@ def test_the_shadow_challenger_scores_every_request_and_is_compared_row_by_row(s
         assert "shadow: version 2 (staging) scores every request too" in served.log.read_text()
     finally:
         served.stop()
-    verdict = champion.challenger_verdict("iris", 2, since=started, until=datetime.now(UTC) + timedelta(minutes=1))
+    verdict = champion.challenger_verdict(LOCAL, "iris", 2, since=started,
+                                          until=datetime.now(UTC) + timedelta(minutes=1))
     assert verdict.rows == 40 and verdict.task == "classification" and verdict.p_value is not None
     expected = sum(p == t for (_, _, p), t in zip(served_rows, truth, strict=True)) / 40
     assert verdict.champion_score == pytest.approx(expected)
@@ -67,8 +70,8 @@ def test_a_shadow_stage_holding_the_served_version_is_refused_in_one_line(store,
 def test_the_verdict_needs_a_champion_and_a_registered_challenger(store, iris_studio):
     now = datetime.now(UTC)
     with pytest.raises(StudioError, match="version 7 is not registered"):
-        champion.challenger_verdict("iris", 7, since=now - timedelta(days=1), until=now)
+        champion.challenger_verdict(LOCAL, "iris", 7, since=now - timedelta(days=1), until=now)
     with pytest.raises(StudioError, match="is the champion itself"):
-        champion.challenger_verdict("iris", 1, since=now - timedelta(days=1), until=now)
-    empty = champion.challenger_verdict("iris", 2, since=now - timedelta(days=1), until=now)
+        champion.challenger_verdict(LOCAL, "iris", 1, since=now - timedelta(days=1), until=now)
+    empty = champion.challenger_verdict(LOCAL, "iris", 2, since=now - timedelta(days=1), until=now)
     assert empty.rows == 0 and "Not enough evidence yet: 0 labelled row(s)" in empty.sentence()

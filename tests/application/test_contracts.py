@@ -18,8 +18,10 @@ from pipeline_core.compiler.columns import default_steps, infer_schema
 from pipeline_core.definition.spec import PipelineSpec
 from pipeline_core.io.samples import load_sample, sample_names
 from studio import pipelines
+from studio.roles import Actor
 from studio.settings import Settings
 
+LOCAL = Actor.local()  # the one user of a studio without sign-in, owner of the default workspace
 
 def definitions() -> list[PipelineSpec]:
     specs = [PipelineSpec(), PipelineSpec(name="Ünïcode — “quotes” 🧪", target="prix (€)")]
@@ -33,7 +35,7 @@ def definitions() -> list[PipelineSpec]:
 @pytest.mark.parametrize("spec", definitions(), ids=lambda spec: spec.name)
 def test_the_core_and_the_store_hash_a_definition_alike(studio, spec):
     assert spec.content_hash() == storage.definition_sha256(spec.to_dict())
-    version = pipelines.save_version(spec, name=spec.name or "untitled")
+    version = pipelines.save_version(LOCAL, spec, name=spec.name or "untitled")
     assert version.definition_sha256 == spec.model_copy(update={"name": spec.name or "untitled"}).content_hash()
 
 

@@ -18,11 +18,14 @@ from pipeline_core.artifacts.predict import PREDICTION, predict_frame
 from pipeline_core.io.samples import load_sample
 from studio import registry
 from studio.models import load_stored_model
+from studio.roles import Actor
 from tests.apptest import store_frame
 from tests.pages.test_compare_page import fast_spec, train_now
 from tests.serving.conftest import records
 from tests.serving.service import Client, CliService
 from tests.serving.test_scoring import samples
+
+LOCAL = Actor.local()  # the one user of a studio without sign-in, owner of the default workspace
 
 DEADLINE = 180.0  # seconds, for a swap seen in /health or enough answers, on a loaded 2-core machine
 ROTATE = {"setosa": "versicolor", "versicolor": "virginica", "virginica": "setosa"}
@@ -40,11 +43,11 @@ def flip_studio(store) -> dict[int, list]:
     for frame in (iris, iris.assign(target=iris["target"].map(ROTATE))):
         run = train_now(store, store_frame(store, frame, f"iris {len(storage.list_datasets(store))}"), spec,
                         pipeline_version_id=definition.id)
-        registry.register_model(run.id, by="test")
-    registry.set_stage("flip", 1, "production", by="test", why="first")
+        registry.register_model(LOCAL, run.id, by="test")
+    registry.set_stage(LOCAL, "flip", 1, "production", by="test", why="first")
     expected = {}
-    for version in registry.list_model_versions("flip"):
-        model = load_stored_model(version.artifact_id)
+    for version in registry.list_model_versions(LOCAL, "flip"):
+        model = load_stored_model(LOCAL, version.artifact_id)
         expected[version.version] = predict_frame(model.pipeline, rows(), model.metadata).frame[PREDICTION].tolist()
     assert all(a != b for a, b in zip(expected[1], expected[2], strict=True))
     return expected
@@ -106,7 +109,7 @@ def test_promotion_swaps_the_served_model_with_no_failed_request(store, flip_stu
         for thread in threads:
             thread.start()
         wait_for(lambda: len(answers) >= 2 * CLIENTS, "answers from version 1")
-        registry.set_stage("flip", 2, "production", by="test", why="hot swap")
+        registry.set_stage(LOCAL, "flip", 2, "production", by="test", why="hot swap")
         wait_for(lambda: health_version(watcher) == "2", "/health naming version 2")
         switched = time.monotonic()
 
@@ -153,13 +156,13 @@ def test_post_reload_swaps_at_once_and_needs_the_token(store, flip_studio):
     try:
         client = served.client("s3cret")
         assert client.post_json("/reload", {}).json() == {"version": "1", "reloaded": False}
-        registry.set_stage("flip", 2, "production", by="test", why="hot swap")
+        registry.set_stage(LOCAL, "flip", 2, "production", by="test", why="hot swap")
         assert served.client().request("POST", "/reload").status == 401  # no token: refused, nothing swapped
         assert health_version(client) == "1"
         assert client.post_json("/reload", {}).json() == {"version": "2", "reloaded": True}
         assert client.get("/health").json() == {"status": "ok", "name": "flip", "version": "2"}
         assert client.post_json("/predict", {"rows": records(rows())}).json()["predictions"] == flip_studio[2]
-        registry.rollback("flip", by="test", why="back")
+        registry.rollback(LOCAL, "flip", by="test", why="back")
         assert client.post_json("/reload", {}).json() == {"version": "1", "reloaded": True}
         assert client.post_json("/predict", {"rows": records(rows())}).json()["predictions"] == flip_studio[1]
     finally:
@@ -167,13 +170,13 @@ def test_post_reload_swaps_at_once_and_needs_the_token(store, flip_studio):
 
 
 def test_a_shadow_challenger_promoted_and_swapped_in_is_no_longer_scored_twice(store, flip_studio):
-    registry.set_stage("flip", 2, "staging", by="test", why="candidate")
+    registry.set_stage(LOCAL, "flip", 2, "staging", by="test", why="candidate")
     served = CliService(None, "--pipeline", "flip", "--shadow", "staging", "--reload-seconds", "0", module="studio")
     body = {"rows": records(rows())}
     try:
         client = served.client()
         before = client.post_json("/predict", body).json()
-        registry.set_stage("flip", 2, "production", by="test", why="wins in shadow")
+        registry.set_stage(LOCAL, "flip", 2, "production", by="test", why="wins in shadow")
         assert client.post_json("/reload", {}).json() == {"version": "2", "reloaded": True}
         after = client.post_json("/predict", body).json()
     finally:

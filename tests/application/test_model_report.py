@@ -16,8 +16,11 @@ from pipeline_core.definition.spec import PipelineSpec
 from pipeline_core.reporting.html import script_hash
 from studio import model_report, registry
 from studio.errors import DataError, StorageError
+from studio.roles import Actor
 from tests.apptest import REPO, store_frame
 from tests.report_models import CLASSIFIER, HOSTILE, REGRESSOR, customers, register, register_both, spec_for
+
+LOCAL = Actor.local()  # the one user of a studio without sign-in, owner of the default workspace
 
 SECTIONS = ["summary", "data", "steps", "metrics", "tuning", "explanations", "bias", "errors", "rules", "lineage"]
 
@@ -41,7 +44,7 @@ def _scripts(page: str) -> list[str]:
 
 
 def test_a_classifier_report_holds_every_section_and_escapes_the_data(registered):
-    report = model_report.build_model_report(CLASSIFIER, registered[CLASSIFIER], sensitive=["region"],
+    report = model_report.build_model_report(LOCAL, CLASSIFIER, registered[CLASSIFIER], sensitive=["region"],
                                              positive="yes")
     page = _text(report)
     assert [s.key for s in report.sections] == SECTIONS
@@ -88,7 +91,7 @@ def test_a_classifier_report_holds_every_section_and_escapes_the_data(registered
 
 
 def test_a_regressor_report_has_its_own_charts_and_says_what_was_not_measured(registered):
-    report = model_report.build_model_report(REGRESSOR, 1)
+    report = model_report.build_model_report(LOCAL, REGRESSOR, 1)
     page = _text(report)
     assert [s.key for s in report.sections] == SECTIONS
     assert "Predicted vs actual" in page and "Residuals" in page and "Confusion matrix" not in page
@@ -101,11 +104,11 @@ def test_a_regressor_report_has_its_own_charts_and_says_what_was_not_measured(re
 
 def test_bad_requests_fail_in_one_line(registered):
     with pytest.raises(StorageError, match="has no model version 9; its versions are 1"):
-        model_report.build_model_report(REGRESSOR, 9)
+        model_report.build_model_report(LOCAL, REGRESSOR, 9)
     with pytest.raises(StorageError, match="There is no pipeline named 'nope'"):
-        model_report.build_model_report("nope", 1)
+        model_report.build_model_report(LOCAL, "nope", 1)
     with pytest.raises(DataError, match="sensitive column 'gender' is not in the data"):
-        model_report.build_model_report(REGRESSOR, 1, sensitive=["gender"])
+        model_report.build_model_report(LOCAL, REGRESSOR, 1, sensitive=["gender"])
 
 
 def cli(*args: str) -> subprocess.CompletedProcess[str]:
@@ -140,7 +143,7 @@ def test_parts_that_do_not_apply_say_why_instead_of_failing_the_report(store):
     no_holdout = spec_for("no hold-out", "churned", frame, [{"kind": "logistic_regression"}])
     no_holdout = no_holdout.model_copy(update={"evaluation": no_holdout.evaluation.model_copy(update={"holdout": 0})})
     register(store, "no hold-out", no_holdout, dataset_id)
-    page = _text(model_report.build_model_report("no hold-out", 1, sensitive=["region"]))
+    page = _text(model_report.build_model_report(LOCAL, "no hold-out", 1, sensitive=["region"]))
     for key in ("metrics", "explanations", "bias", "errors"):
         assert "this definition holds out no rows" in _section(page, key)
     assert "0.8" in _section(page, "metrics") or "0.9" in _section(page, "metrics")  # the CV scores still stand
@@ -148,7 +151,7 @@ def test_parts_that_do_not_apply_say_why_instead_of_failing_the_report(store):
     clusters = PipelineSpec(name="clusters", task="clustering", models=[{"kind": "kmeans"}],
                             columns={"select": ["tenure", "visits"]}, evaluation={"cv_folds": 3, "holdout": 0.25})
     register(store, "clusters", clusters, dataset_id)
-    report = model_report.build_model_report("clusters", 1)
+    report = model_report.build_model_report(LOCAL, "clusters", 1)
     page = _text(report)
     assert [s.key for s in report.sections] == SECTIONS
     assert "On the training rows" in _section(page, "metrics") and "Cross-validated" not in _section(page, "metrics")
@@ -157,13 +160,13 @@ def test_parts_that_do_not_apply_say_why_instead_of_failing_the_report(store):
 
 
 def test_a_version_whose_data_was_deleted_still_reports_what_the_registry_keeps(store, registered):
-    dataset_id = storage.get_run(store, registry.model_version(REGRESSOR, 1).run_id).dataset_id
+    dataset_id = storage.get_run(store, registry.model_version(LOCAL, REGRESSOR, 1).run_id).dataset_id
     storage.delete_dataset(store, dataset_id)
-    report = model_report.build_model_report(REGRESSOR, 1, sensitive=["region"])
+    report = model_report.build_model_report(LOCAL, REGRESSOR, 1, sensitive=["region"])
     page = _text(report)
     assert [s.key for s in report.sections] == SECTIONS
     assert "has been deleted" in _section(page, "data")
     assert "Ridge" in _section(page, "steps") and "R²" in _section(page, "metrics")
     for key in ("explanations", "bias", "errors"):
         assert "the training data was deleted" in _section(page, key)
-    assert registry.model_version(REGRESSOR, 1).data_sha256 in _section(page, "lineage")
+    assert registry.model_version(LOCAL, REGRESSOR, 1).data_sha256 in _section(page, "lineage")

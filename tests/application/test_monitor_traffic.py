@@ -9,8 +9,10 @@ import pytest
 
 import storage
 from studio import monitor_traffic, monitoring
+from studio.roles import Actor
 from tests.application.test_monitoring import T0, churn, log_request  # noqa: F401 - churn is a fixture
 
+LOCAL = Actor.local()  # the one user of a studio without sign-in, owner of the default workspace
 
 @pytest.fixture
 def busy(store, churn) -> int:  # noqa: F811 - the fixture above, extended
@@ -27,19 +29,19 @@ def busy(store, churn) -> int:  # noqa: F811 - the fixture above, extended
 @pytest.mark.parametrize("version", [None, 1, 2])
 @pytest.mark.parametrize(("start", "hours"), [(0, 3), (61, 1), (-30, 4)])
 def test_counting_from_the_minute_log_equals_reading_the_database(busy, granularity, version, start, hours):
-    log = monitor_traffic.traffic_log(busy, T0 - timedelta(days=1), T0 + timedelta(days=1))
+    log = monitor_traffic.traffic_log(LOCAL, busy, T0 - timedelta(days=1), T0 + timedelta(days=1))
     window = {"since": T0 + timedelta(minutes=start), "until": T0 + timedelta(minutes=start, hours=hours),
               "granularity": granularity, "version": version}
-    expected = monitoring.traffic(busy, **window)
-    assert monitor_traffic.traffic_from(log, **window) == expected
+    expected = monitoring.traffic(LOCAL, busy, **window)
+    assert monitor_traffic.traffic_from(LOCAL, log, **window) == expected
 
 
 def test_a_window_the_minute_log_cannot_answer_is_read_from_the_database(busy, monkeypatch):
-    log = monitor_traffic.traffic_log(busy, T0, T0 + timedelta(hours=1))
+    log = monitor_traffic.traffic_log(LOCAL, busy, T0, T0 + timedelta(hours=1))
     calls = []
     real = monitoring.traffic
     monkeypatch.setattr(monitoring, "traffic", lambda *a, **k: calls.append(k) or real(*a, **k))
     for since, until in [(T0, T0 + timedelta(hours=3)), (T0 + timedelta(seconds=30), T0 + timedelta(minutes=30))]:
-        got = monitor_traffic.traffic_from(log, since=since, until=until, granularity="minute", version=None)
-        assert got == real(busy, since=since, until=until, granularity="minute")
+        got = monitor_traffic.traffic_from(LOCAL, log, since=since, until=until, granularity="minute", version=None)
+        assert got == real(LOCAL, busy, since=since, until=until, granularity="minute")
     assert len(calls) == 2

@@ -16,12 +16,15 @@ from pipeline_core.serving.prediction_log import PredictionLogWriter, ScoredRequ
 from pipeline_core.serving.schema import model_rules, without_target_rules
 from pipeline_core.serving.scoring import score
 from studio import monitor_violations, prediction_log, registry
+from studio.roles import Actor
 from studio.settings import settings
 from tests.application.test_prediction_log import logged
 from tests.apptest import store_frame
 from tests.pages.test_compare_page import fast_spec, train_now
 from tests.serving.conftest import records
 from tests.serving.service import CliService
+
+LOCAL = Actor.local()  # the one user of a studio without sign-in, owner of the default workspace
 
 T0 = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) - timedelta(hours=5)  # inside the log's retention
 RULES = [{"kind": "range", "column": "petal length (cm)", "max": 5.0},
@@ -35,8 +38,8 @@ def ruled_iris(store, studio_home) -> str:
     spec = PipelineSpec.model_validate({**fast_spec().to_dict(), "name": "flowers", "rules": RULES})
     version = storage.save_pipeline_version(store, name="flowers", definition=spec.to_dict())
     run = train_now(store, dataset_id, spec, pipeline_version_id=version.id)
-    registry.register_model(run.id, by="cli")
-    registry.set_stage("flowers", 1, "production", by="cli", why="baseline")
+    registry.register_model(LOCAL, run.id, by="cli")
+    registry.set_stage(LOCAL, "flowers", 1, "production", by="cli", why="baseline")
     return "flowers"
 
 
@@ -50,7 +53,7 @@ def hours_of_traffic() -> list[pd.DataFrame]:
 
 
 def test_violation_counts_per_hour_and_rule_are_the_rows_that_broke_it(store, ruled_iris):
-    served = registry.production_model(ruled_iris, "production")
+    served = registry.production_model(LOCAL, ruled_iris, "production")
     model = without_target_rules(served.model)  # as the service prepares it
     rules = model_rules(model)
     version = served.version
@@ -67,7 +70,7 @@ def test_violation_counts_per_hour_and_rule_are_the_rows_that_broke_it(store, ru
     writer.close()
     assert writer.stats().written == 170, writer.stats()
 
-    found = monitor_violations.violations_over_time(ruled_iris, since=T0, until=T0 + timedelta(hours=3),
+    found = monitor_violations.violations_over_time(LOCAL, ruled_iris, since=T0, until=T0 + timedelta(hours=3),
                                                     granularity="hour")
     long_petal = [int((f["petal length (cm)"] > 5).sum()) for f in frames]
     missing = [int((f["sepal width (cm)"] < 2).sum()) for f in frames]
@@ -81,13 +84,13 @@ def test_violation_counts_per_hour_and_rule_are_the_rows_that_broke_it(store, ru
     assert [b.violating_rows for b in found.buckets] == either
     assert [b.rows for b in found.buckets] == [80, 60, 30]
     assert found.buckets[2].rate == 1.0 and found.rules[0] == petal  # the most broken rule first
-    only_hour_two = monitor_violations.violations_over_time(
+    only_hour_two = monitor_violations.violations_over_time(LOCAL,
         ruled_iris, since=T0 + timedelta(hours=2), until=T0 + timedelta(hours=3), granularity="minute")
     assert sum(b.violating_rows for b in only_hour_two.buckets) == 30 and only_hour_two.buckets[5].violating_rows == 30
 
 
 def test_batch_scoring_records_each_rows_broken_rules_in_the_log(store, ruled_iris):
-    served = registry.production_model(ruled_iris, "production")
+    served = registry.production_model(LOCAL, ruled_iris, "production")
     frame = hours_of_traffic()[1]
     version = served.version
     target = prediction_log.LogTarget(source="batch", model_sha256=version.artifact_sha256,
@@ -120,6 +123,6 @@ def test_a_registry_service_logs_the_rules_each_row_broke_as_it_answered_them(st
         answered.setdefault(violation["row"], []).append(violation["column"])
     assert sum(len(columns) for columns in answered.values()) == int((frame["petal length (cm)"] > 5).sum()) + 7
     assert {row.row_id: [column for _, column in row.violations] for row in log if row.violations} == answered
-    found = monitor_violations.violations_over_time(ruled_iris, since=log[0].logged_at - timedelta(hours=1),
+    found = monitor_violations.violations_over_time(LOCAL, ruled_iris, since=log[0].logged_at - timedelta(hours=1),
                                                     until=log[0].logged_at + timedelta(hours=1), granularity="day")
     assert found.violating_rows == len(answered) and found.rows == len(frame)

@@ -28,6 +28,7 @@ from storage.models import PredictionLog
 from studio import alerts, champion, monitor_drift, monitoring, registry, retrain
 from studio.alert_thresholds import AlertThresholds
 from studio.models import load_stored_model
+from studio.roles import Actor
 from tests.application.test_hot_swap import DEADLINE, health_version
 from tests.application.test_prediction_log import logged
 from tests.application.test_retrain import finished
@@ -35,6 +36,8 @@ from tests.apptest import store_frame
 from tests.pages.test_compare_page import train_now
 from tests.serving.conftest import records
 from tests.serving.service import CliService
+
+LOCAL = Actor.local()  # the one user of a studio without sign-in, owner of the default workspace
 
 DAYS, DRIFT_DAY, ROWS_PER_DAY = 30, 15, 100
 
@@ -71,8 +74,8 @@ def test_a_month_of_traffic_drifts_alerts_retrains_and_the_challenger_wins(store
                         evaluation={"cv_folds": 3, "holdout": 0.2})
     version = storage.save_pipeline_version(store, name="lanes", definition=spec.to_dict())
     run = train_now(store, dataset_id, spec, pipeline_version_id=version.id)
-    registry.register_model(run.id, by="cli")
-    registry.set_stage("lanes", 1, "production", by="cli", why="first model")
+    registry.register_model(LOCAL, run.id, by="cli")
+    registry.set_stage(LOCAL, "lanes", 1, "production", by="cli", why="first model")
 
     now = datetime.now(UTC)
     first = (now - timedelta(days=DAYS)).replace(hour=12, minute=0, second=0, microsecond=0)
@@ -93,19 +96,19 @@ def test_a_month_of_traffic_drifts_alerts_retrains_and_the_challenger_wins(store
         served.stop()
 
     window = {"since": first - timedelta(hours=12), "until": now, "granularity": "day"}
-    drift = monitor_drift.drift_over_time("lanes", **window)
+    drift = monitor_drift.drift_over_time(LOCAL, "lanes", **window)
     drifted_days = sorted({day_of(first, cell.start) for cell in drift.of("x1") if cell.drifted})
     assert drifted_days == list(range(DRIFT_DAY, DAYS + 1))
     noise = [(day_of(first, c.start), round(c.psi, 3), c.ks_pvalue) for c in drift.of("x2") if c.drifted]
     assert len(noise) <= 1, noise  # 30 daily tests of an unchanged feature: one chance flag is what α allows
     assert drift.features[0] == "x1"
 
-    performance = monitoring.live_performance("lanes", **window)
+    performance = monitoring.live_performance(LOCAL, "lanes", **window)
     scored = {day_of(first, b.start): b.value for b in performance.buckets if b.rows}
     assert min(scored[d] for d in range(1, DRIFT_DAY)) > 0.8
     assert max(scored[d] for d in range(DRIFT_DAY, DAYS + 1)) < 0.8
 
-    checks = alerts.evaluate("lanes", **window, thresholds=AlertThresholds(max_psi=0.5, min_accuracy=0.8))
+    checks = alerts.evaluate(LOCAL, "lanes", **window, thresholds=AlertThresholds(max_psi=0.5, min_accuracy=0.8))
     crossed = {(c.kind, c.subject): c for c in checks if c.crossed}
     assert set(crossed) == {("drift", "x1"), ("accuracy", "")}
     assert crossed[("drift", "x1")].since == day_start(first, DRIFT_DAY).replace(hour=0)
@@ -113,11 +116,11 @@ def test_a_month_of_traffic_drifts_alerts_retrains_and_the_challenger_wins(store
 
     runner = ThreadJobRunner(max_jobs=1)
     try:
-        job = finished(retrain.retrain(runner, "lanes", by="cli"))
+        job = finished(retrain.retrain(LOCAL, runner, "lanes", by="cli"))
     finally:
         runner.close()
     assert (job.status, job.added_rows, job.version) == ("done", DAYS * ROWS_PER_DAY, 2), job.error
-    assert next(v for v in registry.list_model_versions("lanes") if v.version == 2).stage == "staging"
+    assert next(v for v in registry.list_model_versions(LOCAL, "lanes") if v.version == 2).stage == "staging"
 
     today = lanes(200, seed=99, shifted=True)
     started = datetime.now(UTC) - timedelta(minutes=1)
@@ -131,14 +134,15 @@ def test_a_month_of_traffic_drifts_alerts_retrains_and_the_challenger_wins(store
         assert client.post_json("/feedback", {"outcomes": outcomes}).json()["matched"] == len(today)
     finally:
         shadowed.stop()
-    verdict = champion.challenger_verdict("lanes", 2, since=started, until=datetime.now(UTC) + timedelta(minutes=1))
+    verdict = champion.challenger_verdict(LOCAL, "lanes", 2, since=started,
+                                          until=datetime.now(UTC) + timedelta(minutes=1))
     assert verdict.rows == len(today)
     assert verdict.verdict == "better", verdict.sentence()
     assert verdict.challenger_score > verdict.champion_score + 0.2
 
     # promote it while a client keeps scoring today's rows: every request answered, then the challenger's answers
     body = {"rows": records(today.drop(columns="label"))}
-    challenger = load_stored_model(registry.model_version("lanes", 2).artifact_id)
+    challenger = load_stored_model(LOCAL, registry.model_version(LOCAL, "lanes", 2).artifact_id)
     expected = predict_frame(challenger.pipeline, today.drop(columns="label"),
                              challenger.metadata).frame[PREDICTION].tolist()
     served = CliService(None, "--pipeline", "lanes", "--stage", "production", "--reload-seconds", "0.2",
@@ -146,7 +150,7 @@ def test_a_month_of_traffic_drifts_alerts_retrains_and_the_challenger_wins(store
     try:
         client = served.client()
         statuses = [client.post_json("/predict", body).status]
-        registry.set_stage("lanes", 2, "production", by="cli", why="won the shadow comparison")
+        registry.set_stage(LOCAL, "lanes", 2, "production", by="cli", why="won the shadow comparison")
         deadline = time.monotonic() + DEADLINE
         while health_version(client) != "2":
             assert time.monotonic() < deadline, "the service never swapped to version 2"

@@ -16,9 +16,11 @@ from pipeline_core.definition.spec import PipelineSpec
 from pipeline_core.jobs.runners import ThreadJobRunner
 from pipeline_core.training.results import run_summary
 from studio import audit, datasets, models, runs, training
+from studio.roles import Actor
 from studio.settings import Settings
 from tests.pipeline_core.test_jobs import wait_for
 
+LOCAL = Actor.local()  # the one user of a studio without sign-in, owner of the default workspace
 
 @pytest.fixture
 def runner(studio) -> Iterator[ThreadJobRunner]:
@@ -28,12 +30,12 @@ def runner(studio) -> Iterator[ThreadJobRunner]:
 
 
 def finished_run(store, runner, refit_all: bool) -> int:
-    iris = datasets.load_sample_dataset("iris")
-    frame = datasets.load_table(iris)
+    iris = datasets.load_sample_dataset(LOCAL, "iris")
+    frame = datasets.load_table(LOCAL, iris)
     spec = PipelineSpec(name="iris", target="target", models=[{"kind": "knn"}],
                         evaluation={"cv_folds": 3, "holdout": 0.3, "refit_all": refit_all})
     spec = spec.model_copy(update={"steps": default_steps(infer_schema(frame, spec))})
-    run_id = training.submit_training(runner, spec, iris.id)
+    run_id = training.submit_training(LOCAL, runner, spec, iris.id)
     run = wait_for(store, run_id, {"done", "failed", "cancelled"})
     assert run.status == "done", run.error
     return run_id
@@ -41,21 +43,22 @@ def finished_run(store, runner, refit_all: bool) -> int:
 
 def test_the_run_serves_the_refitted_model_and_audits_the_hold_out_one(store, runner):
     run_id = finished_run(store, runner, refit_all=True)
-    served = models.load_stored_model(models.run_artifact(run_id)).pipeline
-    holdout = models.load_stored_model(models.holdout_artifact(run_id)).pipeline
+    served = models.load_stored_model(LOCAL, models.run_artifact(LOCAL, run_id)).pipeline
+    holdout = models.load_stored_model(LOCAL, models.holdout_artifact(LOCAL, run_id)).pipeline
     [held] = storage.list_model_artifacts(store, run_id=run_id, role="holdout")
-    assert models.holdout_artifact(run_id).id == held.id != models.run_artifact(run_id).id
+    assert models.holdout_artifact(LOCAL, run_id).id == held.id != models.run_artifact(LOCAL, run_id).id
     assert served[-1].n_samples_fit_ == 150 and holdout[-1].n_samples_fit_ == 105  # 30% of iris held out
-    summary = run_summary(runs.get_run(run_id))
+    summary = run_summary(runs.get_run(LOCAL, run_id))
     assert summary.refit_rows == 150
-    scores = audit.holdout_scores(run_id)
+    scores = audit.holdout_scores(LOCAL, run_id)
     assert np.array_equal(scores.predicted, holdout.predict(scores.X))
     assert accuracy_score(scores.y, scores.predicted) == pytest.approx(summary.holdout["accuracy"])
-    assert set(models.model_choices()) == {models.run_artifact(run_id).id}  # Predict offers the served model only
+    assert set(models.model_choices(LOCAL)) == {models.run_artifact(LOCAL,
+               run_id).id}  # Predict offers the served model only
 
 
 def test_without_the_refit_the_run_stores_one_model_that_is_both(store, runner):
     run_id = finished_run(store, runner, refit_all=False)
     assert len(storage.list_model_artifacts(store, run_id=run_id, role=None)) == 1
-    assert models.holdout_artifact(run_id).id == models.run_artifact(run_id).id
-    assert run_summary(runs.get_run(run_id)).refit_rows is None
+    assert models.holdout_artifact(LOCAL, run_id).id == models.run_artifact(LOCAL, run_id).id
+    assert run_summary(runs.get_run(LOCAL, run_id)).refit_rows is None

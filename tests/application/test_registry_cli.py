@@ -16,8 +16,10 @@ import pytest
 import storage
 from pipeline_core.cli import SYNOPSIS
 from studio import registry
+from studio.roles import Actor
 from tests.apptest import REPO
 
+LOCAL = Actor.local()  # the one user of a studio without sign-in, owner of the default workspace
 
 def cli(module: str, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", module, *map(str, args)], capture_output=True, text=True,
@@ -58,7 +60,7 @@ def test_the_default_stage_is_production_and_follows_promotion_and_rollback(stor
     assert back.returncode == 0 and "version 1 of 'iris' is in production again" in back.stdout
     history = cli("studio", "models", "history", "--pipeline", "iris").stdout.splitlines()
     assert "rollback: errors" in history[1] and " cli " in history[1]
-    assert registry.model_in_stage("iris").version == 1
+    assert registry.model_in_stage(LOCAL, "iris").version == 1
 
 
 @pytest.mark.parametrize(("args", "reason"), [
@@ -128,7 +130,7 @@ def test_services_start_on_loopback_count_requests_live_and_stop(store, iris_stu
     from tests.serving.conftest import records
     from tests.serving.service import Client
 
-    started = services.start_service("iris", by="tester")
+    started = services.start_service(LOCAL, "iris", by="tester")
     try:
         assert (started.pipeline, started.version, started.stage) == ("iris", 1, "production")
         assert started.url.startswith("http://127.0.0.1:") and started.requests == 0
@@ -136,14 +138,14 @@ def test_services_start_on_loopback_count_requests_live_and_stop(store, iris_stu
         body = {"rows": records(pd.read_csv(new_rows).head(5))}
         assert [client.post_json("/predict", body).status for _ in range(3)] == [200, 200, 200]
         assert client.post_json("/predict", {"rows": []}).status == 400
-        listed = services.list_services()
+        listed = services.list_services(LOCAL)
         assert [(s.id, s.pipeline, s.requests) for s in listed] == [(started.id, "iris", 4)]
-        registry.set_stage("iris", 2, "production", by="tester", why="newer")
+        registry.set_stage(LOCAL, "iris", 2, "production", by="tester", why="newer")
         assert client.post_json("/reload", {}).json() == {"version": "2", "reloaded": True}
-        assert [s.version for s in services.list_services()] == [2]  # what it serves now, read from /metrics
+        assert [s.version for s in services.list_services(LOCAL)] == [2]  # what it serves now, read from /metrics
     finally:
-        services.stop_service(started.id)
-    assert services.list_services() == []
+        services.stop_service(LOCAL, started.id)
+    assert services.list_services(LOCAL) == []
     assert storage.get_service(store, started.id).stopped_at is not None
 
 
@@ -151,4 +153,4 @@ def test_a_service_for_an_empty_stage_is_refused_in_one_line(store, iris_studio)
     from studio import services
 
     with pytest.raises(storage.StorageError, match="has no model in staging: there is nothing to serve"):
-        services.start_service("iris", "staging", by="tester")
+        services.start_service(LOCAL, "iris", "staging", by="tester")

@@ -18,7 +18,10 @@ from pipeline_core.io.samples import load_sample
 from pipeline_core.jobs.runners import ThreadJobRunner
 from studio import registry, retrain
 from studio.errors import DataError, StorageError
+from studio.roles import Actor
 from tests.application.test_registry_cli import cli
+
+LOCAL = Actor.local()  # the one user of a studio without sign-in, owner of the default workspace
 
 DEADLINE = 300.0  # seconds for a small fit on a loaded 2-core machine; polled, never timed
 FEATURES = ["sepal length (cm)", "sepal width (cm)", "petal length (cm)", "petal width (cm)"]
@@ -40,7 +43,7 @@ def finished(job: retrain.RetrainJob) -> retrain.RetrainJob:
     while job.active:
         assert time.monotonic() < deadline, f"the retrain is still {job.status} after {DEADLINE:.0f} s"
         time.sleep(0.2)
-        job = retrain.get_retrain(job.id)
+        job = retrain.get_retrain(LOCAL, job.id)
     return job
 
 
@@ -66,9 +69,9 @@ def runner():
 
 
 def test_labelled_logged_rows_are_added_and_the_model_becomes_a_staging_challenger(store, labelled, runner):
-    assert retrain.pending_rows("iris") == retrain.RetrainRows(version=1, added_rows=15, without_inputs=5,
+    assert retrain.pending_rows(LOCAL, "iris") == retrain.RetrainRows(version=1, added_rows=15, without_inputs=5,
                                                                received_after=None)
-    job = finished(retrain.retrain(runner, "iris", by="session:alice", owner="session:alice"))
+    job = finished(retrain.retrain(LOCAL, runner, "iris", by="session:alice", owner="session:alice"))
     assert (job.status, job.from_version, job.source) == ("done", 1, "log")
     assert (job.base_rows, job.added_rows, job.without_inputs) == (150, 15, 5)
     assert job.version == 3, job.error
@@ -79,46 +82,47 @@ def test_labelled_logged_rows_are_added_and_the_model_becomes_a_staging_challeng
     expected = labelled.iloc[:15].reset_index(drop=True)
     pd.testing.assert_frame_equal(trained_on.iloc[150:].reset_index(drop=True), expected, check_dtype=True)
 
-    version = next(v for v in registry.list_model_versions("iris") if v.version == 3)
+    version = next(v for v in registry.list_model_versions(LOCAL, "iris") if v.version == 3)
     assert (version.stage, version.run_id, version.created_by) == ("staging", job.run_id, "session:alice")
     assert version.note.startswith("retrain of version 1 on the 150 training rows of version 1 plus 15 labelled")
     assert "5 more labelled row(s) left out" in version.note
-    assert retrain.lineage("iris", 3) == job
-    assert registry.production_model("iris", "staging").version.version == 3  # what serve --shadow staging picks
+    assert retrain.lineage(LOCAL, "iris", 3) == job
+    assert registry.production_model(LOCAL, "iris", "staging").version.version == 3  # what serve --shadow staging picks
     assert job.sentence().endswith("registered as version 3 (staging).")
 
 
 def test_a_retrain_of_a_retrain_adds_only_outcomes_that_arrived_after_it(store, labelled, runner):
-    first = finished(retrain.retrain(runner, "iris", by="cli"))
+    first = finished(retrain.retrain(LOCAL, runner, "iris", by="cli"))
     with pytest.raises(DataError, match="no logged row of this pipeline has a true outcome since version 3 was "
                                         "trained"):
-        retrain.retrain(runner, "iris", version=first.version, by="cli")
+        retrain.retrain(LOCAL, runner, "iris", version=first.version, by="cli")
     storage.save_ground_truth(store, [("r1", i, labelled["target"][i]) for i in range(15, 20)])
-    assert retrain.pending_rows("iris", first.version).added_rows == 5
-    second = finished(retrain.retrain(runner, "iris", version=first.version, by="cli"))
+    assert retrain.pending_rows(LOCAL, "iris", first.version).added_rows == 5
+    second = finished(retrain.retrain(LOCAL, runner, "iris", version=first.version, by="cli"))
     assert (second.from_version, second.base_rows, second.added_rows, second.version) == (3, 165, 5, 4)
 
 
 def test_a_picked_file_is_trained_on_alone(store, iris_studio, runner, tmp_path):
     path = tmp_path / "fresh.csv"
     load_sample("iris").sample(90, random_state=1).to_csv(path, index=False)
-    job = finished(retrain.retrain(runner, "iris", version=2, data=path.read_bytes(), file_name=path.name, by="cli"))
+    job = finished(retrain.retrain(LOCAL, runner, "iris", version=2, data=path.read_bytes(), file_name=path.name,
+                   by="cli"))
     assert (job.source, job.base_rows, job.added_rows, job.version) == ("file", 90, 0, 3)
     assert storage.get_dataset(store, storage.get_run(store, job.run_id).dataset_id).n_rows == 90
-    assert retrain.lineage("iris", 3).rows() == "90 rows of 'fresh.csv'"
+    assert retrain.lineage(LOCAL, "iris", 3).rows() == "90 rows of 'fresh.csv'"
 
 
 def test_bad_input_is_refused_in_one_line_before_any_run_is_queued(store, iris_studio, runner, tmp_path):
     with pytest.raises(DataError, match="^no logged row of this pipeline has a true outcome, so there is nothing"):
-        retrain.retrain(runner, "iris", by="cli")
+        retrain.retrain(LOCAL, runner, "iris", by="cli")
     no_target = tmp_path / "no target.csv"
     load_sample("iris").drop(columns="target").to_csv(no_target, index=False)
     with pytest.raises(DataError, match="'no target.csv' has no column 'target', which this pipeline needs"):
-        retrain.retrain(runner, "iris", data=no_target.read_bytes(), file_name=no_target.name, by="cli")
+        retrain.retrain(LOCAL, runner, "iris", data=no_target.read_bytes(), file_name=no_target.name, by="cli")
     with pytest.raises(StorageError, match="Version 9 is not registered"):
-        retrain.retrain(runner, "iris", version=9, by="cli")
+        retrain.retrain(LOCAL, runner, "iris", version=9, by="cli")
     assert len(storage.list_runs(store)) == 2  # the fixture's two trainings only
-    assert retrain.retrains("iris") == []
+    assert retrain.retrains(LOCAL, "iris") == []
 
 
 def test_sampled_out_inputs_alone_are_named_as_the_reason(store, iris_studio, runner):
@@ -127,7 +131,7 @@ def test_sampled_out_inputs_alone_are_named_as_the_reason(store, iris_studio, ru
     storage.save_ground_truth(store, [("q", i, "setosa") for i in range(4)])
     with pytest.raises(DataError, match="4 labelled row\\(s\\) have no logged inputs \\(only a sample of inputs is "
                                         "logged: PIPELINE_STUDIO_LOG_INPUT_SAMPLE\\)"):
-        retrain.retrain(runner, "iris", by="cli")
+        retrain.retrain(LOCAL, runner, "iris", by="cli")
 
 
 def test_the_cli_waits_for_the_job_and_names_the_challenger(store, labelled, tmp_path, monkeypatch):
@@ -137,7 +141,7 @@ def test_the_cli_waits_for_the_job_and_names_the_challenger(store, labelled, tmp
     assert "retraining version 1 of 'iris' on the 150 training rows of version 1 plus 15 labelled logged row(s) " \
            "(5 more labelled row(s) left out" in done.stdout
     assert done.stdout.strip().splitlines()[-1].endswith("registered as version 3 (staging).")
-    assert registry.model_in_stage("iris", "staging").version == 3
+    assert registry.model_in_stage(LOCAL, "iris", "staging").version == 3
 
 
 def test_the_cli_refuses_bad_input_with_exit_code_2_and_one_line(store, iris_studio, tmp_path, monkeypatch):
@@ -166,10 +170,10 @@ def test_a_retrain_whose_job_died_before_registering_is_registered_when_next_rea
     finished = train_now(store, run.dataset_id, spec, pipeline_version_id=run.pipeline_version_id)  # no registration
     row = records.create_retrain(store, pipeline_id=model.pipeline_id, from_version=1, run_id=finished.id,
                                  dataset_id=run.dataset_id, source="log", base_rows=150, created_by="session:bob")
-    fresh = retrain.get_retrain(row.id)  # just finished: the job may still be registering it
+    fresh = retrain.get_retrain(LOCAL, row.id)  # just finished: the job may still be registering it
     assert fresh.active and fresh.version is None and fresh.sentence().endswith("trained, registering…")
-    late = retrain.get_retrain(row.id, grace_seconds=0)  # long enough: the job is gone, so the reader registers it
+    late = retrain.get_retrain(LOCAL, row.id, grace_seconds=0)  # long enough: the job is gone, so it registers
     assert (late.active, late.version) == (False, 3)
-    assert registry.model_in_stage("iris", "staging").created_by == "session:bob"
-    assert retrain.get_retrain(row.id, grace_seconds=0).version == 3  # once
-    assert len(registry.list_model_versions("iris")) == 3
+    assert registry.model_in_stage(LOCAL, "iris", "staging").created_by == "session:bob"
+    assert retrain.get_retrain(LOCAL, row.id, grace_seconds=0).version == 3  # once
+    assert len(registry.list_model_versions(LOCAL, "iris")) == 3

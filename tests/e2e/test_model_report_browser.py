@@ -18,10 +18,13 @@ from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 import storage
 from studio import model_report
+from studio.roles import Actor
 from studio.workspace import current_store, prepare_store
 from tests.e2e.conftest import SCREENSHOTS, VIEWPORT, running_app
 from tests.e2e.ui import ERROR, alerts_text, arm, click_button, key, no_exception, wait_for_app
 from tests.report_models import CLASSIFIER, HOSTILE, REGRESSOR, register_both
+
+LOCAL = Actor.local()  # the one user of a studio without sign-in, owner of the default workspace
 
 pytestmark = pytest.mark.e2e
 
@@ -43,7 +46,7 @@ def studio(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, dic
             register_both(current_store())
             files = {}
             for name, sensitive in ((CLASSIFIER, ["region", "segment"]), (REGRESSOR, ["region"])):
-                built = model_report.build_model_report(name, 1, sensitive=sensitive)
+                built = model_report.build_model_report(LOCAL, name, 1, sensitive=sensitive)
                 files[name] = reports / built.file_name
                 files[name].write_bytes(built.html)
         finally:

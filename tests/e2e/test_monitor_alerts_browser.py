@@ -19,12 +19,15 @@ import storage
 from pipeline_core.io.samples import load_sample
 from studio import alert_thresholds, registry
 from studio.alert_thresholds import AlertThresholds
+from studio.roles import Actor
 from studio.workspace import current_store, prepare_store
 from tests.application.conftest import log_iris_traffic
 from tests.apptest import store_frame
 from tests.e2e.conftest import running_app
 from tests.e2e.ui import alerts_text, goto_page, no_exception, shot, wait_for_app
 from tests.pages.test_compare_page import fast_spec, train_now
+
+LOCAL = Actor.local()  # the one user of a studio without sign-in, owner of the default workspace
 
 pytestmark = pytest.mark.e2e
 
@@ -46,8 +49,8 @@ def home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
             spec = fast_spec(seed=1).model_copy(update={"name": "iris"})
             version = storage.save_pipeline_version(store, name="iris", definition=spec.to_dict())
             run = train_now(store, dataset_id, spec, pipeline_version_id=version.id)
-            registry.register_model(run.id, by="cli")
-            registry.set_stage("iris", 1, "production", by="cli", why="baseline")
+            registry.register_model(LOCAL, run.id, by="cli")
+            registry.set_stage(LOCAL, "iris", 1, "production", by="cli", why="baseline")
             log_iris_traffic(store)
             pipeline_id = storage.get_pipeline(store, "iris").id
             at = datetime.now(UTC) - timedelta(hours=1)
@@ -55,7 +58,7 @@ def home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
                 {"logged_at": at, "request_id": "wide", "row_id": i, "inputs": None, "prediction": "virginica",
                  "latency_ms": 4.0, "violations": BROKEN if i < 12 else None} for i in range(40)],
                 source="service", pipeline_id=pipeline_id, model_version=1, model_sha256="ab")
-            alert_thresholds.save_thresholds("iris", AlertThresholds(
+            alert_thresholds.save_thresholds(LOCAL, "iris", AlertThresholds(
                 feature_psi={"petal length (cm)": 0.2, "sepal width (cm)": 0.2}, min_accuracy=0.9,
                 max_violation_rate=0.05), by="ana")
         finally:

@@ -24,6 +24,7 @@ from playwright.sync_api import Page, expect
 import storage
 from pipeline_core.definition.spec import PipelineSpec
 from studio import registry
+from studio.roles import Actor
 from studio.workspace import current_store, prepare_store
 from tests.application.test_month_of_traffic import lanes, move_request
 from tests.application.test_prediction_log import logged
@@ -33,6 +34,8 @@ from tests.e2e.ui import ALERT, alerts_text, arm, click_button, goto_page, key, 
 from tests.pages.test_compare_page import train_now
 from tests.serving.conftest import records
 from tests.serving.service import CliService
+
+LOCAL = Actor.local()  # the one user of a studio without sign-in, owner of the default workspace
 
 pytestmark = pytest.mark.e2e
 
@@ -84,8 +87,8 @@ def seeded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Seeded]:
                                 evaluation={"cv_folds": 3, "holdout": 0.2})
             version = storage.save_pipeline_version(store, name="lanes", definition=spec.to_dict())
             run = train_now(store, dataset_id, spec, pipeline_version_id=version.id)
-            registry.register_model(run.id, by="cli")
-            registry.set_stage("lanes", 1, "production", by="cli", why="first model")
+            registry.register_model(LOCAL, run.id, by="cli")
+            registry.set_stage(LOCAL, "lanes", 1, "production", by="cli", why="first model")
             now = datetime.now(UTC)
             serve_and_label(home, lanes(STEADY, seed=1, shifted=False), at=now - timedelta(hours=5))
             serve_and_label(home, lanes(DRIFTED, seed=2, shifted=True), at=now - timedelta(hours=2))
@@ -149,7 +152,7 @@ def test_monitor_alert_retrain_compare_promote(browser, seeded, tmp_path):
             shot(page, "monitor-journey-3-retraining")
             done = page.locator(ALERT).filter(has_text="registered as version 2 (staging)")
             expect(done).to_be_visible(timeout=RETRAIN_DEADLINE_MS)
-            assert registry.model_in_stage("lanes", "staging").version == 2
+            assert registry.model_in_stage(LOCAL, "lanes", "staging").version == 2
             done.scroll_into_view_if_needed()
             shot(page, "monitor-journey-4-retrained")
 
@@ -175,8 +178,8 @@ def test_monitor_alert_retrain_compare_promote(browser, seeded, tmp_path):
                 .to_be_visible()
             promoted.scroll_into_view_if_needed()
             shot(page, "monitor-journey-6-promoted")
-            assert registry.production_model("lanes").version.version == 2
-            assert {v.version: v.stage for v in registry.list_model_versions("lanes")} == {1: "archived",
+            assert registry.production_model(LOCAL, "lanes").version.version == 2
+            assert {v.version: v.stage for v in registry.list_model_versions(LOCAL, "lanes")} == {1: "archived",
                                                                                           2: "production"}
             reload(page)  # a fresh draw: version 2 is production, and no challenger is left to compare
             picker = page.locator(key("monitor_retrain_version")).get_by_role("combobox")

@@ -18,9 +18,12 @@ import storage
 from pipeline_core.io.samples import load_sample
 from storage import Store
 from studio import registry
+from studio.roles import Actor
 from tests.e2e.conftest import VIEWPORT, running_app
 from tests.e2e.ui import click_button, key, no_exception, shot, wait_for_app
 from tests.pages.test_compare_page import fast_spec, train_now
+
+LOCAL = Actor.local()  # the one user of a studio without sign-in, owner of the default workspace
 
 pytestmark = pytest.mark.e2e
 
@@ -36,8 +39,8 @@ def _prepare(home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
                                       sha256="e" * 64).id
     spec = fast_spec(seed=1).model_copy(update={"name": "iris"})
     version = storage.save_pipeline_version(store, name="iris", definition=spec.to_dict())
-    registry.register_model(train_now(store, dataset_id, spec, pipeline_version_id=version.id).id, by="cli")
-    registry.set_stage("iris", 1, "production", by="cli", why="baseline")
+    registry.register_model(LOCAL, train_now(store, dataset_id, spec, pipeline_version_id=version.id).id, by="cli")
+    registry.set_stage(LOCAL, "iris", 1, "production", by="cli", why="baseline")
     new = iris.sample(20, random_state=4).reset_index(drop=True)
     storage.append_predictions(store, [
         {"logged_at": storage.models.utcnow(), "request_id": "r", "row_id": i,

@@ -5,16 +5,18 @@ from __future__ import annotations
 import html
 
 from studio import registry
+from studio.roles import Actor
 from tests.pages.test_compare_page import by_key
 from tests.pages.test_predict_page import by_id_suffix, capture_downloads, download_bytes, download_name
 from tests.report_models import CLASSIFIER, HOSTILE, REGRESSOR, register_both
 
+LOCAL = Actor.local()  # the one user of a studio without sign-in, owner of the default workspace
 
 def test_the_report_is_built_downloaded_and_outlined(store, app, monkeypatch):
     register_both(store)
     files = capture_downloads(monkeypatch)
     at = app("pages/models.py")
-    at.selectbox(key="registry_pipeline").set_value(registry.get_pipeline(CLASSIFIER).id).run()
+    at.selectbox(key="registry_pipeline").set_value(registry.get_pipeline(LOCAL, CLASSIFIER).id).run()
     assert at.selectbox(key="report_version").value == 1
     picker = at.multiselect(key=next(w.key for w in at.multiselect if w.key.startswith("report_sensitive_")))
     assert "region" in picker.options and "churned" not in picker.options  # the target is not a group
@@ -34,5 +36,5 @@ def test_the_report_is_built_downloaded_and_outlined(store, app, monkeypatch):
     assert outline.set_index("Section").loc["Bias by group", "In short"].startswith("By region")
 
     # another choice hides the report that no longer matches it, until it is built
-    at.selectbox(key="registry_pipeline").set_value(registry.get_pipeline(REGRESSOR).id).run()
+    at.selectbox(key="registry_pipeline").set_value(registry.get_pipeline(LOCAL, REGRESSOR).id).run()
     assert not any(b.proto.id.endswith("-report_download") for b in at.get("download_button"))

@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import storage
 from studio import registry
+from studio.roles import Actor
 from tests.apptest import texts
 from tests.pages.test_compare_page import by_key, fast_spec, train_now
 from tests.pages.test_pipelines_page import open_tab
+
+LOCAL = Actor.local()  # the one user of a studio without sign-in, owner of the default workspace
 
 HOSTILE = "=cmd|' /C calc'!A0"
 
@@ -54,8 +57,8 @@ def test_registering_an_unsaved_run_names_its_pipeline_and_lists_the_version(sto
 
 def test_promoting_needs_a_reason_and_archives_the_old_production(store, app, iris_id):
     for c in (1.0, 2.0):
-        registry.register_model(saved_run(store, iris_id, seed=int(c)).id, by="cli")
-    registry.set_stage("iris", 1, "production", by="cli", why="baseline")
+        registry.register_model(LOCAL, saved_run(store, iris_id, seed=int(c)).id, by="cli")
+    registry.set_stage(LOCAL, "iris", 1, "production", by="cli", why="baseline")
     at = open_models(app, dataset_id=iris_id)
     at.selectbox(key="registry_version").set_value(2)
     at.selectbox(key="registry_stage").set_value("production")
@@ -75,9 +78,9 @@ def test_promoting_needs_a_reason_and_archives_the_old_production(store, app, ir
 
 def test_rollback_asks_for_confirmation_then_puts_the_previous_version_back(store, app, iris_id):
     for seed in (1, 2):
-        registry.register_model(saved_run(store, iris_id, seed=seed).id, by="cli")
-    registry.set_stage("iris", 1, "production", by="cli", why="baseline")
-    registry.set_stage("iris", 2, "production", by="cli", why="newer")
+        registry.register_model(LOCAL, saved_run(store, iris_id, seed=seed).id, by="cli")
+    registry.set_stage(LOCAL, "iris", 1, "production", by="cli", why="baseline")
+    registry.set_stage(LOCAL, "iris", 2, "production", by="cli", why="newer")
     at = open_models(app, dataset_id=iris_id)
     rollback = by_key(at.container, "registry_rollback")
     assert "Put **version 1**" in " ".join(m.value for m in rollback.markdown)
@@ -91,7 +94,7 @@ def test_rollback_asks_for_confirmation_then_puts_the_previous_version_back(stor
     assert not at.checkbox(key="registry_rollback_confirm").value
     history = table(at, "registry_history")
     assert history.iloc[0]["Why"] == "rollback: errors after release" and bool(history.iloc[0]["Rollback"])
-    assert registry.model_in_stage("iris").version == 1
+    assert registry.model_in_stage(LOCAL, "iris").version == 1
 
 
 def test_the_train_page_registers_the_finished_run_it_shows(store, app, iris_id):
@@ -107,8 +110,8 @@ def test_the_train_page_registers_the_finished_run_it_shows(store, app, iris_id)
 
 def test_predict_defaults_to_the_production_model_and_keeps_any_model_on_offer(store, app, iris_id):
     production = saved_run(store, iris_id)
-    registry.register_model(production.id, by="cli")
-    registry.set_stage("iris", 1, "production", by="cli", why="go")
+    registry.register_model(LOCAL, production.id, by="cli")
+    registry.set_stage(LOCAL, "iris", 1, "production", by="cli", why="go")
     newer = train_now(store, iris_id, fast_spec())
     at = app("pages/predict.py", dataset_id=iris_id)
     assert not at.exception
@@ -126,8 +129,8 @@ def test_predict_defaults_to_the_production_model_and_keeps_any_model_on_offer(s
 
 def test_hostile_names_and_notes_are_neutralised_in_the_registry_tables(store, app, iris_id):
     run = saved_run(store, iris_id, name=HOSTILE)
-    registry.register_model(run.id, by=HOSTILE, note="@SUM(A1)")
-    registry.set_stage(HOSTILE, 1, "staging", by="cli", why="+1+1")
+    registry.register_model(LOCAL, run.id, by=HOSTILE, note="@SUM(A1)")
+    registry.set_stage(LOCAL, HOSTILE, 1, "staging", by="cli", why="+1+1")
     at = open_models(app, dataset_id=iris_id)
     assert not at.exception
     versions, history = table(at, "registry_versions"), table(at, "registry_history")
@@ -136,8 +139,8 @@ def test_hostile_names_and_notes_are_neutralised_in_the_registry_tables(store, a
 
 
 def test_deleting_a_pipeline_warns_that_its_registry_and_production_model_go_too(store, app, iris_id):
-    registry.register_model(saved_run(store, iris_id).id, by="cli")
-    registry.set_stage("iris", 1, "production", by="cli", why="go")
+    registry.register_model(LOCAL, saved_run(store, iris_id).id, by="cli")
+    registry.set_stage(LOCAL, "iris", 1, "production", by="cli", why="go")
     at = open_tab(app, "Delete", dataset_id=iris_id)
     assert not at.exception
     warning = texts(at, "warning")
@@ -145,15 +148,15 @@ def test_deleting_a_pipeline_warns_that_its_registry_and_production_model_go_too
     at.checkbox(key="pipelines_delete_confirm").check().run()
     at.button(key="pipelines_delete").click().run()
     assert "Deleted pipeline 'iris'" in texts(at, "success")
-    assert registry.production_versions() == []
+    assert registry.production_versions(LOCAL) == []
 
 
 def test_a_service_starts_from_the_page_shows_its_url_and_live_requests_and_stops(store, app, iris_id):
     from studio import services
     from tests.serving.service import Client
 
-    registry.register_model(saved_run(store, iris_id).id, by="cli")
-    registry.set_stage("iris", 1, "production", by="cli", why="baseline")
+    registry.register_model(LOCAL, saved_run(store, iris_id).id, by="cli")
+    registry.set_stage(LOCAL, "iris", 1, "production", by="cli", why="baseline")
     at = open_models(app, dataset_id=iris_id)
     assert "No service is running." in texts(at, "caption")
     try:
@@ -170,5 +173,5 @@ def test_a_service_starts_from_the_page_shows_its_url_and_live_requests_and_stop
         at.button(key=f"service_stop_{row['Service']}").click().run(timeout=60)
         assert "Stopped service" in texts(at, "success") and "No service is running." in texts(at, "caption")
     finally:
-        for running in services.list_services():
-            services.stop_service(running.id)
+        for running in services.list_services(LOCAL):
+            services.stop_service(LOCAL, running.id)

@@ -9,9 +9,12 @@ import pytest
 import storage
 from studio import alert_thresholds
 from studio.alert_thresholds import AlertThresholds
+from studio.roles import Actor
 from tests.application.conftest import iris_studio, log_iris_traffic  # noqa: F401 - a fixture: registered iris
 from tests.apptest import texts
 from tests.pages.test_monitor_page import chart_titles, open_monitor, show
+
+LOCAL = Actor.local()  # the one user of a studio without sign-in, owner of the default workspace
 
 WIDTH = ["In range (at least 2)", "sepal width (cm)"]
 PETAL = ["In range (at most 5)", "petal length (cm)"]
@@ -49,7 +52,7 @@ def test_without_violations_the_tab_says_none_broke_a_rule(store, app):
 @pytest.mark.usefixtures("iris_studio")
 def test_a_crossed_threshold_shows_an_alert_saying_what_by_how_much_and_since_when(store, app):
     log_iris_traffic(store)
-    alert_thresholds.save_thresholds("iris", AlertThresholds(feature_psi={"petal length (cm)": 0.2,
+    alert_thresholds.save_thresholds(LOCAL, "iris", AlertThresholds(feature_psi={"petal length (cm)": 0.2,
                                                                           "sepal width (cm)": 0.2}, min_accuracy=0.9))
     at = open_monitor(app)
     assert not at.exception
@@ -71,7 +74,7 @@ def test_thresholds_saved_on_the_page_are_stored_and_a_bad_line_gets_one_line(st
     at.button[[b.label for b in at.button].index("Save thresholds")].click().run()
     assert not at.exception and not at.error
     assert "Thresholds saved" in texts(at, "success")
-    saved = alert_thresholds.get_thresholds("iris").thresholds
+    saved = alert_thresholds.get_thresholds(LOCAL, "iris").thresholds
     assert (saved.max_psi, saved.top_k, saved.max_violation_rate) == (0.25, 2, 0.05)
     assert saved.feature_psi == {"petal length (cm)": 0.4} and saved.min_accuracy is None
     at.text_area(key="alerts_feature_psi").set_value("petal length (cm) 0.4")
@@ -82,7 +85,7 @@ def test_thresholds_saved_on_the_page_are_stored_and_a_bad_line_gets_one_line(st
 def test_drift_thresholds_without_a_registered_model_say_they_were_not_checked(store, app):
     pipeline_id = storage.save_pipeline_version(store, name="flowers", definition={}).pipeline_id
     log_with_violations(store, pipeline_id, datetime.now(UTC) - timedelta(hours=1), [None, [WIDTH]], "a")
-    alert_thresholds.save_thresholds("flowers", AlertThresholds(max_psi=0.2, max_violation_rate=0.9))
+    alert_thresholds.save_thresholds(LOCAL, "flowers", AlertThresholds(max_psi=0.2, max_violation_rate=0.9))
     at = open_monitor(app)
     assert not at.exception and not at.error and not at.warning
     captions = texts(at, "caption")

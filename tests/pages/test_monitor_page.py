@@ -8,8 +8,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 import storage
+from studio.roles import Actor
 from tests.application.conftest import iris_studio  # noqa: F401 - a fixture: two registered iris versions
 from tests.apptest import texts
+
+LOCAL = Actor.local()  # the one user of a studio without sign-in, owner of the default workspace
 
 LONG = "Chronic obstructive pulmonary disease — severe exacerbation requiring admission"
 
@@ -110,7 +113,7 @@ def test_a_finer_granularity_and_a_version_filter_redraw(store, app):
 def test_a_shadow_challenger_right_more_often_is_called_better_and_promoted_with_a_reason(store, app):
     from studio import registry
 
-    registry.set_stage("iris", 2, "staging", by="cli", why="candidate")
+    registry.set_stage(LOCAL, "iris", 2, "staging", by="cli", why="candidate")
     pipeline_id = storage.get_pipeline(store, "iris").id
     at_time = datetime.now(UTC) - timedelta(hours=1)
     truth = ["setosa"] * 120
@@ -133,9 +136,9 @@ def test_a_shadow_challenger_right_more_often_is_called_better_and_promoted_with
     at.button(key="FormSubmitter:monitor_challenger_form-Promote version 2 to production").click().run()
     assert not at.exception and "Version 2 is now in production" in texts(at, "success")
     assert "monitor_challenger" not in [s.key for s in at.selectbox]  # redrawn: no challenger left to compare
-    stages = {v.version: v.stage for v in registry.list_model_versions("iris")}
+    stages = {v.version: v.stage for v in registry.list_model_versions(LOCAL, "iris")}
     assert stages == {1: "archived", 2: "production"}
-    assert registry.stage_history("iris")[0].why == "wins the shadow comparison"
+    assert registry.stage_history(LOCAL, "iris")[0].why == "wins the shadow comparison"
 
 
 @pytest.mark.usefixtures("iris_studio")
@@ -203,7 +206,7 @@ def test_a_drift_alert_and_the_drift_view_share_one_drift_computation(store, app
         {"logged_at": datetime.now(UTC) - timedelta(hours=2), "request_id": "r", "row_id": i, "inputs": r,
          "prediction": 0, "latency_ms": 5.0} for i, r in enumerate(records)],
         source="service", pipeline_id=pipeline_id, model_version=1, model_sha256="ab")
-    alert_thresholds.save_thresholds("iris", alert_thresholds.parse_thresholds({"max_psi": 0.2}), by="test")
+    alert_thresholds.save_thresholds(LOCAL, "iris", alert_thresholds.parse_thresholds({"max_psi": 0.2}), by="test")
     calls = []
     real = monitor_drift.drift_over_time
     monkeypatch.setattr(monitor_drift, "drift_over_time", lambda *a, **k: calls.append(k) or real(*a, **k))

@@ -8,10 +8,12 @@ import time
 import pytest
 
 from studio import registry
+from studio.roles import Actor
 from tests.application.conftest import iris_studio  # noqa: F401 - a fixture: two registered iris versions
 from tests.application.test_retrain import DEADLINE, labelled  # noqa: F401 - a fixture: 15 usable labelled rows
 from tests.apptest import texts
 
+LOCAL = Actor.local()  # the one user of a studio without sign-in, owner of the default workspace
 
 @pytest.mark.usefixtures("labelled")
 def test_the_retrain_button_trains_in_the_background_and_registers_a_staging_challenger(app, monkeypatch):
@@ -31,7 +33,7 @@ def test_the_retrain_button_trains_in_the_background_and_registers_a_staging_cha
     assert not at.exception
     assert "Retrain of version 1 on the 150 training rows of version 1 plus 15 labelled logged row(s)" \
         in texts(at, "success")
-    assert registry.model_in_stage("iris", "staging").version == 3
+    assert registry.model_in_stage(LOCAL, "iris", "staging").version == 3
     assert "Version 3 (staging): Logistic regression" in at.selectbox(key="monitor_challenger").options
 
 

@@ -16,7 +16,8 @@ from tests.security.conftest import iris_rows
 SHARED_RESOURCES = {
     ("app.py", "_storage_ready"): "migrations and file clean-up of the shared store",
     ("pages/common.py", "_frame_by_hash"): "a stored dataset, immutable and addressed by its hash",
-    ("pages/charts.py", "loaded_model"): "a stored model, immutable and addressed by its hash",
+    ("pages/charts.py", "_loaded_model"): "a stored model, immutable and addressed by its hash (loaded_model checks "
+                                          "the session's right to it first)",
     ("pages/jobs.py", "job_runner"): "the training workers, which hold no user data",
     ("pages/profile.py", "_summary"): "a summary of a stored dataset as a schema reads it, keyed by both hashes, "
                                       "read-only",
@@ -26,8 +27,10 @@ SHARED_RESOURCES = {
 # names the database and data directory of the server (the same for every session). ``_schema`` is not hashed
 # either: ``fingerprint`` is the hash of all of it (column names, types and roles, no row of data), so equal keys
 # mean equal summaries whoever asks; ``features_only`` is a switch of the overview.
+# ``_actor`` is not hashed: it is whoever first loads a stored file, whose right to it was checked; later sessions
+# are checked by the caller (``frame_of``, ``loaded_model``) before they are handed the shared copy.
 SHARED_KEYS = {"dataset_id", "sha256", "artifact_id", "store", "_frame", "rename_json", "fingerprint", "_schema",
-               "features_only"}
+               "features_only", "_actor"}
 
 
 def cached_resources() -> dict[tuple[str, str], ast.FunctionDef]:

@@ -20,8 +20,11 @@ import pytest
 from storage.errors import StorageError
 from storage.sql_source import NOT_ENABLED, REFUSED, SqlPolicy, check_read_only, read_sql_query, resolve_source
 from studio.datasets import import_query, load_table
+from studio.roles import Actor
 from studio.settings import SettingsError, load_settings, settings
 from tests.apptest import store_frame
+
+LOCAL = Actor.local()  # the one user of a studio without sign-in, owner of the default workspace
 
 DEADLINE = 60  # seconds: generous for a loaded machine; the queries are stopped after well under a second
 
@@ -47,7 +50,7 @@ def allowed(studio: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Pa
 
 def refusal(url: str, query: str = "SELECT * FROM customers") -> str:
     with pytest.raises(StorageError) as caught:
-        import_query(url, query, "x")
+        import_query(LOCAL, url, query, "x")
     return str(caught.value)
 
 
@@ -58,7 +61,8 @@ def test_nothing_is_allowed_until_the_administrator_allows_it(studio, tmp_path):
 
 
 def test_an_allowed_sqlite_file_is_read_and_stored(allowed):
-    dataset = import_query(f"sqlite:///{allowed / 'shop.db'}", "SELECT id, name FROM customers -- all of them", "c")
+    dataset = import_query(LOCAL, f"sqlite:///{allowed / 'shop.db'}",
+                           "SELECT id, name FROM customers -- all of them", "c")
     assert (dataset.format, dataset.n_rows, dataset.n_columns) == ("sql", 3, 2)
 
 
@@ -183,8 +187,8 @@ def test_comment_stripping_keeps_quoted_text_intact(allowed):
         check_read_only("SELECT 'a;b'; DELETE FROM t")
     with pytest.raises(StorageError, match="never closed"):
         check_read_only("SELECT 'a--b")
-    dataset = import_query(f"sqlite:///{allowed / 'shop.db'}", "SELECT 'a--b' AS x, 'c;d' AS y -- note", "q")
-    assert load_table(dataset).iloc[0].tolist() == ["a--b", "c;d"]
+    dataset = import_query(LOCAL, f"sqlite:///{allowed / 'shop.db'}", "SELECT 'a--b' AS x, 'c;d' AS y -- note", "q")
+    assert load_table(LOCAL, dataset).iloc[0].tolist() == ["a--b", "c;d"]
 
 
 def test_only_listed_database_urls_are_used_with_the_administrators_password():
