@@ -444,7 +444,7 @@ def _searching(spec: PipelineSpec) -> bool:
 @st.fragment(run_every=POLL_SECONDS)
 def _await_kept_model(run_id: int) -> None:
     """Polls a stopped search's run until its job closes it as done with the best model (then redraws the page)."""
-    run = get_run(run_id)
+    run = get_run(session.actor(), run_id)
     if run is not None and run.status == RunStatus.DONE:
         st.rerun()
 
