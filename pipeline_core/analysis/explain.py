@@ -90,6 +90,14 @@ class RowExplanations:
 OUTPUT_COLUMNS = ("base_value", "prediction", "predicted_class", "explained_class", "output_space")
 
 
+def _splits_on_categories(model: Any) -> bool:
+    """Whether boosting learned category splits (code columns): shap's tree explainer reads them as numeric
+    thresholds and returns values that do not add up to the prediction (off by up to 30% on diabetes), without an
+    error, so such a model is explained by permutation instead."""
+    flags = getattr(model, "is_categorical_", None)
+    return flags is not None and bool(np.any(flags))
+
+
 class Explainer:
     """Explains rows for one fitted pipeline; build once (it holds background rows), call :meth:`explain` often."""
 
@@ -127,7 +135,7 @@ class Explainer:
     # ---- choosing --------------------------------------------------------------------------------------
 
     def _choose_method(self) -> Method:
-        if self.sources.traceable and isinstance(self.final, _TREES):
+        if self.sources.traceable and isinstance(self.final, _TREES) and not _splits_on_categories(self.final):
             import shap
 
             try:

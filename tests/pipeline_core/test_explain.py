@@ -25,11 +25,15 @@ from pipeline_core.errors import DataError, ModelError
 TOLERANCE = 1e-6
 
 
-def fitted(frame: pd.DataFrame, target: str, model: str, task: str, extra: list[st.Step] | None = None):
-    """The compiled default pipeline for ``frame`` with ``model``, fitted; and the raw feature rows."""
+def fitted(frame: pd.DataFrame, target: str, model: str, task: str, extra: list[st.Step] | None = None,
+           boosting: str = "auto"):
+    """The compiled default pipeline for ``frame`` with ``model``, fitted; and the raw feature rows. ``boosting`` is
+    the one-hot steps' choice for boosting (regression's default, category codes, leaves shap's tree explainer)."""
     spec = PipelineSpec.model_validate({"target": target, "models": [{"kind": model}]})
     schema = infer_schema(frame, spec)
-    spec = spec.model_copy(update={"steps": [*default_steps(schema), *(extra or [])]})
+    steps = [s.model_copy(update={"boosting": boosting}) if isinstance(s, st.OneHot) else s
+             for s in default_steps(schema)]
+    spec = spec.model_copy(update={"steps": [*steps, *(extra or [])]})
     pipeline = compile_pipeline(spec, schema, task=task, model=spec.models[0], n_rows=len(frame))
     X = frame.drop(columns=target)
     with threadpool_limits(1, user_api="openmp"):  # boosting's threads only fight each other on a shared machine
@@ -83,10 +87,13 @@ def test_multiclass_rows_explain_their_predicted_class(multiclass_frame, model, 
                                rtol=0, atol=TOLERANCE)
 
 
-@pytest.mark.parametrize(("model", "method"), [("hist_gradient_boosting", "tree"), ("random_forest", "tree"),
-                                               ("ridge", "linear"), ("linear_regression", "linear")])
-def test_regression_base_value_plus_contributions_is_the_prediction(regression_frame, model, method):
-    pipeline, X = fitted(regression_frame, "progression", model, "regression")
+@pytest.mark.parametrize(("model", "method", "boosting"), [
+    ("hist_gradient_boosting", "tree", "one_hot"), ("hist_gradient_boosting", "permutation", "auto"),
+    ("random_forest", "tree", "auto"), ("ridge", "linear", "auto"), ("linear_regression", "linear", "auto")])
+def test_regression_base_value_plus_contributions_is_the_prediction(regression_frame, model, method, boosting):
+    """Boosting on one-hot columns gets shap's exact tree values; on category codes (regression's default) shap's
+    tree values would not add up (it reads category splits as thresholds), so permutation values are used."""
+    pipeline, X = fitted(regression_frame, "progression", model, "regression", boosting=boosting)
     explanation = Explainer(pipeline, X).explain(X.iloc[:60])
     table = explanation.frame()
     assert explanation.method == method and explanation.output_space == "prediction"
@@ -193,7 +200,9 @@ def test_a_log_link_regressor_is_explained_in_its_raw_score_and_says_so(regressi
     spec = PipelineSpec.model_validate({"target": "progression",
                                         "models": [{"kind": "hist_gradient_boosting", "params": {"loss": "poisson"}}]})
     schema = infer_schema(regression_frame, spec)
-    spec = spec.model_copy(update={"steps": default_steps(schema)})
+    steps = [s.model_copy(update={"boosting": "one_hot"}) if isinstance(s, st.OneHot) else s
+             for s in default_steps(schema)]  # shap's tree explainer cannot read category-code splits
+    spec = spec.model_copy(update={"steps": steps})
     pipeline = compile_pipeline(spec, schema, task="regression", model=spec.models[0])
     X = regression_frame.drop(columns="progression")
     with threadpool_limits(1, user_api="openmp"):
