@@ -227,7 +227,8 @@ def _outcomes_section() -> None:
         if not st.button("Store the outcomes", disabled=upload is None, key="monitor_outcomes_store"):
             return
         try:
-            report = prediction_log.upload_ground_truth(upload.getvalue(), upload.name, outcome_column=column)
+            report = prediction_log.upload_ground_truth(session.actor(), upload.getvalue(), upload.name,
+                                                        outcome_column=column)
         except FAILURES as e:
             common.show_error(e)
             return

@@ -293,7 +293,8 @@ def cmd_feedback(args: argparse.Namespace) -> int:
     from studio import prediction_log
 
     path = Path(args.file)
-    report = prediction_log.upload_ground_truth(path.read_bytes(), path.name, outcome_column=args.outcome_column)
+    report = prediction_log.upload_ground_truth(_actor(args), path.read_bytes(), path.name,
+                                                outcome_column=args.outcome_column)
     print(report.summary())
     return core.EXIT_OK
 

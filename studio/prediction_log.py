@@ -31,7 +31,7 @@ from pipeline_core.serving.server import ServiceHooks
 from pipeline_core.serving.shadow import ShadowScorer
 from storage import StorageError, Store
 from studio.datasets import read_upload
-from studio.roles import Actor
+from studio.roles import Action, Actor, require
 from studio.settings import Settings, settings
 from studio.workspace import open_store
 
@@ -162,8 +162,12 @@ def record_outcomes(outcomes: list[Outcome], *, config: Settings | None = None) 
                              unmatched_examples=[RowKey(request_id=r, row_id=i) for r, i in joined.unmatched_examples])
 
 
-def upload_ground_truth(data: bytes, file_name: str, *, outcome_column: str = OUTCOME) -> GroundTruthReport:
+def upload_ground_truth(actor: Actor, data: bytes, file_name: str, *,
+                        outcome_column: str = OUTCOME) -> GroundTruthReport:
     """A file of outcomes (CSV, Excel, Parquet, JSON: columns ``request_id``, ``row_id`` and the outcome) stored and
-    joined; a file that cannot be read, or lacks a column, raises with a one-line reason."""
+    joined; a file that cannot be read, or lacks a column, raises with a one-line reason. Outcomes feed the live
+    accuracy and the retrains, so uploading them takes an editor (of the actor's workspace: outcomes are matched by
+    request ids, which are random, so they reach only the rows whose ids the uploader was given)."""
+    require(open_store(settings()), actor, Action.UPLOAD)
     frame = read_upload(data, file_name).frame
     return record_outcomes(outcomes_from_frame(frame, outcome_column, what=f"'{file_name}'"))

@@ -15,12 +15,14 @@ import pytest
 import storage
 from pipeline_core.errors import DataError
 from studio import prediction_log
+from studio.roles import Actor
 from tests.application.test_registry_cli import cli
 from tests.serving.conftest import records
 from tests.serving.service import CliService
 from tests.serving.test_scoring import samples
 
 DEADLINE = 120.0
+LOCAL = Actor.local()  # the one user of a studio without sign-in, owner of the default workspace
 
 
 def logged(store, count: int, **where) -> list[storage.PredictionLog]:
@@ -103,7 +105,7 @@ def test_the_input_sample_and_the_off_switch_are_settings(store, iris_studio, ne
 
 def test_a_bad_outcome_file_is_refused_in_one_line(store):
     with pytest.raises(DataError, match="row 2 of 'truth.csv': row_id must be a whole number from 0"):
-        prediction_log.upload_ground_truth(b"request_id,row_id,outcome\na,0,1\nb,-3,1\n", "truth.csv")
+        prediction_log.upload_ground_truth(LOCAL, b"request_id,row_id,outcome\na,0,1\nb,-3,1\n", "truth.csv")
 
 
 @pytest.fixture

@@ -253,6 +253,8 @@ CASES: dict[str, tuple[Action, Call]] = {
     "alert_thresholds.save_thresholds": (Action.SAVE, lambda a, s, r: alert_thresholds.save_thresholds(
         a, "iris", alert_thresholds.AlertThresholds(min_accuracy=0.5))),
     "champion.challenger_verdict": (Action.READ, lambda a, s, r: champion.challenger_verdict(a, "iris", 3, **WINDOW)),
+    "prediction_log.upload_ground_truth": (Action.UPLOAD, lambda a, s, r: prediction_log.upload_ground_truth(
+        a, b"request_id,row_id,outcome\nr1,0,setosa\n", "truth.csv")),
     "prediction_log.page_target": (Action.READ, lambda a, s, r: prediction_log.page_target(a, s.artifact, "ab", s.run)),
     "prediction_log.shadow_scorer": (Action.SCORE, lambda a, s, r: prediction_log.shadow_scorer(
         a, "iris", "none", champion=2)[0].flush(5)),
