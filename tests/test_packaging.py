@@ -74,8 +74,8 @@ def test_console_command_runs(installed: Path, tmp_path: Path) -> None:
                              cwd=tmp_path, capture_output=True, text=True, timeout=600,
                              env={**{k: v for k, v in os.environ.items() if k != "DATABASE_URL"},
                                   "PIPELINE_STUDIO_HOME": str(tmp_path / "studio")})
-    assert (unknown.returncode, unknown.stderr) == (2, "error: There is no pipeline named 'churn'; save one on the "
-                                                       "Pipelines page first.\n")
+    assert (unknown.returncode, unknown.stderr) == (
+        2, "error: There is no pipeline named 'churn' in this workspace; save one on the Pipelines page first.\n")
 
 
 def test_installed_packages_import_from_site_packages(installed: Path, tmp_path: Path) -> None:

@@ -11,6 +11,7 @@ import pytest
 import sklearn
 
 from pipeline_core.artifacts.export import load_model
+from pipeline_core.definition.spec import DataSource
 from pipeline_core.definition.task import check_target, detect_task
 from pipeline_core.errors import DataError, ModelError
 from pipeline_core.io.readers import read_table
@@ -111,7 +112,7 @@ def test_the_cli_names_a_column_copying_the_target_before_training(tmp_path):
     frame["answer"] = frame["y"]  # an exact copy of the target
     frame.to_csv(tmp_path / "leak.csv", index=False)
     (tmp_path / "leak.json").write_text(spec_for(frame, "y", ["decision_tree"]).model_copy(
-        update={"data": {"file_name": "leak.csv"}}).to_json())
+        update={"data": DataSource(file_name="leak.csv")}).to_json())
     train_result, run_result = run_all([
         ["train", "leak.csv", "--target", "y", "--models", "decision_tree", "--out", "train"],
         ["run", "leak.json", "--out", "run"],
