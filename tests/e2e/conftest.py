@@ -4,6 +4,7 @@ Fixtures a test may rely on:
 
 * ``app_url`` (session): ``http://127.0.0.1:<port>`` of ``streamlit run app.py`` with a fresh
   ``PIPELINE_STUDIO_HOME`` (so a fresh database); stopped by its process group at the end.
+* ``threads_app_url`` (function): a fresh app of its own with jobs in threads.
 * ``page`` (function): a Playwright page in a new context (1280×800) already showing the app.
 * ``shot(page, name)``: saves ``screenshots/e2e_<name>.png`` at the repo root.
 
@@ -118,6 +119,14 @@ def running_app(home: Path, log_path: Path, **env: str) -> Iterator[str]:
 @pytest.fixture(scope="session")
 def app_url(studio_home: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     with running_app(studio_home, tmp_path_factory.mktemp("server") / "streamlit.log") as url:
+        yield url
+
+
+@pytest.fixture
+def threads_app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A fresh app of its own whose jobs run in threads of the server (no Dask cluster to start)."""
+    with running_app(tmp_path_factory.mktemp("threads_home"), tmp_path_factory.mktemp("server") / "streamlit.log",
+                     PIPELINE_STUDIO_JOBS="threads") as url:
         yield url
 
 

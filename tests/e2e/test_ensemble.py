@@ -3,28 +3,19 @@ summary states the refit and the leaderboard ranks the ensembles with their memb
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import VIEWPORT, running_app
-from tests.e2e.test_journey import _keep_only
-from tests.e2e.ui import goto_page, key, no_exception, select_option, upload, wait_for_app
+from tests.e2e.conftest import VIEWPORT
+from tests.e2e.ui import goto_page, keep_only, key, no_exception, select_option, upload, wait_for_app
 from tests.pipeline_core.test_ensemble import classes_frame
 
 pytestmark = pytest.mark.e2e
 
 TRAINING_TIMEOUT_MS = 240_000
 
-
-@pytest.fixture
-def threads_app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    home = tmp_path_factory.mktemp("ensemble_home")
-    with running_app(home, tmp_path_factory.mktemp("ensemble_server") / "streamlit.log",
-                     PIPELINE_STUDIO_JOBS="threads") as url:
-        yield url
 
 
 def test_train_offers_ensembles_and_refit_and_states_both_after_the_run(browser, threads_app_url, shot,
@@ -45,7 +36,7 @@ def test_train_offers_ensembles_and_refit_and_states_both_after_the_run(browser,
         expect(ensemble).to_contain_text("Also try ensembles of the models")
         expect(page.locator(key("train_refit_all"))).to_contain_text("Refit the saved model on all rows")
         expect(page.locator(key("train_refit_all")).locator("input")).to_be_checked()  # on by default
-        _keep_only(page, "train_models", ("Logistic regression", "Random forest"))
+        keep_only(page, "train_models", ("Logistic regression", "Random forest"))
         page.locator(key("train_folds")).locator("input").fill("3")
         ensemble.locator("label").click()
         shot(page, "train_ensemble_options")

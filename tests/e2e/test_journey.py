@@ -20,6 +20,7 @@ from tests.e2e.ui import (
     alerts_text,
     click_button,
     goto_page,
+    keep_only,
     key,
     no_exception,
     select_option,
@@ -111,7 +112,7 @@ def _features(page: Page) -> None:
 def _train(page: Page, shot) -> None:
     goto_page(page, "Train")
     expect(page.locator(key("train_models")).locator("[data-tag]").first).to_be_visible()
-    _keep_only(page, "train_models", KEPT_MODELS)
+    keep_only(page, "train_models", KEPT_MODELS)
     folds = page.locator(key("train_folds")).locator("input")
     folds.fill("3")
     page.locator(key("train_start")).locator("button").click()
@@ -126,22 +127,6 @@ def _train(page: Page, shot) -> None:
     assert page.locator(ERROR).count() == 0, alerts_text(page)
     expect(page.locator(TABLE).first).to_be_visible()
     no_exception(page)
-
-
-def _keep_only(page: Page, widget_key: str, labels: tuple[str, ...]) -> None:
-    """Leave exactly ``labels`` chosen in a multiselect (no rerun: it sits in a form)."""
-    box = page.locator(key(widget_key))
-    tags = box.locator("[data-tag]")
-    for text in tags.all_inner_texts():
-        if text.strip() not in labels:
-            box.get_by_role("button", name=f"Remove {text.strip()}", exact=True).click()
-    present = {t.strip() for t in tags.all_inner_texts()}
-    for label in labels:
-        if label not in present:
-            box.get_by_role("combobox").click()
-            page.get_by_role("listbox").get_by_role("option", name=label, exact=True).click()
-            page.keyboard.press("Escape")
-    expect(tags).to_have_text(list(labels))
 
 
 def _compare(page: Page) -> None:

@@ -3,28 +3,19 @@ run's summary and leaderboard show the threshold and the metric it maximised. Sc
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.e2e.conftest import VIEWPORT, running_app
-from tests.e2e.test_journey import _keep_only
-from tests.e2e.ui import goto_page, key, no_exception, select_option, upload, wait_for_app
+from tests.e2e.conftest import VIEWPORT
+from tests.e2e.ui import goto_page, keep_only, key, no_exception, select_option, upload, wait_for_app
 from tests.pipeline_core.test_threshold import imbalanced
 
 pytestmark = pytest.mark.e2e
 
 TRAINING_TIMEOUT_MS = 180_000
 
-
-@pytest.fixture
-def threads_app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    home = tmp_path_factory.mktemp("threshold_home")
-    with running_app(home, tmp_path_factory.mktemp("threshold_server") / "streamlit.log",
-                     PIPELINE_STUDIO_JOBS="threads") as url:
-        yield url
 
 
 def test_train_offers_threshold_tuning_for_two_classes_and_shows_the_chosen_threshold(browser, threads_app_url,
@@ -43,7 +34,7 @@ def test_train_offers_threshold_tuning_for_two_classes_and_shows_the_chosen_thre
         goto_page(page, "Train")
         option = page.locator(key("train_threshold"))
         expect(option).to_contain_text("Tune the decision threshold on CV predictions")
-        _keep_only(page, "train_models", ("Logistic regression",))
+        keep_only(page, "train_models", ("Logistic regression",))
         page.locator(key("train_folds")).locator("input").fill("3")
         option.locator("label").click()
         shot(page, "train_threshold_option")

@@ -14,7 +14,7 @@ import re
 from contextlib import suppress
 from pathlib import Path
 
-from playwright.sync_api import Page
+from playwright.sync_api import Page, expect
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 SHOTS = Path("/work/shots")  # screenshots for a person to look at, when that folder can be made
@@ -116,6 +116,22 @@ def select_option(page: Page, widget_key: str, option: str) -> None:
     name = re.compile(rf"^{escaped}( · .*)?$")
     page.get_by_role("listbox").get_by_role("option", name=name).click()
     wait_for_app(page, armed=True)
+
+
+def keep_only(page: Page, widget_key: str, labels: tuple[str, ...]) -> None:
+    """Leave exactly ``labels`` chosen in a multiselect (no rerun: it sits in a form)."""
+    box = page.locator(key(widget_key))
+    tags = box.locator("[data-tag]")
+    for text in tags.all_inner_texts():
+        if text.strip() not in labels:
+            box.get_by_role("button", name=f"Remove {text.strip()}", exact=True).click()
+    present = {t.strip() for t in tags.all_inner_texts()}
+    for label in labels:
+        if label not in present:
+            box.get_by_role("combobox").click()
+            page.get_by_role("listbox").get_by_role("option", name=label, exact=True).click()
+            page.keyboard.press("Escape")
+    expect(tags).to_have_text(list(labels))
 
 
 def shot(page: Page, name: str) -> None:
