@@ -396,7 +396,8 @@ def with_default_steps(spec: PipelineSpec, frame: pd.DataFrame) -> PipelineSpec:
 
     if spec.steps:
         return spec
-    return spec.model_copy(update={"steps": default_steps(infer_schema(frame, spec))})
+    return spec.model_copy(update={"steps": default_steps(infer_schema(frame, spec),
+                                                          boosting=spec.open_choices.one_hot_boosting)})
 
 
 def cmd_run(args: argparse.Namespace) -> int:

@@ -183,8 +183,9 @@ def _date_parts(schema: dict[str, ColumnInfo]) -> list[st.Step]:
             st.DateParts(columns=[info.name for info in dates if not info.date_only])]
 
 
-def default_steps(schema: dict[str, ColumnInfo]) -> list[st.Step]:
-    """A strong, general pipeline for the column types present."""
+def default_steps(schema: dict[str, ColumnInfo], boosting: str = "auto") -> list[st.Step]:
+    """A strong, general pipeline for the column types present; ``boosting`` is the one-hot step's option (a
+    definition's ``open_choices.one_hot_boosting``: ``"large"`` for one saved before schema 6)."""
     types = {info.type for info in schema.values()}
     dropped = [info for info in schema.values() if info.type in ("id", "constant")]
     steps: list[st.Step] = [st.DropMissingTarget()]
@@ -195,7 +196,7 @@ def default_steps(schema: dict[str, ColumnInfo]) -> list[st.Step]:
                   st.Scale(columns="numeric", method="standard")]
     if "categorical" in types:
         steps += [st.Impute(columns="categorical", strategy="constant", fill_value="missing"),
-                  st.OneHot(columns="categorical")]
+                  st.OneHot(columns="categorical", boosting=boosting)]
     if "datetime" in types:
         steps += [*_date_parts(schema), st.Impute(columns="datetime", strategy="median"),
                   st.Scale(columns="datetime", method="standard")]

@@ -15,3 +15,7 @@ ThresholdMetric = Literal["balanced_accuracy", "f1_macro"]  # label-free: right 
 # How a regression model sees its target (``compiler.target``): "auto" takes the model's registry choice for a
 # positive, right-skewed target and "none" otherwise; predictions are always in the target's own units.
 TargetTransform = Literal["auto", "none", "log", "yeo_johnson"]
+# How histogram boosting sees the labels a one-hot step encodes (``definition.steps.OneHot.boosting``): "auto" gives
+# it one code column per label for regression and for classification from 500,000 training rows; "large" only from
+# 500,000 rows whatever the task (what "auto" meant before schema 6); "one_hot" and "codes" always one way.
+OneHotBoosting = Literal["auto", "large", "one_hot", "codes"]

@@ -11,7 +11,7 @@ from typing import Any
 
 from pipeline_core.errors import SpecError
 
-CURRENT_VERSION = 5
+CURRENT_VERSION = 6
 
 
 V2_TUNING_SECONDS = 600.0  # schema 2's default and maximum tuning time per model, frozen here: a later change
@@ -61,8 +61,41 @@ def _v4_to_v5(data: dict[str, Any]) -> dict[str, Any]:
     return data
 
 
+V6_PINNED = {"target_transform": "none", "one_hot_boosting": "large"}  # frozen: what schema 5 trained with
+
+
+def _v5_to_v6(data: dict[str, Any]) -> dict[str, Any]:
+    """Schema 6 fits regression models to a log target when it is positive and skewed (``target_transform``
+    ``auto``) and gives histogram boosting one code column per label for regression at any size (one-hot
+    ``boosting`` ``auto``). A definition from before trained on the target as it was and on one-hot columns below
+    500,000 rows, so every model and one-hot step left at ``auto`` (or not set) is pinned to that (``"none"``,
+    ``"large"``), and so are the models and steps it leaves open (``open_choices``). A transform or encoding
+    chosen explicitly is kept."""
+    if isinstance(data.get("models"), list):
+        data["models"] = [_pinned_model(m) for m in data["models"]]
+    autopilot = data.get("autopilot")
+    if isinstance(autopilot, dict) and isinstance(autopilot.get("chosen"), list):
+        data["autopilot"] = {**autopilot, "chosen": [_pinned_model(m) for m in autopilot["chosen"]]}
+    if isinstance(data.get("steps"), list):
+        data["steps"] = [_pinned_step(s) for s in data["steps"]]
+    data.setdefault("open_choices", dict(V6_PINNED))
+    return data
+
+
+def _pinned_model(model: Any) -> Any:
+    if isinstance(model, dict) and model.get("target_transform", "auto") == "auto":
+        return {**model, "target_transform": V6_PINNED["target_transform"]}
+    return model
+
+
+def _pinned_step(step: Any) -> Any:
+    if isinstance(step, dict) and step.get("kind") == "onehot" and step.get("boosting", "auto") == "auto":
+        return {**step, "boosting": V6_PINNED["one_hot_boosting"]}
+    return step
+
+
 MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {1: _v1_to_v2, 2: _v2_to_v3, 3: _v3_to_v4,
-                                                                     4: _v4_to_v5}
+                                                                     4: _v4_to_v5, 5: _v5_to_v6}
 
 
 def migrate(data: dict[str, Any]) -> dict[str, Any]:

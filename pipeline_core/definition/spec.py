@@ -14,13 +14,13 @@ from typing import Annotated, Any, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 
-from pipeline_core.definition.choices import TargetTransform, Task, ThresholdMetric, TuningMethod
+from pipeline_core.definition.choices import OneHotBoosting, TargetTransform, Task, ThresholdMetric, TuningMethod
 from pipeline_core.definition.rules import RULES, RuleSpec
 from pipeline_core.definition.steps import STEP_TYPES, ColumnType
 from pipeline_core.errors import SpecError
 from pipeline_core.json_data import nesting_depth, parse_json_document
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 MAX_SPEC_BYTES = 1_000_000
 MAX_SPEC_DEPTH = 12
 # Every seeded library takes this range (scikit-learn and NumPy refuse a negative seed or one from 2**32), and
@@ -222,6 +222,28 @@ class AutopilotPlan(Strict):
         return families
 
 
+class OpenChoices(Strict):
+    """What the choices a definition leaves open become (schema 6): the models it does not list (the task's
+    preselected models when ``models`` is empty, the autopilot's candidates) and the steps added for its columns
+    when it has none (the command line's automatic steps).
+
+    Schema 6 changed two regression defaults (issue 20 point 6): a model's target transform ``auto`` (a log target
+    for a positive, skewed one) and one-hot steps' ``boosting="auto"`` (one code column per label for regression at
+    any size). A definition saved before had neither, so the migration pins both here and on every model and
+    one-hot step it lists (``"none"``, ``"large"``): it re-trains as it did when its user saw it.
+    """
+
+    target_transform: TargetTransform = Field(
+        "auto", description="The target transform of the models the definition does not list itself.")
+    one_hot_boosting: OneHotBoosting = Field(
+        "auto", description="The 'boosting' option of one-hot steps added for the definition's columns when it "
+                            "has no steps of its own.")
+
+    def model(self, kind: str, params: dict[str, Any] | None = None) -> ModelSpec:
+        """A model the definition does not list, as it leaves it open."""
+        return ModelSpec(kind=kind, params=params or {}, target_transform=self.target_transform)
+
+
 class PipelineSpec(Strict):
     """A whole pipeline definition; ``schema_version`` selects migrations on load.
 
@@ -229,7 +251,7 @@ class PipelineSpec(Strict):
     every exported definition, model file and script, and are checked wherever the model scores data.
     """
 
-    schema_version: Literal[5] = SCHEMA_VERSION
+    schema_version: Literal[6] = SCHEMA_VERSION
     name: str = "untitled pipeline"
     data: DataSource = Field(default_factory=DataSource)
     columns: ColumnsSpec = Field(default_factory=ColumnsSpec)
@@ -247,6 +269,10 @@ class PipelineSpec(Strict):
         default_factory=list,
         description="Data-quality rules on the raw columns (schema 3): reported on the data and on every scored "
                     "file; they change no row unless turned into a filter step.")
+    open_choices: OpenChoices = Field(
+        default_factory=OpenChoices,
+        description="What models and steps the definition does not list become (schema 6; older definitions are "
+                    "pinned to what they trained with then).")
 
     def to_json(self) -> str:
         return self.model_dump_json(indent=2)

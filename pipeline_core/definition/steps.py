@@ -23,6 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sklearn.base import BaseEstimator
 
 from pipeline_core import transformers as tr
+from pipeline_core.definition.choices import OneHotBoosting
 from pipeline_core.definition.rules import RuleSpec
 from pipeline_core.definition.task import drop_unusable_target
 
@@ -215,25 +216,28 @@ class OneHot(Step):
         "Categories rarer than this share of rows are grouped into one 'infrequent' column."))
     max_categories: int | None = Field(
         30, ge=2, description="At most this many columns per feature (the rest are grouped); empty for no limit.")
-    boosting: Literal["auto", "one_hot", "codes"] = Field(
+    boosting: OneHotBoosting = Field(
         "auto", description="For histogram gradient boosting: 'codes' gives it one code column per category to "
         "split on itself instead of one-hot columns: a third of the memory and faster fits. 'auto' uses codes "
         "for regression, where they scored higher than one-hot columns that group rare levels (house prices), "
         "and for classification from 500,000 training rows, where one-hot columns would take several times the "
-        "data's own memory; below that one-hot columns scored a little higher on classification.")
+        "data's own memory; below that one-hot columns scored a little higher on classification. 'large' uses "
+        "codes from 500,000 training rows whatever the task (what 'auto' meant before schema 6).")
     codes_from_rows: ClassVar[int] = 500_000
 
     def codes_for(self, n_rows: int | None, task: str = "classification") -> bool:
         """Whether boosting trained on ``n_rows`` rows for ``task`` gets codes; 'auto' means codes for regression,
-        and for classification from ``codes_from_rows`` rows (with no row count, one-hot).
+        and for classification from ``codes_from_rows`` rows (with no row count, one-hot); 'large' means codes from
+        ``codes_from_rows`` rows for every task, which definitions saved before schema 6 are pinned to.
 
         Regression, issue 20 point 6: on the Ames house prices histogram boosting scored R² 0.9220 with codes
         against 0.9204 with one-hot columns (5 seeds; on a generated table whose rare levels matter, 0.825
         against 0.790), while on a credit table (classification) codes scored accuracy 0.790 against 0.796.
         """
+        large = n_rows is not None and n_rows >= self.codes_from_rows
         if self.boosting == "auto":
-            return task == "regression" or (n_rows is not None and n_rows >= self.codes_from_rows)
-        return self.boosting == "codes"
+            return task == "regression" or large
+        return large if self.boosting == "large" else self.boosting == "codes"
 
     def build(self, task: str, seed: int) -> BaseEstimator:
         """0/1 columns are exact in float32: half the memory of the widest block a model sees."""

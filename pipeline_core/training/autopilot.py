@@ -221,8 +221,8 @@ class _Run:
         store = self._trial_store()
         guard = _Guard(self, started)
         try:
-            row = self.score(ModelSpec(kind=family.kind, params=params), guard.progress(family, number, entry.label),
-                             guard, store)
+            row = self.score(self.spec.open_choices.model(family.kind, params),
+                             guard.progress(family, number, entry.label), guard, store)
         except CancelledError:
             if guard.why == "cancelled" or self.user_cancel():
                 self._history(family, number, params, math.nan, time.perf_counter() - started, "cancelled")
@@ -321,7 +321,7 @@ class _Run:
                                 "(its tuning history lists them); its CV scores reuse the folds that chose it, so only "
                                 "the hold-out score is unbiased")
             board.append(row)
-            chosen.append(ModelSpec(kind=kind, params=row.params))
+            chosen.append(self.spec.open_choices.model(kind, row.params))
             if self.oof is not None and family.outputs is not None:
                 self.oof.outputs[kind] = family.outputs
         if not board:

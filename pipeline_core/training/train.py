@@ -86,7 +86,7 @@ def train(
         board, seconds, report = found.board, found.seconds, report + found.notes
         spec = spec.model_copy(update={"autopilot": found.plan})
     else:
-        candidates = (plan.chosen if plan is not None else spec.models) or [ModelSpec(kind=k)
+        candidates = (plan.chosen if plan is not None else spec.models) or [spec.open_choices.model(k)
                                                                              for k in default_models(data.task)]
         board, seconds = [], {}
         for i, model in enumerate(candidates):
