@@ -9,7 +9,7 @@ from collections.abc import Callable
 import streamlit as st
 from streamlit import config as streamlit_config
 
-from pages import common, jobs, session, sign_in, workspaces
+from pages import common, jobs, limits_admin, session, sign_in, workspaces
 from studio.access import HostRefused, StartRefused, check_app_address, check_host
 from studio.accounts import Account
 from studio.errors import FAILURES
@@ -130,6 +130,7 @@ def main() -> None:
     if account is not None and config is not None:  # first: who is signed in shows under the menu
         sign_in.account_sidebar(account, config)
         workspaces.sidebar(account)
+        limits_admin.sidebar(account)
     common.sidebar()
     try:
         with common.inside_app():

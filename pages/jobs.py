@@ -25,10 +25,10 @@ def job_runner() -> JobRunner:
 def submit_training(spec: PipelineSpec, dataset_id: int, *, pipeline_version_id: int | None = None) -> int:
     """Record a queued run and hand it to this server's runner; returns the run id at once.
 
-    The run counts against this browser session's job cap (``PIPELINE_STUDIO_MAX_JOBS_PER_USER``).
+    The run counts against the signed-in account's limits (without sign-in: this tab's, when the server sets one).
     """
     owner = session.owner()
-    training.check_job_limit(owner)
+    training.check_job_limit(session.actor(), owner)
     return training.submit_training(session.actor(), job_runner(), spec, dataset_id,
                                     pipeline_version_id=pipeline_version_id,
                                     owner=owner)

@@ -66,7 +66,7 @@ def _form(pipeline: Any, versions: list[registry.ModelVersion], latest: tuple[ob
         return
     owner = session.owner()
     try:
-        training.check_job_limit(owner)
+        training.check_job_limit(session.actor(), owner)
         retrain.retrain(session.actor(), jobs.job_runner(), pipeline.id, version=version, by=owner, owner=owner,
                         data=upload.getvalue() if upload is not None else None,
                         file_name=upload.name if upload is not None else None)

@@ -23,8 +23,9 @@ from pipeline_core.training.autopilot import families
 from pipeline_core.training.progress import progress_event
 from pipeline_core.training.results import AutopilotRecord, run_summary
 from pipeline_core.training.tuning import HALVING_FACTOR, halving_rounds
-from studio import training
+from studio import limits, training
 from studio.errors import FAILURES
+from studio.limits import format_bytes
 from studio.pipelines import saved_version_id
 from studio.runs import RunStatus, get_run
 from studio.settings import settings
@@ -222,10 +223,17 @@ def _threshold_inputs(spec: PipelineSpec, n_classes: int) -> dict[str, Any]:
 
 
 def _jobs_in_use() -> None:
-    """Say how many of this session's jobs count against its cap, before a start is refused for it."""
-    active, cap = training.active_jobs(session.owner()), settings().max_jobs_per_user
-    if active:
-        st.caption(f"You have {active} of at most {cap} training jobs queued or running.")
+    """Say what this user holds against their limits (jobs, files), before a start is refused for it."""
+    used = limits.usage(session.actor(), session.owner())
+    parts = []
+    if used.jobs:
+        cap = f"of at most {used.limits.max_jobs} " if used.limits.max_jobs is not None else ""
+        parts.append(f"You have {used.jobs} {cap}jobs queued or running.")
+    if used.limits.max_storage_bytes is not None:
+        parts.append(f"Your files take {format_bytes(used.storage_bytes)} of at most "
+                     f"{format_bytes(used.limits.max_storage_bytes)}.")
+    if parts:
+        st.caption(" ".join(parts))
 
 
 def _model_label(kind: str) -> str:

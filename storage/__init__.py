@@ -11,7 +11,7 @@ from storage.alerts import get_alert_thresholds, save_alert_thresholds
 from storage.db import get_engine, reset_engines
 from storage.diff import diff_versions, summarize_changes
 from storage.drafts import get_draft, save_draft
-from storage.errors import JobLimitError, StorageError
+from storage.errors import JobLimitError, StorageError, StorageLimitError
 from storage.exchange import export_pipeline, import_pipeline
 from storage.maintenance import cleanup_orphans, init_db
 from storage.models import (
@@ -108,6 +108,7 @@ from storage.repository import (
     save_model_artifact,
     save_pipeline_version,
     start_run,
+    storage_used,
     update_run_progress,
 )
 from storage.services import get_service, list_running_services, mark_service_stopped, record_service
@@ -117,12 +118,14 @@ from storage.users import (
     add_user_session,
     count_users,
     delete_user_session,
+    get_user,
     get_user_by_name,
     list_users,
     record_failed_sign_in,
     record_sign_in,
     replace_password_hash,
     session_user,
+    set_user_limits,
 )
 from storage.workspaces import (
     ROLES,
@@ -208,6 +211,7 @@ __all__ = [
     "get_model_version",
     "Dataset",
     "JobLimitError",
+    "StorageLimitError",
     "ArtifactRole",
     "ModelArtifact",
     "ModelStage",
@@ -227,6 +231,9 @@ __all__ = [
     "check_job_limit",
     "cleanup_orphans",
     "count_active_runs",
+    "storage_used",
+    "get_user",
+    "set_user_limits",
     "create_run",
     "definition_sha256",
     "delete_dataset",

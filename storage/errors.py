@@ -13,3 +13,7 @@ class StorageError(Exception):
 
 class JobLimitError(StorageError):
     """A submitter already has as many queued and running jobs as the server allows each one."""
+
+
+class StorageLimitError(StorageError):
+    """Saving this would take a user's files beyond the storage their administrator allows them."""

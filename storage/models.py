@@ -110,6 +110,8 @@ class DatasetBase(SQLModel):
     parquet_path: str
     parquet_sha256: str
     parquet_size: int = Field(sa_type=BigInteger)
+    # the account that uploaded it, whose storage limit it counts against; None: the local user (or from before 0015)
+    owner_id: int | None = Field(default=None, foreign_key="users.id", index=True)
 
 
 class Dataset(DatasetBase, table=True):
@@ -163,6 +165,8 @@ class RunBase(SQLModel):
     dataset_id: int | None = Field(default=None, foreign_key="datasets.id", ondelete="SET NULL", index=True)
     status: str = Field(default=RunStatus.QUEUED.value, index=True)
     owner: str | None = Field(default=None, index=True)  # who submitted it: its active runs are capped per owner
+    # the account that submitted it (its job and storage limits count it); None: the local user
+    owner_id: int | None = Field(default=None, foreign_key="users.id", index=True)
     error: str | None = None
     failed_model: str | None = None
     leaderboard: list[dict[str, Any]] = Field(default_factory=list, sa_type=JSON)
@@ -424,6 +428,9 @@ class UserBase(SQLModel):
     is_admin: bool = False
     failed_sign_ins: int = 0  # wrong passwords since the last sign-in or lockout
     locked_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # fair sharing (issue 19 point 5): the administrator's limits for this account; None: the server's default
+    max_jobs: int | None = None
+    max_storage_bytes: int | None = Field(default=None, sa_type=BigInteger)
 
 
 class User(UserBase, table=True):

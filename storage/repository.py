@@ -24,12 +24,12 @@ from typing import Any, TypeVar
 import pandas as pd
 import pyarrow.parquet as pq
 from pydantic import BaseModel
-from sqlalchemy import func, update
+from sqlalchemy import update
 from sqlmodel import Session, col, select
 
-from storage import files
+from storage import files, limits
 from storage.db import lock_key, read, write
-from storage.errors import JobLimitError, StorageError
+from storage.errors import StorageError
 from storage.models import (
     ACTIVE_STATUSES,
     CLOSING_STATUSES,
@@ -149,12 +149,16 @@ def _find_dataset(session: Session, workspace_id: int, sha256: str) -> Dataset |
     return session.exec(select(Dataset).where(Dataset.workspace_id == workspace_id, Dataset.sha256 == sha256)).first()
 
 
-def _store_dataset(store: Store, session: Session, staged: files.StagedFile, fields: dict[str, Any]) -> Dataset:
+def _store_dataset(store: Store, session: Session, staged: files.StagedFile, fields: dict[str, Any],
+                   max_owner_bytes: int | None) -> Dataset:
     """Insert the row, or repair an existing row whose file went missing; return the row to keep."""
     lock_key(session, staged.relpath)
     row = _find_dataset(session, fields["workspace_id"], fields["sha256"])
     if row is not None and files.matches(store.home, row.parquet_path, row.parquet_sha256):
         return row
+    if row is None and max_owner_bytes is not None:
+        limits.check_storage(session, owner_id=fields["owner_id"], limit=max_owner_bytes, sha256=staged.sha256,
+                             size=staged.size, what=f"dataset '{fields['name']}'")
     row = row or Dataset(**fields)
     row.parquet_path, row.parquet_sha256, row.parquet_size = staged.relpath, staged.sha256, staged.size
     session.add(row)
@@ -163,11 +167,15 @@ def _store_dataset(store: Store, session: Session, staged: files.StagedFile, fie
 
 
 def save_dataset(store: Store, *, name: str, file_name: str, fmt: str, frame: pd.DataFrame, sha256: str,
-                 workspace_id: int = DEFAULT_WORKSPACE_ID) -> Dataset:
+                 workspace_id: int = DEFAULT_WORKSPACE_ID, owner_id: int | None = None,
+                 max_owner_bytes: int | None = None) -> Dataset:
     """Store an uploaded table once, keyed by the sha256 of the uploaded bytes.
 
     Uploading the same bytes again to the same workspace returns the existing row (whatever name it was given)
-    without writing anything; another workspace gets its own row over the same stored file.
+    without writing anything; another workspace gets its own row over the same stored file. A new row is
+    ``owner_id``'s (``None``: the local user); with ``max_owner_bytes``, one whose Parquet file would take the
+    owner's files past it is refused with :class:`~storage.errors.StorageLimitError` in the transaction that
+    would insert it (the file is measured once written, and discarded).
     """
     name = clean_name(name, "dataset")
     if not _SHA256.match(sha256 or ""):
@@ -179,11 +187,12 @@ def save_dataset(store: Store, *, name: str, file_name: str, fmt: str, frame: pd
                          lambda path: _write_parquet(frame, path, name), f"dataset '{name}'")
     fields = {
         "name": name, "file_name": file_name, "format": fmt, "sha256": sha256, "workspace_id": workspace_id,
-        "n_rows": int(frame.shape[0]), "n_columns": int(frame.shape[1]),
+        "owner_id": owner_id, "n_rows": int(frame.shape[0]), "n_columns": int(frame.shape[1]),
         "columns": [{"name": str(c), "dtype": str(t)} for c, t in frame.dtypes.items()],
     }  # fmt: skip
     try:
-        row = write(store, lambda session: _store_dataset(store, session, staged, fields), retry_conflicts=True)
+        row = write(store, lambda session: _store_dataset(store, session, staged, fields, max_owner_bytes),
+                    retry_conflicts=True)
     except BaseException:
         files.discard(staged)
         raise
@@ -365,15 +374,17 @@ def create_run(
     seed: int | None = None,
     library_versions: Mapping[str, str] | None = None,
     owner: str | None = None,
+    owner_id: int | None = None,
     max_active: int | None = None,
     workspace_id: int = DEFAULT_WORKSPACE_ID,
 ) -> Run:
     """Record a queued run; ``pipeline_version_id`` is ``None`` for ad-hoc (CLI) runs.
 
-    ``owner`` names the submitter (a browser session id, a CLI or service caller). With ``max_active``, a
-    submitter who already has that many queued or running runs is refused with :class:`JobLimitError`:
-    the count and the insert share one write transaction, so on SQLite (writes serialised) two submissions
-    at once cannot both slip under the cap.
+    ``owner`` names the submitter (a browser tab's draft, a CLI or service caller, ``user:<name>``) and
+    ``owner_id`` its account (``None``: the local user). With ``max_active``, a user who already has that many
+    queued or running runs (an account: all of its; the local user: those of ``owner``) is refused with
+    :class:`JobLimitError`: the count and the insert share one write transaction, so on SQLite (writes
+    serialised) two submissions at once cannot both slip under the cap.
     """
 
     def work(session: Session) -> Run:
@@ -381,14 +392,15 @@ def create_run(
             _require(session, Dataset, dataset_id, "Dataset")
         if pipeline_version_id is not None:
             _require(session, PipelineVersion, pipeline_version_id, "Pipeline version")
-        if owner is not None and max_active is not None:
-            _check_job_limit(session, owner, max_active)
+        if max_active is not None and (owner is not None or owner_id is not None):
+            limits.check_jobs(session, owner=owner, owner_id=owner_id, limit=max_active)
         run = Run(
             dataset_id=dataset_id,
             pipeline_version_id=pipeline_version_id,
             seed=seed,
             library_versions=to_json_data(dict(library_versions or {})),
             owner=owner,
+            owner_id=owner_id,
             workspace_id=workspace_id,
         )
         session.add(run)
@@ -398,30 +410,21 @@ def create_run(
     return write(store, work)
 
 
-def _check_job_limit(session: Session, owner: str, max_active: int) -> None:
-    active = _active_runs_of(session, owner)
-    if active >= max_active:
-        raise JobLimitError(
-            f"You already have {active} training jobs queued or running, the most one user may have "
-            f"({max_active}); wait for one to finish or cancel one, then start this one."
-        )
-
-
-def _active_runs_of(session: Session, owner: str) -> int:
-    statuses = [status.value for status in ACTIVE_STATUSES]
-    query = select(func.count()).select_from(Run).where(Run.owner == owner, col(Run.status).in_(statuses))
-    return int(session.exec(query).one())
-
-
-def check_job_limit(store: Store, owner: str, max_active: int) -> None:
-    """Raise :class:`JobLimitError` when ``owner`` is at the cap now: a cheap early answer, before a caller
+def check_job_limit(store: Store, owner: str | None, max_active: int, *, owner_id: int | None = None) -> None:
+    """Raise :class:`JobLimitError` when the user is at the cap now: a cheap early answer, before a caller
     starts workers; :func:`create_run` checks again when it records the run."""
-    read(store, lambda session: _check_job_limit(session, owner, max_active))
+    read(store, lambda session: limits.check_jobs(session, owner=owner, owner_id=owner_id, limit=max_active))
 
 
-def count_active_runs(store: Store, owner: str) -> int:
-    """Queued plus running runs ``owner`` submitted: what the per-user job cap counts."""
-    return read(store, lambda session: _active_runs_of(session, owner))
+def count_active_runs(store: Store, owner: str | None, *, owner_id: int | None = None) -> int:
+    """Queued plus running runs of the account ``owner_id``, else of the submitter ``owner``: what the job cap
+    counts."""
+    return read(store, lambda session: limits.active_jobs(session, owner=owner, owner_id=owner_id))
+
+
+def storage_used(store: Store, owner_id: int | None) -> int:
+    """Bytes of the distinct files the user's datasets and runs are stored in (see :mod:`storage.limits`)."""
+    return read(store, lambda session: limits.storage_used(session, owner_id))
 
 
 def _mark_running(run: Run) -> None:
@@ -702,9 +705,10 @@ def _write_staged(store: Store, staged: files.StagedFile, work: Callable[[Sessio
 
 
 def save_imported_model(store: Store, *, data: bytes, fmt: str, model_name: str, source_name: str,
-                        workspace_id: int = DEFAULT_WORKSPACE_ID) -> ModelArtifact:
-    """Store a model file made elsewhere, under a finished run of its own in ``workspace_id``; the caller has
-    validated it.
+                        workspace_id: int = DEFAULT_WORKSPACE_ID, owner_id: int | None = None,
+                        max_owner_bytes: int | None = None) -> ModelArtifact:
+    """Store a model file made elsewhere, under a finished run of its own in ``workspace_id`` owned by ``owner_id``
+    (refused past ``max_owner_bytes``, as :func:`save_dataset`); the caller has validated it.
 
     The run has no dataset and one leaderboard row labelled with ``source_name`` (no metrics),
     so the pages that list runs and models show it. Run, artifact row and file appear together
@@ -722,9 +726,13 @@ def save_imported_model(store: Store, *, data: bytes, fmt: str, model_name: str,
         existing = session.exec(query.order_by(col(ModelArtifact.id))).first()
         if existing is not None and files.matches(store.home, existing.path, existing.sha256):
             return existing
+        if max_owner_bytes is not None:
+            limits.check_storage(session, owner_id=owner_id, limit=max_owner_bytes, sha256=staged.sha256,
+                                 size=staged.size, what=f"the model '{source_name}'")
         now = utcnow()
         run = Run(status=RunStatus.DONE.value, leaderboard=[{"model": name, "label": label, "metrics": {}}],
-                  progress=1.0, progress_updated_at=now, started_at=now, finished_at=now, workspace_id=workspace_id)
+                  progress=1.0, progress_updated_at=now, started_at=now, finished_at=now, workspace_id=workspace_id,
+                  owner_id=owner_id)
         session.add(run)
         session.flush()
         artifact = ModelArtifact(run_id=run.id, model_name=name, format=fmt, path=staged.relpath,

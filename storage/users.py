@@ -129,3 +129,20 @@ def _user(session: Session, user_id: int) -> User:
     if row is None:
         raise StorageError(f"Account #{user_id} does not exist.")
     return row
+
+
+def get_user(store: Store, user_id: int) -> User | None:
+    return read(store, lambda session: session.get(User, user_id))
+
+
+def set_user_limits(store: Store, user_id: int, *, max_jobs: int | None, max_storage_bytes: int | None) -> User:
+    """Replace the account's limits (``None``: the server's default for that one)."""
+
+    def work(session: Session) -> User:
+        row = _user(session, user_id)
+        row.max_jobs, row.max_storage_bytes = max_jobs, max_storage_bytes
+        session.add(row)
+        session.flush()
+        return row
+
+    return write(store, work)

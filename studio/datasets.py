@@ -20,9 +20,10 @@ from pipeline_core.io.samples import load_sample
 from pipeline_core.io.stabilise import clean_column_names
 from storage import Dataset
 from storage.sql_source import read_sql_query
+from studio.limits import check_can_store
 from studio.roles import Action, Actor, NotFound, check_same_workspace, require
 from studio.settings import settings
-from studio.workspace import current_store
+from studio.workspace import current_store, open_store
 
 PREVIEW_ROWS = 200
 
@@ -51,11 +52,13 @@ class Loaded:
 
 def save_table(actor: Actor, frame: pd.DataFrame, *, name: str, file_name: str, fmt: str, sha256: str) -> Dataset:
     """Store a parsed table in the actor's workspace once per source hash (the same file uploaded twice is one
-    dataset there)."""
-    store = current_store()
+    dataset there), owned by the actor and within their storage limit (:mod:`studio.limits`)."""
+    config = settings()
+    store = open_store(config)
     require(store, actor, Action.UPLOAD)
+    max_bytes = check_can_store(store, actor, config)
     return storage.save_dataset(store, name=name, file_name=file_name, fmt=fmt, frame=frame, sha256=sha256,
-                                workspace_id=actor.workspace_id)
+                                workspace_id=actor.workspace_id, owner_id=actor.user_id, max_owner_bytes=max_bytes)
 
 
 def read_upload(data: bytes, file_name: str, options: UploadOptions | None = None) -> ReadResult:
@@ -72,7 +75,9 @@ def ingest_upload(actor: Actor, data: bytes, file_name: str, options: UploadOpti
     Other reading options give another table from the same bytes, so they change its identity.
     """
     options = options or UploadOptions()
-    require(current_store(), actor, Action.UPLOAD)  # before parsing: a viewer's upload is refused at once
+    config = settings()
+    require(open_store(config), actor, Action.UPLOAD)  # before parsing: a viewer's upload is refused at once
+    check_can_store(open_store(config), actor, config)  # so is one whose files fill their storage
     result = read_upload(data, file_name, options)
     sha256 = result.sha256
     if options.chosen():

@@ -23,8 +23,10 @@ from pipeline_core.artifacts.predict import required_features
 from pipeline_core.errors import DataError, ModelError
 from storage import ModelArtifact, Run, RunStatus, StorageError
 from studio.datasets import load_table, preview_rows
+from studio.limits import check_can_store
 from studio.roles import Action, Actor, NotFound, require
-from studio.workspace import current_store
+from studio.settings import settings
+from studio.workspace import current_store, open_store
 
 ExportFormat = Literal["skops", "joblib", "onnx", "python", "bundle", "mlflow"]
 EXPORT_EXTENSIONS: dict[ExportFormat, str] = {"skops": "skops", "joblib": "joblib", "onnx": "onnx", "python": "py",
@@ -165,9 +167,13 @@ def _training_table(actor: Actor, artifact: ModelArtifact) -> pd.DataFrame:
 def import_model_file(actor: Actor, data: bytes, file_name: str) -> ModelArtifact:
     """Check an uploaded model (skops only, trusted types only, same scikit-learn, says which columns it
     reads) and store it in the actor's workspace under the name training gave it, else the file's name."""
-    require(current_store(), actor, Action.UPLOAD)
+    config = settings()
+    store = open_store(config)
+    require(store, actor, Action.UPLOAD)
+    max_bytes = check_can_store(store, actor, config)
     loaded = export.load_model(data, "skops", name=file_name)
     required_features(loaded.pipeline, loaded.metadata)
     name = str(loaded.metadata.get("model") or PurePath(file_name).stem or "imported model")
-    return storage.save_imported_model(current_store(), data=data, fmt="skops", model_name=name, source_name=file_name,
-                                       workspace_id=actor.workspace_id)
+    return storage.save_imported_model(store, data=data, fmt="skops", model_name=name, source_name=file_name,
+                                       workspace_id=actor.workspace_id, owner_id=actor.user_id,
+                                       max_owner_bytes=max_bytes)

@@ -195,6 +195,7 @@ def retrain(actor: Actor, runner: JobRunner, pipeline_name: str | int, *, versio
     against a submitter's job cap, as Train does.
     """
     require(current_store(), actor, Action.TRAIN)
+    training.check_job_limit(actor, owner)  # before its rows are stored as a dataset
     source = _source_version(actor, pipeline_name, version)
     store = current_store()
     model = storage.get_model_version(store, source.pipeline_id, source.version)

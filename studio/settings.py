@@ -19,10 +19,12 @@ from sqlalchemy.exc import ArgumentError
 
 from pipeline_core.definition.spec import MAX_TUNING_SECONDS
 from pipeline_core.errors import StudioError
+from storage.limits import parse_size
 from storage.sql_source import SqlPolicy
 
 JobBackend = Literal["dask", "threads"]
 SignIn = Literal["none", "accounts"]
+DEFAULT_ACCOUNT_JOBS = 3  # jobs an account may have queued or running when neither the admin nor the server says
 SECRET_VARIABLES = frozenset({"PIPELINE_STUDIO_SQL_SOURCES", "DATABASE_URL"})  # never echoed in an error
 
 
@@ -47,9 +49,15 @@ class Settings(BaseSettings):
         60, le=MAX_TUNING_SECONDS / 60, alias="PIPELINE_STUDIO_MAX_TUNING_MINUTES",
         description="the longest a hyperparameter search may run per model; longer limits in a definition are "
                     f"lowered to it (at most {MAX_TUNING_SECONDS / 60:g}, the definition's own bound)")
-    max_jobs_per_user: PositiveInt = Field(3, alias="PIPELINE_STUDIO_MAX_JOBS_PER_USER",
-                                           description="queued plus running trainings one submitter may have; "
-                                                       "a further one is refused until one ends")
+    max_jobs_per_user: PositiveInt | None = Field(
+        None, alias="PIPELINE_STUDIO_MAX_JOBS_PER_USER",
+        description="queued plus running jobs (trainings, searches, retrains) one user may have; a further one is "
+                    f"refused until one ends. Unset: {DEFAULT_ACCOUNT_JOBS} per account with sign-in, no limit for "
+                    "the local user without; an administrator may set another per account")
+    max_storage_per_user: Annotated[int | None, NoDecode] = Field(
+        None, alias="PIPELINE_STUDIO_MAX_STORAGE_PER_USER",
+        description="bytes of datasets and model files one user may hold, e.g. 2GB or 500MB; a further upload or "
+                    "training is refused. Unset: no limit; an administrator may set one per account")
     scheduler_address: str | None = Field(None, alias="DASK_SCHEDULER_ADDRESS",
                                           description="an existing Dask cluster to train on, e.g. tcp://host:8786")
     memory_budget_mb: PositiveFloat = Field(4096, alias="PIPELINE_STUDIO_MEMORY_BUDGET_MB",
@@ -91,6 +99,11 @@ class Settings(BaseSettings):
                                            description="how long a locked account refuses every sign-in")
     session_hours: PositiveFloat = Field(12, alias="PIPELINE_STUDIO_SESSION_HOURS",
                                          description="a sign-in lasts this long, then the browser must sign in again")
+
+    @field_validator("max_storage_per_user", mode="before")
+    @classmethod
+    def _size(cls, value: Any) -> Any:
+        return parse_size(value) if isinstance(value, str) else value
 
     @field_validator("sql_sources", "sql_dirs", mode="before")
     @classmethod

@@ -21,6 +21,7 @@ from storage import Run, RunStatus, StorageError
 from storage.files import resolve
 from storage.models import ACTIVE_STATUSES
 from storage.reporter import RunReporter, cancel_run, mark_lost_runs
+from studio.limits import check_can_submit, job_owner
 from studio.roles import Action, Actor, NotFound, require
 from studio.settings import Settings, settings
 from studio.workspace import current_store, open_store
@@ -45,10 +46,11 @@ def submit_training(actor: Actor, runner: JobRunner, spec: PipelineSpec, dataset
     """Record a queued run in the actor's workspace (editors and owners) and hand it to the runner; returns the run
     id at once.
 
-    ``owner`` names the submitter: there are no user accounts yet, so pages pass their browser session id and
-    the CLI or a service their own string. An owner with ``PIPELINE_STUDIO_MAX_JOBS_PER_USER`` runs already
-    queued or running is refused with :class:`storage.JobLimitError` (one session once queued hours of jobs
-    and everyone else waited behind them); ``None`` is not counted, for trusted in-process callers.
+    A signed-in account's run is recorded and counted as the account's; ``owner`` names the local user's submitter
+    (pages pass their tab's draft, the CLI its own string). A user at their job limit, or whose files fill their
+    storage, is refused before anything is recorded (:func:`studio.limits.check_can_submit`: one session once
+    queued hours of jobs and everyone else waited behind them); the local user with ``owner`` ``None`` is not
+    counted, for trusted in-process callers.
     The job gets the store itself (inside its reporter), so a worker process writes to this studio's
     database and files whatever its own environment says. ``reporter`` makes it from the store and the run id
     (a retrain's registers the model when the run ends).
@@ -66,9 +68,11 @@ def submit_training(actor: Actor, runner: JobRunner, spec: PipelineSpec, dataset
             raise NotFound(f"Pipeline version {pipeline_version_id} was not found in this workspace.")
     check_fits_dataset(spec, dataset)
     job_spec = within_server_limits(spec, config)
+    limits = check_can_submit(store, actor, owner, config)
     run = storage.create_run(store, dataset_id=dataset_id, pipeline_version_id=pipeline_version_id,
                              seed=spec.evaluation.seed, library_versions=library_versions(),
-                             owner=owner, max_active=config.max_jobs_per_user, workspace_id=actor.workspace_id)
+                             owner=job_owner(actor, owner), owner_id=actor.user_id, max_active=limits.max_jobs,
+                             workspace_id=actor.workspace_id)
     data_path = str(resolve(store.home, dataset.parquet_path))
     try:
         runner.submit(run.id, job_spec.to_json(), data_path, reporter(store, run.id))
@@ -186,16 +190,13 @@ def cancel(actor: Actor, run_id: int) -> None:
     cancel_run(store, run_id)
 
 
-def check_job_limit(owner: str) -> None:
-    """Refuse now (:class:`storage.JobLimitError`) when ``owner`` is at ``PIPELINE_STUDIO_MAX_JOBS_PER_USER``,
-    so a page need not start the training workers only to be refused."""
+def check_job_limit(actor: Actor, owner: str | None) -> None:
+    """Refuse now when the actor may not start another job (:func:`studio.limits.check_can_submit`), so a page
+    need not start the training workers, nor a retrain store its rows, only to be refused (editors and owners)."""
     config = settings()
-    storage.check_job_limit(open_store(config), owner, config.max_jobs_per_user)
-
-
-def active_jobs(owner: str) -> int:
-    """How many of ``owner``'s runs are queued or running now, against ``max_jobs_per_user``."""
-    return storage.count_active_runs(current_store(), owner)
+    store = open_store(config)
+    require(store, actor, Action.TRAIN)
+    check_can_submit(store, actor, owner, config)
 
 
 def queue_position(run_id: int) -> int:

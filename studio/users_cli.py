@@ -33,6 +33,36 @@ def add_users(commands: Any) -> None:
     password.set_defaults(handler=cmd_set_password)
     listed = actions.add_parser("list", help="every account: name, admin, locked until")
     listed.set_defaults(handler=cmd_list)
+    limits = actions.add_parser("limits", help="show or set an account's limits: jobs queued or running at once, and "
+                                               "bytes of datasets and model files it may hold",
+                                description="With no option, shows the account's usage and limits. 'default' "
+                                            "returns a limit to the server's (PIPELINE_STUDIO_MAX_JOBS_PER_USER, "
+                                            "PIPELINE_STUDIO_MAX_STORAGE_PER_USER).")
+    limits.add_argument("name", metavar="NAME")
+    limits.add_argument("--jobs", type=_job_limit, metavar="N|default",
+                        help="jobs (trainings, searches, retrains) queued or running at once")
+    limits.add_argument("--storage", type=_storage_limit, metavar="SIZE|default",
+                        help="bytes of files it may hold, e.g. 2GB, 500MB")
+    limits.set_defaults(handler=cmd_limits)
+
+
+def _job_limit(text: str) -> int | str:
+    if text == "default":
+        return text
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"a job limit is a whole number of at least 1, or 'default' (got {text!r})")
+    return int(text)
+
+
+def _storage_limit(text: str) -> int | str:
+    from storage.limits import parse_size
+
+    if text == "default":
+        return text
+    try:
+        return parse_size(text)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
 
 
 def _password() -> str:
@@ -90,3 +120,25 @@ def cmd_list(args: argparse.Namespace) -> int:
         lock = f"locked until {status.locked_until:%Y-%m-%d %H:%M} UTC" if status.locked_until else "active"
         print(f"{status.name}\t{role}\t{lock}\tcreated {status.created_at:%Y-%m-%d}")
     return core.EXIT_OK
+
+
+def cmd_limits(args: argparse.Namespace) -> int:
+    from studio import limits
+    from studio.roles import Actor
+
+    def change(store: Any) -> str:
+        if args.jobs is None and args.storage is None:
+            used = limits.account_usage(store, Actor.local(), args.name)
+        else:
+            used = limits.set_limits(store, Actor.local(), args.name, jobs=args.jobs, storage_bytes=args.storage)
+        own = {"jobs": used.limits.own_jobs, "storage": used.limits.own_storage}
+        if all(own.values()):
+            whose = "both set for this account"
+        elif any(own.values()):
+            whose = " and ".join(f"{what} {'set for this account' if mine else 'the server default'}"
+                                 for what, mine in own.items())
+        else:
+            whose = "the server defaults"
+        return f"{used.name}: {used.sentence()} ({whose})"
+
+    return _account_change(change)

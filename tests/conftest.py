@@ -27,7 +27,7 @@ def studio_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Pat
     monkeypatch.setenv("PIPELINE_STUDIO_HOME", str(home))
     monkeypatch.delenv("DATABASE_URL", raising=False)
     monkeypatch.delenv("PIPELINE_STUDIO_MEMORY_BUDGET_MB", raising=False)
-    for limit in ("MAX_TUNING_MINUTES", "MAX_JOBS_PER_USER"):  # the defaults unless a test sets its own
+    for limit in ("MAX_TUNING_MINUTES", "MAX_JOBS_PER_USER", "MAX_STORAGE_PER_USER"):  # defaults unless a test says
         monkeypatch.delenv(f"PIPELINE_STUDIO_{limit}", raising=False)
     for variable in ("SOURCES", "DIRS", "TIMEOUT_S", "MAX_ROWS"):  # SQL sources: none allowed unless a test says
         monkeypatch.delenv(f"PIPELINE_STUDIO_SQL_{variable}", raising=False)

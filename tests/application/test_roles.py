@@ -184,6 +184,7 @@ CASES: dict[str, tuple[Action, Call]] = {
     "training.rerun": (Action.TRAIN, lambda a, s, r: training.rerun(
         a, r, storage.get_run(_store(), s.run), _spec())),
     "training.cancel": (Action.TRAIN, lambda a, s, r: training.cancel(a, s.run)),
+    "training.check_job_limit": (Action.TRAIN, lambda a, s, r: training.check_job_limit(a, None)),
     "training.active_run_on": (Action.READ, lambda a, s, r: training.active_run_on(a, s.dataset)),
     # drafts
     "drafts.save_draft": (Action.READ, lambda a, s, r: drafts.save_draft(

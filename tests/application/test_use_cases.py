@@ -21,7 +21,7 @@ from pipeline_core.definition.spec import EvaluationPlan, PipelineSpec, TuningPl
 from pipeline_core.errors import DataError, ModelError
 from pipeline_core.io.samples import load_sample
 from pipeline_core.jobs.runners import ThreadJobRunner
-from studio import datasets, models, pipelines, runs, scoring, training, workspace
+from studio import datasets, limits, models, pipelines, runs, scoring, training, workspace
 from studio.errors import StorageError
 from studio.roles import Actor
 from studio.settings import Settings, SettingsError, load_settings
@@ -129,10 +129,11 @@ def test_a_submitter_at_the_servers_job_cap_is_refused_in_one_line(studio, iris,
     spec, runner = iris_spec(datasets.load_table(LOCAL, iris)), RecordingRunner()
     for _ in range(2):
         training.submit_training(LOCAL, runner, spec, iris.id, owner="cli:alice")
-    with pytest.raises(storage.JobLimitError, match=r"^You already have 2 training jobs .* \(2\); wait") as refused:
+    with pytest.raises(storage.JobLimitError, match=r"^you have 2 jobs queued or running, the limit is 2; wait") \
+            as refused:
         training.submit_training(LOCAL, runner, spec, iris.id, owner="cli:alice")
     assert "\n" not in str(refused.value) and isinstance(refused.value, StorageError)
-    assert (training.active_jobs("cli:alice"), len(runner.specs)) == (2, 2)  # nothing recorded or handed over
+    assert (limits.usage(LOCAL, "cli:alice").jobs, len(runner.specs)) == (2, 2)  # nothing recorded or handed over
     training.submit_training(LOCAL, runner, spec, iris.id, owner="cli:bob")
     training.cancel(LOCAL, runs.list_runs(LOCAL)[-1].id)  # the oldest of alice's
     again = training.submit_training(LOCAL, runner, spec, iris.id, owner="cli:alice")

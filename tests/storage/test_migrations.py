@@ -15,7 +15,7 @@ from storage import Store
 from storage.db import MIGRATIONS_DIR, current_revision, make_engine, upgrade
 from storage.models import TABLES
 
-HEAD = "0014"
+HEAD = "0015"
 
 OLD_DEFINITION = '{"steps": [{"kind": "impute", "strategy": "mean"}]}'
 OLD_COLUMNS = '[{"name": "a", "dtype": "int64"}]'
@@ -344,3 +344,34 @@ def test_the_first_admin_made_after_0014_owns_the_default_workspace(store: Store
     assert storage.adopt_default_workspace(store, second.id) is False
     assert storage.role_of(store, user_id=first.id, workspace_id=storage.DEFAULT_WORKSPACE_ID) == "owner"
     assert storage.role_of(store, user_id=second.id, workspace_id=storage.DEFAULT_WORKSPACE_ID) is None
+
+
+def test_0015_gives_runs_submitted_by_an_account_their_account_and_leaves_the_rest_to_the_local_user(
+        sqlite_store: Store) -> None:
+    """Issue 19 point 5: a run recorded as ``user:ann`` before owners were ids counts against ann's limits; the old
+    dataset and a tab's run stay the local user's; the account has no limits of its own; downgrading keeps all."""
+    store = sqlite_store
+    _file_at(store, "0014",
+             "INSERT INTO users (name, password_hash, is_admin, failed_sign_ins, created_at) "
+             "VALUES ('ann', 'x', 0, 0, '2024-01-02 03:04:05')",
+             "UPDATE runs SET owner = 'user:ann', status = 'queued'",
+             "INSERT INTO runs (dataset_id, status, owner, leaderboard, summary, library_versions, created_at, "
+             "workspace_id) SELECT id, 'queued', 'draft:abc', '[]', '{}', '{}', '2024-01-02 03:04:05', 1 FROM datasets")
+
+    ann = storage.get_user_by_name(store, "ann")
+    assert (ann.max_jobs, ann.max_storage_bytes) == (None, None)
+    runs = {run.owner: run for run in storage.list_runs(store)}
+    assert (runs["user:ann"].owner_id, runs["draft:abc"].owner_id) == (ann.id, None)
+    assert storage.count_active_runs(store, None, owner_id=ann.id) == 1
+    assert storage.count_active_runs(store, "draft:abc") == 1
+    assert storage.list_datasets(store)[0].owner_id is None
+    assert storage.storage_used(store, None) == 123  # the old dataset's Parquet file, the local user's
+
+    storage.reset_engines()
+    engine = make_engine(store.url)
+    _downgrade(engine, "0014")
+    with engine.connect() as connection:
+        assert "owner_id" not in {c["name"] for c in inspect(connection).get_columns("runs")}
+        assert "max_jobs" not in {c["name"] for c in inspect(connection).get_columns("users")}
+        assert sorted(connection.execute(text("SELECT owner FROM runs")).scalars().all()) == ["draft:abc", "user:ann"]
+    engine.dispose()

@@ -234,7 +234,7 @@ def test_a_submitter_at_the_job_cap_is_refused_and_others_are_not(store, dataset
     with pytest.raises(storage.JobLimitError) as refused:
         storage.create_run(store, dataset_id=dataset_id, owner="session:a", max_active=3)
     message = str(refused.value)
-    assert "already have 3 training jobs queued or running" in message and "(3)" in message and "\n" not in message
+    assert message == "you have 3 jobs queued or running, the limit is 3; wait for one to finish or cancel one"
     assert isinstance(refused.value, StorageError)
     assert storage.count_active_runs(store, "session:a") == 3 and len(storage.list_runs(store)) == 3
 

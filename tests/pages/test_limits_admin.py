@@ -1,0 +1,58 @@
+"""The administrator's Limits section in the sidebar (issue 19 point 5), driven with AppTest as a signed-in account."""
+
+from __future__ import annotations
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+import storage
+from studio import accounts
+from tests.apptest import REPO, TIMEOUT, texts
+
+PASSWORD = "correct horse battery"
+
+
+@pytest.fixture
+def accounts_on(monkeypatch, studio):
+    monkeypatch.setenv("PIPELINE_STUDIO_AUTH", "accounts")
+    monkeypatch.setenv("PIPELINE_STUDIO_JOBS", "threads")
+
+
+def signed_in(name: str) -> AppTest:
+    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=TIMEOUT).run()
+    at.text_input(key="signin_name").input(name)
+    at.text_input(key="signin_password").input(PASSWORD)
+    return at.button[0].click().run()
+
+
+def test_an_administrator_sets_an_accounts_limits_and_sees_them_in_force(accounts_on, store):
+    accounts.create_user(store, "root", PASSWORD, admin=True)
+    accounts.create_user(store, "bob", PASSWORD)
+    at = signed_in("root")
+    assert not at.exception
+    assert ("- **bob** · jobs 0 of 3 · files 0 bytes (no limit)\n- **root** · jobs 0 of 3 · files 0 bytes (no limit)"
+            in [m.value for m in at.sidebar.markdown])
+    at.sidebar.selectbox(key="limits_account").select("bob")
+    at.sidebar.text_input(key="limits_jobs").input("2")
+    at.sidebar.text_input(key="limits_storage").input("2GB")
+    at.sidebar.button(key="limits_set").click().run()
+    assert not at.exception and not at.error
+    assert "bob: jobs queued or running: 0 of at most 2; files: 0 bytes of at most 2 GB." in texts(at, "success")
+    bob = storage.get_user_by_name(store, "bob")
+    assert (bob.max_jobs, bob.max_storage_bytes) == (2, 2 * 10**9)
+    assert any(m.value.startswith("- **bob** · jobs 0 of 2* · files 0 bytes of 2 GB*\n") for m in at.sidebar.markdown)
+
+    at.sidebar.text_input(key="limits_jobs").input("default")
+    at.sidebar.text_input(key="limits_storage").input("lots")
+    at.sidebar.button(key="limits_set").click().run()
+    assert texts(at, "error") == ("Storage: 'lots' is not a size: give bytes or a number with kB, MB, GB or TB, "
+                                  "e.g. 2GB")
+    assert storage.get_user_by_name(store, "bob").max_jobs == 2  # nothing changed
+
+
+def test_an_account_that_is_not_an_administrator_has_no_limits_section(accounts_on, store):
+    accounts.create_user(store, "bob", PASSWORD)
+    at = signed_in("bob")
+    assert not at.exception
+    assert "limits_set" not in [b.key for b in at.sidebar.button]
+    assert not any("· jobs" in m.value for m in at.sidebar.markdown)
