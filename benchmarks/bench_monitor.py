@@ -57,6 +57,7 @@ def populate(rows: int, seed: int = 0) -> int:
     from storage.models import GroundTruth, PredictionLog
     from storage.reporter import RunReporter
     from studio import registry
+    from studio.roles import Actor
     from studio.workspace import current_store
 
     store = current_store()
@@ -70,8 +71,9 @@ def populate(rows: int, seed: int = 0) -> int:
     status = run_training(spec.to_json(), str(resolve(store.home, dataset.parquet_path)), RunReporter(store, run.id))
     if status != "done":
         raise SystemExit(f"training the benchmark's model failed: {storage.get_run(store, run.id).error}")
-    registry.register_model(run.id, by="bench")
-    registry.set_stage("iris", 1, "production", by="bench", why="benchmark")
+    actor = Actor.local()
+    registry.register_model(actor, run.id, by="bench")
+    registry.set_stage(actor, "iris", 1, "production", by="bench", why="benchmark")
 
     rng = np.random.default_rng(seed)
     features = iris.drop(columns="target")
@@ -162,6 +164,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=FULL_ROWS)
     parser.add_argument("--quick", action="store_true", help=f"{QUICK_ROWS:,} rows")
+    parser.add_argument("--home", type=Path, help="keep the studio home here and reuse it when it already holds a "
+                        "log (so before/after runs of two checkouts can measure the same rows; the data is dated at "
+                        "its writing, so reuse it the same day)")
     parser.add_argument("--measure", action="store_true", help=argparse.SUPPRESS)  # the fresh process's part
     args = parser.parse_args(argv)
     if args.measure:
@@ -169,13 +174,17 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     rows = QUICK_ROWS if args.quick else args.rows
     with tempfile.TemporaryDirectory() as folder:
-        env = {**os.environ, "PIPELINE_STUDIO_HOME": str(Path(folder) / "home"),
+        home = args.home.resolve() if args.home else Path(folder) / "home"
+        env = {**os.environ, "PIPELINE_STUDIO_HOME": str(home),
                "PIPELINE_STUDIO_LOG_INPUT_SAMPLE": str(INPUT_SHARE), "PYTHONWARNINGS": "ignore"}
         env.pop("DATABASE_URL", None)
         os.environ.update(env)
-        started = time.perf_counter()
-        populate(rows)
-        print(f"{rows:,} logged rows written in {time.perf_counter() - started:.0f} s", flush=True)
+        if (home / "studio.db").exists():
+            print(f"reusing the log in {home}", flush=True)
+        else:
+            started = time.perf_counter()
+            populate(rows)
+            print(f"{rows:,} logged rows written in {time.perf_counter() - started:.0f} s", flush=True)
         done = subprocess.run([sys.executable, "-m", "benchmarks.bench_monitor", "--measure"], cwd=REPO, env=env,
                               capture_output=True, text=True, timeout=4 * TIMEOUT, check=False)
         if done.returncode:
