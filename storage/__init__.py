@@ -17,6 +17,7 @@ from storage.maintenance import cleanup_orphans, init_db
 from storage.models import (
     DEFAULT_WORKSPACE_ID,
     NEVER_STARTED_RUN_MESSAGE,
+    SHADOW_SOURCE,
     STOPPED_RUN_MESSAGE,
     AlertThresholds,
     ArtifactRole,
@@ -40,6 +41,7 @@ from storage.models import (
     WorkspaceRole,
 )
 from storage.paired_predictions import paired_outcomes
+from storage.prediction_minutes import NO_VERSION, MinuteTraffic, read_minutes, repair_minutes
 from storage.prediction_stats import (
     LogWindow,
     bucket_volume,
@@ -53,7 +55,6 @@ from storage.prediction_stats import (
     violation_counts,
 )
 from storage.predictions import (
-    SHADOW_SOURCE,
     GroundTruthJoin,
     Pruned,
     append_predictions,
@@ -186,6 +187,10 @@ __all__ = [
     "Pruned",
     "append_predictions",
     "paired_outcomes",
+    "NO_VERSION",
+    "MinuteTraffic",
+    "read_minutes",
+    "repair_minutes",
     "SHADOW_SOURCE",
     "count_predictions",
     "list_ground_truth",

@@ -328,6 +328,9 @@ class ScoringService(ScoringServiceBase, table=True):
     stopped_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
+SHADOW_SOURCE = "shadow"  # a log row's source when a challenger scored it in shadow: logged, never returned
+
+
 class PredictionLogBase(SQLModel):
     logged_at: datetime = Field(sa_type=UTCDateTime)  # when the row was scored
     source: str  # service, batch or page
@@ -353,6 +356,28 @@ class PredictionLog(PredictionLogBase, table=True):
     __table_args__ = (Index("ix_prediction_logs_request_row", "request_id", "row_id"),
                       Index("ix_prediction_logs_pipeline_time", "pipeline_id", "logged_at"),
                       Index("ix_prediction_logs_logged_at", "logged_at"))
+
+    id: int | None = Field(default=None, primary_key=True)
+
+
+class PredictionMinuteBase(SQLModel):
+    pipeline_id: int = Field(foreign_key="pipelines.id", ondelete="CASCADE")
+    minute: int = Field(sa_type=BigInteger)  # its start, in seconds since the epoch (UTC), a multiple of 60
+    model_version: int  # the registry version, or NO_VERSION for rows of a model that is not registered
+    shadow: bool  # a challenger's answers scored in shadow (never returned), kept apart from the served ones
+    rows: int
+    requests: int  # rows that start a request (row_id 0), each carrying the request's latency
+    latencies: str = ""  # those requests' latencies in ms, comma-separated, each exact (repr / round-trip text)
+
+
+class PredictionMinute(PredictionMinuteBase, table=True):
+    """The prediction log of one pipeline counted per minute, version and shadow-or-served, kept by the log's writer
+    in the same transaction as the rows (``storage.prediction_minutes``), so the Monitor's traffic reads thousands
+    of these instead of grouping a million logged rows."""
+
+    __tablename__ = "prediction_minutes"
+    __table_args__ = (UniqueConstraint("pipeline_id", "minute", "model_version", "shadow",
+                                       name="uq_prediction_minutes_key"),)
 
     id: int | None = Field(default=None, primary_key=True)
 
@@ -500,8 +525,8 @@ class Membership(MembershipBase, table=True):
 
 
 TABLES = ("datasets", "pipelines", "pipeline_versions", "runs", "model_artifacts", "registered_models",
-          "model_stage_changes", "drafts", "scoring_services", "prediction_logs", "ground_truths", "alert_thresholds",
-          "retrains", "users", "user_sessions", "workspaces", "memberships")
+          "model_stage_changes", "drafts", "scoring_services", "prediction_logs", "prediction_minutes", "ground_truths",
+          "alert_thresholds", "retrains", "users", "user_sessions", "workspaces", "memberships")
 
 
 @event.listens_for(PipelineVersion, "before_update")

@@ -19,8 +19,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session, col
 
 from storage.db import read
-from storage.models import GroundTruth, PredictionLog
-from storage.predictions import SHADOW_SOURCE
+from storage.models import SHADOW_SOURCE, GroundTruth, PredictionLog
 from storage.store import Store
 
 

@@ -18,10 +18,10 @@ from sqlalchemy import delete, func, insert, select, tuple_
 from sqlmodel import Session, col
 
 from storage.db import read, write
-from storage.models import GroundTruth, PredictionLog, utcnow
+from storage.models import GroundTruth, PredictionLog, PredictionMinute, utcnow
+from storage.prediction_minutes import add_to_minutes, count_minutes, logged_minute_span, minute_of, rebuild_minutes
 from storage.store import Store
 
-SHADOW_SOURCE = "shadow"  # rows a challenger scored in shadow: logged beside the served ones, never returned
 CHUNK = 400  # (request id, row id) pairs per IN (...) clause: two bound values each, far under any driver's limit
 EXAMPLES = 10
 
@@ -39,13 +39,21 @@ class GroundTruthJoin:
 def append_predictions(store: Store, rows: Sequence[dict[str, Any]], *, source: str, pipeline_id: int | None,
                        model_version: int | None, model_sha256: str) -> int:
     """Insert ``rows`` (each: ``logged_at``, ``request_id``, ``row_id``, ``inputs``, ``prediction``,
-    ``latency_ms``) scored by one model, in one transaction; returns how many."""
+    ``latency_ms``) scored by one model, and add them to the pipeline's per-minute summary, in one transaction;
+    returns how many."""
     if not rows:
         return 0
     shared = {"source": source, "pipeline_id": pipeline_id, "model_version": model_version,
               "model_sha256": model_sha256}
     values = [{**shared, **row} for row in rows]
-    write(store, lambda session: session.execute(insert(PredictionLog.__table__), values))
+    counts = count_minutes(rows, model_version=model_version, source=source) if pipeline_id is not None else []
+
+    def work(session: Session) -> None:
+        session.execute(insert(PredictionLog.__table__), values)
+        if pipeline_id is not None:
+            add_to_minutes(session, pipeline_id, counts)
+
+    write(store, work, retry_conflicts=True)
     return len(values)
 
 
@@ -108,16 +116,26 @@ class Pruned:
 
 
 def prune_predictions(store: Store, *, older_than: datetime, max_rows: int) -> Pruned:
-    """Delete logged rows and outcomes from before ``older_than``, then the oldest rows beyond ``max_rows``."""
+    """Delete logged rows and outcomes from before ``older_than``, then the oldest rows beyond ``max_rows``; the
+    per-minute summary loses the same rows in the same transaction (the minutes wholly before ``older_than`` are
+    dropped, the ones a deletion cut into are counted again from what is left of the log)."""
 
     def work(session: Session) -> Pruned:
         old = session.execute(delete(PredictionLog).where(col(PredictionLog.logged_at) < older_than)).rowcount
+        cut = minute_of(older_than)
+        session.execute(delete(PredictionMinute).where(col(PredictionMinute.minute) < cut))
+        if old:
+            rebuild_minutes(session, first=cut, last=cut + 60)
         truths = session.execute(delete(GroundTruth).where(col(GroundTruth.received_at) < older_than)).rowcount
         keep_from = session.scalar(select(PredictionLog.id).order_by(col(PredictionLog.id).desc())
                                    .offset(max_rows - 1).limit(1))
         extra = 0
         if keep_from is not None:
-            extra = session.execute(delete(PredictionLog).where(col(PredictionLog.id) < keep_from)).rowcount
+            beyond = [col(PredictionLog.id) < keep_from]
+            spans = logged_minute_span(session, beyond)
+            extra = session.execute(delete(PredictionLog).where(*beyond)).rowcount
+            for pipeline_id, first, last in spans:
+                rebuild_minutes(session, pipeline_id=pipeline_id, first=first, last=last + 60)
         return Pruned(predictions=int(old or 0) + int(extra or 0), ground_truths=int(truths or 0))
 
     return write(store, work)

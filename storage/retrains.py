@@ -18,8 +18,7 @@ from sqlmodel import Session, col
 
 from storage.db import read, write
 from storage.errors import StorageError
-from storage.models import GroundTruth, PredictionLog, Retrain
-from storage.predictions import SHADOW_SOURCE
+from storage.models import SHADOW_SOURCE, GroundTruth, PredictionLog, Retrain
 from storage.repository import MAX_MESSAGE_LENGTH
 from storage.store import Store
 

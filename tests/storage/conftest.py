@@ -21,7 +21,8 @@ from tests.storage.helpers import PG_ENV, REPO_ROOT
 
 STORAGE_TABLES = (
     "memberships, workspaces, user_sessions, users, "
-    "retrains, alert_thresholds, ground_truths, prediction_logs, scoring_services, model_stage_changes, "
+    "retrains, alert_thresholds, ground_truths, prediction_minutes, prediction_logs, scoring_services, "
+    "model_stage_changes, "
     "registered_models, model_artifacts, runs, pipeline_versions, pipelines, "
     "drafts, datasets, "
     "alembic_version"
