@@ -7,7 +7,7 @@ The summary is kept exact three ways, all counting what ``storage.prediction_sta
 * :func:`add_to_minutes`: the log's writer (:func:`storage.predictions.append_predictions`) adds its batch in the
   same transaction as the rows, so a commit never leaves the two apart;
 * :func:`rebuild_minutes`: regroups the log over a span in SQL; retention (:func:`storage.predictions.
-  prune_predictions`) calls it for the minutes it cut into, and migration 0015 did it for the whole log;
+  prune_predictions`) calls it for the minutes it cut into, and migration 0016 did it for the whole log;
 * :func:`repair_minutes`: the same for a pipeline whose summary no longer adds up to its log (rows inserted or
   deleted behind the writer's back); :func:`read_minutes` returns the log's own row count so a reader can tell.
 

@@ -83,12 +83,12 @@ def test_a_summary_that_lost_latencies_is_repaired_before_counting(store, busy):
 
 
 def test_a_log_from_before_the_summary_is_counted_the_same_after_the_upgrade(store):
-    """A database at 0014 with a log written then: migration 0015 fills the summary, and the page's traffic equals
+    """A database at 0015 with a log written then: migration 0016 fills the summary, and the page's traffic equals
     what ``monitoring.traffic`` reads from the log itself."""
     if not store.url.startswith("sqlite"):
-        pytest.skip("the file is made at 0014 with SQLite's own SQL")
+        pytest.skip("the file is made at 0015 with SQLite's own SQL")
     old = make_engine(store.url)
-    upgrade(old, "0014")
+    upgrade(old, "0015")
     values = []
     for i in range(120):
         at = T0 + timedelta(minutes=(7 * i) % 200, seconds=i % 60, microseconds=(i * 7919) % 1_000_000)

@@ -1,6 +1,6 @@
 """The per-minute summary of the prediction log holds exactly the log's rows, requests and request latencies per
 (pipeline, minute, version, shadow) after the writer's batches, after retention, after a repair and after
-migration 0015 backfilled it from a log written before it existed (real SQLite files)."""
+migration 0016 backfilled it from a log written before it existed (real SQLite files)."""
 
 from __future__ import annotations
 
@@ -118,12 +118,12 @@ def test_deleting_a_pipeline_deletes_its_summary(store: Store, busy) -> None:
     assert {key[0] for key in summary(store)} == {other}
 
 
-def test_0015_backfills_the_summary_from_a_log_written_before_it(sqlite_store: Store) -> None:
-    """A file at 0014 with a log (several pipelines, shadow rows, an unregistered model, rows of no pipeline,
+def test_0016_backfills_the_summary_from_a_log_written_before_it(sqlite_store: Store) -> None:
+    """A file at 0015 with a log (several pipelines, shadow rows, an unregistered model, rows of no pipeline,
     17-digit latencies) opens with a summary equal to the log's own grouping; the writer then adds to it."""
     store = sqlite_store
     old = make_engine(store.url)
-    upgrade(old, "0014")
+    upgrade(old, "0015")
     rows = []
     for i, ms in enumerate(LATENCIES * 3):
         at = T0 + timedelta(minutes=i % 5, seconds=i, microseconds=999_999 * (i % 2))

@@ -8,16 +8,16 @@ double (SQLite: ``printf('%!.17g')``, whose plain CAST keeps only 15 digits; Pos
 text). The writer's own code is ``storage.prediction_minutes``; this revision keeps its own copy of the grouping
 so that later changes there cannot change what this upgrade did.
 
-Revision ID: 0015
-Revises: 0014
+Revision ID: 0016
+Revises: 0015
 Create Date: 2026-12-05
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0015"
-down_revision = "0014"
+revision = "0016"
+down_revision = "0015"
 branch_labels = None
 depends_on = None
 
