@@ -28,6 +28,9 @@ PAGES = [
     ("pages/monitor.py", "Monitor", ":material/monitoring:"),
     ("pages/pipelines.py", "Pipelines", ":material/account_tree:"),
 ]
+ACCOUNT_PAGES = [  # with sign-in only: they act as an account (path, title, icon, address)
+    ("pages/tokens.py", "API tokens", ":material/key:", "tokens"),
+]
 
 
 @st.cache_resource(show_spinner=False)
@@ -81,7 +84,8 @@ def _only(render: Callable[[], None], title: str) -> None:
     """
     # the default page answers at "/" only, so each page's own address needs an entry besides it
     at_root = st.Page(render, title=title, url_path="start", default=True)
-    st.navigation([at_root, *(st.Page(render, title=title, url_path=page_title.lower()) for _, page_title, _ in PAGES)],
+    addresses = [page_title.lower() for _, page_title, _ in PAGES] + [address for *_, address in ACCOUNT_PAGES]
+    st.navigation([at_root, *(st.Page(render, title=title, url_path=address) for address in addresses)],
                   position="hidden").run()
 
 
@@ -114,6 +118,9 @@ def main() -> None:
         return
     # first, so the menu is right at once, even while the first run of a server starts the workers
     pages = [st.Page(path, title=title, icon=icon, url_path=title.lower()) for path, title, icon in PAGES]
+    if account is not None:
+        pages += [st.Page(path, title=title, icon=icon, url_path=address)
+                  for path, title, icon, address in ACCOUNT_PAGES]
     navigation = st.navigation(pages)
     try:
         load_settings()  # a bad environment variable is named here, before anything uses it

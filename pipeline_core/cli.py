@@ -610,12 +610,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def serve_with(load: Callable[[], tuple[Any, Any]], args: argparse.Namespace,
-               hooks: Callable[[], Any] | None = None) -> int:
+               hooks: Callable[[], Any] | None = None, authorizer: Any = None) -> int:
     """The rest of ``serve`` given how to load the model and its identity (``studio.cli`` loads a registry stage).
 
     The token and the address are checked before ``load`` runs, so a refusal does not wait for a model.
     ``hooks``, called after ``load``, gives a :class:`~pipeline_core.serving.server.ServiceHooks` (the prediction
-    log and the ground-truth sink ``studio.cli`` plugs its storage into).
+    log and the ground-truth sink ``studio.cli`` plugs its storage into). ``authorizer`` checks each request's bearer
+    token instead of ``--token-env``'s one (``pipeline_core.serving.auth``; ``studio.cli`` checks API tokens).
     """
     from pipeline_core.serving.requests import ServiceLimits
     from pipeline_core.serving.server import ServeError, check_address, serve_model
@@ -629,7 +630,7 @@ def serve_with(load: Callable[[], tuple[Any, Any]], args: argparse.Namespace,
     limits = ServiceLimits(max_rows=args.max_rows, max_body_bytes=int(args.max_body_mb * 2**20),
                            memory_budget_bytes=int(args.memory_budget_mb * 2**20))
     try:
-        check_address(args.host, token)
+        check_address(args.host, token, authorizer=authorizer)
         background = _read(args.background, args).frame if getattr(args, "background", None) else None
         model, identity = load()
         plugged = hooks() if hooks is not None else None
@@ -639,7 +640,7 @@ def serve_with(load: Callable[[], tuple[Any, Any]], args: argparse.Namespace,
                     feedback=plugged.feedback if plugged else None, background=background,
                     shadow=plugged.shadow if plugged else None, alerts=plugged.alerts if plugged else None,
                     extra_hosts=args.allow_host, source=plugged.source if plugged else None,
-                    reload_seconds=getattr(args, "reload_seconds", None))
+                    reload_seconds=getattr(args, "reload_seconds", None), authorizer=authorizer)
     except ServeError as e:
         return _fail(str(e), EXIT_USAGE)
     return EXIT_OK

@@ -20,6 +20,7 @@ from storage.models import (
     SHADOW_SOURCE,
     STOPPED_RUN_MESSAGE,
     AlertThresholds,
+    ApiToken,
     ArtifactRole,
     Dataset,
     Draft,
@@ -114,6 +115,14 @@ from storage.repository import (
 )
 from storage.services import get_service, list_running_services, mark_service_stopped, record_service
 from storage.store import Store
+from storage.tokens import (
+    add_api_token,
+    api_token_by_hash,
+    get_api_token,
+    list_api_tokens,
+    revoke_api_token,
+    touch_api_token,
+)
 from storage.users import (
     add_user,
     add_user_session,
@@ -142,6 +151,13 @@ from storage.workspaces import (
 )
 
 __all__ = [
+    "ApiToken",
+    "add_api_token",
+    "api_token_by_hash",
+    "get_api_token",
+    "list_api_tokens",
+    "revoke_api_token",
+    "touch_api_token",
     "DEFAULT_WORKSPACE_ID",
     "Membership",
     "ROLES",
@@ -162,6 +178,7 @@ __all__ = [
     "add_user_session",
     "count_users",
     "delete_user_session",
+    "get_user",
     "get_user_by_name",
     "list_users",
     "replace_password_hash",
@@ -237,7 +254,6 @@ __all__ = [
     "cleanup_orphans",
     "count_active_runs",
     "storage_used",
-    "get_user",
     "set_user_limits",
     "create_run",
     "definition_sha256",

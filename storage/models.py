@@ -524,9 +524,33 @@ class Membership(MembershipBase, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 
+class ApiTokenBase(SQLModel):
+    name: str
+    prefix: str  # the token's first characters, shown in lists so its holder can tell which one it is
+    token_sha256: str = Field(repr=False)  # the token itself is shown once and never stored
+    user_id: int = Field(foreign_key="users.id", ondelete="CASCADE", index=True)
+    workspace_id: int = Field(foreign_key="workspaces.id", ondelete="CASCADE", index=True)
+    role: str  # at most its creator's role in the workspace when made; checked again against it on every use
+    expires_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    last_used_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    revoked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    revoked_by: str | None = None
+
+
+class ApiToken(ApiTokenBase, table=True):
+    """An API token (issue 19 point 3): lets a program act as one account, in one workspace, with one role at
+    most, for the scoring service and the command line. Revoking keeps the row (it says who revoked it, when)."""
+
+    __tablename__ = "api_tokens"
+    __table_args__ = (UniqueConstraint("token_sha256", name="uq_api_tokens_token_sha256"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
 TABLES = ("datasets", "pipelines", "pipeline_versions", "runs", "model_artifacts", "registered_models",
           "model_stage_changes", "drafts", "scoring_services", "prediction_logs", "prediction_minutes", "ground_truths",
-          "alert_thresholds", "retrains", "users", "user_sessions", "workspaces", "memberships")
+          "alert_thresholds", "retrains", "users", "user_sessions", "workspaces", "memberships", "api_tokens")
 
 
 @event.listens_for(PipelineVersion, "before_update")

@@ -35,6 +35,10 @@ def get_user_by_name(store: Store, name: str) -> User | None:
     return read(store, lambda session: session.exec(select(User).where(User.name == name)).first())
 
 
+def get_user(store: Store, user_id: int) -> User | None:
+    return read(store, lambda session: session.get(User, user_id))
+
+
 def list_users(store: Store) -> list[User]:
     """Every account, by name."""
     return read(store, lambda session: list(session.exec(select(User).order_by(col(User.name))).all()))
@@ -129,10 +133,6 @@ def _user(session: Session, user_id: int) -> User:
     if row is None:
         raise StorageError(f"Account #{user_id} does not exist.")
     return row
-
-
-def get_user(store: Store, user_id: int) -> User | None:
-    return read(store, lambda session: session.get(User, user_id))
 
 
 def set_user_limits(store: Store, user_id: int, *, max_jobs: int | None, max_storage_bytes: int | None) -> User:

@@ -20,16 +20,16 @@ import sys
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from pipeline_core import cli as core
+from studio.cli_actor import actor as _actor
+from studio.cli_actor import by as _by
+from studio.cli_actor import table as _table
+from studio.tokens_cli import add_tokens
 from studio.users_cli import add_users
 
-if TYPE_CHECKING:
-    from studio.roles import Actor
-
 PROG = "python -m studio"
-CLI_USER = "cli"  # who the registry records for changes made from the command line
 RELOAD_SECONDS = 5.0  # how often a stage's service looks for a promotion
 Handler = Callable[[argparse.Namespace], int]
 
@@ -62,16 +62,11 @@ def build_parser() -> argparse.ArgumentParser:
              f"(default {RELOAD_SECONDS:g}; 0: only on POST /reload)")
     for add in COMMANDS:
         add(subcommands)
+    parser.add_argument("--token", metavar="TOKEN", default=None,
+                        help="an API token: act as its account, in its workspace, with its role, instead of as the "
+                             "local user (better: set PIPELINE_STUDIO_TOKEN, since other users of this machine can "
+                             "see command-line arguments)")
     return parser
-
-
-def _actor(args: argparse.Namespace) -> Actor:
-    """Who a command acts as: the local user (it runs on this machine, next to the database), in the workspace
-    ``--workspace`` names where a command takes it (the Models page starts services with it), else the default."""
-    from studio.roles import Actor
-
-    workspace = getattr(args, "workspace", None)
-    return Actor.local(workspace) if workspace is not None else Actor.local()
 
 
 def _seconds(text: str) -> float:
@@ -174,7 +169,22 @@ def cmd_serve_stage(args: argparse.Namespace) -> int:
                    "failing a request")
         return plugged
 
-    return core.serve_with(load, args, hooks)
+    return core.serve_with(load, args, hooks, authorizer=_service_authorizer(args))
+
+
+def _service_authorizer(args: argparse.Namespace) -> Any:
+    """With sign-in configured (a shared server), the service takes the workspace's API tokens (and ``--token-env``'s
+    token, if given, for everything); without it, the core's one ``--token-env`` token or none, as before."""
+    import os
+
+    from studio.service_tokens import TokenAuthorizer
+    from studio.settings import settings
+    from studio.workspace import current_store
+
+    if not settings().sign_in:
+        return None
+    static = os.environ.get(args.token_env, "").strip() if args.token_env else None
+    return TokenAuthorizer(current_store(), _actor(args).workspace_id, static_token=static or None)
 
 
 STAGE_COMMANDS: dict[str, Handler] = {"predict": cmd_predict_stage, "serve": cmd_serve_stage}
@@ -213,16 +223,6 @@ def _add_models(commands: Any) -> None:
     rollback.set_defaults(handler=cmd_models_rollback)
 
 
-def _table(rows: list[dict[str, object]]) -> str:
-    """Plain aligned columns for a terminal (no wrapping: a long note simply ends its line)."""
-    if not rows:
-        return ""
-    widths = {key: max(len(key), *(len(str(row[key])) for row in rows)) for key in rows[0]}
-    lines = ["  ".join(key.ljust(width) for key, width in widths.items())]
-    lines += ["  ".join(str(row[key]).ljust(width) for key, width in widths.items()) for row in rows]
-    return "\n".join(line.rstrip() for line in lines)
-
-
 def cmd_models_list(args: argparse.Namespace) -> int:
     from studio import registry
 
@@ -253,7 +253,7 @@ def cmd_models_history(args: argparse.Namespace) -> int:
 def cmd_models_register(args: argparse.Namespace) -> int:
     from studio import registry
 
-    version = registry.register_model(_actor(args), args.run, pipeline_name=args.pipeline, by=CLI_USER, note=args.note)
+    version = registry.register_model(_actor(args), args.run, pipeline_name=args.pipeline, by=_by(args), note=args.note)
     print(f"registered run #{args.run}'s model as version {version.version} of '{version.pipeline}' (stage none)")
     return core.EXIT_OK
 
@@ -261,7 +261,7 @@ def cmd_models_register(args: argparse.Namespace) -> int:
 def cmd_models_promote(args: argparse.Namespace) -> int:
     from studio import registry
 
-    for move in registry.set_stage(_actor(args), args.pipeline, args.version, args.stage, by=CLI_USER, why=args.why):
+    for move in registry.set_stage(_actor(args), args.pipeline, args.version, args.stage, by=_by(args), why=args.why):
         print(f"version {move.version}: {move.from_stage} -> {move.to_stage}")
     return core.EXIT_OK
 
@@ -269,7 +269,7 @@ def cmd_models_promote(args: argparse.Namespace) -> int:
 def cmd_models_rollback(args: argparse.Namespace) -> int:
     from studio import registry
 
-    back = registry.rollback(_actor(args), args.pipeline, by=CLI_USER, why=args.why)
+    back = registry.rollback(_actor(args), args.pipeline, by=_by(args), why=args.why)
     print(f"version {back.version} of '{back.pipeline}' is in production again")
     return core.EXIT_OK
 
@@ -431,7 +431,7 @@ def cmd_retrain(args: argparse.Namespace) -> int:
     runner = create_runner(config.jobs, max_jobs=1, scheduler=config.scheduler_address)
     try:
         job = retrain.retrain(_actor(args), runner, args.pipeline, version=args.version, data=data,
-                              file_name=Path(args.data).name if args.data else None, by=CLI_USER, owner=CLI_USER)
+                              file_name=Path(args.data).name if args.data else None, by=_by(args), owner=_by(args))
         print(f"retraining version {job.from_version} of '{job.pipeline}' on {job.rows()} (run #{job.run_id})",
               flush=True)
         shown = ""
@@ -454,7 +454,7 @@ def cmd_retrain(args: argparse.Namespace) -> int:
 
 
 COMMANDS: list[Callable[[Any], None]] = [_add_models, _add_feedback, _add_monitor, _add_report, _add_retrain,
-                                         add_users]
+                                         add_users, add_tokens]
 """Commands of their own, each added by a function taking the subcommand registry (``add_parser``)."""
 
 SYNOPSIS = """model registry (the studio of PIPELINE_STUDIO_HOME):
@@ -468,4 +468,6 @@ SYNOPSIS = """model registry (the studio of PIPELINE_STUDIO_HOME):
   monitor --pipeline NAME [--since 7d] --out report.json|html [--max-psi X] [--min-accuracy X]  (exit 3: alert)
   report  --pipeline NAME --version N [--sensitive COL[,COL]] --out report.html   the model report
   retrain --pipeline NAME [--version N] [--data FILE]   a challenger in staging, on newly labelled logged rows
-  users   add-admin|add|set-password NAME, users list   sign-in accounts (passwords asked for, or read from stdin)"""
+  users   add-admin|add|set-password NAME, users list   sign-in accounts (passwords asked for, or read from stdin)
+  tokens  create --name TEXT --role ROLE [--days N] [--user NAME] [--workspace ID], tokens list, tokens revoke ID
+  --token TOKEN (or PIPELINE_STUDIO_TOKEN)   act as an API token's account, in its workspace, with its role"""

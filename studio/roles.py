@@ -27,7 +27,7 @@ from storage import DEFAULT_WORKSPACE_ID, StorageError, Store, WorkspaceRole
 
 LOCAL_USER = "local user"
 
-__all__ = ["DEFAULT_WORKSPACE_ID", "AccessDenied", "Action", "Actor", "NotFound", "require"]
+__all__ = ["DEFAULT_WORKSPACE_ID", "AccessDenied", "Action", "Actor", "NotFound", "TokenScope", "require"]
 
 
 class Action(StrEnum):
@@ -66,12 +66,27 @@ class AccessDenied(StudioError):
 
 
 @dataclass(frozen=True)
+class TokenScope:
+    """What an API token lets its holder do: act in one workspace with one role at most (``studio.tokens``)."""
+
+    token_id: int
+    name: str
+    workspace_id: int
+    role: WorkspaceRole
+
+
+@dataclass(frozen=True)
 class Actor:
-    """Who acts, and in which workspace. ``user_id`` is ``None`` for the local user (no sign-in configured)."""
+    """Who acts, and in which workspace. ``user_id`` is ``None`` for the local user (no sign-in configured).
+
+    ``scope`` is set when the account acts through an API token: then it acts only in the token's workspace and with
+    the lower of the token's role and the account's own role there (so demoting or removing a member demotes or
+    ends their tokens at once)."""
 
     name: str
     user_id: int | None
     workspace_id: int = DEFAULT_WORKSPACE_ID
+    scope: TokenScope | None = None
 
     @classmethod
     def local(cls, workspace_id: int = DEFAULT_WORKSPACE_ID) -> Actor:
@@ -82,15 +97,22 @@ class Actor:
         return cls(name=name, user_id=user_id, workspace_id=workspace_id)
 
     def in_workspace(self, workspace_id: int) -> Actor:
-        return Actor(name=self.name, user_id=self.user_id, workspace_id=workspace_id)
+        return Actor(name=self.name, user_id=self.user_id, workspace_id=workspace_id, scope=self.scope)
 
 
 def role_of(store: Store, actor: Actor) -> WorkspaceRole | None:
-    """The actor's role in its workspace, ``None`` for a non-member (or a workspace that does not exist)."""
+    """The actor's role in its workspace, ``None`` for a non-member (or a workspace that does not exist); through a
+    token, no more than the token's role, and nothing outside the token's workspace."""
+    if actor.scope is not None and actor.scope.workspace_id != actor.workspace_id:
+        return None
     if actor.user_id is None:
-        return WorkspaceRole.OWNER if storage.get_workspace(store, actor.workspace_id) is not None else None
-    role = storage.role_of(store, user_id=actor.user_id, workspace_id=actor.workspace_id)
-    return WorkspaceRole(role) if role else None
+        role = WorkspaceRole.OWNER if storage.get_workspace(store, actor.workspace_id) is not None else None
+    else:
+        found = storage.role_of(store, user_id=actor.user_id, workspace_id=actor.workspace_id)
+        role = WorkspaceRole(found) if found else None
+    if role is not None and actor.scope is not None and RANK[actor.scope.role] < RANK[role]:
+        return actor.scope.role
+    return role
 
 
 def allows(role: WorkspaceRole | None, action: Action) -> bool:
@@ -104,12 +126,15 @@ def require(store: Store, actor: Actor, action: Action) -> WorkspaceRole:
     if role is None:
         raise NotFound(f"workspace #{actor.workspace_id} was not found among {actor.name}'s workspaces")
     if not allows(role, action):
-        raise AccessDenied(f"{actor.name} is {_a(role)} of this workspace and may not {action} here: that takes "
-                           f"{_a(MINIMUM_ROLE[action])} (ask one of its owners)")
+        who = f"{actor.name} is {a_role(role)} of this workspace"
+        if actor.scope is not None and actor.scope.role == role:
+            who = f"{actor.name}'s API token '{actor.scope.name}' allows what {a_role(role)} does"
+        raise AccessDenied(f"{who} and may not {action} here: that takes {a_role(MINIMUM_ROLE[action])} (ask one of "
+                           "its owners)")
     return role
 
 
-def _a(role: WorkspaceRole) -> str:
+def a_role(role: WorkspaceRole) -> str:
     return f"an {role}" if role[0] in "aeiou" else f"a {role}"
 
 

@@ -25,7 +25,8 @@ from storage.sql_source import SqlPolicy
 JobBackend = Literal["dask", "threads"]
 SignIn = Literal["none", "accounts"]
 DEFAULT_ACCOUNT_JOBS = 3  # jobs an account may have queued or running when neither the admin nor the server says
-SECRET_VARIABLES = frozenset({"PIPELINE_STUDIO_SQL_SOURCES", "DATABASE_URL"})  # never echoed in an error
+# never echoed in an error
+SECRET_VARIABLES = frozenset({"PIPELINE_STUDIO_SQL_SOURCES", "DATABASE_URL", "PIPELINE_STUDIO_TOKEN"})
 
 
 class SettingsError(StudioError):
@@ -99,6 +100,9 @@ class Settings(BaseSettings):
                                            description="how long a locked account refuses every sign-in")
     session_hours: PositiveFloat = Field(12, alias="PIPELINE_STUDIO_SESSION_HOURS",
                                          description="a sign-in lasts this long, then the browser must sign in again")
+    api_token: str | None = Field(None, alias="PIPELINE_STUDIO_TOKEN", repr=False,
+                                  description="an API token: the command line acts as its account, in its workspace "
+                                              "and with its role, instead of as the local user")
 
     @field_validator("max_storage_per_user", mode="before")
     @classmethod

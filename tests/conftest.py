@@ -33,6 +33,7 @@ def studio_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Pat
         monkeypatch.delenv(f"PIPELINE_STUDIO_SQL_{variable}", raising=False)
     for variable in ("PREDICTION_LOG", "LOG_INPUT_SAMPLE", "LOG_RETENTION_DAYS", "LOG_MAX_ROWS", "LOG_QUEUE_ROWS"):
         monkeypatch.delenv(f"PIPELINE_STUDIO_{variable}", raising=False)  # the prediction log's defaults
+    monkeypatch.delenv("PIPELINE_STUDIO_TOKEN", raising=False)  # the CLI acts as the local user unless a test says
     storage.reset_engines()
     yield home
     storage.reset_engines()

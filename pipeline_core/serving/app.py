@@ -10,7 +10,6 @@ anything unforeseen is a 500 whose body says only ``internal error`` (the traceb
 
 from __future__ import annotations
 
-import hmac
 import logging
 import re
 import threading
@@ -32,6 +31,7 @@ from threadpoolctl import ThreadpoolController
 from pipeline_core.artifacts.skops_io import LoadedModel
 from pipeline_core.errors import DataError
 from pipeline_core.serving.alerts import AlertWatcher
+from pipeline_core.serving.auth import Authorizer, Permission, StaticToken, bearer_token
 from pipeline_core.serving.explaining import ExplainResponse
 from pipeline_core.serving.feedback import FeedbackBody, FeedbackSink, GroundTruthReport, Outcome, outcomes_from_frame
 from pipeline_core.serving.hosts import TrustedHosts
@@ -90,10 +90,12 @@ def create_app(model: LoadedModel, *, token: str | None, limits: ServiceLimits |
                prediction_log: PredictionLogWriter | None = None, feedback: FeedbackSink | None = None,
                background: pd.DataFrame | None = None, shadow: ShadowScorer | None = None,
                allowed_hosts: Sequence[str] | None = None, alerts: AlertWatcher | None = None,
-               source: ModelSource | None = None) -> FastAPI:
+               source: ModelSource | None = None, authorizer: Authorizer | None = None) -> FastAPI:
     """A FastAPI app serving ``model``.
 
     ``token``: when set, every endpoint but ``/health`` needs ``Authorization: Bearer <token>``.
+    ``authorizer``: instead of ``token``, an application's check of each request's bearer token against what the
+    endpoint needs (:mod:`pipeline_core.serving.auth`), e.g. API tokens kept hashed in a database.
     ``on_scored`` is called (in the worker thread) with each scored batch, e.g. to keep rows for drift
     monitoring; if it fails, the client still gets its predictions and ``scoring_hook_errors_total`` counts it.
     ``identity`` names the model in ``/schema`` and ``/metrics`` (default: from its metadata).
@@ -127,11 +129,20 @@ def create_app(model: LoadedModel, *, token: str | None, limits: ServiceLimits |
         slot, source, lambda new: build_served(new.model, new.identity, limits, prediction_log=new.prediction_log,
                                                background=background),
         on_swap=lambda new: (metrics.set_model(new), metrics.reloads.inc()), on_failure=metrics.reload_failures.inc)
-    authorized = _bearer_check(token)
+    check = authorizer if authorizer is not None else StaticToken(token) if token else None
     one_core = _OneOpenMPThread()
-    refusals: dict[int | str, dict[str, Any]] = {s: {"model": ErrorDetail} for s in (400, 401, 413, 415, 422)}
+    refusals: dict[int | str, dict[str, Any]] = {s: {"model": ErrorDetail} for s in (400, 401, 403, 413, 415, 422)}
 
-    async def read_body(request: Request, _: None = Depends(authorized)) -> tuple[str, bytes]:
+    def needs(permission: Permission) -> Any:
+        """A dependency asking the authorizer; a route's own dependencies run before its body is read."""
+
+        def authorized(request: Request) -> None:  # a plain def: FastAPI runs it in its thread pool
+            if check is not None:
+                check(bearer_token(request.headers.get("authorization")), permission)
+
+        return Depends(authorized)
+
+    async def read_body(request: Request) -> tuple[str, bytes]:
         """The body, after the content type and the size limit (declared and actual) are checked."""
         media = slot.current.parser.media_type(request.headers.get("content-type"))
         declared = request.headers.get("content-length")
@@ -162,11 +173,12 @@ def create_app(model: LoadedModel, *, token: str | None, limits: ServiceLimits |
         served = slot.current.identity
         return Health(name=served.name, version=served.version)
 
-    @app.get("/schema", response_model=InputSchema, dependencies=[Depends(authorized)], responses=refusals)
+    @app.get("/schema", response_model=InputSchema, dependencies=[needs(Permission.READ)], responses=refusals)
     def input_schema() -> InputSchema:
         return slot.current.schema
 
-    @app.post("/predict", response_model=PredictResponse, responses=refusals, openapi_extra=_PREDICT_BODY)
+    @app.post("/predict", response_model=PredictResponse, responses=refusals, openapi_extra=_PREDICT_BODY,
+              dependencies=[needs(Permission.SCORE)])
     def predict(request: Request, payload: tuple[str, bytes] = Depends(read_body)) -> Response:
         media, body = payload  # closures: no Annotated strings
         request_id = _request_id(request)
@@ -198,7 +210,8 @@ def create_app(model: LoadedModel, *, token: str | None, limits: ServiceLimits |
         return Response(answer.model_dump_json(exclude_none=True), media_type=JSON_TYPE,
                         headers={REQUEST_ID_HEADER: request_id})
 
-    @app.post("/feedback", response_model=GroundTruthReport, responses=refusals, openapi_extra=_FEEDBACK_BODY)
+    @app.post("/feedback", response_model=GroundTruthReport, responses=refusals, openapi_extra=_FEEDBACK_BODY,
+              dependencies=[needs(Permission.FEEDBACK)])
     def ground_truth(payload: tuple[str, bytes] = Depends(read_body)) -> GroundTruthReport:
         """True outcomes of scored rows, by request id and row id; the answer counts those matching no logged row."""
         if feedback is None:
@@ -211,7 +224,7 @@ def create_app(model: LoadedModel, *, token: str | None, limits: ServiceLimits |
         return feedback(outcomes)
 
     @app.post("/explain", response_model=ExplainResponse, responses={**refusals, 409: {"model": ErrorDetail}},
-              openapi_extra=_PREDICT_BODY)
+              openapi_extra=_PREDICT_BODY, dependencies=[needs(Permission.SCORE)])
     def explain(payload: tuple[str, bytes] = Depends(read_body)) -> Response:
         """Each row's prediction and its contributions per column (SHAP values; see ``ExplainResponse``)."""
         media, body = payload
@@ -220,13 +233,13 @@ def create_app(model: LoadedModel, *, token: str | None, limits: ServiceLimits |
             answer = served.explainer.explain(served.parser.parse(body, media))
         return Response(answer.model_dump_json(exclude_none=True), media_type=JSON_TYPE)
 
-    @app.get("/metrics", dependencies=[Depends(authorized)], response_class=Response, responses=refusals)
+    @app.get("/metrics", dependencies=[needs(Permission.READ)], response_class=Response, responses=refusals)
     def prometheus_metrics() -> Response:
         """Prometheus text format, from this app's own registry."""
         return Response(metrics.render(), media_type=CONTENT_TYPE)
 
     @app.post("/reload", response_model=Reloaded, response_model_exclude_none=True,
-              dependencies=[Depends(authorized)], responses={**refusals, 404: {"model": ErrorDetail}})
+              dependencies=[needs(Permission.RELOAD)], responses={**refusals, 404: {"model": ErrorDetail}})
     def reload() -> Reloaded:
         """Check now whether the model to serve changed (a promotion) and swap to it; answers the version served."""
         if reloader is None:
@@ -273,25 +286,6 @@ def _outcomes(parser: RowParser, media: str, body: bytes) -> list[Outcome]:
         raise RequestError(413, f"{len(document.outcomes):,} outcomes is more than the {parser.limits.max_rows:,} a "
                                 "request may hold; split them over several requests")
     return document.outcomes
-
-
-def _bearer_check(token: str | None) -> Callable[[Request], None]:
-    """A dependency refusing requests without ``Authorization: Bearer <token>`` (constant-time compare)."""
-    expected = token.encode() if token else None
-
-    def authorized(request: Request) -> None:
-        if expected is None:
-            return
-        header = request.headers.get("authorization")
-        if not header:
-            raise RequestError(401, "this service needs a token: send the header 'Authorization: Bearer <token>'")
-        scheme, _, given = header.partition(" ")
-        if scheme.lower() != "bearer" or not given.strip():
-            raise RequestError(401, "the Authorization header must read 'Bearer <token>'")
-        if not hmac.compare_digest(given.strip().encode("utf-8", "surrogateescape"), expected):
-            raise RequestError(401, "the bearer token is not this service's token")
-
-    return authorized
 
 
 class _OneOpenMPThread:

@@ -24,6 +24,7 @@ from pipeline_core.artifacts.skops_io import LoadedModel
 from pipeline_core.errors import StudioError
 from pipeline_core.serving.alerts import AlertWatcher
 from pipeline_core.serving.app import create_app
+from pipeline_core.serving.auth import Authorizer
 from pipeline_core.serving.feedback import FeedbackSink
 from pipeline_core.serving.hosts import service_hosts
 from pipeline_core.serving.prediction_log import PredictionLogWriter
@@ -60,8 +61,9 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def check_address(host: str, token: str | None) -> None:
-    if not token and not is_loopback(host):
+def check_address(host: str, token: str | None, *, authorizer: Authorizer | None = None) -> None:
+    """Refuse a non-loopback ``host`` unless requests need a token (``token``, or an application's ``authorizer``)."""
+    if not token and authorizer is None and not is_loopback(host):
         raise ServeError(f"refusing to listen on {host} without a token: anyone who can reach it could use the "
                          "model; set a token (--token-env VAR) or listen on 127.0.0.1")
 
@@ -108,20 +110,22 @@ def serve_model(model: LoadedModel, identity: ModelIdentity, *, host: str, port:
                 prediction_log: PredictionLogWriter | None = None, feedback: FeedbackSink | None = None,
                 background: Any = None, shadow: ShadowScorer | None = None,
                 alerts: AlertWatcher | None = None, extra_hosts: Sequence[str] = (), source: ModelSource | None = None,
-                reload_seconds: float | None = None) -> None:
+                reload_seconds: float | None = None, authorizer: Authorizer | None = None) -> None:
     """Serve a loaded model (a file's, or a registry stage's) until interrupted.
 
     ``prediction_log``, ``feedback``, ``background`` and ``source`` go to :func:`create_app`; with ``source`` and
     ``reload_seconds``, a background thread checks it that often and swaps to a new version as soon as it sees one.
     Every log (the first model's and each later one's) is closed, its queue written, when the service stops, so a
     clean stop loses no logged row. ``extra_hosts``: ``Host`` names answered besides the bound address's
-    (``hosts.service_hosts``), e.g. the name a reverse proxy forwards.
+    (``hosts.service_hosts``), e.g. the name a reverse proxy forwards. ``authorizer``: checks each request's bearer
+    token instead of the one ``token`` (:mod:`pipeline_core.serving.auth`).
     """
-    check_address(host, token)
+    check_address(host, token, authorizer=authorizer)
     try:
         _run(model, identity, host=host, port=port, token=token, limits=limits, announce=announce,
              prediction_log=prediction_log, feedback=feedback, background=background, shadow=shadow,
-             alerts=alerts, extra_hosts=extra_hosts, source=source, reload_seconds=reload_seconds)
+             alerts=alerts, extra_hosts=extra_hosts, source=source, reload_seconds=reload_seconds,
+             authorizer=authorizer)
     finally:
         if alerts is not None:
             alerts.close()
@@ -135,19 +139,21 @@ def _run(model: LoadedModel, identity: ModelIdentity, *, host: str, port: int, t
          limits: ServiceLimits | None, announce: Callable[[str], None], prediction_log: PredictionLogWriter | None,
          feedback: FeedbackSink | None, background: Any = None, shadow: ShadowScorer | None = None,
          alerts: AlertWatcher | None = None, extra_hosts: Sequence[str] = (), source: ModelSource | None = None,
-         reload_seconds: float | None = None) -> None:
+         reload_seconds: float | None = None, authorizer: Authorizer | None = None) -> None:
     import uvicorn
 
     app = create_app(model, token=token, limits=limits, identity=identity, prediction_log=prediction_log,
                      feedback=feedback, background=background, shadow=shadow,
-                     allowed_hosts=(*service_hosts(host), *extra_hosts), alerts=alerts, source=source)
+                     allowed_hosts=(*service_hosts(host), *extra_hosts), alerts=alerts, source=source,
+                     authorizer=authorizer)
     reloader = app.state.reloader
     if reloader is not None and reload_seconds:
         reloader.start(reload_seconds)
     sock = open_socket(host, port)
     bound_port = sock.getsockname()[1]
     shown = f"[{host.strip('[]')}]" if ":" in host else host
-    access = "a bearer token is required (except /health)" if token else "no token"
+    access = ("an API token is required (except /health)" if authorizer is not None
+              else "a bearer token is required (except /health)" if token else "no token")
     announce(f"serving '{identity.name}' ({identity.task or 'model'}, version {identity.version}) on "
              f"http://{shown}:{bound_port}; {access}")
     config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off", server_header=False,

@@ -49,6 +49,7 @@ from studio import (
     scoring,
     services,
     stage_source,
+    tokens,
     training,
 )
 from studio.roles import MINIMUM_ROLE, RANK, AccessDenied, Action, Actor, NotFound
@@ -76,6 +77,7 @@ class Studio:
     retrain: int
     service: int
     users: dict[str, int]
+    tokens: dict[str, int]  # a viewer API token of each member, by name
 
 
 @pytest.fixture(scope="module")
@@ -112,10 +114,14 @@ def template(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, S
             if role is not None:
                 storage.set_member(store, workspace_id=storage.DEFAULT_WORKSPACE_ID, user_id=users[name],
                                    role=role.value)
+        api_tokens = {name: storage.add_api_token(
+            store, name=f"{name}'s", prefix="pst_x", token_sha256=name * 8, user_id=users[name],
+            workspace_id=storage.DEFAULT_WORKSPACE_ID, role="viewer", expires_at=None).id
+            for name, role in PEOPLE.items() if role is not None}
         storage.reset_engines()
     yield home, Studio(dataset=dataset, pipeline=pipeline.id, pipeline_version=first.definition_version or 0,
                        run=run_ids[0], unregistered_run=run_ids[3], artifact=first.artifact_id,
-                       retrain=retrain_row.id, service=service.id, users=users)
+                       retrain=retrain_row.id, service=service.id, users=users, tokens=api_tokens)
 
 
 @pytest.fixture
@@ -279,6 +285,11 @@ CASES: dict[str, tuple[Action, Call]] = {
         _store(), a, "nora", "viewer")),
     "members.remove_member": (Action.MANAGE_MEMBERS, lambda a, s, r: members.remove_member(
         _store(), a, "vera")),
+    # API tokens: any member makes and lists their own and revokes their own (others': see test_tokens.py)
+    "tokens.create_token": (Action.READ, lambda a, s, r: tokens.create_token(_store(), a, "ci", "viewer")),
+    "tokens.list_tokens": (Action.READ, lambda a, s, r: tokens.list_tokens(_store(), a)),
+    "tokens.revoke_token": (Action.READ, lambda a, s, r: tokens.revoke_token(
+        _store(), a, s.tokens.get(a.name, s.tokens["olga"]))),
 }
 CHECKED_APART = {"model_report.build_model_report", "services.start_service"}  # slow or a real process: see below
 
@@ -338,7 +349,7 @@ def test_every_use_case_is_in_the_table():
     """A new public function that takes an actor must be added to CASES (or SLOW), so its check is tested."""
     modules = [alert_thresholds, alerts, audit, champion, datasets, drafts, explanations, members, model_report,
                models, monitor_drift, monitor_report, monitor_traffic, monitor_violations, monitoring, pipelines,
-               prediction_log, registry, retrain, runs, scoring, services, stage_source, training]
+               prediction_log, registry, retrain, runs, scoring, services, stage_source, tokens, training]
     listed = {name.split(" ")[0] for name in CASES} | CHECKED_APART
     missing = [f"{m.__name__.removeprefix('studio.')}.{name}" for m in modules
                for name, function in vars(m).items()

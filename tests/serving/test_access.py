@@ -165,3 +165,38 @@ def test_allow_host_adds_a_proxy_name_and_refuses_a_port_or_wildcard(churn_dir):
         refused = subprocess.run([sys.executable, "-m", "pipeline_core", "serve", str(churn_dir / "churn.skops"),
                                   "--allow-host", bad], capture_output=True, text=True, env=ENV, cwd=ROOT)
         assert refused.returncode == 2 and "expected a host name" in refused.stderr, bad
+
+
+def test_an_application_s_authorizer_is_asked_per_endpoint_before_the_body_is_read(churn_dir, churn_rows):
+    """The seam API tokens plug into: each endpoint names what it needs; 401 and 403 reach the client as raised."""
+    from pipeline_core.artifacts.export import load_model
+    from pipeline_core.serving.auth import Forbidden, Permission, Unauthorized
+
+    asked: list[tuple[str | None, Permission]] = []
+
+    def authorizer(token: str | None, need: Permission) -> None:
+        asked.append((token, need))
+        if token is None:
+            raise Unauthorized("no token here")
+        if token == "reader" and need is not Permission.READ:
+            raise Forbidden(f"a reader may not {need}")
+
+    from pipeline_core.serving.requests import ServiceLimits
+
+    served = ThreadService(create_app(load_model(churn_dir / "churn.skops"), token=None, authorizer=authorizer,
+                                      limits=ServiceLimits(max_body_bytes=4000)))
+    try:
+        reader, nobody = served.client("reader"), served.client()
+        assert nobody.get("/health").status == 200 and asked == []
+        assert nobody.get("/schema").status == 401 and nobody.get("/schema").json()["detail"] == "no token here"
+        assert reader.get("/schema").status == 200 and reader.get("/metrics").status == 200
+        too_big = reader.request("POST", "/predict", "x" * 5000, {"Content-Type": "application/json"})
+        assert too_big.status == 403 and too_big.json()["detail"] == "a reader may not score"  # not 413: auth first
+        assert reader.post_json("/feedback", {"outcomes": []}).json()["detail"] == "a reader may not feedback"
+        assert reader.request("POST", "/reload").status == 403
+        assert [need for token, need in asked if token == "reader"] == [
+            Permission.READ, Permission.READ, Permission.SCORE, Permission.FEEDBACK, Permission.RELOAD]
+        scorer = served.client("scorer")
+        assert len(scorer.post_json("/predict", {"rows": records(churn_rows.head(2))}).json()["predictions"]) == 2
+    finally:
+        served.stop()

@@ -1,0 +1,73 @@
+"""API tokens at the scoring service's door: the authorizer ``python -m studio serve`` plugs into the core.
+
+The core asks :class:`TokenAuthorizer` on every request but ``/health`` with the bearer token and what the endpoint
+needs (``pipeline_core.serving.auth``). The token is looked up by its hash every time (``studio.tokens``), so a
+token revoked or expired a moment ago is refused with 401 and the reason on its next request; a good token of
+another workspace, or one whose role (the lower of the token's and its account's) is below what the endpoint needs,
+gets 403. The endpoints need what the same act needs in the app: reading the schema or metrics a viewer, scoring a
+viewer, sending true outcomes an editor (an upload), ``/reload`` an editor.
+
+Last use is written once a minute per token at most: a busy client would otherwise turn every request into a
+database write.
+"""
+
+from __future__ import annotations
+
+import hmac
+import threading
+from datetime import UTC, datetime
+
+from pipeline_core.serving.auth import NO_TOKEN, Forbidden, Permission, Unauthorized
+from storage import Store, get_workspace
+from studio import tokens
+from studio.roles import AccessDenied, Action, NotFound, require
+
+NEEDS: dict[Permission, Action] = {Permission.READ: Action.READ, Permission.SCORE: Action.SCORE,
+                                   Permission.FEEDBACK: Action.UPLOAD, Permission.RELOAD: Action.SAVE}
+
+
+class TokenAuthorizer:
+    """Accepts the API tokens of ``workspace_id`` whose role allows each endpoint (and ``static_token``, the
+    operator's ``--token-env`` token, if one was given, for everything)."""
+
+    def __init__(self, store: Store, workspace_id: int, *, static_token: str | None = None):
+        self.store = store
+        self.workspace_id = workspace_id
+        self.static = static_token.encode("utf-8", "surrogateescape") if static_token else None
+        self.lock = threading.Lock()
+        self.recorded: dict[int, datetime] = {}  # token id -> the minute its last use was written
+
+    def __call__(self, token: str | None, need: Permission) -> None:
+        if token is None:
+            raise Unauthorized(f"{NO_TOKEN}, with an API token of this workspace (python -m studio tokens create)")
+        if self.static is not None and hmac.compare_digest(token.encode("utf-8", "surrogateescape"), self.static):
+            return
+        now = datetime.now(UTC)
+        try:
+            actor = tokens.actor_for_token(self.store, token, now=now)
+        except tokens.TokenRefused as e:
+            raise Unauthorized(str(e)) from None
+        assert actor.scope is not None
+        if actor.workspace_id != self.workspace_id:
+            raise Forbidden(f"API token '{actor.scope.name}' is for workspace '{self._name(actor.workspace_id)}'; "
+                            f"this service serves a pipeline of '{self._name(self.workspace_id)}'")
+        try:
+            require(self.store, actor, NEEDS[need])
+        except NotFound:
+            raise Forbidden(f"{actor.name} is no longer a member of the workspace this service serves, so API token "
+                            f"'{actor.scope.name}' may do nothing here") from None
+        except AccessDenied as e:
+            raise Forbidden(str(e)) from None
+        self._used(actor.scope.token_id, now)
+
+    def _name(self, workspace_id: int) -> str:
+        row = get_workspace(self.store, workspace_id)
+        return row.name if row is not None else f"#{workspace_id}"
+
+    def _used(self, token_id: int, now: datetime) -> None:
+        minute = now.replace(second=0, microsecond=0)
+        with self.lock:
+            if self.recorded.get(token_id) == minute:
+                return
+            self.recorded[token_id] = minute
+        tokens.record_use(self.store, token_id, now=now)
