@@ -4,7 +4,8 @@ A temporary studio home gets a registered iris pipeline (a real fit, version 1 i
 of ``--rows`` rows spread over the last 30 days, as a busy service leaves it: requests of 1-20 rows, every row's
 time, ids, prediction and latency; model inputs for a 10% sample (``PIPELINE_STUDIO_LOG_INPUT_SAMPLE=0.1``), with
 petal length drifting from day 15; true outcomes for a fifth of the rows. Rows are written with one bulk insert per
-50,000 (the service's writer appends in batches too; its cost is ``bench_log_overhead``'s subject).
+50,000 (the service's writer appends in batches too; its cost is ``bench_log_overhead``'s subject), then the log's
+per-minute summary is built from them in SQL, as migration 0016 does for a log written before it.
 
 Then, in a fresh process (so its peak memory is the page's, not the set-up's), Streamlit's ``AppTest`` opens the
 Monitor page on "Last 30 days" with every cache cold, as after a server start (the first draw), and times the
@@ -107,6 +108,7 @@ def populate(rows: int, seed: int = 0) -> int:
                          "outcome": b["prediction"] if rng.random() < 0.8 else str(rng.choice(classes)),
                          "received_at": now} for b in batch if rng.random() < LABELLED_SHARE]
             connection.execute(insert(GroundTruth), labelled)
+    storage.repair_minutes(store, pipeline_id=version.pipeline_id)  # the per-minute summary the writer would keep
     return version.pipeline_id
 
 
