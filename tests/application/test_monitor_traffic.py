@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import os
 from datetime import timedelta
 
 import pytest
@@ -104,3 +105,22 @@ def test_a_log_from_before_the_summary_is_counted_the_same_after_the_upgrade(sto
         connection.execute(text(f"INSERT INTO prediction_logs ({columns}) VALUES " + ", ".join(values)))
     old.dispose()
     _equal_everywhere(1)
+
+
+def test_a_store_that_cannot_be_written_is_counted_from_the_log_when_the_summary_disagrees(store, busy, monkeypatch,
+                                                                                          tmp_path):
+    """The repair needs a write; on a read-only database the traffic is grouped from the log itself, and nothing
+    is written."""
+    if not store.url.startswith("sqlite"):
+        pytest.skip("a read-only SQLite file stands for a store that cannot be written")
+    with storage.get_engine(store.url).begin() as connection:
+        connection.execute(text("DELETE FROM prediction_logs WHERE request_id = 'a'"))
+    storage.reset_engines()
+    monkeypatch.chdir(tmp_path)  # SQLAlchemy's file: URI is also a relative folder name to the engine factory
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///file:{store.url.removeprefix('sqlite:///')}?mode=ro&uri=true")
+    _equal_everywhere(busy)
+    with pytest.raises(storage.StorageError, match="readonly"):
+        storage.repair_minutes(storage.Store.at(store.home, os.environ["DATABASE_URL"]), pipeline_id=busy)
+    storage.reset_engines()
+    monkeypatch.delenv("DATABASE_URL")
+    assert not storage.read_minutes(store, busy, T0 - timedelta(days=1), T0 + timedelta(days=1)).agrees
