@@ -49,6 +49,12 @@ MAX_SKIPS = 12
 ENSEMBLE_RESERVE = 3
 """With ensembles, the number of best families whose refits the search holds back."""
 SIZE_PARAMS = ("n_estimators", "max_iter")  # parameters that multiply a fit's time (rounds, trees)
+EQUAL_CLASS_METRICS = frozenset({"balanced_accuracy", "recall_macro", "f1_macro"})
+"""Metrics that count every class alike: ranked on one, the search fits every family that can weigh classes with
+``class_weight="balanced"``, so the models learn what they are judged on (issue 20 point 5). On the suite's
+multiclass tables at 30 s (benchmarks/bench_suite.py, test balanced accuracy) the unweighted logistic regression
+the search kept scored 0.683 on covid tests (93% one class) and 0.497 on tweet sources; weighted, 0.948 and 0.791
+(LightGBM on hpc: 0.807 -> 0.822). The weight is in the recorded parameters, so a re-run trains the same models."""
 
 Score = Callable[[ModelSpec, Callable[..., None], Callable[[], bool], OutOfFold | None], ModelScore]
 """Cross-validates one configuration (``train._score_model`` bound to the run): model, progress, cancel, out-of-fold
@@ -75,6 +81,8 @@ class _Family:
     best: ModelScore | None = None
     outputs: Any = None
     trial_seconds: list[float] = field(default_factory=list)  # per unit of size (see ``_size``)
+    overhead_seconds: list[float] = field(default_factory=list)  # of each trial, the part its fold fits do not explain
+    fit_seconds: list[float] = field(default_factory=list)  # and the rest, per unit of size
     too_dear: bool = False  # a candidate was abandoned for time: the family is not tried again in this search
     history: list[dict[str, Any]] = field(default_factory=list)
 
@@ -91,10 +99,10 @@ class Search:
 
 
 def families(plan: AutopilotPlan, task: str) -> list[str]:
-    """The families searched, cheapest first (registry order among equals)."""
+    """The families searched, cheapest first (among equals the higher ``priority``, then registry order)."""
     kinds = plan.families or [k for k, e in MODELS.items() if e.portfolio]
     usable = [k for k in kinds if task in MODELS[k].estimators and MODELS[k].portfolio]
-    return sorted(usable, key=lambda k: MODELS[k].cost)
+    return sorted(usable, key=lambda k: (MODELS[k].cost, -MODELS[k].priority))
 
 
 def search(plan: AutopilotPlan, task: str, metric: str, score: Score, oof: OutOfFold | None, clock: Clock,
@@ -153,6 +161,7 @@ class _Run:
         self.plan, self.task, self.metric, self.score, self.oof = plan, task, metric, score, oof
         self.clock, self.emit, self.user_cancel, self.spec, self.n_folds = clock, progress, cancel, spec, n_folds
         self.families = [_Family(kind, i) for i, kind in enumerate(families(plan, task))]
+        self.weigh_classes = task == "classification" and metric in EQUAL_CLASS_METRICS
         self.trials = self.abandoned = 0
         self.order: list[str] = []  # families in the order their first configuration scored
         self.seconds: dict[str, float] = {}
@@ -215,6 +224,8 @@ class _Run:
             return None if self.clock.left() > 0 else "budget"
         params = {k: plain_value(v) for k, v in params.items()}
         entry = MODELS[family.kind]
+        if self.weigh_classes and entry.class_weight:
+            params.setdefault("class_weight", "balanced")
         self.trials += 1
         number, started = self.trials, time.perf_counter()
         self.report(family, f"trial {number}: {entry.label} ({source})")
@@ -235,6 +246,9 @@ class _Run:
         if store is not None:
             self.oof.left_out.update(store.left_out)
         family.trial_seconds.append(seconds / _size(family.kind, params))
+        fits = min(seconds, self.n_folds * (row.fit_seconds + row.predict_seconds)) if not row.error else 0.0
+        family.overhead_seconds.append(seconds - fits)
+        family.fit_seconds.append(fits / _size(family.kind, params))
         value = row.metrics.get(self.metric, math.nan) if not row.error else math.nan
         self._history(family, number, params, value, seconds, row.error or "")
         self.seconds[family.kind] = self.seconds.get(family.kind, 0.0) + seconds
@@ -267,12 +281,23 @@ class _Run:
         one, measured), and taking it as the rule kept every other family out of a small budget. The median, not
         the slowest: relative costs vary by table (one-hot columns make a forest dear and a linear model cheap),
         and on 10,000 rows the slowest ratio kept both boosting families out of a 40 s budget while logistic
-        regression was tried 22 times; a family that turns out dearer is abandoned after its first fold."""
+        regression was tried 22 times; a family that turns out dearer is abandoned after its first fold.
+
+        Only the fits scale with the cost: a trial also compiles, dispatches and scores its folds, which takes about
+        as long for any family. On the suite's caravan table (4,366 rows, 85 columns, 30 s on a busy machine)
+        logistic regression's trials took 2.7 s of which its fold fits 1.3 s; five times the whole trial predicted
+        13.5 s for LightGBM, so no other family was ever tried and the search ended with 8 s unused. So an untried
+        family is predicted as the others' median overhead plus the median fit seconds per unit of cost (the fits
+        counted one after another, so parallel folds only make the prediction err long)."""
         size = _size(family.kind, params)
         if family.trial_seconds:
             return family.trial_seconds[-1] * size
-        per_cost = [f.trial_seconds[-1] / MODELS[f.kind].cost for f in self.families if f.trial_seconds]
-        return (float(np.median(per_cost)) if per_cost else 0.0) * MODELS[family.kind].cost * size
+        tried = [f for f in self.families if f.trial_seconds]
+        if not tried:
+            return 0.0
+        overhead = float(np.median([f.overhead_seconds[-1] for f in tried]))
+        per_cost = float(np.median([f.fit_seconds[-1] / MODELS[f.kind].cost for f in tried]))
+        return overhead + per_cost * MODELS[family.kind].cost * size
 
     def reserve(self) -> float:
         """What the final refits need, held back from every candidate: the slowest family's best if one model
