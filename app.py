@@ -93,7 +93,7 @@ def _signed_in(config: Settings) -> Account | None:
     """With sign-in configured: the signed-in account, or ``None`` after showing the sign-in page (the only one)."""
     try:
         _storage_ready(current_store())
-        account = sign_in.signed_in_account()
+        account = sign_in.signed_in_account(config)
     except FAILURES as e:
         common.show_error(e)
         st.stop()

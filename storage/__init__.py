@@ -124,11 +124,13 @@ from storage.tokens import (
     touch_api_token,
 )
 from storage.users import (
+    add_identity_user,
     add_user,
     add_user_session,
     count_users,
     delete_user_session,
     get_user,
+    get_user_by_identity,
     get_user_by_name,
     list_users,
     record_failed_sign_in,
@@ -254,6 +256,8 @@ __all__ = [
     "cleanup_orphans",
     "count_active_runs",
     "storage_used",
+    "get_user_by_identity",
+    "add_identity_user",
     "set_user_limits",
     "create_run",
     "definition_sha256",

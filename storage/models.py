@@ -456,13 +456,19 @@ class UserBase(SQLModel):
     # fair sharing (issue 19 point 5): the administrator's limits for this account; None: the server's default
     max_jobs: int | None = None
     max_storage_bytes: int | None = Field(default=None, sa_type=BigInteger)
+    # single sign-on (issue 19 point 1): the OpenID Connect issuer and subject that sign this account in (both None
+    # for a built-in account); the pair, never the name or e-mail, is who the provider says the person is
+    oidc_issuer: str | None = None
+    oidc_subject: str | None = None
 
 
 class User(UserBase, table=True):
-    """A built-in account (issue 19): its name, password hash, and the state of its sign-in lockout."""
+    """An account (issue 19): its name, and either a password hash and the state of its sign-in lockout (built-in) or
+    the single sign-on identity it is (``password_hash`` empty, which no password matches)."""
 
     __tablename__ = "users"
-    __table_args__ = (UniqueConstraint("name", name="uq_users_name"),)
+    __table_args__ = (UniqueConstraint("name", name="uq_users_name"),
+                      Index("uq_users_oidc_identity", "oidc_issuer", "oidc_subject", unique=True))
 
     id: int | None = Field(default=None, primary_key=True)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

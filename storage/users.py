@@ -146,3 +146,29 @@ def set_user_limits(store: Store, user_id: int, *, max_jobs: int | None, max_sto
         return row
 
     return write(store, work)
+
+
+def get_user_by_identity(store: Store, *, issuer: str, subject: str) -> User | None:
+    """The account a single sign-on identity is, if it signed in before."""
+    query = select(User).where(User.oidc_issuer == issuer, User.oidc_subject == subject)
+    return read(store, lambda session: session.exec(query).first())
+
+
+def add_identity_user(store: Store, *, issuer: str, subject: str, name: str) -> User:
+    """The account of a single sign-on identity, made on its first sign-in with ``name`` (or ``name-2``, ``-3``… when
+    taken: a built-in account's name is never given to, nor taken over by, someone else). Two first sign-ins at once
+    make one account."""
+
+    def work(session: Session) -> User:
+        query = select(User).where(User.oidc_issuer == issuer, User.oidc_subject == subject)
+        if (row := session.exec(query).first()) is not None:
+            return row
+        taken = set(session.exec(select(User.name).where(col(User.name).startswith(name))).all())
+        free = next(candidate for n in range(1, len(taken) + 2)
+                    if (candidate := name if n == 1 else f"{name}-{n}") not in taken)
+        row = User(name=free, password_hash="", oidc_issuer=issuer, oidc_subject=subject)
+        session.add(row)
+        session.flush()
+        return row
+
+    return write(store, work, retry_conflicts=True)

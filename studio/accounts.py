@@ -160,6 +160,8 @@ def set_password(store: Store, name: str, password: str) -> Account:
     row = storage.get_user_by_name(store, name.strip())
     if row is None or row.id is None:
         raise AccountError(f"there is no account named {name.strip()!r}")
+    if row.oidc_subject is not None:  # a password would open a second door its provider knows nothing of
+        raise AccountError(f"'{row.name}' signs in through single sign-on and has no password here")
     return _account(storage.replace_password_hash(store, row.id, password_hash=_hasher().hash(password)))
 
 
@@ -232,3 +234,45 @@ def current_user(store: Store, token: str | None, *, now: datetime | None = None
 def end_session(store: Store, token: str) -> bool:
     """Sign a token out (its row is deleted); ``False`` if it was not signed in."""
     return storage.delete_user_session(store, token_sha256(token))
+
+
+# ---- single sign-on ---------------------------------------------------------------------------------------------
+
+SSO_FALLBACK_NAME = "sso-user"
+
+
+@dataclass(frozen=True)
+class Identity:
+    """Who an OpenID Connect provider says signed in: its issuer and subject (the identity), and what to call them."""
+
+    issuer: str
+    subject: str
+    email: str | None = None
+    name: str | None = None
+
+
+def display_name(identity: Identity) -> str:
+    """An account name for a new identity: its e-mail address (what colleagues know it by), else its name, else its
+    subject, with any character an account name may not hold replaced by ``-``; at most :data:`MAX_NAME_LENGTH`."""
+    for source in (identity.email, identity.name, identity.subject):
+        text = (source or "").strip().lower()
+        cleaned = "".join(c if c.isalnum() or c in "._-@" else "-" for c in text).strip("-")[:MAX_NAME_LENGTH - 4]
+        if cleaned:
+            return cleaned
+    return SSO_FALLBACK_NAME
+
+
+def sso_account(store: Store, identity: Identity) -> Account:
+    """The account of a single sign-on identity, made at its first sign-in (issue 19 point 1).
+
+    Keyed by the provider's issuer and subject, never by e-mail or name: a provider's user cannot take over a built-in
+    account (or another issuer's user) by claiming its name; a taken name gets a suffix. A new account is not an
+    administrator and belongs to no workspace: like a new built-in account it sees nobody's work until invited.
+    """
+    issuer, subject = identity.issuer.strip(), identity.subject.strip()
+    if not issuer or not subject:
+        raise AccountError("the single sign-on provider did not say who signed in (no issuer or subject)")
+    row = storage.get_user_by_identity(store, issuer=issuer, subject=subject)
+    if row is None:
+        row = storage.add_identity_user(store, issuer=issuer, subject=subject, name=display_name(identity))
+    return _account(row)

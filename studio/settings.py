@@ -23,7 +23,8 @@ from storage.limits import parse_size
 from storage.sql_source import SqlPolicy
 
 JobBackend = Literal["dask", "threads"]
-SignIn = Literal["none", "accounts"]
+SignInMethod = Literal["accounts", "sso"]
+SIGN_IN_METHODS: tuple[SignInMethod, ...] = ("accounts", "sso")
 DEFAULT_ACCOUNT_JOBS = 3  # jobs an account may have queued or running when neither the admin nor the server says
 # never echoed in an error
 SECRET_VARIABLES = frozenset({"PIPELINE_STUDIO_SQL_SOURCES", "DATABASE_URL", "PIPELINE_STUDIO_TOKEN"})
@@ -91,9 +92,16 @@ class Settings(BaseSettings):
                                                  description="how often a scoring service re-evaluates its pipeline's "
                                                              "alert thresholds for /metrics (in a background thread)")
 
-    auth: SignIn = Field("none", alias="PIPELINE_STUDIO_AUTH",
-                         description="none: one local user, no sign-in (only on 127.0.0.1); accounts: built-in "
-                                     "accounts (python -m studio users add-admin NAME creates the first)")
+    auth: Annotated[tuple[SignInMethod, ...], NoDecode] = Field(
+        (), alias="PIPELINE_STUDIO_AUTH",
+        description="none: one local user, no sign-in (only on 127.0.0.1); accounts: built-in accounts (python -m "
+                    "studio users add-admin NAME creates the first); sso: single sign-on through the OpenID Connect "
+                    "provider of .streamlit/secrets.toml's [auth] section; accounts,sso: both")
+    sso_provider: str | None = Field(None, alias="PIPELINE_STUDIO_SSO_PROVIDER",
+                                     description="the [auth.NAME] section of .streamlit/secrets.toml to sign in "
+                                                 "with; unset: the [auth] section's own provider")
+    sso_label: str = Field("single sign-on", min_length=1, max_length=60, alias="PIPELINE_STUDIO_SSO_LABEL",
+                           description="what the sign-in button names: 'Sign in with <label>'")
     max_sign_in_failures: PositiveInt = Field(5, alias="PIPELINE_STUDIO_MAX_SIGN_IN_FAILURES",
                                               description="wrong passwords in a row that lock an account")
     lockout_minutes: PositiveFloat = Field(15, alias="PIPELINE_STUDIO_LOCKOUT_MINUTES",
@@ -103,6 +111,20 @@ class Settings(BaseSettings):
     api_token: str | None = Field(None, alias="PIPELINE_STUDIO_TOKEN", repr=False,
                                   description="an API token: the command line acts as its account, in its workspace "
                                               "and with its role, instead of as the local user")
+
+    @field_validator("auth", mode="before")
+    @classmethod
+    def _methods(cls, value: Any) -> Any:
+        """``none``, or one or both of ``accounts`` and ``sso``, comma-separated."""
+        if not isinstance(value, str):
+            return value
+        words = [word.strip().lower() for word in value.split(",") if word.strip()]
+        if words in ([], ["none"]):
+            return ()
+        unknown = [word for word in words if word not in SIGN_IN_METHODS]
+        if unknown:
+            raise ValueError(f"give none, accounts, sso or accounts,sso (not {', '.join(unknown)})")
+        return tuple(dict.fromkeys(words))
 
     @field_validator("max_storage_per_user", mode="before")
     @classmethod
@@ -141,7 +163,11 @@ class Settings(BaseSettings):
     @property
     def sign_in(self) -> bool:
         """Whether visitors must sign in (what allows the app to listen beyond this machine)."""
-        return self.auth != "none"
+        return bool(self.auth)
+
+    def offers(self, method: SignInMethod) -> bool:
+        """Whether the sign-in page offers ``method`` (built-in accounts, single sign-on)."""
+        return method in self.auth
 
     @property
     def memory_budget_bytes(self) -> int:

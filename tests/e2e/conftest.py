@@ -85,8 +85,9 @@ def studio_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @contextmanager
-def running_app(home: Path, log_path: Path, **env: str) -> Iterator[str]:
-    """``streamlit run app.py`` on a free port with its store under ``home``; yields its URL once healthy."""
+def running_app(home: Path, log_path: Path, *, options: tuple[str, ...] = (), **env: str) -> Iterator[str]:
+    """``streamlit run app.py`` on a free port with its store under ``home`` (and Streamlit ``options`` such as
+    ``--secrets.files PATH``); yields its URL once healthy."""
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
     environ = {**os.environ, "PIPELINE_STUDIO_HOME": str(home), "PYTHONUNBUFFERED": "1", **env}
@@ -97,6 +98,7 @@ def running_app(home: Path, log_path: Path, **env: str) -> Iterator[str]:
         "--server.address", "127.0.0.1",
         "--server.headless", "true",
         "--browser.gatherUsageStats", "false",
+        *options,
     ]  # fmt: skip
     with log_path.open("wb") as log:
         process = subprocess.Popen(

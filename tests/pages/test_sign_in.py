@@ -59,3 +59,29 @@ def test_jobs_and_registry_changes_count_under_the_account_in_every_tab(accounts
     first, second = (_sign_in(_app(), "alice", PASSWORD) for _ in range(2))
     assert first.session_state["owner"] == second.session_state["owner"] == "user:alice"
     assert first.session_state["draft_token"] != second.session_state["draft_token"]  # two tabs, two drafts
+
+
+def test_the_settings_decide_which_sign_in_methods_are_offered(monkeypatch, studio):
+    """accounts: the form only; sso: the provider's button only; accounts,sso: both. Single sign-on without an
+    [auth] section in the secrets says what to add instead of offering a button that cannot work."""
+    monkeypatch.setenv("PIPELINE_STUDIO_JOBS", "threads")
+    monkeypatch.setenv("PIPELINE_STUDIO_AUTH", "sso")
+    at = _app()
+    assert not at.exception and not at.text_input
+    assert texts(at, "error").startswith("Single sign-on is turned on (PIPELINE_STUDIO_AUTH) but "
+                                         ".streamlit/secrets.toml has no [auth] section")
+
+    monkeypatch.setenv("PIPELINE_STUDIO_AUTH", "accounts,sso")
+    monkeypatch.setenv("PIPELINE_STUDIO_SSO_LABEL", "Example ID")
+    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=TIMEOUT)
+    at.secrets["auth"] = {"redirect_uri": "http://127.0.0.1:8501/oauth2callback", "cookie_secret": "x" * 32,
+                          "client_id": "studio", "client_secret": "s", "server_metadata_url": "http://127.0.0.1:1/"}
+    at.run()
+    assert not at.exception and not at.error
+    assert [b.label for b in at.button] == ["Sign in with Example ID", "Sign in"]
+    assert [t.key for t in at.text_input] == ["signin_name", "signin_password"]
+
+    monkeypatch.setenv("PIPELINE_STUDIO_SSO_PROVIDER", "okta")
+    at.run()
+    assert texts(at, "error") == ("PIPELINE_STUDIO_SSO_PROVIDER names [auth.okta], which .streamlit/secrets.toml "
+                                  "does not have.")

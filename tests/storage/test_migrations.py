@@ -15,7 +15,7 @@ from storage import Store
 from storage.db import MIGRATIONS_DIR, current_revision, make_engine, upgrade
 from storage.models import TABLES
 
-HEAD = "0017"
+HEAD = "0018"
 
 OLD_DEFINITION = '{"steps": [{"kind": "impute", "strategy": "mean"}]}'
 OLD_COLUMNS = '[{"name": "a", "dtype": "int64"}]'
@@ -374,4 +374,24 @@ def test_0015_gives_runs_submitted_by_an_account_their_account_and_leaves_the_re
         assert "owner_id" not in {c["name"] for c in inspect(connection).get_columns("runs")}
         assert "max_jobs" not in {c["name"] for c in inspect(connection).get_columns("users")}
         assert sorted(connection.execute(text("SELECT owner FROM runs")).scalars().all()) == ["draft:abc", "user:ann"]
+    engine.dispose()
+
+
+def test_0018_lets_an_account_be_a_single_sign_on_identity_and_back(sqlite_store: Store) -> None:
+    """Issue 19 point 1: built-in accounts keep their rows; one identity is one account; downgrading removes the
+    accounts that only ever signed in through single sign-on (they have no password to sign in with)."""
+    store = sqlite_store
+    _file_at(store, "0017", "INSERT INTO users (name, password_hash, is_admin, failed_sign_ins, created_at) "
+                            "VALUES ('ann', 'x', 1, 0, '2024-01-02 03:04:05')")
+    ann = storage.get_user_by_name(store, "ann")
+    assert (ann.oidc_issuer, ann.oidc_subject, ann.password_hash) == (None, None, "x")
+    carol = storage.add_identity_user(store, issuer="https://id.example.com", subject="7", name="carol@example.com")
+    assert storage.add_identity_user(store, issuer="https://id.example.com", subject="7", name="other").id == carol.id
+
+    storage.reset_engines()
+    engine = make_engine(store.url)
+    _downgrade(engine, "0017")
+    with engine.connect() as connection:
+        assert "oidc_subject" not in {c["name"] for c in inspect(connection).get_columns("users")}
+        assert connection.execute(text("SELECT name FROM users")).scalars().all() == ["ann"]
     engine.dispose()
