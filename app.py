@@ -30,6 +30,7 @@ PAGES = [
 ]
 ACCOUNT_PAGES = [  # with sign-in only: they act as an account (path, title, icon, address)
     ("pages/tokens.py", "API tokens", ":material/key:", "tokens"),
+    ("pages/audit_log.py", "Audit log", ":material/history:", "audit"),
 ]
 
 

@@ -8,6 +8,7 @@ import ``pipeline_core``). See ``docs/storage.md``.
 """
 
 from storage.alerts import get_alert_thresholds, save_alert_thresholds
+from storage.audit_log import add_audit_event, count_token_use, list_audit_events
 from storage.db import get_engine, reset_engines
 from storage.diff import diff_versions, summarize_changes
 from storage.drafts import get_draft, save_draft
@@ -22,6 +23,7 @@ from storage.models import (
     AlertThresholds,
     ApiToken,
     ArtifactRole,
+    AuditEvent,
     Dataset,
     Draft,
     GroundTruth,
@@ -153,6 +155,10 @@ from storage.workspaces import (
 )
 
 __all__ = [
+    "AuditEvent",
+    "add_audit_event",
+    "count_token_use",
+    "list_audit_events",
     "ApiToken",
     "add_api_token",
     "api_token_by_hash",

@@ -554,9 +554,31 @@ class ApiToken(ApiTokenBase, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 
+class AuditEventBase(SQLModel):
+    at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
+    kind: str  # what happened: sign in, upload, delete, stage change, member change, token created, token used, ...
+    actor: str  # the account's name (or "local user"), as it was then; a typed name for a refused sign-in
+    user_id: int | None = None  # no foreign key: the record outlives whatever it names
+    workspace_id: int | None = Field(default=None, index=True)  # None for account events (sign-ins)
+    target: str = ""  # what it was done to, in words ("dataset #3 'iris'")
+    detail: str = ""
+    token_id: int | None = None  # the API token acted through, if any
+    count: int = 1  # token use is one row per token and minute, counting the requests
+
+
+class AuditEvent(AuditEventBase, table=True):
+    """One entry of the audit log (issue 19 point 4): who did what, when, where. Written by the application layer
+    only (``studio.audit_log``), never changed except a token-use row's count within its minute."""
+
+    __tablename__ = "audit_events"
+
+    id: int | None = Field(default=None, primary_key=True)
+
+
 TABLES = ("datasets", "pipelines", "pipeline_versions", "runs", "model_artifacts", "registered_models",
           "model_stage_changes", "drafts", "scoring_services", "prediction_logs", "prediction_minutes", "ground_truths",
-          "alert_thresholds", "retrains", "users", "user_sessions", "workspaces", "memberships", "api_tokens")
+          "alert_thresholds", "retrains", "users", "user_sessions", "workspaces", "memberships", "api_tokens",
+          "audit_events")
 
 
 @event.listens_for(PipelineVersion, "before_update")

@@ -26,6 +26,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 import storage
 from pipeline_core.errors import StudioError
 from storage import Store
+from studio.audit_log import EventKind, record_account_event
 from studio.settings import Settings
 
 MIN_PASSWORD_LENGTH = 10
@@ -173,7 +174,22 @@ def has_admin(store: Store) -> bool:
 def authenticate(store: Store, name: str, password: str, *, policy: SignInPolicy,
                  now: datetime | None = None) -> SignInResult:
     """Check a name and password. A wrong password counts toward the lockout; a locked account is refused
-    without checking its password until the lock's end, after which it starts again with a clean count."""
+    without checking its password until the lock's end, after which it starts again with a clean count.
+
+    Every attempt goes in the audit log: a sign-in under the account, a refusal under the name typed (never the
+    password) with its reason."""
+    result = _authenticate(store, name, password, policy=policy, now=now)
+    if result.account is not None:
+        record_account_event(store, result.account.name, result.account.id, EventKind.SIGN_IN)
+    else:
+        known = storage.get_user_by_name(store, name.strip())
+        record_account_event(store, name.strip() or "(no name)", known.id if known else None,
+                             EventKind.SIGN_IN_REFUSED, result.reason)
+    return result
+
+
+def _authenticate(store: Store, name: str, password: str, *, policy: SignInPolicy,
+                  now: datetime | None = None) -> SignInResult:
     now = _now(now)
     if len(password) > MAX_PASSWORD_LENGTH:  # no account has one so long: refused before any hashing
         return SignInResult(SignInOutcome.WRONG_CREDENTIALS, reason=WRONG_CREDENTIALS)

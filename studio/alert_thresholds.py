@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 import storage
 from storage import StorageError
 from studio import registry
+from studio.audit_log import EventKind, record
 from studio.roles import Action, Actor
 from studio.workspace import current_store
 
@@ -83,6 +84,7 @@ def get_thresholds(actor: Actor, pipeline: str | int) -> SavedThresholds:
 
 def save_thresholds(actor: Actor, pipeline: str | int, thresholds: AlertThresholds, *, by: str = "") -> SavedThresholds:
     """Store ``thresholds`` as the pipeline's, replacing what it had (editors and owners)."""
-    pipeline_id = registry.get_pipeline(actor, pipeline, Action.SAVE).id
-    row = storage.save_alert_thresholds(current_store(), pipeline_id, thresholds=thresholds.model_dump(), by=by)
+    found = registry.get_pipeline(actor, pipeline, Action.SAVE)
+    row = storage.save_alert_thresholds(current_store(), found.id, thresholds=thresholds.model_dump(), by=by)
+    record(current_store(), actor, EventKind.SAVE, f"pipeline '{found.name}'", "alert thresholds")
     return SavedThresholds(thresholds=thresholds, updated_by=row.updated_by, updated_at=row.updated_at)

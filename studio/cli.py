@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from pipeline_core import cli as core
+from studio.audit_cli import add_audit
 from studio.cli_actor import actor as _actor
 from studio.cli_actor import by as _by
 from studio.cli_actor import table as _table
@@ -169,7 +170,12 @@ def cmd_serve_stage(args: argparse.Namespace) -> int:
                    "failing a request")
         return plugged
 
-    return core.serve_with(load, args, hooks, authorizer=_service_authorizer(args))
+    authorizer = _service_authorizer(args)
+    try:
+        return core.serve_with(load, args, hooks, authorizer=authorizer)
+    finally:
+        if authorizer is not None:
+            authorizer.close()  # the last minute's token use, into the audit log
 
 
 def _service_authorizer(args: argparse.Namespace) -> Any:
@@ -184,7 +190,8 @@ def _service_authorizer(args: argparse.Namespace) -> Any:
     if not settings().sign_in:
         return None
     static = os.environ.get(args.token_env, "").strip() if args.token_env else None
-    return TokenAuthorizer(current_store(), _actor(args).workspace_id, static_token=static or None)
+    return TokenAuthorizer(current_store(), _actor(args).workspace_id, static_token=static or None,
+                           target=f"scoring service of '{args.pipeline}' ({args.stage})")
 
 
 STAGE_COMMANDS: dict[str, Handler] = {"predict": cmd_predict_stage, "serve": cmd_serve_stage}
@@ -454,7 +461,7 @@ def cmd_retrain(args: argparse.Namespace) -> int:
 
 
 COMMANDS: list[Callable[[Any], None]] = [_add_models, _add_feedback, _add_monitor, _add_report, _add_retrain,
-                                         add_users, add_tokens]
+                                         add_users, add_tokens, add_audit]
 """Commands of their own, each added by a function taking the subcommand registry (``add_parser``)."""
 
 SYNOPSIS = """model registry (the studio of PIPELINE_STUDIO_HOME):
@@ -470,4 +477,5 @@ SYNOPSIS = """model registry (the studio of PIPELINE_STUDIO_HOME):
   retrain --pipeline NAME [--version N] [--data FILE]   a challenger in staging, on newly labelled logged rows
   users   add-admin|add|set-password NAME, users list   sign-in accounts (passwords asked for, or read from stdin)
   tokens  create --name TEXT --role ROLE [--days N] [--user NAME] [--workspace ID], tokens list, tokens revoke ID
+  audit   [--since 7d] [--kind KIND] [--who NAME] [--workspace ID]   who did what (workspace owners)
   --token TOKEN (or PIPELINE_STUDIO_TOKEN)   act as an API token's account, in its workspace, with its role"""

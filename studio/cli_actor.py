@@ -27,12 +27,15 @@ def actor(args: argparse.Namespace) -> Actor:
     workspace = getattr(args, "workspace", None)
     given = token(args)
     if given:
-        from studio import tokens
+        from studio import audit_log, tokens
         from studio.workspace import current_store
 
-        found = tokens.actor_for_token(current_store(), given)
+        found = tokens.actor_for_token(current_store(), given)  # checked afresh on every call
         assert found.scope is not None
-        tokens.record_use(current_store(), found.scope.token_id)
+        if not getattr(args, "token_use_counted", False):  # once per command, in the audit log and last use
+            args.token_use_counted = True
+            tokens.record_use(current_store(), found.scope.token_id)
+            audit_log.record_token_use(current_store(), found, "command line")
         if workspace is not None and workspace != found.workspace_id:
             raise tokens.TokenError(f"--workspace {workspace} is not the API token's workspace "
                                     f"(#{found.workspace_id}); a token acts in its own workspace only")

@@ -20,6 +20,7 @@ from pipeline_core.io.samples import load_sample
 from pipeline_core.io.stabilise import clean_column_names
 from storage import Dataset
 from storage.sql_source import read_sql_query
+from studio.audit_log import EventKind, record
 from studio.limits import check_can_store
 from studio.roles import Action, Actor, NotFound, check_same_workspace, require
 from studio.settings import settings
@@ -57,8 +58,11 @@ def save_table(actor: Actor, frame: pd.DataFrame, *, name: str, file_name: str, 
     store = open_store(config)
     require(store, actor, Action.UPLOAD)
     max_bytes = check_can_store(store, actor, config)
-    return storage.save_dataset(store, name=name, file_name=file_name, fmt=fmt, frame=frame, sha256=sha256,
-                                workspace_id=actor.workspace_id, owner_id=actor.user_id, max_owner_bytes=max_bytes)
+    dataset = storage.save_dataset(store, name=name, file_name=file_name, fmt=fmt, frame=frame, sha256=sha256,
+                                   workspace_id=actor.workspace_id, owner_id=actor.user_id, max_owner_bytes=max_bytes)
+    record(store, actor, EventKind.UPLOAD, f"dataset #{dataset.id} '{dataset.name}'",
+           f"{file_name}: {dataset.n_rows:,} rows x {dataset.n_columns} columns")
+    return dataset
 
 
 def read_upload(data: bytes, file_name: str, options: UploadOptions | None = None) -> ReadResult:

@@ -25,6 +25,7 @@ from storage.limits import format_bytes, parse_size
 
 __all__ = ["DEFAULT", "Limits", "Usage", "format_bytes", "parse_size", "usage", "set_limits", "all_usage"]
 from studio.accounts import AccountError
+from studio.audit_log import EventKind, record_account_event
 from studio.roles import AccessDenied, Actor
 from studio.settings import DEFAULT_ACCOUNT_JOBS, Settings, settings
 from studio.workspace import open_store
@@ -147,6 +148,9 @@ def set_limits(store: Store, actor: Actor, name: str, *, jobs: int | str | None 
         if value is not None and (not isinstance(value, int) or value < 1):
             raise AccountError(f"{what} is a number of at least 1, or '{DEFAULT}' (got {value!r})")
     storage.set_user_limits(store, row.id, max_jobs=new_jobs, max_storage_bytes=new_bytes)
+    record_account_event(store, actor.name, actor.user_id, EventKind.LIMITS_CHANGE, target=row.name,
+                         detail=f"jobs {new_jobs or 'default'}, "
+                                f"storage {format_bytes(new_bytes) if new_bytes else 'default'}")
     return account_usage(store, actor, row.name)
 
 

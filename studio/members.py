@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import storage
 from pipeline_core.errors import StudioError
 from storage import DEFAULT_WORKSPACE_ID, Store, WorkspaceRole
+from studio.audit_log import EventKind, record
 from studio.roles import Action, Actor, require
 
 
@@ -62,6 +63,10 @@ def create_workspace(store: Store, *, user_id: int, name: str) -> WorkspaceChoic
         raise MembershipError("a workspace name is 1 to 80 characters")
     row = storage.create_workspace(store, name=cleaned, owner_id=user_id)
     assert row.id is not None
+    creator = storage.get_user(store, user_id)
+    record(store, Actor.account(user_id, creator.name if creator else f"account #{user_id}", row.id),
+           EventKind.MEMBER_CHANGE, creator.name if creator else f"account #{user_id}",
+           f"created workspace '{row.name}' -> owner")
     return WorkspaceChoice(row.id, row.name, WorkspaceRole.OWNER)
 
 
@@ -80,6 +85,7 @@ def set_member(store: Store, actor: Actor, name: str, role: WorkspaceRole | str)
     if current == WorkspaceRole.OWNER and role is not WorkspaceRole.OWNER:
         _keep_an_owner(store, actor, user.name)
     storage.set_member(store, workspace_id=actor.workspace_id, user_id=user.id, role=role.value)
+    record(store, actor, EventKind.MEMBER_CHANGE, user.name, f"{current or 'not a member'} -> {role}")
     return Member(user.name, role)
 
 
@@ -93,6 +99,7 @@ def remove_member(store: Store, actor: Actor, name: str) -> None:
     if current == WorkspaceRole.OWNER:
         _keep_an_owner(store, actor, user.name)
     storage.remove_member(store, workspace_id=actor.workspace_id, user_id=user.id)
+    record(store, actor, EventKind.MEMBER_CHANGE, user.name, f"{current} -> removed")
 
 
 def _role(role: WorkspaceRole | str) -> WorkspaceRole:

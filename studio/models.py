@@ -22,6 +22,7 @@ from pipeline_core.artifacts.export import LoadedModel
 from pipeline_core.artifacts.predict import required_features
 from pipeline_core.errors import DataError, ModelError
 from storage import ModelArtifact, Run, RunStatus, StorageError
+from studio.audit_log import EventKind, record
 from studio.datasets import load_table, preview_rows
 from studio.limits import check_can_store
 from studio.roles import Action, Actor, NotFound, require
@@ -174,6 +175,8 @@ def import_model_file(actor: Actor, data: bytes, file_name: str) -> ModelArtifac
     loaded = export.load_model(data, "skops", name=file_name)
     required_features(loaded.pipeline, loaded.metadata)
     name = str(loaded.metadata.get("model") or PurePath(file_name).stem or "imported model")
-    return storage.save_imported_model(store, data=data, fmt="skops", model_name=name, source_name=file_name,
-                                       workspace_id=actor.workspace_id, owner_id=actor.user_id,
-                                       max_owner_bytes=max_bytes)
+    artifact = storage.save_imported_model(store, data=data, fmt="skops", model_name=name, source_name=file_name,
+                                           workspace_id=actor.workspace_id, owner_id=actor.user_id,
+                                           max_owner_bytes=max_bytes)
+    record(store, actor, EventKind.UPLOAD, f"model file #{artifact.id} '{name}'", f"imported from {file_name}")
+    return artifact

@@ -13,6 +13,7 @@ from pipeline_core.definition.spec import DataSource, PipelineSpec, load_spec
 from pipeline_core.json_data import parse_json_document
 from pipeline_core.training.results import run_summary
 from storage import Pipeline, PipelineVersion, StorageError
+from studio.audit_log import EventKind, record
 from studio.roles import Action, Actor, NotFound, require
 from studio.workspace import current_store
 
@@ -36,6 +37,7 @@ def save_version(actor: Actor, spec: PipelineSpec, *, name: str, note: str = "",
                                             note=note.strip(), workspace_id=actor.workspace_id)
     if trained_run_id is not None:
         _link_trained_run(actor, trained_run_id, spec, version.id)
+    record(current_store(), actor, EventKind.SAVE, f"pipeline '{named.name}'", f"version {version.version}")
     return version
 
 
@@ -102,12 +104,15 @@ def import_file(actor: Actor, data: bytes, file_name: str) -> Pipeline:
         for version in document.get("versions") or []:
             if isinstance(version, dict):
                 load_spec(version.get("definition") or {})  # refuse definitions this app cannot open
-        return storage.import_pipeline(current_store(), document, workspace_id=actor.workspace_id)
-    spec = load_spec(document)
-    version = storage.save_pipeline_version(current_store(), name=_free_name(actor, spec.name),
-                                            definition=spec.to_dict(), note=f"imported from {file_name}",
-                                            workspace_id=actor.workspace_id)
-    return storage.get_pipeline(current_store(), version.pipeline_id)
+        imported = storage.import_pipeline(current_store(), document, workspace_id=actor.workspace_id)
+    else:
+        spec = load_spec(document)
+        version = storage.save_pipeline_version(current_store(), name=_free_name(actor, spec.name),
+                                                definition=spec.to_dict(), note=f"imported from {file_name}",
+                                                workspace_id=actor.workspace_id)
+        imported = storage.get_pipeline(current_store(), version.pipeline_id)
+    record(current_store(), actor, EventKind.SAVE, f"pipeline '{imported.name}'", f"imported from {file_name}")
+    return imported
 
 
 def _parse_json(data: bytes, file_name: str) -> Any:
@@ -150,5 +155,7 @@ def diff(old: PipelineVersion, new: PipelineVersion) -> list[str]:
 
 def delete_pipeline(actor: Actor, pipeline_id: int) -> None:
     """Delete a pipeline and its versions (owners only); runs and models stay in the run history, detached."""
-    pipeline_of(actor, pipeline_id, Action.DELETE)
+    pipeline = pipeline_of(actor, pipeline_id, Action.DELETE)
     storage.delete_pipeline(current_store(), pipeline_id)
+    record(current_store(), actor, EventKind.DELETE, f"pipeline #{pipeline_id} '{pipeline.name}'",
+           "with its versions and registry")

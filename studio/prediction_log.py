@@ -30,6 +30,7 @@ from pipeline_core.serving.prediction_log import LoggedPrediction, PredictionLog
 from pipeline_core.serving.server import ServiceHooks
 from pipeline_core.serving.shadow import ShadowScorer
 from storage import StorageError, Store
+from studio.audit_log import EventKind, record
 from studio.datasets import read_upload
 from studio.roles import Action, Actor, require
 from studio.settings import Settings, settings
@@ -168,6 +169,9 @@ def upload_ground_truth(actor: Actor, data: bytes, file_name: str, *,
     joined; a file that cannot be read, or lacks a column, raises with a one-line reason. Outcomes feed the live
     accuracy and the retrains, so uploading them takes an editor (of the actor's workspace: outcomes are matched by
     request ids, which are random, so they reach only the rows whose ids the uploader was given)."""
-    require(open_store(settings()), actor, Action.UPLOAD)
+    store = open_store(settings())
+    require(store, actor, Action.UPLOAD)
     frame = read_upload(data, file_name).frame
-    return record_outcomes(outcomes_from_frame(frame, outcome_column, what=f"'{file_name}'"))
+    report = record_outcomes(outcomes_from_frame(frame, outcome_column, what=f"'{file_name}'"))
+    record(store, actor, EventKind.UPLOAD, f"true outcomes from {file_name}", f"{len(frame):,} rows")
+    return report

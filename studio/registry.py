@@ -26,6 +26,7 @@ from pipeline_core.training.results import leaderboard_rows, run_summary
 from storage import ModelStage, Pipeline, RegisteredModel, Run, StageChange, StorageError
 from storage.registry import check_stage
 from studio import pipelines
+from studio.audit_log import EventKind, record
 from studio.models import load_stored_model, run_artifact
 from studio.roles import Action, Actor, NotFound, require
 from studio.workspace import current_store
@@ -265,7 +266,10 @@ def register_model(actor: Actor, run_id: int, *, pipeline_name: str | None = Non
         data_sha256=data_sha, metrics=registered_metrics(run, artifact.model_name).model_dump(mode="json"),
         created_by=who, note=" ".join(note.split()),
     )
-    return _version(model, get_pipeline(actor, pipeline_id))
+    registered = _version(model, get_pipeline(actor, pipeline_id))
+    record(current_store(), actor, EventKind.SAVE, f"pipeline '{registered.pipeline}' version {registered.version}",
+           f"registered run #{run_id}'s model ({registered.model_label})")
+    return registered
 
 
 def registrations_of(actor: Actor, run_id: int) -> list[ModelVersion]:
@@ -305,13 +309,19 @@ def set_stage(actor: Actor, pipeline: str | int, version: int, stage: str, *, by
     production = _stage(stage) == PRODUCTION or (current is not None and current.stage == PRODUCTION)
     require(current_store(), actor, Action.PROMOTE if production else Action.SAVE)
     changes = storage.set_model_stage(current_store(), row.id, int(version), _stage(stage), by=_who(by), reason=why)
-    return [_move(change) for change in changes]
+    moves = [_move(change) for change in changes]
+    record(current_store(), actor, EventKind.STAGE_CHANGE, f"pipeline '{row.name}'",
+           "; ".join(f"version {m.version}: {m.from_stage or '-'} -> {m.to_stage}" for m in moves) + f" ({why})")
+    return moves
 
 
 def rollback(actor: Actor, pipeline: str | int, *, by: str, why: str) -> ModelVersion:
     """Put back in production the version that was production before the current one (owners); returns it."""
     row = get_pipeline(actor, pipeline, Action.PROMOTE)
-    return _version(storage.rollback_production(current_store(), row.id, by=_who(by), reason=why), row)
+    back = _version(storage.rollback_production(current_store(), row.id, by=_who(by), reason=why), row)
+    record(current_store(), actor, EventKind.STAGE_CHANGE, f"pipeline '{row.name}'",
+           f"rollback: version {back.version} is in production again ({why})")
+    return back
 
 
 def rollback_target(actor: Actor, pipeline: str | int) -> ModelVersion | None:

@@ -39,6 +39,7 @@ class Action(StrEnum):
     DELETE = "delete"
     PROMOTE = "promote to production"
     MANAGE_MEMBERS = "manage members"
+    READ_AUDIT_LOG = "read the audit log"
 
 
 RANK = {WorkspaceRole.VIEWER: 0, WorkspaceRole.EDITOR: 1, WorkspaceRole.OWNER: 2}
@@ -51,6 +52,7 @@ MINIMUM_ROLE: dict[Action, WorkspaceRole] = {
     Action.DELETE: WorkspaceRole.OWNER,
     Action.PROMOTE: WorkspaceRole.OWNER,
     Action.MANAGE_MEMBERS: WorkspaceRole.OWNER,
+    Action.READ_AUDIT_LOG: WorkspaceRole.OWNER,
 }
 
 

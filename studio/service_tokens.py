@@ -7,19 +7,19 @@ another workspace, or one whose role (the lower of the token's and its account's
 gets 403. The endpoints need what the same act needs in the app: reading the schema or metrics a viewer, scoring a
 viewer, sending true outcomes an editor (an upload), ``/reload`` an editor.
 
-Last use is written once a minute per token at most: a busy client would otherwise turn every request into a
-database write.
+Last use is written once a minute per token at most, and the audit log counts each token's requests per minute
+(``studio.audit_log.TokenUseCounter``): a busy client would otherwise turn every request into a database write.
 """
 
 from __future__ import annotations
 
 import hmac
-import threading
 from datetime import UTC, datetime
 
 from pipeline_core.serving.auth import NO_TOKEN, Forbidden, Permission, Unauthorized
 from storage import Store, get_workspace
 from studio import tokens
+from studio.audit_log import TokenUseCounter
 from studio.roles import AccessDenied, Action, NotFound, require
 
 NEEDS: dict[Permission, Action] = {Permission.READ: Action.READ, Permission.SCORE: Action.SCORE,
@@ -30,12 +30,12 @@ class TokenAuthorizer:
     """Accepts the API tokens of ``workspace_id`` whose role allows each endpoint (and ``static_token``, the
     operator's ``--token-env`` token, if one was given, for everything)."""
 
-    def __init__(self, store: Store, workspace_id: int, *, static_token: str | None = None):
+    def __init__(self, store: Store, workspace_id: int, *, static_token: str | None = None,
+                 target: str = "scoring service"):
         self.store = store
         self.workspace_id = workspace_id
         self.static = static_token.encode("utf-8", "surrogateescape") if static_token else None
-        self.lock = threading.Lock()
-        self.recorded: dict[int, datetime] = {}  # token id -> the minute its last use was written
+        self.uses = TokenUseCounter(store, target)
 
     def __call__(self, token: str | None, need: Permission) -> None:
         if token is None:
@@ -58,16 +58,13 @@ class TokenAuthorizer:
                             f"'{actor.scope.name}' may do nothing here") from None
         except AccessDenied as e:
             raise Forbidden(str(e)) from None
-        self._used(actor.scope.token_id, now)
+        if self.uses.used(actor, now):  # the token's first request this minute
+            tokens.record_use(self.store, actor.scope.token_id, now=now)
+
+    def close(self) -> None:
+        """Write the requests counted this minute to the audit log (the service is stopping)."""
+        self.uses.close()
 
     def _name(self, workspace_id: int) -> str:
         row = get_workspace(self.store, workspace_id)
         return row.name if row is not None else f"#{workspace_id}"
-
-    def _used(self, token_id: int, now: datetime) -> None:
-        minute = now.replace(second=0, microsecond=0)
-        with self.lock:
-            if self.recorded.get(token_id) == minute:
-                return
-            self.recorded[token_id] = minute
-        tokens.record_use(self.store, token_id, now=now)

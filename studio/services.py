@@ -28,6 +28,8 @@ from pathlib import Path
 import storage
 from storage import StorageError
 from studio import registry
+from studio.audit_log import EventKind
+from studio.audit_log import record as audit
 from studio.roles import Action, Actor, NotFound, require
 from studio.workspace import current_store
 
@@ -74,9 +76,11 @@ def start_service(actor: Actor, pipeline: str | int, stage: str = registry.PRODU
                                                stdin=subprocess.DEVNULL,
             start_new_session=True, env=os.environ.copy())
     port = _announced_port(process, log)
-    record = storage.record_service(current_store(), pipeline_id=row.id, version=version.version, stage=stage,
-                                    pid=process.pid, host=HOST, port=port, started_by=by)
-    return _status(record, row.name)
+    service = storage.record_service(current_store(), pipeline_id=row.id, version=version.version, stage=stage,
+                                     pid=process.pid, host=HOST, port=port, started_by=by)
+    audit(current_store(), actor, EventKind.SERVICE, f"pipeline '{row.name}' {stage}",
+           f"started service #{service.id} (version {version.version}) on {HOST}:{port}")
+    return _status(service, row.name)
 
 
 def _announced_port(process: subprocess.Popen, log: Path) -> int:
@@ -122,6 +126,8 @@ def stop_service(actor: Actor, service_id: int) -> None:
     if record.stopped_at is None and _is_service(record.pid):
         _end(record.pid)
     storage.mark_service_stopped(store, service_id)
+    audit(store, actor, EventKind.SERVICE, f"pipeline '{pipeline.name}' {record.stage}",
+          f"stopped service #{service_id}")
 
 
 def _status(record: storage.ScoringService, pipeline: str) -> ServiceStatus:

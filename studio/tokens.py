@@ -27,6 +27,7 @@ from enum import StrEnum
 import storage
 from pipeline_core.errors import StudioError
 from storage import Store, WorkspaceRole
+from studio.audit_log import EventKind, record
 from studio.roles import RANK, Action, Actor, NotFound, TokenScope, a_role, require, role_of
 
 TOKEN_PREFIX = "pst_"
@@ -130,7 +131,11 @@ def create_token(store: Store, actor: Actor, name: str, role: WorkspaceRole | st
     row = storage.add_api_token(store, name=cleaned, prefix=token[:PREFIX_LENGTH], token_sha256=token_sha256(token),
                                 user_id=holder.user_id, workspace_id=actor.workspace_id, role=role.value,
                                 expires_at=now + timedelta(days=days) if days is not None else None)
-    return NewToken(token=token, info=_info(row, holder.name))
+    info = _info(row, holder.name)
+    record(store, actor, EventKind.TOKEN_CREATED, f"API token #{info.id} '{info.name}' ({info.prefix}…)",
+           f"for {holder.name}: {role}, expires {info.expires_at:%Y-%m-%d %H:%M} UTC" if info.expires_at
+           else f"for {holder.name}: {role}, never expires")
+    return NewToken(token=token, info=info)
 
 
 def _holder(store: Store, actor: Actor, owner: str | None) -> Actor:
@@ -174,7 +179,10 @@ def revoke_token(store: Store, actor: Actor, token_id: int, *, now: datetime | N
     if row.user_id != actor.user_id or actor.user_id is None:
         require(store, actor, Action.MANAGE_MEMBERS)  # someone else's token: an owner's to revoke
     revoked = storage.revoke_api_token(store, token_id, by=actor.name, now=_now(now))
-    return _info(revoked, _names(store).get(revoked.user_id, f"account #{revoked.user_id}"))
+    info = _info(revoked, _names(store).get(revoked.user_id, f"account #{revoked.user_id}"))
+    record(store, actor, EventKind.TOKEN_REVOKED, f"API token #{info.id} '{info.name}' ({info.prefix}…)",
+           f"of {info.owner}")
+    return info
 
 
 def actor_for_token(store: Store, token: str, *, now: datetime | None = None) -> Actor:

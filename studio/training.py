@@ -21,6 +21,7 @@ from storage import Run, RunStatus, StorageError
 from storage.files import resolve
 from storage.models import ACTIVE_STATUSES
 from storage.reporter import RunReporter, cancel_run, mark_lost_runs
+from studio.audit_log import EventKind, record
 from studio.limits import check_can_submit, job_owner
 from studio.roles import Action, Actor, NotFound, require
 from studio.settings import Settings, settings
@@ -80,6 +81,7 @@ def submit_training(actor: Actor, runner: JobRunner, spec: PipelineSpec, dataset
         storage.finish_run(store, run.id, status=RunStatus.FAILED.value,
                            error=f"the job could not be handed to the workers: {e}")
         raise
+    record(store, actor, EventKind.TRAIN, f"run #{run.id}", f"on dataset #{dataset_id} '{dataset.name}'")
     return run.id
 
 
@@ -188,6 +190,7 @@ def cancel(actor: Actor, run_id: int) -> None:
     if run is None or run.workspace_id != actor.workspace_id:
         raise NotFound(f"Run #{run_id} was not found in this workspace.")
     cancel_run(store, run_id)
+    record(store, actor, EventKind.TRAIN, f"run #{run_id}", "cancelled")
 
 
 def check_job_limit(actor: Actor, owner: str | None) -> None:

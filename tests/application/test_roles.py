@@ -29,6 +29,7 @@ from studio import (
     alert_thresholds,
     alerts,
     audit,
+    audit_log,
     champion,
     datasets,
     drafts,
@@ -52,6 +53,7 @@ from studio import (
     tokens,
     training,
 )
+from studio.audit_log import EventKind
 from studio.roles import MINIMUM_ROLE, RANK, AccessDenied, Action, Actor, NotFound
 from studio.settings import Settings
 from tests.apptest import store_frame
@@ -285,6 +287,7 @@ CASES: dict[str, tuple[Action, Call]] = {
         _store(), a, "nora", "viewer")),
     "members.remove_member": (Action.MANAGE_MEMBERS, lambda a, s, r: members.remove_member(
         _store(), a, "vera")),
+    "audit_log.audit_log": (Action.READ_AUDIT_LOG, lambda a, s, r: audit_log.audit_log(_store(), a)),
     # API tokens: any member makes and lists their own and revokes their own (others': see test_tokens.py)
     "tokens.create_token": (Action.READ, lambda a, s, r: tokens.create_token(_store(), a, "ci", "viewer")),
     "tokens.list_tokens": (Action.READ, lambda a, s, r: tokens.list_tokens(_store(), a)),
@@ -347,12 +350,52 @@ def test_ids_of_another_workspace_are_not_found_even_for_its_owner_elsewhere(stu
 
 def test_every_use_case_is_in_the_table():
     """A new public function that takes an actor must be added to CASES (or SLOW), so its check is tested."""
-    modules = [alert_thresholds, alerts, audit, champion, datasets, drafts, explanations, members, model_report,
-               models, monitor_drift, monitor_report, monitor_traffic, monitor_violations, monitoring, pipelines,
-               prediction_log, registry, retrain, runs, scoring, services, stage_source, tokens, training]
+    modules = [alert_thresholds, alerts, audit, audit_log, champion, datasets, drafts, explanations, members,
+               model_report, models, monitor_drift, monitor_report, monitor_traffic, monitor_violations, monitoring,
+               pipelines, prediction_log, registry, retrain, runs, scoring, services, stage_source, tokens, training]
     listed = {name.split(" ")[0] for name in CASES} | CHECKED_APART
     missing = [f"{m.__name__.removeprefix('studio.')}.{name}" for m in modules
                for name, function in vars(m).items()
                if inspect.isfunction(function) and function.__module__ == m.__name__ and not name.startswith("_")
                and "actor" in inspect.signature(function).parameters]
     assert sorted(set(missing) - listed) == []
+
+
+# ---- the audit log: every use case that changes something leaves an entry (issue 19 point 4) ----------------
+
+READS = (Action.READ, Action.SCORE, Action.READ_AUDIT_LOG)
+CHANGES = [case for case, (action, _call) in CASES.items()
+           if (action not in READS or case.startswith(("tokens.create", "tokens.revoke")))
+           and case not in ("datasets.import_query", "training.check_job_limit")]  # refused after the check; a check
+
+
+def _entries(store: Store) -> list[storage.AuditEvent]:
+    return storage.list_audit_events(store, workspace_id=storage.DEFAULT_WORKSPACE_ID, account_ids=None)
+
+
+def test_the_table_of_use_cases_holds_every_kind_of_change():
+    assert {"datasets.ingest_upload", "pipelines.delete_pipeline", "registry.set_stage (production)",
+            "registry.rollback", "members.set_member", "members.remove_member", "tokens.create_token",
+            "tokens.revoke_token", "training.submit_training"} <= set(CHANGES)
+
+
+@pytest.mark.parametrize("case", CHANGES)
+def test_every_use_case_that_changes_something_leaves_an_entry_naming_who_did_it(case, studio, runner):
+    action, call = CASES[case]
+    olga = Actor.account(studio.users["olga"], "olga", storage.DEFAULT_WORKSPACE_ID)
+    before = {row.id for row in _entries(_store())}
+    call(olga, studio, runner)
+    new = [row for row in _entries(_store()) if row.id not in before]
+    assert new, f"{case} changed something and left no audit entry"
+    assert {(row.actor, row.user_id, row.workspace_id) for row in new} == {
+        ("olga", studio.users["olga"], storage.DEFAULT_WORKSPACE_ID)}
+    assert all(row.kind in {k.value for k in EventKind} and row.target for row in new)
+
+
+def test_a_refused_change_leaves_no_entry(studio, runner):
+    vera = Actor.account(studio.users["vera"], "vera", storage.DEFAULT_WORKSPACE_ID)
+    before = len(_entries(_store()))
+    for case in ("pipelines.delete_pipeline", "members.set_member", "datasets.load_sample_dataset"):
+        with pytest.raises(AccessDenied):
+            CASES[case][1](vera, studio, runner)
+    assert len(_entries(_store())) == before

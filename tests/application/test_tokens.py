@@ -12,7 +12,7 @@ import pytest
 
 import storage
 from storage import WorkspaceRole
-from studio import members, registry, tokens
+from studio import audit_log, members, registry, tokens
 from studio.roles import AccessDenied, Actor, NotFound
 from tests.application.test_registry_cli import cli
 from tests.serving.conftest import records
@@ -163,6 +163,11 @@ def test_a_real_service_takes_the_workspace_s_tokens_and_refuses_the_others_at_o
         served.stop()
     used = {t.name: t.last_used_at for t in tokens.list_tokens(store, people["alice"])}
     assert used["scoring"] is not None and used["feedback"] is not None and used["old"] is None
+    counted: dict[str, int] = {}  # the audit log: per token and minute, the requests it let through
+    for entry in audit_log.audit_log(store, people["alice"], kinds=("token used",)):
+        counted[entry.via_token] = counted.get(entry.via_token, 0) + entry.count
+        assert entry.target == "scoring service of 'iris' (production)"
+    assert counted == {"scoring": 3, "feedback": 1}
 
 
 def test_the_command_line_makes_lists_and_revokes_tokens_and_acts_as_a_token_s_account(store, iris_studio, people,

@@ -1,5 +1,6 @@
 """API tokens in a real browser (issue 19 point 3): Alice makes a token on the API tokens page, sees it once in a box
-with a copy button, finds it listed without its secret after "Done", and revokes it."""
+with a copy button, finds it listed without its secret after "Done", and revokes it; the audit log page (point 4)
+then shows her sign-in and both token events."""
 
 from __future__ import annotations
 
@@ -65,5 +66,14 @@ def test_a_token_is_made_shown_once_listed_and_revoked_in_the_browser(browser, s
         assert storage.get_api_token(store, row.id).revoked_by == "alice"
         no_exception(page)
         shot(page, "tokens_revoked")
+
+        arm(page)
+        page.get_by_role("link", name="Audit log").click()
+        wait_for_app(page, armed=True)
+        expect(page.get_by_role("heading", name="Audit log")).to_be_visible()
+        table = page.locator('[data-testid="stDataFrame"]')
+        expect(table).to_be_visible()
+        no_exception(page)
+        shot(page, "audit_log")
     finally:
         context.close()

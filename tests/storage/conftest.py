@@ -20,7 +20,7 @@ from storage.db import reset_engines
 from tests.storage.helpers import PG_ENV, REPO_ROOT
 
 STORAGE_TABLES = (
-    "api_tokens, memberships, workspaces, user_sessions, users, "
+    "audit_events, api_tokens, memberships, workspaces, user_sessions, users, "
     "retrains, alert_thresholds, ground_truths, prediction_minutes, prediction_logs, scoring_services, "
     "model_stage_changes, "
     "registered_models, model_artifacts, runs, pipeline_versions, pipelines, "

@@ -15,7 +15,7 @@ from storage import Store
 from storage.db import MIGRATIONS_DIR, current_revision, make_engine, upgrade
 from storage.models import TABLES
 
-HEAD = "0018"
+HEAD = "0019"
 
 OLD_DEFINITION = '{"steps": [{"kind": "impute", "strategy": "mean"}]}'
 OLD_COLUMNS = '[{"name": "a", "dtype": "int64"}]'
