@@ -70,7 +70,7 @@ def _sso_account(config: Settings) -> Account | None:
         st.logout()  # ends the run: the browser goes through the provider again
     account = accounts.sso_account(current_store(), accounts.Identity(
         issuer=_text(claims.get("iss")), subject=_text(claims.get("sub")), email=_text(claims.get("email")),
-        name=_text(claims.get("name"))))
+        name=_text(claims.get("name"))), signing_in=not st.session_state.get(VIA_SSO))
     st.session_state[VIA_SSO] = True
     return account
 

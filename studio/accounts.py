@@ -278,8 +278,11 @@ def display_name(identity: Identity) -> str:
     return SSO_FALLBACK_NAME
 
 
-def sso_account(store: Store, identity: Identity) -> Account:
+def sso_account(store: Store, identity: Identity, *, signing_in: bool = False) -> Account:
     """The account of a single sign-on identity, made at its first sign-in (issue 19 point 1).
+
+    ``signing_in``: the caller is a browser session meeting this identity for the first time, so the audit log gets
+    a sign-in (the page calls this on every script run; only that first one is a sign-in).
 
     Keyed by the provider's issuer and subject, never by e-mail or name: a provider's user cannot take over a built-in
     account (or another issuer's user) by claiming its name; a taken name gets a suffix. A new account is not an
@@ -291,4 +294,7 @@ def sso_account(store: Store, identity: Identity) -> Account:
     row = storage.get_user_by_identity(store, issuer=issuer, subject=subject)
     if row is None:
         row = storage.add_identity_user(store, issuer=issuer, subject=subject, name=display_name(identity))
-    return _account(row)
+    account = _account(row)
+    if signing_in:
+        record_account_event(store, account.name, account.id, EventKind.SIGN_IN, f"single sign-on ({issuer})")
+    return account

@@ -47,3 +47,11 @@ def test_a_provider_that_does_not_say_who_signed_in_is_refused(store):
     with pytest.raises(AccountError, match="did not say who signed in"):
         accounts.sso_account(store, Identity(ISSUER, "  "))
     assert storage.list_users(store) == []
+
+
+def test_a_single_sign_on_is_in_the_audit_log_once_per_browser_session(store):
+    carol = accounts.sso_account(store, Identity(ISSUER, "00u-7", email="carol@example.com"), signing_in=True)
+    accounts.sso_account(store, Identity(ISSUER, "00u-7", email="carol@example.com"))  # the session's later runs
+    rows = storage.list_audit_events(store, workspace_id=None, account_ids=None)
+    assert [(r.kind, r.actor, r.user_id, r.detail) for r in rows] == [
+        ("sign in", carol.name, carol.id, f"single sign-on ({ISSUER})")]
