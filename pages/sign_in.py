@@ -67,7 +67,9 @@ def _sso_account(config: Settings) -> Account | None:
         return None
     issued = claims.get("iat")
     if isinstance(issued, int | float) and time.time() - issued > config.session_hours * 3600:
-        st.logout()  # ends the run: the browser goes through the provider again
+        st.logout()  # the browser is sent to Streamlit's sign-out; this run goes on, as nobody
+        st.session_state.pop(VIA_SSO, None)
+        return None
     account = accounts.sso_account(current_store(), accounts.Identity(
         issuer=_text(claims.get("iss")), subject=_text(claims.get("sub")), email=_text(claims.get("email")),
         name=_text(claims.get("name"))), signing_in=not st.session_state.get(VIA_SSO))
@@ -148,7 +150,8 @@ def account_sidebar(account: Account, config: Settings) -> None:
         name.markdown(f":material/person: **{escape_markdown(account.name)}**{role}")
         if sign_out.button("Sign out", key="signout"):
             if st.session_state.pop(VIA_SSO, None):
-                st.logout()  # Streamlit forgets the identity (and asks the provider to, when it can)
+                st.logout()  # Streamlit forgets the identity (and asks the provider to, when it can) ...
+                st.stop()  # ... by sending the browser to its sign-out, which a rerun now would cancel
             accounts.end_session(current_store(), token)
             st.session_state.pop(TOKEN, None)
             st.rerun()

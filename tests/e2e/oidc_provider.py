@@ -58,6 +58,7 @@ class Provider:
     codes: dict[str, dict[str, str]] = field(default_factory=dict)
     authorizations: int = 0
     tokens_issued: int = 0
+    issued_seconds_ago: int = 0  # backdates the ID token's iat: a sign-in the provider made that long ago
 
     def jwks(self) -> dict[str, object]:
         numbers = self.key.public_key().public_numbers()
@@ -66,7 +67,8 @@ class Provider:
 
     def id_token(self, nonce: str | None) -> str:
         now = int(time.time())
-        claims = {"iss": self.issuer, "sub": self.person.subject, "aud": self.client_id, "iat": now,
+        claims = {"iss": self.issuer, "sub": self.person.subject, "aud": self.client_id,
+                  "iat": now - self.issued_seconds_ago,
                   "exp": now + 300, "email": self.person.email, "email_verified": True, "name": self.person.name}
         if nonce:
             claims["nonce"] = nonce

@@ -10,7 +10,7 @@ from __future__ import annotations
 import importlib.util
 import os
 import secrets
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 from playwright.sync_api import Page, expect
@@ -61,11 +61,20 @@ def sso_app(provider, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tupl
         yield url, store
 
 
-def _sign_in_with_sso(page: Page) -> None:
-    expect(page.get_by_role("button", name="Sign in with Example ID")).to_be_visible()
-    page.get_by_role("button", name="Sign in with Example ID").click()
-    page.wait_for_url("**/", timeout=60_000)  # the provider, Streamlit's callback, then the app again
+def _after_new_document(page: Page, action: Callable[[], None]) -> None:
+    """Do ``action``, then wait until the browser has loaded another document (the provider's redirects end on
+    the app's address, which the app then extends with ``?draft=``, so the address alone tells nothing) and its
+    first script run is over."""
+    page.evaluate("() => { window.__studioOldDocument = true; }")
+    action()
+    page.wait_for_function("() => window.__studioOldDocument === undefined", timeout=60_000)
     wait_for_app(page)
+
+
+def _sign_in_with_sso(page: Page) -> None:
+    button = page.get_by_role("button", name="Sign in with Example ID")
+    expect(button).to_be_visible()
+    _after_new_document(page, button.click)  # the provider, Streamlit's callback, then the app again
 
 
 def _signed_in_as(page: Page, name: str) -> None:
@@ -100,10 +109,12 @@ def test_a_provider_identity_signs_in_as_its_own_account_and_sees_nothing_until_
         wait_for_app(page)
         _signed_in_as(page, "carol@example.com")
 
-        click_button(page, "signout")
-        page.wait_for_url("**/", timeout=60_000)
+        _after_new_document(page, lambda: click_button(page, "signout"))
+        expect(page.get_by_role("button", name="Sign in with Example ID")).to_be_visible()
+        page.reload()  # Streamlit's cookie of who signed in is gone: signed out stays signed out
         wait_for_app(page)
         expect(page.get_by_role("button", name="Sign in with Example ID")).to_be_visible()
+        expect(page.get_by_role("button", name="Sign out")).to_have_count(0)
 
         storage.set_member(store, workspace_id=storage.DEFAULT_WORKSPACE_ID, user_id=carol.id, role="viewer")
         _sign_in_with_sso(page)  # the same identity again: the same account, now a viewer of Alice's workspace
@@ -113,6 +124,29 @@ def test_a_provider_identity_signs_in_as_its_own_account_and_sees_nothing_until_
         page.locator(SIDEBAR).get_by_role("combobox").first.click()
         expect(page.get_by_role("option", name="Default (viewer)")).to_be_visible()
     finally:
+        context.close()
+
+
+def test_a_sign_in_older_than_the_session_lifetime_is_refused_and_makes_no_account(browser, provider, sso_app):
+    """PIPELINE_STUDIO_SESSION_HOURS (12 here) bounds a single sign-on too: a token issued 13 hours ago, though the
+    provider vouches for it, signs nobody in."""
+    url, store = sso_app
+    own = provider.provider
+    person, own.person = own.person, Person(subject="00u-dave-1", email="dave@example.com", name="Dave")
+    own.issued_seconds_ago = 13 * 3600
+    context = browser.new_context(viewport=VIEWPORT)
+    page = context.new_page()
+    try:
+        page.goto(url)
+        wait_for_app(page)
+        issued = own.tokens_issued
+        _sign_in_with_sso(page)  # the studio then sends the browser through Streamlit's sign-out
+        expect(page.get_by_role("button", name="Sign in with Example ID")).to_be_visible()
+        expect(page.get_by_role("button", name="Sign out")).to_have_count(0)
+        assert own.tokens_issued == issued + 1  # the provider did sign Dave in: the refusal is the studio's
+        assert storage.get_user_by_identity(store, issuer=own.issuer, subject="00u-dave-1") is None
+    finally:
+        own.person, own.issued_seconds_ago = person, 0
         context.close()
 
 
