@@ -154,7 +154,8 @@ def report(outcomes: list[Outcome], tables: list[Table], markdown: bool) -> str:
         if not present:
             continue
         head = ["table", "task (metric)", "rows", *[SHOWN[s] for s in SYSTEMS], "load", "autopilot kept"]
-        rows, beats_best, beats_flaml, counted = [], 0, 0, 0
+        rows = []
+        wins = {peer: [0, 0, 0] for peer in ("ag_best", "flaml")}  # equal or better, both scored, peer failed
         for table in present:
             scores = {s: by[(table.name, budget, s)].score if (table.name, budget, s) in by else None
                       for s in SYSTEMS}
@@ -169,16 +170,21 @@ def report(outcomes: list[Outcome], tables: list[Table], markdown: bool) -> str:
                 else:
                     cells.append(f"{o.score:.4f} ({rank[s]})")
             ours = scores["autopilot"]
-            if ours is not None:
-                counted += 1
-                beats_best += scores["ag_best"] is None or ours >= scores["ag_best"] - TIE
-                beats_flaml += scores["flaml"] is None or ours >= scores["flaml"] - TIE
+            for peer, tally in wins.items():
+                if ours is not None and scores[peer] is not None:
+                    tally[0] += ours >= scores[peer] - TIE
+                    tally[1] += 1
+                elif ours is not None and (table.name, budget, peer) in by:
+                    tally[2] += 1
             loads = [by[(table.name, budget, s)].load_before for s in SYSTEMS if (table.name, budget, s) in by]
             kept = by[(table.name, budget, "autopilot")].kept if (table.name, budget, "autopilot") in by else ""
             rows.append([table.name, f"{table.task} ({METRIC[table.task]})", f"{_rows(table):,}", *cells,
                          f"{min(loads):.1f}-{max(loads):.1f}", kept.split(" (")[0]])
-        lines.append(f"\nbudget {budget:g} s: autopilot equal to or better than (within {TIE}) AutoGluon "
-                     f"best_quality on {beats_best} of {counted} tables, FLAML on {beats_flaml} of {counted}\n")
+        said = [f"{SHOWN[peer]} on {won} of {both} tables where both scored"
+                + (f" ({failed} more where {SHOWN[peer]} did not)" if failed else "")
+                for peer, (won, both, failed) in wins.items()]
+        lines.append(f"\nbudget {budget:g} s: autopilot equal to or better than (within {TIE}) "
+                     f"{'; '.join(said)}\n")
         lines.append(_grid(head, rows, markdown))
     return "\n".join(lines)
 
