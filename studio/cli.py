@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from pipeline_core import cli as core
-from studio.audit_cli import add_audit
+from studio.audit_cli import add_audit, since_of
 from studio.cli_actor import actor as _actor
 from studio.cli_actor import by as _by
 from studio.cli_actor import table as _table
@@ -337,7 +337,7 @@ def cmd_monitor(args: argparse.Namespace) -> int:
     if out.suffix.lower() not in (".json", ".html"):
         return core._fail(f"--out must end in .json or .html, not '{out.name}'", core.EXIT_USAGE)
     until = datetime.now(UTC)
-    since = _since(args.since, until)
+    since = since_of(args.since, until)
     if since is None:
         return core._fail(f"--since {args.since!r} is neither an ISO date/time nor a span such as 24h or 7d",
                           core.EXIT_USAGE)
@@ -354,24 +354,6 @@ def cmd_monitor(args: argparse.Namespace) -> int:
     for alert in report.alerts:
         print(f"alert: {alert}")
     return monitor_report.EXIT_ALERT if report.alerts else core.EXIT_OK
-
-
-UNITS = {"m": "minutes", "h": "hours", "d": "days"}
-
-
-def _since(text: str, now: Any) -> Any:
-    """``24h``/``7d``/``90m`` back from ``now``, or an ISO date/time (UTC when it names no zone); None if neither."""
-    import re
-    from datetime import UTC, datetime, timedelta
-
-    span = re.fullmatch(r"\s*(\d+)\s*([mhd])\s*", text)
-    if span:
-        return now - timedelta(**{UNITS[span[2]]: int(span[1])})
-    try:
-        moment = datetime.fromisoformat(text.strip())
-    except ValueError:
-        return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 # ---- model report ---------------------------------------------------------------------------------------
