@@ -312,6 +312,9 @@ class ScoringServiceBase(SQLModel):
     host: str
     port: int
     started_by: str = ""
+    # what the service accepts for GET /metrics alone when it takes API tokens (sign-in configured), so the Models
+    # page can read its request count; kept in clear because the page sends it, and it reads nothing else
+    metrics_secret: str = ""
 
 
 class ScoringService(ScoringServiceBase, table=True):

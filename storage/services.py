@@ -15,10 +15,10 @@ from storage.store import Store
 
 
 def record_service(store: Store, *, pipeline_id: int, version: int, stage: str, pid: int, host: str, port: int,
-                   started_by: str) -> ScoringService:
-    """Record a service that listens now."""
+                   started_by: str, metrics_secret: str = "") -> ScoringService:
+    """Record a service that listens now (with the secret it accepts for ``/metrics``, if it was given one)."""
     row = ScoringService(pipeline_id=pipeline_id, version=version, stage=stage, pid=pid, host=host, port=port,
-                         started_by=started_by)
+                         started_by=started_by, metrics_secret=metrics_secret)
 
     def work(session: Session) -> ScoringService:
         session.add(row)

@@ -180,10 +180,11 @@ def cmd_serve_stage(args: argparse.Namespace) -> int:
 
 def _service_authorizer(args: argparse.Namespace) -> Any:
     """With sign-in configured (a shared server), the service takes the workspace's API tokens (and ``--token-env``'s
-    token, if given, for everything); without it, the core's one ``--token-env`` token or none, as before."""
+    token, if given, for everything; its starter's metrics secret, if given, for ``/metrics``); without it, the
+    core's one ``--token-env`` token or none, as before."""
     import os
 
-    from studio.service_tokens import TokenAuthorizer
+    from studio.service_tokens import METRICS_SECRET_ENV, TokenAuthorizer
     from studio.settings import settings
     from studio.workspace import current_store
 
@@ -191,6 +192,7 @@ def _service_authorizer(args: argparse.Namespace) -> Any:
         return None
     static = os.environ.get(args.token_env, "").strip() if args.token_env else None
     return TokenAuthorizer(current_store(), _actor(args).workspace_id, static_token=static or None,
+                           metrics_secret=os.environ.get(METRICS_SECRET_ENV, "").strip() or None,
                            target=f"scoring service of '{args.pipeline}' ({args.stage})")
 
 

@@ -7,6 +7,10 @@ another workspace, or one whose role (the lower of the token's and its account's
 gets 403. The endpoints need what the same act needs in the app: reading the schema or metrics a viewer, scoring a
 viewer, sending true outcomes an editor (an upload), ``/reload`` an editor.
 
+A service the Models page starts also accepts its own metrics secret (:data:`METRICS_SECRET_ENV`, made per service
+by ``studio.services`` and kept with its record), for ``/metrics`` only: the page reads request counts with it, so it
+needs no account's token, and the secret scores, reads the schema or uploads nothing.
+
 Last use is written once a minute per token at most, and the audit log counts each token's requests per minute
 (``studio.audit_log.TokenUseCounter``): a busy client would otherwise turn every request into a database write.
 """
@@ -22,26 +26,34 @@ from studio import tokens
 from studio.audit_log import TokenUseCounter
 from studio.roles import AccessDenied, Action, NotFound, require
 
-NEEDS: dict[Permission, Action] = {Permission.READ: Action.READ, Permission.SCORE: Action.SCORE,
-                                   Permission.FEEDBACK: Action.UPLOAD, Permission.RELOAD: Action.SAVE}
+NEEDS: dict[Permission, Action] = {Permission.READ: Action.READ, Permission.METRICS: Action.READ,
+                                   Permission.SCORE: Action.SCORE, Permission.FEEDBACK: Action.UPLOAD,
+                                   Permission.RELOAD: Action.SAVE}
+METRICS_SECRET_ENV = "PIPELINE_STUDIO_METRICS_SECRET"  # a service's own secret for /metrics, from its starter
 
 
 class TokenAuthorizer:
-    """Accepts the API tokens of ``workspace_id`` whose role allows each endpoint (and ``static_token``, the
-    operator's ``--token-env`` token, if one was given, for everything)."""
+    """Accepts the API tokens of ``workspace_id`` whose role allows each endpoint, ``static_token`` (the operator's
+    ``--token-env`` token, if one was given) for everything, and ``metrics_secret`` (if given) for ``/metrics``."""
 
     def __init__(self, store: Store, workspace_id: int, *, static_token: str | None = None,
-                 target: str = "scoring service"):
+                 metrics_secret: str | None = None, target: str = "scoring service"):
         self.store = store
         self.workspace_id = workspace_id
-        self.static = static_token.encode("utf-8", "surrogateescape") if static_token else None
+        self.static = _encoded(static_token)
+        self.metrics_secret = _encoded(metrics_secret)
         self.uses = TokenUseCounter(store, target)
 
     def __call__(self, token: str | None, need: Permission) -> None:
         if token is None:
             raise Unauthorized(f"{NO_TOKEN}, with an API token of this workspace (python -m studio tokens create)")
-        if self.static is not None and hmac.compare_digest(token.encode("utf-8", "surrogateescape"), self.static):
+        given = token.encode("utf-8", "surrogateescape")
+        if self.static is not None and hmac.compare_digest(given, self.static):
             return
+        if self.metrics_secret is not None and hmac.compare_digest(given, self.metrics_secret):
+            if need is Permission.METRICS:
+                return
+            raise Forbidden("this service's metrics secret reads /metrics and nothing else")
         now = datetime.now(UTC)
         try:
             actor = tokens.actor_for_token(self.store, token, now=now)
@@ -68,3 +80,7 @@ class TokenAuthorizer:
     def _name(self, workspace_id: int) -> str:
         row = get_workspace(self.store, workspace_id)
         return row.name if row is not None else f"#{workspace_id}"
+
+
+def _encoded(secret: str | None) -> bytes | None:
+    return secret.encode("utf-8", "surrogateescape") if secret else None

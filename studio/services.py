@@ -1,11 +1,12 @@
 """Scoring services started from the app: one ``python -m studio serve`` process per service, on loopback.
 
 A service serves the model a registry stage holds when it starts (``studio.cli`` ``serve --pipeline``), on
-127.0.0.1 and a free port its process picks and announces, with no token (loopback only: the scoring
-service refuses anything else without one). Each is recorded in storage (pid, port, pipeline, version,
-started), so the Models page lists it after a refresh or an app restart, with its request count read live
-from its ``/metrics``, and can stop it. The process runs in its own session, so it outlives the app process
-that started it until someone stops it.
+127.0.0.1 and a free port its process picks and announces. Without sign-in it takes no token (loopback only: the
+scoring service refuses anything else without one); with sign-in it takes the workspace's API tokens, and each
+service is given a secret of its own that reads ``/metrics`` and nothing else. Each is recorded in storage (pid,
+port, pipeline, version, started, that secret), so the Models page lists it after a refresh or an app restart, with
+its request count read live from its ``/metrics``, and can stop it. The process runs in its own session, so it
+outlives the app process that started it until someone stops it.
 
 Before a recorded pid is signalled, its command line is checked to still be a scoring service: a pid the
 system reused for another process is marked stopped, never killed.
@@ -16,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import secrets
 import signal
 import subprocess
 import sys
@@ -31,6 +33,7 @@ from studio import registry
 from studio.audit_log import EventKind
 from studio.audit_log import record as audit
 from studio.roles import Action, Actor, NotFound, require
+from studio.service_tokens import METRICS_SECRET_ENV
 from studio.workspace import current_store
 
 HOST = "127.0.0.1"
@@ -69,15 +72,16 @@ def start_service(actor: Actor, pipeline: str | int, stage: str = registry.PRODU
     logs = current_store().home / "services"
     logs.mkdir(parents=True, exist_ok=True)
     log = logs / f"{row.id}-{version.version}-{time.time_ns()}.log"
+    secret = f"psm_{secrets.token_urlsafe(32)}"
     with log.open("w") as out:  # the child keeps its own copy of the descriptor
         process = subprocess.Popen(
             [sys.executable, "-m", "studio", "serve", "--pipeline", row.name, "--stage", stage, "--host", HOST,
              "--port", "0", "--workspace", str(actor.workspace_id)], stdout=out, stderr=subprocess.STDOUT,
                                                stdin=subprocess.DEVNULL,
-            start_new_session=True, env=os.environ.copy())
+            start_new_session=True, env={**os.environ, METRICS_SECRET_ENV: secret})
     port = _announced_port(process, log)
     service = storage.record_service(current_store(), pipeline_id=row.id, version=version.version, stage=stage,
-                                     pid=process.pid, host=HOST, port=port, started_by=by)
+                                     pid=process.pid, host=HOST, port=port, started_by=by, metrics_secret=secret)
     audit(current_store(), actor, EventKind.SERVICE, f"pipeline '{row.name}' {stage}",
            f"started service #{service.id} (version {version.version}) on {HOST}:{port}")
     return _status(service, row.name)
@@ -132,17 +136,18 @@ def stop_service(actor: Actor, service_id: int) -> None:
 
 def _status(record: storage.ScoringService, pipeline: str) -> ServiceStatus:
     url = f"http://{record.host}:{record.port}"
-    requests, serving = _scrape(url)
+    requests, serving = _scrape(url, record.metrics_secret)
     return ServiceStatus(id=record.id, pipeline=pipeline, version=serving or record.version, stage=record.stage,
                          url=url, pid=record.pid, started_at=record.started_at, started_by=record.started_by,
                          running=True, requests=requests)
 
 
-def _scrape(url: str) -> tuple[int | None, int | None]:
+def _scrape(url: str, secret: str) -> tuple[int | None, int | None]:
     """``POST /predict`` requests the service has counted, and the version it serves now (it follows its stage, so
     a promotion changes it), from its Prometheus text; None for what it did not say."""
+    request = urllib.request.Request(f"{url}/metrics", headers={"Authorization": f"Bearer {secret}"} if secret else {})
     try:
-        with urllib.request.urlopen(f"{url}/metrics", timeout=SCRAPE_TIMEOUT) as response:  # noqa: S310 - loopback
+        with urllib.request.urlopen(request, timeout=SCRAPE_TIMEOUT) as response:  # noqa: S310 - loopback
             text = response.read().decode("utf-8", "replace")
     except OSError:
         return None, None

@@ -233,7 +233,7 @@ def create_app(model: LoadedModel, *, token: str | None, limits: ServiceLimits |
             answer = served.explainer.explain(served.parser.parse(body, media))
         return Response(answer.model_dump_json(exclude_none=True), media_type=JSON_TYPE)
 
-    @app.get("/metrics", dependencies=[needs(Permission.READ)], response_class=Response, responses=refusals)
+    @app.get("/metrics", dependencies=[needs(Permission.METRICS)], response_class=Response, responses=refusals)
     def prometheus_metrics() -> Response:
         """Prometheus text format, from this app's own registry."""
         return Response(metrics.render(), media_type=CONTENT_TYPE)

@@ -20,10 +20,14 @@ from pipeline_core.serving.requests import RequestError
 
 
 class Permission(StrEnum):
-    """What an endpoint needs: reading the schema and metrics, scoring (``/predict``, ``/explain``), sending true
-    outcomes (``/feedback``), making the service look for a newer model (``/reload``)."""
+    """What an endpoint needs: reading the schema, reading the Prometheus metrics, scoring (``/predict``,
+    ``/explain``), sending true outcomes (``/feedback``), making the service look for a newer model (``/reload``).
+
+    Metrics are apart from the schema so an application can give its own scraper (a page showing request counts,
+    Prometheus) a credential that reads ``/metrics`` and nothing else."""
 
     READ = "read"
+    METRICS = "metrics"
     SCORE = "score"
     FEEDBACK = "feedback"
     RELOAD = "reload"

@@ -170,6 +170,35 @@ def test_a_real_service_takes_the_workspace_s_tokens_and_refuses_the_others_at_o
     assert counted == {"scoring": 3, "feedback": 1}
 
 
+def test_a_service_started_from_the_models_page_counts_requests_with_its_own_metrics_secret(store, iris_studio, people,
+                                                                                         new_rows, monkeypatch):
+    """With sign-in every endpoint takes a token, and the page holds none: each service it starts is given a secret
+    that reads ``/metrics`` (so the page shows the request count, not "no answer") and does nothing else."""
+    from studio import services
+    from tests.serving.service import Client
+
+    monkeypatch.setenv("PIPELINE_STUDIO_AUTH", "accounts")
+    viewer = tokens.create_token(store, people["vera"], "scoring", "viewer")
+    started = services.start_service(people["bob"], "iris", by="bob")
+    try:
+        assert started.requests == 0
+        secret = storage.get_service(store, started.id).metrics_secret
+        assert secret.startswith("psm_") and len(secret) >= 4 + 43
+        port = int(started.url.rsplit(":", 1)[1])
+        rows = {"rows": records(pd.read_csv(new_rows).head(3))}
+        assert Client("127.0.0.1", port, viewer.token).post_json("/predict", rows).status == 200
+        assert Client("127.0.0.1", port).post_json("/predict", rows).status == 401
+        with_secret = Client("127.0.0.1", port, secret)
+        assert with_secret.get("/metrics").status == 200
+        for refused in (with_secret.post_json("/predict", rows), with_secret.get("/schema")):
+            assert refused.status == 403
+            assert refused.json()["detail"] == "this service's metrics secret reads /metrics and nothing else"
+        # any status counts: one scored, one refused without a token, one refused to the secret
+        assert [(s.id, s.requests) for s in services.list_services(people["vera"])] == [(started.id, 3)]
+    finally:
+        services.stop_service(people["bob"], started.id)
+
+
 def test_the_command_line_makes_lists_and_revokes_tokens_and_acts_as_a_token_s_account(store, iris_studio, people,
                                                                                        monkeypatch):
     made = cli("studio", "tokens", "create", "--user", "vera", "--name", "ci job", "--role", "viewer", "--days", 7)

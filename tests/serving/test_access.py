@@ -178,7 +178,7 @@ def test_an_application_s_authorizer_is_asked_per_endpoint_before_the_body_is_re
         asked.append((token, need))
         if token is None:
             raise Unauthorized("no token here")
-        if token == "reader" and need is not Permission.READ:
+        if token == "reader" and need not in (Permission.READ, Permission.METRICS):
             raise Forbidden(f"a reader may not {need}")
 
     from pipeline_core.serving.requests import ServiceLimits
@@ -195,7 +195,7 @@ def test_an_application_s_authorizer_is_asked_per_endpoint_before_the_body_is_re
         assert reader.post_json("/feedback", {"outcomes": []}).json()["detail"] == "a reader may not feedback"
         assert reader.request("POST", "/reload").status == 403
         assert [need for token, need in asked if token == "reader"] == [
-            Permission.READ, Permission.READ, Permission.SCORE, Permission.FEEDBACK, Permission.RELOAD]
+            Permission.READ, Permission.METRICS, Permission.SCORE, Permission.FEEDBACK, Permission.RELOAD]
         scorer = served.client("scorer")
         assert len(scorer.post_json("/predict", {"rows": records(churn_rows.head(2))}).json()["predictions"]) == 2
     finally:

@@ -15,7 +15,7 @@ from storage import Store
 from storage.db import MIGRATIONS_DIR, current_revision, make_engine, upgrade
 from storage.models import TABLES
 
-HEAD = "0019"
+HEAD = "0020"
 
 OLD_DEFINITION = '{"steps": [{"kind": "impute", "strategy": "mean"}]}'
 OLD_COLUMNS = '[{"name": "a", "dtype": "int64"}]'
@@ -394,4 +394,25 @@ def test_0018_lets_an_account_be_a_single_sign_on_identity_and_back(sqlite_store
     with engine.connect() as connection:
         assert "oidc_subject" not in {c["name"] for c in inspect(connection).get_columns("users")}
         assert connection.execute(text("SELECT name FROM users")).scalars().all() == ["ann"]
+    engine.dispose()
+
+
+def test_0020_keeps_recorded_services_with_an_empty_metrics_secret_and_back(sqlite_store: Store) -> None:
+    """Issue 19: services recorded before 0020 were started without a metrics secret; they keep an empty one."""
+    store = sqlite_store
+    _file_at(store, "0019", "INSERT INTO scoring_services (pipeline_id, version, stage, pid, host, port, started_by,"
+                            " started_at) SELECT id, 1, 'production', 4242, '127.0.0.1', 8123, 'ann',"
+                            " '2024-01-02 03:07:00' FROM pipelines")
+    [old] = storage.list_running_services(store)
+    assert (old.pid, old.port, old.metrics_secret) == (4242, 8123, "")
+    new = storage.record_service(store, pipeline_id=old.pipeline_id, version=1, stage="production", pid=4343,
+                                 host="127.0.0.1", port=8124, started_by="ann", metrics_secret="psm_x")
+    assert storage.get_service(store, new.id).metrics_secret == "psm_x"
+
+    storage.reset_engines()
+    engine = make_engine(store.url)
+    _downgrade(engine, "0019")
+    with engine.connect() as connection:
+        assert "metrics_secret" not in {c["name"] for c in inspect(connection).get_columns("scoring_services")}
+        assert connection.execute(text("SELECT pid FROM scoring_services ORDER BY id")).scalars().all() == [4242, 4343]
     engine.dispose()
