@@ -11,7 +11,7 @@ import storage
 from storage import Store
 from studio import accounts
 from tests.e2e.conftest import VIEWPORT, running_app
-from tests.e2e.ui import ERROR, arm, click_button, key, no_exception, shot, wait_for_app
+from tests.e2e.ui import ERROR, click_button, key, no_exception, shot, sign_in, wait_for_app
 
 PASSWORD = "correct horse battery"
 SIDEBAR = '[data-testid="stSidebar"]'
@@ -35,11 +35,7 @@ def test_an_administrator_sets_bobs_limits_from_the_sidebar(browser, limits_url)
     try:
         page.goto(url)
         wait_for_app(page)
-        page.locator(key("signin_name")).locator("input").fill("root")
-        page.locator(key("signin_password")).locator("input").fill(PASSWORD)
-        arm(page)
-        page.get_by_role("button", name="Sign in").click()
-        wait_for_app(page, armed=True)
+        sign_in(page, "root", PASSWORD)
         sidebar = page.locator(SIDEBAR)
         sidebar.get_by_text("Limits", exact=True).click()
         page.locator(key("limits_jobs")).locator("input").fill("2")

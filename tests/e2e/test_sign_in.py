@@ -14,7 +14,7 @@ from playwright.sync_api import Page, expect
 from storage import Store
 from studio import accounts
 from tests.e2e.conftest import VIEWPORT, running_app
-from tests.e2e.ui import ERROR, arm, click_button, key, no_exception, shot, wait_for_app
+from tests.e2e.ui import ERROR, click_button, no_exception, shot, sign_in, wait_for_app
 
 NAME, PASSWORD = "alice", "correct horse battery"
 COOKIE = "pipeline_studio_session"
@@ -31,11 +31,7 @@ def sign_in_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 def _submit(page: Page, name: str, password: str) -> None:
-    page.locator(key("signin_name")).locator("input").fill(name)
-    page.locator(key("signin_password")).locator("input").fill(password)
-    arm(page)
-    page.get_by_role("button", name="Sign in").click()
-    wait_for_app(page, armed=True)
+    sign_in(page, name, password)
 
 
 def _signed_in_as(page: Page, name: str) -> None:

@@ -14,7 +14,7 @@ import storage
 from storage import Store
 from studio import accounts
 from tests.e2e.conftest import VIEWPORT, running_app
-from tests.e2e.ui import arm, click_button, key, no_exception, select_option, shot, wait_for_app
+from tests.e2e.ui import arm, click_button, key, no_exception, select_option, shot, sign_in, wait_for_app
 
 PASSWORD = "correct horse battery"
 
@@ -37,11 +37,7 @@ def test_a_token_is_made_shown_once_listed_and_revoked_in_the_browser(browser, s
         page.goto(f"{url}/tokens")
         wait_for_app(page)
         shot(page, "tokens_sign_in")
-        page.locator(key("signin_name")).locator("input").fill("alice")
-        page.locator(key("signin_password")).locator("input").fill(PASSWORD)
-        arm(page)
-        page.get_by_role("button", name="Sign in").click()
-        wait_for_app(page, armed=True)
+        sign_in(page, "alice", PASSWORD)
         expect(page.get_by_role("heading", name="API tokens")).to_be_visible()
         page.locator(key("tokens_name")).locator("input").fill("nightly scoring")
         select_option(page, "tokens_role", "editor")

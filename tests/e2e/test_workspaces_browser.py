@@ -21,12 +21,12 @@ from tests.e2e.conftest import VIEWPORT, running_app
 from tests.e2e.ui import (
     ERROR,
     RERUN_TIMEOUT_MS,
-    arm,
     click_button,
     key,
     no_exception,
     select_option,
     shot,
+    sign_in,
     wait_for_app,
 )
 
@@ -52,11 +52,7 @@ def _signed_in(browser: Browser, url: str, name: str) -> tuple[BrowserContext, P
     page = context.new_page()
     page.goto(url)
     wait_for_app(page)
-    page.locator(key("signin_name")).locator("input").fill(name)
-    page.locator(key("signin_password")).locator("input").fill(PASSWORD)
-    arm(page)
-    page.get_by_role("button", name="Sign in").click()
-    wait_for_app(page, armed=True)
+    sign_in(page, name, PASSWORD)
     expect(page.locator(SIDEBAR).get_by_text(name, exact=True).first).to_be_visible()
     return context, page
 

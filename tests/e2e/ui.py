@@ -97,6 +97,15 @@ def click_button(page: Page, widget_key: str) -> None:
     wait_for_app(page, armed=True)
 
 
+def sign_in(page: Page, name: str, password: str) -> None:
+    """Fill the sign-in form (PIPELINE_STUDIO_AUTH=accounts) and wait for the run the button starts."""
+    page.locator(key("signin_name")).locator("input").fill(name)
+    page.locator(key("signin_password")).locator("input").fill(password)
+    arm(page)
+    page.get_by_role("button", name="Sign in").click()
+    wait_for_app(page, armed=True)
+
+
 def upload(page: Page, widget_key: str, path) -> None:
     """Give a file to the uploader ``widget_key`` and wait for the rerun it triggers."""
     arm(page)

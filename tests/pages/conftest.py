@@ -31,6 +31,13 @@ def _fresh_studio_home(studio_home: Path) -> Path:
 
 
 @pytest.fixture
+def accounts_on(monkeypatch, studio) -> None:
+    """Sign-in with built-in accounts (jobs in threads, so no cluster starts for a page test)."""
+    monkeypatch.setenv("PIPELINE_STUDIO_AUTH", "accounts")
+    monkeypatch.setenv("PIPELINE_STUDIO_JOBS", "threads")
+
+
+@pytest.fixture
 def app() -> Callable[..., AppTest]:
     return open_page
 

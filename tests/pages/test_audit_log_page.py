@@ -2,29 +2,10 @@
 
 from __future__ import annotations
 
-import pytest
-from streamlit.testing.v1 import AppTest
-
 import storage
 from studio import accounts, members
 from studio.roles import Actor
-from tests.apptest import REPO, TIMEOUT, texts
-
-PASSWORD = "correct horse battery"
-
-
-@pytest.fixture
-def accounts_on(monkeypatch, studio):
-    monkeypatch.setenv("PIPELINE_STUDIO_AUTH", "accounts")
-    monkeypatch.setenv("PIPELINE_STUDIO_JOBS", "threads")
-
-
-def _signed_in(name: str) -> AppTest:
-    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=TIMEOUT).run()
-    at.text_input(key="signin_name").input(name)
-    at.text_input(key="signin_password").input(PASSWORD)
-    at = at.button[0].click().run()
-    return at.switch_page("pages/audit_log.py").run()
+from tests.apptest import PASSWORD, signed_in, texts
 
 
 def test_an_owner_reads_the_log_and_filters_it_and_a_viewer_is_told_it_is_owners(accounts_on, store):
@@ -32,7 +13,7 @@ def test_an_owner_reads_the_log_and_filters_it_and_a_viewer_is_told_it_is_owners
     accounts.create_user(store, "vera", PASSWORD)
     members.set_member(store, Actor.account(alice.id, "alice", storage.DEFAULT_WORKSPACE_ID), "vera", "viewer")
     accounts.sign_in(store, "vera", "not her password", policy=accounts.SignInPolicy())
-    at = _signed_in("alice")
+    at = signed_in("alice", "pages/audit_log.py")
     assert not at.exception and [h.value for h in at.header] == ["Audit log"]
     table = at.dataframe[0].value
     assert list(table["kind"]) == ["sign in", "sign-in refused", "member change"]
@@ -44,6 +25,6 @@ def test_an_owner_reads_the_log_and_filters_it_and_a_viewer_is_told_it_is_owners
     at.selectbox(key="audit_who").select("vera").run()
     assert list(at.dataframe[0].value["who"]) == ["vera"]
 
-    at = _signed_in("vera")
+    at = signed_in("vera", "pages/audit_log.py")
     assert not at.exception and not at.dataframe
     assert "Only owners of this workspace read its audit log." in texts(at, "info")

@@ -2,27 +2,9 @@
 
 from __future__ import annotations
 
-import pytest
-from streamlit.testing.v1 import AppTest
-
 import storage
 from studio import accounts
-from tests.apptest import REPO, TIMEOUT, texts
-
-PASSWORD = "correct horse battery"
-
-
-@pytest.fixture
-def accounts_on(monkeypatch, studio):
-    monkeypatch.setenv("PIPELINE_STUDIO_AUTH", "accounts")
-    monkeypatch.setenv("PIPELINE_STUDIO_JOBS", "threads")
-
-
-def signed_in(name: str) -> AppTest:
-    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=TIMEOUT).run()
-    at.text_input(key="signin_name").input(name)
-    at.text_input(key="signin_password").input(PASSWORD)
-    return at.button[0].click().run()
+from tests.apptest import PASSWORD, signed_in, texts
 
 
 def test_an_administrator_sets_an_accounts_limits_and_sees_them_in_force(accounts_on, store):

@@ -2,33 +2,14 @@
 
 from __future__ import annotations
 
-import pytest
 from streamlit.testing.v1 import AppTest
 
 from studio import accounts
-from tests.apptest import REPO, TIMEOUT, texts
-
-PASSWORD = "correct horse battery"
-
-
-@pytest.fixture
-def accounts_on(monkeypatch, studio):
-    monkeypatch.setenv("PIPELINE_STUDIO_AUTH", "accounts")
-    monkeypatch.setenv("PIPELINE_STUDIO_JOBS", "threads")
-
-
-def _app() -> AppTest:
-    return AppTest.from_file(str(REPO / "app.py"), default_timeout=TIMEOUT).run()
-
-
-def _sign_in(at: AppTest, name: str, password: str) -> AppTest:
-    at.text_input(key="signin_name").input(name)
-    at.text_input(key="signin_password").input(password)
-    return at.button[0].click().run()
+from tests.apptest import PASSWORD, REPO, TIMEOUT, new_session, sign_in, texts
 
 
 def test_without_an_account_the_form_says_how_to_create_the_first(accounts_on):
-    at = _app()
+    at = new_session()
     assert not at.exception
     assert "python -m studio users add-admin NAME" in texts(at, "info")
     assert [b.label for b in at.button] == ["Sign in"] and not at.sidebar.button
@@ -36,10 +17,10 @@ def test_without_an_account_the_form_says_how_to_create_the_first(accounts_on):
 
 def test_a_wrong_password_is_refused_and_the_right_one_opens_the_app(accounts_on, store):
     accounts.create_user(store, "alice", PASSWORD, admin=True)
-    at = _sign_in(_app(), "alice", "wrong password")
+    at = sign_in(new_session(), "alice", "wrong password")
     assert texts(at, "error") == "wrong name or password"
     assert not any(b.key == "signout" for b in at.button)
-    at = _sign_in(at, "alice", PASSWORD)
+    at = sign_in(at, "alice", PASSWORD)
     assert not at.exception and not at.error
     assert any(b.key == "signout" for b in at.sidebar.button)
     assert "alice" in " ".join(m.value for m in at.sidebar.markdown)
@@ -48,7 +29,7 @@ def test_a_wrong_password_is_refused_and_the_right_one_opens_the_app(accounts_on
 
 
 def test_without_the_setting_nobody_signs_in(studio):
-    at = _app()
+    at = new_session()
     assert not at.exception and not any(b.key == "signout" for b in at.button)
     assert "Sign in" not in [b.label for b in at.button]
 
@@ -56,7 +37,7 @@ def test_without_the_setting_nobody_signs_in(studio):
 def test_jobs_and_registry_changes_count_under_the_account_in_every_tab(accounts_on, store):
     """The per-user job cap and the registry's 'by' follow the person, not the browser tab."""
     accounts.create_user(store, "alice", PASSWORD)
-    first, second = (_sign_in(_app(), "alice", PASSWORD) for _ in range(2))
+    first, second = (sign_in(new_session(), "alice", PASSWORD) for _ in range(2))
     assert first.session_state["owner"] == second.session_state["owner"] == "user:alice"
     assert first.session_state["draft_token"] != second.session_state["draft_token"]  # two tabs, two drafts
 
@@ -66,7 +47,7 @@ def test_the_settings_decide_which_sign_in_methods_are_offered(monkeypatch, stud
     [auth] section in the secrets says what to add instead of offering a button that cannot work."""
     monkeypatch.setenv("PIPELINE_STUDIO_JOBS", "threads")
     monkeypatch.setenv("PIPELINE_STUDIO_AUTH", "sso")
-    at = _app()
+    at = new_session()
     assert not at.exception and not at.text_input
     assert texts(at, "error").startswith("Single sign-on is turned on (PIPELINE_STUDIO_AUTH) but "
                                          ".streamlit/secrets.toml has no [auth] section")

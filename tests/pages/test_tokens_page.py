@@ -10,23 +10,7 @@ from streamlit.testing.v1 import AppTest
 import storage
 from studio import accounts, tokens
 from studio.roles import Actor
-from tests.apptest import REPO, TIMEOUT, texts
-
-PASSWORD = "correct horse battery"
-
-
-@pytest.fixture
-def accounts_on(monkeypatch, studio):
-    monkeypatch.setenv("PIPELINE_STUDIO_AUTH", "accounts")
-    monkeypatch.setenv("PIPELINE_STUDIO_JOBS", "threads")
-
-
-def _signed_in(name: str) -> AppTest:
-    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=TIMEOUT).run()
-    at.text_input(key="signin_name").input(name)
-    at.text_input(key="signin_password").input(PASSWORD)
-    at = at.button[0].click().run()
-    return at.switch_page("pages/tokens.py").run()
+from tests.apptest import PASSWORD, signed_in, texts
 
 
 def _button(at: AppTest, label: str):
@@ -35,7 +19,7 @@ def _button(at: AppTest, label: str):
 
 def test_a_token_is_shown_once_listed_and_revoked(accounts_on, store):
     alice = accounts.create_user(store, "alice", PASSWORD, admin=True)
-    at = _signed_in("alice")
+    at = signed_in("alice", "pages/tokens.py")
     assert not at.exception and [h.value for h in at.header] == ["API tokens"]
     assert at.selectbox(key="tokens_role").options == ["viewer", "editor", "owner"]
     at.text_input(key="tokens_name").input("nightly scoring")
@@ -66,7 +50,7 @@ def test_a_viewer_may_make_viewer_tokens_only_and_sees_only_their_own(accounts_o
     vera = accounts.create_user(store, "vera", PASSWORD)
     storage.set_member(store, workspace_id=storage.DEFAULT_WORKSPACE_ID, user_id=vera.id, role="viewer")
     tokens.create_token(store, Actor.account(alice.id, "alice", storage.DEFAULT_WORKSPACE_ID), "alice's", "owner")
-    at = _signed_in("vera")
+    at = signed_in("vera", "pages/tokens.py")
     assert not at.exception
     assert at.selectbox(key="tokens_role").options == ["viewer"]
     assert "You have no tokens in this workspace yet." in texts(at, "info")
