@@ -7,13 +7,10 @@ run with an owner's API token, the token's workspace and its members' sign-ins.
 from __future__ import annotations
 
 import argparse
-import re
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 from pipeline_core import cli as core
-
-UNITS = {"m": "minutes", "h": "hours", "d": "days"}
 
 
 def add_audit(commands: Any) -> None:
@@ -32,21 +29,9 @@ def add_audit(commands: Any) -> None:
     audit.set_defaults(handler=cmd_audit)
 
 
-def since_of(text: str, now: datetime) -> datetime | None:
-    """``24h``/``7d``/``90m`` back from ``now``, or an ISO date/time (UTC when it names no zone); None if neither."""
-    span = re.fullmatch(r"\s*(\d+)\s*([mhd])\s*", text)
-    if span:
-        return now - timedelta(**{UNITS[span[2]]: int(span[1])})
-    try:
-        moment = datetime.fromisoformat(text.strip())
-    except ValueError:
-        return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
 def cmd_audit(args: argparse.Namespace) -> int:
     from studio import audit_log
-    from studio.cli_actor import actor, table
+    from studio.cli_actor import actor, since_of, table
     from studio.workspace import current_store, prepare_store
 
     since = since_of(args.since, datetime.now(UTC))

@@ -23,9 +23,10 @@ from pathlib import Path
 from typing import Any
 
 from pipeline_core import cli as core
-from studio.audit_cli import add_audit, since_of
+from studio.audit_cli import add_audit
 from studio.cli_actor import actor as _actor
 from studio.cli_actor import by as _by
+from studio.cli_actor import since_of
 from studio.cli_actor import table as _table
 from studio.tokens_cli import add_tokens
 from studio.users_cli import add_users

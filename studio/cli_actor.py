@@ -1,5 +1,6 @@
-"""Who a ``python -m studio`` command acts as, and the plain tables commands print: shared by ``studio.cli`` and the
-command modules beside it (``studio.tokens_cli``), which would otherwise import each other.
+"""Who a ``python -m studio`` command acts as, the plain tables commands print and the ``--since`` they read: shared
+by ``studio.cli`` and the command modules beside it (``studio.tokens_cli``, ``studio.audit_cli``), which would
+otherwise import each other.
 
 The local user (whoever runs commands on the server, next to the database) acts unless an API token is given with
 ``--token`` or ``PIPELINE_STUDIO_TOKEN``; then the command acts as the token's account, in the token's workspace,
@@ -9,12 +10,15 @@ with the token's role at most, and the token's last use is recorded.
 from __future__ import annotations
 
 import argparse
+import re
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from studio.roles import Actor
 
 CLI_USER = "cli"  # who the registry records for changes made from the command line by the local user
+UNITS = {"m": "minutes", "h": "hours", "d": "days"}
 
 
 def actor(args: argparse.Namespace) -> Actor:
@@ -64,3 +68,15 @@ def table(rows: list[dict[str, object]]) -> str:
     lines = ["  ".join(key.ljust(width) for key, width in widths.items())]
     lines += ["  ".join(str(row[key]).ljust(width) for key, width in widths.items()) for row in rows]
     return "\n".join(line.rstrip() for line in lines)
+
+
+def since_of(text: str, now: datetime) -> datetime | None:
+    """``24h``/``7d``/``90m`` back from ``now``, or an ISO date/time (UTC when it names no zone); None if neither."""
+    span = re.fullmatch(r"\s*(\d+)\s*([mhd])\s*", text)
+    if span:
+        return now - timedelta(**{UNITS[span[2]]: int(span[1])})
+    try:
+        moment = datetime.fromisoformat(text.strip())
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
