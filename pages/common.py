@@ -7,8 +7,9 @@ reloads or recomputes them.
 
 from __future__ import annotations
 
+import html
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from pathlib import Path
@@ -186,6 +187,24 @@ def escape_markdown(text: object) -> str:
     an image fetched from elsewhere, emphasis, a code span, a formula or a colour directive.
     """
     return _MARKDOWN_SPECIAL.sub(r"\\\1", " ".join(str(text).split()))
+
+
+def accounts_html(rows: Iterable[tuple[str, str]]) -> str:
+    """Account names in bold, each followed by ``rest`` (plain text), as a list for ``st.markdown(...,
+    unsafe_allow_html=True)``.
+
+    HTML rather than markdown text because Streamlit's markdown makes any e-mail address in text a mailto link,
+    whatever escapes it carries, and single sign-on names accounts by their e-mail. Everything is HTML-escaped; the
+    block is one line, so markdown leaves it raw."""
+    return "<ul>" + "".join(f"<li><b>{html.escape(name)}</b>{html.escape(rest)}</li>" for name, rest in rows) + "</ul>"
+
+
+def account_line_html(name: str, rest: str = "") -> str:
+    """One account name in bold on one line, cut with an ellipsis when the column is narrow (the whole name shows on
+    hover): an e-mail address wrapped at any letter reads badly. HTML for the reason :func:`accounts_html` gives."""
+    whole = html.escape(name + rest)
+    return (f'<div title="{whole}" style="overflow: hidden; text-overflow: ellipsis; white-space: nowrap">'
+            f"<b>{html.escape(name)}</b>{html.escape(rest)}</div>")
 
 
 def show_error(error: StudioError | Exception) -> None:

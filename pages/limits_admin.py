@@ -13,7 +13,7 @@ from collections.abc import Callable
 import streamlit as st
 
 from pages import session
-from pages.common import escape_markdown
+from pages.common import accounts_html
 from studio import limits
 from studio.accounts import Account
 from studio.errors import FAILURES
@@ -34,7 +34,7 @@ def sidebar(account: Account) -> None:
             st.error(str(e))
             return
         st.container(key="limits_table").markdown(
-            "\n".join(f"- **{escape_markdown(u.name)}** · jobs {_jobs(u)} · files {_files(u)}" for u in people))
+            accounts_html((u.name, f" · jobs {_jobs(u)} · files {_files(u)}") for u in people), unsafe_allow_html=True)
         st.caption("Jobs: queued or running now, of the most allowed. Files: datasets and model files the account "
                    "made; a file two accounts hold counts for each. * set for this account, else the server's "
                    "default.")

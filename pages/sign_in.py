@@ -27,7 +27,7 @@ from typing import Any
 
 import streamlit as st
 
-from pages.common import escape_markdown
+from pages.common import account_line_html
 from studio import accounts
 from studio.accounts import Account
 from studio.settings import Settings
@@ -145,10 +145,10 @@ def account_sidebar(account: Account, config: Settings) -> None:
     """Who is signed in, and the sign-out button; keeps the browser's cookie holding this session's token."""
     token = st.session_state.get(TOKEN, "")
     with st.sidebar:
-        name, sign_out = st.columns([3, 2], vertical_alignment="center")
+        row = st.container(horizontal=True, vertical_alignment="center", wrap=False)  # the button as wide as its label
         role = " · admin" if account.is_admin else ""
-        name.markdown(f":material/person: **{escape_markdown(account.name)}**{role}")
-        if sign_out.button("Sign out", key="signout"):
+        row.markdown(account_line_html(account.name, role), unsafe_allow_html=True)
+        if row.button("Sign out", key="signout"):
             if st.session_state.pop(VIA_SSO, None):
                 st.logout()  # Streamlit forgets the identity (and asks the provider to, when it can) ...
                 st.stop()  # ... by sending the browser to its sign-out, which a rerun now would cancel

@@ -13,7 +13,7 @@ from collections.abc import Callable
 import streamlit as st
 
 from pages import session
-from pages.common import escape_markdown
+from pages.common import accounts_html
 from studio import members
 from studio.accounts import Account
 from studio.errors import FAILURES
@@ -79,7 +79,7 @@ def _members_section(account: Account) -> None:
         except FAILURES as e:
             st.error(str(e))
             return
-        st.markdown("\n".join(f"- **{escape_markdown(p.name)}** · {p.role}" for p in people))
+        st.markdown(accounts_html((p.name, f" · {p.role}") for p in people), unsafe_allow_html=True)
         with st.form("invite_member", border=False):
             name = st.text_input("Account name", key="member_name",
                                  help="The name the person signs in with; an administrator creates accounts "

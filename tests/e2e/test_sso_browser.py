@@ -80,6 +80,7 @@ def _sign_in_with_sso(page: Page) -> None:
 def _signed_in_as(page: Page, name: str) -> None:
     sidebar = page.locator(SIDEBAR)
     expect(sidebar.get_by_text(name, exact=True).first).to_be_visible()
+    expect(sidebar.locator('a[href^="mailto:"]')).to_have_count(0)  # an e-mail name is a name, not a link
     expect(sidebar.get_by_role("button", name="Sign out")).to_be_visible()
     expect(page.get_by_role("heading", name="Data", exact=True)).to_be_visible()
     no_exception(page)

@@ -12,7 +12,8 @@ def test_an_administrator_sets_an_accounts_limits_and_sees_them_in_force(account
     accounts.create_user(store, "bob", PASSWORD)
     at = signed_in("root")
     assert not at.exception
-    assert ("- **bob** · jobs 0 of 3 · files 0 bytes (no limit)\n- **root** · jobs 0 of 3 · files 0 bytes (no limit)"
+    assert ("<ul><li><b>bob</b> · jobs 0 of 3 · files 0 bytes (no limit)</li>"
+            "<li><b>root</b> · jobs 0 of 3 · files 0 bytes (no limit)</li></ul>"
             in [m.value for m in at.sidebar.markdown])
     at.sidebar.selectbox(key="limits_account").select("bob")
     at.sidebar.text_input(key="limits_jobs").input("2")
@@ -22,7 +23,8 @@ def test_an_administrator_sets_an_accounts_limits_and_sees_them_in_force(account
     assert "bob: jobs queued or running: 0 of at most 2; files: 0 bytes of at most 2 GB." in texts(at, "success")
     bob = storage.get_user_by_name(store, "bob")
     assert (bob.max_jobs, bob.max_storage_bytes) == (2, 2 * 10**9)
-    assert any(m.value.startswith("- **bob** · jobs 0 of 2* · files 0 bytes of 2 GB*\n") for m in at.sidebar.markdown)
+    listed = "<ul><li><b>bob</b> · jobs 0 of 2* · files 0 bytes of 2 GB*</li>"
+    assert any(m.value.startswith(listed) for m in at.sidebar.markdown)
 
     at.sidebar.text_input(key="limits_jobs").input("default")
     at.sidebar.text_input(key="limits_storage").input("lots")
