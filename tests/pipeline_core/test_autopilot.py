@@ -169,3 +169,29 @@ def test_a_search_ranked_on_a_metric_that_counts_classes_alike_weighs_them():
     assert [m.params.get("class_weight") for m in chosen] == ["balanced"]
     plain = balanced.model_copy(update={"evaluation": balanced.evaluation.model_copy(update={"metric": "accuracy"})})
     assert all("class_weight" not in m.params for m in train(plain, frame, n_jobs=1).spec.autopilot.chosen)
+
+
+def test_an_untried_family_is_predicted_from_the_others_fit_seconds_per_cost_plus_their_overhead():
+    """The suite's caravan case (issue 20): logistic regression's trials took 2.7 s, of which its five fold fits
+    1.3 s. Predicting LightGBM as five times the whole trial (13.5 s) kept every other family out of a 30 s search;
+    the fits scale with a family's cost, the rest of a trial (compiling, dispatching, scoring) does not."""
+    import time
+
+    from pipeline_core.training.autopilot import Clock, _Run
+
+    spec = autopilot_spec(classes_frame(50), 30)
+    run = _Run(spec.autopilot, "classification", "roc_auc", score=None, oof=None,
+               clock=Clock(time.perf_counter(), 30), progress=lambda event: None, cancel=lambda: False, spec=spec,
+               n_folds=5)
+    by_kind = {f.kind: f for f in run.families}
+    linear, boosting = by_kind["logistic_regression"], by_kind["lightgbm"]
+    linear.trial_seconds, linear.overhead_seconds, linear.fit_seconds = [2.7], [1.4], [1.3]
+    per_cost = 1.3 / MODELS["logistic_regression"].cost
+    assert run.predict(boosting, {}) == pytest.approx(1.4 + per_cost * MODELS["lightgbm"].cost)
+    assert run.predict(boosting, {}) < 2.7 * MODELS["lightgbm"].cost / MODELS["logistic_regression"].cost
+    assert run.predict(boosting, {"n_estimators": 600}) > run.predict(boosting, {})  # twice its default rounds
+    assert run.predict(linear, {}) == 2.7  # a tried family: its own latest trial
+    forest = by_kind["random_forest"]
+    forest.trial_seconds, forest.overhead_seconds, forest.fit_seconds = [9.0], [1.0], [8.0]  # the median of two
+    per_cost = float(np.median([1.3 / MODELS["logistic_regression"].cost, 8.0 / MODELS["random_forest"].cost]))
+    assert run.predict(boosting, {}) == pytest.approx(1.2 + per_cost * MODELS["lightgbm"].cost)
