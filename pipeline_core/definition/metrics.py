@@ -20,6 +20,9 @@ CLUSTERING = ["silhouette", "davies_bouldin", "calinski_harabasz"]
 NEEDS_PROBA = {"neg_log_loss", "roc_auc_ovr"}
 NEEDS_SCORES = {"roc_auc_ovr"}
 LOWER_IS_BETTER = {"davies_bouldin"}  # scorers whose reported value is a loss that is not negated
+EQUAL_CLASS = frozenset({"balanced_accuracy", "recall_macro", "f1_macro"})
+"""Metrics that count every class alike, however rare: models ranked on one are fitted with balanced class weights
+where they take them (the autopilot's candidates, an ensemble's stacker), so they learn what they are judged on."""
 # the values a score can take, as shown (losses positive); ``None``: unbounded on that side. A mean ± std drawn
 # past these (an accuracy of 0.98 ± 0.05) promises a score no model can reach, so charts clip to them.
 BOUNDS: dict[str, tuple[float | None, float | None]] = {

@@ -49,12 +49,6 @@ MAX_SKIPS = 12
 ENSEMBLE_RESERVE = 3
 """With ensembles, the number of best families whose refits the search holds back."""
 SIZE_PARAMS = ("n_estimators", "max_iter")  # parameters that multiply a fit's time (rounds, trees)
-EQUAL_CLASS_METRICS = frozenset({"balanced_accuracy", "recall_macro", "f1_macro"})
-"""Metrics that count every class alike: ranked on one, the search fits every family that can weigh classes with
-``class_weight="balanced"``, so the models learn what they are judged on (issue 20 point 5). On the suite's
-multiclass tables at 30 s (benchmarks/bench_suite.py, test balanced accuracy) the unweighted logistic regression
-the search kept scored 0.683 on covid tests (93% one class) and 0.497 on tweet sources; weighted, 0.948 and 0.791
-(LightGBM on hpc: 0.807 -> 0.822). The weight is in the recorded parameters, so a re-run trains the same models."""
 
 Score = Callable[[ModelSpec, Callable[..., None], Callable[[], bool], OutOfFold | None], ModelScore]
 """Cross-validates one configuration (``train._score_model`` bound to the run): model, progress, cancel, out-of-fold
@@ -161,7 +155,12 @@ class _Run:
         self.plan, self.task, self.metric, self.score, self.oof = plan, task, metric, score, oof
         self.clock, self.emit, self.user_cancel, self.spec, self.n_folds = clock, progress, cancel, spec, n_folds
         self.families = [_Family(kind, i) for i, kind in enumerate(families(plan, task))]
-        self.weigh_classes = task == "classification" and metric in EQUAL_CLASS_METRICS
+        # ranked on a metric that counts every class alike, every family that can weigh classes is fitted with
+        # ``class_weight="balanced"`` (issue 20 point 5). On the suite's multiclass tables at 30 s
+        # (benchmarks/bench_suite.py, test balanced accuracy) the unweighted logistic regression the search kept
+        # scored 0.683 on covid tests (93% one class) and 0.497 on tweet sources; weighted, 0.948 and 0.791 (LightGBM
+        # on hpc: 0.807 -> 0.822). The weight is in the recorded parameters, so a re-run trains the same models.
+        self.weigh_classes = task == "classification" and metric in mt.EQUAL_CLASS
         self.trials = self.abandoned = 0
         self.order: list[str] = []  # families in the order their first configuration scored
         self.seconds: dict[str, float] = {}

@@ -114,12 +114,13 @@ def ensemble_rows(board: list[ModelScore], oof: OutOfFold, y: pd.Series, metric:
         f"chose it, against {alone:.4f} for {members[0].label.lower()} alone; that comparison flatters the "
         "ensemble, this row's scores do not"]
     kinds = [m.model for m in members]
-    final = _final_estimator(oof.task, spec.evaluation.seed)
+    params = {"members": kinds, **({"class_weight": "balanced"} if metric in mt.EQUAL_CLASS else {})}
+    final = _final_estimator(oof.task, spec.evaluation.seed, params)
     stacked = _stacked_predictions(final, [oof.outputs[k] for k in kinds], np.asarray(y), oof)
     name = "logistic regression" if oof.task == "classification" else "ridge regression (non-negative weights)"
+    name += " with balanced class weights" if "class_weight" in params else ""
     stack = _row(ENSEMBLE_KINDS[1], f"Stacking of {', '.join(MODELS[k].label for k in kinds)} by {name}",
-                 {"members": kinds, "final_estimator": type(final).__name__}, scorer.all_folds(stacked),
-                 members, spec)
+                 {**params, "final_estimator": type(final).__name__}, scorer.all_folds(stacked), members, spec)
     stack.notes.insert(0, f"{name} on {len(kinds)} models' out-of-fold predictions, cross-validated on the same "
                           "folds of those predictions")
     return [greedy, stack], notes
@@ -178,7 +179,8 @@ def refit_ensemble(spec: PipelineSpec, schema: dict, task: str, row: ModelScore,
     if row.model == ENSEMBLE_KINDS[0]:
         kinds, weights, final = list(row.params["members"]), list(row.params["members"].values()), None
     else:
-        kinds, weights, final = list(row.params["members"]), None, _final_estimator(task, spec.evaluation.seed)
+        kinds, weights, final = list(row.params["members"]), None, _final_estimator(task, spec.evaluation.seed,
+                                                                                    row.params)
     fitted = []
     for kind in kinds:
         pipeline = compile_pipeline(spec, schema, task=task, model=ModelSpec(kind=kind, params=by_kind[kind].params,
@@ -198,9 +200,12 @@ def refit_ensemble(spec: PipelineSpec, schema: dict, task: str, row: ModelScore,
     return Pipeline([("prepare", fitted[0][0]), ("model", ensemble)])
 
 
-def _final_estimator(task: str, seed: int) -> Any:
+def _final_estimator(task: str, seed: int, params: dict[str, Any]) -> Any:
+    """The stacker. Ranked on a metric that counts every class alike, it weighs the classes like the members do
+    (``class_weight`` in the row's parameters, so a saved run refits the same one): unweighted, on the suite's covid
+    table (93% one class, balanced accuracy) it scored 0.77 in CV against its members' 0.92."""
     if task == "classification":
-        return LogisticRegression(max_iter=1000, random_state=seed)
+        return LogisticRegression(max_iter=1000, random_state=seed, class_weight=params.get("class_weight"))
     return Ridge(alpha=1.0, positive=True)
 
 

@@ -270,3 +270,17 @@ def test_the_cli_flag_ranks_ensembles_and_writes_their_members(tmp_path):
     assert json.loads((tmp_path / "run" / "pipeline.json").read_text())["evaluation"]["ensemble"] is True
     assert "best: ensemble" in done.stdout
     assert "the saved model was refitted on all 500 rows (training and hold-out)" in done.stdout
+
+
+def test_ranked_on_balanced_accuracy_the_stacker_weighs_classes_like_its_members():
+    """On a table with 8% positives, an unweighted stacker predicts the common class where its members, weighted,
+    would not; ranked on balanced accuracy it is fitted with balanced class weights, and says so."""
+    X, y = make_classification(800, 6, n_informative=4, weights=[0.92], random_state=1)
+    frame = pd.DataFrame(X, columns=[f"x{i}" for i in range(6)]).assign(y=np.where(y, "rare", "common"))
+    result = train(spec_for(frame, "y", ["logistic_regression", "random_forest"], metric="balanced_accuracy"), frame)
+    stacking = _rows(result)[1]
+    assert stacking.params["class_weight"] == "balanced"
+    assert stacking.label.endswith("by logistic regression with balanced class weights")
+    unweighted = train(spec_for(frame, "y", ["logistic_regression", "random_forest"], metric="accuracy"), frame)
+    assert "class_weight" not in _rows(unweighted)[1].params
+    assert stacking.metrics["balanced_accuracy"] > _rows(unweighted)[1].metrics["balanced_accuracy"]
