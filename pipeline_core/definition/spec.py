@@ -209,6 +209,9 @@ class AutopilotPlan(Strict):
         default_factory=list, description="The configurations a finished search kept, one per family, in the "
                                           "order it found them; when present, training re-trains these and "
                                           "searches nothing.")
+    ensemble_members: list[str] = Field(
+        default_factory=list, description="The families the ensembles may combine, recorded when the search had "
+                                          "time left to refit only these (best first); empty: every chosen family.")
 
     @field_validator("families")
     @classmethod

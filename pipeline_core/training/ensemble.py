@@ -23,6 +23,7 @@ refitted: each member once on all training rows (:func:`refit_ensemble`).
 
 from __future__ import annotations
 
+import time
 import warnings
 from dataclasses import dataclass, field
 from typing import Any
@@ -61,6 +62,7 @@ class OutOfFold:
     folds: list[np.ndarray] = field(default_factory=list)  # each fold's test rows, in the splitter's order
     outputs: dict[str, np.ndarray] = field(default_factory=dict)  # model key -> (n_rows,) or (n_rows, classes)
     left_out: dict[str, str] = field(default_factory=dict)  # model key -> why it cannot be a member
+    y: np.ndarray | None = None  # the training rows' targets: lets the autopilot time the selection's scoring
 
     def wants(self, pipeline: Any, n_rows: int) -> str | None:
         """Why a candidate's predictions cannot be kept (``None``: they can)."""
@@ -79,6 +81,21 @@ class OutOfFold:
         self.outputs[model] = full
 
 
+def scoring_seconds(oof: OutOfFold, metric: str, output: np.ndarray, seed: int) -> float:
+    """Seconds one of the selection's scores takes on these outputs (the second of two calls: the first warms up)."""
+    picker = FoldScorer(oof, np.asarray(oof.y), metric).sampled(SELECTION_ROWS, seed)
+    picker.pooled(output)
+    started = time.perf_counter()
+    picker.pooled(output)
+    return time.perf_counter() - started
+
+
+def building_seconds(per_score: float, members: int, n_folds: int) -> float:
+    """Predicted seconds to build the ensembles of ``members`` candidates: each of :data:`GREEDY_ITERATIONS` picks
+    scores every candidate, once on all folds and once per fold for the nested scores (on fewer rows each)."""
+    return per_score * GREEDY_ITERATIONS * members * (1 + n_folds)
+
+
 def fold_output(pipeline: Any, X: Any, labels: np.ndarray | None) -> np.ndarray:
     """What a fitted ``pipeline`` contributes for the rows ``X``: its predictions, or its class probabilities in
     ``labels`` order. Called inside each fold's job, which gets ``labels`` only (not every kept prediction)."""
@@ -90,11 +107,12 @@ def fold_output(pipeline: Any, X: Any, labels: np.ndarray | None) -> np.ndarray:
     return out
 
 
-def ensemble_rows(board: list[ModelScore], oof: OutOfFold, y: pd.Series, metric: str,
-                  spec: PipelineSpec) -> tuple[list[ModelScore], list[str]]:
-    """The greedy ensemble's and the stacker's leaderboard rows, and notes for the run's report."""
+def ensemble_rows(board: list[ModelScore], oof: OutOfFold, y: pd.Series, metric: str, spec: PipelineSpec, *,
+                  only: list[str] | None = None) -> tuple[list[ModelScore], list[str]]:
+    """The greedy ensemble's and the stacker's leaderboard rows, and notes for the run's report. ``only`` (when
+    not empty) limits the members to those models: the autopilot's, when it could refit no more."""
     ranked = sorted(board, key=lambda row: rank_key(row, metric))
-    members = [row for row in ranked if not row.error and row.model in oof.outputs]
+    members = [row for row in ranked if not row.error and row.model in oof.outputs and (not only or row.model in only)]
     notes = [f"{MODELS[k].label} is not in the ensembles: {why}" for k, why in oof.left_out.items()]
     if len(members) < 2:
         return [], [*notes, "no ensemble was built: it needs at least two models with out-of-fold predictions"]

@@ -27,7 +27,7 @@ from pipeline_core.definition import metrics as mt
 from pipeline_core.definition.registry import ENSEMBLE_KINDS, MODELS, capped_n_jobs, default_models
 from pipeline_core.definition.spec import ModelSpec, PipelineSpec, TuningPlan
 from pipeline_core.errors import CancelledError, SpecError, StudioError
-from pipeline_core.training.autopilot import Clock, ensemble_fits, search
+from pipeline_core.training.autopilot import Clock, affordable_members, ensemble_fits, search
 from pipeline_core.training.ensemble import OutOfFold, ensemble_rows, fold_output, refit_ensemble
 from pipeline_core.training.memory import map_large_blocks
 from pipeline_core.training.progress import ModelSlice, ProgressCallback, Work, finished, refitting
@@ -96,7 +96,12 @@ def train(
             seconds[model.kind] = time.perf_counter() - started
     candidates_count = len(board)
     if oof is not None:
-        rows, notes = ensemble_rows(board, oof, y_train, metric, spec)
+        if found is not None:
+            kept, notes = affordable_members(board, metric, spec, spec.evaluation.cv_folds, clock, spec.autopilot,
+                                             found.per_score)
+            spec, report = spec.model_copy(update={"autopilot": kept}), report + notes
+        only = spec.autopilot.ensemble_members if spec.autopilot is not None else []
+        rows, notes = ensemble_rows(board, oof, y_train, metric, spec, only=only)
         board, report = board + rows, report + notes
     board.sort(key=lambda row: rank_key(row, metric))
     if found is not None:
@@ -153,7 +158,8 @@ def _out_of_fold(spec: PipelineSpec, task: str, X: pd.DataFrame, y: pd.Series) -
     if not wanted:
         return None
     labels = np.unique(np.asarray(y)) if task == "classification" else None
-    return OutOfFold(task, labels, len(X), [test for _, test in cv_splitter(task, spec).split(X, y)])
+    return OutOfFold(task, labels, len(X), [test for _, test in cv_splitter(task, spec).split(X, y)],
+                     y=np.asarray(y))
 
 
 def _score_model(

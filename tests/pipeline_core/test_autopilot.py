@@ -195,3 +195,47 @@ def test_an_untried_family_is_predicted_from_the_others_fit_seconds_per_cost_plu
     forest.trial_seconds, forest.overhead_seconds, forest.fit_seconds = [9.0], [1.0], [8.0]  # the median of two
     per_cost = float(np.median([1.3 / MODELS["logistic_regression"].cost, 8.0 / MODELS["random_forest"].cost]))
     assert run.predict(boosting, {}) == pytest.approx(1.2 + per_cost * MODELS["lightgbm"].cost)
+
+
+def _scored(kind: str, value: float, fit_seconds: float):
+    from pipeline_core.training.results import ModelScore
+
+    return ModelScore(model=kind, label=MODELS[kind].label, metrics={"roc_auc_ovr": value}, fit_seconds=fit_seconds)
+
+
+def test_when_not_every_familys_refit_fits_the_ensembles_combine_those_that_do_best_first():
+    """The suite's credit case at 30 s: an ensemble of five families whose refits needed 9 s with 7 s left was left
+    out whole, and logistic regression alone was kept (test ROC AUC 0.835; the ensemble of the three best 0.848).
+    Best first, each family joins while its refit and building one more member's ensembles still fit."""
+    import time
+
+    from pipeline_core.training.autopilot import Clock, affordable_members, refit_seconds
+    from pipeline_core.training.ensemble import building_seconds
+
+    spec = autopilot_spec(classes_frame(50), 30)
+    board = [_scored("logistic_regression", 0.84, 0.2), _scored("lightgbm", 0.83, 1.0),
+             _scored("random_forest", 0.82, 3.0), _scored("extra_trees", 0.80, 0.5)]
+    need = {row.model: refit_seconds(row, spec, 5) for row in board}
+    per_score = 0.001
+    left = need["logistic_regression"] + need["lightgbm"] + need["extra_trees"] + building_seconds(per_score, 3, 5)
+    clock = Clock(time.perf_counter() - 10, 10 + left + 0.05)  # 10 s spent: what is left fits three, not the forest
+    plan, notes = affordable_members(board, "roc_auc_ovr", spec, 5, clock, spec.autopilot, per_score)
+    assert plan.ensemble_members == ["logistic_regression", "lightgbm", "extra_trees"]
+    assert notes == [notes[0]] and "leave out random forest" in notes[0]
+    roomy = Clock(time.perf_counter(), 1000)
+    assert affordable_members(board, "roc_auc_ovr", spec, 5, roomy, spec.autopilot, per_score) == (spec.autopilot, [])
+
+
+def test_a_saved_plan_that_names_its_ensembles_members_re_runs_with_those_only():
+    frame = classes_frame()
+    chosen = [{"kind": "logistic_regression"}, {"kind": "random_forest", "params": {"n_estimators": 30}},
+              {"kind": "lightgbm", "params": {"n_estimators": 30}}]
+    members = ["logistic_regression", "lightgbm"]
+    result = train(autopilot_spec(frame, 10, chosen=chosen, ensemble_members=members), frame, n_jobs=1)
+    rows = {row.model: row for row in result.leaderboard}
+    assert {"logistic_regression", "random_forest", "lightgbm", "ensemble", "stacking"} == set(rows)
+    assert set(rows["ensemble"].params["members"]) <= set(members)
+    assert set(rows["stacking"].params["members"]) == set(members)
+    assert result.spec.autopilot.ensemble_members == members
+    again = train(load_spec(result.spec.to_json()), frame, n_jobs=1)
+    assert board(again) == board(result)
