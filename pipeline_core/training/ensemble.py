@@ -82,11 +82,15 @@ class OutOfFold:
 
 
 def scoring_seconds(oof: OutOfFold, metric: str, output: np.ndarray, seed: int) -> float:
-    """Seconds one of the selection's scores takes on these outputs (the second of two calls: the first warms up)."""
+    """Seconds one of the selection's scores takes on these outputs (the second of two calls: the first warms up);
+    0 when the metric cannot score them, which the ensembles' own rows then report."""
     picker = FoldScorer(oof, np.asarray(oof.y), metric).sampled(SELECTION_ROWS, seed)
-    picker.pooled(output)
-    started = time.perf_counter()
-    picker.pooled(output)
+    try:
+        picker.pooled(output)
+        started = time.perf_counter()
+        picker.pooled(output)
+    except (ValueError, TypeError):
+        return 0.0
     return time.perf_counter() - started
 
 
