@@ -48,7 +48,7 @@ SELECTION_ROWS = 5_000
 """Of each fold, the most rows greedy selection scores its picks on (beyond that, a seeded sample); the leaderboard
 scores use every row. Each pick scores every candidate, and the nested scores repeat the selection once per fold: on
 200,000 rows ranked on ROC AUC, seven candidates took 9.2 s to select and 35 s more to score nested on every row
-(5,000 rows of each fold: 1.2 s and 5.2 s), time the autopilot's budget does not hold back."""
+(5,000 rows of each fold: 1.2 s and 5.2 s). The autopilot holds that time back (:func:`building_seconds`)."""
 
 
 @dataclass
@@ -62,7 +62,7 @@ class OutOfFold:
     folds: list[np.ndarray] = field(default_factory=list)  # each fold's test rows, in the splitter's order
     outputs: dict[str, np.ndarray] = field(default_factory=dict)  # model key -> (n_rows,) or (n_rows, classes)
     left_out: dict[str, str] = field(default_factory=dict)  # model key -> why it cannot be a member
-    y: np.ndarray | None = None  # the training rows' targets: lets the autopilot time the selection's scoring
+    y: np.ndarray | None = None  # the training rows' targets, in their order: what the outputs are scored against
 
     def wants(self, pipeline: Any, n_rows: int) -> str | None:
         """Why a candidate's predictions cannot be kept (``None``: they can)."""
@@ -84,7 +84,7 @@ class OutOfFold:
 def scoring_seconds(oof: OutOfFold, metric: str, output: np.ndarray, seed: int) -> float:
     """Seconds one of the selection's scores takes on these outputs (the second of two calls: the first warms up);
     0 when the metric cannot score them, which the ensembles' own rows then report."""
-    picker = FoldScorer(oof, np.asarray(oof.y), metric).sampled(SELECTION_ROWS, seed)
+    picker = FoldScorer(oof, metric).sampled(SELECTION_ROWS, seed)
     try:
         picker.pooled(output)
         started = time.perf_counter()
@@ -111,7 +111,7 @@ def fold_output(pipeline: Any, X: Any, labels: np.ndarray | None) -> np.ndarray:
     return out
 
 
-def ensemble_rows(board: list[ModelScore], oof: OutOfFold, y: pd.Series, metric: str, spec: PipelineSpec, *,
+def ensemble_rows(board: list[ModelScore], oof: OutOfFold, metric: str, spec: PipelineSpec, *,
                   only: list[str] | None = None) -> tuple[list[ModelScore], list[str]]:
     """The greedy ensemble's and the stacker's leaderboard rows, and notes for the run's report. ``only`` (when
     not empty) limits the members to those models: the autopilot's, when it could refit no more."""
@@ -120,7 +120,7 @@ def ensemble_rows(board: list[ModelScore], oof: OutOfFold, y: pd.Series, metric:
     notes = [f"{MODELS[k].label} is not in the ensembles: {why}" for k, why in oof.left_out.items()]
     if len(members) < 2:
         return [], [*notes, "no ensemble was built: it needs at least two models with out-of-fold predictions"]
-    scorer = FoldScorer(oof, np.asarray(y), metric)
+    scorer = FoldScorer(oof, metric)
     picker = scorer.sampled(SELECTION_ROWS, spec.evaluation.seed)
     outputs = [oof.outputs[m.model] for m in members]
     counts = greedy_selection(outputs, picker)
@@ -138,7 +138,7 @@ def ensemble_rows(board: list[ModelScore], oof: OutOfFold, y: pd.Series, metric:
     kinds = [m.model for m in members]
     params = {"members": kinds, **({"class_weight": "balanced"} if metric in mt.EQUAL_CLASS else {})}
     final = _final_estimator(oof.task, spec.evaluation.seed, params)
-    stacked = _stacked_predictions(final, [oof.outputs[k] for k in kinds], np.asarray(y), oof)
+    stacked = _stacked_predictions(final, [oof.outputs[k] for k in kinds], oof)
     name = "logistic regression" if oof.task == "classification" else "ridge regression (non-negative weights)"
     name += " with balanced class weights" if "class_weight" in params else ""
     stack = _row(ENSEMBLE_KINDS[1], f"Stacking of {', '.join(MODELS[k].label for k in kinds)} by {name}",
@@ -231,15 +231,15 @@ def _final_estimator(task: str, seed: int, params: dict[str, Any]) -> Any:
     return Ridge(alpha=1.0, positive=True)
 
 
-def _stacked_predictions(final: Any, outputs: list[np.ndarray], y: np.ndarray, oof: OutOfFold) -> np.ndarray:
+def _stacked_predictions(final: Any, outputs: list[np.ndarray], oof: OutOfFold) -> np.ndarray:
     """The stacker's out-of-fold outputs: for each fold, fitted on the other folds' rows of the members' outputs."""
     features = stack_outputs(outputs)
     out = np.zeros_like(outputs[0])
     for rows in oof.folds:
-        train = np.setdiff1d(np.arange(len(y)), rows)
+        train = np.setdiff1d(np.arange(oof.n_rows), rows)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            model = clone(final).fit(features[train], y[train])
+            model = clone(final).fit(features[train], oof.y[train])
         out[rows] = fold_output(model, features[rows], oof.labels)
     return out
 
@@ -263,15 +263,15 @@ def _row(key: str, label: str, params: dict, folds: dict[str, list[float]], memb
 class FoldScorer:
     """The leaderboard's scorers applied to predictions made elsewhere, fold by fold."""
 
-    def __init__(self, oof: OutOfFold, y: np.ndarray, metric: str, folds: list[np.ndarray] | None = None):
-        self.oof, self.y, self.metric = oof, y, metric
+    def __init__(self, oof: OutOfFold, metric: str, folds: list[np.ndarray] | None = None):
+        self.oof, self.y, self.metric = oof, np.asarray(oof.y), metric
         self.folds = oof.folds if folds is None else folds
-        self.names = mt.usable_metrics(oof.task, _given(oof, y[:0]))
-        self.primary = check_scoring(_given(oof, y[:0]), scoring=metric)
+        self.names = mt.usable_metrics(oof.task, _given(oof, self.y[:0]))
+        self.primary = check_scoring(_given(oof, self.y[:0]), scoring=metric)
 
     def on(self, folds: list[np.ndarray]) -> FoldScorer:
         """The same scorers over some of the folds only."""
-        return FoldScorer(self.oof, self.y, self.metric, folds)
+        return FoldScorer(self.oof, self.metric, folds)
 
     def sampled(self, rows: int, seed: int) -> FoldScorer:
         """The same scorers over at most ``rows`` rows of each fold (a seeded sample of a larger one)."""

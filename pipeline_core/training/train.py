@@ -101,7 +101,7 @@ def train(
                                              found.per_score)
             spec, report = spec.model_copy(update={"autopilot": kept}), report + notes
         only = spec.autopilot.ensemble_members if spec.autopilot is not None else []
-        rows, notes = ensemble_rows(board, oof, y_train, metric, spec, only=only)
+        rows, notes = ensemble_rows(board, oof, metric, spec, only=only)
         board, report = board + rows, report + notes
     board.sort(key=lambda row: rank_key(row, metric))
     if found is not None:

@@ -89,7 +89,7 @@ def _out_of_fold(frame: pd.DataFrame, estimators: list, task: str) -> tuple[OutO
     X, y = frame.drop(columns="y").to_numpy(), frame["y"].to_numpy()
     folds = [test for _, test in KFold(4, shuffle=True, random_state=0).split(X)]
     labels = np.unique(y) if task == "classification" else None
-    oof = OutOfFold(task, labels, len(y), folds)
+    oof = OutOfFold(task, labels, len(y), folds, y=y)
     for i, estimator in enumerate(estimators):
         method = "predict_proba" if task == "classification" else "predict"
         values = cross_val_predict(estimator, X, y, cv=[(np.setdiff1d(np.arange(len(y)), f), f) for f in folds],
@@ -107,7 +107,7 @@ def test_greedy_selection_is_never_worse_than_its_best_member_on_the_predictions
         frame, metric = values_frame(), "r2"
         estimators = [LinearRegression(), RandomForestRegressor(50, random_state=0), KNeighborsRegressor()]
     oof, y = _out_of_fold(frame, estimators, task)
-    scorer = FoldScorer(oof, y, metric)
+    scorer = FoldScorer(oof, metric)
     outputs = list(oof.outputs.values())
     for subset in (outputs, outputs[::-1], outputs[1:]):
         counts = greedy_selection(subset, scorer)
@@ -125,7 +125,7 @@ def test_members_of_pure_noise_lift_the_selection_on_its_own_predictions_but_not
     for i in range(5):
         noise = rng.dirichlet([1.0, 1.0], size=len(y))
         oof.outputs[f"noise{i}"] = 0.3 * noise + 0.7 * oof.outputs["0"]
-    scorer = FoldScorer(oof, y, "accuracy")
+    scorer = FoldScorer(oof, "accuracy")
     outputs = list(oof.outputs.values())
     counts = greedy_selection(outputs, scorer)
     alone = scorer.pooled(outputs[0])
