@@ -55,6 +55,8 @@ def tuning_history_figure(history: Sequence[Mapping[str, Any]], metric: str, mod
     line: the history an Optuna dashboard shows, and whether the search beat the settings it started from."""
     frame = pd.DataFrame(list(history))
     frame["value"] = [display_value(metric, v) if v is not None and not pd.isna(v) else None for v in frame["score"]]
+    if "target_transform" in frame:  # the autopilot chose the target transform too: say which each trial had
+        frame["params"] = frame["params"] + " · target: " + frame["target_transform"].fillna("as set").astype(str)
     trials, untuned = frame[frame["trial"] > 0], frame[frame["trial"] == 0]["value"].dropna()
     higher = metrics.shown_greater_is_better(metric)
     best = trials["value"].cummax() if higher else trials["value"].cummin()

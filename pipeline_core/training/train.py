@@ -82,7 +82,8 @@ def train(
         clock = Clock(clock_start, plan.time_budget_seconds)
         score = partial(_scored, spec, data, X_train, y_train, n_jobs)
         found = search(plan, data.task, metric, score, oof, clock, progress, cancel, spec=spec,
-                       n_folds=spec.evaluation.cv_folds)
+                       n_folds=spec.evaluation.cv_folds,
+                       skewed=data.task == "regression" and tt.skewed_positive(y_train))
         board, seconds, report = found.board, found.seconds, report + found.notes
         spec = spec.model_copy(update={"autopilot": found.plan})
     else:
