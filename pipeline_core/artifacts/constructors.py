@@ -46,7 +46,7 @@ class Renderer:
         helper = self.forms.get(type(obj))
         if helper is not None:
             return self._ours(obj, helper)
-        if isinstance(obj, BaseEstimator):
+        if is_estimator(obj):
             if type(obj).__module__.split(".")[0] not in ("sklearn", *model_libraries()):
                 raise SpecError(f"no standalone script form is registered for {type(obj).__qualname__}: give its "
                                 "step's registry entry a Helper (pipeline_core/definition/standalone.py)")
@@ -71,7 +71,7 @@ class Renderer:
         return f"{type(obj).__name__}({', '.join(args)})"
 
     def value(self, value: Any, depth: int) -> str:
-        if isinstance(value, BaseEstimator):
+        if is_estimator(value):
             return self.render(value, depth + 1)
         if isinstance(value, np.ufunc) and getattr(np, value.__name__, None) is value:
             return f"np.{value.__name__}"  # a log target's np.log1p / np.expm1: numpy is imported as np
@@ -108,7 +108,8 @@ class Renderer:
                 plain.append(line)
         merged = [f"from {m} import {', '.join(sorted(set(n)))}" for m, n in grouped.items()]
         experimental = sorted(line for line in plain if "experimental" in line)
-        third_party = sorted(line for line in merged if not line.startswith("from sklearn"))
+        modules = [line for line in plain if line.startswith("import ") and line not in BASE_IMPORTS]  # import xgboost
+        third_party = sorted([*modules, *(line for line in merged if not line.startswith("from sklearn"))])
         sklearn_lines = sorted(line for line in merged if line.startswith("from sklearn"))
         return "\n".join([*BASE_IMPORTS, *third_party, *experimental, *sklearn_lines])
 
@@ -122,13 +123,27 @@ def _block(items: list[str], depth: int) -> str:
     return "[\n" + "".join(f"{pad}{item},\n" for item in items) + "    " * depth + "]"
 
 
+def is_estimator(obj: Any) -> bool:
+    """scikit-learn's estimators, and those of libraries that follow its contract without its base class
+    (CatBoost's)."""
+    return isinstance(obj, BaseEstimator) or (not isinstance(obj, type) and hasattr(obj, "get_params")
+                                              and hasattr(obj, "fit"))
+
+
 def changed_params(estimator: BaseEstimator) -> dict[str, Any]:
-    """Constructor arguments that differ from the class defaults (what a person would write)."""
+    """Constructor arguments that differ from the class defaults (what a person would write).
+
+    A default is the signature's; for parameters the signature hides in ``**kwargs`` (XGBoost's) it is what a fresh
+    instance reports, so the script does not spell out forty ``None``s.
+    """
     signature = inspect.signature(type(estimator).__init__)
+    params = estimator.get_params(deep=False)
+    fresh = type(estimator)().get_params(deep=False) if set(params) - set(signature.parameters) else {}
     out = {}
-    for name, value in estimator.get_params(deep=False).items():
+    for name, value in params.items():
         parameter = signature.parameters.get(name)
-        if parameter is None or parameter.default is inspect.Parameter.empty or not _same(value, parameter.default):
+        default = parameter.default if parameter is not None else fresh.get(name, inspect.Parameter.empty)
+        if default is inspect.Parameter.empty or not _same(value, default):
             out[name] = value
     return out
 

@@ -64,14 +64,19 @@ def runtime_requirements(*model_kinds: str) -> list[str]:
     Read from the installed distributions at export time, so the pins are what the model was really saved
     with (a model only loads under the scikit-learn that saved it). This project comes first: it holds the
     custom transformers; when it runs from a source checkout rather than an install, its own version is used.
-    A model from another library (LightGBM) adds that library, as its registry entry names it; an ensemble
-    passes each member's kind.
+    A model from another library (LightGBM) adds the distribution that installed it (``xgboost-cpu`` or
+    ``xgboost`` for the module ``xgboost``); an ensemble passes each member's kind.
     """
     pins = [f"{PROJECT_DISTRIBUTION}=={_installed_version(PROJECT_DISTRIBUTION) or __version__}"]
-    libraries = sorted({lib for kind in model_kinds for lib in model_libraries(kind)})
+    libraries = sorted({_distribution(lib) for kind in model_kinds for lib in model_libraries(kind)})
     names = (*RUNTIME_DISTRIBUTIONS, *libraries)
     pins += [f"{name}=={version}" for name in names if (version := _installed_version(name))]
     return pins
+
+
+def _distribution(module: str) -> str:
+    """The installed distribution that provides the top-level ``module`` (its own name when none is found)."""
+    return next(iter(distributions.packages_distributions().get(module, [])), module)
 
 
 def _installed_version(name: str) -> str | None:

@@ -318,10 +318,9 @@ def _parse(source: str | bytes | dict[str, Any]) -> dict[str, Any]:
 @functools.cache
 def _model_parameters(kind: str) -> frozenset[str]:
     """Constructor parameters of a registry model, for any task it supports."""
-    from pipeline_core.definition.registry import MODELS
+    from pipeline_core.definition.registry import MODELS, parameters_of
 
-    return frozenset(name for estimator in MODELS[kind].estimators.values()
-                     for name in estimator().get_params(deep=False))
+    return frozenset(name for estimator in MODELS[kind].estimators.values() for name in parameters_of(estimator))
 
 
 def format_validation_error(error: ValidationError) -> str:

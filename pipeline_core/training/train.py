@@ -24,7 +24,13 @@ from pipeline_core.compiler.compile import compile_pipeline, gives_codes
 from pipeline_core.compiler.prepare import Prepared, prepare
 from pipeline_core.compiler.threshold import threshold_applies, with_threshold
 from pipeline_core.definition import metrics as mt
-from pipeline_core.definition.registry import ENSEMBLE_KINDS, MODELS, capped_n_jobs, default_models
+from pipeline_core.definition.registry import (
+    ENSEMBLE_KINDS,
+    MODELS,
+    THREAD_PARAMETERS,
+    capped_n_jobs,
+    default_models,
+)
 from pipeline_core.definition.spec import ModelSpec, PipelineSpec, TuningPlan
 from pipeline_core.errors import CancelledError, SpecError, StudioError
 from pipeline_core.training.autopilot import Clock, affordable_members, ensemble_fits, search
@@ -181,9 +187,10 @@ def _score_model(
                    f"with {len(X):,} training rows, one-hot columns would take several times the data's memory")
             row.notes.append(f"categories reach {entry.label.lower()} as one code column each, not one-hot "
                              f"columns: {why} (the one-hot step's 'boosting' option)")
-        if "n_jobs" in model.params and capped_n_jobs(model.params["n_jobs"]) != model.params["n_jobs"]:
-            row.notes.append(f"n_jobs={model.params['n_jobs']!r} ran as {capped_n_jobs(model.params['n_jobs'])}: "
-                             "folds already run in parallel, so one fit gets one worker's share of the cores")
+        for name in THREAD_PARAMETERS:
+            if name in model.params and capped_n_jobs(model.params[name]) != model.params[name]:
+                row.notes.append(f"{name}={model.params[name]!r} ran as {capped_n_jobs(model.params[name])}: "
+                                 "folds already run in parallel, so one fit gets one worker's share of the cores")
         X, y = limit_rows(entry, X, y, spec.evaluation.seed, row)
         if spec.tuning.method != "none" and (model.search or entry.search):
             _tune(pipeline, model, X, y, data.task, spec, row, _Within(progress, 0.0, TUNING_SHARE), cancel)

@@ -28,7 +28,7 @@ from sklearn.model_selection import ParameterGrid, ParameterSampler, cross_val_s
 
 from pipeline_core.compiler.target import inner_model, model_prefix
 from pipeline_core.definition import metrics as mt
-from pipeline_core.definition.registry import WORKER_N_JOBS, ModelEntry
+from pipeline_core.definition.registry import THREAD_PARAMETERS, WORKER_N_JOBS, ModelEntry, parameters_of
 from pipeline_core.definition.spec import ModelSpec, PipelineSpec, TuningPlan
 from pipeline_core.errors import CancelledError, SpecError
 from pipeline_core.json_data import plain_value
@@ -65,8 +65,9 @@ def search_space(model: ModelSpec, entry: ModelEntry) -> dict[str, Dim]:
     for name, dim in raw.items():
         fields = dim.model_dump() if isinstance(dim, BaseModel) else dict(dim)
         space[name] = _checked(fields, f"models[{model.kind}].search.{name}")
-    if "n_jobs" in space:
-        space["n_jobs"] = Dim("choice", values=(WORKER_N_JOBS,))
+    for name in THREAD_PARAMETERS:
+        if name in space:
+            space[name] = Dim("choice", values=(WORKER_N_JOBS,))
     return space
 
 
@@ -121,7 +122,7 @@ def tune_with_history(
 
 def _check_names(space: dict[str, Dim], pipeline: Any, model: ModelSpec) -> None:
     """A misspelt parameter fails every trial; say so once, by name, instead of scoring NaN N times."""
-    known = inner_model(pipeline.named_steps["model"]).get_params(deep=False)
+    known = parameters_of(type(inner_model(pipeline.named_steps["model"])))
     unknown = [name for name in space if name not in known]
     if unknown:
         raise SpecError(f"models[{model.kind}].search: {', '.join(unknown)} is not a parameter of this model; "

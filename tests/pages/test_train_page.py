@@ -8,12 +8,15 @@ import pandas as pd
 import pytest
 
 import storage
+from pipeline_core.compiler.columns import default_steps, infer_schema
 from pipeline_core.definition.registry import MODELS, default_models
-from pipeline_core.definition.spec import PipelineSpec
+from pipeline_core.definition.spec import ModelSpec, PipelineSpec
 from pipeline_core.definition.steps import Impute
+from pipeline_core.io.samples import load_sample
 from pipeline_core.training.progress import ProgressEvent
 from storage import Store
 from tests.apptest import store_frame, texts
+from tests.pages.conftest import CHURN
 
 JOB_TIMEOUT_S = 180
 
@@ -313,3 +316,23 @@ def test_a_stopped_search_says_it_keeps_its_best_model_and_then_shows_it(store, 
     assert run.summary["autopilot"]["stopped"] == "cancelled"
     at.run()
     assert "you stopped it; the best model so far was kept" in " ".join(m.value for m in at.markdown)
+
+
+def test_xgboost_and_catboost_are_offered_and_train_on_the_churn_samples_text_labels(store, app, churn_id):
+    """Issue 20 point 2: the two libraries' models are in the picker and learn the sample's yes/no labels."""
+    spec = PipelineSpec(target="churned", models=[ModelSpec(kind="xgboost", params={"n_estimators": 30}),
+                                                  ModelSpec(kind="catboost", params={"iterations": 30})])
+    spec = spec.model_copy(update={"steps": default_steps(infer_schema(load_sample(CHURN), spec))})
+    at = app("pages/train.py", dataset_id=churn_id, spec=spec.to_dict())
+    picker = at.multiselect(key="train_models")
+    assert {"XGBoost", "CatBoost"} <= set(picker.options)
+    assert picker.value == ["xgboost", "catboost"]
+    at.number_input(key="train_folds").set_value(2)
+    at.button(key="train_start").click().run()
+    assert not at.exception
+    run = wait_for_run(store, at.session_state["run_id"])
+    assert run.status == "done", run.error
+    at.run()
+    assert not at.exception
+    summary = texts(at, "success")
+    assert "Best model" in summary and ("XGBoost" in summary or "CatBoost" in summary)

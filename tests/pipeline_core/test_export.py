@@ -4,6 +4,7 @@ import dataclasses
 import functools
 import os
 import pickle
+from importlib import metadata as distributions
 
 import numpy as np
 import pandas as pd
@@ -63,7 +64,7 @@ EVERY_STEP = [
 GLOBAL_CHOICES = [[st.SelectFromModel(method="tree"), st.PCA()], [st.SelectFromModel(method="l1", max_features=4)]]
 SMALL = {"random_forest": {"n_estimators": 3}, "extra_trees": {"n_estimators": 3}, "mlp": {"max_iter": 20},
          "gradient_boosting": {"n_estimators": 3}, "hist_gradient_boosting": {"max_iter": 3},
-         "lightgbm": {"n_estimators": 5}}
+         "lightgbm": {"n_estimators": 5}, "xgboost": {"n_estimators": 5}, "catboost": {"iterations": 5}}
 SIMPLE = [st.Impute(columns="numeric"), st.Scale(), st.OneHot(columns="categorical"), st.DateParts(),
           st.Impute(columns="datetime"), st.Tfidf(min_df=1)]
 
@@ -91,27 +92,27 @@ def test_trusted_types_cover_every_model_and_step_we_can_save():
     assert found - set(TRUSTED_TYPES) == set()
     libraries = tuple(f"{lib}." for lib in model_libraries())  # LightGBM's booster keeps an OrderedDict
     ours = ("sklearn.", "numpy.", "scipy.sparse.", "pipeline_core.transformers.", "pipeline_core.ensembles.",
-            *libraries)
+            "pipeline_core.library_estimators.", *libraries)
     assert all(t.startswith(ours) for t in TRUSTED_TYPES
                if t not in ("functools.partial", "collections.OrderedDict"))
 
 
-def test_a_model_from_another_library_requires_it_where_it_is_saved():
-    """Issue 20 point 2: a LightGBM model's bundle, MLflow directory and metadata pin lightgbm; others do not."""
-    import lightgbm
-
+@pytest.mark.parametrize(("kind", "distribution"), [("lightgbm", "lightgbm"), ("xgboost", "xgboost-cpu"),
+                                                   ("catboost", "catboost")])
+def test_a_model_from_another_library_requires_it_where_it_is_saved(kind, distribution):
+    """Issue 20 point 2: a LightGBM, XGBoost or CatBoost model's metadata (which its bundle and MLflow directory
+    copy) pins the distribution that installed the library, here ``xgboost-cpu`` for the module ``xgboost``; a
+    scikit-learn model's does not."""
     frame = breast_cancer()
     requirements = {}
-    for kind in ("lightgbm", "logistic_regression"):
-        spec = PipelineSpec(target="target", models=[ModelSpec(kind=kind, params=SMALL.get(kind, {}))],
+    for model in (kind, "logistic_regression"):
+        spec = PipelineSpec(target="target", models=[ModelSpec(kind=model, params=SMALL.get(model, {}))],
                             evaluation=EvaluationPlan(cv_folds=2, holdout=0.0))
         with threadpool_limits(1):
             result = train(spec.model_copy(update={"steps": default_steps(infer_schema(frame, spec))}), frame)
-        requirements[kind] = export.build_metadata(result, frame)["requirements"]
-    assert f"lightgbm=={lightgbm.__version__}" in requirements["lightgbm"]
-    assert not any(r.startswith("lightgbm==") for r in requirements["logistic_regression"])
-    assert set(requirements["lightgbm"]) - set(requirements["logistic_regression"]) == {
-        f"lightgbm=={lightgbm.__version__}"}
+        requirements[model] = export.build_metadata(result, frame)["requirements"]
+    pin = f"{distribution}=={distributions.version(distribution)}"
+    assert set(requirements[kind]) - set(requirements["logistic_regression"]) == {pin}
 
 
 @pytest.fixture(scope="module")

@@ -17,10 +17,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 import skops.io as sio
-from sklearn.base import BaseEstimator
 from threadpoolctl import threadpool_limits
 
 from pipeline_core.artifacts.codegen import python_script
+from pipeline_core.artifacts.constructors import is_estimator
 from pipeline_core.artifacts.export import dump_model, load_model, to_onnx
 from pipeline_core.compiler.compile import compile_pipeline
 from pipeline_core.compiler.prepare import prepare
@@ -191,7 +191,7 @@ def declared(case: str) -> tuple[set[str], dict[str, str]]:
 
 
 def built_classes(pipeline) -> set[str]:
-    return {type(v).__name__ for v in pipeline.get_params(deep=True).values() if isinstance(v, BaseEstimator)}
+    return {type(v).__name__ for v in pipeline.get_params(deep=True).values() if is_estimator(v)}
 
 
 @pytest.mark.parametrize("case", list(CASES))

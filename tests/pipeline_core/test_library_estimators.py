@@ -1,0 +1,107 @@
+"""XGBoost and CatBoost as registry models (issue 20 point 2): the user's labels in and out, one thread per fit,
+nothing written beside the app, and the same numbers as the library itself."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import catboost
+import numpy as np
+import pandas as pd
+import pytest
+import xgboost
+
+from pipeline_core.compiler.columns import default_steps, infer_schema
+from pipeline_core.compiler.compile import compile_pipeline
+from pipeline_core.definition.registry import WORKER_N_JOBS
+from pipeline_core.definition.spec import EvaluationPlan, ModelSpec, PipelineSpec
+from pipeline_core.library_estimators import CatBoostLabelClassifier, XGBLabelClassifier
+from pipeline_core.training.train import train
+from tests.pipeline_core.frames import messy_frame
+
+LONG = "customer cancelled within the first ninety days of the contract"
+
+
+def churn_frame(classes: int) -> pd.DataFrame:
+    """The messy frame (IDs, dates, free text, missing values) with long labels, two or three of them."""
+    frame = messy_frame(300)
+    labels = {"yes": LONG, "no": "stayed"}
+    frame["churned"] = frame["churned"].map(labels)
+    if classes == 3:
+        frame.loc[frame["age"] > 50, "churned"] = "moved to a competitor's cheaper plan"
+    return frame
+
+
+def spec_for(frame: pd.DataFrame, kind: str, **params: object) -> PipelineSpec:
+    spec = PipelineSpec(target="churned", models=[ModelSpec(kind=kind, params=params)],
+                        evaluation=EvaluationPlan(cv_folds=3))
+    return spec.model_copy(update={"steps": default_steps(infer_schema(frame, spec))})
+
+
+@pytest.mark.parametrize("classes", [2, 3])
+@pytest.mark.parametrize(("ours", "theirs", "params"), [
+    (XGBLabelClassifier, xgboost.XGBClassifier, {"n_estimators": 20, "n_jobs": 1}),
+    (CatBoostLabelClassifier, catboost.CatBoostClassifier,
+     {"iterations": 20, "thread_count": 1, "verbose": False, "allow_writing_files": False}),
+])
+def test_the_classifier_predicts_the_users_labels_one_per_row_as_the_library_scores_them(classes, ours, theirs,
+                                                                                         params):
+    rng = np.random.default_rng(classes)
+    X = rng.normal(size=(200, 4))
+    X[::9, 2] = np.nan
+    names = np.array(["stayed", LONG, "moved to a competitor's cheaper plan"])[:classes]
+    codes = (X[:, 0] > 0).astype(int) + (classes == 3) * (X[:, 1] > 0.8)
+    y = names[codes]
+    model = ours(random_state=0, **params).fit(X, y)
+    library = theirs(random_state=0, **params).fit(X, np.searchsorted(np.sort(names), y))
+    assert list(model.classes_) == sorted(names)
+    predicted = model.predict(X)
+    assert predicted.shape == (200,) and set(predicted) <= set(names)
+    np.testing.assert_allclose(model.predict_proba(X), library.predict_proba(X))
+    np.testing.assert_array_equal(predicted, model.classes_[np.ravel(library.predict(X)).astype(int)])
+
+
+@pytest.mark.parametrize("kind", ["xgboost", "catboost"])
+@pytest.mark.parametrize("classes", [2, 3])
+def test_training_on_a_messy_table_with_long_labels_scores_and_predicts_them(kind, classes, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # CatBoost writes a catboost_info folder where it runs unless told not to
+    frame = churn_frame(classes)
+    small = {"n_estimators": 30} if kind == "xgboost" else {"iterations": 30}
+    result = train(spec_for(frame, kind, **small), frame, n_jobs=1)
+    assert result.best.error is None, result.best.error
+    assert result.best.metrics["balanced_accuracy"] > 0.6
+    predicted = result.pipeline.predict(frame.drop(columns="churned"))
+    assert predicted.shape == (len(frame),) and set(predicted) == set(frame["churned"])
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(("kind", "parameter"), [("xgboost", "n_jobs"), ("catboost", "thread_count")])
+def test_a_fit_gets_one_thread_even_when_the_user_asks_for_every_core(kind, parameter):
+    frame = churn_frame(2)
+    spec = spec_for(frame, kind)
+    schema = infer_schema(frame, spec)
+    default = compile_pipeline(spec, schema, task="classification", model=spec.models[0])
+    asked = ModelSpec(kind=kind, params={parameter: -1})
+    capped = compile_pipeline(spec, schema, task="classification", model=asked)
+    assert default.named_steps["model"].get_params()[parameter] == WORKER_N_JOBS
+    assert capped.named_steps["model"].get_params()[parameter] == WORKER_N_JOBS
+    small = {"n_estimators": 10} if kind == "xgboost" else {"iterations": 10}
+    result = train(spec_for(frame, kind, **{parameter: -1}, **small), frame, n_jobs=1)
+    assert any(f"{parameter}=-1 ran as 1" in note for note in result.best.notes)
+
+
+def test_an_unknown_parameter_is_refused_by_name_with_the_librarys_own_listed():
+    with pytest.raises(ValueError, match="'iteration' is not a parameter of 'catboost'.*iterations"):
+        ModelSpec(kind="catboost", params={"iteration": 5})
+    assert ModelSpec(kind="xgboost", params={"max_depth": 3}).params == {"max_depth": 3}
+
+
+def test_nothing_is_written_where_catboost_regression_runs(tmp_path: Path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    frame = messy_frame(200).drop(columns="churned")
+    spec = PipelineSpec(target="income", models=[ModelSpec(kind="catboost", params={"iterations": 20})],
+                        evaluation=EvaluationPlan(cv_folds=2))
+    spec = spec.model_copy(update={"steps": default_steps(infer_schema(frame, spec))})
+    result = train(spec, frame, n_jobs=1)
+    assert result.best.error is None, result.best.error
+    assert list(tmp_path.iterdir()) == []
