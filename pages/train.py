@@ -129,7 +129,7 @@ def _session_run() -> Any | None:
 
 def _settings_form(spec: PipelineSpec, task: str, n_classes: int, *, busy: bool) -> None:
     options = registry.models_for(task)
-    chosen = [m.kind for m in spec.models if m.kind in options] or registry.default_models(task)
+    chosen = [m.kind for m in spec.models if m.kind in options] or spec.open_choices.preselected(task, spec.steps)
     with st.form("train_settings"):
         autopilot = _autopilot_inputs(spec, task)
         kinds = st.multiselect("Candidate models", options, default=chosen, format_func=_model_label,
@@ -416,7 +416,7 @@ def _model_states(run: Any, task: str) -> pd.DataFrame:
     searching = spec.autopilot is not None and not spec.autopilot.chosen
     kinds = (families(spec.autopilot, task) if searching else
              [m.kind for m in spec.autopilot.chosen] if spec.autopilot is not None else
-             [m.kind for m in spec.models]) or registry.default_models(task)
+             [m.kind for m in spec.models]) or spec.open_choices.preselected(task, spec.steps)
     labels = [registry.MODELS[kind].label for kind in kinds]
     event = progress_event(run)
     current = None if event is None else event.model_index if event.phase == "comparing" else len(labels)

@@ -19,3 +19,7 @@ TargetTransform = Literal["auto", "none", "log", "yeo_johnson"]
 # it one code column per label for regression and for classification from 500,000 training rows; "large" only from
 # 500,000 rows whatever the task (what "auto" meant before schema 6); "one_hot" and "codes" always one way.
 OneHotBoosting = Literal["auto", "large", "one_hot", "codes"]
+# Which boosting model the preselected set holds when a TF-IDF step feeds the models (schema 7): "sparse" gives the
+# slot to a model that takes TF-IDF's sparse columns as they are (LightGBM for histogram gradient boosting, its
+# registry entry's ``with_text``); "preselected" keeps the set as it is (what a definition saved before meant).
+TextModels = Literal["sparse", "preselected"]

@@ -11,7 +11,7 @@ from typing import Any
 
 from pipeline_core.errors import SpecError
 
-CURRENT_VERSION = 6
+CURRENT_VERSION = 7
 
 
 V2_TUNING_SECONDS = 600.0  # schema 2's default and maximum tuning time per model, frozen here: a later change
@@ -94,8 +94,22 @@ def _pinned_step(step: Any) -> Any:
     return step
 
 
+V7_PINNED_TEXT_MODELS = "preselected"  # frozen: the models schema 6 trained when a definition listed none
+
+
+def _v6_to_v7(data: dict[str, Any]) -> dict[str, Any]:
+    """Schema 7 trains LightGBM in histogram gradient boosting's place among the models a definition leaves open
+    when a TF-IDF step feeds them (``open_choices.text_models`` ``"sparse"``). A definition from before trained the
+    usual set, so its open choices are pinned to that."""
+    choices = data.get("open_choices")
+    choices = dict(choices) if isinstance(choices, dict) else {}
+    choices.setdefault("text_models", V7_PINNED_TEXT_MODELS)
+    data["open_choices"] = choices
+    return data
+
+
 MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {1: _v1_to_v2, 2: _v2_to_v3, 3: _v3_to_v4,
-                                                                     4: _v4_to_v5, 5: _v5_to_v6}
+                                                                     4: _v4_to_v5, 5: _v5_to_v6, 6: _v6_to_v7}
 
 
 def migrate(data: dict[str, Any]) -> dict[str, Any]:

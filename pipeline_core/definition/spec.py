@@ -14,13 +14,20 @@ from typing import Annotated, Any, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 
-from pipeline_core.definition.choices import OneHotBoosting, TargetTransform, Task, ThresholdMetric, TuningMethod
+from pipeline_core.definition.choices import (
+    OneHotBoosting,
+    TargetTransform,
+    Task,
+    TextModels,
+    ThresholdMetric,
+    TuningMethod,
+)
 from pipeline_core.definition.rules import RULES, RuleSpec
 from pipeline_core.definition.steps import STEP_TYPES, ColumnType
 from pipeline_core.errors import SpecError
 from pipeline_core.json_data import nesting_depth, parse_json_document
 
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 MAX_SPEC_BYTES = 1_000_000
 MAX_SPEC_DEPTH = 12
 # Every seeded library takes this range (scikit-learn and NumPy refuse a negative seed or one from 2**32), and
@@ -230,6 +237,9 @@ class OpenChoices(Strict):
     preselected models when ``models`` is empty, the autopilot's candidates) and the steps added for its columns
     when it has none (the command line's automatic steps).
 
+    Schema 7 trains LightGBM instead of histogram gradient boosting among the preselected models when a TF-IDF step
+    feeds them (``text_models``); a definition saved before keeps the usual set (``"preselected"``).
+
     Schema 6 changed two regression defaults (issue 20 point 6): a model's target transform ``auto`` (a log target
     for a positive, skewed one) and one-hot steps' ``boosting="auto"`` (one code column per label for regression at
     any size). A definition saved before had neither, so the migration pins both here and on every model and
@@ -241,10 +251,22 @@ class OpenChoices(Strict):
     one_hot_boosting: OneHotBoosting = Field(
         "auto", description="The 'boosting' option of one-hot steps added for the definition's columns when it "
                             "has no steps of its own.")
+    text_models: TextModels = Field(
+        "sparse", description="The models used when the definition lists none and a TF-IDF step feeds them: "
+                              "'sparse' puts LightGBM, which reads TF-IDF's sparse columns as they are, in "
+                              "histogram gradient boosting's place (schema 7); 'preselected' keeps the usual set.")
 
     def model(self, kind: str, params: dict[str, Any] | None = None) -> ModelSpec:
         """A model the definition does not list, as it leaves it open."""
         return ModelSpec(kind=kind, params=params or {}, target_transform=self.target_transform)
+
+    def preselected(self, task: str, steps: list[Any]) -> list[str]:
+        """The model kinds a definition with these ``steps`` trains when it lists none."""
+        from pipeline_core.definition.registry import default_models
+        from pipeline_core.definition.steps import Tfidf
+
+        text = self.text_models == "sparse" and any(isinstance(s, Tfidf) for s in steps)
+        return default_models(task, sparse_text=text)
 
 
 class PipelineSpec(Strict):
@@ -254,7 +276,7 @@ class PipelineSpec(Strict):
     every exported definition, model file and script, and are checked wherever the model scores data.
     """
 
-    schema_version: Literal[6] = SCHEMA_VERSION
+    schema_version: Literal[7] = SCHEMA_VERSION
     name: str = "untitled pipeline"
     data: DataSource = Field(default_factory=DataSource)
     columns: ColumnsSpec = Field(default_factory=ColumnsSpec)

@@ -26,7 +26,6 @@ from pipeline_core.compiler.compile import compile_pipeline
 from pipeline_core.compiler.schema import model_features
 from pipeline_core.compiler.target import resolve as resolve_target_transform
 from pipeline_core.definition import metrics as mt
-from pipeline_core.definition.registry import default_models
 from pipeline_core.definition.spec import PipelineSpec
 from pipeline_core.training.splits import cv_splitter
 
@@ -200,7 +199,8 @@ def _learning_setup(
                 scoring or mt.primary_metric(task, "auto", y), seed)
 
     spec = estimator
-    model = spec.models[0] if spec.models else spec.open_choices.model(default_models(task)[0])
+    open_choices = spec.open_choices
+    model = spec.models[0] if spec.models else open_choices.model(open_choices.preselected(task, spec.steps)[0])
     model, _ = resolve_target_transform(model, task, y)
     pipeline = compile_pipeline(spec, infer_schema(X, spec), task=task, model=model, n_rows=len(X))
     return (pipeline, cv if cv is not None else cv_splitter(task, spec),

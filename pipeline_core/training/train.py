@@ -29,7 +29,6 @@ from pipeline_core.definition.registry import (
     MODELS,
     THREAD_PARAMETERS,
     capped_n_jobs,
-    default_models,
 )
 from pipeline_core.definition.spec import ModelSpec, PipelineSpec, TuningPlan
 from pipeline_core.errors import CancelledError, SpecError, StudioError
@@ -93,8 +92,8 @@ def train(
         board, seconds, report = found.board, found.seconds, report + found.notes
         spec = spec.model_copy(update={"autopilot": found.plan})
     else:
-        candidates = (plan.chosen if plan is not None else spec.models) or [spec.open_choices.model(k)
-                                                                             for k in default_models(data.task)]
+        candidates = (plan.chosen if plan is not None else spec.models) or [
+            spec.open_choices.model(k) for k in spec.open_choices.preselected(data.task, spec.steps)]
         board, seconds = [], {}
         for i, model in enumerate(candidates):
             step = ModelSlice(progress, i, len(candidates), model.kind)
