@@ -129,11 +129,15 @@ def _session_run() -> Any | None:
 
 def _settings_form(spec: PipelineSpec, task: str, n_classes: int, *, busy: bool) -> None:
     options = registry.models_for(task)
-    chosen = [m.kind for m in spec.models if m.kind in options] or spec.open_choices.preselected(task, spec.steps)
+    preselected = spec.open_choices.preselected(task, spec.steps)
+    chosen = [m.kind for m in spec.models if m.kind in options] or preselected
+    text = ("\n\nWith TF-IDF text columns, LightGBM is preselected in histogram gradient boosting's place: it reads "
+            "the sparse word columns as they are, many times faster." if preselected != registry.default_models(task)
+            else "")
     with st.form("train_settings"):
         autopilot = _autopilot_inputs(spec, task)
         kinds = st.multiselect("Candidate models", options, default=chosen, format_func=_model_label,
-                               key="train_models", help=_models_help(options) + "\n\nNot used by the autopilot, "
+                               key="train_models", help=_models_help(options) + text + "\n\nNot used by the autopilot, "
                                "which searches every model family it has a portfolio for.")
         evaluation = _evaluation_inputs(spec, task)
         balanced = _class_weight_input(spec, task, options)
