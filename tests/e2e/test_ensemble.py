@@ -9,7 +9,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.e2e.conftest import VIEWPORT
-from tests.e2e.ui import goto_page, keep_only, key, no_exception, select_option, upload, wait_for_app
+from tests.e2e.ui import keep_only, key, no_exception, open_train
 from tests.pipeline_core.test_ensemble import classes_frame
 
 pytestmark = pytest.mark.e2e
@@ -25,13 +25,7 @@ def test_train_offers_ensembles_and_refit_and_states_both_after_the_run(browser,
     context = browser.new_context(viewport=VIEWPORT)
     page = context.new_page()
     try:
-        page.goto(threads_app_url)
-        wait_for_app(page)
-        upload(page, "data_upload", csv)
-        expect(page.get_by_text("Loaded classes.csv.")).to_be_visible()
-        goto_page(page, "Features")
-        select_option(page, "features_target", "y")
-        goto_page(page, "Train")
+        open_train(page, threads_app_url, csv, "y")
         ensemble = page.locator(key("train_ensemble"))
         expect(ensemble).to_contain_text("Also try ensembles of the models")
         expect(page.locator(key("train_refit_all"))).to_contain_text("Refit the saved model on all rows")

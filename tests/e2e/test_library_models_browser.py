@@ -10,7 +10,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.e2e.conftest import VIEWPORT
-from tests.e2e.ui import goto_page, keep_only, key, no_exception, select_option, upload, wait_for_app
+from tests.e2e.ui import goto_page, keep_only, key, no_exception, open_train
 from tests.pipeline_core.test_library_estimators import churn_frame
 
 pytestmark = pytest.mark.e2e
@@ -25,13 +25,7 @@ def test_train_preselects_lightgbm_for_text_and_trains_xgboost_and_catboost_on_l
     context = browser.new_context(viewport=VIEWPORT)
     page = context.new_page()
     try:
-        page.goto(threads_app_url)
-        wait_for_app(page)
-        upload(page, "data_upload", csv)
-        expect(page.get_by_text("Loaded reviews.csv.")).to_be_visible()
-        goto_page(page, "Features")
-        select_option(page, "features_target", "churned")
-        goto_page(page, "Train")
+        open_train(page, threads_app_url, csv, "churned")
         models = page.locator(key("train_models"))
         expect(models).to_contain_text("LightGBM")
         expect(models).not_to_contain_text("Histogram gradient boosting")

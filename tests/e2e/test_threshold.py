@@ -9,7 +9,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.e2e.conftest import VIEWPORT
-from tests.e2e.ui import goto_page, keep_only, key, no_exception, select_option, upload, wait_for_app
+from tests.e2e.ui import keep_only, key, no_exception, open_train
 from tests.pipeline_core.test_threshold import imbalanced
 
 pytestmark = pytest.mark.e2e
@@ -25,13 +25,7 @@ def test_train_offers_threshold_tuning_for_two_classes_and_shows_the_chosen_thre
     context = browser.new_context(viewport=VIEWPORT)
     page = context.new_page()
     try:
-        page.goto(threads_app_url)
-        wait_for_app(page)
-        upload(page, "data_upload", csv)
-        expect(page.get_by_text("Loaded alarms.csv.")).to_be_visible()
-        goto_page(page, "Features")
-        select_option(page, "features_target", "label")
-        goto_page(page, "Train")
+        open_train(page, threads_app_url, csv, "label")
         option = page.locator(key("train_threshold"))
         expect(option).to_contain_text("Tune the decision threshold on CV predictions")
         keep_only(page, "train_models", ("Logistic regression",))

@@ -151,3 +151,14 @@ def shot(page: Page, name: str) -> None:
         return
     page.set_viewport_size(VIEWPORT)
     page.screenshot(path=str(SHOTS / f"{name}.png"))
+
+
+def open_train(page: Page, url: str, csv: Path, target: str) -> None:
+    """The app at ``url`` with ``csv`` uploaded and ``target`` chosen on Features, showing Train."""
+    page.goto(url)
+    wait_for_app(page)
+    upload(page, "data_upload", csv)
+    expect(page.get_by_text(f"Loaded {csv.name}.")).to_be_visible()
+    goto_page(page, "Features")
+    select_option(page, "features_target", target)
+    goto_page(page, "Train")
