@@ -10,7 +10,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.e2e.conftest import VIEWPORT
-from tests.e2e.ui import goto_page, keep_only, key, no_exception, open_train
+from tests.e2e.ui import PLOT, TABLE, goto_page, keep_only, key, no_exception, open_train
 from tests.pipeline_core.test_library_estimators import churn_frame
 
 pytestmark = pytest.mark.e2e
@@ -37,8 +37,11 @@ def test_train_preselects_lightgbm_for_text_and_trains_xgboost_and_catboost_on_l
         no_exception(page)
         shot(page, "train_xgboost_catboost_done")
         goto_page(page, "Compare")
-        expect(page.get_by_text("XGBoost").first).to_be_visible()
-        expect(page.get_by_text("CatBoost").first).to_be_visible()
+        leaderboard = page.locator(TABLE).first  # a canvas grid: its cells are in the page, not "visible" text
+        expect(leaderboard).to_be_visible()
+        expect(leaderboard).to_contain_text("XGBoost")
+        expect(leaderboard).to_contain_text("CatBoost")
+        expect(page.locator(PLOT).first).to_be_visible()
         no_exception(page)
         shot(page, "compare_xgboost_catboost")
     finally:
