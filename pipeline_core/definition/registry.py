@@ -203,6 +203,10 @@ LIGHTGBM_PORTFOLIO = ({"num_leaves": 15, "learning_rate": 0.02, "n_estimators": 
 FOREST_PORTFOLIO = ({}, {"max_features": 0.5, "min_samples_leaf": 2, "n_estimators": 300},
                     {"max_features": "sqrt", "min_samples_leaf": 1, "n_estimators": 300})
 
+# LightGBM's, XGBoost's and CatBoost's ONNX converters (onnxmltools, CatBoost's own export) compute in float32
+FLOAT32_TREES = ("its ONNX converter computes in float32, so rows near a split's threshold can land on the other "
+                 "side and predict differently from the model")
+
 MODELS: dict[str, ModelEntry] = {
     "logistic_regression": ModelEntry(
         "Logistic regression", {C: linear_model.LogisticRegression}, {C: {"max_iter": 2000}},
@@ -285,8 +289,7 @@ MODELS: dict[str, ModelEntry] = {
         help="Microsoft's gradient boosting library: leaf-wise trees, fast on large tables.",
         trusted=("collections.OrderedDict", "lightgbm.basic.Booster", "lightgbm.sklearn.LGBMClassifier",
                  "lightgbm.sklearn.LGBMRegressor"),
-        onnx=refused("its ONNX converter (onnxmltools) computes in float32, so splits near a threshold can "
-                     "differ from the model's", "LGBMClassifier", "LGBMRegressor"),
+        onnx=refused(FLOAT32_TREES, "LGBMClassifier", "LGBMRegressor"),
         libraries=("lightgbm",)),
     "xgboost": ModelEntry(
         "XGBoost", {C: le.XGBLabelClassifier, R: xgboost.XGBRegressor},
@@ -299,8 +302,7 @@ MODELS: dict[str, ModelEntry] = {
         help="The XGBoost library's gradient boosting: depth-wise trees, missing values handled natively.",
         trusted=("xgboost.core.Booster", "pipeline_core.library_estimators.XGBLabelClassifier",
                  "xgboost.sklearn.XGBRegressor"),
-        onnx=refused("its ONNX converter (onnxmltools) computes in float32, so splits near a threshold can "
-                     "differ from the model's", "XGBLabelClassifier", "XGBRegressor"),
+        onnx=refused(FLOAT32_TREES, "XGBLabelClassifier", "XGBRegressor"),
         libraries=("xgboost",), script=(_library_helper(le.XGBLabelClassifier, "xgboost"),)),
     "catboost": ModelEntry(
         "CatBoost", {C: le.CatBoostLabelClassifier, R: catboost.CatBoostRegressor},
@@ -314,8 +316,7 @@ MODELS: dict[str, ModelEntry] = {
          "l2_leaf_reg": _float(1.0, 10.0, log=True)},
         help="Yandex's gradient boosting on symmetric trees: strong with little tuning, slower to fit than LightGBM.",
         trusted=("pipeline_core.library_estimators.CatBoostLabelClassifier", "catboost.core.CatBoostRegressor"),
-        onnx=refused("CatBoost's ONNX export computes in float32, so splits near a threshold can differ from the "
-                     "model's", "CatBoostLabelClassifier", "CatBoostRegressor"),
+        onnx=refused(FLOAT32_TREES, "CatBoostLabelClassifier", "CatBoostRegressor"),
         libraries=("catboost",), script=(_library_helper(le.CatBoostLabelClassifier, "catboost"),)),
     "naive_bayes": ModelEntry("Gaussian naive Bayes", {C: naive_bayes.GaussianNB}, seeded=False,
                               search={"var_smoothing": _float(1e-12, 1e-3, log=True)}, dense_only=True),
