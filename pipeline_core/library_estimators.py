@@ -7,6 +7,9 @@ CatBoost's predicts a column (shape ``(n, 1)``) for three classes or more. These
 parameters are the library's own, so tuning, the model card and the standalone script name them as the library's
 documentation does. The standalone script defines the same classes from this module's source
 (``definition.registry``), so it imports nothing here but numpy and the library: keep it that way.
+
+:func:`classes_of` is the one place that asks a fitted model for its classes: CatBoost's regressor has a
+``classes_`` too (an empty array), so ``hasattr(model, "classes_")`` would take it for a classifier.
 """
 
 from __future__ import annotations
@@ -14,6 +17,13 @@ from __future__ import annotations
 import catboost
 import numpy as np
 import xgboost
+
+
+def classes_of(model: object) -> np.ndarray | None:
+    """The labels a fitted classifier (or a pipeline ending in one) predicts, in its order; ``None`` for any other
+    model (regressors, clustering), CatBoost's regressor with its empty ``classes_`` included."""
+    classes = getattr(model, "classes_", None)
+    return classes if classes is not None and len(classes) else None
 
 
 class XGBLabelClassifier(xgboost.XGBClassifier):

@@ -20,6 +20,7 @@ from sklearn.pipeline import Pipeline
 from threadpoolctl import threadpool_limits
 
 from pipeline_core.errors import DataError
+from pipeline_core.library_estimators import classes_of
 
 GRID_POINTS = 20
 CURVE_ROWS = 300  # rows averaged for the partial dependence (each is an ICE line)
@@ -46,7 +47,7 @@ def dependence_curves(pipeline: Pipeline, frame: pd.DataFrame, columns: list[str
     raw_of = {new: raw for raw, new in (prepare.rename or {}).items()}
     sample = frame.sample(rows, random_state=seed) if len(frame) > rows else frame
     sample = sample.reset_index(drop=True).copy()
-    classes = getattr(pipeline, "classes_", None)
+    classes = classes_of(pipeline)
     target_class = _shown_class(pipeline, sample) if classes is not None else None
     curves = []
     for column in columns:

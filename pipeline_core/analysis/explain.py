@@ -2,8 +2,10 @@
 
 One :class:`Explainer` per model, built once from a few background rows and reused for every request:
 
-- tree models (decision trees, forests, gradient boosting, histogram gradient boosting) get shap's exact
-  ``TreeExplainer`` on the matrix the model reads, in the model's raw output space;
+- tree models (decision trees, forests, gradient boosting, histogram gradient boosting, and LightGBM, XGBoost and
+  CatBoost with their own default objectives) get shap's exact ``TreeExplainer`` on the matrix the model reads, in
+  the model's raw output space (for the three libraries shap asks the library itself, which also reads category
+  splits);
 - linear models get shap's ``LinearExplainer`` (contributions ``coef · (x − mean of the background)``);
 - every other model, and any pipeline whose steps mix columns (PCA, interaction terms), gets shap's
   permutation explainer run directly on the user's columns, over a small background sample.
@@ -21,9 +23,12 @@ import warnings
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+import catboost
+import lightgbm
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
+import xgboost
 from sklearn import ensemble, linear_model, tree
 from sklearn.base import is_classifier, is_regressor
 from sklearn.pipeline import Pipeline
@@ -31,6 +36,7 @@ from threadpoolctl import threadpool_limits
 
 from pipeline_core.compiler.sources import MatrixSources, matrix_sources
 from pipeline_core.errors import DataError, ModelError
+from pipeline_core.library_estimators import classes_of
 
 Method = Literal["tree", "linear", "permutation"]
 BACKGROUND_ROWS = 50
@@ -43,6 +49,13 @@ _TREES = (tree.DecisionTreeClassifier, tree.DecisionTreeRegressor, ensemble.Rand
           ensemble.RandomForestRegressor, ensemble.ExtraTreesClassifier, ensemble.ExtraTreesRegressor,
           ensemble.GradientBoostingClassifier, ensemble.GradientBoostingRegressor,
           ensemble.HistGradientBoostingClassifier, ensemble.HistGradientBoostingRegressor)
+_LIBRARY_TREES = (lightgbm.LGBMModel, xgboost.XGBModel, catboost.CatBoost)
+# the libraries' default objectives (XGBoost names its multiclass one only after the fit; CatBoost's regressor
+# reports RMSE among its parameters): with these their raw output is the log-odds, the softmax logit or the
+# prediction itself, as ``output_space`` says; any other objective (Poisson, Tweedie, a ranking loss) is explained
+# by permutation, in the prediction the user sees
+_LIBRARY_DEFAULT_OBJECTIVES = (None, "binary", "multiclass", "regression", "binary:logistic", "multi:softprob",
+                               "reg:squarederror", "Logloss", "MultiClass", "RMSE")
 _PROBABILITY_TREES = (tree.DecisionTreeClassifier, ensemble.RandomForestClassifier, ensemble.ExtraTreesClassifier)
 _LINEAR = (linear_model.LogisticRegression, linear_model.LinearRegression, linear_model.Ridge, linear_model.Lasso,
            linear_model.ElasticNet)
@@ -98,6 +111,15 @@ def _splits_on_categories(model: Any) -> bool:
     return flags is not None and bool(np.any(flags))
 
 
+def _exact_trees(model: Any) -> bool:
+    """Whether shap's tree explainer gives this model's values exactly, in the output ``output_space`` names."""
+    if isinstance(model, _LIBRARY_TREES):
+        params = model.get_params()
+        objective = params.get("loss_function" if isinstance(model, catboost.CatBoost) else "objective")
+        return objective in _LIBRARY_DEFAULT_OBJECTIVES
+    return isinstance(model, _TREES) and not _splits_on_categories(model)
+
+
 class Explainer:
     """Explains rows for one fitted pipeline; build once (it holds background rows), call :meth:`explain` often."""
 
@@ -115,7 +137,8 @@ class Explainer:
         # a tuned decision threshold wraps the model: its scores are the inner model's, only the labels move
         self.final = getattr(final, "estimator_", final) if type(final).__name__ == "TunedThresholdClassifierCV" \
             else final
-        self.classes = list(final.classes_) if hasattr(final, "classes_") else None
+        classes = classes_of(final)
+        self.classes = None if classes is None else list(classes)
         final = self.final
         self.sources: MatrixSources = matrix_sources(pipeline)
         self.columns = self.sources.columns
@@ -135,7 +158,7 @@ class Explainer:
     # ---- choosing --------------------------------------------------------------------------------------
 
     def _choose_method(self) -> Method:
-        if self.sources.traceable and isinstance(self.final, _TREES) and not _splits_on_categories(self.final):
+        if self.sources.traceable and _exact_trees(self.final):
             import shap
 
             try:
@@ -194,7 +217,7 @@ class Explainer:
             else:  # one pass through the preparation serves the labels and the explanation
                 prepared = self.pipeline[:-1].transform(rows)
                 predicted = self.pipeline[-1].predict(prepared)
-                values, base = self._matrix_values(_dense(prepared))
+                values, base = self._matrix_values(self._tree_input(prepared))
         except (ValueError, TypeError) as e:
             raise DataError(f"the model could not explain these rows: {e}") from e
         pick, explained = self._explained(values.shape[2], predicted)
@@ -215,10 +238,17 @@ class Explainer:
         pick = np.array([position[p] for p in predicted])
         return pick, [str(self.classes[i]) for i in pick]
 
+    def _tree_input(self, prepared: Any) -> Any:
+        """The prepared matrix as the explainer should read it: dense float64, but sparse as the model read it for
+        XGBoost, which takes a sparse matrix's absent entries as missing values, not zeros."""
+        if isinstance(self.final, xgboost.XGBModel) and sp.issparse(prepared):
+            return prepared.tocsr()
+        return _dense(prepared)
+
     def _matrix(self, rows: pd.DataFrame) -> np.ndarray:
         return _dense(self.pipeline[:-1].transform(rows))
 
-    def _matrix_values(self, matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def _matrix_values(self, matrix: Any) -> tuple[np.ndarray, np.ndarray]:
         """Tree or linear SHAP values of the matrix, added up per source column: (rows, columns, outputs)."""
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -226,7 +256,7 @@ class Explainer:
                 raw = self._shap.shap_values(matrix, check_additivity=False)
             else:
                 raw = self._shap.shap_values(matrix)
-        values, base = _three_d(_stacked(raw), np.asarray(self._shap.expected_value), len(matrix))
+        values, base = _three_d(_stacked(raw), np.asarray(self._shap.expected_value), matrix.shape[0])
         summing = self.sources.summing_matrix()
         return np.einsum("rfo,fc->rco", values, summing), base
 

@@ -16,6 +16,7 @@ from pipeline_core.analysis import quality
 from pipeline_core.analysis.quality import RowViolation, row_violations
 from pipeline_core.artifacts.predict import PREDICTION, PROBABILITY_PREFIX, predict_frame
 from pipeline_core.artifacts.skops_io import LoadedModel
+from pipeline_core.library_estimators import classes_of
 
 
 @dataclass
@@ -34,7 +35,7 @@ def score(model: LoadedModel, frame: pd.DataFrame, rules: list[quality.Rule]) ->
     result = predict_frame(model.pipeline, frame, model.metadata)
     predictions = result.frame[PREDICTION].tolist()
     probabilities = None
-    classes = getattr(model.pipeline, "classes_", None)
+    classes = classes_of(model.pipeline)
     if classes is not None and f"{PROBABILITY_PREFIX}{classes[0]}" in result.frame.columns:
         labels = [str(c) for c in classes]
         matrix = result.frame[[f"{PROBABILITY_PREFIX}{c}" for c in classes]].to_numpy(dtype=float)

@@ -19,6 +19,7 @@ import pandas as pd
 
 from pipeline_core.artifacts.skops_io import LoadedModel
 from pipeline_core.errors import ModelError
+from pipeline_core.library_estimators import classes_of
 from pipeline_core.serving.explaining import ServiceExplainer
 from pipeline_core.serving.prediction_log import LogStats, PredictionLogWriter
 from pipeline_core.serving.requests import RowParser, ServiceLimits
@@ -48,7 +49,7 @@ def build_served(model: LoadedModel, identity: ModelIdentity, limits: ServiceLim
                          "cannot be served; retrain with a model that can, such as k-means")
     model = without_target_rules(model)
     schema = build_schema(model, identity, max_rows=limits.max_rows, max_body_bytes=limits.max_body_bytes)
-    classifies = hasattr(model.pipeline, "classes_") or identity.task in ("classification", "clustering")
+    classifies = classes_of(model.pipeline) is not None or identity.task in ("classification", "clustering")
     return Served(model=model, identity=identity, schema=schema, rules=model_rules(model),
                   parser=RowParser(schema.features, limits), explainer=ServiceExplainer(model.pipeline, background),
                   classifies=classifies, prediction_log=prediction_log)

@@ -27,6 +27,7 @@ from pipeline_core.compiler.schema import model_features
 from pipeline_core.compiler.target import resolve as resolve_target_transform
 from pipeline_core.definition import metrics as mt
 from pipeline_core.definition.spec import PipelineSpec
+from pipeline_core.library_estimators import classes_of
 from pipeline_core.training.splits import cv_splitter
 
 if TYPE_CHECKING:
@@ -60,7 +61,8 @@ def confusion_matrix_frame(pipeline: Any, X: pd.DataFrame, y: pd.Series) -> pd.D
 
 def _labels(pipeline: Any, y: pd.Series, predicted: np.ndarray) -> list[Any]:
     """The model's classes first (its order), then any label seen only in ``y``."""
-    known = list(getattr(pipeline, "classes_", []))
+    classes = classes_of(pipeline)
+    known = [] if classes is None else list(classes)
     extra = sorted((set(pd.unique(np.asarray(y))) | set(pd.unique(predicted))) - set(known), key=str)
     return known + extra
 

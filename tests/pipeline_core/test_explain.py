@@ -6,10 +6,12 @@ date and free text), so the matrix holds one-hot levels, TF-IDF words, date part
 
 from __future__ import annotations
 
+import lightgbm
 import numpy as np
 import pandas as pd
 import pytest
 import shap
+import xgboost
 from threadpoolctl import threadpool_limits
 
 from pipeline_core.analysis.dependence import dependence_curves
@@ -59,6 +61,63 @@ def explained_reference(pipeline, X: pd.DataFrame, explanation) -> np.ndarray:
         return outputs[:, 0]
     classes = [str(c) for c in pipeline.classes_]
     return outputs[np.arange(len(X)), [classes.index(c) for c in explanation.explained_class]]
+
+
+def library_raw_output(final, matrix) -> np.ndarray:
+    """LightGBM's, XGBoost's or CatBoost's raw score (log-odds, softmax logits or the prediction), one column per
+    output, asked of the library itself."""
+    if isinstance(final, lightgbm.LGBMModel):
+        raw = final.predict(matrix, raw_score=True)
+    elif isinstance(final, xgboost.XGBModel):  # the label classifier's own ``predict`` gives labels only
+        raw = xgboost.XGBModel.predict(final, matrix, output_margin=True)
+    else:
+        raw = final.predict(matrix, prediction_type="RawFormulaVal")
+    raw = np.asarray(raw, dtype=np.float64)
+    return raw.reshape(-1, 1) if raw.ndim == 1 else raw
+
+
+@pytest.mark.parametrize("model", ["lightgbm", "xgboost", "catboost"])
+@pytest.mark.parametrize(("frame", "target", "task", "space"), [
+    ("binary_frame", "diagnosis", "classification", "log-odds"),
+    ("multiclass_frame", "species", "classification", "raw score (softmax logit)"),
+    ("regression_frame", "progression", "regression", "prediction")])
+def test_boosting_libraries_get_exact_tree_values_in_their_raw_score(request, model, frame, target, task, space):
+    """shap asks the library for its own tree values (category splits included), so they add up to the raw score
+    the library reports; XGBoost computes in float32, hence its relative tolerance."""
+    data = request.getfixturevalue(frame)
+    pipeline, X = fitted(data, target, model, task)
+    rows = X.iloc[:40]
+    explainer = Explainer(pipeline, None)  # exact tree values need no background
+    explanation = explainer.explain(rows)
+    assert (explainer.method, explanation.output_space, explainer.background_rows) == ("tree", space, 0)
+    assert explanation.columns == list(pipeline[0].types)
+    raw = library_raw_output(pipeline[-1], pipeline[:-1].transform(rows))
+    if explanation.explained_class is None or raw.shape[1] == 1:
+        expected = raw[:, 0]
+    else:
+        classes = [str(c) for c in pipeline.classes_]
+        expected = raw[np.arange(len(rows)), [classes.index(c) for c in explanation.explained_class]]
+        assert explanation.explained_class == [str(p) for p in pipeline.predict(rows)]
+    tolerance = {"rtol": 1e-5, "atol": 1e-4} if model == "xgboost" else {"rtol": 0, "atol": TOLERANCE}
+    np.testing.assert_allclose(explanation.outputs, expected, **tolerance)
+
+
+@pytest.mark.parametrize(("model", "params"), [("lightgbm", {"objective": "poisson"}),
+                                               ("xgboost", {"objective": "count:poisson"}),
+                                               ("catboost", {"loss_function": "Poisson"})])
+def test_a_library_model_with_another_objective_is_explained_in_its_prediction(regression_frame, model, params):
+    """Their raw score would be on a log scale the caption could not name per library: permutation values are in
+    the prediction the user sees."""
+    spec = PipelineSpec.model_validate({"target": "progression", "models": [{"kind": model, "params": params}]})
+    schema = infer_schema(regression_frame, spec)
+    spec = spec.model_copy(update={"steps": default_steps(schema)})
+    pipeline = compile_pipeline(spec, schema, task="regression", model=spec.models[0])
+    X = regression_frame.drop(columns="progression")
+    with threadpool_limits(1, user_api="openmp"):
+        pipeline.fit(X, regression_frame["progression"])
+    explanation = Explainer(pipeline, X).explain(X.iloc[:5])
+    assert (explanation.method, explanation.output_space) == ("permutation", "prediction")
+    np.testing.assert_allclose(explanation.outputs, pipeline.predict(X.iloc[:5]), rtol=1e-6)
 
 
 @pytest.mark.parametrize(("model", "method", "space"), [

@@ -19,9 +19,12 @@ import pytest
 import skops.io as sio
 from threadpoolctl import threadpool_limits
 
+from pipeline_core.analysis.dependence import dependence_curves
+from pipeline_core.analysis.explain import Explainer
 from pipeline_core.artifacts.codegen import python_script
 from pipeline_core.artifacts.constructors import is_estimator
 from pipeline_core.artifacts.export import dump_model, load_model, to_onnx
+from pipeline_core.artifacts.skops_io import LoadedModel
 from pipeline_core.compiler.compile import compile_pipeline
 from pipeline_core.compiler.prepare import prepare
 from pipeline_core.definition import steps as st
@@ -37,6 +40,8 @@ from pipeline_core.definition.registry import (
 from pipeline_core.definition.spec import EvaluationPlan, ModelSpec, PipelineSpec
 from pipeline_core.errors import ModelError
 from pipeline_core.io.readers import read_path
+from pipeline_core.library_estimators import classes_of
+from pipeline_core.serving.scoring import score
 from tests.pipeline_core.test_export import SMALL, coverage_frame
 
 TARGETS = {"classification": "label", "regression": "amount", "clustering": None}
@@ -215,6 +220,34 @@ def test_it_converts_to_onnx_or_is_refused_with_its_declared_reason(case, apps):
         with pytest.raises(ModelError, match="cannot be converted") as refusal:
             to_onnx(pipeline, raw.head(60))
     assert all(reason in str(refusal.value) for reason in reasons)
+
+
+SUPERVISED_CASES = [case for case, (task, _, _) in MODEL_CASES.items() if task != "clustering"]
+
+
+@pytest.mark.parametrize("case", SUPERVISED_CASES)
+def test_the_service_scores_it_and_explains_and_curves_its_predictions(case, apps):
+    """What a served or reported model is asked after training: labels (and probabilities for classes), each row's
+    contributions adding up to its output, and dependence curves. A regressor is never taken for a classifier
+    (CatBoost's regressor carries an empty ``classes_``: /predict answered 500 and /explain failed)."""
+    pipeline, raw, prepared, _ = apps[case]
+    classes = classes_of(pipeline)
+    assert (classes is None) == (prepared.task == "regression")
+    rows = raw.head(4)
+    with threadpool_limits(1):
+        scored = score(LoadedModel(pipeline), rows, [])
+        explanation = Explainer(pipeline, raw).explain(rows)
+        curves = dependence_curves(pipeline, raw, ["a", "c"], rows=20)
+    assert scored.predictions == list(pipeline.predict(rows))
+    if classes is not None and hasattr(pipeline, "predict_proba"):
+        assert [list(p) for p in scored.probabilities] == [[str(c) for c in classes]] * len(rows)
+    else:
+        assert scored.probabilities is None
+    if explanation.explained_class is None:
+        np.testing.assert_allclose(explanation.outputs, pipeline.predict(rows), rtol=1e-5, atol=1e-4)
+    else:
+        assert set(explanation.explained_class) <= {str(c) for c in classes}
+    assert [c.column for c in curves] == ["a", "c"] and all(np.isfinite(c.average).all() for c in curves)
 
 
 def test_class_weights_go_to_every_classifier_that_takes_them_and_nowhere_else():
