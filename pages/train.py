@@ -131,9 +131,10 @@ def _settings_form(spec: PipelineSpec, task: str, n_classes: int, *, busy: bool)
     options = registry.models_for(task)
     preselected = spec.open_choices.preselected(task, spec.steps)
     chosen = [m.kind for m in spec.models if m.kind in options] or preselected
-    text = ("\n\nWith TF-IDF text columns, LightGBM is preselected in histogram gradient boosting's place: it reads "
-            "the sparse word columns as they are, many times faster." if preselected != registry.default_models(task)
-            else "")
+    usual = registry.default_models(task)
+    text = "".join(f"\n\nWith TF-IDF text columns, *{_model_label(new)}* is preselected instead of "
+                   f"*{_model_label(old)}*: it reads the sparse word columns as they are, many times faster."
+                   for old, new in zip(usual, preselected, strict=True) if old != new)
     with st.form("train_settings"):
         autopilot = _autopilot_inputs(spec, task)
         kinds = st.multiselect("Candidate models", options, default=chosen, format_func=_model_label,
