@@ -12,6 +12,7 @@ entry here, and a step without an entry fails at import, not silently in one cor
 
 from __future__ import annotations
 
+import functools
 import inspect
 import warnings
 from dataclasses import dataclass, field
@@ -138,9 +139,11 @@ class ModelEntry:
         return cls(**merged)
 
 
+@functools.cache
 def parameters_of(cls: type) -> frozenset[str]:
     """The constructor parameters an estimator class takes: its signature's (CatBoost's ``get_params`` lists only
-    what was set) and its ``get_params``'s (XGBoost's signature hides most of them in ``**kwargs``)."""
+    what was set) and its ``get_params``'s (XGBoost's signature hides most of them in ``**kwargs``). Cached per
+    class: every model a run builds asks, and the answer is the class's."""
     named = [p.name for p in inspect.signature(cls.__init__).parameters.values()
              if p.name != "self" and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
     return frozenset([*named, *cls().get_params(deep=False)])
