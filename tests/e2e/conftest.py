@@ -162,6 +162,14 @@ def page(browser, app_url: str):
 
 
 @pytest.fixture
+def fresh_page(browser):
+    """A page in a browser context of its own at 1280×800, for tests that open their own app's address."""
+    context = browser.new_context(viewport=VIEWPORT)
+    yield context.new_page()
+    context.close()
+
+
+@pytest.fixture
 def shot():
     SCREENSHOTS.mkdir(exist_ok=True)
 

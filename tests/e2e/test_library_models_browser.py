@@ -9,7 +9,6 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import VIEWPORT
 from tests.e2e.ui import PLOT, TABLE, arm, goto_page, keep_only, key, no_exception, open_train, wait_for_app
 from tests.pipeline_core.test_library_estimators import churn_frame
 
@@ -19,37 +18,33 @@ TRAINING_TIMEOUT_MS = 240_000
 
 
 def test_train_preselects_lightgbm_for_text_and_trains_xgboost_and_catboost_on_long_labels(
-        browser, threads_app_url, shot, tmp_path: Path):
+        fresh_page, threads_app_url, shot, tmp_path: Path):
+    page = fresh_page
     csv = tmp_path / "reviews.csv"
     churn_frame(3).to_csv(csv, index=False)
-    context = browser.new_context(viewport=VIEWPORT)
-    page = context.new_page()
-    try:
-        open_train(page, threads_app_url, csv, "churned")
-        models = page.locator(key("train_models"))
-        expect(models).to_contain_text("LightGBM")
-        expect(models).not_to_contain_text("Histogram gradient boosting")
-        shot(page, "train_text_preselection")
-        keep_only(page, "train_models", ("XGBoost", "CatBoost"))
-        page.locator(key("train_folds")).locator("input").fill("3")
-        page.locator(key("train_start")).locator("button").click()
-        expect(page.get_by_text("Saved model: refitted on all")).to_be_visible(timeout=TRAINING_TIMEOUT_MS)
-        no_exception(page)
-        shot(page, "train_xgboost_catboost_done")
-        goto_page(page, "Compare")
-        leaderboard = page.locator(TABLE).first  # a canvas grid: its cells are in the page, not "visible" text
-        expect(leaderboard).to_be_visible()
-        expect(leaderboard).to_contain_text("XGBoost")
-        expect(leaderboard).to_contain_text("CatBoost")
-        expect(page.locator(PLOT).first).to_be_visible()
-        no_exception(page)
-        shot(page, "compare_xgboost_catboost")
-        arm(page)
-        page.get_by_role("tab", name="Explanations").click()
-        wait_for_app(page, armed=True)
-        expect(page.get_by_text("exact tree SHAP values").first).to_be_visible(timeout=TRAINING_TIMEOUT_MS)
-        expect(page.locator(key("compare_shap_beeswarm")).locator(PLOT).first).to_be_visible()
-        no_exception(page)
-        shot(page, "compare_xgboost_catboost_explanations")
-    finally:
-        context.close()
+    open_train(page, threads_app_url, csv, "churned")
+    models = page.locator(key("train_models"))
+    expect(models).to_contain_text("LightGBM")
+    expect(models).not_to_contain_text("Histogram gradient boosting")
+    shot(page, "train_text_preselection")
+    keep_only(page, "train_models", ("XGBoost", "CatBoost"))
+    page.locator(key("train_folds")).locator("input").fill("3")
+    page.locator(key("train_start")).locator("button").click()
+    expect(page.get_by_text("Saved model: refitted on all")).to_be_visible(timeout=TRAINING_TIMEOUT_MS)
+    no_exception(page)
+    shot(page, "train_xgboost_catboost_done")
+    goto_page(page, "Compare")
+    leaderboard = page.locator(TABLE).first  # a canvas grid: its cells are in the page, not "visible" text
+    expect(leaderboard).to_be_visible()
+    expect(leaderboard).to_contain_text("XGBoost")
+    expect(leaderboard).to_contain_text("CatBoost")
+    expect(page.locator(PLOT).first).to_be_visible()
+    no_exception(page)
+    shot(page, "compare_xgboost_catboost")
+    arm(page)
+    page.get_by_role("tab", name="Explanations").click()
+    wait_for_app(page, armed=True)
+    expect(page.get_by_text("exact tree SHAP values").first).to_be_visible(timeout=TRAINING_TIMEOUT_MS)
+    expect(page.locator(key("compare_shap_beeswarm")).locator(PLOT).first).to_be_visible()
+    no_exception(page)
+    shot(page, "compare_xgboost_catboost_explanations")

@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.e2e.conftest import VIEWPORT
 from tests.e2e.ui import keep_only, key, no_exception, open_train
 from tests.pipeline_core.test_threshold import imbalanced
 
@@ -18,30 +17,26 @@ TRAINING_TIMEOUT_MS = 180_000
 
 
 
-def test_train_offers_threshold_tuning_for_two_classes_and_shows_the_chosen_threshold(browser, threads_app_url,
+def test_train_offers_threshold_tuning_for_two_classes_and_shows_the_chosen_threshold(fresh_page, threads_app_url,
                                                                                      shot, tmp_path: Path):
+    page = fresh_page
     csv = tmp_path / "alarms.csv"
     imbalanced(600).to_csv(csv, index=False)
-    context = browser.new_context(viewport=VIEWPORT)
-    page = context.new_page()
-    try:
-        open_train(page, threads_app_url, csv, "label")
-        option = page.locator(key("train_threshold"))
-        expect(option).to_contain_text("Tune the decision threshold on CV predictions")
-        keep_only(page, "train_models", ("Logistic regression",))
-        page.locator(key("train_folds")).locator("input").fill("3")
-        option.locator("label").click()
-        shot(page, "train_threshold_option")
-        _check_help(page)
-        page.locator(key("train_start")).locator("button").click()
-        summary = page.get_by_text("Decision threshold: predicts")
-        expect(summary).to_be_visible(timeout=TRAINING_TIMEOUT_MS)
-        expect(summary).to_contain_text("chosen to maximise balanced accuracy")
-        # the leaderboard's "Threshold (balanced accuracy)" column is drawn on a canvas: tests/pages checks it
-        no_exception(page)
-        shot(page, "train_threshold_summary")
-    finally:
-        context.close()
+    open_train(page, threads_app_url, csv, "label")
+    option = page.locator(key("train_threshold"))
+    expect(option).to_contain_text("Tune the decision threshold on CV predictions")
+    keep_only(page, "train_models", ("Logistic regression",))
+    page.locator(key("train_folds")).locator("input").fill("3")
+    option.locator("label").click()
+    shot(page, "train_threshold_option")
+    _check_help(page)
+    page.locator(key("train_start")).locator("button").click()
+    summary = page.get_by_text("Decision threshold: predicts")
+    expect(summary).to_be_visible(timeout=TRAINING_TIMEOUT_MS)
+    expect(summary).to_contain_text("chosen to maximise balanced accuracy")
+    # the leaderboard's "Threshold (balanced accuracy)" column is drawn on a canvas: tests/pages checks it
+    no_exception(page)
+    shot(page, "train_threshold_summary")
 
 
 def _check_help(page: Page) -> None:
