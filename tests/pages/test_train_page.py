@@ -60,18 +60,6 @@ def test_models_come_from_the_registry_with_defaults_preselected(app, iris_id):
     assert "classification" in " ".join(m.value for m in at.markdown)
 
 
-def test_with_free_text_the_preselection_swaps_in_the_sparse_model_and_says_why(app, churn_id):
-    """The churn sample's review column gets a TF-IDF step: its stand-in (the registry's ``with_text``) is
-    preselected, and the picker's help names both models from their registry labels."""
-    spec = PipelineSpec(target="churned")
-    spec = spec.model_copy(update={"steps": default_steps(infer_schema(load_sample(CHURN), spec))})
-    at = app("pages/train.py", dataset_id=churn_id, spec=spec.to_dict())
-    assert not at.exception and not at.error
-    picker = at.multiselect(key="train_models")
-    assert picker.value == default_models("classification", sparse_text=True) != default_models("classification")
-    assert "*LightGBM* is preselected instead of *Histogram gradient boosting*" in picker.help
-
-
 def test_a_target_no_model_can_learn_from_is_refused_before_training(store, app):
     frame = pd.DataFrame({"x": range(40), "label": ["a"] * 38 + ["b"] * 2})
     at = app("pages/train.py", dataset_id=store_frame(store, frame, "rare"),

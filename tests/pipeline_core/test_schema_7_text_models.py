@@ -56,4 +56,5 @@ def test_the_train_page_preselects_lightgbm_for_a_pipeline_with_text(store):
     assert not at.exception
     picker = at.multiselect(key="train_models")
     assert "lightgbm" in picker.value and "hist_gradient_boosting" not in picker.value
-    assert "With TF-IDF text columns, LightGBM is preselected" in picker.help
+    # both names come from their registry labels
+    assert "With TF-IDF text columns, *LightGBM* is preselected instead of *Histogram gradient boosting*" in picker.help
