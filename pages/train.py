@@ -132,14 +132,14 @@ def _settings_form(spec: PipelineSpec, task: str, n_classes: int, *, busy: bool)
     preselected = spec.open_choices.preselected(task, spec.steps)
     chosen = [m.kind for m in spec.models if m.kind in options] or preselected
     usual = registry.default_models(task)
-    text = "".join(f"\n\nWith TF-IDF text columns, *{_model_label(new)}* is preselected instead of "
-                   f"*{_model_label(old)}*: it reads the sparse word columns as they are, many times faster."
-                   for old, new in zip(usual, preselected, strict=True) if old != new)
+    swaps = [f"With TF-IDF text columns, *{_model_label(new)}* is preselected instead of *{_model_label(old)}*: it "
+             "reads the sparse word columns as they are, many times faster."
+             for old, new in zip(usual, preselected, strict=True) if old != new]  # first: the list below is long
+    autopilot_note = "Not used by the autopilot, which searches every model family it has a portfolio for."
     with st.form("train_settings"):
         autopilot = _autopilot_inputs(spec, task)
         kinds = st.multiselect("Candidate models", options, default=chosen, format_func=_model_label,
-                               key="train_models", help=_models_help(options) + text + "\n\nNot used by the autopilot, "
-                               "which searches every model family it has a portfolio for.")
+                               key="train_models", help="\n\n".join([*swaps, _models_help(options), autopilot_note]))
         evaluation = _evaluation_inputs(spec, task)
         balanced = _class_weight_input(spec, task, options)
         threshold = _threshold_inputs(spec, n_classes)
