@@ -264,6 +264,10 @@ def _cross_validate(
                  Work("cv", len(results), len(splits)))
         if cancel():
             raise CancelledError(f"cancelled while cross-validating {row.label}")
+    # back in fold order: per-fold scores are shown fold by fold, and a mean summed in the order folds happened to
+    # finish differs in its last bit between runs, so a re-run's leaderboard would not be the same
+    fold_of = {int(te[0]): i for i, (_, te) in enumerate(splits)}
+    results.sort(key=lambda r: fold_of[int(r[4][0])])
     for name in names:
         values = [r[0][name] for r in results]
         row.folds[name] = values
