@@ -191,12 +191,13 @@ def _class_weight_input(spec: PipelineSpec, task: str, options: list[str]) -> bo
     """Class weighting for classifiers (issue 15 point 12): on when the definition's models already weigh."""
     if task != "classification":
         return False
-    current = any(m.params.get("class_weight") == "balanced" for m in spec.models)
+    current = any(registry.is_weighted(m.kind, m.params) for m in spec.models)
     takes = ", ".join(_model_label(k) for k in options if registry.weighs_classes(k))
     return st.checkbox("Weight classes by their rarity", current, key="train_class_weight",
-                       help=f"Rare classes count as much as common ones while fitting (class_weight='balanced'): "
-                            f"usually better balanced accuracy and recall on the rare class, at some cost in "
-                            f"plain accuracy. Applies to: {takes}; other models train as they are.")
+                       help=f"Rare classes count as much as common ones while fitting (class_weight='balanced'; "
+                            f"CatBoost's auto_class_weights='Balanced'): usually better balanced accuracy and recall "
+                            f"on the rare class, at some cost in plain accuracy. Applies to: {takes}; other models "
+                            f"train as they are.")
 
 
 THRESHOLD_HELP = (
@@ -419,7 +420,7 @@ def _model_states(run: Any, task: str) -> pd.DataFrame:
     """
     spec = common.current_spec()
     searching = spec.autopilot is not None and not spec.autopilot.chosen
-    kinds = (families(spec.autopilot, task) if searching else
+    kinds = (families(spec, task) if searching else
              [m.kind for m in spec.autopilot.chosen] if spec.autopilot is not None else
              [m.kind for m in spec.models]) or spec.open_choices.preselected(task, spec.steps)
     labels = [registry.MODELS[kind].label for kind in kinds]

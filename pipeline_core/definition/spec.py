@@ -263,10 +263,15 @@ class OpenChoices(Strict):
     def preselected(self, task: str, steps: list[Any]) -> list[str]:
         """The model kinds a definition with these ``steps`` trains when it lists none."""
         from pipeline_core.definition.registry import default_models
+
+        return default_models(task, sparse_text=self.sparse_text(steps))
+
+    def sparse_text(self, steps: list[Any]) -> bool:
+        """Whether models with a ``with_text`` stand-in give it their place: a TF-IDF step feeds the models, and
+        the definition is of schema 7 or later (``text_models``)."""
         from pipeline_core.definition.steps import Tfidf
 
-        text = self.text_models == "sparse" and any(isinstance(s, Tfidf) for s in steps)
-        return default_models(task, sparse_text=text)
+        return self.text_models == "sparse" and any(isinstance(s, Tfidf) for s in steps)
 
 
 class PipelineSpec(Strict):

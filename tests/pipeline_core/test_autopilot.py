@@ -67,7 +67,7 @@ def test_the_budget_is_met_by_the_runs_own_accounting(searched):
 def test_the_leaderboard_holds_each_familys_best_with_every_configuration_tried(searched):
     result, _, _ = searched
     singles = [row for row in result.leaderboard if row.model in MODELS]
-    searched = families(result.spec.autopilot, "classification")
+    searched = families(result.spec, "classification")
     # cheapest first: the cheapest family always has a row; how many more fit depends on the machine's speed
     assert searched[0] in {row.model for row in singles} and {row.model for row in singles} <= set(searched)
     assert sum(len(row.tuning_history) for row in singles) <= result.autopilot.trials
@@ -115,7 +115,7 @@ def test_cancel_keeps_the_best_model_found_so_far():
     result = train(autopilot_spec(frame, 600), frame, progress=progress, cancel=lambda: len(scored) >= 2, n_jobs=1)
     assert result.autopilot.stopped == "cancelled"
     assert result.autopilot.trials <= 3  # it stopped at the cancel, far from its 10 minutes
-    cheapest = families(result.spec.autopilot, "regression")[:2]
+    cheapest = families(result.spec, "regression")[:2]
     assert cheapest[0] == "ridge" and {m.kind for m in result.spec.autopilot.chosen} == set(cheapest)
     assert result.pipeline.predict(frame.drop(columns="y")).shape == (len(frame),)
     assert result.spec.autopilot.chosen  # what it found is recorded, like a search that ran out of time
@@ -181,7 +181,26 @@ def test_families_narrow_the_search_and_regression_searches_its_own():
     result = train(autopilot_spec(frame, 6, families=["ridge", "lightgbm"], ensemble=False), frame, n_jobs=1)
     assert {row.model for row in result.leaderboard} <= {"ridge", "lightgbm"}
     assert result.spec.autopilot.families == ["ridge", "lightgbm"]
-    assert families(result.spec.autopilot, "regression") == ["ridge", "lightgbm"]
+    assert families(result.spec, "regression") == ["ridge", "lightgbm"]
+
+
+def test_with_text_features_a_family_gives_way_to_its_sparse_stand_in_unless_the_definition_says_otherwise():
+    """Histogram gradient boosting would bin every TF-IDF column as a dense one; LightGBM reads them sparse."""
+    words = ["late", "payment", "again", "paid", "early", "asked", "for", "a", "new", "card", "phone", "call"]
+    notes = [" ".join(words[(i * k) % len(words)] for k in range(1, 8)) + f" ticket {i}" for i in range(60)]
+    frame = classes_frame(60).assign(note=notes)
+    spec = autopilot_spec(frame, 30)
+    assert any(step.kind == "tfidf" for step in spec.steps)
+    searched = families(spec, "classification")
+    assert "lightgbm" in searched and "hist_gradient_boosting" not in searched
+    pinned = spec.model_copy(update={"open_choices": spec.open_choices.model_copy(
+        update={"text_models": "preselected"})})
+    assert "hist_gradient_boosting" in families(pinned, "classification")
+    named = spec.model_copy(update={"autopilot": spec.autopilot.model_copy(
+        update={"families": ["hist_gradient_boosting", "lightgbm"]})})
+    assert families(named, "classification") == ["lightgbm", "hist_gradient_boosting"]
+    no_text = autopilot_spec(classes_frame(60), 30)
+    assert "hist_gradient_boosting" in families(no_text, "classification")
 
 
 def test_older_definitions_load_without_an_autopilot_and_bad_plans_are_refused():
@@ -223,6 +242,11 @@ def test_a_search_ranked_on_a_metric_that_counts_classes_alike_weighs_them():
         update={"metric": "balanced_accuracy"})})
     chosen = train(balanced, frame, n_jobs=1).spec.autopilot.chosen
     assert [m.params.get("class_weight") for m in chosen] == ["balanced"]
+    catboost = balanced.model_copy(update={"autopilot": balanced.autopilot.model_copy(
+        update={"families": ["catboost"]})})
+    # CatBoost names it its own way, and the recorded parameters say so
+    chosen = train(catboost, frame, n_jobs=1).spec.autopilot.chosen
+    assert [m.kind for m in chosen] == ["catboost"] and chosen[0].params["auto_class_weights"] == "Balanced"
     plain = balanced.model_copy(update={"evaluation": balanced.evaluation.model_copy(update={"metric": "accuracy"})})
     assert all("class_weight" not in m.params for m in train(plain, frame, n_jobs=1).spec.autopilot.chosen)
 

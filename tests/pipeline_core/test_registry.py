@@ -252,16 +252,18 @@ def test_the_service_scores_it_and_explains_and_curves_its_predictions(case, app
 
 def test_class_weights_go_to_every_classifier_that_takes_them_and_nowhere_else():
     """Issue 15 point 12: the registry's class_weight flag is what the Train page's switch uses."""
-    from pipeline_core.definition.registry import weighs_classes, with_class_weights
+    from pipeline_core.definition.registry import is_weighted, weighs_classes, with_class_weights
     from pipeline_core.definition.spec import ModelSpec
 
     kinds = models_for("classification")
     weighted = with_class_weights([{"kind": k} for k in kinds], True)
     for model in weighted:
-        assert (model["params"].get("class_weight") == "balanced") == weighs_classes(model["kind"])
+        assert is_weighted(model["kind"], model["params"]) == weighs_classes(model["kind"])
+        assert bool(model["params"]) == weighs_classes(model["kind"])
         estimator = MODELS[model["kind"]].estimators["classification"]()
         if weighs_classes(model["kind"]):
-            estimator.set_params(**model["params"])  # the flag is honest: the estimator takes the parameter
+            estimator.set_params(**model["params"])  # the entry is honest: the estimator takes the parameter
         ModelSpec.model_validate(model)
-    assert sum(weighs_classes(k) for k in kinds) >= 3
-    assert all("class_weight" not in m["params"] for m in with_class_weights(weighted, False))
+    assert sum(weighs_classes(k) for k in kinds) >= 3 and weighs_classes("catboost")
+    unweighted = with_class_weights(weighted, False)
+    assert all(not m["params"] and not is_weighted(m["kind"], m["params"]) for m in unweighted)
