@@ -27,10 +27,28 @@ def classes_of(model: object) -> np.ndarray | None:
 
 
 class XGBLabelClassifier(xgboost.XGBClassifier):
-    """XGBoost's classifier fitted on any labels: it learns their codes and predicts the labels back."""
+    """XGBoost's classifier fitted on any labels: it learns their codes and predicts the labels back.
+
+    ``class_weight="balanced"`` weighs each training row by the inverse of its class's frequency, as scikit-learn's
+    classifiers do (XGBoost itself takes only per-row ``sample_weight``), so the Train page's switch and the
+    autopilot weigh it like the others."""
+
+    def __init__(self, *, class_weight: str | None = None, **kwargs: object) -> None:
+        super().__init__(**kwargs)
+        self.class_weight = class_weight
+
+    def get_xgb_params(self) -> dict:
+        params = super().get_xgb_params()
+        params.pop("class_weight", None)  # ours, not the booster's (it would warn that it is unused)
+        return params
 
     def fit(self, X: object, y: object, **kwargs: object) -> xgboost.XGBClassifier:
         labels, codes = np.unique(np.asarray(y), return_inverse=True)
+        if self.class_weight == "balanced" and kwargs.get("sample_weight") is None:
+            counts = np.bincount(codes)
+            kwargs["sample_weight"] = len(codes) / (len(counts) * counts[codes])
+        elif self.class_weight not in (None, "balanced"):
+            raise ValueError(f"class_weight must be 'balanced' or None, not {self.class_weight!r}")
         self.labels_ = None  # while XGBoost fits, the classes it checks against are its codes 0..n-1
         super().fit(X, codes, **kwargs)
         self.labels_ = labels

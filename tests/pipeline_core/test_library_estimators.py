@@ -105,3 +105,31 @@ def test_nothing_is_written_where_catboost_regression_runs(tmp_path: Path, monke
     result = train(spec, frame, n_jobs=1)
     assert result.best.error is None, result.best.error
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(("ours", "weighted"), [(XGBLabelClassifier, {"class_weight": "balanced"}),
+                                                 (CatBoostLabelClassifier, {"auto_class_weights": "Balanced"})])
+def test_weighing_classes_lifts_the_rare_class_as_scikit_learns_balanced_weights_do(ours, weighted):
+    """XGBoost takes only per-row weights: ``class_weight="balanced"`` gives each row n / (k * its class's count),
+    the weights CatBoost's own ``auto_class_weights`` and scikit-learn's ``class_weight`` use."""
+    from sklearn.metrics import balanced_accuracy_score, recall_score
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(600, 3))
+    y = np.where(X[:, 0] + rng.normal(size=600) > 1.8, "rare but important outcome", "common")
+    small = {"n_estimators": 30, "max_depth": 3} if ours is XGBLabelClassifier else {"iterations": 30, "depth": 3}
+    plain = ours(**small, **{"verbose": False} if ours is CatBoostLabelClassifier else {}).fit(X, y)
+    balanced = ours(**small, **weighted, **{"verbose": False} if ours is CatBoostLabelClassifier else {}).fit(X, y)
+    rare = "rare but important outcome"
+    assert recall_score(y, balanced.predict(X), pos_label=rare) > recall_score(y, plain.predict(X), pos_label=rare)
+    assert balanced_accuracy_score(y, balanced.predict(X)) > balanced_accuracy_score(y, plain.predict(X))
+    assert list(balanced.classes_) == ["common", rare]
+    from pipeline_core.artifacts.skops_io import dump_model, load_model
+
+    reloaded = load_model(dump_model(balanced)).pipeline  # the saved model's allow-list takes the weighted one
+    np.testing.assert_allclose(reloaded.predict_proba(X), balanced.predict_proba(X))
+    if ours is XGBLabelClassifier:
+        assert reloaded.class_weight == "balanced"
+        assert "class_weight" not in balanced.get_xgb_params()  # the booster never sees it (no unused warning)
+        with pytest.raises(ValueError, match="class_weight must be 'balanced' or None"):
+            ours(class_weight={"common": 1}).fit(X, y)
