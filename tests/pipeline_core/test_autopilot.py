@@ -185,14 +185,15 @@ def test_families_narrow_the_search_and_regression_searches_its_own():
 
 
 def test_with_text_features_a_family_gives_way_to_its_sparse_stand_in_unless_the_definition_says_otherwise():
-    """Histogram gradient boosting would bin every TF-IDF column as a dense one; LightGBM reads them sparse."""
+    """Histogram gradient boosting would bin every TF-IDF column as a dense one, CatBoost crawls over them (39 s
+    against LightGBM's 3.6 s on 3,200 tweets); LightGBM reads them sparse."""
     words = ["late", "payment", "again", "paid", "early", "asked", "for", "a", "new", "card", "phone", "call"]
     notes = [" ".join(words[(i * k) % len(words)] for k in range(1, 8)) + f" ticket {i}" for i in range(60)]
     frame = classes_frame(60).assign(note=notes)
     spec = autopilot_spec(frame, 30)
     assert any(step.kind == "tfidf" for step in spec.steps)
     searched = families(spec, "classification")
-    assert "lightgbm" in searched and "hist_gradient_boosting" not in searched
+    assert "lightgbm" in searched and not {"hist_gradient_boosting", "catboost"} & set(searched)
     pinned = spec.model_copy(update={"open_choices": spec.open_choices.model_copy(
         update={"text_models": "preselected"})})
     assert "hist_gradient_boosting" in families(pinned, "classification")
