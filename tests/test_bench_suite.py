@@ -38,3 +38,22 @@ def test_a_small_difference_on_few_test_rows_is_noise():
     drift = budget_drift(_table("binary"), short, long, test)
     assert drift.difference < 0 and not drift.below and drift.low < 0 < drift.high
     assert "within noise or above" in drift_report([drift], 30, 300)
+
+
+def test_a_report_takes_the_peers_from_an_earlier_file_and_the_autopilot_from_the_later(tmp_path, capsys):
+    """``--also``: the peers' scores of a run before a change to the autopilot, the autopilot's of the run after."""
+    import json
+    from dataclasses import asdict
+
+    from benchmarks.bench_suite import Outcome, main
+
+    before, after = tmp_path / "before.jsonl", tmp_path / "after.jsonl"
+    rows = [Outcome("digits", 30.0, "autopilot", 0.9611, 27.0, 1.0, 1.0, "Extra trees"),
+            Outcome("digits", 30.0, "ag_best", 0.9722, 30.0, 1.0, 1.0)]
+    before.write_text("".join(json.dumps(asdict(o)) + "\n" for o in rows))
+    after.write_text(json.dumps(asdict(Outcome("digits", 30.0, "autopilot", 0.9833, 26.0, 1.0, 1.0, "CatBoost")))
+                     + "\n")
+    assert main(["--report", "--tables", "digits", "--also", str(before), "--results", str(after)]) == 0
+    shown = capsys.readouterr().out
+    assert "0.9833 (1)" in shown and "0.9722 (2)" in shown and "0.9611" not in shown
+    assert "AG best on 1 of 1 tables where both scored" in shown
