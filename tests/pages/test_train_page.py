@@ -196,6 +196,23 @@ def test_class_weighting_can_be_set_and_lifts_balanced_accuracy_on_an_imbalanced
     assert scores[True] > scores[False] + 0.05, scores
 
 
+def test_catboost_weighed_in_its_own_words_shows_the_switch_on_and_unticking_it_removes_them(store, app, iris_id):
+    """CatBoost weighs classes with ``auto_class_weights="Balanced"``: the switch reads and writes that parameter
+    for it, as it does ``class_weight`` for the others, and its help names both."""
+    catboost = ModelSpec(kind="catboost", params={"iterations": 20, "auto_class_weights": "Balanced"})
+    at = app("pages/train.py", dataset_id=iris_id, spec=iris_spec(models=[catboost]))
+    switch = at.checkbox(key="train_class_weight")
+    assert switch.value is True and "CatBoost's auto_class_weights='Balanced'" in switch.help
+    assert "CatBoost" in switch.help.split("Applies to:")[1]
+    at.number_input(key="train_folds").set_value(3)
+    switch.uncheck()
+    at.button(key="train_start").click().run()
+    assert not at.exception
+    assert [m["params"] for m in at.session_state["spec"]["models"]] == [{"iterations": 20}]
+    run = wait_for_run(store, at.session_state["run_id"])
+    assert run.status == "done", run.error
+
+
 def test_after_switching_to_clustering_the_last_runs_summary_is_not_shown_as_this_ones(store, app, iris_id):
     """Issue 15 point 13: after switching the task, Train showed the previous run's summary as if it were new."""
     from tests.pages.test_compare_page import fast_spec, train_now
