@@ -136,6 +136,11 @@ def _settings_form(spec: PipelineSpec, task: str, n_classes: int, *, busy: bool)
              "reads the sparse word columns as they are, many times faster."
              for old, new in zip(usual, preselected, strict=True) if old != new]  # first: the list below is long
     autopilot_note = "Not used by the autopilot, which searches every model family it has a portfolio for."
+    give_way = [k for k in options if registry.MODELS[k].portfolio and registry.MODELS[k].with_text]
+    if give_way and spec.open_choices.sparse_text(spec.steps):
+        autopilot_note = autopilot_note[:-1] + (
+            f", except {' and '.join(f'*{_model_label(k)}*' for k in give_way)} over this pipeline's TF-IDF columns: "
+            f"*{_model_label(registry.MODELS[give_way[0]].with_text)}* reads them sparse, many times faster.")
     with st.form("train_settings"):
         autopilot = _autopilot_inputs(spec, task)
         kinds = st.multiselect("Candidate models", options, default=chosen, format_func=_model_label,
