@@ -136,11 +136,6 @@ def _settings_form(spec: PipelineSpec, task: str, n_classes: int, *, busy: bool)
              "reads the sparse word columns as they are, many times faster."
              for old, new in zip(usual, preselected, strict=True) if old != new]  # first: the list below is long
     autopilot_note = "Not used by the autopilot, which searches every model family it has a portfolio for."
-    give_way = [k for k in options if registry.MODELS[k].portfolio and registry.MODELS[k].with_text]
-    if give_way and spec.open_choices.sparse_text(spec.steps):
-        autopilot_note = autopilot_note[:-1] + (
-            f", except {' and '.join(f'*{_model_label(k)}*' for k in give_way)} over this pipeline's TF-IDF columns: "
-            f"*{_model_label(registry.MODELS[give_way[0]].with_text)}* reads them sparse, many times faster.")
     with st.form("train_settings"):
         autopilot = _autopilot_inputs(spec, task)
         kinds = st.multiselect("Candidate models", options, default=chosen, format_func=_model_label,
@@ -166,6 +161,20 @@ AUTOPILOT_HELP = (
     "until you ask for a new search. Hyperparameter tuning below is not used.")
 
 
+def _text_families_note(spec: PipelineSpec, task: str) -> str:
+    """Which families the autopilot leaves out over this pipeline's TF-IDF columns, named from the registry (empty
+    when it searches them all)."""
+    if not spec.open_choices.sparse_text(spec.steps):
+        return ""
+    give_way = [k for k in registry.models_for(task) if registry.MODELS[k].portfolio and registry.MODELS[k].with_text]
+    if not give_way:
+        return ""
+    return (f"\n\nOver this pipeline's TF-IDF text columns it leaves out "
+            f"{' and '.join(f'*{_model_label(k)}*' for k in give_way)}: "
+            f"*{_model_label(registry.MODELS[give_way[0]].with_text)}* reads the sparse word columns as they are, many "
+            "times faster.")
+
+
 def _autopilot_inputs(spec: PipelineSpec, task: str) -> tuple[float | None, bool]:
     """The autopilot's time budget in seconds (``None``: compare the candidate models) and whether to search again
     although the pipeline recorded a search's choices."""
@@ -174,7 +183,7 @@ def _autopilot_inputs(spec: PipelineSpec, task: str) -> tuple[float | None, bool
     plan = spec.autopilot
     on, budget = st.columns([3, 2], vertical_alignment="bottom")
     wanted = on.checkbox("Best model in a time budget (autopilot)", plan is not None, key="train_autopilot",
-                         help=AUTOPILOT_HELP)
+                         help=AUTOPILOT_HELP + _text_families_note(spec, task))
     most = settings().max_tuning_minutes
     least = min(MIN_AUTOPILOT_SECONDS / 60, most)
     current = min(max(plan.time_budget_seconds / 60 if plan is not None else 5.0, least), most)

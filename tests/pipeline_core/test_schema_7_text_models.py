@@ -58,6 +58,6 @@ def test_the_train_page_preselects_lightgbm_for_a_pipeline_with_text(store):
     assert "lightgbm" in picker.value and "hist_gradient_boosting" not in picker.value
     # both names come from their registry labels
     assert "With TF-IDF text columns, *LightGBM* is preselected instead of *Histogram gradient boosting*" in picker.help
-    # and the autopilot's note says which families its search leaves out over them
-    assert ("except *Histogram gradient boosting* and *CatBoost* over this pipeline's TF-IDF columns: *LightGBM* "
-            "reads them sparse") in picker.help
+    # and the autopilot's help says which families its search leaves out over them
+    assert ("Over this pipeline's TF-IDF text columns it leaves out *Histogram gradient boosting* and *CatBoost*: "
+            "*LightGBM* reads the sparse word columns") in at.checkbox(key="train_autopilot").help
