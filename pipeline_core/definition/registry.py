@@ -207,14 +207,14 @@ LIGHTGBM_PORTFOLIO = ({"num_leaves": 15, "learning_rate": 0.02, "n_estimators": 
                        "colsample_bytree": 0.8, "subsample": 0.8, "subsample_freq": 1},
                       {"num_leaves": 15, "learning_rate": 0.1, "n_estimators": 200, "min_child_samples": 40,
                        "reg_lambda": 1.0})
-# XGBoost and CatBoost (measured as LightGBM's above: one 5-fold fit each on six of the suite's tables, credit,
-# caravan, hpc, digits, hotel_rates, loans). XGBoost leads with shallow, slower-learning, subsampled trees: the best
-# of three on the two-class tables and loans (credit ROC AUC 0.799 with its defaults -> 0.827, caravan 0.687 ->
-# 0.709, loans R² 0.345 -> 0.417) in about half LightGBM's first configuration's time; deeper ones second (they won
-# on hpc, digits and hotel_rates). CatBoost's defaults scored highest of all the boosting configurations on credit
-# (0.836) and caravan (0.739, LightGBM 0.707) and within 0.01 of the best elsewhere, in 1.3x LightGBM's time; more,
-# slower rounds second (best on loans 0.421 and digits), deeper trees third (caravan 0.742, lower on hpc and
-# hotel_rates).
+# XGBoost and CatBoost (measured as LightGBM's above, ``benchmarks/bench_portfolio.py``: one 5-fold fit each on
+# six of the suite's tables, credit, caravan, hpc, digits, hotel_rates, loans, classes not weighed). XGBoost leads
+# with shallow, slower-learning, subsampled trees: the best of three on the two-class tables and loans (credit ROC
+# AUC 0.799 with its defaults -> 0.827, caravan 0.687 -> 0.709, loans R² 0.345 -> 0.417) in about half LightGBM's
+# first configuration's time; deeper ones second (they won on hpc, digits and hotel_rates). CatBoost's defaults
+# scored highest of all the boosting configurations on credit (0.836) and caravan (0.739, LightGBM 0.707) and
+# within 0.01 of the best elsewhere, in 1.3x LightGBM's time; more, slower rounds second (best on loans 0.421 and
+# digits), deeper trees third (caravan 0.742, lower on hpc and hotel_rates).
 XGBOOST_PORTFOLIO = ({"n_estimators": 400, "learning_rate": 0.05, "max_depth": 4, "subsample": 0.8,
                       "colsample_bytree": 0.7, "min_child_weight": 3, "reg_lambda": 2.0},
                      {"n_estimators": 500, "learning_rate": 0.05, "max_depth": 6, "subsample": 0.8,
