@@ -117,9 +117,11 @@ def test_weighing_classes_lifts_the_rare_class_as_scikit_learns_balanced_weights
     rng = np.random.default_rng(0)
     X = rng.normal(size=(600, 3))
     y = np.where(X[:, 0] + rng.normal(size=600) > 1.8, "rare but important outcome", "common")
-    small = {"n_estimators": 30, "max_depth": 3} if ours is XGBLabelClassifier else {"iterations": 30, "depth": 3}
-    plain = ours(**small, **{"verbose": False} if ours is CatBoostLabelClassifier else {}).fit(X, y)
-    balanced = ours(**small, **weighted, **{"verbose": False} if ours is CatBoostLabelClassifier else {}).fit(X, y)
+    # CatBoost writes a catboost_info folder where it runs unless told not to
+    small = ({"n_estimators": 30, "max_depth": 3} if ours is XGBLabelClassifier else
+             {"iterations": 30, "depth": 3, "verbose": False, "allow_writing_files": False})
+    plain = ours(**small).fit(X, y)
+    balanced = ours(**small, **weighted).fit(X, y)
     rare = "rare but important outcome"
     assert recall_score(y, balanced.predict(X), pos_label=rare) > recall_score(y, plain.predict(X), pos_label=rare)
     assert balanced_accuracy_score(y, balanced.predict(X)) > balanced_accuracy_score(y, plain.predict(X))
