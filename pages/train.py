@@ -19,7 +19,7 @@ from pipeline_core.definition import metrics, registry
 from pipeline_core.definition.choices import ThresholdMetric, TuningMethod
 from pipeline_core.definition.spec import MAX_SEED, MIN_AUTOPILOT_SECONDS, PipelineSpec, load_spec
 from pipeline_core.errors import SpecError, StudioError
-from pipeline_core.training.autopilot import families
+from pipeline_core.training.autopilot import families, given_way
 from pipeline_core.training.progress import progress_event
 from pipeline_core.training.results import AutopilotRecord, run_summary
 from pipeline_core.training.tuning import HALVING_FACTOR, halving_rounds
@@ -162,11 +162,9 @@ AUTOPILOT_HELP = (
 
 
 def _text_families_note(spec: PipelineSpec, task: str) -> str:
-    """Which families the autopilot leaves out over this pipeline's TF-IDF columns, named from the registry (empty
-    when it searches them all)."""
-    if not spec.open_choices.sparse_text(spec.steps):
-        return ""
-    give_way = [k for k in registry.models_for(task) if registry.MODELS[k].portfolio and registry.MODELS[k].with_text]
+    """Which families the autopilot leaves out over this pipeline's TF-IDF columns (empty when it searches them
+    all)."""
+    give_way = given_way(spec, task)
     if not give_way:
         return ""
     return (f"\n\nOver this pipeline's TF-IDF text columns it leaves out "
@@ -207,11 +205,15 @@ def _class_weight_input(spec: PipelineSpec, task: str, options: list[str]) -> bo
         return False
     current = any(registry.is_weighted(m.kind, m.params) for m in spec.models)
     takes = ", ".join(_model_label(k) for k in options if registry.weighs_classes(k))
+    ways: dict[str, list[str]] = {}  # each library's own parameter, as the registry names it
+    for kind in options:
+        if weighs := registry.class_weights(kind):
+            ways.setdefault(", ".join(f"{k}={v!r}" for k, v in weighs.items()), []).append(_model_label(kind))
+    said = "; ".join(how if i == 0 else f"{', '.join(labels)}: {how}" for i, (how, labels) in enumerate(ways.items()))
     return st.checkbox("Weight classes by their rarity", current, key="train_class_weight",
-                       help=f"Rare classes count as much as common ones while fitting (class_weight='balanced'; "
-                            f"CatBoost's auto_class_weights='Balanced'): usually better balanced accuracy and recall "
-                            f"on the rare class, at some cost in plain accuracy. Applies to: {takes}; other models "
-                            f"train as they are.")
+                       help=f"Rare classes count as much as common ones while fitting ({said}): usually better "
+                            f"balanced accuracy and recall on the rare class, at some cost in plain accuracy. "
+                            f"Applies to: {takes}; other models train as they are.")
 
 
 THRESHOLD_HELP = (

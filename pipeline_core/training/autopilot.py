@@ -110,11 +110,22 @@ def families(spec: PipelineSpec, task: str) -> list[str]:
     columns sparse, ten times faster."""
     plan = spec.autopilot
     assert plan is not None, "only a definition with an autopilot plan searches"
-    kinds = plan.families or [k for k, e in MODELS.items() if e.portfolio]
-    if not plan.families and spec.open_choices.sparse_text(spec.steps):
-        kinds = [k for k in kinds if MODELS[k].with_text not in kinds]
+    kinds = plan.families or [k for k in _searchable(task) if k not in given_way(spec, task)]
     usable = [k for k in kinds if task in MODELS[k].estimators and MODELS[k].portfolio]
     return sorted(usable, key=lambda k: (MODELS[k].cost, -MODELS[k].priority))
+
+
+def given_way(spec: PipelineSpec, task: str) -> list[str]:
+    """The families a search left open (no ``families``) leaves out over the definition's TF-IDF columns, each for
+    its ``with_text`` stand-in (see :func:`families`); empty without such columns or with families named."""
+    if spec.autopilot is not None and spec.autopilot.families or not spec.open_choices.sparse_text(spec.steps):
+        return []
+    kinds = _searchable(task)
+    return [k for k in kinds if MODELS[k].with_text in kinds]
+
+
+def _searchable(task: str) -> list[str]:
+    return [k for k, e in MODELS.items() if e.portfolio and task in e.estimators]
 
 
 def search(plan: AutopilotPlan, task: str, metric: str, score: Score, oof: OutOfFold | None, clock: Clock,

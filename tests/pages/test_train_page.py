@@ -202,7 +202,7 @@ def test_catboost_weighed_in_its_own_words_shows_the_switch_on_and_unticking_it_
     catboost = ModelSpec(kind="catboost", params={"iterations": 20, "auto_class_weights": "Balanced"})
     at = app("pages/train.py", dataset_id=iris_id, spec=iris_spec(models=[catboost]))
     switch = at.checkbox(key="train_class_weight")
-    assert switch.value is True and "CatBoost's auto_class_weights='Balanced'" in switch.help
+    assert switch.value is True and "(class_weight='balanced'; CatBoost: auto_class_weights='Balanced')" in switch.help
     assert "CatBoost" in switch.help.split("Applies to:")[1]
     at.number_input(key="train_folds").set_value(3)
     switch.uncheck()
