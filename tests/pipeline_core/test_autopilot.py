@@ -369,3 +369,27 @@ def test_the_final_check_of_an_ensembles_refits_has_no_safety_margin():
     short = padded / REFIT_SAFETY - 0.5
     kept, plan, notes = ensemble_fits(board, spec, 5, Clock(time.perf_counter() - (30 - short), 30), spec.autopilot)
     assert kept == members and plan.ensemble is False and "left out its ensembles" in notes[0]
+
+
+def test_histogram_boosting_leads_with_rounds_that_stop_early_and_are_predicted_as_such():
+    """The portfolio's first configuration stops when held-aside rows stop improving, under the run's seed (the same
+    rounds twice), well before its ceiling; its predicted time counts that ceiling as at most EARLY_STOPPED_SIZE times
+    the defaults' rounds, or the search would think it ten times dearer and seldom try it."""
+    from pipeline_core.compiler.compile import compile_pipeline
+    from pipeline_core.definition.spec import ModelSpec
+    from pipeline_core.training.autopilot import EARLY_STOPPED_SIZE, _size
+
+    first = MODELS["hist_gradient_boosting"].portfolio[0]
+    assert first["early_stopping"] is True and first["max_iter"] / 300 > EARLY_STOPPED_SIZE
+    assert _size("hist_gradient_boosting", first) == EARLY_STOPPED_SIZE
+    assert _size("hist_gradient_boosting", {**first, "early_stopping": False}) == first["max_iter"] / 300
+    assert _size("hist_gradient_boosting", {"max_iter": 600}) == 2.0
+
+    frame = classes_frame(600)
+    spec = autopilot_spec(frame, 30)
+    schema = {c: info for c, info in infer_schema(frame, spec).items() if c != "y"}
+    X, y = frame.drop(columns="y"), frame["y"]
+    rounds = [compile_pipeline(spec, schema, task="classification", n_rows=len(X),
+                               model=ModelSpec(kind="hist_gradient_boosting", params=first)).fit(X, y)[-1].n_iter_
+              for _ in range(2)]
+    assert rounds[0] == rounds[1] < first["max_iter"]
