@@ -1,4 +1,5 @@
-"""XGBoost's and CatBoost's classifiers, held to scikit-learn's contract for class labels.
+"""XGBoost's and CatBoost's classifiers, held to scikit-learn's contract for class labels; LightGBM's models, able to
+stop their rounds early inside a pipeline.
 
 Every other classifier in the registry takes the target as the user's labels and predicts them back, one label per
 row; the pipeline, its scores, the threshold tuner, the ensembles and the scoring service rely on it. XGBoost's
@@ -14,7 +15,10 @@ documentation does. The standalone script defines the same classes from this mod
 
 from __future__ import annotations
 
+import warnings
+
 import catboost
+import lightgbm
 import numpy as np
 import xgboost
 
@@ -69,3 +73,60 @@ class CatBoostLabelClassifier(catboost.CatBoostClassifier):
     def predict(self, data: object, prediction_type: str = "Class", **kwargs: object) -> object:
         out = super().predict(data, prediction_type=prediction_type, **kwargs)
         return np.asarray(out).ravel() if prediction_type == "Class" else out
+
+
+class HeldAsideRounds:
+    """LightGBM's rounds stopped on a share of the fit's own rows, under scikit-learn's names for it.
+
+    LightGBM stops early only against rows it is given to watch (``eval_set``), which a pipeline's ``fit`` cannot
+    pass. With ``validation_fraction`` and ``n_iter_no_change`` set (the names of scikit-learn's histogram gradient
+    boosting, which does the same with ``early_stopping``), ``fit`` holds that share of its rows aside (seeded by
+    ``random_state``, stratified for a classifier), fits on the rest, and stops once the held rows' loss has not
+    improved for ``n_iter_no_change`` rounds; predictions then use the best round. Without both, the model fits
+    as LightGBM's own, on every row."""
+
+    def __init__(self, *, validation_fraction: float | None = None, n_iter_no_change: int | None = None,
+                 **kwargs: object) -> None:
+        super().__init__(**kwargs)
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+
+    def fit(self, X: object, y: object, **kwargs: object) -> lightgbm.LGBMModel:
+        if self.validation_fraction and self.n_iter_no_change and "eval_set" not in kwargs:
+            X, y, kwargs = self._held_aside(X, y, kwargs)
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="The argument 'eval_set' is deprecated")
+            return super().fit(X, y, **kwargs)
+
+    def _held_aside(self, X: object, y: object, kwargs: dict) -> tuple[object, object, dict]:
+        from sklearn.model_selection import train_test_split
+
+        labels = np.asarray(y)
+        every = np.arange(len(labels))
+        try:  # stratified for classes, unless a class is too rare to have a row on both sides
+            kept, held = train_test_split(every, test_size=self.validation_fraction, random_state=self.random_state,
+                                          stratify=labels if isinstance(self, lightgbm.LGBMClassifier) else None)
+        except ValueError:
+            kept, held = train_test_split(every, test_size=self.validation_fraction, random_state=self.random_state)
+
+        def rows(data: object, which: np.ndarray) -> object:
+            return data.iloc[which] if hasattr(data, "iloc") else data[which]
+
+        # ``eval_set``, not LightGBM 4.7's newer ``eval_X``/``eval_y``: its classifier encodes the labels of the
+        # former only, and fails on the latter's (the deprecation warning is silenced in ``fit``)
+        stop = lightgbm.early_stopping(self.n_iter_no_change, first_metric_only=True, verbose=False)
+        kwargs = {**kwargs, "eval_set": [(rows(X, held), rows(y, held))],
+                  "callbacks": [*(kwargs.get("callbacks") or ()), stop]}
+        weights = kwargs.get("sample_weight")
+        if weights is not None:
+            kwargs["sample_weight"] = np.asarray(weights)[kept]
+            kwargs["eval_sample_weight"] = [np.asarray(weights)[held]]
+        return rows(X, kept), rows(y, kept), kwargs
+
+
+class LGBMStoppingClassifier(HeldAsideRounds, lightgbm.LGBMClassifier):
+    """LightGBM's classifier, stopping early on held-aside rows when asked (:class:`HeldAsideRounds`)."""
+
+
+class LGBMStoppingRegressor(HeldAsideRounds, lightgbm.LGBMRegressor):
+    """LightGBM's regressor, stopping early on held-aside rows when asked (:class:`HeldAsideRounds`)."""

@@ -33,7 +33,7 @@ from typing import Any
 import numpy as np
 
 from pipeline_core.definition import metrics as mt
-from pipeline_core.definition.registry import ENSEMBLE_KINDS, MODELS, class_weights
+from pipeline_core.definition.registry import ENSEMBLE_KINDS, MODELS, class_weights, parameters_of
 from pipeline_core.definition.spec import AutopilotPlan, ModelSpec, PipelineSpec
 from pipeline_core.errors import CancelledError, SpecError
 from pipeline_core.json_data import plain_value
@@ -55,9 +55,10 @@ is always held back): on the suite's ames table at 30 s a random forest, second 
 predicted refits (13 s) held back, so the search stopped at 23 s, and the ensembles left it out anyway."""
 SIZE_PARAMS = ("n_estimators", "max_iter")  # parameters that multiply a fit's time (rounds, trees)
 EARLY_STOPPED_SIZE = 3.0
-"""The most a configuration that stops early (``early_stopping=True``) counts its rounds as, against the defaults':
-its ``max_iter`` is a ceiling, not what it fits. Histogram gradient boosting's portfolio configuration (3,000 rounds
-at most, against 300) took 0.3x to 2.7x its defaults' time on eight of the suite's tables."""
+"""The most a configuration that stops early (:func:`_stops_early`) counts its rounds as, against the defaults':
+its ``max_iter`` or ``n_estimators`` is a ceiling, not what it fits. Histogram gradient boosting's portfolio
+configuration (3,000 rounds at most, against 300) took 0.3x to 2.7x its defaults' time on eight of the suite's
+tables."""
 
 Score = Callable[[ModelSpec, Callable[..., None], Callable[[], bool], OutOfFold | None], ModelScore]
 """Cross-validates one configuration (``train._score_model`` bound to the run): model, progress, cancel, out-of-fold
@@ -510,9 +511,18 @@ def _size(kind: str, params: dict[str, Any]) -> float:
     defaults = {**_class_defaults(kind), **next(iter(entry.defaults.values()), {})}
     ratios = [float(params[name]) / float(defaults[name]) for name in SIZE_PARAMS
               if name in params and isinstance(defaults.get(name), int | float) and defaults[name]]
-    if params.get("early_stopping") is True:
+    if _stops_early(kind, params):
         ratios = [min(r, EARLY_STOPPED_SIZE) for r in ratios]
     return max([1.0, *ratios])
+
+
+def _stops_early(kind: str, params: dict[str, Any]) -> bool:
+    """Whether a configuration's rounds are a ceiling: scikit-learn's histogram gradient boosting when its
+    ``early_stopping`` is on (its "auto" stops only from 10,000 rows), a model without that switch when it holds
+    rows aside to stop on (LightGBM's, ``library_estimators.HeldAsideRounds``)."""
+    if "early_stopping" in parameters_of(next(iter(MODELS[kind].estimators.values()))):
+        return params.get("early_stopping") is True
+    return bool(params.get("validation_fraction") and params.get("n_iter_no_change"))
 
 
 def _class_defaults(kind: str) -> dict[str, Any]:

@@ -384,6 +384,13 @@ def test_histogram_boosting_leads_with_rounds_that_stop_early_and_are_predicted_
     assert _size("hist_gradient_boosting", first) == EARLY_STOPPED_SIZE
     assert _size("hist_gradient_boosting", {**first, "early_stopping": False}) == first["max_iter"] / 300
     assert _size("hist_gradient_boosting", {"max_iter": 600}) == 2.0
+    # its "auto" switch stops only on large tables: rows named to stop on are not enough
+    named_rows = {"max_iter": 3000, "validation_fraction": 0.1, "n_iter_no_change": 30}
+    assert _size("hist_gradient_boosting", named_rows) == 10.0
+    held_aside = {"n_estimators": 3000, "validation_fraction": 0.1, "n_iter_no_change": 50}  # LightGBM's way
+    assert _size("lightgbm", held_aside) == EARLY_STOPPED_SIZE
+    assert _size("lightgbm", {**held_aside, "validation_fraction": None}) == 10.0  # no rows to stop on: all rounds
+    assert EARLY_STOPPED_SIZE in [_size("lightgbm", config) for config in MODELS["lightgbm"].portfolio]
 
     frame = classes_frame(600)
     spec = autopilot_spec(frame, 30)

@@ -1,5 +1,6 @@
-"""XGBoost and CatBoost as registry models (issue 20 point 2): the user's labels in and out, one thread per fit,
-nothing written beside the app, and the same numbers as the library itself."""
+"""XGBoost, CatBoost and LightGBM as registry models (issue 20 point 2): the user's labels in and out, one thread per
+fit, nothing written beside the app, LightGBM's early stopping inside a pipeline, and the same numbers as the library
+itself."""
 
 from __future__ import annotations
 
@@ -135,3 +136,38 @@ def test_weighing_classes_lifts_the_rare_class_as_scikit_learns_balanced_weights
         assert "class_weight" not in balanced.get_xgb_params()  # the booster never sees it (no unused warning)
         with pytest.raises(ValueError, match="class_weight must be 'balanced' or None"):
             ours(class_weight={"common": 1}).fit(X, y)
+
+
+@pytest.mark.parametrize("task", ["classification", "regression"])
+def test_lightgbm_stops_its_rounds_on_rows_it_holds_aside_under_the_seed_and_fits_as_its_own_without(task):
+    """A pipeline cannot hand LightGBM rows to watch: ``validation_fraction`` holds that share of the fit's rows aside
+    (stratified for classes), so ``n_iter_no_change`` ends the fit well before its ceiling, the same round each
+    time under the same seed; without it the model is LightGBM's own, number for number. It saves and loads with
+    the allow-list either way."""
+    import lightgbm
+
+    from pipeline_core.artifacts.skops_io import dump_model, load_model
+    from pipeline_core.library_estimators import LGBMStoppingClassifier, LGBMStoppingRegressor
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(1500, 5))
+    signal = X[:, 0] + 0.5 * X[:, 1] + rng.normal(scale=1.0, size=1500)
+    y = np.where(signal > 0.4, LONG, "stayed") if task == "classification" else signal
+    ours = LGBMStoppingClassifier if task == "classification" else LGBMStoppingRegressor
+    theirs = lightgbm.LGBMClassifier if task == "classification" else lightgbm.LGBMRegressor
+    common = {"n_estimators": 2000, "learning_rate": 0.1, "random_state": 3, "verbose": -1, "n_jobs": 1}
+    stopping = [ours(validation_fraction=0.2, n_iter_no_change=20, **common).fit(X, y) for _ in range(2)]
+    assert stopping[0].best_iteration_ == stopping[1].best_iteration_ < 2000
+    assert stopping[0].booster_.num_trees() < 2000  # it stopped fitting too, not only predicting with fewer
+    other_seed = ours(validation_fraction=0.2, n_iter_no_change=20, **{**common, "random_state": 4}).fit(X, y)
+    assert other_seed.best_iteration_ != stopping[0].best_iteration_  # the held rows follow the seed
+    plain = {**common, "n_estimators": 50}
+    out = "predict_proba" if task == "classification" else "predict"
+    np.testing.assert_allclose(getattr(ours(**plain).fit(X, y), out)(X),
+                               getattr(theirs(**plain).fit(X, y), out)(X))
+    reloaded = load_model(dump_model(stopping[0])).pipeline
+    np.testing.assert_allclose(getattr(reloaded, out)(X), getattr(stopping[0], out)(X))
+    assert reloaded.validation_fraction == 0.2
+    if task == "classification":  # a class of one row cannot be stratified: the rows are held aside at random
+        rare = np.where(np.arange(1500) == 7, "once", y)
+        assert "once" in ours(validation_fraction=0.2, n_iter_no_change=20, **common).fit(X, rare).classes_
