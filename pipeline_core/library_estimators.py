@@ -103,11 +103,15 @@ class HeldAsideRounds:
 
         labels = np.asarray(y)
         every = np.arange(len(labels))
+        classifier = isinstance(self, lightgbm.LGBMClassifier)
         try:  # stratified for classes, unless a class is too rare to have a row on both sides
             kept, held = train_test_split(every, test_size=self.validation_fraction, random_state=self.random_state,
-                                          stratify=labels if isinstance(self, lightgbm.LGBMClassifier) else None)
+                                          stratify=labels if classifier else None)
         except ValueError:
             kept, held = train_test_split(every, test_size=self.validation_fraction, random_state=self.random_state)
+        if classifier:  # a class the fit would not see cannot be watched: its held rows go back to the fit
+            unseen = ~np.isin(labels[held], labels[kept])
+            kept, held = np.concatenate([kept, held[unseen]]), held[~unseen]
 
         def rows(data: object, which: np.ndarray) -> object:
             return data.iloc[which] if hasattr(data, "iloc") else data[which]

@@ -520,14 +520,18 @@ def _stops_early(kind: str, params: dict[str, Any]) -> bool:
     """Whether a configuration's rounds are a ceiling: scikit-learn's histogram gradient boosting when its
     ``early_stopping`` is on (its "auto" stops only from 10,000 rows), a model without that switch when it holds
     rows aside to stop on (LightGBM's, ``library_estimators.HeldAsideRounds``)."""
-    if "early_stopping" in parameters_of(next(iter(MODELS[kind].estimators.values()))):
+    if "early_stopping" in parameters_of(_estimator_class(kind)):
         return params.get("early_stopping") is True
     return bool(params.get("validation_fraction") and params.get("n_iter_no_change"))
 
 
 def _class_defaults(kind: str) -> dict[str, Any]:
-    cls = next(iter(MODELS[kind].estimators.values()))
-    return {k: v for k, v in cls().get_params(deep=False).items() if k in SIZE_PARAMS}
+    return {k: v for k, v in _estimator_class(kind)().get_params(deep=False).items() if k in SIZE_PARAMS}
+
+
+def _estimator_class(kind: str) -> type:
+    """A family's estimator class for its parameters (the same for both tasks of the families the search sizes)."""
+    return next(iter(MODELS[kind].estimators.values()))
 
 
 def _value(row: ModelScore, metric: str) -> float:
