@@ -53,7 +53,8 @@ MEMBER_SHARE = 0.1
 """Of the budget, the most an ensemble member's refit may take for the search to hold it back (the best family's
 is always held back): on the suite's ames table at 30 s a random forest, second of three families, had its
 predicted refits (13 s) held back, so the search stopped at 23 s, and the ensembles left it out anyway."""
-SIZE_PARAMS = ("n_estimators", "max_iter")  # parameters that multiply a fit's time (rounds, trees)
+SIZE_PARAMS = ("n_estimators", "max_iter", "iterations")  # parameters that multiply a fit's time (rounds, trees;
+# ``iterations`` is CatBoost's name)
 EARLY_STOPPED_SIZE = 3.0
 """The most a configuration that stops early (:func:`_stops_early`) counts its rounds as, against the defaults':
 its ``max_iter`` or ``n_estimators`` is a ceiling, not what it fits. Histogram gradient boosting's portfolio
@@ -519,10 +520,12 @@ def _size(kind: str, params: dict[str, Any]) -> float:
 def _stops_early(kind: str, params: dict[str, Any]) -> bool:
     """Whether a configuration's rounds are a ceiling: scikit-learn's histogram gradient boosting when its
     ``early_stopping`` is on (its "auto" stops only from 10,000 rows), a model without that switch when it holds
-    rows aside to stop on (LightGBM's, ``library_estimators.HeldAsideRounds``)."""
+    rows aside to stop on (LightGBM's, ``library_estimators.HeldAsideRounds``; CatBoost's own ``eval_fraction`` with
+    ``early_stopping_rounds``)."""
     if "early_stopping" in parameters_of(_estimator_class(kind)):
         return params.get("early_stopping") is True
-    return bool(params.get("validation_fraction") and params.get("n_iter_no_change"))
+    return bool(params.get("validation_fraction") and params.get("n_iter_no_change")
+                or params.get("eval_fraction") and params.get("early_stopping_rounds"))
 
 
 def _class_defaults(kind: str) -> dict[str, Any]:

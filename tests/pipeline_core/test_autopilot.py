@@ -400,3 +400,28 @@ def test_histogram_boosting_leads_with_rounds_that_stop_early_and_are_predicted_
                                model=ModelSpec(kind="hist_gradient_boosting", params=first)).fit(X, y)[-1].n_iter_
               for _ in range(2)]
     assert rounds[0] == rounds[1] < first["max_iter"]
+
+
+def test_catboost_stops_its_rounds_on_its_own_held_aside_rows_and_is_predicted_as_such():
+    """CatBoost holds rows aside itself (``eval_fraction``) and stops on them (``early_stopping_rounds``): inside a
+    compiled pipeline, under the run's seed, it stops well before its ceiling with the same rounds twice; its
+    ``iterations`` size a configuration like the other libraries' rounds, capped when they are a ceiling."""
+    from pipeline_core.compiler.compile import compile_pipeline
+    from pipeline_core.definition.spec import ModelSpec
+    from pipeline_core.training.autopilot import EARLY_STOPPED_SIZE, _size
+
+    stopping = [p for p in MODELS["catboost"].portfolio if p.get("eval_fraction") and p.get("early_stopping_rounds")]
+    assert stopping and stopping[0]["iterations"] / 300 > EARLY_STOPPED_SIZE
+    assert _size("catboost", stopping[0]) == EARLY_STOPPED_SIZE
+    assert _size("catboost", {**stopping[0], "eval_fraction": None}) == stopping[0]["iterations"] / 300
+    assert _size("catboost", {"iterations": 600}) == 2.0 and _size("catboost", {"depth": 8}) == 1.0
+
+    frame = classes_frame(600)
+    spec = autopilot_spec(frame, 30)
+    schema = {c: info for c, info in infer_schema(frame, spec).items() if c != "y"}
+    X, y = frame.drop(columns="y"), frame["y"]
+    fitted = [compile_pipeline(spec, schema, task="classification", n_rows=len(X),
+                               model=ModelSpec(kind="catboost", params=stopping[0])).fit(X, y)[-1]
+              for _ in range(2)]
+    assert fitted[0].tree_count_ == fitted[1].tree_count_ < stopping[0]["iterations"]
+    assert (fitted[0].predict_proba(X) == fitted[1].predict_proba(X)).all()
