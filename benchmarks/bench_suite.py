@@ -32,7 +32,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 if __package__ in (None, ""):  # run as a file: make the repository importable
@@ -42,6 +42,7 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import balanced_accuracy_score, r2_score, roc_auc_score
 
+from benchmarks.suite_runner import DETAILS
 from benchmarks.suite_tables import TABLES, Table
 
 RUNNER = Path(__file__).with_name("suite_runner.py")
@@ -63,6 +64,7 @@ class Outcome:
     load_after: float
     kept: str = ""
     note: str = ""
+    details: list[str] = field(default_factory=list)  # why the system kept what it kept (the autopilot's report)
 
 
 def score(table: Table, test: pd.DataFrame, predictions: pd.DataFrame) -> float:
@@ -115,8 +117,9 @@ def run_one(table: Table, budget: float, system: str, files: tuple[Path, Path], 
     if keep is not None:
         keep.parent.mkdir(parents=True, exist_ok=True)
         predictions.to_parquet(keep)
+    details = json.loads((workdir / DETAILS).read_text()) if (workdir / DETAILS).exists() else []
     return Outcome(table.name, budget, system, score(table, test, predictions), wall, load_before,
-                   os.getloadavg()[0], kept=info.get("kept", ""))
+                   os.getloadavg()[0], kept=info.get("kept", ""), details=details)
 
 
 def measured(results: Path) -> list[Outcome]:

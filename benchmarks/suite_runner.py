@@ -9,7 +9,9 @@ only pandas and NumPy at the top; each system's library is imported inside its f
         --out PREDICTIONS.parquet --workdir DIR
 
 The predictions file holds one column per class (probabilities, named by the class) and ``prediction``; a small
-JSON line on standard output says what the system kept (its best model) and its own fit seconds.
+JSON line on standard output says what the system kept (its best model) and its own fit seconds. A system may also
+write lines that explain its choice to :data:`DETAILS` in the work folder (the autopilot: its run's report and
+leaderboard), which ``bench_suite`` keeps in the results file.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ import pandas as pd
 
 SYSTEMS = ("autopilot", "flaml", "ag_medium", "ag_best")
 # the metric each task is scored on, in each system's own name (the suite scores the test rows itself)
+DETAILS = "details.json"  # in the work folder: a JSON list of lines explaining what the system kept
 OURS = {"binary": "roc_auc_ovr", "multiclass": "balanced_accuracy", "regression": "r2"}
 AUTOGLUON = {"binary": "roc_auc", "multiclass": "balanced_accuracy", "regression": "r2"}
 
@@ -45,6 +48,10 @@ def autopilot(train: pd.DataFrame, test: pd.DataFrame, target: str, task: str, b
     result = fit(with_default_steps(spec, train), train)
     spent = result.autopilot
     kept = f"{result.best.label} ({spent.trials} tried, {spent.total_seconds:.1f} s by its own clock)"
+    board = [f"{row.label}: CV {row.metrics.get(result.metric, float('nan')):.4f}" + (f" ({row.error})" if row.error
+                                                                                        else "")
+             for row in result.leaderboard]
+    (workdir / DETAILS).write_text(json.dumps([*result.report, *board]))
     return _predictions(result.pipeline, test, task), kept
 
 
