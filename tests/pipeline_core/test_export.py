@@ -66,7 +66,9 @@ SMALL = {"random_forest": {"n_estimators": 3}, "extra_trees": {"n_estimators": 3
          "gradient_boosting": {"n_estimators": 3}, "hist_gradient_boosting": {"max_iter": 3},
          # LightGBM stopping early on held-aside rows: its own fit path, so every export covers it
          "lightgbm": {"n_estimators": 20, "validation_fraction": 0.25, "n_iter_no_change": 3},
-         "xgboost": {"n_estimators": 5}, "catboost": {"iterations": 5}}
+         "xgboost": {"n_estimators": 5},
+         # CatBoost stopping early on the rows it holds aside itself (the autopilot's second configuration)
+         "catboost": {"iterations": 20, "eval_fraction": 0.25, "early_stopping_rounds": 3}}
 SIMPLE = [st.Impute(columns="numeric"), st.Scale(), st.OneHot(columns="categorical"), st.DateParts(),
           st.Impute(columns="datetime"), st.Tfidf(min_df=1)]
 
