@@ -38,7 +38,11 @@ def metric_names(records: Sequence[Mapping[str, Any]]) -> list[str]:
 
 
 def leaderboard_frame(records: Sequence[Mapping[str, Any]], metric: str | None) -> pd.DataFrame:
-    """One row per model, best first: ``model``, ``Model``, each metric (displayed sign) and ``<metric>__std``."""
+    """One row per model, best first: ``model``, ``Model``, each metric (displayed sign) and ``<metric>__std``.
+
+    The order is the run's (``training.results.rank_key``, then ``training.ensemble.ensemble_first``, which can put
+    an ensemble above a single model whose lead is within the folds' noise), so the first row is always the model
+    the run kept; failed rows go last."""
     rows = []
     for record in records:
         threshold = record.get("threshold") or {}
@@ -55,8 +59,7 @@ def leaderboard_frame(records: Sequence[Mapping[str, Any]], metric: str | None) 
     if board.empty or not metric or metric not in board:
         return board
     board["_failed"] = board["Error"] != ""
-    board = board.sort_values(["_failed", metric], ascending=[True, not metrics.shown_greater_is_better(metric)],
-                              na_position="last", kind="stable")
+    board = board.sort_values("_failed", kind="stable")
     return board.drop(columns="_failed").reset_index(drop=True)
 
 

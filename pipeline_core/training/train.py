@@ -33,7 +33,7 @@ from pipeline_core.definition.registry import (
 from pipeline_core.definition.spec import ModelSpec, PipelineSpec, TuningPlan
 from pipeline_core.errors import CancelledError, SpecError, StudioError
 from pipeline_core.training.autopilot import Clock, affordable_members, ensemble_fits, search
-from pipeline_core.training.ensemble import OutOfFold, ensemble_rows, fold_output, refit_ensemble
+from pipeline_core.training.ensemble import OutOfFold, ensemble_first, ensemble_rows, fold_output, refit_ensemble
 from pipeline_core.training.memory import map_large_blocks
 from pipeline_core.training.progress import ModelSlice, ProgressCallback, Work, finished, refitting
 from pipeline_core.training.provenance import provenance
@@ -43,7 +43,6 @@ from pipeline_core.training.results import (
     decision_threshold,
     folds_threshold,
     limit_rows,
-    rank_key,
 )
 from pipeline_core.training.splits import cv_splitter, split_holdout
 from pipeline_core.training.threads import fit_threads
@@ -109,7 +108,8 @@ def train(
         only = spec.autopilot.ensemble_members if spec.autopilot is not None else []
         rows, notes = ensemble_rows(board, oof, metric, spec, only=only)
         board, report = board + rows, report + notes
-    board.sort(key=lambda row: rank_key(row, metric))
+    board, notes = ensemble_first(board, metric)
+    report += notes
     if found is not None:
         board, kept, notes = ensemble_fits(board, spec, spec.evaluation.cv_folds, clock, spec.autopilot)
         spec, report = spec.model_copy(update={"autopilot": kept}), report + notes

@@ -37,9 +37,11 @@ from pipeline_core.training.ensemble import (
     FoldScorer,
     OutOfFold,
     combine,
+    ensemble_first,
     greedy_selection,
     nested_folds,
 )
+from pipeline_core.training.results import ModelScore
 from pipeline_core.training.splits import split_holdout
 from pipeline_core.training.train import train
 from tests.pipeline_core.test_cli import ENV
@@ -284,3 +286,29 @@ def test_ranked_on_balanced_accuracy_the_stacker_weighs_classes_like_its_members
     unweighted = train(spec_for(frame, "y", ["logistic_regression", "random_forest"], metric="accuracy"), frame)
     assert "class_weight" not in _rows(unweighted)[1].params
     assert stacking.metrics["balanced_accuracy"] > _rows(unweighted)[1].metrics["balanced_accuracy"]
+
+
+def _scored(model: str, folds: list[float]) -> ModelScore:
+    return ModelScore(model=model, label=model, metrics={"roc_auc": float(np.mean(folds))},
+                      folds={"roc_auc": folds})
+
+
+def test_an_ensemble_goes_first_when_the_single_model_ahead_leads_within_the_folds_standard_error():
+    """A single model's CV score is its best configuration's on the folds that chose it; an ensemble within the
+    standard error of their fold-by-fold differences ranks first, with the reason on its row and in the report.
+    A lead beyond it, or an ensemble already first, leaves the order by score."""
+    single = _scored("catboost", [0.80, 0.84, 0.78, 0.86, 0.82])  # mean 0.820
+    close = _scored("stacking", [0.81, 0.83, 0.79, 0.84, 0.815])  # mean 0.817, differences scattered
+    far = _scored("ensemble", [0.79, 0.83, 0.77, 0.85, 0.81])  # 0.010 behind on every fold
+    ranked, report = ensemble_first([far, single, close], "roc_auc")
+    assert [row.model for row in ranked] == ["stacking", "catboost", "ensemble"]
+    assert "within the standard error" in ranked[0].notes[0] and "0.0030 higher" in ranked[0].notes[0]
+    assert report == [f"stacking: {ranked[0].notes[0]}"]
+
+    far = _scored("ensemble", [0.79, 0.83, 0.77, 0.85, 0.81])
+    ranked, report = ensemble_first([far, _scored("catboost", [0.80, 0.84, 0.78, 0.86, 0.82])], "roc_auc")
+    assert [row.model for row in ranked] == ["catboost", "ensemble"] and report == [] and ranked[1].notes == []
+
+    ahead = _scored("ensemble", [0.81, 0.85, 0.79, 0.87, 0.83])
+    ranked, report = ensemble_first([_scored("catboost", [0.80, 0.84, 0.78, 0.86, 0.82]), ahead], "roc_auc")
+    assert ranked[0] is ahead and report == [] and ahead.notes == []
