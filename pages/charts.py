@@ -34,6 +34,7 @@ from pipeline_core.reporting.leaderboard import leaderboard_frame as leaderboard
 from pipeline_core.reporting.leaderboard import metric_names as metric_names
 from pipeline_core.reporting.leaderboard import metric_names_of as metric_names_of
 from pipeline_core.reporting.leaderboard import metric_text as metric_text
+from pipeline_core.reporting.leaderboard import ranked_first_note as ranked_first_note
 from pipeline_core.reporting.style import LABEL_WIDTH as LABEL_WIDTH
 from pipeline_core.reporting.style import LAYOUT as LAYOUT
 from pipeline_core.reporting.style import LINE_PX as LINE_PX

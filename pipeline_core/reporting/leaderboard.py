@@ -63,6 +63,17 @@ def leaderboard_frame(records: Sequence[Mapping[str, Any]], metric: str | None) 
     return board.drop(columns="_failed").reset_index(drop=True)
 
 
+def ranked_first_note(board: pd.DataFrame, metric: str | None) -> str | None:
+    """Why the first row (the model kept) ranks above a row with a better score, in the run's own words (its first
+    note, ``training.ensemble.ensemble_first``); ``None`` when no row scores better."""
+    if metric is None or metric not in board or len(board) < 2 or pd.isna(board[metric].iloc[0]):
+        return None
+    first, rest = board[metric].iloc[0], board[metric].iloc[1:]
+    better = rest > first if metrics.shown_greater_is_better(metric) else rest < first
+    notes = str(board["Notes"].iloc[0] or "") if "Notes" in board else ""
+    return notes.split("; ")[0] if better.any() and notes else None
+
+
 def metric_names_of(board: pd.DataFrame) -> list[str]:
     return [c for c in board.columns if c in metrics.LABELS]
 

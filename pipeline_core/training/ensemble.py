@@ -174,8 +174,8 @@ def ensemble_first(board: list[ModelScore], metric: str) -> tuple[list[ModelScor
     if float(lead.mean()) > error:
         return ranked, []
     why = (f"ranked first although {single.label} scores {abs(float(lead.mean())):.4f} higher on the folds: that "
-           f"lead is within the standard error of their fold-by-fold differences ({error:.4f}), and a single model's "
-           "score is its best configuration's on the folds that chose it, which flatters it more than this row's")
+           f"lead is within the standard error of their fold-by-fold differences ({error:.4f}), and the best single "
+           "model's score, chosen on the same folds, flatters it more than an ensemble's")
     ensemble.notes.insert(0, why)
     return [ensemble, *[row for row in ranked if row is not ensemble]], [f"{ensemble.label}: {why}"]
 

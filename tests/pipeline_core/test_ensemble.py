@@ -312,3 +312,20 @@ def test_an_ensemble_goes_first_when_the_single_model_ahead_leads_within_the_fol
     ahead = _scored("ensemble", [0.81, 0.85, 0.79, 0.87, 0.83])
     ranked, report = ensemble_first([_scored("catboost", [0.80, 0.84, 0.78, 0.86, 0.82]), ahead], "roc_auc")
     assert ranked[0] is ahead and report == [] and ahead.notes == []
+
+
+def test_the_leaderboard_keeps_the_runs_order_and_says_why_the_kept_ensemble_is_first():
+    """The displayed leaderboard does not re-sort by score: its first row is the model kept, and the note that
+    explains a lower score ranked first comes with it; with the order by score there is nothing to explain."""
+    from pipeline_core.reporting.leaderboard import leaderboard_frame, ranked_first_note
+
+    ranked, _ = ensemble_first([_scored("catboost", [0.80, 0.84, 0.78, 0.86, 0.82]),
+                                _scored("stacking", [0.81, 0.83, 0.79, 0.84, 0.815])], "roc_auc")
+    board = leaderboard_frame([row.to_dict() for row in ranked], "roc_auc")
+    assert list(board["model"]) == ["stacking", "catboost"]
+    assert ranked_first_note(board, "roc_auc") == ranked[0].notes[0]
+    assert ranked_first_note(board, "roc_auc").startswith("ranked first although catboost scores 0.0030 higher")
+
+    in_order = leaderboard_frame([_scored("catboost", [0.80, 0.84, 0.78, 0.86, 0.82]).to_dict(),
+                                  _scored("ensemble", [0.79, 0.83, 0.77, 0.85, 0.81]).to_dict()], "roc_auc")
+    assert list(in_order["model"]) == ["catboost", "ensemble"] and ranked_first_note(in_order, "roc_auc") is None
