@@ -502,7 +502,7 @@ def _summary(run: Any) -> None:
                f"**{best['Model']}**" + (f" — {charts.metric_label(metric)} {score} {charts.score_scope(summary.task)}"
                                          if score else ""),
                icon=":material/emoji_events:")
-    if (why := charts.ranked_first_note(board, metric)) is not None:
+    if (why := charts.ranked_first_note(run.leaderboard)) is not None:
         st.caption(f"{best['Model']} is {why}.")
     holdout = summary.holdout
     if metric in holdout:

@@ -12,6 +12,7 @@ import pandas as pd
 
 from pipeline_core.definition import metrics
 from pipeline_core.reporting.style import display_value
+from pipeline_core.training.ensemble import RANKED_FIRST
 
 
 def metric_text(row: Mapping[str, Any], metric: str) -> str:
@@ -63,15 +64,11 @@ def leaderboard_frame(records: Sequence[Mapping[str, Any]], metric: str | None) 
     return board.drop(columns="_failed").reset_index(drop=True)
 
 
-def ranked_first_note(board: pd.DataFrame, metric: str | None) -> str | None:
-    """Why the first row (the model kept) ranks above a row with a better score, in the run's own words (its first
-    note, ``training.ensemble.ensemble_first``); ``None`` when no row scores better."""
-    if metric is None or metric not in board or len(board) < 2 or pd.isna(board[metric].iloc[0]):
-        return None
-    first, rest = board[metric].iloc[0], board[metric].iloc[1:]
-    better = rest > first if metrics.shown_greater_is_better(metric) else rest < first
-    notes = str(board["Notes"].iloc[0] or "") if "Notes" in board else ""
-    return notes.split("; ")[0] if better.any() and notes else None
+def ranked_first_note(records: Sequence[Mapping[str, Any]]) -> str | None:
+    """Why the first row (the model kept) ranks above a row with a better score, in the run's own words (the note
+    ``training.ensemble.ensemble_first`` wrote on it); ``None`` when the run ranked by score alone."""
+    notes = (records[0].get("notes") or []) if records else []
+    return next((note for note in notes if note.startswith(RANKED_FIRST)), None)
 
 
 def metric_names_of(board: pd.DataFrame) -> list[str]:

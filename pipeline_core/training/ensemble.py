@@ -44,6 +44,9 @@ from pipeline_core.training.results import ModelScore, rank_key
 from pipeline_core.training.threads import fit_threads
 
 GREEDY_ITERATIONS = 25
+RANKED_FIRST = "ranked first although"
+"""How the note of an ensemble that :func:`ensemble_first` put above a higher-scoring single model begins: the
+leaderboard's display finds it by this (``reporting.leaderboard.ranked_first_note``)."""
 SELECTION_ROWS = 5_000
 """Of each fold, the most rows greedy selection scores its picks on (beyond that, a seeded sample); the leaderboard
 scores use every row. Each pick scores every candidate, and the nested scores repeat the selection once per fold: on
@@ -171,9 +174,10 @@ def ensemble_first(board: list[ModelScore], metric: str) -> tuple[list[ModelScor
         return ranked, []
     lead = (ahead - behind) * (1.0 if mt.greater_is_better(metric) else -1.0)
     error = float(lead.std(ddof=1) / np.sqrt(len(lead)))
-    if float(lead.mean()) > error:
+    mean = float(lead.mean())
+    if mean > error:
         return ranked, []
-    why = (f"ranked first although {single.label} scores {abs(float(lead.mean())):.4f} higher on the folds: that "
+    why = (f"{RANKED_FIRST} {single.label} scores {abs(mean):.4f} higher on the folds: that "
            f"lead is within the standard error of their fold-by-fold differences ({error:.4f}), and the best single "
            "model's score, chosen on the same folds, flatters it more than an ensemble's")
     ensemble.notes.insert(0, why)

@@ -321,11 +321,12 @@ def test_the_leaderboard_keeps_the_runs_order_and_says_why_the_kept_ensemble_is_
 
     ranked, _ = ensemble_first([_scored("catboost", [0.80, 0.84, 0.78, 0.86, 0.82]),
                                 _scored("stacking", [0.81, 0.83, 0.79, 0.84, 0.815])], "roc_auc")
-    board = leaderboard_frame([row.to_dict() for row in ranked], "roc_auc")
-    assert list(board["model"]) == ["stacking", "catboost"]
-    assert ranked_first_note(board, "roc_auc") == ranked[0].notes[0]
-    assert ranked_first_note(board, "roc_auc").startswith("ranked first although catboost scores 0.0030 higher")
+    records = [row.to_dict() for row in ranked]
+    assert list(leaderboard_frame(records, "roc_auc")["model"]) == ["stacking", "catboost"]
+    assert ranked_first_note(records) == ranked[0].notes[0]
+    assert ranked_first_note(records).startswith("ranked first although catboost scores 0.0030 higher")
 
-    in_order = leaderboard_frame([_scored("catboost", [0.80, 0.84, 0.78, 0.86, 0.82]).to_dict(),
-                                  _scored("ensemble", [0.79, 0.83, 0.77, 0.85, 0.81]).to_dict()], "roc_auc")
-    assert list(in_order["model"]) == ["catboost", "ensemble"] and ranked_first_note(in_order, "roc_auc") is None
+    in_order = [_scored("catboost", [0.80, 0.84, 0.78, 0.86, 0.82]).to_dict(),
+                _scored("ensemble", [0.79, 0.83, 0.77, 0.85, 0.81]).to_dict()]
+    assert list(leaderboard_frame(in_order, "roc_auc")["model"]) == ["catboost", "ensemble"]
+    assert ranked_first_note(in_order) is None and ranked_first_note([]) is None
