@@ -104,7 +104,8 @@ def build_model_report(actor: Actor, pipeline: str | int, version: int, *, sensi
                      refit_rows=summary.refit_rows) if table is not None else
         missing_data_section(entry.dataset_name),
         steps_section(spec, fitted=fitted, model_kind=entry.model_name, metric=metrics.metric,
-                      params=(record or {}).get("params") or {}, threshold=_threshold(summary.threshold)),
+                      params=(record or {}).get("params") or {}, threshold=_threshold(summary.threshold),
+                      rounds=(record or {}).get("rounds") or None),
         metrics_section(Scores(metrics.task, metrics.metric, metrics.cv, metrics.cv_std, metrics.holdout),
                         run.leaderboard, entry.model_name, found.holdout, len(split.X_test) if split else None,
                         found.holdout_problem, importance_rows=IMPORTANCE_ROWS),

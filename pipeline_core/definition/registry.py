@@ -25,6 +25,7 @@ from sklearn import cluster, ensemble, linear_model, mixture, naive_bayes, neigh
 from pipeline_core import library_estimators as le
 from pipeline_core.definition import standalone as sa
 from pipeline_core.definition.steps import STEPS, Step
+from pipeline_core.definition.stopping import CATBOOST_STOPPING, HIST_STOPPING, LIGHTGBM_STOPPING, EarlyStopping
 
 UiGroup = Literal["clean", "features"]
 
@@ -130,6 +131,9 @@ class ModelEntry:
     # preselected ones (``default_models``; a definition's ``open_choices.text_models`` says whether it does) and
     # among the autopilot's families (``training.autopilot.families``)
     with_text: str | None = None
+    # how it stops its rounds early on rows it holds aside, so CV records the rounds and the saved model's refit
+    # fits them on every row (``definition.stopping``); None: it cannot stop early
+    early_stopping: EarlyStopping | None = None
 
     def build(self, task: str, params: dict[str, Any], seed: int) -> Any:
         """Instantiate with defaults, then the user's params (``n_jobs`` held to the worker's share); seed only
@@ -330,7 +334,7 @@ MODELS: dict[str, ModelEntry] = {
         trusted=("sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor", "functools.partial",
                  "sklearn.utils.validation.check_array"),
         # converts with our float64 tree ensemble (``artifacts.onnx_trees``), unless it learned category codes
-        onnx=converts()),
+        onnx=converts(), early_stopping=HIST_STOPPING),
     "lightgbm": ModelEntry(
         # LightGBM's own classes, which can also stop their rounds on held-aside rows (``validation_fraction`` and
         # ``n_iter_no_change``, as scikit-learn's histogram gradient boosting names them)
@@ -351,7 +355,7 @@ MODELS: dict[str, ModelEntry] = {
                  "pipeline_core.library_estimators.LGBMStoppingRegressor"),
         onnx=refused(FLOAT32_TREES, "LGBMClassifier", "LGBMRegressor", "LGBMStoppingClassifier",
                      "LGBMStoppingRegressor"),
-        libraries=("lightgbm",), script=_lightgbm_helpers()),
+        libraries=("lightgbm",), script=_lightgbm_helpers(), early_stopping=LIGHTGBM_STOPPING),
     "xgboost": ModelEntry(
         "XGBoost", {C: le.XGBLabelClassifier, R: xgboost.XGBRegressor},
         # XGBoost's own defaults (100 rounds at learning rate 0.3, depth 6, histogram splits); one thread, as
@@ -386,7 +390,8 @@ MODELS: dict[str, ModelEntry] = {
         help="Yandex's gradient boosting on symmetric trees: strong with little tuning, slower to fit than LightGBM.",
         trusted=("pipeline_core.library_estimators.CatBoostLabelClassifier", "catboost.core.CatBoostRegressor"),
         onnx=refused(FLOAT32_TREES, "CatBoostLabelClassifier", "CatBoostRegressor"),
-        libraries=("catboost",), script=(_library_helper(le.CatBoostLabelClassifier, "catboost"),)),
+        libraries=("catboost",), script=(_library_helper(le.CatBoostLabelClassifier, "catboost"),),
+        early_stopping=CATBOOST_STOPPING),
     "naive_bayes": ModelEntry("Gaussian naive Bayes", {C: naive_bayes.GaussianNB}, seeded=False,
                               search={"var_smoothing": _float(1e-12, 1e-3, log=True)}, dense_only=True),
     "mlp": ModelEntry(

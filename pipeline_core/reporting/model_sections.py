@@ -21,6 +21,7 @@ from pipeline_core.definition.spec import PipelineSpec
 from pipeline_core.reporting.document import Chart, Facts, Section, Table, Text, cell_text
 from pipeline_core.reporting.style import PALETTE, figure, metric_label, wrap_label
 from pipeline_core.training.results import Provenance
+from pipeline_core.training.rounds import mean_rounds
 
 TOP_CLASSES = 30  # bars in the target chart; the rest are counted in the caption
 
@@ -109,7 +110,7 @@ def _target_chart(frame: pd.DataFrame, schema: DataSchema, spec: PipelineSpec, t
 
 
 def steps_section(spec: PipelineSpec, *, fitted: Any, model_kind: str, metric: str | None, params: dict[str, Any],
-                  threshold: str | None) -> Section:
+                  threshold: str | None, rounds: list[int] | None = None) -> Section:
     """The definition as trained: column settings, steps in order, models compared, evaluation and tuning plans,
     and the fitted scikit-learn pipeline's own steps (the definition's plus the defaults training added)."""
     blocks: list[Any] = []
@@ -141,6 +142,11 @@ def steps_section(spec: PipelineSpec, *, fitted: Any, model_kind: str, metric: s
     if params:
         blocks.append(Table(["Parameter", "Value"], [[str(k), cell_text(v)] for k, v in params.items()],
                             note="The registered model's parameters as the run ended (tuned or set)."))
+    if rounds:
+        blocks.append(Text(f"In cross-validation its rounds stopped early on rows each fold held aside "
+                           f"({min(rounds):,}-{max(rounds):,}); the saved model fits their mean, "
+                           f"{mean_rounds(rounds):,} rounds, on every row it was refitted on, holding none aside.",
+                           "note"))
     blocks.append(Table(["#", "Fitted step", "Class"], [[str(i), name, type(step).__name__] for i, (name, step)
                                                         in enumerate(getattr(fitted, "steps", []), start=1)],
                         note="The scikit-learn pipeline inside the model file."))

@@ -33,7 +33,7 @@ from typing import Any
 import numpy as np
 
 from pipeline_core.definition import metrics as mt
-from pipeline_core.definition.registry import ENSEMBLE_KINDS, MODELS, class_weights, parameters_of
+from pipeline_core.definition.registry import ENSEMBLE_KINDS, MODELS, class_weights
 from pipeline_core.definition.spec import AutopilotPlan, ModelSpec, PipelineSpec
 from pipeline_core.errors import CancelledError, SpecError
 from pipeline_core.json_data import plain_value
@@ -518,14 +518,11 @@ def _size(kind: str, params: dict[str, Any]) -> float:
 
 
 def _stops_early(kind: str, params: dict[str, Any]) -> bool:
-    """Whether a configuration's rounds are a ceiling: scikit-learn's histogram gradient boosting when its
-    ``early_stopping`` is on (its "auto" stops only from 10,000 rows), a model without that switch when it holds
-    rows aside to stop on (LightGBM's, ``library_estimators.HeldAsideRounds``; CatBoost's own ``eval_fraction`` with
-    ``early_stopping_rounds``)."""
-    if "early_stopping" in parameters_of(_estimator_class(kind)):
-        return params.get("early_stopping") is True
-    return bool(params.get("validation_fraction") and params.get("n_iter_no_change")
-                or params.get("eval_fraction") and params.get("early_stopping_rounds"))
+    """Whether a configuration's rounds are a ceiling: its family stops early (the registry entry's
+    ``early_stopping``) and these parameters ask for it whatever the rows (histogram gradient boosting's "auto"
+    stops only from 10,000 rows)."""
+    stopping = MODELS[kind].early_stopping
+    return stopping is not None and stopping.asked(params)
 
 
 def _class_defaults(kind: str) -> dict[str, Any]:

@@ -38,9 +38,10 @@ from sklearn.pipeline import Pipeline
 from pipeline_core.compiler.compile import compile_pipeline
 from pipeline_core.definition import metrics as mt
 from pipeline_core.definition.registry import ENSEMBLE_KINDS, MODELS
-from pipeline_core.definition.spec import ModelSpec, PipelineSpec
+from pipeline_core.definition.spec import PipelineSpec
 from pipeline_core.ensembles import EnsembleClassifier, EnsembleRegressor, assembled, stack_outputs
 from pipeline_core.training.results import ModelScore, rank_key
+from pipeline_core.training.rounds import refit_model
 from pipeline_core.training.threads import fit_threads
 
 GREEDY_ITERATIONS = 25
@@ -241,9 +242,7 @@ def refit_ensemble(spec: PipelineSpec, schema: dict, task: str, row: ModelScore,
                                                                                     row.params)
     fitted = []
     for kind in kinds:
-        pipeline = compile_pipeline(spec, schema, task=task, model=ModelSpec(kind=kind, params=by_kind[kind].params,
-                                                                         target_transform=by_kind[kind].target_transform),
-                                    n_rows=n_rows or len(X))
+        pipeline = compile_pipeline(spec, schema, task=task, model=refit_model(by_kind[kind]), n_rows=n_rows or len(X))
         with warnings.catch_warnings(), fit_threads():
             warnings.simplefilter("ignore")
             fitted.append(pipeline.fit(X, y))

@@ -43,6 +43,9 @@ class ModelScore:
     tuning_history: list[dict[str, Any]] = field(default_factory=list)
     threshold: DecisionThreshold | None = None  # tuned thresholds: the mean of the CV folds' own choices
     target_transform: str = "none"  # what the model was fitted to (``compiler.target``): "auto" settled for this run
+    # each CV fold's rounds, in fold order, when every fold stopped early (``training.rounds``): their mean is what
+    # the refit fits on every row
+    rounds: list[int] = field(default_factory=list)
 
     def to_row(self) -> LeaderboardRow:
         return LeaderboardRow(
@@ -50,7 +53,7 @@ class ModelScore:
             folds=self.folds, fit_seconds=self.fit_seconds, predict_seconds=self.predict_seconds,
             params=jsonable(self.params), notes=self.notes, error=self.error,
             tuning_history=jsonable(self.tuning_history), threshold=self.threshold,
-            target_transform=self.target_transform,
+            target_transform=self.target_transform, rounds=self.rounds,
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -149,6 +152,7 @@ class LeaderboardRow(_Stored):
     tuning_history: list[dict[str, Any]] = Field(default_factory=list)
     threshold: DecisionThreshold | None = None
     target_transform: str = "none"  # absent in runs stored before target transforms: the target as it was
+    rounds: list[int] = Field(default_factory=list)  # absent before refits fixed stopped rounds: none recorded
 
 
 class Provenance(_Stored):

@@ -44,6 +44,7 @@ from pipeline_core.training.results import (
     folds_threshold,
     limit_rows,
 )
+from pipeline_core.training.rounds import refit_model, rounds_note, stopped_rounds
 from pipeline_core.training.splits import cv_splitter, split_holdout
 from pipeline_core.training.threads import fit_threads
 
@@ -256,7 +257,7 @@ def _cross_validate(
     names = mt.usable_metrics(task, pipeline)
     splits = list(cv_splitter(task, spec).split(X, y))
     jobs = (delayed(_fit_and_score)(clone(pipeline), X, y, tr, te, names, oof is not None,
-                                     oof.labels if oof is not None else None) for tr, te in splits)
+                                     oof.labels if oof is not None else None, row.model) for tr, te in splits)
     results = []
     for result in Parallel(n_jobs=n_jobs, return_as="generator_unordered")(jobs):
         results.append(result)
@@ -276,12 +277,16 @@ def _cross_validate(
     row.fit_seconds = float(np.mean([r[1] for r in results]))
     row.predict_seconds = float(np.mean([r[2] for r in results]))
     row.threshold = folds_threshold([r[3] for r in results])
+    rounds = [r[6] for r in results]
+    if rounds and all(n is not None for n in rounds):
+        row.rounds = [int(n) for n in rounds]
+        row.notes.append(rounds_note(row))
     if oof is not None:
         oof.keep(row.model, [(r[4], r[5]) for r in results])
 
 
 def _fit_and_score(pipeline: Any, X: Any, y: Any, train_idx: Any, test_idx: Any, names: list[str],
-                   keep: bool = False, labels: np.ndarray | None = None) -> tuple:
+                   keep: bool = False, labels: np.ndarray | None = None, kind: str = "") -> tuple:
     import warnings
 
     with warnings.catch_warnings(), fit_threads():
@@ -293,15 +298,14 @@ def _fit_and_score(pipeline: Any, X: Any, y: Any, train_idx: Any, test_idx: Any,
         scored = time.perf_counter()
         outputs = fold_output(pipeline, X.iloc[test_idx], labels) if keep else None
     return ({k: float(v) for k, v in scores.items()}, fitted - start, scored - fitted,
-            decision_threshold(pipeline), test_idx, outputs)
+            decision_threshold(pipeline), test_idx, outputs, stopped_rounds(kind, pipeline))
 
 
 def _refit(spec: PipelineSpec, data: Prepared, row: ModelScore, X: pd.DataFrame, y: pd.Series,
            n_rows: int | None = None) -> Any:
     import warnings
 
-    model = ModelSpec(kind=row.model, params={**row.params}, target_transform=row.target_transform)
-    pipeline = compile_pipeline(spec, data.schema, task=data.task, model=model, n_rows=n_rows or len(X))
+    pipeline = compile_pipeline(spec, data.schema, task=data.task, model=refit_model(row), n_rows=n_rows or len(X))
     X, y = limit_rows(MODELS[row.model], X, y, spec.evaluation.seed, ModelScore("", ""))
     if data.task == "classification":
         pipeline = with_threshold(pipeline, spec, int(y.nunique()))

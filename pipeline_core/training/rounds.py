@@ -1,0 +1,69 @@
+"""The rounds a model that stopped early fitted in each CV fold, and the refit that fits their mean on every row.
+
+Each family's way of stopping is in its registry entry (``definition.stopping``); here the fitted pipeline of a fold
+is opened to its model (through the threshold and target wrappers) to read the rounds, and a leaderboard row becomes
+the model its refit builds. Used by both refits, a single model's (``train``) and an ensemble's members
+(``ensemble``), so the saved model never holds rows aside to stop on when its folds told how many rounds to fit.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from sklearn.compose import TransformedTargetRegressor
+from sklearn.model_selection import TunedThresholdClassifierCV
+
+from pipeline_core.definition.registry import MODELS
+from pipeline_core.definition.spec import ModelSpec
+from pipeline_core.training.results import ModelScore
+
+
+def stopped_rounds(kind: str, fitted: Any) -> int | None:
+    """The rounds the fitted model of family ``kind`` at the end of ``fitted`` predicts with, when its fit stopped
+    early on rows it held aside; ``None`` when it did not (or the family cannot)."""
+    stopping = MODELS[kind].early_stopping if kind in MODELS else None
+    if stopping is None:
+        return None
+    model = fitted[-1] if hasattr(fitted, "steps") else fitted
+    if isinstance(model, TunedThresholdClassifierCV):
+        model = model.estimator_
+        model = model[-1] if hasattr(model, "steps") else model
+    if isinstance(model, TransformedTargetRegressor):
+        model = model.regressor_
+    return stopping.stopped(model)
+
+
+def mean_rounds(rounds: list[int]) -> int:
+    """The rounds a refit fits from its folds' stopped rounds: their mean, not scaled for the refit's larger rows
+    (as AutoGluon's ``refit_full``; on hotel_rates x1.25 scored 0.9669 against the mean's 0.9667, within noise)."""
+    return max(1, int(round(float(np.mean(rounds)))))
+
+
+def refit_rounds(row: ModelScore) -> int | None:
+    """The rounds the refit of ``row`` fits (:func:`mean_rounds`), when every fold stopped early; else ``None``
+    (the refit fits as the folds did)."""
+    if not row.rounds or MODELS.get(row.model) is None or MODELS[row.model].early_stopping is None:
+        return None
+    return mean_rounds(row.rounds)
+
+
+def refit_model(row: ModelScore) -> ModelSpec:
+    """The model the refit of ``row`` builds: its parameters, with a stopped family's rounds fixed to
+    :func:`refit_rounds` and its stopping turned off, so it learns from every row it is given."""
+    params = dict(row.params)
+    rounds = refit_rounds(row)
+    if rounds is not None:
+        params = MODELS[row.model].early_stopping.fixed(params, rounds)
+    return ModelSpec(kind=row.model, params=params, target_transform=row.target_transform)
+
+
+def rounds_note(row: ModelScore) -> str | None:
+    """What the leaderboard says of a row whose folds stopped early: the rounds the saved model fits instead."""
+    rounds = refit_rounds(row)
+    if rounds is None:
+        return None
+    spread = f"{min(row.rounds):,}" if min(row.rounds) == max(row.rounds) else \
+        f"{min(row.rounds):,}-{max(row.rounds):,}"
+    return (f"its folds stopped early at {spread} rounds on rows each held aside; refitted, it fits their mean, "
+            f"{rounds:,} rounds, on every row, holding none aside")

@@ -1,0 +1,142 @@
+"""A configuration that stops early is refitted with its folds' mean rounds on every row (issue 20 point 4): the
+saved model holds no rows aside to stop on. Real fits of every family the registry says can stop early."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.datasets import make_friedman1
+
+from pipeline_core.compiler.columns import default_steps, infer_schema
+from pipeline_core.compiler.prepare import prepare
+from pipeline_core.definition.registry import MODELS
+from pipeline_core.definition.spec import PipelineSpec
+from pipeline_core.ensembles import EnsembleRegressor
+from pipeline_core.reporting.document import Text
+from pipeline_core.reporting.model_sections import steps_section
+from pipeline_core.training.results import LeaderboardRow
+from pipeline_core.training.rounds import refit_rounds, stopped_rounds
+from pipeline_core.training.train import train
+
+STOPPING = {kind: entry for kind, entry in MODELS.items() if entry.early_stopping is not None}
+# each family's count of the rounds a fitted model holds, by the parameter that sets them
+FITTED_ROUNDS = {"max_iter": lambda m: m.n_iter_, "n_estimators": lambda m: m.booster_.current_iteration(),
+                 "iterations": lambda m: m.tree_count_}
+
+
+def stopping_params(kind: str) -> dict:
+    """The family's portfolio configuration that stops early (the one the autopilot tries), with fewer rounds and
+    a faster rate so the test fits quickly; it must still stop before its ceiling on these rows."""
+    params = next(p for p in MODELS[kind].portfolio if MODELS[kind].early_stopping.asked(p))
+    stopping = MODELS[kind].early_stopping
+    return {**params, stopping.rounds: 2000, "learning_rate": 0.3}
+
+
+def values_frame(n: int = 600) -> pd.DataFrame:
+    X, y = make_friedman1(n, n_features=6, noise=1.0, random_state=0)
+    return pd.DataFrame(X, columns=[f"x{i}" for i in range(6)]).assign(y=y)
+
+
+def test_every_family_that_can_stop_early_is_in_the_registry_with_a_configuration_that_does():
+    assert {"hist_gradient_boosting", "lightgbm", "catboost"} <= set(STOPPING)
+    for kind, entry in STOPPING.items():
+        assert entry.early_stopping.rounds in FITTED_ROUNDS, kind
+        assert any(entry.early_stopping.asked(p) for p in entry.portfolio), kind
+        assert not entry.early_stopping.asked({}), f"{kind}'s defaults are not a ceiling on small tables"
+
+
+@pytest.mark.parametrize("kind", sorted(STOPPING))
+def test_the_stopped_rounds_are_read_and_the_fixed_refit_fits_them_on_every_row(kind):
+    stopping = MODELS[kind].early_stopping
+    frame = values_frame()
+    X, y = frame.drop(columns="y").to_numpy(), frame["y"].to_numpy()
+    params = stopping_params(kind)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        stopped = MODELS[kind].build("regression", params, 0).fit(X, y)
+        rounds = stopped_rounds(kind, stopped)
+        assert rounds is not None and 1 <= rounds < 2000, "it stopped before its ceiling"
+        fixed_params = stopping.fixed(params, rounds)
+        fixed = MODELS[kind].build("regression", fixed_params, 0).fit(X, y)
+    assert FITTED_ROUNDS[stopping.rounds](fixed) == rounds
+    assert stopped_rounds(kind, fixed) is None, "the refit holds no rows aside and stops on nothing"
+    assert not stopping.asked(fixed_params)
+    # what a family without stopping parameters fits is never read as stopped
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        plain = MODELS[kind].build("regression", {stopping.rounds: 20}, 0).fit(X, y)
+    assert stopped_rounds(kind, plain) is None
+
+
+def spec_for(frame: pd.DataFrame, models: list[dict], **evaluation) -> PipelineSpec:
+    spec = PipelineSpec.model_validate({"target": "y", "models": models,
+                                        "evaluation": {"cv_folds": 3, "holdout": 0.2, **evaluation}})
+    return spec.model_copy(update={"steps": default_steps(infer_schema(frame, spec))})
+
+
+@pytest.fixture(scope="module")
+def runs():
+    """CatBoost's early-stopping configuration trained twice from the same definition."""
+    frame = values_frame()
+    spec = spec_for(frame, [{"kind": "catboost", "params": stopping_params("catboost")}])
+    return [train(spec, frame) for _ in range(2)], frame
+
+
+def test_the_leaderboard_records_each_folds_rounds_and_says_what_the_refit_fits(runs):
+    (result, _), _ = runs
+    row = result.leaderboard[0]
+    assert len(row.rounds) == 3 and all(1 <= n < 2000 for n in row.rounds)
+    mean = refit_rounds(row)
+    assert mean == round(np.mean(row.rounds))
+    assert any(f"fits their mean, {mean:,} rounds, on every row" in note for note in row.notes)
+    stored = LeaderboardRow.model_validate(row.to_dict())
+    assert stored.rounds == row.rounds
+    assert LeaderboardRow.model_validate({"model": "catboost"}).rounds == [], "runs stored before load"
+
+
+def test_both_refits_fit_the_folds_mean_rounds_on_every_row_they_are_given(runs):
+    (result, _), frame = runs
+    mean = refit_rounds(result.leaderboard[0])
+    for model in (result.pipeline[-1], result.holdout_model[-1]):
+        assert model.tree_count_ == mean and model.get_best_iteration() is None, "no rows held aside"
+        assert model.get_params().get("eval_fraction") is None
+    assert result.refit_rows == len(prepare(result.spec, frame).X)
+    # the saved definition keeps the configuration as given: a re-run stops its folds again
+    assert result.spec.models[0].params == stopping_params("catboost")
+
+
+def test_a_re_run_stops_at_the_same_rounds_and_refits_the_same_model(runs):
+    (first, second), frame = runs
+    assert first.leaderboard[0].rounds == second.leaderboard[0].rounds
+    assert first.leaderboard[0].folds == second.leaderboard[0].folds and first.holdout == second.holdout
+    rows = frame.drop(columns="y")
+    np.testing.assert_array_equal(first.pipeline.predict(rows), second.pipeline.predict(rows))
+
+
+def test_an_ensembles_member_that_stopped_early_is_refitted_with_its_folds_mean_rounds():
+    frame = values_frame(500)
+    hist = {"kind": "hist_gradient_boosting", "params": stopping_params("hist_gradient_boosting")}
+    result = train(spec_for(frame, [{"kind": "linear_regression"}, {"kind": "random_forest"}, hist], cv_folds=4,
+                            ensemble=True), frame)
+    assert result.best.model in ("ensemble", "stacking"), "this table was chosen because an ensemble wins on it"
+    ensemble = result.pipeline[-1]
+    assert isinstance(ensemble, EnsembleRegressor)
+    members = dict(zip([name for name, _ in ensemble.members], ensemble.members_, strict=True))
+    row = next(r for r in result.leaderboard if r.model == "hist_gradient_boosting")
+    fitted = members["hist_gradient_boosting"][-1]
+    assert len(row.rounds) == 4 and fitted.n_iter_ == refit_rounds(row) and not fitted.do_early_stopping_
+
+
+def test_the_model_card_states_the_rounds_the_saved_model_fits(runs):
+    (result, _), _ = runs
+    row = result.leaderboard[0]
+    section = steps_section(result.spec, fitted=result.pipeline, model_kind=row.model, metric=result.metric,
+                            params=row.params, threshold=None, rounds=row.to_dict()["rounds"])
+    text = " ".join(block.text for block in section.blocks if isinstance(block, Text))
+    assert f"the saved model fits their mean, {refit_rounds(row):,} rounds, on every row" in text
+    plain = steps_section(result.spec, fitted=result.pipeline, model_kind=row.model, metric=result.metric,
+                          params=row.params, threshold=None)
+    assert not any("stopped early" in block.text for block in plain.blocks if isinstance(block, Text))
