@@ -285,7 +285,8 @@ def _evaluation(actor: Actor, run_id: int, artifact_sha: str) -> dict[str, Any]:
 def _learning_curve(actor: Actor, run_id: int, artifact_sha: str) -> pd.DataFrame:
     loaded, spec, frame = _run_inputs(actor, run_id)
     metric = loaded.metadata.get("metric") or run_summary(get_run(actor, run_id)).metric
-    return learning_curve(loaded.pipeline, spec, training_split(spec, frame), metric)
+    return learning_curve(loaded.pipeline, spec, training_split(spec, frame), metric,
+                          kind=loaded.metadata.get("model"), params=loaded.metadata.get("params"))
 
 
 def _holdout_charts(run: Any) -> None:

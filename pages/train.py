@@ -299,6 +299,13 @@ def _evaluation_inputs(spec: PipelineSpec, task: str) -> dict[str, Any]:
         help="After the hold-out score is reported, the best model is refitted on the training and hold-out rows "
              "together, and that model is saved and served. Hold-out scores, charts and audits keep using the "
              "model trained without those rows, so they stay honest.")
+    folds_rounds = st.checkbox(
+        "Refit boosting that stopped early with its folds' rounds", plan["refit_rounds"] == "folds",
+        key="train_refit_rounds",
+        help="Boosting that stops early holds a tenth of its rows aside to choose its rounds. Checked, the final "
+             "model fits the mean of the rounds its cross-validation folds stopped at on every row; unchecked, it "
+             "stops again on a tenth of the rows it is refitted on (what pipelines saved before did).")
+    plan["refit_rounds"] = "folds" if folds_rounds else "stopping"
     plan["ensemble"] = st.checkbox(
         "Also try ensembles of the models", plan["ensemble"], key="train_ensemble",
         help="Combines the models' cross-validation predictions (never the hold-out rows) two ways: a weighted "

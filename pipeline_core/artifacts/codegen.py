@@ -12,6 +12,7 @@ whose form is missing or does not fit its stage is refused, never left out of th
 
 from __future__ import annotations
 
+import inspect
 from typing import Any
 
 from sklearn.pipeline import Pipeline
@@ -25,6 +26,7 @@ from pipeline_core.definition import standalone as sa
 from pipeline_core.definition import steps as st
 from pipeline_core.definition.registry import ENSEMBLE_KINDS, MODELS, STEP_ENTRIES
 from pipeline_core.definition.spec import ModelSpec, PipelineSpec, load_spec
+from pipeline_core.definition.stopping import EarlyStopping
 from pipeline_core.errors import ModelError, SpecError
 from pipeline_core.transformers import FramePreparer
 
@@ -49,13 +51,18 @@ def python_script(
         pipeline = with_threshold(pipeline, spec, n_classes)
     renderer = Renderer()
     body = renderer.render(pipeline, 1)
-    main = _main(spec, task, renderer)
+    folds_rounds = task != "clustering" and spec.evaluation.refit_rounds == "folds"
+    stopping = MODELS[model_kind].early_stopping if folds_rounds else None
+    if stopping is not None:
+        renderer.imports.update(ROUNDS_IMPORTS)
+    main = _main(spec, task, renderer, stopping is not None)
     parts = [
         _header(spec, model_kind, task),
         renderer.import_block() + "\n\n" + _constants(spec, pipeline, task, model_kind),
         *renderer.helpers(),
         _TRAINING_ROWS.replace("$ROW_STEPS", _row_steps(spec, schema)),
         f"def build_pipeline():\n    return {body}\n",
+        *([_rounds_helpers(stopping)] if stopping is not None else []),
         *_rule_helpers(spec),
         main,
     ]
@@ -212,7 +219,42 @@ def limit_rows(X, y):
 '''
 
 
-def _main(spec: PipelineSpec, task: str, renderer: Renderer) -> str:
+def _rounds_helpers(stopping: EarlyStopping) -> str:
+    """The refit's rounds as the app fixes them (``training.rounds``): the family's own reading of a fitted model's
+    stopped rounds (its source, from ``definition.stopping``), and the mean of the folds' set on the final fit."""
+    reader = inspect.getsource(stopping.stopped).strip("\n")
+    return (f"ROUNDS = {stopping.rounds!r}  # the parameter that counts the model's rounds\n"
+            f"STOPPING_OFF = {sa.literal(stopping.off)}  # the values that fit them on every row (None: left out)\n\n\n"
+            f"{reader}\n\n\n{_FIXED_ROUNDS.replace('$READER', stopping.stopped.__name__)}")
+
+
+_FIXED_ROUNDS = '''
+def fixed_rounds(pipeline, fitted_folds):
+    """As in the app: a model that stopped early in every fold (on rows it held aside) fits the folds' mean rounds
+    on every training row instead, holding none aside; otherwise the pipeline as it is."""
+    def model_of(step):  # through the decision threshold's and the target transform's wrappers
+        step = step.estimator_ if isinstance(step, TunedThresholdClassifierCV) else step
+        return step.regressor_ if isinstance(step, TransformedTargetRegressor) else step
+
+    rounds = [$READER(model_of(fitted[-1])) for fitted in fitted_folds]
+    if not rounds or any(n is None for n in rounds):
+        return pipeline
+    path, model = "model", pipeline[-1]
+    if isinstance(model, TunedThresholdClassifierCV):
+        path, model = path + "__estimator", model.estimator
+    if isinstance(model, TransformedTargetRegressor):
+        path, model = path + "__regressor", model.regressor
+    mean = max(1, int(round(float(np.mean(rounds)))))
+    params = {**model.get_params(deep=False), ROUNDS: mean, **STOPPING_OFF}
+    # rebuilt rather than set: a parameter stopping leaves unset (None) must be left out (CatBoost would hold
+    # aside a share of None)
+    params = {k: v for k, v in params.items() if not (k in STOPPING_OFF and v is None)}
+    return pipeline.set_params(**{path: type(model)(**params)})'''
+ROUNDS_IMPORTS = ("from sklearn.compose import TransformedTargetRegressor",
+                  "from sklearn.model_selection import TunedThresholdClassifierCV")
+
+
+def _main(spec: PipelineSpec, task: str, renderer: Renderer, stops: bool = False) -> str:
     if task == "clustering":
         renderer.imports.add("from sklearn.metrics import silhouette_score")
         return _MAIN_HEAD + _CLUSTERING_MAIN + _MAIN_TAIL
@@ -226,7 +268,8 @@ def _main(spec: PipelineSpec, task: str, renderer: Renderer) -> str:
         metric = '"balanced_accuracy" if y.value_counts(normalize=True).min() < 0.2 else "accuracy"'
     else:
         metric = '"r2"'
-    code = _SUPERVISED_MAIN.replace("$SPLITTER", splitter).replace("$STRATIFY", stratify)
+    code = _SUPERVISED_MAIN.replace("$SPLITTER", splitter).replace("$STRATIFY", stratify).replace(
+        "$KEEP_FOLDS", _KEEP_FOLDS if stops else "").replace("$FIX_ROUNDS", _FIX_ROUNDS if stops else "")
     return _MAIN_HEAD + code.replace("$METRIC", metric) + _MAIN_TAIL
 
 
@@ -245,7 +288,7 @@ _SUPERVISED_MAIN = '''
             X, X_test, y, y_test = train_test_split(X, y, test_size=HOLDOUT, random_state=SEED, stratify=$STRATIFY)
         X, y = limit_rows(X, y)
         folds = $SPLITTER(n_splits=FOLDS, shuffle=True, random_state=SEED)
-        scores = cross_validate(pipeline, X, y, cv=folds, scoring=METRICS)
+        scores = cross_validate(pipeline, X, y, cv=folds, scoring=METRICS$KEEP_FOLDS)$FIX_ROUNDS
         pipeline.fit(X, y)
         report = {
             "model": MODEL, "metric": metric, "folds": FOLDS, "seed": SEED,
@@ -254,6 +297,10 @@ _SUPERVISED_MAIN = '''
         }
         if X_test is not None:
             report["holdout"] = {name: float(get_scorer(name)(pipeline, X_test, y_test)) for name in METRICS}'''
+
+# with a family that can stop early, the folds' fitted models are kept to read their rounds (``fixed_rounds``)
+_KEEP_FOLDS = ", return_estimator=True"
+_FIX_ROUNDS = '\n        pipeline = fixed_rounds(pipeline, scores["estimator"])'
 
 _CLUSTERING_MAIN = '''
         X, _ = limit_rows(X, None)

@@ -23,3 +23,7 @@ OneHotBoosting = Literal["auto", "large", "one_hot", "codes"]
 # slot to a model that takes TF-IDF's sparse columns as they are (LightGBM for histogram gradient boosting, its
 # registry entry's ``with_text``); "preselected" keeps the set as it is (what a definition saved before meant).
 TextModels = Literal["sparse", "preselected"]
+# How the refit treats a model that stopped its rounds early in CV (schema 8, ``training.rounds``): "folds" fits the
+# folds' mean rounds on every row, holding none aside; "stopping" stops again on a share of the refit's own rows
+# (what a definition saved before meant).
+RefitRounds = Literal["folds", "stopping"]

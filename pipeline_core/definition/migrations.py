@@ -11,7 +11,7 @@ from typing import Any
 
 from pipeline_core.errors import SpecError
 
-CURRENT_VERSION = 7
+CURRENT_VERSION = 8
 
 
 V2_TUNING_SECONDS = 600.0  # schema 2's default and maximum tuning time per model, frozen here: a later change
@@ -108,8 +108,23 @@ def _v6_to_v7(data: dict[str, Any]) -> dict[str, Any]:
     return data
 
 
+V8_REFIT_ROUNDS = "stopping"  # frozen: how schema 7 refitted a model that stopped early
+
+
+def _v7_to_v8(data: dict[str, Any]) -> dict[str, Any]:
+    """Schema 8 refits a model that stopped its rounds early in CV with the folds' mean rounds on every row
+    (``evaluation.refit_rounds`` ``"folds"``). A definition from before refitted by stopping again on a share of
+    the refit's rows, and keeps doing so, so it re-runs to the same saved model."""
+    evaluation = data.get("evaluation")
+    evaluation = dict(evaluation) if isinstance(evaluation, dict) else {}
+    evaluation.setdefault("refit_rounds", V8_REFIT_ROUNDS)
+    data["evaluation"] = evaluation
+    return data
+
+
 MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {1: _v1_to_v2, 2: _v2_to_v3, 3: _v3_to_v4,
-                                                                     4: _v4_to_v5, 5: _v5_to_v6, 6: _v6_to_v7}
+                                                                     4: _v4_to_v5, 5: _v5_to_v6, 6: _v6_to_v7,
+                                                                     7: _v7_to_v8}
 
 
 def migrate(data: dict[str, Any]) -> dict[str, Any]:

@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationIn
 
 from pipeline_core.definition.choices import (
     OneHotBoosting,
+    RefitRounds,
     TargetTransform,
     Task,
     TextModels,
@@ -27,7 +28,7 @@ from pipeline_core.definition.steps import STEP_TYPES, ColumnType
 from pipeline_core.errors import SpecError
 from pipeline_core.json_data import nesting_depth, parse_json_document
 
-SCHEMA_VERSION = 7
+SCHEMA_VERSION = 8
 MAX_SPEC_BYTES = 1_000_000
 MAX_SPEC_DEPTH = 12
 # Every seeded library takes this range (scikit-learn and NumPy refuse a negative seed or one from 2**32), and
@@ -127,6 +128,11 @@ class EvaluationPlan(Strict):
     which a model trained on a fifth fewer rows would waste. The hold-out model is kept apart for every
     hold-out number, chart and audit. Schema 4 definitions saved the training-rows model; the migration keeps
     that (``refit_all`` off), so a saved definition re-runs to the same model.
+
+    ``refit_rounds`` (schema 8): a model that stops its rounds early holds a share of its fit's rows aside to stop
+    on; in CV that chooses its rounds, but a refit that stopped the same way would leave that share out of the
+    saved model. "folds" refits with the folds' mean rounds on every row (``training.rounds``); schema 7
+    definitions refitted by stopping again, and the migration keeps that ("stopping").
     """
 
     holdout: float = Field(0.2, ge=0.0, lt=0.9)
@@ -140,6 +146,10 @@ class EvaluationPlan(Strict):
     refit_all: bool = Field(
         True, description="After the hold-out score is reported, refit the best model on the training and "
                           "hold-out rows together; that model is saved and served (schema 5).")
+    refit_rounds: RefitRounds = Field(
+        "folds", description="For a model that stops its rounds early on rows it holds aside: 'folds' refits it "
+                             "with the mean of the rounds its CV folds stopped at, on every row (schema 8); "
+                             "'stopping' stops the refit again on a share of its own rows.")
 
     @field_validator("seed", mode="before")
     @classmethod
@@ -281,7 +291,7 @@ class PipelineSpec(Strict):
     every exported definition, model file and script, and are checked wherever the model scores data.
     """
 
-    schema_version: Literal[7] = SCHEMA_VERSION
+    schema_version: Literal[8] = SCHEMA_VERSION
     name: str = "untitled pipeline"
     data: DataSource = Field(default_factory=DataSource)
     columns: ColumnsSpec = Field(default_factory=ColumnsSpec)

@@ -46,18 +46,20 @@ class EarlyStopping:
         return {name: value for name, value in merged.items() if value is not None}
 
 
-def _hist_rounds(model: Any) -> int | None:
+# the readers are written into the standalone script as they are (``artifacts.codegen``): builtins only
+
+def _hist_rounds(model: object) -> int | None:
     # ``n_iter_`` counts the rounds fitted, the patience's included: scikit-learn keeps them all and predicts with all
     return int(model.n_iter_) if getattr(model, "do_early_stopping_", False) else None
 
 
-def _lightgbm_rounds(model: Any) -> int | None:
+def _lightgbm_rounds(model: object) -> int | None:
     # ``best_iteration_`` is the round it predicts with; 0 when nothing was watched
     stopping = getattr(model, "validation_fraction", None) and getattr(model, "n_iter_no_change", None)
     return int(model.best_iteration_) if stopping and model.best_iteration_ else None
 
 
-def _catboost_rounds(model: Any) -> int | None:
+def _catboost_rounds(model: object) -> int | None:
     # with rows to watch CatBoost keeps the best round's trees (``use_best_model``): ``tree_count_`` is what it uses
     return int(model.tree_count_) if model.get_best_iteration() is not None else None
 

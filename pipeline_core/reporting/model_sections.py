@@ -21,7 +21,7 @@ from pipeline_core.definition.spec import PipelineSpec
 from pipeline_core.reporting.document import Chart, Facts, Section, Table, Text, cell_text
 from pipeline_core.reporting.style import PALETTE, figure, metric_label, wrap_label
 from pipeline_core.training.results import Provenance
-from pipeline_core.training.rounds import mean_rounds
+from pipeline_core.training.rounds import mean_rounds, rounds_span
 
 TOP_CLASSES = 30  # bars in the target chart; the rest are counted in the caption
 
@@ -142,9 +142,9 @@ def steps_section(spec: PipelineSpec, *, fitted: Any, model_kind: str, metric: s
     if params:
         blocks.append(Table(["Parameter", "Value"], [[str(k), cell_text(v)] for k, v in params.items()],
                             note="The registered model's parameters as the run ended (tuned or set)."))
-    if rounds:
-        blocks.append(Text(f"In cross-validation its rounds stopped early on rows each fold held aside "
-                           f"({min(rounds):,}-{max(rounds):,}); the saved model fits their mean, "
+    if rounds and spec.evaluation.refit_rounds == "folds":
+        blocks.append(Text(f"The parameters above are those cross-validated: in each fold the rounds stopped early "
+                           f"on rows the fold held aside ({rounds_span(rounds)}). The saved model fits their mean, "
                            f"{mean_rounds(rounds):,} rounds, on every row it was refitted on, holding none aside.",
                            "note"))
     blocks.append(Table(["#", "Fitted step", "Class"], [[str(i), name, type(step).__name__] for i, (name, step)

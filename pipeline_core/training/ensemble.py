@@ -242,7 +242,8 @@ def refit_ensemble(spec: PipelineSpec, schema: dict, task: str, row: ModelScore,
                                                                                     row.params)
     fitted = []
     for kind in kinds:
-        pipeline = compile_pipeline(spec, schema, task=task, model=refit_model(by_kind[kind]), n_rows=n_rows or len(X))
+        pipeline = compile_pipeline(spec, schema, task=task, model=refit_model(by_kind[kind], spec.evaluation),
+                                    n_rows=n_rows or len(X))
         with warnings.catch_warnings(), fit_threads():
             warnings.simplefilter("ignore")
             fitted.append(pipeline.fit(X, y))

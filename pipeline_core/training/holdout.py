@@ -18,6 +18,7 @@ from pipeline_core.definition.spec import PipelineSpec
 from pipeline_core.errors import DataError
 from pipeline_core.training.evaluate import evaluation_frames, learning_curve_frame
 from pipeline_core.training.results import TrainResult
+from pipeline_core.training.rounds import as_cross_validated
 from pipeline_core.training.splits import cv_splitter, split_holdout
 
 
@@ -65,7 +66,12 @@ def holdout_frames(pipeline: Any, spec: PipelineSpec, split: Split, metric: str,
     return evaluation_frames(result, importance_rows=importance_rows)
 
 
-def learning_curve(pipeline: Any, spec: PipelineSpec, split: Split, metric: str) -> pd.DataFrame:
-    """Score by training-set size for (a clone of) ``pipeline``, on the same folds, metric and seed as the run."""
+def learning_curve(pipeline: Any, spec: PipelineSpec, split: Split, metric: str, *, kind: str | None = None,
+                   params: dict[str, Any] | None = None) -> pd.DataFrame:
+    """Score by training-set size for (a clone of) ``pipeline``, on the same folds, metric and seed as the run.
+    With the model's ``kind`` and ``params`` as cross-validated (a stored model's metadata), a model that stopped
+    early in its folds stops early again at every size (``training.rounds.as_cross_validated``)."""
+    if kind is not None:
+        pipeline = as_cross_validated(pipeline, kind, params or {}, split.task, spec.evaluation.seed)
     return learning_curve_frame(pipeline, split.X_train, split.y_train, split.task,
                                 cv=cv_splitter(split.task, spec), scoring=metric, seed=spec.evaluation.seed)

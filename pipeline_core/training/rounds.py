@@ -11,11 +11,12 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+from sklearn.base import clone
 from sklearn.compose import TransformedTargetRegressor
 from sklearn.model_selection import TunedThresholdClassifierCV
 
 from pipeline_core.definition.registry import MODELS
-from pipeline_core.definition.spec import ModelSpec
+from pipeline_core.definition.spec import EvaluationPlan, ModelSpec
 from pipeline_core.training.results import ModelScore
 
 
@@ -40,30 +41,53 @@ def mean_rounds(rounds: list[int]) -> int:
     return max(1, int(round(float(np.mean(rounds)))))
 
 
-def refit_rounds(row: ModelScore) -> int | None:
-    """The rounds the refit of ``row`` fits (:func:`mean_rounds`), when every fold stopped early; else ``None``
-    (the refit fits as the folds did)."""
-    if not row.rounds or MODELS.get(row.model) is None or MODELS[row.model].early_stopping is None:
+def refit_rounds(row: ModelScore, plan: EvaluationPlan) -> int | None:
+    """The rounds the refit of ``row`` fits (:func:`mean_rounds`), when every fold stopped early and the definition
+    refits with its folds' rounds (``refit_rounds``, schema 8); else ``None`` (the refit fits as the folds did)."""
+    if plan.refit_rounds != "folds" or not row.rounds or MODELS.get(row.model) is None \
+            or MODELS[row.model].early_stopping is None:
         return None
     return mean_rounds(row.rounds)
 
 
-def refit_model(row: ModelScore) -> ModelSpec:
+def refit_model(row: ModelScore, plan: EvaluationPlan) -> ModelSpec:
     """The model the refit of ``row`` builds: its parameters, with a stopped family's rounds fixed to
     :func:`refit_rounds` and its stopping turned off, so it learns from every row it is given."""
     params = dict(row.params)
-    rounds = refit_rounds(row)
+    rounds = refit_rounds(row, plan)
     if rounds is not None:
         params = MODELS[row.model].early_stopping.fixed(params, rounds)
     return ModelSpec(kind=row.model, params=params, target_transform=row.target_transform)
 
 
-def rounds_note(row: ModelScore) -> str | None:
+def rounds_span(rounds: list[int]) -> str:
+    """The folds' stopped rounds as the leaderboard and the model card write them: ``4,229-7,222`` or ``500``."""
+    low, high = min(rounds), max(rounds)
+    return f"{low:,}" if low == high else f"{low:,}-{high:,}"
+
+
+def rounds_note(row: ModelScore, plan: EvaluationPlan) -> str | None:
     """What the leaderboard says of a row whose folds stopped early: the rounds the saved model fits instead."""
-    rounds = refit_rounds(row)
+    rounds = refit_rounds(row, plan)
     if rounds is None:
         return None
-    spread = f"{min(row.rounds):,}" if min(row.rounds) == max(row.rounds) else \
-        f"{min(row.rounds):,}-{max(row.rounds):,}"
-    return (f"its folds stopped early at {spread} rounds on rows each held aside; refitted, it fits their mean, "
-            f"{rounds:,} rounds, on every row, holding none aside")
+    return (f"its folds stopped early at {rounds_span(row.rounds)} rounds on rows each held aside; refitted, it "
+            f"fits their mean, {rounds:,} rounds, on every row, holding none aside")
+
+
+def as_cross_validated(pipeline: Any, kind: str, params: dict[str, Any], task: str, seed: int) -> Any:
+    """A clone of a saved pipeline whose model stops early again as its CV folds did, for diagnostics that refit
+    it on other rows (the learning curve): the saved model's fixed rounds suit the rows it was refitted on, and
+    fitted on a tenth of them they would overfit, where the folds' configuration chooses its own rounds."""
+    pipeline = clone(pipeline)
+    stopping = MODELS[kind].early_stopping if kind in MODELS else None
+    if stopping is None or not hasattr(pipeline, "steps"):
+        return pipeline
+    built = MODELS[kind].build(task, params, seed).get_params(deep=False)
+    path, model = "model__", pipeline[-1]
+    if isinstance(model, TunedThresholdClassifierCV):
+        path, model = path + "estimator__", model.estimator
+    if isinstance(model, TransformedTargetRegressor):
+        path = path + "regressor__"
+    return pipeline.set_params(**{path + name: built[name] for name in (stopping.rounds, *stopping.off)
+                                  if name in built})

@@ -280,7 +280,9 @@ def _cross_validate(
     rounds = [r[6] for r in results]
     if rounds and all(n is not None for n in rounds):
         row.rounds = [int(n) for n in rounds]
-        row.notes.append(rounds_note(row))
+        note = rounds_note(row, spec.evaluation)
+        if note:
+            row.notes.append(note)
     if oof is not None:
         oof.keep(row.model, [(r[4], r[5]) for r in results])
 
@@ -305,7 +307,8 @@ def _refit(spec: PipelineSpec, data: Prepared, row: ModelScore, X: pd.DataFrame,
            n_rows: int | None = None) -> Any:
     import warnings
 
-    pipeline = compile_pipeline(spec, data.schema, task=data.task, model=refit_model(row), n_rows=n_rows or len(X))
+    pipeline = compile_pipeline(spec, data.schema, task=data.task, model=refit_model(row, spec.evaluation),
+                                n_rows=n_rows or len(X))
     X, y = limit_rows(MODELS[row.model], X, y, spec.evaluation.seed, ModelScore("", ""))
     if data.task == "classification":
         pipeline = with_threshold(pipeline, spec, int(y.nunique()))

@@ -353,3 +353,22 @@ def test_xgboost_and_catboost_are_offered_and_train_on_the_churn_samples_text_la
     assert not at.exception
     summary = texts(at, "success")
     assert "Best model" in summary and ("XGBoost" in summary or "CatBoost" in summary)
+
+
+def test_the_refit_rounds_option_follows_the_definition_and_is_saved_in_it(store, app, iris_id):
+    """Schema 8: boosting that stopped early is refitted with its folds' mean rounds, on by default; a definition
+    saved before keeps stopping again, and the checkbox shows and changes which."""
+    at = app("pages/train.py", dataset_id=iris_id, spec=iris_spec())
+    box = at.checkbox(key="train_refit_rounds")
+    assert box.value is True and "folds' rounds" in box.label
+    box.uncheck()
+    at.multiselect(key="train_models").set_value(["logistic_regression"])
+    at.button(key="train_start").click().run()
+    assert not at.exception
+    assert at.session_state["spec"]["evaluation"]["refit_rounds"] == "stopping"
+    assert wait_for_run(store, at.session_state["run_id"]).status == "done"
+    old = iris_spec()
+    old["schema_version"] = 7
+    del old["evaluation"]["refit_rounds"]
+    at = app("pages/train.py", dataset_id=iris_id, spec=old)
+    assert not at.exception and at.checkbox(key="train_refit_rounds").value is False

@@ -42,6 +42,9 @@ def custom_steps() -> list[st.Step]:
     ]
 
 
+STOPS = {"early_stopping": True, "max_iter": 500, "learning_rate": 0.3, "n_iter_no_change": 5}
+
+
 def cases(csv: Path) -> list[tuple[PipelineSpec, str]]:
     frame = read_path(csv).frame
     default = PipelineSpec(target="churned", models=[ModelSpec(kind="random_forest", params={"n_estimators": 50})],
@@ -55,7 +58,10 @@ def cases(csv: Path) -> list[tuple[PipelineSpec, str]]:
                             steps=[st.Impute(columns="numeric"), st.Scale()])
     coded = [s.model_copy(update={"boosting": "codes"}) if isinstance(s, st.OneHot) else s for s in default.steps]
     boosting = default.model_copy(update={"models": [ModelSpec(kind="hist_gradient_boosting")], "steps": coded})
-    return [(default, "random_forest"), (custom, "ridge"), (boosting, "hist_gradient_boosting"), (clusters, "kmeans")]
+    # stopping early in every fold: the script refits the folds' mean rounds on every training row, as the app does
+    stopping = default.model_copy(update={"models": [ModelSpec(kind="hist_gradient_boosting", params=STOPS)]})
+    return [(default, "random_forest"), (custom, "ridge"), (boosting, "hist_gradient_boosting"),
+            (stopping, "hist_gradient_boosting"), (clusters, "kmeans")]
 
 
 def test_scripts_reproduce_the_apps_scores(tmp_path):
@@ -73,6 +79,7 @@ def test_scripts_reproduce_the_apps_scores(tmp_path):
                          cwd=tmp_path)
     assert run.returncode == 0, run.stderr[-2000:]
     reports = [json.loads(line) for line in run.stdout.splitlines() if line.startswith("{")]
+    assert expected[3].best.rounds and expected[3].best.params == STOPS, "the stopping case stopped in every fold"
     for result, report in zip(expected[:-1], reports[:-1], strict=True):
         assert report["metric"] == result.metric
         assert set(report["cv"]) == set(result.best.metrics)

@@ -3,22 +3,30 @@ saved model holds no rows aside to stop on. Real fits of every family the regist
 
 from __future__ import annotations
 
+import json
+import math
+import subprocess
+import sys
 import warnings
 
 import numpy as np
 import pandas as pd
 import pytest
 from sklearn.datasets import make_friedman1
+from sklearn.model_selection import cross_val_score
 
+from pipeline_core.artifacts.codegen import python_script
 from pipeline_core.compiler.columns import default_steps, infer_schema
 from pipeline_core.compiler.prepare import prepare
 from pipeline_core.definition.registry import MODELS
-from pipeline_core.definition.spec import PipelineSpec
+from pipeline_core.definition.spec import PipelineSpec, load_spec
 from pipeline_core.ensembles import EnsembleRegressor
 from pipeline_core.reporting.document import Text
 from pipeline_core.reporting.model_sections import steps_section
+from pipeline_core.training.holdout import learning_curve, training_split
 from pipeline_core.training.results import LeaderboardRow
-from pipeline_core.training.rounds import refit_rounds, stopped_rounds
+from pipeline_core.training.rounds import as_cross_validated, refit_rounds, stopped_rounds
+from pipeline_core.training.splits import cv_splitter
 from pipeline_core.training.train import train
 
 STOPPING = {kind: entry for kind, entry in MODELS.items() if entry.early_stopping is not None}
@@ -89,7 +97,7 @@ def test_the_leaderboard_records_each_folds_rounds_and_says_what_the_refit_fits(
     (result, _), _ = runs
     row = result.leaderboard[0]
     assert len(row.rounds) == 3 and all(1 <= n < 2000 for n in row.rounds)
-    mean = refit_rounds(row)
+    mean = refit_rounds(row, result.spec.evaluation)
     assert mean == round(np.mean(row.rounds))
     assert any(f"fits their mean, {mean:,} rounds, on every row" in note for note in row.notes)
     stored = LeaderboardRow.model_validate(row.to_dict())
@@ -99,7 +107,7 @@ def test_the_leaderboard_records_each_folds_rounds_and_says_what_the_refit_fits(
 
 def test_both_refits_fit_the_folds_mean_rounds_on_every_row_they_are_given(runs):
     (result, _), frame = runs
-    mean = refit_rounds(result.leaderboard[0])
+    mean = refit_rounds(result.leaderboard[0], result.spec.evaluation)
     for model in (result.pipeline[-1], result.holdout_model[-1]):
         assert model.tree_count_ == mean and model.get_best_iteration() is None, "no rows held aside"
         assert model.get_params().get("eval_fraction") is None
@@ -127,7 +135,8 @@ def test_an_ensembles_member_that_stopped_early_is_refitted_with_its_folds_mean_
     members = dict(zip([name for name, _ in ensemble.members], ensemble.members_, strict=True))
     row = next(r for r in result.leaderboard if r.model == "hist_gradient_boosting")
     fitted = members["hist_gradient_boosting"][-1]
-    assert len(row.rounds) == 4 and fitted.n_iter_ == refit_rounds(row) and not fitted.do_early_stopping_
+    assert len(row.rounds) == 4 and not fitted.do_early_stopping_
+    assert fitted.n_iter_ == refit_rounds(row, result.spec.evaluation)
 
 
 def test_the_model_card_states_the_rounds_the_saved_model_fits(runs):
@@ -136,7 +145,64 @@ def test_the_model_card_states_the_rounds_the_saved_model_fits(runs):
     section = steps_section(result.spec, fitted=result.pipeline, model_kind=row.model, metric=result.metric,
                             params=row.params, threshold=None, rounds=row.to_dict()["rounds"])
     text = " ".join(block.text for block in section.blocks if isinstance(block, Text))
-    assert f"the saved model fits their mean, {refit_rounds(row):,} rounds, on every row" in text
+    mean = refit_rounds(row, result.spec.evaluation)
+    assert f"The saved model fits their mean, {mean:,} rounds, on every row" in text
     plain = steps_section(result.spec, fitted=result.pipeline, model_kind=row.model, metric=result.metric,
                           params=row.params, threshold=None)
     assert not any("stopped early" in block.text for block in plain.blocks if isinstance(block, Text))
+
+
+def test_a_schema_7_definition_refits_by_stopping_again_as_it_did_then():
+    assert load_spec({"schema_version": 7}).evaluation.refit_rounds == "stopping"
+    assert load_spec({"schema_version": 7, "evaluation": {"holdout": 0.3}}).evaluation.refit_rounds == "stopping"
+    assert PipelineSpec().evaluation.refit_rounds == "folds"
+    frame = values_frame()
+    spec = spec_for(frame, [{"kind": "catboost", "params": stopping_params("catboost")}], refit_rounds="stopping")
+    result = train(spec, frame)
+    row = result.leaderboard[0]
+    assert len(row.rounds) == 3, "the folds' rounds are recorded either way"
+    assert refit_rounds(row, result.spec.evaluation) is None and not any("their mean" in n for n in row.notes)
+    assert result.pipeline[-1].get_best_iteration() is not None, "the refit held rows aside and stopped on them"
+    script = python_script(result.spec, result.schema, result.task, "catboost", row.params)
+    assert "def fixed_rounds" not in script
+    folds = result.spec.model_copy(update={"evaluation": result.spec.evaluation.model_copy(
+        update={"refit_rounds": "folds"})})
+    assert "def fixed_rounds" in python_script(folds, result.schema, result.task, "catboost", row.params)
+
+
+def test_the_exported_script_refits_the_folds_rounds_and_scores_as_the_app(runs, tmp_path):
+    """The standalone script reads its folds' rounds as the app does and fits their mean on the training rows:
+    its CV and hold-out scores are the app's, for CatBoost's configuration (which stops on ``eval_fraction``)."""
+    (result, _), frame = runs
+    csv = tmp_path / "values.csv"
+    frame.to_csv(csv, index=False)
+    script = tmp_path / "train_model.py"
+    script.write_text(python_script(result.spec, result.schema, result.task, "catboost", result.best.params))
+    run = subprocess.run([sys.executable, str(script), str(csv)], capture_output=True, text=True, timeout=600,
+                         cwd=tmp_path)
+    assert run.returncode == 0, run.stderr[-2000:]
+    report = json.loads(run.stdout.strip().splitlines()[-1])
+    for name, value in result.best.metrics.items():
+        assert math.isclose(report["cv"][name], value, rel_tol=1e-9, abs_tol=1e-9), name
+    for name, value in result.holdout.items():
+        assert math.isclose(report["holdout"][name], value, rel_tol=1e-9, abs_tol=1e-9), name
+
+
+def test_the_learning_curve_refits_the_configuration_its_folds_cross_validated(runs):
+    """The saved model's fixed rounds suit its own rows; the learning curve refits on shares of them, so its model
+    stops early again, as in CV: on the run's own folds it scores exactly the leaderboard's fold scores."""
+    (result, _), frame = runs
+    row = result.leaderboard[0]
+    again = as_cross_validated(result.holdout_model, "catboost", row.params, result.task, result.spec.evaluation.seed)
+    assert again[-1].get_params()["eval_fraction"] == 0.1 and again[-1].get_params()["iterations"] == 2000
+    assert result.holdout_model[-1].get_params().get("eval_fraction") is None, "the saved model is left as it is"
+    split = training_split(result.spec, frame)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        folds = cross_val_score(again, split.X_train, split.y_train, cv=cv_splitter(result.task, result.spec),
+                                scoring=result.metric)
+    np.testing.assert_allclose(folds, row.folds[result.metric], rtol=1e-9)
+    curve = learning_curve(result.holdout_model, result.spec, split, result.metric, kind="catboost",
+                           params=row.params)
+    fixed = learning_curve(result.holdout_model, result.spec, split, result.metric)
+    assert not np.allclose(curve["score_mean"], fixed["score_mean"]), "the curve refits the folds' configuration"
