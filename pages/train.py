@@ -302,9 +302,10 @@ def _evaluation_inputs(spec: PipelineSpec, task: str) -> dict[str, Any]:
     folds_rounds = st.checkbox(
         "Refit boosting that stopped early with its folds' rounds", plan["refit_rounds"] == "folds",
         key="train_refit_rounds",
-        help="Boosting that stops early holds a tenth of its rows aside to choose its rounds. Checked, the final "
-             "model fits the mean of the rounds its cross-validation folds stopped at on every row; unchecked, it "
-             "stops again on a tenth of the rows it is refitted on (what pipelines saved before did).")
+        help="Boosting that stops early holds a share of its rows aside (a tenth by default) to choose its "
+             "rounds. Checked, the final model fits the mean of the rounds its cross-validation folds stopped at, "
+             "on every row; unchecked, it stops again on a share of the rows it is refitted on (what pipelines "
+             "saved before did).")
     plan["refit_rounds"] = "folds" if folds_rounds else "stopping"
     plan["ensemble"] = st.checkbox(
         "Also try ensembles of the models", plan["ensemble"], key="train_ensemble",

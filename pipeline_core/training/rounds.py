@@ -61,9 +61,9 @@ def refit_model(row: ModelScore, plan: EvaluationPlan) -> ModelSpec:
 
 
 def rounds_span(rounds: list[int]) -> str:
-    """The folds' stopped rounds as the leaderboard and the model card write them: ``4,229-7,222`` or ``500``."""
+    """The folds' stopped rounds as the leaderboard and the model card write them: ``4,229–7,222`` or ``500``."""
     low, high = min(rounds), max(rounds)
-    return f"{low:,}" if low == high else f"{low:,}-{high:,}"
+    return f"{low:,}" if low == high else f"{low:,}–{high:,}"
 
 
 def rounds_note(row: ModelScore, plan: EvaluationPlan) -> str | None:
