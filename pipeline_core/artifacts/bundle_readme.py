@@ -78,6 +78,10 @@ def _what_it_predicts(schema: BundleSchema, metadata: dict[str, Any]) -> str:
     if isinstance(refit, int):
         trained += (f" After its hold-out score it was refitted on all {refit:,} rows (training and hold-out), so "
                     "its hold-out scores describe the same configuration trained on fewer rows.")
+    rounds = metadata.get("refit_rounds")
+    if isinstance(rounds, int):
+        trained += (f" Its rounds stopped early in cross-validation on rows each fold held aside; the saved model "
+                    f"fits their mean, {rounds:,} rounds, on every row it was trained on.")
     trained += _members(metadata)
     if schema.task == "classification":
         classes = ", ".join(f"`{c}`" for c in schema.classes or [])

@@ -16,6 +16,7 @@ import sklearn
 from pipeline_core import __version__
 from pipeline_core.definition.registry import model_libraries
 from pipeline_core.json_data import jsonable
+from pipeline_core.training.rounds import refit_rounds
 
 METADATA_ATTRIBUTE = "studio_metadata_"
 METADATA_ENTRY = "pipeline_studio_metadata.json"
@@ -55,6 +56,9 @@ def build_metadata(result: Any, frame: pd.DataFrame) -> dict[str, Any]:
         "provenance": jsonable(result.provenance),
         "training_rows": result.training_rows,
         "refit_rows": result.refit_rows,  # rows the saved model saw, hold-out included; None: not refitted
+        # the rounds the saved model fits when its folds stopped early (``params`` are as cross-validated); None:
+        # it fits as ``params`` say
+        "refit_rounds": refit_rounds(result.best, spec.evaluation),
     }
 
 

@@ -3,11 +3,13 @@ saved model holds no rows aside to stop on. Real fits of every family the regist
 
 from __future__ import annotations
 
+import io
 import json
 import math
 import subprocess
 import sys
 import warnings
+import zipfile
 
 import numpy as np
 import pandas as pd
@@ -15,7 +17,9 @@ import pytest
 from sklearn.datasets import make_friedman1
 from sklearn.model_selection import cross_val_score
 
+from pipeline_core.artifacts.bundle import dump_bundle
 from pipeline_core.artifacts.codegen import python_script
+from pipeline_core.artifacts.export import build_metadata
 from pipeline_core.compiler.columns import default_steps, infer_schema
 from pipeline_core.compiler.prepare import prepare
 from pipeline_core.definition.registry import MODELS
@@ -152,6 +156,15 @@ def test_the_model_card_states_the_rounds_the_saved_model_fits(runs):
     assert not any("stopped early" in block.text for block in plain.blocks if isinstance(block, Text))
 
 
+def test_the_model_files_metadata_and_bundle_readme_give_the_rounds_the_saved_model_fits(runs):
+    (result, _), frame = runs
+    mean = refit_rounds(result.leaderboard[0], result.spec.evaluation)
+    metadata = build_metadata(result, frame)
+    assert metadata["refit_rounds"] == mean and metadata["params"] == stopping_params("catboost")
+    readme = zipfile.ZipFile(io.BytesIO(dump_bundle(result.pipeline, metadata, frame))).read("README.md").decode()
+    assert f"the saved model fits their mean, {mean:,} rounds, on every row it was trained on" in readme
+
+
 def test_a_schema_7_definition_refits_by_stopping_again_as_it_did_then():
     assert load_spec({"schema_version": 7}).evaluation.refit_rounds == "stopping"
     assert load_spec({"schema_version": 7, "evaluation": {"holdout": 0.3}}).evaluation.refit_rounds == "stopping"
@@ -163,6 +176,7 @@ def test_a_schema_7_definition_refits_by_stopping_again_as_it_did_then():
     assert len(row.rounds) == 3, "the folds' rounds are recorded either way"
     assert refit_rounds(row, result.spec.evaluation) is None and not any("their mean" in n for n in row.notes)
     assert result.pipeline[-1].get_best_iteration() is not None, "the refit held rows aside and stopped on them"
+    assert build_metadata(result, frame)["refit_rounds"] is None
     script = python_script(result.spec, result.schema, result.task, "catboost", row.params)
     assert "def fixed_rounds" not in script
     folds = result.spec.model_copy(update={"evaluation": result.spec.evaluation.model_copy(
