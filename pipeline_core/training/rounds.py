@@ -15,6 +15,7 @@ from sklearn.base import clone
 from sklearn.compose import TransformedTargetRegressor
 from sklearn.model_selection import TunedThresholdClassifierCV
 
+from pipeline_core.compiler import target as tt
 from pipeline_core.definition.registry import MODELS
 from pipeline_core.definition.spec import EvaluationPlan, ModelSpec
 from pipeline_core.training.results import ModelScore
@@ -27,9 +28,8 @@ def stopped_rounds(kind: str, fitted: Any) -> int | None:
     if stopping is None:
         return None
     model = fitted[-1] if hasattr(fitted, "steps") else fitted
-    if isinstance(model, TunedThresholdClassifierCV):
+    if isinstance(model, TunedThresholdClassifierCV):  # wraps the model step itself (``compiler.threshold``)
         model = model.estimator_
-        model = model[-1] if hasattr(model, "steps") else model
     if isinstance(model, TransformedTargetRegressor):
         model = model.regressor_
     return stopping.stopped(model)
@@ -84,10 +84,7 @@ def as_cross_validated(pipeline: Any, kind: str, params: dict[str, Any], task: s
     if stopping is None or not hasattr(pipeline, "steps"):
         return pipeline
     built = MODELS[kind].build(task, params, seed).get_params(deep=False)
-    path, model = "model__", pipeline[-1]
-    if isinstance(model, TunedThresholdClassifierCV):
-        path, model = path + "estimator__", model.estimator
-    if isinstance(model, TransformedTargetRegressor):
-        path = path + "regressor__"
+    # a two-class model's threshold wrapper holds the model step; otherwise the compiler's own prefix (target wrapper)
+    path = "model__estimator__" if isinstance(pipeline[-1], TunedThresholdClassifierCV) else tt.model_prefix(pipeline)
     return pipeline.set_params(**{path + name: built[name] for name in (stopping.rounds, *stopping.off)
                                   if name in built})
