@@ -11,7 +11,7 @@ from typing import Any
 
 from pipeline_core.errors import SpecError
 
-CURRENT_VERSION = 8
+CURRENT_VERSION = 9
 
 
 V2_TUNING_SECONDS = 600.0  # schema 2's default and maximum tuning time per model, frozen here: a later change
@@ -122,9 +122,17 @@ def _v7_to_v8(data: dict[str, Any]) -> dict[str, Any]:
     return data
 
 
+def _v8_to_v9(data: dict[str, Any]) -> dict[str, Any]:
+    """Schema 9 records, with an autopilot search's choices, the nested score of choosing its best single
+    configuration (``autopilot.selection_folds``), which decides whether an ensemble goes first. A search recorded
+    before has none, so the ensemble is compared with the single model's own fold scores, as it was when the search
+    ran: nothing to change, and it re-runs to the same leaderboard."""
+    return data
+
+
 MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {1: _v1_to_v2, 2: _v2_to_v3, 3: _v3_to_v4,
                                                                      4: _v4_to_v5, 5: _v5_to_v6, 6: _v6_to_v7,
-                                                                     7: _v7_to_v8}
+                                                                     7: _v7_to_v8, 8: _v8_to_v9}
 
 
 def migrate(data: dict[str, Any]) -> dict[str, Any]:

@@ -28,7 +28,7 @@ from pipeline_core.definition.steps import STEP_TYPES, ColumnType
 from pipeline_core.errors import SpecError
 from pipeline_core.json_data import nesting_depth, parse_json_document
 
-SCHEMA_VERSION = 8
+SCHEMA_VERSION = 9
 MAX_SPEC_BYTES = 1_000_000
 MAX_SPEC_DEPTH = 12
 # Every seeded library takes this range (scikit-learn and NumPy refuse a negative seed or one from 2**32), and
@@ -229,6 +229,11 @@ class AutopilotPlan(Strict):
     ensemble_members: list[str] = Field(
         default_factory=list, description="The families the ensembles may combine, recorded when the search had "
                                           "time left to refit only these (best first); empty: every chosen family.")
+    selection_folds: list[float] = Field(
+        default_factory=list, description="Recorded by the search: each CV fold's score (the ranking metric) of "
+                                          "the best single configuration it tried when only the other folds choose "
+                                          "it; an ensemble goes first unless the single model leads this by more "
+                                          "than the standard error. Empty: the single model's own fold scores.")
 
     @field_validator("families")
     @classmethod
@@ -291,7 +296,7 @@ class PipelineSpec(Strict):
     every exported definition, model file and script, and are checked wherever the model scores data.
     """
 
-    schema_version: Literal[8] = SCHEMA_VERSION
+    schema_version: Literal[9] = SCHEMA_VERSION
     name: str = "untitled pipeline"
     data: DataSource = Field(default_factory=DataSource)
     columns: ColumnsSpec = Field(default_factory=ColumnsSpec)

@@ -18,7 +18,9 @@ test can check the accounting itself rather than a wall clock a busy machine str
 
 Cancel stops the search between folds and keeps the best configuration found so far. The configurations kept (one
 per family: its best) are recorded in the definition (``AutopilotPlan.chosen``), so re-running it trains exactly
-those.
+those. So is what choosing the best single configuration scores when only the other folds choose it
+(``AutopilotPlan.selection_folds``, over every configuration tried): whether an ensemble goes first is decided
+against that (``ensemble.ensemble_first``), so a re-run, which tries only the chosen ones, decides the same.
 """
 
 from __future__ import annotations
@@ -37,7 +39,7 @@ from pipeline_core.definition.registry import ENSEMBLE_KINDS, MODELS, class_weig
 from pipeline_core.definition.spec import AutopilotPlan, ModelSpec, PipelineSpec
 from pipeline_core.errors import CancelledError, SpecError
 from pipeline_core.json_data import plain_value
-from pipeline_core.training.ensemble import OutOfFold, building_seconds, scoring_seconds
+from pipeline_core.training.ensemble import OutOfFold, building_seconds, nested_selection, scoring_seconds
 from pipeline_core.training.progress import COMPARE_SHARE, ProgressCallback, ProgressEvent, Work
 from pipeline_core.training.results import AutopilotRecord, ModelScore, Stopped, rank_key
 
@@ -236,6 +238,7 @@ class _Run:
         self.per_score: float | None = None  # seconds of one of the ensemble selection's scores, timed once
         self.seconds: dict[str, float] = {}
         self.flip = False  # try each family's first configuration with the other target transform too
+        self.trial_folds: list[list[float]] = []  # every scored configuration's folds on the ranking metric
 
     # ---- phases ----
 
@@ -346,6 +349,8 @@ class _Run:
         family.overhead_seconds.append(seconds - fits)
         family.fit_seconds.append(fits / _size(family.kind, params))
         value = row.metrics.get(self.metric, math.nan) if not row.error else math.nan
+        if not math.isnan(value):
+            self.trial_folds.append(list(row.folds.get(self.metric, [])))
         self._history(family, number, model.model_copy(update={"target_transform": row.target_transform}), value,
                       seconds, row.error or "")  # what ``auto`` became
         self.seconds[family.kind] = self.seconds.get(family.kind, 0.0) + seconds
@@ -466,7 +471,8 @@ class _Run:
         if not board:
             raise CancelledError("the autopilot was stopped before any model finished its cross-validation, so "
                                  "there is no model to keep")
-        plan = self.plan.model_copy(update={"chosen": chosen})
+        plan = self.plan.model_copy(update={"chosen": chosen,
+                                            "selection_folds": nested_selection(self.trial_folds, self.metric)})
         notes = [f"autopilot: {self.trials} configuration(s) of {len(board)} model families tried in "
                  f"{self.clock.elapsed():.0f} s of a {self.clock.budget:.0f} s budget ({_why(stopped)}); re-running "
                  "this definition re-trains the chosen configurations without searching"]

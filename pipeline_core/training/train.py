@@ -109,7 +109,7 @@ def train(
         only = spec.autopilot.ensemble_members if spec.autopilot is not None else []
         rows, notes = ensemble_rows(board, oof, metric, spec, only=only)
         board, report = board + rows, report + notes
-    board, notes = ensemble_first(board, metric)
+    board, notes = ensemble_first(board, metric, spec.autopilot.selection_folds if spec.autopilot else None)
     report += notes
     if found is not None:
         board, kept, notes = ensemble_fits(board, spec, spec.evaluation.cv_folds, clock, spec.autopilot)

@@ -25,7 +25,7 @@ V5 = json.loads((Path(__file__).parents[1] / "pipeline_core" / "fixtures" / "spe
 
 
 def pinned(spec) -> bool:
-    return (spec.schema_version == 8 and {m.target_transform for m in spec.models} == {"none"}
+    return (spec.schema_version == 9 and {m.target_transform for m in spec.models} == {"none"}
             and [s.boosting for s in spec.steps if s.kind == "onehot"] == ["large"]
             and (spec.open_choices.target_transform, spec.open_choices.one_hot_boosting) == ("none", "large"))
 

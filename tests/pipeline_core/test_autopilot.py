@@ -15,7 +15,7 @@ import pytest
 from sklearn.datasets import make_classification, make_friedman1
 
 from pipeline_core.compiler.columns import default_steps, infer_schema
-from pipeline_core.definition.registry import MODELS
+from pipeline_core.definition.registry import ENSEMBLE_KINDS, MODELS
 from pipeline_core.definition.spec import PipelineSpec, load_spec
 from pipeline_core.errors import SpecError
 from pipeline_core.reporting.evaluation_figures import tuning_history_figure
@@ -102,6 +102,31 @@ def test_a_saved_autopilot_run_re_runs_to_the_same_leaderboard(searched):
     assert board(again) == board(result)
     assert again.spec.autopilot == saved.autopilot
     assert result.spec.tuning == saved.tuning  # the definition comes back as given, plus the choices
+
+
+def test_the_search_records_the_nested_score_of_its_best_single_configuration():
+    """With one configuration tried, choosing it on the other folds is choosing it: its own fold scores."""
+    frame = classes_frame(200)
+    progress, cancel = _stop_after(1)
+    result = train(autopilot_spec(frame, 600, families=["logistic_regression"]), frame, progress=progress,
+                   cancel=cancel, n_jobs=1)
+    row = result.leaderboard[0]
+    assert row.model == "logistic_regression" and len(row.tuning_history) == 1
+    assert result.spec.autopilot.selection_folds == row.folds[result.metric] and len(row.folds[result.metric]) == 3
+
+
+def test_a_re_run_decides_between_ensemble_and_single_model_by_the_recorded_selection(searched):
+    """The search recorded what choosing its best single configuration scores on folds that did not choose it; a
+    re-run has only the chosen configurations, so it reads that record: a selection far below the ensembles puts
+    the best ensemble first, one far above keeps the best single model first, whatever the own scores say."""
+    result, frame, _ = searched
+    saved = load_spec(result.spec.to_json())
+    assert len(saved.autopilot.selection_folds) == 3
+    assert any(row.model in ENSEMBLE_KINDS for row in result.leaderboard)
+    for value, first in ((0.0, ENSEMBLE_KINDS), (1.0, MODELS)):
+        plan = saved.autopilot.model_copy(update={"selection_folds": [value] * 3})
+        again = train(saved.model_copy(update={"autopilot": plan}), frame, n_jobs=1)
+        assert again.leaderboard[0].model in first
 
 
 def test_cancel_keeps_the_best_model_found_so_far():

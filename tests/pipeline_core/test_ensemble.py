@@ -40,6 +40,7 @@ from pipeline_core.training.ensemble import (
     ensemble_first,
     greedy_selection,
     nested_folds,
+    nested_selection,
 )
 from pipeline_core.training.results import ModelScore
 from pipeline_core.training.splits import split_holdout
@@ -312,6 +313,44 @@ def test_an_ensemble_goes_first_when_the_single_model_ahead_leads_within_the_fol
     ahead = _scored("ensemble", [0.81, 0.85, 0.79, 0.87, 0.83])
     ranked, report = ensemble_first([_scored("catboost", [0.80, 0.84, 0.78, 0.86, 0.82]), ahead], "roc_auc")
     assert ranked[0] is ahead and report == [] and ahead.notes == []
+
+
+def test_nested_selection_scores_each_fold_with_the_configuration_the_other_folds_chose():
+    """The best configuration's own mean was chosen on the folds it is scored on; choosing on the others only
+    scores a lucky configuration's lucky fold with the one the rest of the folds preferred."""
+    steady = [0.80, 0.80, 0.80, 0.80]  # mean 0.800
+    lucky = [0.95, 0.76, 0.76, 0.76]  # mean 0.8075: best on all four, by its first fold alone
+    assert nested_selection([steady, lucky], "roc_auc") == [0.80, 0.76, 0.76, 0.76]
+    assert nested_selection([lucky, steady], "roc_auc") == [0.80, 0.76, 0.76, 0.76]
+    assert nested_selection([steady, [0.7, 0.7, 0.7, 0.7]], "roc_auc") == steady  # one best everywhere: its own
+    losses = [[1.0, 2.0, 2.0], [3.0, 1.5, 1.5]]  # a loss (lower is better), and the same values read as scores
+    assert nested_selection(losses, "davies_bouldin") == [3.0, 2.0, 2.0]
+    assert nested_selection(losses, "neg_root_mean_squared_error") == [1.0, 1.5, 1.5]
+    assert nested_selection([steady, [0.9, None, 0.9, 0.9], [0.9, float("nan"), 0.9, 0.9]], "roc_auc") == steady
+    assert nested_selection([], "roc_auc") == [] and nested_selection([[0.8]], "roc_auc") == []
+
+
+def test_an_ensemble_is_compared_with_the_nested_score_of_choosing_the_best_single_configuration():
+    """With the search's nested selection given, a single model that leads on the folds that chose it goes first
+    only when choosing it on the other folds still leads the ensemble beyond their standard error."""
+    single = _scored("xgboost", [0.942, 0.929, 0.932, 0.924, 0.947])  # mean 0.9348
+    stacking = _scored("stacking", [0.936, 0.921, 0.925, 0.919, 0.938])  # mean 0.9278: behind on every fold
+    assert ensemble_first([_scored("xgboost", single.folds["roc_auc"]), stacking], "roc_auc")[0][0].model == "xgboost"
+    nested = [0.936, 0.928, 0.919, 0.902, 0.928]  # mean 0.9226: below the stacking
+    ranked, report = ensemble_first([single, stacking], "roc_auc", nested)
+    assert [row.model for row in ranked] == ["stacking", "xgboost"]
+    assert ranked[0].notes[0] == (
+        "ranked first although xgboost scores 0.0070 higher on the folds that chose it: the best single "
+        "configuration, chosen on the other folds only, scores 0.9226 on the folds it did not see, 0.0052 below "
+        "this row")
+    assert report == [f"stacking: {ranked[0].notes[0]}"]
+
+    above = [0.95, 0.93, 0.93, 0.92, 0.94]  # ahead of the stacking on every fold, beyond the standard error
+    stacking = _scored("stacking", [0.936, 0.921, 0.925, 0.919, 0.938])
+    ranked, report = ensemble_first([_scored("xgboost", single.folds["roc_auc"]), stacking], "roc_auc", above)
+    assert ranked[0].model == "xgboost" and report == [] and stacking.notes == []
+    ranked, _ = ensemble_first([_scored("xgboost", single.folds["roc_auc"]), stacking], "roc_auc", [0.93, 0.92])
+    assert ranked[0].model == "xgboost"  # a selection on other folds than the rows' is not compared
 
 
 def test_the_leaderboard_keeps_the_runs_order_and_says_why_the_kept_ensemble_is_first():

@@ -64,7 +64,7 @@ def v5() -> dict:
 
 def test_a_schema_5_regression_definition_loads_with_its_old_behaviour_pinned():
     spec = load_spec(v5())
-    assert spec.schema_version == SCHEMA_VERSION == 8
+    assert spec.schema_version == SCHEMA_VERSION == 9
     assert [m.target_transform for m in spec.models] == ["none", "none", "none"]
     assert [s.boosting for s in spec.steps if isinstance(s, st.OneHot)] == ["large"]
     assert (spec.open_choices.target_transform, spec.open_choices.one_hot_boosting) == ("none", "large")
@@ -161,7 +161,7 @@ def test_the_command_line_runs_a_schema_5_file_as_it_ran_then(houses, tmp_path):
     assert cli_main(["run", str(definition), "--data", str(tmp_path / "houses.csv"), "--out",
                      str(tmp_path / "out")]) == 0
     written = load_spec((tmp_path / "out" / "pipeline.json").read_text())
-    assert written.schema_version == 8 and written.models[0].target_transform == "none"
+    assert written.schema_version == 9 and written.models[0].target_transform == "none"
     assert [s.boosting for s in written.steps if isinstance(s, st.OneHot)] == ["large"]
     board = json.loads((tmp_path / "out" / "leaderboard.json").read_text())
     assert json.dumps(board).count('"log"') == 0

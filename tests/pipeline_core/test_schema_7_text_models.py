@@ -43,7 +43,7 @@ def test_a_schema_6_definition_keeps_histogram_boosting_with_text():
     saved["schema_version"] = 6
     del saved["open_choices"]["text_models"]
     old = load_spec(json.dumps(saved))
-    assert old.schema_version == 8 and old.open_choices.text_models == "preselected"
+    assert old.schema_version == 9 and old.open_choices.text_models == "preselected"
     assert old.open_choices.preselected("classification", old.steps) == default_models("classification")
     assert current.open_choices.preselected("classification", current.steps) == [
         "lightgbm" if kind == "hist_gradient_boosting" else kind for kind in default_models("classification")]

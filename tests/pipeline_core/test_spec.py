@@ -132,7 +132,7 @@ def test_a_schema_1_definition_gets_a_bounded_tuning_time_limit(saved, loaded):
 
 def test_a_schema_2_definition_loads_with_no_rules():
     spec = load_spec((FIXTURES / "spec_v2.json").read_text())
-    assert spec.rules == [] and spec.schema_version == SCHEMA_VERSION == 8
+    assert spec.rules == [] and spec.schema_version == SCHEMA_VERSION == 9
 
 
 def test_rules_round_trip_with_the_definition_and_change_its_hash():
@@ -158,7 +158,7 @@ def test_a_bad_rule_in_a_definition_is_named_by_its_place(rule, message):
 
 def test_a_schema_3_definition_loads_with_the_classifiers_own_threshold():
     spec = load_spec((FIXTURES / "spec_v3.json").read_text())
-    assert spec.threshold.tune is False and spec.schema_version == SCHEMA_VERSION == 8
+    assert spec.threshold.tune is False and spec.schema_version == SCHEMA_VERSION == 9
 
 
 def test_the_threshold_plan_round_trips_and_changes_the_definitions_hash():
@@ -179,7 +179,7 @@ def test_a_threshold_metric_that_depends_on_which_class_is_positive_is_refused_b
 
 def test_a_schema_4_definition_keeps_saving_the_model_trained_on_the_training_rows():
     spec = load_spec((FIXTURES / "spec_v4.json").read_text())
-    assert spec.evaluation.refit_all is False and spec.schema_version == SCHEMA_VERSION == 8
+    assert spec.evaluation.refit_all is False and spec.schema_version == SCHEMA_VERSION == 9
     assert load_spec({"schema_version": 4}).evaluation.refit_all is False
 
 
