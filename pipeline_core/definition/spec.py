@@ -232,8 +232,12 @@ class AutopilotPlan(Strict):
     selection_folds: list[float] = Field(
         default_factory=list, description="Recorded by the search: each CV fold's score (the ranking metric) of "
                                           "the best single configuration it tried when only the other folds choose "
-                                          "it; an ensemble goes first unless the single model leads this by more "
-                                          "than the standard error. Empty: the single model's own fold scores.")
+                                          "it; an ensemble goes first unless this leads the best ensemble by more "
+                                          "than the standard error of their fold-by-fold differences. Empty: the "
+                                          "single model's own fold scores.")
+    selection_basis: str = Field(
+        "", description="Recorded with selection_folds: a fingerprint of the metric, folds and training targets they "
+                        "were scored on; a run on other data, folds or metric compares the own fold scores instead.")
 
     @field_validator("families")
     @classmethod

@@ -39,7 +39,13 @@ from pipeline_core.definition.registry import ENSEMBLE_KINDS, MODELS, class_weig
 from pipeline_core.definition.spec import AutopilotPlan, ModelSpec, PipelineSpec
 from pipeline_core.errors import CancelledError, SpecError
 from pipeline_core.json_data import plain_value
-from pipeline_core.training.ensemble import OutOfFold, building_seconds, nested_selection, scoring_seconds
+from pipeline_core.training.ensemble import (
+    OutOfFold,
+    building_seconds,
+    nested_selection,
+    scoring_seconds,
+    selection_basis,
+)
 from pipeline_core.training.progress import COMPARE_SHARE, ProgressCallback, ProgressEvent, Work
 from pipeline_core.training.results import AutopilotRecord, ModelScore, Stopped, rank_key
 
@@ -238,7 +244,8 @@ class _Run:
         self.per_score: float | None = None  # seconds of one of the ensemble selection's scores, timed once
         self.seconds: dict[str, float] = {}
         self.flip = False  # try each family's first configuration with the other target transform too
-        self.trial_folds: list[list[float]] = []  # every scored configuration's folds on the ranking metric
+        self.trial_folds: list[list[float]] = []  # the ranking metric's folds of every configuration scored on all
+        # the training rows (a forest sampled from a large table is scored on other folds' rows, so it is left out)
 
     # ---- phases ----
 
@@ -349,7 +356,7 @@ class _Run:
         family.overhead_seconds.append(seconds - fits)
         family.fit_seconds.append(fits / _size(family.kind, params))
         value = row.metrics.get(self.metric, math.nan) if not row.error else math.nan
-        if not math.isnan(value):
+        if not math.isnan(value) and store is not None and family.kind in store.outputs:  # every row, the same folds
             self.trial_folds.append(list(row.folds.get(self.metric, [])))
         self._history(family, number, model.model_copy(update={"target_transform": row.target_transform}), value,
                       seconds, row.error or "")  # what ``auto`` became
@@ -471,8 +478,10 @@ class _Run:
         if not board:
             raise CancelledError("the autopilot was stopped before any model finished its cross-validation, so "
                                  "there is no model to keep")
-        plan = self.plan.model_copy(update={"chosen": chosen,
-                                            "selection_folds": nested_selection(self.trial_folds, self.metric)})
+        selection = nested_selection(self.trial_folds, self.metric)
+        plan = self.plan.model_copy(update={
+            "chosen": chosen, "selection_folds": selection,
+            "selection_basis": selection_basis(self.oof, self.metric) if selection and self.oof else ""})
         notes = [f"autopilot: {self.trials} configuration(s) of {len(board)} model families tried in "
                  f"{self.clock.elapsed():.0f} s of a {self.clock.budget:.0f} s budget ({_why(stopped)}); re-running "
                  "this definition re-trains the chosen configurations without searching"]

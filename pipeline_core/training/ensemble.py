@@ -23,6 +23,7 @@ refitted: each member once on all training rows (:func:`refit_ensemble`).
 
 from __future__ import annotations
 
+import hashlib
 import time
 import warnings
 from dataclasses import dataclass, field
@@ -154,16 +155,18 @@ def ensemble_rows(board: list[ModelScore], oof: OutOfFold, metric: str, spec: Pi
 
 def ensemble_first(board: list[ModelScore], metric: str, selection: list[float] | None = None,
                    ) -> tuple[list[ModelScore], list[str]]:
-    """The board best first, except that the best ensemble goes first when the single model ahead of it leads by
-    less than the standard error of their fold-by-fold differences (Breiman's one-standard-error rule, applied to
-    the choice between one model and a combination of several); a note on the row and in the report says so.
+    """The board best first, except that the best ensemble goes first when the single model ahead of it (or, given
+    ``selection``, that selection) leads by less than the standard error of their fold-by-fold differences
+    (Breiman's one-standard-error rule, applied to the choice between one model and a combination of several); a
+    note on the row and in the report says so.
 
     The two scores are not alike: a single model's is its family's best of many configurations on the very folds
     that chose it, which flatters it (the winner's curse), while an ensemble's is nested (greedy selection) or
     cross-validated (the stacker) on its members' out-of-fold outputs. ``selection``, when given (the autopilot
     records it: :func:`nested_selection` over every configuration it tried), is what choosing the best single
     configuration scores on each fold when only the other folds choose it, and the ensemble is compared with that
-    instead. On the suite's covid table at 300 s (benchmarks/bench_suite.py) CatBoost alone led the stacking by
+    instead. That leans a little towards the ensemble, whose members are the families' best on the same folds. On
+    the suite's covid table at 300 s (benchmarks/bench_suite.py) CatBoost alone led the stacking by
     0.0075 CV balanced accuracy, beyond the standard error, was kept, and scored 0.950 on the test rows against the
     stacking's 0.968 in the run before; in a third run the best of 46 configurations (XGBoost, 0.9286) scored
     0.9226 chosen on the other folds, below the stacking's 0.9277, which was kept and scored 0.965."""
@@ -185,29 +188,43 @@ def ensemble_first(board: list[ModelScore], metric: str, selection: list[float] 
         return ranked, []
     gap = float((own - behind).mean() * sign)
     if chosen is own:
-        why = (f"{RANKED_FIRST} {single.label} scores {abs(gap):.4f} higher on the folds: that lead is within the "
+        why = (f"{RANKED_FIRST} {single.label} scores {abs(gap):.4f} better on the folds: that lead is within the "
                f"standard error of their fold-by-fold differences ({error:.4f}), and the best single model's score, "
                "chosen on the same folds, flatters it more than an ensemble's")
     else:
-        versus = (f"{abs(mean):.4f} below this row" if mean < 0 else
-                  f"{mean:.4f} above this row, within the standard error of their fold-by-fold differences "
+        versus = (f"{abs(mean):.4f} worse than this row" if mean < 0 else
+                  f"{mean:.4f} better than this row, within the standard error of their fold-by-fold differences "
                   f"({error:.4f})")
         nested = mt.shown_value(metric, float(chosen.mean()))
-        why = (f"{RANKED_FIRST} {single.label} scores {abs(gap):.4f} higher on the folds that chose it: the best "
+        why = (f"{RANKED_FIRST} {single.label} scores {abs(gap):.4f} better on the folds that chose it: the best "
                f"single configuration, chosen on the other folds only, scores {nested:.4f} on the folds it did not "
                f"see, {versus}")
     ensemble.notes.insert(0, why)
     return [ensemble, *[row for row in ranked if row is not ensemble]], [f"{ensemble.label}: {why}"]
 
 
+def selection_basis(oof: OutOfFold, metric: str) -> str:
+    """A fingerprint of what a recorded selection was scored on: the metric, each fold's rows and the training
+    targets. A re-run on other data, folds or metric would compare fold scores that are not each other's, so
+    ``train`` uses a recorded selection only when this matches."""
+    digest = hashlib.sha256(metric.encode())
+    for rows in oof.folds:
+        digest.update(np.asarray(rows, dtype=np.int64).tobytes() + b"|")
+    if oof.y is not None:
+        digest.update(pd.util.hash_array(np.asarray(oof.y, dtype=object)).tobytes())
+    return digest.hexdigest()[:16]
+
+
 def nested_selection(folds: list[list[float]], metric: str) -> list[float]:
     """Each fold's score of choosing the best of several configurations on the other folds only: for fold ``i``,
     the configuration with the best mean over the folds but ``i``, scored on ``i`` (ties to the earlier one).
-    ``folds`` holds every configuration's fold scores on the same folds; with fewer than two folds, or none
-    complete, there is nothing to nest (empty). Unlike the best configuration's own mean, which the same folds
-    chose, this does not flatter the choice, so it compares with the ensembles' nested scores."""
-    rows = np.array([f for f in folds if len(f) == len(folds[0]) and all(v is not None for v in f)]
-                    if folds else [], dtype=float)
+    ``folds`` holds every configuration's fold scores on the same folds (those with another count, a missing or a
+    NaN score are left out); with fewer than two folds, or none complete, there is nothing to nest (empty). Unlike
+    the best configuration's own mean, which the same folds chose, this does not flatter the choice, so it compares
+    with the ensembles' scores, whose weights or stacker are nested too."""
+    count = max((len(f) for f in folds), default=0)
+    rows = np.array([f for f in folds if len(f) == count and all(v is not None for v in f)]
+                    if count else [], dtype=float)
     rows = rows[~np.isnan(rows).any(axis=1)] if rows.size else rows
     if rows.ndim != 2 or len(rows) == 0 or rows.shape[1] < 2:
         return []

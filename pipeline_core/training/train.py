@@ -30,10 +30,17 @@ from pipeline_core.definition.registry import (
     THREAD_PARAMETERS,
     capped_n_jobs,
 )
-from pipeline_core.definition.spec import ModelSpec, PipelineSpec, TuningPlan
+from pipeline_core.definition.spec import AutopilotPlan, ModelSpec, PipelineSpec, TuningPlan
 from pipeline_core.errors import CancelledError, SpecError, StudioError
 from pipeline_core.training.autopilot import Clock, affordable_members, ensemble_fits, search
-from pipeline_core.training.ensemble import OutOfFold, ensemble_first, ensemble_rows, fold_output, refit_ensemble
+from pipeline_core.training.ensemble import (
+    OutOfFold,
+    ensemble_first,
+    ensemble_rows,
+    fold_output,
+    refit_ensemble,
+    selection_basis,
+)
 from pipeline_core.training.memory import map_large_blocks
 from pipeline_core.training.progress import ModelSlice, ProgressCallback, Work, finished, refitting
 from pipeline_core.training.provenance import provenance
@@ -109,7 +116,7 @@ def train(
         only = spec.autopilot.ensemble_members if spec.autopilot is not None else []
         rows, notes = ensemble_rows(board, oof, metric, spec, only=only)
         board, report = board + rows, report + notes
-    board, notes = ensemble_first(board, metric, spec.autopilot.selection_folds if spec.autopilot else None)
+    board, notes = ensemble_first(board, metric, _recorded_selection(spec.autopilot, oof, metric, report))
     report += notes
     if found is not None:
         board, kept, notes = ensemble_fits(board, spec, spec.evaluation.cv_folds, clock, spec.autopilot)
@@ -238,6 +245,19 @@ def _threshold(pipeline: Any, spec: PipelineSpec, task: str, y: pd.Series, row: 
                          "classes, so the model predicts its most probable class")
         return pipeline
     return with_threshold(pipeline, spec, n_classes)
+
+
+def _recorded_selection(plan: AutopilotPlan | None, oof: OutOfFold | None, metric: str,
+                        report: list[str]) -> list[float] | None:
+    """The search's recorded nested selection, when it was scored on these folds, targets and metric; else
+    ``None`` (the ensemble is compared with the single model's own fold scores), said in ``report``."""
+    if plan is None or oof is None or not plan.selection_folds:
+        return None
+    if plan.selection_basis == selection_basis(oof, metric):
+        return plan.selection_folds
+    report.append("the search's recorded selection scores were made on other data, folds or metric, so the "
+                  "ensembles are compared with the best single model's own fold scores")
+    return None
 
 
 def _keeps(oof: OutOfFold, pipeline: Any, n_rows: int, kind: str) -> bool:

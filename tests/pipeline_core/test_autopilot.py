@@ -127,6 +127,12 @@ def test_a_re_run_decides_between_ensemble_and_single_model_by_the_recorded_sele
         plan = saved.autopilot.model_copy(update={"selection_folds": [value] * 3})
         again = train(saved.model_copy(update={"autopilot": plan}), frame, n_jobs=1)
         assert again.leaderboard[0].model in first
+    plan = saved.autopilot.model_copy(update={"selection_folds": [0.0] * 3})  # scored on another metric: stale
+    other = saved.evaluation.model_copy(update={"metric": "balanced_accuracy"})
+    assert result.metric != "balanced_accuracy"
+    stale = train(saved.model_copy(update={"autopilot": plan, "evaluation": other}), frame, n_jobs=1)
+    assert any("recorded selection scores were made on other data" in line for line in stale.report)
+    assert all("chosen on the other folds only" not in note for row in stale.leaderboard for note in row.notes)
 
 
 def test_cancel_keeps_the_best_model_found_so_far():

@@ -41,6 +41,7 @@ from pipeline_core.training.ensemble import (
     greedy_selection,
     nested_folds,
     nested_selection,
+    selection_basis,
 )
 from pipeline_core.training.results import ModelScore
 from pipeline_core.training.splits import split_holdout
@@ -303,7 +304,7 @@ def test_an_ensemble_goes_first_when_the_single_model_ahead_leads_within_the_fol
     far = _scored("ensemble", [0.79, 0.83, 0.77, 0.85, 0.81])  # 0.010 behind on every fold
     ranked, report = ensemble_first([far, single, close], "roc_auc")
     assert [row.model for row in ranked] == ["stacking", "catboost", "ensemble"]
-    assert "within the standard error" in ranked[0].notes[0] and "0.0030 higher" in ranked[0].notes[0]
+    assert "within the standard error" in ranked[0].notes[0] and "0.0030 better" in ranked[0].notes[0]
     assert report == [f"stacking: {ranked[0].notes[0]}"]
 
     far = _scored("ensemble", [0.79, 0.83, 0.77, 0.85, 0.81])
@@ -327,6 +328,7 @@ def test_nested_selection_scores_each_fold_with_the_configuration_the_other_fold
     assert nested_selection(losses, "davies_bouldin") == [3.0, 2.0, 2.0]
     assert nested_selection(losses, "neg_root_mean_squared_error") == [1.0, 1.5, 1.5]
     assert nested_selection([steady, [0.9, None, 0.9, 0.9], [0.9, float("nan"), 0.9, 0.9]], "roc_auc") == steady
+    assert nested_selection([[0.9, 0.9], steady], "roc_auc") == steady  # another fold count: not the same folds
     assert nested_selection([], "roc_auc") == [] and nested_selection([[0.8]], "roc_auc") == []
 
 
@@ -340,9 +342,9 @@ def test_an_ensemble_is_compared_with_the_nested_score_of_choosing_the_best_sing
     ranked, report = ensemble_first([single, stacking], "roc_auc", nested)
     assert [row.model for row in ranked] == ["stacking", "xgboost"]
     assert ranked[0].notes[0] == (
-        "ranked first although xgboost scores 0.0070 higher on the folds that chose it: the best single "
-        "configuration, chosen on the other folds only, scores 0.9226 on the folds it did not see, 0.0052 below "
-        "this row")
+        "ranked first although xgboost scores 0.0070 better on the folds that chose it: the best single "
+        "configuration, chosen on the other folds only, scores 0.9226 on the folds it did not see, 0.0052 worse "
+        "than this row")
     assert report == [f"stacking: {ranked[0].notes[0]}"]
 
     above = [0.95, 0.93, 0.93, 0.92, 0.94]  # ahead of the stacking on every fold, beyond the standard error
@@ -351,6 +353,32 @@ def test_an_ensemble_is_compared_with_the_nested_score_of_choosing_the_best_sing
     assert ranked[0].model == "xgboost" and report == [] and stacking.notes == []
     ranked, _ = ensemble_first([_scored("xgboost", single.folds["roc_auc"]), stacking], "roc_auc", [0.93, 0.92])
     assert ranked[0].model == "xgboost"  # a selection on other folds than the rows' is not compared
+
+
+def test_the_note_says_better_and_worse_in_a_losss_own_direction():
+    """A negated loss is shown as the loss: the nested score reads as a positive error, and "better" is lower."""
+    def rmse(model: str, folds: list[float]) -> ModelScore:
+        return ModelScore(model=model, label=model, metrics={"neg_root_mean_squared_error": float(np.mean(folds))},
+                          folds={"neg_root_mean_squared_error": folds})
+
+    single = rmse("lightgbm", [-0.50, -0.52, -0.48, -0.51, -0.49])  # RMSE 0.500
+    greedy = rmse("ensemble", [-0.51, -0.53, -0.49, -0.52, -0.50])  # RMSE 0.510
+    ranked, _ = ensemble_first([single, greedy], "neg_root_mean_squared_error", [-0.52] * 5)
+    assert ranked[0].model == "ensemble" and ranked[0].notes[0] == (
+        "ranked first although lightgbm scores 0.0100 better on the folds that chose it: the best single "
+        "configuration, chosen on the other folds only, scores 0.5200 on the folds it did not see, 0.0100 worse "
+        "than this row")
+
+
+def test_a_recorded_selection_is_used_only_on_the_folds_targets_and_metric_it_was_scored_on():
+    """The fingerprint changes with the metric, the folds' rows and the targets, and only with them."""
+    y = np.where(np.arange(120) % 3 == 0, "yes", "no")
+    oof = OutOfFold("classification", np.array(["no", "yes"]), 120, [np.arange(0, 60), np.arange(60, 120)], y=y)
+    basis = selection_basis(oof, "roc_auc")
+    assert basis == selection_basis(oof, "roc_auc") and basis != selection_basis(oof, "accuracy")
+    shifted = OutOfFold(oof.task, oof.labels, oof.n_rows, [np.arange(1, 61), np.arange(61, 120)], y=oof.y)
+    flipped = OutOfFold(oof.task, oof.labels, oof.n_rows, oof.folds, y=oof.y[::-1])
+    assert basis != selection_basis(shifted, "roc_auc") and basis != selection_basis(flipped, "roc_auc")
 
 
 def test_the_leaderboard_keeps_the_runs_order_and_says_why_the_kept_ensemble_is_first():
@@ -363,7 +391,7 @@ def test_the_leaderboard_keeps_the_runs_order_and_says_why_the_kept_ensemble_is_
     records = [row.to_dict() for row in ranked]
     assert list(leaderboard_frame(records, "roc_auc")["model"]) == ["stacking", "catboost"]
     assert ranked_first_note(records) == ranked[0].notes[0]
-    assert ranked_first_note(records).startswith("ranked first although catboost scores 0.0030 higher")
+    assert ranked_first_note(records).startswith("ranked first although catboost scores 0.0030 better")
 
     in_order = [_scored("catboost", [0.80, 0.84, 0.78, 0.86, 0.82]).to_dict(),
                 _scored("ensemble", [0.79, 0.83, 0.77, 0.85, 0.81]).to_dict()]
