@@ -439,7 +439,8 @@ class _Run:
         """A fresh out-of-fold store per candidate (same folds), so a worse one never replaces its family's best."""
         if self.oof is None:
             return None
-        return OutOfFold(self.oof.task, self.oof.labels, self.oof.n_rows, self.oof.folds, y=self.oof.y)
+        return OutOfFold(self.oof.task, self.oof.labels, self.oof.n_rows, self.oof.folds, y=self.oof.y,
+                         rows=self.oof.rows)
 
     def _history(self, family: _Family, number: int, model: ModelSpec, value: float, seconds: float,
                  outcome: str) -> None:

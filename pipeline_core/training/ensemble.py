@@ -68,6 +68,7 @@ class OutOfFold:
     outputs: dict[str, np.ndarray] = field(default_factory=dict)  # model key -> (n_rows,) or (n_rows, classes)
     left_out: dict[str, str] = field(default_factory=dict)  # model key -> why it cannot be a member
     y: np.ndarray | None = None  # the training rows' targets, in their order: what the outputs are scored against
+    rows: str = ""  # a fingerprint of the training rows' features (``rows_fingerprint``), for a recorded selection
 
     def wants(self, pipeline: Any, n_rows: int) -> str | None:
         """Why a candidate's predictions cannot be kept (``None``: they can)."""
@@ -204,15 +205,22 @@ def ensemble_first(board: list[ModelScore], metric: str, selection: list[float] 
 
 
 def selection_basis(oof: OutOfFold, metric: str) -> str:
-    """A fingerprint of what a recorded selection was scored on: the metric, each fold's rows and the training
-    targets. A re-run on other data, folds or metric would compare fold scores that are not each other's, so
-    ``train`` uses a recorded selection only when this matches."""
+    """A fingerprint of what a recorded selection was scored on: the metric, each fold's rows, the training
+    targets and features. A re-run on other data, folds or metric would compare fold scores that are not each
+    other's, so ``train`` uses a recorded selection only when this matches."""
     digest = hashlib.sha256(metric.encode())
     for rows in oof.folds:
         digest.update(np.asarray(rows, dtype=np.int64).tobytes() + b"|")
     if oof.y is not None:
         digest.update(pd.util.hash_array(np.asarray(oof.y, dtype=object)).tobytes())
+    digest.update(oof.rows.encode())
     return digest.hexdigest()[:16]
+
+
+def rows_fingerprint(X: pd.DataFrame) -> str:
+    """The training rows' features, hashed in their order: other rows with the same class counts get the same
+    stratified folds and the same sequence of targets, so those alone do not tell two tables apart."""
+    return hashlib.sha256(pd.util.hash_pandas_object(X, index=False).to_numpy().tobytes()).hexdigest()[:16]
 
 
 def nested_selection(folds: list[list[float]], metric: str) -> list[float]:

@@ -39,6 +39,7 @@ from pipeline_core.training.ensemble import (
     ensemble_rows,
     fold_output,
     refit_ensemble,
+    rows_fingerprint,
     selection_basis,
 )
 from pipeline_core.training.memory import map_large_blocks
@@ -173,7 +174,7 @@ def _out_of_fold(spec: PipelineSpec, task: str, X: pd.DataFrame, y: pd.Series) -
         return None
     labels = np.unique(np.asarray(y)) if task == "classification" else None
     return OutOfFold(task, labels, len(X), [test for _, test in cv_splitter(task, spec).split(X, y)],
-                     y=np.asarray(y))
+                     y=np.asarray(y), rows=rows_fingerprint(X) if spec.autopilot is not None else "")
 
 
 def _score_model(

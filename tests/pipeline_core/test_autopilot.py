@@ -133,6 +133,10 @@ def test_a_re_run_decides_between_ensemble_and_single_model_by_the_recorded_sele
     stale = train(saved.model_copy(update={"autopilot": plan, "evaluation": other}), frame, n_jobs=1)
     assert any("recorded selection scores were made on other data" in line for line in stale.report)
     assert all("chosen on the other folds only" not in note for row in stale.leaderboard for note in row.notes)
+    # the same class counts in other rows: stratified folds and the targets' sequence alike, the features not
+    shuffled = frame.assign(y=frame["y"].sample(frac=1.0, random_state=5).to_numpy())
+    stale = train(saved.model_copy(update={"autopilot": plan}), shuffled, n_jobs=1)
+    assert any("recorded selection scores were made on other data" in line for line in stale.report)
 
 
 def test_cancel_keeps_the_best_model_found_so_far():

@@ -41,6 +41,7 @@ from pipeline_core.training.ensemble import (
     greedy_selection,
     nested_folds,
     nested_selection,
+    rows_fingerprint,
     selection_basis,
 )
 from pipeline_core.training.results import ModelScore
@@ -379,6 +380,10 @@ def test_a_recorded_selection_is_used_only_on_the_folds_targets_and_metric_it_wa
     shifted = OutOfFold(oof.task, oof.labels, oof.n_rows, [np.arange(1, 61), np.arange(61, 120)], y=oof.y)
     flipped = OutOfFold(oof.task, oof.labels, oof.n_rows, oof.folds, y=oof.y[::-1])
     assert basis != selection_basis(shifted, "roc_auc") and basis != selection_basis(flipped, "roc_auc")
+    other = OutOfFold(oof.task, oof.labels, oof.n_rows, oof.folds, y=oof.y,
+                      rows=rows_fingerprint(pd.DataFrame({"x": np.arange(120.0)})))
+    assert basis != selection_basis(other, "roc_auc")
+    assert rows_fingerprint(pd.DataFrame({"x": [1.0, 2.0]})) != rows_fingerprint(pd.DataFrame({"x": [2.0, 1.0]}))
 
 
 def test_the_leaderboard_keeps_the_runs_order_and_says_why_the_kept_ensemble_is_first():
