@@ -124,9 +124,10 @@ def _v7_to_v8(data: dict[str, Any]) -> dict[str, Any]:
 
 def _v8_to_v9(data: dict[str, Any]) -> dict[str, Any]:
     """Schema 9 records, with an autopilot search's choices, the nested score of choosing its best single
-    configuration (``autopilot.selection_folds``), which decides whether an ensemble goes first. A search recorded
-    before has none, so the ensemble is compared with the single model's own fold scores, as it was when the search
-    ran: nothing to change, and it re-runs to the same leaderboard."""
+    configuration (``autopilot.selection_folds``, and in ``selection_basis`` what it was scored on), which decides
+    whether an ensemble goes first. A search recorded before has none, so the ensemble is compared with the single
+    model's own fold scores, as it was when the search ran: nothing to change, and it re-runs to the same
+    leaderboard."""
     return data
 
 

@@ -236,8 +236,9 @@ class AutopilotPlan(Strict):
                                           "than the standard error of their fold-by-fold differences. Empty: the "
                                           "single model's own fold scores.")
     selection_basis: str = Field(
-        "", description="Recorded with selection_folds: a fingerprint of the metric, folds and training targets they "
-                        "were scored on; a run on other data, folds or metric compares the own fold scores instead.")
+        "", description="Recorded with selection_folds: a fingerprint of the metric, folds, training targets and "
+                        "features they were scored on; a run on other data, folds or metric compares the single "
+                        "model's own fold scores instead.")
 
     @field_validator("families")
     @classmethod
