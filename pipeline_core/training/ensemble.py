@@ -68,7 +68,7 @@ class OutOfFold:
     outputs: dict[str, np.ndarray] = field(default_factory=dict)  # model key -> (n_rows,) or (n_rows, classes)
     left_out: dict[str, str] = field(default_factory=dict)  # model key -> why it cannot be a member
     y: np.ndarray | None = None  # the training rows' targets, in their order: what the outputs are scored against
-    rows: str = ""  # a fingerprint of the training rows' features (``rows_fingerprint``), for a recorded selection
+    rows: str = ""  # the training rows' values hash (``io.frames.training_values_sha256``), for a recorded selection
 
     def wants(self, pipeline: Any, n_rows: int) -> str | None:
         """Why a candidate's predictions cannot be kept (``None``: they can)."""
@@ -215,12 +215,6 @@ def selection_basis(oof: OutOfFold, metric: str) -> str:
         digest.update(pd.util.hash_array(np.asarray(oof.y, dtype=object)).tobytes())
     digest.update(oof.rows.encode())
     return digest.hexdigest()[:16]
-
-
-def rows_fingerprint(X: pd.DataFrame) -> str:
-    """The training rows' features, hashed in their order: other rows with the same class counts get the same
-    stratified folds and the same sequence of targets, so those alone do not tell two tables apart."""
-    return hashlib.sha256(pd.util.hash_pandas_object(X, index=False).to_numpy().tobytes()).hexdigest()[:16]
 
 
 def nested_selection(folds: list[list[float]], metric: str) -> list[float]:

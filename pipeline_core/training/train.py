@@ -32,6 +32,7 @@ from pipeline_core.definition.registry import (
 )
 from pipeline_core.definition.spec import AutopilotPlan, ModelSpec, PipelineSpec, TuningPlan
 from pipeline_core.errors import CancelledError, SpecError, StudioError
+from pipeline_core.io.frames import training_values_sha256
 from pipeline_core.training.autopilot import Clock, affordable_members, ensemble_fits, search
 from pipeline_core.training.ensemble import (
     OutOfFold,
@@ -39,7 +40,6 @@ from pipeline_core.training.ensemble import (
     ensemble_rows,
     fold_output,
     refit_ensemble,
-    rows_fingerprint,
     selection_basis,
 )
 from pipeline_core.training.memory import map_large_blocks
@@ -117,8 +117,9 @@ def train(
         only = spec.autopilot.ensemble_members if spec.autopilot is not None else []
         rows, notes = ensemble_rows(board, oof, metric, spec, only=only)
         board, report = board + rows, report + notes
-    board, notes = ensemble_first(board, metric, _recorded_selection(spec.autopilot, oof, metric, report))
-    report += notes
+    selection, notes = _recorded_selection(spec.autopilot, oof, metric)
+    board, ranked = ensemble_first(board, metric, selection)
+    report += notes + ranked
     if found is not None:
         board, kept, notes = ensemble_fits(board, spec, spec.evaluation.cv_folds, clock, spec.autopilot)
         spec, report = spec.model_copy(update={"autopilot": kept}), report + notes
@@ -174,7 +175,7 @@ def _out_of_fold(spec: PipelineSpec, task: str, X: pd.DataFrame, y: pd.Series) -
         return None
     labels = np.unique(np.asarray(y)) if task == "classification" else None
     return OutOfFold(task, labels, len(X), [test for _, test in cv_splitter(task, spec).split(X, y)],
-                     y=np.asarray(y), rows=rows_fingerprint(X) if spec.autopilot is not None else "")
+                     y=np.asarray(y), rows=training_values_sha256(X) if spec.autopilot is not None else "")
 
 
 def _score_model(
@@ -248,17 +249,16 @@ def _threshold(pipeline: Any, spec: PipelineSpec, task: str, y: pd.Series, row: 
     return with_threshold(pipeline, spec, n_classes)
 
 
-def _recorded_selection(plan: AutopilotPlan | None, oof: OutOfFold | None, metric: str,
-                        report: list[str]) -> list[float] | None:
-    """The search's recorded nested selection, when it was scored on these folds, targets and metric; else
-    ``None`` (the ensemble is compared with the single model's own fold scores), said in ``report``."""
+def _recorded_selection(plan: AutopilotPlan | None, oof: OutOfFold | None,
+                        metric: str) -> tuple[list[float] | None, list[str]]:
+    """The search's recorded nested selection, when it was scored on these folds, targets, features and metric;
+    else ``None`` (the ensemble is compared with the single model's own fold scores), with a note saying why."""
     if plan is None or oof is None or not plan.selection_folds:
-        return None
+        return None, []
     if plan.selection_basis == selection_basis(oof, metric):
-        return plan.selection_folds
-    report.append("the search's recorded selection scores were made on other data, folds or metric, so the "
-                  "ensembles are compared with the best single model's own fold scores")
-    return None
+        return plan.selection_folds, []
+    return None, ["the search's recorded selection scores were made on other data, folds or metric, so the "
+                  "ensembles are compared with the best single model's own fold scores"]
 
 
 def _keeps(oof: OutOfFold, pipeline: Any, n_rows: int, kind: str) -> bool:

@@ -32,6 +32,7 @@ from pipeline_core.definition.registry import ENSEMBLE_KINDS, ENSEMBLE_NOT_ONNX,
 from pipeline_core.definition.spec import ModelSpec, PipelineSpec, load_spec
 from pipeline_core.ensembles import EnsembleClassifier, EnsembleRegressor
 from pipeline_core.errors import ModelError
+from pipeline_core.io.frames import training_values_sha256
 from pipeline_core.training.ensemble import (
     GREEDY_ITERATIONS,
     FoldScorer,
@@ -41,7 +42,6 @@ from pipeline_core.training.ensemble import (
     greedy_selection,
     nested_folds,
     nested_selection,
-    rows_fingerprint,
     selection_basis,
 )
 from pipeline_core.training.results import ModelScore
@@ -381,9 +381,8 @@ def test_a_recorded_selection_is_used_only_on_the_folds_targets_and_metric_it_wa
     flipped = OutOfFold(oof.task, oof.labels, oof.n_rows, oof.folds, y=oof.y[::-1])
     assert basis != selection_basis(shifted, "roc_auc") and basis != selection_basis(flipped, "roc_auc")
     other = OutOfFold(oof.task, oof.labels, oof.n_rows, oof.folds, y=oof.y,
-                      rows=rows_fingerprint(pd.DataFrame({"x": np.arange(120.0)})))
+                      rows=training_values_sha256(pd.DataFrame({"x": np.arange(120.0)})))
     assert basis != selection_basis(other, "roc_auc")
-    assert rows_fingerprint(pd.DataFrame({"x": [1.0, 2.0]})) != rows_fingerprint(pd.DataFrame({"x": [2.0, 1.0]}))
 
 
 def test_the_leaderboard_keeps_the_runs_order_and_says_why_the_kept_ensemble_is_first():
